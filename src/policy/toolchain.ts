@@ -1,0 +1,47 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { InterlockError } from "../errors.ts";
+
+/** The root of the Interlock package (where package.json, policies/ and .tools/ live). */
+export function packageRoot(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+}
+
+/** The OPA release policies are built with; pinned in package.json (`config.opaVersion`). */
+export function pinnedOpaVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
+    config: { opaVersion: string };
+  };
+  return pkg.config.opaVersion;
+}
+
+/**
+ * Finds the `opa` binary: $INTERLOCK_OPA, then the project-local .tools/bin/opa (made by
+ * `npm run tools`), then `opa` on PATH. Only building and testing Rego need it; evaluation
+ * runs the compiled Wasm in-process.
+ */
+export function findOpa(env: NodeJS.ProcessEnv = process.env): string {
+  const candidates = [env.INTERLOCK_OPA, join(packageRoot(), ".tools", "bin", "opa"), "opa"];
+  for (const c of candidates) {
+    if (c === undefined || c === "") continue;
+    if (c !== "opa" && !existsSync(c)) continue;
+    try {
+      execFileSync(c, ["version"], { stdio: "ignore" });
+      return c;
+    } catch {
+      continue;
+    }
+  }
+  throw new InterlockError("opa.not_found", "the opa command was not found", {
+    hint:
+      `Run 'npm run tools' in the Interlock checkout (it builds OPA ${pinnedOpaVersion()} with Go), ` +
+      `put opa on PATH, or set INTERLOCK_OPA to its path.`,
+  });
+}
+
+export function opaVersion(opa: string): string {
+  const out = execFileSync(opa, ["version"], { encoding: "utf8" });
+  return `v${(/^Version:\s*v?(\S+)/m.exec(out)?.[1] ?? "unknown").replace(/^v/, "")}`;
+}
