@@ -1,0 +1,69 @@
+# Behaviour 7: a requester may not grant privileges to itself or to its sponsor.
+package interlock_test
+
+grant(params) := req({"action": "iam.grant", "resource": "aws://staging/iam", "params": params})
+
+test_grant_to_someone_else_is_allowed if {
+	d := decide(grant({"principal": "user:bob", "role": "reader"}))
+	d.allow == true
+	d.risk == "high"
+	group_names(d) == ["security"]
+	explains(d, "the grantee is neither the requester nor the human it acts for")
+}
+
+test_grant_to_the_requester_is_denied if {
+	d := decide(grant({"principal": "agent:etl-bot", "role": "admin"}))
+	d.allow == false
+	denies(d, "self-grant")
+}
+
+test_grant_to_the_sponsor_is_denied if {
+	d := decide(grant({"grantee": "user:Alice", "role": "admin"}))
+	d.allow == false
+	denies(d, "self-grant")
+}
+
+test_grantee_comparison_is_normalised if {
+	every grantee in ["ETL-BOT", "user:etl-bot", " alice ", "@alice", "group:ALICE"] {
+		d := decide(grant({"member": grantee}))
+		d.allow == false
+	}
+}
+
+test_every_grantee_field_is_checked if {
+	d := decide(grant({"principal": "bob", "user": "alice"}))
+	d.allow == false
+}
+
+test_grant_family_member_is_checked if {
+	d := decide(req({"action": "iam.grant.role", "params": {"principal": "alice"}}))
+	d.allow == false
+}
+
+test_missing_grantee_is_denied if {
+	d := decide(grant({"role": "admin"}))
+	d.allow == false
+	"iam.grant grants privileges and needs the grantee in params.principal, params.grantee, params.member, params.user" in d.deny
+}
+
+test_empty_grantee_is_denied if {
+	d := decide(grant({"principal": "user:"}))
+	d.allow == false
+}
+
+test_non_string_grantee_is_denied if {
+	d := decide(grant({"principal": ["alice"]}))
+	d.allow == false
+	"params.principal must be a string naming the grantee" in d.deny
+}
+
+test_grant_without_on_behalf_of if {
+	request := object.union(object.remove(grant({"principal": "alice"}), ["requester"]), {"requester": {"id": "agent:etl-bot", "kind": "agent"}})
+	d := decide(request)
+	d.allow == true
+}
+
+test_non_grant_actions_are_not_checked if {
+	d := decide(req({"action": "infra.apply", "params": {"principal": "agent:etl-bot"}}))
+	d.allow == true
+}
