@@ -62,10 +62,12 @@ configured_strategy(f) := object.get(
 	object.get(table(["masking", "by_kind"]), f.kind, "redact"),
 )
 
-# [path, strategy] pairs: one per finding, plus the entry's own extra masks.
-mask_pairs contains [f.path, mask_strategy(f)] if some f in findings
+# [path, strategy, type] triples: one per finding (the mask applies to that finding type only,
+# so an e-mail and a phone number in one string can be masked differently), plus the entry's
+# own extra masks (type "": the whole field, whatever is in it).
+mask_triples contains [f.path, mask_strategy(f), f.type] if some f in findings
 
-mask_pairs contains [m.path, strategy] if {
+mask_triples contains [m.path, strategy, ""] if {
 	some m in object.get(entry, "mask", [])
 	is_object(m)
 	is_string(m.path)
@@ -76,5 +78,9 @@ valid_strategy(s) := s if s in mask_strategies
 
 valid_strategy(s) := "redact" if not s in mask_strategies
 
-# Distinct masks, sorted by path then strategy.
-masks := [{"path": pair[0], "strategy": pair[1]} | some pair in sort(mask_pairs)]
+# Distinct masks, sorted by path, then strategy, then type.
+masks := [mask_entry(t) | some t in sort(mask_triples)]
+
+mask_entry(t) := {"path": t[0], "strategy": t[1]} if t[2] == ""
+
+mask_entry(t) := {"path": t[0], "strategy": t[1], "type": t[2]} if t[2] != ""

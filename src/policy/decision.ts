@@ -25,7 +25,16 @@ export const policyDecisionSchema = z
     classification: z.array(z.string().regex(/^[a-z0-9_.-]{1,50}$/)).max(50),
     auto_approve: z.boolean(),
     approvals: z.strictObject({ groups: z.array(groupSchema).max(20) }),
-    mask: z.array(z.strictObject({ path: pointerSchema, strategy: z.enum(MASK_STRATEGIES) })).max(10_000),
+    mask: z
+      .array(
+        z.strictObject({
+          path: pointerSchema,
+          strategy: z.enum(MASK_STRATEGIES),
+          /** Only findings of this detector type under path; absent: everything under path. */
+          type: z.string().regex(/^[a-z0-9_]{1,50}$/).optional(),
+        }),
+      )
+      .max(10_000),
     ttl_seconds: z.number().int().positive().max(90 * 86400),
     why: z.array(z.string().max(1000)).max(100).optional(),
   })

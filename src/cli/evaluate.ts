@@ -1,0 +1,104 @@
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
+import { resolve } from "node:path";
+import { decideAndMask, type Evaluation } from "../decide.ts";
+import { EXIT, InterlockError } from "../errors.ts";
+import { renderCard } from "../proposal/card.ts";
+import { parseRequest } from "../request/parse.ts";
+import { loadRepoContext } from "./context.ts";
+import type { CliIO } from "./io.ts";
+import { maskedErrorJson, parseCommandArgs } from "./main.ts";
+
+/** `interlock evaluate <request|->` and `interlock evaluate --batch <file.jsonl|->`. */
+export async function evaluateCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, { batch: { type: "boolean", default: false } });
+  if (values.help) {
+    io.stdout.write(
+      "Usage: interlock evaluate <request.yaml|request.json|-> [--json] [--repo <dir>]\n" +
+        "       interlock evaluate --batch <requests.jsonl|-> [--repo <dir>]\n\n" +
+        "Decides and masks without writing anything. Exit 0 allowed, 3 denied, 2 invalid input.\n" +
+        "With --batch: one JSON result per input line; exit 2 if any line was invalid, else 0.\n",
+    );
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) {
+    throw new InterlockError("usage", "evaluate takes exactly one request file (or - for stdin)", {
+      hint: "interlock evaluate request.yaml",
+    });
+  }
+  const target = positionals[0]!;
+  const ctx = await loadRepoContext(values.repo, io.cwd);
+  const decide = (text: string, source: string): Evaluation =>
+    decideAndMask(parseRequest(text, { source }), {
+      engine: ctx.engine,
+      now: io.now(),
+      repo: ctx.repoName,
+      hmacKey: ctx.hmacKey,
+    });
+
+  if (values.batch) return batch(target, io, decide);
+
+  const text = await readInput(target, io);
+  const ev = decide(text, target === "-" ? "stdin" : target);
+  if (values.json) {
+    io.stdout.write(JSON.stringify(toJson(ev), null, 2) + "\n");
+  } else {
+    io.stdout.write(renderCard(ev, { color: Boolean(io.stdout.isTTY) }));
+    if (ctx.ephemeralKey && ev.masks.some((m) => m.strategy === "hash")) {
+      io.stdout.write(
+        "\nnote: no repository masking key (.interlock/mask.key), so hash tokens are only stable within this run.\n",
+      );
+    }
+  }
+  return ev.decision.allow ? EXIT.ok : EXIT.denied;
+}
+
+export function toJson(ev: Evaluation): Record<string, unknown> {
+  return { decision: ev.decision, request: ev.request, findings: ev.findings, masks: ev.masks };
+}
+
+async function batch(
+  target: string,
+  io: CliIO,
+  decide: (text: string, source: string) => Evaluation,
+): Promise<number> {
+  const input = target === "-" ? io.stdin : Readable.from([await readInput(target, io)]);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
+  const counts = { allowed: 0, denied: 0, invalid: 0 };
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === "") continue;
+    try {
+      const ev = decide(line, `line ${n}`);
+      counts[ev.decision.allow ? "allowed" : "denied"]++;
+      io.stdout.write(JSON.stringify({ line: n, ...toJson(ev) }) + "\n");
+    } catch (err) {
+      if (!(err instanceof InterlockError)) throw err;
+      counts.invalid++;
+      io.stdout.write(JSON.stringify({ line: n, error: maskedErrorJson(err) }) + "\n");
+    }
+  }
+  if (io.stderr.isTTY) {
+    io.stderr.write(
+      `${counts.allowed + counts.denied + counts.invalid} requests: ${counts.allowed} allowed, ${counts.denied} denied, ${counts.invalid} invalid\n`,
+    );
+  }
+  return counts.invalid > 0 ? EXIT.invalidInput : EXIT.ok;
+}
+
+async function readInput(target: string, io: CliIO): Promise<string> {
+  if (target === "-") {
+    const chunks: Buffer[] = [];
+    for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk as Buffer));
+    return Buffer.concat(chunks).toString("utf8");
+  }
+  try {
+    return readFileSync(resolve(io.cwd, target), "utf8");
+  } catch (err) {
+    throw new InterlockError("usage", `cannot read ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      hint: "Give the path of a request file (YAML or JSON), or - to read it from stdin.",
+    });
+  }
+}

@@ -1,0 +1,107 @@
+import { stringify } from "yaml";
+import type { Evaluation } from "../decide.ts";
+
+/** Options for rendering an approval card. */
+export interface CardOptions {
+  /** ANSI colour for a terminal. */
+  readonly color?: boolean;
+  /** When the request was filed (for the expiry line); omitted for a dry evaluation. */
+  readonly requestedAt?: Date;
+}
+
+const RISK_COLOR: Record<string, string> = {
+  low: "\x1b[32m",
+  medium: "\x1b[33m",
+  high: "\x1b[31m",
+  critical: "\x1b[1;31m",
+};
+
+/**
+ * The approval card: what a reviewer reads before approving. Built only from an Evaluation,
+ * which is already masked, so the card cannot show what masking removed.
+ */
+export function renderCard(ev: Evaluation, opts: CardOptions = {}): string {
+  const c = (code: string, s: string) => (opts.color ? `${code}${s}\x1b[0m` : s);
+  const bold = (s: string) => c("\x1b[1m", s);
+  const dim = (s: string) => c("\x1b[2m", s);
+  const d = ev.decision;
+  const r = ev.request as {
+    action?: string;
+    resource?: string;
+    reason?: string;
+    requester?: { id?: string; kind?: string; on_behalf_of?: string };
+    params?: unknown;
+  };
+  const lines: string[] = [];
+  const field = (label: string, value: string) => lines.push(`  ${dim(label.padEnd(12))}${value}`);
+
+  lines.push(bold(`Interlock approval card: ${r.action ?? "?"}`));
+  lines.push("");
+  const verdict = !d.allow
+    ? c("\x1b[1;31m", "DENIED")
+    : d.auto_approve
+      ? c("\x1b[1;32m", "ALLOWED, auto-approved")
+      : c("\x1b[1;33m", "ALLOWED, needs approval");
+  field("decision", verdict);
+  field("risk", c(RISK_COLOR[d.risk] ?? "", d.risk.toUpperCase()));
+  field("classes", d.classification.length ? d.classification.join(", ") : "none");
+  field("resource", r.resource ?? "?");
+  const who = r.requester;
+  field(
+    "requester",
+    `${who?.id ?? "?"} (${who?.kind ?? "?"})${who?.on_behalf_of ? `, on behalf of ${who.on_behalf_of}` : ""}`,
+  );
+  field("reason", r.reason ?? "");
+  const expiry = opts.requestedAt
+    ? `${new Date(opts.requestedAt.getTime() + d.ttl_seconds * 1000).toISOString()} (${humanDuration(d.ttl_seconds)})`
+    : humanDuration(d.ttl_seconds);
+  if (d.allow) field("expires", expiry);
+
+  if (!d.allow) {
+    lines.push("", bold("Denied because"));
+    for (const reason of d.deny) lines.push(`  ✗ ${reason}`);
+    if (d.failed_closed) lines.push(`  ${dim("next:")} ${d.failed_closed.hint}`);
+  } else if (d.auto_approve) {
+    lines.push("", bold("Approvals"), "  none needed: the policy auto-approves this request");
+  } else {
+    lines.push("", bold("Approvals needed (each group, from people other than the requester and sponsor)"));
+    for (const g of d.approvals.groups) {
+      lines.push(`  • ${g.name}: ${g.min} of ${g.owners.join(", ")}`);
+    }
+  }
+
+  if (d.why.length > 0) {
+    lines.push("", bold("Why"));
+    for (const w of d.why) lines.push(`  - ${w}`);
+  }
+
+  lines.push("", bold("Parameters (masked)"));
+  const params = r.params === undefined ? "(none)" : stringify(r.params, { lineWidth: 0 }).trimEnd();
+  for (const l of params.split("\n")) lines.push(`  ${l}`);
+
+  if (ev.masks.length > 0) {
+    lines.push("", bold("Masked before anything was written"));
+    for (const m of summarizeMasks(ev)) lines.push(`  ${m}`);
+  }
+  lines.push("", dim(`policy ${d.revision}`));
+  return lines.join("\n") + "\n";
+}
+
+/** "2 × email (hash) in /params/query" lines, grouped. */
+export function summarizeMasks(ev: Evaluation): string[] {
+  const groups = new Map<string, number>();
+  for (const m of ev.masks) {
+    const place = m.in === "key" ? `key ${m.path}` : m.path;
+    const why = m.reason === "policy" ? "" : m.reason === "default" ? ", by default" : ", safety net";
+    const label = `${m.type} (${m.strategy}${why}) in ${place}`;
+    groups.set(label, (groups.get(label) ?? 0) + 1);
+  }
+  return [...groups].map(([label, n]) => (n > 1 ? `${n} × ${label}` : label));
+}
+
+export function humanDuration(seconds: number): string {
+  if (seconds % 86400 === 0) return `${seconds / 86400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
