@@ -52,7 +52,10 @@ function ensureAge() {
 
 function versionOf(bin) {
   try {
-    const out = execFileSync(bin, ["version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const out = execFileSync(bin, ["version"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     const m = /^Version:\s*(\S+)/m.exec(out);
     return m ? `v${m[1].replace(/^v/, "")}` : undefined;
   } catch {

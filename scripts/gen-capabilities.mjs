@@ -47,7 +47,10 @@ for (const name of allowed) {
   if (!known.has(name)) throw new Error(`builtin ${name} is not in OPA ${pinned}'s capabilities`);
 }
 caps.builtins = caps.builtins.filter((b) => allowed.has(b.name));
-writeFileSync(join(root, "src", "policy", "capabilities.json"), JSON.stringify(caps, null, 1) + "\n");
+writeFileSync(
+  join(root, "src", "policy", "capabilities.json"),
+  JSON.stringify(caps, null, 1) + "\n",
+);
 process.stderr.write(
   `capabilities: ${caps.builtins.length} builtins (${native.size} native to Wasm, ${HOST_BUILTINS.length} from the JS host)\n`,
 );

@@ -57,7 +57,12 @@ export function decideAndMask(request: Request, ctx: DecideContext): Evaluation 
   return {
     decision,
     request: masked.value as Record<string, unknown>,
-    findings: findings.map((f) => ({ type: f.type, kind: f.kind, path: maskText(f.path), in: f.in })),
+    findings: findings.map((f) => ({
+      type: f.type,
+      kind: f.kind,
+      path: maskText(f.path),
+      in: f.in,
+    })),
     masks: masked.applied.map((m) => ({ ...m, path: maskText(m.path) })),
     ignoredMaskRules: masked.ignoredRules.map((r) => ({
       rule: { ...r.rule, path: maskText(r.rule.path) },

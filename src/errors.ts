@@ -48,7 +48,11 @@ export class InterlockError extends Error {
   /** What to do next, if there is something useful to say. */
   readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { problems?: Problem[]; hint?: string } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { problems?: Problem[]; hint?: string } = {},
+  ) {
     super(message);
     this.name = "InterlockError";
     this.code = code;

@@ -1,5 +1,10 @@
 /** Interlock as a library: parse, decide, mask, seal, render. The CLI is a thin shell over this. */
-export { decideAndMask, type DecideContext, type Evaluation, type FindingRecord } from "./decide.ts";
+export {
+  decideAndMask,
+  type DecideContext,
+  type Evaluation,
+  type FindingRecord,
+} from "./decide.ts";
 export { EXIT, InterlockError, type ErrorCode, type Problem } from "./errors.ts";
 export { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
 export { scan } from "./masking/scan.ts";

@@ -23,8 +23,15 @@ describe("interlock evaluate", () => {
   it("prints SPEC §6 JSON with --json", async () => {
     const r = await run(["evaluate", "--json", fixture("export.yaml")]);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { decision: Record<string, unknown>; request: Record<string, unknown> };
-    expect(out.decision).toMatchObject({ allow: true, risk: expect.any(String), auto_approve: false });
+    const out = JSON.parse(r.stdout) as {
+      decision: Record<string, unknown>;
+      request: Record<string, unknown>;
+    };
+    expect(out.decision).toMatchObject({
+      allow: true,
+      risk: expect.any(String),
+      auto_approve: false,
+    });
     expect(out.decision.classification).toContain("pii");
     expect(out.decision.revision).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(out.request.action).toBe("db.export");
@@ -34,7 +41,11 @@ describe("interlock evaluate", () => {
   it("auto-approves a read-only query outside production", async () => {
     const r = await run(["evaluate", "--json", fixture("query-staging.json")]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).decision).toMatchObject({ allow: true, auto_approve: true, risk: "low" });
+    expect(JSON.parse(r.stdout).decision).toMatchObject({
+      allow: true,
+      auto_approve: true,
+      risk: "low",
+    });
   });
 
   it("reads the request from stdin with -", async () => {
@@ -94,10 +105,17 @@ describe("interlock evaluate --batch", () => {
       "",
       JSON.stringify({ ...req, resource: "postgres://prod/products" }),
       "{not json",
-      JSON.stringify({ ...req, action: "iam.grant", params: { principal: "agent:catalogue-bot", role: "admin" } }),
+      JSON.stringify({
+        ...req,
+        action: "iam.grant",
+        params: { principal: "agent:catalogue-bot", role: "admin" },
+      }),
     ].join("\n");
     const r = await run(["evaluate", "--batch", "-"], { stdin: lines });
-    const results = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const results = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(results.map((x) => x.line)).toEqual([1, 3, 4, 5]);
     expect(results[0].decision).toMatchObject({ allow: true, auto_approve: true });
     expect(results[1].decision).toMatchObject({ allow: true, auto_approve: false });

@@ -18,10 +18,14 @@ describe("the default policy set", () => {
     const out = tempDir();
     const rebuilt = await buildPolicies(policies, { opa: opa(), outDir: out });
     const shipped = JSON.parse(readFileSync(join(policies, DIST_DIR, "manifest.json"), "utf8"));
-    expect(readFileSync(join(out, "policy.wasm")).equals(readFileSync(join(policies, DIST_DIR, "policy.wasm")))).toBe(
-      true,
+    expect(
+      readFileSync(join(out, "policy.wasm")).equals(
+        readFileSync(join(policies, DIST_DIR, "policy.wasm")),
+      ),
+    ).toBe(true);
+    expect(readFileSync(join(out, "data.json"), "utf8")).toBe(
+      readFileSync(join(policies, DIST_DIR, "data.json"), "utf8"),
     );
-    expect(readFileSync(join(out, "data.json"), "utf8")).toBe(readFileSync(join(policies, DIST_DIR, "data.json"), "utf8"));
     expect(shipped).toEqual(rebuilt);
     expect(shipped.source_digest).toBe(sourceDigest(policies));
   });

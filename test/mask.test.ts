@@ -11,12 +11,18 @@ const query = `select * from customers where email = '${email}' limit 10`;
 const doc = {
   action: "db.export",
   resource: "postgres://prod/customers",
-  params: { query, destination: "s3://analytics-exports/churn/", card_holder: "Jane Doe", list: ["a", email] },
+  params: {
+    query,
+    destination: "s3://analytics-exports/churn/",
+    card_holder: "Jane Doe",
+    list: ["a", email],
+  },
   reason: "Weekly churn analysis",
   requester: { id: "agent:etl-bot", kind: "agent", on_behalf_of: "alice@example.com" },
 };
 const findings = (): Finding[] => scan(doc);
-const mask = (rules: MaskRule[], d: unknown = doc, f = scan(d)) => maskDocument(d, f, rules, { hmacKey: key });
+const mask = (rules: MaskRule[], d: unknown = doc, f = scan(d)) =>
+  maskDocument(d, f, rules, { hmacKey: key });
 const json = (v: unknown) => JSON.stringify(v);
 
 describe("maskDocument", () => {
@@ -25,7 +31,12 @@ describe("maskDocument", () => {
     const out = r.value as typeof doc;
     expect(out.params.query).toBe("select * from customers where email = '[email]' limit 10");
     expect(r.applied).toContainEqual(
-      expect.objectContaining({ path: "/params/query", type: "email", strategy: "redact", reason: "policy" }),
+      expect.objectContaining({
+        path: "/params/query",
+        type: "email",
+        strategy: "redact",
+        reason: "policy",
+      }),
     );
   });
 
@@ -42,8 +53,9 @@ describe("maskDocument", () => {
     expect(a.params.query).toContain(token);
     expect(a.params.list[1]).toBe(token);
     expect(b.params.query).toBe(a.params.query);
-    const c = maskDocument(doc, findings(), [{ path: "/params", strategy: "hash" }], { hmacKey: otherKey })
-      .value as typeof doc;
+    const c = maskDocument(doc, findings(), [{ path: "/params", strategy: "hash" }], {
+      hmacKey: otherKey,
+    }).value as typeof doc;
     expect(c.params.query).not.toBe(a.params.query);
   });
 
@@ -57,14 +69,19 @@ describe("maskDocument", () => {
   it("drop removes the field or array element", () => {
     const r = mask([{ path: "/params/list/1", strategy: "drop" }]).value as typeof doc;
     expect(r.params.list).toEqual(["a"]);
-    const r2 = mask([{ path: "/params/query", strategy: "drop" }]).value as Record<string, Record<string, unknown>>;
+    const r2 = mask([{ path: "/params/query", strategy: "drop" }]).value as Record<
+      string,
+      Record<string, unknown>
+    >;
     expect(r2.params).not.toHaveProperty("query");
   });
 
   it("a rule on a field without findings masks the whole field", () => {
     const r = mask([{ path: "/params/card_holder", strategy: "redact" }]);
     expect((r.value as typeof doc).params.card_holder).toBe("[redacted]");
-    expect(r.applied).toContainEqual(expect.objectContaining({ path: "/params/card_holder", type: "value", kind: "field" }));
+    expect(r.applied).toContainEqual(
+      expect.objectContaining({ path: "/params/card_holder", type: "value", kind: "field" }),
+    );
   });
 
   it("the stronger strategy wins when rules overlap", () => {
@@ -79,9 +96,13 @@ describe("maskDocument", () => {
     const secretDoc = { params: { note: "use password=Tr0ub4dor&3xyzQ7 for the replica" } };
     const f = scan(secretDoc);
     expect(f.some((x) => x.kind === "secret")).toBe(true);
-    const r = maskDocument(secretDoc, f, [{ path: "/params/note", strategy: "partial" }], { hmacKey: key });
+    const r = maskDocument(secretDoc, f, [{ path: "/params/note", strategy: "partial" }], {
+      hmacKey: key,
+    });
     expect(json(r.value)).not.toContain("Tr0ub4dor");
-    expect(r.applied).toContainEqual(expect.objectContaining({ reason: "secret-safety-net", strategy: "redact" }));
+    expect(r.applied).toContainEqual(
+      expect.objectContaining({ reason: "secret-safety-net", strategy: "redact" }),
+    );
   });
 
   it("masks sensitive object keys, keeping keys distinct", () => {
@@ -103,7 +124,10 @@ describe("maskDocument", () => {
       { path: "/params/nope", strategy: "drop" },
       { path: "", strategy: "drop" },
     ]);
-    expect(r.ignoredRules.map((x) => x.why)).toEqual(["no such field in the request", "a rule cannot mask the whole request"]);
+    expect(r.ignoredRules.map((x) => x.why)).toEqual([
+      "no such field in the request",
+      "a rule cannot mask the whole request",
+    ]);
   });
 
   it("does not modify its input", () => {
@@ -115,7 +139,9 @@ describe("maskDocument", () => {
 
 describe("maskText", () => {
   it("redacts detected spans in free text such as error messages", () => {
-    expect(maskText(`cannot export ${email} to the bucket`)).toBe("cannot export [email] to the bucket");
+    expect(maskText(`cannot export ${email} to the bucket`)).toBe(
+      "cannot export [email] to the bucket",
+    );
     expect(maskText("nothing to hide")).toBe("nothing to hide");
   });
 });
@@ -139,7 +165,12 @@ describe("typed mask rules", () => {
 
   it("a typed rule never masks a whole field", () => {
     const d = { params: { name: "Jane Doe" } };
-    const r = maskDocument(d, scan(d), [{ path: "/params/name", strategy: "redact", type: "email" }], { hmacKey: key });
+    const r = maskDocument(
+      d,
+      scan(d),
+      [{ path: "/params/name", strategy: "redact", type: "email" }],
+      { hmacKey: key },
+    );
     expect(r.value).toEqual(d);
   });
 });

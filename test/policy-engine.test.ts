@@ -47,7 +47,7 @@ describe("policy engine", () => {
       const dir = await built(`decision := ${VALID_DECISION_REGO}`);
       const wasmPath = join(dir, "dist", "policy.wasm");
       const bytes = readFileSync(wasmPath);
-      bytes[bytes.length >> 1] ^= 0xff;
+      bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0xff;
       writeFileSync(wasmPath, bytes);
       const d = (await loadPolicyEngine(dir)).decide(SAMPLE_INPUT);
       expect(d.allow).toBe(false);
@@ -88,7 +88,9 @@ describe("policy engine", () => {
     });
 
     it("when the policy gives no decision for the input", async () => {
-      const dir = await built(`decision := ${VALID_DECISION_REGO} if input.request.action == "never"`);
+      const dir = await built(
+        `decision := ${VALID_DECISION_REGO} if input.request.action == "never"`,
+      );
       const d = (await loadPolicyEngine(dir)).decide(SAMPLE_INPUT);
       expect(d.allow).toBe(false);
       expect(d.deny[0]).toMatch(/no decision/);
@@ -99,8 +101,14 @@ describe("policy engine", () => {
       ["an unknown key", `object.union(${VALID_DECISION_REGO}, {"sneaky": true})`],
       ["allow true with deny reasons", `object.union(${VALID_DECISION_REGO}, {"deny": ["no"]})`],
       ["an unknown risk", `object.union(${VALID_DECISION_REGO}, {"risk": "spicy"})`],
-      ["a bad mask strategy", `object.union(${VALID_DECISION_REGO}, {"mask": [{"path": "/params", "strategy": "rot13"}]})`],
-      ["no approvers for a non-auto-approved request", `object.union(${VALID_DECISION_REGO}, {"approvals": {"groups": []}})`],
+      [
+        "a bad mask strategy",
+        `object.union(${VALID_DECISION_REGO}, {"mask": [{"path": "/params", "strategy": "rot13"}]})`,
+      ],
+      [
+        "no approvers for a non-auto-approved request",
+        `object.union(${VALID_DECISION_REGO}, {"approvals": {"groups": []}})`,
+      ],
       ["a string", `"allow"`],
     ])("when the policy returns garbage: %s", async (_name, rego) => {
       const dir = await built(`decision := ${rego}`);
@@ -125,6 +133,8 @@ describe("policy engine", () => {
     const dir = writeTree({
       "p.rego": `package interlock\n\ndecision := http.send({"method": "get", "url": "http://127.0.0.1:9"})\n`,
     });
-    await expect(buildPolicies(dir, { opa: opa() })).rejects.toThrow(/undefined function http\.send/);
+    await expect(buildPolicies(dir, { opa: opa() })).rejects.toThrow(
+      /undefined function http\.send/,
+    );
   });
 });

@@ -72,7 +72,9 @@ describe("parseRequest", () => {
   });
 
   it.each(["__proto__", "constructor", "prototype"])("rejects a %s key anywhere", (key) => {
-    const e = problemOf(valid.replace("  query: select 1", `  nested:\n    ${key}: {polluted: true}`));
+    const e = problemOf(
+      valid.replace("  query: select 1", `  nested:\n    ${key}: {polluted: true}`),
+    );
     expect(e.message).toContain(key);
     expect(e.problems[0]?.line).toBe(5);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -86,7 +88,11 @@ describe("parseRequest", () => {
   it("rejects unknown top-level keys, listing the allowed ones", () => {
     const e = problemOf(valid + "reasn: typo\n");
     expect(e.problems).toEqual([
-      expect.objectContaining({ field: "/reasn", line: 11, message: expect.stringContaining("reason") }),
+      expect.objectContaining({
+        field: "/reasn",
+        line: 11,
+        message: expect.stringContaining("reason"),
+      }),
     ]);
   });
 
@@ -137,13 +143,17 @@ describe("parseRequest", () => {
 
   it("never quotes the input's values in errors", () => {
     const secretish = "hunter2-correct-horse-battery";
-    const e = problemOf(`action: db.query\nresource: [${secretish}]\nreason: x\nrequester: {id: a, kind: ${secretish}}\n`);
+    const e = problemOf(
+      `action: db.query\nresource: [${secretish}]\nreason: x\nrequester: {id: a, kind: ${secretish}}\n`,
+    );
     expect(e.message).not.toContain(secretish);
     expect(JSON.stringify(e.toJSON())).not.toContain(secretish);
   });
 
   it("validates an already-parsed value with the same rules", () => {
-    const value = JSON.parse('{"action":"db.query","resource":"r","reason":"r","requester":{"id":"a","kind":"human"},"params":{"__proto__":1}}');
+    const value = JSON.parse(
+      '{"action":"db.query","resource":"r","reason":"r","requester":{"id":"a","kind":"human"},"params":{"__proto__":1}}',
+    );
     expect(() => validateRequestValue(value)).toThrow(/__proto__/);
   });
 });

@@ -30,9 +30,13 @@ describe("sealing params with age", () => {
     const dir = mkdtempSync(join(tmpdir(), "interlock-age-"));
     writeFileSync(join(dir, "key.txt"), identity + "\n", { mode: 0o600 });
     writeFileSync(join(dir, "sealed.age"), sealed.ciphertext);
-    const out = execFileSync("age", ["--decrypt", "-i", join(dir, "key.txt"), join(dir, "sealed.age")], {
-      encoding: "utf8",
-    });
+    const out = execFileSync(
+      "age",
+      ["--decrypt", "-i", join(dir, "key.txt"), join(dir, "sealed.age")],
+      {
+        encoding: "utf8",
+      },
+    );
     const payload = JSON.parse(out) as { v: number; salt: string; params: unknown };
     expect(payload.params).toEqual(params);
     expect(Buffer.from(payload.salt, "base64")).toHaveLength(16);
@@ -41,9 +45,13 @@ describe("sealing params with age", () => {
   it("opens what the age command-line tool sealed to an Interlock identity", async () => {
     const dir = mkdtempSync(join(tmpdir(), "interlock-age-"));
     execFileSync("age-keygen", ["-o", join(dir, "key.txt")], { stdio: "ignore" });
-    const recipient = execFileSync("age-keygen", ["-y", join(dir, "key.txt")], { encoding: "utf8" }).trim();
+    const recipient = execFileSync("age-keygen", ["-y", join(dir, "key.txt")], {
+      encoding: "utf8",
+    }).trim();
     const sealed = await seal(params, [recipient]);
-    const identity = execFileSync("grep", ["^AGE-SECRET-KEY", join(dir, "key.txt")], { encoding: "utf8" }).trim();
+    const identity = execFileSync("grep", ["^AGE-SECRET-KEY", join(dir, "key.txt")], {
+      encoding: "utf8",
+    }).trim();
     expect(await unseal(sealed, [identity])).toEqual(params);
   });
 
@@ -52,7 +60,10 @@ describe("sealing params with age", () => {
     const b = await newAgeIdentity();
     const sealed = await seal(params, [a.recipient]);
     await expect(unseal(sealed, [b.identity])).rejects.toThrow(InterlockError);
-    const tampered = { ...sealed, digest: sealed.digest.replace(/.$/, (c) => (c === "0" ? "1" : "0")) };
+    const tampered = {
+      ...sealed,
+      digest: sealed.digest.replace(/.$/, (c) => (c === "0" ? "1" : "0")),
+    };
     await expect(unseal(tampered, [a.identity])).rejects.toThrow(/do not match/);
   });
 

@@ -12,7 +12,9 @@ import { maskedErrorJson, parseCommandArgs } from "./main.ts";
 
 /** `interlock evaluate <request|->` and `interlock evaluate --batch <file.jsonl|->`. */
 export async function evaluateCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { batch: { type: "boolean", default: false } });
+  const { values, positionals } = parseCommandArgs(args, {
+    batch: { type: "boolean", default: false },
+  });
   if (values.help) {
     io.stdout.write(
       "Usage: interlock evaluate <request.yaml|request.json|-> [--json] [--repo <dir>]\n" +
@@ -97,8 +99,12 @@ async function readInput(target: string, io: CliIO): Promise<string> {
   try {
     return readFileSync(resolve(io.cwd, target), "utf8");
   } catch (err) {
-    throw new InterlockError("usage", `cannot read ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      hint: "Give the path of a request file (YAML or JSON), or - to read it from stdin.",
-    });
+    throw new InterlockError(
+      "usage",
+      `cannot read ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        hint: "Give the path of a request file (YAML or JSON), or - to read it from stdin.",
+      },
+    );
   }
 }

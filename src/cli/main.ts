@@ -1,8 +1,17 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT, InterlockError } from "../errors.ts";
 import { maskText } from "../masking/mask.ts";
+import { auditCommand } from "./audit.ts";
 import { evaluateCommand } from "./evaluate.ts";
 import { processIO, type CliIO } from "./io.ts";
+import {
+  executeCommand,
+  gateCommand,
+  initCommand,
+  mergeCommand,
+  requestCommand,
+  reviewCommand,
+} from "./lifecycle.ts";
 import { policyCommand } from "./policy.ts";
 
 export const USAGE = `interlock: every privileged action asks first.
@@ -10,6 +19,14 @@ export const USAGE = `interlock: every privileged action asks first.
 Usage: interlock <command> [options]
 
 Commands:
+  init [dir]                      create a local approvals repository (demo people, keys, policies)
+  request <request|->             evaluate, mask, seal, and open a proposal (branch interlock/<id>)
+  approve <id> --as <who>         record a signed approval (local forge)
+  reject <id> --as <who>          record a signed rejection (local forge)
+  gate <id>                       which approval rules hold, which approvals counted and why
+  merge <id>                      merge if the gate holds
+  execute [--retry <id>]          run every merged, not yet executed request exactly once
+  audit [--verify] [--csv]        the trail from Git history; --verify re-checks all the evidence
   evaluate <request|->            decide and mask a request without writing anything
   evaluate --batch <file.jsonl|-> one request per line, one JSON result per line
   policy build                    compile policies/ to Wasm with opa (policies/dist/)
@@ -45,6 +62,22 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         return await evaluateCommand(rest, io);
       case "policy":
         return await policyCommand(rest, io);
+      case "init":
+        return await initCommand(rest, io);
+      case "request":
+        return await requestCommand(rest, io);
+      case "approve":
+        return await reviewCommand("approved", rest, io);
+      case "reject":
+        return await reviewCommand("changes_requested", rest, io);
+      case "gate":
+        return await gateCommand(rest, io);
+      case "merge":
+        return await mergeCommand(rest, io);
+      case "execute":
+        return await executeCommand(rest, io);
+      case "audit":
+        return await auditCommand(rest, io);
       default:
         throw new InterlockError("usage", `unknown command '${command}'`, {
           hint: "Run 'interlock --help' for the list of commands.",
@@ -89,14 +122,10 @@ function isParseArgsError(err: unknown): boolean {
 }
 
 /** parseArgs with the common options, strict, positionals allowed. */
-export function parseCommandArgs<T extends Parameters<typeof parseArgs>[0]["options"]>(
+export function parseCommandArgs<const T extends NonNullable<ParseArgsConfig["options"]>>(
   args: readonly string[],
   options: T,
 ) {
-  return parseArgs({
-    args: [...args],
-    options: { ...COMMON_OPTIONS, ...options },
-    allowPositionals: true,
-    strict: true,
-  });
+  const all = { ...COMMON_OPTIONS, ...options } as typeof COMMON_OPTIONS & T;
+  return parseArgs({ args: [...args], options: all, allowPositionals: true, strict: true });
 }

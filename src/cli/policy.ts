@@ -19,7 +19,8 @@ export async function policyCommand(args: readonly string[], io: CliIO): Promise
     );
     return values.help ? EXIT.ok : EXIT.invalidInput;
   }
-  if (positionals.length > 1) throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
+  if (positionals.length > 1)
+    throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
   const repoDir = resolve(io.cwd, values.repo ?? ".");
   const policiesDir = join(repoDir, "policies");
   if (!existsSync(policiesDir)) {

@@ -51,7 +51,12 @@ export interface MaskResult {
   readonly ignoredRules: readonly { rule: MaskRule; why: string }[];
 }
 
-export const DEFAULT_IDENTITY_PATHS = ["/action", "/requester/id", "/requester/kind", "/requester/on_behalf_of"];
+export const DEFAULT_IDENTITY_PATHS = [
+  "/action",
+  "/requester/id",
+  "/requester/kind",
+  "/requester/on_behalf_of",
+];
 
 interface Planned {
   readonly finding: Finding;
@@ -79,7 +84,8 @@ export function maskDocument(
     if (rule.path === "") ignoredRules.push({ rule, why: "a rule cannot mask the whole request" });
     else if (isIdentity(rule.path) || identity.some((i) => isWithin(i, rule.path)))
       ignoredRules.push({ rule, why: "identity fields stay readable for the gate and the audit" });
-    else if (!exists(doc, rule.path)) ignoredRules.push({ rule, why: "no such field in the request" });
+    else if (!exists(doc, rule.path))
+      ignoredRules.push({ rule, why: "no such field in the request" });
     else usableRules.push(rule);
   }
 
@@ -89,7 +95,8 @@ export function maskDocument(
     if (f.kind !== "secret" && isIdentity(f.path)) continue;
     let strategy: MaskStrategy | undefined;
     for (const r of usableRules) {
-      if (covers(r, f)) strategy = strategy === undefined ? r.strategy : stronger(strategy, r.strategy);
+      if (covers(r, f))
+        strategy = strategy === undefined ? r.strategy : stronger(strategy, r.strategy);
     }
     let reason: MaskReason = strategy === undefined ? "default" : "policy";
     strategy ??= "redact";
@@ -130,10 +137,22 @@ interface Ctx {
 function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; value: unknown } {
   const wholeStrategy = ctx.whole.get(pointer);
   if (wholeStrategy !== undefined) {
-    ctx.applied.push({ path: pointer, in: "value", type: "value", kind: "field", strategy: wholeStrategy, reason: "policy" });
+    ctx.applied.push({
+      path: pointer,
+      in: "value",
+      type: "value",
+      kind: "field",
+      strategy: wholeStrategy,
+      reason: "policy",
+    });
     if (wholeStrategy === "drop") return { keep: false, value: undefined };
     const text = typeof value === "string" ? value : canonicalJson(value);
-    const strategy = typeof value === "string" ? wholeStrategy : wholeStrategy === "partial" ? "redact" : wholeStrategy;
+    const strategy =
+      typeof value === "string"
+        ? wholeStrategy
+        : wholeStrategy === "partial"
+          ? "redact"
+          : wholeStrategy;
     return { keep: true, value: placeholder(strategy, "redacted", text, ctx.hmacKey) };
   }
   if (typeof value === "string") {
@@ -166,7 +185,12 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
     if (!r.keep) continue;
     let unique = key;
     for (let n = 2; Object.hasOwn(obj, unique); n++) unique = `${key} #${n}`;
-    Object.defineProperty(obj, unique, { value: r.value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(obj, unique, {
+      value: r.value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return { keep: true, value: obj };
 }
@@ -192,7 +216,12 @@ function replaceSpans(text: string, planned: readonly Planned[], hmacKey: Uint8A
     const { start, end, type } = p.finding;
     if (start < at) continue; // overlapping spans: the earlier one already covers this text
     out += text.slice(at, start);
-    out += placeholder(p.strategy === "drop" ? "redact" : p.strategy, type, text.slice(start, end), hmacKey);
+    out += placeholder(
+      p.strategy === "drop" ? "redact" : p.strategy,
+      type,
+      text.slice(start, end),
+      hmacKey,
+    );
     at = end;
   }
   return out + text.slice(at);

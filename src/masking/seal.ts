@@ -1,5 +1,11 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { armor, Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption";
+import {
+  armor,
+  Decrypter,
+  Encrypter,
+  generateX25519Identity,
+  identityToRecipient,
+} from "age-encryption";
 import { InterlockError } from "../errors.ts";
 import { canonicalJson, sha256 } from "../request/canonical.ts";
 
@@ -29,9 +35,13 @@ export const AGE_RECIPIENT_PATTERN = /^age1[02-9ac-hj-np-z]{58}$/;
 
 export async function seal(params: unknown, recipients: readonly string[]): Promise<SealedParams> {
   if (recipients.length === 0) {
-    throw new InterlockError("seal.failed", "no age recipients are configured to seal the params to", {
-      hint: "Add the executors' age public keys (age1…) under executors.recipients in .interlock/config.yaml.",
-    });
+    throw new InterlockError(
+      "seal.failed",
+      "no age recipients are configured to seal the params to",
+      {
+        hint: "Add the executors' age public keys (age1…) under executors.recipients in .interlock/config.yaml.",
+      },
+    );
   }
   const bad = recipients.filter((r) => !AGE_RECIPIENT_PATTERN.test(r));
   if (bad.length > 0) {
@@ -56,7 +66,10 @@ export async function seal(params: unknown, recipients: readonly string[]): Prom
  * Decrypts sealed params with an executor's identity and checks the digest. Throws when the
  * identity does not fit or the params are not the ones that were sealed.
  */
-export async function unseal(sealed: SealedParams, identities: readonly string[]): Promise<unknown> {
+export async function unseal(
+  sealed: SealedParams,
+  identities: readonly string[],
+): Promise<unknown> {
   const d = new Decrypter();
   for (const id of identities) d.addIdentity(id);
   let payload: SealedPayload;
@@ -70,9 +83,13 @@ export async function unseal(sealed: SealedParams, identities: readonly string[]
   }
   const expected = saltedDigest(Buffer.from(payload.salt, "base64"), payload.params);
   if (!equalDigest(expected, sealed.digest)) {
-    throw new InterlockError("seal.failed", "the unsealed params do not match the recorded digest", {
-      hint: "The request file or its ciphertext was altered after the request was filed; do not execute it.",
-    });
+    throw new InterlockError(
+      "seal.failed",
+      "the unsealed params do not match the recorded digest",
+      {
+        hint: "The request file or its ciphertext was altered after the request was filed; do not execute it.",
+      },
+    );
   }
   return payload.params;
 }

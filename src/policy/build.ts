@@ -5,13 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { InterlockError } from "../errors.ts";
 import { sha256 } from "../request/canonical.ts";
-import {
-  DIST_DIR,
-  ENTRYPOINT,
-  revisionOf,
-  sourceDigest,
-  type BundleManifest,
-} from "./bundle.ts";
+import { DIST_DIR, ENTRYPOINT, revisionOf, sourceDigest, type BundleManifest } from "./bundle.ts";
 import { opaVersion, packageRoot } from "./toolchain.ts";
 
 const run = promisify(execFile);
@@ -32,7 +26,10 @@ export interface BuildOptions {
  * bundle. Each file is written to a temporary name and renamed into place, the manifest last;
  * a load checks the digests in the manifest, so an interrupted build is never half-trusted.
  */
-export async function buildPolicies(policiesDir: string, opts: BuildOptions): Promise<BundleManifest> {
+export async function buildPolicies(
+  policiesDir: string,
+  opts: BuildOptions,
+): Promise<BundleManifest> {
   const work = mkdtempSync(join(tmpdir(), "interlock-build-"));
   try {
     const tarball = join(work, "bundle.tar.gz");

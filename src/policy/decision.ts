@@ -31,11 +31,18 @@ export const policyDecisionSchema = z
           path: pointerSchema,
           strategy: z.enum(MASK_STRATEGIES),
           /** Only findings of this detector type under path; absent: everything under path. */
-          type: z.string().regex(/^[a-z0-9_]{1,50}$/).optional(),
+          type: z
+            .string()
+            .regex(/^[a-z0-9_]{1,50}$/)
+            .optional(),
         }),
       )
       .max(10_000),
-    ttl_seconds: z.number().int().positive().max(90 * 86400),
+    ttl_seconds: z
+      .number()
+      .int()
+      .positive()
+      .max(90 * 86400),
     why: z.array(z.string().max(1000)).max(100).optional(),
   })
   .superRefine((d, ctx) => {
@@ -45,7 +52,8 @@ export const policyDecisionSchema = z
     if (d.allow && !d.auto_approve && d.approvals.groups.length === 0) {
       ctx.addIssue({
         code: "custom",
-        message: "an allowed request that is not auto-approved must name at least one approval group",
+        message:
+          "an allowed request that is not auto-approved must name at least one approval group",
       });
     }
     const names = new Set(d.approvals.groups.map((g) => g.name));
@@ -64,7 +72,10 @@ export interface Decision extends PolicyDecision {
   /** Digest of the compiled policy (Wasm and data) that produced it; "none" if none loaded. */
   readonly revision: string;
   /** Present when Interlock denied because the policy could not give a valid answer. */
-  readonly failed_closed?: { readonly stage: "load" | "evaluate" | "validate"; readonly hint: string };
+  readonly failed_closed?: {
+    readonly stage: "load" | "evaluate" | "validate";
+    readonly hint: string;
+  };
 }
 
 /** The fail-closed answer: a denial that says what went wrong and what to do. */
@@ -90,5 +101,9 @@ export function failClosed(
 }
 
 function verb(stage: "load" | "evaluate" | "validate"): string {
-  return stage === "load" ? "be loaded" : stage === "evaluate" ? "be evaluated" : "give a valid decision";
+  return stage === "load"
+    ? "be loaded"
+    : stage === "evaluate"
+      ? "be evaluated"
+      : "give a valid decision";
 }

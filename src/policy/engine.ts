@@ -118,7 +118,9 @@ class WasmPolicyEngine implements PolicyEngine {
         this.revision,
       );
     }
-    const result = Array.isArray(resultSet) ? (resultSet[0] as { result?: unknown } | undefined) : undefined;
+    const result = Array.isArray(resultSet)
+      ? (resultSet[0] as { result?: unknown } | undefined)
+      : undefined;
     if (result === undefined || result.result === undefined) {
       return failClosed(
         "evaluate",

@@ -64,7 +64,10 @@ export function renderCard(ev: Evaluation, opts: CardOptions = {}): string {
   } else if (d.auto_approve) {
     lines.push("", bold("Approvals"), "  none needed: the policy auto-approves this request");
   } else {
-    lines.push("", bold("Approvals needed (each group, from people other than the requester and sponsor)"));
+    lines.push(
+      "",
+      bold("Approvals needed (each group, from people other than the requester and sponsor)"),
+    );
     for (const g of d.approvals.groups) {
       lines.push(`  • ${g.name}: ${g.min} of ${g.owners.join(", ")}`);
     }
@@ -76,7 +79,8 @@ export function renderCard(ev: Evaluation, opts: CardOptions = {}): string {
   }
 
   lines.push("", bold("Parameters (masked)"));
-  const params = r.params === undefined ? "(none)" : stringify(r.params, { lineWidth: 0 }).trimEnd();
+  const params =
+    r.params === undefined ? "(none)" : stringify(r.params, { lineWidth: 0 }).trimEnd();
   for (const l of params.split("\n")) lines.push(`  ${l}`);
 
   if (ev.masks.length > 0) {
@@ -92,7 +96,8 @@ export function summarizeMasks(ev: Evaluation): string[] {
   const groups = new Map<string, number>();
   for (const m of ev.masks) {
     const place = m.in === "key" ? `key ${m.path}` : m.path;
-    const why = m.reason === "policy" ? "" : m.reason === "default" ? ", by default" : ", safety net";
+    const why =
+      m.reason === "policy" ? "" : m.reason === "default" ? ", by default" : ", safety net";
     const label = `${m.type} (${m.strategy}${why}) in ${place}`;
     groups.set(label, (groups.get(label) ?? 0) + 1);
   }

@@ -1,4 +1,5 @@
-import { stringify } from "yaml";
+import { parseDocument, stringify } from "yaml";
+import { z } from "zod";
 import type { Evaluation } from "../decide.ts";
 import type { SealedParams } from "../masking/seal.ts";
 import { digestOf } from "../request/canonical.ts";
@@ -50,4 +51,70 @@ export function renderRequestFile(record: RequestRecord): string {
     "# Interlock request. Values found sensitive are masked; the original params are sealed\n" +
     "# to the executors below. Approve this by reviewing the pull request, not by editing it.\n";
   return header + stringify(record, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** What the gate and the executor read back from a request file. Validated, not trusted. */
+export const requestFileSchema = z.looseObject({
+  interlock: z.literal(REQUEST_FILE_VERSION),
+  id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+  requested_at: z.iso.datetime(),
+  expires_at: z.iso.datetime(),
+  request: z.looseObject({
+    action: z.string(),
+    resource: z.string().optional(),
+    requester: z.looseObject({
+      id: z.string(),
+      kind: z.enum(["agent", "human", "pipeline"]),
+      on_behalf_of: z.string().optional(),
+    }),
+  }),
+  decision: z.looseObject({
+    allow: z.boolean(),
+    deny: z.array(z.string()),
+    risk: z.string(),
+    classification: z.array(z.string()),
+    auto_approve: z.boolean(),
+    approvals: z.object({
+      groups: z.array(z.object({ name: z.string(), owners: z.array(z.string()), min: z.number() })),
+    }),
+    ttl_seconds: z.number(),
+    revision: z.string(),
+  }),
+  sealed: z
+    .object({
+      format: z.literal("age"),
+      recipients: z.array(z.string()),
+      ciphertext: z.string(),
+      digest: z.string(),
+    })
+    .nullable(),
+  digest: z.string(),
+});
+export type ParsedRequestFile = z.infer<typeof requestFileSchema>;
+
+/**
+ * Reads a request file back. Returns the record and the digest recomputed over its content
+ * (everything but `digest`), so a caller can compare it with the recorded one.
+ */
+export function parseRequestFile(
+  text: string,
+): { record: ParsedRequestFile; actualDigest: string } | { error: string } {
+  let value: unknown;
+  try {
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length > 0)
+      return { error: `malformed YAML (${doc.errors[0]!.code.toLowerCase()})` };
+    value = doc.toJS({ maxAliasCount: 0 });
+  } catch (err) {
+    return { error: (err as Error).message.split("\n")[0]! };
+  }
+  const parsed = requestFileSchema.safeParse(value);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    return {
+      error: `not an Interlock request file (${i.path.join(".") || "top level"}: ${i.message})`,
+    };
+  }
+  const { digest: _digest, ...body } = value as Record<string, unknown>;
+  return { record: parsed.data, actualDigest: digestOf(body) };
 }

@@ -17,7 +17,11 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
 /** Nesting deeper than this is refused: no legitimate request needs it. */
 export const MAX_DEPTH = 64;
 /** Keys that could reach an object's prototype in some consumer: refused wherever they appear. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  "__proto__",
+  "constructor",
+  "prototype",
+]);
 
 export interface ParseOptions {
   /** Where the text came from, for messages ("request.yaml", "stdin", "line 7"). */
@@ -39,7 +43,9 @@ export function parseRequest(text: string, opts: ParseOptions = {}): Request {
     throw new InterlockError(
       "request.too_large",
       `${source}: the request is ${bytes} bytes; the limit is ${maxBytes} bytes`,
-      { hint: "Put large payloads somewhere the executor can fetch them and reference them in params." },
+      {
+        hint: "Put large payloads somewhere the executor can fetch them and reference them in params.",
+      },
     );
   }
   const value = parseDocument(text, source);
@@ -60,8 +66,13 @@ interface Parsed {
 
 function parseDocument(text: string, source: string): Parsed {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  if (!Array.isArray(docs) || docs.length === 0) fail(source, [{ message: "the request is empty" }]);
+  const docs = parseAllDocuments(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false,
+  });
+  if (!Array.isArray(docs) || docs.length === 0)
+    fail(source, [{ message: "the request is empty" }]);
   if (docs.length > 1) {
     const second = docs[1]!;
     fail(source, [
@@ -148,7 +159,10 @@ function checkPlainJson(
       const child = `${pointer}/${escapePointer(key)}`;
       if (FORBIDDEN_KEYS.has(key)) {
         fail(source, [
-          { field: child, message: `the key "${key}" is not allowed (it could alter object prototypes)` },
+          {
+            field: child,
+            message: `the key "${key}" is not allowed (it could alter object prototypes)`,
+          },
         ]);
       }
       checkPlainJson((value as Record<string, unknown>)[key], source, child, depth + 1, doc, lines);
@@ -165,7 +179,9 @@ function validate(
   source: string,
 ): Request {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    fail(source, [{ message: "a request must be a mapping with action, resource, reason and requester" }]);
+    fail(source, [
+      { message: "a request must be a mapping with action, resource, reason and requester" },
+    ]);
   }
   const result = requestSchema.safeParse(value);
   if (!result.success) {

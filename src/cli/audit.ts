@@ -1,0 +1,84 @@
+import {
+  auditTrail,
+  csvRow,
+  CSV_COLUMNS,
+  type AuditFinding,
+  type AuditRecord,
+} from "../audit/audit.ts";
+import { EXIT, InterlockError } from "../errors.ts";
+import type { CliIO } from "./io.ts";
+import { openLocalRepo } from "./local.ts";
+import { parseCommandArgs } from "./main.ts";
+
+/**
+ * `interlock audit [--verify] [--csv] [--json]`: the trail from Git history. --json prints one
+ * JSON object per line (JSON Lines), so a history of any length streams in constant memory.
+ */
+export async function auditCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    verify: { type: "boolean", default: false },
+    csv: { type: "boolean", default: false },
+  });
+  if (positionals.length > 0)
+    throw new InterlockError("usage", "usage: interlock audit [--verify] [--csv] [--json]");
+  if (values.csv && values.json)
+    throw new InterlockError("usage", "choose one of --csv and --json");
+  const local = await openLocalRepo(values.repo, io.cwd);
+  const tty = Boolean(io.stderr.isTTY) && !values.json && !values.csv;
+  let records = 0;
+  const problems: string[] = [];
+  if (values.csv) io.stdout.write(CSV_COLUMNS.join(",") + "\n");
+  for await (const item of auditTrail({
+    repoDir: local.repo.repoDir,
+    branch: local.forge.defaultBranch,
+    verify: values.verify,
+  })) {
+    if ("commit" in item) {
+      problems.push(`commit ${item.commit.slice(0, 7)}: ${item.problem}`);
+      if (values.json) io.stdout.write(JSON.stringify({ finding: item }) + "\n");
+      continue;
+    }
+    records++;
+    for (const p of item.problems ?? []) problems.push(`${item.id} ${item.action}: ${p}`);
+    if (values.json) io.stdout.write(JSON.stringify(item) + "\n");
+    else if (values.csv) io.stdout.write(csvRow(item) + "\n");
+    else io.stdout.write(line(item));
+    if (tty && records % 1000 === 0) io.stderr.write(`\r${records} requests read…`);
+  }
+  if (tty && records >= 1000) io.stderr.write("\r\x1b[K");
+  if (!values.json && !values.csv) {
+    if (records === 0) io.stdout.write("No requests yet.\n");
+    if (values.verify) {
+      io.stdout.write(
+        problems.length === 0
+          ? `\nVerified: ${records} requests; every merged request had a valid gate at its merge, is untampered, and every executed one has its result.\n`
+          : `\nVerification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  ✗ ${p}`).join("\n")}\n`,
+      );
+    }
+  } else if (values.verify && problems.length > 0) {
+    io.stderr.write(`interlock: audit verification failed: ${problems.length} problem(s)\n`);
+  }
+  return values.verify && problems.length > 0 ? EXIT.failure : EXIT.ok;
+}
+
+function line(r: AuditRecord): string {
+  const mark =
+    r.problems && r.problems.length > 0
+      ? "✗"
+      : r.status === "denied"
+        ? "⛔"
+        : r.status === "executed"
+          ? "✓"
+          : "·";
+  const who = r.on_behalf_of ? `${r.requester} for ${r.on_behalf_of}` : r.requester;
+  const approvals =
+    r.approvers.length > 0
+      ? ` approved by ${r.approvers.join(", ")}`
+      : r.decision === "auto-approved"
+        ? " auto-approved"
+        : "";
+  const when = r.executed_at ?? r.merged_at ?? r.requested_at;
+  return `${mark} ${when}  ${r.id}  ${r.action.padEnd(18)} ${r.risk.padEnd(8)} ${r.status.padEnd(8)} ${who}${approvals}${r.outcome ? ` → ${r.outcome}` : ""}\n`;
+}
+
+export type { AuditFinding };

@@ -1,0 +1,230 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { EXIT, InterlockError } from "../errors.ts";
+import type { LocalReviewState } from "../forge/local/reviews.ts";
+import { renderVerdict } from "../gate/gate.ts";
+import { executeMerged, type ExecutionReport } from "../lifecycle/execute.ts";
+import { fileRequest } from "../lifecycle/file-request.ts";
+import { checkGate, mergeRequest } from "../lifecycle/gate-check.ts";
+import { initRepository } from "../lifecycle/init.ts";
+import { recordReview } from "../lifecycle/review.ts";
+import { renderCard } from "../proposal/card.ts";
+import { parseRequest } from "../request/parse.ts";
+import { progress, type CliIO } from "./io.ts";
+import { executorIdentities, openLocalRepo } from "./local.ts";
+import { parseCommandArgs } from "./main.ts";
+
+const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+function requireId(positionals: string[], usage: string): string {
+  const id = positionals[0];
+  if (id === undefined || positionals.length > 1)
+    throw new InterlockError("usage", `usage: ${usage}`);
+  if (!ID.test(id)) {
+    throw new InterlockError("usage", `'${id}' is not a request id`, {
+      hint: "Request ids are 26-character ULIDs, as printed by 'interlock request'.",
+    });
+  }
+  return id;
+}
+
+export async function initCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {});
+  const dir = resolve(io.cwd, positionals[0] ?? values.repo ?? ".");
+  progress(io, values.json)(`Creating an approvals repository in ${dir} (keys, policies, config)…`);
+  const r = await initRepository(dir, io.now());
+  if (values.json) io.stdout.write(JSON.stringify(r, null, 2) + "\n");
+  else {
+    io.stdout.write(
+      `Initialised an Interlock approvals repository in ${dir}\n` +
+        `  people: ${r.people.join(", ")} (signing keys in .interlock/keys/, git-ignored)\n` +
+        `  policies: the defaults, in policies/ (tune policies/interlock/catalogue/data.yaml)\n` +
+        `  executors: harmless demo executors for every catalogued action\n\n` +
+        `Next: interlock request <request.yaml> --repo ${positionals[0] ?? "."}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+export async function requestCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {});
+  if (positionals.length !== 1) {
+    throw new InterlockError(
+      "usage",
+      "usage: interlock request <request.yaml|-> [--repo <dir>] [--json]",
+    );
+  }
+  const target = positionals[0]!;
+  const text = target === "-" ? await readStdin(io) : readInput(resolve(io.cwd, target), target);
+  const request = parseRequest(text, { source: target === "-" ? "stdin" : target });
+  const local = await openLocalRepo(values.repo, io.cwd);
+  const filed = await fileRequest(request, {
+    forge: local.forge,
+    decide: {
+      engine: local.repo.engine,
+      now: io.now(),
+      repo: local.repo.repoName,
+      hmacKey: local.repo.hmacKey,
+    },
+    recipients: local.config.executors.recipients,
+  });
+  const d = filed.evaluation.decision;
+  if (values.json) {
+    io.stdout.write(
+      JSON.stringify(
+        {
+          id: filed.id,
+          branch: filed.branch ?? null,
+          path: filed.path,
+          denied: filed.denied,
+          decision: d,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+  } else {
+    io.stdout.write(
+      renderCard(filed.evaluation, { color: Boolean(io.stdout.isTTY), requestedAt: io.now() }),
+    );
+    io.stdout.write(
+      filed.denied
+        ? `\nDenied and recorded as evidence: ${filed.path} on ${local.forge.defaultBranch}\n`
+        : `\nFiled request ${filed.id}\n  branch ${filed.branch}\n  file   ${filed.path}\n\nNext: interlock gate ${filed.id}\n`,
+    );
+  }
+  return filed.denied ? EXIT.denied : EXIT.ok;
+}
+
+export async function reviewCommand(
+  state: LocalReviewState,
+  args: readonly string[],
+  io: CliIO,
+): Promise<number> {
+  const verb = state === "approved" ? "approve" : "reject";
+  const { values, positionals } = parseCommandArgs(args, {
+    as: { type: "string" },
+    key: { type: "string" },
+    note: { type: "string" },
+  });
+  const id = requireId(
+    positionals,
+    `interlock ${verb} <id> --as <who> [--key <file>] [--note <text>]`,
+  );
+  if (!values.as) throw new InterlockError("usage", `interlock ${verb} needs --as <who>`);
+  const local = await openLocalRepo(values.repo, io.cwd);
+  const now = io.now();
+  const r = await recordReview(local.forge, {
+    id,
+    who: values.as,
+    state,
+    ...(values.key ? { keyFile: values.key } : {}),
+    ...(values.note ? { note: values.note } : {}),
+    now,
+  });
+  const gate = await checkGate(local.forge, id, now);
+  const mine = [...gate.verdict.approvals].reverse().find((a) => a.who === values.as);
+  if (values.json) {
+    io.stdout.write(
+      JSON.stringify(
+        { id, tag: r.tag, head: r.head, review: mine ?? null, gate: gate.verdict },
+        null,
+        2,
+      ) + "\n",
+    );
+  } else {
+    io.stdout.write(
+      `${values.as} ${state === "approved" ? "approved" : "requested changes on"} ${id} at ${r.head.slice(0, 7)} (signed tag ${r.tag})\n`,
+    );
+    if (mine) io.stdout.write(`  ${mine.counted ? "✓ counts" : "✗ does not count"}: ${mine.why}\n`);
+    io.stdout.write(`  gate: ${gate.verdict.summary}\n`);
+  }
+  return EXIT.ok;
+}
+
+export async function gateCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {});
+  const id = requireId(positionals, "interlock gate <id> [--json]");
+  const local = await openLocalRepo(values.repo, io.cwd);
+  const { verdict } = await checkGate(local.forge, id, io.now());
+  io.stdout.write(values.json ? JSON.stringify(verdict, null, 2) + "\n" : renderVerdict(verdict));
+  return verdict.satisfied ? EXIT.ok : EXIT.gateNotSatisfied;
+}
+
+export async function mergeCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {});
+  const id = requireId(positionals, "interlock merge <id> [--json]");
+  const local = await openLocalRepo(values.repo, io.cwd);
+  const r = await mergeRequest(local.forge, id, io.now());
+  if (values.json) {
+    io.stdout.write(
+      JSON.stringify(
+        { merged: r.merged, commit: r.merged ? r.commit : null, gate: r.gate.verdict },
+        null,
+        2,
+      ) + "\n",
+    );
+  } else if (r.merged) {
+    io.stdout.write(
+      `Merged ${id} into ${local.forge.defaultBranch} as ${r.commit.slice(0, 7)}\n  ${r.gate.verdict.summary}\n\nNext: interlock execute\n`,
+    );
+  } else {
+    io.stdout.write(`Not merged: the gate does not hold.\n\n${renderVerdict(r.gate.verdict)}`);
+  }
+  return r.merged ? EXIT.ok : EXIT.gateNotSatisfied;
+}
+
+export async function executeCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    retry: { type: "string", multiple: true },
+  });
+  if (positionals.length > 0)
+    throw new InterlockError("usage", "usage: interlock execute [--retry <id>] [--json]");
+  const local = await openLocalRepo(values.repo, io.cwd);
+  const reports = await executeMerged({
+    forge: local.forge,
+    config: local.config,
+    repoDir: local.repo.repoDir,
+    identities: executorIdentities(local.repo.repoDir, local.config),
+    now: io.now,
+    env: io.env,
+    retry: values.retry ?? [],
+    onProgress: progress(io, values.json),
+  });
+  if (values.json) io.stdout.write(JSON.stringify({ executed: reports }, null, 2) + "\n");
+  else io.stdout.write(renderReports(reports));
+  const bad = reports.some((r) => r.status === "refused" || r.status === "failed");
+  return bad ? EXIT.failure : EXIT.ok;
+}
+
+function renderReports(reports: readonly ExecutionReport[]): string {
+  if (reports.length === 0) return "Nothing to execute: every merged request has a result.\n";
+  const mark: Record<string, string> = {
+    succeeded: "✓",
+    failed: "✗",
+    refused: "⛔",
+    claimed: "…",
+    "no-executor": "?",
+    busy: "…",
+  };
+  return reports
+    .map((r) => `${mark[r.status] ?? "-"} ${r.id} ${r.action}: ${r.status}: ${r.detail}\n`)
+    .join("");
+}
+
+function readInput(path: string, shown: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new InterlockError(
+      "usage",
+      `cannot read ${shown}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
+    );
+  }
+}
+
+async function readStdin(io: CliIO): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of io.stdin) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks).toString("utf8");
+}
