@@ -1,0 +1,523 @@
+import { parse as parseYaml } from "yaml";
+import {
+  ownerMembers,
+  parseConfig,
+  personByEmail,
+  CONFIG_PATH,
+  type InterlockConfig,
+} from "../config/config.ts";
+import { CatFileBatch, parseCommit, type ParsedCommit } from "../forge/local/cat-file.ts";
+import {
+  allowedSigners,
+  CLAIM_REF_PREFIX,
+  INTERLOCK_IDENTITY,
+  ORIGINAL_REF_PREFIX,
+} from "../forge/local/local-forge.ts";
+import { parseReviewTag, REVIEW_TAG_PREFIX } from "../forge/local/reviews.ts";
+import { splitSignedTag, verifySshSignature } from "../forge/local/sshsig.ts";
+import { Git } from "../forge/local/git.ts";
+import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
+import { evaluateGate } from "../gate/gate.ts";
+import type { GateReview, GateSnapshot } from "../gate/snapshot.ts";
+import { parseRequestFile } from "../proposal/request-file.ts";
+import { firstParentHistory } from "./history.ts";
+
+/** One line of the audit trail (SPEC §6 `audit --json`). */
+export interface AuditRecord {
+  readonly id: string;
+  readonly action: string;
+  readonly requester: string;
+  readonly on_behalf_of: string | null;
+  readonly risk: string;
+  /** allowed | denied | auto-approved */
+  readonly decision: string;
+  readonly status: "denied" | "pending" | "merged" | "executed" | "refused";
+  readonly approvers: string[];
+  readonly requested_at: string;
+  readonly merged_at: string | null;
+  readonly executed_at: string | null;
+  readonly outcome: string | null;
+  readonly policy_revision: string;
+  /** With --verify: what is wrong with this request's evidence (empty when all holds). */
+  readonly problems?: string[];
+}
+
+/** A problem found in history that is not tied to one request's record. */
+export interface AuditFinding {
+  readonly commit: string;
+  readonly problem: string;
+}
+
+export interface AuditOptions {
+  readonly repoDir: string;
+  readonly branch: string;
+  readonly verify: boolean;
+}
+
+const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
+const DENIAL_PATH = /^denials\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
+const RESULT_PATH = /^results\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
+
+/** How many requests are verified at once (keeps the cat-file pipe busy). */
+const WINDOW = 64;
+
+/**
+ * Rebuilds the trail from Git history alone: denials, merged requests, results, and pending
+ * proposals. With verify, re-checks for every merged request that the gate held at the merge
+ * (signatures, groups, CODEOWNERS and exclusions, all as of that commit), that the request
+ * file is byte-identical to what Interlock filed, and that an executed request has its result;
+ * and flags commits that changed or deleted request or result files after the fact.
+ */
+export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecord | AuditFinding> {
+  const git = new Git(opts.repoDir);
+  const batch = new CatFileBatch(opts.repoDir);
+  const main = `refs/heads/${opts.branch}`;
+  const reviewTags = await listReviewTags(git);
+  const seen = new Set<string>();
+  const mainCommits = new Set<string>();
+  const caches = {
+    config: new Map<string, InterlockConfig | Error>(),
+    codeowners: new Map<string, Codeowners>(),
+  };
+  const queue: Promise<AuditRecord | AuditFinding>[] = [];
+  try {
+    for await (const c of firstParentHistory(opts.repoDir, main)) {
+      mainCommits.add(c.oid);
+      for (const f of c.files) {
+        const req = REQUEST_PATH.exec(f.path);
+        const den = DENIAL_PATH.exec(f.path);
+        const res = RESULT_PATH.exec(f.path);
+        if (req && f.status === "A") {
+          seen.add(req[1]!);
+          queue.push(
+            merged(req[1]!, f.path, c.oid, { batch, main, opts, reviewTags, mainCommits, caches }),
+          );
+        } else if (den && f.status === "A") {
+          seen.add(den[1]!);
+          queue.push(denial(den[1]!, f.path, c.oid, batch));
+        } else if (opts.verify && (req || den) && f.status !== "A") {
+          queue.push(
+            Promise.resolve({
+              commit: c.oid,
+              problem: `${f.path} was ${verb(f.status)} after it was recorded`,
+            }),
+          );
+        } else if (opts.verify && res && f.status !== "A") {
+          queue.push(
+            Promise.resolve({
+              commit: c.oid,
+              problem: `${f.path} (an execution result) was ${verb(f.status)}`,
+            }),
+          );
+        }
+        while (queue.length >= WINDOW) yield await queue.shift()!;
+      }
+    }
+    while (queue.length > 0) yield await queue.shift()!;
+    for (const id of await listOriginals(git)) {
+      if (!seen.has(id)) yield await pending(id, batch);
+    }
+  } finally {
+    batch.close();
+  }
+}
+
+function verb(status: string): string {
+  return status === "D" ? "deleted" : status === "M" ? "modified" : `changed (${status})`;
+}
+
+interface Ctx {
+  readonly batch: CatFileBatch;
+  readonly main: string;
+  readonly opts: AuditOptions;
+  readonly reviewTags: Map<string, string[]>;
+  readonly mainCommits: Set<string>;
+  readonly caches: {
+    config: Map<string, InterlockConfig | Error>;
+    codeowners: Map<string, Codeowners>;
+  };
+}
+
+async function merged(id: string, path: string, mergeOid: string, ctx: Ctx): Promise<AuditRecord> {
+  const { batch } = ctx;
+  const problems: string[] = [];
+  const mergeObj = await batch.read(mergeOid);
+  const merge = parseCommit(mergeObj!.content);
+  const originalCommit = await batch.read(`${ORIGINAL_REF_PREFIX}${id}`);
+  const originalBlob = originalCommit
+    ? await batch.read(`${originalCommit.oid}:${path}`)
+    : undefined;
+  const mergedBlob = await batch.read(`${mergeOid}:${path}`);
+  const parsed = parseRequestFile((originalBlob ?? mergedBlob)!.content.toString("utf8"));
+  const resultText = await batch.readText(`${ctx.main}:results/${id}.yaml`);
+  const result =
+    resultText === undefined ? undefined : (parseYaml(resultText) as Record<string, unknown>);
+  const approvers = trailers(merge.message, "Interlock-Approved-By");
+  const base = {
+    id,
+    action: path.split("/")[1] ?? "?",
+    merged_at: merge.committedAt.toISOString(),
+    executed_at: typeof result?.finished_at === "string" ? result.finished_at : null,
+    outcome: typeof result?.outcome === "string" ? result.outcome : null,
+  };
+  if ("error" in parsed) {
+    return {
+      ...base,
+      requester: "?",
+      on_behalf_of: null,
+      risk: "?",
+      decision: "?",
+      status: result ? "executed" : "merged",
+      approvers,
+      requested_at: "?",
+      policy_revision: "?",
+      ...(ctx.opts.verify
+        ? { problems: [`the request file cannot be read: ${parsed.error}`] }
+        : {}),
+    };
+  }
+  const record = parsed.record;
+  const executed = result !== undefined && result.outcome !== "refused";
+  let gateApprovers = approvers;
+  if (ctx.opts.verify) {
+    if (!originalBlob)
+      problems.push("there is no record that Interlock filed this request (no original)");
+    else {
+      if (mergedBlob?.oid !== originalBlob.oid)
+        problems.push("the request file merged differs from the one Interlock filed (tampered)");
+      const now = await batch.read(`${ctx.main}:${path}`);
+      if (now && now.oid !== originalBlob.oid)
+        problems.push("the request file on the default branch was changed after it was filed");
+    }
+    const claimed = (await batch.read(`${CLAIM_REF_PREFIX}${id}`)) !== undefined;
+    if (claimed && result === undefined)
+      problems.push(
+        "it was claimed for execution but its result is missing (deleted or never written)",
+      );
+    const gate = await gateAtMerge(id, path, mergeOid, merge, record, ctx);
+    if (typeof gate === "string") problems.push(gate);
+    else {
+      gateApprovers = gate.approvers;
+      if (!gate.satisfied && result?.outcome !== "refused") {
+        problems.push(`merged without a valid gate: ${gate.summary}`);
+      }
+    }
+  }
+  return {
+    ...base,
+    requester: record.request.requester.id,
+    on_behalf_of: record.request.requester.on_behalf_of ?? null,
+    risk: record.decision.risk,
+    decision: record.decision.auto_approve ? "auto-approved" : "allowed",
+    status: result === undefined ? "merged" : executed ? "executed" : "refused",
+    approvers: gateApprovers,
+    requested_at: record.requested_at,
+    policy_revision: record.decision.revision,
+    ...(ctx.opts.verify ? { problems } : {}),
+  };
+}
+
+/** Re-evaluates the gate as of the merge commit, from history only. */
+async function gateAtMerge(
+  id: string,
+  path: string,
+  mergeOid: string,
+  merge: ParsedCommit,
+  record: Extract<ReturnType<typeof parseRequestFile>, { record: unknown }>["record"],
+  ctx: Ctx,
+): Promise<{ satisfied: boolean; summary: string; approvers: string[] } | string> {
+  const { batch } = ctx;
+  const first = merge.parents[0];
+  if (first === undefined) return "the request file was in the very first commit";
+  if (merge.parents.length > 2) return "merged by an octopus merge";
+  const head = merge.parents[1] ?? mergeOid;
+  const config = await configAt(first, ctx);
+  if (config instanceof Error)
+    return `the configuration at the merge cannot be read: ${config.message}`;
+  // Commits on the proposal: walk back from the head to the default branch.
+  const committers = new Set<string>();
+  let author = "";
+  const stack = [head];
+  const visited = new Set<string>();
+  while (stack.length > 0 && visited.size < 100) {
+    const oid = stack.pop()!;
+    if (visited.has(oid) || ctx.mainCommits.has(oid)) continue;
+    visited.add(oid);
+    const c = parseCommit((await batch.read(oid))!.content);
+    const who = (name: string, email: string) => personByEmail(config, email) ?? name;
+    committers.add(who(c.authorName, c.authorEmail));
+    if (c.committerEmail !== INTERLOCK_IDENTITY.email)
+      committers.add(who(c.committerName, c.committerEmail));
+    author = who(c.authorName, c.authorEmail);
+    stack.push(...c.parents);
+  }
+  const reviews: GateReview[] = [];
+  const signers = allowedSigners(config);
+  for (const tagOid of ctx.reviewTags.get(id) ?? []) {
+    const raw = (await batch.read(tagOid))?.content;
+    if (!raw) continue;
+    const text = raw.toString("utf8");
+    const tag = parseReviewTag(text);
+    if (!tag || tag.request !== id || tag.at.getTime() > merge.committedAt.getTime()) continue;
+    const person = personByEmail(config, tag.taggerEmail);
+    const info = person ? config.people[person] : undefined;
+    const signed = splitSignedTag(raw);
+    let verified = false;
+    let unverifiedReason: string | undefined;
+    if (!signed) unverifiedReason = "the review is not signed";
+    else if (!person) unverifiedReason = `${tag.taggerEmail} is not a configured person`;
+    else if (tag.commit !== tag.target)
+      unverifiedReason = "the review names a different commit than it is attached to";
+    else {
+      const r = verifySshSignature(signed.signature, signed.payload, "git", person, signers);
+      verified = r.ok;
+      if (!r.ok) unverifiedReason = r.reason;
+    }
+    reviews.push({
+      who: person ?? tag.taggerName,
+      state: tag.state as GateReview["state"],
+      commit: tag.target,
+      at: tag.at,
+      isBot: info?.bot ?? false,
+      verified,
+      ...(unverifiedReason ? { unverifiedReason } : {}),
+      canApprove: info !== undefined && !info.bot,
+    });
+  }
+  const changes = await changedByMerge(first, mergeOid, ctx);
+  const snapshot: GateSnapshot = {
+    now: merge.committedAt,
+    request: {
+      id,
+      path,
+      requester: record.request.requester,
+      decision: record.decision,
+      expiresAt: new Date(record.expires_at),
+      recordedDigest: record.digest,
+      actualDigest: record.digest, // compared by blob identity above
+    },
+    proposal: { author, headCommit: head, changedFiles: changes, committers: [...committers] },
+    reviews,
+    teams: ownerMembers(config),
+    codeowners: await codeownersAt(first, ctx),
+  };
+  const v = evaluateGate(snapshot);
+  return {
+    satisfied: v.satisfied,
+    summary: v.summary,
+    approvers: v.approvals.filter((a) => a.counted).map((a) => a.who),
+  };
+}
+
+/** Files the merge brought into the default branch (tree diff against the first parent). */
+async function changedByMerge(first: string, mergeOid: string, ctx: Ctx) {
+  const a = await flattenTree(first, ctx);
+  const b = await flattenTree(mergeOid, ctx);
+  const out: { path: string; status: "added" | "modified" | "removed" }[] = [];
+  for (const [p, oid] of b) {
+    const before = a.get(p);
+    if (before === undefined) out.push({ path: p, status: "added" });
+    else if (before !== oid) out.push({ path: p, status: "modified" });
+  }
+  for (const p of a.keys()) if (!b.has(p)) out.push({ path: p, status: "removed" });
+  return out;
+}
+
+/**
+ * Path → blob oid for a commit, by reading trees through the batch process. Subtrees that are
+ * identical on both sides are shared objects, so the cache keeps this cheap across requests.
+ */
+const treeCache = new Map<string, Map<string, string>>();
+async function flattenTree(commit: string, ctx: Ctx): Promise<Map<string, string>> {
+  const c = parseCommit((await ctx.batch.read(commit))!.content);
+  return readTree(c.tree, "", ctx);
+}
+
+async function readTree(treeOid: string, prefix: string, ctx: Ctx): Promise<Map<string, string>> {
+  const key = `${treeOid}:${prefix}`;
+  const cached = treeCache.get(key);
+  if (cached) return cached;
+  const obj = await ctx.batch.read(treeOid);
+  const out = new Map<string, string>();
+  const buf = obj!.content;
+  let i = 0;
+  while (i < buf.length) {
+    const sp = buf.indexOf(32, i);
+    const nul = buf.indexOf(0, sp);
+    const mode = buf.subarray(i, sp).toString();
+    const name = buf.subarray(sp + 1, nul).toString("utf8");
+    const oid = buf.subarray(nul + 1, nul + 21).toString("hex");
+    i = nul + 21;
+    const p = prefix + name;
+    if (mode === "40000") {
+      for (const [k, v] of await readTree(oid, `${p}/`, ctx)) out.set(k, v);
+    } else out.set(p, oid);
+  }
+  if (treeCache.size > 2000) treeCache.clear();
+  treeCache.set(key, out);
+  return out;
+}
+
+async function configAt(commit: string, ctx: Ctx): Promise<InterlockConfig | Error> {
+  const blob = await ctx.batch.read(`${commit}:${CONFIG_PATH}`);
+  if (!blob) return new Error(`no ${CONFIG_PATH}`);
+  const cached = ctx.caches.config.get(blob.oid);
+  if (cached) return cached;
+  let config: InterlockConfig | Error;
+  try {
+    config = parseConfig(blob.content.toString("utf8"));
+  } catch (err) {
+    config = err as Error;
+  }
+  ctx.caches.config.set(blob.oid, config);
+  return config;
+}
+
+async function codeownersAt(commit: string, ctx: Ctx): Promise<Codeowners | null> {
+  for (const loc of CODEOWNERS_LOCATIONS) {
+    const blob = await ctx.batch.read(`${commit}:${loc}`);
+    if (!blob) continue;
+    const cached = ctx.caches.codeowners.get(blob.oid);
+    if (cached) return cached;
+    const parsed = parseCodeowners(blob.content.toString("utf8"));
+    ctx.caches.codeowners.set(blob.oid, parsed);
+    return parsed;
+  }
+  return null;
+}
+
+async function denial(
+  id: string,
+  path: string,
+  commitOid: string,
+  batch: CatFileBatch,
+): Promise<AuditRecord> {
+  const text = (await batch.readText(`${commitOid}:${path}`)) ?? "";
+  const parsed = parseRequestFile(text);
+  const r = "record" in parsed ? parsed.record : undefined;
+  return {
+    id,
+    action: r?.request.action ?? "?",
+    requester: r?.request.requester.id ?? "?",
+    on_behalf_of: r?.request.requester.on_behalf_of ?? null,
+    risk: r?.decision.risk ?? "?",
+    decision: "denied",
+    status: "denied",
+    approvers: [],
+    requested_at: r?.requested_at ?? "?",
+    merged_at: null,
+    executed_at: null,
+    outcome: null,
+    policy_revision: r?.decision.revision ?? "?",
+  };
+}
+
+async function pending(id: string, batch: CatFileBatch): Promise<AuditRecord> {
+  const commit = await batch.read(`${ORIGINAL_REF_PREFIX}${id}`);
+  let record: ReturnType<typeof parseRequestFile> | undefined;
+  if (commit) {
+    // The original commit adds exactly one request file; find it through its tree.
+    const c = parseCommit(commit.content);
+    const parent = c.parents[0];
+    const text = parent ? await findAddedRequest(batch, parent, commit.oid, id) : undefined;
+    record = text === undefined ? undefined : parseRequestFile(text);
+  }
+  const r = record && "record" in record ? record.record : undefined;
+  return {
+    id,
+    action: r?.request.action ?? "?",
+    requester: r?.request.requester.id ?? "?",
+    on_behalf_of: r?.request.requester.on_behalf_of ?? null,
+    risk: r?.decision.risk ?? "?",
+    decision: r?.decision.auto_approve ? "auto-approved" : "allowed",
+    status: "pending",
+    approvers: [],
+    requested_at: r?.requested_at ?? "?",
+    merged_at: null,
+    executed_at: null,
+    outcome: null,
+    policy_revision: r?.decision.revision ?? "?",
+  };
+}
+
+async function findAddedRequest(
+  batch: CatFileBatch,
+  _parent: string,
+  commit: string,
+  id: string,
+): Promise<string | undefined> {
+  const c = parseCommit((await batch.read(commit))!.content);
+  const requests = await batch.read(`${c.tree}:requests`);
+  if (!requests) return undefined;
+  const buf = requests.content;
+  let i = 0;
+  while (i < buf.length) {
+    const sp = buf.indexOf(32, i);
+    const nul = buf.indexOf(0, sp);
+    const name = buf.subarray(sp + 1, nul).toString("utf8");
+    i = nul + 21;
+    const text = await batch.readText(`${commit}:requests/${name}/${id}.yaml`);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
+
+function trailers(message: string, key: string): string[] {
+  const re = new RegExp(`^${key}: (.+)$`, "gm");
+  return [...message.matchAll(re)].map((m) => m[1]!.trim());
+}
+
+/** request id → review tag object ids, from one for-each-ref. */
+async function listReviewTags(git: Git): Promise<Map<string, string[]>> {
+  const out = await git.tryRaw([
+    "for-each-ref",
+    "--format=%(objectname) %(objecttype) %(refname)",
+    `refs/tags/${REVIEW_TAG_PREFIX}`,
+  ]);
+  const map = new Map<string, string[]>();
+  for (const line of (out ?? "").split("\n")) {
+    const [oid, type, ref] = line.split(" ");
+    if (type !== "tag" || !ref) continue;
+    const id = ref.slice(`refs/tags/${REVIEW_TAG_PREFIX}`.length).split("/")[0]!;
+    const list = map.get(id) ?? [];
+    list.push(oid!);
+    map.set(id, list);
+  }
+  return map;
+}
+
+async function listOriginals(git: Git): Promise<string[]> {
+  const out = await git.tryRaw(["for-each-ref", "--format=%(refname)", ORIGINAL_REF_PREFIX]);
+  return (out ?? "")
+    .split("\n")
+    .filter(Boolean)
+    .map((r) => r.slice(ORIGINAL_REF_PREFIX.length));
+}
+
+/** CSV with the SPEC §6 columns. */
+export const CSV_COLUMNS = [
+  "id",
+  "action",
+  "requester",
+  "on_behalf_of",
+  "risk",
+  "decision",
+  "status",
+  "approvers",
+  "requested_at",
+  "merged_at",
+  "executed_at",
+  "outcome",
+  "policy_revision",
+  "problems",
+] as const;
+
+export function csvRow(r: AuditRecord): string {
+  const cell = (v: unknown) => {
+    const s = Array.isArray(v) ? v.join(";") : v === null || v === undefined ? "" : String(v);
+    // Quote, and defuse spreadsheet formulas (a value starting with = + - @).
+    const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
+    return /[",\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  };
+  return CSV_COLUMNS.map((c) => cell((r as unknown as Record<string, unknown>)[c])).join(",");
+}

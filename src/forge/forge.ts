@@ -1,0 +1,109 @@
+import type { ChangeStatus, ReviewState } from "../gate/snapshot.ts";
+
+/**
+ * The forge: where proposals live and reviews are given (the embedded local Git forge, or
+ * GitHub). Lifecycle, gate, execution and audit code talk only to these interfaces, never to
+ * simple-git or Octokit, so each forge is a second implementation, not a fork of the logic.
+ */
+
+/** A review as the forge knows it, before the gate judges it. */
+export interface ForgeReview {
+  readonly who: string;
+  readonly state: ReviewState;
+  readonly commit: string;
+  readonly at: Date;
+  readonly isBot: boolean;
+  readonly verified: boolean;
+  readonly unverifiedReason?: string;
+  readonly canApprove: boolean;
+}
+
+/**
+ * Read access to one proposal at one head commit (cf. policy-bot's pull.Context). Everything
+ * the gate needs comes from here; implementations may cache within one evaluation.
+ */
+export interface ProposalContext {
+  readonly id: string;
+  /** The commit the gate is evaluated on. */
+  readonly headCommit: string;
+  /** The base branch commit the proposal is compared with (merge base). */
+  readonly baseCommit: string;
+  /** Who opened the proposal. */
+  author(): Promise<string>;
+  /** Everyone who authored or pushed a commit to the proposal. */
+  committers(): Promise<string[]>;
+  changedFiles(): Promise<{ path: string; status: ChangeStatus }[]>;
+  reviews(): Promise<ForgeReview[]>;
+  /** A file at the head commit. */
+  readHead(path: string): Promise<string | undefined>;
+  /** The request file as Interlock originally wrote it (the tamper baseline). */
+  readOriginal(path: string): Promise<string | undefined>;
+  /** CODEOWNERS text of the base branch (first found of GitHub's locations), or undefined. */
+  codeowners(): Promise<string | undefined>;
+  /** Members of every owner handle the forge knows ("@acme/security" → ["sam"]). */
+  teams(): Promise<Record<string, string[]>>;
+}
+
+export interface NewProposal {
+  readonly id: string;
+  readonly path: string;
+  readonly content: string;
+  readonly title: string;
+  readonly body: string;
+  /** Who the proposal's commit is by: the requester. */
+  readonly requester: { readonly id: string };
+  readonly date: Date;
+}
+
+export interface OpenedProposal {
+  readonly id: string;
+  readonly branch: string;
+  readonly head: string;
+  /** Where a person reviews it (a PR URL on GitHub). */
+  readonly url?: string;
+}
+
+/** A request file that reached the default branch, with the commit that brought it. */
+export interface MergedRequest {
+  readonly id: string;
+  readonly path: string;
+  /** The commit on the default branch that added the request file. */
+  readonly mergeCommit: string;
+  readonly mergedAt: Date;
+}
+
+export interface Forge {
+  readonly kind: "local" | "github";
+  readonly defaultBranch: string;
+  openProposal(p: NewProposal): Promise<OpenedProposal>;
+  /** Records a denied request on the default branch: denials are audit evidence. */
+  recordDenial(p: {
+    id: string;
+    path: string;
+    content: string;
+    message: string;
+    date: Date;
+  }): Promise<string>;
+  /** The open proposal for a request id, at its current head; undefined if there is none. */
+  proposal(id: string): Promise<ProposalContext | undefined>;
+  /** Merges the proposal if its head is still `head` (the commit the gate was evaluated on). */
+  merge(id: string, head: string, message: string, date: Date): Promise<string>;
+  /** Request files on the default branch, oldest first. */
+  mergedRequests(): Promise<MergedRequest[]>;
+  /** The proposal as it was when `m` was merged, for re-checking the evidence before executing. */
+  evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }>;
+  /** Creates the claim for a request; false if it exists already (someone else has it). */
+  claim(id: string, date: Date): Promise<boolean>;
+  /** Whether a claim exists. */
+  isClaimed(id: string): Promise<boolean>;
+  /** Removes a claim, for an explicit retry by a person. */
+  releaseClaim(id: string): Promise<void>;
+  /** Reads a file on the default branch. */
+  readDefault(path: string): Promise<string | undefined>;
+  /** Adds files to the default branch in one commit (results, denials). */
+  commitToDefault(
+    files: { path: string; content: string }[],
+    message: string,
+    date: Date,
+  ): Promise<string>;
+}

@@ -1,0 +1,358 @@
+import { CODEOWNERS_LOCATIONS } from "../../gate/codeowners.ts";
+import type { ChangeStatus, ReviewState } from "../../gate/snapshot.ts";
+import { ownerMembers, personByEmail, type InterlockConfig } from "../../config/config.ts";
+import type {
+  Forge,
+  ForgeReview,
+  MergedRequest,
+  NewProposal,
+  OpenedProposal,
+  ProposalContext,
+} from "../forge.ts";
+import { Git, type GitIdentity } from "./git.ts";
+import { parseReviewTag, REVIEW_TAG_PREFIX } from "./reviews.ts";
+import { verifySshSignature, splitSignedTag, type AllowedSigner } from "./sshsig.ts";
+
+/** The identity Interlock commits as in a local approvals repository. */
+export const INTERLOCK_IDENTITY: GitIdentity = { name: "Interlock", email: "interlock@localhost" };
+
+export const BRANCH_PREFIX = "interlock/";
+export const ORIGINAL_REF_PREFIX = "refs/interlock/requests/";
+export const CLAIM_REF_PREFIX = "refs/interlock/claims/";
+
+/** The identity a requester's proposal commit is authored as. */
+export function requesterIdentity(id: string): GitIdentity {
+  const slug =
+    id
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "requester";
+  return { name: id, email: `${slug}@requesters.interlock.invalid` };
+}
+
+/**
+ * The embedded local forge: a plain Git repository. A proposal is the branch interlock/<id>
+ * with one commit adding the request file; reviews are SSH-signed tags on the reviewed commit;
+ * merging, claiming and recording results move refs with compare-and-swap.
+ */
+export class LocalForge implements Forge {
+  readonly kind = "local" as const;
+  readonly git: Git;
+  readonly config: InterlockConfig;
+  readonly defaultBranch: string;
+
+  constructor(repoDir: string, config: InterlockConfig) {
+    this.git = new Git(repoDir);
+    this.config = config;
+    this.defaultBranch = config.default_branch;
+  }
+
+  get #main(): string {
+    return `refs/heads/${this.defaultBranch}`;
+  }
+
+  async openProposal(p: NewProposal): Promise<OpenedProposal> {
+    const base = await this.git.revParse(this.#main);
+    if (base === undefined) throw new Error(`the repository has no ${this.defaultBranch} branch`);
+    const head = await this.git.commitFiles({
+      base,
+      parents: [base],
+      files: [{ path: p.path, content: p.content }],
+      message: `${p.title}\n\n${p.body}`,
+      author: requesterIdentity(p.requester.id),
+      committer: INTERLOCK_IDENTITY,
+      date: p.date,
+    });
+    const branch = `${BRANCH_PREFIX}${p.id}`;
+    if (!(await this.git.compareAndSwap(`refs/heads/${branch}`, head, undefined))) {
+      throw new Error(`branch ${branch} exists already`);
+    }
+    // The tamper baseline: what Interlock wrote, kept outside the branch.
+    await this.git.compareAndSwap(`${ORIGINAL_REF_PREFIX}${p.id}`, head, undefined);
+    return { id: p.id, branch, head };
+  }
+
+  async recordDenial(p: {
+    id: string;
+    path: string;
+    content: string;
+    message: string;
+    date: Date;
+  }): Promise<string> {
+    return this.commitToDefault([{ path: p.path, content: p.content }], p.message, p.date);
+  }
+
+  async proposal(id: string): Promise<ProposalContext | undefined> {
+    const head = await this.git.revParse(`refs/heads/${BRANCH_PREFIX}${id}`);
+    if (head === undefined) return undefined;
+    const main = await this.git.revParse(this.#main);
+    const base = main
+      ? (await this.git.tryRaw(["merge-base", main, head]))?.trim() || undefined
+      : undefined;
+    if (base === undefined) return undefined; // unrelated history: not a proposal of this repository
+    return this.#context(id, head, base, base, undefined);
+  }
+
+  async merge(id: string, head: string, message: string, date: Date): Promise<string> {
+    const branchHead = await this.git.revParse(`refs/heads/${BRANCH_PREFIX}${id}`);
+    if (branchHead !== head) {
+      throw new Error(
+        `the proposal moved (now at ${short(branchHead)}, the gate was evaluated on ${short(head)})`,
+      );
+    }
+    const main = await this.git.revParse(this.#main);
+    if (main === undefined) throw new Error(`the repository has no ${this.defaultBranch} branch`);
+    const mergeBase = (await this.git.raw(["merge-base", main, head])).trim();
+    if (!mergeBase) throw new Error("the proposal does not share history with the default branch");
+    const changed = await this.#diff(mergeBase, head);
+    const files: { path: string; content: string }[] = [];
+    for (const c of changed) {
+      const content = await this.git.readFile(head, c.path);
+      if (c.status !== "added" || content === undefined)
+        throw new Error(`cannot merge: ${c.path} is ${c.status}`);
+      files.push({ path: c.path, content });
+    }
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const tip = await this.git.revParse(this.#main);
+      const commit = await this.git.commitFiles({
+        base: tip,
+        parents: [tip!, head],
+        files,
+        message,
+        author: INTERLOCK_IDENTITY,
+        committer: INTERLOCK_IDENTITY,
+        date,
+      });
+      if (await this.git.compareAndSwap(this.#main, commit, tip)) {
+        await this.git.syncWorktree(this.defaultBranch);
+        return commit;
+      }
+    }
+    throw new Error(`could not update ${this.defaultBranch}: too many concurrent writers`);
+  }
+
+  async mergedRequests(): Promise<MergedRequest[]> {
+    const out = await this.git.tryRaw([
+      "log",
+      "--first-parent",
+      "--reverse",
+      "--diff-filter=A",
+      "--name-only",
+      "-z",
+      "--format=%x01%H %ct",
+      this.#main,
+      "--",
+      "requests/",
+    ]);
+    if (!out) return [];
+    const merged: MergedRequest[] = [];
+    for (const chunk of out.split("\x01").filter(Boolean)) {
+      // "<sha> <committer time>\0\n<path>\0<path>\0…"
+      const cut = chunk.indexOf("\0");
+      const [commit, ct] = chunk.slice(0, cut).split(" ");
+      const paths = chunk
+        .slice(cut + 1)
+        .split("\0")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const path of paths) {
+        const m = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/.exec(path);
+        if (m && commit)
+          merged.push({
+            id: m[1]!,
+            path,
+            mergeCommit: commit,
+            mergedAt: new Date(Number(ct) * 1000),
+          });
+      }
+    }
+    return merged;
+  }
+
+  async evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }> {
+    const parents = (await this.git.raw(["rev-list", "--parents", "-n", "1", m.mergeCommit]))
+      .trim()
+      .split(" ")
+      .slice(1);
+    const first = parents[0];
+    if (first === undefined)
+      return { refused: `${m.path} was in the very first commit: it never was a proposal` };
+    if (parents.length > 2)
+      return {
+        refused: `${short(m.mergeCommit)} is an octopus merge; Interlock merges one proposal at a time`,
+      };
+    // A merge commit: the proposal head is its second parent. A fast-forward: the commit itself.
+    const head = parents[1] ?? m.mergeCommit;
+    const mergeBase = (await this.git.raw(["merge-base", first, head])).trim() || first;
+    return this.#context(m.id, head, mergeBase, first, { commit: m.mergeCommit, at: m.mergedAt });
+  }
+
+  async claim(id: string): Promise<boolean> {
+    const main = await this.git.revParse(this.#main);
+    return this.git.compareAndSwap(`${CLAIM_REF_PREFIX}${id}`, main!, undefined);
+  }
+
+  async isClaimed(id: string): Promise<boolean> {
+    // simple-git resolves a failing command that prints nothing, so test the output, not the exit.
+    return Boolean(
+      (
+        await this.git.tryRaw(["rev-parse", "--verify", "--quiet", `${CLAIM_REF_PREFIX}${id}`])
+      )?.trim(),
+    );
+  }
+
+  async releaseClaim(id: string): Promise<void> {
+    await this.git.tryRaw(["update-ref", "-d", `${CLAIM_REF_PREFIX}${id}`]);
+  }
+
+  async readDefault(path: string): Promise<string | undefined> {
+    return this.git.readFile(this.#main, path);
+  }
+
+  async commitToDefault(
+    files: { path: string; content: string }[],
+    message: string,
+    date: Date,
+  ): Promise<string> {
+    const commit = await this.git.appendCommit(this.defaultBranch, files, message, {
+      author: INTERLOCK_IDENTITY,
+      committer: INTERLOCK_IDENTITY,
+      date,
+    });
+    await this.git.syncWorktree(this.defaultBranch);
+    return commit;
+  }
+
+  async #diff(from: string, to: string): Promise<{ path: string; status: ChangeStatus }[]> {
+    const out = await this.git.raw(["diff", "--name-status", "-z", "--no-renames", from, to]);
+    const parts = out.split("\0").filter(Boolean);
+    const files: { path: string; status: ChangeStatus }[] = [];
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      const code = parts[i]!;
+      const status: ChangeStatus = code.startsWith("A")
+        ? "added"
+        : code.startsWith("D")
+          ? "removed"
+          : "modified";
+      files.push({ path: parts[i + 1]!, status });
+    }
+    return files;
+  }
+
+  /**
+   * A proposal context at `head`. For a merged request, `merged` limits reviews to those given
+   * up to the merge, and the changed files are what the merge brought into the default branch.
+   */
+  #context(
+    id: string,
+    head: string,
+    mergeBase: string,
+    base: string,
+    merged: { commit: string; at: Date } | undefined,
+  ): ProposalContext {
+    const config = this.config;
+    const git = this.git;
+    let commitsCache: { author: string; people: string[] } | undefined;
+    const commits = async () => {
+      if (commitsCache) return commitsCache;
+      const out = await git.raw([
+        "log",
+        "--reverse",
+        "--format=%an%x00%ae%x00%cn%x00%ce",
+        `${mergeBase}..${head}`,
+      ]);
+      const rows = out
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("\0"));
+      const who = (name: string, email: string) => personByEmail(config, email) ?? name;
+      const people = new Set<string>();
+      for (const [an, ae, cn, ce] of rows) {
+        people.add(who(an!, ae!));
+        if (ce !== INTERLOCK_IDENTITY.email) people.add(who(cn!, ce!));
+      }
+      const first = rows[0];
+      commitsCache = { author: first ? who(first[0]!, first[1]!) : "", people: [...people] };
+      return commitsCache;
+    };
+    return {
+      id,
+      headCommit: head,
+      baseCommit: base,
+      author: async () => (await commits()).author,
+      committers: async () => (await commits()).people,
+      changedFiles: async () =>
+        merged ? this.#diff(base, merged.commit) : this.#diff(mergeBase, head),
+      reviews: async () => {
+        const all = await this.#reviews(id);
+        return merged ? all.filter((r) => r.at.getTime() <= merged.at.getTime()) : all;
+      },
+      readHead: (path) => git.readFile(head, path),
+      readOriginal: (path) => git.readFile(`${ORIGINAL_REF_PREFIX}${id}`, path),
+      codeowners: async () => {
+        for (const loc of CODEOWNERS_LOCATIONS) {
+          const text = await git.readFile(base, loc);
+          if (text !== undefined) return text;
+        }
+        return undefined;
+      },
+      teams: async () => ownerMembers(config),
+    };
+  }
+
+  /** Every review tag for a request, verified against the configured signing keys. */
+  async #reviews(id: string): Promise<ForgeReview[]> {
+    const refs = await this.git.tryRaw([
+      "for-each-ref",
+      "--format=%(objectname) %(objecttype)",
+      `refs/tags/${REVIEW_TAG_PREFIX}${id}/`,
+    ]);
+    if (!refs) return [];
+    const allowed = allowedSigners(this.config);
+    const reviews: ForgeReview[] = [];
+    for (const line of refs.split("\n").filter(Boolean)) {
+      const [oid, type] = line.split(" ");
+      if (type !== "tag") continue;
+      const raw = await this.git.raw(["cat-file", "tag", oid!]);
+      const tag = parseReviewTag(raw);
+      if (tag === undefined || tag.request !== id) continue;
+      const person = personByEmail(this.config, tag.taggerEmail);
+      const info = person ? this.config.people[person] : undefined;
+      let verified = false;
+      let unverifiedReason: string | undefined;
+      const signed = splitSignedTag(raw);
+      if (!signed) unverifiedReason = "the review is not signed";
+      else if (!person)
+        unverifiedReason = `${tag.taggerEmail} is not a person in .interlock/config.yaml`;
+      else if (tag.commit !== tag.target)
+        unverifiedReason = "the review names a different commit than it is attached to";
+      else {
+        const r = verifySshSignature(signed.signature, signed.payload, "git", person, allowed);
+        verified = r.ok;
+        if (!r.ok) unverifiedReason = r.reason;
+      }
+      reviews.push({
+        who: person ?? tag.taggerName,
+        state: tag.state as ReviewState,
+        commit: tag.target,
+        at: tag.at,
+        isBot: info?.bot ?? false,
+        verified,
+        ...(unverifiedReason ? { unverifiedReason } : {}),
+        canApprove: info !== undefined && !info.bot,
+      });
+    }
+    return reviews;
+  }
+}
+
+/** The allowed signers for review signatures: each configured person's key, for namespace git. */
+export function allowedSigners(config: InterlockConfig): AllowedSigner[] {
+  return Object.entries(config.people)
+    .filter(([, p]) => p.signing_key !== undefined)
+    .map(([id, p]) => ({ principal: id, publicKey: p.signing_key!, namespaces: ["git"] }));
+}
+
+function short(sha: string | undefined): string {
+  return sha ? sha.slice(0, 7) : "nothing";
+}

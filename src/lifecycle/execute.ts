@@ -1,0 +1,196 @@
+import { stringify } from "yaml";
+import type { InterlockConfig } from "../config/config.ts";
+import { executorFor, runExecutor, type ExecutionOutcome } from "../execution/executors.ts";
+import type { Forge, MergedRequest } from "../forge/forge.ts";
+import { collectSnapshot } from "../gate/collect.ts";
+import { evaluateGate } from "../gate/gate.ts";
+import { maskText } from "../masking/mask.ts";
+import { unseal, type SealedParams } from "../masking/seal.ts";
+
+/** Where the result of request <id> is recorded on the default branch. */
+export const resultPath = (id: string) => `results/${id}.yaml`;
+
+export type ExecutionStatus =
+  | "succeeded" // the executor ran and reported success
+  | "failed" // it ran and failed (recorded; a person decides whether to retry)
+  | "refused" // the evidence did not hold: never run
+  | "claimed" // claimed but no result yet: running elsewhere, or crashed; never re-run silently
+  | "no-executor" // nothing configured for the action: left for a later run
+  | "busy"; // another executor holds the claim right now
+
+export interface ExecutionReport {
+  readonly id: string;
+  readonly action: string;
+  readonly status: ExecutionStatus;
+  readonly detail: string;
+}
+
+export interface ExecuteDeps {
+  readonly forge: Forge;
+  readonly config: InterlockConfig;
+  readonly repoDir: string;
+  /** The executor's age identities (AGE-SECRET-KEY-1…). */
+  readonly identities: readonly string[];
+  readonly now: () => Date;
+  readonly env: NodeJS.ProcessEnv;
+  /** Request ids a person asked to retry although they were claimed before. */
+  readonly retry?: readonly string[];
+  readonly onProgress?: (msg: string) => void;
+}
+
+/**
+ * Runs every merged, not yet executed request exactly once. For each: re-check the evidence
+ * from history (never trust "merged"), claim it atomically, unseal and verify the params, run
+ * the executor, and record the masked result on the default branch.
+ */
+export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[]> {
+  const { forge } = deps;
+  const reports: ExecutionReport[] = [];
+  for (const m of await forge.mergedRequests()) {
+    if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
+    const report = await executeOne(m, deps);
+    if (report) reports.push(report);
+  }
+  return reports;
+}
+
+async function executeOne(
+  m: MergedRequest,
+  deps: ExecuteDeps,
+): Promise<ExecutionReport | undefined> {
+  const { forge } = deps;
+  const action = m.path.split("/")[1] ?? "?";
+  if (await forge.isClaimed(m.id)) {
+    if (!deps.retry?.includes(m.id)) {
+      return {
+        id: m.id,
+        action,
+        status: "claimed",
+        detail:
+          "claimed by an executor that has not recorded a result: it is running now, or it crashed " +
+          "(perhaps after running the action). It is not re-run automatically. If it stays like this, " +
+          `check whether the action happened, then run 'interlock execute --retry ${m.id}'.`,
+      };
+    }
+    await forge.releaseClaim(m.id);
+  }
+
+  // 1. Re-check the evidence as it was at the merge.
+  const evidence = await forge.evidence(m);
+  let refusal: string | undefined;
+  let approvers: string[] = [];
+  let sealed: SealedParams | null = null;
+  let resource = "";
+  if ("refused" in evidence) refusal = evidence.refused;
+  else {
+    const collected = await collectSnapshot(evidence, m.mergedAt, m.path);
+    if (!collected.ok) refusal = collected.reason;
+    else {
+      const verdict = evaluateGate(collected.snapshot);
+      if (!verdict.satisfied) refusal = `the gate did not hold at the merge: ${verdict.summary}`;
+      else if (deps.now().getTime() >= new Date(collected.record.expires_at).getTime()) {
+        refusal = `the request expired at ${collected.record.expires_at}, before it was executed`;
+      }
+      approvers = verdict.approvals.filter((a) => a.counted).map((a) => a.who);
+      sealed = collected.record.sealed;
+      resource = collected.record.request.resource ?? "";
+      if (!refusal && sealed === null) refusal = "the request file has no sealed params";
+    }
+  }
+
+  const executor = executorFor(deps.config.executors.actions, action);
+  if (!refusal && executor === undefined) {
+    return {
+      id: m.id,
+      action,
+      status: "no-executor",
+      detail: `no executor is configured for ${action}; add one under executors.actions in .interlock/config.yaml`,
+    };
+  }
+
+  // 2. Claim: exactly one executor gets past this line for each request.
+  if (!(await forge.claim(m.id, deps.now()))) {
+    return { id: m.id, action, status: "busy", detail: "another executor claimed it first" };
+  }
+
+  const base = {
+    interlock: 1,
+    id: m.id,
+    request: m.path,
+    merge_commit: m.mergeCommit,
+    approvers,
+  };
+  if (refusal) {
+    await record(
+      deps,
+      m,
+      { ...base, outcome: "refused", reason: maskText(refusal) },
+      `Refuse ${m.id}: ${refusal}`,
+    );
+    return { id: m.id, action, status: "refused", detail: refusal };
+  }
+
+  // 3. Unseal and verify, then run.
+  deps.onProgress?.(`running ${action} (${m.id}) with the ${executor!.config.type} executor…`);
+  let params: unknown;
+  try {
+    params = await unseal(sealed!, deps.identities);
+  } catch (err) {
+    const why = (err as Error).message;
+    await record(
+      deps,
+      m,
+      { ...base, outcome: "refused", reason: maskText(why) },
+      `Refuse ${m.id}: cannot unseal`,
+    );
+    return { id: m.id, action, status: "refused", detail: why };
+  }
+  const outcome: ExecutionOutcome = await runExecutor(
+    executor!.config,
+    { requestId: m.id, action, resource, params, attempt: deps.retry?.includes(m.id) ? 2 : 1 },
+    { repoDir: deps.repoDir, env: deps.env, now: deps.now },
+  );
+  const result = {
+    ...base,
+    executor: { key: executor!.key, type: executor!.config.type },
+    outcome: outcome.status,
+    ...maskedOutcome(outcome),
+  };
+  await record(deps, m, result, `Result of ${m.id}: ${outcome.status}`);
+  return {
+    id: m.id,
+    action,
+    status: outcome.ok ? "succeeded" : "failed",
+    detail: outcome.ok
+      ? `ran in ${outcome.duration_ms} ms`
+      : maskText(outcome.error ?? outcome.status),
+  };
+}
+
+/** Executor output may echo params: it is masked like everything else before it is written. */
+function maskedOutcome(o: ExecutionOutcome): Record<string, unknown> {
+  return {
+    started_at: o.started_at,
+    finished_at: o.finished_at,
+    duration_ms: o.duration_ms,
+    ...(o.exit_code === undefined ? {} : { exit_code: o.exit_code }),
+    ...(o.http_status === undefined ? {} : { http_status: o.http_status }),
+    output: maskText(o.output),
+    ...(o.error === undefined ? {} : { error: maskText(o.error) }),
+  };
+}
+
+async function record(
+  deps: ExecuteDeps,
+  m: MergedRequest,
+  result: Record<string, unknown>,
+  subject: string,
+) {
+  const content = "# Interlock execution result (masked).\n" + stringify(result, { lineWidth: 0 });
+  const message = `${subject.split("\n")[0]!.slice(0, 200)}\n\nInterlock-Result: ${m.id}\nInterlock-Outcome: ${String(result.outcome)}`;
+  await deps.forge.commitToDefault(
+    [{ path: resultPath(m.id), content }],
+    maskText(message),
+    deps.now(),
+  );
+}

@@ -1,0 +1,69 @@
+import { monotonicFactory } from "ulid";
+import { decideAndMask, type DecideContext, type Evaluation } from "../decide.ts";
+import type { Forge } from "../forge/forge.ts";
+import { seal } from "../masking/seal.ts";
+import { renderCard } from "../proposal/card.ts";
+import { renderRequestFile, requestRecord } from "../proposal/request-file.ts";
+import type { Request } from "../request/schema.ts";
+
+/** Request ids: ULIDs (sortable by time, 80 random bits: unguessable). */
+export const newRequestId: (seedTime?: number) => string = monotonicFactory();
+
+export interface FiledRequest {
+  readonly id: string;
+  readonly denied: boolean;
+  /** requests/<action>/<id>.yaml on the proposal, or denials/<id>.yaml on the default branch. */
+  readonly path: string;
+  readonly branch?: string;
+  readonly head?: string;
+  readonly url?: string;
+  readonly evaluation: Evaluation;
+}
+
+/**
+ * request → decision → masking → sealing → proposal. A denial is recorded on the default
+ * branch as evidence (it never becomes an approvable proposal). Only masked material and the
+ * sealed params are written.
+ */
+export async function fileRequest(
+  request: Request,
+  deps: { forge: Forge; decide: DecideContext; recipients: readonly string[]; id?: string },
+): Promise<FiledRequest> {
+  const id = deps.id ?? newRequestId(deps.decide.now.getTime());
+  const ev = decideAndMask(request, deps.decide);
+  const now = deps.decide.now;
+  if (!ev.decision.allow) {
+    const path = `denials/${id}.yaml`;
+    const content = renderRequestFile(requestRecord(id, now, ev, null));
+    await deps.forge.recordDenial({
+      id,
+      path,
+      content,
+      message: `Denied ${request.action}: ${ev.decision.deny[0] ?? "denied by policy"}\n\nInterlock-Denied: ${id}\nInterlock-Policy: ${ev.decision.revision}`,
+      date: now,
+    });
+    return { id, denied: true, path, evaluation: ev };
+  }
+  const sealed = await seal(request.params ?? null, deps.recipients);
+  const path = `requests/${request.action}/${id}.yaml`;
+  const record = requestRecord(id, now, ev, sealed);
+  const title = `${request.action} on ${String(ev.request.resource)} [${ev.decision.risk}]`;
+  const opened = await deps.forge.openProposal({
+    id,
+    path,
+    content: renderRequestFile(record),
+    title,
+    body: renderCard(ev, { requestedAt: now }),
+    requester: request.requester,
+    date: now,
+  });
+  return {
+    id,
+    denied: false,
+    path,
+    branch: opened.branch,
+    head: opened.head,
+    ...(opened.url ? { url: opened.url } : {}),
+    evaluation: ev,
+  };
+}
