@@ -1,0 +1,1533 @@
+/**
+ * Built-in, schema-less detectors for personal data and secrets (SPEC §3).
+ *
+ * Every detector scans one string and reports exact [start, end) ranges, so that masking can
+ * replace only the sensitive part and keep the shape of the rest (a SQL query stays readable).
+ *
+ * Design rules:
+ * - Regexes only find candidates; small functions then confirm them (Luhn, mod-97, octet ranges,
+ *   decoded JWT header, …) and narrow the range. This keeps every regex simple.
+ * - Every regex is linear-time: no nested ambiguous quantifiers, bounded repetition, and a
+ *   negative lookbehind at the start of any unbounded run so that a run is tried once, not at
+ *   each of its characters. test/redos.test.ts checks each one with recheck.
+ * - One cheap pass over the string computes a few features (which characters occur, how many
+ *   digits); detectors that cannot match are skipped, so short strings cost almost nothing.
+ */
+import { Buffer } from "node:buffer";
+import { isIPv6 } from "node:net";
+import { getCountrySpecifications, isValidIBAN } from "ibantools";
+import { FINDING_TYPES, type FindingKind, type FindingType, type Span } from "./types.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------
+
+/** Cheap facts about a string, computed in one pass, that let detectors skip work early. */
+export interface TextFeatures {
+  readonly length: number;
+  /** Number of ASCII digits. */
+  readonly digits: number;
+  /** Number of ASCII letters. */
+  readonly letters: number;
+  /**
+   * Most digits in one run where digits may be separated by at most two of ` -.()/` in a row:
+   * "(202) 555-0147" → 10, "4242 4242 4242 4242" → 16, "2024-01-15T10:30" → 8.
+   */
+  readonly digitRun: number;
+  /** Number of "." and of ":". */
+  readonly dots: number;
+  readonly colons: number;
+  /** Bit set of FEATURE_* flags for the ASCII characters that occur. */
+  readonly flags: number;
+}
+
+/**
+ * Necessary conditions for a detector to find anything, checked against TextFeatures before its
+ * regexes run. Plain data, so that checking all detectors is one tight loop.
+ */
+export interface Prefilter {
+  /** Shortest string that can contain a match. */
+  readonly minLength: number;
+  /** Fewest digits in one grouped run (see TextFeatures.digitRun). */
+  readonly minDigitRun: number;
+  readonly minLetters: number;
+  /** All of these FEATURE_* bits must be present. */
+  readonly all: number;
+  /** At least one of these bits must be present (0: no condition). */
+  readonly any: number;
+  /** A last, more specific check (usually a substring test) once the numbers pass. */
+  readonly test?: (text: string, features: TextFeatures) => boolean;
+}
+
+/** What we know about the object key a string sits under (for key-name context). */
+export interface KeyContext {
+  /** Lower-case word parts: "dbPassword" → ["db", "password"], "X-Api-Key" → ["x", "api", "key"]. */
+  readonly words: readonly string[];
+  /** Names a credential: password, token, api_key, client_secret, Authorization, … */
+  readonly secretLike: boolean;
+  /** Names a password specifically (shorter values still count). */
+  readonly passwordLike: boolean;
+  /** Names an AWS secret access key. */
+  readonly awsSecret: boolean;
+  /** Names a phone number. */
+  readonly phone: boolean;
+  /** Names a US social security number. */
+  readonly ssn: boolean;
+}
+
+export interface Detector {
+  readonly type: FindingType;
+  readonly kind: FindingKind;
+  /** The main candidate regex (global). */
+  readonly pattern: RegExp;
+  /** Every regex the detector runs, `pattern` included; all are checked for ReDoS. */
+  readonly patterns: readonly RegExp[];
+  /** Skip the detector when the string cannot contain a match (see mayMatch). */
+  readonly prefilter: Prefilter;
+  /** Appends confirmed ranges as flat pairs: out.push(start, end). */
+  scan(text: string, out: number[]): void;
+  /** True when, given the key it sits under, the whole string is this kind of data. */
+  matchesWhole?(text: string, key: KeyContext): boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Character helpers and text features
+// ---------------------------------------------------------------------------------------------
+
+// Character codes used by the hand-written scanners.
+const DOT = 46;
+const DASH = 45;
+const COLON = 58;
+const SPACE = 32;
+const BACKSLASH = 92;
+
+export const FEATURE_DIGIT = 1;
+export const FEATURE_UPPER = 2;
+export const FEATURE_LOWER = 4;
+export const FEATURE_AT = 8;
+export const FEATURE_DOT = 16;
+export const FEATURE_COLON = 32;
+export const FEATURE_DASH = 64;
+export const FEATURE_UNDERSCORE = 128;
+export const FEATURE_EQUALS = 256;
+export const FEATURE_SLASH = 512;
+export const FEATURE_PLUS = 1024;
+export const FEATURE_SPACE = 2048;
+
+/** FEATURE_* bits for each ASCII code. */
+const FEATURE_OF: Uint16Array = buildFeatureTable();
+
+function buildFeatureTable(): Uint16Array {
+  const table = new Uint16Array(128);
+  for (let c = 48; c <= 57; c++) table[c] = FEATURE_DIGIT;
+  for (let c = 65; c <= 90; c++) table[c] = FEATURE_UPPER;
+  for (let c = 97; c <= 122; c++) table[c] = FEATURE_LOWER;
+  const single: [string, number][] = [
+    ["@", FEATURE_AT],
+    [".", FEATURE_DOT],
+    [":", FEATURE_COLON],
+    ["-", FEATURE_DASH],
+    ["_", FEATURE_UNDERSCORE],
+    ["=", FEATURE_EQUALS],
+    ["/", FEATURE_SLASH],
+    ["+", FEATURE_PLUS],
+    [" ", FEATURE_SPACE],
+    ["\t", FEATURE_SPACE],
+    ["\n", FEATURE_SPACE],
+    ["\r", FEATURE_SPACE],
+  ];
+  for (const [ch, flag] of single) table[ch.charCodeAt(0)] = flag;
+  return table;
+}
+
+/** Above this length, features are not worth computing: assume everything may occur. */
+const FEATURE_SCAN_LIMIT = 512;
+const ALL_FEATURES = 0xffff;
+
+/** One pass over the string; the only per-character work done for strings that match nothing. */
+export function textFeatures(text: string): TextFeatures {
+  const length = text.length;
+  if (length > FEATURE_SCAN_LIMIT) {
+    return {
+      length,
+      digits: length,
+      letters: length,
+      digitRun: length,
+      dots: length,
+      colons: length,
+      flags: ALL_FEATURES,
+    };
+  }
+  let flags = 0;
+  let digits = 0;
+  let letters = 0;
+  let run = 0; // digits in the current run
+  let seps = 0; // separators in a row since the last digit
+  let digitRun = 0;
+  let dots = 0;
+  let colons = 0;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    const f = c < 128 ? (FEATURE_OF[c] as number) : 0;
+    flags |= f;
+    if (f === FEATURE_DIGIT) {
+      digits++;
+      run++;
+      seps = 0;
+      continue;
+    }
+    if (f === FEATURE_UPPER || f === FEATURE_LOWER) letters++;
+    else if (f === FEATURE_DOT) dots++;
+    else if (f === FEATURE_COLON) colons++;
+    if (run > 0 && seps < 2 && isGroupSeparator(c)) {
+      seps++;
+      continue;
+    }
+    if (run > digitRun) digitRun = run;
+    run = 0;
+    seps = 0;
+  }
+  if (run > digitRun) digitRun = run;
+  return { length, digits, letters, digitRun, dots, colons, flags };
+}
+
+/** Separators that may sit between the digit groups of a phone or card number. */
+function isGroupSeparator(c: number): boolean {
+  return c === SPACE || c === DASH || c === DOT || c === 40 || c === 41 || c === 47;
+}
+
+/** Whether `detector` may find something in a string with these features (never a false "no"). */
+export function mayMatch(detector: Detector, features: TextFeatures, text: string): boolean {
+  const p = detector.prefilter;
+  return (
+    features.length >= p.minLength &&
+    features.digitRun >= p.minDigitRun &&
+    features.letters >= p.minLetters &&
+    (features.flags & p.all) === p.all &&
+    (p.any === 0 || (features.flags & p.any) !== 0) &&
+    (p.test === undefined || p.test(text, features))
+  );
+}
+
+/** Prefilter with defaults for the conditions not given. */
+function needs(p: Partial<Prefilter>): Prefilter {
+  return { minLength: 0, minDigitRun: 0, minLetters: 0, all: 0, any: 0, ...p };
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isUpper(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+function isLower(c: number): boolean {
+  return c >= 97 && c <= 122;
+}
+
+/** Characters of a config-style identifier: spring.datasource.password, X-Api-Key, DB_PASS. */
+function isIdentChar(c: number): boolean {
+  return isAlnum(c) || c === 95 || c === DOT || c === DASH;
+}
+
+function isWhitespace(c: number): boolean {
+  return c === SPACE || c === 9 || c === 10 || c === 13;
+}
+
+/**
+ * Runs a global regex over the whole text. The callback returns where to resume; anything at or
+ * before the match start resumes one character later, so the loop always terminates.
+ */
+function forEachMatch(re: RegExp, text: string, onMatch: (m: RegExpExecArray) => number): void {
+  re.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    const resume = onMatch(m);
+    re.lastIndex = resume > m.index ? resume : m.index + 1;
+  }
+}
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(value: string): number {
+  if (value.length === 0) return 0;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / value.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
+/** Luhn checksum over the digits in text[start, end), ignoring separators. */
+export function luhnValid(text: string, start: number, end: number): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = end - 1; i >= start; i--) {
+    const c = text.charCodeAt(i);
+    if (!isDigit(c)) continue;
+    let d = c - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+function allSameChar(value: string): boolean {
+  for (let i = 1; i < value.length; i++) {
+    if (value.charCodeAt(i) !== value.charCodeAt(0)) return false;
+  }
+  return true;
+}
+
+/** The ASCII digits of text[start, end). */
+function digitsOf(text: string, start = 0, end = text.length): string {
+  let digits = "";
+  for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) digits += text.charAt(i);
+  return digits;
+}
+
+function countDigits(text: string, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) n++;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// E-mail
+// ---------------------------------------------------------------------------------------------
+
+// Anchored on "@" (a fast literal scan); the local part before it is read back in code.
+const EMAIL_RE = /@[A-Za-z0-9.-]{1,253}/g;
+const TLD_RE = /^[A-Za-z]{2,63}$/;
+// "icon@2x.png" is an asset name, not an address.
+const ASSET_SCALE_RE = /^\d{1,2}x$/i;
+
+/**
+ * End of a plausible domain inside text[from, to), or -1: at least two labels of 1–63 letters,
+ * digits or inner hyphens, and an alphabetic top-level label (or an IDN "xn--" label).
+ * Trailing dots and hyphens (end of sentence) are not part of the domain.
+ */
+function domainEnd(text: string, from: number, to: number): number {
+  let end = to;
+  while (end > from && (text.charCodeAt(end - 1) === DOT || text.charCodeAt(end - 1) === DASH)) {
+    end--;
+  }
+  const labels = text.slice(from, end).split(".");
+  if (labels.length < 2) return -1;
+  for (const label of labels) {
+    if (label.length === 0 || label.length > 63) return -1;
+    if (label.startsWith("-") || label.endsWith("-")) return -1;
+  }
+  const tld = labels[labels.length - 1] ?? "";
+  if (!TLD_RE.test(tld) && !tld.toLowerCase().startsWith("xn--")) return -1;
+  if (ASSET_SCALE_RE.test(labels[0] ?? "")) return -1;
+  return end;
+}
+
+/** Characters of an unquoted local part: letters, digits and . _ % + - */
+function isLocalPartChar(c: number): boolean {
+  return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
+}
+
+/** Start of the local part that ends at `at`, or -1 if there is none or it is over 64 long. */
+function localPartStart(text: string, at: number): number {
+  let start = at;
+  while (start > 0 && at - start <= 64 && isLocalPartChar(text.charCodeAt(start - 1))) start--;
+  if (at - start > 64) return -1;
+  while (start < at && text.charCodeAt(start) === DOT) start++; // cannot start with "."
+  return start < at ? start : -1;
+}
+
+function scanEmail(text: string, out: number[]): void {
+  forEachMatch(EMAIL_RE, text, (m) => {
+    const at = m.index;
+    const matchEnd = at + m[0].length;
+    const start = localPartStart(text, at);
+    const end = start < 0 ? -1 : domainEnd(text, at + 1, matchEnd);
+    // "git@github.com:org/repo" is an SSH remote, not a person's address.
+    if (end > 0 && text.slice(start, at) !== "git") out.push(start, end);
+    return matchEnd;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phone numbers
+// ---------------------------------------------------------------------------------------------
+
+// International: "+" then 8–15 digits with single spaces, dots, dashes or parentheses between.
+const PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d/g;
+// North American without "+": (202) 555-0147, 202-555-0147, 202.555.0147, 1-202-555-0147.
+const PHONE_NANP_RE =
+  /(?<![\w.+-])(?:1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)/g;
+// A whole value under a phone-like key: 7–15 digits with the usual punctuation.
+const PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}$/;
+// Doubled separators or empty/nested parentheses: a list of numbers, not one phone number.
+const PHONE_BAD_SEPARATORS_RE = /[ .-]{2}|\(\(|\)\)|\(\)/;
+
+function validIntlPhone(candidate: string, next: number): boolean {
+  if (isAlnum(next)) return false; // ran into more digits or a word: not a phone number
+  const digits = countDigits(candidate, 0, candidate.length);
+  if (digits < 8 || digits > 15) return false;
+  if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
+  const open = candidate.split("(").length - 1;
+  const close = candidate.split(")").length - 1;
+  return open === close && open <= 1;
+}
+
+function validNanpPhone(candidate: string): boolean {
+  let digits = digitsOf(candidate);
+  if (digits.length === 11) digits = digits.slice(1);
+  if (digits.length !== 10) return false;
+  // Area code and exchange never start with 0 or 1.
+  if (digits.charCodeAt(0) < 50 || digits.charCodeAt(3) < 50) return false;
+  // Without parentheses both separators must agree: 202-555-0147, not 202-555.0147.
+  if (!candidate.includes("(")) {
+    // The last two separators sit before the exchange (3 digits) and the line number (4).
+    const lineSep = candidate.charAt(candidate.length - 5);
+    const exchangeSep = candidate.charAt(candidate.length - 9);
+    if (lineSep !== exchangeSep) return false;
+  }
+  return true;
+}
+
+function scanPhone(text: string, out: number[]): void {
+  forEachMatch(PHONE_INTL_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (validIntlPhone(m[0], text.charCodeAt(end))) out.push(m.index, end);
+    return end;
+  });
+  forEachMatch(PHONE_NANP_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (validNanpPhone(m[0])) out.push(m.index, end);
+    return end;
+  });
+}
+
+function wholePhone(text: string, key: KeyContext): boolean {
+  if (!key.phone) return false;
+  const value = text.trim();
+  if (!PHONE_VALUE_RE.test(value)) return false;
+  const digits = countDigits(value, 0, value.length);
+  return digits >= 7 && digits <= 15;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payment cards
+// ---------------------------------------------------------------------------------------------
+
+// A run of 13+ digits with single spaces or dashes between them, starting with four digits
+// (every card format does); windows of whole groups inside the run are then checked.
+const CARD_RUN_RE = /(?<![\w.,])\d{4}[ -]?\d(?:[ -]?\d){8,}/g;
+
+/**
+ * Group shape of a plausible card: one block of 13–19 digits, or groups separated by one
+ * consistent separator where the first group has 4 digits and the rest 3–6
+ * (4-4-4-4, 4-6-5 for Amex, 4-6-4 for Diners, 4-4-4-4-3).
+ */
+function cardShapeOk(lengths: number[], from: number, to: number): boolean {
+  if (from === to) return true;
+  if (lengths[from] !== 4) return false;
+  for (let g = from + 1; g <= to; g++) {
+    const n = lengths[g] ?? 0;
+    if (n < 3 || n > 6) return false;
+  }
+  return true;
+}
+
+function cardDigitsOk(text: string, start: number, end: number): boolean {
+  const first = text.charCodeAt(start);
+  // Issuer prefixes in use start with 2–6 (Mastercard 2/5, Amex/Diners/JCB 3, Visa 4, 6 …).
+  if (first < 50 || first > 54) return false;
+  return !allSameChar(digitsOf(text, start, end)) && luhnValid(text, start, end);
+}
+
+function scanCards(text: string, out: number[]): void {
+  forEachMatch(CARD_RUN_RE, text, (m) => {
+    const runEnd = m.index + m[0].length;
+    const after = text.charCodeAt(runEnd);
+    // A run that continues into a word or a decimal fraction is some other number.
+    const tailOk =
+      !isAlnum(after) && after !== 95 && !(after === DOT && isDigit(text.charCodeAt(runEnd + 1)));
+    // Split the run into digit groups and the separator before each group.
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const seps: number[] = [];
+    let i = m.index;
+    while (i < runEnd) {
+      const sep = isDigit(text.charCodeAt(i)) ? 0 : text.charCodeAt(i++);
+      const s = i;
+      while (i < runEnd && isDigit(text.charCodeAt(i))) i++;
+      starts.push(s);
+      ends.push(i);
+      seps.push(sep);
+    }
+    const lengths = starts.map((s, g) => (ends[g] ?? s) - s);
+    // Longest valid window of whole groups from each group on.
+    for (let g = 0; g < starts.length;) {
+      let best = -1;
+      let digits = 0;
+      for (let h = g; h < starts.length; h++) {
+        digits += lengths[h] ?? 0;
+        if (digits > 19) break;
+        if (h > g + 1 && seps[h] !== seps[g + 1]) break;
+        const isTail = h === starts.length - 1;
+        const s = starts[g] ?? 0;
+        const e = ends[h] ?? 0;
+        if (
+          digits >= 13 &&
+          (!isTail || tailOk) &&
+          cardShapeOk(lengths, g, h) &&
+          cardDigitsOk(text, s, e)
+        ) {
+          best = h;
+        }
+      }
+      if (best >= 0) {
+        out.push(starts[g] ?? 0, ends[best] ?? 0);
+        g = best + 1;
+      } else {
+        g++;
+      }
+    }
+    return runEnd;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// IBAN
+// ---------------------------------------------------------------------------------------------
+
+// Country, check digits, then up to 30 letters/digits, optionally in space-separated groups.
+const IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}/g;
+
+/** IBAN length per country, from the IBAN registry data in ibantools. */
+const IBAN_LENGTHS: ReadonlyMap<string, number> = new Map(
+  Object.entries(getCountrySpecifications()).flatMap(([country, spec]) =>
+    spec.chars ? [[country, spec.chars] as const] : [],
+  ),
+);
+
+/**
+ * End of the IBAN starting at `start`, or -1. Takes exactly the country's length in
+ * characters (so a following word is not swallowed), allows spaces only at the standard
+ * 4-character group boundaries, and verifies the mod-97 checksum and BBAN format.
+ */
+function ibanEnd(text: string, start: number, limit: number): number {
+  const length = IBAN_LENGTHS.get(text.slice(start, start + 2));
+  if (length === undefined) return -1;
+  let compact = "";
+  let i = start;
+  while (i < limit && compact.length < length) {
+    const c = text.charCodeAt(i);
+    if (c === SPACE) {
+      if (compact.length % 4 !== 0) return -1;
+      i++;
+      continue;
+    }
+    compact += text.charAt(i);
+    i++;
+  }
+  if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
+  return isValidIBAN(compact) ? i : -1;
+}
+
+function scanIban(text: string, out: number[]): void {
+  forEachMatch(IBAN_RE, text, (m) => {
+    const end = ibanEnd(text, m.index, m.index + m[0].length);
+    if (end < 0) return -1;
+    out.push(m.index, end);
+    return end;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// US social security numbers
+// ---------------------------------------------------------------------------------------------
+
+const SSN_RE = /(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-]|\.\d)/g;
+const SSN_VALUE_RE = /^\d{3}[- ]?\d{2}[- ]?\d{4}$/;
+
+/** Rejects numbers never issued: area 000, 666 or 9xx, group 00, serial 0000. */
+function ssnRangesOk(digits: string): boolean {
+  const area = digits.slice(0, 3);
+  if (area === "000" || area === "666" || area.startsWith("9")) return false;
+  return digits.slice(3, 5) !== "00" && digits.slice(5, 9) !== "0000";
+}
+
+function scanSsn(text: string, out: number[]): void {
+  forEachMatch(SSN_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (ssnRangesOk(digitsOf(m[0]))) out.push(m.index, end);
+    return end;
+  });
+}
+
+function wholeSsn(text: string, key: KeyContext): boolean {
+  if (!key.ssn) return false;
+  const value = text.trim();
+  return SSN_VALUE_RE.test(value) && ssnRangesOk(digitsOf(value));
+}
+
+// ---------------------------------------------------------------------------------------------
+// IP addresses
+// ---------------------------------------------------------------------------------------------
+
+// Dotted quads are treated as IPv4 addresses, including version-like "1.2.3.4".
+const IPV4_RE = /(?<![\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)/g;
+// Every textual IPv6 address has two colons at most 4 hex digits apart ("::" or ":db8:"); the
+// leftmost such pair anchors a candidate, which is then widened in code.
+const IPV6_RE = /:[0-9A-Fa-f]{0,4}:/g;
+
+function validIpv4(candidate: string): boolean {
+  for (const octet of candidate.split(".")) {
+    if (octet.length > 1 && octet.startsWith("0")) return false; // "01" is not an address
+    if (Number(octet) > 255) return false;
+  }
+  return true;
+}
+
+function isHex(c: number): boolean {
+  return isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+function isIpv6Char(c: number): boolean {
+  return isHex(c) || c === COLON || c === DOT;
+}
+
+/**
+ * The IPv6 address in the run text[start, end) of hex digits, colons and dots, or null. The run
+ * is at most 45 characters (the longest textual form) and must stand alone: no letters or word
+ * characters glued to it.
+ */
+function ipv6Range(text: string, start: number, end: number): [number, number] | null {
+  if (end - start > 45) return null;
+  const before = text.charCodeAt(start - 1);
+  const after = text.charCodeAt(end);
+  if (isAlnum(before) || before === 95 || isAlnum(after) || after === 95) return null;
+  const e = ipv6End(text, start, end);
+  return e > 0 ? [start, e] : null;
+}
+
+/** Trimmed end of a real IPv6 address in text[start, end), or -1. */
+function ipv6End(text: string, start: number, end: number): number {
+  let e = end;
+  while (e > start && text.charCodeAt(e - 1) === DOT) e--; // sentence full stop
+  if (text.charCodeAt(e - 1) === COLON && text.charCodeAt(e - 2) !== COLON) e--;
+  const candidate = text.slice(start, e);
+  if (!isIPv6(candidate) || countDigits(candidate, 0, candidate.length) === 0) return -1;
+  // "::1" and "a::b" say nothing about anyone; require two non-empty groups.
+  let groups = 0;
+  for (const g of candidate.split(":")) if (g.length > 0) groups++;
+  return groups >= 2 ? e : -1;
+}
+
+function scanIp(text: string, out: number[]): void {
+  if (text.includes(".")) {
+    forEachMatch(IPV4_RE, text, (m) => {
+      const end = m.index + m[0].length;
+      if (validIpv4(m[0])) out.push(m.index, end);
+      return end;
+    });
+  }
+  if (text.includes(":")) {
+    forEachMatch(IPV6_RE, text, (m) => {
+      // Widen the anchor to its whole run (left: just past the longest form) and decide the
+      // run as a whole, so no character is looked at twice.
+      let start = m.index;
+      while (start > 0 && m.index - start <= 45 && isIpv6Char(text.charCodeAt(start - 1))) start--;
+      let end = m.index + 1;
+      while (isIpv6Char(text.charCodeAt(end))) end++;
+      const range = ipv6Range(text, start, end);
+      if (range !== null) out.push(range[0], range[1]);
+      return end;
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JWT
+// ---------------------------------------------------------------------------------------------
+
+// header.payload.signature in base64url; the header is JSON, so it starts with "eyJ" ('{"').
+// The signature may be empty (alg "none").
+const JWT_RE = /(?<![\w-])eyJ[\w-]{4,}\.[\w-]{2,}\.[\w-]*/g;
+// The two extra parts of a JWE (ciphertext and tag) after header.key.iv.
+const JWE_TAIL_RE = /\.[\w-]*\.[\w-]*/y;
+
+/** The decoded JOSE header, or null if the first part is not a JSON object with "alg". */
+function joseHeader(part: string): Record<string, unknown> | null {
+  if (part.length > 4096) return null;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
+    const header = parsed as Record<string, unknown>;
+    return typeof header.alg === "string" ? header : null;
+  } catch {
+    return null;
+  }
+}
+
+function scanJwt(text: string, out: number[]): void {
+  forEachMatch(JWT_RE, text, (m) => {
+    let end = m.index + m[0].length;
+    const header = joseHeader(m[0].slice(0, m[0].indexOf(".")));
+    if (header === null) return end;
+    if (typeof header.enc === "string") {
+      JWE_TAIL_RE.lastIndex = end;
+      if (JWE_TAIL_RE.test(text)) end = JWE_TAIL_RE.lastIndex;
+    }
+    out.push(m.index, end);
+    return end;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Private keys (PEM and OpenSSH)
+// ---------------------------------------------------------------------------------------------
+
+const PEM_BEGIN_RE = /-----BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----/g;
+const PEM_END_RE = /-----END (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----/y;
+// Body of a key whose END line is missing: base64, whitespace, escaped newlines, PEM headers.
+const PEM_BODY_RE = /[A-Za-z0-9+/=\s\\:,-]*/y;
+
+function scanPrivateKey(text: string, out: number[]): void {
+  let noEndFrom = text.length + 1; // no END marker at or after this index
+  forEachMatch(PEM_BEGIN_RE, text, (m) => {
+    const headerEnd = m.index + m[0].length;
+    let end = -1;
+    let idx = headerEnd < noEndFrom ? text.indexOf("-----END ", headerEnd) : -1;
+    while (idx >= 0) {
+      PEM_END_RE.lastIndex = idx;
+      if (PEM_END_RE.test(text)) {
+        end = PEM_END_RE.lastIndex;
+        break;
+      }
+      idx = text.indexOf("-----END ", idx + 1);
+    }
+    if (end < 0) {
+      // Truncated key: still secret. Mask the header and whatever body follows it.
+      noEndFrom = Math.min(noEndFrom, headerEnd);
+      PEM_BODY_RE.lastIndex = headerEnd;
+      PEM_BODY_RE.test(text);
+      end = PEM_BODY_RE.lastIndex;
+      while (end > headerEnd && isWhitespace(text.charCodeAt(end - 1))) end--;
+    }
+    out.push(m.index, end);
+    return end;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider tokens with a recognisable shape
+// ---------------------------------------------------------------------------------------------
+
+const AWS_ACCESS_KEY_RE = /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g;
+const GITHUB_TOKEN_RE =
+  /(?<!\w)(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244})(?!\w)/g;
+const SLACK_TOKEN_RE =
+  /(?<![\w-])xox[abeoprs]-[A-Za-z0-9-]{10,250}|https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[\w/-]{16,250}/g;
+const STRIPE_KEY_RE = /(?<!\w)[rs]k_(?:live|test)_[A-Za-z0-9]{16,247}(?![A-Za-z0-9])/g;
+const GOOGLE_API_KEY_RE = /(?<![\w-])AIza[\w-]{35}(?![\w-])/g;
+
+/** Scanner for detectors whose regex match is exactly the sensitive span. */
+function scanWhole(re: RegExp): (text: string, out: number[]) => void {
+  return (text, out) => {
+    forEachMatch(re, text, (m) => {
+      const end = m.index + m[0].length;
+      out.push(m.index, end);
+      return end;
+    });
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS secret access key (needs a key name next to it)
+// ---------------------------------------------------------------------------------------------
+
+const AWS_SECRET_RE =
+  /secret[_.-]?(?:access[_.-]?)?key["']?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi;
+const AWS_SECRET_VALUE_RE = /^[A-Za-z0-9/+]{40}$/;
+
+function scanAwsSecret(text: string, out: number[]): void {
+  forEachMatch(AWS_SECRET_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    // The name must say AWS: "aws_secret_access_key", "SecretAccessKey", "AWS_SECRET_KEY".
+    let idStart = m.index;
+    while (idStart > 0 && m.index - idStart < 64 && isIdentChar(text.charCodeAt(idStart - 1))) {
+      idStart--;
+    }
+    const name = text.slice(idStart, end - 40).toLowerCase();
+    if (name.includes("aws") || name.includes("access")) out.push(end - 40, end);
+    return end;
+  });
+}
+
+function wholeAwsSecret(text: string, key: KeyContext): boolean {
+  return key.awsSecret && text.length >= 40 && AWS_SECRET_VALUE_RE.test(text.trim());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key names
+// ---------------------------------------------------------------------------------------------
+
+/** Word parts that make a key name a credential on their own. */
+const SECRET_WORDS: ReadonlySet<string> = new Set([
+  "password",
+  "passwd",
+  "passphrase",
+  "passcode",
+  "pass",
+  "pwd",
+  "secret",
+  "secrets",
+  "token",
+  "auth",
+  "authorization",
+  "bearer",
+  "credential",
+  "credentials",
+  "creds",
+  "cookie",
+  "apikey",
+  "privatekey",
+  "accesskey",
+  "secretkey",
+  "signingkey",
+  "encryptionkey",
+  "masterkey",
+  "sessionkey",
+  "authkey",
+]);
+
+/**
+ * Word parts that make a key name a password (short values still count). Not "pass" alone: it
+ * is also a render pass or a test result ("STENCIL_PASS"), so "db_pass" counts as an ordinary
+ * secret name.
+ */
+const PASSWORD_WORDS: ReadonlySet<string> = new Set([
+  "password",
+  "passwd",
+  "passphrase",
+  "passcode",
+  "pwd",
+]);
+
+/** Endings of run-together names: "dbpassword", "accesstoken", "apikey". */
+const SECRET_SUFFIXES: readonly string[] = [
+  "password",
+  "passwd",
+  "passphrase",
+  "secret",
+  "token",
+  "apikey",
+  "accesskey",
+  "privatekey",
+  "secretkey",
+  "credential",
+  "credentials",
+];
+
+/** "<qualifier>_key" is a credential: api_key, access_key, private_key, signing_key, … */
+const KEY_QUALIFIERS: ReadonlySet<string> = new Set([
+  "api",
+  "access",
+  "private",
+  "secret",
+  "signing",
+  "encryption",
+  "master",
+  "session",
+  "auth",
+  "client",
+  "ssh",
+  "app",
+  "hmac",
+]);
+
+/**
+ * Last word parts that make a name *about* a credential rather than the credential itself:
+ * token_type, secret_name, password_policy, private_key_id, token_uri, max_tokens_count, …
+ */
+const NOT_SECRET_LAST_WORDS: ReadonlySet<string> = new Set(
+  (
+    "id ids name names ref reference arn path file filename dir url uri link endpoint host " +
+    "hostname domain port type method kind mode format scheme algorithm alg provider issuer " +
+    "audience scope scopes count length len size limit min max ttl expires expiry expiration " +
+    "exp expire age lifetime timeout hint question policy rule rules version enabled disabled " +
+    "enable disable required optional rotation rotated created updated changed reset at date " +
+    "time timestamp user username userid email login prefix suffix param field label title " +
+    "description desc note notes comment reason message msg strength store vault manager source " +
+    "env location status state valid present set exists used usage"
+  ).split(" "),
+);
+
+const PHONE_WORDS: ReadonlySet<string> = new Set(
+  "phone phonenumber mobile tel telephone fax cell cellphone msisdn whatsapp".split(" "),
+);
+const SSN_WORDS: ReadonlySet<string> = new Set(["ssn", "socialsecurity", "socialsecuritynumber"]);
+
+/**
+ * Splits a key name into lower-case word parts at separators and camelCase boundaries, and drops
+ * trailing digits: "dbPassword2" → db, password; "APIKey" → api, key; "x-api-key" → x, api, key.
+ */
+export function keyWords(name: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  const flush = (): void => {
+    let n = word.length;
+    while (n > 0 && isDigit(word.charCodeAt(n - 1))) n--;
+    const w = word.slice(0, n).toLowerCase();
+    if (w.length > 0) words.push(w);
+    word = "";
+  };
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!isAlnum(c)) {
+      flush();
+      continue;
+    }
+    const prev = name.charCodeAt(i - 1);
+    const next = name.charCodeAt(i + 1);
+    // fooBar → foo|Bar ; APIKey → API|Key
+    if (
+      isUpper(c) &&
+      word.length > 0 &&
+      (isLower(prev) || isDigit(prev) || (isUpper(prev) && isLower(next)))
+    ) {
+      flush();
+    }
+    word += name.charAt(i);
+  }
+  flush();
+  return words;
+}
+
+function analyzeKey(name: string): KeyContext {
+  const words = name.length <= 256 ? keyWords(name) : [];
+  const last = words[words.length - 1] ?? "";
+  let secretLike = false;
+  let passwordLike = false;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? "";
+    const next = words[i + 1];
+    if (SECRET_WORDS.has(w) || SECRET_SUFFIXES.some((s) => w.endsWith(s))) secretLike = true;
+    if (next === "key" && KEY_QUALIFIERS.has(w)) secretLike = true;
+    if (PASSWORD_WORDS.has(w) || w.endsWith("password") || w.endsWith("passwd"))
+      passwordLike = true;
+  }
+  if (NOT_SECRET_LAST_WORDS.has(last)) {
+    secretLike = false;
+    passwordLike = false;
+  }
+  const joined = words.join("");
+  const awsSecret =
+    secretLike &&
+    (joined.includes("secretaccesskey") || (words.includes("aws") && joined.includes("secret")));
+  return {
+    words,
+    secretLike,
+    passwordLike: secretLike && passwordLike,
+    awsSecret,
+    phone: words.some((w) => PHONE_WORDS.has(w)) || joined.endsWith("phonenumber"),
+    ssn: words.some((w) => SSN_WORDS.has(w)) || joined.includes("socialsecuritynumber"),
+  };
+}
+
+// Key names repeat across the records of a request; remember the analysis of recent ones.
+const KEY_CACHE = new Map<string, KeyContext>();
+const KEY_CACHE_LIMIT = 2048;
+
+/** Key-name context for `name`, cached. */
+export function keyContext(name: string): KeyContext {
+  let ctx = KEY_CACHE.get(name);
+  if (ctx === undefined) {
+    ctx = analyzeKey(name);
+    if (KEY_CACHE.size >= KEY_CACHE_LIMIT) KEY_CACHE.clear();
+    KEY_CACHE.set(name, ctx);
+  }
+  return ctx;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic secrets: values next to key-like names
+// ---------------------------------------------------------------------------------------------
+
+/** Values that are evidently not a real credential. */
+const PLACEHOLDER_VALUES: ReadonlySet<string> = new Set(
+  (
+    "true false yes no on off null nil none undefined empty n/a na tbd todo redacted masked " +
+    "hidden removed placeholder example changeme password secret token required optional " +
+    "string value default dummy test"
+  ).split(" "),
+);
+
+/** Secret-store references and template variables: not the secret itself. */
+const REFERENCE_PREFIXES: readonly string[] = [
+  "${",
+  "{{",
+  "$(",
+  "%(",
+  "#{",
+  "<%",
+  "env:",
+  "arn:",
+  "vault:",
+  "op://",
+  "ref+",
+  "secretsmanager:",
+];
+const ENV_REFERENCE_RE = /^(?:\$[A-Za-z_][A-Za-z0-9_]{0,127}|%[A-Za-z_][A-Za-z0-9_]{0,127}%)$/;
+
+/** How many characters of `value` are one of `chars`. */
+function countOf(value: string, chars: string): number {
+  let n = 0;
+  for (let i = 0; i < value.length; i++) if (chars.includes(value.charAt(i))) n++;
+  return n;
+}
+
+/**
+ * Values that are evidently not a real credential: booleans and filler words, masks such as
+ * "********", "xxxx-xxxx" or "****1234", "<your token>", "[generic_secret]" (Interlock's own
+ * placeholders, so masked output is not flagged again), "your-api-key", template variables
+ * and secret-store references.
+ */
+export function isPlaceholder(value: string): boolean {
+  const lower = value.toLowerCase();
+  if (PLACEHOLDER_VALUES.has(lower) || allSameChar(value)) return true;
+  if (countOf(value, "*•") * 2 >= value.length || countOf(lower, "x") * 2 >= value.length)
+    return true;
+  if (lower.includes("redacted") || lower.includes("placeholder") || lower.includes("example"))
+    return true;
+  if (lower.startsWith("your") && "-_ ".includes(lower.charAt(4) || "?")) return true;
+  if (lower.startsWith("<") && lower.endsWith(">")) return true;
+  if (lower.startsWith("[") && lower.endsWith("]")) return true;
+  if (REFERENCE_PREFIXES.some((p) => lower.startsWith(p))) return true;
+  return ENV_REFERENCE_RE.test(value);
+}
+
+const NUMBER_ONLY_RE = /^[+-]?[\d.,_ ]+$/;
+
+function isNumberOnly(value: string): boolean {
+  return NUMBER_ONLY_RE.test(value);
+}
+
+/** Lower, upper (not counting a capital first letter), digits, symbols other than _ and -. */
+function characterClassCount(value: string): number {
+  let lower = 0;
+  let upper = 0;
+  let digit = 0;
+  let symbol = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isLower(c)) lower = 1;
+    else if (isUpper(c)) upper = i > 0 ? 1 : upper;
+    else if (isDigit(c)) digit = 1;
+    else if (c !== 95 && c !== DASH && !isWhitespace(c)) symbol = 1;
+  }
+  return lower + upper + digit + symbol;
+}
+
+/**
+ * Whether a value found next to a key-like name in free text looks like a real secret.
+ * Password-like names need 6+ characters. Other names need 8+ characters, and then:
+ * - with a digit or a symbol: ≥ 3 bits/char of entropy and two character classes, or three
+ *   classes (a short, repetitive but mixed value such as "aaaa9Zx*");
+ * - letters only: mixed case that is not a name made of words, so "disabled_by_admin",
+ *   "CryptoKey" or "URLPatternResult" do not count but "siOunHFvZKxq" does.
+ */
+export function looksSecret(value: string, passwordLike: boolean): boolean {
+  if (value.length === 0 || isPlaceholder(value)) return false;
+  if (passwordLike) return value.length >= 6;
+  if (value.length < 8) return false;
+  const classes = characterClassCount(value);
+  if (!hasDigitOrSymbol(value)) return classes >= 2 && !isWordsName(value);
+  return classes >= 3 || (classes >= 2 && shannonEntropy(value) >= 3);
+}
+
+/** A snake_case, kebab-case or CamelCase name whose parts are all real-looking words (3+). */
+function isWordsName(value: string): boolean {
+  return keyWords(value).every((w) => w.length >= 3);
+}
+
+/** A digit or a symbol other than the joiners of names ( _ - . ), as in "text.substring". */
+function hasDigitOrSymbol(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isLower(c) || isUpper(c) || isWhitespace(c)) continue;
+    if (c !== 95 && c !== DASH && c !== DOT) return true;
+  }
+  return false;
+}
+
+/** Whole-string rule under a key-like object key (the key names the secret, so be generous). */
+function wholeGenericSecret(text: string, key: KeyContext): boolean {
+  if (!key.secretLike) return false;
+  const value = text.trim();
+  if (value.length < (key.passwordLike ? 6 : 8) || isPlaceholder(value)) return false;
+  return key.passwordLike || !isNumberOnly(value);
+}
+
+// Stems of key-like names; the identifier around a hit is then analysed as a whole.
+const SECRET_KEYWORD_RE = /pass|pwd|secret|token|key|cred|auth|bearer|cookie/gi;
+// Between a key and its value: optional closing quote (possibly escaped), then = : => :=
+const KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}/y;
+// scheme://user:password@host — the password is the secret.
+const URL_USERINFO_RE = /:\/\/[^\s:/?#@"'<>\\]{0,256}:[^\s/?#@"'<>\\]{1,256}@/g;
+const BEARER_WORD_RE = /bearer /i;
+// HTTP authentication schemes that precede the credential in an Authorization value.
+const AUTH_SCHEMES: ReadonlySet<string> = new Set([
+  "bearer",
+  "basic",
+  "token",
+  "digest",
+  "bot",
+  "apikey",
+]);
+
+/** Labels of Interlock's placeholders: "[email]", "[generic_secret:…]", "[value]". */
+const PLACEHOLDER_LABELS: ReadonlySet<string> = new Set<string>([...FINDING_TYPES, "value"]);
+
+const MAX_IDENT = 128;
+const MAX_VALUE = 4096;
+
+/** Characters that always end an unquoted value. */
+function endsUnquoted(c: number): boolean {
+  return (
+    Number.isNaN(c) ||
+    isWhitespace(c) ||
+    c === 34 || // "
+    c === 39 || // '
+    c === 96 || // `
+    c === 60 || // <
+    c === 62 || // >
+    c === 40 || // (
+    c === 41 || // )
+    c === 91 || // [
+    c === 93 || // ]
+    c === 123 || // {
+    c === 125 || // }
+    c === 124 || // |
+    c === BACKSLASH
+  );
+}
+
+/** `&`, `;` and `,` end a value only when another `name=` follows ("a=1&b=2", "k=v; Path=/"). */
+function isListSeparator(c: number): boolean {
+  return c === 38 || c === 59 || c === 44;
+}
+
+/** Whether text at `i` is an optional space, a parameter name and "=". */
+function startsParameter(text: string, i: number): boolean {
+  let j = text.charCodeAt(i) === SPACE ? i + 1 : i;
+  const first = text.charCodeAt(j);
+  if (!isAlnum(first) && first !== 95) return false;
+  const limit = j + 64;
+  while (j < limit && isIdentChar(text.charCodeAt(j))) j++;
+  return text.charCodeAt(j) === 61; // =
+}
+
+/**
+ * End of a bare value. Passwords often contain & ; and , so those end the value only where a
+ * next parameter starts; the rest (whitespace, quotes, brackets, pipes) always does. A final
+ * ; , or . is punctuation of the surrounding text ("token: abc123;" in code, "… abc123." in
+ * prose), not part of the value.
+ */
+function unquotedEnd(text: string, start: number): number {
+  let i = start;
+  for (; i - start < MAX_VALUE; i++) {
+    const c = text.charCodeAt(i);
+    if (endsUnquoted(c)) break;
+    if (isListSeparator(c) && startsParameter(text, i + 1)) break;
+  }
+  while (i > start && (isListSeparator(text.charCodeAt(i - 1)) || text.charCodeAt(i - 1) === DOT)) {
+    i--;
+  }
+  return i;
+}
+
+/**
+ * The value after a key at `start`: [valueStart, valueEnd), or null. Handles "quoted",
+ * 'quoted', `quoted`, \"escaped-quoted\" and bare values, and skips an HTTP auth scheme
+ * ("Bearer ", "Basic ", "token ") so that only the credential is covered. A quote that is not
+ * closed on its line (a truncated log line, say) runs to the end of the line: masking a little
+ * more is safer than leaking a cut-off password, and the scan never reads the line twice.
+ */
+function valueRange(text: string, start: number): [number, number] | null {
+  let i = start;
+  const escaped = text.charCodeAt(i) === BACKSLASH;
+  if (escaped) i++;
+  const quote = text.charCodeAt(i);
+  let vs: number;
+  let ve: number;
+  if (quote === 34 || quote === 39 || quote === 96) {
+    vs = i + 1;
+    ve = vs;
+    for (; ve - vs < MAX_VALUE && ve < text.length; ve++) {
+      const c = text.charCodeAt(ve);
+      if (c === 10 || c === 13) break;
+      if (escaped ? c === BACKSLASH && text.charCodeAt(ve + 1) === quote : c === quote) break;
+      if (!escaped && c === BACKSLASH && ve + 1 < text.length) ve++; // skip an escaped character
+    }
+  } else if (escaped) {
+    return null;
+  } else {
+    vs = i;
+    ve = unquotedEnd(text, vs);
+  }
+  // "Bearer abc…", "Basic abc…": the credential is the next token.
+  let sp = vs;
+  while (sp - vs < 8 && (isLower(text.charCodeAt(sp)) || isUpper(text.charCodeAt(sp)))) sp++;
+  if (
+    sp > vs &&
+    text.charCodeAt(sp) === SPACE &&
+    AUTH_SCHEMES.has(text.slice(vs, sp).toLowerCase())
+  ) {
+    let t = sp;
+    while (text.charCodeAt(t) === SPACE) t++;
+    const te = unquotedEnd(text, t);
+    return te > t
+      ? [t, quote === 34 || quote === 39 || quote === 96 ? Math.min(te, ve) : te]
+      : null;
+  }
+  return ve > vs ? [vs, ve] : null;
+}
+
+function scanKeyValueSecrets(text: string, out: number[]): void {
+  forEachMatch(SECRET_KEYWORD_RE, text, (m) => {
+    // Expand the hit to the whole identifier around it: "dbPassword", "x-api-key", "PGPASSWORD".
+    let idStart = m.index;
+    while (
+      idStart > 0 &&
+      m.index - idStart < MAX_IDENT &&
+      isIdentChar(text.charCodeAt(idStart - 1))
+    )
+      idStart--;
+    let idEnd = m.index + m[0].length;
+    while (idEnd - idStart < MAX_IDENT && isIdentChar(text.charCodeAt(idEnd))) idEnd++;
+    if (isIdentChar(text.charCodeAt(idEnd)) || isIdentChar(text.charCodeAt(idStart - 1))) {
+      // Too long for a key name: skip the rest of this run of identifier characters.
+      while (isIdentChar(text.charCodeAt(idEnd))) idEnd++;
+      return idEnd;
+    }
+    while (
+      idEnd > idStart &&
+      (text.charCodeAt(idEnd - 1) === DOT || text.charCodeAt(idEnd - 1) === DASH)
+    )
+      idEnd--;
+    const name = text.slice(idStart, idEnd);
+    // "[generic_secret:5d41402abc4b]" is Interlock's own placeholder, not a key and value.
+    if (text.charCodeAt(idStart - 1) === 91 && PLACEHOLDER_LABELS.has(name)) return idEnd;
+    const key = keyContext(name);
+    if (!key.secretLike) return idEnd;
+
+    let range: [number, number] | null = null;
+    if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
+      // A bare "Bearer <token>".
+      let t = idEnd;
+      while (text.charCodeAt(t) === SPACE) t++;
+      const te = unquotedEnd(text, t);
+      range = te > t ? [t, te] : null;
+    } else {
+      KEY_VALUE_SEPARATOR_RE.lastIndex = idEnd;
+      if (!KEY_VALUE_SEPARATOR_RE.test(text)) return idEnd;
+      range = valueRange(text, KEY_VALUE_SEPARATOR_RE.lastIndex);
+    }
+    if (range === null) return idEnd;
+    const [vs, ve] = range;
+    if (looksSecret(text.slice(vs, ve), key.passwordLike)) out.push(vs, ve);
+    return Math.max(ve, idEnd);
+  });
+}
+
+function scanUrlPasswords(text: string, out: number[]): void {
+  forEachMatch(URL_USERINFO_RE, text, (m) => {
+    const end = m.index + m[0].length; // just after "@"
+    const ps = m.index + m[0].indexOf(":", 3) + 1;
+    const pe = end - 1;
+    if (isAlnum(text.charCodeAt(end)) || text.charCodeAt(end) === 91) {
+      if (!isPlaceholder(text.slice(ps, pe))) out.push(ps, pe);
+    }
+    return end;
+  });
+}
+
+function scanGenericSecrets(text: string, out: number[]): void {
+  scanKeyValueSecrets(text, out);
+  if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The detector table
+// ---------------------------------------------------------------------------------------------
+
+export const DETECTORS: readonly Detector[] = [
+  {
+    type: "email",
+    kind: "pii",
+    pattern: EMAIL_RE,
+    patterns: [EMAIL_RE, TLD_RE, ASSET_SCALE_RE],
+    prefilter: needs({ minLength: 6, all: FEATURE_AT | FEATURE_DOT }),
+    scan: scanEmail,
+  },
+  {
+    type: "phone",
+    kind: "pii",
+    pattern: PHONE_INTL_RE,
+    patterns: [PHONE_INTL_RE, PHONE_NANP_RE, PHONE_VALUE_RE, PHONE_BAD_SEPARATORS_RE],
+    prefilter: needs({
+      minLength: 8,
+      minDigitRun: 8,
+      test: (_, f) => f.digitRun >= 10 || (f.flags & FEATURE_PLUS) !== 0,
+    }),
+    scan: scanPhone,
+    matchesWhole: wholePhone,
+  },
+  {
+    type: "payment_card",
+    kind: "pii",
+    pattern: CARD_RUN_RE,
+    patterns: [CARD_RUN_RE],
+    prefilter: needs({ minLength: 13, minDigitRun: 13 }),
+    scan: scanCards,
+  },
+  {
+    type: "iban",
+    kind: "pii",
+    pattern: IBAN_RE,
+    patterns: [IBAN_RE],
+    prefilter: needs({ minLength: 15, minDigitRun: 2, minLetters: 2, all: FEATURE_UPPER }),
+    scan: scanIban,
+  },
+  {
+    type: "us_ssn",
+    kind: "pii",
+    pattern: SSN_RE,
+    patterns: [SSN_RE, SSN_VALUE_RE],
+    prefilter: needs({ minLength: 11, minDigitRun: 9, all: FEATURE_DASH }),
+    scan: scanSsn,
+    matchesWhole: wholeSsn,
+  },
+  {
+    type: "ip_address",
+    kind: "pii",
+    pattern: IPV4_RE,
+    patterns: [IPV4_RE, IPV6_RE],
+    prefilter: needs({
+      minLength: 7,
+      minDigitRun: 1,
+      any: FEATURE_DOT | FEATURE_COLON,
+      // IPv4: three dots and a 4-digit dotted run; IPv6: "::" or all eight groups.
+      test: (text, f) =>
+        (f.dots >= 3 && f.digitRun >= 4) ||
+        (f.colons >= 2 && (f.colons >= 7 || text.includes("::"))),
+    }),
+    scan: scanIp,
+  },
+  {
+    type: "jwt",
+    kind: "secret",
+    pattern: JWT_RE,
+    patterns: [JWT_RE, JWE_TAIL_RE],
+    prefilter: needs({ minLength: 16, all: FEATURE_DOT, test: (text) => text.includes("eyJ") }),
+    scan: scanJwt,
+  },
+  {
+    type: "private_key",
+    kind: "secret",
+    pattern: PEM_BEGIN_RE,
+    patterns: [PEM_BEGIN_RE, PEM_END_RE, PEM_BODY_RE],
+    prefilter: needs({
+      minLength: 27,
+      all: FEATURE_DASH | FEATURE_UPPER,
+      test: (text) => text.includes("PRIVATE KEY"),
+    }),
+    scan: scanPrivateKey,
+  },
+  {
+    type: "aws_access_key",
+    kind: "secret",
+    pattern: AWS_ACCESS_KEY_RE,
+    patterns: [AWS_ACCESS_KEY_RE],
+    prefilter: needs({
+      minLength: 20,
+      all: FEATURE_UPPER,
+      test: (text) => text.includes("AKIA") || text.includes("ASIA"),
+    }),
+    scan: scanWhole(AWS_ACCESS_KEY_RE),
+  },
+  {
+    type: "aws_secret_key",
+    kind: "secret",
+    pattern: AWS_SECRET_RE,
+    patterns: [AWS_SECRET_RE, AWS_SECRET_VALUE_RE],
+    prefilter: needs({ minLength: 50, minLetters: 12, any: FEATURE_COLON | FEATURE_EQUALS }),
+    scan: scanAwsSecret,
+    matchesWhole: wholeAwsSecret,
+  },
+  {
+    type: "github_token",
+    kind: "secret",
+    pattern: GITHUB_TOKEN_RE,
+    patterns: [GITHUB_TOKEN_RE],
+    prefilter: needs({
+      minLength: 33,
+      all: FEATURE_UNDERSCORE,
+      test: (text) => text.includes("gh") || text.includes("github_pat_"),
+    }),
+    scan: scanWhole(GITHUB_TOKEN_RE),
+  },
+  {
+    type: "slack_token",
+    kind: "secret",
+    pattern: SLACK_TOKEN_RE,
+    patterns: [SLACK_TOKEN_RE],
+    prefilter: needs({
+      minLength: 15,
+      test: (text) => text.includes("xox") || text.includes("hooks.slack.com"),
+    }),
+    scan: scanWhole(SLACK_TOKEN_RE),
+  },
+  {
+    type: "stripe_key",
+    kind: "secret",
+    pattern: STRIPE_KEY_RE,
+    patterns: [STRIPE_KEY_RE],
+    prefilter: needs({
+      minLength: 24,
+      all: FEATURE_UNDERSCORE,
+      test: (text) => text.includes("k_live_") || text.includes("k_test_"),
+    }),
+    scan: scanWhole(STRIPE_KEY_RE),
+  },
+  {
+    type: "google_api_key",
+    kind: "secret",
+    pattern: GOOGLE_API_KEY_RE,
+    patterns: [GOOGLE_API_KEY_RE],
+    prefilter: needs({ minLength: 39, test: (text) => text.includes("AIza") }),
+    scan: scanWhole(GOOGLE_API_KEY_RE),
+  },
+  {
+    type: "generic_secret",
+    kind: "secret",
+    pattern: SECRET_KEYWORD_RE,
+    patterns: [
+      SECRET_KEYWORD_RE,
+      KEY_VALUE_SEPARATOR_RE,
+      URL_USERINFO_RE,
+      ENV_REFERENCE_RE,
+      NUMBER_ONLY_RE,
+      BEARER_WORD_RE,
+    ],
+    prefilter: needs({
+      minLength: 6,
+      minLetters: 3,
+      // key=value and key: value need a separator; a bare "Bearer <token>" needs the word.
+      test: (text, f) =>
+        (f.flags & (FEATURE_COLON | FEATURE_EQUALS)) !== 0 || BEARER_WORD_RE.test(text),
+    }),
+    scan: scanGenericSecrets,
+    matchesWhole: wholeGenericSecret,
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Combining results
+// ---------------------------------------------------------------------------------------------
+
+interface Candidate {
+  readonly detector: Detector;
+  readonly order: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Priority on overlap: a secret beats personal data, then the longer span wins; on a tie a
+ * specific detector beats generic_secret, then the earlier span, then table order.
+ */
+function higherPriority(a: Candidate, b: Candidate): number {
+  const kind = (a.detector.kind === "secret" ? 0 : 1) - (b.detector.kind === "secret" ? 0 : 1);
+  if (kind !== 0) return kind;
+  const length = b.end - b.start - (a.end - a.start);
+  if (length !== 0) return length;
+  const generic =
+    (a.detector.type === "generic_secret" ? 1 : 0) - (b.detector.type === "generic_secret" ? 1 : 0);
+  if (generic !== 0) return generic;
+  return a.start - b.start || a.order - b.order;
+}
+
+function toSpan(c: Candidate): Span {
+  return { type: c.detector.type, kind: c.detector.kind, start: c.start, end: c.end };
+}
+
+/** Sorted, non-overlapping spans; each cluster of overlapping candidates is resolved alone. */
+function resolveOverlaps(candidates: Candidate[]): Span[] {
+  candidates.sort((a, b) => a.start - b.start || b.end - a.end);
+  const spans: Span[] = [];
+  let i = 0;
+  while (i < candidates.length) {
+    const first = candidates[i] as Candidate;
+    let clusterEnd = first.end;
+    let j = i + 1;
+    for (; j < candidates.length; j++) {
+      const c = candidates[j] as Candidate;
+      if (c.start >= clusterEnd) break;
+      clusterEnd = Math.max(clusterEnd, c.end);
+    }
+    if (j === i + 1) {
+      spans.push(toSpan(first));
+    } else {
+      const kept: Candidate[] = [];
+      for (const c of candidates.slice(i, j).sort(higherPriority)) {
+        if (kept.every((k) => c.end <= k.start || c.start >= k.end)) kept.push(c);
+      }
+      kept.sort((a, b) => a.start - b.start);
+      for (const k of kept) spans.push(toSpan(k));
+    }
+    i = j;
+  }
+  return spans;
+}
+
+/**
+ * All spans in one string, sorted by start, non-overlapping (on overlap: secret beats pii, then
+ * the longer span wins). keyName: the object key under which the string sits, if any (for
+ * key-name context: a password field's whole value is a secret, a phone field's digits a phone).
+ */
+export function detectInString(text: string, keyName?: string): Span[] {
+  if (text.length < 2) return [];
+  const features = textFeatures(text);
+  const key = keyName === undefined ? undefined : keyContext(keyName);
+  const candidates: Candidate[] = [];
+  const ranges: number[] = [];
+  for (let order = 0; order < DETECTORS.length; order++) {
+    const detector = DETECTORS[order] as Detector;
+    if (key !== undefined && detector.matchesWhole?.(text, key) === true) {
+      candidates.push({ detector, order, start: 0, end: text.length });
+    }
+    if (!mayMatch(detector, features, text)) continue;
+    detector.scan(text, ranges);
+    for (let r = 0; r + 1 < ranges.length; r += 2) {
+      const start = ranges[r] as number;
+      const end = ranges[r + 1] as number;
+      if (end > start) candidates.push({ detector, order, start, end });
+    }
+    ranges.length = 0;
+  }
+  return candidates.length === 0 ? [] : resolveOverlaps(candidates);
+}

@@ -1,0 +1,683 @@
+/**
+ * Unit tests for the built-in detectors. Every fixture is an obviously fake value in a real
+ * format (example.com addresses, 555-01xx numbers, public test card numbers, documentation IP
+ * ranges); provider tokens are assembled at runtime so that no secret scanner flags this file.
+ */
+import { Buffer } from "node:buffer";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  DETECTORS,
+  detectInString,
+  isPlaceholder,
+  keyWords,
+  looksSecret,
+  luhnValid,
+  shannonEntropy,
+} from "../src/masking/detectors.ts";
+import { FINDING_TYPES, type FindingType } from "../src/masking/types.ts";
+
+// ---- fake tokens, built from parts ------------------------------------------------------------
+
+const b64url = (s: string): string => Buffer.from(s).toString("base64url");
+const FAKE = {
+  github: "gh" + "p_" + "FAKE".repeat(9),
+  githubOauth: "gh" + "o_" + "Fake0".repeat(7) + "F",
+  githubPat: "github" + "_pat_" + "FAKE0FAKE0FAKE0FAKE0FA" + "_" + "fake".repeat(14) + "FAK",
+  stripe: "sk_" + "live_" + "FAKEFAKEFAKEFAKE1234",
+  stripeRestricted: "rk_" + "test_" + "FAKEFAKEFAKEFAKE5678",
+  awsAccess: "AKIA" + "FAKEFAKEFAKEFAKE",
+  awsSession: "ASIA" + "FAKE0000FAKE0000",
+  awsSecret: "FAKE/fake+".repeat(4),
+  google: "AI" + "za" + "FAKE_fake-".repeat(3) + "FAKEF",
+  slack: "xox" + "b-" + "000000000000-0000000000000-" + "FAKEFAKEFAKEFAKEFAKEFAKE",
+  slackWebhook:
+    "https://hooks.slack" + ".com/services/" + "T00000000/B00000000/" + "FAKEFAKEFAKEFAKEFAKEFAKE",
+  jwtNone: `${b64url('{"alg":"none","typ":"JWT"}')}.${b64url('{"sub":"fake-user"}')}.`,
+  jwtSigned: `${b64url('{"alg":"HS256","typ":"JWT"}')}.${b64url('{"sub":"fake-user","iat":0}')}.${"FAKEsig_-".repeat(4)}`,
+};
+const pem = (label: string): string =>
+  `-----BEGIN ${label}` +
+  " KEY-----\nFAKEFAKEFAKEFAKEFAKEFAKE\nfakefakefakefakefake==\n" +
+  `-----END ${label} KEY-----`;
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+/** [type, matched text] for every span, in order. */
+function found(text: string, keyName?: string): [FindingType, string][] {
+  return detectInString(text, keyName).map((s) => [s.type, text.slice(s.start, s.end)]);
+}
+
+/** Types found in the text. */
+function typesIn(text: string, keyName?: string): FindingType[] {
+  return detectInString(text, keyName).map((s) => s.type);
+}
+
+// ---- the table itself -------------------------------------------------------------------------
+
+describe("detector table", () => {
+  it("has one detector per finding type, with the documented kind", () => {
+    expect(DETECTORS.map((d) => d.type)).toEqual([...FINDING_TYPES]);
+    const pii = ["email", "phone", "payment_card", "iban", "us_ssn", "ip_address"];
+    for (const d of DETECTORS) expect(d.kind).toBe(pii.includes(d.type) ? "pii" : "secret");
+  });
+
+  it("uses global or sticky regexes only where it scans", () => {
+    for (const d of DETECTORS) {
+      expect(d.pattern.global || d.pattern.sticky).toBe(true);
+      expect(d.patterns).toContain(d.pattern);
+    }
+  });
+});
+
+// ---- personal data ----------------------------------------------------------------------------
+
+describe("email", () => {
+  it("covers exactly the address inside a SQL query", () => {
+    const q = "select * from customers where email = 'jane@example.com'";
+    const spans = detectInString(q);
+    expect(spans).toEqual([{ type: "email", kind: "pii", start: 39, end: 55 }]);
+    expect(q.slice(0, 39) + "[email]" + q.slice(55)).toBe(
+      "select * from customers where email = '[email]'",
+    );
+  });
+
+  it("finds several addresses and trims punctuation around them", () => {
+    expect(found("To: <jane.doe+churn@example.org>, bob_smith@mail.example.net.")).toEqual([
+      ["email", "jane.doe+churn@example.org"],
+      ["email", "bob_smith@mail.example.net"],
+    ]);
+    expect(found('{"owner":"ops-team@example.com"}')).toEqual([["email", "ops-team@example.com"]]);
+  });
+
+  it("ignores things that only look like addresses", () => {
+    for (const text of [
+      "git@github.com:example/repo.git",
+      "icon@2x.png",
+      "npm i @types/node",
+      "root@localhost",
+      "lodash@4.17.21",
+      "@alice please review",
+      "a@b",
+    ]) {
+      expect(typesIn(text), text).not.toContain("email");
+    }
+  });
+});
+
+describe("phone", () => {
+  it("finds North American and international numbers", () => {
+    expect(found("call (202) 555-0147 or 202.555.0123 or 1-202-555-0199")).toEqual([
+      ["phone", "(202) 555-0147"],
+      ["phone", "202.555.0123"],
+      ["phone", "1-202-555-0199"],
+    ]);
+    expect(found("UK office +44 20 7946 0958, US +1 202 555 0147.")).toEqual([
+      ["phone", "+44 20 7946 0958"],
+      ["phone", "+1 202 555 0147"],
+    ]);
+    expect(found("tel:+1-202-555-0110")).toEqual([["phone", "+1-202-555-0110"]]);
+  });
+
+  it("uses the key name for bare digits", () => {
+    expect(found("2025550147", "phone")).toEqual([["phone", "2025550147"]]);
+    expect(found("+1 (202) 555-0147", "mobileNumber")).toEqual([["phone", "+1 (202) 555-0147"]]);
+    expect(found("2025550147", "order_id")).toEqual([]);
+  });
+
+  it("ignores dates, timestamps, order numbers and ranges", () => {
+    for (const text of [
+      "2024-01-15",
+      "2024-01-15T10:30:00Z",
+      "order 2025550147",
+      "unix time 1700000000",
+      "123-456-7890",
+      "1.2.3.4567",
+      "range 100-200-3000",
+      "+12",
+      "x+12345678901",
+    ]) {
+      expect(typesIn(text), text).not.toContain("phone");
+    }
+  });
+});
+
+describe("payment card", () => {
+  it("finds Luhn-valid numbers with or without separators", () => {
+    expect(
+      found(
+        "visa 4242 4242 4242 4242, 4111-1111-1111-1111, 4111111111111111 and amex 3782 822463 10005",
+      ),
+    ).toEqual([
+      ["payment_card", "4242 4242 4242 4242"],
+      ["payment_card", "4111-1111-1111-1111"],
+      ["payment_card", "4111111111111111"],
+      ["payment_card", "3782 822463 10005"],
+    ]);
+  });
+
+  it("stops at the card and keeps what follows", () => {
+    expect(found("card 4242 4242 4242 4242 2030 cvc")).toEqual([
+      ["payment_card", "4242 4242 4242 4242"],
+    ]);
+    expect(found("card=5555555555554444;exp=12/30")).toEqual([
+      ["payment_card", "5555555555554444"],
+    ]);
+  });
+
+  it("ignores numbers that fail Luhn or are not cards", () => {
+    for (const text of [
+      "order 4242 4242 4242 4241",
+      "order 4111111111111112",
+      "ts 1700000000000", // epoch milliseconds
+      "0000 0000 0000 0000",
+      "4444444444444444", // Luhn-valid but a single repeated digit
+      "pi 3.4242424242424242",
+      "id 42424242424242424242",
+      "4242-4242 4242-4242", // mixed separators
+      "1 2 3 4 5 6 7 8 9 0 1 2 3 4",
+      "INV4242424242424242",
+    ]) {
+      expect(typesIn(text), text).not.toContain("payment_card");
+    }
+  });
+
+  it("checks Luhn", () => {
+    expect(luhnValid("4242424242424242", 0, 16)).toBe(true);
+    expect(luhnValid("4242 4242 4242 4241", 0, 19)).toBe(false);
+  });
+});
+
+describe("iban", () => {
+  it("finds the standard example in print and electronic form", () => {
+    expect(found("pay to GB82 WEST 1234 5698 7654 32 today")).toEqual([
+      ["iban", "GB82 WEST 1234 5698 7654 32"],
+    ]);
+    expect(found("iban=GB82WEST12345698765432&x=1")).toEqual([["iban", "GB82WEST12345698765432"]]);
+    expect(found("DE89 3704 0044 0532 0130 00.")).toEqual([
+      ["iban", "DE89 3704 0044 0532 0130 00"],
+    ]);
+  });
+
+  it("rejects a wrong checksum, a wrong length and odd grouping", () => {
+    for (const text of [
+      "GB83 WEST 1234 5698 7654 32",
+      "GB82WEST1234569876543",
+      "GB82WEST12345698765432X",
+      "GB82 WE ST12 3456 9876 5432",
+      "AB12 CDEF 1234 5678 9012 34",
+    ]) {
+      expect(typesIn(text), text).not.toContain("iban");
+    }
+  });
+});
+
+describe("us ssn", () => {
+  it("finds valid numbers", () => {
+    expect(found("ssn 123-45-6789.")).toEqual([["us_ssn", "123-45-6789"]]);
+    expect(found("123456789", "ssn")).toEqual([["us_ssn", "123456789"]]);
+    expect(found("123456789", "socialSecurityNumber")).toEqual([["us_ssn", "123456789"]]);
+  });
+
+  it("rejects numbers never issued and other dash-separated numbers", () => {
+    for (const text of [
+      "000-12-3456",
+      "666-12-3456",
+      "900-12-3456",
+      "123-00-6789",
+      "123-45-0000",
+      "2024-01-15",
+      "ref 1123-45-6789",
+      "123-45-67890",
+    ]) {
+      expect(typesIn(text), text).not.toContain("us_ssn");
+    }
+    expect(found("123456789", "order_id")).toEqual([]);
+  });
+});
+
+describe("ip address", () => {
+  it("finds IPv4 addresses, with ports and prefixes", () => {
+    expect(found("from 192.0.2.10 to 198.51.100.7:8080 via 203.0.113.0/24.")).toEqual([
+      ["ip_address", "192.0.2.10"],
+      ["ip_address", "198.51.100.7"],
+      ["ip_address", "203.0.113.0"],
+    ]);
+  });
+
+  it("treats any dotted quad as an address, version-like or not", () => {
+    expect(found("version 1.2.3.4")).toEqual([["ip_address", "1.2.3.4"]]);
+  });
+
+  it("finds IPv6 in common forms", () => {
+    expect(found("host 2001:db8::1, [2001:db8:85a3::8a2e:370:7334]:443.")).toEqual([
+      ["ip_address", "2001:db8::1"],
+      ["ip_address", "2001:db8:85a3::8a2e:370:7334"],
+    ]);
+    expect(found("2001:0db8:0000:0000:0000:ff00:0042:8329")).toEqual([
+      ["ip_address", "2001:0db8:0000:0000:0000:ff00:0042:8329"],
+    ]);
+    expect(found("fe80::1%eth0")).toEqual([["ip_address", "fe80::1"]]);
+    // The IPv4-mapped form is one address, not an IPv6 and an IPv4.
+    expect(found("::ffff:192.0.2.1")).toEqual([["ip_address", "::ffff:192.0.2.1"]]);
+  });
+
+  it("ignores versions, times, MAC addresses and C++ names", () => {
+    for (const text of [
+      "1.2.3",
+      "v1.2.3.4",
+      "1.2.3.4.5",
+      "256.1.1.1",
+      "01.02.03.04",
+      "10:30:00",
+      "2024-01-15T10:30:00.123Z",
+      "00:1a:2b:3c:4d:5e",
+      "std::vector<int>",
+      "a::b",
+      "::1",
+      "deadbeef:cafe",
+    ]) {
+      expect(typesIn(text), text).not.toContain("ip_address");
+    }
+  });
+});
+
+// ---- secrets ----------------------------------------------------------------------------------
+
+describe("jwt", () => {
+  it("finds signed and unsigned tokens, exactly", () => {
+    expect(found(`token ${FAKE.jwtSigned} end`)).toEqual([["jwt", FAKE.jwtSigned]]);
+    expect(found(`t=${FAKE.jwtNone}`)).toEqual([["jwt", FAKE.jwtNone]]);
+  });
+
+  it("is reported as a jwt, not a generic secret, after Authorization: Bearer", () => {
+    expect(found(`Authorization: Bearer ${FAKE.jwtSigned}`)).toEqual([["jwt", FAKE.jwtSigned]]);
+  });
+
+  it("requires a JSON header with alg", () => {
+    const notJson = `${b64url("{not json at all}")}.${b64url("payload")}.sig`;
+    const noAlg = `${b64url('{"typ":"JWT","x":1}')}.${b64url("{}")}.sig`;
+    expect(typesIn(notJson)).not.toContain("jwt");
+    expect(typesIn(noAlg)).not.toContain("jwt");
+    expect(typesIn("eyJhbGciOi")).toEqual([]);
+  });
+});
+
+describe("private key", () => {
+  it("covers PEM and OpenSSH blocks from BEGIN through END", () => {
+    for (const label of [
+      "PRIVATE",
+      "RSA PRIVATE",
+      "EC PRIVATE",
+      "OPENSSH PRIVATE",
+      "ENCRYPTED PRIVATE",
+    ]) {
+      const key = pem(label);
+      expect(found(`key:\n${key}\nrest`)).toEqual([["private_key", key]]);
+    }
+  });
+
+  it("works on JSON-escaped newlines and on a truncated key", () => {
+    const escaped = pem("PRIVATE").replace(/\n/g, "\\n");
+    expect(found(`{"k": "${escaped}"}`)).toEqual([["private_key", escaped]]);
+    const truncated = "-----BEGIN " + "PRIVATE KEY-----\nFAKEFAKEFAKE\nfakefake";
+    expect(found(truncated + "\n")).toEqual([["private_key", truncated]]);
+  });
+
+  it("ignores public keys and certificates", () => {
+    expect(typesIn("-----BEGIN PUBLIC KEY-----\nFAKE\n-----END PUBLIC KEY-----")).toEqual([]);
+    expect(typesIn("-----BEGIN CERTIFICATE-----\nFAKE\n-----END CERTIFICATE-----")).toEqual([]);
+  });
+});
+
+describe("provider tokens", () => {
+  it.each([
+    ["aws_access_key", FAKE.awsAccess],
+    ["aws_access_key", FAKE.awsSession],
+    ["github_token", FAKE.github],
+    ["github_token", FAKE.githubOauth],
+    ["github_token", FAKE.githubPat],
+    ["slack_token", FAKE.slack],
+    ["slack_token", FAKE.slackWebhook],
+    ["stripe_key", FAKE.stripe],
+    ["stripe_key", FAKE.stripeRestricted],
+    ["google_api_key", FAKE.google],
+  ] as [FindingType, string][])("%s: exact span in text", (type, token) => {
+    expect(found(`export X="${token}"; echo done`)).toEqual([[type, token]]);
+    expect(found(token)).toEqual([[type, token]]);
+  });
+
+  it("ignores look-alikes", () => {
+    for (const text of [
+      "AKIA" + "FAKE",
+      "XAKIA" + "FAKEFAKEFAKEFAKE",
+      "gh" + "p_" + "short",
+      "pk_" + "live_" + "FAKEFAKEFAKEFAKE1234", // publishable, not secret
+      "sk_" + "live_" + "short",
+      "AI" + "za" + "tooShort",
+      "xox" + "b-" + "1",
+    ]) {
+      expect(typesIn(text), text).toEqual([]);
+    }
+  });
+
+  it("finds an AWS secret key only next to an AWS-like name", () => {
+    expect(found(`aws_secret_access_key = ${FAKE.awsSecret}`)).toEqual([
+      ["aws_secret_key", FAKE.awsSecret],
+    ]);
+    expect(found(`{"SecretAccessKey": "${FAKE.awsSecret}"}`)).toEqual([
+      ["aws_secret_key", FAKE.awsSecret],
+    ]);
+    expect(found(FAKE.awsSecret, "AWS_SECRET_ACCESS_KEY")).toEqual([
+      ["aws_secret_key", FAKE.awsSecret],
+    ]);
+    // A 40-character git SHA on its own is not a key.
+    expect(found("commit 0123456789abcdef0123456789abcdef01234567")).toEqual([]);
+  });
+});
+
+describe("generic secret", () => {
+  it("takes the whole value under a key-like key name", () => {
+    for (const key of [
+      "password",
+      "dbPassword",
+      "DB_PASS",
+      "x-api-key",
+      "apiKey",
+      "client_secret",
+      "GITHUB_TOKEN",
+      "authToken",
+      "Authorization",
+      "credentials",
+      "privateKey",
+      "pgpassword",
+    ]) {
+      expect(found("Zq7!fake-Value", key), key).toEqual([["generic_secret", "Zq7!fake-Value"]]);
+    }
+    // Password-like names: six characters are enough, and digits-only still counts.
+    expect(found("hunter", "password")).toEqual([["generic_secret", "hunter"]]);
+    expect(found("20240115", "pin_password")).toEqual([["generic_secret", "20240115"]]);
+  });
+
+  it("leaves placeholders, booleans, numbers and names about secrets alone", () => {
+    const cases: [string, string][] = [
+      ["4096", "max_tokens"],
+      ["123456789", "api_key"],
+      ["Bearer", "token_type"],
+      ["********", "password"],
+      ["****1234", "password"],
+      ["${DB_PASSWORD}", "password"],
+      ["{{ secrets.TOKEN }}", "token"],
+      ["$GITHUB_TOKEN", "token"],
+      ["true", "password"],
+      ["<your token here>", "token"],
+      ["your-api-key", "api_key"],
+      ["[generic_secret]", "password"],
+      ["[generic_secret:5d41402abc4b]", "password"],
+      ["prod/db-password", "secret_name"],
+      ["fake-key-id-0001", "private_key_id"],
+      ["https://oauth2.example.com/token", "token_uri"],
+      ["Jane Doe Smith", "author"],
+      ["tokenizer-v2-large", "tokenizer"],
+      ["short", "api_key"],
+      ["arn:aws:secretsmanager:us-east-1:0:secret:x", "db_secret"],
+    ];
+    for (const [value, key] of cases) expect(found(value, key), `${key}=${value}`).toEqual([]);
+  });
+
+  it("finds values after key-like names in free text, covering only the value", () => {
+    expect(found("password=hunter2x&user=bob")).toEqual([["generic_secret", "hunter2x"]]);
+    expect(found("PGPASSWORD=Pa55-fake export")).toEqual([["generic_secret", "Pa55-fake"]]);
+    expect(found("api_key: 'Zx9fakeFAKE12'")).toEqual([["generic_secret", "Zx9fakeFAKE12"]]);
+    expect(found('{"client_secret": "Qm9fakeFAKE2x", "client_id": "abc"}')).toEqual([
+      ["generic_secret", "Qm9fakeFAKE2x"],
+    ]);
+    expect(found('{\\"password\\": \\"hunter2-fake\\"}')).toEqual([
+      ["generic_secret", "hunter2-fake"],
+    ]);
+    expect(found("spring.datasource.password = s3cret-fake")).toEqual([
+      ["generic_secret", "s3cret-fake"],
+    ]);
+    expect(found("curl -H 'X-Api-Key: ak_FAKE0fake1FAKE2'")).toEqual([
+      ["generic_secret", "ak_FAKE0fake1FAKE2"],
+    ]);
+  });
+
+  it("ends a bare value at the next parameter, not at every & ; or ,", () => {
+    expect(found("password=P@ss&word,fake!")).toEqual([["generic_secret", "P@ss&word,fake!"]]);
+    expect(found("?token=Zx9fakeFAKE12&state=abc")).toEqual([["generic_secret", "Zx9fakeFAKE12"]]);
+    expect(found("Server=db;Password=Fake0Pass;Database=prod")).toEqual([
+      ["generic_secret", "Fake0Pass"],
+    ]);
+    expect(found("session_token=Fake0Cookie1; Path=/; HttpOnly")).toEqual([
+      ["generic_secret", "Fake0Cookie1"],
+    ]);
+  });
+
+  it("runs an unclosed quoted value to the end of its line", () => {
+    expect(found('log: password: "hunter2-fake\nnext line')).toEqual([
+      ["generic_secret", "hunter2-fake"],
+    ]);
+  });
+
+  it("does not flag Interlock's own placeholders again", () => {
+    expect(found("password=[generic_secret] token: [generic_secret:5d41402abc4b]")).toEqual([]);
+    expect(found("[email:5d41402abc4b] [payment_card …4242]")).toEqual([]);
+  });
+
+  it("covers only the credential after Authorization: Bearer/Basic/token", () => {
+    expect(found("Authorization: Bearer abc.DEF-123_fake987")).toEqual([
+      ["generic_secret", "abc.DEF-123_fake987"],
+    ]);
+    expect(found('"Authorization": "Basic ZmFrZTpmYWtlLWZha2U="')).toEqual([
+      ["generic_secret", "ZmFrZTpmYWtlLWZha2U="],
+    ]);
+    expect(found(`curl -H "Authorization: token ${FAKE.github}"`)).toEqual([
+      ["github_token", FAKE.github],
+    ]);
+    expect(found("sent with Bearer Zm9vFAKEbar123 header")).toEqual([
+      ["generic_secret", "Zm9vFAKEbar123"],
+    ]);
+  });
+
+  it("finds the password in URL userinfo and nothing else of the URL", () => {
+    const url = "postgres://alice:s3cr3t-fake@db.example.com:5432/prod";
+    expect(found(url)).toEqual([["generic_secret", "s3cr3t-fake"]]);
+    expect(found("redis://:Fake0Pass@cache.example.com")).toEqual([
+      ["generic_secret", "Fake0Pass"],
+    ]);
+    expect(found("https://user:****@example.com")).toEqual([]);
+    expect(found("https://example.com/a:b@c")).toEqual([]);
+  });
+
+  it("does not flag prose, identifiers or names about secrets", () => {
+    for (const text of [
+      "reason: Weekly churn analysis",
+      "reason: rotate the token: expired yesterday",
+      "Enter your password: ********",
+      "password reset link sent",
+      "max_tokens=4096",
+      "token_type: Bearer",
+      "auth: disabled_by_admin",
+      "author: Jane Doe",
+      "secret_name: prod/db",
+      "password_policy: strong-and-long",
+      "the bearer of this letter",
+      "password=${DB_PASSWORD}",
+      "token=<redacted>",
+      "key: customer_id",
+      "passenger: Alice Example",
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+
+  it("scores values by length, entropy and character mix", () => {
+    expect(shannonEntropy("aaaa")).toBe(0);
+    expect(shannonEntropy("abcd")).toBe(2);
+    expect(looksSecret("Zx9fakeFAKE12", false)).toBe(true);
+    expect(looksSecret("disabled_by_admin", false)).toBe(false);
+    expect(looksSecret("CryptoKey", false)).toBe(false);
+    expect(looksSecret("URLPatternComponentResult", false)).toBe(false);
+    expect(looksSecret("text.substring", false)).toBe(false);
+    expect(looksSecret("aaaaaaaaaasiOunHFvZK", false)).toBe(true);
+    expect(looksSecret("aaaaaaaaaa9Zx*", false)).toBe(true);
+    expect(looksSecret("hunter", true)).toBe(true);
+    expect(looksSecret("hunt", true)).toBe(false);
+    expect(isPlaceholder("xxxx-xxxx-xxxx")).toBe(true);
+    expect(isPlaceholder("Zx9fakeFAKE12")).toBe(false);
+  });
+
+  it("splits key names into words", () => {
+    expect(keyWords("dbPassword2")).toEqual(["db", "password"]);
+    expect(keyWords("APIKey")).toEqual(["api", "key"]);
+    expect(keyWords("x-api-key")).toEqual(["x", "api", "key"]);
+    expect(keyWords("AWS_SECRET_ACCESS_KEY")).toEqual(["aws", "secret", "access", "key"]);
+  });
+});
+
+// ---- combining --------------------------------------------------------------------------------
+
+describe("overlaps", () => {
+  it("prefers a secret over personal data", () => {
+    // The URL password also looks like the local part of an address.
+    expect(found("mysql://root:Fake0Pass@db.example.com/x")).toEqual([
+      ["generic_secret", "Fake0Pass"],
+    ]);
+  });
+
+  it("prefers the longer span of the same kind", () => {
+    expect(found("::ffff:198.51.100.7")).toEqual([["ip_address", "::ffff:198.51.100.7"]]);
+  });
+
+  it("prefers the specific detector when a key-like name covers the same value", () => {
+    expect(found(FAKE.github, "github_token")).toEqual([["github_token", FAKE.github]]);
+    expect(found(FAKE.stripe, "stripe_secret")).toEqual([["stripe_key", FAKE.stripe]]);
+  });
+
+  it("returns sorted, non-overlapping spans for a mixed request", () => {
+    const text = [
+      "jane@example.com",
+      "(202) 555-0147",
+      "4242 4242 4242 4242",
+      "GB82 WEST 1234 5698 7654 32",
+      "123-45-6789",
+      "192.0.2.1",
+      FAKE.jwtSigned,
+      FAKE.awsAccess,
+      FAKE.github,
+      FAKE.slack,
+      FAKE.stripe,
+      FAKE.google,
+      "password=hunter2-fake",
+    ].join(" | ");
+    expect(typesIn(text)).toEqual([
+      "email",
+      "phone",
+      "payment_card",
+      "iban",
+      "us_ssn",
+      "ip_address",
+      "jwt",
+      "aws_access_key",
+      "github_token",
+      "slack_token",
+      "stripe_key",
+      "google_api_key",
+      "generic_secret",
+    ]);
+  });
+
+  it("keeps spans in bounds, sorted and disjoint for any input", () => {
+    const pieces = fc.constantFrom(
+      "jane@example.com",
+      "4242 4242 4242 4242",
+      "192.0.2.1",
+      "2001:db8::1",
+      "password=",
+      "token: ",
+      "Bearer ",
+      "://u:",
+      "@",
+      ":",
+      "-",
+      " ",
+      ".",
+      "'",
+      '"',
+      "GB82 WEST",
+      "eyJ",
+      FAKE.github,
+      FAKE.jwtNone,
+    );
+    const text = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc
+        .array(fc.oneof(pieces, fc.string({ maxLength: 6 })), { maxLength: 20 })
+        .map((a) => a.join("")),
+    );
+    fc.assert(
+      fc.property(
+        text,
+        fc.option(fc.constantFrom("password", "phone", "ssn", "note")),
+        (t, key) => {
+          const spans = detectInString(t, key ?? undefined);
+          let last = 0;
+          for (const s of spans) {
+            expect(s.start).toBeGreaterThanOrEqual(last);
+            expect(s.end).toBeGreaterThan(s.start);
+            expect(s.end).toBeLessThanOrEqual(t.length);
+            last = s.end;
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+// ---- ordinary content -------------------------------------------------------------------------
+
+describe("ordinary content", () => {
+  it("finds nothing in everyday request text", () => {
+    for (const text of [
+      "2024-01-15",
+      "2024-01-15T10:30:00.000Z",
+      "Mon, 15 Jan 2024 10:30:00 GMT",
+      "123e4567-e89b-12d3-a456-426614174000", // UUID
+      "01ARZ3NDEKTSV4RRFFQ69G5FAV", // ULID
+      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b", // git SHA
+      "s3://analytics-exports/churn/2024/01/part-0001.parquet",
+      "SELECT id, name FROM orders WHERE created_at > NOW() - INTERVAL '7 days' LIMIT 100",
+      "db.export",
+      "postgres://prod/customers",
+      "agent:etl-bot",
+      "v1.2.3-beta.4",
+      "1.2.3",
+      "order #100234 total 12.50 EUR",
+      "count 12345678",
+      "ttl: 24h",
+      "Weekly churn analysis for the EMEA region, see ticket OPS-1234.",
+      "image: registry.example.com/team/app:1.4.2",
+      "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b9f86d081884c7d659a2feaa0",
+      '{"rows": 1200, "cost": 3.14159, "ok": true, "tags": ["a", "b"]}',
+      "https://example.com/docs?page=2&sort=asc#top",
+      "key: customer_id, sort_key: created_at",
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+
+  it("masks only the sensitive parts of a realistic request", () => {
+    const params = JSON.stringify({
+      query: "select * from customers where email = 'jane@example.com'",
+      destination: "s3://analytics-exports/churn/",
+      reason: "Weekly churn analysis",
+      db_url: "postgres://etl:Fake0Pass@db.example.com/prod",
+    });
+    expect(found(params)).toEqual([
+      ["email", "jane@example.com"],
+      ["generic_secret", "Fake0Pass"],
+    ]);
+  });
+});
