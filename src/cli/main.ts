@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT, InterlockError } from "../errors.ts";
 import { maskText } from "../masking/mask.ts";
 import { auditCommand } from "./audit.ts";
+import { demoCommand } from "./demo.ts";
 import { evaluateCommand } from "./evaluate.ts";
 import { processIO, type CliIO } from "./io.ts";
 import {
@@ -19,6 +20,7 @@ export const USAGE = `interlock: every privileged action asks first.
 Usage: interlock <command> [options]
 
 Commands:
+  demo                            the whole story end to end in a temporary repository, narrated
   init [dir]                      create a local approvals repository (demo people, keys, policies)
   request <request|->             evaluate, mask, seal, and open a proposal (branch interlock/<id>)
   approve <id> --as <who>         record a signed approval (local forge)
@@ -78,6 +80,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         return await executeCommand(rest, io);
       case "audit":
         return await auditCommand(rest, io);
+      case "demo":
+        return await demoCommand(rest, io);
       default:
         throw new InterlockError("usage", `unknown command '${command}'`, {
           hint: "Run 'interlock --help' for the list of commands.",

@@ -1,0 +1,132 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { EXIT } from "../errors.ts";
+import type { CliIO } from "./io.ts";
+import { main, parseCommandArgs } from "./main.ts";
+
+const REQUEST = `# An agent wants to send a churn cohort to an outside analytics partner.
+action: db.export
+resource: postgres://prod/customers
+params:
+  query: "select id, plan, cancelled_at from customers where email = 'jane.doe@example.com' or phone = '+1 202-555-0143'"
+  destination: s3://partner-share/acme/churn/
+  format: parquet
+reason: Share the weekly churn cohort with our analytics partner
+requester:
+  id: agent:etl-bot
+  kind: agent
+  on_behalf_of: alice
+ttl: 4h
+`;
+
+const SELF_GRANT = `action: iam.grant
+resource: aws://prod/iam
+params: { principal: agent:etl-bot, role: AdministratorAccess }
+reason: Need broader permissions to finish the export faster
+requester: { id: agent:etl-bot, kind: agent, on_behalf_of: alice }
+`;
+
+/**
+ * `interlock demo`: the whole story end to end in a temporary approvals repository, narrated.
+ * Every step runs the real command in-process, against real Git, with the real policy.
+ */
+export async function demoCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = parseCommandArgs(args, {});
+  const dir = mkdtempSync(join(tmpdir(), "interlock-demo-"));
+  const repo = join(dir, "approvals");
+  const color = Boolean(io.stdout.isTTY) && !values.json;
+  const b = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
+  const d = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+  // A story clock: each step happens a little after the previous one (reviews must precede
+  // the merge they count for), and stands still within a step.
+  let clock = io.now().getTime();
+  const at = () => new Date(clock);
+  const say = (s: string) => io.stdout.write(`${s}\n`);
+  const step = (n: number, title: string, story: string) =>
+    say(`\n${b(`${n}. ${title}`)}\n${d(story)}\n`);
+
+  /** Runs one interlock command in-process, shows it and its (indented) output. */
+  const sh = async (argv: string[], stdin?: string): Promise<{ code: number; out: string }> => {
+    let out = "";
+    const sub: CliIO = {
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (out += s) },
+      stdin: Readable.from([stdin ?? ""]),
+      env: io.env,
+      cwd: dir,
+      now: at,
+    };
+    clock += 2000;
+    say(`  ${b("$")} interlock ${argv.join(" ")}`);
+    const code = await main(argv, sub);
+    say(out.replace(/\n$/, "").replace(/^/gm, "    "));
+    return { code, out };
+  };
+
+  say(b("Interlock demo: an AI agent asks first."));
+  say(d(`Everything happens in ${repo}, a plain Git repository. No server, no GitHub.`));
+
+  step(
+    1,
+    "Create an approvals repository",
+    "Demo people: alice runs the agents; dana (data-stewards), sam (security), pat (platform), riley (release-managers) review.",
+  );
+  await sh(["init", "approvals"]);
+
+  step(
+    2,
+    "The agent files a request",
+    "etl-bot, started by alice, wants to export customers to a partner bucket. The query names a customer.\n" +
+      "The policy classifies it, decides who must approve, and masks the personal data before anything is written.",
+  );
+  writeFileSync(join(dir, "export.yaml"), REQUEST);
+  say(REQUEST.replace(/^/gm, "    "));
+  const filed = await sh(["request", "export.yaml", "--repo", "approvals"]);
+  const id = /Filed request (\S+)/.exec(filed.out)?.[1];
+  if (filed.code !== 0 || id === undefined) return EXIT.failure;
+
+  step(
+    3,
+    "The agent's human tries to approve it",
+    "alice started the agent, so her approval would be the agent approving itself. It is recorded, and does not count.",
+  );
+  await sh(["approve", id, "--as", "alice", "--repo", "approvals"]);
+
+  step(
+    4,
+    "The right people approve",
+    "The destination is outside the export allow-list, so the request is critical: data-stewards and security must both approve.",
+  );
+  await sh(["approve", id, "--as", "dana", "--repo", "approvals"]);
+  await sh(["approve", id, "--as", "sam", "--repo", "approvals"]);
+  await sh(["gate", id, "--repo", "approvals"]);
+
+  step(
+    5,
+    "Merge, then execute exactly once",
+    "The merge records the approvers. The executor re-checks the evidence from history, claims the request, unseals the original params and runs (a harmless demo executor here).",
+  );
+  await sh(["merge", id, "--repo", "approvals"]);
+  await sh(["execute", "--repo", "approvals"]);
+  await sh(["execute", "--repo", "approvals"]);
+
+  step(
+    6,
+    "The agent tries to grant itself admin",
+    "Denied by policy, and the denied attempt is kept as evidence.",
+  );
+  writeFileSync(join(dir, "self-grant.yaml"), SELF_GRANT);
+  const denied = await sh(["request", "--json", "self-grant.yaml", "--repo", "approvals"]);
+
+  step(
+    7,
+    "The audit trail, verified from Git history alone",
+    "Every executed request: approved by the right people on the exact content, untampered, with its result.",
+  );
+  const audit = await sh(["audit", "--verify", "--repo", "approvals"]);
+
+  say(`\n${b("Done.")} Look around: cd ${repo} && git log --graph --oneline --all`);
+  return audit.code === 0 && denied.code === EXIT.denied ? EXIT.ok : EXIT.failure;
+}
