@@ -15,7 +15,8 @@ import { stringify } from "yaml";
 import { CONFIG_PATH, type InterlockConfig } from "../config/config.ts";
 import { InterlockError } from "../errors.ts";
 import { Git } from "../forge/local/git.ts";
-import { INTERLOCK_IDENTITY } from "../forge/local/local-forge.ts";
+import { allowedSigners, INTERLOCK_IDENTITY } from "../forge/local/local-forge.ts";
+import { formatAllowedSigners } from "../forge/local/sshsig.ts";
 import { newAgeIdentity } from "../masking/seal.ts";
 import { defaultPoliciesDir } from "../policy/bundle.ts";
 
@@ -41,6 +42,8 @@ export const DEMO_TEAMS: Record<string, string[]> = {
 export const KEYS_DIR = join(".interlock", "keys");
 export const EXECUTOR_KEY = join(".interlock", "executor.key");
 export const MASK_KEY = join(".interlock", "mask.key");
+/** Public keys in ssh-keygen's allowed-signers format, so plain `git tag -v` works too. */
+export const ALLOWED_SIGNERS = join(".interlock", "allowed_signers");
 
 const CODEOWNERS = `# Who may approve what in this approvals repository (GitHub semantics: the last matching
 # line wins, and any one owner on it satisfies it). Interlock's gate reads this file from the
@@ -75,6 +78,10 @@ pipeline asks for is a branch \`interlock/<id>\` adding \`requests/<action>/<id>
     interlock merge <id>              # merges only when the gate holds
     interlock execute                 # runs merged requests exactly once
     interlock audit --verify          # the trail, checked from Git history
+
+Each review is a tag signed with the reviewer's SSH key; check one with plain git:
+
+    git tag -v interlock/reviews/<id>/<who>-<…>
 
 Tune the rules in policies/interlock/catalogue/data.yaml, then \`interlock policy test\` and
 \`interlock policy build\`.
@@ -155,11 +162,17 @@ export async function initRepository(dir: string, now: Date): Promise<InitResult
       "# and executors (the age recipients params are sealed to, and what runs each action).\n" +
       stringify(config, { lineWidth: 0 }),
   );
+  writeFileSync(
+    join(dir, ALLOWED_SIGNERS),
+    formatAllowedSigners(allowedSigners(config as InterlockConfig)),
+  );
   writeFileSync(join(dir, "CODEOWNERS"), CODEOWNERS);
   writeFileSync(join(dir, ".gitignore"), GITIGNORE);
   writeFileSync(join(dir, "README.md"), README);
 
   const git = new Git(dir);
+  // Lets anyone check a review with git alone: git tag -v interlock/reviews/<id>/<who>-…
+  await git.raw(["config", "gpg.ssh.allowedSignersFile", ALLOWED_SIGNERS]);
   await git.raw(["add", "-A"]);
   const date = `${Math.floor(now.getTime() / 1000)} +0000`;
   await git.raw(["commit", "-q", "-m", "Initialise the approvals repository"], {
