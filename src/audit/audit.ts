@@ -198,8 +198,16 @@ async function merged(id: string, path: string, mergeOid: string, ctx: Ctx): Pro
     if (typeof gate === "string") problems.push(gate);
     else {
       gateApprovers = gate.approvers;
-      if (!gate.satisfied && result?.outcome !== "refused") {
-        problems.push(`merged without a valid gate: ${gate.summary}`);
+      // A bypass is a finding even when the executor caught it: someone merged around the gate.
+      if (!gate.satisfied) {
+        const handled =
+          result?.outcome === "refused" ? " (refused by the executor, never run)" : "";
+        problems.push(`merged without a valid gate${handled}: ${gate.summary}`);
+      } else if (result?.outcome === "refused") {
+        // The executor, which can open the sealed original, found what history alone cannot.
+        problems.push(
+          `refused by the executor, never run: ${String(result.reason ?? "no reason recorded")}`,
+        );
       }
     }
   }

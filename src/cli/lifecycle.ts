@@ -186,6 +186,7 @@ export async function executeCommand(args: readonly string[], io: CliIO): Promis
     config: local.config,
     repoDir: local.repo.repoDir,
     identities: executorIdentities(local.repo.repoDir, local.config),
+    decide: { engine: local.repo.engine, repo: local.repo.repoName, hmacKey: local.repo.hmacKey },
     now: io.now,
     env: io.env,
     retry: values.retry ?? [],

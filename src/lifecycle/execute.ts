@@ -5,7 +5,11 @@ import type { Forge, MergedRequest } from "../forge/forge.ts";
 import { collectSnapshot } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
 import { maskText } from "../masking/mask.ts";
-import { unseal, type SealedParams } from "../masking/seal.ts";
+import { unseal } from "../masking/seal.ts";
+import { decideAndMask, type DecideContext } from "../decide.ts";
+import { canonicalJson } from "../request/canonical.ts";
+import { validateRequestValue } from "../request/parse.ts";
+import type { Request } from "../request/schema.ts";
 
 /** Where the result of request <id> is recorded on the default branch. */
 export const resultPath = (id: string) => `results/${id}.yaml`;
@@ -31,6 +35,8 @@ export interface ExecuteDeps {
   readonly repoDir: string;
   /** The executor's age identities (AGE-SECRET-KEY-1…). */
   readonly identities: readonly string[];
+  /** The policy and masking key, to decide and mask the sealed original again. */
+  readonly decide: Omit<DecideContext, "now">;
   readonly now: () => Date;
   readonly env: NodeJS.ProcessEnv;
   /** Request ids a person asked to retry although they were claimed before. */
@@ -75,31 +81,9 @@ async function executeOne(
     await forge.releaseClaim(m.id);
   }
 
-  // 1. Re-check the evidence as it was at the merge.
-  const evidence = await forge.evidence(m);
-  let refusal: string | undefined;
-  let approvers: string[] = [];
-  let sealed: SealedParams | null = null;
-  let resource = "";
-  if ("refused" in evidence) refusal = evidence.refused;
-  else {
-    const collected = await collectSnapshot(evidence, m.mergedAt, m.path);
-    if (!collected.ok) refusal = collected.reason;
-    else {
-      const verdict = evaluateGate(collected.snapshot);
-      if (!verdict.satisfied) refusal = `the gate did not hold at the merge: ${verdict.summary}`;
-      else if (deps.now().getTime() >= new Date(collected.record.expires_at).getTime()) {
-        refusal = `the request expired at ${collected.record.expires_at}, before it was executed`;
-      }
-      approvers = verdict.approvals.filter((a) => a.counted).map((a) => a.who);
-      sealed = collected.record.sealed;
-      resource = collected.record.request.resource ?? "";
-      if (!refusal && sealed === null) refusal = "the request file has no sealed params";
-    }
-  }
-
+  const checked = await checkEvidence(m, deps);
   const executor = executorFor(deps.config.executors.actions, action);
-  if (!refusal && executor === undefined) {
+  if (!("refusal" in checked) && executor === undefined) {
     return {
       id: m.id,
       action,
@@ -108,7 +92,7 @@ async function executeOne(
     };
   }
 
-  // 2. Claim: exactly one executor gets past this line for each request.
+  // Claim: exactly one executor gets past this line for each request.
   if (!(await forge.claim(m.id, deps.now()))) {
     return { id: m.id, action, status: "busy", detail: "another executor claimed it first" };
   }
@@ -118,36 +102,29 @@ async function executeOne(
     id: m.id,
     request: m.path,
     merge_commit: m.mergeCommit,
-    approvers,
+    approvers: "refusal" in checked ? [] : checked.approvers,
   };
-  if (refusal) {
+  if ("refusal" in checked) {
+    const reason = checked.refusal;
     await record(
       deps,
       m,
-      { ...base, outcome: "refused", reason: maskText(refusal) },
-      `Refuse ${m.id}: ${refusal}`,
+      { ...base, outcome: "refused", reason: maskText(reason) },
+      `Refuse ${m.id}: ${reason}`,
     );
-    return { id: m.id, action, status: "refused", detail: refusal };
+    return { id: m.id, action, status: "refused", detail: reason };
   }
 
-  // 3. Unseal and verify, then run.
   deps.onProgress?.(`running ${action} (${m.id}) with the ${executor!.config.type} executor…`);
-  let params: unknown;
-  try {
-    params = await unseal(sealed!, deps.identities);
-  } catch (err) {
-    const why = (err as Error).message;
-    await record(
-      deps,
-      m,
-      { ...base, outcome: "refused", reason: maskText(why) },
-      `Refuse ${m.id}: cannot unseal`,
-    );
-    return { id: m.id, action, status: "refused", detail: why };
-  }
   const outcome: ExecutionOutcome = await runExecutor(
     executor!.config,
-    { requestId: m.id, action, resource, params, attempt: deps.retry?.includes(m.id) ? 2 : 1 },
+    {
+      requestId: m.id,
+      action,
+      resource: checked.original.resource,
+      params: checked.original.params ?? null,
+      attempt: deps.retry?.includes(m.id) ? 2 : 1,
+    },
     { repoDir: deps.repoDir, env: deps.env, now: deps.now },
   );
   const result = {
@@ -165,6 +142,61 @@ async function executeOne(
       ? `ran in ${outcome.duration_ms} ms`
       : maskText(outcome.error ?? outcome.status),
   };
+}
+
+type Evidence = { refusal: string } | { original: Request; approvers: string[] };
+
+/**
+ * Never trust "merged": re-check everything from history before running. The gate must have
+ * held at the merge; the request must not have expired; the sealed original must open with our
+ * identity, match its digest, and, decided and masked again now, give exactly the masked
+ * request in the file and a decision whose gate also holds. So neither a file edited inside a
+ * merge nor a request forged straight onto the default branch with a made-up decision (even
+ * with its own baseline) can run.
+ */
+async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evidence> {
+  const evidence = await deps.forge.evidence(m);
+  if ("refused" in evidence) return { refusal: evidence.refused };
+  const collected = await collectSnapshot(evidence, m.mergedAt, m.path);
+  if (!collected.ok) return { refusal: collected.reason };
+  const verdict = evaluateGate(collected.snapshot);
+  if (!verdict.satisfied)
+    return { refusal: `the gate did not hold at the merge: ${verdict.summary}` };
+  const { record: file } = collected;
+  if (deps.now().getTime() >= new Date(file.expires_at).getTime()) {
+    return { refusal: `the request expired at ${file.expires_at}, before it was executed` };
+  }
+  if (file.sealed === null) return { refusal: "the request file has no sealed original" };
+  let original: Request;
+  try {
+    original = validateRequestValue(
+      await unseal(file.sealed, deps.identities),
+      "the sealed original",
+    );
+  } catch (err) {
+    return { refusal: (err as Error).message };
+  }
+  const again = decideAndMask(original, { ...deps.decide, now: new Date(file.requested_at) });
+  if (canonicalJson(again.request) !== canonicalJson(file.request)) {
+    return {
+      refusal:
+        "the request file does not match its sealed original (the masked request differs): it was edited " +
+        "or forged, or the repository's masking key changed since it was filed",
+    };
+  }
+  if (!again.decision.allow) {
+    return { refusal: `the policy denies the sealed original: ${again.decision.deny.join("; ")}` };
+  }
+  const recheck = evaluateGate({
+    ...collected.snapshot,
+    request: { ...collected.snapshot.request, decision: again.decision },
+  });
+  if (!recheck.satisfied) {
+    return {
+      refusal: `the gate does not hold for the decision the policy gives the sealed original: ${recheck.summary}`,
+    };
+  }
+  return { original, approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who) };
 }
 
 /** Executor output may echo params: it is masked like everything else before it is written. */

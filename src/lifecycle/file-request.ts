@@ -44,7 +44,9 @@ export async function fileRequest(
     });
     return { id, denied: true, path, evaluation: ev };
   }
-  const sealed = await seal(request.params ?? null, deps.recipients);
+  // The whole original request is sealed (params included), so that the executor can re-check
+  // the decision and the masked file against what was really asked.
+  const sealed = await seal(request, deps.recipients);
   const path = `requests/${request.action}/${id}.yaml`;
   const record = requestRecord(id, now, ev, sealed);
   const title = `${request.action} on ${String(ev.request.resource)} [${ev.decision.risk}]`;

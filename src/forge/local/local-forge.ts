@@ -287,7 +287,9 @@ export class LocalForge implements Forge {
         const all = await this.#reviews(id);
         return merged ? all.filter((r) => r.at.getTime() <= merged.at.getTime()) : all;
       },
-      readHead: (path) => git.readFile(head, path),
+      // For a merged request, "head" content is what actually landed on the default branch:
+      // a merge commit can carry a rewritten file that the proposal head never had.
+      readHead: (path) => git.readFile(merged ? merged.commit : head, path),
       readOriginal: (path) => git.readFile(`${ORIGINAL_REF_PREFIX}${id}`, path),
       codeowners: async () => {
         for (const loc of CODEOWNERS_LOCATIONS) {
