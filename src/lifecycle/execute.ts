@@ -81,9 +81,8 @@ async function executeOne(
     await forge.releaseClaim(m.id);
   }
 
-  const checked = await checkEvidence(m, deps);
   const executor = executorFor(deps.config.executors.actions, action);
-  if (!("refusal" in checked) && executor === undefined) {
+  if (executor === undefined) {
     return {
       id: m.id,
       action,
@@ -92,11 +91,13 @@ async function executeOne(
     };
   }
 
-  // Claim: exactly one executor gets past this line for each request.
+  // Claim first: exactly one executor gets past this line for each request, and only it
+  // spends time on the evidence (the others move on at once).
   if (!(await forge.claim(m.id, deps.now()))) {
     return { id: m.id, action, status: "busy", detail: "another executor claimed it first" };
   }
 
+  const checked = await checkEvidence(m, deps);
   const base = {
     interlock: 1,
     id: m.id,
@@ -106,18 +107,13 @@ async function executeOne(
   };
   if ("refusal" in checked) {
     const reason = checked.refusal;
-    await record(
-      deps,
-      m,
-      { ...base, outcome: "refused", reason: maskText(reason) },
-      `Refuse ${m.id}: ${reason}`,
-    );
+    await record(deps, m, { ...base, outcome: "refused", reason: maskText(reason) }, `Refuse ${m.id}: ${reason}`);
     return { id: m.id, action, status: "refused", detail: reason };
   }
 
-  deps.onProgress?.(`running ${action} (${m.id}) with the ${executor!.config.type} executor…`);
+  deps.onProgress?.(`running ${action} (${m.id}) with the ${executor.config.type} executor…`);
   const outcome: ExecutionOutcome = await runExecutor(
-    executor!.config,
+    executor.config,
     {
       requestId: m.id,
       action,
@@ -129,7 +125,7 @@ async function executeOne(
   );
   const result = {
     ...base,
-    executor: { key: executor!.key, type: executor!.config.type },
+    executor: { key: executor.key, type: executor.config.type },
     outcome: outcome.status,
     ...maskedOutcome(outcome),
   };
