@@ -1,0 +1,685 @@
+import type { GateVerdict } from "../../gate/snapshot.ts";
+import { parseRequestFile } from "../../proposal/request-file.ts";
+import type {
+  Forge,
+  MergedRequest,
+  NewProposal,
+  OpenedProposal,
+  ProposalContext,
+} from "../forge.ts";
+import type { GitIdentity } from "../local/git.ts";
+import {
+  BRANCH_PREFIX,
+  CLAIM_REF_PREFIX,
+  INTERLOCK_IDENTITY,
+  ORIGINAL_REF_PREFIX,
+  requesterIdentity,
+} from "../local/local-forge.ts";
+import type { ApiCallCounter } from "./api-call-counter.ts";
+import { httpStatus, type GitHubClient } from "./octokit.ts";
+import { GitHubProposalContext, type ContextDeps } from "./proposal-context.ts";
+
+export interface GitHubForgeOptions {
+  readonly octokit: GitHubClient;
+  /** The approvals repository. */
+  readonly owner: string;
+  readonly repo: string;
+  readonly defaultBranch: string;
+  /** The organisation whose teams owner handles name ("@acme/security" → team security). */
+  readonly org: string;
+  /** The login Interlock acts as (the token's identity): the author of every proposal. */
+  readonly botLogin: string;
+  /** Attributes API calls to forge operations ("forge.openProposal", …). */
+  readonly counter?: ApiCallCounter;
+  /** Who Interlock's own commits are by (default: Interlock <interlock@localhost>). */
+  readonly identity?: GitIdentity;
+}
+
+/** The check run the gate is published as (make it a required check on the default branch). */
+export const GATE_CHECK_NAME = "interlock/gate";
+
+/** requests/<action>/<ULID>.yaml */
+const REQUEST_FILE = /^requests\/[a-z0-9_.-]{1,100}\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
+
+/** GitHub's limits on a check run's output. */
+const CHECK_TITLE_MAX = 255;
+const CHECK_SUMMARY_MAX = 65_535;
+
+interface PullInfo {
+  readonly number: number;
+  readonly url: string;
+  readonly headSha: string;
+  readonly headRef: string;
+  readonly headRepo: string | undefined;
+  readonly baseSha: string;
+  readonly baseRef: string;
+  readonly author: string;
+  readonly mergedAt: Date | undefined;
+  readonly mergeCommit: string | undefined;
+}
+
+interface PullLike {
+  readonly number: number;
+  readonly html_url: string;
+  readonly head: { readonly sha: string; readonly ref: string; readonly repo: unknown };
+  readonly base: { readonly sha: string; readonly ref: string };
+  readonly user: { readonly login: string } | null;
+  readonly merged_at: string | null;
+  readonly merge_commit_sha: string | null;
+}
+
+function pullInfo(p: PullLike): PullInfo {
+  const repo = p.head.repo as { full_name?: string } | null;
+  return {
+    number: p.number,
+    url: p.html_url,
+    headSha: p.head.sha,
+    headRef: p.head.ref,
+    headRepo: repo?.full_name,
+    baseSha: p.base.sha,
+    baseRef: p.base.ref,
+    author: p.user?.login ?? "ghost",
+    mergedAt: p.merged_at ? new Date(p.merged_at) : undefined,
+    mergeCommit: p.merge_commit_sha ?? undefined,
+  };
+}
+
+/**
+ * The GitHub forge: a proposal is a pull request from interlock/<id> adding one request file;
+ * reviews are PR reviews; merging is GitHub's merge, pinned to the head the gate evaluated;
+ * claims and tamper baselines are refs outside refs/heads (refs/interlock/…), created with the
+ * Git data API, which fails atomically when the ref exists.
+ *
+ * Only this adapter (and the context it creates) speaks Octokit; lifecycle and gate code see
+ * the Forge interface. Each method uses as few API calls as it can — GitHub allows about 80
+ * content-creating requests a minute per identity — and counts them when given a counter.
+ */
+export class GitHubForge implements Forge {
+  readonly kind = "github" as const;
+  readonly defaultBranch: string;
+  readonly owner: string;
+  readonly repo: string;
+  readonly #octokit: GitHubClient;
+  readonly #org: string;
+  readonly #botLogin: string;
+  readonly #counter: ApiCallCounter | undefined;
+  readonly #identity: GitIdentity;
+  /** Pull request numbers by request id (a PR's number never changes). */
+  readonly #numbers = new Map<string, number>();
+  /** Merged pull requests by merge commit (a merged PR's head and merge are final). */
+  readonly #merged = new Map<string, PullInfo>();
+  /** Merge commits by request id, from mergedRequests (a commit for the claim ref). */
+  readonly #mergeCommits = new Map<string, string>();
+
+  constructor(options: GitHubForgeOptions) {
+    this.#octokit = options.octokit;
+    this.owner = options.owner;
+    this.repo = options.repo;
+    this.defaultBranch = options.defaultBranch;
+    this.#org = options.org;
+    this.#botLogin = options.botLogin;
+    this.#counter = options.counter;
+    this.#identity = options.identity ?? INTERLOCK_IDENTITY;
+  }
+
+  get #r(): { owner: string; repo: string } {
+    return { owner: this.owner, repo: this.repo };
+  }
+
+  /**
+   * Opens the proposal: one commit adding the request file on top of the default branch
+   * (tree and commit through the Git data API), the branch interlock/<id>, the tamper
+   * baseline refs/interlock/requests/<id>, the pull request with the approval card as its
+   * body, and labels for risk and classification. 7 API calls.
+   */
+  openProposal(p: NewProposal): Promise<OpenedProposal> {
+    return this.#op("openProposal", async () => {
+      const base = await this.#branchTip(this.defaultBranch);
+      const head = await this.#commit({
+        parent: base.commit,
+        baseTree: base.tree,
+        files: [{ path: p.path, content: p.content }],
+        message: `${p.title}\n\n${p.body}`,
+        author: requesterIdentity(p.requester.id),
+        date: p.date,
+      });
+      const branch = `${BRANCH_PREFIX}${p.id}`;
+      if (!(await this.#createRef(`refs/heads/${branch}`, head))) {
+        throw new Error(`branch ${branch} exists already`);
+      }
+      if (!(await this.#createRef(`${ORIGINAL_REF_PREFIX}${p.id}`, head))) {
+        throw new Error(`${ORIGINAL_REF_PREFIX}${p.id} exists already`);
+      }
+      let pr: { number: number; url: string };
+      try {
+        const { data } = await this.#octokit.rest.pulls.create({
+          ...this.#r,
+          title: p.title,
+          body: p.body,
+          head: branch,
+          base: this.defaultBranch,
+          maintainer_can_modify: false,
+        });
+        pr = { number: data.number, url: data.html_url };
+      } catch (err) {
+        // A retried POST whose first attempt succeeded (a 5xx after the fact): it exists.
+        const existing =
+          httpStatus(err) === 422 && /already exists/i.test((err as Error).message)
+            ? await this.#openPull(p.id)
+            : undefined;
+        if (existing === undefined || existing.headSha !== head) throw err;
+        pr = existing;
+      }
+      this.#numbers.set(p.id, pr.number);
+      const labels = labelsFor(p.content);
+      if (labels.length > 0) {
+        await this.#octokit.rest.issues.addLabels({ ...this.#r, issue_number: pr.number, labels });
+      }
+      return { id: p.id, branch, head, url: pr.url };
+    });
+  }
+
+  recordDenial(p: {
+    id: string;
+    path: string;
+    content: string;
+    message: string;
+    date: Date;
+  }): Promise<string> {
+    return this.#op("recordDenial", () =>
+      this.commitToDefault([{ path: p.path, content: p.content }], p.message, p.date),
+    );
+  }
+
+  /** The open pull request from interlock/<id> into the default branch, at its current head. */
+  proposal(id: string): Promise<ProposalContext | undefined> {
+    return this.#op("proposal", async () => {
+      const pr = await this.#openPull(id);
+      if (pr === undefined) return undefined;
+      return new GitHubProposalContext(
+        {
+          id,
+          number: pr.number,
+          headCommit: pr.headSha,
+          baseCommit: pr.baseSha,
+          author: pr.author,
+          branchRef: `refs/heads/${BRANCH_PREFIX}${id}`,
+          compare: { base: pr.baseRef, head: pr.headSha },
+          contentRef: pr.headSha,
+          codeownersRef: pr.baseRef,
+        },
+        this.#contextDeps(),
+      );
+    });
+  }
+
+  /**
+   * Merges through GitHub with `sha: head`: GitHub refuses (409) when the head moved since the
+   * gate was evaluated, so what is merged is exactly what the gate saw. 1 API call.
+   */
+  merge(id: string, head: string, message: string, _date: Date): Promise<string> {
+    return this.#op("merge", async () => {
+      const number = this.#numbers.get(id) ?? (await this.#openPull(id))?.number;
+      if (number === undefined) throw new Error(`no open pull request for request ${id}`);
+      const [title, ...rest] = message.split("\n");
+      try {
+        const { data } = await this.#octokit.rest.pulls.merge({
+          ...this.#r,
+          pull_number: number,
+          sha: head,
+          merge_method: "merge",
+          commit_title: title ?? `Merge request ${id}`,
+          commit_message: rest.join("\n").trim(),
+        });
+        return data.sha;
+      } catch (err) {
+        const status = httpStatus(err);
+        const why = (err as Error).message;
+        if (status === 409) {
+          throw new Error(
+            `the proposal moved (the gate was evaluated on ${head.slice(0, 7)}): GitHub says "${why}"`,
+          );
+        }
+        if (status === 405) throw new Error(`GitHub refused to merge #${number}: ${why}`);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Request files on the default branch that have no result yet, oldest first.
+   *
+   * One call lists the default branch's tree; for each pending request file, one call finds the
+   * commit that brought it (history of the file) and one the pull request that commit was merged
+   * through, whose merge commit and merge time are what the executor re-checks. A file that
+   * reached the branch without a merged pull request is returned with the commit that added it;
+   * `evidence` then refuses it.
+   *
+   * Unlike the local forge, files that already have a result are left out unless
+   * `includeExecuted` is set: listing them costs two calls each, on every run, forever, and
+   * `executeMerged` skips them anyway.
+   */
+  mergedRequests(opts: { includeExecuted?: boolean } = {}): Promise<MergedRequest[]> {
+    return this.#op("mergedRequests", async () => {
+      const { data: tree } = await this.#octokit.rest.git.getTree({
+        ...this.#r,
+        tree_sha: this.defaultBranch,
+        recursive: "1",
+      });
+      if (tree.truncated) {
+        throw new Error(
+          `the tree of ${this.defaultBranch} is too large for one API call; archive old requests`,
+        );
+      }
+      const paths = new Set(tree.tree.filter((e) => e.type === "blob").map((e) => e.path!));
+      const merged: MergedRequest[] = [];
+      for (const path of paths) {
+        const id = REQUEST_FILE.exec(path)?.[1];
+        if (id === undefined) continue;
+        if (!opts.includeExecuted && paths.has(`results/${id}.yaml`)) continue;
+        merged.push(await this.#mergedRequest(id, path));
+      }
+      return merged.sort(
+        (a, b) => a.mergedAt.getTime() - b.mergedAt.getTime() || a.id.localeCompare(b.id),
+      );
+    });
+  }
+
+  /**
+   * The proposal as it was merged: the pull request whose merge commit is `m.mergeCommit`,
+   * its head at the merge, its reviews up to the merge, and the changes the merge brought into
+   * the default branch. Anything else (a direct push, a merge of some other branch) is refused.
+   */
+  evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }> {
+    return this.#op("evidence", async () => {
+      const short = m.mergeCommit.slice(0, 7);
+      const pr = this.#merged.get(m.mergeCommit) ?? (await this.#mergedPull(m.mergeCommit, m.id));
+      if (pr === undefined || pr.mergedAt === undefined) {
+        return {
+          refused: `${m.path} reached ${this.defaultBranch} in ${short}, which was not merged through a pull request (a direct push or a bypass of the proposal)`,
+        };
+      }
+      const branch = `${BRANCH_PREFIX}${m.id}`;
+      if (pr.headRef !== branch || pr.headRepo !== `${this.owner}/${this.repo}`) {
+        return {
+          refused: `${m.path} was merged through pull request #${pr.number} from ${pr.headRepo ?? "a deleted repository"}:${pr.headRef}, not through its proposal ${branch}`,
+        };
+      }
+      if (pr.baseRef !== this.defaultBranch) {
+        return { refused: `pull request #${pr.number} was merged into ${pr.baseRef}` };
+      }
+      const { data: commit } = await this.#octokit.rest.repos.getCommit({
+        ...this.#r,
+        ref: m.mergeCommit,
+        per_page: 1,
+      });
+      const parents = commit.parents.map((p) => p.sha);
+      const first = parents[0];
+      if (first === undefined) {
+        return { refused: `${short} has no parent: it never was a proposal` };
+      }
+      if (parents.length > 2) {
+        return { refused: `${short} is an octopus merge; Interlock merges one proposal at a time` };
+      }
+      if (parents.length === 2 && parents[1] !== pr.headSha) {
+        return {
+          refused: `${short} merges ${parents[1]!.slice(0, 7)}, not the head ${pr.headSha.slice(0, 7)} of pull request #${pr.number}`,
+        };
+      }
+      return new GitHubProposalContext(
+        {
+          id: m.id,
+          number: pr.number,
+          headCommit: pr.headSha,
+          baseCommit: first,
+          author: pr.author,
+          branchRef: `refs/heads/${branch}`,
+          compare: { base: first, head: m.mergeCommit },
+          excludeCommit: m.mergeCommit,
+          contentRef: m.mergeCommit,
+          codeownersRef: first,
+          knownPath: m.path,
+          reviewsUntil: pr.mergedAt,
+        },
+        this.#contextDeps(),
+      );
+    });
+  }
+
+  /** Creates refs/interlock/claims/<id>; GitHub refuses (422) when it exists. 1–2 calls. */
+  claim(id: string, _date: Date): Promise<boolean> {
+    return this.#op("claim", async () => {
+      const sha = this.#mergeCommits.get(id) ?? (await this.#branchTip(this.defaultBranch)).commit;
+      return this.#createRef(`${CLAIM_REF_PREFIX}${id}`, sha);
+    });
+  }
+
+  isClaimed(id: string): Promise<boolean> {
+    return this.#op("isClaimed", async () => {
+      try {
+        await this.#octokit.rest.git.getRef({
+          ...this.#r,
+          ref: gitRef(`${CLAIM_REF_PREFIX}${id}`),
+        });
+        return true;
+      } catch (err) {
+        if (httpStatus(err) === 404) return false;
+        throw err;
+      }
+    });
+  }
+
+  releaseClaim(id: string): Promise<void> {
+    return this.#op("releaseClaim", async () => {
+      try {
+        await this.#octokit.rest.git.deleteRef({
+          ...this.#r,
+          ref: gitRef(`${CLAIM_REF_PREFIX}${id}`),
+        });
+      } catch (err) {
+        if (httpStatus(err) !== 404 && httpStatus(err) !== 422) throw err;
+      }
+    });
+  }
+
+  readDefault(path: string): Promise<string | undefined> {
+    return this.#op("readDefault", async () => {
+      try {
+        const { data } = await this.#octokit.rest.repos.getContent({
+          ...this.#r,
+          path,
+          ref: this.defaultBranch,
+        });
+        if (Array.isArray(data) || data.type !== "file") return undefined;
+        if (data.encoding === "base64" && data.content !== undefined) {
+          return Buffer.from(data.content, "base64").toString("utf8");
+        }
+        const blob = await this.#octokit.rest.git.getBlob({ ...this.#r, file_sha: data.sha });
+        return Buffer.from(blob.data.content, "base64").toString("utf8");
+      } catch (err) {
+        if (httpStatus(err) === 404) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * One commit on the default branch: tree and commit through the Git data API, then a
+   * fast-forward-only ref update; when another writer got there first (422), it is rebuilt on
+   * the new tip. 4 API calls when nobody races.
+   */
+  commitToDefault(
+    files: { path: string; content: string }[],
+    message: string,
+    date: Date,
+  ): Promise<string> {
+    return this.#op("commitToDefault", async () => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const tip = await this.#branchTip(this.defaultBranch);
+        const commit = await this.#commit({
+          parent: tip.commit,
+          baseTree: tip.tree,
+          files,
+          message,
+          author: this.#identity,
+          date,
+        });
+        try {
+          await this.#octokit.rest.git.updateRef({
+            ...this.#r,
+            ref: `heads/${this.defaultBranch}`,
+            sha: commit,
+            force: false,
+          });
+          return commit;
+        } catch (err) {
+          if (httpStatus(err) !== 422 || !/fast.forward/i.test((err as Error).message)) throw err;
+        }
+      }
+      throw new Error(`could not update ${this.defaultBranch}: too many concurrent writers`);
+    });
+  }
+
+  /**
+   * Publishes a gate verdict as the check run "interlock/gate" on the head it was evaluated on
+   * (the PR head if `head` is not given). Needs a GitHub App token (GITHUB_TOKEN in Actions).
+   */
+  publishGate(
+    id: string,
+    verdict: GateVerdict,
+    markdown: string,
+    head?: string,
+  ): Promise<{ id: number; url: string }> {
+    return this.#op("publishGate", async () => {
+      const sha = head ?? (await this.#openPull(id))?.headSha;
+      if (sha === undefined) throw new Error(`no open pull request for request ${id}`);
+      const { data } = await this.#octokit.rest.checks.create({
+        ...this.#r,
+        name: GATE_CHECK_NAME,
+        head_sha: sha,
+        status: "completed",
+        conclusion: verdict.satisfied ? "success" : "failure",
+        external_id: id,
+        output: {
+          title: truncate(verdict.summary, CHECK_TITLE_MAX),
+          summary: truncate(markdown, CHECK_SUMMARY_MAX),
+        },
+      });
+      return { id: data.id, url: data.html_url ?? data.url };
+    });
+  }
+
+  /**
+   * Comments on a request's pull request (by request id: open, merged or closed) or on an
+   * issue or pull request (by number).
+   */
+  comment(target: string | number, body: string): Promise<string> {
+    return this.#op("comment", async () => {
+      const number =
+        typeof target === "number"
+          ? target
+          : (this.#numbers.get(target) ?? (await this.#latestPull(target))?.number);
+      if (number === undefined) throw new Error(`no open pull request for request ${target}`);
+      const { data } = await this.#octokit.rest.issues.createComment({
+        ...this.#r,
+        issue_number: number,
+        body,
+      });
+      return data.html_url;
+    });
+  }
+
+  /** Closes a proposal without merging it, optionally deleting its branch. */
+  closeProposal(id: string, opts: { deleteBranch?: boolean } = {}): Promise<void> {
+    return this.#op("closeProposal", async () => {
+      const number = this.#numbers.get(id) ?? (await this.#openPull(id))?.number;
+      if (number === undefined) return;
+      await this.#octokit.rest.pulls.update({ ...this.#r, pull_number: number, state: "closed" });
+      this.#numbers.delete(id);
+      if (opts.deleteBranch) {
+        try {
+          await this.#octokit.rest.git.deleteRef({
+            ...this.#r,
+            ref: `heads/${BRANCH_PREFIX}${id}`,
+          });
+        } catch (err) {
+          if (httpStatus(err) !== 404 && httpStatus(err) !== 422) throw err;
+        }
+      }
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #op<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.#counter ? this.#counter.measure(`forge.${name}`, fn) : fn();
+  }
+
+  #contextDeps(): ContextDeps {
+    return {
+      octokit: this.#octokit,
+      owner: this.owner,
+      repo: this.repo,
+      org: this.#org,
+      botLogin: this.#botLogin,
+      identityEmail: this.#identity.email,
+      ...(this.#counter ? { counter: this.#counter } : {}),
+    };
+  }
+
+  /** The open PR from interlock/<id> into the default branch. 1 call. */
+  async #openPull(id: string): Promise<PullInfo | undefined> {
+    const { data } = await this.#octokit.rest.pulls.list({
+      ...this.#r,
+      head: `${this.owner}:${BRANCH_PREFIX}${id}`,
+      base: this.defaultBranch,
+      state: "open",
+      per_page: 2,
+    });
+    const pr = data.find((p) => p.head.ref === `${BRANCH_PREFIX}${id}`);
+    if (pr === undefined) return undefined;
+    this.#numbers.set(id, pr.number);
+    return pullInfo(pr);
+  }
+
+  /** The newest PR from interlock/<id> in any state (for comments after a merge). 1 call. */
+  async #latestPull(id: string): Promise<PullInfo | undefined> {
+    const { data } = await this.#octokit.rest.pulls.list({
+      ...this.#r,
+      head: `${this.owner}:${BRANCH_PREFIX}${id}`,
+      base: this.defaultBranch,
+      state: "all",
+      sort: "created",
+      direction: "desc",
+      per_page: 1,
+    });
+    const pr = data.find((p) => p.head.ref === `${BRANCH_PREFIX}${id}`);
+    return pr === undefined ? undefined : pullInfo(pr);
+  }
+
+  /** The merged PR whose merge commit is `sha` (GitHub lists the PRs a commit belongs to). */
+  async #mergedPull(sha: string, id: string): Promise<PullInfo | undefined> {
+    const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
+      ...this.#r,
+      commit_sha: sha,
+      per_page: 100,
+    });
+    const prs = data.map(pullInfo).filter((p) => p.mergedAt !== undefined);
+    const pr =
+      prs.find((p) => p.mergeCommit === sha && p.headRef === `${BRANCH_PREFIX}${id}`) ??
+      prs.find((p) => p.mergeCommit === sha);
+    if (pr !== undefined) this.#merged.set(sha, pr);
+    return pr;
+  }
+
+  /**
+   * The commit that brought a request file to the default branch. The file's history (newest
+   * first) ends with the commit that added it — on the proposal branch, since history
+   * simplification follows the merged side — and the pull request it was merged through names
+   * the merge commit. 2 calls.
+   */
+  async #mergedRequest(id: string, path: string): Promise<MergedRequest> {
+    const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
+      ...this.#r,
+      sha: this.defaultBranch,
+      path,
+      per_page: 100,
+    });
+    const added = commits.at(-1);
+    if (added === undefined) throw new Error(`no commit on ${this.defaultBranch} adds ${path}`);
+    const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
+      ...this.#r,
+      commit_sha: added.sha,
+      per_page: 100,
+    });
+    const pr = data
+      .map(pullInfo)
+      .find(
+        (p) =>
+          p.mergedAt !== undefined &&
+          p.mergeCommit !== undefined &&
+          p.baseRef === this.defaultBranch &&
+          p.headRef === `${BRANCH_PREFIX}${id}`,
+      );
+    if (pr !== undefined) {
+      this.#merged.set(pr.mergeCommit!, pr);
+      this.#mergeCommits.set(id, pr.mergeCommit!);
+      this.#numbers.set(id, pr.number);
+      return { id, path, mergeCommit: pr.mergeCommit!, mergedAt: pr.mergedAt! };
+    }
+    const date = added.commit.committer?.date ?? added.commit.author?.date;
+    return { id, path, mergeCommit: added.sha, mergedAt: new Date(date ?? 0) };
+  }
+
+  /** A branch's tip commit and its tree (one call, where the Git ref API would need two). */
+  async #branchTip(branch: string): Promise<{ commit: string; tree: string }> {
+    try {
+      const { data } = await this.#octokit.rest.repos.getBranch({ ...this.#r, branch });
+      return { commit: data.commit.sha, tree: data.commit.commit.tree.sha };
+    } catch (err) {
+      if (httpStatus(err) === 404) throw new Error(`the repository has no ${branch} branch`);
+      throw err;
+    }
+  }
+
+  /** A commit of `files` on top of `parent` (tree with inline contents, then commit). 2 calls. */
+  async #commit(c: {
+    parent: string;
+    baseTree: string;
+    files: readonly { path: string; content: string }[];
+    message: string;
+    author: GitIdentity;
+    date: Date;
+  }): Promise<string> {
+    const { data: tree } = await this.#octokit.rest.git.createTree({
+      ...this.#r,
+      base_tree: c.baseTree,
+      tree: c.files.map((f) => ({
+        path: f.path,
+        mode: "100644" as const,
+        type: "blob" as const,
+        content: f.content,
+      })),
+    });
+    const date = c.date.toISOString();
+    const { data: commit } = await this.#octokit.rest.git.createCommit({
+      ...this.#r,
+      message: c.message,
+      tree: tree.sha,
+      parents: [c.parent],
+      author: { name: c.author.name, email: c.author.email, date },
+      committer: { name: this.#identity.name, email: this.#identity.email, date },
+    });
+    return commit.sha;
+  }
+
+  /** Creates a ref; false if it exists already (GitHub: 422 "Reference already exists"). */
+  async #createRef(ref: string, sha: string): Promise<boolean> {
+    try {
+      await this.#octokit.rest.git.createRef({ ...this.#r, ref, sha });
+      return true;
+    } catch (err) {
+      if (httpStatus(err) === 422 && /already exists/i.test((err as Error).message)) return false;
+      throw err;
+    }
+  }
+}
+
+/** "refs/interlock/claims/x" → "interlock/claims/x", as the Git refs API names refs. */
+function gitRef(ref: string): string {
+  return ref.replace(/^refs\//, "");
+}
+
+/** Labels for a request file: risk:<risk> and class:<classification> for each class. */
+export function labelsFor(requestFile: string): string[] {
+  const parsed = parseRequestFile(requestFile);
+  if (!("record" in parsed)) return [];
+  const d = parsed.record.decision;
+  return [`risk:${d.risk}`, ...d.classification.map((c) => `class:${c}`)].map((l) =>
+    l.slice(0, 50),
+  );
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,371 @@
+import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners } from "../../gate/codeowners.ts";
+import { requestPathPattern } from "../../gate/collect.ts";
+import type { ChangeStatus, ReviewState } from "../../gate/snapshot.ts";
+import { parseRequestFile } from "../../proposal/request-file.ts";
+import type { ForgeReview, ProposalContext } from "../forge.ts";
+import type { ApiCallCounter } from "./api-call-counter.ts";
+import { httpStatus, type GitHubClient } from "./octokit.ts";
+
+/**
+ * One proposal (a pull request) read through the GitHub REST API, at one head commit — the
+ * GitHub side of policy-bot's pull.Context. Every method is fetched at most once per context
+ * (one gate evaluation) and the results are cached, so the gate's many questions cost a handful
+ * of API calls.
+ */
+
+/** Where a context reads from. Open proposals and merged ones differ only in these refs. */
+export interface ContextSource {
+  readonly id: string;
+  readonly number: number;
+  /** The PR head the gate is evaluated on; reviews on other commits are stale. */
+  readonly headCommit: string;
+  readonly baseCommit: string;
+  /** Who opened the pull request. */
+  readonly author: string;
+  /** refs/heads/interlock/<id>: whose pushes count as commits to the proposal. */
+  readonly branchRef: string;
+  /**
+   * The compare whose files are the proposal's changes and whose commits are its commits:
+   * "main...<head>" for an open proposal, "<first parent>...<merge>" for a merged one.
+   */
+  readonly compare: { readonly base: string; readonly head: string };
+  /** A commit excluded from the committers (the merge commit of a merged proposal). */
+  readonly excludeCommit?: string;
+  /** Where "the head" files are read: the head commit, or the merge commit once merged. */
+  readonly contentRef: string;
+  /** Where CODEOWNERS is read: the base branch, or the merge's first parent once merged. */
+  readonly codeownersRef: string;
+  /** The request file path, when it is already known (a merged request). */
+  readonly knownPath?: string;
+  /** Reviews submitted after this moment are ignored (the merge). */
+  readonly reviewsUntil?: Date;
+}
+
+export interface ContextDeps {
+  readonly octokit: GitHubClient;
+  readonly owner: string;
+  readonly repo: string;
+  readonly org: string;
+  /** Interlock's own login: its pushes are not a person's. */
+  readonly botLogin: string;
+  /** The e-mail address Interlock's commits are made with (not a person either). */
+  readonly identityEmail: string;
+  readonly counter?: ApiCallCounter;
+}
+
+/** Repository roles that may approve (GitHub's "write access"). */
+const APPROVING_ROLES: ReadonlySet<string> = new Set(["admin", "maintain", "write"]);
+
+/** GitHub's committer of web and API merges: a machine, not a person who pushed. */
+const WEB_FLOW = "web-flow";
+
+interface CompareData {
+  readonly files: { path: string; status: ChangeStatus; blob: string | undefined }[];
+  readonly commits: {
+    sha: string;
+    author: { login?: string; name?: string; email?: string };
+    committer: { login?: string; name?: string; email?: string };
+  }[];
+}
+
+export class GitHubProposalContext implements ProposalContext {
+  readonly id: string;
+  readonly headCommit: string;
+  readonly baseCommit: string;
+  readonly #src: ContextSource;
+  readonly #deps: ContextDeps;
+  readonly #memo = new Map<string, Promise<unknown>>();
+  /** File contents by blob sha: a file whose blob is already known is not fetched again. */
+  readonly #blobs = new Map<string, string>();
+
+  constructor(src: ContextSource, deps: ContextDeps) {
+    this.#src = src;
+    this.#deps = deps;
+    this.id = src.id;
+    this.headCommit = src.headCommit;
+    this.baseCommit = src.baseCommit;
+  }
+
+  async author(): Promise<string> {
+    return this.#src.author;
+  }
+
+  /**
+   * Everyone who authored or committed a commit of the proposal (their GitHub login, or the
+   * name on the commit when its e-mail belongs to no account), and everyone who pushed to the
+   * branch according to the repository activity log. Commit metadata can be forged; the
+   * activity log's actor is the authenticated pusher, so a push under a borrowed name still
+   * excludes the real pusher.
+   */
+  committers(): Promise<string[]> {
+    return this.#once("committers", async () => {
+      const people = new Set<string>();
+      const { commits } = await this.#compare();
+      const add = (p: { login?: string; name?: string; email?: string }) => {
+        if (p.login !== undefined) {
+          if (p.login !== WEB_FLOW) people.add(p.login);
+        } else if (p.email?.toLowerCase() !== this.#deps.identityEmail.toLowerCase() && p.name) {
+          people.add(p.name);
+        }
+      };
+      for (const c of commits) {
+        if (c.sha === this.#src.excludeCommit) continue;
+        add(c.author);
+        add(c.committer);
+      }
+      for (const pusher of await this.#pushers()) people.add(pusher);
+      people.delete(this.#deps.botLogin);
+      return [...people];
+    });
+  }
+
+  async changedFiles(): Promise<{ path: string; status: ChangeStatus }[]> {
+    const { files } = await this.#compare();
+    return files.map(({ path, status }) => ({ path, status }));
+  }
+
+  /**
+   * The pull request's reviews (pending ones are private to their author and left out). An
+   * approval or rejection carries whether its author has write access (one permission lookup
+   * per person); bots are recognised by their account type.
+   */
+  reviews(): Promise<ForgeReview[]> {
+    return this.#once("reviews", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      const raw = await octokit.paginate(octokit.rest.pulls.listReviews, {
+        owner,
+        repo,
+        pull_number: this.#src.number,
+        per_page: 100,
+      });
+      const until = this.#src.reviewsUntil?.getTime();
+      const reviews: ForgeReview[] = [];
+      for (const r of raw) {
+        const state = reviewState(r.state);
+        if (state === undefined || !r.submitted_at || !r.commit_id) continue;
+        const at = new Date(r.submitted_at);
+        if (until !== undefined && at.getTime() > until) continue;
+        const who = r.user?.login ?? "ghost";
+        const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
+        const matters = state === "approved" || state === "changes_requested";
+        const canApprove = !isBot && r.user != null && matters && (await this.#canApprove(who));
+        reviews.push({ who, state, commit: r.commit_id, at, isBot, verified: true, canApprove });
+      }
+      return reviews;
+    });
+  }
+
+  async readHead(path: string): Promise<string | undefined> {
+    const blob = (await this.#compare()).files.find((f) => f.path === path)?.blob;
+    const known = blob === undefined ? undefined : this.#blobs.get(blob);
+    if (known !== undefined) return known;
+    return this.#read(path, this.#src.contentRef);
+  }
+
+  readOriginal(path: string): Promise<string | undefined> {
+    return this.#read(path, `refs/interlock/requests/${this.id}`);
+  }
+
+  codeowners(): Promise<string | undefined> {
+    return this.#once("codeowners", async () => {
+      for (const loc of CODEOWNERS_LOCATIONS) {
+        const text = await this.#read(loc, this.#src.codeownersRef);
+        if (text !== undefined) return text;
+      }
+      return undefined;
+    });
+  }
+
+  /**
+   * Members of the organisation's teams that this request names: its approval groups' owners
+   * and the CODEOWNERS owners of its path. Other handles are not looked up (a plain "@user"
+   * is that user; a team of another organisation, or one that does not exist, stays unknown
+   * and counts nobody: fail closed). One call per team instead of one per team of the org.
+   */
+  teams(): Promise<Record<string, string[]>> {
+    return this.#once("teams", async () => {
+      const handles = new Set<string>();
+      const path = await this.#requestPath();
+      if (path !== undefined) {
+        const text = (await this.readOriginal(path)) ?? (await this.readHead(path));
+        const parsed = text === undefined ? undefined : parseRequestFile(text);
+        if (parsed && "record" in parsed) {
+          for (const g of parsed.record.decision.approvals.groups) {
+            for (const o of g.owners) handles.add(o);
+          }
+        }
+        const co = await this.codeowners();
+        const rule = co === undefined ? undefined : ownersFor(parseCodeowners(co), path);
+        for (const o of rule?.owners ?? []) handles.add(o);
+      }
+      const out: Record<string, string[]> = {};
+      const { octokit, org } = this.#deps;
+      for (const handle of handles) {
+        const m = /^@([^/\s]+)\/([^/\s]+)$/.exec(handle.trim());
+        if (!m || m[1]!.toLowerCase() !== org.toLowerCase()) continue;
+        const key = `@${org.toLowerCase()}/${m[2]!.toLowerCase()}`;
+        if (key in out) continue;
+        try {
+          const members = await octokit.paginate(octokit.rest.teams.listMembersInOrg, {
+            org,
+            team_slug: m[2]!,
+            per_page: 100,
+          });
+          out[key] = members.map((u) => u.login);
+        } catch (err) {
+          if (httpStatus(err) !== 404) throw err;
+        }
+      }
+      return out;
+    });
+  }
+
+  async #requestPath(): Promise<string | undefined> {
+    if (this.#src.knownPath !== undefined) return this.#src.knownPath;
+    const pattern = requestPathPattern(this.id);
+    return (await this.changedFiles()).find((f) => pattern.test(f.path))?.path;
+  }
+
+  #canApprove(login: string): Promise<boolean> {
+    return this.#once(`permission:${login.toLowerCase()}`, async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+          owner,
+          repo,
+          username: login,
+        });
+        return APPROVING_ROLES.has(data.role_name) || APPROVING_ROLES.has(data.permission);
+      } catch (err) {
+        if (httpStatus(err) === 404) return false; // not a collaborator (or an app)
+        throw err;
+      }
+    });
+  }
+
+  #compare(): Promise<CompareData> {
+    return this.#once("compare", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      const { base, head } = this.#src.compare;
+      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+        owner,
+        repo,
+        basehead: `${base}...${head}`,
+        per_page: 100,
+      });
+      if (data.total_commits > data.commits.length) {
+        throw new Error(
+          `pull request #${this.#src.number} has ${data.total_commits} commits; Interlock reads at most ${data.commits.length}`,
+        );
+      }
+      const files: CompareData["files"] = [];
+      for (const f of data.files ?? []) {
+        files.push({ path: f.filename, status: changeStatus(f.status), blob: f.sha ?? undefined });
+        if (f.status === "renamed" && f.previous_filename) {
+          files.push({ path: f.previous_filename, status: "removed", blob: undefined });
+        }
+      }
+      const person = (
+        user: { login?: string } | null | undefined,
+        git: { name?: string; email?: string } | null | undefined,
+      ) => ({
+        ...(user?.login ? { login: user.login } : {}),
+        ...(git?.name ? { name: git.name } : {}),
+        ...(git?.email ? { email: git.email } : {}),
+      });
+      const commits = data.commits.map((c) => ({
+        sha: c.sha,
+        author: person(c.author, c.commit.author),
+        committer: person(c.committer, c.commit.committer),
+      }));
+      return { files, commits };
+    });
+  }
+
+  /** Who pushed to the proposal's branch (the repository activity log). */
+  #pushers(): Promise<string[]> {
+    return this.#once("pushers", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const activity = await octokit.paginate(octokit.rest.repos.listActivities, {
+          owner,
+          repo,
+          ref: this.#src.branchRef,
+          per_page: 100,
+        });
+        return activity
+          .filter((a) => a.activity_type !== "branch_deletion" && a.actor)
+          .map((a) => a.actor!.login);
+      } catch (err) {
+        // GitHub Enterprise Server before 3.12 has no activity API: the commits must do.
+        if (httpStatus(err) === 404) return [];
+        throw err;
+      }
+    });
+  }
+
+  /** A file at a ref through the contents API; undefined if it does not exist there. */
+  #read(path: string, ref: string): Promise<string | undefined> {
+    return this.#once(`read:${ref}:${path}`, async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
+        if (Array.isArray(data) || data.type !== "file") return undefined;
+        let text: string;
+        if (data.encoding === "base64" && data.content !== undefined) {
+          text = Buffer.from(data.content, "base64").toString("utf8");
+        } else {
+          // Over 1 MB the contents API leaves the content out; the blob API has it.
+          const blob = await octokit.rest.git.getBlob({ owner, repo, file_sha: data.sha });
+          text = Buffer.from(blob.data.content, "base64").toString("utf8");
+        }
+        this.#blobs.set(data.sha, text);
+        return text;
+      } catch (err) {
+        if (httpStatus(err) === 404) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /** Runs `fn` once per context and key; later calls share its promise. */
+  #once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let p = this.#memo.get(key) as Promise<T> | undefined;
+    if (p === undefined) {
+      const counter = this.#deps.counter;
+      p = counter ? counter.measure("forge.context", fn) : fn();
+      this.#memo.set(key, p);
+    }
+    return p;
+  }
+}
+
+function reviewState(state: string): ReviewState | undefined {
+  switch (state) {
+    case "APPROVED":
+      return "approved";
+    case "CHANGES_REQUESTED":
+      return "changes_requested";
+    case "COMMENTED":
+      return "commented";
+    case "DISMISSED":
+      return "dismissed";
+    default:
+      return undefined; // PENDING: not submitted
+  }
+}
+
+/** GitHub's file statuses, mapped so that anything but a plain addition is visible. */
+function changeStatus(status: string): ChangeStatus {
+  switch (status) {
+    case "added":
+    case "copied":
+      return "added";
+    case "removed":
+      return "removed";
+    case "renamed":
+      return "renamed";
+    default:
+      return "modified"; // modified, changed (mode), unchanged
+  }
+}
