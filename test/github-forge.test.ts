@@ -42,7 +42,7 @@ describe("github: the GitHub forge with the real lifecycle", () => {
     expect(pr.state).toBe("open");
     expect(pr.headSha).toBe(filed.head);
     const body = w.sim.bodyOf(pr.number)!;
-    expect(body).toContain("Interlock approval card: db.export");
+    expect(body).toContain("Interlock approval card: `db.export`");
     expect(body).not.toContain("jane.doe@example.com"); // masked before it reached GitHub
     const labels = w.sim.labelsOf(pr.number);
     expect(labels).toContain("risk:critical");

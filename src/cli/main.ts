@@ -3,6 +3,7 @@ import { EXIT, InterlockError } from "../errors.ts";
 import { maskText } from "../masking/mask.ts";
 import { auditCommand } from "./audit.ts";
 import { demoCommand } from "./demo.ts";
+import { doctorCommand } from "./doctor.ts";
 import { evaluateCommand } from "./evaluate.ts";
 import { processIO, type CliIO } from "./io.ts";
 import {
@@ -29,6 +30,7 @@ Commands:
   merge <id>                      merge if the gate holds
   execute [--retry <id>]          run every merged, not yet executed request exactly once
   audit [--verify] [--csv]        the trail from Git history; --verify re-checks all the evidence
+  doctor --github <owner/repo>    check how a GitHub approvals repository is protected (exit 4 if unsafe)
   evaluate <request|->            decide and mask a request without writing anything
   evaluate --batch <file.jsonl|-> one request per line, one JSON result per line
   policy build                    compile policies/ to Wasm with opa (policies/dist/)
@@ -82,6 +84,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         return await auditCommand(rest, io);
       case "demo":
         return await demoCommand(rest, io);
+      case "doctor":
+        return await doctorCommand(rest, io);
       default:
         throw new InterlockError("usage", `unknown command '${command}'`, {
           hint: "Run 'interlock --help' for the list of commands.",

@@ -107,7 +107,12 @@ async function executeOne(
   };
   if ("refusal" in checked) {
     const reason = checked.refusal;
-    await record(deps, m, { ...base, outcome: "refused", reason: maskText(reason) }, `Refuse ${m.id}: ${reason}`);
+    await record(
+      deps,
+      m,
+      { ...base, outcome: "refused", reason: maskText(reason) },
+      `Refuse ${m.id}: ${reason}`,
+    );
     return { id: m.id, action, status: "refused", detail: reason };
   }
 

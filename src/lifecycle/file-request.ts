@@ -2,7 +2,7 @@ import { monotonicFactory } from "ulid";
 import { decideAndMask, type DecideContext, type Evaluation } from "../decide.ts";
 import type { Forge } from "../forge/forge.ts";
 import { seal } from "../masking/seal.ts";
-import { renderCard } from "../proposal/card.ts";
+import { renderCardMarkdown } from "../proposal/card.ts";
 import { renderRequestFile, requestRecord } from "../proposal/request-file.ts";
 import type { Request } from "../request/schema.ts";
 
@@ -55,7 +55,7 @@ export async function fileRequest(
     path,
     content: renderRequestFile(record),
     title,
-    body: renderCard(ev, { requestedAt: now }),
+    body: renderCardMarkdown(ev, { requestedAt: now }),
     requester: request.requester,
     date: now,
   });

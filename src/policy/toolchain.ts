@@ -6,7 +6,23 @@ import { InterlockError } from "../errors.ts";
 
 /** The root of the Interlock package (where package.json, policies/ and .tools/ live). */
 export function packageRoot(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  // Walk up to Interlock's own package.json: from src/policy/ in a checkout, and from dist/
+  // when bundled (where this file no longer sits two levels down).
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "interlock")
+          return dir;
+      } catch {
+        // not ours; keep walking
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+    dir = up;
+  }
 }
 
 /** The OPA release policies are built with; pinned in package.json (`config.opaVersion`). */

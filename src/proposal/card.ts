@@ -110,3 +110,82 @@ export function humanDuration(seconds: number): string {
   if (seconds % 60 === 0) return `${seconds / 60}m`;
   return `${seconds}s`;
 }
+
+/**
+ * The approval card as Markdown, for a pull request body and check-run summaries. Built from
+ * the same masked Evaluation as the terminal card; request text is shown in code spans or
+ * blocks so that it cannot render as links, mentions or HTML.
+ */
+export function renderCardMarkdown(ev: Evaluation, opts: CardOptions = {}): string {
+  const d = ev.decision;
+  const r = ev.request as {
+    action?: string;
+    resource?: string;
+    reason?: string;
+    requester?: { id?: string; kind?: string; on_behalf_of?: string };
+    params?: unknown;
+  };
+  const code = (s: string) => "`" + s.replace(/`/g, "ˋ").replace(/\n/g, " ") + "`";
+  const verdict = !d.allow
+    ? "⛔ **Denied**"
+    : d.auto_approve
+      ? "✅ **Auto-approved**"
+      : "🟡 **Needs approval**";
+  const lines: string[] = [];
+  lines.push(`### Interlock approval card: ${code(r.action ?? "?")}`, "");
+  lines.push("| | |", "|---|---|");
+  lines.push(`| Decision | ${verdict} |`);
+  lines.push(`| Risk | **${d.risk}** |`);
+  lines.push(
+    `| Classification | ${d.classification.length ? d.classification.map(code).join(", ") : "none"} |`,
+  );
+  lines.push(`| Resource | ${code(r.resource ?? "?")} |`);
+  const who = r.requester;
+  lines.push(
+    `| Requester | ${code(who?.id ?? "?")} (${who?.kind ?? "?"})${who?.on_behalf_of ? ` on behalf of ${code(who.on_behalf_of)}` : ""} |`,
+  );
+  lines.push(`| Reason | ${code(r.reason ?? "")} |`);
+  if (d.allow) {
+    const expiry = opts.requestedAt
+      ? new Date(opts.requestedAt.getTime() + d.ttl_seconds * 1000).toISOString()
+      : humanDuration(d.ttl_seconds);
+    lines.push(`| Expires | ${expiry} |`);
+  }
+  lines.push(`| Policy | ${code(d.revision)} |`, "");
+  if (!d.allow) {
+    lines.push("#### Denied because", ...d.deny.map((x) => `- ${code(x)}`), "");
+  } else if (!d.auto_approve) {
+    lines.push(
+      "#### Approvals needed",
+      "People other than the requester and its sponsor, one group each:",
+      "",
+    );
+    for (const g of d.approvals.groups)
+      lines.push(`- **${g.name}**: ${g.min} of ${g.owners.map(code).join(", ")}`);
+    lines.push("");
+  }
+  if (d.why.length > 0)
+    lines.push(
+      "<details><summary>Why</summary>",
+      "",
+      ...d.why.map((w) => `- ${code(w)}`),
+      "",
+      "</details>",
+      "",
+    );
+  lines.push("#### Parameters (masked)", "", "```yaml");
+  lines.push(
+    r.params === undefined
+      ? "# none"
+      : stringify(r.params, { lineWidth: 0 }).trimEnd().replace(/```/g, "ˋˋˋ"),
+  );
+  lines.push("```", "");
+  if (ev.masks.length > 0) {
+    lines.push(
+      "Masked before anything was written:",
+      ...summarizeMasks(ev).map((m) => `- ${code(m)}`),
+      "",
+    );
+  }
+  return lines.join("\n");
+}

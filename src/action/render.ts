@@ -1,0 +1,129 @@
+import type { Evaluation } from "../decide.ts";
+import type { GateVerdict } from "../gate/snapshot.ts";
+import type { ExecutionReport } from "../lifecycle/execute.ts";
+import type { FiledRequest } from "../lifecycle/file-request.ts";
+import { maskText } from "../masking/mask.ts";
+import { renderCard } from "../proposal/card.ts";
+
+/**
+ * Markdown for GitHub: the gate as a check run and job summary, a filed request, execution
+ * outcomes. Built only from already-masked data (verdicts, evaluations, reports), and every
+ * free-text part is escaped so that a reviewer login or a policy sentence cannot inject
+ * Markdown, HTML or mentions into the check run, the summary or a comment.
+ */
+
+/** Escapes text for a Markdown paragraph or table cell. */
+export function md(text: string): string {
+  return text
+    .replace(/\r?\n/g, " ")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/[\\`*_{}[\]()#+!|~]/g, (c) => `\\${c}`)
+    .replace(/@/g, "@\u200b"); // no @-mentions (a login in a sentence must not ping anyone)
+}
+
+/** A fenced block that the content cannot close (the fence is longer than any run inside). */
+export function fenced(text: string, lang = ""): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}${lang}\n${text.replace(/\n$/, "")}\n${fence}`;
+}
+
+const mark = (ok: boolean) => (ok ? "✅" : "❌");
+
+/** The gate verdict: summary, rules, approvals. Used for the check run and the job summary. */
+export function renderVerdictMarkdown(
+  v: GateVerdict,
+  ctx: { readonly id: string; readonly head?: string },
+): string {
+  const status = v.satisfied
+    ? `✅ **Satisfied**${v.autoApproved ? " (auto-approved by policy)" : ""}`
+    : "❌ **Not satisfied**";
+  const lines = [
+    `### Interlock gate for request \`${ctx.id}\``,
+    "",
+    `${status}: ${md(v.summary)}`,
+    "",
+    ...(ctx.head ? [`Evaluated on head \`${ctx.head.slice(0, 12)}\`.`, ""] : []),
+    "| | Rule | Detail |",
+    "|---|---|---|",
+    ...v.rules.map((r) => `| ${mark(r.ok)} | \`${r.rule}\` | ${md(r.detail)} |`),
+    "",
+    "#### Approvals",
+    "",
+  ];
+  if (v.approvals.length === 0) lines.push("No reviews yet.");
+  else {
+    lines.push("| | Reviewer | Why |", "|---|---|---|");
+    for (const a of v.approvals) {
+      const why = a.counted
+        ? `${md(a.why)}${a.groups?.length ? ` (for ${a.groups.map(md).join(", ")})` : ""}`
+        : `not counted: ${md(a.why)}`;
+      lines.push(`| ${mark(a.counted)} | ${md(a.who)} | ${why} |`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** A filed (or denied) request, for the job summary of the request step. */
+export function renderFiledMarkdown(filed: FiledRequest, requestedAt: Date): string {
+  const d = filed.evaluation.decision;
+  const head = filed.denied
+    ? `### ⛔ Request \`${filed.id}\` denied by policy\n\nRecorded as evidence in \`${filed.path}\`.`
+    : `### Request \`${filed.id}\` filed\n\n${
+        filed.url ? `Proposal: ${filed.url}` : `Branch \`${filed.branch ?? "?"}\``
+      }, file \`${filed.path}\`. ${d.auto_approve ? "Auto-approved by policy." : "Waiting for approvals."}`;
+  return `${head}\n\n${cardBlock(filed.evaluation, requestedAt)}\n`;
+}
+
+/** The (masked) approval card as a code block. */
+export function cardBlock(ev: Evaluation, requestedAt?: Date): string {
+  return fenced(renderCard(ev, requestedAt ? { requestedAt } : {}), "text");
+}
+
+const STATUS_MARK: Record<string, string> = {
+  succeeded: "✅",
+  failed: "❌",
+  refused: "⛔",
+  claimed: "⏳",
+  "no-executor": "❔",
+  busy: "⏳",
+};
+
+/** All execution reports of one run, for the job summary. */
+export function renderReportsMarkdown(reports: readonly ExecutionReport[]): string {
+  if (reports.length === 0) {
+    return "### Interlock execution\n\nNothing to execute: every merged request has a result.\n";
+  }
+  return [
+    "### Interlock execution",
+    "",
+    "| | Request | Action | Status | Detail |",
+    "|---|---|---|---|---|",
+    ...reports.map(
+      (r) =>
+        `| ${STATUS_MARK[r.status] ?? "•"} | \`${r.id}\` | \`${md(r.action)}\` | ${r.status} | ${md(maskText(r.detail))} |`,
+    ),
+    "",
+  ].join("\n");
+}
+
+/** One execution outcome, as a comment on the request's pull request. */
+export function renderReportComment(r: ExecutionReport, runUrl?: string): string {
+  const what: Record<string, string> = {
+    succeeded: "was executed successfully",
+    failed: "was executed and **failed**",
+    refused: "was **refused**: the evidence did not hold, so it was not run",
+    claimed: "is claimed by an executor that has not recorded a result",
+    "no-executor": "has no executor configured yet",
+    busy: "is being executed by another run",
+  };
+  return [
+    `${STATUS_MARK[r.status] ?? "•"} Interlock: request \`${r.id}\` (\`${md(r.action)}\`) ${what[r.status] ?? r.status}.`,
+    "",
+    md(maskText(r.detail)),
+    ...(runUrl ? ["", `[Workflow run](${runUrl})`] : []),
+    "",
+  ].join("\n");
+}
