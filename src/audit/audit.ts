@@ -13,8 +13,7 @@ import {
   INTERLOCK_IDENTITY,
   ORIGINAL_REF_PREFIX,
 } from "../forge/local/local-forge.ts";
-import { parseReviewTag, REVIEW_TAG_PREFIX } from "../forge/local/reviews.ts";
-import { splitSignedTag, verifySshSignature } from "../forge/local/sshsig.ts";
+import { REVIEW_TAG_PREFIX, reviewFromTag } from "../forge/local/reviews.ts";
 import { Git } from "../forge/local/git.ts";
 import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
 import { evaluateGate } from "../gate/gate.ts";
@@ -264,33 +263,9 @@ async function gateAtMerge(
   for (const tagOid of ctx.reviewTags.get(id) ?? []) {
     const raw = (await batch.read(tagOid))?.content;
     if (!raw) continue;
-    const text = raw.toString("utf8");
-    const tag = parseReviewTag(text);
-    if (!tag || tag.request !== id || tag.at.getTime() > merge.committedAt.getTime()) continue;
-    const person = personByEmail(config, tag.taggerEmail);
-    const info = person ? config.people[person] : undefined;
-    const signed = splitSignedTag(raw);
-    let verified = false;
-    let unverifiedReason: string | undefined;
-    if (!signed) unverifiedReason = "the review is not signed";
-    else if (!person) unverifiedReason = `${tag.taggerEmail} is not a configured person`;
-    else if (tag.commit !== tag.target)
-      unverifiedReason = "the review names a different commit than it is attached to";
-    else {
-      const r = verifySshSignature(signed.signature, signed.payload, "git", person, signers);
-      verified = r.ok;
-      if (!r.ok) unverifiedReason = r.reason;
-    }
-    reviews.push({
-      who: person ?? tag.taggerName,
-      state: tag.state as GateReview["state"],
-      commit: tag.target,
-      at: tag.at,
-      isBot: info?.bot ?? false,
-      verified,
-      ...(unverifiedReason ? { unverifiedReason } : {}),
-      canApprove: info !== undefined && !info.bot,
-    });
+    const review = reviewFromTag(raw, id, config, signers);
+    // Reviews given after the merge cannot have counted for it.
+    if (review && review.at.getTime() <= merge.committedAt.getTime()) reviews.push(review);
   }
   const changes = await changedByMerge(first, mergeOid, ctx);
   const snapshot: GateSnapshot = {

@@ -1,4 +1,4 @@
-import type { ChangeStatus, ReviewState } from "../gate/snapshot.ts";
+import type { ChangeStatus, GateReview } from "../gate/snapshot.ts";
 
 /**
  * The forge: where proposals live and reviews are given (the embedded local Git forge, or
@@ -6,17 +6,8 @@ import type { ChangeStatus, ReviewState } from "../gate/snapshot.ts";
  * simple-git or Octokit, so each forge is a second implementation, not a fork of the logic.
  */
 
-/** A review as the forge knows it, before the gate judges it. */
-export interface ForgeReview {
-  readonly who: string;
-  readonly state: ReviewState;
-  readonly commit: string;
-  readonly at: Date;
-  readonly isBot: boolean;
-  readonly verified: boolean;
-  readonly unverifiedReason?: string;
-  readonly canApprove: boolean;
-}
+/** A review as the forge knows it, before the gate judges it (the gate's own review type). */
+export type ForgeReview = GateReview;
 
 /**
  * Read access to one proposal at one head commit (cf. policy-bot's pull.Context). Everything

@@ -1,5 +1,5 @@
 import { CODEOWNERS_LOCATIONS } from "../../gate/codeowners.ts";
-import type { ChangeStatus, ReviewState } from "../../gate/snapshot.ts";
+import type { ChangeStatus } from "../../gate/snapshot.ts";
 import { ownerMembers, personByEmail, type InterlockConfig } from "../../config/config.ts";
 import type {
   Forge,
@@ -10,8 +10,8 @@ import type {
   ProposalContext,
 } from "../forge.ts";
 import { Git, type GitIdentity } from "./git.ts";
-import { parseReviewTag, REVIEW_TAG_PREFIX } from "./reviews.ts";
-import { verifySshSignature, splitSignedTag, type AllowedSigner } from "./sshsig.ts";
+import { REVIEW_TAG_PREFIX, reviewFromTag } from "./reviews.ts";
+import type { AllowedSigner } from "./sshsig.ts";
 
 /** The identity Interlock commits as in a local approvals repository. */
 export const INTERLOCK_IDENTITY: GitIdentity = { name: "Interlock", email: "interlock@localhost" };
@@ -316,33 +316,8 @@ export class LocalForge implements Forge {
       const [oid, type] = line.split(" ");
       if (type !== "tag") continue;
       const raw = await this.git.raw(["cat-file", "tag", oid!]);
-      const tag = parseReviewTag(raw);
-      if (tag === undefined || tag.request !== id) continue;
-      const person = personByEmail(this.config, tag.taggerEmail);
-      const info = person ? this.config.people[person] : undefined;
-      let verified = false;
-      let unverifiedReason: string | undefined;
-      const signed = splitSignedTag(raw);
-      if (!signed) unverifiedReason = "the review is not signed";
-      else if (!person)
-        unverifiedReason = `${tag.taggerEmail} is not a person in .interlock/config.yaml`;
-      else if (tag.commit !== tag.target)
-        unverifiedReason = "the review names a different commit than it is attached to";
-      else {
-        const r = verifySshSignature(signed.signature, signed.payload, "git", person, allowed);
-        verified = r.ok;
-        if (!r.ok) unverifiedReason = r.reason;
-      }
-      reviews.push({
-        who: person ?? tag.taggerName,
-        state: tag.state as ReviewState,
-        commit: tag.target,
-        at: tag.at,
-        isBot: info?.bot ?? false,
-        verified,
-        ...(unverifiedReason ? { unverifiedReason } : {}),
-        canApprove: info !== undefined && !info.bot,
-      });
+      const review = reviewFromTag(raw, id, this.config, allowed);
+      if (review) reviews.push(review);
     }
     return reviews;
   }

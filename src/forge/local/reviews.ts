@@ -1,5 +1,8 @@
+import { personByEmail, type InterlockConfig } from "../../config/config.ts";
+import type { GateReview } from "../../gate/snapshot.ts";
 import type { GitIdentity } from "./git.ts";
 import { Git } from "./git.ts";
+import { splitSignedTag, verifySshSignature, type AllowedSigner } from "./sshsig.ts";
 
 /** Review tags live under refs/tags/interlock/reviews/<request id>/. */
 export const REVIEW_TAG_PREFIX = "interlock/reviews/";
@@ -95,4 +98,45 @@ export async function signReviewTag(
       GIT_COMMITTER_DATE: date,
     },
   );
+}
+
+/**
+ * A review tag as the gate sees it: who (the configured person whose e-mail the tagger
+ * claims), on which commit, and whether the signature holds for that person's key. A tag
+ * that is not a review of `requestId` gives undefined.
+ */
+export function reviewFromTag(
+  raw: string | Buffer,
+  requestId: string,
+  config: InterlockConfig,
+  signers: readonly AllowedSigner[],
+): GateReview | undefined {
+  const text = typeof raw === "string" ? raw : raw.toString("utf8");
+  const tag = parseReviewTag(text);
+  if (tag === undefined || tag.request !== requestId) return undefined;
+  const person = personByEmail(config, tag.taggerEmail);
+  const info = person ? config.people[person] : undefined;
+  const signed = splitSignedTag(raw);
+  let verified = false;
+  let unverifiedReason: string | undefined;
+  if (!signed) unverifiedReason = "the review is not signed";
+  else if (!person)
+    unverifiedReason = `${tag.taggerEmail} is not a person in .interlock/config.yaml`;
+  else if (tag.commit !== tag.target) {
+    unverifiedReason = "the review names a different commit than it is attached to";
+  } else {
+    const r = verifySshSignature(signed.signature, signed.payload, "git", person, signers);
+    verified = r.ok;
+    if (!r.ok) unverifiedReason = r.reason;
+  }
+  return {
+    who: person ?? tag.taggerName,
+    state: tag.state as GateReview["state"],
+    commit: tag.target,
+    at: tag.at,
+    isBot: info?.bot ?? false,
+    verified,
+    ...(unverifiedReason ? { unverifiedReason } : {}),
+    canApprove: info !== undefined && !info.bot,
+  };
 }
