@@ -19,7 +19,7 @@ import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/
 import { evaluateGate } from "../gate/gate.ts";
 import type { GateReview, GateSnapshot } from "../gate/snapshot.ts";
 import { parseRequestFile } from "../proposal/request-file.ts";
-import { firstParentHistory } from "./history.ts";
+import { firstParentHistory, type HistoryCommit } from "./history.ts";
 
 /** One line of the audit trail (SPEC §6 `audit --json`). */
 export interface AuditRecord {
@@ -72,13 +72,18 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const batch = new CatFileBatch(opts.repoDir);
   const main = `refs/heads/${opts.branch}`;
   const reviewTags = await listReviewTags(git);
-  const seen = new Set<string>();
   const mainCommits = new Set<string>();
   const caches = {
     config: new Map<string, InterlockConfig | Error>(),
     codeowners: new Map<string, Codeowners>(),
   };
-  const queue: Promise<AuditRecord | AuditFinding>[] = [];
+  // One pass over history (git computes the tree diffs) collects, per request, the commit that
+  // merged it and the blobs involved; later changes to request or result files are findings.
+  const merges: Merge[] = [];
+  const results = new Map<string, string>();
+  const changedLater = new Set<string>();
+  const seen = new Set<string>();
+  const early: (AuditFinding | Promise<AuditRecord>)[] = [];
   try {
     for await (const c of firstParentHistory(opts.repoDir, main)) {
       mainCommits.add(c.oid);
@@ -88,29 +93,32 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
         const res = RESULT_PATH.exec(f.path);
         if (req && f.status === "A") {
           seen.add(req[1]!);
-          queue.push(
-            merged(req[1]!, f.path, c.oid, { batch, main, opts, reviewTags, mainCommits, caches }),
-          );
+          merges.push({ id: req[1]!, path: f.path, blob: f.blob, commit: c });
         } else if (den && f.status === "A") {
           seen.add(den[1]!);
-          queue.push(denial(den[1]!, f.path, c.oid, batch));
-        } else if (opts.verify && (req || den) && f.status !== "A") {
-          queue.push(
-            Promise.resolve({
-              commit: c.oid,
-              problem: `${f.path} was ${verb(f.status)} after it was recorded`,
-            }),
-          );
-        } else if (opts.verify && res && f.status !== "A") {
-          queue.push(
-            Promise.resolve({
-              commit: c.oid,
-              problem: `${f.path} (an execution result) was ${verb(f.status)}`,
-            }),
-          );
+          early.push(denial(den[1]!, f.blob, batch));
+        } else if (res && f.status === "A") {
+          results.set(res[1]!, f.blob);
+        } else if (opts.verify && (req || den || res)) {
+          if (req) changedLater.add(f.path);
+          if (res && f.status === "D") results.delete(res[1]!);
+          else if (res) results.set(res[1]!, f.blob);
+          const problem = res
+            ? `${f.path} (an execution result) was ${verb(f.status)}`
+            : `${f.path} was ${verb(f.status)} after it was recorded`;
+          early.push({ commit: c.oid, problem });
         }
-        while (queue.length >= WINDOW) yield await queue.shift()!;
       }
+    }
+    const ctx: Ctx = { batch, main, opts, reviewTags, mainCommits, caches, results, changedLater };
+    const queue: Promise<AuditRecord | AuditFinding>[] = [];
+    const all: (() => Promise<AuditRecord | AuditFinding>)[] = [
+      ...early.map((e) => () => Promise.resolve(e)),
+      ...merges.map((m) => () => merged(m, ctx)),
+    ];
+    for (const next of all) {
+      queue.push(next());
+      while (queue.length >= WINDOW) yield await queue.shift()!;
     }
     while (queue.length > 0) yield await queue.shift()!;
     for (const id of await listOriginals(git)) {
@@ -119,6 +127,14 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   } finally {
     batch.close();
   }
+}
+
+/** A request file added on the default branch, with the commit that added it. */
+interface Merge {
+  readonly id: string;
+  readonly path: string;
+  readonly blob: string;
+  readonly commit: HistoryCommit;
 }
 
 function verb(status: string): string {
@@ -135,27 +151,45 @@ interface Ctx {
     config: Map<string, InterlockConfig | Error>;
     codeowners: Map<string, Codeowners>;
   };
+  /** request id → blob of its result file on the default branch. */
+  readonly results: Map<string, string>;
+  /** Request files that a later commit on the default branch modified or deleted. */
+  readonly changedLater: Set<string>;
 }
 
-async function merged(id: string, path: string, mergeOid: string, ctx: Ctx): Promise<AuditRecord> {
+async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   const { batch } = ctx;
+  const { id, path } = m;
   const problems: string[] = [];
-  const mergeObj = await batch.read(mergeOid);
+  const mergeObj = await batch.read(m.commit.oid);
   const merge = parseCommit(mergeObj!.content);
+  const head = merge.parents[1] ?? m.commit.oid;
   const originalCommit = await batch.read(`${ORIGINAL_REF_PREFIX}${id}`);
-  const originalBlob = originalCommit
-    ? await batch.read(`${originalCommit.oid}:${path}`)
-    : undefined;
-  const mergedBlob = await batch.read(`${mergeOid}:${path}`);
+  const original = originalCommit ? parseCommit(originalCommit.content) : undefined;
+  const mergedBlob = await batch.read(m.blob);
+  // Is what landed byte-identical to what Interlock filed? Fast when the merge's tree is the
+  // filed commit's tree (nothing else moved); otherwise look the file up in the original.
+  let originalBlobOid: string | undefined;
+  if (originalCommit && original) {
+    if (originalCommit.oid === head && original.tree === m.commit.tree) originalBlobOid = m.blob;
+    else originalBlobOid = (await batch.read(`${originalCommit.oid}:${path}`))?.oid;
+  }
+  const originalBlob =
+    originalBlobOid === m.blob
+      ? mergedBlob
+      : originalBlobOid
+        ? await batch.read(originalBlobOid)
+        : undefined;
   const parsed = parseRequestFile((originalBlob ?? mergedBlob)!.content.toString("utf8"));
-  const resultText = await batch.readText(`${ctx.main}:results/${id}.yaml`);
+  const resultBlob = ctx.results.get(id);
+  const resultText = resultBlob === undefined ? undefined : await batch.readText(resultBlob);
   const result =
     resultText === undefined ? undefined : (parseYaml(resultText) as Record<string, unknown>);
   const approvers = trailers(merge.message, "Interlock-Approved-By");
   const base = {
     id,
     action: path.split("/")[1] ?? "?",
-    merged_at: merge.committedAt.toISOString(),
+    merged_at: m.commit.committedAt.toISOString(),
     executed_at: typeof result?.finished_at === "string" ? result.finished_at : null,
     outcome: typeof result?.outcome === "string" ? result.outcome : null,
   };
@@ -179,21 +213,20 @@ async function merged(id: string, path: string, mergeOid: string, ctx: Ctx): Pro
   const executed = result !== undefined && result.outcome !== "refused";
   let gateApprovers = approvers;
   if (ctx.opts.verify) {
-    if (!originalBlob)
+    if (originalBlobOid === undefined)
       problems.push("there is no record that Interlock filed this request (no original)");
-    else {
-      if (mergedBlob?.oid !== originalBlob.oid)
-        problems.push("the request file merged differs from the one Interlock filed (tampered)");
-      const now = await batch.read(`${ctx.main}:${path}`);
-      if (now && now.oid !== originalBlob.oid)
-        problems.push("the request file on the default branch was changed after it was filed");
+    else if (originalBlobOid !== m.blob) {
+      problems.push("the request file merged differs from the one Interlock filed (tampered)");
+    }
+    if (ctx.changedLater.has(path)) {
+      problems.push("the request file on the default branch was changed after it was filed");
     }
     const claimed = (await batch.read(`${CLAIM_REF_PREFIX}${id}`)) !== undefined;
     if (claimed && result === undefined)
       problems.push(
         "it was claimed for execution but its result is missing (deleted or never written)",
       );
-    const gate = await gateAtMerge(id, path, mergeOid, merge, record, ctx);
+    const gate = await gateAtMerge(id, path, m, merge, record, ctx);
     if (typeof gate === "string") problems.push(gate);
     else {
       gateApprovers = gate.approvers;
@@ -228,7 +261,7 @@ async function merged(id: string, path: string, mergeOid: string, ctx: Ctx): Pro
 async function gateAtMerge(
   id: string,
   path: string,
-  mergeOid: string,
+  m: Merge,
   merge: ParsedCommit,
   record: Extract<ReturnType<typeof parseRequestFile>, { record: unknown }>["record"],
   ctx: Ctx,
@@ -237,7 +270,7 @@ async function gateAtMerge(
   const first = merge.parents[0];
   if (first === undefined) return "the request file was in the very first commit";
   if (merge.parents.length > 2) return "merged by an octopus merge";
-  const head = merge.parents[1] ?? mergeOid;
+  const head = merge.parents[1] ?? m.commit.oid;
   const config = await configAt(first, ctx);
   if (config instanceof Error)
     return `the configuration at the merge cannot be read: ${config.message}`;
@@ -267,7 +300,12 @@ async function gateAtMerge(
     // Reviews given after the merge cannot have counted for it.
     if (review && review.at.getTime() <= merge.committedAt.getTime()) reviews.push(review);
   }
-  const changes = await changedByMerge(first, mergeOid, ctx);
+  // What the merge brought into the default branch, as git's diff against the first parent.
+  const changes = m.commit.files.map((f) => ({
+    path: f.path,
+    status: (f.status === "A" ? "added" : f.status === "D" ? "removed" : "modified") as
+      "added" | "removed" | "modified",
+  }));
   const snapshot: GateSnapshot = {
     now: merge.committedAt,
     request: {
@@ -290,55 +328,6 @@ async function gateAtMerge(
     summary: v.summary,
     approvers: v.approvals.filter((a) => a.counted).map((a) => a.who),
   };
-}
-
-/** Files the merge brought into the default branch (tree diff against the first parent). */
-async function changedByMerge(first: string, mergeOid: string, ctx: Ctx) {
-  const a = await flattenTree(first, ctx);
-  const b = await flattenTree(mergeOid, ctx);
-  const out: { path: string; status: "added" | "modified" | "removed" }[] = [];
-  for (const [p, oid] of b) {
-    const before = a.get(p);
-    if (before === undefined) out.push({ path: p, status: "added" });
-    else if (before !== oid) out.push({ path: p, status: "modified" });
-  }
-  for (const p of a.keys()) if (!b.has(p)) out.push({ path: p, status: "removed" });
-  return out;
-}
-
-/**
- * Path → blob oid for a commit, by reading trees through the batch process. Subtrees that are
- * identical on both sides are shared objects, so the cache keeps this cheap across requests.
- */
-const treeCache = new Map<string, Map<string, string>>();
-async function flattenTree(commit: string, ctx: Ctx): Promise<Map<string, string>> {
-  const c = parseCommit((await ctx.batch.read(commit))!.content);
-  return readTree(c.tree, "", ctx);
-}
-
-async function readTree(treeOid: string, prefix: string, ctx: Ctx): Promise<Map<string, string>> {
-  const key = `${treeOid}:${prefix}`;
-  const cached = treeCache.get(key);
-  if (cached) return cached;
-  const obj = await ctx.batch.read(treeOid);
-  const out = new Map<string, string>();
-  const buf = obj!.content;
-  let i = 0;
-  while (i < buf.length) {
-    const sp = buf.indexOf(32, i);
-    const nul = buf.indexOf(0, sp);
-    const mode = buf.subarray(i, sp).toString();
-    const name = buf.subarray(sp + 1, nul).toString("utf8");
-    const oid = buf.subarray(nul + 1, nul + 21).toString("hex");
-    i = nul + 21;
-    const p = prefix + name;
-    if (mode === "40000") {
-      for (const [k, v] of await readTree(oid, `${p}/`, ctx)) out.set(k, v);
-    } else out.set(p, oid);
-  }
-  if (treeCache.size > 2000) treeCache.clear();
-  treeCache.set(key, out);
-  return out;
 }
 
 async function configAt(commit: string, ctx: Ctx): Promise<InterlockConfig | Error> {
@@ -369,13 +358,8 @@ async function codeownersAt(commit: string, ctx: Ctx): Promise<Codeowners | null
   return null;
 }
 
-async function denial(
-  id: string,
-  path: string,
-  commitOid: string,
-  batch: CatFileBatch,
-): Promise<AuditRecord> {
-  const text = (await batch.readText(`${commitOid}:${path}`)) ?? "";
+async function denial(id: string, blob: string, batch: CatFileBatch): Promise<AuditRecord> {
+  const text = (await batch.readText(blob)) ?? "";
   const parsed = parseRequestFile(text);
   const r = "record" in parsed ? parsed.record : undefined;
   return {

@@ -1,17 +1,27 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
+/** A file a commit changed against its first parent: status letter, path, new blob id. */
+export interface ChangedEntry {
+  readonly status: string;
+  readonly path: string;
+  /** The blob after the change (all zeros for a deletion). */
+  readonly blob: string;
+}
+
 /** One commit of the default branch's first-parent history, with the files it changed. */
 export interface HistoryCommit {
   readonly oid: string;
-  /** Status letter (A, M, D, …) and path, against the first parent. */
-  readonly files: readonly { readonly status: string; readonly path: string }[];
+  readonly tree: string;
+  readonly parents: readonly string[];
+  readonly committedAt: Date;
+  readonly files: readonly ChangedEntry[];
 }
 
 /**
  * Streams the first-parent history of `ref`, oldest first, with each commit's changes against
- * its first parent (a merge shows what it brought into the branch). One git process, read
- * incrementally, so memory does not grow with history length on our side.
+ * its first parent (a merge shows what it brought into the branch) and the blob ids involved.
+ * One git process, read incrementally; git computes the tree diffs.
  */
 export async function* firstParentHistory(
   repoDir: string,
@@ -24,9 +34,11 @@ export async function* firstParentHistory(
       "--first-parent",
       "--reverse",
       "--diff-merges=first-parent",
-      "--name-status",
+      "--raw",
+      "--no-abbrev",
+      "--no-renames",
       "-z",
-      "--format=%x01%H",
+      "--format=%x01%H %T %ct %P",
       ref,
     ],
     {
@@ -39,9 +51,12 @@ export async function* firstParentHistory(
       },
     },
   );
+  let stderr = "";
+  proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number>((resolve) => proc.on("close", (code) => resolve(code ?? 1)));
   let pending = "";
   const lines = createInterface({ input: proc.stdout, crlfDelay: Infinity, terminal: false });
-  // Records are separated by \x01; readline splits on \n, which only follows each header.
+  // Records start with \x01; readline splits on \n, which only follows each header.
   for await (const line of lines) {
     pending += pending === "" ? line : `\n${line}`;
     let cut = pending.indexOf("\x01", 1);
@@ -52,29 +67,33 @@ export async function* firstParentHistory(
     }
   }
   if (pending.startsWith("\x01")) yield parseRecord(pending);
-  const code: number = await new Promise((r) =>
-    proc.exitCode !== null ? r(proc.exitCode) : proc.on("close", r),
-  );
-  if (code !== 0) throw new Error(`git log failed for ${ref} (exit ${code})`);
+  const code = await exited;
+  if (code !== 0) throw new Error(`git log failed for ${ref}: ${stderr.trim() || `exit ${code}`}`);
 }
 
 function parseRecord(record: string): HistoryCommit {
   const body = record.slice(1);
   const cut = body.indexOf("\0");
-  const oid = body.slice(0, cut);
-  const tokens = body
-    .slice(cut + 1)
-    .replace(/^\n/, "")
-    .split("\0");
-  const files: { status: string; path: string }[] = [];
-  for (let i = 0; i + 1 < tokens.length; i += 2) {
-    const status = tokens[i]!.trim();
-    if (status === "") break;
-    // Renames and copies carry two paths; Interlock disables rename detection, but be safe.
-    if (status.startsWith("R") || status.startsWith("C")) {
-      files.push({ status: "D", path: tokens[i + 1]! }, { status: "A", path: tokens[i + 2] ?? "" });
-      i++;
-    } else files.push({ status: status[0]!, path: tokens[i + 1]! });
+  const [oid, tree, ct, ...parents] = (cut < 0 ? body : body.slice(0, cut)).trim().split(" ");
+  const files: ChangedEntry[] = [];
+  if (cut >= 0) {
+    // ":<old mode> <new mode> <old blob> <new blob> <status>\0<path>\0" …
+    const tokens = body
+      .slice(cut + 1)
+      .replace(/^\n/, "")
+      .split("\0");
+    for (let i = 0; i + 1 < tokens.length; i += 2) {
+      const meta = tokens[i]!.trim();
+      if (!meta.startsWith(":")) break;
+      const parts = meta.slice(1).split(" ");
+      files.push({ status: (parts[4] ?? "?")[0]!, path: tokens[i + 1]!, blob: parts[3] ?? "" });
+    }
   }
-  return { oid, files };
+  return {
+    oid: oid!,
+    tree: tree!,
+    parents: parents.filter(Boolean),
+    committedAt: new Date(Number(ct) * 1000),
+    files,
+  };
 }
