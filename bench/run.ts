@@ -1,0 +1,469 @@
+/**
+ * `npm run bench`: Interlock's benchmark suite. Prints a summary and writes bench/results.json.
+ * Benchmarks only measure and report; nothing here fails because a number is slow.
+ *
+ * Environment:
+ *   BENCH_AUDIT_SIZES   history sizes for the audit (default "1000,5000,10000,100000"); a size
+ *                       whose predicted generation + audit time (power law through the two
+ *                       largest sizes run so far) is over BENCH_AUDIT_MAX_SECONDS is extrapolated
+ *                       instead of run, unless it is listed here explicitly
+ *   BENCH_AUDIT_MAX_SECONDS  default 180
+ *   BENCH_KEEP=1        keep the generated repositories (their paths are printed)
+ *   BENCH_ONLY          comma-separated sections: decide,opa,lifecycle,audit (default all)
+ *   BENCH_RESULTS       where to write the JSON (default bench/results.json)
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { format, resolveConfig } from "prettier";
+import { openLocalRepo } from "../src/cli/local.ts";
+import { loadConfig } from "../src/config/config.ts";
+import { findOpa, opaVersion } from "../src/policy/toolchain.ts";
+import { auditOnce, type AuditRun } from "./audit.ts";
+import {
+  benchDecide,
+  benchThroughput,
+  context,
+  loadEngine,
+  sizedRequests,
+  type DecideResult,
+  type ThroughputResult,
+} from "./decide.ts";
+import { generateHistory, verifyTagsWithGit, type GeneratedHistory } from "./history.ts";
+import { benchLifecycle, fileRequests, type LifecycleResult } from "./lifecycle.ts";
+import { benchOpaServer, type OpaServerResult } from "./opa-server.ts";
+import { cpuSnapshot, fmtBytes, fmtUs, table, type LatencyStats } from "./stats.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const started = performance.now();
+/**
+ * 1-minute load average and the share of CPU time stolen by the hypervisor since the previous
+ * progress line: other work on a shared machine skews the numbers, and this shows when it did.
+ */
+const loads: { at: string; load1: number; stealPercent: number | null }[] = [];
+let lastCpu = cpuSnapshot();
+const log = (msg: string) => {
+  const load1 = loadavg()[0] ?? 0;
+  const cpu = cpuSnapshot();
+  const stealPercent =
+    cpu && lastCpu && cpu.total > lastCpu.total
+      ? (100 * (cpu.steal - lastCpu.steal)) / (cpu.total - lastCpu.total)
+      : null;
+  lastCpu = cpu;
+  loads.push({ at: msg, load1, stealPercent });
+  process.stderr.write(
+    `[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s, load ${load1.toFixed(1)}` +
+      `${stealPercent === null ? "" : `, steal ${stealPercent.toFixed(1)}%`}] ${msg}\n`,
+  );
+};
+
+const TARGETS = {
+  decideP50Us2KB: 100,
+  speedupVsOpaServer: 10,
+  maskingMBps: 50,
+  auditRequestsPerSecond: 10_000,
+};
+
+function machine() {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown";
+  const git = execFileSync("git", ["--version"], { encoding: "utf8" }).trim();
+  let opa = "not found";
+  try {
+    opa = opaVersion(findOpa());
+  } catch {
+    // reported as not found
+  }
+  const root = join(here, "..");
+  const revision = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+    cwd: root,
+    encoding: "utf8",
+  }).trim();
+  const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "policies"], {
+    cwd: root,
+    encoding: "utf8",
+  })
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.slice(3));
+  return {
+    interlock: dirty.length > 0 ? `${revision} + uncommitted ${dirty.join(", ")}` : revision,
+    nproc: availableParallelism(),
+    cpu: model,
+    memory: fmtBytes(totalmem()),
+    node: process.version,
+    opa,
+    git,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+const row = (label: string, s: LatencyStats): string[] => [
+  label,
+  fmtUs(s.p50),
+  fmtUs(s.p90),
+  fmtUs(s.p99),
+  fmtUs(s.mean),
+  String(s.iterations),
+];
+const LAT_HEADER = ["", "p50", "p90", "p99", "mean", "n"];
+
+/** t = a·n^b through the two largest sizes; returns the exponent and a predictor. */
+function powerFit(points: readonly { n: number; v: number }[]) {
+  const sorted = [...points].sort((a, b) => a.n - b.n);
+  const p1 = sorted[sorted.length - 2];
+  const p2 = sorted[sorted.length - 1];
+  if (!p1 || !p2 || p1.n === p2.n) return undefined;
+  const b = Math.log(p2.v / p1.v) / Math.log(p2.n / p1.n);
+  return { exponent: b, at: (n: number) => p2.v * (n / p2.n) ** b };
+}
+
+interface AuditSize {
+  readonly history: GeneratedHistory;
+  readonly verifyTag: string[];
+  readonly audit: AuditRun;
+  /** fileRequest on this history (each commit rewrites the trees of the flat directories). */
+  readonly fileRequest: LatencyStats;
+}
+
+async function main() {
+  const only = new Set(
+    (process.env.BENCH_ONLY ?? "decide,opa,lifecycle,audit").split(",").map((s) => s.trim()),
+  );
+  const keep = process.env.BENCH_KEEP === "1";
+  const results: Record<string, unknown> = { date: new Date().toISOString(), machine: machine() };
+  const out: string[] = [];
+  const scratch = mkdtempSync(join(tmpdir(), "interlock-bench-"));
+  try {
+    // ---------------------------------------------------------------- decide and mask
+    let decide: DecideResult[] | undefined;
+    let throughput: ThroughputResult | undefined;
+    let opa: OpaServerResult | undefined;
+    if (only.has("decide") || only.has("opa")) {
+      const engine = await loadEngine();
+      const ctx = context(engine);
+      const requests = sizedRequests(ctx);
+      if (only.has("decide")) {
+        log("decide and mask: 2 KB and 100 KB requests…");
+        decide = benchDecide(ctx, requests);
+        log("masking throughput over the mixed corpus…");
+        throughput = benchThroughput();
+        results.decide = decide;
+        results.throughput = throughput;
+      }
+      if (only.has("opa")) {
+        log("the same decisions from an OPA server…");
+        opa = await benchOpaServer(engine, requests);
+        results.opaServer = opa;
+      }
+    }
+    if (decide) {
+      out.push("Decide and mask (in-process, one thread)");
+      const rows: string[][] = [];
+      for (const d of decide) {
+        rows.push(row(`${d.label} decideAndMask`, d.decideAndMask));
+        rows.push(row(`  scan`, d.scan));
+        rows.push(row(`  engine.decide`, d.policy));
+        rows.push(row(`  maskDocument`, d.mask));
+        rows.push(row(`  maskText over the results`, d.maskTexts));
+        rows.push(row(`  (parseRequest, before)`, d.parseRequest));
+      }
+      out.push(table(LAT_HEADER, rows));
+      for (const d of decide) {
+        out.push(
+          `  ${d.label}: ${d.bytes} bytes, ${d.findings} findings, ${d.maskRules} mask rules, ` +
+            `decision ${d.decision.allow ? "allow" : "deny"} ${d.decision.risk} (${d.decision.groups.join(" + ")})`,
+        );
+      }
+    }
+    if (throughput) {
+      out.push(
+        "",
+        `Masking throughput (scan + maskDocument, ${throughput.documents} documents, ` +
+          `${(throughput.bytes / 1e6).toFixed(1)} MB, ${throughput.strings} strings, ` +
+          `${throughput.planted} sensitive planted, ${throughput.findings} found)`,
+        `  median ${throughput.medianMBps.toFixed(1)} MB/s, best ${throughput.bestMBps.toFixed(1)} MB/s ` +
+          `over ${throughput.passes} passes; scan is ${(throughput.scanShare * 100).toFixed(0)}% of the time`,
+      );
+    }
+    if (opa) {
+      out.push(
+        "",
+        `OPA server round trip (${opa.version}, keep-alive HTTP, same decision verified)`,
+      );
+      const rows: string[][] = [];
+      for (const [label, s] of Object.entries(opa.roundTrip)) {
+        rows.push(row(`${label} POST /v1/data/interlock/decision`, s));
+        const side = opa.serverSide[label];
+        if (side) {
+          rows.push([
+            `  server-side handler / eval p50`,
+            fmtUs(side.handlerP50),
+            fmtUs(side.evalP50),
+            "",
+            "",
+            String(side.samples),
+          ]);
+        }
+      }
+      out.push(table(LAT_HEADER, rows));
+    }
+    if (decide && opa) {
+      const rows: string[][] = [];
+      const ratios: Record<string, unknown> = {};
+      for (const d of decide) {
+        const rt = opa.roundTrip[d.label];
+        if (!rt) continue;
+        const policy = rt.p50 / d.policy.p50;
+        const whole = rt.p50 / d.decideAndMask.p50;
+        ratios[d.label] = { engineDecide: policy, decideAndMask: whole };
+        rows.push([
+          d.label,
+          fmtUs(d.policy.p50),
+          fmtUs(d.decideAndMask.p50),
+          fmtUs(rt.p50),
+          `${policy.toFixed(1)}×`,
+          `${whole.toFixed(1)}×`,
+        ]);
+      }
+      results.inProcessVsServer = ratios;
+      out.push(
+        "",
+        "In-process vs OPA server (p50)",
+        table(
+          [
+            "",
+            "engine.decide",
+            "decideAndMask",
+            "server round trip",
+            "server/engine",
+            "server/decideAndMask",
+          ],
+          rows,
+        ),
+      );
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+    let lifecycle: LifecycleResult | undefined;
+    if (only.has("lifecycle")) {
+      log("lifecycle: init, 30 requests, approvals, 30 gate checks, CLI…");
+      lifecycle = await benchLifecycle(join(scratch, "lifecycle"));
+      results.lifecycle = lifecycle;
+      out.push(
+        "",
+        `Lifecycle on the local forge (repository from initRepository in ${lifecycle.initSeconds.toFixed(2)} s)`,
+        table(LAT_HEADER, [
+          row("fileRequest (request → proposal)", lifecycle.fileRequest),
+          row("recordReview (one signed approval)", lifecycle.recordReview),
+          row(`checkGate (${lifecycle.gate.approvals} signed approvals)`, lifecycle.checkGate),
+          row("CLI process: interlock request", lifecycle.cli.request),
+          row("CLI process: interlock gate", lifecycle.cli.gate),
+        ]),
+        `  gate: ${lifecycle.gate.summary}`,
+      );
+    }
+
+    // ---------------------------------------------------------------- audit
+    const sizes: AuditSize[] = [];
+    const skipped: {
+      requests: number;
+      predictedSeconds: number;
+      predictedRssKiB: number;
+      predictedGenerationSeconds: number;
+    }[] = [];
+    if (only.has("audit")) {
+      const explicit = process.env.BENCH_AUDIT_SIZES;
+      const wanted = (explicit ?? "1000,5000,10000,100000")
+        .split(",")
+        .map((s) => Number(s.trim()))
+        .filter((n) => Number.isInteger(n) && n > 0)
+        .sort((a, b) => a - b);
+      const limit = Number(process.env.BENCH_AUDIT_MAX_SECONDS ?? 180);
+      for (const n of wanted) {
+        const timeFit = powerFit(sizes.map((s) => ({ n: s.audit.requests, v: s.audit.seconds })));
+        const rssFit = powerFit(sizes.map((s) => ({ n: s.audit.requests, v: s.audit.maxRssKiB })));
+        const genFit = powerFit(sizes.map((s) => ({ n: s.audit.requests, v: s.history.seconds })));
+        const predicted = timeFit?.at(n);
+        const predictedGen = genFit?.at(n) ?? 0;
+        if (predicted !== undefined && predicted + predictedGen > limit && !explicit) {
+          skipped.push({
+            requests: n,
+            predictedSeconds: predicted,
+            predictedRssKiB: rssFit?.at(n) ?? Number.NaN,
+            predictedGenerationSeconds: predictedGen,
+          });
+          log(
+            `audit: ${n} requests skipped (predicted audit ${predicted.toFixed(0)} s + generation ${predictedGen.toFixed(0)} s > ${limit} s)`,
+          );
+          continue;
+        }
+        const dir = join(scratch, `history-${n}`);
+        log(`audit: generating a history of ${n} requests with git fast-import…`);
+        const history = await generateHistory(dir, n);
+        const verifyTag = verifyTagsWithGit(dir, loadConfig(dir));
+        log(
+          `audit: generated in ${history.seconds.toFixed(1)} s; git verify-tag accepts ${verifyTag.length} sampled tags; running audit --verify…`,
+        );
+        const audit = await auditOnce(dir, n);
+        if (audit.exitCode !== 0 || audit.problems > 0 || audit.records !== n) {
+          throw new Error(
+            `audit --verify of the ${n}-request history: exit ${audit.exitCode}, ${audit.records} records, ${audit.problems} problems, ${audit.findings} findings`,
+          );
+        }
+        log(`audit: ${audit.seconds.toFixed(1)} s; fileRequest on this history…`);
+        const local = await openLocalRepo(dir, dir);
+        const { stats: fileRequest } = await fileRequests(local, 10, 2, Date.now());
+        sizes.push({ history, verifyTag, audit, fileRequest });
+        if (!keep) rmSync(dir, { recursive: true, force: true });
+      }
+      const timeFit = powerFit(sizes.map((s) => ({ n: s.audit.requests, v: s.audit.seconds })));
+      const rssFit = powerFit(sizes.map((s) => ({ n: s.audit.requests, v: s.audit.maxRssKiB })));
+      results.audit = {
+        sizes,
+        skipped,
+        fit: {
+          timeExponent: timeFit?.exponent ?? null,
+          rssExponent: rssFit?.exponent ?? null,
+        },
+      };
+      out.push(
+        "",
+        "audit --verify over generated histories (each request: proposal, 2 signed approvals, merge, claim, result)",
+        table(
+          ["requests", "time", "verified/s", "peak RSS", "CPU user+sys", "generation", "pack"],
+          [
+            ...sizes.map((s) => [
+              String(s.audit.requests),
+              `${s.audit.seconds.toFixed(1)} s`,
+              s.audit.requestsPerSecond.toFixed(0),
+              fmtBytes(s.audit.maxRssKiB * 1024),
+              s.audit.userSeconds === null
+                ? "n/a"
+                : `${((s.audit.userSeconds ?? 0) + (s.audit.systemSeconds ?? 0)).toFixed(1)} s`,
+              `${s.history.seconds.toFixed(1)} s (fast-import ${fmtBytes(s.history.fastImportMaxRssKiB * 1024)})`,
+              fmtBytes(s.history.packBytes),
+            ]),
+            ...skipped.map((s) => [
+              String(s.requests),
+              `~${s.predictedSeconds.toFixed(0)} s (extrapolated)`,
+              `~${(s.requests / s.predictedSeconds).toFixed(0)}`,
+              `~${fmtBytes(s.predictedRssKiB * 1024)}`,
+              "not run",
+              `not run (~${s.predictedGenerationSeconds.toFixed(0)} s)`,
+              "",
+            ]),
+          ],
+        ),
+      );
+      if (timeFit) {
+        out.push(
+          `  growth between the two largest runs: time ∝ n^${timeFit.exponent.toFixed(2)}, peak RSS ∝ n^${rssFit?.exponent.toFixed(2) ?? "?"}`,
+        );
+      }
+      if (sizes.length > 0) {
+        out.push(
+          "",
+          "fileRequest (request → proposal) as the history grows",
+          table(LAT_HEADER, [
+            ...(lifecycle ? [row("empty repository", lifecycle.fileRequest)] : []),
+            ...sizes.map((s) => row(`${s.audit.requests} requests in history`, s.fileRequest)),
+          ]),
+        );
+      }
+      for (const s of sizes) {
+        out.push(
+          `  ${s.audit.requests}: 0 problems, ${s.audit.records} records (${Object.entries(
+            s.audit.statuses,
+          )
+            .map(([k, v]) => `${v} ${k}`)
+            .join(", ")}); approvers ${Object.entries(s.audit.approvers)
+            .map(([k, v]) => `${k} ×${v}`)
+            .join(", ")}`,
+        );
+      }
+    }
+
+    // ---------------------------------------------------------------- targets
+    const targets: { target: string; reached: string; met: boolean | null }[] = [];
+    const d2 = decide?.find((d) => d.label === "2 KB");
+    if (d2) {
+      targets.push({
+        target: `decideAndMask p50 ≤ ${TARGETS.decideP50Us2KB} µs (2 KB)`,
+        reached: fmtUs(d2.decideAndMask.p50),
+        met: d2.decideAndMask.p50 <= TARGETS.decideP50Us2KB,
+      });
+    }
+    if (d2 && opa?.roundTrip["2 KB"]) {
+      const rt = opa.roundTrip["2 KB"];
+      targets.push({
+        target: `≥ ${TARGETS.speedupVsOpaServer}× faster than the OPA server round trip (2 KB, decideAndMask)`,
+        reached: `${(rt.p50 / d2.decideAndMask.p50).toFixed(1)}×`,
+        met: rt.p50 / d2.decideAndMask.p50 >= TARGETS.speedupVsOpaServer,
+      });
+      targets.push({
+        target: `  same, policy evaluation alone (engine.decide)`,
+        reached: `${(rt.p50 / d2.policy.p50).toFixed(1)}×`,
+        met: rt.p50 / d2.policy.p50 >= TARGETS.speedupVsOpaServer,
+      });
+    }
+    if (throughput) {
+      targets.push({
+        target: `masking ≥ ${TARGETS.maskingMBps} MB/s per core`,
+        reached: `${throughput.medianMBps.toFixed(1)} MB/s`,
+        met: throughput.medianMBps >= TARGETS.maskingMBps,
+      });
+    }
+    for (const s of sizes) {
+      targets.push({
+        target: `audit --verify ≥ ${TARGETS.auditRequestsPerSecond}/s (${s.audit.requests} requests)`,
+        reached: `${s.audit.requestsPerSecond.toFixed(0)}/s`,
+        met: s.audit.requestsPerSecond >= TARGETS.auditRequestsPerSecond,
+      });
+    }
+    const rssFit = powerFit(sizes.map((s) => ({ n: s.audit.requests, v: s.audit.maxRssKiB })));
+    if (rssFit) {
+      targets.push({
+        target: "audit memory does not grow with history length",
+        reached: sizes.map((s) => fmtBytes(s.audit.maxRssKiB * 1024)).join(" → "),
+        met: rssFit.exponent < 0.1,
+      });
+    }
+    results.targets = targets;
+    out.push(
+      "",
+      "Targets",
+      table(
+        ["target", "reached", "met"],
+        targets.map((t) => [t.target, t.reached, t.met === null ? "?" : t.met ? "yes" : "NO"]),
+      ),
+    );
+    log("done");
+    results.loadAverage = loads;
+    results.seconds = (performance.now() - started) / 1000;
+    const resultsFile = process.env.BENCH_RESULTS ?? join(here, "results.json");
+    // Formatted as the repository's prettier would (npm run lint checks every JSON file).
+    let text = JSON.stringify(results, null, 2) + "\n";
+    try {
+      const options = (await resolveConfig(resultsFile)) ?? {};
+      text = await format(text, { ...options, parser: "json" });
+    } catch {
+      // prettier is a dev dependency; without it the plain JSON is fine
+    }
+    writeFileSync(resultsFile, text);
+    process.stdout.write(
+      `\nInterlock benchmarks — ${JSON.stringify(results.machine)}\n\n${out.join("\n")}\n\n` +
+        `Total ${(results.seconds as number).toFixed(0)} s; 1-minute load average during the run ` +
+        `${Math.min(...loads.map((l) => l.load1)).toFixed(1)}–${Math.max(...loads.map((l) => l.load1)).toFixed(1)}, ` +
+        `CPU steal up to ${Math.max(0, ...loads.map((l) => l.stealPercent ?? 0)).toFixed(1)}% ` +
+        `on ${availableParallelism()} CPUs. Results: ${relative(process.cwd(), resultsFile)}\n`,
+    );
+  } finally {
+    if (keep) log(`kept ${scratch}`);
+    else rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();
