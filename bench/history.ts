@@ -50,6 +50,12 @@ import { parseRequest } from "../src/request/parse.ts";
 import type { Request } from "../src/request/schema.ts";
 import { loadEd25519Signer, type SshSigner } from "./sshsig-sign.ts";
 
+// Obviously fake credentials in the real formats, assembled at run time so that no secret
+// scanner mistakes this file for a leak.
+const FAKE_GITHUB_TOKEN = "gh" + "p_" + "FAKE".repeat(8) + "0001";
+const FAKE_GITHUB_TOKEN_2 = "gh" + "p_" + "FAKE".repeat(8) + "0002";
+const FAKE_AWS_KEY = "AK" + "IA" + "FAKEFAKEFAKE0003";
+
 /**
  * Request templates. All four are critical (a secret in the params, or an export outside the
  * allow-list), so each needs two groups and gets two approvals that both count.
@@ -73,7 +79,7 @@ resource: terraform://prod/network
 params:
   workspace: prod-eu
   plan: "module.vpc.aws_route_table.private: update in-place (2 changes)"
-  registry_token: ghp_R8x2Kq7TzLm4Vb9Nw1Yc3Hd6Fj0Sa5Pe2Gu8
+  registry_token: ${FAKE_GITHUB_TOKEN}
 reason: Add the peering routes for the new analytics VPC
 requester:
   id: pipeline:infra-ci
@@ -86,7 +92,7 @@ resource: k8s://prod-eu/shop
 params:
   image: registry.acme.example/shop:2.14.1
   strategy: canary
-  pull_secret: ghp_Z3m9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6Lz9Xc
+  pull_secret: ${FAKE_GITHUB_TOKEN_2}
 reason: Release 2.14.1 (checkout fixes)
 requester:
   id: agent:release-bot
@@ -99,7 +105,7 @@ resource: aws://prod/iam
 params:
   principal: user:bob
   role: ReadOnlyAccess
-  session_token: AKIAQ7T3RZ5XW2YV4N6M
+  session_token: ${FAKE_AWS_KEY}
 reason: Bob joins the on-call rotation and needs read access
 requester:
   id: agent:access-bot
