@@ -432,14 +432,16 @@ async function main() {
       });
     }
     results.targets = targets;
-    out.push(
-      "",
-      "Targets",
-      table(
-        ["target", "reached", "met"],
-        targets.map((t) => [t.target, t.reached, t.met === null ? "?" : t.met ? "yes" : "NO"]),
-      ),
-    );
+    if (targets.length > 0) {
+      out.push(
+        "",
+        "Targets",
+        table(
+          ["target", "reached", "met"],
+          targets.map((t) => [t.target, t.reached, t.met === null ? "?" : t.met ? "yes" : "NO"]),
+        ),
+      );
+    }
     log("done");
     results.loadAverage = loads;
     results.seconds = (performance.now() - started) / 1000;

@@ -79,11 +79,12 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   };
   // One pass over history (git computes the tree diffs) collects, per request, the commit that
   // merged it and the blobs involved; later changes to request or result files are findings.
-  const merges: Merge[] = [];
+  // Work in history order; merged requests are checked after the pass (they need the results).
+  const work: (() => Promise<AuditRecord | AuditFinding> | AuditFinding)[] = [];
   const results = new Map<string, string>();
   const changedLater = new Set<string>();
+  let ctx: Ctx;
   const seen = new Set<string>();
-  const early: (AuditFinding | Promise<AuditRecord>)[] = [];
   try {
     for await (const c of firstParentHistory(opts.repoDir, main)) {
       mainCommits.add(c.oid);
@@ -93,31 +94,31 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
         const res = RESULT_PATH.exec(f.path);
         if (req && f.status === "A") {
           seen.add(req[1]!);
-          merges.push({ id: req[1]!, path: f.path, blob: f.blob, commit: c });
+          const m: Merge = { id: req[1]!, path: f.path, blob: f.blob, commit: c };
+          work.push(() => merged(m, ctx));
         } else if (den && f.status === "A") {
           seen.add(den[1]!);
-          early.push(denial(den[1]!, f.blob, batch));
+          const [id, blob] = [den[1]!, f.blob];
+          work.push(() => denial(id, blob, batch));
         } else if (res && f.status === "A") {
           results.set(res[1]!, f.blob);
-        } else if (opts.verify && (req || den || res)) {
+        } else if (req || den || res) {
           if (req) changedLater.add(f.path);
           if (res && f.status === "D") results.delete(res[1]!);
           else if (res) results.set(res[1]!, f.blob);
+          if (!opts.verify) continue;
           const problem = res
             ? `${f.path} (an execution result) was ${verb(f.status)}`
             : `${f.path} was ${verb(f.status)} after it was recorded`;
-          early.push({ commit: c.oid, problem });
+          const finding: AuditFinding = { commit: c.oid, problem };
+          work.push(() => finding);
         }
       }
     }
-    const ctx: Ctx = { batch, main, opts, reviewTags, mainCommits, caches, results, changedLater };
+    ctx = { batch, main, opts, reviewTags, mainCommits, caches, results, changedLater };
     const queue: Promise<AuditRecord | AuditFinding>[] = [];
-    const all: (() => Promise<AuditRecord | AuditFinding>)[] = [
-      ...early.map((e) => () => Promise.resolve(e)),
-      ...merges.map((m) => () => merged(m, ctx)),
-    ];
-    for (const next of all) {
-      queue.push(next());
+    for (const next of work) {
+      queue.push(Promise.resolve(next()));
       while (queue.length >= WINDOW) yield await queue.shift()!;
     }
     while (queue.length > 0) yield await queue.shift()!;
