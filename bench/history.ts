@@ -37,7 +37,7 @@ import {
   INTERLOCK_IDENTITY,
   ORIGINAL_REF_PREFIX,
   requesterIdentity,
-} from "../src/forge/local/local-forge.ts";
+} from "../src/forge/refs.ts";
 import { REVIEW_TAG_PREFIX, reviewMessage } from "../src/forge/local/reviews.ts";
 import { parseCodeowners } from "../src/gate/codeowners.ts";
 import { evaluateGate } from "../src/gate/gate.ts";

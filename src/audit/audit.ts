@@ -7,18 +7,14 @@ import {
   type InterlockConfig,
 } from "../config/config.ts";
 import { CatFileBatch, parseCommit, type ParsedCommit } from "../forge/local/cat-file.ts";
-import {
-  allowedSigners,
-  CLAIM_REF_PREFIX,
-  INTERLOCK_IDENTITY,
-  ORIGINAL_REF_PREFIX,
-} from "../forge/local/local-forge.ts";
+import { allowedSigners } from "../forge/local/local-forge.ts";
+import { CLAIM_REF_PREFIX, INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
 import { REVIEW_TAG_PREFIX, reviewFromTag } from "../forge/local/reviews.ts";
 import { Git } from "../forge/local/git.ts";
 import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
 import { evaluateGate } from "../gate/gate.ts";
 import type { GateReview, GateSnapshot } from "../gate/snapshot.ts";
-import { parseRequestFile } from "../proposal/request-file.ts";
+import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
 import { firstParentHistory, type HistoryCommit } from "./history.ts";
 
 /** One line of the audit trail (SPEC §6 `audit --json`). */
@@ -188,7 +184,6 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
     resultText === undefined ? undefined : (parseYaml(resultText) as Record<string, unknown>);
   const approvers = trailers(merge.message, "Interlock-Approved-By");
   const base = {
-    id,
     action: path.split("/")[1] ?? "?",
     merged_at: m.commit.committedAt.toISOString(),
     executed_at: typeof result?.finished_at === "string" ? result.finished_at : null,
@@ -196,15 +191,12 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   };
   if ("error" in parsed) {
     return {
+      id,
+      ...fromFile(undefined),
       ...base,
-      requester: "?",
-      on_behalf_of: null,
-      risk: "?",
       decision: "?",
       status: result ? "executed" : "merged",
       approvers,
-      requested_at: "?",
-      policy_revision: "?",
       ...(ctx.opts.verify
         ? { problems: [`the request file cannot be read: ${parsed.error}`] }
         : {}),
@@ -245,15 +237,12 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
     }
   }
   return {
+    id,
+    ...fromFile(record),
     ...base,
-    requester: record.request.requester.id,
-    on_behalf_of: record.request.requester.on_behalf_of ?? null,
-    risk: record.decision.risk,
     decision: record.decision.auto_approve ? "auto-approved" : "allowed",
     status: result === undefined ? "merged" : executed ? "executed" : "refused",
     approvers: gateApprovers,
-    requested_at: record.requested_at,
-    policy_revision: record.decision.revision,
     ...(ctx.opts.verify ? { problems } : {}),
   };
 }
@@ -293,7 +282,7 @@ async function gateAtMerge(
     stack.push(...c.parents);
   }
   const reviews: GateReview[] = [];
-  const signers = allowedSigners(config);
+  const signers = signersFor(config);
   for (const tagOid of ctx.reviewTags.get(id) ?? []) {
     const raw = (await batch.read(tagOid))?.content;
     if (!raw) continue;
@@ -331,6 +320,17 @@ async function gateAtMerge(
   };
 }
 
+/** Allowed signers per configuration, built once so sshsig's decoded-key cache is reused. */
+const signerCache = new WeakMap<InterlockConfig, ReturnType<typeof allowedSigners>>();
+function signersFor(config: InterlockConfig): ReturnType<typeof allowedSigners> {
+  let signers = signerCache.get(config);
+  if (signers === undefined) {
+    signers = allowedSigners(config);
+    signerCache.set(config, signers);
+  }
+  return signers;
+}
+
 async function configAt(commit: string, ctx: Ctx): Promise<InterlockConfig | Error> {
   const blob = await ctx.batch.read(`${commit}:${CONFIG_PATH}`);
   if (!blob) return new Error(`no ${CONFIG_PATH}`);
@@ -359,58 +359,53 @@ async function codeownersAt(commit: string, ctx: Ctx): Promise<Codeowners | null
   return null;
 }
 
-async function denial(id: string, blob: string, batch: CatFileBatch): Promise<AuditRecord> {
-  const text = (await batch.readText(blob)) ?? "";
-  const parsed = parseRequestFile(text);
-  const r = "record" in parsed ? parsed.record : undefined;
+/** The fields of a trail record that come from the request file ("?" where it is unreadable). */
+function fromFile(r: ParsedRequestFile | undefined) {
   return {
-    id,
     action: r?.request.action ?? "?",
     requester: r?.request.requester.id ?? "?",
     on_behalf_of: r?.request.requester.on_behalf_of ?? null,
     risk: r?.decision.risk ?? "?",
+    requested_at: r?.requested_at ?? "?",
+    policy_revision: r?.decision.revision ?? "?",
+  };
+}
+
+async function denial(id: string, blob: string, batch: CatFileBatch): Promise<AuditRecord> {
+  const text = (await batch.readText(blob)) ?? "";
+  const parsed = parseRequestFile(text);
+  return {
+    id,
+    ...fromFile("record" in parsed ? parsed.record : undefined),
     decision: "denied",
     status: "denied",
     approvers: [],
-    requested_at: r?.requested_at ?? "?",
     merged_at: null,
     executed_at: null,
     outcome: null,
-    policy_revision: r?.decision.revision ?? "?",
   };
 }
 
 async function pending(id: string, batch: CatFileBatch): Promise<AuditRecord> {
   const commit = await batch.read(`${ORIGINAL_REF_PREFIX}${id}`);
-  let record: ReturnType<typeof parseRequestFile> | undefined;
-  if (commit) {
-    // The original commit adds exactly one request file; find it through its tree.
-    const c = parseCommit(commit.content);
-    const parent = c.parents[0];
-    const text = parent ? await findAddedRequest(batch, parent, commit.oid, id) : undefined;
-    record = text === undefined ? undefined : parseRequestFile(text);
-  }
-  const r = record && "record" in record ? record.record : undefined;
+  // The original commit adds exactly one request file; find it through its tree.
+  const text = commit ? await findAddedRequest(batch, commit.oid, id) : undefined;
+  const parsed = text === undefined ? undefined : parseRequestFile(text);
+  const r = parsed && "record" in parsed ? parsed.record : undefined;
   return {
     id,
-    action: r?.request.action ?? "?",
-    requester: r?.request.requester.id ?? "?",
-    on_behalf_of: r?.request.requester.on_behalf_of ?? null,
-    risk: r?.decision.risk ?? "?",
+    ...fromFile(r),
     decision: r?.decision.auto_approve ? "auto-approved" : "allowed",
     status: "pending",
     approvers: [],
-    requested_at: r?.requested_at ?? "?",
     merged_at: null,
     executed_at: null,
     outcome: null,
-    policy_revision: r?.decision.revision ?? "?",
   };
 }
 
 async function findAddedRequest(
   batch: CatFileBatch,
-  _parent: string,
   commit: string,
   id: string,
 ): Promise<string | undefined> {

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { isolatedGitEnv } from "../forge/local/git.ts";
 
 /** A file a commit changed against its first parent: status letter, path, new blob id. */
 export interface ChangedEntry {
@@ -43,12 +44,7 @@ export async function* firstParentHistory(
     ],
     {
       cwd: repoDir,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        GIT_CONFIG_NOSYSTEM: "1",
-        GIT_CONFIG_GLOBAL: "/dev/null",
-        LC_ALL: "C",
-      },
+      env: isolatedGitEnv(),
     },
   );
   let stderr = "";

@@ -1,10 +1,4 @@
-import {
-  auditTrail,
-  csvRow,
-  CSV_COLUMNS,
-  type AuditFinding,
-  type AuditRecord,
-} from "../audit/audit.ts";
+import { auditTrail, csvRow, CSV_COLUMNS, type AuditRecord } from "../audit/audit.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import type { CliIO } from "./io.ts";
 import { openLocalRepo } from "./local.ts";
@@ -80,5 +74,3 @@ function line(r: AuditRecord): string {
   const when = r.executed_at ?? r.merged_at ?? r.requested_at;
   return `${mark} ${when}  ${r.id}  ${r.action.padEnd(18)} ${r.risk.padEnd(8)} ${r.status.padEnd(8)} ${who}${approvals}${r.outcome ? ` → ${r.outcome}` : ""}\n`;
 }
-
-export type { AuditFinding };

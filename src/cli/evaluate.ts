@@ -1,13 +1,11 @@
-import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
-import { resolve } from "node:path";
 import { decideAndMask, type Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import { renderCard } from "../proposal/card.ts";
 import { parseRequest } from "../request/parse.ts";
 import { loadRepoContext } from "./context.ts";
-import type { CliIO } from "./io.ts";
+import { readRequestInput, type CliIO } from "./io.ts";
 import { maskedErrorJson, parseCommandArgs } from "./main.ts";
 
 /** `interlock evaluate <request|->` and `interlock evaluate --batch <file.jsonl|->`. */
@@ -41,7 +39,7 @@ export async function evaluateCommand(args: readonly string[], io: CliIO): Promi
 
   if (values.batch) return batch(target, io, decide);
 
-  const text = await readInput(target, io);
+  const text = await readRequestInput(target, io);
   const ev = decide(text, target === "-" ? "stdin" : target);
   if (values.json) {
     io.stdout.write(JSON.stringify(toJson(ev), null, 2) + "\n");
@@ -65,7 +63,7 @@ async function batch(
   io: CliIO,
   decide: (text: string, source: string) => Evaluation,
 ): Promise<number> {
-  const input = target === "-" ? io.stdin : Readable.from([await readInput(target, io)]);
+  const input = target === "-" ? io.stdin : Readable.from([await readRequestInput(target, io)]);
   const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   const counts = { allowed: 0, denied: 0, invalid: 0 };
@@ -88,23 +86,4 @@ async function batch(
     );
   }
   return counts.invalid > 0 ? EXIT.invalidInput : EXIT.ok;
-}
-
-async function readInput(target: string, io: CliIO): Promise<string> {
-  if (target === "-") {
-    const chunks: Buffer[] = [];
-    for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk as Buffer));
-    return Buffer.concat(chunks).toString("utf8");
-  }
-  try {
-    return readFileSync(resolve(io.cwd, target), "utf8");
-  } catch (err) {
-    throw new InterlockError(
-      "usage",
-      `cannot read ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      {
-        hint: "Give the path of a request file (YAML or JSON), or - to read it from stdin.",
-      },
-    );
-  }
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { EXIT, InterlockError } from "../errors.ts";
 import type { LocalReviewState } from "../forge/local/reviews.ts";
@@ -10,7 +9,7 @@ import { initRepository } from "../lifecycle/init.ts";
 import { recordReview } from "../lifecycle/review.ts";
 import { renderCard } from "../proposal/card.ts";
 import { parseRequest } from "../request/parse.ts";
-import { progress, type CliIO } from "./io.ts";
+import { progress, readRequestInput, type CliIO } from "./io.ts";
 import { executorIdentities, openLocalRepo } from "./local.ts";
 import { parseCommandArgs } from "./main.ts";
 
@@ -55,7 +54,7 @@ export async function requestCommand(args: readonly string[], io: CliIO): Promis
     );
   }
   const target = positionals[0]!;
-  const text = target === "-" ? await readStdin(io) : readInput(resolve(io.cwd, target), target);
+  const text = await readRequestInput(target, io);
   const request = parseRequest(text, { source: target === "-" ? "stdin" : target });
   const local = await openLocalRepo(values.repo, io.cwd);
   const filed = await fileRequest(request, {
@@ -211,21 +210,4 @@ function renderReports(reports: readonly ExecutionReport[]): string {
   return reports
     .map((r) => `${mark[r.status] ?? "-"} ${r.id} ${r.action}: ${r.status}: ${r.detail}\n`)
     .join("");
-}
-
-function readInput(path: string, shown: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    throw new InterlockError(
-      "usage",
-      `cannot read ${shown}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
-    );
-  }
-}
-
-async function readStdin(io: CliIO): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of io.stdin) chunks.push(Buffer.from(c as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
 }

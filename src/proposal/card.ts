@@ -9,6 +9,15 @@ export interface CardOptions {
   readonly requestedAt?: Date;
 }
 
+/** The masked request as the cards read it (masking may have dropped any field). */
+type CardRequest = {
+  action?: string;
+  resource?: string;
+  reason?: string;
+  requester?: { id?: string; kind?: string; on_behalf_of?: string };
+  params?: unknown;
+};
+
 const RISK_COLOR: Record<string, string> = {
   low: "\x1b[32m",
   medium: "\x1b[33m",
@@ -25,13 +34,7 @@ export function renderCard(ev: Evaluation, opts: CardOptions = {}): string {
   const bold = (s: string) => c("\x1b[1m", s);
   const dim = (s: string) => c("\x1b[2m", s);
   const d = ev.decision;
-  const r = ev.request as {
-    action?: string;
-    resource?: string;
-    reason?: string;
-    requester?: { id?: string; kind?: string; on_behalf_of?: string };
-    params?: unknown;
-  };
+  const r = ev.request as CardRequest;
   const lines: string[] = [];
   const field = (label: string, value: string) => lines.push(`  ${dim(label.padEnd(12))}${value}`);
 
@@ -118,13 +121,7 @@ export function humanDuration(seconds: number): string {
  */
 export function renderCardMarkdown(ev: Evaluation, opts: CardOptions = {}): string {
   const d = ev.decision;
-  const r = ev.request as {
-    action?: string;
-    resource?: string;
-    reason?: string;
-    requester?: { id?: string; kind?: string; on_behalf_of?: string };
-    params?: unknown;
-  };
+  const r = ev.request as CardRequest;
   const code = (s: string) => "`" + s.replace(/`/g, "ˋ").replace(/\n/g, " ") + "`";
   const verdict = !d.allow
     ? "⛔ **Denied**"

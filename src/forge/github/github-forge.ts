@@ -7,14 +7,14 @@ import type {
   OpenedProposal,
   ProposalContext,
 } from "../forge.ts";
-import type { GitIdentity } from "../local/git.ts";
 import {
   BRANCH_PREFIX,
   CLAIM_REF_PREFIX,
   INTERLOCK_IDENTITY,
   ORIGINAL_REF_PREFIX,
   requesterIdentity,
-} from "../local/local-forge.ts";
+  type GitIdentity,
+} from "../refs.ts";
 import type { ApiCallCounter } from "./api-call-counter.ts";
 import { httpStatus, type GitHubClient } from "./octokit.ts";
 import { GitHubProposalContext, type ContextDeps } from "./proposal-context.ts";

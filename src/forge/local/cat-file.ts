@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { isolatedGitEnv } from "./git.ts";
 
 /** An object read through `git cat-file --batch`. */
 export interface GitObject {
@@ -24,12 +25,7 @@ export class CatFileBatch {
   constructor(repoDir: string) {
     this.#proc = spawn("git", ["cat-file", "--batch"], {
       cwd: repoDir,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        GIT_CONFIG_NOSYSTEM: "1",
-        GIT_CONFIG_GLOBAL: "/dev/null",
-        LC_ALL: "C",
-      },
+      env: isolatedGitEnv(),
     });
     this.#proc.stdout.on("data", (chunk: Buffer) => {
       this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);

@@ -2,12 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
+import type { GitIdentity } from "../refs.ts";
 
-/** Who a commit or tag is by. */
-export interface GitIdentity {
-  readonly name: string;
-  readonly email: string;
-}
+export type { GitIdentity } from "../refs.ts";
 
 /** Environment variables Interlock sets for git on purpose (simple-git guards the rest). */
 const ALLOWED_ENV = [
@@ -23,6 +20,23 @@ const ALLOWED_ENV = [
   "GIT_COMMITTER_DATE",
 ];
 
+/**
+ * The environment every git process of Interlock's runs with: it never prompts and ignores the
+ * user's and the system's git config, so aliases, hooks or signing settings cannot change what
+ * Interlock reads or writes.
+ */
+export function isolatedGitEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? tmpdir(),
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    LANG: "C",
+    LC_ALL: "C",
+  };
+}
+
 export const ZERO_OID = "0000000000000000000000000000000000000000";
 
 /**
@@ -37,15 +51,7 @@ export class Git {
 
   constructor(dir: string) {
     this.dir = dir;
-    this.#baseEnv = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: process.env.HOME ?? tmpdir(),
-      GIT_TERMINAL_PROMPT: "0",
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      LANG: "C",
-      LC_ALL: "C",
-    };
+    this.#baseEnv = isolatedGitEnv();
   }
 
   #git(env: Record<string, string> = {}): SimpleGit {

@@ -9,26 +9,16 @@ import type {
   OpenedProposal,
   ProposalContext,
 } from "../forge.ts";
-import { Git, type GitIdentity } from "./git.ts";
+import {
+  BRANCH_PREFIX,
+  CLAIM_REF_PREFIX,
+  INTERLOCK_IDENTITY,
+  ORIGINAL_REF_PREFIX,
+  requesterIdentity,
+} from "../refs.ts";
+import { Git } from "./git.ts";
 import { REVIEW_TAG_PREFIX, reviewFromTag } from "./reviews.ts";
 import type { AllowedSigner } from "./sshsig.ts";
-
-/** The identity Interlock commits as in a local approvals repository. */
-export const INTERLOCK_IDENTITY: GitIdentity = { name: "Interlock", email: "interlock@localhost" };
-
-export const BRANCH_PREFIX = "interlock/";
-export const ORIGINAL_REF_PREFIX = "refs/interlock/requests/";
-export const CLAIM_REF_PREFIX = "refs/interlock/claims/";
-
-/** The identity a requester's proposal commit is authored as. */
-export function requesterIdentity(id: string): GitIdentity {
-  const slug =
-    id
-      .toLowerCase()
-      .replace(/[^a-z0-9._-]+/g, "-")
-      .replace(/^-+|-+$/g, "") || "requester";
-  return { name: id, email: `${slug}@requesters.interlock.invalid` };
-}
 
 /**
  * The embedded local forge: a plain Git repository. A proposal is the branch interlock/<id>
