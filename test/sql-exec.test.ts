@@ -92,6 +92,12 @@ describe("as the requester, a mask cannot hide SQL syntax", () => {
     expect(ev.decision.allow).toBe(false);
   });
 
+  it("denies a lone surrogate that would shift the parser's offsets against the masks'", () => {
+    const ev = decide(query(`select '\ud800' || '${token()}'; drop table users; -- '`));
+    expect(ev.decision.allow).toBe(false);
+    expect(ev.decision.deny.join("\n")).toContain("lone UTF-16 surrogate");
+  });
+
   it("denies a NUL character that would hide the rest of the statement from the parser", () => {
     const ev = decide(query(`select '${token()}'\u0000; drop table users`));
     expect(ev.decision.allow).toBe(false);
@@ -167,6 +173,7 @@ describe("as the requester, production spelled otherwise is still production", (
     "postgres://PRD/customers",
     "postgres://p\u200brod/customers",
     "postgres://db%2Dprod/customers",
+    "postgres://\u0440r\u043ed/customers", // Cyrillic р and о
   ]) {
     it(JSON.stringify(resource), () => {
       const ev = decide({ resource });

@@ -125,9 +125,20 @@ function learnTokenKinds(pg: PgQuery): ReadonlyMap<number, SqlTokenKind> {
   return map;
 }
 
+/**
+ * Text the C parser would read differently from JavaScript: after a NUL it reads nothing (a
+ * server might), and a lone surrogate is encoded by merging it with the next character, which
+ * would shift every offset after it.
+ */
+function unreadable(sql: string): string | undefined {
+  if (sql.includes("\0")) return "the text contains a NUL character";
+  if (/\p{Cs}/u.test(sql)) return "the text contains a lone UTF-16 surrogate";
+  return undefined;
+}
+
 function lex(pg: PgQuery, kinds: ReadonlyMap<number, SqlTokenKind>, sql: string): LexResult {
-  // The parser reads a C string: text after a NUL would be invisible to it but not to a server.
-  if (sql.includes("\0")) return { ok: false, error: "the text contains a NUL character" };
+  const refused = unreadable(sql);
+  if (refused !== undefined) return { ok: false, error: refused };
   let raw: RawToken[];
   try {
     raw = pg.scanSync(sql).tokens;
@@ -193,7 +204,8 @@ function utf8ToUtf16(s: string): (byte: number) => number {
 }
 
 function parse(pg: PgQuery, sql: string): ParseResult {
-  if (sql.includes("\0")) return { ok: false, error: "the text contains a NUL character" };
+  const refused = unreadable(sql);
+  if (refused !== undefined) return { ok: false, error: refused };
   if (sql.trim() === "") return { ok: false, error: "the statement is empty" };
   try {
     return { ok: true, tree: pg.parseSync(sql) };
