@@ -76216,8 +76216,14 @@ function learnTokenKinds(pg) {
     throw new Error("the SQL scanner's probe did not tell every literal kind apart");
   return map2;
 }
+function unreadable(sql) {
+  if (sql.includes("\0")) return "the text contains a NUL character";
+  if (new RegExp("\\p{Cs}", "u").test(sql)) return "the text contains a lone UTF-16 surrogate";
+  return void 0;
+}
 function lex(pg, kinds, sql) {
-  if (sql.includes("\0")) return { ok: false, error: "the text contains a NUL character" };
+  const refused = unreadable(sql);
+  if (refused !== void 0) return { ok: false, error: refused };
   let raw;
   try {
     raw = pg.scanSync(sql).tokens;
@@ -76272,7 +76278,8 @@ function utf8ToUtf16(s) {
   };
 }
 function parse5(pg, sql) {
-  if (sql.includes("\0")) return { ok: false, error: "the text contains a NUL character" };
+  const refused = unreadable(sql);
+  if (refused !== void 0) return { ok: false, error: refused };
   if (sql.trim() === "") return { ok: false, error: "the statement is empty" };
   try {
     return { ok: true, tree: pg.parseSync(sql) };
@@ -76848,24 +76855,53 @@ function normalizeForMatching(text) {
   });
   const visible = decoded.replace(new RegExp("\\p{Cf}|\\u115f|\\u1160|\\u17b4|\\u17b5|\\u3164|\\uffa0|\\u034f", "gu"), "");
   const folded = visible.normalize("NFKC").toLowerCase().normalize("NFKC");
-  return folded.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
+  const latin = folded.replace(CONFUSABLE, (c) => LOOKALIKES[c] ?? c);
+  return latin.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
 }
+var LOOKALIKES = {
+  \u0430: "a",
+  \u0432: "b",
+  \u0441: "c",
+  "\u0501": "d",
+  \u0435: "e",
+  \u0451: "e",
+  \u04BB: "h",
+  \u0456: "i",
+  \u0457: "i",
+  \u0458: "j",
+  \u043A: "k",
+  "\u04CF": "l",
+  \u043C: "m",
+  \u043D: "h",
+  \u043E: "o",
+  \u0440: "p",
+  "\u051B": "q",
+  \u0433: "r",
+  \u0455: "s",
+  \u0442: "t",
+  \u0443: "y",
+  \u0475: "v",
+  "\u051D": "w",
+  \u0445: "x",
+  \u03B1: "a",
+  \u03B2: "b",
+  \u03B5: "e",
+  \u03B7: "n",
+  \u03B9: "i",
+  \u03BA: "k",
+  \u03BD: "v",
+  \u03BF: "o",
+  \u03C1: "p",
+  \u03C4: "t",
+  \u03C5: "u",
+  \u03C7: "x"
+};
+var CONFUSABLE = new RegExp(`[${Object.keys(LOOKALIKES).join("")}]`, "gu");
 
 // src/decide.ts
 function decideAndMask(request2, ctx) {
-  const executable = ctx.engine.executableParams(request2.action);
-  const plan = planExecutableMasks(request2, scan(request2), executable, ctx.engine.sql);
+  const { input: input2, plan, executable } = prepare(request2, ctx);
   const findings = plan.findings;
-  const input2 = {
-    request: request2,
-    findings,
-    analysis: analyse(request2, executable, ctx.engine),
-    context: {
-      now: ctx.now.toISOString(),
-      repo: ctx.repo,
-      requested_ttl_seconds: request2.ttl === void 0 ? null : ttlSeconds(request2.ttl)
-    }
-  };
   const raw = ctx.engine.decide(input2);
   const masked = maskDocument(request2, findings, raw.mask, { hmacKey: ctx.hmacKey });
   const hostDenials = [
@@ -76894,6 +76930,21 @@ function decideAndMask(request2, ctx) {
       why: r.why
     }))
   };
+}
+function prepare(request2, ctx) {
+  const executable = ctx.engine.executableParams(request2.action);
+  const plan = planExecutableMasks(request2, scan(request2), executable, ctx.engine.sql);
+  const input2 = {
+    request: request2,
+    findings: plan.findings,
+    analysis: analyse(request2, executable, ctx.engine),
+    context: {
+      now: ctx.now.toISOString(),
+      repo: ctx.repo,
+      requested_ttl_seconds: request2.ttl === void 0 ? null : ttlSeconds(request2.ttl)
+    }
+  };
+  return { input: input2, plan, executable };
 }
 function analyse(request2, executable, engine) {
   const sql = {};

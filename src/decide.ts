@@ -39,20 +39,8 @@ export interface Evaluation {
  * deterministic for a given input. Nothing is written here.
  */
 export function decideAndMask(request: Request, ctx: DecideContext): Evaluation {
-  const executable = ctx.engine.executableParams(request.action);
-  // Masks in executable parameters are widened to whole literals, or deny (executable/check.ts).
-  const plan = planExecutableMasks(request, scan(request), executable, ctx.engine.sql);
+  const { input, plan, executable } = prepare(request, ctx);
   const findings = plan.findings;
-  const input: PolicyInput = {
-    request,
-    findings,
-    analysis: analyse(request, executable, ctx.engine),
-    context: {
-      now: ctx.now.toISOString(),
-      repo: ctx.repo,
-      requested_ttl_seconds: request.ttl === undefined ? null : ttlSeconds(request.ttl),
-    },
-  };
   const raw = ctx.engine.decide(input);
   const masked = maskDocument(request, findings, raw.mask, { hmacKey: ctx.hmacKey });
   const hostDenials = [
@@ -81,6 +69,31 @@ export function decideAndMask(request: Request, ctx: DecideContext): Evaluation 
       why: r.why,
     })),
   };
+}
+
+/**
+ * The policy's input for a request, exactly as decideAndMask builds it (for timing the policy
+ * alone, or evaluating it elsewhere).
+ */
+export function policyInputFor(request: Request, ctx: DecideContext): PolicyInput {
+  return prepare(request, ctx).input;
+}
+
+function prepare(request: Request, ctx: DecideContext) {
+  const executable = ctx.engine.executableParams(request.action);
+  // Masks in executable parameters are widened to whole literals, or deny (executable/check.ts).
+  const plan = planExecutableMasks(request, scan(request), executable, ctx.engine.sql);
+  const input: PolicyInput = {
+    request,
+    findings: plan.findings,
+    analysis: analyse(request, executable, ctx.engine),
+    context: {
+      now: ctx.now.toISOString(),
+      repo: ctx.repo,
+      requested_ttl_seconds: request.ttl === undefined ? null : ttlSeconds(request.ttl),
+    },
+  };
+  return { input, plan, executable };
 }
 
 /** What the host proves for the policy: executable parameters, SQL read-only, the resource. */
