@@ -86,6 +86,20 @@ const shellText = fc
   )
   .map(([head, pieces, tail]) => head + pieces.join(" ") + tail);
 
+const urlPiece = (s: string) =>
+  fc.constantFrom(
+    `https://user:${s}@db.example.com/x`,
+    `https://${s}@db.example.com/x`,
+    `https://db.example.com/${s}/x`,
+    `https://db.example.com/x?token=${s}&a=1`,
+    `https://db.example.com/x#${s}`,
+    `https://db.example.com/x?token=${s}#${s}`,
+    `https://user:${s}/x`,
+    `https://db.example.com/x?${s}=1`,
+    `https://db.example.com/x ${s}`,
+    `db.example.com/${s}`,
+  );
+
 let engine: PolicyEngine;
 let sql: SqlParser;
 const hmacKey = new Uint8Array(32).fill(5);
@@ -114,6 +128,17 @@ function placeholderRanges(
   }
   expect(masked.slice(at)).toBe(original.slice(pos));
   return out;
+}
+
+/** The text with each range replaced by one NUL: what must not change. */
+function outside(text: string, rs: readonly { start: number; end: number }[]): string {
+  let r = "";
+  let at = 0;
+  for (const h of rs) {
+    r += text.slice(at, h.start) + "\u0000";
+    at = h.end;
+  }
+  return r + text.slice(at);
 }
 
 const overlaps = (
@@ -203,6 +228,34 @@ describe("masks never hide syntax", () => {
     );
   });
 
+  it("URL: denied, or only whole components masked and the rest unchanged (2,000 generated URLs)", () => {
+    const url: ExecutableParam = { path: "/params/url", language: "url" };
+    let allowed = 0;
+    fc.assert(
+      fc.property(secret.chain(urlPiece), (u) => {
+        const request = { params: { url: u } };
+        const plan = planExecutableMasks(request, scan(request), [url], sql);
+        const masked = maskDocument(request, plan.findings, [], { hmacKey });
+        const denials = [
+          ...plan.denials,
+          ...verifyExecutableMasks(request, masked.value, [url], plan),
+        ];
+        if (denials.length > 0) return;
+        allowed++;
+        const out = (masked.value as { params: { url: string } }).params.url;
+        const lexed = literalRanges(u, "url", sql);
+        expect(lexed.ok).toBe(true);
+        if (!lexed.ok) return;
+        const spans = plan.spans.get("/params/url") ?? [];
+        for (const s of spans) expect(lexed.literals).toContainEqual(s);
+        const holes = placeholderRanges(u, out, spans);
+        expect(outside(out, holes)).toBe(outside(u, spans));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(allowed).toBeGreaterThan(200);
+  });
+
   it("shell: denied, or only whole literals masked and the rest unchanged (3,000 generated commands)", () => {
     const cmd: ExecutableParam = { path: "/params/cmd", language: "shell-argv" };
     let allowed = 0;
@@ -226,15 +279,6 @@ describe("masks never hide syntax", () => {
           expect(lexed.literals).toContainEqual(s);
         }
         const holes = placeholderRanges(c, out, spans);
-        const outside = (text: string, rs: readonly { start: number; end: number }[]) => {
-          let r = "";
-          let at = 0;
-          for (const h of rs) {
-            r += text.slice(at, h.start) + "\u0000";
-            at = h.end;
-          }
-          return r + text.slice(at);
-        };
         expect(outside(out, holes)).toBe(outside(c, spans));
       }),
       { numRuns: 3000 },
