@@ -76419,9 +76419,16 @@ function planExecutableMasks(request2, findings, params, sql) {
   const denials = [];
   const widened = /* @__PURE__ */ new Map();
   const spans = /* @__PURE__ */ new Map();
+  const byPath = /* @__PURE__ */ new Map();
+  for (const f of findings) {
+    if (f.in !== "value") continue;
+    const list = byPath.get(f.path) ?? [];
+    list.push(f);
+    byPath.set(f.path, list);
+  }
   const plan = (path, ranges, p) => {
-    const here = findings.filter((f) => f.in === "value" && f.path === path);
-    if (here.length === 0) return;
+    const here = byPath.get(path);
+    if (here === void 0) return;
     const lexed = ranges();
     if (!lexed.ok) {
       denials.push(

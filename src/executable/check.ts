@@ -38,14 +38,21 @@ export function planExecutableMasks(
   const denials: string[] = [];
   const widened = new Map<Finding, Finding>();
   const spans = new Map<string, Range[]>();
+  const byPath = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (f.in !== "value") continue;
+    const list = byPath.get(f.path) ?? [];
+    list.push(f);
+    byPath.set(f.path, list);
+  }
 
   const plan = (
     path: string,
     ranges: () => ReturnType<typeof literalRanges>,
     p: ExecutableParam,
   ) => {
-    const here = findings.filter((f) => f.in === "value" && f.path === path);
-    if (here.length === 0) return;
+    const here = byPath.get(path);
+    if (here === undefined) return;
     const lexed = ranges();
     if (!lexed.ok) {
       denials.push(
