@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { decideAndMask, type Evaluation } from "../src/decide.ts";
+import { parseExecutableCatalogue } from "../src/executable/catalogue.ts";
 import { planExecutableMasks } from "../src/executable/check.ts";
 import { scan } from "../src/masking/scan.ts";
 import { defaultPoliciesDir } from "../src/policy/bundle.ts";
@@ -128,6 +129,48 @@ describe("as a careless admin, a policy mask cannot hide the whole statement", (
   it("denies a mask of /params that drops the query with it", () => {
     const ev = decide(query("select 1"), withMask("drop", "/params"));
     expect(ev.decision.allow).toBe(false);
+  });
+});
+
+describe("the executable declarations fail closed", () => {
+  it("a host that skipped the executable check (no declarations matched) is denied by the policy", () => {
+    const blind: PolicyEngine = {
+      revision: engine.revision,
+      sql: engine.sql,
+      executableParams: () => [],
+      decide: (input) => engine.decide(input),
+    };
+    const ev = decide(query(`select '${token()}`), blind);
+    expect(ev.decision.allow).toBe(false);
+    expect(ev.decision.deny.join("\n")).toContain("disagree on which parameters are executable");
+  });
+
+  it("a host without the SQL parser proves nothing and checks no mask", () => {
+    const noParser: PolicyEngine = {
+      revision: engine.revision,
+      sql: null,
+      executableParams: (action) => engine.executableParams(action),
+      decide: (input) => engine.decide(input),
+    };
+    expect(decide({}, noParser).decision.auto_approve).toBe(false);
+    expect(decide(query(`select '${token()}'`), noParser).decision.allow).toBe(false);
+  });
+
+  it("as a careless admin, a typo in a declaration is an error, not a silently skipped check", () => {
+    const data = (executable: unknown) => ({
+      interlock: { catalogue: { actions: { "db.query": { executable } } } },
+    });
+    expect(parseExecutableCatalogue(data({ "/params/query": "sql" })).ok).toBe(true);
+    expect(parseExecutableCatalogue(data({ "/params/query": "SQL" })).ok).toBe(false);
+    expect(parseExecutableCatalogue(data({ "params/query": "sql" })).ok).toBe(false);
+    expect(parseExecutableCatalogue(data(["/params/query"])).ok).toBe(false);
+  });
+
+  it("matches the action to the longest catalogue key, as the policy does", () => {
+    for (const action of ["db.query", "DB.Query", "db.query.readonly"]) {
+      expect(engine.executableParams(action)).toEqual([{ path: "/params/query", language: "sql" }]);
+    }
+    expect(engine.executableParams("db.queryx")).toEqual([]);
   });
 });
 
