@@ -76793,9 +76793,18 @@ function classifyStatement(parser, sql) {
       visit3(node2, reasons, 0);
     }
   }
-  return { read_only: reasons.size === 0, reasons: [...reasons], statements: stmts.length };
+  return {
+    read_only: reasons.size === 0,
+    reasons: summarise2([...reasons]),
+    statements: stmts.length
+  };
 }
 var MAX_DEPTH2 = 500;
+var MAX_REASONS = 3;
+function summarise2(reasons) {
+  if (reasons.length <= MAX_REASONS) return [...reasons];
+  return [...reasons.slice(0, MAX_REASONS), `and ${reasons.length - MAX_REASONS} more`];
+}
 function visit3(value, reasons, depth) {
   if (depth > MAX_DEPTH2) {
     reasons.add("the SQL is nested too deeply to check");

@@ -267,6 +267,17 @@ describe("classifyStatement refuses what is not read-only, with a reason", () =>
     });
   }
 
+  it("keeps its reasons short enough for one line of the decision, however many there are", () => {
+    const many = Array.from({ length: 200 }, (_, i) => `f${i}_${"x".repeat(50)}(1)`).join(", ");
+    const c = classifyStatement(sql, `select ${many}`);
+    expect(c.read_only).toBe(false);
+    expect(c.reasons).toHaveLength(4);
+    expect(c.reasons[3]).toBe("and 197 more");
+    const ev = decide(query(`select ${many}`));
+    expect(ev.decision.failed_closed).toBeUndefined();
+    expect(ev.decision.auto_approve).toBe(false);
+  });
+
   it("accepts SELECT with joins, subqueries, CTEs, aggregates, VALUES, SHOW and EXPLAIN", () => {
     for (const text of [
       "with r as (select id from t) select count(*), lower(name) from u join r on r.id = u.id where x in (select 1) group by 2 order by 1 limit 5",

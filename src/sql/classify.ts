@@ -254,10 +254,21 @@ export function classifyStatement(parser: SqlParser, sql: string): SqlClassifica
       visit(node, reasons, 0);
     }
   }
-  return { read_only: reasons.size === 0, reasons: [...reasons], statements: stmts.length };
+  return {
+    read_only: reasons.size === 0,
+    reasons: summarise([...reasons]),
+    statements: stmts.length,
+  };
 }
 
 const MAX_DEPTH = 500;
+/** Reasons kept: the policy quotes them in one line, and a decision's lines are bounded. */
+const MAX_REASONS = 3;
+
+function summarise(reasons: readonly string[]): string[] {
+  if (reasons.length <= MAX_REASONS) return [...reasons];
+  return [...reasons.slice(0, MAX_REASONS), `and ${reasons.length - MAX_REASONS} more`];
+}
 
 function visit(value: unknown, reasons: Set<string>, depth: number): void {
   if (depth > MAX_DEPTH) {
