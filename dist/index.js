@@ -1,6 +1,8 @@
 // Interlock GitHub Action, bundled by scripts/build-action.mjs. Do not edit: run npm run build:action.
 import { createRequire as __interlockCreateRequire } from "node:module";
 const require = __interlockCreateRequire(import.meta.url);
+import { fileURLToPath as __interlockFileURLToPath } from "node:url";
+const __dirname = __interlockFileURLToPath(new URL('.', import.meta.url));
 var __create = Object.create;
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
@@ -19220,7 +19222,7 @@ var require_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
-    function visit3(node2, visitor) {
+    function visit4(node2, visitor) {
       const visitor_ = initVisitor(visitor);
       if (identity.isDocument(node2)) {
         const cd = visit_(null, node2.contents, visitor_, Object.freeze([node2]));
@@ -19229,9 +19231,9 @@ var require_visit = __commonJS({
       } else
         visit_(null, node2, visitor_, Object.freeze([]));
     }
-    visit3.BREAK = BREAK;
-    visit3.SKIP = SKIP;
-    visit3.REMOVE = REMOVE;
+    visit4.BREAK = BREAK;
+    visit4.SKIP = SKIP;
+    visit4.REMOVE = REMOVE;
     function visit_(key, node2, visitor, path) {
       const ctrl = callVisitor(key, node2, visitor, path);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
@@ -19365,7 +19367,7 @@ var require_visit = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit3;
+    exports.visit = visit4;
     exports.visitAsync = visitAsync;
   }
 });
@@ -19375,7 +19377,7 @@ var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit3 = require_visit();
+    var visit4 = require_visit();
     var escapeChars = {
       "!": "%21",
       ",": "%2C",
@@ -19519,7 +19521,7 @@ var require_directives = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
           const tags = {};
-          visit3.visit(doc.contents, (_key, node2) => {
+          visit4.visit(doc.contents, (_key, node2) => {
             if (identity.isNode(node2) && node2.tag)
               tags[node2.tag] = true;
           });
@@ -19546,7 +19548,7 @@ var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit3 = require_visit();
+    var visit4 = require_visit();
     function anchorIsValid(anchor2) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor2)) {
         const sa = JSON.stringify(anchor2);
@@ -19557,7 +19559,7 @@ var require_anchors = __commonJS({
     }
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
-      visit3.visit(root, {
+      visit4.visit(root, {
         Value(_key, node2) {
           if (node2.anchor)
             anchors.add(node2.anchor);
@@ -19737,7 +19739,7 @@ var require_Alias = __commonJS({
   "node_modules/yaml/dist/nodes/Alias.js"(exports) {
     "use strict";
     var anchors = require_anchors();
-    var visit3 = require_visit();
+    var visit4 = require_visit();
     var identity = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
@@ -19763,7 +19765,7 @@ var require_Alias = __commonJS({
           nodes = ctx.aliasResolveCache;
         } else {
           nodes = [];
-          visit3.visit(doc, {
+          visit4.visit(doc, {
             Node: (_key, node2) => {
               if (identity.isAlias(node2) || identity.hasAnchor(node2))
                 nodes.push(node2);
@@ -24685,15 +24687,15 @@ var require_cst_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove item");
-    function visit3(cst, visitor) {
+    function visit4(cst, visitor) {
       if ("type" in cst && cst.type === "document")
         cst = { start: cst.start, value: cst.value };
       _visit(Object.freeze([]), cst, visitor);
     }
-    visit3.BREAK = BREAK;
-    visit3.SKIP = SKIP;
-    visit3.REMOVE = REMOVE;
-    visit3.itemAtPath = (cst, path) => {
+    visit4.BREAK = BREAK;
+    visit4.SKIP = SKIP;
+    visit4.REMOVE = REMOVE;
+    visit4.itemAtPath = (cst, path) => {
       let item = cst;
       for (const [field, index] of path) {
         const tok = item?.[field];
@@ -24704,8 +24706,8 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit3.parentCollection = (cst, path) => {
-      const parent = visit3.itemAtPath(cst, path.slice(0, -1));
+    visit4.parentCollection = (cst, path) => {
+      const parent = visit4.itemAtPath(cst, path.slice(0, -1));
       const field = path[path.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
@@ -24736,7 +24738,7 @@ var require_cst_visit = __commonJS({
       }
       return typeof ctrl === "function" ? ctrl(item, path) : ctrl;
     }
-    exports.visit = visit3;
+    exports.visit = visit4;
   }
 });
 
@@ -26385,7 +26387,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse5(src, reviver, options) {
+    function parse6(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -26426,7 +26428,7 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports.parse = parse5;
+    exports.parse = parse6;
     exports.parseAllDocuments = parseAllDocuments2;
     exports.parseDocument = parseDocument4;
     exports.stringify = stringify4;
@@ -26452,7 +26454,7 @@ var require_dist = __commonJS({
     var lineCounter = require_line_counter();
     var parser = require_parser();
     var publicApi = require_public_api();
-    var visit3 = require_visit();
+    var visit4 = require_visit();
     exports.Composer = composer.Composer;
     exports.Document = Document.Document;
     exports.Schema = Schema.Schema;
@@ -26480,8 +26482,8 @@ var require_dist = __commonJS({
     exports.parseAllDocuments = publicApi.parseAllDocuments;
     exports.parseDocument = publicApi.parseDocument;
     exports.stringify = publicApi.stringify;
-    exports.visit = visit3.visit;
-    exports.visitAsync = visit3.visitAsync;
+    exports.visit = visit4.visit;
+    exports.visitAsync = visit4.visitAsync;
   }
 });
 
@@ -27801,6 +27803,2991 @@ var require_light = __commonJS({
       var lib = Bottleneck_1;
       return lib;
     }));
+  }
+});
+
+// node_modules/@pgsql/types/types.js
+var require_types = __commonJS({
+  "node_modules/@pgsql/types/types.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@pgsql/types/enums.js
+var require_enums = __commonJS({
+  "node_modules/@pgsql/types/enums.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@pgsql/types/index.js
+var require_types2 = __commonJS({
+  "node_modules/@pgsql/types/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
+      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    __exportStar(require_types(), exports);
+    __exportStar(require_enums(), exports);
+  }
+});
+
+// node_modules/libpg-query/wasm/libpg-query.js
+var require_libpg_query = __commonJS({
+  "node_modules/libpg-query/wasm/libpg-query.js"(exports, module) {
+    var PgQueryModule = (() => {
+      var _scriptName = globalThis.document?.currentScript?.src;
+      return async function(moduleArg = {}) {
+        var Module = moduleArg;
+        var ENVIRONMENT_IS_WEB = !!globalThis.window;
+        var ENVIRONMENT_IS_WORKER = !!globalThis.WorkerGlobalScope;
+        var ENVIRONMENT_IS_NODE = globalThis.process?.versions?.node && globalThis.process?.type != "renderer";
+        var programArgs = [];
+        var thisProgram = "./this.program";
+        var quit_ = (status, toThrow) => {
+          throw toThrow;
+        };
+        if (typeof __filename != "undefined") {
+          _scriptName = __filename;
+        } else if (ENVIRONMENT_IS_WORKER) {
+          _scriptName = self.location.href;
+        }
+        var scriptDirectory = "";
+        function locateFile(path) {
+          if (Module["locateFile"]) {
+            return Module["locateFile"](path, scriptDirectory);
+          }
+          return scriptDirectory + path;
+        }
+        var readAsync, readBinary;
+        if (ENVIRONMENT_IS_NODE) {
+          var fs3 = __require("node:fs");
+          scriptDirectory = __dirname + "/";
+          readBinary = (filename) => {
+            filename = isFileURI(filename) ? new URL(filename) : filename;
+            var ret = fs3.readFileSync(filename);
+            return ret;
+          };
+          readAsync = async (filename, binary = true) => {
+            filename = isFileURI(filename) ? new URL(filename) : filename;
+            var ret = fs3.readFileSync(filename, binary ? void 0 : "utf8");
+            return ret;
+          };
+          if (process.argv.length > 1) {
+            thisProgram = process.argv[1].replace(/\\/g, "/");
+          }
+          programArgs = process.argv.slice(2);
+          quit_ = (status, toThrow) => {
+            process.exitCode = status;
+            throw toThrow;
+          };
+        } else if (ENVIRONMENT_IS_WEB || ENVIRONMENT_IS_WORKER) {
+          try {
+            scriptDirectory = new URL(".", _scriptName).href;
+          } catch {
+          }
+          {
+            if (ENVIRONMENT_IS_WORKER) {
+              readBinary = (url2) => {
+                var xhr = new XMLHttpRequest();
+                xhr.open("GET", url2, false);
+                xhr.responseType = "arraybuffer";
+                xhr.send(null);
+                return new Uint8Array(xhr.response);
+              };
+            }
+            readAsync = async (url2) => {
+              var response = await fetch(url2, { credentials: "same-origin" });
+              if (response.ok) {
+                return response.arrayBuffer();
+              }
+              throw new Error(response.status + " : " + response.url);
+            };
+          }
+        } else {
+        }
+        var out = console.log.bind(console);
+        var err = console.error.bind(console);
+        var wasmBinary;
+        var ABORT = false;
+        var EXITSTATUS;
+        var isFileURI = (filename) => filename.startsWith("file://");
+        class EmscriptenEH {
+        }
+        class EmscriptenSjLj extends EmscriptenEH {
+        }
+        var runtimeInitialized = false;
+        function getMemoryBuffer() {
+          return wasmMemory.buffer;
+        }
+        function updateMemoryViews() {
+          if (HEAP8?.buffer?.resizable) return;
+          var b = getMemoryBuffer();
+          HEAP8 = new Int8Array(b);
+          HEAP16 = new Int16Array(b);
+          Module["HEAPU8"] = HEAPU8 = new Uint8Array(b);
+          HEAPU16 = new Uint16Array(b);
+          HEAP32 = new Int32Array(b);
+          Module["HEAPU32"] = HEAPU32 = new Uint32Array(b);
+          HEAPF32 = new Float32Array(b);
+          HEAPF64 = new Float64Array(b);
+          HEAP64 = new BigInt64Array(b);
+          HEAPU64 = new BigUint64Array(b);
+        }
+        function preRun() {
+          var preRun2 = Module["preRun"];
+          if (preRun2) {
+            if (typeof preRun2 == "function") preRun2 = [preRun2];
+            onPreRuns.push(...preRun2);
+          }
+          callRuntimeCallbacks(onPreRuns);
+        }
+        function initRuntime() {
+          runtimeInitialized = true;
+          if (!Module["noFSInit"] && !FS.initialized) FS.init();
+          TTY.init();
+          wasmExports["A"]();
+          FS.ignorePermissions = false;
+        }
+        function postRun() {
+          var postRun2 = Module["postRun"];
+          if (postRun2) {
+            if (typeof postRun2 == "function") postRun2 = [postRun2];
+            onPostRuns.push(...postRun2);
+          }
+          callRuntimeCallbacks(onPostRuns);
+        }
+        function abort(what) {
+          Module["onAbort"]?.(what);
+          what = `Aborted(${what})`;
+          err(what);
+          ABORT = true;
+          what += ". Build with -sASSERTIONS for more info.";
+          var e = new WebAssembly.RuntimeError(what);
+          throw e;
+        }
+        var wasmBinaryFile;
+        function findWasmBinary() {
+          return locateFile("libpg-query.wasm");
+        }
+        function getBinarySync(file2) {
+          if (readBinary) {
+            return readBinary(file2);
+          }
+          throw "both async and sync fetching of the wasm failed";
+        }
+        async function getWasmBinary(binaryFile) {
+          if (!wasmBinary) {
+            try {
+              var response = await readAsync(binaryFile);
+              return new Uint8Array(response);
+            } catch {
+            }
+          }
+          return getBinarySync(binaryFile);
+        }
+        async function instantiateArrayBuffer(binaryFile, imports) {
+          try {
+            var binary = await getWasmBinary(binaryFile);
+            var instance = await WebAssembly.instantiate(binary, imports);
+            return instance;
+          } catch (reason) {
+            err(`failed to asynchronously prepare wasm: ${reason}`);
+            abort(reason);
+          }
+        }
+        async function instantiateAsync(binary, binaryFile, imports) {
+          if (!binary && !ENVIRONMENT_IS_NODE) {
+            try {
+              var response = fetch(binaryFile, { credentials: "same-origin" });
+              var instantiationResult = await WebAssembly.instantiateStreaming(response, imports);
+              return instantiationResult;
+            } catch (reason) {
+              err(`wasm streaming compile failed: ${reason}`);
+              err("falling back to ArrayBuffer instantiation");
+            }
+          }
+          return instantiateArrayBuffer(binaryFile, imports);
+        }
+        function getWasmImports() {
+          var imports = { a: wasmImports };
+          return imports;
+        }
+        async function createWasm() {
+          function receiveInstance(instance) {
+            wasmExports = instance.exports;
+            assignWasmExports(wasmExports);
+            updateMemoryViews();
+            return wasmExports;
+          }
+          function receiveInstantiationResult(result2) {
+            return receiveInstance(result2["instance"]);
+          }
+          var info2 = getWasmImports();
+          var instantiateWasm = Module["instantiateWasm"];
+          if (instantiateWasm) {
+            return new Promise((resolve4) => {
+              instantiateWasm(info2, (inst) => resolve4(receiveInstance(inst)));
+            });
+          }
+          wasmBinaryFile ??= findWasmBinary();
+          var result = await instantiateAsync(wasmBinary, wasmBinaryFile, info2);
+          var exports2 = receiveInstantiationResult(result);
+          return exports2;
+        }
+        class ExitStatus {
+          name = "ExitStatus";
+          constructor(status) {
+            this.message = `Program terminated with exit(${status})`;
+            this.status = status;
+          }
+        }
+        var HEAP16;
+        var HEAP32;
+        var HEAP64;
+        var HEAP8;
+        var HEAPF32;
+        var HEAPF64;
+        var HEAPU16;
+        var HEAPU32;
+        var HEAPU64;
+        var HEAPU8;
+        var callRuntimeCallbacks = (callbacks) => {
+          while (callbacks.length > 0) {
+            callbacks.shift()(Module);
+          }
+        };
+        var onPostRuns = [];
+        var onPreRuns = [];
+        function getValue(ptr, type = "i8") {
+          if (type.endsWith("*")) type = "*";
+          switch (type) {
+            case "i1":
+              return HEAP8[ptr];
+            case "i8":
+              return HEAP8[ptr];
+            case "i16":
+              return HEAP16[ptr >> 1];
+            case "i32":
+              return HEAP32[ptr >> 2];
+            case "i64":
+              return HEAP64[ptr >> 3];
+            case "float":
+              return HEAPF32[ptr >> 2];
+            case "double":
+              return HEAPF64[ptr >> 3];
+            case "*":
+              return HEAPU32[ptr >> 2];
+            default:
+              abort(`invalid type for getValue: ${type}`);
+          }
+        }
+        var noExitRuntime = true;
+        var stackRestore = (val) => __emscripten_stack_restore(val);
+        var stackSave = () => _emscripten_stack_get_current();
+        var UTF8Decoder = globalThis.TextDecoder && new TextDecoder();
+        var findStringEnd = (heapOrArray, idx, maxBytesToRead, ignoreNul) => {
+          var maxIdx = idx + maxBytesToRead;
+          if (ignoreNul) return maxIdx;
+          while (heapOrArray[idx] && !(idx >= maxIdx)) ++idx;
+          return idx;
+        };
+        var UTF8ArrayToString = (heapOrArray, idx = 0, maxBytesToRead, ignoreNul) => {
+          var endPtr = findStringEnd(heapOrArray, idx, maxBytesToRead, ignoreNul);
+          if (endPtr - idx > 16 && heapOrArray.buffer && UTF8Decoder) {
+            return UTF8Decoder.decode(heapOrArray.subarray(idx, endPtr));
+          }
+          var str = "";
+          while (idx < endPtr) {
+            var u0 = heapOrArray[idx++];
+            if (!(u0 & 128)) {
+              str += String.fromCharCode(u0);
+              continue;
+            }
+            var u1 = heapOrArray[idx++] & 63;
+            if ((u0 & 224) == 192) {
+              str += String.fromCharCode((u0 & 31) << 6 | u1);
+              continue;
+            }
+            var u2 = heapOrArray[idx++] & 63;
+            if ((u0 & 240) == 224) {
+              u0 = (u0 & 15) << 12 | u1 << 6 | u2;
+            } else {
+              u0 = (u0 & 7) << 18 | u1 << 12 | u2 << 6 | heapOrArray[idx++] & 63;
+            }
+            if (u0 < 65536) {
+              str += String.fromCharCode(u0);
+            } else {
+              var ch = u0 - 65536;
+              str += String.fromCharCode(55296 | ch >> 10, 56320 | ch & 1023);
+            }
+          }
+          return str;
+        };
+        var UTF8ToString = (ptr, maxBytesToRead, ignoreNul) => ptr ? UTF8ArrayToString(HEAPU8, ptr, maxBytesToRead, ignoreNul) : "";
+        var ___assert_fail = (condition, filename, line, func) => abort(`Assertion failed: ${UTF8ToString(condition)}, at: ` + [filename ? UTF8ToString(filename) : "unknown filename", line, func ? UTF8ToString(func) : "unknown function"]);
+        var __abort_js = () => abort("");
+        var runtimeKeepaliveCounter = 0;
+        var __emscripten_runtime_keepalive_clear = () => {
+          noExitRuntime = false;
+          runtimeKeepaliveCounter = 0;
+        };
+        var __emscripten_throw_longjmp = () => {
+          throw new EmscriptenSjLj();
+        };
+        var timers = {};
+        var handleException = (e) => {
+          if (e instanceof ExitStatus || e == "unwind") {
+            return EXITSTATUS;
+          }
+          quit_(1, e);
+        };
+        var keepRuntimeAlive = () => noExitRuntime || runtimeKeepaliveCounter > 0;
+        var _proc_exit = (code) => {
+          EXITSTATUS = code;
+          if (!keepRuntimeAlive()) {
+            Module["onExit"]?.(code);
+            ABORT = true;
+          }
+          quit_(code, new ExitStatus(code));
+        };
+        var exitJS = (status, implicit) => {
+          EXITSTATUS = status;
+          _proc_exit(status);
+        };
+        var _exit = exitJS;
+        var maybeExit = () => {
+          if (!keepRuntimeAlive()) {
+            try {
+              _exit(EXITSTATUS);
+            } catch (e) {
+              handleException(e);
+            }
+          }
+        };
+        var callUserCallback = (func) => {
+          if (ABORT) {
+            return;
+          }
+          try {
+            return func();
+          } catch (e) {
+            handleException(e);
+          } finally {
+            maybeExit();
+          }
+        };
+        var _emscripten_get_now = () => performance.now();
+        var __setitimer_js = (which2, timeout_ms) => {
+          if (timers[which2]) {
+            clearTimeout(timers[which2].id);
+            delete timers[which2];
+          }
+          if (!timeout_ms) return 0;
+          var id = setTimeout(() => {
+            delete timers[which2];
+            callUserCallback(() => __emscripten_timeout(which2, _emscripten_get_now()));
+          }, timeout_ms);
+          timers[which2] = { id, timeout_ms };
+          return 0;
+        };
+        var getHeapMax = () => 1073741824;
+        var alignMemory = (size, alignment) => Math.ceil(size / alignment) * alignment;
+        var growMemory = (size) => {
+          var oldHeapSize = wasmMemory.buffer.byteLength;
+          var pages = (size - oldHeapSize + 65535) / 65536 | 0;
+          try {
+            wasmMemory.grow(pages);
+            updateMemoryViews();
+            return 1;
+          } catch (e) {
+          }
+        };
+        var _emscripten_resize_heap = (requestedSize) => {
+          var oldSize = HEAPU8.length;
+          requestedSize >>>= 0;
+          var maxHeapSize = getHeapMax();
+          if (requestedSize > maxHeapSize) {
+            return false;
+          }
+          for (var cutDown = 1; cutDown <= 4; cutDown *= 2) {
+            var overGrownHeapSize = oldSize * (1 + 0.2 / cutDown);
+            overGrownHeapSize = Math.min(overGrownHeapSize, requestedSize + 100663296);
+            var newSize = Math.min(maxHeapSize, alignMemory(Math.max(requestedSize, overGrownHeapSize), 65536));
+            var replacement = growMemory(newSize);
+            if (replacement) {
+              return true;
+            }
+          }
+          return false;
+        };
+        var PATH = { isAbs: (path) => path.charAt(0) === "/", splitPath: (filename) => {
+          var splitPathRe = /^(\/?|)([\s\S]*?)((?:\.{1,2}|[^\/]+?|)(\.[^.\/]*|))(?:[\/]*)$/;
+          return splitPathRe.exec(filename).slice(1);
+        }, normalizeArray: (parts, allowAboveRoot) => {
+          var up = 0;
+          for (var i = parts.length - 1; i >= 0; i--) {
+            var last = parts[i];
+            if (last === ".") {
+              parts.splice(i, 1);
+            } else if (last === "..") {
+              parts.splice(i, 1);
+              up++;
+            } else if (up) {
+              parts.splice(i, 1);
+              up--;
+            }
+          }
+          if (allowAboveRoot) {
+            for (; up; up--) {
+              parts.unshift("..");
+            }
+          }
+          return parts;
+        }, normalize: (path) => {
+          var isAbsolute3 = PATH.isAbs(path), trailingSlash = path.slice(-1) === "/";
+          path = PATH.normalizeArray(path.split("/").filter((p) => !!p), !isAbsolute3).join("/");
+          if (!path && !isAbsolute3) {
+            path = ".";
+          }
+          if (path && trailingSlash) {
+            path += "/";
+          }
+          return (isAbsolute3 ? "/" : "") + path;
+        }, dirname: (path) => {
+          var result = PATH.splitPath(path), root = result[0], dir = result[1];
+          if (!root && !dir) {
+            return ".";
+          }
+          if (dir) {
+            dir = dir.slice(0, -1);
+          }
+          return root + dir;
+        }, basename: (path) => path && path.match(/([^\/]+|\/)\/*$/)[1], join: (...paths) => PATH.normalize(paths.join("/")), join2: (l, r) => PATH.normalize(l + "/" + r) };
+        var initRandomFill = () => {
+          if (ENVIRONMENT_IS_NODE) {
+            var nodeCrypto = __require("node:crypto");
+            return (view) => (nodeCrypto.randomFillSync(view), 0);
+          }
+          return (view) => (crypto.getRandomValues(view), 0);
+        };
+        var randomFill = (view) => (randomFill = initRandomFill())(view);
+        var PATH_FS = { resolve: (...args) => {
+          var resolvedPath = "", resolvedAbsolute = false;
+          for (var i = args.length - 1; i >= -1 && !resolvedAbsolute; i--) {
+            var path = i >= 0 ? args[i] : FS.cwd();
+            if (typeof path != "string") {
+              throw new TypeError("Arguments to path.resolve must be strings");
+            } else if (!path) {
+              return "";
+            }
+            resolvedPath = path + "/" + resolvedPath;
+            resolvedAbsolute = PATH.isAbs(path);
+          }
+          resolvedPath = PATH.normalizeArray(resolvedPath.split("/").filter((p) => !!p), !resolvedAbsolute).join("/");
+          return (resolvedAbsolute ? "/" : "") + resolvedPath || ".";
+        }, relative: (from, to) => {
+          from = PATH_FS.resolve(from).slice(1);
+          to = PATH_FS.resolve(to).slice(1);
+          function trim(arr) {
+            var start = 0;
+            for (; start < arr.length; start++) {
+              if (arr[start] !== "") break;
+            }
+            var end = arr.length - 1;
+            for (; end >= 0; end--) {
+              if (arr[end] !== "") break;
+            }
+            if (start > end) return [];
+            return arr.slice(start, end - start + 1);
+          }
+          var fromParts = trim(from.split("/"));
+          var toParts = trim(to.split("/"));
+          var length = Math.min(fromParts.length, toParts.length);
+          var samePartsLength = length;
+          for (var i = 0; i < length; i++) {
+            if (fromParts[i] !== toParts[i]) {
+              samePartsLength = i;
+              break;
+            }
+          }
+          var outputParts = [];
+          for (var i = samePartsLength; i < fromParts.length; i++) {
+            outputParts.push("..");
+          }
+          outputParts = outputParts.concat(toParts.slice(samePartsLength));
+          return outputParts.join("/");
+        } };
+        var FS_stdin_getChar_buffer = [];
+        var lengthBytesUTF8 = (str) => {
+          var len = 0;
+          for (var i = 0; i < str.length; ++i) {
+            var c = str.charCodeAt(i);
+            if (c <= 127) {
+              len++;
+            } else if (c <= 2047) {
+              len += 2;
+            } else if (c >= 55296 && c <= 57343) {
+              len += 4;
+              ++i;
+            } else {
+              len += 3;
+            }
+          }
+          return len;
+        };
+        var stringToUTF8Array = (str, heap, outIdx, maxBytesToWrite) => {
+          if (!(maxBytesToWrite > 0)) return 0;
+          var startIdx = outIdx;
+          var endIdx = outIdx + maxBytesToWrite - 1;
+          for (var i = 0; i < str.length; ++i) {
+            var u = str.codePointAt(i);
+            if (u <= 127) {
+              if (outIdx >= endIdx) break;
+              heap[outIdx++] = u;
+            } else if (u <= 2047) {
+              if (outIdx + 1 >= endIdx) break;
+              heap[outIdx++] = 192 | u >> 6;
+              heap[outIdx++] = 128 | u & 63;
+            } else if (u <= 65535) {
+              if (outIdx + 2 >= endIdx) break;
+              heap[outIdx++] = 224 | u >> 12;
+              heap[outIdx++] = 128 | u >> 6 & 63;
+              heap[outIdx++] = 128 | u & 63;
+            } else {
+              if (outIdx + 3 >= endIdx) break;
+              heap[outIdx++] = 240 | u >> 18;
+              heap[outIdx++] = 128 | u >> 12 & 63;
+              heap[outIdx++] = 128 | u >> 6 & 63;
+              heap[outIdx++] = 128 | u & 63;
+              i++;
+            }
+          }
+          heap[outIdx] = 0;
+          return outIdx - startIdx;
+        };
+        var intArrayFromString = (stringy, dontAddNull, length) => {
+          var len = length > 0 ? length : lengthBytesUTF8(stringy) + 1;
+          var u8array = new Array(len);
+          var numBytesWritten = stringToUTF8Array(stringy, u8array, 0, u8array.length);
+          if (dontAddNull) u8array.length = numBytesWritten;
+          return u8array;
+        };
+        var FS_stdin_getChar = () => {
+          if (!FS_stdin_getChar_buffer.length) {
+            var result = null;
+            if (ENVIRONMENT_IS_NODE) {
+              var BUFSIZE = 256;
+              var buf = Buffer.alloc(BUFSIZE);
+              var bytesRead = 0;
+              var fd = process.stdin.fd;
+              try {
+                bytesRead = fs3.readSync(fd, buf, 0, BUFSIZE);
+              } catch (e) {
+                if (e.toString().includes("EOF")) bytesRead = 0;
+                else throw e;
+              }
+              if (bytesRead > 0) {
+                result = buf.slice(0, bytesRead).toString("utf-8");
+              }
+            } else if (globalThis.window?.prompt) {
+              result = window.prompt("Input: ");
+              if (result !== null) {
+                result += "\n";
+              }
+            } else {
+            }
+            if (!result) {
+              return null;
+            }
+            FS_stdin_getChar_buffer = intArrayFromString(result, true);
+          }
+          return FS_stdin_getChar_buffer.shift();
+        };
+        var TTY = { ttys: [], init() {
+        }, shutdown() {
+        }, register(dev, ops) {
+          TTY.ttys[dev] = { input: [], output: [], ops };
+          FS.registerDevice(dev, TTY.stream_ops);
+        }, stream_ops: { open(stream2) {
+          var tty = TTY.ttys[stream2.node.rdev];
+          if (!tty) {
+            throw new FS.ErrnoError(43);
+          }
+          stream2.tty = tty;
+          stream2.seekable = false;
+        }, close(stream2) {
+          stream2.tty.ops.fsync(stream2.tty);
+        }, fsync(stream2) {
+          stream2.tty.ops.fsync(stream2.tty);
+        }, read(stream2, buffer, offset, length, pos) {
+          if (!stream2.tty || !stream2.tty.ops.get_char) {
+            throw new FS.ErrnoError(60);
+          }
+          var bytesRead = 0;
+          for (var i = 0; i < length; i++) {
+            var result;
+            try {
+              result = stream2.tty.ops.get_char(stream2.tty);
+            } catch (e) {
+              throw new FS.ErrnoError(29);
+            }
+            if (result === void 0 && bytesRead === 0) {
+              throw new FS.ErrnoError(6);
+            }
+            if (result === null || result === void 0) break;
+            bytesRead++;
+            buffer[offset + i] = result;
+          }
+          if (bytesRead) {
+            stream2.node.atime = Date.now();
+          }
+          return bytesRead;
+        }, write(stream2, buffer, offset, length, pos) {
+          if (!stream2.tty || !stream2.tty.ops.put_char) {
+            throw new FS.ErrnoError(60);
+          }
+          try {
+            for (var i = 0; i < length; i++) {
+              stream2.tty.ops.put_char(stream2.tty, buffer[offset + i]);
+            }
+          } catch (e) {
+            throw new FS.ErrnoError(29);
+          }
+          if (length) {
+            stream2.node.mtime = stream2.node.ctime = Date.now();
+          }
+          return i;
+        } }, default_tty_ops: { get_char(tty) {
+          return FS_stdin_getChar();
+        }, put_char(tty, val) {
+          if (val === null || val === 10) {
+            out(UTF8ArrayToString(tty.output));
+            tty.output = [];
+          } else {
+            if (val != 0) tty.output.push(val);
+          }
+        }, fsync(tty) {
+          if (tty.output?.length > 0) {
+            out(UTF8ArrayToString(tty.output));
+            tty.output = [];
+          }
+        }, ioctl_tcgets(tty) {
+          return { c_iflag: 25856, c_oflag: 5, c_cflag: 191, c_lflag: 35387, c_cc: [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] };
+        }, ioctl_tcsets(tty, optional_actions, data) {
+          return 0;
+        }, ioctl_tiocgwinsz(tty) {
+          return [24, 80];
+        } }, default_tty1_ops: { put_char(tty, val) {
+          if (val === null || val === 10) {
+            err(UTF8ArrayToString(tty.output));
+            tty.output = [];
+          } else {
+            if (val != 0) tty.output.push(val);
+          }
+        }, fsync(tty) {
+          if (tty.output?.length > 0) {
+            err(UTF8ArrayToString(tty.output));
+            tty.output = [];
+          }
+        } } };
+        var mmapAlloc = (size) => {
+          abort();
+        };
+        var MEMFS = { ops_table: null, mount(mount) {
+          return MEMFS.createNode(null, "/", 16895, 0);
+        }, createNode(parent, name, mode, dev) {
+          if (FS.isBlkdev(mode) || FS.isFIFO(mode)) {
+            throw new FS.ErrnoError(63);
+          }
+          MEMFS.ops_table ||= { dir: { node: { getattr: MEMFS.node_ops.getattr, setattr: MEMFS.node_ops.setattr, lookup: MEMFS.node_ops.lookup, mknod: MEMFS.node_ops.mknod, rename: MEMFS.node_ops.rename, unlink: MEMFS.node_ops.unlink, rmdir: MEMFS.node_ops.rmdir, readdir: MEMFS.node_ops.readdir, symlink: MEMFS.node_ops.symlink }, stream: { llseek: MEMFS.stream_ops.llseek } }, file: { node: { getattr: MEMFS.node_ops.getattr, setattr: MEMFS.node_ops.setattr }, stream: { llseek: MEMFS.stream_ops.llseek, read: MEMFS.stream_ops.read, write: MEMFS.stream_ops.write, mmap: MEMFS.stream_ops.mmap, msync: MEMFS.stream_ops.msync } }, link: { node: { getattr: MEMFS.node_ops.getattr, setattr: MEMFS.node_ops.setattr, readlink: MEMFS.node_ops.readlink }, stream: {} }, chrdev: { node: { getattr: MEMFS.node_ops.getattr, setattr: MEMFS.node_ops.setattr }, stream: FS.chrdev_stream_ops } };
+          var node2 = FS.createNode(parent, name, mode, dev);
+          if (FS.isDir(node2.mode)) {
+            node2.node_ops = MEMFS.ops_table.dir.node;
+            node2.stream_ops = MEMFS.ops_table.dir.stream;
+            node2.contents = {};
+          } else if (FS.isFile(node2.mode)) {
+            node2.node_ops = MEMFS.ops_table.file.node;
+            node2.stream_ops = MEMFS.ops_table.file.stream;
+            node2.usedBytes = 0;
+            node2.contents = MEMFS.emptyFileContents ??= new Uint8Array(0);
+          } else if (FS.isLink(node2.mode)) {
+            node2.node_ops = MEMFS.ops_table.link.node;
+            node2.stream_ops = MEMFS.ops_table.link.stream;
+          } else if (FS.isChrdev(node2.mode)) {
+            node2.node_ops = MEMFS.ops_table.chrdev.node;
+            node2.stream_ops = MEMFS.ops_table.chrdev.stream;
+          }
+          node2.atime = node2.mtime = node2.ctime = Date.now();
+          if (parent) {
+            parent.contents[name] = node2;
+            parent.atime = parent.mtime = parent.ctime = node2.atime;
+          }
+          return node2;
+        }, getFileDataAsTypedArray(node2) {
+          return node2.contents.subarray(0, node2.usedBytes);
+        }, expandFileStorage(node2, newCapacity) {
+          var prevCapacity = node2.contents.length;
+          if (prevCapacity >= newCapacity) return;
+          var CAPACITY_DOUBLING_MAX = 1024 * 1024;
+          newCapacity = Math.max(newCapacity, prevCapacity * (prevCapacity < CAPACITY_DOUBLING_MAX ? 2 : 1.125) >>> 0);
+          if (prevCapacity) newCapacity = Math.max(newCapacity, 256);
+          var oldContents = MEMFS.getFileDataAsTypedArray(node2);
+          node2.contents = new Uint8Array(newCapacity);
+          node2.contents.set(oldContents);
+        }, resizeFileStorage(node2, newSize) {
+          if (node2.usedBytes == newSize) return;
+          var oldContents = node2.contents;
+          node2.contents = new Uint8Array(newSize);
+          node2.contents.set(oldContents.subarray(0, Math.min(newSize, node2.usedBytes)));
+          node2.usedBytes = newSize;
+        }, node_ops: { getattr(node2) {
+          var attr = {};
+          attr.dev = FS.isChrdev(node2.mode) ? node2.id : 1;
+          attr.ino = node2.id;
+          attr.mode = node2.mode;
+          attr.nlink = 1;
+          attr.uid = 0;
+          attr.gid = 0;
+          attr.rdev = node2.rdev;
+          if (FS.isDir(node2.mode)) {
+            attr.size = 4096;
+          } else if (FS.isFile(node2.mode)) {
+            attr.size = node2.usedBytes;
+          } else if (FS.isLink(node2.mode)) {
+            attr.size = node2.link.length;
+          } else {
+            attr.size = 0;
+          }
+          attr.atime = new Date(node2.atime);
+          attr.mtime = new Date(node2.mtime);
+          attr.ctime = new Date(node2.ctime);
+          attr.blksize = 4096;
+          attr.blocks = Math.ceil(attr.size / attr.blksize);
+          return attr;
+        }, setattr(node2, attr) {
+          for (const key of ["mode", "atime", "mtime", "ctime"]) {
+            if (attr[key] != null) {
+              node2[key] = attr[key];
+            }
+          }
+          if (attr.size !== void 0) {
+            MEMFS.resizeFileStorage(node2, attr.size);
+          }
+        }, lookup(parent, name) {
+          if (!MEMFS.doesNotExistError) {
+            MEMFS.doesNotExistError = new FS.ErrnoError(44);
+            MEMFS.doesNotExistError.stack = "<generic error, no stack>";
+          }
+          throw MEMFS.doesNotExistError;
+        }, mknod(parent, name, mode, dev) {
+          return MEMFS.createNode(parent, name, mode, dev);
+        }, rename(old_node, new_dir, new_name) {
+          var new_node;
+          try {
+            new_node = FS.lookupNode(new_dir, new_name);
+          } catch (e) {
+          }
+          if (new_node) {
+            if (FS.isDir(old_node.mode)) {
+              for (var i in new_node.contents) {
+                throw new FS.ErrnoError(55);
+              }
+            }
+            FS.hashRemoveNode(new_node);
+          }
+          delete old_node.parent.contents[old_node.name];
+          new_dir.contents[new_name] = old_node;
+          old_node.name = new_name;
+          new_dir.ctime = new_dir.mtime = old_node.parent.ctime = old_node.parent.mtime = Date.now();
+        }, unlink(parent, name) {
+          delete parent.contents[name];
+          parent.ctime = parent.mtime = Date.now();
+        }, rmdir(parent, name) {
+          var node2 = FS.lookupNode(parent, name);
+          for (var i in node2.contents) {
+            throw new FS.ErrnoError(55);
+          }
+          delete parent.contents[name];
+          parent.ctime = parent.mtime = Date.now();
+        }, readdir(node2) {
+          return [".", "..", ...Object.keys(node2.contents)];
+        }, symlink(parent, newname, oldpath) {
+          var node2 = MEMFS.createNode(parent, newname, 511 | 40960, 0);
+          node2.link = oldpath;
+          return node2;
+        }, readlink(node2) {
+          if (!FS.isLink(node2.mode)) {
+            throw new FS.ErrnoError(28);
+          }
+          return node2.link;
+        } }, stream_ops: { read(stream2, buffer, offset, length, position) {
+          var contents = stream2.node.contents;
+          if (position >= stream2.node.usedBytes) return 0;
+          var size = Math.min(stream2.node.usedBytes - position, length);
+          buffer.set(contents.subarray(position, position + size), offset);
+          return size;
+        }, write(stream2, buffer, offset, length, position, canOwn) {
+          if (buffer.buffer === HEAP8.buffer) {
+            canOwn = false;
+          }
+          if (!length) return 0;
+          var node2 = stream2.node;
+          node2.mtime = node2.ctime = Date.now();
+          if (canOwn) {
+            node2.contents = buffer.subarray(offset, offset + length);
+            node2.usedBytes = length;
+          } else if (node2.usedBytes === 0 && position === 0) {
+            node2.contents = buffer.slice(offset, offset + length);
+            node2.usedBytes = length;
+          } else {
+            MEMFS.expandFileStorage(node2, position + length);
+            node2.contents.set(buffer.subarray(offset, offset + length), position);
+            node2.usedBytes = Math.max(node2.usedBytes, position + length);
+          }
+          return length;
+        }, llseek(stream2, offset, whence) {
+          var position = offset;
+          if (whence === 1) {
+            position += stream2.position;
+          } else if (whence === 2) {
+            if (FS.isFile(stream2.node.mode)) {
+              position += stream2.node.usedBytes;
+            }
+          }
+          if (position < 0) {
+            throw new FS.ErrnoError(28);
+          }
+          return position;
+        }, mmap(stream2, length, position, prot, flags) {
+          if (!FS.isFile(stream2.node.mode)) {
+            throw new FS.ErrnoError(43);
+          }
+          var ptr;
+          var allocated;
+          var contents = stream2.node.contents;
+          if (!(flags & 2) && contents.buffer === HEAP8.buffer) {
+            allocated = false;
+            ptr = contents.byteOffset;
+          } else {
+            allocated = true;
+            ptr = mmapAlloc(length);
+            if (!ptr) {
+              throw new FS.ErrnoError(48);
+            }
+            if (contents) {
+              if (position > 0 || position + length < contents.length) {
+                if (contents.subarray) {
+                  contents = contents.subarray(position, position + length);
+                } else {
+                  contents = Array.prototype.slice.call(contents, position, position + length);
+                }
+              }
+              HEAP8.set(contents, ptr);
+            }
+          }
+          return { ptr, allocated };
+        }, msync(stream2, buffer, offset, length, mmapFlags) {
+          MEMFS.stream_ops.write(stream2, buffer, 0, length, offset, false);
+          return 0;
+        } } };
+        var FS_modeStringToFlags = (str) => {
+          if (typeof str != "string") return str;
+          var flagModes = { r: 0, "r+": 2, w: 512 | 64 | 1, "w+": 512 | 64 | 2, a: 1024 | 64 | 1, "a+": 1024 | 64 | 2 };
+          var flags = flagModes[str];
+          if (typeof flags == "undefined") {
+            throw new Error(`Unknown file open mode: ${str}`);
+          }
+          return flags;
+        };
+        var FS_fileDataToTypedArray = (data) => {
+          if (typeof data == "string") {
+            data = intArrayFromString(data, true);
+          }
+          if (!data.subarray) {
+            data = new Uint8Array(data);
+          }
+          return data;
+        };
+        var FS_getMode = (canRead, canWrite) => {
+          var mode = 0;
+          if (canRead) mode |= 292 | 73;
+          if (canWrite) mode |= 146;
+          return mode;
+        };
+        var asyncLoad = async (url2) => {
+          var arrayBuffer = await readAsync(url2);
+          return new Uint8Array(arrayBuffer);
+        };
+        var FS_createDataFile = (...args) => FS.createDataFile(...args);
+        var getUniqueRunDependency = (id) => id;
+        var dependenciesPromise = null;
+        var resolveRunDependencies = async () => dependenciesPromise;
+        var runDependencies = 0;
+        var dependenciesPromiseResolve = null;
+        var removeRunDependency = (id) => {
+          runDependencies--;
+          Module["monitorRunDependencies"]?.(runDependencies);
+          if (!runDependencies) {
+            dependenciesPromiseResolve();
+          }
+        };
+        var addRunDependency = (id) => {
+          if (!runDependencies) {
+            dependenciesPromise = new Promise((resolve4) => dependenciesPromiseResolve = resolve4);
+          }
+          runDependencies++;
+          Module["monitorRunDependencies"]?.(runDependencies);
+        };
+        var preloadPlugins = [];
+        var FS_handledByPreloadPlugin = async (byteArray, fullname) => {
+          if (typeof Browser != "undefined") Browser.init();
+          for (var plugin of preloadPlugins) {
+            if (plugin["canHandle"](fullname)) {
+              return plugin["handle"](byteArray, fullname);
+            }
+          }
+          return byteArray;
+        };
+        var FS_preloadFile = async (parent, name, url2, canRead, canWrite, dontCreateFile, canOwn, preFinish) => {
+          var fullname = name ? PATH_FS.resolve(PATH.join2(parent, name)) : parent;
+          var dep = getUniqueRunDependency(`cp ${fullname}`);
+          addRunDependency(dep);
+          try {
+            var byteArray = url2;
+            if (typeof url2 == "string") {
+              byteArray = await asyncLoad(url2);
+            }
+            byteArray = await FS_handledByPreloadPlugin(byteArray, fullname);
+            preFinish?.();
+            if (!dontCreateFile) {
+              FS_createDataFile(parent, name, byteArray, canRead, canWrite, canOwn);
+            }
+          } finally {
+            removeRunDependency(dep);
+          }
+        };
+        var FS_createPreloadedFile = (parent, name, url2, canRead, canWrite, onload, onerror, dontCreateFile, canOwn, preFinish) => {
+          FS_preloadFile(parent, name, url2, canRead, canWrite, dontCreateFile, canOwn, preFinish).then(onload).catch(onerror);
+        };
+        var FS = { root: null, mounts: [], devices: {}, streams: [], nextInode: 1, nameTable: null, currentPath: "/", initialized: false, ignorePermissions: true, filesystems: null, syncFSRequests: 0, ErrnoError: class {
+          name = "ErrnoError";
+          constructor(errno) {
+            this.errno = errno;
+          }
+        }, FSStream: class {
+          shared = {};
+          get object() {
+            return this.node;
+          }
+          set object(val) {
+            this.node = val;
+          }
+          get isRead() {
+            return (this.flags & 2097155) !== 1;
+          }
+          get isWrite() {
+            return (this.flags & 2097155) !== 0;
+          }
+          get isAppend() {
+            return this.flags & 1024;
+          }
+          get flags() {
+            return this.shared.flags;
+          }
+          set flags(val) {
+            this.shared.flags = val;
+          }
+          get position() {
+            return this.shared.position;
+          }
+          set position(val) {
+            this.shared.position = val;
+          }
+        }, FSNode: class {
+          node_ops = {};
+          stream_ops = {};
+          readMode = 292 | 73;
+          writeMode = 146;
+          mounted = null;
+          constructor(parent, name, mode, rdev) {
+            if (!parent) {
+              parent = this;
+            }
+            this.parent = parent;
+            this.mount = parent.mount;
+            this.id = FS.nextInode++;
+            this.name = name;
+            this.mode = mode;
+            this.rdev = rdev;
+            this.atime = this.mtime = this.ctime = Date.now();
+          }
+          get read() {
+            return (this.mode & this.readMode) === this.readMode;
+          }
+          set read(val) {
+            val ? this.mode |= this.readMode : this.mode &= ~this.readMode;
+          }
+          get write() {
+            return (this.mode & this.writeMode) === this.writeMode;
+          }
+          set write(val) {
+            val ? this.mode |= this.writeMode : this.mode &= ~this.writeMode;
+          }
+          get isFolder() {
+            return FS.isDir(this.mode);
+          }
+          get isDevice() {
+            return FS.isChrdev(this.mode);
+          }
+          addListener(cb, exclusive = false) {
+            var entry = { cb, exclusive };
+            var listeners = this.listeners ??= /* @__PURE__ */ new Set();
+            listeners.add(entry);
+            return { listeners, entry };
+          }
+          notifyListeners(flags) {
+            if (!this.listeners) return;
+            var excl;
+            for (var entry of this.listeners) {
+              if (entry.exclusive) (excl ||= []).push(entry);
+              else entry.cb(flags);
+            }
+            if (excl) {
+              var i = (this.exclTurn || 0) % excl.length;
+              this.exclTurn = i + 1;
+              excl[i].cb(flags);
+            }
+          }
+        }, lookupPath(path, opts2 = {}) {
+          if (!path) {
+            throw new FS.ErrnoError(44);
+          }
+          opts2.follow_mount ??= true;
+          if (!PATH.isAbs(path)) {
+            path = FS.cwd() + "/" + path;
+          }
+          linkloop: for (var nlinks = 0; nlinks < 40; nlinks++) {
+            var parts = path.split("/").filter((p) => !!p);
+            var current = FS.root;
+            var current_path = "/";
+            for (var i = 0; i < parts.length; i++) {
+              var islast = i === parts.length - 1;
+              if (islast && opts2.parent) {
+                break;
+              }
+              if (parts[i] === ".") {
+                continue;
+              }
+              if (parts[i] === "..") {
+                current_path = PATH.dirname(current_path);
+                if (FS.isRoot(current)) {
+                  path = current_path + "/" + parts.slice(i + 1).join("/");
+                  nlinks--;
+                  continue linkloop;
+                } else {
+                  current = current.parent;
+                }
+                continue;
+              }
+              current_path = PATH.join2(current_path, parts[i]);
+              try {
+                current = FS.lookupNode(current, parts[i]);
+              } catch (e) {
+                if (e?.errno === 44 && islast && opts2.noent_okay) {
+                  return { path: current_path };
+                }
+                throw e;
+              }
+              if (FS.isMountpoint(current) && (!islast || opts2.follow_mount)) {
+                current = current.mounted.root;
+              }
+              if (FS.isLink(current.mode) && (!islast || opts2.follow)) {
+                if (!current.node_ops.readlink) {
+                  throw new FS.ErrnoError(52);
+                }
+                var link = current.node_ops.readlink(current);
+                if (!PATH.isAbs(link)) {
+                  link = PATH.dirname(current_path) + "/" + link;
+                }
+                path = link + "/" + parts.slice(i + 1).join("/");
+                continue linkloop;
+              }
+            }
+            return { path: current_path, node: current };
+          }
+          throw new FS.ErrnoError(32);
+        }, getPath(node2) {
+          var path;
+          while (true) {
+            if (FS.isRoot(node2)) {
+              var mount = node2.mount.mountpoint;
+              if (!path) return mount;
+              return mount[mount.length - 1] !== "/" ? `${mount}/${path}` : mount + path;
+            }
+            path = path ? `${node2.name}/${path}` : node2.name;
+            node2 = node2.parent;
+          }
+        }, hashName(parentid, name) {
+          var hash2 = 0;
+          for (var i = 0; i < name.length; i++) {
+            hash2 = (hash2 << 5) - hash2 + name.charCodeAt(i) | 0;
+          }
+          return (parentid + hash2 >>> 0) % FS.nameTable.length;
+        }, hashAddNode(node2) {
+          var hash2 = FS.hashName(node2.parent.id, node2.name);
+          node2.name_next = FS.nameTable[hash2];
+          FS.nameTable[hash2] = node2;
+        }, hashRemoveNode(node2) {
+          var hash2 = FS.hashName(node2.parent.id, node2.name);
+          if (FS.nameTable[hash2] === node2) {
+            FS.nameTable[hash2] = node2.name_next;
+          } else {
+            var current = FS.nameTable[hash2];
+            while (current) {
+              if (current.name_next === node2) {
+                current.name_next = node2.name_next;
+                break;
+              }
+              current = current.name_next;
+            }
+          }
+        }, lookupNode(parent, name) {
+          var errCode = FS.mayLookup(parent);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          var hash2 = FS.hashName(parent.id, name);
+          for (var node2 = FS.nameTable[hash2]; node2; node2 = node2.name_next) {
+            var nodeName = node2.name;
+            if (node2.parent.id === parent.id && nodeName === name) {
+              return node2;
+            }
+          }
+          return FS.lookup(parent, name);
+        }, createNode(parent, name, mode, rdev) {
+          var node2 = new FS.FSNode(parent, name, mode, rdev);
+          FS.hashAddNode(node2);
+          return node2;
+        }, destroyNode(node2) {
+          FS.hashRemoveNode(node2);
+        }, isRoot(node2) {
+          return node2 === node2.parent;
+        }, isMountpoint(node2) {
+          return !!node2.mounted;
+        }, isFile(mode) {
+          return (mode & 61440) === 32768;
+        }, isDir(mode) {
+          return (mode & 61440) === 16384;
+        }, isLink(mode) {
+          return (mode & 61440) === 40960;
+        }, isChrdev(mode) {
+          return (mode & 61440) === 8192;
+        }, isBlkdev(mode) {
+          return (mode & 61440) === 24576;
+        }, isFIFO(mode) {
+          return (mode & 61440) === 4096;
+        }, isSocket(mode) {
+          return (mode & 49152) === 49152;
+        }, flagsToPermissionString(flag) {
+          var perms = ["r", "w", "rw"][flag & 3];
+          if (flag & 512) {
+            perms += "w";
+          }
+          return perms;
+        }, nodePermissions(node2, perms) {
+          if (FS.ignorePermissions) {
+            return 0;
+          }
+          if (perms.includes("r") && !(node2.mode & 292)) {
+            return 2;
+          }
+          if (perms.includes("w") && !(node2.mode & 146)) {
+            return 2;
+          }
+          if (perms.includes("x") && !(node2.mode & 73)) {
+            return 2;
+          }
+          return 0;
+        }, mayLookup(dir) {
+          if (!FS.isDir(dir.mode)) return 54;
+          var errCode = FS.nodePermissions(dir, "x");
+          if (errCode) return errCode;
+          if (!dir.node_ops.lookup) return 2;
+          return 0;
+        }, mayCreate(dir, name) {
+          if (!FS.isDir(dir.mode)) {
+            return 54;
+          }
+          try {
+            var node2 = FS.lookupNode(dir, name);
+            return 20;
+          } catch (e) {
+          }
+          return FS.nodePermissions(dir, "wx");
+        }, mayDelete(dir, name, isdir) {
+          var node2;
+          try {
+            node2 = FS.lookupNode(dir, name);
+          } catch (e) {
+            return e.errno;
+          }
+          var errCode = FS.nodePermissions(dir, "wx");
+          if (errCode) {
+            return errCode;
+          }
+          if (isdir) {
+            if (!FS.isDir(node2.mode)) {
+              return 54;
+            }
+            if (FS.isRoot(node2) || FS.getPath(node2) === FS.cwd()) {
+              return 10;
+            }
+          } else if (FS.isDir(node2.mode)) {
+            return 31;
+          }
+          return 0;
+        }, mayOpen(node2, flags) {
+          if (!node2) {
+            return 44;
+          }
+          if (FS.isLink(node2.mode)) {
+            return 32;
+          }
+          var mode = FS.flagsToPermissionString(flags);
+          if (FS.isDir(node2.mode)) {
+            if (mode !== "r" || flags & (512 | 64)) {
+              return 31;
+            }
+          }
+          return FS.nodePermissions(node2, mode);
+        }, checkOpExists(op, err2) {
+          if (!op) {
+            throw new FS.ErrnoError(err2);
+          }
+          return op;
+        }, MAX_OPEN_FDS: 4096, nextfd() {
+          for (var fd = 0; fd <= FS.MAX_OPEN_FDS; fd++) {
+            if (!FS.streams[fd]) {
+              return fd;
+            }
+          }
+          throw new FS.ErrnoError(33);
+        }, getStreamChecked(fd) {
+          var stream2 = FS.getStream(fd);
+          if (!stream2) {
+            throw new FS.ErrnoError(8);
+          }
+          return stream2;
+        }, getStream: (fd) => FS.streams[fd], createStream(stream2, fd = -1) {
+          stream2 = Object.assign(new FS.FSStream(), stream2);
+          if (fd == -1) {
+            fd = FS.nextfd();
+          }
+          stream2.fd = fd;
+          FS.streams[fd] = stream2;
+          return stream2;
+        }, closeStream(fd) {
+          FS.streams[fd] = null;
+        }, dupStream(origStream, fd = -1) {
+          var stream2 = FS.createStream(origStream, fd);
+          stream2.stream_ops?.dup?.(stream2);
+          return stream2;
+        }, doSetAttr(stream2, node2, attr) {
+          var setattr = stream2?.stream_ops.setattr;
+          var arg = setattr ? stream2 : node2;
+          setattr ??= node2.node_ops.setattr;
+          FS.checkOpExists(setattr, 63);
+          try {
+            setattr(arg, attr);
+          } catch (e) {
+            if (e instanceof RangeError) {
+              throw new FS.ErrnoError(22);
+            }
+            throw e;
+          }
+        }, chrdev_stream_ops: { open(stream2) {
+          var device = FS.getDevice(stream2.node.rdev);
+          stream2.stream_ops = device.stream_ops;
+          stream2.stream_ops.open?.(stream2);
+        }, llseek() {
+          throw new FS.ErrnoError(70);
+        } }, major: (dev) => dev >> 8, minor: (dev) => dev & 255, makedev: (ma, mi) => ma << 8 | mi, registerDevice(dev, ops) {
+          FS.devices[dev] = { stream_ops: ops };
+        }, getDevice: (dev) => FS.devices[dev], getMounts(mount) {
+          var mounts = [];
+          var check2 = [mount];
+          while (check2.length) {
+            var m = check2.pop();
+            mounts.push(m);
+            check2.push(...m.mounts);
+          }
+          return mounts;
+        }, syncfs(populate, callback) {
+          if (typeof populate == "function") {
+            callback = populate;
+            populate = false;
+          }
+          FS.syncFSRequests++;
+          if (FS.syncFSRequests > 1) {
+            err(`warning: ${FS.syncFSRequests} FS.syncfs operations in flight at once, probably just doing extra work`);
+          }
+          var mounts = FS.getMounts(FS.root.mount);
+          var completed = 0;
+          function doCallback(errCode) {
+            FS.syncFSRequests--;
+            return callback(errCode);
+          }
+          function done(errCode) {
+            if (errCode) {
+              if (!done.errored) {
+                done.errored = true;
+                return doCallback(errCode);
+              }
+              return;
+            }
+            if (++completed >= mounts.length) {
+              doCallback(null);
+            }
+          }
+          for (var mount of mounts) {
+            if (mount.type.syncfs) {
+              mount.type.syncfs(mount, populate, done);
+            } else {
+              done(null);
+            }
+          }
+        }, mount(type, opts2, mountpoint) {
+          var root = mountpoint === "/";
+          var pseudo = !mountpoint;
+          var node2;
+          if (root && FS.root) {
+            throw new FS.ErrnoError(10);
+          } else if (!root && !pseudo) {
+            var lookup = FS.lookupPath(mountpoint, { follow_mount: false });
+            mountpoint = lookup.path;
+            node2 = lookup.node;
+            if (FS.isMountpoint(node2)) {
+              throw new FS.ErrnoError(10);
+            }
+            if (!FS.isDir(node2.mode)) {
+              throw new FS.ErrnoError(54);
+            }
+          }
+          var mount = { type, opts: opts2, mountpoint, mounts: [] };
+          var mountRoot = type.mount(mount);
+          mountRoot.mount = mount;
+          mount.root = mountRoot;
+          if (root) {
+            FS.root = mountRoot;
+          } else if (node2) {
+            node2.mounted = mount;
+            if (node2.mount) {
+              node2.mount.mounts.push(mount);
+            }
+          }
+          return mountRoot;
+        }, unmount(mountpoint) {
+          var lookup = FS.lookupPath(mountpoint, { follow_mount: false });
+          if (!FS.isMountpoint(lookup.node)) {
+            throw new FS.ErrnoError(28);
+          }
+          var node2 = lookup.node;
+          var mount = node2.mounted;
+          var mounts = FS.getMounts(mount);
+          for (var [hash2, current] of Object.entries(FS.nameTable)) {
+            while (current) {
+              var next = current.name_next;
+              if (mounts.includes(current.mount)) {
+                FS.destroyNode(current);
+              }
+              current = next;
+            }
+          }
+          node2.mounted = null;
+          var idx = node2.mount.mounts.indexOf(mount);
+          node2.mount.mounts.splice(idx, 1);
+        }, lookup(parent, name) {
+          return parent.node_ops.lookup(parent, name);
+        }, mknod(path, mode, dev) {
+          var lookup = FS.lookupPath(path, { parent: true });
+          var parent = lookup.node;
+          var name = PATH.basename(path);
+          if (!name) {
+            throw new FS.ErrnoError(28);
+          }
+          if (name === "." || name === "..") {
+            throw new FS.ErrnoError(20);
+          }
+          var errCode = FS.mayCreate(parent, name);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.mknod) {
+            throw new FS.ErrnoError(63);
+          }
+          return parent.node_ops.mknod(parent, name, mode, dev);
+        }, statfs(path) {
+          return FS.statfsNode(FS.lookupPath(path, { follow: true }).node);
+        }, statfsStream(stream2) {
+          return FS.statfsNode(stream2.node);
+        }, statfsNode(node2) {
+          var rtn = { bsize: 4096, frsize: 4096, blocks: 1e6, bfree: 5e5, bavail: 5e5, files: FS.nextInode, ffree: FS.nextInode - 1, fsid: 42, flags: 2, namelen: 255 };
+          if (node2.node_ops.statfs) {
+            Object.assign(rtn, node2.node_ops.statfs(node2.mount.opts.root));
+          }
+          return rtn;
+        }, create(path, mode = 438) {
+          mode &= 4095;
+          mode |= 32768;
+          return FS.mknod(path, mode, 0);
+        }, mkdir(path, mode = 511) {
+          mode &= 511 | 512;
+          mode |= 16384;
+          return FS.mknod(path, mode, 0);
+        }, mkdirTree(path, mode) {
+          var dirs = path.split("/");
+          var d = "";
+          for (var dir of dirs) {
+            if (!dir) continue;
+            if (d || PATH.isAbs(path)) d += "/";
+            d += dir;
+            try {
+              FS.mkdir(d, mode);
+            } catch (e) {
+              if (e.errno != 20) throw e;
+            }
+          }
+        }, mkdev(path, mode, dev) {
+          if (typeof dev == "undefined") {
+            dev = mode;
+            mode = 438;
+          }
+          mode |= 8192;
+          return FS.mknod(path, mode, dev);
+        }, symlink(oldpath, newpath) {
+          if (!PATH_FS.resolve(oldpath)) {
+            throw new FS.ErrnoError(44);
+          }
+          var lookup = FS.lookupPath(newpath, { parent: true });
+          var parent = lookup.node;
+          if (!parent) {
+            throw new FS.ErrnoError(44);
+          }
+          var newname = PATH.basename(newpath);
+          var errCode = FS.mayCreate(parent, newname);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.symlink) {
+            throw new FS.ErrnoError(63);
+          }
+          return parent.node_ops.symlink(parent, newname, oldpath);
+        }, link(oldpath, newpath, flags) {
+          var lookup = FS.lookupPath(newpath, { parent: true });
+          var parent = lookup.node;
+          if (!parent) {
+            throw new FS.ErrnoError(44);
+          }
+          var newname = PATH.basename(newpath);
+          var errCode = FS.mayCreate(parent, newname);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.link) {
+            throw new FS.ErrnoError(34);
+          }
+          return parent.node_ops.link(parent, newname, oldpath, flags);
+        }, rename(old_path, new_path) {
+          var old_dirname = PATH.dirname(old_path);
+          var new_dirname = PATH.dirname(new_path);
+          var old_name = PATH.basename(old_path);
+          var new_name = PATH.basename(new_path);
+          var lookup, old_dir, new_dir;
+          lookup = FS.lookupPath(old_path, { parent: true });
+          old_dir = lookup.node;
+          lookup = FS.lookupPath(new_path, { parent: true });
+          new_dir = lookup.node;
+          if (!old_dir || !new_dir) throw new FS.ErrnoError(44);
+          if (old_dir.mount !== new_dir.mount) {
+            throw new FS.ErrnoError(75);
+          }
+          var old_node = FS.lookupNode(old_dir, old_name);
+          var relative4 = PATH_FS.relative(old_path, new_dirname);
+          if (relative4.charAt(0) !== ".") {
+            throw new FS.ErrnoError(28);
+          }
+          relative4 = PATH_FS.relative(new_path, old_dirname);
+          if (relative4.charAt(0) !== ".") {
+            throw new FS.ErrnoError(55);
+          }
+          var new_node;
+          try {
+            new_node = FS.lookupNode(new_dir, new_name);
+          } catch (e) {
+          }
+          if (old_node === new_node) {
+            return;
+          }
+          var isdir = FS.isDir(old_node.mode);
+          var errCode = FS.mayDelete(old_dir, old_name, isdir);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          errCode = new_node ? FS.mayDelete(new_dir, new_name, isdir) : FS.mayCreate(new_dir, new_name);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!old_dir.node_ops.rename) {
+            throw new FS.ErrnoError(63);
+          }
+          if (FS.isMountpoint(old_node) || new_node && FS.isMountpoint(new_node)) {
+            throw new FS.ErrnoError(10);
+          }
+          if (new_dir !== old_dir) {
+            errCode = FS.nodePermissions(old_dir, "w");
+            if (errCode) {
+              throw new FS.ErrnoError(errCode);
+            }
+          }
+          FS.hashRemoveNode(old_node);
+          try {
+            old_dir.node_ops.rename(old_node, new_dir, new_name);
+            old_node.parent = new_dir;
+          } catch (e) {
+            throw e;
+          } finally {
+            FS.hashAddNode(old_node);
+          }
+        }, rmdir(path) {
+          var lookup = FS.lookupPath(path, { parent: true });
+          var parent = lookup.node;
+          var name = PATH.basename(path);
+          var node2 = FS.lookupNode(parent, name);
+          var errCode = FS.mayDelete(parent, name, true);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.rmdir) {
+            throw new FS.ErrnoError(63);
+          }
+          if (FS.isMountpoint(node2)) {
+            throw new FS.ErrnoError(10);
+          }
+          parent.node_ops.rmdir(parent, name);
+          FS.destroyNode(node2);
+        }, readdir(path) {
+          var lookup = FS.lookupPath(path, { follow: true });
+          var node2 = lookup.node;
+          var readdir2 = FS.checkOpExists(node2.node_ops.readdir, 54);
+          return readdir2(node2);
+        }, unlink(path) {
+          var lookup = FS.lookupPath(path, { parent: true });
+          var parent = lookup.node;
+          if (!parent) {
+            throw new FS.ErrnoError(44);
+          }
+          var name = PATH.basename(path);
+          var node2 = FS.lookupNode(parent, name);
+          var errCode = FS.mayDelete(parent, name, false);
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          if (!parent.node_ops.unlink) {
+            throw new FS.ErrnoError(63);
+          }
+          if (FS.isMountpoint(node2)) {
+            throw new FS.ErrnoError(10);
+          }
+          parent.node_ops.unlink(parent, name);
+          FS.destroyNode(node2);
+        }, readlink(path) {
+          var lookup = FS.lookupPath(path);
+          var link = lookup.node;
+          if (!link) {
+            throw new FS.ErrnoError(44);
+          }
+          if (!link.node_ops.readlink) {
+            throw new FS.ErrnoError(28);
+          }
+          return link.node_ops.readlink(link);
+        }, stat(path, dontFollow) {
+          var lookup = FS.lookupPath(path, { follow: !dontFollow });
+          var node2 = lookup.node;
+          var getattr = FS.checkOpExists(node2.node_ops.getattr, 63);
+          return getattr(node2);
+        }, fstat(fd) {
+          var stream2 = FS.getStreamChecked(fd);
+          var node2 = stream2.node;
+          var getattr = stream2.stream_ops.getattr;
+          var arg = getattr ? stream2 : node2;
+          getattr ??= node2.node_ops.getattr;
+          FS.checkOpExists(getattr, 63);
+          return getattr(arg);
+        }, lstat(path) {
+          return FS.stat(path, true);
+        }, doChmod(stream2, node2, mode, dontFollow) {
+          FS.doSetAttr(stream2, node2, { mode: mode & 4095 | node2.mode & ~4095, ctime: Date.now(), dontFollow });
+        }, chmod(path, mode, dontFollow) {
+          var node2;
+          if (typeof path == "string") {
+            var lookup = FS.lookupPath(path, { follow: !dontFollow });
+            node2 = lookup.node;
+          } else {
+            node2 = path;
+          }
+          FS.doChmod(null, node2, mode, dontFollow);
+        }, lchmod(path, mode) {
+          FS.chmod(path, mode, true);
+        }, fchmod(fd, mode) {
+          var stream2 = FS.getStreamChecked(fd);
+          FS.doChmod(stream2, stream2.node, mode, false);
+        }, doChown(stream2, node2, dontFollow) {
+          FS.doSetAttr(stream2, node2, { timestamp: Date.now(), dontFollow });
+        }, chown(path, uid, gid, dontFollow) {
+          var node2;
+          if (typeof path == "string") {
+            var lookup = FS.lookupPath(path, { follow: !dontFollow });
+            node2 = lookup.node;
+          } else {
+            node2 = path;
+          }
+          FS.doChown(null, node2, dontFollow);
+        }, lchown(path, uid, gid) {
+          FS.chown(path, uid, gid, true);
+        }, fchown(fd, uid, gid) {
+          var stream2 = FS.getStreamChecked(fd);
+          FS.doChown(stream2, stream2.node, false);
+        }, doTruncate(stream2, node2, len) {
+          if (FS.isDir(node2.mode)) {
+            throw new FS.ErrnoError(31);
+          }
+          if (!FS.isFile(node2.mode)) {
+            throw new FS.ErrnoError(28);
+          }
+          var errCode = FS.nodePermissions(node2, "w");
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          FS.doSetAttr(stream2, node2, { size: len, timestamp: Date.now() });
+        }, truncate(path, len) {
+          if (len < 0) {
+            throw new FS.ErrnoError(28);
+          }
+          var node2;
+          if (typeof path == "string") {
+            var lookup = FS.lookupPath(path, { follow: true });
+            node2 = lookup.node;
+          } else {
+            node2 = path;
+          }
+          FS.doTruncate(null, node2, len);
+        }, ftruncate(fd, len) {
+          var stream2 = FS.getStreamChecked(fd);
+          if (len < 0 || (stream2.flags & 2097155) === 0) {
+            throw new FS.ErrnoError(28);
+          }
+          FS.doTruncate(stream2, stream2.node, len);
+        }, utime(path, atime, mtime, dontFollow) {
+          var lookup = FS.lookupPath(path, { follow: !dontFollow });
+          FS.doSetAttr(null, lookup.node, { atime, mtime, dontFollow });
+        }, open(path, flags, mode = 438) {
+          if (path === "") {
+            throw new FS.ErrnoError(44);
+          }
+          flags = FS_modeStringToFlags(flags);
+          if (flags & 64) {
+            mode = mode & 4095 | 32768;
+          } else {
+            mode = 0;
+          }
+          var node2;
+          var isDirPath;
+          if (typeof path == "object") {
+            node2 = path;
+          } else {
+            isDirPath = path.endsWith("/");
+            var lookup = FS.lookupPath(path, { follow: !(flags & 131072), noent_okay: true });
+            node2 = lookup.node;
+            path = lookup.path;
+          }
+          var created = false;
+          if (flags & 64) {
+            if (node2) {
+              if (flags & 128) {
+                throw new FS.ErrnoError(20);
+              }
+            } else if (isDirPath) {
+              throw new FS.ErrnoError(31);
+            } else {
+              node2 = FS.mknod(path, mode | 511, 0);
+              created = true;
+            }
+          }
+          if (!node2) {
+            throw new FS.ErrnoError(44);
+          }
+          if (FS.isChrdev(node2.mode)) {
+            flags &= ~512;
+          }
+          if (flags & 65536 && !FS.isDir(node2.mode)) {
+            throw new FS.ErrnoError(54);
+          }
+          if (!created) {
+            var errCode = FS.mayOpen(node2, flags);
+            if (errCode) {
+              throw new FS.ErrnoError(errCode);
+            }
+          }
+          if (flags & 512 && !created) {
+            FS.truncate(node2, 0);
+          }
+          flags &= ~(128 | 512 | 131072);
+          var stream2 = FS.createStream({ node: node2, path: FS.getPath(node2), flags, seekable: true, position: 0, stream_ops: node2.stream_ops, ungotten: [], error: false });
+          if (stream2.stream_ops.open) {
+            stream2.stream_ops.open(stream2);
+          }
+          if (created) {
+            FS.chmod(node2, mode & 511);
+          }
+          return stream2;
+        }, close(stream2) {
+          if (FS.isClosed(stream2)) {
+            throw new FS.ErrnoError(8);
+          }
+          if (stream2.getdents) stream2.getdents = null;
+          stream2.node?.notifyListeners(32);
+          try {
+            if (stream2.stream_ops.close) {
+              stream2.stream_ops.close(stream2);
+            }
+          } catch (e) {
+            throw e;
+          } finally {
+            FS.closeStream(stream2.fd);
+          }
+          stream2.fd = null;
+        }, isClosed(stream2) {
+          return stream2.fd === null;
+        }, llseek(stream2, offset, whence) {
+          if (FS.isClosed(stream2)) {
+            throw new FS.ErrnoError(8);
+          }
+          if (!stream2.seekable || !stream2.stream_ops.llseek) {
+            throw new FS.ErrnoError(70);
+          }
+          if (whence != 0 && whence != 1 && whence != 2) {
+            throw new FS.ErrnoError(28);
+          }
+          stream2.position = stream2.stream_ops.llseek(stream2, offset, whence);
+          stream2.ungotten = [];
+          return stream2.position;
+        }, read(stream2, buffer, offset, length, position) {
+          if (length < 0 || position < 0) {
+            throw new FS.ErrnoError(28);
+          }
+          if (FS.isClosed(stream2)) {
+            throw new FS.ErrnoError(8);
+          }
+          if ((stream2.flags & 2097155) === 1) {
+            throw new FS.ErrnoError(8);
+          }
+          if (FS.isDir(stream2.node.mode)) {
+            throw new FS.ErrnoError(31);
+          }
+          if (!stream2.stream_ops.read) {
+            throw new FS.ErrnoError(28);
+          }
+          var seeking = typeof position != "undefined";
+          if (!seeking) {
+            position = stream2.position;
+          } else if (!stream2.seekable) {
+            throw new FS.ErrnoError(70);
+          }
+          var bytesRead = stream2.stream_ops.read(stream2, buffer, offset, length, position);
+          if (!seeking) stream2.position += bytesRead;
+          return bytesRead;
+        }, write(stream2, buffer, offset, length, position, canOwn) {
+          if (length < 0 || position < 0) {
+            throw new FS.ErrnoError(28);
+          }
+          if (FS.isClosed(stream2)) {
+            throw new FS.ErrnoError(8);
+          }
+          if ((stream2.flags & 2097155) === 0) {
+            throw new FS.ErrnoError(8);
+          }
+          if (FS.isDir(stream2.node.mode)) {
+            throw new FS.ErrnoError(31);
+          }
+          if (!stream2.stream_ops.write) {
+            throw new FS.ErrnoError(28);
+          }
+          if (stream2.seekable && stream2.flags & 1024) {
+            FS.llseek(stream2, 0, 2);
+          }
+          var seeking = typeof position != "undefined";
+          if (!seeking) {
+            position = stream2.position;
+          } else if (!stream2.seekable) {
+            throw new FS.ErrnoError(70);
+          }
+          var bytesWritten = stream2.stream_ops.write(stream2, buffer, offset, length, position, canOwn);
+          if (!seeking) stream2.position += bytesWritten;
+          return bytesWritten;
+        }, mmap(stream2, length, position, prot, flags) {
+          if ((prot & 2) !== 0 && (flags & 2) === 0 && (stream2.flags & 2097155) !== 2) {
+            throw new FS.ErrnoError(2);
+          }
+          if ((stream2.flags & 2097155) === 1) {
+            throw new FS.ErrnoError(2);
+          }
+          if (!stream2.stream_ops.mmap) {
+            throw new FS.ErrnoError(43);
+          }
+          if (!length) {
+            throw new FS.ErrnoError(28);
+          }
+          return stream2.stream_ops.mmap(stream2, length, position, prot, flags);
+        }, msync(stream2, buffer, offset, length, mmapFlags) {
+          if (!stream2.stream_ops.msync) {
+            return 0;
+          }
+          return stream2.stream_ops.msync(stream2, buffer, offset, length, mmapFlags);
+        }, ioctl(stream2, cmd, arg) {
+          if (!stream2.stream_ops.ioctl) {
+            throw new FS.ErrnoError(59);
+          }
+          return stream2.stream_ops.ioctl(stream2, cmd, arg);
+        }, readFile(path, opts2 = {}) {
+          opts2.flags = opts2.flags ?? 0;
+          opts2.encoding = opts2.encoding ?? "binary";
+          if (opts2.encoding !== "utf8" && opts2.encoding !== "binary") {
+            abort(`Invalid encoding type "${opts2.encoding}"`);
+          }
+          var stream2 = FS.open(path, opts2.flags);
+          var stat2 = FS.stat(path);
+          var length = stat2.size;
+          var buf = new Uint8Array(length);
+          FS.read(stream2, buf, 0, length, 0);
+          if (opts2.encoding === "utf8") {
+            buf = UTF8ArrayToString(buf);
+          }
+          FS.close(stream2);
+          return buf;
+        }, writeFile(path, data, opts2 = {}) {
+          opts2.flags = opts2.flags ?? 577;
+          var stream2 = FS.open(path, opts2.flags, opts2.mode);
+          data = FS_fileDataToTypedArray(data);
+          FS.write(stream2, data, 0, data.byteLength, void 0, opts2.canOwn);
+          FS.close(stream2);
+        }, cwd: () => FS.currentPath, chdir(path) {
+          var lookup = FS.lookupPath(path, { follow: true });
+          if (lookup.node === null) {
+            throw new FS.ErrnoError(44);
+          }
+          if (!FS.isDir(lookup.node.mode)) {
+            throw new FS.ErrnoError(54);
+          }
+          var errCode = FS.nodePermissions(lookup.node, "x");
+          if (errCode) {
+            throw new FS.ErrnoError(errCode);
+          }
+          FS.currentPath = lookup.path;
+        }, createDefaultDirectories() {
+          FS.mkdir("/tmp");
+          FS.mkdir("/home");
+          FS.mkdir("/home/web_user");
+        }, createDefaultDevices() {
+          FS.mkdir("/dev");
+          FS.registerDevice(FS.makedev(1, 3), { read: () => 0, write: (stream2, buffer, offset, length, pos) => length, llseek: () => 0 });
+          FS.mkdev("/dev/null", FS.makedev(1, 3));
+          TTY.register(FS.makedev(5, 0), TTY.default_tty_ops);
+          TTY.register(FS.makedev(6, 0), TTY.default_tty1_ops);
+          FS.mkdev("/dev/tty", FS.makedev(5, 0));
+          FS.mkdev("/dev/tty1", FS.makedev(6, 0));
+          var randomBuffer = new Uint8Array(1024), randomLeft = 0;
+          var randomByte = () => {
+            if (randomLeft === 0) {
+              randomFill(randomBuffer);
+              randomLeft = randomBuffer.byteLength;
+            }
+            return randomBuffer[--randomLeft];
+          };
+          FS.createDevice("/dev", "random", randomByte);
+          FS.createDevice("/dev", "urandom", randomByte);
+          FS.mkdir("/dev/shm");
+          FS.mkdir("/dev/shm/tmp");
+        }, createSpecialDirectories() {
+          FS.mkdir("/proc");
+          var proc_self = FS.mkdir("/proc/self");
+          FS.mkdir("/proc/self/fd");
+          FS.mount({ mount() {
+            var node2 = FS.createNode(proc_self, "fd", 16895, 73);
+            node2.stream_ops = { llseek: MEMFS.stream_ops.llseek };
+            node2.node_ops = { lookup(parent, name) {
+              var fd = +name;
+              var stream2 = FS.getStreamChecked(fd);
+              var ret = { parent: null, mount: { mountpoint: "fake" }, node_ops: { readlink: () => stream2.path }, id: fd + 1 };
+              ret.parent = ret;
+              return ret;
+            }, readdir() {
+              return Array.from(FS.streams.entries()).filter(([k, v]) => v).map(([k, v]) => k.toString());
+            } };
+            return node2;
+          } }, {}, "/proc/self/fd");
+        }, createStandardStreams(input2, output2, error63) {
+          if (input2) {
+            FS.createDevice("/dev", "stdin", input2);
+          } else {
+            FS.symlink("/dev/tty", "/dev/stdin");
+          }
+          if (output2) {
+            FS.createDevice("/dev", "stdout", null, output2);
+          } else {
+            FS.symlink("/dev/tty", "/dev/stdout");
+          }
+          if (error63) {
+            FS.createDevice("/dev", "stderr", null, error63);
+          } else {
+            FS.symlink("/dev/tty1", "/dev/stderr");
+          }
+          var stdin = FS.open("/dev/stdin", 0);
+          var stdout = FS.open("/dev/stdout", 1);
+          var stderr = FS.open("/dev/stderr", 1);
+        }, staticInit() {
+          FS.nameTable = new Array(4096);
+          FS.mount(MEMFS, {}, "/");
+          FS.createDefaultDirectories();
+          FS.createDefaultDevices();
+          FS.createSpecialDirectories();
+          FS.filesystems = { MEMFS };
+        }, init(input2, output2, error63) {
+          FS.initialized = true;
+          input2 ??= Module["stdin"];
+          output2 ??= Module["stdout"];
+          error63 ??= Module["stderr"];
+          FS.createStandardStreams(input2, output2, error63);
+        }, quit() {
+          FS.initialized = false;
+          for (var stream2 of FS.streams) {
+            if (stream2) {
+              FS.close(stream2);
+            }
+          }
+        }, findObject(path, dontResolveLastLink) {
+          var ret = FS.analyzePath(path, dontResolveLastLink);
+          if (!ret.exists) {
+            return null;
+          }
+          return ret.object;
+        }, analyzePath(path, dontResolveLastLink) {
+          try {
+            var lookup = FS.lookupPath(path, { follow: !dontResolveLastLink });
+            path = lookup.path;
+          } catch (e) {
+          }
+          var ret = { isRoot: false, exists: false, error: 0, name: null, path: null, object: null, parentExists: false, parentPath: null, parentObject: null };
+          try {
+            var lookup = FS.lookupPath(path, { parent: true });
+            ret.parentExists = true;
+            ret.parentPath = lookup.path;
+            ret.parentObject = lookup.node;
+            ret.name = PATH.basename(path);
+            lookup = FS.lookupPath(path, { follow: !dontResolveLastLink });
+            ret.exists = true;
+            ret.path = lookup.path;
+            ret.object = lookup.node;
+            ret.name = lookup.node.name;
+            ret.isRoot = lookup.path === "/";
+          } catch (e) {
+            ret.error = e.errno;
+          }
+          return ret;
+        }, createPath(parent, path, canRead, canWrite) {
+          parent = typeof parent == "string" ? parent : FS.getPath(parent);
+          var parts = path.split("/").reverse();
+          while (parts.length) {
+            var part = parts.pop();
+            if (!part) continue;
+            var current = PATH.join2(parent, part);
+            try {
+              FS.mkdir(current);
+            } catch (e) {
+              if (e.errno != 20) throw e;
+            }
+            parent = current;
+          }
+          return current;
+        }, createFile(parent, name, properties, canRead, canWrite) {
+          var path = PATH.join2(typeof parent == "string" ? parent : FS.getPath(parent), name);
+          var mode = FS_getMode(canRead, canWrite);
+          return FS.create(path, mode);
+        }, createDataFile(parent, name, data, canRead, canWrite, canOwn) {
+          var path = name;
+          if (parent) {
+            parent = typeof parent == "string" ? parent : FS.getPath(parent);
+            path = name ? PATH.join2(parent, name) : parent;
+          }
+          var mode = FS_getMode(canRead, canWrite);
+          var node2 = FS.create(path, mode);
+          if (data) {
+            data = FS_fileDataToTypedArray(data);
+            FS.chmod(node2, mode | 146);
+            var stream2 = FS.open(node2, 577);
+            FS.write(stream2, data, 0, data.length, 0, canOwn);
+            FS.close(stream2);
+            FS.chmod(node2, mode);
+          }
+        }, createDevice(parent, name, input2, output2) {
+          var path = PATH.join2(typeof parent == "string" ? parent : FS.getPath(parent), name);
+          var mode = FS_getMode(!!input2, !!output2);
+          FS.createDevice.major ??= 64;
+          var dev = FS.makedev(FS.createDevice.major++, 0);
+          FS.registerDevice(dev, { open(stream2) {
+            stream2.seekable = false;
+          }, close(stream2) {
+            if (output2?.buffer?.length) {
+              output2(10);
+            }
+          }, read(stream2, buffer, offset, length, pos) {
+            var bytesRead = 0;
+            for (var i = 0; i < length; i++) {
+              var result;
+              try {
+                result = input2();
+              } catch (e) {
+                throw new FS.ErrnoError(29);
+              }
+              if (result === void 0 && bytesRead === 0) {
+                throw new FS.ErrnoError(6);
+              }
+              if (result === null || result === void 0) break;
+              bytesRead++;
+              buffer[offset + i] = result;
+            }
+            if (bytesRead) {
+              stream2.node.atime = Date.now();
+            }
+            return bytesRead;
+          }, write(stream2, buffer, offset, length, pos) {
+            for (var i = 0; i < length; i++) {
+              try {
+                output2(buffer[offset + i]);
+              } catch (e) {
+                throw new FS.ErrnoError(29);
+              }
+            }
+            if (length) {
+              stream2.node.mtime = stream2.node.ctime = Date.now();
+            }
+            return i;
+          } });
+          return FS.mkdev(path, mode, dev);
+        }, forceLoadFile(obj) {
+          if (obj.isDevice || obj.isFolder || obj.link || obj.contents) return true;
+          if (globalThis.XMLHttpRequest) {
+            abort("Lazy loading should have been performed (contents set) in createLazyFile, but it was not. Lazy loading only works in web workers. Use --embed-file or --preload-file in emcc on the main thread.");
+          } else {
+            try {
+              obj.contents = readBinary(obj.url);
+            } catch (e) {
+              throw new FS.ErrnoError(29);
+            }
+          }
+        }, createLazyFile(parent, name, url2, canRead, canWrite) {
+          class LazyUint8Array {
+            lengthKnown = false;
+            chunks = [];
+            get(idx) {
+              if (idx > this.length - 1 || idx < 0) {
+                return void 0;
+              }
+              var chunkOffset = idx % this.chunkSize;
+              var chunkNum = idx / this.chunkSize | 0;
+              return this.getter(chunkNum)[chunkOffset];
+            }
+            setDataGetter(getter) {
+              this.getter = getter;
+            }
+            cacheLength() {
+              var xhr = new XMLHttpRequest();
+              xhr.open("HEAD", url2, false);
+              xhr.send(null);
+              if (!(xhr.status >= 200 && xhr.status < 300 || xhr.status === 304)) abort("Couldn't load " + url2 + ". Status: " + xhr.status);
+              var datalength = Number(xhr.getResponseHeader("Content-length"));
+              var header;
+              var hasByteServing = (header = xhr.getResponseHeader("Accept-Ranges")) && header === "bytes";
+              var usesGzip = (header = xhr.getResponseHeader("Content-Encoding")) && header === "gzip";
+              var chunkSize2 = 1024 * 1024;
+              if (!hasByteServing) chunkSize2 = datalength;
+              var doXHR = (from, to) => {
+                if (from > to) abort(`invalid range (${from}, ${to}) or no bytes requested!`);
+                if (to > datalength - 1) abort(`only ${datalength} bytes available! programmer error!`);
+                var xhr2 = new XMLHttpRequest();
+                xhr2.open("GET", url2, false);
+                if (datalength !== chunkSize2) xhr2.setRequestHeader("Range", "bytes=" + from + "-" + to);
+                xhr2.responseType = "arraybuffer";
+                if (xhr2.overrideMimeType) {
+                  xhr2.overrideMimeType("text/plain; charset=x-user-defined");
+                }
+                xhr2.send(null);
+                if (!(xhr2.status >= 200 && xhr2.status < 300 || xhr2.status === 304)) abort("Couldn't load " + url2 + ". Status: " + xhr2.status);
+                if (xhr2.response !== void 0) {
+                  return new Uint8Array(xhr2.response || []);
+                }
+                return intArrayFromString(xhr2.responseText ?? "", true);
+              };
+              var lazyArray2 = this;
+              lazyArray2.setDataGetter((chunkNum) => {
+                var start = chunkNum * chunkSize2;
+                var end = (chunkNum + 1) * chunkSize2 - 1;
+                end = Math.min(end, datalength - 1);
+                if (typeof lazyArray2.chunks[chunkNum] == "undefined") {
+                  lazyArray2.chunks[chunkNum] = doXHR(start, end);
+                }
+                if (typeof lazyArray2.chunks[chunkNum] == "undefined") abort("doXHR failed!");
+                return lazyArray2.chunks[chunkNum];
+              });
+              if (usesGzip || !datalength) {
+                chunkSize2 = datalength = 1;
+                datalength = this.getter(0).length;
+                chunkSize2 = datalength;
+                out("LazyFiles on gzip forces download of the whole file when length is accessed");
+              }
+              this._length = datalength;
+              this._chunkSize = chunkSize2;
+              this.lengthKnown = true;
+            }
+            get length() {
+              if (!this.lengthKnown) {
+                this.cacheLength();
+              }
+              return this._length;
+            }
+            get chunkSize() {
+              if (!this.lengthKnown) {
+                this.cacheLength();
+              }
+              return this._chunkSize;
+            }
+          }
+          if (globalThis.XMLHttpRequest) {
+            if (!ENVIRONMENT_IS_WORKER) abort("Cannot do synchronous binary XHRs outside webworkers in modern browsers. Use --embed-file or --preload-file in emcc");
+            var lazyArray = new LazyUint8Array();
+            var properties = { isDevice: false, contents: lazyArray };
+          } else {
+            var properties = { isDevice: false, url: url2 };
+          }
+          var node2 = FS.createFile(parent, name, properties, canRead, canWrite);
+          if (properties.contents) {
+            node2.contents = properties.contents;
+          } else if (properties.url) {
+            node2.contents = null;
+            node2.url = properties.url;
+          }
+          Object.defineProperties(node2, { usedBytes: { get: function() {
+            return this.contents.length;
+          } } });
+          var stream_ops = {};
+          for (const [key, fn] of Object.entries(node2.stream_ops)) {
+            stream_ops[key] = (...args) => {
+              FS.forceLoadFile(node2);
+              return fn(...args);
+            };
+          }
+          function writeChunks(stream2, buffer, offset, length, position) {
+            var contents = stream2.node.contents;
+            if (position >= contents.length) return 0;
+            var size = Math.min(contents.length - position, length);
+            if (contents.slice) {
+              for (var i = 0; i < size; i++) {
+                buffer[offset + i] = contents[position + i];
+              }
+            } else {
+              for (var i = 0; i < size; i++) {
+                buffer[offset + i] = contents.get(position + i);
+              }
+            }
+            return size;
+          }
+          stream_ops.read = (stream2, buffer, offset, length, position) => {
+            FS.forceLoadFile(node2);
+            return writeChunks(stream2, buffer, offset, length, position);
+          };
+          stream_ops.mmap = (stream2, length, position, prot, flags) => {
+            FS.forceLoadFile(node2);
+            var ptr = mmapAlloc(length);
+            if (!ptr) {
+              throw new FS.ErrnoError(48);
+            }
+            writeChunks(stream2, HEAP8, ptr, length, position);
+            return { ptr, allocated: true };
+          };
+          node2.stream_ops = stream_ops;
+          return node2;
+        } };
+        var SYSCALLS = { currentUmask: 18, calculateAt(dirfd, path, allowEmpty) {
+          if (PATH.isAbs(path)) {
+            return path;
+          }
+          var dir;
+          if (dirfd === -100) {
+            dir = FS.cwd();
+          } else {
+            var dirstream = SYSCALLS.getStreamFromFD(dirfd);
+            dir = dirstream.path;
+          }
+          if (path.length == 0) {
+            if (!allowEmpty) {
+              throw new FS.ErrnoError(44);
+            }
+            return dir;
+          }
+          return dir + "/" + path;
+        }, writeStat(buf, stat2) {
+          HEAPU32[buf >> 2] = stat2.dev;
+          HEAPU32[buf + 4 >> 2] = stat2.mode;
+          HEAPU32[buf + 8 >> 2] = stat2.nlink;
+          HEAPU32[buf + 12 >> 2] = stat2.uid;
+          HEAPU32[buf + 16 >> 2] = stat2.gid;
+          HEAPU32[buf + 20 >> 2] = stat2.rdev;
+          HEAP64[buf + 24 >> 3] = BigInt(stat2.size);
+          HEAP32[buf + 32 >> 2] = 4096;
+          HEAP32[buf + 36 >> 2] = stat2.blocks;
+          var atime = stat2.atime.getTime();
+          var mtime = stat2.mtime.getTime();
+          var ctime = stat2.ctime.getTime();
+          HEAP64[buf + 40 >> 3] = BigInt(Math.floor(atime / 1e3));
+          HEAPU32[buf + 48 >> 2] = atime % 1e3 * 1e3 * 1e3;
+          HEAP64[buf + 56 >> 3] = BigInt(Math.floor(mtime / 1e3));
+          HEAPU32[buf + 64 >> 2] = mtime % 1e3 * 1e3 * 1e3;
+          HEAP64[buf + 72 >> 3] = BigInt(Math.floor(ctime / 1e3));
+          HEAPU32[buf + 80 >> 2] = ctime % 1e3 * 1e3 * 1e3;
+          HEAP64[buf + 88 >> 3] = BigInt(stat2.ino);
+          return 0;
+        }, writeStatFs(buf, stats) {
+          HEAPU32[buf + 4 >> 2] = stats.bsize;
+          HEAPU32[buf + 60 >> 2] = stats.bsize;
+          HEAP64[buf + 8 >> 3] = BigInt(stats.blocks);
+          HEAP64[buf + 16 >> 3] = BigInt(stats.bfree);
+          HEAP64[buf + 24 >> 3] = BigInt(stats.bavail);
+          HEAP64[buf + 32 >> 3] = BigInt(stats.files);
+          HEAP64[buf + 40 >> 3] = BigInt(stats.ffree);
+          HEAPU32[buf + 48 >> 2] = stats.fsid;
+          HEAPU32[buf + 64 >> 2] = stats.flags;
+          HEAPU32[buf + 56 >> 2] = stats.namelen;
+        }, doMsync(addr, stream2, len, flags, offset) {
+          if (!FS.isFile(stream2.node.mode)) {
+            throw new FS.ErrnoError(43);
+          }
+          if (flags & 2) {
+            return 0;
+          }
+          var buffer = HEAPU8.subarray(addr, addr + len);
+          FS.msync(stream2, buffer, offset, len, flags);
+        }, getStreamFromFD(fd) {
+          var stream2 = FS.getStreamChecked(fd);
+          return stream2;
+        }, varargs: void 0, getStr(ptr) {
+          var ret = UTF8ToString(ptr);
+          return ret;
+        } };
+        function _fd_close(fd) {
+          try {
+            var stream2 = SYSCALLS.getStreamFromFD(fd);
+            FS.close(stream2);
+            return 0;
+          } catch (e) {
+            if (typeof FS == "undefined" || !(e.name === "ErrnoError")) throw e;
+            return e.errno;
+          }
+        }
+        var doReadv = (stream2, iov, iovcnt, offset) => {
+          var ret = 0;
+          for (var i = 0; i < iovcnt; i++) {
+            var ptr = HEAPU32[iov >> 2];
+            var len = HEAPU32[iov + 4 >> 2];
+            iov += 8;
+            try {
+              var curr = FS.read(stream2, HEAP8, ptr, len, offset);
+            } catch (e) {
+              if (ret > 0 && e instanceof FS.ErrnoError && (e.errno == 6 || e.errno == 6)) {
+                break;
+              }
+              throw e;
+            }
+            if (curr < 0) return -1;
+            ret += curr;
+            if (curr < len) break;
+            if (typeof offset != "undefined") {
+              offset += curr;
+            }
+          }
+          return ret;
+        };
+        function _fd_read(fd, iov, iovcnt, pnum) {
+          try {
+            var stream2 = SYSCALLS.getStreamFromFD(fd);
+            var num = doReadv(stream2, iov, iovcnt);
+            HEAPU32[pnum >> 2] = num;
+            return 0;
+          } catch (e) {
+            if (typeof FS == "undefined" || !(e.name === "ErrnoError")) throw e;
+            return e.errno;
+          }
+        }
+        var INT53_MAX = 9007199254740992;
+        var INT53_MIN = -9007199254740992;
+        var bigintToI53Checked = (num) => num < INT53_MIN || num > INT53_MAX ? NaN : Number(num);
+        function _fd_seek(fd, offset, whence, newOffset) {
+          offset = bigintToI53Checked(offset);
+          try {
+            if (isNaN(offset)) return 22;
+            var stream2 = SYSCALLS.getStreamFromFD(fd);
+            FS.llseek(stream2, offset, whence);
+            HEAP64[newOffset >> 3] = BigInt(stream2.position);
+            if (stream2.getdents && offset === 0 && whence === 0) stream2.getdents = null;
+            return 0;
+          } catch (e) {
+            if (typeof FS == "undefined" || !(e.name === "ErrnoError")) throw e;
+            return e.errno;
+          }
+        }
+        var doWritev = (stream2, iov, iovcnt, offset) => {
+          if (iovcnt == 1) {
+            return FS.write(stream2, HEAP8, HEAPU32[iov >> 2], HEAPU32[iov + 4 >> 2], offset);
+          }
+          var total = 0;
+          for (var i = 0, p = iov; i < iovcnt; i++, p += 8) {
+            total += HEAPU32[p + 4 >> 2];
+          }
+          var view = new Uint8Array(total);
+          var voff = 0;
+          for (var i = 0; i < iovcnt; i++, iov += 8) {
+            var ptr = HEAPU32[iov >> 2];
+            var len = HEAPU32[iov + 4 >> 2];
+            view.set(HEAPU8.subarray(ptr, ptr + len), voff);
+            voff += len;
+          }
+          return FS.write(stream2, view, 0, total, offset);
+        };
+        function _fd_write(fd, iov, iovcnt, pnum) {
+          try {
+            var stream2 = SYSCALLS.getStreamFromFD(fd);
+            var num = doWritev(stream2, iov, iovcnt);
+            HEAPU32[pnum >> 2] = num;
+            return 0;
+          } catch (e) {
+            if (typeof FS == "undefined" || !(e.name === "ErrnoError")) throw e;
+            return e.errno;
+          }
+        }
+        var wasmTableMirror = [];
+        var getWasmTableEntry = (funcPtr) => {
+          var func = wasmTableMirror[funcPtr];
+          if (!func) {
+            wasmTableMirror[funcPtr] = func = wasmTable.get(funcPtr);
+          }
+          return func;
+        };
+        var stringToUTF8 = (str, outPtr, maxBytesToWrite) => stringToUTF8Array(str, HEAPU8, outPtr, maxBytesToWrite);
+        FS.createPreloadedFile = FS_createPreloadedFile;
+        FS.preloadFile = FS_preloadFile;
+        FS.staticInit();
+        {
+          if (Module["noExitRuntime"]) noExitRuntime = Module["noExitRuntime"];
+          if (Module["print"]) out = Module["print"];
+          if (Module["printErr"]) err = Module["printErr"];
+          if (Module["arguments"]) programArgs = Module["arguments"];
+          if (Module["thisProgram"]) thisProgram = Module["thisProgram"];
+          var preInit = Module["preInit"];
+          if (preInit) {
+            if (typeof preInit == "function") Module["preInit"] = preInit = [preInit];
+            while (preInit.length > 0) {
+              preInit.shift()();
+            }
+          }
+        }
+        Module["getValue"] = getValue;
+        Module["UTF8ToString"] = UTF8ToString;
+        Module["stringToUTF8"] = stringToUTF8;
+        Module["lengthBytesUTF8"] = lengthBytesUTF8;
+        var _wasm_parse_query, _malloc, _free, _wasm_parse_query_raw, _wasm_free_parse_result, _wasm_parse_plpgsql, _wasm_fingerprint, _wasm_normalize_query, _wasm_parse_query_detailed, _wasm_free_detailed_result, _wasm_scan, _wasm_free_string, __emscripten_timeout, _setThrew, __emscripten_stack_restore, _emscripten_stack_get_current, memory, __indirect_function_table, wasmMemory, wasmTable;
+        function assignWasmExports(wasmExports2) {
+          _wasm_parse_query = Module["_wasm_parse_query"] = wasmExports2["B"];
+          _malloc = Module["_malloc"] = wasmExports2["C"];
+          _free = Module["_free"] = wasmExports2["E"];
+          _wasm_parse_query_raw = Module["_wasm_parse_query_raw"] = wasmExports2["F"];
+          _wasm_free_parse_result = Module["_wasm_free_parse_result"] = wasmExports2["G"];
+          _wasm_parse_plpgsql = Module["_wasm_parse_plpgsql"] = wasmExports2["H"];
+          _wasm_fingerprint = Module["_wasm_fingerprint"] = wasmExports2["I"];
+          _wasm_normalize_query = Module["_wasm_normalize_query"] = wasmExports2["J"];
+          _wasm_parse_query_detailed = Module["_wasm_parse_query_detailed"] = wasmExports2["K"];
+          _wasm_free_detailed_result = Module["_wasm_free_detailed_result"] = wasmExports2["L"];
+          _wasm_scan = Module["_wasm_scan"] = wasmExports2["M"];
+          _wasm_free_string = Module["_wasm_free_string"] = wasmExports2["N"];
+          __emscripten_timeout = wasmExports2["O"];
+          _setThrew = wasmExports2["P"];
+          __emscripten_stack_restore = wasmExports2["Q"];
+          _emscripten_stack_get_current = wasmExports2["R"];
+          memory = wasmMemory = wasmExports2["z"];
+          __indirect_function_table = wasmTable = wasmExports2["D"];
+        }
+        var wasmImports = { c: ___assert_fail, x: __abort_js, w: __emscripten_runtime_keepalive_clear, p: __emscripten_throw_longjmp, o: __setitimer_js, q: _emscripten_resize_heap, m: _exit, u: _fd_close, r: _fd_read, s: _fd_seek, t: _fd_write, g: invoke_i, b: invoke_ii, a: invoke_iii, d: invoke_iiii, k: invoke_iiiii, l: invoke_ji, e: invoke_v, f: invoke_vi, h: invoke_vii, j: invoke_viii, i: invoke_viiii, y: invoke_viiiii, n: invoke_viiiiiiiiiiiii, v: _proc_exit };
+        function invoke_iii(index, a1, a2) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1, a2);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_ii(index, a1) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_i(index) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)();
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_v(index) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)();
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_iiii(index, a1, a2, a3) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1, a2, a3);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_viiii(index, a1, a2, a3, a4) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2, a3, a4);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_viiiiiiiiiiiii(index, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_iiiii(index, a1, a2, a3, a4) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1, a2, a3, a4);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_viii(index, a1, a2, a3) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2, a3);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_vi(index, a1) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_vii(index, a1, a2) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_viiiii(index, a1, a2, a3, a4, a5) {
+          var sp = stackSave();
+          try {
+            getWasmTableEntry(index)(a1, a2, a3, a4, a5);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+          }
+        }
+        function invoke_ji(index, a1) {
+          var sp = stackSave();
+          try {
+            return getWasmTableEntry(index)(a1);
+          } catch (e) {
+            stackRestore(sp);
+            if (!(e instanceof EmscriptenEH)) throw e;
+            _setThrew(1, 0);
+            return 0n;
+          }
+        }
+        async function run2() {
+          preRun();
+          if (runDependencies) {
+            await resolveRunDependencies();
+          }
+          var setStatus = Module["setStatus"];
+          if (setStatus) {
+            setStatus("Running...");
+            await new Promise((resolve4) => setTimeout(resolve4, 1));
+            setTimeout(setStatus, 1, "");
+          }
+          if (ABORT) return;
+          initRuntime();
+          Module["onRuntimeInitialized"]?.();
+          postRun();
+        }
+        var wasmExports;
+        wasmExports = await createWasm();
+        await run2();
+        ;
+        return Module;
+      };
+    })();
+    if (typeof exports === "object" && typeof module === "object") {
+      module.exports = PgQueryModule;
+      module.exports.default = PgQueryModule;
+    } else if (typeof define === "function" && define["amd"]) define([], () => PgQueryModule);
+  }
+});
+
+// node_modules/libpg-query/wasm/index.cjs
+var require_wasm = __commonJS({
+  "node_modules/libpg-query/wasm/index.cjs"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
+      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
+    };
+    var __importDefault = exports && exports.__importDefault || function(mod4) {
+      return mod4 && mod4.__esModule ? mod4 : { "default": mod4 };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.scan = exports.normalize = exports.fingerprint = exports.parsePlPgSQL = exports.parse = exports.SqlError = void 0;
+    exports.hasSqlDetails = hasSqlDetails;
+    exports.formatSqlError = formatSqlError;
+    exports.loadModule = loadModule;
+    exports.parseSync = parseSync;
+    exports.parsePlPgSQLSync = parsePlPgSQLSync;
+    exports.fingerprintSync = fingerprintSync;
+    exports.normalizeSync = normalizeSync;
+    exports.scanSync = scanSync;
+    __exportStar(require_types2(), exports);
+    var SqlError = class extends Error {
+      sqlDetails;
+      constructor(message, details) {
+        super(message);
+        this.name = "SqlError";
+        this.sqlDetails = details;
+      }
+    };
+    exports.SqlError = SqlError;
+    function hasSqlDetails(error63) {
+      return error63 instanceof SqlError && error63.sqlDetails !== void 0;
+    }
+    function formatSqlError(error63, query, options = {}) {
+      const { showPosition = true, showQuery = true, color = false, maxQueryLength } = options;
+      const lines = [];
+      const red = color ? "\x1B[31m" : "";
+      const yellow = color ? "\x1B[33m" : "";
+      const reset = color ? "\x1B[0m" : "";
+      lines.push(`${red}Error: ${error63.message}${reset}`);
+      if (error63.sqlDetails) {
+        const { cursorPosition, fileName, functionName, lineNumber } = error63.sqlDetails;
+        if (cursorPosition !== void 0 && cursorPosition >= 0) {
+          lines.push(`Position: ${cursorPosition}`);
+        }
+        if (fileName || functionName || lineNumber) {
+          const details = [];
+          if (fileName)
+            details.push(`file: ${fileName}`);
+          if (functionName)
+            details.push(`function: ${functionName}`);
+          if (lineNumber)
+            details.push(`line: ${lineNumber}`);
+          lines.push(`Source: ${details.join(", ")}`);
+        }
+        if (showQuery && showPosition && cursorPosition !== void 0 && cursorPosition >= 0) {
+          let displayQuery = query;
+          let adjustedPosition = cursorPosition;
+          if (maxQueryLength && query.length > maxQueryLength) {
+            const start = Math.max(0, cursorPosition - Math.floor(maxQueryLength / 2));
+            const end = Math.min(query.length, start + maxQueryLength);
+            displayQuery = (start > 0 ? "..." : "") + query.substring(start, end) + (end < query.length ? "..." : "");
+            adjustedPosition = cursorPosition - start + (start > 0 ? 3 : 0);
+          }
+          lines.push(displayQuery);
+          lines.push(" ".repeat(adjustedPosition) + `${yellow}^${reset}`);
+        }
+      } else if (showQuery) {
+        let displayQuery = query;
+        if (maxQueryLength && query.length > maxQueryLength) {
+          displayQuery = query.substring(0, maxQueryLength) + "...";
+        }
+        lines.push(`Query: ${displayQuery}`);
+      }
+      return lines.join("\n");
+    }
+    var libpg_query_js_1 = __importDefault(require_libpg_query());
+    var wasmModule;
+    var initPromise = (0, libpg_query_js_1.default)().then((module2) => {
+      wasmModule = module2;
+    });
+    function ensureLoaded() {
+      if (!wasmModule)
+        throw new Error("WASM module not initialized. Call `loadModule()` first.");
+    }
+    async function loadModule() {
+      if (!wasmModule) {
+        await initPromise;
+      }
+    }
+    function awaitInit(fn) {
+      return (async (...args) => {
+        await initPromise;
+        return fn(...args);
+      });
+    }
+    function stringToPtr(str) {
+      ensureLoaded();
+      if (typeof str !== "string") {
+        throw new TypeError(`Expected a string, got ${typeof str}`);
+      }
+      const len = wasmModule.lengthBytesUTF8(str) + 1;
+      const ptr = wasmModule._malloc(len);
+      try {
+        wasmModule.stringToUTF8(str, ptr, len);
+        return ptr;
+      } catch (error63) {
+        wasmModule._free(ptr);
+        throw error63;
+      }
+    }
+    function ptrToString(ptr) {
+      ensureLoaded();
+      if (typeof ptr !== "number") {
+        throw new TypeError(`Expected a number, got ${typeof ptr}`);
+      }
+      return wasmModule.UTF8ToString(ptr);
+    }
+    exports.parse = awaitInit(async (query) => {
+      if (query === null || query === void 0) {
+        throw new Error("Query cannot be null or undefined");
+      }
+      if (query === "") {
+        throw new Error("Query cannot be empty");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_parse_query_raw(queryPtr);
+        if (!resultPtr) {
+          throw new Error("Failed to parse query: memory allocation failed");
+        }
+        const parseTreePtr = wasmModule.getValue(resultPtr, "i32");
+        const stderrBufferPtr = wasmModule.getValue(resultPtr + 4, "i32");
+        const errorPtr = wasmModule.getValue(resultPtr + 8, "i32");
+        if (errorPtr) {
+          const messagePtr = wasmModule.getValue(errorPtr, "i32");
+          const funcnamePtr = wasmModule.getValue(errorPtr + 4, "i32");
+          const filenamePtr = wasmModule.getValue(errorPtr + 8, "i32");
+          const lineno = wasmModule.getValue(errorPtr + 12, "i32");
+          const cursorpos = wasmModule.getValue(errorPtr + 16, "i32");
+          const message = messagePtr ? wasmModule.UTF8ToString(messagePtr) : "Unknown error";
+          const funcname = funcnamePtr ? wasmModule.UTF8ToString(funcnamePtr) : void 0;
+          const filename = filenamePtr ? wasmModule.UTF8ToString(filenamePtr) : void 0;
+          throw new SqlError(message, {
+            message,
+            cursorPosition: cursorpos > 0 ? cursorpos - 1 : 0,
+            // Convert to 0-based
+            fileName: filename,
+            functionName: funcname,
+            lineNumber: lineno > 0 ? lineno : void 0
+          });
+        }
+        if (!parseTreePtr) {
+          throw new Error("No parse tree generated");
+        }
+        const parseTreeStr = wasmModule.UTF8ToString(parseTreePtr);
+        return JSON.parse(parseTreeStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_parse_result(resultPtr);
+        }
+      }
+    });
+    exports.parsePlPgSQL = awaitInit(async (query) => {
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_parse_plpgsql(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (!resultStr.startsWith("{")) {
+          throw new Error(resultStr);
+        }
+        return JSON.parse(resultStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    });
+    exports.fingerprint = awaitInit(async (query) => {
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_fingerprint(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return resultStr;
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    });
+    exports.normalize = awaitInit(async (query) => {
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_normalize_query(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return resultStr;
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    });
+    function parseSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      if (query === null || query === void 0) {
+        throw new Error("Query cannot be null or undefined");
+      }
+      if (query === "") {
+        throw new Error("Query cannot be empty");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_parse_query_raw(queryPtr);
+        if (!resultPtr) {
+          throw new Error("Failed to parse query: memory allocation failed");
+        }
+        const parseTreePtr = wasmModule.getValue(resultPtr, "i32");
+        const stderrBufferPtr = wasmModule.getValue(resultPtr + 4, "i32");
+        const errorPtr = wasmModule.getValue(resultPtr + 8, "i32");
+        if (errorPtr) {
+          const messagePtr = wasmModule.getValue(errorPtr, "i32");
+          const funcnamePtr = wasmModule.getValue(errorPtr + 4, "i32");
+          const filenamePtr = wasmModule.getValue(errorPtr + 8, "i32");
+          const lineno = wasmModule.getValue(errorPtr + 12, "i32");
+          const cursorpos = wasmModule.getValue(errorPtr + 16, "i32");
+          const message = messagePtr ? wasmModule.UTF8ToString(messagePtr) : "Unknown error";
+          const funcname = funcnamePtr ? wasmModule.UTF8ToString(funcnamePtr) : void 0;
+          const filename = filenamePtr ? wasmModule.UTF8ToString(filenamePtr) : void 0;
+          throw new SqlError(message, {
+            message,
+            cursorPosition: cursorpos > 0 ? cursorpos - 1 : 0,
+            // Convert to 0-based
+            fileName: filename,
+            functionName: funcname,
+            lineNumber: lineno > 0 ? lineno : void 0
+          });
+        }
+        if (!parseTreePtr) {
+          throw new Error("No parse tree generated");
+        }
+        const parseTreeStr = wasmModule.UTF8ToString(parseTreePtr);
+        return JSON.parse(parseTreeStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_parse_result(resultPtr);
+        }
+      }
+    }
+    function parsePlPgSQLSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_parse_plpgsql(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (!resultStr.startsWith("{")) {
+          throw new Error(resultStr);
+        }
+        return JSON.parse(resultStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    }
+    function fingerprintSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_fingerprint(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return resultStr;
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    }
+    function normalizeSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_normalize_query(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return resultStr;
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    }
+    exports.scan = awaitInit(async (query) => {
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_scan(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return JSON.parse(resultStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    });
+    function scanSync(query) {
+      if (!wasmModule) {
+        throw new Error("WASM module not initialized. Call loadModule() first.");
+      }
+      const queryPtr = stringToPtr(query);
+      let resultPtr = 0;
+      try {
+        resultPtr = wasmModule._wasm_scan(queryPtr);
+        const resultStr = ptrToString(resultPtr);
+        if (resultStr.startsWith("syntax error") || resultStr.startsWith("deparse error") || resultStr.startsWith("ERROR")) {
+          throw new Error(resultStr);
+        }
+        return JSON.parse(resultStr);
+      } finally {
+        wasmModule._free(queryPtr);
+        if (resultPtr) {
+          wasmModule._wasm_free_string(resultPtr);
+        }
+      }
+    }
   }
 });
 
@@ -30148,7 +33135,7 @@ var require_parse_cst = __commonJS({
         };
       }
     };
-    function parse5(src) {
+    function parse6(src) {
       const cr = [];
       if (src.indexOf("\r") !== -1) {
         src = src.replace(/\r\n?/g, (match, offset2) => {
@@ -30179,7 +33166,7 @@ var require_parse_cst = __commonJS({
       documents.toString = () => documents.join("...\n");
       return documents;
     }
-    exports.parse = parse5;
+    exports.parse = parse6;
   }
 });
 
@@ -33046,24 +36033,24 @@ ${ctx.indent}${str}`;
         return name;
       }
     };
-    var visit3 = (node2, tags) => {
+    var visit4 = (node2, tags) => {
       if (node2 && typeof node2 === "object") {
         const {
           tag
         } = node2;
         if (node2 instanceof resolveSeq.Collection) {
           if (tag) tags[tag] = true;
-          node2.items.forEach((n) => visit3(n, tags));
+          node2.items.forEach((n) => visit4(n, tags));
         } else if (node2 instanceof resolveSeq.Pair) {
-          visit3(node2.key, tags);
-          visit3(node2.value, tags);
+          visit4(node2.key, tags);
+          visit4(node2.value, tags);
         } else if (node2 instanceof resolveSeq.Scalar) {
           if (tag) tags[tag] = true;
         }
       }
       return tags;
     };
-    var listTagNames = (node2) => Object.keys(visit3(node2, {}));
+    var listTagNames = (node2) => Object.keys(visit4(node2, {}));
     function parseContents(doc, contents) {
       const comments = {
         before: [],
@@ -33458,7 +36445,7 @@ var require_dist2 = __commonJS({
       }
       return doc;
     }
-    function parse5(src, options) {
+    function parse6(src, options) {
       const doc = parseDocument4(src, options);
       doc.warnings.forEach((warning2) => warnings.warn(warning2));
       if (doc.errors.length > 0) throw doc.errors[0];
@@ -33473,7 +36460,7 @@ var require_dist2 = __commonJS({
       createNode,
       defaultOptions: Document$1.defaultOptions,
       Document,
-      parse: parse5,
+      parse: parse6,
       parseAllDocuments: parseAllDocuments2,
       parseCST: parseCst.parse,
       parseDocument: parseDocument4,
@@ -33501,7 +36488,7 @@ var require_yaml2 = __commonJS({
       "YAMLSyntaxError",
       "YAMLWarning"
     ]);
-    function parse5(str) {
+    function parse6(str) {
       if (typeof str !== "string") {
         return { ok: false, result: void 0 };
       }
@@ -33521,9 +36508,9 @@ var require_yaml2 = __commonJS({
     module.exports = {
       // is_valid is expected to return nothing if input is invalid otherwise
       // true/false for it being valid YAML.
-      "yaml.is_valid": (str) => typeof str === "string" ? parse5(str).ok : void 0,
+      "yaml.is_valid": (str) => typeof str === "string" ? parse6(str).ok : void 0,
       "yaml.marshal": (data) => yaml.stringify(data),
-      "yaml.unmarshal": (str) => parse5(str).result
+      "yaml.unmarshal": (str) => parse6(str).result
     };
   }
 });
@@ -36250,18 +39237,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse6 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse5(schema, value, ctx, finalizeParams(fn, _params));
+    return parse6(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse6 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse5(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse6(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -37756,7 +40743,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c) => c[0]));
-  const parse5 = inst._zod.parse;
+  const parse6 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n = size(payload.value);
     if (n > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -37770,7 +40757,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse5(payload, ctx);
+    return parse6(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -62081,6 +65068,9 @@ function detectInString(text, keyName) {
 function escapeSegment(segment) {
   return segment.replace(/~/g, "~0").replace(/\//g, "~1");
 }
+function unescapeSegment(segment) {
+  return segment.replace(/~1/g, "/").replace(/~0/g, "~");
+}
 function childPointer(parent, segment) {
   return `${parent}/${escapeSegment(String(segment))}`;
 }
@@ -73166,6 +76156,397 @@ function summarise(satisfied, autoApproved, outcomes, groups2, reviews, approval
   return `Not satisfied: ${[...missing, ...ignored].join("; ")}.`;
 }
 
+// src/sql/parser.ts
+var LITERAL_KINDS = /* @__PURE__ */ new Set([
+  "string",
+  "unicode-string",
+  "bit-string",
+  "hex-string",
+  "integer",
+  "float"
+]);
+async function loadSqlParser() {
+  const pg = await Promise.resolve().then(() => __toESM(require_wasm(), 1));
+  await pg.loadModule();
+  const kinds = learnTokenKinds(pg);
+  return {
+    lex: (sql) => lex(pg, kinds, sql),
+    parse: (sql) => parse5(pg, sql)
+  };
+}
+var PROBE = `select 'a', 1, 1.5, b'1', x'f', U&'a', $1, "i", a`;
+var PROBE_KINDS = [
+  "keyword",
+  "string",
+  null,
+  "integer",
+  null,
+  "float",
+  null,
+  "bit-string",
+  null,
+  "hex-string",
+  null,
+  "unicode-string",
+  null,
+  "param",
+  null,
+  "identifier",
+  null,
+  "identifier"
+];
+function learnTokenKinds(pg) {
+  const tokens = pg.scanSync(PROBE).tokens;
+  if (tokens.length !== PROBE_KINDS.length) {
+    throw new Error(
+      `the SQL scanner's probe gave ${tokens.length} tokens, not ${PROBE_KINDS.length}`
+    );
+  }
+  const map2 = /* @__PURE__ */ new Map();
+  tokens.forEach((t, i) => {
+    const kind = PROBE_KINDS[i];
+    if (kind === null || kind === void 0 || kind === "keyword") return;
+    const known = map2.get(t.tokenType);
+    if (known !== void 0 && known !== kind) {
+      throw new Error(`the SQL scanner gives ${known} and ${kind} the same token number`);
+    }
+    map2.set(t.tokenType, kind);
+  });
+  if (map2.size !== 8)
+    throw new Error("the SQL scanner's probe did not tell every literal kind apart");
+  return map2;
+}
+function unreadable(sql) {
+  if (sql.includes("\0")) return "the text contains a NUL character";
+  if (new RegExp("\\p{Cs}", "u").test(sql)) return "the text contains a lone UTF-16 surrogate";
+  return void 0;
+}
+function lex(pg, kinds, sql) {
+  const refused = unreadable(sql);
+  if (refused !== void 0) return { ok: false, error: refused };
+  let raw;
+  try {
+    raw = pg.scanSync(sql).tokens;
+  } catch (err) {
+    return { ok: false, error: scannerError(err) };
+  }
+  const toUtf16 = utf8ToUtf16(sql);
+  const tokens = [];
+  for (const t of raw) {
+    const start = toUtf16(t.start);
+    const end = toUtf16(t.end);
+    const kind = tokenKind(t, kinds);
+    const content = literalContent(kind, sql, start, end);
+    tokens.push(content === void 0 ? { kind, start, end } : { kind, start, end, content });
+  }
+  return { ok: true, tokens };
+}
+function tokenKind(t, kinds) {
+  const known = kinds.get(t.tokenType);
+  if (known !== void 0) return known;
+  if (t.tokenName === "SQL_COMMENT" || t.tokenName === "C_COMMENT") return "comment";
+  if (t.keywordKind !== 0) return "keyword";
+  return "other";
+}
+function literalContent(kind, sql, start, end) {
+  if (kind === "integer" || kind === "float") return { start, end };
+  if (!LITERAL_KINDS.has(kind)) return void 0;
+  const text = sql.slice(start, end);
+  if (text.startsWith("$")) {
+    const tag = text.slice(0, text.indexOf("$", 1) + 1);
+    if (tag.length < 2 || !text.endsWith(tag) || text.length < 2 * tag.length) return void 0;
+    return { start: start + tag.length, end: end - tag.length };
+  }
+  const open3 = text.indexOf("'");
+  if (open3 < 0 || !text.endsWith("'") || text.length < open3 + 2) return void 0;
+  return { start: start + open3 + 1, end: end - 1 };
+}
+function utf8ToUtf16(s) {
+  let byte = 0;
+  let unit = 0;
+  return (target) => {
+    if (target < byte) {
+      byte = 0;
+      unit = 0;
+    }
+    while (byte < target && unit < s.length) {
+      const cp = s.codePointAt(unit);
+      byte += cp < 128 ? 1 : cp < 2048 ? 2 : cp < 65536 ? 3 : 4;
+      unit += cp > 65535 ? 2 : 1;
+    }
+    return unit;
+  };
+}
+function parse5(pg, sql) {
+  const refused = unreadable(sql);
+  if (refused !== void 0) return { ok: false, error: refused };
+  if (sql.trim() === "") return { ok: false, error: "the statement is empty" };
+  try {
+    return { ok: true, tree: pg.parseSync(sql) };
+  } catch (err) {
+    return { ok: false, error: scannerError(err) };
+  }
+}
+function scannerError(err) {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (msg.includes("unterminat")) return "an unterminated quoted string, identifier or comment";
+  return msg.split("\n")[0].slice(0, 200);
+}
+
+// src/executable/literals.ts
+function literalRanges(text, language, sql) {
+  switch (language) {
+    case "sql":
+      return sqlLiterals(text, sql);
+    case "shell-argv":
+      return shellLiterals(text);
+    case "url":
+      return urlLiterals(text);
+  }
+}
+function argvElementLiterals(element) {
+  const out = [{ start: 0, end: element.length }];
+  const eq = element.indexOf("=");
+  if (eq > 0 && eq < element.length - 1) out.push({ start: eq + 1, end: element.length });
+  return out;
+}
+function sqlLiterals(text, sql) {
+  if (sql === null) return { ok: false, error: "the SQL parser could not be loaded" };
+  const lexed = sql.lex(text);
+  if (!lexed.ok) return lexed;
+  const literals = [];
+  for (const t of lexed.tokens) {
+    if (LITERAL_KINDS.has(t.kind) && t.content !== void 0) literals.push(t.content);
+  }
+  return { ok: true, literals };
+}
+var BARE = /[A-Za-z0-9_@%+=:,./-]/;
+var DOUBLE_QUOTE_SPECIAL = /[$`\\!]/;
+function shellLiterals(text) {
+  const literals = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === " " || c === "	" || c === "\n") {
+      i++;
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      const close = text.indexOf(c, i + 1);
+      if (close < 0)
+        return { ok: false, error: `an unclosed ${c === "'" ? "single" : "double"} quote` };
+      const content = text.slice(i + 1, close);
+      if (c === "'" || !DOUBLE_QUOTE_SPECIAL.test(content))
+        literals.push({ start: i + 1, end: close });
+      i = close + 1;
+      continue;
+    }
+    if (BARE.test(c)) {
+      let j = i;
+      while (j < text.length && BARE.test(text[j])) j++;
+      const next = text[j];
+      const prev = text[i - 1];
+      const standalone = (next === void 0 || /\s/.test(next)) && (prev === void 0 || /\s/.test(prev));
+      if (standalone) {
+        for (const r of argvElementLiterals(text.slice(i, j))) {
+          literals.push({ start: i + r.start, end: i + r.end });
+        }
+      }
+      i = j;
+      continue;
+    }
+    i++;
+  }
+  return { ok: true, literals };
+}
+function urlLiterals(text) {
+  if (/[\s\x00-\x1f\x7f]/.test(text))
+    return { ok: false, error: "the URL contains blanks or control characters" };
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(text);
+  if (scheme === null) return { ok: false, error: "the text is not an absolute URL" };
+  const literals = [];
+  let i = scheme[0].length;
+  const endOf = (from, stops) => {
+    let j = from;
+    while (j < text.length && !stops.includes(text[j])) j++;
+    return j;
+  };
+  if (text.startsWith("//", i)) {
+    const authStart = i + 2;
+    const authEnd = endOf(authStart, "/?#");
+    const at = text.lastIndexOf("@", authEnd - 1);
+    if (at >= authStart) {
+      const colon = text.indexOf(":", authStart);
+      const userEnd = colon >= 0 && colon < at ? colon : at;
+      if (userEnd > authStart) literals.push({ start: authStart, end: userEnd });
+      if (userEnd < at && at > userEnd + 1) literals.push({ start: userEnd + 1, end: at });
+    }
+    i = authEnd;
+  }
+  const pathEnd = endOf(i, "?#");
+  for (let s = i; s < pathEnd; ) {
+    const e = endOf(s, "/?#");
+    if (e > s) literals.push({ start: s, end: e });
+    s = e + 1;
+  }
+  i = pathEnd;
+  if (text[i] === "?") {
+    const queryEnd = endOf(i + 1, "#");
+    for (let s = i + 1; s < queryEnd; ) {
+      let e = s;
+      while (e < queryEnd && text[e] !== "&") e++;
+      const eq = text.indexOf("=", s);
+      if (eq >= 0 && eq < e) {
+        if (e > eq + 1) literals.push({ start: eq + 1, end: e });
+      } else if (e > s) {
+        literals.push({ start: s, end: e });
+      }
+      s = e + 1;
+    }
+    i = queryEnd;
+  }
+  if (text[i] === "#" && i + 1 < text.length) literals.push({ start: i + 1, end: text.length });
+  return { ok: true, literals };
+}
+
+// src/executable/check.ts
+var LANGUAGE_NAMES = {
+  sql: "SQL",
+  "shell-argv": "a shell command",
+  url: "a URL"
+};
+function planExecutableMasks(request2, findings, params, sql) {
+  const denials = [];
+  const widened = /* @__PURE__ */ new Map();
+  const spans = /* @__PURE__ */ new Map();
+  const byPath = /* @__PURE__ */ new Map();
+  for (const f of findings) {
+    if (f.in !== "value") continue;
+    const list = byPath.get(f.path) ?? [];
+    list.push(f);
+    byPath.set(f.path, list);
+  }
+  const plan = (path, ranges, p) => {
+    const here = byPath.get(path);
+    if (here === void 0) return;
+    const lexed = ranges();
+    if (!lexed.ok) {
+      denials.push(
+        `${path} is executable (${p.language}) and holds a value to mask, but it does not lex as ${LANGUAGE_NAMES[p.language]} (${lexed.error}), so a mask could hide syntax: close every quote and comment, or leave secrets out of it`
+      );
+      return;
+    }
+    for (const f of here) {
+      const literal2 = smallestContaining(lexed.literals, f);
+      if (literal2 === void 0) {
+        denials.push(
+          `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}\u2013${f.end} is not inside one complete literal, so masking it would hide syntax; put the value in a closed literal of its own, or leave it out`
+        );
+        continue;
+      }
+      widened.set(f, { ...f, start: literal2.start, end: literal2.end });
+      const list = spans.get(path) ?? [];
+      list.push(literal2);
+      spans.set(path, list);
+    }
+  };
+  for (const p of params) {
+    const value = valueAt2(request2, p.path);
+    if (value === void 0) continue;
+    if (p.language === "shell-argv" && Array.isArray(value)) {
+      value.forEach((el, i) => {
+        const path = childPointer(p.path, i);
+        if (typeof el !== "string") {
+          denials.push(`${path} must be a string: an argv element`);
+          return;
+        }
+        plan(path, () => ({ ok: true, literals: argvElementLiterals(el) }), p);
+      });
+      continue;
+    }
+    if (typeof value !== "string") {
+      denials.push(
+        `${p.path} is executable (${p.language}) and must be ${p.language === "shell-argv" ? "a string or an array of strings" : "a string"}`
+      );
+      continue;
+    }
+    plan(p.path, () => literalRanges(value, p.language, sql), p);
+  }
+  for (const [path, list] of spans) spans.set(path, nonOverlapping(list));
+  return { findings: findings.map((f) => widened.get(f) ?? f), denials, spans };
+}
+function verifyExecutableMasks(original, masked, params, plan) {
+  const denials = [];
+  const check2 = (path, o, m) => {
+    if (!sameOutsideLiterals(o, m, plan.spans.get(path) ?? [])) {
+      denials.push(
+        `masking would hide the structure of ${path}, an executable parameter: a mask covers more than its literals (a policy mask on the whole parameter, or a dropped parameter); mask only the values inside it`
+      );
+    }
+  };
+  for (const p of params) {
+    const o = valueAt2(original, p.path);
+    if (o === void 0) continue;
+    const m = valueAt2(masked, p.path);
+    if (Array.isArray(o)) {
+      if (!Array.isArray(m) || m.length !== o.length) {
+        check2(p.path, "", null);
+        continue;
+      }
+      o.forEach((el, i) => {
+        if (typeof el === "string") check2(childPointer(p.path, i), el, m[i]);
+      });
+    } else if (typeof o === "string") {
+      check2(p.path, o, m);
+    }
+  }
+  return denials;
+}
+var PLACEHOLDER = /\[[\p{L}\p{N}_:… -]{1,120}\]/uy;
+function sameOutsideLiterals(o, m, spans) {
+  if (typeof m !== "string") return false;
+  let pos = 0;
+  let at = 0;
+  for (const s of spans) {
+    const between = o.slice(pos, s.start);
+    if (!m.startsWith(between, at)) return false;
+    at += between.length;
+    PLACEHOLDER.lastIndex = at;
+    if (!PLACEHOLDER.test(m)) return false;
+    at = PLACEHOLDER.lastIndex;
+    pos = s.end;
+  }
+  return m.slice(at) === o.slice(pos);
+}
+function smallestContaining(ranges, f) {
+  let best;
+  for (const r of ranges) {
+    if (r.start <= f.start && f.end <= r.end && (best === void 0 || r.end - r.start < best.end - best.start)) {
+      best = r;
+    }
+  }
+  return best;
+}
+function nonOverlapping(list) {
+  const out = [];
+  let at = 0;
+  for (const r of [...list].sort((a, b) => a.start - b.start || b.end - a.end)) {
+    if (r.start < at) continue;
+    out.push(r);
+    at = r.end;
+  }
+  return out;
+}
+function valueAt2(doc, pointer) {
+  let at = doc;
+  for (const raw of pointer.split("/").slice(1)) {
+    const seg = unescapeSegment(raw);
+    if (at === null || typeof at !== "object" || !Object.hasOwn(at, seg)) return void 0;
+    at = at[seg];
+  }
+  return at;
+}
+
 // src/masking/scan.ts
 function scan(value, base = "") {
   const out = [];
@@ -73189,25 +76570,366 @@ function walk(value, pointer, keyName, out) {
   }
 }
 
+// src/sql/classify.ts
+var STATEMENTS = /* @__PURE__ */ new Set(["SelectStmt", "VariableShowStmt", "ExplainStmt"]);
+var NODES = /* @__PURE__ */ new Set([
+  ...STATEMENTS,
+  "A_ArrayExpr",
+  "A_Const",
+  "A_Expr",
+  "A_Indices",
+  "A_Indirection",
+  "A_Star",
+  "Alias",
+  "BitString",
+  "BoolExpr",
+  "Boolean",
+  "BooleanTest",
+  "CaseExpr",
+  "CaseWhen",
+  "CoalesceExpr",
+  "CollateClause",
+  "ColumnDef",
+  "ColumnRef",
+  "CommonTableExpr",
+  "DefElem",
+  "Float",
+  "FuncCall",
+  "GroupingSet",
+  "Integer",
+  "JoinExpr",
+  "List",
+  "LockingClause",
+  "MinMaxExpr",
+  "NamedArgExpr",
+  "NullTest",
+  "ParamRef",
+  "RangeFunction",
+  "RangeSubselect",
+  "RangeVar",
+  "ResTarget",
+  "RowExpr",
+  "SQLValueFunction",
+  "SortBy",
+  "String",
+  "SubLink",
+  "TypeCast",
+  "TypeName",
+  "WindowDef",
+  "WithClause"
+]);
+var FUNCTIONS = /* @__PURE__ */ new Set([
+  // aggregates
+  "count",
+  "sum",
+  "avg",
+  "min",
+  "max",
+  "array_agg",
+  "string_agg",
+  "bool_and",
+  "bool_or",
+  "every",
+  "stddev",
+  "stddev_pop",
+  "stddev_samp",
+  "variance",
+  "var_pop",
+  "var_samp",
+  "corr",
+  "percentile_cont",
+  "percentile_disc",
+  "mode",
+  "json_agg",
+  "jsonb_agg",
+  "json_object_agg",
+  "jsonb_object_agg",
+  // window functions
+  "row_number",
+  "rank",
+  "dense_rank",
+  "percent_rank",
+  "cume_dist",
+  "ntile",
+  "lag",
+  "lead",
+  "first_value",
+  "last_value",
+  "nth_value",
+  // strings
+  "lower",
+  "upper",
+  "initcap",
+  "length",
+  "char_length",
+  "character_length",
+  "octet_length",
+  "substring",
+  "substr",
+  "trim",
+  "btrim",
+  "ltrim",
+  "rtrim",
+  "replace",
+  "concat",
+  "concat_ws",
+  "left",
+  "right",
+  "position",
+  "strpos",
+  "split_part",
+  "lpad",
+  "rpad",
+  "reverse",
+  "repeat",
+  "starts_with",
+  "format",
+  "regexp_replace",
+  "regexp_match",
+  "regexp_matches",
+  "regexp_like",
+  "regexp_split_to_array",
+  "string_to_array",
+  "array_to_string",
+  "md5",
+  "sha256",
+  "encode",
+  "decode",
+  "to_char",
+  "to_number",
+  "to_hex",
+  "ascii",
+  "chr",
+  "quote_ident",
+  "quote_literal",
+  // numbers
+  "abs",
+  "round",
+  "ceil",
+  "ceiling",
+  "floor",
+  "trunc",
+  "mod",
+  "power",
+  "sqrt",
+  "exp",
+  "ln",
+  "log",
+  "sign",
+  "greatest",
+  "least",
+  "width_bucket",
+  // dates and times
+  "now",
+  "date_trunc",
+  "date_part",
+  "extract",
+  "age",
+  "to_date",
+  "to_timestamp",
+  "make_date",
+  "make_interval",
+  "make_timestamp",
+  "timezone",
+  "date_bin",
+  "justify_days",
+  "justify_hours",
+  "clock_timestamp",
+  "statement_timestamp",
+  "transaction_timestamp",
+  // arrays, sets and JSON
+  "array_length",
+  "cardinality",
+  "unnest",
+  "generate_series",
+  "array_position",
+  "array_remove",
+  "json_build_object",
+  "jsonb_build_object",
+  "json_build_array",
+  "jsonb_build_array",
+  "to_json",
+  "to_jsonb",
+  "jsonb_extract_path",
+  "jsonb_extract_path_text",
+  "json_extract_path",
+  "json_extract_path_text",
+  "jsonb_array_elements",
+  "json_array_elements",
+  "jsonb_array_elements_text",
+  "json_array_elements_text",
+  "jsonb_array_length",
+  "json_array_length",
+  "jsonb_typeof",
+  "json_typeof",
+  "jsonb_each",
+  "json_each",
+  "jsonb_object_keys",
+  "json_object_keys",
+  "jsonb_pretty"
+]);
+function classifyStatement(parser, sql) {
+  const parsed = parser.parse(sql);
+  if (!parsed.ok) {
+    return {
+      read_only: false,
+      reasons: [`the SQL does not parse: ${parsed.error}`],
+      statements: 0
+    };
+  }
+  const stmts = parsed.tree.stmts ?? [];
+  const reasons = /* @__PURE__ */ new Set();
+  if (stmts.length !== 1) {
+    reasons.add(`the SQL holds ${stmts.length} statements: exactly one is allowed`);
+  }
+  for (const raw of stmts) {
+    const stmt = raw.stmt ?? {};
+    for (const [kind, node2] of Object.entries(stmt)) {
+      if (!STATEMENTS.has(kind)) {
+        reasons.add(`${statementName(kind)} is not a read-only statement`);
+        continue;
+      }
+      checkNode(kind, node2, reasons);
+      visit3(node2, reasons, 0);
+    }
+  }
+  return {
+    read_only: reasons.size === 0,
+    reasons: summarise2([...reasons]),
+    statements: stmts.length
+  };
+}
+var MAX_DEPTH2 = 500;
+var MAX_REASONS = 3;
+function summarise2(reasons) {
+  if (reasons.length <= MAX_REASONS) return [...reasons];
+  return [...reasons.slice(0, MAX_REASONS), `and ${reasons.length - MAX_REASONS} more`];
+}
+function visit3(value, reasons, depth) {
+  if (depth > MAX_DEPTH2) {
+    reasons.add("the SQL is nested too deeply to check");
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) visit3(v, reasons, depth + 1);
+    return;
+  }
+  if (value === null || typeof value !== "object") return;
+  for (const [key, child] of Object.entries(value)) {
+    if (/^[A-Z]/.test(key)) checkNode(key, child, reasons);
+    visit3(child, reasons, depth + 1);
+  }
+}
+function checkNode(kind, node2, reasons) {
+  if (!NODES.has(kind)) {
+    reasons.add(
+      kind.endsWith("Stmt") ? `${statementName(kind)} inside the query is not read-only` : `${kind} is not in the allow-list of read-only SQL`
+    );
+    return;
+  }
+  if (node2 === null || typeof node2 !== "object") return;
+  if (kind === "SelectStmt") {
+    if (node2.intoClause !== void 0) reasons.add("SELECT \u2026 INTO creates a table");
+    if (node2.lockingClause !== void 0) reasons.add("FOR UPDATE/SHARE locks rows");
+  }
+  if (kind === "ExplainStmt") {
+    for (const opt of node2.options ?? []) {
+      const name = opt.DefElem?.defname;
+      if (typeof name === "string" && name.toLowerCase() === "analyze") {
+        reasons.add("EXPLAIN ANALYZE runs the statement");
+      }
+    }
+  }
+  if (kind === "FuncCall") {
+    const parts = (node2.funcname ?? []).map(
+      (p) => p.String?.sval
+    );
+    const name = parts[parts.length - 1];
+    const schema = parts.length === 2 ? parts[0] : parts.length === 1 ? "pg_catalog" : null;
+    if (typeof name !== "string" || schema !== "pg_catalog" || !FUNCTIONS.has(name.toLowerCase())) {
+      reasons.add(
+        `the function ${describeFunction(parts)} is not in the allow-list of side-effect-free functions`
+      );
+    }
+  }
+}
+function describeFunction(parts) {
+  return parts.map((p) => typeof p === "string" ? p : "?").join(".").replace(/[^\w.$]/g, "?").slice(0, 63);
+}
+function statementName(kind) {
+  return kind.replace(/Stmt$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase();
+}
+
+// src/sql/normalize.ts
+function normalizeForMatching(text) {
+  const decoded = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run2) => {
+    try {
+      return decodeURIComponent(run2);
+    } catch {
+      return run2;
+    }
+  });
+  const visible = decoded.replace(new RegExp("\\p{Cf}|\\u115f|\\u1160|\\u17b4|\\u17b5|\\u3164|\\uffa0|\\u034f", "gu"), "");
+  const folded = visible.normalize("NFKC").toLowerCase().normalize("NFKC");
+  const latin = folded.replace(CONFUSABLE, (c) => LOOKALIKES[c] ?? c);
+  return latin.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
+}
+var LOOKALIKES = {
+  \u0430: "a",
+  \u0432: "b",
+  \u0441: "c",
+  "\u0501": "d",
+  \u0435: "e",
+  \u0451: "e",
+  \u04BB: "h",
+  \u0456: "i",
+  \u0457: "i",
+  \u0458: "j",
+  \u043A: "k",
+  "\u04CF": "l",
+  \u043C: "m",
+  \u043D: "h",
+  \u043E: "o",
+  \u0440: "p",
+  "\u051B": "q",
+  \u0433: "r",
+  \u0455: "s",
+  \u0442: "t",
+  \u0443: "y",
+  \u0475: "v",
+  "\u051D": "w",
+  \u0445: "x",
+  \u03B1: "a",
+  \u03B2: "b",
+  \u03B5: "e",
+  \u03B7: "n",
+  \u03B9: "i",
+  \u03BA: "k",
+  \u03BD: "v",
+  \u03BF: "o",
+  \u03C1: "p",
+  \u03C4: "t",
+  \u03C5: "u",
+  \u03C7: "x"
+};
+var CONFUSABLE = new RegExp(`[${Object.keys(LOOKALIKES).join("")}]`, "gu");
+
 // src/decide.ts
 function decideAndMask(request2, ctx) {
-  const findings = scan(request2);
-  const input2 = {
-    request: request2,
-    findings,
-    context: {
-      now: ctx.now.toISOString(),
-      repo: ctx.repo,
-      requested_ttl_seconds: request2.ttl === void 0 ? null : ttlSeconds(request2.ttl)
-    }
-  };
+  const { input: input2, plan, executable } = prepare(request2, ctx);
+  const findings = plan.findings;
   const raw = ctx.engine.decide(input2);
   const masked = maskDocument(request2, findings, raw.mask, { hmacKey: ctx.hmacKey });
+  const hostDenials = [
+    ...plan.denials,
+    ...verifyExecutableMasks(request2, masked.value, executable, plan)
+  ];
+  const decided = hostDenials.length === 0 ? raw : denyAlso(raw, hostDenials);
   const decision = {
-    ...raw,
-    deny: raw.deny.map(maskText),
-    why: raw.why.map(maskText),
-    mask: raw.mask.map((m) => ({ ...m, path: maskText(m.path) }))
+    ...decided,
+    deny: decided.deny.map(maskText),
+    why: decided.why.map(maskText),
+    mask: decided.mask.map((m) => ({ ...m, path: maskText(m.path) }))
   };
   return {
     decision,
@@ -73223,6 +76945,49 @@ function decideAndMask(request2, ctx) {
       rule: { ...r.rule, path: maskText(r.rule.path) },
       why: r.why
     }))
+  };
+}
+function prepare(request2, ctx) {
+  const executable = ctx.engine.executableParams(request2.action);
+  const plan = planExecutableMasks(request2, scan(request2), executable, ctx.engine.sql);
+  const input2 = {
+    request: request2,
+    findings: plan.findings,
+    analysis: analyse(request2, executable, ctx.engine),
+    context: {
+      now: ctx.now.toISOString(),
+      repo: ctx.repo,
+      requested_ttl_seconds: request2.ttl === void 0 ? null : ttlSeconds(request2.ttl)
+    }
+  };
+  return { input: input2, plan, executable };
+}
+function analyse(request2, executable, engine) {
+  const sql = {};
+  const languages = {};
+  for (const p of executable) {
+    languages[p.path] = p.language;
+    if (p.language !== "sql") continue;
+    const text = valueAt2(request2, p.path);
+    if (typeof text !== "string") continue;
+    sql[p.path] = engine.sql === null ? { read_only: false, reasons: ["the SQL parser could not be loaded"], statements: 0 } : classifyStatement(engine.sql, text);
+  }
+  return {
+    executable: languages,
+    sql,
+    resource: { normalized: normalizeForMatching(request2.resource) }
+  };
+}
+function denyAlso(raw, denials) {
+  return {
+    ...raw,
+    allow: false,
+    auto_approve: false,
+    deny: [...raw.deny, ...denials],
+    why: [
+      ...raw.why,
+      "Interlock denies it: an executable parameter failed the host's check (see the denial reasons)."
+    ]
   };
 }
 
@@ -73785,6 +77550,57 @@ import { join as join4 } from "node:path";
 var import_opa = __toESM(require_opa(), 1);
 var loadPolicy = import_opa.default.loadPolicy;
 
+// src/executable/catalogue.ts
+var EXECUTABLE_LANGUAGES = ["sql", "shell-argv", "url"];
+var POINTER = /^(?:\/(?:[^~/]|~[01])*)+$/;
+function parseExecutableCatalogue(data) {
+  const actions = data?.interlock?.catalogue?.actions;
+  const catalogue = /* @__PURE__ */ new Map();
+  if (actions === void 0 || actions === null) return { ok: true, catalogue };
+  if (typeof actions !== "object" || Array.isArray(actions)) {
+    return { ok: false, error: "catalogue `actions` is not a map" };
+  }
+  for (const [key, entry] of Object.entries(actions)) {
+    const decl = entry?.executable;
+    if (decl === void 0) {
+      catalogue.set(key, []);
+      continue;
+    }
+    if (decl === null || typeof decl !== "object" || Array.isArray(decl)) {
+      return {
+        ok: false,
+        error: `actions.${key}.executable must map parameter paths to languages`
+      };
+    }
+    const params = [];
+    for (const [path, language] of Object.entries(decl)) {
+      if (!POINTER.test(path)) {
+        return { ok: false, error: `actions.${key}.executable: ${path} is not a JSON Pointer` };
+      }
+      if (!EXECUTABLE_LANGUAGES.includes(language)) {
+        return {
+          ok: false,
+          error: `actions.${key}.executable.${path}: the language must be one of ${EXECUTABLE_LANGUAGES.join(", ")}`
+        };
+      }
+      params.push({ path, language });
+    }
+    catalogue.set(key, params);
+  }
+  return { ok: true, catalogue };
+}
+function executableParamsFor(catalogue, action) {
+  if (typeof action !== "string") return [];
+  const name = action.toLowerCase();
+  let best;
+  for (const key of catalogue.keys()) {
+    if ((name === key || name.startsWith(`${key}.`)) && (best === void 0 || key.length > best.length)) {
+      best = key;
+    }
+  }
+  return best === void 0 ? [] : catalogue.get(best) ?? [];
+}
+
 // src/policy/builtins.ts
 var HOST_BUILTINS = {};
 
@@ -73889,8 +77705,18 @@ async function loadPolicyEngine(policiesDir) {
   }
   let policy;
   let data;
+  let executables;
   try {
     data = JSON.parse(dataJson);
+    const parsed = parseExecutableCatalogue(data);
+    if (!parsed.ok) {
+      return failedEngine(
+        `the catalogue's executable parameters are malformed (${parsed.error})`,
+        "Fix `executable` in the catalogue data, then run 'interlock policy build'.",
+        revision
+      );
+    }
+    executables = parsed.catalogue;
     policy = await loadPolicy(wasm, void 0, HOST_BUILTINS);
     if (!(ENTRYPOINT in policy.entrypoints)) {
       throw new Error(`the Wasm has no ${ENTRYPOINT} entrypoint`);
@@ -73903,14 +77729,22 @@ async function loadPolicyEngine(policiesDir) {
       revision
     );
   }
-  return new WasmPolicyEngine(policy, revision);
+  const sql = await loadSqlParser().catch(() => null);
+  return new WasmPolicyEngine(policy, revision, executables, sql);
 }
 var WasmPolicyEngine = class {
   revision;
+  sql;
   #policy;
-  constructor(policy, revision) {
+  #executables;
+  constructor(policy, revision, executables, sql) {
     this.#policy = policy;
     this.revision = revision;
+    this.#executables = executables;
+    this.sql = sql;
+  }
+  executableParams(action) {
+    return executableParamsFor(this.#executables, action);
   }
   decide(input2) {
     let resultSet;
@@ -73947,7 +77781,12 @@ var WasmPolicyEngine = class {
   }
 };
 function failedEngine(reason, hint, revision = "none") {
-  return { revision, decide: () => failClosed("load", reason, hint, revision) };
+  return {
+    revision,
+    decide: () => failClosed("load", reason, hint, revision),
+    executableParams: () => [],
+    sql: null
+  };
 }
 function firstLine(err) {
   return (err instanceof Error ? err.message : String(err)).split("\n")[0].slice(0, 300);

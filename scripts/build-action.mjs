@@ -6,7 +6,7 @@
 // fails when the committed copy differs.
 //
 // Usage: node scripts/build-action.mjs [outDir]   (default: dist)
-import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -55,7 +55,10 @@ export async function buildAction(outDir) {
       js:
         "// Interlock GitHub Action, bundled by scripts/build-action.mjs. Do not edit: run npm run build:action.\n" +
         'import { createRequire as __interlockCreateRequire } from "node:module";\n' +
-        "const require = __interlockCreateRequire(import.meta.url);",
+        "const require = __interlockCreateRequire(import.meta.url);\n" +
+        // libpg-query's Emscripten loader finds its Wasm through __dirname (copied beside us).
+        'import { fileURLToPath as __interlockFileURLToPath } from "node:url";\n' +
+        "const __dirname = __interlockFileURLToPath(new URL('.', import.meta.url));",
     },
     legalComments: "eof",
     sourcemap: false,
@@ -63,6 +66,11 @@ export async function buildAction(outDir) {
     logLevel: "warning",
   });
   copyPolicies(join(root, "policies"), join(out, "policies"));
+  // PostgreSQL's parser (src/sql/) loads its Wasm from beside the script that imports it.
+  copyFileSync(
+    join(root, "node_modules", "libpg-query", "wasm", "libpg-query.wasm"),
+    join(out, "libpg-query.wasm"),
+  );
   return out;
 }
 

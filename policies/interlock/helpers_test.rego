@@ -21,7 +21,19 @@ input_with(request, findings, ttl) := {
 	"request": request,
 	"findings": findings,
 	"context": {"now": "2026-11-24T10:00:00Z", "repo": "acme/approvals", "requested_ttl_seconds": ttl},
+	"analysis": host_analysis(request),
 }
+
+# What the host passes for a request whose SQL parameters its parser proved read-only (the
+# executable parameters as the catalogue declares them). Tests of unproven SQL replace it.
+host_analysis(request) := {
+	"executable": executable,
+	"sql": {path: read_only_sql | some path, language in executable; language == "sql"},
+} if {
+	executable := object.get(interlock.entry, "executable", {}) with input as {"request": request}
+}
+
+read_only_sql := {"read_only": true, "reasons": [], "statements": 1}
 
 # The decision for a request with no findings and no usable requested TTL.
 decide(request) := d if {

@@ -16,6 +16,12 @@ test_production_resources if {
 		"postgres://db.prod.internal:5432/app",
 		"s3://bucket?env=prod",
 		"mysql://admin@PROD/db",
+		"postgres://prd/customers",
+		"postgres://db-prod/x",
+		"mysql://db/customers_prod",
+		"k8s://prod1/ns",
+		"https://live.example.com/x",
+		"k8s://eu-prod/ns",
 	] {
 		is_production(resource)
 	}
@@ -27,7 +33,8 @@ test_non_production_resources if {
 		"postgres://db/products",
 		"https://api.example.com/productivity",
 		"k8s://preprod/ns",
-		"k8s://eu-prod/ns",
+		"postgres://db/productivity",
+		"k8s://prodigy/x",
 		"",
 	] {
 		not is_production(resource)
@@ -50,4 +57,31 @@ test_production_raises_risk_to_the_configured_minimum if {
 test_non_production_is_explained if {
 	d := decide(base_request)
 	d.why[1] == "the resource is not production"
+}
+
+# Rego has no NFKC: the host normalises the resource (src/sql/normalize.ts) and the policy
+# matches on what it passes. Full-width ＰＲＯＤ, p<zero-width space>rod and db%2Dprod arrive as:
+is_production_normalized(normalized) if {
+	interlock.production with input as object.union(
+		input_with(req({"resource": "opaque"}), [], null),
+		{"analysis": {"resource": {"normalized": normalized}}},
+	)
+}
+
+test_as_the_requester_production_spelled_otherwise_is_still_production if {
+	every normalized in [
+		"k8s/prod/ns",
+		"postgres/db/prod/x",
+		"mysql/customers/prod",
+		"postgres/prd1/x",
+		"https/live/example/com",
+	] {
+		is_production_normalized(normalized)
+	}
+	not is_production_normalized("postgres/staging/customers")
+}
+
+test_the_host_normalisation_wins_over_the_raw_resource if {
+	# The raw text looks harmless; what the host read after NFKC is production.
+	is_production_normalized("k8s/prod/ns")
 }

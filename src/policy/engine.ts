@@ -1,6 +1,15 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadPolicy } from "@open-policy-agent/opa-wasm";
+import {
+  executableParamsFor,
+  parseExecutableCatalogue,
+  type ExecutableCatalogue,
+  type ExecutableLanguage,
+  type ExecutableParam,
+} from "../executable/catalogue.ts";
+import type { SqlClassification } from "../sql/classify.ts";
+import { loadSqlParser, type SqlParser } from "../sql/parser.ts";
 import type { Finding } from "../masking/types.ts";
 import type { Request } from "../request/schema.ts";
 import { sha256 } from "../request/canonical.ts";
@@ -25,12 +34,32 @@ export interface PolicyInput {
     readonly repo: string | null;
     readonly requested_ttl_seconds: number | null;
   };
+  /**
+   * What the host worked out that Rego cannot: the action's executable parameters (from the
+   * catalogue, as the host matched them), the read-only classification of each SQL parameter
+   * (PostgreSQL's parser), and the resource normalised for matching (NFKC, case-folded,
+   * invisible characters removed, every separator "/"). Always present when decideAndMask
+   * builds the input; a policy treats its absence as "nothing proven".
+   */
+  readonly analysis?: PolicyAnalysis;
+}
+
+export interface PolicyAnalysis {
+  /** JSON Pointer → language, e.g. {"/params/query": "sql"}. */
+  readonly executable: Readonly<Record<string, ExecutableLanguage>>;
+  /** JSON Pointer of each SQL parameter present as a string → its classification. */
+  readonly sql: Readonly<Record<string, SqlClassification>>;
+  readonly resource: { readonly normalized: string };
 }
 
 /** Decides. Never throws: every failure is a fail-closed denial that says why. */
 export interface PolicyEngine {
   readonly revision: string;
   decide(input: PolicyInput): Decision;
+  /** The action's executable parameters, from this policy's catalogue data. */
+  executableParams(action: unknown): readonly ExecutableParam[];
+  /** PostgreSQL's parser; null when it could not be loaded (SQL is then never proven safe). */
+  readonly sql: SqlParser | null;
 }
 
 type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
@@ -80,8 +109,18 @@ export async function loadPolicyEngine(policiesDir: string): Promise<PolicyEngin
   }
   let policy: LoadedPolicy;
   let data: unknown;
+  let executables: ExecutableCatalogue;
   try {
     data = JSON.parse(dataJson);
+    const parsed = parseExecutableCatalogue(data);
+    if (!parsed.ok) {
+      return failedEngine(
+        `the catalogue's executable parameters are malformed (${parsed.error})`,
+        "Fix `executable` in the catalogue data, then run 'interlock policy build'.",
+        revision,
+      );
+    }
+    executables = parsed.catalogue;
     policy = await loadPolicy(wasm, undefined, HOST_BUILTINS);
     if (!(ENTRYPOINT in (policy.entrypoints as Record<string, number>))) {
       throw new Error(`the Wasm has no ${ENTRYPOINT} entrypoint`);
@@ -94,16 +133,32 @@ export async function loadPolicyEngine(policiesDir: string): Promise<PolicyEngin
       revision,
     );
   }
-  return new WasmPolicyEngine(policy, revision);
+  // The parser's Wasm loads here, once per engine, never at import time. Without it no SQL is
+  // proven read-only and no mask in SQL can be checked, so those requests fail closed.
+  const sql = await loadSqlParser().catch(() => null);
+  return new WasmPolicyEngine(policy, revision, executables, sql);
 }
 
 class WasmPolicyEngine implements PolicyEngine {
   readonly revision: string;
+  readonly sql: SqlParser | null;
   readonly #policy: LoadedPolicy;
+  readonly #executables: ExecutableCatalogue;
 
-  constructor(policy: LoadedPolicy, revision: string) {
+  constructor(
+    policy: LoadedPolicy,
+    revision: string,
+    executables: ExecutableCatalogue,
+    sql: SqlParser | null,
+  ) {
     this.#policy = policy;
     this.revision = revision;
+    this.#executables = executables;
+    this.sql = sql;
+  }
+
+  executableParams(action: unknown): readonly ExecutableParam[] {
+    return executableParamsFor(this.#executables, action);
   }
 
   decide(input: PolicyInput): Decision {
@@ -147,7 +202,12 @@ class WasmPolicyEngine implements PolicyEngine {
 }
 
 function failedEngine(reason: string, hint: string, revision = "none"): PolicyEngine {
-  return { revision, decide: () => failClosed("load", reason, hint, revision) };
+  return {
+    revision,
+    decide: () => failClosed("load", reason, hint, revision),
+    executableParams: () => [],
+    sql: null,
+  };
 }
 
 function firstLine(err: unknown): string {

@@ -1,0 +1,195 @@
+import { childPointer, unescapeSegment } from "../masking/pointer.ts";
+import type { Finding } from "../masking/types.ts";
+import type { SqlParser } from "../sql/parser.ts";
+import type { ExecutableParam } from "./catalogue.ts";
+import { argvElementLiterals, literalRanges, type Range } from "./literals.ts";
+
+/**
+ * Masks never hide syntax. In an executable parameter every masked span must be one complete
+ * literal of the parameter's language; a span inside one literal is widened to that whole
+ * literal (so no escape sequence or quote can be split), and a span that covers syntax, or text
+ * that does not lex at all, denies the request. After masking, `verifyExecutableMasks` checks the
+ * masked document itself: each executable parameter must still be there, unchanged except for
+ * placeholders exactly where the planned literals were. So a policy mask that would hide a whole
+ * parameter (`redact` or `drop` of /params/query) denies the request instead of hiding the
+ * statement from the reviewer.
+ */
+export interface ExecutablePlan {
+  /** The findings to mask with: those in executable parameters widened to whole literals. */
+  readonly findings: readonly Finding[];
+  /** Reasons to deny; they name the parameter and offsets, never its text. */
+  readonly denials: readonly string[];
+  /** Per string path inside an executable parameter: the spans that will be masked. */
+  readonly spans: ReadonlyMap<string, readonly Range[]>;
+}
+
+const LANGUAGE_NAMES: Record<ExecutableParam["language"], string> = {
+  sql: "SQL",
+  "shell-argv": "a shell command",
+  url: "a URL",
+};
+
+export function planExecutableMasks(
+  request: unknown,
+  findings: readonly Finding[],
+  params: readonly ExecutableParam[],
+  sql: SqlParser | null,
+): ExecutablePlan {
+  const denials: string[] = [];
+  const widened = new Map<Finding, Finding>();
+  const spans = new Map<string, Range[]>();
+  const byPath = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (f.in !== "value") continue;
+    const list = byPath.get(f.path) ?? [];
+    list.push(f);
+    byPath.set(f.path, list);
+  }
+
+  const plan = (
+    path: string,
+    ranges: () => ReturnType<typeof literalRanges>,
+    p: ExecutableParam,
+  ) => {
+    const here = byPath.get(path);
+    if (here === undefined) return;
+    const lexed = ranges();
+    if (!lexed.ok) {
+      denials.push(
+        `${path} is executable (${p.language}) and holds a value to mask, but it does not lex as ${LANGUAGE_NAMES[p.language]} (${lexed.error}), so a mask could hide syntax: close every quote and comment, or leave secrets out of it`,
+      );
+      return;
+    }
+    for (const f of here) {
+      const literal = smallestContaining(lexed.literals, f);
+      if (literal === undefined) {
+        denials.push(
+          `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}–${f.end} is not inside one complete literal, so masking it would hide syntax; put the value in a closed literal of its own, or leave it out`,
+        );
+        continue;
+      }
+      widened.set(f, { ...f, start: literal.start, end: literal.end });
+      const list = spans.get(path) ?? [];
+      list.push(literal);
+      spans.set(path, list);
+    }
+  };
+
+  for (const p of params) {
+    const value = valueAt(request, p.path);
+    if (value === undefined) continue;
+    if (p.language === "shell-argv" && Array.isArray(value)) {
+      value.forEach((el, i) => {
+        const path = childPointer(p.path, i);
+        if (typeof el !== "string") {
+          denials.push(`${path} must be a string: an argv element`);
+          return;
+        }
+        plan(path, () => ({ ok: true, literals: argvElementLiterals(el) }), p);
+      });
+      continue;
+    }
+    if (typeof value !== "string") {
+      denials.push(
+        `${p.path} is executable (${p.language}) and must be ${p.language === "shell-argv" ? "a string or an array of strings" : "a string"}`,
+      );
+      continue;
+    }
+    plan(p.path, () => literalRanges(value, p.language, sql), p);
+  }
+  for (const [path, list] of spans) spans.set(path, nonOverlapping(list));
+  return { findings: findings.map((f) => widened.get(f) ?? f), denials, spans };
+}
+
+/**
+ * Checks the masked document against the original: every executable parameter is still there
+ * and reads the same outside the planned literals, each of which became one placeholder.
+ */
+export function verifyExecutableMasks(
+  original: unknown,
+  masked: unknown,
+  params: readonly ExecutableParam[],
+  plan: ExecutablePlan,
+): string[] {
+  const denials: string[] = [];
+  const check = (path: string, o: string, m: unknown) => {
+    if (!sameOutsideLiterals(o, m, plan.spans.get(path) ?? [])) {
+      denials.push(
+        `masking would hide the structure of ${path}, an executable parameter: a mask covers more than its literals (a policy mask on the whole parameter, or a dropped parameter); mask only the values inside it`,
+      );
+    }
+  };
+  for (const p of params) {
+    const o = valueAt(original, p.path);
+    if (o === undefined) continue;
+    const m = valueAt(masked, p.path);
+    if (Array.isArray(o)) {
+      if (!Array.isArray(m) || m.length !== o.length) {
+        check(p.path, "", null);
+        continue;
+      }
+      o.forEach((el, i) => {
+        if (typeof el === "string") check(childPointer(p.path, i), el, m[i]);
+      });
+    } else if (typeof o === "string") {
+      check(p.path, o, m);
+    }
+  }
+  return denials;
+}
+
+/** A placeholder written by masking/strategies.ts: brackets around a label, never syntax. */
+const PLACEHOLDER = /\[[\p{L}\p{N}_:… -]{1,120}\]/uy;
+
+function sameOutsideLiterals(o: string, m: unknown, spans: readonly Range[]): boolean {
+  if (typeof m !== "string") return false;
+  let pos = 0;
+  let at = 0;
+  for (const s of spans) {
+    const between = o.slice(pos, s.start);
+    if (!m.startsWith(between, at)) return false;
+    at += between.length;
+    PLACEHOLDER.lastIndex = at;
+    if (!PLACEHOLDER.test(m)) return false;
+    at = PLACEHOLDER.lastIndex;
+    pos = s.end;
+  }
+  return m.slice(at) === o.slice(pos);
+}
+
+function smallestContaining(ranges: readonly Range[], f: Range): Range | undefined {
+  let best: Range | undefined;
+  for (const r of ranges) {
+    if (
+      r.start <= f.start &&
+      f.end <= r.end &&
+      (best === undefined || r.end - r.start < best.end - best.start)
+    ) {
+      best = r;
+    }
+  }
+  return best;
+}
+
+/** The spans masking will replace: by start, an overlapped later span dropped (as masking does). */
+function nonOverlapping(list: readonly Range[]): Range[] {
+  const out: Range[] = [];
+  let at = 0;
+  for (const r of [...list].sort((a, b) => a.start - b.start || b.end - a.end)) {
+    if (r.start < at) continue;
+    out.push(r);
+    at = r.end;
+  }
+  return out;
+}
+
+/** The value a JSON Pointer names in a document; undefined when absent. */
+export function valueAt(doc: unknown, pointer: string): unknown {
+  let at: unknown = doc;
+  for (const raw of pointer.split("/").slice(1)) {
+    const seg = unescapeSegment(raw);
+    if (at === null || typeof at !== "object" || !Object.hasOwn(at, seg)) return undefined;
+    at = (at as Record<string, unknown>)[seg];
+  }
+  return at;
+}
