@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { isolatedGitEnv } from "./git.ts";
+import { GIT_GLOBAL_ARGS, isolatedGitEnv } from "./git.ts";
 
 /** An object read through `git cat-file --batch`. */
 export interface GitObject {
@@ -12,8 +12,8 @@ export interface GitObject {
  * A long-lived `git cat-file --batch` process with pipelined requests: many lookups are
  * written ahead and answered in order. Used where one process per object would be far too
  * slow (the audit reads several objects per request over histories of 100,000 requests).
- * This is the one place Interlock spawns git directly: simple-git buffers each command's
- * whole output and cannot stream requests into a running process.
+ * Hardened like every git process of Interlock's (GIT_GLOBAL_ARGS, isolatedGitEnv): replace
+ * objects and grafts are ignored, and `--batch` applies no filters or textconv.
  */
 export class CatFileBatch {
   readonly #proc: ChildProcessWithoutNullStreams;
@@ -23,7 +23,7 @@ export class CatFileBatch {
   #closed = false;
 
   constructor(repoDir: string) {
-    this.#proc = spawn("git", ["cat-file", "--batch"], {
+    this.#proc = spawn("git", [...GIT_GLOBAL_ARGS, "cat-file", "--batch"], {
       cwd: repoDir,
       env: isolatedGitEnv(),
     });
