@@ -306,3 +306,101 @@ describe("as the requester, text reaches git through stdin, never argv", () => {
     expect(await ours.readFile(head, filed.path)).toContain(comment.slice(0, 1000));
   });
 });
+
+describe("the objects Interlock writes in-process", () => {
+  it("are the objects git's own plumbing writes, and git fsck --strict finds nothing", async () => {
+    const dir = tempDir("interlock-objects-");
+    git(dir, ["init", "-q", "-b", "main"]);
+    const ours = new Git(dir);
+    const who = (name: string, email: string) => ({ name, email });
+    const names = [
+      "agent:etl-bot",
+      " .,;:Mallory <evil@x>\n'\"\\",
+      "élodie\u202e",
+      "a\tb",
+      "..x..",
+    ];
+    let parent: string | undefined;
+    for (const [i, name] of names.entries()) {
+      const date = new Date(Date.UTC(2026, 10, 24, 10, 0, i));
+      const files = [
+        { path: `requests/db.export/${i}.yaml`, content: `n: ${i}\n` },
+        { path: "requests/db.export-x", content: "sorts after the directory db.export/\n" },
+        { path: `a/b/c/é${i}`, content: "" },
+      ];
+      const commit: string = await ours.commitFiles({
+        base: parent,
+        parents: parent ? [parent] : [],
+        files,
+        message: `Message ${i}\n\nwith a body`,
+        author: who(name, `${name}@example.test`),
+        committer: who("Interlock", "interlock@localhost"),
+        date,
+      });
+      // The same commit through git: an index, write-tree and commit-tree.
+      const env = { GIT_INDEX_FILE: join(dir, `index-${i}`) };
+      git(dir, ["read-tree", parent ?? "--empty"], { env });
+      for (const f of files) {
+        const blob = git(dir, ["hash-object", "-w", "--stdin"], { input: f.content });
+        git(dir, ["update-index", "--add", "--cacheinfo", `100644,${blob},${f.path}`], { env });
+      }
+      const tree = git(dir, ["write-tree"], { env });
+      const stamp = `${date.getTime() / 1000} +0000`;
+      const theirs = git(dir, ["commit-tree", tree, ...(parent ? ["-p", parent] : [])], {
+        input: `Message ${i}\n\nwith a body\n`,
+        env: {
+          GIT_AUTHOR_NAME: name,
+          GIT_AUTHOR_EMAIL: `${name}@example.test`,
+          GIT_AUTHOR_DATE: stamp,
+          GIT_COMMITTER_NAME: "Interlock",
+          GIT_COMMITTER_EMAIL: "interlock@localhost",
+          GIT_COMMITTER_DATE: stamp,
+        },
+      });
+      expect(commit, JSON.stringify(name)).toBe(theirs);
+      parent = commit;
+    }
+    git(dir, ["update-ref", "refs/heads/main", parent!]);
+    expect(git(dir, ["fsck", "--strict", "--no-dangling"])).toBe("");
+  });
+
+  it("refuses paths that are not plain repository paths", async () => {
+    const dir = tempDir("interlock-objects-");
+    git(dir, ["init", "-q", "-b", "main"]);
+    const ours = new Git(dir);
+    const base = {
+      base: undefined,
+      parents: [],
+      message: "m",
+      author: { name: "A", email: "a@x" },
+      committer: { name: "A", email: "a@x" },
+      date: new Date(0),
+    };
+    for (const path of ["../x", "a//b", ".git/config", "a/.GIT/hooks/x", "/abs", "a/./b"]) {
+      await expect(ours.commitFiles({ ...base, files: [{ path, content: "" }] })).rejects.toThrow(
+        /cannot write the path/,
+      );
+    }
+  });
+});
+
+describe("creating refs", () => {
+  it("creates all of them or none, and never moves one that exists", async () => {
+    const dir = tempDir("interlock-refs-");
+    git(dir, ["init", "-q", "-b", "main"]);
+    git(dir, ["commit", "-q", "--allow-empty", "-m", "one"]);
+    const head = git(dir, ["rev-parse", "HEAD"]);
+    const ours = new Git(dir);
+    git(dir, ["update-ref", "refs/interlock/requests/B", head]);
+    const both = (id: string) => [
+      { ref: `refs/heads/interlock/${id}`, oid: head },
+      { ref: `refs/interlock/requests/${id}`, oid: head },
+    ];
+    expect(await ours.createRefs(both("A"))).toBe(true);
+    expect(await ours.createRefs(both("A"))).toBe(false);
+    // A baseline planted first: the branch is not created either.
+    expect(await ours.createRefs(both("B"))).toBe(false);
+    expect(await ours.revParse("refs/heads/interlock/B")).toBeUndefined();
+    expect(await ours.createRefs([{ ref: "refs/heads/x y", oid: head }])).toBe(false);
+  });
+});

@@ -1,7 +1,17 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { deflateSync } from "node:zlib";
 import { InterlockError } from "../../errors.ts";
 import type { GitIdentity } from "../refs.ts";
 
@@ -133,7 +143,15 @@ export class Git {
   }
 
   /** Runs git and reports how it ended; only a failure to start git at all throws. */
-  run(args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
+  async run(args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
+    const r = await this.#spawn(args, opts);
+    return { code: r.code, stdout: r.stdout.toString("utf8"), stderr: r.stderr };
+  }
+
+  #spawn(
+    args: readonly string[],
+    opts: GitRunOptions,
+  ): Promise<{ code: number; stdout: Buffer; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn("git", [...GIT_GLOBAL_ARGS, ...args], {
         cwd: this.dir,
@@ -150,7 +168,7 @@ export class Git {
       child.once("close", (code, signal) =>
         resolve({
           code: code ?? (signal ? 128 : 1),
-          stdout: Buffer.concat(out).toString("utf8"),
+          stdout: Buffer.concat(out),
           stderr: Buffer.concat(err).toString("utf8"),
         }),
       );
@@ -214,16 +232,17 @@ export class Git {
     return out ? out.split("\0").filter(Boolean) : [];
   }
 
-  /** Stores content as a blob, as is (no path, so no attributes and no filters). */
+  /** Stores content as a blob, as is (no attributes, no filters). */
   async writeBlob(content: string | Buffer): Promise<string> {
-    return (
-      await this.raw(["hash-object", "-w", "--no-filters", "--stdin"], undefined, content)
-    ).trim();
+    const store = await this.#objectStore();
+    return writeObject(store, "blob", typeof content === "string" ? Buffer.from(content) : content);
   }
 
   /**
-   * Makes a commit whose tree is `base`'s tree plus `files`, without touching the working tree
-   * or the shared index (a private index file), so concurrent processes cannot interfere.
+   * Makes a commit whose tree is `base`'s tree plus `files`. The objects are written
+   * in-process (git's loose object format): one git process reads the trees on the way to each
+   * file, and nothing touches the working tree or an index, so concurrent processes cannot
+   * interfere and no filter, hook or signing program of the repository's can run.
    */
   async commitFiles(opts: {
     base: string | undefined;
@@ -234,25 +253,34 @@ export class Git {
     committer: GitIdentity;
     date: Date;
   }): Promise<string> {
-    const dir = mkdtempSync(join(tmpdir(), "interlock-index-"));
-    const env = { GIT_INDEX_FILE: join(dir, "index") };
-    try {
-      const [blobs] = await Promise.all([
-        Promise.all(opts.files.map((f) => this.writeBlob(f.content))),
-        this.raw(opts.base ? ["read-tree", opts.base] : ["read-tree", "--empty"], env),
-      ]);
-      if (opts.files.length > 0) {
-        const entries = opts.files.map((f, i) => `100644 ${blobs[i]!}\t${f.path}\0`).join("");
-        await this.raw(["update-index", "-z", "--index-info"], env, entries);
-      }
-      const tree = (await this.raw(["write-tree"], env)).trim();
-      return await this.commitTree(tree, opts);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const store = await this.#objectStore();
+    const files = opts.files.map((f) => ({ parts: pathParts(f.path), content: f.content }));
+    const dirs = new Set<string>([""]);
+    for (const f of files) {
+      for (let i = 1; i < f.parts.length; i++) dirs.add(f.parts.slice(0, i).join("/"));
     }
+    const trees = await this.#readTrees(opts.base, [...dirs], store);
+    for (const f of files) {
+      const dir = f.parts.slice(0, -1).join("/");
+      const blob = writeObject(store, "blob", Buffer.from(f.content));
+      setEntry(trees.get(dir)!, f.parts[f.parts.length - 1]!, BLOB_MODE, blob, f.parts.join("/"));
+    }
+    // Bottom up: each directory's new tree goes into its parent.
+    const deepestFirst = [...dirs].sort((a, b) => depth(b) - depth(a));
+    let root = "";
+    for (const dir of deepestFirst) {
+      const oid = writeObject(store, "tree", serializeTree(trees.get(dir)!, store));
+      if (dir === "") root = oid;
+      else {
+        const cut = dir.lastIndexOf("/");
+        const parent = cut < 0 ? "" : dir.slice(0, cut);
+        setEntry(trees.get(parent)!, dir.slice(cut + 1), TREE_MODE, oid, dir);
+      }
+    }
+    return this.commitTree(root, opts);
   }
 
-  /** A commit of `tree` with the message given on stdin; never signed. */
+  /** A commit of `tree`, written in-process (never signed: no program runs). */
   async commitTree(
     tree: string,
     opts: {
@@ -263,19 +291,67 @@ export class Git {
       date: Date;
     },
   ): Promise<string> {
-    const date = `${Math.floor(opts.date.getTime() / 1000)} +0000`;
-    const args = ["commit-tree", "--no-gpg-sign", tree, ...opts.parents.flatMap((p) => ["-p", p])];
-    const env = {
-      GIT_AUTHOR_NAME: opts.author.name,
-      GIT_AUTHOR_EMAIL: opts.author.email,
-      GIT_AUTHOR_DATE: date,
-      GIT_COMMITTER_NAME: opts.committer.name,
-      GIT_COMMITTER_EMAIL: opts.committer.email,
-      GIT_COMMITTER_DATE: date,
-    };
-    // As `commit-tree -m` does: the message ends with a line break.
+    const store = await this.#objectStore();
+    const when = `${Math.floor(opts.date.getTime() / 1000)} +0000`;
+    // As `commit-tree -m` did: the message ends with a line break.
     const message = opts.message.endsWith("\n") ? opts.message : `${opts.message}\n`;
-    return (await this.raw(args, env, message)).trim();
+    const text =
+      `tree ${checkOid(tree, store)}\n` +
+      opts.parents.map((p) => `parent ${checkOid(p, store)}\n`).join("") +
+      `author ${ident(opts.author)} ${when}\n` +
+      `committer ${ident(opts.committer)} ${when}\n\n` +
+      message;
+    return writeObject(store, "commit", Buffer.from(text, "utf8"));
+  }
+
+  #store: Promise<ObjectStore> | undefined;
+
+  /** Where loose objects go and how they are named (asked once per Git). */
+  #objectStore(): Promise<ObjectStore> {
+    this.#store ??= (async () => {
+      const out = await this.raw(["rev-parse", "--show-object-format", "--git-path", "objects"]);
+      const [format, path] = out.split("\n");
+      if (format !== "sha1" && format !== "sha256") {
+        throw new InterlockError("git.failed", `unsupported object format ${String(format)}`);
+      }
+      return { dir: resolve(this.dir, path!), hash: format, oidBytes: format === "sha1" ? 20 : 32 };
+    })();
+    this.#store.catch(() => (this.#store = undefined));
+    return this.#store;
+  }
+
+  /** The entries of each directory at `base` (empty where it does not exist), in one process. */
+  async #readTrees(
+    base: string | undefined,
+    dirs: readonly string[],
+    store: ObjectStore,
+  ): Promise<Map<string, TreeEntry[]>> {
+    const trees = new Map<string, TreeEntry[]>(dirs.map((d) => [d, []]));
+    if (base === undefined) return trees;
+    checkOid(base, store);
+    const input = dirs.map((d) => (d === "" ? `${base}^{tree}` : `${base}:${d}`)).join("\n");
+    const r = await this.#spawn(["cat-file", "--batch"], { input: `${input}\n` });
+    if (r.code !== 0) throw new InterlockError("git.failed", `git cat-file failed: ${r.stderr}`);
+    let at = 0;
+    for (const dir of dirs) {
+      const nl = r.stdout.indexOf(10, at);
+      const header = r.stdout.toString("utf8", at, nl).split(" ");
+      at = nl + 1;
+      if (header[1] === "missing") {
+        if (dir === "") throw new InterlockError("git.failed", `commit ${base} has no tree`);
+        continue;
+      }
+      const size = Number(header[2]);
+      if (header[1] !== "tree") {
+        throw new InterlockError(
+          "git.failed",
+          `${dir} is a ${header[1]} at ${base}, not a directory`,
+        );
+      }
+      trees.set(dir, parseTree(r.stdout.subarray(at, at + size), store));
+      at += size + 1;
+    }
+    return trees;
   }
 
   /**
@@ -284,6 +360,17 @@ export class Git {
    */
   async compareAndSwap(ref: string, next: string, expected: string | undefined): Promise<boolean> {
     const r = await this.run(["update-ref", "--end-of-options", ref, next, expected ?? ZERO_OID]);
+    return r.code === 0;
+  }
+
+  /**
+   * Creates every ref in one transaction, only if none of them exists: all or nothing, in
+   * one git process. False when any exists already (or git refuses the update).
+   */
+  async createRefs(refs: readonly { ref: string; oid: string }[]): Promise<boolean> {
+    if (refs.some((r) => /[\s\0]/.test(r.ref) || /[^0-9a-f]/.test(r.oid))) return false;
+    const input = refs.map((r) => `create ${r.ref} ${r.oid}\n`).join("");
+    const r = await this.run(["update-ref", "--stdin"], { input });
     return r.code === 0;
   }
 
@@ -356,4 +443,131 @@ export class Git {
       rmSync(privateDir, { recursive: true, force: true });
     }
   }
+}
+
+/** Where loose objects are written, and the repository's hash function. */
+interface ObjectStore {
+  readonly dir: string;
+  readonly hash: "sha1" | "sha256";
+  readonly oidBytes: number;
+}
+
+/** One tree entry; the name is kept as latin1 so that any bytes git stored survive. */
+interface TreeEntry {
+  mode: string;
+  name: string;
+  oid: string;
+}
+
+const BLOB_MODE = "100644";
+const TREE_MODE = "40000";
+
+/**
+ * Writes an object as git does (zlib-deflated "<type> <size>\0<body>" at objects/xx/yyyy…,
+ * via a temporary file and a rename, read-only). An object that exists already is kept.
+ */
+function writeObject(store: ObjectStore, type: string, body: Buffer): string {
+  const header = Buffer.from(`${type} ${body.length}\0`, "latin1");
+  const oid = createHash(store.hash).update(header).update(body).digest("hex");
+  const dir = join(store.dir, oid.slice(0, 2));
+  const file = join(dir, oid.slice(2));
+  if (existsSync(file)) return oid;
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `tmp_obj_interlock_${randomBytes(6).toString("hex")}`);
+  writeFileSync(tmp, deflateSync(Buffer.concat([header, body])), { mode: 0o444, flag: "wx" });
+  renameSync(tmp, file);
+  return oid;
+}
+
+function parseTree(content: Buffer, store: ObjectStore): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  let at = 0;
+  while (at < content.length) {
+    const space = content.indexOf(0x20, at);
+    const nul = content.indexOf(0, space);
+    if (space < 0 || nul < 0 || nul + 1 + store.oidBytes > content.length) {
+      throw new InterlockError("git.failed", "a tree object is malformed");
+    }
+    entries.push({
+      mode: content.toString("latin1", at, space),
+      name: content.toString("latin1", space + 1, nul),
+      oid: content.toString("hex", nul + 1, nul + 1 + store.oidBytes),
+    });
+    at = nul + 1 + store.oidBytes;
+  }
+  return entries;
+}
+
+/** Entries in git's order: by bytes, a directory's name compared as if it ended with "/". */
+function serializeTree(entries: TreeEntry[], store: ObjectStore): Buffer {
+  const key = (e: TreeEntry) => (e.mode === TREE_MODE ? `${e.name}/` : e.name);
+  const sorted = [...entries].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return Buffer.concat(
+    sorted.flatMap((e) => [
+      Buffer.from(`${e.mode} ${e.name}\0`, "latin1"),
+      Buffer.from(checkOid(e.oid, store), "hex"),
+    ]),
+  );
+}
+
+/** Sets `name` in a directory; a file never replaces a directory or the other way round. */
+function setEntry(entries: TreeEntry[], name: string, mode: string, oid: string, path: string) {
+  const raw = Buffer.from(name, "utf8").toString("latin1");
+  const existing = entries.find((e) => e.name === raw);
+  if (existing === undefined) entries.push({ mode, name: raw, oid });
+  else if ((existing.mode === TREE_MODE) !== (mode === TREE_MODE)) {
+    throw new InterlockError(
+      "git.failed",
+      `${path} exists as a ${existing.mode === TREE_MODE ? "directory" : "file"}`,
+    );
+  } else {
+    existing.mode = mode;
+    existing.oid = oid;
+  }
+}
+
+/** A repository path Interlock may write: relative, no empty, ".", ".." or ".git" parts. */
+function pathParts(path: string): string[] {
+  const parts = path.split("/");
+  for (const p of parts) {
+    if (p === "" || p === "." || p === ".." || p.toLowerCase() === ".git" || /[\0\n]/.test(p)) {
+      throw new InterlockError("git.failed", `cannot write the path ${JSON.stringify(path)}`);
+    }
+  }
+  return parts;
+}
+
+const depth = (dir: string) => (dir === "" ? 0 : dir.split("/").length);
+
+function checkOid(oid: string, store: ObjectStore): string {
+  if (oid.length !== store.oidBytes * 2 || !/^[0-9a-f]+$/.test(oid)) {
+    throw new InterlockError("git.failed", `not an object id: ${JSON.stringify(oid)}`);
+  }
+  return oid;
+}
+
+/**
+ * "Name <email>" as git's commit-tree writes it: characters that end an identity line (line
+ * breaks, "<", ">") are dropped, and so is "crud" (spaces, control characters and .,:;"'\\
+ * punctuation git strips) at either end; an empty name is refused, as git refuses it.
+ */
+function ident(who: GitIdentity): string {
+  const crud = (c: string) => c.charCodeAt(0) <= 32 || ",:;<>\"\\'.".includes(c);
+  const clean = (s: string) => {
+    let start = 0;
+    let end = s.length;
+    while (start < end && crud(s[start]!)) start++;
+    while (end > start && crud(s[end - 1]!)) end--;
+    return s
+      .slice(start, end)
+      .replace(/[\n<>]/g, "")
+      .replaceAll("\0", "");
+  };
+  const name = clean(who.name);
+  if (name === "")
+    throw new InterlockError(
+      "git.failed",
+      `the identity name ${JSON.stringify(who.name)} is empty`,
+    );
+  return `${name} <${clean(who.email)}>`;
 }

@@ -54,11 +54,15 @@ export class LocalForge implements Forge {
       date: p.date,
     });
     const branch = `${BRANCH_PREFIX}${p.id}`;
-    if (!(await this.git.compareAndSwap(`refs/heads/${branch}`, head, undefined))) {
-      throw new Error(`branch ${branch} exists already`);
+    // The branch and the tamper baseline (what Interlock wrote, kept outside the branch), both
+    // or neither: a baseline someone created first is never silently kept.
+    const refs = [
+      { ref: `refs/heads/${branch}`, oid: head },
+      { ref: `${ORIGINAL_REF_PREFIX}${p.id}`, oid: head },
+    ];
+    if (!(await this.git.createRefs(refs))) {
+      throw new Error(`branch ${branch} or its baseline exists already`);
     }
-    // The tamper baseline: what Interlock wrote, kept outside the branch.
-    await this.git.compareAndSwap(`${ORIGINAL_REF_PREFIX}${p.id}`, head, undefined);
     return { id: p.id, branch, head };
   }
 
