@@ -1,4 +1,11 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Git } from "../src/forge/local/git.ts";
@@ -166,12 +173,16 @@ describe("as a repository writer, git cannot be turned against Interlock", () =>
     writeFileSync(join(repo.dir, ".git", "info", "attributes"), "* filter=evil diff=evil\n");
     const included = join(dir, "included.config");
     const conditional = join(dir, "conditional.config");
+    const elsewhere = join(dir, "elsewhere");
+    mkdirSync(elsewhere);
     writeFileSync(included, hostileConfig(evil));
     writeFileSync(conditional, `[diff]\n\texternal = ${evil}\n[core]\n\tfsmonitor = ${evil}\n`);
     writeFileSync(
       join(repo.dir, ".git", "config"),
       readFileSync(join(repo.dir, ".git", "config"), "utf8") +
         `[include]\n\tpath = ${included}\n[includeIf "gitdir:/"]\n\tpath = ${conditional}\n` +
+        // Checkouts would write wherever core.worktree points (say, the victim's home).
+        `[core]\n\tworktree = ${elsewhere}\n` +
         hostileConfig(evil),
     );
     // The attack is live: plain git in this repository runs the attacker's programs.
@@ -203,6 +214,7 @@ describe("as a repository writer, git cannot be turned against Interlock", () =>
       await new Git(repo.dir).readFile("refs/heads/main", filed.path),
     );
     ranNothing(marker, "reading the working tree");
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 
   it("replace objects, grafts, the shallow file and core.hooksPath change nothing Interlock runs or audits", async () => {
