@@ -7,6 +7,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Git } from "../src/forge/local/git.ts";
 import {
@@ -295,6 +296,49 @@ describe("as a repository writer, git cannot be turned against Interlock", () =>
     );
     ranNothing(marker, "audit --verify");
     expect(logLines(runs)).toEqual([approved.id]);
+  });
+});
+
+describe("as a repository writer, a forged object in .git/objects is never read as true", () => {
+  it("the executor and the audit refuse a request file whose blob was overwritten in place", async () => {
+    const repo = await Repo.init();
+    const runs = join(tempDir("interlock-e2e-log-"), "runs.log");
+    repo.setExecutor("db.export", loggingExecutor(runs));
+    const approved = await repo.request(requests.export());
+    const wanted = await repo.request(
+      requests.export({
+        params: {
+          query: "select id, plan from customers",
+          destination: "s3://analytics-exports/mallory-copy/",
+        },
+      }),
+    );
+    await repo.approve(approved.id, "dana");
+    expect((await repo.merge(approved.id)).code).toBe(0);
+    // git does not re-hash what it reads: overwrite the loose object of the approved file.
+    const blob = git(repo.dir, ["rev-parse", `refs/heads/main:${approved.path}`]);
+    const forged = Buffer.from(
+      show(repo.dir, `refs/heads/interlock/${wanted.id}`, wanted.path)!.replace(
+        `id: ${wanted.id}`,
+        `id: ${approved.id}`,
+      ),
+    );
+    const file = join(repo.dir, ".git", "objects", blob.slice(0, 2), blob.slice(2));
+    chmodSync(file, 0o644);
+    writeFileSync(
+      file,
+      deflateSync(Buffer.concat([Buffer.from(`blob ${forged.length}\0`), forged])),
+    );
+    expect(show(repo.dir, "refs/heads/main", approved.path)).toContain("mallory-copy");
+
+    const executed = await repo.cli(["execute", "--json"]);
+    expect(executed.code).not.toBe(0);
+    expect(executed.stdout + executed.stderr).toMatch(
+      new RegExp(`object ${blob} in the repository does not match its id`),
+    );
+    expect(logLines(runs)).toEqual([]);
+    const audit = await repo.audit(true);
+    expect(audit.code).not.toBe(0);
   });
 });
 

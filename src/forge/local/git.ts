@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { deflateSync } from "node:zlib";
 import { InterlockError } from "../../errors.ts";
 import type { GitIdentity } from "../refs.ts";
+import { CatFileBatch } from "./cat-file.ts";
 
 export type { GitIdentity } from "../refs.ts";
 
@@ -221,9 +222,18 @@ export class Git {
     return out?.trim() || undefined;
   }
 
-  /** A file's content at a revision, or undefined if it is not there. */
+  /**
+   * A file's content at a revision, or undefined if it is not there. Every object from the
+   * commit to the file is checked against its id (git itself does not): a forged object in
+   * the object store throws instead of being read.
+   */
   async readFile(rev: string, path: string): Promise<string | undefined> {
-    return this.tryRaw(["cat-file", "blob", `${rev}:${path}`]);
+    const batch = new CatFileBatch(this.dir);
+    try {
+      return (await batch.readPath(rev, path))?.toString("utf8");
+    } finally {
+      batch.close();
+    }
   }
 
   /** Paths under prefix at rev (recursive). */
