@@ -218,6 +218,27 @@ describe("as a repository writer, git cannot be turned against Interlock", () =>
     expect(readdirSync(elsewhere)).toEqual([]);
   });
 
+  it("a promisor remote's upload-pack never runs when a ref names a missing object", async () => {
+    const repo = await Repo.init();
+    const filed = await repo.request(requests.export());
+    const { marker, evil } = arsenal();
+    // A partial clone's promisor remote: git fetches a missing object from it on demand,
+    // running the remote's upload-pack (or ssh) command from the repository's config.
+    git(repo.dir, ["config", "core.repositoryformatversion", "1"]);
+    git(repo.dir, ["config", "extensions.partialClone", "origin"]);
+    git(repo.dir, ["config", "remote.origin.url", tempDir("interlock-remote-")]);
+    git(repo.dir, ["config", "remote.origin.promisor", "true"]);
+    git(repo.dir, ["config", "remote.origin.uploadpack", evil]);
+    git(repo.dir, ["config", "core.sshCommand", evil]);
+    const tags = join(repo.dir, ".git", "refs", "tags", "interlock", "reviews", filed.id);
+    mkdirSync(tags, { recursive: true });
+    writeFileSync(join(tags, "mallory"), `${"1234567890".repeat(4)}\n`);
+    await repo.gate(filed.id);
+    await repo.approve(filed.id, "dana").catch(() => undefined);
+    await repo.audit(true);
+    ranNothing(marker, "gate, approve and audit");
+  });
+
   it("replace objects, grafts, the shallow file and core.hooksPath change nothing Interlock runs or audits", async () => {
     const repo = await Repo.init();
     const runs = join(tempDir("interlock-e2e-log-"), "runs.log");
