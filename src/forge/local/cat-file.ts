@@ -28,12 +28,19 @@ export class CatFileBatch {
     [];
   #buffer: Buffer = Buffer.alloc(0);
   #closed = false;
+  readonly #unrefWhenIdle: boolean;
 
-  constructor(repoDir: string) {
+  /**
+   * With `unrefWhenIdle`, the process keeps Node alive only while a read is waiting for its
+   * answer, so an idle batch kept for later reads never delays the exit of the program.
+   */
+  constructor(repoDir: string, opts: { unrefWhenIdle?: boolean } = {}) {
     this.#proc = spawn("git", [...GIT_GLOBAL_ARGS, "cat-file", "--batch"], {
       cwd: repoDir,
       env: isolatedGitEnv(),
     });
+    this.#unrefWhenIdle = opts.unrefWhenIdle ?? false;
+    if (this.#unrefWhenIdle) this.#hold(false);
     this.#proc.stdout.on("data", (chunk: Buffer) => {
       this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
       this.#drain();
@@ -46,14 +53,29 @@ export class CatFileBatch {
     });
   }
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** The object named by `rev` (an oid, "<commit>:<path>", a ref), or undefined if missing. */
   read(rev: string): Promise<GitObject | undefined> {
     if (this.#closed) return Promise.reject(new Error("git cat-file is closed"));
     if (/[\n\r]/.test(rev)) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
+      if (this.#unrefWhenIdle && this.#waiting.length === 0) this.#hold(true);
       this.#waiting.push({ resolve, reject });
       this.#proc.stdin.write(`${rev}\n`);
     });
+  }
+
+  /** Whether the process and its pipes keep Node's event loop alive. */
+  #hold(on: boolean): void {
+    type Handle = { ref?: () => void; unref?: () => void };
+    for (const h of [this.#proc, this.#proc.stdin, this.#proc.stdout, this.#proc.stderr]) {
+      const handle = h as unknown as Handle;
+      if (on) handle.ref?.();
+      else handle.unref?.();
+    }
   }
 
   async readText(rev: string): Promise<string | undefined> {
@@ -94,6 +116,7 @@ export class CatFileBatch {
       if (header.endsWith(" missing") || header.endsWith(" ambiguous")) {
         this.#buffer = this.#buffer.subarray(nl + 1);
         this.#waiting.shift()?.resolve(undefined);
+        if (this.#unrefWhenIdle && this.#waiting.length === 0) this.#hold(false);
         continue;
       }
       const [oid, type, sizeText] = header.split(" ");
@@ -102,6 +125,7 @@ export class CatFileBatch {
       const content = Buffer.from(this.#buffer.subarray(nl + 1, nl + 1 + size));
       this.#buffer = this.#buffer.subarray(nl + 1 + size + 1);
       const waiter = this.#waiting.shift();
+      if (this.#unrefWhenIdle && this.#waiting.length === 0) this.#hold(false);
       if (objectId(type!, content, oid!.length) === oid) {
         waiter?.resolve({ oid: oid!, type: type as GitObject["type"], content });
       } else {

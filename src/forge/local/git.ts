@@ -211,15 +211,39 @@ export class Git {
     return r.code === 0 ? r.stdout : undefined;
   }
 
+  /** The commit `rev` names (its object checked against its id), or undefined. */
   async revParse(rev: string): Promise<string | undefined> {
-    const out = await this.tryRaw([
-      "rev-parse",
-      "--verify",
-      "--quiet",
-      "--end-of-options",
-      `${rev}^{commit}`,
-    ]);
-    return out?.trim() || undefined;
+    return (await this.#reading((b) => b.read(`${rev}^{commit}`)))?.oid;
+  }
+
+  #batch: CatFileBatch | undefined;
+  #idle: NodeJS.Timeout | undefined;
+  #busy = 0;
+
+  /**
+   * Reads through one `cat-file --batch` kept while reads follow each other (refs are resolved
+   * afresh on every read), closed after 100 ms without any; it never keeps Node alive idle.
+   */
+  async #reading<T>(fn: (batch: CatFileBatch) => Promise<T>): Promise<T> {
+    if (this.#batch === undefined || this.#batch.closed) {
+      this.#batch = new CatFileBatch(this.dir, { unrefWhenIdle: true });
+    }
+    const batch = this.#batch;
+    clearTimeout(this.#idle);
+    this.#busy++;
+    try {
+      return await fn(batch);
+    } finally {
+      if (--this.#busy === 0) {
+        this.#idle = setTimeout(() => {
+          if (this.#batch === batch && this.#busy === 0) {
+            batch.close();
+            this.#batch = undefined;
+          }
+        }, 100);
+        this.#idle.unref();
+      }
+    }
   }
 
   /**
@@ -228,12 +252,7 @@ export class Git {
    * the object store throws instead of being read.
    */
   async readFile(rev: string, path: string): Promise<string | undefined> {
-    const batch = new CatFileBatch(this.dir);
-    try {
-      return (await batch.readPath(rev, path))?.toString("utf8");
-    } finally {
-      batch.close();
-    }
+    return (await this.#reading((b) => b.readPath(rev, path)))?.toString("utf8");
   }
 
   /** Paths under prefix at rev (recursive). */
@@ -339,27 +358,19 @@ export class Git {
     const trees = new Map<string, TreeEntry[]>(dirs.map((d) => [d, []]));
     if (base === undefined) return trees;
     checkOid(base, store);
-    const input = dirs.map((d) => (d === "" ? `${base}^{tree}` : `${base}:${d}`)).join("\n");
-    const r = await this.#spawn(["cat-file", "--batch"], { input: `${input}\n` });
-    if (r.code !== 0) throw new InterlockError("git.failed", `git cat-file failed: ${r.stderr}`);
-    let at = 0;
-    for (const dir of dirs) {
-      const nl = r.stdout.indexOf(10, at);
-      const header = r.stdout.toString("utf8", at, nl).split(" ");
-      at = nl + 1;
-      if (header[1] === "missing") {
+    const objects = await this.#reading((b) =>
+      Promise.all(dirs.map((d) => b.read(d === "" ? `${base}^{tree}` : `${base}:${d}`))),
+    );
+    for (const [i, dir] of dirs.entries()) {
+      const o = objects[i];
+      if (o === undefined) {
         if (dir === "") throw new InterlockError("git.failed", `commit ${base} has no tree`);
         continue;
       }
-      const size = Number(header[2]);
-      if (header[1] !== "tree") {
-        throw new InterlockError(
-          "git.failed",
-          `${dir} is a ${header[1]} at ${base}, not a directory`,
-        );
+      if (o.type !== "tree") {
+        throw new InterlockError("git.failed", `${dir} is a ${o.type} at ${base}, not a directory`);
       }
-      trees.set(dir, parseTree(r.stdout.subarray(at, at + size), store));
-      at += size + 1;
+      trees.set(dir, parseTree(o.content, store));
     }
     return trees;
   }
