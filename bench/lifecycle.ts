@@ -127,7 +127,7 @@ export async function benchLifecycle(
   const local = await openLocalRepo(dir, dir);
 
   const filed = await fileRequests(local, opts.requests, 3, T);
-  // Approve a handful of proposals (each approval: one signed tag via ssh-keygen).
+  // Approve a handful of proposals (each approval: one tag, signed in-process, written by mktag).
   const reviewedAt = new Date(T + 10 * 60 * 1000);
   const toApprove = filed.ids.slice(-5);
   const review = await approveAll(local, toApprove, reviewedAt);

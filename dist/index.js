@@ -62720,6 +62720,7 @@ var EXIT_FOR = {
   "opa.not_found": EXIT.failure,
   "config.invalid": EXIT.invalidInput,
   "seal.failed": EXIT.failure,
+  "git.failed": EXIT.failure,
   internal: EXIT.failure
 };
 var InterlockError = class extends Error {

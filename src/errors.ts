@@ -20,6 +20,7 @@ export type ErrorCode =
   | "opa.not_found"
   | "config.invalid"
   | "seal.failed"
+  | "git.failed"
   | "internal";
 
 const EXIT_FOR: Record<ErrorCode, number> = {
@@ -32,6 +33,7 @@ const EXIT_FOR: Record<ErrorCode, number> = {
   "opa.not_found": EXIT.failure,
   "config.invalid": EXIT.invalidInput,
   "seal.failed": EXIT.failure,
+  "git.failed": EXIT.failure,
   internal: EXIT.failure,
 };
 

@@ -7,11 +7,14 @@ import {
   fingerprint,
   formatAllowedSigners,
   parseAllowedSigners,
+  parseSshPrivateKey,
   splitSignedTag,
   verifySshSignature,
   type AllowedSigner,
   type SshsigResult,
 } from "../src/forge/local/sshsig.ts";
+import { Git } from "../src/forge/local/git.ts";
+import { signReviewTag } from "../src/forge/local/reviews.ts";
 import { tempDir } from "./helpers.ts";
 
 /**
@@ -488,6 +491,52 @@ describe("verifySshSignature against ssh-keygen -Y sign/verify", () => {
   });
 });
 
+describe("parseSshPrivateKey: signing in-process, as ssh-keygen -Y sign does", () => {
+  const KEY_TYPES: [string, string, number | undefined][] = [
+    ["ed25519", "ed25519", undefined],
+    ["ecdsa-p256", "ecdsa", 256],
+    ["ecdsa-p384", "ecdsa", 384],
+    ["ecdsa-p521", "ecdsa", 521],
+    ["rsa-2048", "rsa", 2048],
+  ];
+  for (const [label, type, bits] of KEY_TYPES) {
+    it(`${label}: ssh-keygen -Y verify and verifySshSignature accept the signature`, () => {
+      const key = keygen(`signing-${label}`, type, bits);
+      const signer = parseSshPrivateKey(readFileSync(key.path, "utf8"), key.path);
+      expect(signer.publicKey).toBe(key.pub.split(" ").slice(0, 2).join(" "));
+      const allowed = `dana@example.test ${key.pub}\n`;
+      const armored = signer.sign(MESSAGE, "git");
+      expect(crossCheck(armored, MESSAGE, "git", "dana@example.test", allowed).ok).toBe(true);
+      expect(crossCheck(armored, `${MESSAGE}x`, "git", "dana@example.test", allowed).ok).toBe(
+        false,
+      );
+      expect(crossCheck(armored, MESSAGE, "file", "dana@example.test", allowed).ok).toBe(false);
+    });
+  }
+
+  it("makes byte for byte the signature ssh-keygen makes with an ed25519 key", () => {
+    const signer = parseSshPrivateKey(readFileSync(dana.path, "utf8"), dana.path);
+    expect(signer.sign(MESSAGE, "git")).toBe(sshSign(dana, "git", MESSAGE));
+  });
+
+  it("refuses, with a reason, a key it cannot use", () => {
+    const encrypted = join(dir, "encrypted");
+    mustRun("ssh-keygen", ["-q", "-t", "ed25519", "-N", "a passphrase", "-f", encrypted]);
+    expect(() => parseSshPrivateKey(readFileSync(encrypted, "utf8"), encrypted)).toThrow(
+      /encrypted with a passphrase/,
+    );
+    expect(() => parseSshPrivateKey(dana.pub, "dana.pub")).toThrow(/not an OpenSSH private key/);
+    // A file whose private half belongs to another key than the public key it names (the
+    // public key blob ends at byte 94 of an ed25519 openssh-key-v1 body).
+    const a = readFileSync(dana.path, "utf8");
+    const b = readFileSync(other.path, "utf8");
+    const body = (t: string) => Buffer.from(t.split("\n").slice(1, -2).join(""), "base64");
+    const mixed = Buffer.concat([body(b).subarray(0, 94), body(a).subarray(94)]);
+    const pem = `-----BEGIN OPENSSH PRIVATE KEY-----\n${mixed.toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`;
+    expect(() => parseSshPrivateKey(pem, "mixed")).toThrow(/does not match its public key/);
+  });
+});
+
 describe("signed git tags (gpg.format=ssh)", () => {
   let repo: string;
   let allowedFile: string;
@@ -565,6 +614,35 @@ describe("signed git tags (gpg.format=ssh)", () => {
     const result = verifyTagInProcess(git("cat-file", "tag", "review-2"));
     expect(reasonOf(result)).toMatch(/which is not an allowed key for dana@example.test$/);
     expect(gitVerifyTag("review-2")).toBe(false);
+  });
+
+  it("signReviewTag writes a tag that plain git tag -v and the in-process check accept", async () => {
+    const target = git("rev-parse", "HEAD").trim();
+    await signReviewTag(new Git(repo), {
+      name: "review-in-process",
+      target,
+      message: "interlock review: approved\n\nstate: approved  \n\n\nnote",
+      tagger: { name: "Dana", email: "dana@example.test" },
+      keyFile: dana.path,
+      date: new Date("2026-11-24T10:00:00Z"),
+    });
+    const raw = git("cat-file", "tag", "review-in-process");
+    expect(raw).toMatch(/^object [0-9a-f]{40}\ntype commit\ntag review-in-process\ntagger Dana/);
+    expect(splitSignedTag(raw)?.payload.toString()).toMatch(/\n\nstate: approved\n\nnote\n$/);
+    expect(verifyTagInProcess(raw).ok).toBe(true);
+    expect(gitVerifyTag("review-in-process")).toBe(true);
+    // The same name again never overwrites the first review.
+    await expect(
+      signReviewTag(new Git(repo), {
+        name: "review-in-process",
+        target,
+        message: "interlock review: changes_requested",
+        tagger: { name: "Dana", email: "dana@example.test" },
+        keyFile: dana.path,
+        date: new Date("2026-11-24T10:00:01Z"),
+      }),
+    ).rejects.toThrow(/exists already/);
+    expect(git("cat-file", "tag", "review-in-process")).toBe(raw);
   });
 
   it("finds no signature in an unsigned tag", () => {

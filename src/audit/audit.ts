@@ -432,7 +432,7 @@ function trailers(message: string, key: string): string[] {
 
 /** request id → review tag object ids, from one for-each-ref. */
 async function listReviewTags(git: Git): Promise<Map<string, string[]>> {
-  const out = await git.tryRaw([
+  const out = await git.raw([
     "for-each-ref",
     "--format=%(objectname) %(objecttype) %(refname)",
     `refs/tags/${REVIEW_TAG_PREFIX}`,
@@ -450,7 +450,7 @@ async function listReviewTags(git: Git): Promise<Map<string, string[]>> {
 }
 
 async function listOriginals(git: Git): Promise<string[]> {
-  const out = await git.tryRaw(["for-each-ref", "--format=%(refname)", ORIGINAL_REF_PREFIX]);
+  const out = await git.raw(["for-each-ref", "--format=%(refname)", ORIGINAL_REF_PREFIX]);
   return (out ?? "")
     .split("\n")
     .filter(Boolean)

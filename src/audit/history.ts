@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { isolatedGitEnv } from "../forge/local/git.ts";
+import { GIT_GLOBAL_ARGS, isolatedGitEnv } from "../forge/local/git.ts";
 
 /** A file a commit changed against its first parent: status letter, path, new blob id. */
 export interface ChangedEntry {
@@ -31,7 +31,10 @@ export async function* firstParentHistory(
   const proc = spawn(
     "git",
     [
+      ...GIT_GLOBAL_ARGS,
       "log",
+      "--no-ext-diff",
+      "--no-textconv",
       "--first-parent",
       "--reverse",
       "--diff-merges=first-parent",

@@ -3,7 +3,7 @@ import type { ChangeStatus, GateReview } from "../gate/snapshot.ts";
 /**
  * The forge: where proposals live and reviews are given (the embedded local Git forge, or
  * GitHub). Lifecycle, gate, execution and audit code talk only to these interfaces, never to
- * simple-git or Octokit, so each forge is a second implementation, not a fork of the logic.
+ * child processes or Octokit, so each forge is a second implementation, not a fork of the logic.
  */
 
 /** A review as the forge knows it, before the gate judges it (the gate's own review type). */

@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { CONFIG_PATH, type InterlockConfig } from "../config/config.ts";
 import { InterlockError } from "../errors.ts";
-import { Git } from "../forge/local/git.ts";
+import { Git, ZERO_OID } from "../forge/local/git.ts";
 import { allowedSigners } from "../forge/local/local-forge.ts";
 import { INTERLOCK_IDENTITY } from "../forge/refs.ts";
 import { formatAllowedSigners } from "../forge/local/sshsig.ts";
@@ -107,7 +107,7 @@ export async function initRepository(dir: string, now: Date): Promise<InitResult
     });
   }
   mkdirSync(join(dir, KEYS_DIR), { recursive: true });
-  await run("git", ["init", "-q", "-b", "main", dir]);
+  await new Git(dir).raw(["init", "-q", "-b", "main"]);
 
   const people: InterlockConfig["people"] = {};
   for (const [id, p] of Object.entries(DEMO_PEOPLE)) {
@@ -175,15 +175,15 @@ export async function initRepository(dir: string, now: Date): Promise<InitResult
   // Lets anyone check a review with git alone: git tag -v interlock/reviews/<id>/<who>-…
   await git.raw(["config", "gpg.ssh.allowedSignersFile", ALLOWED_SIGNERS]);
   await git.raw(["add", "-A"]);
-  const date = `${Math.floor(now.getTime() / 1000)} +0000`;
-  await git.raw(["commit", "-q", "-m", "Initialise the approvals repository"], {
-    GIT_AUTHOR_NAME: INTERLOCK_IDENTITY.name,
-    GIT_AUTHOR_EMAIL: INTERLOCK_IDENTITY.email,
-    GIT_AUTHOR_DATE: date,
-    GIT_COMMITTER_NAME: INTERLOCK_IDENTITY.name,
-    GIT_COMMITTER_EMAIL: INTERLOCK_IDENTITY.email,
-    GIT_COMMITTER_DATE: date,
+  // Plumbing, not `git commit`: no hooks, no signing program, the message through stdin.
+  const tree = (await git.raw(["write-tree"])).trim();
+  const commit = await git.commitTree(tree, {
+    parents: [],
+    message: "Initialise the approvals repository",
+    author: INTERLOCK_IDENTITY,
+    committer: INTERLOCK_IDENTITY,
+    date: now,
   });
-  const commit = (await git.raw(["rev-parse", "HEAD"])).trim();
+  await git.raw(["update-ref", "refs/heads/main", commit, ZERO_OID]);
   return { dir, people: Object.keys(people), commit };
 }

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { isolatedGitEnv } from "./git.ts";
+import { createHash } from "node:crypto";
+import { InterlockError } from "../../errors.ts";
+import { GIT_GLOBAL_ARGS, isolatedGitEnv } from "./git.ts";
 
 /** An object read through `git cat-file --batch`. */
 export interface GitObject {
@@ -12,8 +14,13 @@ export interface GitObject {
  * A long-lived `git cat-file --batch` process with pipelined requests: many lookups are
  * written ahead and answered in order. Used where one process per object would be far too
  * slow (the audit reads several objects per request over histories of 100,000 requests).
- * This is the one place Interlock spawns git directly: simple-git buffers each command's
- * whole output and cannot stream requests into a running process.
+ * Hardened like every git process of Interlock's (GIT_GLOBAL_ARGS, isolatedGitEnv): replace
+ * objects and grafts are ignored, and `--batch` applies no filters or textconv.
+ *
+ * git does not check, when it reads an object, that the content hashes to the object's name:
+ * a writer of `.git/objects` can put other content under an existing id. So every object read
+ * here is hashed again and a mismatch is an error (never the content), and readPath walks from
+ * a commit through each tree by id, so the whole chain from the commit to the file is checked.
  */
 export class CatFileBatch {
   readonly #proc: ChildProcessWithoutNullStreams;
@@ -21,20 +28,33 @@ export class CatFileBatch {
     [];
   #buffer: Buffer = Buffer.alloc(0);
   #closed = false;
+  readonly #unrefWhenIdle: boolean;
 
-  constructor(repoDir: string) {
-    this.#proc = spawn("git", ["cat-file", "--batch"], {
+  /**
+   * With `unrefWhenIdle`, the process keeps Node alive only while a read is waiting for its
+   * answer, so an idle batch kept for later reads never delays the exit of the program.
+   */
+  constructor(repoDir: string, opts: { unrefWhenIdle?: boolean } = {}) {
+    this.#proc = spawn("git", [...GIT_GLOBAL_ARGS, "cat-file", "--batch"], {
       cwd: repoDir,
       env: isolatedGitEnv(),
     });
+    this.#unrefWhenIdle = opts.unrefWhenIdle ?? false;
+    if (this.#unrefWhenIdle) this.#hold(false);
     this.#proc.stdout.on("data", (chunk: Buffer) => {
       this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
       this.#drain();
     });
+    this.#proc.stdin.on("error", () => {}); // git exited: the close handler says so
+    this.#proc.on("error", () => {}); // cannot start git: close follows and rejects
     this.#proc.on("close", () => {
       this.#closed = true;
       for (const w of this.#waiting.splice(0)) w.reject(new Error("git cat-file exited"));
     });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** The object named by `rev` (an oid, "<commit>:<path>", a ref), or undefined if missing. */
@@ -42,13 +62,46 @@ export class CatFileBatch {
     if (this.#closed) return Promise.reject(new Error("git cat-file is closed"));
     if (/[\n\r]/.test(rev)) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
+      if (this.#unrefWhenIdle && this.#waiting.length === 0) this.#hold(true);
       this.#waiting.push({ resolve, reject });
       this.#proc.stdin.write(`${rev}\n`);
     });
   }
 
+  /** Whether the process and its pipes keep Node's event loop alive. */
+  #hold(on: boolean): void {
+    type Handle = { ref?: () => void; unref?: () => void };
+    for (const h of [this.#proc, this.#proc.stdin, this.#proc.stdout, this.#proc.stderr]) {
+      const handle = h as unknown as Handle;
+      if (on) handle.ref?.();
+      else handle.unref?.();
+    }
+  }
+
   async readText(rev: string): Promise<string | undefined> {
     return (await this.read(rev))?.content.toString("utf8");
+  }
+
+  /**
+   * The blob at `path` in commit `rev`, reached through objects read by id and each checked
+   * against its id (the commit, every tree on the way, the blob); undefined when the path is
+   * not a file there. A forged object throws.
+   */
+  async readPath(rev: string, path: string): Promise<Buffer | undefined> {
+    const commit = await this.read(`${rev}^{commit}`);
+    if (commit === undefined) return undefined;
+    let oid = /^tree ([0-9a-f]+)$/m.exec(commit.content.toString("latin1").split("\n\n")[0]!)?.[1];
+    const parts = path.split("/");
+    for (const [i, name] of parts.entries()) {
+      const tree = oid === undefined ? undefined : await this.read(oid);
+      if (tree?.type !== "tree") return undefined;
+      const entry = treeEntry(tree.content, name, tree.oid.length / 2);
+      if (entry === undefined) return undefined;
+      if (i < parts.length - 1 !== (entry.mode === "40000")) return undefined;
+      oid = entry.oid;
+    }
+    const blob = oid === undefined ? undefined : await this.read(oid);
+    return blob?.type === "blob" ? blob.content : undefined;
   }
 
   close(): void {
@@ -63,6 +116,7 @@ export class CatFileBatch {
       if (header.endsWith(" missing") || header.endsWith(" ambiguous")) {
         this.#buffer = this.#buffer.subarray(nl + 1);
         this.#waiting.shift()?.resolve(undefined);
+        if (this.#unrefWhenIdle && this.#waiting.length === 0) this.#hold(false);
         continue;
       }
       const [oid, type, sizeText] = header.split(" ");
@@ -70,9 +124,51 @@ export class CatFileBatch {
       if (this.#buffer.length < nl + 1 + size + 1) return; // wait for the rest
       const content = Buffer.from(this.#buffer.subarray(nl + 1, nl + 1 + size));
       this.#buffer = this.#buffer.subarray(nl + 1 + size + 1);
-      this.#waiting.shift()?.resolve({ oid: oid!, type: type as GitObject["type"], content });
+      const waiter = this.#waiting.shift();
+      if (this.#unrefWhenIdle && this.#waiting.length === 0) this.#hold(false);
+      if (objectId(type!, content, oid!.length) === oid) {
+        waiter?.resolve({ oid: oid!, type: type as GitObject["type"], content });
+      } else {
+        waiter?.reject(
+          new InterlockError(
+            "git.failed",
+            `the object ${oid} in the repository does not match its id: the object store was tampered with`,
+          ),
+        );
+      }
     }
   }
+}
+
+/** The id git gives an object (sha1 or sha256, from the length of the id it is checked against). */
+function objectId(type: string, content: Buffer, hexLength: number): string {
+  return createHash(hexLength === 64 ? "sha256" : "sha1")
+    .update(`${type} ${content.length}\0`, "latin1")
+    .update(content)
+    .digest("hex");
+}
+
+/** One entry of a raw tree object by name (bytes of the UTF-8 name), or undefined. */
+function treeEntry(
+  tree: Buffer,
+  name: string,
+  oidBytes: number,
+): { mode: string; oid: string } | undefined {
+  const wanted = Buffer.from(name, "utf8");
+  let at = 0;
+  while (at < tree.length) {
+    const space = tree.indexOf(0x20, at);
+    const nul = tree.indexOf(0, space);
+    if (space < 0 || nul < 0) return undefined;
+    if (tree.subarray(space + 1, nul).equals(wanted)) {
+      return {
+        mode: tree.toString("latin1", at, space),
+        oid: tree.toString("hex", nul + 1, nul + 1 + oidBytes),
+      };
+    }
+    at = nul + 1 + oidBytes;
+  }
+  return undefined;
 }
 
 /** The parts of a commit object the audit needs. */

@@ -54,11 +54,15 @@ export class LocalForge implements Forge {
       date: p.date,
     });
     const branch = `${BRANCH_PREFIX}${p.id}`;
-    if (!(await this.git.compareAndSwap(`refs/heads/${branch}`, head, undefined))) {
-      throw new Error(`branch ${branch} exists already`);
+    // The branch and the tamper baseline (what Interlock wrote, kept outside the branch), both
+    // or neither: a baseline someone created first is never silently kept.
+    const refs = [
+      { ref: `refs/heads/${branch}`, oid: head },
+      { ref: `${ORIGINAL_REF_PREFIX}${p.id}`, oid: head },
+    ];
+    if (!(await this.git.createRefs(refs))) {
+      throw new Error(`branch ${branch} or its baseline exists already`);
     }
-    // The tamper baseline: what Interlock wrote, kept outside the branch.
-    await this.git.compareAndSwap(`${ORIGINAL_REF_PREFIX}${p.id}`, head, undefined);
     return { id: p.id, branch, head };
   }
 
@@ -124,6 +128,8 @@ export class LocalForge implements Forge {
   async mergedRequests(): Promise<MergedRequest[]> {
     const out = await this.git.tryRaw([
       "log",
+      "--no-ext-diff",
+      "--no-textconv",
       "--first-parent",
       "--reverse",
       "--diff-filter=A",
@@ -183,12 +189,8 @@ export class LocalForge implements Forge {
   }
 
   async isClaimed(id: string): Promise<boolean> {
-    // simple-git resolves a failing command that prints nothing, so test the output, not the exit.
-    return Boolean(
-      (
-        await this.git.tryRaw(["rev-parse", "--verify", "--quiet", `${CLAIM_REF_PREFIX}${id}`])
-      )?.trim(),
-    );
+    const r = await this.git.run(["rev-parse", "--verify", "--quiet", `${CLAIM_REF_PREFIX}${id}`]);
+    return r.code === 0;
   }
 
   async releaseClaim(id: string): Promise<void> {
@@ -214,7 +216,16 @@ export class LocalForge implements Forge {
   }
 
   async #diff(from: string, to: string): Promise<{ path: string; status: ChangeStatus }[]> {
-    const out = await this.git.raw(["diff", "--name-status", "-z", "--no-renames", from, to]);
+    const out = await this.git.raw([
+      "diff",
+      "--no-ext-diff",
+      "--no-textconv",
+      "--name-status",
+      "-z",
+      "--no-renames",
+      from,
+      to,
+    ]);
     const parts = out.split("\0").filter(Boolean);
     const files: { path: string; status: ChangeStatus }[] = [];
     for (let i = 0; i + 1 < parts.length; i += 2) {

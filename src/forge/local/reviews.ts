@@ -1,8 +1,14 @@
+import { readFileSync } from "node:fs";
 import { personByEmail, type InterlockConfig } from "../../config/config.ts";
 import type { GateReview } from "../../gate/snapshot.ts";
 import type { GitIdentity } from "./git.ts";
 import { Git } from "./git.ts";
-import { splitSignedTag, verifySshSignature, type AllowedSigner } from "./sshsig.ts";
+import {
+  parseSshPrivateKey,
+  splitSignedTag,
+  verifySshSignature,
+  type AllowedSigner,
+} from "./sshsig.ts";
 
 /** Review tags live under refs/tags/interlock/reviews/<request id>/. */
 export const REVIEW_TAG_PREFIX = "interlock/reviews/";
@@ -64,8 +70,11 @@ export function parseReviewTag(raw: string): ReviewTag | undefined {
 }
 
 /**
- * Records a review as an SSH-signed tag on the reviewed commit, with git's own signing
- * (gpg.format=ssh, which runs ssh-keygen -Y sign). The tag name is unique per review.
+ * Records a review as an SSH-signed tag on the reviewed commit. Interlock writes the tag object
+ * itself and signs it in-process (SSHSIG, namespace "git", as `git tag -s` with gpg.format=ssh
+ * would), so no program the repository configures (gpg.ssh.program, hooks) runs and the key
+ * never leaves this process; plain `git tag -v` and `ssh-keygen -Y verify` accept the result.
+ * The tag name is unique per review; an existing tag of that name is never overwritten.
  */
 export async function signReviewTag(
   git: Git,
@@ -78,26 +87,51 @@ export async function signReviewTag(
     date: Date;
   },
 ): Promise<void> {
-  const date = `${Math.floor(opts.date.getTime() / 1000)} +0000`;
-  await git.raw(
-    [
-      "-c",
-      "gpg.format=ssh",
-      "-c",
-      `user.signingkey=${opts.keyFile}`,
-      "tag",
-      "-s",
-      "-m",
-      opts.message,
-      opts.name,
-      opts.target,
-    ],
-    {
-      GIT_COMMITTER_NAME: opts.tagger.name,
-      GIT_COMMITTER_EMAIL: opts.tagger.email,
-      GIT_COMMITTER_DATE: date,
-    },
+  const key = parseSshPrivateKey(readFileSync(opts.keyFile, "utf8"), opts.keyFile);
+  const payload = reviewTagPayload(opts);
+  const tag = (await git.raw(["mktag"], undefined, payload + key.sign(payload, "git"))).trim();
+  if (!(await git.compareAndSwap(`refs/tags/${opts.name}`, tag, undefined))) {
+    throw new Error(`the tag ${opts.name} exists already`);
+  }
+}
+
+/** The tag object up to its signature, byte for byte what `git tag -s -m` would sign. */
+export function reviewTagPayload(opts: {
+  name: string;
+  target: string;
+  message: string;
+  tagger: GitIdentity;
+  date: Date;
+}): string {
+  for (const [what, value] of [
+    ["tagger name", opts.tagger.name],
+    ["tagger e-mail", opts.tagger.email],
+    ["tag name", opts.name],
+  ] as const) {
+    if (/[<>\0\n]/.test(value))
+      throw new Error(`the ${what} ${JSON.stringify(value)} cannot be written`);
+  }
+  const seconds = Math.floor(opts.date.getTime() / 1000);
+  return (
+    `object ${opts.target}\ntype commit\ntag ${opts.name}\n` +
+    `tagger ${opts.tagger.name} <${opts.tagger.email}> ${seconds} +0000\n\n` +
+    cleanMessage(opts.message)
   );
+}
+
+/**
+ * git's message clean-up (stripspace) without removing `#` lines: trailing white space goes,
+ * runs of blank lines become one, no blank lines at either end, and it ends with a line break.
+ */
+function cleanMessage(message: string): string {
+  const lines = message.split("\n").map((l) => l.replace(/\s+$/, ""));
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line === "" && (out.length === 0 || out[out.length - 1] === "")) continue;
+    out.push(line);
+  }
+  while (out.length > 0 && out[out.length - 1] === "") out.pop();
+  return out.length === 0 ? "" : `${out.join("\n")}\n`;
 }
 
 /**

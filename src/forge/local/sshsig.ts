@@ -1,4 +1,11 @@
-import { constants, createHash, createPublicKey, verify as cryptoVerify } from "node:crypto";
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+} from "node:crypto";
 import { InterlockError } from "../../errors.ts";
 
 /**
@@ -694,4 +701,184 @@ function formatSigner(signer: AllowedSigner, index: number): string {
     options = ` namespaces="${namespaces.join(",")}"`;
   }
   return `${principalField}${options} ${publicKey.trim()}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing
+// ---------------------------------------------------------------------------------------------
+
+/** A private key that makes SSHSIG signatures in-process, as `ssh-keygen -Y sign` does. */
+export interface SshSigningKey {
+  /** "keytype base64", as in a .pub file (without comment). */
+  readonly publicKey: string;
+  /** The armored SSHSIG over `message` for `namespace` (git signs tags in namespace "git"). */
+  sign(message: Uint8Array | string, namespace: string): string;
+}
+
+const OPENSSH_KEY =
+  /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]+?)-----END OPENSSH PRIVATE KEY-----/;
+const OPENSSH_MAGIC = Buffer.from("openssh-key-v1\0", "latin1");
+/** The hash ssh-keygen -Y sign uses for the message digest. */
+const SIGN_HASH = "sha512";
+
+/**
+ * Reads an unencrypted OpenSSH private key (the openssh-key-v1 format ssh-keygen writes) of type
+ * ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa. Interlock signs with it in-process, so no
+ * program (git's gpg.ssh.program, which a repository's config can name) ever sees the key.
+ * Throws InterlockError("usage") with the reason when the key cannot be used.
+ */
+export function parseSshPrivateKey(text: string, source: string): SshSigningKey {
+  try {
+    const b64 = OPENSSH_KEY.exec(text)?.[1];
+    if (b64 === undefined) throw new Rejection("it is not an OpenSSH private key");
+    const raw = strictBase64(b64, "private key");
+    if (!raw.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) {
+      throw new Rejection("it is not in the openssh-key-v1 format");
+    }
+    const r = new Reader(raw.subarray(OPENSSH_MAGIC.length), "private key");
+    const cipher = r.cstring("cipher").toString("latin1");
+    const kdf = r.cstring("kdf").toString("latin1");
+    r.bytes("kdf options");
+    if (cipher !== "none" || kdf !== "none") {
+      throw new Rejection(
+        "it is encrypted with a passphrase (Interlock signs with unencrypted keys)",
+      );
+    }
+    if (r.uint32("key count") !== 1) throw new Rejection("it must hold exactly one key");
+    const publicBlob = r.bytes("public key");
+    const p = new Reader(r.bytes("private section"), "private key");
+    if (p.uint32("check") !== p.uint32("check")) throw new Rejection("its check bytes differ");
+    const type = p.cstring("key type").toString("latin1");
+    const signer = privateSigner(type, p, publicBlob);
+    return {
+      publicKey: `${type} ${publicBlob.toString("base64")}`,
+      sign(message, namespace) {
+        if (namespace === "") throw new Rejection("the namespace must not be empty");
+        const digest = createHash(SIGN_HASH).update(message).digest();
+        const signature = signer(signedData(namespace, SIGN_HASH, digest));
+        const blob = Buffer.concat([
+          MAGIC,
+          uint32(SIG_VERSION),
+          sshString(publicBlob),
+          sshString(Buffer.from(namespace, "utf8")),
+          sshString(Buffer.alloc(0)),
+          sshString(Buffer.from(SIGN_HASH, "latin1")),
+          sshString(signature),
+        ]).toString("base64");
+        return `${BEGIN}\n${(blob.match(/.{1,70}/g) ?? []).join("\n")}\n${END}\n`;
+      },
+    };
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new InterlockError("usage", `cannot sign with ${source}: ${detail}`, {
+      hint: "Use an unencrypted OpenSSH key (ssh-keygen -t ed25519 -N '' -f <file>).",
+    });
+  }
+}
+
+/** A function from the data to sign to the signature field (string type, string bytes). */
+function privateSigner(type: string, p: Reader, publicBlob: Buffer): (data: Buffer) => Buffer {
+  const wire = (sigType: string, bytes: Buffer) =>
+    Buffer.concat([sshString(Buffer.from(sigType, "latin1")), sshString(bytes)]);
+  if (type === "ssh-ed25519") {
+    const pub = p.bytes("ed25519 public key");
+    const secret = p.bytes("ed25519 private key"); // seed ‖ public key
+    if (pub.length !== 32 || secret.length !== 64) throw new Rejection("bad ed25519 key");
+    const key = createPrivateKey({
+      key: { kty: "OKP", crv: "Ed25519", d: b64url(secret.subarray(0, 32)), x: b64url(pub) },
+      format: "jwk",
+    });
+    assertSameKey(publicBlob, decodePublicKey(publicBlob), (d) =>
+      wire(type, cryptoSign(null, d, key)),
+    );
+    return (data) => wire(type, cryptoSign(null, data, key));
+  }
+  const curve = ECDSA_CURVES[type];
+  if (curve !== undefined) {
+    const name = p.cstring("curve name").toString("latin1");
+    const point = p.bytes("ecdsa point");
+    const d = p.mpint("ecdsa private key");
+    if (name !== curve.name || point.length !== 1 + 2 * curve.size || point[0] !== 0x04) {
+      throw new Rejection(`bad ${type} key`);
+    }
+    const key = createPrivateKey({
+      key: {
+        kty: "EC",
+        crv: curve.jwk,
+        x: b64url(point.subarray(1, 1 + curve.size)),
+        y: b64url(point.subarray(1 + curve.size)),
+        d: b64url(leftPad(d, curve.size)),
+      },
+      format: "jwk",
+    });
+    const sign = (data: Buffer) => {
+      const rs = cryptoSign(curve.hash, data, { key, dsaEncoding: "ieee-p1363" });
+      const mp = (n: Buffer) => sshString(mpintBytes(n));
+      return wire(
+        type,
+        Buffer.concat([mp(rs.subarray(0, curve.size)), mp(rs.subarray(curve.size))]),
+      );
+    };
+    assertSameKey(publicBlob, decodePublicKey(publicBlob), sign);
+    return sign;
+  }
+  if (type === "ssh-rsa") {
+    const n = p.mpint("rsa modulus");
+    const e = p.mpint("rsa exponent");
+    const d = p.mpint("rsa private exponent");
+    const iqmp = p.mpint("rsa iqmp");
+    const prime1 = p.mpint("rsa p");
+    const prime2 = p.mpint("rsa q");
+    const big = (b: Buffer) => BigInt(`0x${b.toString("hex") || "0"}`);
+    const bytes = (v: bigint) => {
+      const hex = v.toString(16);
+      return Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex");
+    };
+    const key = createPrivateKey({
+      key: {
+        kty: "RSA",
+        n: b64url(n),
+        e: b64url(e),
+        d: b64url(d),
+        p: b64url(prime1),
+        q: b64url(prime2),
+        dp: b64url(bytes(big(d) % (big(prime1) - 1n))),
+        dq: b64url(bytes(big(d) % (big(prime2) - 1n))),
+        qi: b64url(iqmp),
+      },
+      format: "jwk",
+    });
+    const sign = (data: Buffer) =>
+      wire(
+        "rsa-sha2-512",
+        cryptoSign("sha512", data, { key, padding: constants.RSA_PKCS1_PADDING }),
+      );
+    assertSameKey(publicBlob, decodePublicKey(publicBlob), sign);
+    return sign;
+  }
+  throw new Rejection(`key type ${JSON.stringify(type)} cannot sign (ed25519, ecdsa or rsa can)`);
+}
+
+/** The private half must belong to the public key the file names: sign once and verify. */
+function assertSameKey(publicBlob: Buffer, pub: PublicKey, sign: (d: Buffer) => Buffer): void {
+  const probe = Buffer.from("interlock key check");
+  if (!pub.verify(probe, sign(probe))) {
+    throw new Rejection(
+      `its private key does not match its public key ${blobFingerprint(publicBlob)}`,
+    );
+  }
+}
+
+/** A non-negative integer as an SSH mpint body: no leading zeros, a zero byte if the top bit is set. */
+function mpintBytes(n: Buffer): Buffer {
+  let start = 0;
+  while (start < n.length && n[start] === 0) start++;
+  const v = n.subarray(start);
+  return v.length > 0 && (v[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), v]) : v;
+}
+
+function uint32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
 }
