@@ -58860,13 +58860,22 @@ async function collectSnapshot(ctx, now, knownPath) {
     return { ok: false, reason: `cannot read the request file ${path}: ${why}` };
   }
   const record4 = trusted.record;
+  const declared = record4.request.requester;
+  const auth2 = ctx.authenticate ? await ctx.authenticate(declared) : {
+    verified: true,
+    signer: declared.id,
+    detail: "the forge authenticates who opens a proposal"
+  };
+  const requester = auth2.verified && auth2.requester ? auth2.requester : declared;
   const codeownersText = await ctx.codeowners();
+  const identities = ctx.identities ? await ctx.identities() : void 0;
   const snapshot = {
     now,
     request: {
       id: ctx.id,
       path,
-      requester: record4.request.requester,
+      requester,
+      authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
       decision: record4.decision,
       expiresAt: new Date(record4.expires_at),
       // What Interlock wrote; "" when there is no baseline, which never matches (fail closed).
@@ -58881,7 +58890,8 @@ async function collectSnapshot(ctx, now, knownPath) {
     },
     reviews: await ctx.reviews(),
     teams: await ctx.teams(),
-    codeowners: codeownersText === void 0 ? null : parseCodeowners(codeownersText)
+    codeowners: codeownersText === void 0 ? null : parseCodeowners(codeownersText),
+    ...identities ? { identities } : {}
   };
   return { ok: true, snapshot, record: record4, path };
 }
@@ -63520,6 +63530,116 @@ function failure2(status, error63) {
 }
 function messageOf2(err) {
   return err instanceof Error ? err.message : String(err);
+}
+
+// src/identity/directory.ts
+var EMPTY_DIRECTORY = {
+  org: "",
+  principals: /* @__PURE__ */ new Map(),
+  index: /* @__PURE__ */ new Map()
+};
+function spellingKey(spelling) {
+  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
+}
+function withoutKind(key) {
+  return key.replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "").replace(/^@/, "");
+}
+function keysOf(spelling) {
+  const key = spellingKey(spelling);
+  const bare = withoutKind(key);
+  return bare === key || bare === "" ? [key] : [key, bare];
+}
+function entriesOf(config2) {
+  const people = Object.entries(config2.people).map(([id, p]) => ({
+    id,
+    kind: "person",
+    name: p.name,
+    spellings: [id, p.email, ...p.aliases ?? []],
+    bot: p.bot,
+    ...p.signing_key ? { signingKey: p.signing_key } : {}
+  }));
+  const agents = Object.entries(config2.agents ?? {}).map(([id, a]) => ({
+    id,
+    kind: "agent",
+    name: a.name ?? id,
+    spellings: [id, ...a.aliases ?? []],
+    sponsor: a.sponsor,
+    bot: true,
+    signingKey: a.signing_key
+  }));
+  return [...people, ...agents];
+}
+function spellingClash(config2) {
+  const owner = /* @__PURE__ */ new Map();
+  for (const e of entriesOf(config2)) {
+    for (const spelling of e.spellings) {
+      for (const key of keysOf(spelling)) {
+        const prior = owner.get(key);
+        if (prior !== void 0 && prior.id !== e.id) {
+          return `${e.id}'s name ${JSON.stringify(spelling)} is also ${prior.id}'s (${JSON.stringify(prior.spelling)}): every identity must name exactly one principal`;
+        }
+        owner.set(key, { id: e.id, spelling });
+      }
+    }
+  }
+  return void 0;
+}
+function resolvePrincipal(dir, spelling) {
+  const key = spellingKey(spelling);
+  const id = dir.index.get(key) ?? dir.index.get(withoutKind(key));
+  return id === void 0 ? void 0 : dir.principals.get(id);
+}
+function principalKey(dir, spelling) {
+  return resolvePrincipal(dir, spelling)?.id ?? withoutKind(spellingKey(spelling));
+}
+function allSpellings(dir, spelling) {
+  const p = resolvePrincipal(dir, spelling);
+  const raw = p ? [p.id, ...p.spellings] : [spelling];
+  const out = /* @__PURE__ */ new Set();
+  for (const s of raw) for (const k of keysOf(s)) out.add(k);
+  return [...out].sort();
+}
+function excludedFromApproving(dir, requester) {
+  const out = [];
+  const add2 = (spelling, role, source) => {
+    const key = principalKey(dir, spelling);
+    if (key !== "" && !out.some((e) => e.key === key && e.role === role)) {
+      out.push({ key, role, source });
+    }
+  };
+  const who = resolvePrincipal(dir, requester.id);
+  add2(requester.id, "requester", requester.id);
+  if (requester.on_behalf_of !== void 0) add2(requester.on_behalf_of, "sponsor", "on_behalf_of");
+  if (who?.sponsor !== void 0) {
+    add2(who.sponsor, "sponsor", `bound to ${who.id} in the configuration`);
+  }
+  return out;
+}
+function isBotPrincipal(dir, spelling) {
+  const p = resolvePrincipal(dir, spelling);
+  if (p !== void 0) return p.bot || p.kind === "agent";
+  return spelling.trim().toLowerCase().endsWith("[bot]");
+}
+function policyIdentity(dir, requester) {
+  const who = resolvePrincipal(dir, requester.id);
+  const sponsorSpelling = who?.sponsor ?? requester.on_behalf_of;
+  const sponsor = sponsorSpelling === void 0 ? void 0 : resolvePrincipal(dir, sponsorSpelling);
+  const groups2 = /* @__PURE__ */ new Set();
+  for (const p of [who, sponsor]) {
+    for (const team of p?.teams ?? []) {
+      groups2.add(team);
+      if (dir.org !== "") groups2.add(`${dir.org}/${team}`);
+    }
+  }
+  const sponsorAliases = /* @__PURE__ */ new Set();
+  for (const s of [who?.sponsor, requester.on_behalf_of]) {
+    if (s !== void 0) for (const a of allSpellings(dir, s)) sponsorAliases.add(a);
+  }
+  return {
+    requester: { id: who?.id ?? requester.id, aliases: allSpellings(dir, requester.id) },
+    sponsor: sponsorSpelling === void 0 ? null : { id: sponsor?.id ?? sponsorSpelling, aliases: [...sponsorAliases].sort() },
+    groups: [...groups2].sort()
+  };
 }
 
 // src/masking/seal.ts
@@ -72576,29 +72696,59 @@ function equalDigest(a, b) {
 // src/config/config.ts
 var CONFIG_PATH = join(".interlock", "config.yaml");
 var personId = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "must be a lower-case login such as dana");
+var agentId = external_exports.string().regex(/^agent:[a-z0-9][a-z0-9_.-]{0,62}$/, "must be an agent id such as agent:etl-bot");
+var sshPublicKey = external_exports.string().regex(
+  /^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/,
+  "must be an SSH public key"
+);
+function hasControl(s) {
+  return [...s].some((c) => {
+    const code = c.codePointAt(0);
+    return code < 32 || code >= 127 && code < 160;
+  });
+}
+var aliasSchema = external_exports.string().max(320).refine((s) => s.trim().length > 0 && !/\s/.test(s.trim()) && !hasControl(s), {
+  message: "must be one identity without spaces, such as github:dana or dana@corp.example"
+});
 var personSchema = external_exports.strictObject({
   name: external_exports.string().min(1).max(200),
   email: external_exports.email(),
-  /** SSH public key used to sign approvals ("ssh-ed25519 AAAA…"); absent for agents and bots. */
-  signing_key: external_exports.string().regex(
-    /^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/,
-    "must be an SSH public key"
-  ).optional(),
-  /** Bots and agents never count as approvers. */
+  /** Other names of this person (e-mails, logins elsewhere, cloud identities). */
+  aliases: external_exports.array(aliasSchema).default([]),
+  /** SSH public key used to sign approvals and requests ("ssh-ed25519 AAAA…"). */
+  signing_key: sshPublicKey.optional(),
+  /** Bots never count as approvers. */
   bot: external_exports.boolean().default(false)
+});
+var agentSchema = external_exports.strictObject({
+  name: external_exports.string().min(1).max(200).optional(),
+  /** SSH public key that signs the agent's requests. */
+  signing_key: sshPublicKey,
+  /** The person who runs this agent; excluded from approving its requests. */
+  sponsor: personId,
+  /** The agent's other identities (a cloud service account, a bot login). */
+  aliases: external_exports.array(aliasSchema).default([])
 });
 var configSchema = external_exports.strictObject({
   version: external_exports.literal(1),
   /** The organisation in owner handles: "@acme/security" is team security of org acme. */
   org: external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/),
   default_branch: external_exports.string().min(1).default("main"),
+  /** People who approve governance changes (trust root); distinct from agents' sponsors. */
+  admins: external_exports.array(personId).default([]),
   people: external_exports.record(personId, personSchema),
+  /** Agents and pipelines that file requests, each with its key and its bound sponsor. */
+  agents: external_exports.record(agentId, agentSchema).default({}),
   teams: external_exports.record(external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/), external_exports.array(personId)),
   executors: external_exports.strictObject({
     /** age recipients (age1…) the original params are sealed to. */
     recipients: external_exports.array(external_exports.string().regex(AGE_RECIPIENT_PATTERN, "must be an age recipient (age1\u2026)")).min(1),
-    /** Where the executor's age identity lives (git-ignored), relative to the repository. */
-    identity_file: external_exports.string().default(".interlock/executor.key"),
+    /**
+     * Deprecated: the executor's age identity lives in the executor's Interlock home
+     * (<home>/repos/<initial commit>/executor.key), never in the repository. Accepted so that
+     * older configurations still parse; a path inside the repository is refused when used.
+     */
+    identity_file: external_exports.string().optional(),
     /** Executor per action or action family ("db.export", "iam", "*"). */
     actions: external_exports.record(external_exports.string(), executorConfigSchema)
   })
@@ -72633,16 +72783,24 @@ function parseConfig(text) {
     );
   }
   const config2 = result.data;
+  const invalid = (message) => new InterlockError("config.invalid", `${CONFIG_PATH}: ${message}`);
   for (const [team, members2] of Object.entries(config2.teams)) {
     for (const m of members2) {
-      if (!(m in config2.people)) {
-        throw new InterlockError(
-          "config.invalid",
-          `${CONFIG_PATH}: team ${team} lists ${m}, who is not in people`
-        );
-      }
+      if (!(m in config2.people)) throw invalid(`team ${team} lists ${m}, who is not in people`);
     }
   }
+  for (const admin of config2.admins) {
+    if (!(admin in config2.people)) throw invalid(`admins lists ${admin}, who is not in people`);
+  }
+  for (const [agent, a] of Object.entries(config2.agents)) {
+    const sponsor = config2.people[a.sponsor];
+    if (sponsor === void 0) {
+      throw invalid(`agent ${agent} names sponsor ${a.sponsor}, who is not in people`);
+    }
+    if (sponsor.bot) throw invalid(`agent ${agent} names sponsor ${a.sponsor}, who is a bot`);
+  }
+  const clash = spellingClash(config2);
+  if (clash !== void 0) throw invalid(clash);
   return config2;
 }
 
@@ -72652,6 +72810,7 @@ var import_yaml4 = __toESM(require_dist(), 1);
 // src/gate/snapshot.ts
 var GATE_RULES = [
   "decision",
+  "signed-request",
   "not-expired",
   "groups",
   "codeowners",
@@ -72681,6 +72840,7 @@ function evaluateGate(s) {
   const requirementsMet = groups2.ok && codeowners.ok;
   const computed = {
     decision: checkDecision(s),
+    "signed-request": checkAuthentication(s),
     "not-expired": checkExpiry(s.now, s.request.expiresAt),
     groups: groups2,
     codeowners,
@@ -72708,22 +72868,17 @@ function evaluateGate(s) {
     })
   );
   const satisfied = outcomes.every((o) => o.ok);
+  const ignored = reviews.filter((a) => a.kind === "unverified");
   return {
     satisfied,
     rules: outcomes.map(({ rule, ok, detail }) => ({ rule, ok, detail })),
     approvals,
     autoApproved,
-    summary: summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals)
+    summary: summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals, ignored)
   };
 }
-function handleKey(id) {
-  return id.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
-}
-function personKey2(id) {
-  return handleKey(id).replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "").replace(/^@/, "");
-}
-function isBotName(who) {
-  return who.trim().toLowerCase().endsWith("[bot]");
+function directoryOf(s) {
+  return s.identities ?? EMPTY_DIRECTORY;
 }
 function shortSha(commit) {
   return commit.slice(0, 7);
@@ -72734,13 +72889,13 @@ function sponsorOf(requester) {
 function ownerResolver(teams) {
   const index = /* @__PURE__ */ new Map();
   for (const [handle, members2] of Object.entries(teams)) {
-    const key = handleKey(handle);
+    const key = spellingKey(handle);
     const set2 = index.get(key) ?? /* @__PURE__ */ new Set();
-    for (const m of members2) set2.add(handleKey(m));
+    for (const m of members2) set2.add(spellingKey(m));
     index.set(key, set2);
   }
   return (owner) => {
-    const key = handleKey(owner);
+    const key = spellingKey(owner);
     const members2 = index.get(key);
     if (members2) return { members: members2, known: true };
     if (key.includes("/")) return { members: /* @__PURE__ */ new Set(), known: false };
@@ -72748,25 +72903,39 @@ function ownerResolver(teams) {
   };
 }
 function isMemberOfAny(c, owners, resolve4) {
-  const handle = handleKey(c.who);
+  const handle = spellingKey(c.who);
   return owners.some((o) => resolve4(o).members.has(handle));
 }
 function isCandidate(a) {
   return a.kind === "approval" && a.ineligible.length === 0 && a.stale === null;
 }
 function assessReviews(s) {
+  const dir = directoryOf(s);
   const ordered = s.reviews.map((review, index) => ({ review, index })).sort((a, b) => timeOf(a.review.at) - timeOf(b.review.at) || a.index - b.index).map((x) => x.review);
+  const head = s.proposal.headCommit;
   const latest = /* @__PURE__ */ new Map();
-  for (const r of ordered) if (r.state !== "commented") latest.set(personKey2(r.who), r);
+  for (const r of ordered) {
+    if (r.state === "commented" || !r.verified) continue;
+    const person = principalKey(dir, r.who);
+    const prior = latest.get(person);
+    if (prior?.state === "changes_requested" && r.state === "approved" && r.commit !== head) {
+      continue;
+    }
+    latest.set(person, r);
+  }
   return ordered.map((review) => {
-    const person = personKey2(review.who);
+    if (!review.verified) {
+      const reason = review.unverifiedReason ?? "the forge could not verify who gave it";
+      return { kind: "unverified", review, reason };
+    }
+    const person = principalKey(dir, review.who);
     if (review.state === "commented") return { kind: "comment", review };
     const last = latest.get(person);
     if (last !== void 0 && last !== review) return { kind: "superseded", review, by: last };
     if (review.state === "dismissed") return { kind: "dismissed", review };
     const ineligible = disqualifications(review, s);
     if (review.state === "changes_requested") return { kind: "rejection", review, ineligible };
-    const stale = review.commit === s.proposal.headCommit ? null : staleReason(review, s.proposal.headCommit);
+    const stale = review.commit === head ? null : staleReason(review, head);
     return { kind: "approval", review, person, ineligible, stale };
   });
 }
@@ -72775,45 +72944,41 @@ function timeOf(d) {
   return Number.isFinite(t) ? t : 0;
 }
 function disqualifications(review, s) {
+  const dir = directoryOf(s);
   const who = review.who;
-  const person = personKey2(who);
+  const person = principalKey(dir, who);
   const { requester } = s.request;
   const reasons = [];
-  if (person === personKey2(requester.id)) {
-    reasons.push({
-      long: `${who} is the requester (${requester.id}), and nobody approves their own request`,
-      short: `${who} is the requester`
-    });
+  for (const e of excludedFromApproving(dir, requester)) {
+    if (e.key !== person) continue;
+    if (e.role === "requester") {
+      reasons.push({
+        long: `${who} is the requester (${e.source}), and nobody approves their own request`,
+        short: `${who} is the requester`
+      });
+    } else {
+      reasons.push({
+        long: `${who} is ${sponsorOf(requester)} (${e.source}), and the human behind a request cannot approve it`,
+        short: `${who} is ${sponsorOf(requester)}`
+      });
+    }
   }
-  if (requester.on_behalf_of !== void 0 && person === personKey2(requester.on_behalf_of)) {
-    reasons.push({
-      long: `${who} is ${sponsorOf(requester)} (on_behalf_of), and the human behind a request cannot approve it`,
-      short: `${who} is ${sponsorOf(requester)}`
-    });
-  }
-  if (person === personKey2(s.proposal.author)) {
+  if (principalKey(dir, s.proposal.author) === person) {
     reasons.push({
       long: `${who} opened the proposal, and an author cannot approve their own proposal`,
       short: `${who} opened the proposal`
     });
   }
-  if (s.proposal.committers.some((c) => personKey2(c) === person)) {
+  if (s.proposal.committers.some((c) => principalKey(dir, c) === person)) {
     reasons.push({
       long: `${who} pushed a commit to the proposal, so the approval would cover their own change`,
       short: `${who} pushed a commit to the proposal`
     });
   }
-  if (review.isBot || isBotName(who)) {
+  if (review.isBot || isBotPrincipal(dir, who)) {
     reasons.push({
-      long: `${who} is a bot or app, and bots never count`,
+      long: `${who} is a bot or app, and bots never count (nor do agents)`,
       short: `${who} is a bot`
-    });
-  }
-  if (!review.verified) {
-    const because = review.unverifiedReason ?? "the forge could not verify who gave it";
-    reasons.push({
-      long: `${who}'s review is not verified: ${because}`,
-      short: `${who}'s review is not verified (${because})`
     });
   }
   if (!review.canApprove) {
@@ -72842,6 +73007,15 @@ function checkDecision(s) {
     ok: false,
     detail: `the policy denied it: ${reasons}`,
     headline: `the policy denied it (${reasons})`
+  };
+}
+function checkAuthentication(s) {
+  const a = s.request.authentication;
+  if (a.verified) return { ok: true, detail: a.detail };
+  return {
+    ok: false,
+    detail: `the request is not authenticated: ${a.reason}; file it again, signed with the requester's key`,
+    headline: "the request is not signed by its requester"
   };
 }
 function checkExpiry(now, expiresAt) {
@@ -72981,7 +73155,7 @@ function checkDistinct(reviews, requirementsMet) {
   if (ignored.length === 0) {
     return {
       ok: true,
-      detail: "no approval came from the requester, its sponsor, the proposal's author, a committer, a bot, an unverified reviewer or one without write access"
+      detail: "no approval came from the requester, its sponsor, the proposal's author, a committer, a bot or one without write access"
     };
   }
   const why = ignored.map((a) => a.ineligible.map((r) => r.short).join(", ")).join("; ");
@@ -73088,7 +73262,16 @@ function checkDigest(recorded, actual) {
 function describeReview(a, ctx) {
   const who = a.review.who;
   switch (a.kind) {
+    case "unverified":
+      return { who, counted: false, why: `ignored: ${a.reason}` };
     case "superseded":
+      if (a.by.state === "changes_requested" && timeOf(a.by.at) <= timeOf(a.review.at)) {
+        return {
+          who,
+          counted: false,
+          why: `given on ${shortSha(a.review.commit)}, which is not the current head, so it does not lift ${who}'s request for changes (on ${shortSha(a.by.commit)}): only an approval of the current head does`
+        };
+      }
       return {
         who,
         counted: false,
@@ -73149,7 +73332,7 @@ function notAMemberWhy(ctx) {
   const owners = rule ? `, nor a code owner of ${ctx.path} (${rule.owners.join(", ")})` : "";
   return `not a member of any required group (${groups2 || "none required"})${owners}`;
 }
-function summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals) {
+function summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals, unverified) {
   const notCounted = reviews.flatMap((a, i) => {
     if (a.kind !== "approval" || approvals[i]?.counted) return [];
     const reasons = [...a.ineligible, ...a.stale ? [a.stale] : []].map((r) => r.short);
@@ -73158,6 +73341,10 @@ function summarise(satisfied, autoApproved, outcomes, groups2, reviews, approval
     ];
   });
   const ignored = notCounted.length > 0 && !autoApproved ? [`${count(notCounted.length, "approval")} did not count (${notCounted.join("; ")})`] : [];
+  if (unverified.length > 0) {
+    const whose = unverified.map((a) => a.kind === "unverified" ? `${a.review.who}: ${a.reason}` : "").join("; ");
+    ignored.push(`ignored ${count(unverified.length, "unverified review")} (${whose})`);
+  }
   if (satisfied) {
     const held = autoApproved ? [AUTO_APPROVED_DETAIL] : groups2.tallies;
     return `Satisfied: ${[...held, ...ignored].join("; ")}.`;
@@ -73199,7 +73386,8 @@ function decideAndMask(request2, ctx) {
       now: ctx.now.toISOString(),
       repo: ctx.repo,
       requested_ttl_seconds: request2.ttl === void 0 ? null : ttlSeconds(request2.ttl)
-    }
+    },
+    ...ctx.identities ? { identity: policyIdentity(ctx.identities, request2.requester) } : {}
   };
   const raw = ctx.engine.decide(input2);
   const masked = maskDocument(request2, findings, raw.mask, { hmacKey: ctx.hmacKey });
@@ -73672,6 +73860,7 @@ Interlock-Policy: ${ev.decision.revision}`,
     title,
     body: renderCardMarkdown(ev, { requestedAt: now }),
     requester: request2.requester,
+    ...deps.signingKey ? { signingKey: deps.signingKey } : {},
     date: now
   });
   return {

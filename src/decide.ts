@@ -1,3 +1,4 @@
+import { policyIdentity, type IdentityDirectory } from "./identity/directory.ts";
 import type { Decision } from "./policy/decision.ts";
 import type { PolicyEngine, PolicyInput } from "./policy/engine.ts";
 import { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
@@ -13,6 +14,8 @@ export interface DecideContext {
   readonly repo: string | null;
   /** The repository's masking key (stable `hash` tokens). */
   readonly hmacKey: Uint8Array;
+  /** Who is who, so the policy sees every name of the requester and its sponsor. */
+  readonly identities?: IdentityDirectory;
 }
 
 /** A finding as it may be written down: located, typed, and its path masked too. */
@@ -45,6 +48,7 @@ export function decideAndMask(request: Request, ctx: DecideContext): Evaluation 
       repo: ctx.repo,
       requested_ttl_seconds: request.ttl === undefined ? null : ttlSeconds(request.ttl),
     },
+    ...(ctx.identities ? { identity: policyIdentity(ctx.identities, request.requester) } : {}),
   };
   const raw = ctx.engine.decide(input);
   const masked = maskDocument(request, findings, raw.mask, { hmacKey: ctx.hmacKey });

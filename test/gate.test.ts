@@ -34,6 +34,7 @@ function snapshot(over: Overrides = {}): GateSnapshot {
       id: "01JD3XK7ZQ8V5W2N4M6P9R1T0S",
       path: PATH,
       requester: { id: "agent:etl-bot", kind: "agent", on_behalf_of: "alice" },
+      authentication: { verified: true, signer: "agent:etl-bot", detail: "signed" },
       decision: {
         allow: true,
         deny: [],
@@ -219,8 +220,8 @@ describe("evaluateGate: attempts to bypass the approval rules", () => {
         ],
       }),
     );
-    expectBlockedBy(v, ["groups", "distinct-approvers"]);
-    expect(approvalOf(v, "dana").why).toContain("signed by a key not in the allowed signers");
+    expectBlockedBy(v, ["groups"]);
+    expect(approvalOf(v, "dana").why).toBe("ignored: signed by a key not in the allowed signers");
   });
 
   it("does not count an approval from someone without write access", () => {
@@ -524,6 +525,7 @@ describe("evaluateGate: what does count", () => {
     expect(v.autoApproved).toBe(false);
     expect(v.rules.map((r) => r.rule)).toEqual([
       "decision",
+      "signed-request",
       "not-expired",
       "groups",
       "codeowners",

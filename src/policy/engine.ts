@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadPolicy } from "@open-policy-agent/opa-wasm";
+import type { PolicyIdentity } from "../identity/directory.ts";
 import type { Finding } from "../masking/types.ts";
 import type { Request } from "../request/schema.ts";
 import { sha256 } from "../request/canonical.ts";
@@ -25,6 +26,12 @@ export interface PolicyInput {
     readonly repo: string | null;
     readonly requested_ttl_seconds: number | null;
   };
+  /**
+   * Every name of the requester and of its sponsor, and the groups either belongs to, resolved
+   * by the host from the configuration (absent when there is none, e.g. `interlock evaluate`
+   * outside an approvals repository).
+   */
+  readonly identity?: PolicyIdentity;
 }
 
 /** Decides. Never throws: every failure is a fail-closed denial that says why. */
