@@ -59770,6 +59770,140 @@ var InterlockError = class extends Error {
   }
 };
 
+// src/identity/directory.ts
+var EMPTY_DIRECTORY = {
+  org: "",
+  principals: /* @__PURE__ */ new Map(),
+  index: /* @__PURE__ */ new Map()
+};
+function spellingKey(spelling) {
+  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
+}
+function withoutKind(key) {
+  return key.replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "").replace(/^@/, "");
+}
+function keysOf(spelling) {
+  const key = spellingKey(spelling);
+  const bare = withoutKind(key);
+  return bare === key || bare === "" ? [key] : [key, bare];
+}
+function entriesOf(config2) {
+  const people = Object.entries(config2.people).map(([id, p]) => ({
+    id,
+    kind: "person",
+    name: p.name,
+    spellings: [id, p.email, ...p.aliases ?? []],
+    bot: p.bot,
+    ...p.signing_key ? { signingKey: p.signing_key } : {}
+  }));
+  const agents = Object.entries(config2.agents ?? {}).map(([id, a]) => ({
+    id,
+    kind: "agent",
+    name: a.name ?? id,
+    spellings: [id, ...a.aliases ?? []],
+    sponsor: a.sponsor,
+    bot: true,
+    signingKey: a.signing_key
+  }));
+  return [...people, ...agents];
+}
+function spellingClash(config2) {
+  const owner = /* @__PURE__ */ new Map();
+  for (const e of entriesOf(config2)) {
+    for (const spelling of e.spellings) {
+      for (const key of keysOf(spelling)) {
+        const prior = owner.get(key);
+        if (prior !== void 0 && prior.id !== e.id) {
+          return `${e.id}'s name ${JSON.stringify(spelling)} is also ${prior.id}'s (${JSON.stringify(prior.spelling)}): every identity must name exactly one principal`;
+        }
+        owner.set(key, { id: e.id, spelling });
+      }
+    }
+  }
+  return void 0;
+}
+var directories = /* @__PURE__ */ new WeakMap();
+function directoryOf(config2) {
+  let dir = directories.get(config2);
+  if (dir === void 0) {
+    dir = buildDirectory(config2);
+    directories.set(config2, dir);
+  }
+  return dir;
+}
+function buildDirectory(config2) {
+  const teamsOf = /* @__PURE__ */ new Map();
+  for (const [team, members2] of Object.entries(config2.teams)) {
+    for (const m of members2) teamsOf.set(m, [...teamsOf.get(m) ?? [], team]);
+  }
+  const principals = /* @__PURE__ */ new Map();
+  const index = /* @__PURE__ */ new Map();
+  for (const e of entriesOf(config2)) {
+    principals.set(e.id, { ...e, teams: teamsOf.get(e.id) ?? [] });
+    for (const spelling of e.spellings) {
+      for (const key of keysOf(spelling)) if (!index.has(key)) index.set(key, e.id);
+    }
+  }
+  return { org: config2.org.toLowerCase(), principals, index };
+}
+function resolvePrincipal(dir, spelling) {
+  const key = spellingKey(spelling);
+  const id = dir.index.get(key) ?? dir.index.get(withoutKind(key));
+  return id === void 0 ? void 0 : dir.principals.get(id);
+}
+function principalKey(dir, spelling) {
+  return resolvePrincipal(dir, spelling)?.id ?? withoutKind(spellingKey(spelling));
+}
+function allSpellings(dir, spelling) {
+  const p = resolvePrincipal(dir, spelling);
+  const raw = p ? [p.id, ...p.spellings] : [spelling];
+  const out = /* @__PURE__ */ new Set();
+  for (const s of raw) for (const k of keysOf(s)) out.add(k);
+  return [...out].sort();
+}
+function excludedFromApproving(dir, requester) {
+  const out = [];
+  const add2 = (spelling, role, source) => {
+    const key = principalKey(dir, spelling);
+    if (key !== "" && !out.some((e) => e.key === key && e.role === role)) {
+      out.push({ key, role, source });
+    }
+  };
+  const who = resolvePrincipal(dir, requester.id);
+  add2(requester.id, "requester", requester.id);
+  if (requester.on_behalf_of !== void 0) add2(requester.on_behalf_of, "sponsor", "on_behalf_of");
+  if (who?.sponsor !== void 0) {
+    add2(who.sponsor, "sponsor", `bound to ${who.id} in the configuration`);
+  }
+  return out;
+}
+function isBotPrincipal(dir, spelling) {
+  const p = resolvePrincipal(dir, spelling);
+  if (p !== void 0) return p.bot || p.kind === "agent";
+  return spelling.trim().toLowerCase().endsWith("[bot]");
+}
+function policyIdentity(dir, requester) {
+  const who = resolvePrincipal(dir, requester.id);
+  const sponsorSpelling = who?.sponsor ?? requester.on_behalf_of;
+  const sponsor = sponsorSpelling === void 0 ? void 0 : resolvePrincipal(dir, sponsorSpelling);
+  const groups2 = /* @__PURE__ */ new Set();
+  for (const p of [who, sponsor]) {
+    for (const team of p?.teams ?? []) {
+      groups2.add(team);
+      if (dir.org !== "") groups2.add(`${dir.org}/${team}`);
+    }
+  }
+  const sponsorAliases = /* @__PURE__ */ new Set();
+  for (const s of [who?.sponsor, requester.on_behalf_of]) {
+    if (s !== void 0) for (const a of allSpellings(dir, s)) sponsorAliases.add(a);
+  }
+  return {
+    requester: { id: who?.id ?? requester.id, aliases: allSpellings(dir, requester.id) },
+    sponsor: sponsorSpelling === void 0 ? null : { id: sponsor?.id ?? sponsorSpelling, aliases: [...sponsorAliases].sort() },
+    groups: [...groups2].sort()
+  };
+}
+
 // src/masking/detectors.ts
 import { Buffer as Buffer2 } from "node:buffer";
 import { isIPv6 } from "node:net";
@@ -62821,7 +62955,7 @@ function requestFromInput(value, workspace, fs3) {
   return { text: fs3.readFile(path), source: rel };
 }
 function personKey(id) {
-  return id.normalize("NFKC").trim().toLowerCase().replace(/^@/, "").replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "").replace(/^@/, "");
+  return principalKey(EMPTY_DIRECTORY, id);
 }
 function checkSender(request2, sender) {
   if (sender.type === "Bot" || sender.login.toLowerCase().endsWith("[bot]")) return;
@@ -63530,116 +63664,6 @@ function failure2(status, error63) {
 }
 function messageOf2(err) {
   return err instanceof Error ? err.message : String(err);
-}
-
-// src/identity/directory.ts
-var EMPTY_DIRECTORY = {
-  org: "",
-  principals: /* @__PURE__ */ new Map(),
-  index: /* @__PURE__ */ new Map()
-};
-function spellingKey(spelling) {
-  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
-}
-function withoutKind(key) {
-  return key.replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "").replace(/^@/, "");
-}
-function keysOf(spelling) {
-  const key = spellingKey(spelling);
-  const bare = withoutKind(key);
-  return bare === key || bare === "" ? [key] : [key, bare];
-}
-function entriesOf(config2) {
-  const people = Object.entries(config2.people).map(([id, p]) => ({
-    id,
-    kind: "person",
-    name: p.name,
-    spellings: [id, p.email, ...p.aliases ?? []],
-    bot: p.bot,
-    ...p.signing_key ? { signingKey: p.signing_key } : {}
-  }));
-  const agents = Object.entries(config2.agents ?? {}).map(([id, a]) => ({
-    id,
-    kind: "agent",
-    name: a.name ?? id,
-    spellings: [id, ...a.aliases ?? []],
-    sponsor: a.sponsor,
-    bot: true,
-    signingKey: a.signing_key
-  }));
-  return [...people, ...agents];
-}
-function spellingClash(config2) {
-  const owner = /* @__PURE__ */ new Map();
-  for (const e of entriesOf(config2)) {
-    for (const spelling of e.spellings) {
-      for (const key of keysOf(spelling)) {
-        const prior = owner.get(key);
-        if (prior !== void 0 && prior.id !== e.id) {
-          return `${e.id}'s name ${JSON.stringify(spelling)} is also ${prior.id}'s (${JSON.stringify(prior.spelling)}): every identity must name exactly one principal`;
-        }
-        owner.set(key, { id: e.id, spelling });
-      }
-    }
-  }
-  return void 0;
-}
-function resolvePrincipal(dir, spelling) {
-  const key = spellingKey(spelling);
-  const id = dir.index.get(key) ?? dir.index.get(withoutKind(key));
-  return id === void 0 ? void 0 : dir.principals.get(id);
-}
-function principalKey(dir, spelling) {
-  return resolvePrincipal(dir, spelling)?.id ?? withoutKind(spellingKey(spelling));
-}
-function allSpellings(dir, spelling) {
-  const p = resolvePrincipal(dir, spelling);
-  const raw = p ? [p.id, ...p.spellings] : [spelling];
-  const out = /* @__PURE__ */ new Set();
-  for (const s of raw) for (const k of keysOf(s)) out.add(k);
-  return [...out].sort();
-}
-function excludedFromApproving(dir, requester) {
-  const out = [];
-  const add2 = (spelling, role, source) => {
-    const key = principalKey(dir, spelling);
-    if (key !== "" && !out.some((e) => e.key === key && e.role === role)) {
-      out.push({ key, role, source });
-    }
-  };
-  const who = resolvePrincipal(dir, requester.id);
-  add2(requester.id, "requester", requester.id);
-  if (requester.on_behalf_of !== void 0) add2(requester.on_behalf_of, "sponsor", "on_behalf_of");
-  if (who?.sponsor !== void 0) {
-    add2(who.sponsor, "sponsor", `bound to ${who.id} in the configuration`);
-  }
-  return out;
-}
-function isBotPrincipal(dir, spelling) {
-  const p = resolvePrincipal(dir, spelling);
-  if (p !== void 0) return p.bot || p.kind === "agent";
-  return spelling.trim().toLowerCase().endsWith("[bot]");
-}
-function policyIdentity(dir, requester) {
-  const who = resolvePrincipal(dir, requester.id);
-  const sponsorSpelling = who?.sponsor ?? requester.on_behalf_of;
-  const sponsor = sponsorSpelling === void 0 ? void 0 : resolvePrincipal(dir, sponsorSpelling);
-  const groups2 = /* @__PURE__ */ new Set();
-  for (const p of [who, sponsor]) {
-    for (const team of p?.teams ?? []) {
-      groups2.add(team);
-      if (dir.org !== "") groups2.add(`${dir.org}/${team}`);
-    }
-  }
-  const sponsorAliases = /* @__PURE__ */ new Set();
-  for (const s of [who?.sponsor, requester.on_behalf_of]) {
-    if (s !== void 0) for (const a of allSpellings(dir, s)) sponsorAliases.add(a);
-  }
-  return {
-    requester: { id: who?.id ?? requester.id, aliases: allSpellings(dir, requester.id) },
-    sponsor: sponsorSpelling === void 0 ? null : { id: sponsor?.id ?? sponsorSpelling, aliases: [...sponsorAliases].sort() },
-    groups: [...groups2].sort()
-  };
 }
 
 // src/masking/seal.ts
@@ -72877,7 +72901,7 @@ function evaluateGate(s) {
     summary: summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals, ignored)
   };
 }
-function directoryOf(s) {
+function directoryOf2(s) {
   return s.identities ?? EMPTY_DIRECTORY;
 }
 function shortSha(commit) {
@@ -72910,7 +72934,7 @@ function isCandidate(a) {
   return a.kind === "approval" && a.ineligible.length === 0 && a.stale === null;
 }
 function assessReviews(s) {
-  const dir = directoryOf(s);
+  const dir = directoryOf2(s);
   const ordered = s.reviews.map((review, index) => ({ review, index })).sort((a, b) => timeOf(a.review.at) - timeOf(b.review.at) || a.index - b.index).map((x) => x.review);
   const head = s.proposal.headCommit;
   const latest = /* @__PURE__ */ new Map();
@@ -72944,7 +72968,7 @@ function timeOf(d) {
   return Number.isFinite(t) ? t : 0;
 }
 function disqualifications(review, s) {
-  const dir = directoryOf(s);
+  const dir = directoryOf2(s);
   const who = review.who;
   const person = principalKey(dir, who);
   const { requester } = s.request;
@@ -74295,7 +74319,7 @@ async function requestMode(s, deps) {
   const now = deps.now();
   const filed = await fileRequest(s.request, {
     forge: deps.forgeFactory(targetOf(s)),
-    decide: { ...decide, now },
+    decide: { ...decide, now, identities: directoryOf(config2) },
     recipients: config2.executors.recipients
   });
   const decision = filed.evaluation.decision;
@@ -74344,7 +74368,8 @@ async function executeMode(s, deps) {
     config: config2,
     repoDir: s.repoDir,
     identities: s.identities,
-    decide,
+    // The same names the request was decided with, so the sealed original decides the same.
+    decide: { ...decide, identities: directoryOf(config2) },
     now: deps.now,
     env: executorEnvironment(deps.env),
     onProgress: (m) => core.info(m)

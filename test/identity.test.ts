@@ -443,3 +443,51 @@ describe("keys outside the repository", () => {
     expect(leaks).toEqual([]);
   });
 });
+
+describe("self-grant through aliases and groups (the real policy)", () => {
+  const grant = (requester: Record<string, string>, principal: string) => ({
+    action: "iam.grant",
+    resource: "aws://staging/iam",
+    params: { principal, role: "AdministratorAccess" },
+    reason: "Finish the rollout",
+    requester,
+  });
+  const etl = { id: "agent:etl-bot", kind: "agent" };
+  const deploy = { id: "agent:deploy-bot", kind: "agent" };
+
+  it.each([
+    [
+      "as the requester, granting its own cloud identity",
+      etl,
+      "serviceAccount:etl-bot@acme-data.iam.example",
+    ],
+    ["as the requester, granting itself without its kind prefix", etl, "ETL-BOT"],
+    [
+      "as the sponsor, granting themselves by e-mail through the agent",
+      etl,
+      "user:Alice@ACME.example",
+    ],
+    ["as the sponsor, granting a group they belong to", deploy, "group:platform"],
+    ["as the sponsor, granting their team by its owner handle", deploy, "@acme/platform"],
+  ])("%s: denied as a self-grant", async (_name, requester, principal) => {
+    const repo = await sharedRepo();
+    const r = await tryFile(repo, grant(requester, principal), ["--as", requester.id]);
+    expect(r.code).toBe(3);
+    const body = r.body as unknown as { denied: boolean; decision: { deny: string[] } };
+    expect(body.denied).toBe(true);
+    expect(body.decision.deny.join("\n")).toMatch(/^self-grant: /m);
+  });
+
+  it("a grant to someone who is neither is allowed (the rule is not a blanket denial)", async () => {
+    const repo = await sharedRepo();
+    const r = await tryFile(repo, grant(etl, "user:bob@acme.example"), ["--as", etl.id]);
+    expect(r.code).toBe(0);
+  });
+});
+
+let shared: Promise<Repo> | undefined;
+/** One repository for the policy cases: each only files a request. */
+function sharedRepo(): Promise<Repo> {
+  shared ??= Repo.init();
+  return shared;
+}
