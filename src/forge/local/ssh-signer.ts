@@ -22,6 +22,15 @@ export function parseSshSigningKey(text: string, source = "the key"): SshSigning
     new InterlockError("usage", `${source} cannot sign: ${why}`, {
       hint: "Use an unencrypted ed25519 key made by 'ssh-keygen -t ed25519 -N \"\"'.",
     });
+  try {
+    return readKey(text, fail);
+  } catch (err) {
+    if (err instanceof InterlockError) throw err;
+    throw fail(`it is corrupt (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+function readKey(text: string, fail: (why: string) => InterlockError): SshSigningKey {
   const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(
     text,
   );
