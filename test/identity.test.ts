@@ -491,3 +491,18 @@ function sharedRepo(): Promise<Repo> {
   shared ??= Repo.init();
   return shared;
 }
+
+describe("keys are never read from the repository", () => {
+  it("as a repository writer, a key file planted in the working tree is refused, not used", async () => {
+    const repo = await Repo.init();
+    const planted = join(repo.dir, ".interlock", "keys", "dana");
+    execFileSync("mkdir", ["-p", join(repo.dir, ".interlock", "keys")]);
+    execFileSync("cp", [repo.keyFile("dana"), planted]);
+    const filed = await repo.request(requests.export());
+    const r = await repo.cli(["approve", filed.id, "--as", "dana", "--key", planted]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/dana's private key must not live inside the approvals repository/);
+    const q = await tryFile(repo, requests.export(), ["--as", "agent:etl-bot", "--key", planted]);
+    expect(q.code).toBe(2);
+  });
+});
