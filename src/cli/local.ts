@@ -28,6 +28,7 @@ export async function openLocalRepo(
     });
   }
   const home = await repoHomeOf(repoDir, env);
+  if (home !== undefined) refuseInside(repoDir, home, "the Interlock home");
   if (home === undefined) {
     throw new InterlockError("usage", `${repoDir} has no commit yet`, {
       hint: "Create an approvals repository with 'interlock init <dir>'.",
@@ -47,7 +48,10 @@ export async function repoHomeOf(
   env: NodeJS.ProcessEnv,
 ): Promise<string | undefined> {
   const git = new Git(repoDir);
-  const roots = (await git.tryRaw(["rev-list", "--max-parents=0", "HEAD"]))?.trim().split("\n");
+  // Along first parents: a merged-in unrelated history cannot change which root names the home.
+  const roots = (await git.tryRaw(["rev-list", "--first-parent", "--max-parents=0", "HEAD"]))
+    ?.trim()
+    .split("\n");
   const root = roots?.[roots.length - 1];
   if (!root || !/^[0-9a-f]{40}$/.test(root)) return undefined;
   return repoHome(interlockHome(env), root);

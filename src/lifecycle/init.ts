@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { CONFIG_PATH, type InterlockConfig } from "../config/config.ts";
@@ -127,6 +127,12 @@ export async function initRepository(
   now: Date,
   opts: { readonly home: string },
 ): Promise<InitResult> {
+  const rel = relative(resolve(dir), resolve(opts.home));
+  if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) {
+    throw new InterlockError("usage", `the Interlock home ${opts.home} is inside ${dir}`, {
+      hint: "Private keys never live in the approvals repository: set INTERLOCK_HOME elsewhere.",
+    });
+  }
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new InterlockError("usage", `${dir} exists and is not empty`, {
       hint: "Give a new directory: interlock init approvals",
