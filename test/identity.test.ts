@@ -506,3 +506,19 @@ describe("keys are never read from the repository", () => {
     expect(q.code).toBe(2);
   });
 });
+
+describe("a person under any of their names", () => {
+  it("approves as dana when named by e-mail, and the sponsor by e-mail is still the sponsor", async () => {
+    const repo = await Repo.init();
+    const filed = await repo.request(requests.export());
+    const r = await repo.cli(["approve", filed.id, "--as", "Dana@ACME.example"]);
+    expect(r.code).toBe(0);
+    const s = await repo.cli(["approve", filed.id, "--as", "alice@acme.example"]);
+    expect(s.stdout).toMatch(
+      /alice approved .*\n {2}✗ does not count: alice is the agent's sponsor/,
+    );
+    const { code, verdict } = await repo.gate(filed.id);
+    expect(code).toBe(0);
+    expect(approvalOf(verdict, "dana")).toMatchObject({ counted: true });
+  });
+});

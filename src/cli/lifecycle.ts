@@ -12,7 +12,7 @@ import { parseRequest } from "../request/parse.ts";
 import { progress, readRequestInput, type CliIO } from "./io.ts";
 import { readFileSync } from "node:fs";
 import { parseSshSigningKey } from "../forge/local/ssh-signer.ts";
-import { directoryOf } from "../identity/directory.ts";
+import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { bindRequester } from "../identity/requester.ts";
 import { executorIdentities, openLocalRepo, signingKeyFile } from "./local.ts";
 import { parseCommandArgs } from "./main.ts";
@@ -133,16 +133,18 @@ export async function reviewCommand(
   if (!values.as) throw new InterlockError("usage", `interlock ${verb} needs --as <who>`);
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const now = io.now();
+  // Any name of a person (e-mail, alias) is that person.
+  const who = resolvePrincipal(directoryOf(local.config), values.as)?.id ?? values.as;
   const r = await recordReview(local.forge, {
     id,
-    who: values.as,
+    who,
     state,
-    keyFile: signingKeyFile(local, values.as, values.key, io.cwd),
+    keyFile: signingKeyFile(local, who, values.key, io.cwd),
     ...(values.note ? { note: values.note } : {}),
     now,
   });
   const gate = await checkGate(local.forge, id, now);
-  const mine = [...gate.verdict.approvals].reverse().find((a) => a.who === values.as);
+  const mine = [...gate.verdict.approvals].reverse().find((a) => a.who === who);
   if (values.json) {
     io.stdout.write(
       JSON.stringify(
@@ -153,7 +155,7 @@ export async function reviewCommand(
     );
   } else {
     io.stdout.write(
-      `${values.as} ${state === "approved" ? "approved" : "requested changes on"} ${id} at ${r.head.slice(0, 7)} (signed tag ${r.tag})\n`,
+      `${who} ${state === "approved" ? "approved" : "requested changes on"} ${id} at ${r.head.slice(0, 7)} (signed tag ${r.tag})\n`,
     );
     if (mine) io.stdout.write(`  ${mine.counted ? "✓ counts" : "✗ does not count"}: ${mine.why}\n`);
     io.stdout.write(`  gate: ${gate.verdict.summary}\n`);
