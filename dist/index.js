@@ -33900,7 +33900,7 @@ var require_opa = __commonJS({
 });
 
 // src/action/production.ts
-import { existsSync as existsSync3 } from "node:fs";
+import { existsSync as existsSync4 } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 // node_modules/@actions/core/lib/command.js
@@ -58636,1094 +58636,10 @@ function routeOf(url2) {
   return path;
 }
 
-// src/gate/codeowners.ts
-var CODEOWNERS_LOCATIONS = Object.freeze([
-  ".github/CODEOWNERS",
-  "CODEOWNERS",
-  "docs/CODEOWNERS"
-]);
-var MAX_BYTES = 3e6;
-function parseCodeowners(text) {
-  const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes >= MAX_BYTES) {
-    const message = `CODEOWNERS file is ${bytes} bytes; GitHub ignores files of 3 MB or more`;
-    return frozen([], [{ line: 0, message }]);
-  }
-  const rules = [];
-  const errors = [];
-  let body = text;
-  if (body.startsWith("\uFEFF")) {
-    errors.push({ line: 1, message: "file starts with a byte-order mark (U+FEFF); remove it" });
-    body = body.slice(1);
-  }
-  body.split("\n").forEach((raw, index) => {
-    const line = index + 1;
-    const parsed = parseLine(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
-    if (parsed === void 0) return;
-    if ("problems" in parsed) {
-      for (const message of parsed.problems) errors.push({ line, message });
-    } else {
-      const rule = Object.freeze({
-        line,
-        pattern: parsed.pattern,
-        owners: Object.freeze(parsed.owners)
-      });
-      compiledRules.set(rule, parsed.regex);
-      rules.push(rule);
-    }
-  });
-  return frozen(rules, errors);
-}
-function ownersFor(codeowners, path) {
-  assertRepositoryPath(path);
-  for (let i = codeowners.rules.length - 1; i >= 0; i--) {
-    const rule = codeowners.rules[i];
-    if (rule !== void 0 && regexFor(rule).test(path)) return rule;
-  }
-  return void 0;
-}
-function parseLine(line) {
-  const tokens = [];
-  for (const token of line.split(/[ \t]+/)) {
-    if (token === "") continue;
-    if (token.startsWith("#")) break;
-    tokens.push(token);
-  }
-  const [pattern, ...ownerTokens] = tokens;
-  if (pattern === void 0) return void 0;
-  const problems = [];
-  const compiled = compilePattern(pattern);
-  if (typeof compiled === "string") problems.push(compiled);
-  const owners = [];
-  for (const token of ownerTokens) {
-    const problem = ownerProblem(token);
-    if (problem !== void 0) problems.push(problem);
-    else if (!owners.includes(token.toLowerCase())) owners.push(token.toLowerCase());
-  }
-  if (problems.length > 0 || typeof compiled === "string") return { problems };
-  return { pattern, owners, regex: compiled };
-}
-var USER = /^@[A-Za-z0-9][A-Za-z0-9_-]*$/;
-var TEAM = /^@[A-Za-z0-9][A-Za-z0-9_-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-var EMAIL_LOCAL = /^[A-Za-z0-9._%+-]+$/;
-var DOMAIN_LABEL = /^[A-Za-z0-9-]+$/;
-var TOP_LEVEL_DOMAIN = /^[A-Za-z]{2,}$/;
-function ownerProblem(owner) {
-  if (owner.includes("#")) {
-    return `owner '${owner}' contains '#'; put whitespace before a trailing comment`;
-  }
-  if (owner.startsWith("@")) {
-    if (USER.test(owner) || TEAM.test(owner)) return void 0;
-    return `owner '${owner}' is not a valid @user or @org/team name`;
-  }
-  if (owner.includes("@")) {
-    return isEmail(owner) ? void 0 : `owner '${owner}' is not a valid e-mail address`;
-  }
-  return `owner '${owner}' must start with @ or be an e-mail address`;
-}
-function isEmail(owner) {
-  const parts = owner.split("@");
-  if (parts.length !== 2) return false;
-  const [local = "", domain2 = ""] = parts;
-  const labels = domain2.split(".");
-  const tld = labels.at(-1) ?? "";
-  return EMAIL_LOCAL.test(local) && labels.length >= 2 && labels.every((label) => DOMAIN_LABEL.test(label)) && TOP_LEVEL_DOMAIN.test(tld);
-}
-var compiledRules = /* @__PURE__ */ new WeakMap();
-function regexFor(rule) {
-  let regex2 = compiledRules.get(rule);
-  if (regex2 === void 0) {
-    const compiled = compilePattern(rule.pattern);
-    if (typeof compiled === "string") throw new Error(`line ${rule.line}: ${compiled}`);
-    regex2 = compiled;
-    compiledRules.set(rule, regex2);
-  }
-  return regex2;
-}
-function compilePattern(pattern) {
-  const parsed = parsePattern(pattern);
-  if (typeof parsed === "string") return parsed;
-  return new RegExp(patternSource(parsed), "su");
-}
-function parsePattern(pattern) {
-  const problem = unsupportedSyntax(pattern);
-  if (problem !== void 0) return `pattern '${pattern}': ${problem}`;
-  const directoryOnly = pattern.endsWith("/");
-  const trimmed = pattern.replace(/^\//, "").replace(/\/$/, "");
-  const anchored = pattern.startsWith("/") || trimmed.includes("/");
-  if (trimmed === "") return `pattern '${pattern}' never matches anything; did you mean '*'?`;
-  const segments = trimmed.split("/");
-  if (segments.includes("")) return `pattern '${pattern}' contains an empty segment ('//')`;
-  if (segments.some((s) => s === "." || s === "..")) {
-    return `pattern '${pattern}' contains a '.' or '..' segment, which never matches a repository path`;
-  }
-  const collapsed = segments.filter((s, i) => !(s === "**" && segments[i - 1] === "**"));
-  const floating = !anchored || collapsed[0] === "**";
-  if (collapsed[0] === "**") collapsed.shift();
-  const endsInDoubleStar = collapsed.at(-1) === "**";
-  if (endsInDoubleStar) collapsed.pop();
-  if (collapsed.length === 0 && directoryOnly) {
-    return `pattern '${pattern}' is ambiguous; use '*' for every file`;
-  }
-  const chunks = [[]];
-  for (const segment of collapsed) {
-    if (segment === "**") chunks.push([]);
-    else chunks.at(-1)?.push(segment);
-  }
-  const tail = directoryOnly || endsInDoubleStar ? "directory" : collapsed.at(-1) === "*" ? "exact" : "file-or-directory";
-  return { floating, chunks: collapsed.length === 0 ? [] : chunks, tail };
-}
-function unsupportedSyntax(pattern) {
-  if (pattern.startsWith("!")) return "negation with '!' is not supported in CODEOWNERS";
-  if (pattern.startsWith("\\#")) {
-    return "escaping a leading '#' with '\\' is not supported in CODEOWNERS";
-  }
-  if (pattern.includes("\\")) return "escaping with '\\' is not supported in CODEOWNERS";
-  if (/[[\]]/.test(pattern)) return "character ranges with '[ ]' are not supported in CODEOWNERS";
-  if (pattern.includes("#")) return "'#' inside a pattern is ambiguous (comment or file name?)";
-  if (new RegExp("\\p{Cc}", "u").test(pattern)) return "control characters are not allowed";
-  if (pattern.includes("***")) return "three or more consecutive '*' are ambiguous";
-  return void 0;
-}
-function patternSource({ floating, chunks, tail }) {
-  const atomic = atomicGroups();
-  const end = tail === "directory" ? "/" : tail === "exact" ? "$" : "(?=/|$)";
-  if (chunks.length === 0) return "^";
-  let source = "^";
-  chunks.forEach((chunk, i) => {
-    const isLast = i === chunks.length - 1;
-    const body = chunk.map((s) => segmentSource(s, atomic)).join("/") + (isLast ? end : "(?=/)");
-    if (i > 0) source += "/";
-    if (i === 0 && !floating)
-      source += body;
-    else if (isLast)
-      source += `(?:.*/)?${body}`;
-    else source += atomic(`(?:.*?/)??${body}`);
-  });
-  return source;
-}
-function segmentSource(segment, atomic) {
-  if (segment === "*") return "[^/]+";
-  const pieces = segment.split(/\*+/).map(literalSource);
-  const [first = "", ...rest] = pieces;
-  const last = rest.pop();
-  if (last === void 0) return first;
-  const middle = rest.map((piece) => atomic(`[^/]*?${piece}`)).join("");
-  return `${first}${middle}[^/]*${last}`;
-}
-function literalSource(text) {
-  return text.replace(/[\^$.+?(){}|/]/g, (c) => c === "?" ? "[^/]" : `\\${c}`);
-}
-function atomicGroups() {
-  let count2 = 0;
-  return (source) => {
-    const name = `a${count2++}`;
-    return `(?=(?<${name}>${source}))\\k<${name}>`;
-  };
-}
-function assertRepositoryPath(path) {
-  const segments = path.split("/");
-  if (path === "" || segments.some((s) => s === "" || s === "." || s === "..")) {
-    throw new TypeError(
-      `ownersFor needs a repository-relative file path like 'src/a.ts', got ${JSON.stringify(path)}`
-    );
-  }
-}
-function frozen(rules, errors) {
-  return Object.freeze({
-    rules: Object.freeze(rules),
-    errors: Object.freeze(errors.map((e) => Object.freeze(e)))
-  });
-}
-
-// src/gate/collect.ts
-function requestPathPattern(id) {
-  return new RegExp(`^requests/[a-z0-9_.-]{1,100}/${id}\\.yaml$`);
-}
-async function collectSnapshot(ctx, now, knownPath) {
-  const changed = await ctx.changedFiles();
-  const pattern = requestPathPattern(ctx.id);
-  const path = knownPath ?? changed.find((c) => pattern.test(c.path))?.path;
-  if (path === void 0) {
-    return {
-      ok: false,
-      reason: `the proposal for ${ctx.id} has no request file requests/<action>/${ctx.id}.yaml`
-    };
-  }
-  const originalText = await ctx.readOriginal(path);
-  const headText = await ctx.readHead(path);
-  const original = originalText === void 0 ? void 0 : parseRequestFile(originalText);
-  const head = headText === void 0 ? void 0 : parseRequestFile(headText);
-  const trusted = original && "record" in original ? original : head && "record" in head ? head : void 0;
-  if (trusted === void 0 || !("record" in trusted)) {
-    const why = head && "error" in head ? head.error : "the request file is missing";
-    return { ok: false, reason: `cannot read the request file ${path}: ${why}` };
-  }
-  const record4 = trusted.record;
-  const declared = record4.request.requester;
-  const auth2 = ctx.authenticate ? await ctx.authenticate(declared) : {
-    verified: true,
-    signer: declared.id,
-    detail: "the forge authenticates who opens a proposal"
-  };
-  const requester = auth2.verified && auth2.requester ? auth2.requester : declared;
-  const codeownersText = await ctx.codeowners();
-  const identities = ctx.identities ? await ctx.identities() : void 0;
-  const snapshot = {
-    now,
-    request: {
-      id: ctx.id,
-      path,
-      requester,
-      authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
-      decision: record4.decision,
-      expiresAt: new Date(record4.expires_at),
-      // What Interlock wrote; "" when there is no baseline, which never matches (fail closed).
-      recordedDigest: original && "record" in original ? original.record.digest : "",
-      actualDigest: head && "record" in head ? head.actualDigest : "missing or unreadable at the head"
-    },
-    proposal: {
-      author: await ctx.author(),
-      headCommit: ctx.headCommit,
-      changedFiles: changed,
-      committers: await ctx.committers()
-    },
-    reviews: await ctx.reviews(),
-    teams: await ctx.teams(),
-    codeowners: codeownersText === void 0 ? null : parseCodeowners(codeownersText),
-    ...identities ? { identities } : {}
-  };
-  return { ok: true, snapshot, record: record4, path };
-}
-
-// src/forge/github/proposal-context.ts
-var APPROVING_ROLES = /* @__PURE__ */ new Set(["admin", "maintain", "write"]);
-var WEB_FLOW = "web-flow";
-var GitHubProposalContext = class {
-  id;
-  headCommit;
-  baseCommit;
-  #src;
-  #deps;
-  #memo = /* @__PURE__ */ new Map();
-  /** File contents by blob sha: a file whose blob is already known is not fetched again. */
-  #blobs = /* @__PURE__ */ new Map();
-  constructor(src, deps) {
-    this.#src = src;
-    this.#deps = deps;
-    this.id = src.id;
-    this.headCommit = src.headCommit;
-    this.baseCommit = src.baseCommit;
-  }
-  async author() {
-    return this.#src.author;
-  }
-  /**
-   * Everyone who authored or committed a commit of the proposal (their GitHub login, or the
-   * name on the commit when its e-mail belongs to no account), and everyone who pushed to the
-   * branch according to the repository activity log. Commit metadata can be forged; the
-   * activity log's actor is the authenticated pusher, so a push under a borrowed name still
-   * excludes the real pusher.
-   */
-  committers() {
-    return this.#once("committers", async () => {
-      const people = /* @__PURE__ */ new Set();
-      const { commits } = await this.#compare();
-      const add2 = (p) => {
-        if (p.login !== void 0) {
-          if (p.login !== WEB_FLOW) people.add(p.login);
-        } else if (p.email?.toLowerCase() !== this.#deps.identityEmail.toLowerCase() && p.name) {
-          people.add(p.name);
-        }
-      };
-      for (const c of commits) {
-        if (c.sha === this.#src.excludeCommit) continue;
-        add2(c.author);
-        add2(c.committer);
-      }
-      for (const pusher of await this.#pushers()) people.add(pusher);
-      people.delete(this.#deps.botLogin);
-      return [...people];
-    });
-  }
-  async changedFiles() {
-    const { files } = await this.#compare();
-    return files.map(({ path, status }) => ({ path, status }));
-  }
-  /**
-   * The pull request's reviews (pending ones are private to their author and left out). An
-   * approval or rejection carries whether its author has write access (one permission lookup
-   * per person); bots are recognised by their account type.
-   */
-  reviews() {
-    return this.#once("reviews", async () => {
-      const { octokit, owner, repo } = this.#deps;
-      const raw = await octokit.paginate(octokit.rest.pulls.listReviews, {
-        owner,
-        repo,
-        pull_number: this.#src.number,
-        per_page: 100
-      });
-      const until = this.#src.reviewsUntil?.getTime();
-      const reviews = [];
-      for (const r of raw) {
-        const state = reviewState(r.state);
-        if (state === void 0 || !r.submitted_at || !r.commit_id) continue;
-        const at = new Date(r.submitted_at);
-        if (until !== void 0 && at.getTime() > until) continue;
-        const who = r.user?.login ?? "ghost";
-        const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
-        const matters = state === "approved" || state === "changes_requested";
-        const canApprove = !isBot && r.user != null && matters && await this.#canApprove(who);
-        reviews.push({ who, state, commit: r.commit_id, at, isBot, verified: true, canApprove });
-      }
-      return reviews;
-    });
-  }
-  async readHead(path) {
-    const blob = (await this.#compare()).files.find((f) => f.path === path)?.blob;
-    const known = blob === void 0 ? void 0 : this.#blobs.get(blob);
-    if (known !== void 0) return known;
-    return this.#read(path, this.#src.contentRef);
-  }
-  readOriginal(path) {
-    return this.#read(path, `refs/interlock/requests/${this.id}`);
-  }
-  codeowners() {
-    return this.#once("codeowners", async () => {
-      for (const loc of CODEOWNERS_LOCATIONS) {
-        const text = await this.#read(loc, this.#src.codeownersRef);
-        if (text !== void 0) return text;
-      }
-      return void 0;
-    });
-  }
-  /**
-   * Members of the organisation's teams that this request names: its approval groups' owners
-   * and the CODEOWNERS owners of its path. Other handles are not looked up (a plain "@user"
-   * is that user; a team of another organisation, or one that does not exist, stays unknown
-   * and counts nobody: fail closed). One call per team instead of one per team of the org.
-   */
-  teams() {
-    return this.#once("teams", async () => {
-      const handles = /* @__PURE__ */ new Set();
-      const path = await this.#requestPath();
-      if (path !== void 0) {
-        const text = await this.readOriginal(path) ?? await this.readHead(path);
-        const parsed = text === void 0 ? void 0 : parseRequestFile(text);
-        if (parsed && "record" in parsed) {
-          for (const g of parsed.record.decision.approvals.groups) {
-            for (const o of g.owners) handles.add(o);
-          }
-        }
-        const co = await this.codeowners();
-        const rule = co === void 0 ? void 0 : ownersFor(parseCodeowners(co), path);
-        for (const o of rule?.owners ?? []) handles.add(o);
-      }
-      const out = {};
-      const { octokit, org } = this.#deps;
-      for (const handle of handles) {
-        const m = /^@([^/\s]+)\/([^/\s]+)$/.exec(handle.trim());
-        if (!m || m[1].toLowerCase() !== org.toLowerCase()) continue;
-        const key = `@${org.toLowerCase()}/${m[2].toLowerCase()}`;
-        if (key in out) continue;
-        try {
-          const members2 = await octokit.paginate(octokit.rest.teams.listMembersInOrg, {
-            org,
-            team_slug: m[2],
-            per_page: 100
-          });
-          out[key] = members2.map((u) => u.login);
-        } catch (err) {
-          if (httpStatus(err) !== 404) throw err;
-        }
-      }
-      return out;
-    });
-  }
-  async #requestPath() {
-    if (this.#src.knownPath !== void 0) return this.#src.knownPath;
-    const pattern = requestPathPattern(this.id);
-    return (await this.changedFiles()).find((f) => pattern.test(f.path))?.path;
-  }
-  #canApprove(login) {
-    return this.#once(`permission:${login.toLowerCase()}`, async () => {
-      const { octokit, owner, repo } = this.#deps;
-      try {
-        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
-          owner,
-          repo,
-          username: login
-        });
-        return APPROVING_ROLES.has(data.role_name) || APPROVING_ROLES.has(data.permission);
-      } catch (err) {
-        if (httpStatus(err) === 404) return false;
-        throw err;
-      }
-    });
-  }
-  #compare() {
-    return this.#once("compare", async () => {
-      const { octokit, owner, repo } = this.#deps;
-      const { base, head } = this.#src.compare;
-      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
-        owner,
-        repo,
-        basehead: `${base}...${head}`,
-        per_page: 100
-      });
-      if (data.total_commits > data.commits.length) {
-        throw new Error(
-          `pull request #${this.#src.number} has ${data.total_commits} commits; Interlock reads at most ${data.commits.length}`
-        );
-      }
-      const files = [];
-      for (const f of data.files ?? []) {
-        files.push({ path: f.filename, status: changeStatus(f.status), blob: f.sha ?? void 0 });
-        if (f.status === "renamed" && f.previous_filename) {
-          files.push({ path: f.previous_filename, status: "removed", blob: void 0 });
-        }
-      }
-      const person = (user, git) => ({
-        ...user?.login ? { login: user.login } : {},
-        ...git?.name ? { name: git.name } : {},
-        ...git?.email ? { email: git.email } : {}
-      });
-      const commits = data.commits.map((c) => ({
-        sha: c.sha,
-        author: person(c.author, c.commit.author),
-        committer: person(c.committer, c.commit.committer)
-      }));
-      return { files, commits };
-    });
-  }
-  /** Who pushed to the proposal's branch (the repository activity log). */
-  #pushers() {
-    return this.#once("pushers", async () => {
-      const { octokit, owner, repo } = this.#deps;
-      try {
-        const activity = await octokit.paginate(octokit.rest.repos.listActivities, {
-          owner,
-          repo,
-          ref: this.#src.branchRef,
-          per_page: 100
-        });
-        return activity.filter((a) => a.activity_type !== "branch_deletion" && a.actor).map((a) => a.actor.login);
-      } catch (err) {
-        if (httpStatus(err) === 404) return [];
-        throw err;
-      }
-    });
-  }
-  /** A file at a ref through the contents API; undefined if it does not exist there. */
-  #read(path, ref) {
-    return this.#once(`read:${ref}:${path}`, async () => {
-      const { octokit, owner, repo } = this.#deps;
-      try {
-        const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
-        if (Array.isArray(data) || data.type !== "file") return void 0;
-        let text;
-        if (data.encoding === "base64" && data.content !== void 0) {
-          text = Buffer.from(data.content, "base64").toString("utf8");
-        } else {
-          const blob = await octokit.rest.git.getBlob({ owner, repo, file_sha: data.sha });
-          text = Buffer.from(blob.data.content, "base64").toString("utf8");
-        }
-        this.#blobs.set(data.sha, text);
-        return text;
-      } catch (err) {
-        if (httpStatus(err) === 404) return void 0;
-        throw err;
-      }
-    });
-  }
-  /** Runs `fn` once per context and key; later calls share its promise. */
-  #once(key, fn) {
-    let p = this.#memo.get(key);
-    if (p === void 0) {
-      const counter = this.#deps.counter;
-      p = counter ? counter.measure("forge.context", fn) : fn();
-      this.#memo.set(key, p);
-    }
-    return p;
-  }
-};
-function reviewState(state) {
-  switch (state) {
-    case "APPROVED":
-      return "approved";
-    case "CHANGES_REQUESTED":
-      return "changes_requested";
-    case "COMMENTED":
-      return "commented";
-    case "DISMISSED":
-      return "dismissed";
-    default:
-      return void 0;
-  }
-}
-function changeStatus(status) {
-  switch (status) {
-    case "added":
-    case "copied":
-      return "added";
-    case "removed":
-      return "removed";
-    case "renamed":
-      return "renamed";
-    default:
-      return "modified";
-  }
-}
-
-// src/forge/github/github-forge.ts
-var GATE_CHECK_NAME = "interlock/gate";
-var REQUEST_FILE = /^requests\/[a-z0-9_.-]{1,100}\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
-var CHECK_TITLE_MAX = 255;
-var CHECK_SUMMARY_MAX = 65535;
-function pullInfo(p) {
-  const repo = p.head.repo;
-  return {
-    number: p.number,
-    url: p.html_url,
-    headSha: p.head.sha,
-    headRef: p.head.ref,
-    headRepo: repo?.full_name,
-    baseSha: p.base.sha,
-    baseRef: p.base.ref,
-    author: p.user?.login ?? "ghost",
-    mergedAt: p.merged_at ? new Date(p.merged_at) : void 0,
-    mergeCommit: p.merge_commit_sha ?? void 0
-  };
-}
-var GitHubForge = class {
-  kind = "github";
-  defaultBranch;
-  owner;
-  repo;
-  #octokit;
-  #org;
-  #botLogin;
-  #counter;
-  #identity;
-  /** Pull request numbers by request id (a PR's number never changes). */
-  #numbers = /* @__PURE__ */ new Map();
-  /** Merged pull requests by merge commit (a merged PR's head and merge are final). */
-  #merged = /* @__PURE__ */ new Map();
-  /** Merge commits by request id, from mergedRequests (a commit for the claim ref). */
-  #mergeCommits = /* @__PURE__ */ new Map();
-  constructor(options) {
-    this.#octokit = options.octokit;
-    this.owner = options.owner;
-    this.repo = options.repo;
-    this.defaultBranch = options.defaultBranch;
-    this.#org = options.org;
-    this.#botLogin = options.botLogin;
-    this.#counter = options.counter;
-    this.#identity = options.identity ?? INTERLOCK_IDENTITY;
-  }
-  get #r() {
-    return { owner: this.owner, repo: this.repo };
-  }
-  /**
-   * Opens the proposal: one commit adding the request file on top of the default branch
-   * (tree and commit through the Git data API), the branch interlock/<id>, the tamper
-   * baseline refs/interlock/requests/<id>, the pull request with the approval card as its
-   * body, and labels for risk and classification. 7 API calls.
-   */
-  openProposal(p) {
-    return this.#op("openProposal", async () => {
-      const base = await this.#branchTip(this.defaultBranch);
-      const head = await this.#commit({
-        parent: base.commit,
-        baseTree: base.tree,
-        files: [{ path: p.path, content: p.content }],
-        message: `${p.title}
-
-${p.body}`,
-        author: requesterIdentity(p.requester.id),
-        date: p.date
-      });
-      const branch = `${BRANCH_PREFIX}${p.id}`;
-      if (!await this.#createRef(`refs/heads/${branch}`, head)) {
-        throw new Error(`branch ${branch} exists already`);
-      }
-      if (!await this.#createRef(`${ORIGINAL_REF_PREFIX}${p.id}`, head)) {
-        throw new Error(`${ORIGINAL_REF_PREFIX}${p.id} exists already`);
-      }
-      let pr;
-      try {
-        const { data } = await this.#octokit.rest.pulls.create({
-          ...this.#r,
-          title: p.title,
-          body: p.body,
-          head: branch,
-          base: this.defaultBranch,
-          maintainer_can_modify: false
-        });
-        pr = { number: data.number, url: data.html_url };
-      } catch (err) {
-        const existing = httpStatus(err) === 422 && /already exists/i.test(err.message) ? await this.#openPull(p.id) : void 0;
-        if (existing === void 0 || existing.headSha !== head) throw err;
-        pr = existing;
-      }
-      this.#numbers.set(p.id, pr.number);
-      const labels = labelsFor(p.content);
-      if (labels.length > 0) {
-        await this.#octokit.rest.issues.addLabels({ ...this.#r, issue_number: pr.number, labels });
-      }
-      return { id: p.id, branch, head, url: pr.url };
-    });
-  }
-  recordDenial(p) {
-    return this.#op(
-      "recordDenial",
-      () => this.commitToDefault([{ path: p.path, content: p.content }], p.message, p.date)
-    );
-  }
-  /** The open pull request from interlock/<id> into the default branch, at its current head. */
-  proposal(id) {
-    return this.#op("proposal", async () => {
-      const pr = await this.#openPull(id);
-      if (pr === void 0) return void 0;
-      return new GitHubProposalContext(
-        {
-          id,
-          number: pr.number,
-          headCommit: pr.headSha,
-          baseCommit: pr.baseSha,
-          author: pr.author,
-          branchRef: `refs/heads/${BRANCH_PREFIX}${id}`,
-          compare: { base: pr.baseRef, head: pr.headSha },
-          contentRef: pr.headSha,
-          codeownersRef: pr.baseRef
-        },
-        this.#contextDeps()
-      );
-    });
-  }
-  /**
-   * Merges through GitHub with `sha: head`: GitHub refuses (409) when the head moved since the
-   * gate was evaluated, so what is merged is exactly what the gate saw. 1 API call.
-   */
-  merge(id, head, message, _date2) {
-    return this.#op("merge", async () => {
-      const number4 = this.#numbers.get(id) ?? (await this.#openPull(id))?.number;
-      if (number4 === void 0) throw new Error(`no open pull request for request ${id}`);
-      const [title, ...rest] = message.split("\n");
-      try {
-        const { data } = await this.#octokit.rest.pulls.merge({
-          ...this.#r,
-          pull_number: number4,
-          sha: head,
-          merge_method: "merge",
-          commit_title: title ?? `Merge request ${id}`,
-          commit_message: rest.join("\n").trim()
-        });
-        return data.sha;
-      } catch (err) {
-        const status = httpStatus(err);
-        const why = err.message;
-        if (status === 409) {
-          throw new Error(
-            `the proposal moved (the gate was evaluated on ${head.slice(0, 7)}): GitHub says "${why}"`
-          );
-        }
-        if (status === 405) throw new Error(`GitHub refused to merge #${number4}: ${why}`);
-        throw err;
-      }
-    });
-  }
-  /**
-   * Request files on the default branch that have no result yet, oldest first.
-   *
-   * One call lists the default branch's tree; for each pending request file, one call finds the
-   * commit that brought it (history of the file) and one the pull request that commit was merged
-   * through, whose merge commit and merge time are what the executor re-checks. A file that
-   * reached the branch without a merged pull request is returned with the commit that added it;
-   * `evidence` then refuses it.
-   *
-   * Unlike the local forge, files that already have a result are left out unless
-   * `includeExecuted` is set: listing them costs two calls each, on every run, forever, and
-   * `executeMerged` skips them anyway.
-   */
-  mergedRequests(opts2 = {}) {
-    return this.#op("mergedRequests", async () => {
-      const { data: tree } = await this.#octokit.rest.git.getTree({
-        ...this.#r,
-        tree_sha: this.defaultBranch,
-        recursive: "1"
-      });
-      if (tree.truncated) {
-        throw new Error(
-          `the tree of ${this.defaultBranch} is too large for one API call; archive old requests`
-        );
-      }
-      const paths = new Set(tree.tree.filter((e) => e.type === "blob").map((e) => e.path));
-      const merged = [];
-      for (const path of paths) {
-        const id = REQUEST_FILE.exec(path)?.[1];
-        if (id === void 0) continue;
-        if (!opts2.includeExecuted && paths.has(`results/${id}.yaml`)) continue;
-        merged.push(await this.#mergedRequest(id, path));
-      }
-      return merged.sort(
-        (a, b) => a.mergedAt.getTime() - b.mergedAt.getTime() || a.id.localeCompare(b.id)
-      );
-    });
-  }
-  /**
-   * The proposal as it was merged: the pull request whose merge commit is `m.mergeCommit`,
-   * its head at the merge, its reviews up to the merge, and the changes the merge brought into
-   * the default branch. Anything else (a direct push, a merge of some other branch) is refused.
-   */
-  evidence(m) {
-    return this.#op("evidence", async () => {
-      const short = m.mergeCommit.slice(0, 7);
-      const pr = this.#merged.get(m.mergeCommit) ?? await this.#mergedPull(m.mergeCommit, m.id);
-      if (pr === void 0 || pr.mergedAt === void 0) {
-        return {
-          refused: `${m.path} reached ${this.defaultBranch} in ${short}, which was not merged through a pull request (a direct push or a bypass of the proposal)`
-        };
-      }
-      const branch = `${BRANCH_PREFIX}${m.id}`;
-      if (pr.headRef !== branch || pr.headRepo !== `${this.owner}/${this.repo}`) {
-        return {
-          refused: `${m.path} was merged through pull request #${pr.number} from ${pr.headRepo ?? "a deleted repository"}:${pr.headRef}, not through its proposal ${branch}`
-        };
-      }
-      if (pr.baseRef !== this.defaultBranch) {
-        return { refused: `pull request #${pr.number} was merged into ${pr.baseRef}` };
-      }
-      const { data: commit } = await this.#octokit.rest.repos.getCommit({
-        ...this.#r,
-        ref: m.mergeCommit,
-        per_page: 1
-      });
-      const parents = commit.parents.map((p) => p.sha);
-      const first = parents[0];
-      if (first === void 0) {
-        return { refused: `${short} has no parent: it never was a proposal` };
-      }
-      if (parents.length > 2) {
-        return { refused: `${short} is an octopus merge; Interlock merges one proposal at a time` };
-      }
-      if (parents.length === 2 && parents[1] !== pr.headSha) {
-        return {
-          refused: `${short} merges ${parents[1].slice(0, 7)}, not the head ${pr.headSha.slice(0, 7)} of pull request #${pr.number}`
-        };
-      }
-      return new GitHubProposalContext(
-        {
-          id: m.id,
-          number: pr.number,
-          headCommit: pr.headSha,
-          baseCommit: first,
-          author: pr.author,
-          branchRef: `refs/heads/${branch}`,
-          compare: { base: first, head: m.mergeCommit },
-          excludeCommit: m.mergeCommit,
-          contentRef: m.mergeCommit,
-          codeownersRef: first,
-          knownPath: m.path,
-          reviewsUntil: pr.mergedAt
-        },
-        this.#contextDeps()
-      );
-    });
-  }
-  /** Creates refs/interlock/claims/<id>; GitHub refuses (422) when it exists. 1–2 calls. */
-  claim(id, _date2) {
-    return this.#op("claim", async () => {
-      const sha = this.#mergeCommits.get(id) ?? (await this.#branchTip(this.defaultBranch)).commit;
-      return this.#createRef(`${CLAIM_REF_PREFIX}${id}`, sha);
-    });
-  }
-  isClaimed(id) {
-    return this.#op("isClaimed", async () => {
-      try {
-        await this.#octokit.rest.git.getRef({
-          ...this.#r,
-          ref: gitRef(`${CLAIM_REF_PREFIX}${id}`)
-        });
-        return true;
-      } catch (err) {
-        if (httpStatus(err) === 404) return false;
-        throw err;
-      }
-    });
-  }
-  releaseClaim(id) {
-    return this.#op("releaseClaim", async () => {
-      try {
-        await this.#octokit.rest.git.deleteRef({
-          ...this.#r,
-          ref: gitRef(`${CLAIM_REF_PREFIX}${id}`)
-        });
-      } catch (err) {
-        if (httpStatus(err) !== 404 && httpStatus(err) !== 422) throw err;
-      }
-    });
-  }
-  readDefault(path) {
-    return this.#op("readDefault", async () => {
-      try {
-        const { data } = await this.#octokit.rest.repos.getContent({
-          ...this.#r,
-          path,
-          ref: this.defaultBranch
-        });
-        if (Array.isArray(data) || data.type !== "file") return void 0;
-        if (data.encoding === "base64" && data.content !== void 0) {
-          return Buffer.from(data.content, "base64").toString("utf8");
-        }
-        const blob = await this.#octokit.rest.git.getBlob({ ...this.#r, file_sha: data.sha });
-        return Buffer.from(blob.data.content, "base64").toString("utf8");
-      } catch (err) {
-        if (httpStatus(err) === 404) return void 0;
-        throw err;
-      }
-    });
-  }
-  /**
-   * One commit on the default branch: tree and commit through the Git data API, then a
-   * fast-forward-only ref update; when another writer got there first (422), it is rebuilt on
-   * the new tip. 4 API calls when nobody races.
-   */
-  commitToDefault(files, message, date5) {
-    return this.#op("commitToDefault", async () => {
-      for (let attempt = 0; attempt < 10; attempt++) {
-        const tip = await this.#branchTip(this.defaultBranch);
-        const commit = await this.#commit({
-          parent: tip.commit,
-          baseTree: tip.tree,
-          files,
-          message,
-          author: this.#identity,
-          date: date5
-        });
-        try {
-          await this.#octokit.rest.git.updateRef({
-            ...this.#r,
-            ref: `heads/${this.defaultBranch}`,
-            sha: commit,
-            force: false
-          });
-          return commit;
-        } catch (err) {
-          if (httpStatus(err) !== 422 || !/fast.forward/i.test(err.message)) throw err;
-        }
-      }
-      throw new Error(`could not update ${this.defaultBranch}: too many concurrent writers`);
-    });
-  }
-  /**
-   * Publishes a gate verdict as the check run "interlock/gate" on the head it was evaluated on
-   * (the PR head if `head` is not given). Needs a GitHub App token (GITHUB_TOKEN in Actions).
-   */
-  publishGate(id, verdict, markdown, head) {
-    return this.#op("publishGate", async () => {
-      const sha = head ?? (await this.#openPull(id))?.headSha;
-      if (sha === void 0) throw new Error(`no open pull request for request ${id}`);
-      const { data } = await this.#octokit.rest.checks.create({
-        ...this.#r,
-        name: GATE_CHECK_NAME,
-        head_sha: sha,
-        status: "completed",
-        conclusion: verdict.satisfied ? "success" : "failure",
-        external_id: id,
-        output: {
-          title: truncate(verdict.summary, CHECK_TITLE_MAX),
-          summary: truncate(markdown, CHECK_SUMMARY_MAX)
-        }
-      });
-      return { id: data.id, url: data.html_url ?? data.url };
-    });
-  }
-  /**
-   * Comments on a request's pull request (by request id: open, merged or closed) or on an
-   * issue or pull request (by number).
-   */
-  comment(target, body) {
-    return this.#op("comment", async () => {
-      const number4 = typeof target === "number" ? target : this.#numbers.get(target) ?? (await this.#latestPull(target))?.number;
-      if (number4 === void 0) throw new Error(`no open pull request for request ${target}`);
-      const { data } = await this.#octokit.rest.issues.createComment({
-        ...this.#r,
-        issue_number: number4,
-        body
-      });
-      return data.html_url;
-    });
-  }
-  /** Closes a proposal without merging it, optionally deleting its branch. */
-  closeProposal(id, opts2 = {}) {
-    return this.#op("closeProposal", async () => {
-      const number4 = this.#numbers.get(id) ?? (await this.#openPull(id))?.number;
-      if (number4 === void 0) return;
-      await this.#octokit.rest.pulls.update({ ...this.#r, pull_number: number4, state: "closed" });
-      this.#numbers.delete(id);
-      if (opts2.deleteBranch) {
-        try {
-          await this.#octokit.rest.git.deleteRef({
-            ...this.#r,
-            ref: `heads/${BRANCH_PREFIX}${id}`
-          });
-        } catch (err) {
-          if (httpStatus(err) !== 404 && httpStatus(err) !== 422) throw err;
-        }
-      }
-    });
-  }
-  // -------------------------------------------------------------------------------------------
-  #op(name, fn) {
-    return this.#counter ? this.#counter.measure(`forge.${name}`, fn) : fn();
-  }
-  #contextDeps() {
-    return {
-      octokit: this.#octokit,
-      owner: this.owner,
-      repo: this.repo,
-      org: this.#org,
-      botLogin: this.#botLogin,
-      identityEmail: this.#identity.email,
-      ...this.#counter ? { counter: this.#counter } : {}
-    };
-  }
-  /** The open PR from interlock/<id> into the default branch. 1 call. */
-  async #openPull(id) {
-    const { data } = await this.#octokit.rest.pulls.list({
-      ...this.#r,
-      head: `${this.owner}:${BRANCH_PREFIX}${id}`,
-      base: this.defaultBranch,
-      state: "open",
-      per_page: 2
-    });
-    const pr = data.find((p) => p.head.ref === `${BRANCH_PREFIX}${id}`);
-    if (pr === void 0) return void 0;
-    this.#numbers.set(id, pr.number);
-    return pullInfo(pr);
-  }
-  /** The newest PR from interlock/<id> in any state (for comments after a merge). 1 call. */
-  async #latestPull(id) {
-    const { data } = await this.#octokit.rest.pulls.list({
-      ...this.#r,
-      head: `${this.owner}:${BRANCH_PREFIX}${id}`,
-      base: this.defaultBranch,
-      state: "all",
-      sort: "created",
-      direction: "desc",
-      per_page: 1
-    });
-    const pr = data.find((p) => p.head.ref === `${BRANCH_PREFIX}${id}`);
-    return pr === void 0 ? void 0 : pullInfo(pr);
-  }
-  /** The merged PR whose merge commit is `sha` (GitHub lists the PRs a commit belongs to). */
-  async #mergedPull(sha, id) {
-    const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
-      ...this.#r,
-      commit_sha: sha,
-      per_page: 100
-    });
-    const prs = data.map(pullInfo).filter((p) => p.mergedAt !== void 0);
-    const pr = prs.find((p) => p.mergeCommit === sha && p.headRef === `${BRANCH_PREFIX}${id}`) ?? prs.find((p) => p.mergeCommit === sha);
-    if (pr !== void 0) this.#merged.set(sha, pr);
-    return pr;
-  }
-  /**
-   * The commit that brought a request file to the default branch. The file's history (newest
-   * first) ends with the commit that added it — on the proposal branch, since history
-   * simplification follows the merged side — and the pull request it was merged through names
-   * the merge commit. 2 calls.
-   */
-  async #mergedRequest(id, path) {
-    const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
-      ...this.#r,
-      sha: this.defaultBranch,
-      path,
-      per_page: 100
-    });
-    const added = commits.at(-1);
-    if (added === void 0) throw new Error(`no commit on ${this.defaultBranch} adds ${path}`);
-    const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
-      ...this.#r,
-      commit_sha: added.sha,
-      per_page: 100
-    });
-    const pr = data.map(pullInfo).find(
-      (p) => p.mergedAt !== void 0 && p.mergeCommit !== void 0 && p.baseRef === this.defaultBranch && p.headRef === `${BRANCH_PREFIX}${id}`
-    );
-    if (pr !== void 0) {
-      this.#merged.set(pr.mergeCommit, pr);
-      this.#mergeCommits.set(id, pr.mergeCommit);
-      this.#numbers.set(id, pr.number);
-      return { id, path, mergeCommit: pr.mergeCommit, mergedAt: pr.mergedAt };
-    }
-    const date5 = added.commit.committer?.date ?? added.commit.author?.date;
-    return { id, path, mergeCommit: added.sha, mergedAt: new Date(date5 ?? 0) };
-  }
-  /** A branch's tip commit and its tree (one call, where the Git ref API would need two). */
-  async #branchTip(branch) {
-    try {
-      const { data } = await this.#octokit.rest.repos.getBranch({ ...this.#r, branch });
-      return { commit: data.commit.sha, tree: data.commit.commit.tree.sha };
-    } catch (err) {
-      if (httpStatus(err) === 404) throw new Error(`the repository has no ${branch} branch`);
-      throw err;
-    }
-  }
-  /** A commit of `files` on top of `parent` (tree with inline contents, then commit). 2 calls. */
-  async #commit(c) {
-    const { data: tree } = await this.#octokit.rest.git.createTree({
-      ...this.#r,
-      base_tree: c.baseTree,
-      tree: c.files.map((f) => ({
-        path: f.path,
-        mode: "100644",
-        type: "blob",
-        content: f.content
-      }))
-    });
-    const date5 = c.date.toISOString();
-    const { data: commit } = await this.#octokit.rest.git.createCommit({
-      ...this.#r,
-      message: c.message,
-      tree: tree.sha,
-      parents: [c.parent],
-      author: { name: c.author.name, email: c.author.email, date: date5 },
-      committer: { name: this.#identity.name, email: this.#identity.email, date: date5 }
-    });
-    return commit.sha;
-  }
-  /** Creates a ref; false if it exists already (GitHub: 422 "Reference already exists"). */
-  async #createRef(ref, sha) {
-    try {
-      await this.#octokit.rest.git.createRef({ ...this.#r, ref, sha });
-      return true;
-    } catch (err) {
-      if (httpStatus(err) === 422 && /already exists/i.test(err.message)) return false;
-      throw err;
-    }
-  }
-};
-function gitRef(ref) {
-  return ref.replace(/^refs\//, "");
-}
-function labelsFor(requestFile) {
-  const parsed = parseRequestFile(requestFile);
-  if (!("record" in parsed)) return [];
-  const d = parsed.record.decision;
-  return [`risk:${d.risk}`, ...d.classification.map((c) => `class:${c}`)].map(
-    (l) => l.slice(0, 50)
-  );
-}
-function truncate(text, max) {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}\u2026`;
-}
-
-// src/action/settings.ts
-import { existsSync as existsSync2, readFileSync, statSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+// src/config/config.ts
+var import_yaml2 = __toESM(require_dist(), 1);
+import { existsSync as existsSync2, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 // src/errors.ts
 var EXIT = {
@@ -59770,3333 +58686,8 @@ var InterlockError = class extends Error {
   }
 };
 
-// src/identity/directory.ts
-var EMPTY_DIRECTORY = {
-  org: "",
-  principals: /* @__PURE__ */ new Map(),
-  index: /* @__PURE__ */ new Map()
-};
-function spellingKey(spelling) {
-  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
-}
-function withoutKind(key) {
-  return key.replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "").replace(/^@/, "");
-}
-function keysOf(spelling) {
-  const key = spellingKey(spelling);
-  const bare = withoutKind(key);
-  return bare === key || bare === "" ? [key] : [key, bare];
-}
-function entriesOf(config2) {
-  const people = Object.entries(config2.people).map(([id, p]) => ({
-    id,
-    kind: "person",
-    name: p.name,
-    spellings: [id, p.email, ...p.aliases ?? []],
-    bot: p.bot,
-    ...p.signing_key ? { signingKey: p.signing_key } : {}
-  }));
-  const agents = Object.entries(config2.agents ?? {}).map(([id, a]) => ({
-    id,
-    kind: "agent",
-    name: a.name ?? id,
-    spellings: [id, ...a.aliases ?? []],
-    sponsor: a.sponsor,
-    bot: true,
-    signingKey: a.signing_key
-  }));
-  return [...people, ...agents];
-}
-function spellingClash(config2) {
-  const owner = /* @__PURE__ */ new Map();
-  for (const e of entriesOf(config2)) {
-    for (const spelling of e.spellings) {
-      for (const key of keysOf(spelling)) {
-        const prior = owner.get(key);
-        if (prior !== void 0 && prior.id !== e.id) {
-          return `${e.id}'s name ${JSON.stringify(spelling)} is also ${prior.id}'s (${JSON.stringify(prior.spelling)}): every identity must name exactly one principal`;
-        }
-        owner.set(key, { id: e.id, spelling });
-      }
-    }
-  }
-  return void 0;
-}
-var directories = /* @__PURE__ */ new WeakMap();
-function directoryOf(config2) {
-  let dir = directories.get(config2);
-  if (dir === void 0) {
-    dir = buildDirectory(config2);
-    directories.set(config2, dir);
-  }
-  return dir;
-}
-function buildDirectory(config2) {
-  const teamsOf = /* @__PURE__ */ new Map();
-  for (const [team, members2] of Object.entries(config2.teams)) {
-    for (const m of members2) teamsOf.set(m, [...teamsOf.get(m) ?? [], team]);
-  }
-  const principals = /* @__PURE__ */ new Map();
-  const index = /* @__PURE__ */ new Map();
-  for (const e of entriesOf(config2)) {
-    principals.set(e.id, { ...e, teams: teamsOf.get(e.id) ?? [] });
-    for (const spelling of e.spellings) {
-      for (const key of keysOf(spelling)) if (!index.has(key)) index.set(key, e.id);
-    }
-  }
-  return { org: config2.org.toLowerCase(), principals, index };
-}
-function resolvePrincipal(dir, spelling) {
-  const key = spellingKey(spelling);
-  const id = dir.index.get(key) ?? dir.index.get(withoutKind(key));
-  return id === void 0 ? void 0 : dir.principals.get(id);
-}
-function principalKey(dir, spelling) {
-  return resolvePrincipal(dir, spelling)?.id ?? withoutKind(spellingKey(spelling));
-}
-function allSpellings(dir, spelling) {
-  const p = resolvePrincipal(dir, spelling);
-  const raw = p ? [p.id, ...p.spellings] : [spelling];
-  const out = /* @__PURE__ */ new Set();
-  for (const s of raw) for (const k of keysOf(s)) out.add(k);
-  return [...out].sort();
-}
-function excludedFromApproving(dir, requester) {
-  const out = [];
-  const add2 = (spelling, role, source) => {
-    const key = principalKey(dir, spelling);
-    if (key !== "" && !out.some((e) => e.key === key && e.role === role)) {
-      out.push({ key, role, source });
-    }
-  };
-  const who = resolvePrincipal(dir, requester.id);
-  add2(requester.id, "requester", requester.id);
-  if (requester.on_behalf_of !== void 0) add2(requester.on_behalf_of, "sponsor", "on_behalf_of");
-  if (who?.sponsor !== void 0) {
-    add2(who.sponsor, "sponsor", `bound to ${who.id} in the configuration`);
-  }
-  return out;
-}
-function isBotPrincipal(dir, spelling) {
-  const p = resolvePrincipal(dir, spelling);
-  if (p !== void 0) return p.bot || p.kind === "agent";
-  return spelling.trim().toLowerCase().endsWith("[bot]");
-}
-function policyIdentity(dir, requester) {
-  const who = resolvePrincipal(dir, requester.id);
-  const sponsorSpelling = who?.sponsor ?? requester.on_behalf_of;
-  const sponsor = sponsorSpelling === void 0 ? void 0 : resolvePrincipal(dir, sponsorSpelling);
-  const groups2 = /* @__PURE__ */ new Set();
-  for (const p of [who, sponsor]) {
-    for (const team of p?.teams ?? []) {
-      groups2.add(team);
-      if (dir.org !== "") groups2.add(`${dir.org}/${team}`);
-    }
-  }
-  const sponsorAliases = /* @__PURE__ */ new Set();
-  for (const s of [who?.sponsor, requester.on_behalf_of]) {
-    if (s !== void 0) for (const a of allSpellings(dir, s)) sponsorAliases.add(a);
-  }
-  return {
-    requester: { id: who?.id ?? requester.id, aliases: allSpellings(dir, requester.id) },
-    sponsor: sponsorSpelling === void 0 ? null : { id: sponsor?.id ?? sponsorSpelling, aliases: [...sponsorAliases].sort() },
-    groups: [...groups2].sort()
-  };
-}
-
-// src/masking/detectors.ts
-import { Buffer as Buffer2 } from "node:buffer";
-import { isIPv6 } from "node:net";
-
-// node_modules/ibantools/jsnext/ibantools.js
-function isValidIBAN2(iban3, validationOptions = { allowQRIBAN: true }) {
-  if (iban3 === void 0 || iban3 === null)
-    return false;
-  const reg = new RegExp("^[0-9]{2}$", "");
-  const countryCode = iban3.slice(0, 2);
-  const spec = countrySpecs[countryCode];
-  if (spec === void 0 || spec.bban_regexp === void 0 || spec.bban_regexp === null || spec.chars === void 0)
-    return false;
-  return spec.chars === iban3.length && reg.test(iban3.slice(2, 4)) && isValidBBAN(iban3.slice(4), countryCode) && isValidIBANChecksum(iban3) && (validationOptions.allowQRIBAN || !isQRIBAN(iban3));
-}
-var ValidationErrorsIBAN;
-(function(ValidationErrorsIBAN2) {
-  ValidationErrorsIBAN2[ValidationErrorsIBAN2["NoIBANProvided"] = 0] = "NoIBANProvided";
-  ValidationErrorsIBAN2[ValidationErrorsIBAN2["NoIBANCountry"] = 1] = "NoIBANCountry";
-  ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongBBANLength"] = 2] = "WrongBBANLength";
-  ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongBBANFormat"] = 3] = "WrongBBANFormat";
-  ValidationErrorsIBAN2[ValidationErrorsIBAN2["ChecksumNotNumber"] = 4] = "ChecksumNotNumber";
-  ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongIBANChecksum"] = 5] = "WrongIBANChecksum";
-  ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongAccountBankBranchChecksum"] = 6] = "WrongAccountBankBranchChecksum";
-  ValidationErrorsIBAN2[ValidationErrorsIBAN2["QRIBANNotAllowed"] = 7] = "QRIBANNotAllowed";
-})(ValidationErrorsIBAN || (ValidationErrorsIBAN = {}));
-function isValidBBAN(bban, countryCode) {
-  if (bban === void 0 || bban === null || countryCode === void 0 || countryCode === null)
-    return false;
-  const spec = countrySpecs[countryCode];
-  if (spec === void 0 || spec === null || spec.bban_regexp === void 0 || spec.bban_regexp === null || spec.chars === void 0 || spec.chars === null)
-    return false;
-  if (spec.chars - 4 === bban.length && checkFormatBBAN(bban, spec.bban_regexp)) {
-    if (spec.bban_validation_func) {
-      return spec.bban_validation_func(bban.replace(/[\s.]+/g, ""));
-    }
-    return true;
-  }
-  return false;
-}
-function isQRIBAN(iban3) {
-  if (iban3 === void 0 || iban3 === null)
-    return false;
-  const countryCode = iban3.slice(0, 2);
-  const QRIBANCountries = ["LI", "CH"];
-  if (!QRIBANCountries.includes(countryCode))
-    return false;
-  const reg = new RegExp("^3[0-1]{1}[0-9]{3}$", "");
-  return reg.test(iban3.slice(4, 9));
-}
-function checkFormatBBAN(bban, bformat) {
-  const reg = new RegExp(bformat, "");
-  return reg.test(bban);
-}
-function isValidIBANChecksum(iban3) {
-  const countryCode = iban3.slice(0, 2);
-  const providedChecksum = parseInt(iban3.slice(2, 4), 10);
-  const bban = iban3.slice(4);
-  const validationString = replaceCharaterWithCode(`${bban}${countryCode}00`);
-  const rest = mod9710(validationString);
-  return 98 - rest === providedChecksum;
-}
-function replaceCharaterWithCode(str) {
-  return str.split("").map((c) => {
-    const code = c.charCodeAt(0);
-    return code >= 65 ? (code - 55).toString() : c;
-  }).join("");
-}
-function getCountrySpecifications() {
-  const countyMap = {};
-  for (const countyCode in countrySpecs) {
-    const county = countrySpecs[countyCode];
-    countyMap[countyCode] = {
-      chars: county.chars || null,
-      bban_regexp: county.bban_regexp || null,
-      IBANRegistry: county.IBANRegistry || false,
-      SEPA: county.SEPA || false
-    };
-  }
-  return countyMap;
-}
-var ValidationErrorsBIC;
-(function(ValidationErrorsBIC2) {
-  ValidationErrorsBIC2[ValidationErrorsBIC2["NoBICProvided"] = 0] = "NoBICProvided";
-  ValidationErrorsBIC2[ValidationErrorsBIC2["NoBICCountry"] = 1] = "NoBICCountry";
-  ValidationErrorsBIC2[ValidationErrorsBIC2["WrongBICFormat"] = 2] = "WrongBICFormat";
-})(ValidationErrorsBIC || (ValidationErrorsBIC = {}));
-var checkNorwayBBAN = (bban) => {
-  const weights = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-  const bbanWithoutSpacesAndPeriods = bban.replace(/[\s.]+/g, "");
-  const controlDigit = parseInt(bbanWithoutSpacesAndPeriods.charAt(10), 10);
-  const bbanWithoutControlDigit = bbanWithoutSpacesAndPeriods.substring(0, 10);
-  let sum = 0;
-  for (let index = 0; index < 10; index++) {
-    sum += parseInt(bbanWithoutControlDigit.charAt(index), 10) * weights[index];
-  }
-  const remainder = sum % 11;
-  return controlDigit === (remainder === 0 ? 0 : 11 - remainder);
-};
-var checkBelgianBBAN = (bban) => {
-  const stripped = bban.replace(/[\s.]+/g, "");
-  const checkingPart = parseInt(stripped.substring(0, stripped.length - 2), 10);
-  const checksum = parseInt(stripped.substring(stripped.length - 2, stripped.length), 10);
-  const remainder = checkingPart % 97 === 0 ? 97 : checkingPart % 97;
-  return remainder === checksum;
-};
-var mod9710 = (validationString) => {
-  while (validationString.length > 2) {
-    const part = validationString.slice(0, 6);
-    const partInt = parseInt(part, 10);
-    if (isNaN(partInt)) {
-      return NaN;
-    }
-    validationString = partInt % 97 + validationString.slice(part.length);
-  }
-  return parseInt(validationString, 10) % 97;
-};
-var checkMod9710BBAN = (bban) => {
-  const stripped = bban.replace(/[\s.]+/g, "");
-  const reminder = mod9710(stripped);
-  return reminder === 1;
-};
-var checkPolandBBAN = (bban) => {
-  const weights = [3, 9, 7, 1, 3, 9, 7];
-  const controlDigit = parseInt(bban.charAt(7), 10);
-  const toCheck = bban.substring(0, 7);
-  let sum = 0;
-  for (let index = 0; index < 7; index++) {
-    sum += parseInt(toCheck.charAt(index), 10) * weights[index];
-  }
-  const remainder = sum % 10;
-  return controlDigit === (remainder === 0 ? 0 : 10 - remainder);
-};
-var checkSpainBBAN = (bban) => {
-  const weightsBankBranch = [4, 8, 5, 10, 9, 7, 3, 6];
-  const weightsAccount = [1, 2, 4, 8, 5, 10, 9, 7, 3, 6];
-  const controlBankBranch = parseInt(bban.charAt(8), 10);
-  const controlAccount = parseInt(bban.charAt(9), 10);
-  const bankBranch = bban.substring(0, 8);
-  const account = bban.substring(10, 20);
-  let sum = 0;
-  for (let index = 0; index < 8; index++) {
-    sum += parseInt(bankBranch.charAt(index), 10) * weightsBankBranch[index];
-  }
-  let remainder = sum % 11;
-  if (controlBankBranch !== (remainder === 0 ? 0 : remainder === 1 ? 1 : 11 - remainder)) {
-    return false;
-  }
-  sum = 0;
-  for (let index = 0; index < 10; index++) {
-    sum += parseInt(account.charAt(index), 10) * weightsAccount[index];
-  }
-  remainder = sum % 11;
-  return controlAccount === (remainder === 0 ? 0 : remainder === 1 ? 1 : 11 - remainder);
-};
-var checkMod1110 = (toCheck, control) => {
-  let nr = 10;
-  for (let index = 0; index < toCheck.length; index++) {
-    nr += parseInt(toCheck.charAt(index), 10);
-    if (nr % 10 !== 0) {
-      nr = nr % 10;
-    }
-    nr = nr * 2;
-    nr = nr % 11;
-  }
-  return control === (11 - nr === 10 ? 0 : 11 - nr);
-};
-var checkCroatianBBAN = (bban) => {
-  const controlBankBranch = parseInt(bban.charAt(6), 10);
-  const controlAccount = parseInt(bban.charAt(16), 10);
-  const bankBranch = bban.substring(0, 6);
-  const account = bban.substring(7, 16);
-  return checkMod1110(bankBranch, controlBankBranch) && checkMod1110(account, controlAccount);
-};
-var checkCzechAndSlovakBBAN = (bban) => {
-  const weightsPrefix = [10, 5, 8, 4, 2, 1];
-  const weightsSuffix = [6, 3, 7, 9, 10, 5, 8, 4, 2, 1];
-  const controlPrefix = parseInt(bban.charAt(9), 10);
-  const controlSuffix = parseInt(bban.charAt(19), 10);
-  const prefix = bban.substring(4, 9);
-  const suffix = bban.substring(10, 19);
-  let sum = 0;
-  for (let index = 0; index < prefix.length; index++) {
-    sum += parseInt(prefix.charAt(index), 10) * weightsPrefix[index];
-  }
-  let remainder = sum % 11;
-  if (controlPrefix !== (remainder === 0 ? 0 : remainder === 1 ? 1 : 11 - remainder)) {
-    return false;
-  }
-  sum = 0;
-  for (let index = 0; index < suffix.length; index++) {
-    sum += parseInt(suffix.charAt(index), 10) * weightsSuffix[index];
-  }
-  remainder = sum % 11;
-  return controlSuffix === (remainder === 0 ? 0 : remainder === 1 ? 1 : 11 - remainder);
-};
-var checkEstonianBBAN = (bban) => {
-  const weights = [7, 1, 3, 7, 1, 3, 7, 1, 3, 7, 1, 3, 7];
-  const controlDigit = parseInt(bban.charAt(15), 10);
-  const toCheck = bban.substring(2, 15);
-  let sum = 0;
-  for (let index = 0; index < toCheck.length; index++) {
-    sum += parseInt(toCheck.charAt(index), 10) * weights[index];
-  }
-  const remainder = sum % 10;
-  return controlDigit === (remainder === 0 ? 0 : 10 - remainder);
-};
-var checkFrenchBBAN = (bban) => {
-  const stripped = bban.replace(/[\s.]+/g, "");
-  const normalized = Array.from(stripped);
-  for (let index = 0; index < stripped.length; index++) {
-    const c = normalized[index].charCodeAt(0);
-    if (c >= 65) {
-      switch (c) {
-        case 65:
-        case 74:
-          normalized[index] = "1";
-          break;
-        case 66:
-        case 75:
-        case 83:
-          normalized[index] = "2";
-          break;
-        case 67:
-        case 76:
-        case 84:
-          normalized[index] = "3";
-          break;
-        case 68:
-        case 77:
-        case 85:
-          normalized[index] = "4";
-          break;
-        case 69:
-        case 78:
-        case 86:
-          normalized[index] = "5";
-          break;
-        case 70:
-        case 79:
-        case 87:
-          normalized[index] = "6";
-          break;
-        case 71:
-        case 80:
-        case 88:
-          normalized[index] = "7";
-          break;
-        case 72:
-        case 81:
-        case 89:
-          normalized[index] = "8";
-          break;
-        case 73:
-        case 82:
-        case 90:
-          normalized[index] = "9";
-          break;
-      }
-    }
-  }
-  const remainder = mod9710(normalized.join(""));
-  return remainder === 0;
-};
-var checkHungarianBBAN = (bban) => {
-  const weights = [9, 7, 3, 1, 9, 7, 3, 1, 9, 7, 3, 1, 9, 7, 3];
-  const controlDigitBankBranch = parseInt(bban.charAt(7), 10);
-  const toCheckBankBranch = bban.substring(0, 7);
-  let sum = 0;
-  for (let index = 0; index < toCheckBankBranch.length; index++) {
-    sum += parseInt(toCheckBankBranch.charAt(index), 10) * weights[index];
-  }
-  const remainder = sum % 10;
-  if (controlDigitBankBranch !== (remainder === 0 ? 0 : 10 - remainder)) {
-    return false;
-  }
-  sum = 0;
-  if (bban.endsWith("00000000")) {
-    const toCheckAccount = bban.substring(8, 15);
-    const controlDigitAccount = parseInt(bban.charAt(15), 10);
-    for (let index = 0; index < toCheckAccount.length; index++) {
-      sum += parseInt(toCheckAccount.charAt(index), 10) * weights[index];
-    }
-    const remainder2 = sum % 10;
-    return controlDigitAccount === (remainder2 === 0 ? 0 : 10 - remainder2);
-  } else {
-    const toCheckAccount = bban.substring(8, 23);
-    const controlDigitAccount = parseInt(bban.charAt(23), 10);
-    for (let index = 0; index < toCheckAccount.length; index++) {
-      sum += parseInt(toCheckAccount.charAt(index), 10) * weights[index];
-    }
-    const remainder2 = sum % 10;
-    return controlDigitAccount === (remainder2 === 0 ? 0 : 10 - remainder2);
-  }
-};
-var countrySpecs = {
-  AD: {
-    chars: 24,
-    bban_regexp: "^[0-9]{8}[A-Z0-9]{12}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "4-7",
-    bank_identifier: "0-3",
-    account_indentifier: "12-23"
-  },
-  AE: {
-    chars: 23,
-    bban_regexp: "^[0-9]{3}[0-9]{16}$",
-    IBANRegistry: true,
-    bank_identifier: "0-2",
-    account_indentifier: "7-23"
-  },
-  AF: {},
-  AG: {},
-  AI: {},
-  AL: {
-    chars: 28,
-    bban_regexp: "^[0-9]{8}[A-Z0-9]{16}$",
-    IBANRegistry: true,
-    branch_indentifier: "3-7",
-    bank_identifier: "0-2",
-    account_indentifier: "12-28"
-  },
-  AM: {},
-  AO: {
-    chars: 25,
-    bban_regexp: "^[0-9]{21}$"
-  },
-  AQ: {},
-  AR: {},
-  AS: {},
-  AT: { chars: 20, bban_regexp: "^[0-9]{16}$", IBANRegistry: true, SEPA: true, bank_identifier: "0-4" },
-  AU: {},
-  AW: {},
-  AX: {
-    chars: 18,
-    bban_regexp: "^[0-9]{14}$",
-    IBANRegistry: true
-  },
-  AZ: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{4}[A-Z0-9]{20}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "4-28"
-  },
-  BA: {
-    chars: 20,
-    bban_regexp: "^[0-9]{16}$",
-    bban_validation_func: checkMod9710BBAN,
-    IBANRegistry: true,
-    branch_indentifier: "3-5",
-    bank_identifier: "0-2"
-  },
-  BB: {},
-  BD: {},
-  BE: {
-    chars: 16,
-    bban_regexp: "^[0-9]{12}$",
-    bban_validation_func: checkBelgianBBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-2",
-    account_indentifier: "0-16"
-  },
-  BF: {
-    chars: 28,
-    bban_regexp: "^[A-Z0-9]{2}[0-9]{22}$"
-  },
-  BG: {
-    chars: 22,
-    bban_regexp: "^[A-Z]{4}[0-9]{6}[A-Z0-9]{8}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "4-7",
-    bank_identifier: "0-3"
-  },
-  BH: {
-    chars: 22,
-    bban_regexp: "^[A-Z]{4}[A-Z0-9]{14}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "8-22"
-  },
-  BI: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$",
-    branch_indentifier: "5-9",
-    bank_identifier: "0-4",
-    account_indentifier: "14-27"
-  },
-  BJ: {
-    chars: 28,
-    bban_regexp: "^[A-Z0-9]{2}[0-9]{22}$"
-  },
-  BL: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$"
-  },
-  BM: {},
-  BN: {},
-  BO: {},
-  BQ: {},
-  BR: {
-    chars: 29,
-    bban_regexp: "^[0-9]{23}[A-Z]{1}[A-Z0-9]{1}$",
-    IBANRegistry: true,
-    branch_indentifier: "8-12",
-    bank_identifier: "0-7",
-    account_indentifier: "17-29"
-  },
-  BS: {},
-  BT: {},
-  BV: {},
-  BW: {},
-  BY: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{4}[0-9]{4}[A-Z0-9]{16}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3"
-  },
-  BZ: {},
-  CA: {},
-  CC: {},
-  CD: {},
-  CF: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$"
-  },
-  CG: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$"
-  },
-  CH: {
-    chars: 21,
-    bban_regexp: "^[0-9]{5}[A-Z0-9]{12}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-4"
-  },
-  CI: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{1}[0-9]{23}$"
-  },
-  CK: {},
-  CL: {},
-  CM: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$"
-  },
-  CN: {},
-  CO: {},
-  CR: {
-    chars: 22,
-    bban_regexp: "^[0-9]{18}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "8-22"
-  },
-  CU: {},
-  CV: { chars: 25, bban_regexp: "^[0-9]{21}$" },
-  CW: {},
-  CX: {},
-  CY: {
-    chars: 28,
-    bban_regexp: "^[0-9]{8}[A-Z0-9]{16}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "3-7",
-    bank_identifier: "0-2",
-    account_indentifier: "12-28"
-  },
-  CZ: {
-    chars: 24,
-    bban_regexp: "^[0-9]{20}$",
-    bban_validation_func: checkCzechAndSlovakBBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-3"
-  },
-  DE: {
-    chars: 22,
-    bban_regexp: "^[0-9]{18}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-7",
-    account_indentifier: "12-22"
-  },
-  DJ: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$",
-    branch_indentifier: "5-9",
-    bank_identifier: "0-4",
-    account_indentifier: "14-27"
-  },
-  DK: {
-    chars: 18,
-    bban_regexp: "^[0-9]{14}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-3",
-    account_indentifier: "4-18"
-  },
-  DM: {},
-  DO: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{4}[0-9]{20}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "8-28"
-  },
-  DZ: {
-    chars: 26,
-    bban_regexp: "^[0-9]{22}$"
-  },
-  EC: {},
-  EE: {
-    chars: 20,
-    bban_regexp: "^[0-9]{16}$",
-    bban_validation_func: checkEstonianBBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-1",
-    account_indentifier: "8-20"
-  },
-  EG: {
-    chars: 29,
-    bban_regexp: "^[0-9]{25}",
-    IBANRegistry: true,
-    branch_indentifier: "4-7",
-    bank_identifier: "0-3",
-    account_indentifier: "17-29"
-  },
-  EH: {},
-  ER: {},
-  ES: {
-    chars: 24,
-    bban_validation_func: checkSpainBBAN,
-    bban_regexp: "^[0-9]{20}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "4-7",
-    bank_identifier: "0-3",
-    account_indentifier: "14-24"
-  },
-  ET: {},
-  FI: {
-    chars: 18,
-    bban_regexp: "^[0-9]{14}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-2",
-    account_indentifier: "0-0"
-  },
-  FJ: {},
-  FK: {
-    chars: 18,
-    bban_regexp: "^[A-Z]{2}[0-9]{12}$",
-    bank_identifier: "0-1",
-    account_indentifier: "6-18"
-  },
-  FM: {},
-  FO: {
-    chars: 18,
-    bban_regexp: "^[0-9]{14}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "4-18"
-  },
-  FR: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    bban_validation_func: checkFrenchBBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-4",
-    branch_indentifier: "5-9",
-    account_indentifier: "14-24"
-  },
-  GA: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$"
-  },
-  GB: {
-    chars: 22,
-    bban_regexp: "^[A-Z]{4}[0-9]{14}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "4-9",
-    bank_identifier: "0-3"
-  },
-  GD: {},
-  GE: {
-    chars: 22,
-    bban_regexp: "^[A-Z0-9]{2}[0-9]{16}$",
-    IBANRegistry: true,
-    bank_identifier: "0-1",
-    account_indentifier: "6-22"
-  },
-  GF: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  GG: {},
-  GH: {},
-  GI: {
-    chars: 23,
-    bban_regexp: "^[A-Z]{4}[A-Z0-9]{15}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-3",
-    account_indentifier: "8-23"
-  },
-  GL: {
-    chars: 18,
-    bban_regexp: "^[0-9]{14}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "4-18"
-  },
-  GM: {},
-  GN: {},
-  GP: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  GQ: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$"
-  },
-  GR: {
-    chars: 27,
-    bban_regexp: "^[0-9]{7}[A-Z0-9]{16}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "3-6",
-    bank_identifier: "0-2",
-    account_indentifier: "7-27"
-  },
-  GS: {},
-  GT: {
-    chars: 28,
-    bban_regexp: "^[A-Z0-9]{24}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "8-28"
-  },
-  GU: {},
-  GW: {
-    chars: 25,
-    bban_regexp: "^[A-Z]{2}[0-9]{19}$"
-  },
-  GY: {},
-  HK: {},
-  HM: {},
-  HN: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{4}[0-9]{20}$"
-  },
-  HR: {
-    chars: 21,
-    bban_regexp: "^[0-9]{17}$",
-    bban_validation_func: checkCroatianBBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-6"
-  },
-  HT: {},
-  HU: {
-    chars: 28,
-    bban_regexp: "^[0-9]{24}$",
-    bban_validation_func: checkHungarianBBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "3-6",
-    bank_identifier: "0-2"
-  },
-  ID: {},
-  IE: {
-    chars: 22,
-    bban_regexp: "^[A-Z0-9]{4}[0-9]{14}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "4-9",
-    bank_identifier: "0-3"
-  },
-  IL: {
-    chars: 23,
-    bban_regexp: "^[0-9]{19}$",
-    IBANRegistry: true,
-    branch_indentifier: "3-5",
-    bank_identifier: "0-2"
-  },
-  IM: {},
-  IN: {},
-  IO: {},
-  IQ: {
-    chars: 23,
-    bban_regexp: "^[A-Z]{4}[0-9]{15}$",
-    IBANRegistry: true,
-    branch_indentifier: "4-6",
-    bank_identifier: "0-3",
-    account_indentifier: "11-23"
-  },
-  IR: {
-    chars: 26,
-    bban_regexp: "^[0-9]{22}$"
-  },
-  IS: {
-    chars: 26,
-    bban_regexp: "^[0-9]{22}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "2-3",
-    bank_identifier: "0-1",
-    account_indentifier: "8-25"
-  },
-  IT: {
-    chars: 27,
-    bban_regexp: "^[A-Z]{1}[0-9]{10}[A-Z0-9]{12}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "6-10",
-    bank_identifier: "1-5",
-    account_indentifier: "4-27"
-  },
-  JE: {},
-  JM: {},
-  JO: {
-    chars: 30,
-    bban_regexp: "^[A-Z]{4}[0-9]{4}[A-Z0-9]{18}$",
-    IBANRegistry: true,
-    branch_indentifier: "4-7",
-    bank_identifier: "4-7"
-  },
-  JP: {},
-  KE: {},
-  KG: {},
-  KH: {},
-  KI: {},
-  KM: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$"
-  },
-  KN: {},
-  KP: {},
-  KR: {},
-  KW: {
-    chars: 30,
-    bban_regexp: "^[A-Z]{4}[A-Z0-9]{22}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "20-30"
-  },
-  KY: {},
-  KZ: {
-    chars: 20,
-    bban_regexp: "^[0-9]{3}[A-Z0-9]{13}$",
-    IBANRegistry: true,
-    bank_identifier: "0-2",
-    account_indentifier: "0-20"
-  },
-  LA: {},
-  LB: {
-    chars: 28,
-    bban_regexp: "^[0-9]{4}[A-Z0-9]{20}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "14-28"
-  },
-  LC: {
-    chars: 32,
-    bban_regexp: "^[A-Z]{4}[A-Z0-9]{24}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "8-32"
-  },
-  LI: {
-    chars: 21,
-    bban_regexp: "^[0-9]{5}[A-Z0-9]{12}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-4"
-  },
-  LK: {},
-  LR: {},
-  LS: {},
-  LT: { chars: 20, bban_regexp: "^[0-9]{16}$", IBANRegistry: true, SEPA: true, bank_identifier: "0-4" },
-  LU: {
-    chars: 20,
-    bban_regexp: "^[0-9]{3}[A-Z0-9]{13}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-2"
-  },
-  LV: {
-    chars: 21,
-    bban_regexp: "^[A-Z]{4}[A-Z0-9]{13}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-3",
-    account_indentifier: "0-21"
-  },
-  LY: {
-    chars: 25,
-    bban_regexp: "^[0-9]{21}$",
-    IBANRegistry: true,
-    branch_indentifier: "3-5",
-    bank_identifier: "0-2",
-    account_indentifier: "10-25"
-  },
-  MA: {
-    chars: 28,
-    bban_regexp: "^[0-9]{24}$"
-  },
-  MC: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    bban_validation_func: checkFrenchBBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "5-9",
-    bank_identifier: "0-4"
-  },
-  MD: {
-    chars: 24,
-    bban_regexp: "^[A-Z0-9]{2}[A-Z0-9]{18}$",
-    IBANRegistry: true,
-    bank_identifier: "0-1",
-    account_indentifier: "6-24"
-  },
-  ME: {
-    chars: 22,
-    bban_regexp: "^[0-9]{18}$",
-    bban_validation_func: checkMod9710BBAN,
-    IBANRegistry: true,
-    bank_identifier: "0-2",
-    account_indentifier: "4-22"
-  },
-  MF: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  MG: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$"
-  },
-  MH: {},
-  MK: {
-    chars: 19,
-    bban_regexp: "^[0-9]{3}[A-Z0-9]{10}[0-9]{2}$",
-    bban_validation_func: checkMod9710BBAN,
-    IBANRegistry: true,
-    bank_identifier: "0-2"
-  },
-  ML: {
-    chars: 28,
-    bban_regexp: "^[A-Z0-9]{2}[0-9]{22}$"
-  },
-  MM: {},
-  MN: {
-    chars: 20,
-    bban_regexp: "^[0-9]{16}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "8-20"
-  },
-  MO: {},
-  MP: {},
-  MQ: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  MR: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$",
-    IBANRegistry: true,
-    branch_indentifier: "5-9",
-    bank_identifier: "0-4",
-    account_indentifier: "8-26"
-  },
-  MS: {},
-  MT: {
-    chars: 31,
-    bban_regexp: "^[A-Z]{4}[0-9]{5}[A-Z0-9]{18}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "4-8",
-    bank_identifier: "0-3",
-    account_indentifier: "15-31"
-  },
-  MU: {
-    chars: 30,
-    bban_regexp: "^[A-Z]{4}[0-9]{19}[A-Z]{3}$",
-    IBANRegistry: true,
-    branch_indentifier: "6-7",
-    bank_identifier: "0-5",
-    account_indentifier: "0-30"
-  },
-  MV: {},
-  MW: {},
-  MX: {},
-  MY: {},
-  MZ: {
-    chars: 25,
-    bban_regexp: "^[0-9]{21}$"
-  },
-  NA: {},
-  NC: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  NE: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{2}[0-9]{22}$"
-  },
-  NF: {},
-  NG: {},
-  NI: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{4}[0-9]{20}$",
-    bank_identifier: "0-3",
-    IBANRegistry: true,
-    account_indentifier: "8-28"
-  },
-  NL: {
-    chars: 18,
-    bban_regexp: "^[A-Z]{4}[0-9]{10}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-3",
-    account_indentifier: "8-18"
-  },
-  NO: {
-    chars: 15,
-    bban_regexp: "^[0-9]{11}$",
-    bban_validation_func: checkNorwayBBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-3",
-    account_indentifier: "4-15"
-  },
-  NP: {},
-  NR: {},
-  NU: {},
-  NZ: {},
-  OM: {
-    chars: 23,
-    bban_regexp: "^[0-9]{3}[A-Z0-9]{16}$",
-    IBANRegistry: true,
-    SEPA: false,
-    bank_identifier: "0-2"
-  },
-  PA: {},
-  PE: {},
-  PF: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  PG: {},
-  PH: {},
-  PK: {
-    chars: 24,
-    bban_regexp: "^[A-Z0-9]{4}[0-9]{16}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3"
-  },
-  PL: {
-    chars: 28,
-    bban_validation_func: checkPolandBBAN,
-    bban_regexp: "^[0-9]{24}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "0-7",
-    account_indentifier: "2-28"
-  },
-  PM: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  PN: {},
-  PR: {},
-  PS: {
-    chars: 29,
-    bban_regexp: "^[A-Z0-9]{4}[0-9]{21}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "17-29"
-  },
-  PT: {
-    chars: 25,
-    bban_regexp: "^[0-9]{21}$",
-    bban_validation_func: checkMod9710BBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-3"
-  },
-  PW: {},
-  PY: {},
-  QA: {
-    chars: 29,
-    bban_regexp: "^[A-Z]{4}[A-Z0-9]{21}$",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    account_indentifier: "8-29"
-  },
-  RE: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  RO: {
-    chars: 24,
-    bban_regexp: "^[A-Z]{4}[A-Z0-9]{16}$",
-    IBANRegistry: true,
-    SEPA: true,
-    bank_identifier: "0-3",
-    account_indentifier: "0-24"
-  },
-  RS: {
-    chars: 22,
-    bban_regexp: "^[0-9]{18}$",
-    bban_validation_func: checkMod9710BBAN,
-    IBANRegistry: true,
-    bank_identifier: "0-2"
-  },
-  RU: {
-    chars: 33,
-    bban_regexp: "^[0-9]{14}[A-Z0-9]{15}$",
-    IBANRegistry: true,
-    branch_indentifier: "9-13",
-    bank_identifier: "0-8",
-    account_indentifier: "13-33"
-  },
-  RW: {},
-  SA: {
-    chars: 24,
-    bban_regexp: "^[0-9]{2}[A-Z0-9]{18}$",
-    IBANRegistry: true,
-    bank_identifier: "0-1",
-    account_indentifier: "12-24"
-  },
-  SB: {},
-  SC: {
-    chars: 31,
-    bban_regexp: "^[A-Z]{4}[0-9]{20}[A-Z]{3}$",
-    IBANRegistry: true,
-    branch_indentifier: "6-7",
-    bank_identifier: "0-5",
-    account_indentifier: "12-28"
-  },
-  SD: {
-    chars: 18,
-    bban_regexp: "^[0-9]{14}$",
-    IBANRegistry: true,
-    bank_identifier: "0-1",
-    account_indentifier: "6-18"
-  },
-  SE: { chars: 24, bban_regexp: "^[0-9]{20}$", IBANRegistry: true, SEPA: true, bank_identifier: "0-2" },
-  SG: {},
-  SH: {},
-  SI: {
-    chars: 19,
-    bban_regexp: "^[0-9]{15}$",
-    bban_validation_func: checkMod9710BBAN,
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "2-4",
-    bank_identifier: "0-1",
-    account_indentifier: "9-16"
-  },
-  SJ: {},
-  SK: {
-    chars: 24,
-    bban_regexp: "^[0-9]{20}$",
-    bban_validation_func: checkCzechAndSlovakBBAN,
-    IBANRegistry: true,
-    SEPA: true
-  },
-  SL: {},
-  SM: {
-    chars: 27,
-    bban_regexp: "^[A-Z]{1}[0-9]{10}[A-Z0-9]{12}$",
-    IBANRegistry: true,
-    SEPA: true,
-    branch_indentifier: "6-10"
-  },
-  SN: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{2}[0-9]{22}$"
-  },
-  SO: {
-    chars: 23,
-    bban_regexp: "^[0-9]{19}$",
-    IBANRegistry: true,
-    branch_indentifier: "4-6",
-    account_indentifier: "11-23"
-  },
-  SR: {},
-  SS: {},
-  ST: {
-    chars: 25,
-    bban_regexp: "^[0-9]{21}$",
-    IBANRegistry: true,
-    branch_indentifier: "4-7"
-  },
-  SV: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{4}[0-9]{20}$",
-    IBANRegistry: true,
-    account_indentifier: "8-28"
-  },
-  SX: {},
-  SY: {},
-  SZ: {},
-  TC: {},
-  TD: {
-    chars: 27,
-    bban_regexp: "^[0-9]{23}$"
-  },
-  TF: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  TG: {
-    chars: 28,
-    bban_regexp: "^[A-Z]{2}[0-9]{22}$"
-  },
-  TH: {},
-  TJ: {},
-  TK: {},
-  TL: {
-    chars: 23,
-    bban_regexp: "^[0-9]{19}$",
-    IBANRegistry: true,
-    account_indentifier: "4-23"
-  },
-  TM: {},
-  TN: {
-    chars: 24,
-    bban_regexp: "^[0-9]{20}$",
-    IBANRegistry: true,
-    branch_indentifier: "2-4",
-    account_indentifier: "4-24"
-  },
-  TO: {},
-  TR: {
-    chars: 26,
-    bban_regexp: "^[0-9]{5}[A-Z0-9]{17}$",
-    IBANRegistry: true
-  },
-  TT: {},
-  TV: {},
-  TW: {},
-  TZ: {},
-  UA: {
-    chars: 29,
-    bban_regexp: "^[0-9]{6}[A-Z0-9]{19}$",
-    IBANRegistry: true,
-    account_indentifier: "15-29"
-  },
-  UG: {},
-  UM: {},
-  US: {},
-  UY: {},
-  UZ: {},
-  VA: {
-    chars: 22,
-    bban_regexp: "^[0-9]{18}",
-    IBANRegistry: true,
-    SEPA: true,
-    account_indentifier: "7-22"
-  },
-  VC: {},
-  VE: {},
-  VG: {
-    chars: 24,
-    bban_regexp: "^[A-Z0-9]{4}[0-9]{16}$",
-    IBANRegistry: true,
-    account_indentifier: "8-24"
-  },
-  VI: {},
-  VN: {},
-  VU: {},
-  WF: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  WS: {},
-  XK: {
-    chars: 20,
-    bban_regexp: "^[0-9]{16}$",
-    IBANRegistry: true,
-    branch_indentifier: "2-3",
-    account_indentifier: "4-20"
-  },
-  YE: {
-    chars: 30,
-    bban_regexp: "[A-Z]{4}[0-9]{4}[0-9A-Z]{18}",
-    IBANRegistry: true,
-    bank_identifier: "0-3",
-    branch_indentifier: "4-7"
-  },
-  YT: {
-    chars: 27,
-    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
-    IBANRegistry: true
-  },
-  ZA: {},
-  ZM: {},
-  ZW: {}
-};
-
-// src/masking/types.ts
-var FINDING_TYPES = [
-  "email",
-  "phone",
-  "payment_card",
-  "iban",
-  "us_ssn",
-  "ip_address",
-  "jwt",
-  "private_key",
-  "aws_access_key",
-  "aws_secret_key",
-  "github_token",
-  "slack_token",
-  "stripe_key",
-  "google_api_key",
-  "generic_secret"
-];
-var MASK_STRATEGIES = ["redact", "partial", "hash", "drop"];
-
-// src/masking/detectors.ts
-var DOT = 46;
-var DASH = 45;
-var COLON = 58;
-var SPACE = 32;
-var BACKSLASH = 92;
-var FEATURE_DIGIT = 1;
-var FEATURE_UPPER = 2;
-var FEATURE_LOWER = 4;
-var FEATURE_AT = 8;
-var FEATURE_DOT = 16;
-var FEATURE_COLON = 32;
-var FEATURE_DASH = 64;
-var FEATURE_UNDERSCORE = 128;
-var FEATURE_EQUALS = 256;
-var FEATURE_SLASH = 512;
-var FEATURE_PLUS = 1024;
-var FEATURE_SPACE = 2048;
-var FEATURE_OF = buildFeatureTable();
-function buildFeatureTable() {
-  const table = new Uint16Array(128);
-  for (let c = 48; c <= 57; c++) table[c] = FEATURE_DIGIT;
-  for (let c = 65; c <= 90; c++) table[c] = FEATURE_UPPER;
-  for (let c = 97; c <= 122; c++) table[c] = FEATURE_LOWER;
-  const single = [
-    ["@", FEATURE_AT],
-    [".", FEATURE_DOT],
-    [":", FEATURE_COLON],
-    ["-", FEATURE_DASH],
-    ["_", FEATURE_UNDERSCORE],
-    ["=", FEATURE_EQUALS],
-    ["/", FEATURE_SLASH],
-    ["+", FEATURE_PLUS],
-    [" ", FEATURE_SPACE],
-    ["	", FEATURE_SPACE],
-    ["\n", FEATURE_SPACE],
-    ["\r", FEATURE_SPACE]
-  ];
-  for (const [ch, flag] of single) table[ch.charCodeAt(0)] = flag;
-  return table;
-}
-var FEATURE_SCAN_LIMIT = 512;
-var ALL_FEATURES = 65535;
-function textFeatures(text) {
-  const length = text.length;
-  if (length > FEATURE_SCAN_LIMIT) {
-    return {
-      length,
-      digits: length,
-      letters: length,
-      digitRun: length,
-      dots: length,
-      colons: length,
-      flags: ALL_FEATURES
-    };
-  }
-  let flags = 0;
-  let digits = 0;
-  let letters = 0;
-  let run2 = 0;
-  let seps = 0;
-  let digitRun = 0;
-  let dots = 0;
-  let colons = 0;
-  for (let i = 0; i < length; i++) {
-    const c = text.charCodeAt(i);
-    const f = c < 128 ? FEATURE_OF[c] : 0;
-    flags |= f;
-    if (f === FEATURE_DIGIT) {
-      digits++;
-      run2++;
-      seps = 0;
-      continue;
-    }
-    if (f === FEATURE_UPPER || f === FEATURE_LOWER) letters++;
-    else if (f === FEATURE_DOT) dots++;
-    else if (f === FEATURE_COLON) colons++;
-    if (run2 > 0 && seps < 2 && isGroupSeparator(c)) {
-      seps++;
-      continue;
-    }
-    if (run2 > digitRun) digitRun = run2;
-    run2 = 0;
-    seps = 0;
-  }
-  if (run2 > digitRun) digitRun = run2;
-  return { length, digits, letters, digitRun, dots, colons, flags };
-}
-function isGroupSeparator(c) {
-  return c === SPACE || c === DASH || c === DOT || c === 40 || c === 41 || c === 47;
-}
-function mayMatch(detector, features, text) {
-  const p = detector.prefilter;
-  return features.length >= p.minLength && features.digitRun >= p.minDigitRun && features.letters >= p.minLetters && (features.flags & p.all) === p.all && (p.any === 0 || (features.flags & p.any) !== 0) && (p.test === void 0 || p.test(text, features));
-}
-function needs(p) {
-  return { minLength: 0, minDigitRun: 0, minLetters: 0, all: 0, any: 0, ...p };
-}
-function isDigit(c) {
-  return c >= 48 && c <= 57;
-}
-function isAlnum(c) {
-  return c >= 48 && c <= 57 || c >= 65 && c <= 90 || c >= 97 && c <= 122;
-}
-function isUpper(c) {
-  return c >= 65 && c <= 90;
-}
-function isLower(c) {
-  return c >= 97 && c <= 122;
-}
-function isIdentChar(c) {
-  return isAlnum(c) || c === 95 || c === DOT || c === DASH;
-}
-function isWhitespace(c) {
-  return c === SPACE || c === 9 || c === 10 || c === 13;
-}
-function forEachMatch(re, text, onMatch) {
-  re.lastIndex = 0;
-  let m;
-  while ((m = re.exec(text)) !== null) {
-    const resume = onMatch(m);
-    re.lastIndex = resume > m.index ? resume : m.index + 1;
-  }
-}
-function shannonEntropy(value) {
-  if (value.length === 0) return 0;
-  const counts = /* @__PURE__ */ new Map();
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
-function luhnValid(text, start, end) {
-  let sum = 0;
-  let double = false;
-  for (let i = end - 1; i >= start; i--) {
-    const c = text.charCodeAt(i);
-    if (!isDigit(c)) continue;
-    let d = c - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
-function allSameChar(value) {
-  for (let i = 1; i < value.length; i++) {
-    if (value.charCodeAt(i) !== value.charCodeAt(0)) return false;
-  }
-  return true;
-}
-function digitsOf(text, start = 0, end = text.length) {
-  let digits = "";
-  for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) digits += text.charAt(i);
-  return digits;
-}
-function countDigits(text, start, end) {
-  let n = 0;
-  for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) n++;
-  return n;
-}
-var EMAIL_RE = /@[A-Za-z0-9.-]{1,253}/g;
-var TLD_RE = /^[A-Za-z]{2,63}$/;
-var ASSET_SCALE_RE = /^\d{1,2}x$/i;
-function domainEnd(text, from, to) {
-  let end = to;
-  while (end > from && (text.charCodeAt(end - 1) === DOT || text.charCodeAt(end - 1) === DASH)) {
-    end--;
-  }
-  const labels = text.slice(from, end).split(".");
-  if (labels.length < 2) return -1;
-  for (const label of labels) {
-    if (label.length === 0 || label.length > 63) return -1;
-    if (label.startsWith("-") || label.endsWith("-")) return -1;
-  }
-  const tld = labels[labels.length - 1] ?? "";
-  if (!TLD_RE.test(tld) && !tld.toLowerCase().startsWith("xn--")) return -1;
-  if (ASSET_SCALE_RE.test(labels[0] ?? "")) return -1;
-  return end;
-}
-function isLocalPartChar(c) {
-  return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
-}
-function localPartStart(text, at) {
-  let start = at;
-  while (start > 0 && at - start <= 64 && isLocalPartChar(text.charCodeAt(start - 1))) start--;
-  if (at - start > 64) return -1;
-  while (start < at && text.charCodeAt(start) === DOT) start++;
-  return start < at ? start : -1;
-}
-function scanEmail(text, out) {
-  forEachMatch(EMAIL_RE, text, (m) => {
-    const at = m.index;
-    const matchEnd = at + m[0].length;
-    const start = localPartStart(text, at);
-    const end = start < 0 ? -1 : domainEnd(text, at + 1, matchEnd);
-    if (end > 0 && text.slice(start, at) !== "git") out.push(start, end);
-    return matchEnd;
-  });
-}
-var PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d/g;
-var PHONE_NANP_RE = /(?<![\w.+-])(?:1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)/g;
-var PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}$/;
-var PHONE_BAD_SEPARATORS_RE = /[ .-]{2}|\(\(|\)\)|\(\)/;
-function validIntlPhone(candidate, next) {
-  if (isAlnum(next)) return false;
-  const digits = countDigits(candidate, 0, candidate.length);
-  if (digits < 8 || digits > 15) return false;
-  if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
-  const open3 = candidate.split("(").length - 1;
-  const close = candidate.split(")").length - 1;
-  return open3 === close && open3 <= 1;
-}
-function validNanpPhone(candidate) {
-  let digits = digitsOf(candidate);
-  if (digits.length === 11) digits = digits.slice(1);
-  if (digits.length !== 10) return false;
-  if (digits.charCodeAt(0) < 50 || digits.charCodeAt(3) < 50) return false;
-  if (!candidate.includes("(")) {
-    const lineSep = candidate.charAt(candidate.length - 5);
-    const exchangeSep = candidate.charAt(candidate.length - 9);
-    if (lineSep !== exchangeSep) return false;
-  }
-  return true;
-}
-function scanPhone(text, out) {
-  forEachMatch(PHONE_INTL_RE, text, (m) => {
-    const end = m.index + m[0].length;
-    if (validIntlPhone(m[0], text.charCodeAt(end))) out.push(m.index, end);
-    return end;
-  });
-  forEachMatch(PHONE_NANP_RE, text, (m) => {
-    const end = m.index + m[0].length;
-    if (validNanpPhone(m[0])) out.push(m.index, end);
-    return end;
-  });
-}
-function wholePhone(text, key) {
-  if (!key.phone) return false;
-  const value = text.trim();
-  if (!PHONE_VALUE_RE.test(value)) return false;
-  const digits = countDigits(value, 0, value.length);
-  return digits >= 7 && digits <= 15;
-}
-var CARD_RUN_RE = /(?<![\w.,])\d{4}[ -]?\d(?:[ -]?\d){8,}/g;
-function cardShapeOk(lengths, from, to) {
-  if (from === to) return true;
-  if (lengths[from] !== 4) return false;
-  for (let g = from + 1; g <= to; g++) {
-    const n = lengths[g] ?? 0;
-    if (n < 3 || n > 6) return false;
-  }
-  return true;
-}
-function cardDigitsOk(text, start, end) {
-  const first = text.charCodeAt(start);
-  if (first < 50 || first > 54) return false;
-  return !allSameChar(digitsOf(text, start, end)) && luhnValid(text, start, end);
-}
-function scanCards(text, out) {
-  forEachMatch(CARD_RUN_RE, text, (m) => {
-    const runEnd = m.index + m[0].length;
-    const after = text.charCodeAt(runEnd);
-    const tailOk = !isAlnum(after) && after !== 95 && !(after === DOT && isDigit(text.charCodeAt(runEnd + 1)));
-    const starts = [];
-    const ends = [];
-    const seps = [];
-    let i = m.index;
-    while (i < runEnd) {
-      const sep4 = isDigit(text.charCodeAt(i)) ? 0 : text.charCodeAt(i++);
-      const s = i;
-      while (i < runEnd && isDigit(text.charCodeAt(i))) i++;
-      starts.push(s);
-      ends.push(i);
-      seps.push(sep4);
-    }
-    const lengths = starts.map((s, g) => (ends[g] ?? s) - s);
-    for (let g = 0; g < starts.length; ) {
-      let best = -1;
-      let digits = 0;
-      for (let h = g; h < starts.length; h++) {
-        digits += lengths[h] ?? 0;
-        if (digits > 19) break;
-        if (h > g + 1 && seps[h] !== seps[g + 1]) break;
-        const isTail = h === starts.length - 1;
-        const s = starts[g] ?? 0;
-        const e = ends[h] ?? 0;
-        if (digits >= 13 && (!isTail || tailOk) && cardShapeOk(lengths, g, h) && cardDigitsOk(text, s, e)) {
-          best = h;
-        }
-      }
-      if (best >= 0) {
-        out.push(starts[g] ?? 0, ends[best] ?? 0);
-        g = best + 1;
-      } else {
-        g++;
-      }
-    }
-    return runEnd;
-  });
-}
-var IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}/g;
-var IBAN_LENGTHS = new Map(
-  Object.entries(getCountrySpecifications()).flatMap(
-    ([country, spec]) => spec.chars ? [[country, spec.chars]] : []
-  )
-);
-function ibanEnd(text, start, limit) {
-  const length = IBAN_LENGTHS.get(text.slice(start, start + 2));
-  if (length === void 0) return -1;
-  let compact = "";
-  let i = start;
-  while (i < limit && compact.length < length) {
-    const c = text.charCodeAt(i);
-    if (c === SPACE) {
-      if (compact.length % 4 !== 0) return -1;
-      i++;
-      continue;
-    }
-    compact += text.charAt(i);
-    i++;
-  }
-  if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
-  return isValidIBAN2(compact) ? i : -1;
-}
-function scanIban(text, out) {
-  forEachMatch(IBAN_RE, text, (m) => {
-    const end = ibanEnd(text, m.index, m.index + m[0].length);
-    if (end < 0) return -1;
-    out.push(m.index, end);
-    return end;
-  });
-}
-var SSN_RE = /(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-]|\.\d)/g;
-var SSN_VALUE_RE = /^\d{3}[- ]?\d{2}[- ]?\d{4}$/;
-function ssnRangesOk(digits) {
-  const area = digits.slice(0, 3);
-  if (area === "000" || area === "666" || area.startsWith("9")) return false;
-  return digits.slice(3, 5) !== "00" && digits.slice(5, 9) !== "0000";
-}
-function scanSsn(text, out) {
-  forEachMatch(SSN_RE, text, (m) => {
-    const end = m.index + m[0].length;
-    if (ssnRangesOk(digitsOf(m[0]))) out.push(m.index, end);
-    return end;
-  });
-}
-function wholeSsn(text, key) {
-  if (!key.ssn) return false;
-  const value = text.trim();
-  return SSN_VALUE_RE.test(value) && ssnRangesOk(digitsOf(value));
-}
-var IPV4_RE = /(?<![\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)/g;
-var IPV6_RE = /:[0-9A-Fa-f]{0,4}:/g;
-function validIpv4(candidate) {
-  for (const octet of candidate.split(".")) {
-    if (octet.length > 1 && octet.startsWith("0")) return false;
-    if (Number(octet) > 255) return false;
-  }
-  return true;
-}
-function isHex(c) {
-  return isDigit(c) || c >= 65 && c <= 70 || c >= 97 && c <= 102;
-}
-function isIpv6Char(c) {
-  return isHex(c) || c === COLON || c === DOT;
-}
-function ipv6Range(text, start, end) {
-  if (end - start > 45) return null;
-  const before = text.charCodeAt(start - 1);
-  const after = text.charCodeAt(end);
-  if (isAlnum(before) || before === 95 || isAlnum(after) || after === 95) return null;
-  const e = ipv6End(text, start, end);
-  return e > 0 ? [start, e] : null;
-}
-function ipv6End(text, start, end) {
-  let e = end;
-  while (e > start && text.charCodeAt(e - 1) === DOT) e--;
-  if (text.charCodeAt(e - 1) === COLON && text.charCodeAt(e - 2) !== COLON) e--;
-  const candidate = text.slice(start, e);
-  if (!isIPv6(candidate) || countDigits(candidate, 0, candidate.length) === 0) return -1;
-  let groups2 = 0;
-  for (const g of candidate.split(":")) if (g.length > 0) groups2++;
-  return groups2 >= 2 ? e : -1;
-}
-function scanIp(text, out) {
-  if (text.includes(".")) {
-    forEachMatch(IPV4_RE, text, (m) => {
-      const end = m.index + m[0].length;
-      if (validIpv4(m[0])) out.push(m.index, end);
-      return end;
-    });
-  }
-  if (text.includes(":")) {
-    forEachMatch(IPV6_RE, text, (m) => {
-      let start = m.index;
-      while (start > 0 && m.index - start <= 45 && isIpv6Char(text.charCodeAt(start - 1))) start--;
-      let end = m.index + 1;
-      while (isIpv6Char(text.charCodeAt(end))) end++;
-      const range = ipv6Range(text, start, end);
-      if (range !== null) out.push(range[0], range[1]);
-      return end;
-    });
-  }
-}
-var JWT_RE = /(?<![\w-])eyJ[\w-]{4,}\.[\w-]{2,}\.[\w-]*/g;
-var JWE_TAIL_RE = /\.[\w-]*\.[\w-]*/y;
-function joseHeader(part) {
-  if (part.length > 4096) return null;
-  try {
-    const parsed = JSON.parse(Buffer2.from(part, "base64url").toString("utf8"));
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
-    const header = parsed;
-    return typeof header.alg === "string" ? header : null;
-  } catch {
-    return null;
-  }
-}
-function scanJwt(text, out) {
-  forEachMatch(JWT_RE, text, (m) => {
-    let end = m.index + m[0].length;
-    const header = joseHeader(m[0].slice(0, m[0].indexOf(".")));
-    if (header === null) return end;
-    if (typeof header.enc === "string") {
-      JWE_TAIL_RE.lastIndex = end;
-      if (JWE_TAIL_RE.test(text)) end = JWE_TAIL_RE.lastIndex;
-    }
-    out.push(m.index, end);
-    return end;
-  });
-}
-var PEM_BEGIN_RE = /-----BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----/g;
-var PEM_END_RE = /-----END (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----/y;
-var PEM_BODY_RE = /[A-Za-z0-9+/=\s\\:,-]*/y;
-function scanPrivateKey(text, out) {
-  let noEndFrom = text.length + 1;
-  forEachMatch(PEM_BEGIN_RE, text, (m) => {
-    const headerEnd = m.index + m[0].length;
-    let end = -1;
-    let idx = headerEnd < noEndFrom ? text.indexOf("-----END ", headerEnd) : -1;
-    while (idx >= 0) {
-      PEM_END_RE.lastIndex = idx;
-      if (PEM_END_RE.test(text)) {
-        end = PEM_END_RE.lastIndex;
-        break;
-      }
-      idx = text.indexOf("-----END ", idx + 1);
-    }
-    if (end < 0) {
-      noEndFrom = Math.min(noEndFrom, headerEnd);
-      PEM_BODY_RE.lastIndex = headerEnd;
-      PEM_BODY_RE.test(text);
-      end = PEM_BODY_RE.lastIndex;
-      while (end > headerEnd && isWhitespace(text.charCodeAt(end - 1))) end--;
-    }
-    out.push(m.index, end);
-    return end;
-  });
-}
-var AWS_ACCESS_KEY_RE = /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g;
-var GITHUB_TOKEN_RE = /(?<!\w)(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244})(?!\w)/g;
-var SLACK_TOKEN_RE = /(?<![\w-])xox[abeoprs]-[A-Za-z0-9-]{10,250}|https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[\w/-]{16,250}/g;
-var STRIPE_KEY_RE = /(?<!\w)[rs]k_(?:live|test)_[A-Za-z0-9]{16,247}(?![A-Za-z0-9])/g;
-var GOOGLE_API_KEY_RE = /(?<![\w-])AIza[\w-]{35}(?![\w-])/g;
-function scanWhole(re) {
-  return (text, out) => {
-    forEachMatch(re, text, (m) => {
-      const end = m.index + m[0].length;
-      out.push(m.index, end);
-      return end;
-    });
-  };
-}
-var AWS_SECRET_RE = /secret[_.-]?(?:access[_.-]?)?key["']?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi;
-var AWS_SECRET_VALUE_RE = /^[A-Za-z0-9/+]{40}$/;
-function scanAwsSecret(text, out) {
-  forEachMatch(AWS_SECRET_RE, text, (m) => {
-    const end = m.index + m[0].length;
-    let idStart = m.index;
-    while (idStart > 0 && m.index - idStart < 64 && isIdentChar(text.charCodeAt(idStart - 1))) {
-      idStart--;
-    }
-    const name = text.slice(idStart, end - 40).toLowerCase();
-    if (name.includes("aws") || name.includes("access")) out.push(end - 40, end);
-    return end;
-  });
-}
-function wholeAwsSecret(text, key) {
-  return key.awsSecret && text.length >= 40 && AWS_SECRET_VALUE_RE.test(text.trim());
-}
-var SECRET_WORDS = /* @__PURE__ */ new Set([
-  "password",
-  "passwd",
-  "passphrase",
-  "passcode",
-  "pass",
-  "pwd",
-  "secret",
-  "secrets",
-  "token",
-  "auth",
-  "authorization",
-  "bearer",
-  "credential",
-  "credentials",
-  "creds",
-  "cookie",
-  "apikey",
-  "privatekey",
-  "accesskey",
-  "secretkey",
-  "signingkey",
-  "encryptionkey",
-  "masterkey",
-  "sessionkey",
-  "authkey"
-]);
-var PASSWORD_WORDS = /* @__PURE__ */ new Set([
-  "password",
-  "passwd",
-  "passphrase",
-  "passcode",
-  "pwd"
-]);
-var SECRET_SUFFIXES = [
-  "password",
-  "passwd",
-  "passphrase",
-  "secret",
-  "token",
-  "apikey",
-  "accesskey",
-  "privatekey",
-  "secretkey",
-  "credential",
-  "credentials"
-];
-var KEY_QUALIFIERS = /* @__PURE__ */ new Set([
-  "api",
-  "access",
-  "private",
-  "secret",
-  "signing",
-  "encryption",
-  "master",
-  "session",
-  "auth",
-  "client",
-  "ssh",
-  "app",
-  "hmac"
-]);
-var NOT_SECRET_LAST_WORDS = new Set(
-  "id ids name names ref reference arn path file filename dir url uri link endpoint host hostname domain port type method kind mode format scheme algorithm alg provider issuer audience scope scopes count length len size limit min max ttl expires expiry expiration exp expire age lifetime timeout hint question policy rule rules version enabled disabled enable disable required optional rotation rotated created updated changed reset at date time timestamp user username userid email login prefix suffix param field label title description desc note notes comment reason message msg strength store vault manager source env location status state valid present set exists used usage".split(" ")
-);
-var PHONE_WORDS = new Set(
-  "phone phonenumber mobile tel telephone fax cell cellphone msisdn whatsapp".split(" ")
-);
-var SSN_WORDS = /* @__PURE__ */ new Set(["ssn", "socialsecurity", "socialsecuritynumber"]);
-function keyWords(name) {
-  const words = [];
-  let word = "";
-  const flush = () => {
-    let n = word.length;
-    while (n > 0 && isDigit(word.charCodeAt(n - 1))) n--;
-    const w = word.slice(0, n).toLowerCase();
-    if (w.length > 0) words.push(w);
-    word = "";
-  };
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (!isAlnum(c)) {
-      flush();
-      continue;
-    }
-    const prev = name.charCodeAt(i - 1);
-    const next = name.charCodeAt(i + 1);
-    if (isUpper(c) && word.length > 0 && (isLower(prev) || isDigit(prev) || isUpper(prev) && isLower(next))) {
-      flush();
-    }
-    word += name.charAt(i);
-  }
-  flush();
-  return words;
-}
-function analyzeKey(name) {
-  const words = name.length <= 256 ? keyWords(name) : [];
-  const last = words[words.length - 1] ?? "";
-  let secretLike = false;
-  let passwordLike = false;
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i] ?? "";
-    const next = words[i + 1];
-    if (SECRET_WORDS.has(w) || SECRET_SUFFIXES.some((s) => w.endsWith(s))) secretLike = true;
-    if (next === "key" && KEY_QUALIFIERS.has(w)) secretLike = true;
-    if (PASSWORD_WORDS.has(w) || w.endsWith("password") || w.endsWith("passwd"))
-      passwordLike = true;
-  }
-  if (NOT_SECRET_LAST_WORDS.has(last)) {
-    secretLike = false;
-    passwordLike = false;
-  }
-  const joined = words.join("");
-  const awsSecret = secretLike && (joined.includes("secretaccesskey") || words.includes("aws") && joined.includes("secret"));
-  return {
-    words,
-    secretLike,
-    passwordLike: secretLike && passwordLike,
-    awsSecret,
-    phone: words.some((w) => PHONE_WORDS.has(w)) || joined.endsWith("phonenumber"),
-    ssn: words.some((w) => SSN_WORDS.has(w)) || joined.includes("socialsecuritynumber")
-  };
-}
-var KEY_CACHE = /* @__PURE__ */ new Map();
-var KEY_CACHE_LIMIT = 2048;
-function keyContext(name) {
-  let ctx = KEY_CACHE.get(name);
-  if (ctx === void 0) {
-    ctx = analyzeKey(name);
-    if (KEY_CACHE.size >= KEY_CACHE_LIMIT) KEY_CACHE.clear();
-    KEY_CACHE.set(name, ctx);
-  }
-  return ctx;
-}
-var PLACEHOLDER_VALUES = new Set(
-  "true false yes no on off null nil none undefined empty n/a na tbd todo redacted masked hidden removed placeholder example changeme password secret token required optional string value default dummy test".split(" ")
-);
-var REFERENCE_PREFIXES = [
-  "${",
-  "{{",
-  "$(",
-  "%(",
-  "#{",
-  "<%",
-  "env:",
-  "arn:",
-  "vault:",
-  "op://",
-  "ref+",
-  "secretsmanager:"
-];
-var ENV_REFERENCE_RE = /^(?:\$[A-Za-z_][A-Za-z0-9_]{0,127}|%[A-Za-z_][A-Za-z0-9_]{0,127}%)$/;
-function countOf(value, chars) {
-  let n = 0;
-  for (let i = 0; i < value.length; i++) if (chars.includes(value.charAt(i))) n++;
-  return n;
-}
-function isPlaceholder(value) {
-  const lower = value.toLowerCase();
-  if (PLACEHOLDER_VALUES.has(lower) || allSameChar(value)) return true;
-  if (countOf(value, "*\u2022") * 2 >= value.length || countOf(lower, "x") * 2 >= value.length)
-    return true;
-  if (lower.includes("redacted") || lower.includes("placeholder") || lower.includes("example"))
-    return true;
-  if (lower.startsWith("your") && "-_ ".includes(lower.charAt(4) || "?")) return true;
-  if (lower.startsWith("<") && lower.endsWith(">")) return true;
-  if (lower.startsWith("[") && lower.endsWith("]")) return true;
-  if (REFERENCE_PREFIXES.some((p) => lower.startsWith(p))) return true;
-  return ENV_REFERENCE_RE.test(value);
-}
-var NUMBER_ONLY_RE = /^[+-]?[\d.,_ ]+$/;
-function isNumberOnly(value) {
-  return NUMBER_ONLY_RE.test(value);
-}
-function characterClassCount(value) {
-  let lower = 0;
-  let upper = 0;
-  let digit = 0;
-  let symbol2 = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (isLower(c)) lower = 1;
-    else if (isUpper(c)) upper = i > 0 ? 1 : upper;
-    else if (isDigit(c)) digit = 1;
-    else if (c !== 95 && c !== DASH && !isWhitespace(c)) symbol2 = 1;
-  }
-  return lower + upper + digit + symbol2;
-}
-function looksSecret(value, passwordLike) {
-  if (value.length === 0 || isPlaceholder(value)) return false;
-  if (passwordLike) return value.length >= 6;
-  if (value.length < 8) return false;
-  const classes = characterClassCount(value);
-  if (!hasDigitOrSymbol(value)) return classes >= 2 && !isWordsName(value);
-  return classes >= 3 || classes >= 2 && shannonEntropy(value) >= 3;
-}
-function isWordsName(value) {
-  return keyWords(value).every((w) => w.length >= 3);
-}
-function hasDigitOrSymbol(value) {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (isLower(c) || isUpper(c) || isWhitespace(c)) continue;
-    if (c !== 95 && c !== DASH && c !== DOT) return true;
-  }
-  return false;
-}
-function wholeGenericSecret(text, key) {
-  if (!key.secretLike) return false;
-  const value = text.trim();
-  if (value.length < (key.passwordLike ? 6 : 8) || isPlaceholder(value)) return false;
-  return key.passwordLike || !isNumberOnly(value);
-}
-var SECRET_KEYWORD_RE = /pass|pwd|secret|token|key|cred|auth|bearer|cookie/gi;
-var KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}/y;
-var URL_USERINFO_RE = /:\/\/[^\s:/?#@"'<>\\]{0,256}:[^\s/?#@"'<>\\]{1,256}@/g;
-var BEARER_WORD_RE = /bearer /i;
-var AUTH_SCHEMES = /* @__PURE__ */ new Set([
-  "bearer",
-  "basic",
-  "token",
-  "digest",
-  "bot",
-  "apikey"
-]);
-var PLACEHOLDER_LABELS = /* @__PURE__ */ new Set([...FINDING_TYPES, "value"]);
-var MAX_IDENT = 128;
-var MAX_VALUE = 4096;
-function endsUnquoted(c) {
-  return Number.isNaN(c) || isWhitespace(c) || c === 34 || // "
-  c === 39 || // '
-  c === 96 || // `
-  c === 60 || // <
-  c === 62 || // >
-  c === 40 || // (
-  c === 41 || // )
-  c === 91 || // [
-  c === 93 || // ]
-  c === 123 || // {
-  c === 125 || // }
-  c === 124 || // |
-  c === BACKSLASH;
-}
-function isListSeparator(c) {
-  return c === 38 || c === 59 || c === 44;
-}
-function startsParameter(text, i) {
-  let j = text.charCodeAt(i) === SPACE ? i + 1 : i;
-  const first = text.charCodeAt(j);
-  if (!isAlnum(first) && first !== 95) return false;
-  const limit = j + 64;
-  while (j < limit && isIdentChar(text.charCodeAt(j))) j++;
-  return text.charCodeAt(j) === 61;
-}
-function unquotedEnd(text, start) {
-  let i = start;
-  for (; i - start < MAX_VALUE; i++) {
-    const c = text.charCodeAt(i);
-    if (endsUnquoted(c)) break;
-    if (isListSeparator(c) && startsParameter(text, i + 1)) break;
-  }
-  while (i > start && (isListSeparator(text.charCodeAt(i - 1)) || text.charCodeAt(i - 1) === DOT)) {
-    i--;
-  }
-  return i;
-}
-function valueRange(text, start) {
-  let i = start;
-  const escaped = text.charCodeAt(i) === BACKSLASH;
-  if (escaped) i++;
-  const quote = text.charCodeAt(i);
-  let vs;
-  let ve;
-  if (quote === 34 || quote === 39 || quote === 96) {
-    vs = i + 1;
-    ve = vs;
-    for (; ve - vs < MAX_VALUE && ve < text.length; ve++) {
-      const c = text.charCodeAt(ve);
-      if (c === 10 || c === 13) break;
-      if (escaped ? c === BACKSLASH && text.charCodeAt(ve + 1) === quote : c === quote) break;
-      if (!escaped && c === BACKSLASH && ve + 1 < text.length) ve++;
-    }
-  } else if (escaped) {
-    return null;
-  } else {
-    vs = i;
-    ve = unquotedEnd(text, vs);
-  }
-  let sp = vs;
-  while (sp - vs < 8 && (isLower(text.charCodeAt(sp)) || isUpper(text.charCodeAt(sp)))) sp++;
-  if (sp > vs && text.charCodeAt(sp) === SPACE && AUTH_SCHEMES.has(text.slice(vs, sp).toLowerCase())) {
-    let t = sp;
-    while (text.charCodeAt(t) === SPACE) t++;
-    const te = unquotedEnd(text, t);
-    return te > t ? [t, quote === 34 || quote === 39 || quote === 96 ? Math.min(te, ve) : te] : null;
-  }
-  return ve > vs ? [vs, ve] : null;
-}
-function scanKeyValueSecrets(text, out) {
-  forEachMatch(SECRET_KEYWORD_RE, text, (m) => {
-    let idStart = m.index;
-    while (idStart > 0 && m.index - idStart < MAX_IDENT && isIdentChar(text.charCodeAt(idStart - 1)))
-      idStart--;
-    let idEnd = m.index + m[0].length;
-    while (idEnd - idStart < MAX_IDENT && isIdentChar(text.charCodeAt(idEnd))) idEnd++;
-    if (isIdentChar(text.charCodeAt(idEnd)) || isIdentChar(text.charCodeAt(idStart - 1))) {
-      while (isIdentChar(text.charCodeAt(idEnd))) idEnd++;
-      return idEnd;
-    }
-    while (idEnd > idStart && (text.charCodeAt(idEnd - 1) === DOT || text.charCodeAt(idEnd - 1) === DASH))
-      idEnd--;
-    const name = text.slice(idStart, idEnd);
-    if (text.charCodeAt(idStart - 1) === 91 && PLACEHOLDER_LABELS.has(name)) return idEnd;
-    const key = keyContext(name);
-    if (!key.secretLike) return idEnd;
-    let range = null;
-    if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
-      let t = idEnd;
-      while (text.charCodeAt(t) === SPACE) t++;
-      const te = unquotedEnd(text, t);
-      range = te > t ? [t, te] : null;
-    } else {
-      KEY_VALUE_SEPARATOR_RE.lastIndex = idEnd;
-      if (!KEY_VALUE_SEPARATOR_RE.test(text)) return idEnd;
-      range = valueRange(text, KEY_VALUE_SEPARATOR_RE.lastIndex);
-    }
-    if (range === null) return idEnd;
-    const [vs, ve] = range;
-    if (looksSecret(text.slice(vs, ve), key.passwordLike)) out.push(vs, ve);
-    return Math.max(ve, idEnd);
-  });
-}
-function scanUrlPasswords(text, out) {
-  forEachMatch(URL_USERINFO_RE, text, (m) => {
-    const end = m.index + m[0].length;
-    const ps = m.index + m[0].indexOf(":", 3) + 1;
-    const pe = end - 1;
-    if (isAlnum(text.charCodeAt(end)) || text.charCodeAt(end) === 91) {
-      if (!isPlaceholder(text.slice(ps, pe))) out.push(ps, pe);
-    }
-    return end;
-  });
-}
-function scanGenericSecrets(text, out) {
-  scanKeyValueSecrets(text, out);
-  if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
-}
-var DETECTORS = [
-  {
-    type: "email",
-    kind: "pii",
-    pattern: EMAIL_RE,
-    patterns: [EMAIL_RE, TLD_RE, ASSET_SCALE_RE],
-    prefilter: needs({ minLength: 6, all: FEATURE_AT | FEATURE_DOT }),
-    scan: scanEmail
-  },
-  {
-    type: "phone",
-    kind: "pii",
-    pattern: PHONE_INTL_RE,
-    patterns: [PHONE_INTL_RE, PHONE_NANP_RE, PHONE_VALUE_RE, PHONE_BAD_SEPARATORS_RE],
-    prefilter: needs({
-      minLength: 8,
-      minDigitRun: 8,
-      test: (_, f) => f.digitRun >= 10 || (f.flags & FEATURE_PLUS) !== 0
-    }),
-    scan: scanPhone,
-    matchesWhole: wholePhone
-  },
-  {
-    type: "payment_card",
-    kind: "pii",
-    pattern: CARD_RUN_RE,
-    patterns: [CARD_RUN_RE],
-    prefilter: needs({ minLength: 13, minDigitRun: 13 }),
-    scan: scanCards
-  },
-  {
-    type: "iban",
-    kind: "pii",
-    pattern: IBAN_RE,
-    patterns: [IBAN_RE],
-    prefilter: needs({ minLength: 15, minDigitRun: 2, minLetters: 2, all: FEATURE_UPPER }),
-    scan: scanIban
-  },
-  {
-    type: "us_ssn",
-    kind: "pii",
-    pattern: SSN_RE,
-    patterns: [SSN_RE, SSN_VALUE_RE],
-    prefilter: needs({ minLength: 11, minDigitRun: 9, all: FEATURE_DASH }),
-    scan: scanSsn,
-    matchesWhole: wholeSsn
-  },
-  {
-    type: "ip_address",
-    kind: "pii",
-    pattern: IPV4_RE,
-    patterns: [IPV4_RE, IPV6_RE],
-    prefilter: needs({
-      minLength: 7,
-      minDigitRun: 1,
-      any: FEATURE_DOT | FEATURE_COLON,
-      // IPv4: three dots and a 4-digit dotted run; IPv6: "::" or all eight groups.
-      test: (text, f) => f.dots >= 3 && f.digitRun >= 4 || f.colons >= 2 && (f.colons >= 7 || text.includes("::"))
-    }),
-    scan: scanIp
-  },
-  {
-    type: "jwt",
-    kind: "secret",
-    pattern: JWT_RE,
-    patterns: [JWT_RE, JWE_TAIL_RE],
-    prefilter: needs({ minLength: 16, all: FEATURE_DOT, test: (text) => text.includes("eyJ") }),
-    scan: scanJwt
-  },
-  {
-    type: "private_key",
-    kind: "secret",
-    pattern: PEM_BEGIN_RE,
-    patterns: [PEM_BEGIN_RE, PEM_END_RE, PEM_BODY_RE],
-    prefilter: needs({
-      minLength: 27,
-      all: FEATURE_DASH | FEATURE_UPPER,
-      test: (text) => text.includes("PRIVATE KEY")
-    }),
-    scan: scanPrivateKey
-  },
-  {
-    type: "aws_access_key",
-    kind: "secret",
-    pattern: AWS_ACCESS_KEY_RE,
-    patterns: [AWS_ACCESS_KEY_RE],
-    prefilter: needs({
-      minLength: 20,
-      all: FEATURE_UPPER,
-      test: (text) => text.includes("AKIA") || text.includes("ASIA")
-    }),
-    scan: scanWhole(AWS_ACCESS_KEY_RE)
-  },
-  {
-    type: "aws_secret_key",
-    kind: "secret",
-    pattern: AWS_SECRET_RE,
-    patterns: [AWS_SECRET_RE, AWS_SECRET_VALUE_RE],
-    prefilter: needs({ minLength: 50, minLetters: 12, any: FEATURE_COLON | FEATURE_EQUALS }),
-    scan: scanAwsSecret,
-    matchesWhole: wholeAwsSecret
-  },
-  {
-    type: "github_token",
-    kind: "secret",
-    pattern: GITHUB_TOKEN_RE,
-    patterns: [GITHUB_TOKEN_RE],
-    prefilter: needs({
-      minLength: 33,
-      all: FEATURE_UNDERSCORE,
-      test: (text) => text.includes("gh") || text.includes("github_pat_")
-    }),
-    scan: scanWhole(GITHUB_TOKEN_RE)
-  },
-  {
-    type: "slack_token",
-    kind: "secret",
-    pattern: SLACK_TOKEN_RE,
-    patterns: [SLACK_TOKEN_RE],
-    prefilter: needs({
-      minLength: 15,
-      test: (text) => text.includes("xox") || text.includes("hooks.slack.com")
-    }),
-    scan: scanWhole(SLACK_TOKEN_RE)
-  },
-  {
-    type: "stripe_key",
-    kind: "secret",
-    pattern: STRIPE_KEY_RE,
-    patterns: [STRIPE_KEY_RE],
-    prefilter: needs({
-      minLength: 24,
-      all: FEATURE_UNDERSCORE,
-      test: (text) => text.includes("k_live_") || text.includes("k_test_")
-    }),
-    scan: scanWhole(STRIPE_KEY_RE)
-  },
-  {
-    type: "google_api_key",
-    kind: "secret",
-    pattern: GOOGLE_API_KEY_RE,
-    patterns: [GOOGLE_API_KEY_RE],
-    prefilter: needs({ minLength: 39, test: (text) => text.includes("AIza") }),
-    scan: scanWhole(GOOGLE_API_KEY_RE)
-  },
-  {
-    type: "generic_secret",
-    kind: "secret",
-    pattern: SECRET_KEYWORD_RE,
-    patterns: [
-      SECRET_KEYWORD_RE,
-      KEY_VALUE_SEPARATOR_RE,
-      URL_USERINFO_RE,
-      ENV_REFERENCE_RE,
-      NUMBER_ONLY_RE,
-      BEARER_WORD_RE
-    ],
-    prefilter: needs({
-      minLength: 6,
-      minLetters: 3,
-      // key=value and key: value need a separator; a bare "Bearer <token>" needs the word.
-      test: (text, f) => (f.flags & (FEATURE_COLON | FEATURE_EQUALS)) !== 0 || BEARER_WORD_RE.test(text)
-    }),
-    scan: scanGenericSecrets,
-    matchesWhole: wholeGenericSecret
-  }
-];
-function higherPriority(a, b) {
-  const kind = (a.detector.kind === "secret" ? 0 : 1) - (b.detector.kind === "secret" ? 0 : 1);
-  if (kind !== 0) return kind;
-  const length = b.end - b.start - (a.end - a.start);
-  if (length !== 0) return length;
-  const generic = (a.detector.type === "generic_secret" ? 1 : 0) - (b.detector.type === "generic_secret" ? 1 : 0);
-  if (generic !== 0) return generic;
-  return a.start - b.start || a.order - b.order;
-}
-function toSpan(c) {
-  return { type: c.detector.type, kind: c.detector.kind, start: c.start, end: c.end };
-}
-function resolveOverlaps(candidates) {
-  candidates.sort((a, b) => a.start - b.start || b.end - a.end);
-  const spans = [];
-  let i = 0;
-  while (i < candidates.length) {
-    const first = candidates[i];
-    let clusterEnd = first.end;
-    let j = i + 1;
-    for (; j < candidates.length; j++) {
-      const c = candidates[j];
-      if (c.start >= clusterEnd) break;
-      clusterEnd = Math.max(clusterEnd, c.end);
-    }
-    if (j === i + 1) {
-      spans.push(toSpan(first));
-    } else {
-      const kept = [];
-      for (const c of candidates.slice(i, j).sort(higherPriority)) {
-        if (kept.every((k) => c.end <= k.start || c.start >= k.end)) kept.push(c);
-      }
-      kept.sort((a, b) => a.start - b.start);
-      for (const k of kept) spans.push(toSpan(k));
-    }
-    i = j;
-  }
-  return spans;
-}
-function detectInString(text, keyName) {
-  if (text.length < 2) return [];
-  const features = textFeatures(text);
-  const key = keyName === void 0 ? void 0 : keyContext(keyName);
-  const candidates = [];
-  const ranges = [];
-  for (let order = 0; order < DETECTORS.length; order++) {
-    const detector = DETECTORS[order];
-    if (key !== void 0 && detector.matchesWhole?.(text, key) === true) {
-      candidates.push({ detector, order, start: 0, end: text.length });
-    }
-    if (!mayMatch(detector, features, text)) continue;
-    detector.scan(text, ranges);
-    for (let r = 0; r + 1 < ranges.length; r += 2) {
-      const start = ranges[r];
-      const end = ranges[r + 1];
-      if (end > start) candidates.push({ detector, order, start, end });
-    }
-    ranges.length = 0;
-  }
-  return candidates.length === 0 ? [] : resolveOverlaps(candidates);
-}
-
-// src/masking/pointer.ts
-function escapeSegment(segment) {
-  return segment.replace(/~/g, "~0").replace(/\//g, "~1");
-}
-function childPointer(parent, segment) {
-  return `${parent}/${escapeSegment(String(segment))}`;
-}
-function isWithin(pointer, prefix) {
-  return prefix === "" || pointer === prefix || pointer.startsWith(`${prefix}/`);
-}
-
-// src/masking/strategies.ts
-import { createHmac } from "node:crypto";
-var STRENGTH = { drop: 4, redact: 3, hash: 2, partial: 1 };
-function stronger(a, b) {
-  return STRENGTH[a] >= STRENGTH[b] ? a : b;
-}
-var HASH_TOKEN_HEX = 12;
-function placeholder(strategy, label, original, hmacKey) {
-  switch (strategy) {
-    case "redact":
-      return `[${label}]`;
-    case "hash":
-      return `[${label}:${hashToken(label, original, hmacKey)}]`;
-    case "partial": {
-      const tail = partialTail(original);
-      return tail === "" ? `[${label}]` : `[${label} \u2026${tail}]`;
-    }
-  }
-}
-function hashToken(label, original, hmacKey) {
-  return createHmac("sha256", hmacKey).update(`${label}\0${original}`).digest("hex").slice(0, HASH_TOKEN_HEX);
-}
-function partialTail(original) {
-  const alnum = original.replace(/[^0-9A-Za-z]/g, "");
-  const keep = Math.min(4, Math.floor(alnum.length / 4));
-  return keep === 0 ? "" : alnum.slice(alnum.length - keep);
-}
-
-// src/masking/mask.ts
-var DEFAULT_IDENTITY_PATHS = [
-  "/action",
-  "/requester/id",
-  "/requester/kind",
-  "/requester/on_behalf_of"
-];
-function maskDocument(doc, findings, rules, opts2) {
-  const identity = opts2.identityPaths ?? DEFAULT_IDENTITY_PATHS;
-  const isIdentity = (p) => identity.some((i) => isWithin(p, i));
-  const ignoredRules = [];
-  const usableRules = [];
-  for (const rule of rules) {
-    if (rule.path === "") ignoredRules.push({ rule, why: "a rule cannot mask the whole request" });
-    else if (isIdentity(rule.path) || identity.some((i) => isWithin(i, rule.path)))
-      ignoredRules.push({ rule, why: "identity fields stay readable for the gate and the audit" });
-    else if (!exists2(doc, rule.path))
-      ignoredRules.push({ rule, why: "no such field in the request" });
-    else usableRules.push(rule);
-  }
-  const byValue = /* @__PURE__ */ new Map();
-  const byKey = /* @__PURE__ */ new Map();
-  for (const f of findings) {
-    if (f.kind !== "secret" && isIdentity(f.path)) continue;
-    let strategy;
-    for (const r of usableRules) {
-      if (covers(r, f))
-        strategy = strategy === void 0 ? r.strategy : stronger(strategy, r.strategy);
-    }
-    let reason = strategy === void 0 ? "default" : "policy";
-    strategy ??= "redact";
-    if (f.kind === "secret" && strategy === "partial") {
-      strategy = "redact";
-      reason = "secret-safety-net";
-    }
-    const map2 = f.in === "key" ? byKey : byValue;
-    const list = map2.get(f.path) ?? [];
-    list.push({ finding: f, strategy, reason });
-    map2.set(f.path, list);
-  }
-  const whole = /* @__PURE__ */ new Map();
-  for (const r of usableRules) {
-    if (r.type !== void 0 || findings.some((f) => covers(r, f))) continue;
-    whole.set(r.path, stronger(whole.get(r.path) ?? "partial", r.strategy));
-  }
-  const applied = [];
-  const out = build(doc, "", { byValue, byKey, whole, applied, hmacKey: opts2.hmacKey });
-  return { value: out.keep ? out.value : null, applied, ignoredRules };
-}
-function covers(rule, f) {
-  return isWithin(f.path, rule.path) && (rule.type === void 0 || rule.type === f.type);
-}
-function build(value, pointer, ctx) {
-  const wholeStrategy = ctx.whole.get(pointer);
-  if (wholeStrategy !== void 0) {
-    ctx.applied.push({
-      path: pointer,
-      in: "value",
-      type: "value",
-      kind: "field",
-      strategy: wholeStrategy,
-      reason: "policy"
-    });
-    if (wholeStrategy === "drop") return { keep: false, value: void 0 };
-    const text = typeof value === "string" ? value : canonicalJson(value);
-    const strategy = typeof value === "string" ? wholeStrategy : wholeStrategy === "partial" ? "redact" : wholeStrategy;
-    return { keep: true, value: placeholder(strategy, "redacted", text, ctx.hmacKey) };
-  }
-  if (typeof value === "string") {
-    const planned = ctx.byValue.get(pointer);
-    if (planned === void 0) return { keep: true, value };
-    record2(ctx, planned);
-    if (planned.some((p) => p.strategy === "drop")) return { keep: false, value: void 0 };
-    return { keep: true, value: replaceSpans(value, planned, ctx.hmacKey) };
-  }
-  if (value === null || typeof value !== "object") return { keep: true, value };
-  if (Array.isArray(value)) {
-    const arr = [];
-    value.forEach((v, i) => {
-      const r = build(v, childPointer(pointer, i), ctx);
-      if (r.keep) arr.push(r.value);
-    });
-    return { keep: true, value: arr };
-  }
-  const obj = {};
-  for (const [k, v] of Object.entries(value)) {
-    const child = childPointer(pointer, k);
-    const keyPlans = ctx.byKey.get(child);
-    let key = k;
-    if (keyPlans !== void 0) {
-      record2(ctx, keyPlans);
-      if (keyPlans.some((p) => p.strategy === "drop")) continue;
-      key = replaceSpans(k, keyPlans, ctx.hmacKey);
-    }
-    const r = build(v, child, ctx);
-    if (!r.keep) continue;
-    let unique = key;
-    for (let n = 2; Object.hasOwn(obj, unique); n++) unique = `${key} #${n}`;
-    Object.defineProperty(obj, unique, {
-      value: r.value,
-      enumerable: true,
-      writable: true,
-      configurable: true
-    });
-  }
-  return { keep: true, value: obj };
-}
-function record2(ctx, planned) {
-  for (const p of planned) {
-    ctx.applied.push({
-      path: p.finding.path,
-      in: p.finding.in,
-      type: p.finding.type,
-      kind: p.finding.kind,
-      strategy: p.strategy,
-      reason: p.reason
-    });
-  }
-}
-function replaceSpans(text, planned, hmacKey) {
-  const sorted = [...planned].sort((a, b) => a.finding.start - b.finding.start);
-  let out = "";
-  let at = 0;
-  for (const p of sorted) {
-    const { start, end, type } = p.finding;
-    if (start < at) continue;
-    out += text.slice(at, start);
-    out += placeholder(
-      p.strategy === "drop" ? "redact" : p.strategy,
-      type,
-      text.slice(start, end),
-      hmacKey
-    );
-    at = end;
-  }
-  return out + text.slice(at);
-}
-function exists2(doc, pointer) {
-  let at = doc;
-  for (const raw of pointer.split("/").slice(1)) {
-    const seg = raw.replace(/~1/g, "/").replace(/~0/g, "~");
-    if (at === null || typeof at !== "object" || !Object.hasOwn(at, seg)) return false;
-    at = at[seg];
-  }
-  return true;
-}
-function maskText(text) {
-  const spans = detectInString(text);
-  if (spans.length === 0) return text;
-  let out = "";
-  let at = 0;
-  for (const s of spans) {
-    if (s.start < at) continue;
-    out += text.slice(at, s.start) + `[${s.type}]`;
-    at = s.end;
-  }
-  return out + text.slice(at);
-}
-
-// src/request/parse.ts
-var import_yaml2 = __toESM(require_dist(), 1);
-
-// src/request/schema.ts
-var ACTION_PATTERN = /^[a-z0-9_.-]{1,100}$/;
-var TTL_PATTERN = /^(?:[0-9]{1,6}[smhd]){1,4}$/;
-var REQUESTER_KINDS = ["agent", "human", "pipeline"];
-var nonEmpty = (max) => external_exports.string().max(max, `must be at most ${max} characters`).refine((s) => s.trim().length > 0, "must not be empty");
-var requesterSchema = external_exports.strictObject({
-  id: nonEmpty(200),
-  kind: external_exports.enum(REQUESTER_KINDS),
-  on_behalf_of: nonEmpty(200).optional()
-});
-var requestSchema = external_exports.strictObject({
-  action: external_exports.string().regex(ACTION_PATTERN, "must be a dotted action type of [a-z0-9_.-], 1 to 100 characters"),
-  resource: nonEmpty(2e3),
-  params: external_exports.json().optional(),
-  reason: nonEmpty(4e3),
-  requester: requesterSchema,
-  ttl: external_exports.string().regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d").optional()
-});
-function ttlSeconds(ttl) {
-  const unit = { s: 1, m: 60, h: 3600, d: 86400 };
-  let total = 0;
-  for (const m of ttl.matchAll(/([0-9]+)([smhd])/g)) total += Number(m[1]) * (unit[m[2]] ?? 0);
-  return total;
-}
-
-// src/request/parse.ts
-var DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
-var MAX_DEPTH = 64;
-var FORBIDDEN_KEYS = /* @__PURE__ */ new Set([
-  "__proto__",
-  "constructor",
-  "prototype"
-]);
-function parseRequest(text, opts2 = {}) {
-  const source = opts2.source ?? "request";
-  const maxBytes = opts2.maxBytes ?? DEFAULT_MAX_REQUEST_BYTES;
-  const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes > maxBytes) {
-    throw new InterlockError(
-      "request.too_large",
-      `${source}: the request is ${bytes} bytes; the limit is ${maxBytes} bytes`,
-      {
-        hint: "Put large payloads somewhere the executor can fetch them and reference them in params."
-      }
-    );
-  }
-  const value = parseDocument2(text, source);
-  return validate2(value.js, value.doc, value.lines, source);
-}
-function validateRequestValue(value, source = "request") {
-  checkPlainJson(value, source, "", 0);
-  return validate2(value, void 0, void 0, source);
-}
-function parseDocument2(text, source) {
-  const lines = new import_yaml2.LineCounter();
-  const docs = (0, import_yaml2.parseAllDocuments)(text, {
-    lineCounter: lines,
-    uniqueKeys: true,
-    prettyErrors: false
-  });
-  if (!Array.isArray(docs) || docs.length === 0)
-    fail(source, [{ message: "the request is empty" }]);
-  if (docs.length > 1) {
-    const second = docs[1];
-    fail(source, [
-      {
-        line: lineOf(lines, second.range[0]),
-        message: "more than one YAML document; a request is exactly one document"
-      }
-    ]);
-  }
-  const doc = docs[0];
-  if (doc.errors.length > 0) {
-    fail(
-      source,
-      doc.errors.map((e) => ({
-        line: lineOf(lines, e.pos[0]),
-        message: describeYamlError(e.code)
-      }))
-    );
-  }
-  const problems = [];
-  (0, import_yaml2.visit)(doc, {
-    Alias(_key, node2) {
-      problems.push({
-        line: lineOf(lines, node2.range?.[0]),
-        message: "YAML aliases (*name) are not allowed in a request"
-      });
-      return import_yaml2.visit.BREAK;
-    },
-    Node(_key, node2) {
-      if (node2.tag !== void 0) {
-        problems.push({
-          line: lineOf(lines, node2.range?.[0]),
-          message: "explicit YAML tags (!tag) are not allowed in a request"
-        });
-      }
-      return void 0;
-    },
-    Pair(_key, pair) {
-      const key = pair.key;
-      if (key !== null && ((0, import_yaml2.isCollection)(key) || (0, import_yaml2.isAlias)(key))) {
-        problems.push({
-          line: lineOf(lines, key.range?.[0]),
-          message: "a mapping key must be a plain string"
-        });
-      } else if ((0, import_yaml2.isScalar)(key) && FORBIDDEN_KEYS.has(String(key.value))) {
-        problems.push({
-          line: lineOf(lines, key.range?.[0]),
-          message: `the key "${String(key.value)}" is not allowed (it could alter object prototypes)`
-        });
-      }
-      return void 0;
-    }
-  });
-  if (problems.length > 0) fail(source, problems);
-  const js = doc.toJS({ maxAliasCount: 0 });
-  checkPlainJson(js, source, "", 0, doc, lines);
-  return { js, doc, lines };
-}
-function checkPlainJson(value, source, pointer, depth, doc, lines) {
-  const at = (message) => fail(source, [{ field: pointer || "/", line: lineAt(doc, lines, pointer), message }]);
-  if (depth > MAX_DEPTH) at(`nested deeper than ${MAX_DEPTH} levels`);
-  if (value === null || typeof value === "string" || typeof value === "boolean") return;
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) at("numbers must be finite (no .inf or .nan)");
-    return;
-  }
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => checkPlainJson(v, source, `${pointer}/${i}`, depth + 1, doc, lines));
-    return;
-  }
-  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const key of Object.keys(value)) {
-      const child = `${pointer}/${escapePointer(key)}`;
-      if (FORBIDDEN_KEYS.has(key)) {
-        fail(source, [
-          {
-            field: child,
-            message: `the key "${key}" is not allowed (it could alter object prototypes)`
-          }
-        ]);
-      }
-      checkPlainJson(value[key], source, child, depth + 1, doc, lines);
-    }
-    return;
-  }
-  at("only JSON values are allowed (strings, numbers, booleans, null, lists and mappings)");
-}
-function validate2(value, doc, lines, source) {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    fail(source, [
-      { message: "a request must be a mapping with action, resource, reason and requester" }
-    ]);
-  }
-  const result = requestSchema.safeParse(value);
-  if (!result.success) {
-    fail(
-      source,
-      result.error.issues.flatMap((i) => toProblems(i, value, doc, lines))
-    );
-  }
-  return deepFreeze(result.data);
-}
-function toProblems(issue3, root, doc, lines) {
-  const base = issue3.path.map((p) => escapePointer(String(p)));
-  if (issue3.code === "unrecognized_keys") {
-    return issue3.keys.map((k) => {
-      const field2 = "/" + [...base, escapePointer(k)].join("/");
-      return {
-        field: field2,
-        line: lineAt(doc, lines, field2),
-        message: `unknown key; allowed keys here are ${allowedKeys(base)}`
-      };
-    });
-  }
-  const field = "/" + base.join("/");
-  const missing = issue3.code === "invalid_type" && valueAt(root, issue3.path) === void 0;
-  return [
-    {
-      field,
-      line: missing ? void 0 : lineAt(doc, lines, field),
-      message: missing ? "is required" : issue3.message
-    }
-  ];
-}
-function valueAt(root, path) {
-  let at = root;
-  for (const p of path) {
-    if (at === null || typeof at !== "object" || !Object.hasOwn(at, p)) return void 0;
-    at = at[p];
-  }
-  return at;
-}
-function allowedKeys(path) {
-  const keys = path.length === 0 ? Object.keys(requestSchema.shape) : path[0] === "requester" ? ["id", "kind", "on_behalf_of"] : [];
-  return keys.join(", ");
-}
-function lineAt(doc, lines, pointer) {
-  if (doc === void 0 || lines === void 0) return void 0;
-  const segments = pointer.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-  const parentPath = segments.slice(0, -1);
-  const last = segments[segments.length - 1];
-  const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
-  if (last !== void 0 && parent && (0, import_yaml2.isCollection)(parent)) {
-    for (const item of parent.items) {
-      const pair = item;
-      if (pair.key && (0, import_yaml2.isScalar)(pair.key) && String(pair.key.value) === last) {
-        return lineOf(lines, pair.key.range?.[0]);
-      }
-    }
-  }
-  const node2 = doc.getIn(segments, true);
-  return lineOf(lines, node2?.range?.[0]);
-}
-function lineOf(lines, offset) {
-  return offset === void 0 ? void 0 : lines.linePos(offset).line;
-}
-function describeYamlError(code) {
-  switch (code) {
-    case "DUPLICATE_KEY":
-      return "duplicate key: a key appears twice in the same mapping";
-    case "BAD_INDENT":
-    case "MISSING_CHAR":
-    case "UNEXPECTED_TOKEN":
-    case "BLOCK_AS_IMPLICIT_KEY":
-    case "MULTILINE_IMPLICIT_KEY":
-    case "TAB_AS_INDENT":
-      return `malformed YAML (${code.toLowerCase().replace(/_/g, " ")})`;
-    case "ALIAS_PROPS":
-    case "BAD_ALIAS":
-      return "YAML aliases (*name) are not allowed in a request";
-    default:
-      return `malformed YAML or JSON (${code.toLowerCase().replace(/_/g, " ")})`;
-  }
-}
-function fail(source, problems) {
-  const where = (p) => [p.field, p.line === void 0 ? void 0 : `line ${p.line}`].filter(Boolean).join(", ");
-  const first = problems[0];
-  const summary2 = problems.length === 1 && first ? `${source}: ${where(first) ? where(first) + ": " : ""}${first.message}` : `${source}: ${problems.length} problems:
-` + problems.map((p) => `  - ${where(p) ? where(p) + ": " : ""}${p.message}`).join("\n");
-  throw new InterlockError("request.invalid", summary2, { problems });
-}
-function escapePointer(segment) {
-  return segment.replace(/~/g, "~0").replace(/\//g, "~1");
-}
-function deepFreeze(value) {
-  if (value !== null && typeof value === "object") {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-// src/action/settings.ts
-var MODE_INPUT_VALUES = ["auto", "request", "gate", "execute"];
-var PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
-var REFUSED_EVENTS = Object.freeze({
-  pull_request_target: "Interlock refuses to run on pull_request_target: that event gives the job a write token and the repository's secrets while the pull request's content is controlled by whoever opened it, so anything the job checks out or evaluates could approve, merge or execute a request. Run the gate on 'pull_request' and 'pull_request_review' (it needs only checks: write and reads nothing from the checkout), and execution on 'push' to the default branch.",
-  workflow_run: "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a pull request may have triggered, and whatever it reads from that run (artifacts, outputs, the head branch) is controlled by the pull request. Run the gate on 'pull_request' and 'pull_request_review', and execution on 'push' to the default branch."
-});
-var GATED_PR_ACTIONS = /* @__PURE__ */ new Set([
-  "opened",
-  "synchronize",
-  "reopened",
-  "ready_for_review",
-  "edited"
-]);
-var nodeSettingsFs = {
-  readFile: (p) => readFileSync(p, "utf8"),
-  isFile: (p) => existsSync2(p) && statSync(p).isFile(),
-  isDirectory: (p) => existsSync2(p) && statSync(p).isDirectory()
-};
-function readInput(env, name) {
-  return (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
-}
-function settingsError(message, hint) {
-  return new InterlockError("usage", message, { hint });
-}
-var repositorySchema = external_exports.looseObject({
-  full_name: external_exports.string(),
-  default_branch: external_exports.string().min(1)
-});
-var senderSchema = external_exports.looseObject({ login: external_exports.string(), type: external_exports.string() });
-var workflowDispatchSchema = external_exports.looseObject({
-  ref: external_exports.string(),
-  inputs: external_exports.record(external_exports.string(), external_exports.unknown()).nullable(),
-  repository: repositorySchema,
-  sender: senderSchema
-});
-var repositoryDispatchSchema = external_exports.looseObject({
-  action: external_exports.string(),
-  client_payload: external_exports.record(external_exports.string(), external_exports.unknown()).nullable(),
-  repository: repositorySchema,
-  sender: senderSchema
-});
-var pullRequestPart = external_exports.looseObject({
-  number: external_exports.number().int().positive(),
-  state: external_exports.string(),
-  head: external_exports.looseObject({
-    ref: external_exports.string(),
-    sha: external_exports.string(),
-    repo: external_exports.looseObject({ full_name: external_exports.string() }).nullable()
-  }),
-  base: external_exports.looseObject({ ref: external_exports.string() })
-});
-var pullRequestSchema = external_exports.looseObject({
-  action: external_exports.string(),
-  pull_request: pullRequestPart,
-  repository: repositorySchema
-});
-var pushSchema = external_exports.looseObject({
-  ref: external_exports.string(),
-  after: external_exports.string(),
-  deleted: external_exports.boolean(),
-  repository: repositorySchema
-});
-function parsePayload(schema, payload, event) {
-  const r = schema.safeParse(payload);
-  if (!r.success) {
-    const where = r.error.issues.slice(0, 3).map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw settingsError(
-      `the ${event} event payload (GITHUB_EVENT_PATH) is not what GitHub sends: ${where}`,
-      "Run the action from a workflow triggered by the event itself; a hand-made payload must follow GitHub's webhook schema."
-    );
-  }
-  return r.data;
-}
-function parseSettings(env, fs3 = nodeSettingsFs) {
-  const eventName = env.GITHUB_EVENT_NAME ?? "";
-  if (eventName === "") {
-    throw settingsError(
-      "GITHUB_EVENT_NAME is not set: the action runs only inside a GitHub Actions workflow",
-      "Use it as a step ('uses: <owner>/interlock@v1'); to try Interlock locally, run the CLI."
-    );
-  }
-  const refused = REFUSED_EVENTS[eventName];
-  if (refused !== void 0) {
-    throw settingsError(
-      refused,
-      "Change the workflow's 'on:' (see docs/github.md for the three workflows)."
-    );
-  }
-  const modeInput = readInput(env, "mode") || "auto";
-  if (!MODE_INPUT_VALUES.includes(modeInput)) {
-    throw settingsError(
-      `input 'mode' is '${maskText(modeInput)}'; it must be one of ${MODE_INPUT_VALUES.join(", ")}`,
-      "Leave 'mode' out (auto: chosen by the event) or set it to the step's intended mode."
-    );
-  }
-  const mode = modeInput;
-  const token = readInput(env, "token");
-  if (token === "") {
-    throw settingsError(
-      "input 'token' is empty",
-      "Leave 'token' out to use the workflow's GITHUB_TOKEN (with the permissions in docs/github.md), or pass a token: 'token: ${{ secrets.INTERLOCK_TOKEN }}'."
-    );
-  }
-  const fullName = env.GITHUB_REPOSITORY ?? "";
-  const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(fullName);
-  if (!m) {
-    throw settingsError(
-      `GITHUB_REPOSITORY is '${fullName}', not owner/name`,
-      "The runner sets it; run the action inside a GitHub Actions workflow."
-    );
-  }
-  const apiUrl = (env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
-  if (!/^https?:\/\/[^\s]+$/.test(apiUrl)) {
-    throw settingsError(
-      `GITHUB_API_URL is '${apiUrl}', not an http(s) URL`,
-      "The runner sets it (https://api.github.com, or your GitHub Enterprise Server's /api/v3)."
-    );
-  }
-  const workspace = resolve(env.GITHUB_WORKSPACE || process.cwd());
-  const eventPath = env.GITHUB_EVENT_PATH ?? "";
-  if (eventPath === "" || !fs3.isFile(eventPath)) {
-    throw settingsError(
-      `GITHUB_EVENT_PATH ('${eventPath}') does not name the event payload file`,
-      "The runner sets it; run the action inside a GitHub Actions workflow."
-    );
-  }
-  let payload;
-  try {
-    payload = JSON.parse(fs3.readFile(eventPath));
-  } catch (err) {
-    throw settingsError(
-      `the event payload ${eventPath} is not JSON (${err.message})`,
-      "The runner writes it; run the action inside a GitHub Actions workflow."
-    );
-  }
-  const base = (defaultBranch) => ({
-    eventName,
-    token,
-    apiUrl,
-    owner: m[1],
-    repo: m[2],
-    defaultBranch,
-    workspace
-  });
-  const wrongMode = (want, allowedEvents) => settingsError(
-    `input 'mode' is '${mode}', but this step runs on '${eventName}', which is a ${want} event`,
-    `Mode ${mode} runs on ${allowedEvents}. Fix the workflow's 'on:' or leave 'mode' out.`
-  );
-  switch (eventName) {
-    case "workflow_dispatch": {
-      const p = parsePayload(workflowDispatchSchema, payload, eventName);
-      const common = base(p.repository.default_branch);
-      requireDefaultRef(p.ref, common.defaultBranch, eventName);
-      if (mode === "gate") throw wrongMode("request", "pull_request and pull_request_review");
-      if (mode === "execute") return executeSettings(common, env, fs3, env.GITHUB_SHA ?? "");
-      const fromInputs = p.inputs?.request;
-      return requestSettings(common, env, fs3, p.sender, {
-        input: readInput(env, "request"),
-        payload: typeof fromInputs === "string" ? fromInputs : void 0,
-        payloadSource: "the workflow_dispatch input 'request'"
-      });
-    }
-    case "repository_dispatch": {
-      const p = parsePayload(repositoryDispatchSchema, payload, eventName);
-      const common = base(p.repository.default_branch);
-      if (mode === "gate" || mode === "execute") {
-        throw wrongMode("request", "workflow_dispatch and repository_dispatch");
-      }
-      const fromPayload = p.client_payload?.request;
-      return requestSettings(common, env, fs3, p.sender, {
-        input: readInput(env, "request"),
-        payload: fromPayload === void 0 || fromPayload === null ? void 0 : typeof fromPayload === "string" ? fromPayload : JSON.stringify(fromPayload),
-        payloadSource: "client_payload.request"
-      });
-    }
-    case "pull_request":
-    case "pull_request_review": {
-      const p = parsePayload(pullRequestSchema, payload, eventName);
-      const common = base(p.repository.default_branch);
-      if (mode === "execute") {
-        throw settingsError(
-          `input 'mode' is 'execute', but this step runs on '${eventName}': execution never runs on pull request events (the pull request's content is not yet approved, and its author controls it)`,
-          "Execute on 'push' to the default branch (see docs/github.md), and leave 'mode' out here."
-        );
-      }
-      if (mode === "request") throw wrongMode("gate", "workflow_dispatch and repository_dispatch");
-      return gateSettings(common, eventName, p);
-    }
-    case "push": {
-      const p = parsePayload(pushSchema, payload, eventName);
-      const common = base(p.repository.default_branch);
-      if (mode === "request" || mode === "gate") {
-        throw wrongMode("execute", "push (to the default branch) and workflow_dispatch");
-      }
-      if (p.ref !== `refs/heads/${common.defaultBranch}`) {
-        return {
-          ...common,
-          mode: "skip",
-          reason: `push to ${p.ref}, not to the default branch ${common.defaultBranch}: nothing to execute`
-        };
-      }
-      if (p.deleted) return { ...common, mode: "skip", reason: "the push deleted the branch" };
-      return executeSettings(common, env, fs3, p.after);
-    }
-    default:
-      throw settingsError(
-        `Interlock does not run on '${eventName}' events`,
-        "Requests arrive on workflow_dispatch or repository_dispatch, the gate runs on pull_request and pull_request_review, execution on push to the default branch (see docs/github.md)."
-      );
-  }
-}
-function requireDefaultRef(ref, defaultBranch, event) {
-  if (ref !== `refs/heads/${defaultBranch}`) {
-    throw settingsError(
-      `this ${event} run is on ${ref}, not on the default branch ${defaultBranch}: the policies and config that decide must be the reviewed ones on the default branch`,
-      `Run the workflow on ${defaultBranch} ('gh workflow run <workflow> --ref ${defaultBranch}').`
-    );
-  }
-}
-function repoDirOf(common, env, fs3) {
-  const raw = readInput(env, "repo-dir") || ".";
-  const dir = resolve(common.workspace, raw);
-  if (!fs3.isDirectory(dir)) {
-    throw settingsError(
-      `input 'repo-dir' is '${raw}', but ${dir} is not a directory`,
-      "Check out the approvals repository first ('uses: actions/checkout@v4') and point 'repo-dir' at it (default: the workspace)."
-    );
-  }
-  return dir;
-}
-function requestSettings(common, env, fs3, sender, from) {
-  const repoDir = repoDirOf(common, env, fs3);
-  let text;
-  let source;
-  if (from.input !== "") {
-    ({ text, source } = requestFromInput(from.input, common.workspace, fs3));
-  } else if (from.payload !== void 0 && from.payload.trim() !== "") {
-    text = from.payload;
-    source = from.payloadSource;
-  } else {
-    throw settingsError(
-      `no request: the 'request' input is empty and the event has no ${from.payloadSource}`,
-      common.eventName === "repository_dispatch" ? "Send the request as client_payload.request: gh api repos/OWNER/REPO/dispatches -f event_type=interlock-request -F 'client_payload[request]=@request.json'." : `Give the request file's path or its YAML/JSON in the workflow_dispatch input 'request' (gh workflow run interlock-request.yml -f request="$(cat request.yaml)").`
-    );
-  }
-  const request2 = parseRequest(text, { source });
-  checkSender(request2, sender);
-  return {
-    ...common,
-    mode: "request",
-    repoDir,
-    request: request2,
-    requestSource: source,
-    sender: { login: sender.login, type: sender.type },
-    maskingKey: maskingKeyOf(env)
-  };
-}
-function requestFromInput(value, workspace, fs3) {
-  if (value.includes("\n") || value.startsWith("{") || /:\s/.test(value)) {
-    return { text: value, source: "the 'request' input" };
-  }
-  const path = resolve(workspace, value);
-  const rel = relative(workspace, path);
-  if (rel.startsWith("..") || isAbsolute(rel)) {
-    throw settingsError(
-      `input 'request' names ${maskText(value)}, which is outside the workspace`,
-      "Give a path relative to the workspace, or the request's YAML/JSON itself."
-    );
-  }
-  if (!fs3.isFile(path)) {
-    throw settingsError(
-      `input 'request' names ${maskText(value)}, but there is no such file in the workspace`,
-      "Give the path of a request file relative to the workspace (check it out first), or the request's YAML/JSON itself."
-    );
-  }
-  return { text: fs3.readFile(path), source: rel };
-}
-function personKey(id) {
-  return principalKey(EMPTY_DIRECTORY, id);
-}
-function checkSender(request2, sender) {
-  if (sender.type === "Bot" || sender.login.toLowerCase().endsWith("[bot]")) return;
-  const who = personKey(sender.login);
-  const named = [request2.requester.id, request2.requester.on_behalf_of].filter((x) => x !== void 0).map(personKey);
-  if (!named.includes(who)) {
-    throw settingsError(
-      `${sender.login} dispatched this request, but it names neither them as the requester nor as on_behalf_of: the person behind a request must be named so that they cannot approve it`,
-      `Add 'on_behalf_of: ${sender.login}' to the requester (or dispatch it as the requester).`
-    );
-  }
-}
-var MASKING_KEY = /^[0-9a-f]{64}$/;
-function maskingKeyOf(env) {
-  const hex3 = readInput(env, "masking-key").toLowerCase();
-  if (hex3 === "") {
-    throw settingsError(
-      "input 'masking-key' is empty: requests are masked with the repository's key, and the executor masks the sealed original again with the same key before it runs anything",
-      "Store a key as a secret once (openssl rand -hex 32) and pass it to the request and execute steps: 'masking-key: ${{ secrets.INTERLOCK_MASKING_KEY }}'."
-    );
-  }
-  if (!MASKING_KEY.test(hex3)) {
-    throw settingsError(
-      "input 'masking-key' must be 64 hex characters (32 bytes)",
-      "Store the repository's key as a secret (openssl rand -hex 32) and pass it: 'masking-key: ${{ secrets.INTERLOCK_MASKING_KEY }}'. A new key changes every hash token."
-    );
-  }
-  return Buffer.from(hex3, "hex");
-}
-function executeSettings(common, env, fs3, commit) {
-  const repoDir = repoDirOf(common, env, fs3);
-  const raw = readInput(env, "executor-identity");
-  const identities = raw.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
-  if (identities.length === 0) {
-    throw settingsError(
-      "input 'executor-identity' is empty: execution needs the executor's age identity to unseal the approved params",
-      "Store the identity (AGE-SECRET-KEY-1\u2026, whose recipient is in .interlock/config.yaml) as a secret and pass it: 'executor-identity: ${{ secrets.INTERLOCK_EXECUTOR_IDENTITY }}'."
-    );
-  }
-  const bad = identities.findIndex((l) => !/^AGE-SECRET-KEY-1[0-9A-Z]+$/.test(l));
-  if (bad !== -1) {
-    throw settingsError(
-      `input 'executor-identity', line ${bad + 1}, is not an age identity (AGE-SECRET-KEY-1\u2026)`,
-      "Pass the identity file's content as it is (comment lines starting with # are ignored)."
-    );
-  }
-  return {
-    ...common,
-    mode: "execute",
-    repoDir,
-    identities,
-    maskingKey: maskingKeyOf(env),
-    commit
-  };
-}
-function gateSettings(common, eventName, p) {
-  const pr = p.pull_request;
-  const skip = (reason) => ({ ...common, mode: "skip", reason });
-  if (eventName === "pull_request" && !GATED_PR_ACTIONS.has(p.action)) {
-    return skip(`pull_request '${p.action}' does not change what the gate sees`);
-  }
-  if (pr.state !== "open") return skip(`pull request #${pr.number} is ${pr.state}`);
-  const branch = PROPOSAL_BRANCH.exec(pr.head.ref);
-  const fullName = `${common.owner}/${common.repo}`;
-  if (!branch) {
-    return skip(
-      `pull request #${pr.number} is not an Interlock proposal (its head branch is not interlock/<id>), so interlock/gate is not published for it and a branch protection that requires it keeps it unmergeable`
-    );
-  }
-  if (pr.head.repo?.full_name.toLowerCase() !== fullName.toLowerCase()) {
-    return skip(
-      `pull request #${pr.number} comes from another repository (${pr.head.repo?.full_name ?? "deleted"}); Interlock proposals are only ever branches of ${fullName}`
-    );
-  }
-  if (pr.base.ref !== common.defaultBranch) {
-    return skip(
-      `pull request #${pr.number} targets ${pr.base.ref}, not the default branch ${common.defaultBranch}`
-    );
-  }
-  return {
-    ...common,
-    mode: "gate",
-    id: branch[1],
-    pullNumber: pr.number,
-    headSha: pr.head.sha
-  };
-}
-
-// src/action/production.ts
-var ACTIONS_BOT = "github-actions[bot]";
-function actionsCoreOutput() {
-  return {
-    setOutput: (name, value) => setOutput(name, value),
-    info: (m) => info(m),
-    warning: (m) => warning(m),
-    setFailed: (m) => setFailed(m),
-    summary: async (markdown) => {
-      if (!process.env.GITHUB_STEP_SUMMARY) return;
-      await summary.addRaw(markdown, true).write();
-    }
-  };
-}
-function githubForgeFactory(opts2 = {}) {
-  return (t) => new GitHubForge({
-    octokit: createOctokit({
-      token: t.token,
-      baseUrl: t.apiUrl,
-      userAgent: "interlock-action",
-      ...opts2
-    }),
-    owner: t.owner,
-    repo: t.repo,
-    defaultBranch: t.defaultBranch,
-    org: t.owner,
-    botLogin: opts2.botLogin ?? ACTIONS_BOT,
-    ...opts2.counter ? { counter: opts2.counter } : {}
-  });
-}
-function bundledPoliciesDir(moduleUrl) {
-  const dir = fileURLToPath(new URL("./policies", moduleUrl));
-  return existsSync3(dir) ? dir : void 0;
-}
-function productionDeps(moduleUrl) {
-  const policies = bundledPoliciesDir(moduleUrl);
-  return {
-    settings: () => parseSettings(process.env),
-    forgeFactory: githubForgeFactory({ log: { warn: (m) => warning(m) } }),
-    core: actionsCoreOutput(),
-    env: process.env,
-    now: () => /* @__PURE__ */ new Date(),
-    ...policies === void 0 ? {} : { defaultPoliciesDir: policies }
-  };
-}
-
-// src/config/config.ts
-var import_yaml3 = __toESM(require_dist(), 1);
-import { existsSync as existsSync4, readFileSync as readFileSync2 } from "node:fs";
-import { join } from "node:path";
-
 // src/execution/http.ts
-import { createHmac as createHmac2, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 var DEFAULT_HTTP_TIMEOUT_SECONDS = 30;
 var RESPONSE_LIMIT_BYTES = 1024 * 1024;
 var RESERVED_HEADERS = [
@@ -63204,7 +58795,7 @@ async function readCapped(response) {
   return Buffer.concat(chunks).toString("utf8");
 }
 function signWebhook(secret, timestamp, body) {
-  return "sha256=" + createHmac2("sha256", secret).update(`${timestamp}.`).update(body).digest("hex");
+  return "sha256=" + createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex");
 }
 function describeUrl(url2) {
   try {
@@ -63224,14 +58815,14 @@ function failed(status, error63) {
 
 // src/execution/module.ts
 import { realpathSync } from "node:fs";
-import { isAbsolute as isAbsolute2, relative as relative2, resolve as resolve2, sep as sep2 } from "node:path";
+import { isAbsolute, relative, resolve, sep as sep2 } from "node:path";
 import { pathToFileURL } from "node:url";
 var DEFAULT_MODULE_TIMEOUT_SECONDS = 300;
 var MODULE_EXTENSION = /\.(?:js|mjs|ts)$/;
 var moduleExecutorSchema = external_exports.strictObject({
   type: external_exports.literal("module"),
   /** Path relative to the approvals repository, e.g. executors/refund.ts. */
-  module: external_exports.string().regex(MODULE_EXTENSION, "must be a .js, .mjs or .ts file").refine((p) => !isAbsolute2(p) && !/^[A-Za-z]:/.test(p), "must be relative to the repository").refine((p) => !p.split(/[\\/]/).includes(".."), "must stay inside the repository (no ..)"),
+  module: external_exports.string().regex(MODULE_EXTENSION, "must be a .js, .mjs or .ts file").refine((p) => !isAbsolute(p) && !/^[A-Za-z]:/.test(p), "must be relative to the repository").refine((p) => !p.split(/[\\/]/).includes(".."), "must stay inside the repository (no ..)"),
   /** The exported function to call (default "execute"). */
   export: external_exports.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, "must be a JavaScript identifier").optional(),
   timeout_seconds: external_exports.number().positive().max(86400).optional()
@@ -63290,18 +58881,18 @@ async function callWithTimeout(fn, job, timeoutSeconds) {
   }
 }
 function locateInside(repoDir, modulePath) {
-  if (isAbsolute2(modulePath))
+  if (isAbsolute(modulePath))
     return { error: `module path ${modulePath} must be relative to the repository` };
   let root;
   let file2;
   try {
     root = realpathSync(repoDir);
-    file2 = realpathSync(resolve2(root, modulePath));
+    file2 = realpathSync(resolve(root, modulePath));
   } catch {
     return { error: `module ${modulePath} not found in the repository ${repoDir}` };
   }
-  const rel = relative2(root, file2);
-  if (rel === "" || rel === ".." || rel.startsWith(`..${sep2}`) || isAbsolute2(rel)) {
+  const rel = relative(root, file2);
+  if (rel === "" || rel === ".." || rel.startsWith(`..${sep2}`) || isAbsolute(rel)) {
     return {
       error: `module path ${modulePath} leads outside the repository; executors run only repository code`
     };
@@ -63324,8 +58915,8 @@ function failed2(status, error63) {
 
 // src/execution/shell.ts
 import { spawn } from "node:child_process";
-import { statSync as statSync2 } from "node:fs";
-import { resolve as resolve3 } from "node:path";
+import { statSync } from "node:fs";
+import { resolve as resolve2 } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 var DEFAULT_SHELL_TIMEOUT_SECONDS = 300;
 var MAX_TIMEOUT_SECONDS = 86400;
@@ -63369,7 +58960,7 @@ var shellExecutorSchema = external_exports.strictObject({
   timeout_seconds: external_exports.number().positive().max(MAX_TIMEOUT_SECONDS).optional()
 });
 async function runShell(config2, job, env) {
-  const cwd = resolve3(env.repoDir, config2.cwd ?? ".");
+  const cwd = resolve2(env.repoDir, config2.cwd ?? ".");
   if (!isDirectory2(cwd)) {
     return failed3(
       "error",
@@ -63570,7 +59161,7 @@ function spawnFailure(err, program, env) {
 }
 function isDirectory2(path) {
   try {
-    return statSync2(path).isDirectory();
+    return statSync(path).isDirectory();
   } catch {
     return false;
   }
@@ -63664,6 +59255,140 @@ function failure2(status, error63) {
 }
 function messageOf2(err) {
   return err instanceof Error ? err.message : String(err);
+}
+
+// src/identity/directory.ts
+var EMPTY_DIRECTORY = {
+  org: "",
+  principals: /* @__PURE__ */ new Map(),
+  index: /* @__PURE__ */ new Map()
+};
+function spellingKey(spelling) {
+  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
+}
+function withoutKind(key) {
+  return key.replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "").replace(/^@/, "");
+}
+function keysOf(spelling) {
+  const key = spellingKey(spelling);
+  const bare = withoutKind(key);
+  return bare === key || bare === "" ? [key] : [key, bare];
+}
+function entriesOf(config2) {
+  const people = Object.entries(config2.people).map(([id, p]) => ({
+    id,
+    kind: "person",
+    name: p.name,
+    spellings: [id, p.email, ...p.aliases ?? []],
+    bot: p.bot,
+    ...p.signing_key ? { signingKey: p.signing_key } : {}
+  }));
+  const agents = Object.entries(config2.agents ?? {}).map(([id, a]) => ({
+    id,
+    kind: "agent",
+    name: a.name ?? id,
+    spellings: [id, ...a.aliases ?? []],
+    sponsor: a.sponsor,
+    bot: true,
+    signingKey: a.signing_key
+  }));
+  return [...people, ...agents];
+}
+function spellingClash(config2) {
+  const owner = /* @__PURE__ */ new Map();
+  for (const e of entriesOf(config2)) {
+    for (const spelling of e.spellings) {
+      for (const key of keysOf(spelling)) {
+        const prior = owner.get(key);
+        if (prior !== void 0 && prior.id !== e.id) {
+          return `${e.id}'s name ${JSON.stringify(spelling)} is also ${prior.id}'s (${JSON.stringify(prior.spelling)}): every identity must name exactly one principal`;
+        }
+        owner.set(key, { id: e.id, spelling });
+      }
+    }
+  }
+  return void 0;
+}
+var directories = /* @__PURE__ */ new WeakMap();
+function directoryOf(config2) {
+  let dir = directories.get(config2);
+  if (dir === void 0) {
+    dir = buildDirectory(config2);
+    directories.set(config2, dir);
+  }
+  return dir;
+}
+function buildDirectory(config2) {
+  const teamsOf = /* @__PURE__ */ new Map();
+  for (const [team, members2] of Object.entries(config2.teams)) {
+    for (const m of members2) teamsOf.set(m, [...teamsOf.get(m) ?? [], team]);
+  }
+  const principals = /* @__PURE__ */ new Map();
+  const index = /* @__PURE__ */ new Map();
+  for (const e of entriesOf(config2)) {
+    principals.set(e.id, { ...e, teams: teamsOf.get(e.id) ?? [] });
+    for (const spelling of e.spellings) {
+      for (const key of keysOf(spelling)) if (!index.has(key)) index.set(key, e.id);
+    }
+  }
+  return { org: config2.org.toLowerCase(), principals, index };
+}
+function resolvePrincipal(dir, spelling) {
+  const key = spellingKey(spelling);
+  const id = dir.index.get(key) ?? dir.index.get(withoutKind(key));
+  return id === void 0 ? void 0 : dir.principals.get(id);
+}
+function principalKey(dir, spelling) {
+  return resolvePrincipal(dir, spelling)?.id ?? withoutKind(spellingKey(spelling));
+}
+function allSpellings(dir, spelling) {
+  const p = resolvePrincipal(dir, spelling);
+  const raw = p ? [p.id, ...p.spellings] : [spelling];
+  const out = /* @__PURE__ */ new Set();
+  for (const s of raw) for (const k of keysOf(s)) out.add(k);
+  return [...out].sort();
+}
+function excludedFromApproving(dir, requester) {
+  const out = [];
+  const add2 = (spelling, role, source) => {
+    const key = principalKey(dir, spelling);
+    if (key !== "" && !out.some((e) => e.key === key && e.role === role)) {
+      out.push({ key, role, source });
+    }
+  };
+  const who = resolvePrincipal(dir, requester.id);
+  add2(requester.id, "requester", requester.id);
+  if (requester.on_behalf_of !== void 0) add2(requester.on_behalf_of, "sponsor", "on_behalf_of");
+  if (who?.sponsor !== void 0) {
+    add2(who.sponsor, "sponsor", `bound to ${who.id} in the configuration`);
+  }
+  return out;
+}
+function isBotPrincipal(dir, spelling) {
+  const p = resolvePrincipal(dir, spelling);
+  if (p !== void 0) return p.bot || p.kind === "agent";
+  return spelling.trim().toLowerCase().endsWith("[bot]");
+}
+function policyIdentity(dir, requester) {
+  const who = resolvePrincipal(dir, requester.id);
+  const sponsorSpelling = who?.sponsor ?? requester.on_behalf_of;
+  const sponsor = sponsorSpelling === void 0 ? void 0 : resolvePrincipal(dir, sponsorSpelling);
+  const groups2 = /* @__PURE__ */ new Set();
+  for (const p of [who, sponsor]) {
+    for (const team of p?.teams ?? []) {
+      groups2.add(team);
+      if (dir.org !== "") groups2.add(`${dir.org}/${team}`);
+    }
+  }
+  const sponsorAliases = /* @__PURE__ */ new Set();
+  for (const s of [who?.sponsor, requester.on_behalf_of]) {
+    if (s !== void 0) for (const a of allSpellings(dir, s)) sponsorAliases.add(a);
+  }
+  return {
+    requester: { id: who?.id ?? requester.id, aliases: allSpellings(dir, requester.id) },
+    sponsor: sponsorSpelling === void 0 ? null : { id: sponsor?.id ?? sponsorSpelling, aliases: [...sponsorAliases].sort() },
+    groups: [...groups2].sort()
+  };
 }
 
 // src/masking/seal.ts
@@ -72779,15 +68504,15 @@ var configSchema = external_exports.strictObject({
 });
 function loadConfig(repoDir) {
   const file2 = join(repoDir, CONFIG_PATH);
-  if (!existsSync4(file2)) {
+  if (!existsSync2(file2)) {
     throw new InterlockError("config.invalid", `${repoDir} has no ${CONFIG_PATH}`, {
       hint: "Create an approvals repository with 'interlock init <dir>', or pass --repo <dir>."
     });
   }
-  return parseConfig(readFileSync2(file2, "utf8"));
+  return parseConfig(readFileSync(file2, "utf8"));
 }
 function parseConfig(text) {
-  const doc = (0, import_yaml3.parseDocument)(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = (0, import_yaml2.parseDocument)(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     throw new InterlockError(
       "config.invalid",
@@ -72826,6 +68551,4293 @@ function parseConfig(text) {
   const clash = spellingClash(config2);
   if (clash !== void 0) throw invalid(clash);
   return config2;
+}
+
+// src/gate/codeowners.ts
+var CODEOWNERS_LOCATIONS = Object.freeze([
+  ".github/CODEOWNERS",
+  "CODEOWNERS",
+  "docs/CODEOWNERS"
+]);
+var MAX_BYTES = 3e6;
+function parseCodeowners(text) {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes >= MAX_BYTES) {
+    const message = `CODEOWNERS file is ${bytes} bytes; GitHub ignores files of 3 MB or more`;
+    return frozen([], [{ line: 0, message }]);
+  }
+  const rules = [];
+  const errors = [];
+  let body = text;
+  if (body.startsWith("\uFEFF")) {
+    errors.push({ line: 1, message: "file starts with a byte-order mark (U+FEFF); remove it" });
+    body = body.slice(1);
+  }
+  body.split("\n").forEach((raw, index) => {
+    const line = index + 1;
+    const parsed = parseLine(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
+    if (parsed === void 0) return;
+    if ("problems" in parsed) {
+      for (const message of parsed.problems) errors.push({ line, message });
+    } else {
+      const rule = Object.freeze({
+        line,
+        pattern: parsed.pattern,
+        owners: Object.freeze(parsed.owners)
+      });
+      compiledRules.set(rule, parsed.regex);
+      rules.push(rule);
+    }
+  });
+  return frozen(rules, errors);
+}
+function ownersFor(codeowners, path) {
+  assertRepositoryPath(path);
+  for (let i = codeowners.rules.length - 1; i >= 0; i--) {
+    const rule = codeowners.rules[i];
+    if (rule !== void 0 && regexFor(rule).test(path)) return rule;
+  }
+  return void 0;
+}
+function parseLine(line) {
+  const tokens = [];
+  for (const token of line.split(/[ \t]+/)) {
+    if (token === "") continue;
+    if (token.startsWith("#")) break;
+    tokens.push(token);
+  }
+  const [pattern, ...ownerTokens] = tokens;
+  if (pattern === void 0) return void 0;
+  const problems = [];
+  const compiled = compilePattern(pattern);
+  if (typeof compiled === "string") problems.push(compiled);
+  const owners = [];
+  for (const token of ownerTokens) {
+    const problem = ownerProblem(token);
+    if (problem !== void 0) problems.push(problem);
+    else if (!owners.includes(token.toLowerCase())) owners.push(token.toLowerCase());
+  }
+  if (problems.length > 0 || typeof compiled === "string") return { problems };
+  return { pattern, owners, regex: compiled };
+}
+var USER = /^@[A-Za-z0-9][A-Za-z0-9_-]*$/;
+var TEAM = /^@[A-Za-z0-9][A-Za-z0-9_-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+var EMAIL_LOCAL = /^[A-Za-z0-9._%+-]+$/;
+var DOMAIN_LABEL = /^[A-Za-z0-9-]+$/;
+var TOP_LEVEL_DOMAIN = /^[A-Za-z]{2,}$/;
+function ownerProblem(owner) {
+  if (owner.includes("#")) {
+    return `owner '${owner}' contains '#'; put whitespace before a trailing comment`;
+  }
+  if (owner.startsWith("@")) {
+    if (USER.test(owner) || TEAM.test(owner)) return void 0;
+    return `owner '${owner}' is not a valid @user or @org/team name`;
+  }
+  if (owner.includes("@")) {
+    return isEmail(owner) ? void 0 : `owner '${owner}' is not a valid e-mail address`;
+  }
+  return `owner '${owner}' must start with @ or be an e-mail address`;
+}
+function isEmail(owner) {
+  const parts = owner.split("@");
+  if (parts.length !== 2) return false;
+  const [local = "", domain2 = ""] = parts;
+  const labels = domain2.split(".");
+  const tld = labels.at(-1) ?? "";
+  return EMAIL_LOCAL.test(local) && labels.length >= 2 && labels.every((label) => DOMAIN_LABEL.test(label)) && TOP_LEVEL_DOMAIN.test(tld);
+}
+var compiledRules = /* @__PURE__ */ new WeakMap();
+function regexFor(rule) {
+  let regex2 = compiledRules.get(rule);
+  if (regex2 === void 0) {
+    const compiled = compilePattern(rule.pattern);
+    if (typeof compiled === "string") throw new Error(`line ${rule.line}: ${compiled}`);
+    regex2 = compiled;
+    compiledRules.set(rule, regex2);
+  }
+  return regex2;
+}
+function compilePattern(pattern) {
+  const parsed = parsePattern(pattern);
+  if (typeof parsed === "string") return parsed;
+  return new RegExp(patternSource(parsed), "su");
+}
+function parsePattern(pattern) {
+  const problem = unsupportedSyntax(pattern);
+  if (problem !== void 0) return `pattern '${pattern}': ${problem}`;
+  const directoryOnly = pattern.endsWith("/");
+  const trimmed = pattern.replace(/^\//, "").replace(/\/$/, "");
+  const anchored = pattern.startsWith("/") || trimmed.includes("/");
+  if (trimmed === "") return `pattern '${pattern}' never matches anything; did you mean '*'?`;
+  const segments = trimmed.split("/");
+  if (segments.includes("")) return `pattern '${pattern}' contains an empty segment ('//')`;
+  if (segments.some((s) => s === "." || s === "..")) {
+    return `pattern '${pattern}' contains a '.' or '..' segment, which never matches a repository path`;
+  }
+  const collapsed = segments.filter((s, i) => !(s === "**" && segments[i - 1] === "**"));
+  const floating = !anchored || collapsed[0] === "**";
+  if (collapsed[0] === "**") collapsed.shift();
+  const endsInDoubleStar = collapsed.at(-1) === "**";
+  if (endsInDoubleStar) collapsed.pop();
+  if (collapsed.length === 0 && directoryOnly) {
+    return `pattern '${pattern}' is ambiguous; use '*' for every file`;
+  }
+  const chunks = [[]];
+  for (const segment of collapsed) {
+    if (segment === "**") chunks.push([]);
+    else chunks.at(-1)?.push(segment);
+  }
+  const tail = directoryOnly || endsInDoubleStar ? "directory" : collapsed.at(-1) === "*" ? "exact" : "file-or-directory";
+  return { floating, chunks: collapsed.length === 0 ? [] : chunks, tail };
+}
+function unsupportedSyntax(pattern) {
+  if (pattern.startsWith("!")) return "negation with '!' is not supported in CODEOWNERS";
+  if (pattern.startsWith("\\#")) {
+    return "escaping a leading '#' with '\\' is not supported in CODEOWNERS";
+  }
+  if (pattern.includes("\\")) return "escaping with '\\' is not supported in CODEOWNERS";
+  if (/[[\]]/.test(pattern)) return "character ranges with '[ ]' are not supported in CODEOWNERS";
+  if (pattern.includes("#")) return "'#' inside a pattern is ambiguous (comment or file name?)";
+  if (new RegExp("\\p{Cc}", "u").test(pattern)) return "control characters are not allowed";
+  if (pattern.includes("***")) return "three or more consecutive '*' are ambiguous";
+  return void 0;
+}
+function patternSource({ floating, chunks, tail }) {
+  const atomic = atomicGroups();
+  const end = tail === "directory" ? "/" : tail === "exact" ? "$" : "(?=/|$)";
+  if (chunks.length === 0) return "^";
+  let source = "^";
+  chunks.forEach((chunk, i) => {
+    const isLast = i === chunks.length - 1;
+    const body = chunk.map((s) => segmentSource(s, atomic)).join("/") + (isLast ? end : "(?=/)");
+    if (i > 0) source += "/";
+    if (i === 0 && !floating)
+      source += body;
+    else if (isLast)
+      source += `(?:.*/)?${body}`;
+    else source += atomic(`(?:.*?/)??${body}`);
+  });
+  return source;
+}
+function segmentSource(segment, atomic) {
+  if (segment === "*") return "[^/]+";
+  const pieces = segment.split(/\*+/).map(literalSource);
+  const [first = "", ...rest] = pieces;
+  const last = rest.pop();
+  if (last === void 0) return first;
+  const middle = rest.map((piece) => atomic(`[^/]*?${piece}`)).join("");
+  return `${first}${middle}[^/]*${last}`;
+}
+function literalSource(text) {
+  return text.replace(/[\^$.+?(){}|/]/g, (c) => c === "?" ? "[^/]" : `\\${c}`);
+}
+function atomicGroups() {
+  let count2 = 0;
+  return (source) => {
+    const name = `a${count2++}`;
+    return `(?=(?<${name}>${source}))\\k<${name}>`;
+  };
+}
+function assertRepositoryPath(path) {
+  const segments = path.split("/");
+  if (path === "" || segments.some((s) => s === "" || s === "." || s === "..")) {
+    throw new TypeError(
+      `ownersFor needs a repository-relative file path like 'src/a.ts', got ${JSON.stringify(path)}`
+    );
+  }
+}
+function frozen(rules, errors) {
+  return Object.freeze({
+    rules: Object.freeze(rules),
+    errors: Object.freeze(errors.map((e) => Object.freeze(e)))
+  });
+}
+
+// src/gate/collect.ts
+function requestPathPattern(id) {
+  return new RegExp(`^requests/[a-z0-9_.-]{1,100}/${id}\\.yaml$`);
+}
+async function collectSnapshot(ctx, now, knownPath) {
+  const changed = await ctx.changedFiles();
+  const pattern = requestPathPattern(ctx.id);
+  const path = knownPath ?? changed.find((c) => pattern.test(c.path))?.path;
+  if (path === void 0) {
+    return {
+      ok: false,
+      reason: `the proposal for ${ctx.id} has no request file requests/<action>/${ctx.id}.yaml`
+    };
+  }
+  const originalText = await ctx.readOriginal(path);
+  const headText = await ctx.readHead(path);
+  const original = originalText === void 0 ? void 0 : parseRequestFile(originalText);
+  const head = headText === void 0 ? void 0 : parseRequestFile(headText);
+  const trusted = original && "record" in original ? original : head && "record" in head ? head : void 0;
+  if (trusted === void 0 || !("record" in trusted)) {
+    const why = head && "error" in head ? head.error : "the request file is missing";
+    return { ok: false, reason: `cannot read the request file ${path}: ${why}` };
+  }
+  const record4 = trusted.record;
+  const declared = record4.request.requester;
+  const auth2 = ctx.authenticate ? await ctx.authenticate(declared) : {
+    verified: true,
+    signer: declared.id,
+    detail: "the forge authenticates who opens a proposal"
+  };
+  const requester = auth2.verified && auth2.requester ? auth2.requester : declared;
+  const codeownersText = await ctx.codeowners();
+  const identities = ctx.identities ? await ctx.identities() : void 0;
+  const snapshot = {
+    now,
+    request: {
+      id: ctx.id,
+      path,
+      requester,
+      authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
+      decision: record4.decision,
+      expiresAt: new Date(record4.expires_at),
+      // What Interlock wrote; "" when there is no baseline, which never matches (fail closed).
+      recordedDigest: original && "record" in original ? original.record.digest : "",
+      actualDigest: head && "record" in head ? head.actualDigest : "missing or unreadable at the head"
+    },
+    proposal: {
+      author: await ctx.author(),
+      headCommit: ctx.headCommit,
+      changedFiles: changed,
+      committers: await ctx.committers()
+    },
+    reviews: await ctx.reviews(),
+    teams: await ctx.teams(),
+    codeowners: codeownersText === void 0 ? null : parseCodeowners(codeownersText),
+    ...identities ? { identities } : {}
+  };
+  return { ok: true, snapshot, record: record4, path };
+}
+
+// src/forge/github/proposal-context.ts
+var APPROVING_ROLES = /* @__PURE__ */ new Set(["admin", "maintain", "write"]);
+var WEB_FLOW = "web-flow";
+var GitHubProposalContext = class {
+  id;
+  headCommit;
+  baseCommit;
+  #src;
+  #deps;
+  #memo = /* @__PURE__ */ new Map();
+  /** File contents by blob sha: a file whose blob is already known is not fetched again. */
+  #blobs = /* @__PURE__ */ new Map();
+  constructor(src, deps) {
+    this.#src = src;
+    this.#deps = deps;
+    this.id = src.id;
+    this.headCommit = src.headCommit;
+    this.baseCommit = src.baseCommit;
+  }
+  async author() {
+    return this.#src.author;
+  }
+  /**
+   * Everyone who authored or committed a commit of the proposal (their GitHub login, or the
+   * name on the commit when its e-mail belongs to no account), and everyone who pushed to the
+   * branch according to the repository activity log. Commit metadata can be forged; the
+   * activity log's actor is the authenticated pusher, so a push under a borrowed name still
+   * excludes the real pusher.
+   */
+  committers() {
+    return this.#once("committers", async () => {
+      const people = /* @__PURE__ */ new Set();
+      const { commits } = await this.#compare();
+      const add2 = (p) => {
+        if (p.login !== void 0) {
+          if (p.login !== WEB_FLOW) people.add(p.login);
+        } else if (p.email?.toLowerCase() !== this.#deps.identityEmail.toLowerCase() && p.name) {
+          people.add(p.name);
+        }
+      };
+      for (const c of commits) {
+        if (c.sha === this.#src.excludeCommit) continue;
+        add2(c.author);
+        add2(c.committer);
+      }
+      for (const pusher of await this.#pushers()) people.add(pusher);
+      people.delete(this.#deps.botLogin);
+      return [...people];
+    });
+  }
+  async changedFiles() {
+    const { files } = await this.#compare();
+    return files.map(({ path, status }) => ({ path, status }));
+  }
+  /**
+   * The pull request's reviews (pending ones are private to their author and left out). An
+   * approval or rejection carries whether its author has write access (one permission lookup
+   * per person); bots are recognised by their account type.
+   */
+  reviews() {
+    return this.#once("reviews", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      const raw = await octokit.paginate(octokit.rest.pulls.listReviews, {
+        owner,
+        repo,
+        pull_number: this.#src.number,
+        per_page: 100
+      });
+      const until = this.#src.reviewsUntil?.getTime();
+      const reviews = [];
+      for (const r of raw) {
+        const state = reviewState(r.state);
+        if (state === void 0 || !r.submitted_at || !r.commit_id) continue;
+        const at = new Date(r.submitted_at);
+        if (until !== void 0 && at.getTime() > until) continue;
+        const who = r.user?.login ?? "ghost";
+        const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
+        const matters = state === "approved" || state === "changes_requested";
+        const canApprove = !isBot && r.user != null && matters && await this.#canApprove(who);
+        reviews.push({ who, state, commit: r.commit_id, at, isBot, verified: true, canApprove });
+      }
+      return reviews;
+    });
+  }
+  async readHead(path) {
+    const blob = (await this.#compare()).files.find((f) => f.path === path)?.blob;
+    const known = blob === void 0 ? void 0 : this.#blobs.get(blob);
+    if (known !== void 0) return known;
+    return this.#read(path, this.#src.contentRef);
+  }
+  readOriginal(path) {
+    return this.#read(path, `refs/interlock/requests/${this.id}`);
+  }
+  codeowners() {
+    return this.#once("codeowners", async () => {
+      for (const loc of CODEOWNERS_LOCATIONS) {
+        const text = await this.#read(loc, this.#src.codeownersRef);
+        if (text !== void 0) return text;
+      }
+      return void 0;
+    });
+  }
+  /**
+   * Who is who (people with their aliases such as GitHub logins, agents and their sponsors),
+   * from the configuration on the same ref as CODEOWNERS, so that the gate excludes the
+   * sponsor and the requester under every name. No configuration: nobody is known. A
+   * configuration that does not parse throws (the gate fails closed with the reason).
+   */
+  identities() {
+    return this.#once("identities", async () => {
+      const text = await this.#read(CONFIG_PATH.split("\\").join("/"), this.#src.codeownersRef);
+      return text === void 0 ? EMPTY_DIRECTORY : directoryOf(parseConfig(text));
+    });
+  }
+  /**
+   * Members of the organisation's teams that this request names: its approval groups' owners
+   * and the CODEOWNERS owners of its path. Other handles are not looked up (a plain "@user"
+   * is that user; a team of another organisation, or one that does not exist, stays unknown
+   * and counts nobody: fail closed). One call per team instead of one per team of the org.
+   */
+  teams() {
+    return this.#once("teams", async () => {
+      const handles = /* @__PURE__ */ new Set();
+      const path = await this.#requestPath();
+      if (path !== void 0) {
+        const text = await this.readOriginal(path) ?? await this.readHead(path);
+        const parsed = text === void 0 ? void 0 : parseRequestFile(text);
+        if (parsed && "record" in parsed) {
+          for (const g of parsed.record.decision.approvals.groups) {
+            for (const o of g.owners) handles.add(o);
+          }
+        }
+        const co = await this.codeowners();
+        const rule = co === void 0 ? void 0 : ownersFor(parseCodeowners(co), path);
+        for (const o of rule?.owners ?? []) handles.add(o);
+      }
+      const out = {};
+      const { octokit, org } = this.#deps;
+      for (const handle of handles) {
+        const m = /^@([^/\s]+)\/([^/\s]+)$/.exec(handle.trim());
+        if (!m || m[1].toLowerCase() !== org.toLowerCase()) continue;
+        const key = `@${org.toLowerCase()}/${m[2].toLowerCase()}`;
+        if (key in out) continue;
+        try {
+          const members2 = await octokit.paginate(octokit.rest.teams.listMembersInOrg, {
+            org,
+            team_slug: m[2],
+            per_page: 100
+          });
+          out[key] = members2.map((u) => u.login);
+        } catch (err) {
+          if (httpStatus(err) !== 404) throw err;
+        }
+      }
+      return out;
+    });
+  }
+  async #requestPath() {
+    if (this.#src.knownPath !== void 0) return this.#src.knownPath;
+    const pattern = requestPathPattern(this.id);
+    return (await this.changedFiles()).find((f) => pattern.test(f.path))?.path;
+  }
+  #canApprove(login) {
+    return this.#once(`permission:${login.toLowerCase()}`, async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+          owner,
+          repo,
+          username: login
+        });
+        return APPROVING_ROLES.has(data.role_name) || APPROVING_ROLES.has(data.permission);
+      } catch (err) {
+        if (httpStatus(err) === 404) return false;
+        throw err;
+      }
+    });
+  }
+  #compare() {
+    return this.#once("compare", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      const { base, head } = this.#src.compare;
+      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+        owner,
+        repo,
+        basehead: `${base}...${head}`,
+        per_page: 100
+      });
+      if (data.total_commits > data.commits.length) {
+        throw new Error(
+          `pull request #${this.#src.number} has ${data.total_commits} commits; Interlock reads at most ${data.commits.length}`
+        );
+      }
+      const files = [];
+      for (const f of data.files ?? []) {
+        files.push({ path: f.filename, status: changeStatus(f.status), blob: f.sha ?? void 0 });
+        if (f.status === "renamed" && f.previous_filename) {
+          files.push({ path: f.previous_filename, status: "removed", blob: void 0 });
+        }
+      }
+      const person = (user, git) => ({
+        ...user?.login ? { login: user.login } : {},
+        ...git?.name ? { name: git.name } : {},
+        ...git?.email ? { email: git.email } : {}
+      });
+      const commits = data.commits.map((c) => ({
+        sha: c.sha,
+        author: person(c.author, c.commit.author),
+        committer: person(c.committer, c.commit.committer)
+      }));
+      return { files, commits };
+    });
+  }
+  /** Who pushed to the proposal's branch (the repository activity log). */
+  #pushers() {
+    return this.#once("pushers", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const activity = await octokit.paginate(octokit.rest.repos.listActivities, {
+          owner,
+          repo,
+          ref: this.#src.branchRef,
+          per_page: 100
+        });
+        return activity.filter((a) => a.activity_type !== "branch_deletion" && a.actor).map((a) => a.actor.login);
+      } catch (err) {
+        if (httpStatus(err) === 404) return [];
+        throw err;
+      }
+    });
+  }
+  /** A file at a ref through the contents API; undefined if it does not exist there. */
+  #read(path, ref) {
+    return this.#once(`read:${ref}:${path}`, async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
+        if (Array.isArray(data) || data.type !== "file") return void 0;
+        let text;
+        if (data.encoding === "base64" && data.content !== void 0) {
+          text = Buffer.from(data.content, "base64").toString("utf8");
+        } else {
+          const blob = await octokit.rest.git.getBlob({ owner, repo, file_sha: data.sha });
+          text = Buffer.from(blob.data.content, "base64").toString("utf8");
+        }
+        this.#blobs.set(data.sha, text);
+        return text;
+      } catch (err) {
+        if (httpStatus(err) === 404) return void 0;
+        throw err;
+      }
+    });
+  }
+  /** Runs `fn` once per context and key; later calls share its promise. */
+  #once(key, fn) {
+    let p = this.#memo.get(key);
+    if (p === void 0) {
+      const counter = this.#deps.counter;
+      p = counter ? counter.measure("forge.context", fn) : fn();
+      this.#memo.set(key, p);
+    }
+    return p;
+  }
+};
+function reviewState(state) {
+  switch (state) {
+    case "APPROVED":
+      return "approved";
+    case "CHANGES_REQUESTED":
+      return "changes_requested";
+    case "COMMENTED":
+      return "commented";
+    case "DISMISSED":
+      return "dismissed";
+    default:
+      return void 0;
+  }
+}
+function changeStatus(status) {
+  switch (status) {
+    case "added":
+    case "copied":
+      return "added";
+    case "removed":
+      return "removed";
+    case "renamed":
+      return "renamed";
+    default:
+      return "modified";
+  }
+}
+
+// src/forge/github/github-forge.ts
+var GATE_CHECK_NAME = "interlock/gate";
+var REQUEST_FILE = /^requests\/[a-z0-9_.-]{1,100}\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
+var CHECK_TITLE_MAX = 255;
+var CHECK_SUMMARY_MAX = 65535;
+function pullInfo(p) {
+  const repo = p.head.repo;
+  return {
+    number: p.number,
+    url: p.html_url,
+    headSha: p.head.sha,
+    headRef: p.head.ref,
+    headRepo: repo?.full_name,
+    baseSha: p.base.sha,
+    baseRef: p.base.ref,
+    author: p.user?.login ?? "ghost",
+    mergedAt: p.merged_at ? new Date(p.merged_at) : void 0,
+    mergeCommit: p.merge_commit_sha ?? void 0
+  };
+}
+var GitHubForge = class {
+  kind = "github";
+  defaultBranch;
+  owner;
+  repo;
+  #octokit;
+  #org;
+  #botLogin;
+  #counter;
+  #identity;
+  /** Pull request numbers by request id (a PR's number never changes). */
+  #numbers = /* @__PURE__ */ new Map();
+  /** Merged pull requests by merge commit (a merged PR's head and merge are final). */
+  #merged = /* @__PURE__ */ new Map();
+  /** Merge commits by request id, from mergedRequests (a commit for the claim ref). */
+  #mergeCommits = /* @__PURE__ */ new Map();
+  constructor(options) {
+    this.#octokit = options.octokit;
+    this.owner = options.owner;
+    this.repo = options.repo;
+    this.defaultBranch = options.defaultBranch;
+    this.#org = options.org;
+    this.#botLogin = options.botLogin;
+    this.#counter = options.counter;
+    this.#identity = options.identity ?? INTERLOCK_IDENTITY;
+  }
+  get #r() {
+    return { owner: this.owner, repo: this.repo };
+  }
+  /**
+   * Opens the proposal: one commit adding the request file on top of the default branch
+   * (tree and commit through the Git data API), the branch interlock/<id>, the tamper
+   * baseline refs/interlock/requests/<id>, the pull request with the approval card as its
+   * body, and labels for risk and classification. 7 API calls.
+   */
+  openProposal(p) {
+    return this.#op("openProposal", async () => {
+      const base = await this.#branchTip(this.defaultBranch);
+      const head = await this.#commit({
+        parent: base.commit,
+        baseTree: base.tree,
+        files: [{ path: p.path, content: p.content }],
+        message: `${p.title}
+
+${p.body}`,
+        author: requesterIdentity(p.requester.id),
+        date: p.date
+      });
+      const branch = `${BRANCH_PREFIX}${p.id}`;
+      if (!await this.#createRef(`refs/heads/${branch}`, head)) {
+        throw new Error(`branch ${branch} exists already`);
+      }
+      if (!await this.#createRef(`${ORIGINAL_REF_PREFIX}${p.id}`, head)) {
+        throw new Error(`${ORIGINAL_REF_PREFIX}${p.id} exists already`);
+      }
+      let pr;
+      try {
+        const { data } = await this.#octokit.rest.pulls.create({
+          ...this.#r,
+          title: p.title,
+          body: p.body,
+          head: branch,
+          base: this.defaultBranch,
+          maintainer_can_modify: false
+        });
+        pr = { number: data.number, url: data.html_url };
+      } catch (err) {
+        const existing = httpStatus(err) === 422 && /already exists/i.test(err.message) ? await this.#openPull(p.id) : void 0;
+        if (existing === void 0 || existing.headSha !== head) throw err;
+        pr = existing;
+      }
+      this.#numbers.set(p.id, pr.number);
+      const labels = labelsFor(p.content);
+      if (labels.length > 0) {
+        await this.#octokit.rest.issues.addLabels({ ...this.#r, issue_number: pr.number, labels });
+      }
+      return { id: p.id, branch, head, url: pr.url };
+    });
+  }
+  recordDenial(p) {
+    return this.#op(
+      "recordDenial",
+      () => this.commitToDefault([{ path: p.path, content: p.content }], p.message, p.date)
+    );
+  }
+  /** The open pull request from interlock/<id> into the default branch, at its current head. */
+  proposal(id) {
+    return this.#op("proposal", async () => {
+      const pr = await this.#openPull(id);
+      if (pr === void 0) return void 0;
+      return new GitHubProposalContext(
+        {
+          id,
+          number: pr.number,
+          headCommit: pr.headSha,
+          baseCommit: pr.baseSha,
+          author: pr.author,
+          branchRef: `refs/heads/${BRANCH_PREFIX}${id}`,
+          compare: { base: pr.baseRef, head: pr.headSha },
+          contentRef: pr.headSha,
+          codeownersRef: pr.baseRef
+        },
+        this.#contextDeps()
+      );
+    });
+  }
+  /**
+   * Merges through GitHub with `sha: head`: GitHub refuses (409) when the head moved since the
+   * gate was evaluated, so what is merged is exactly what the gate saw. 1 API call.
+   */
+  merge(id, head, message, _date2) {
+    return this.#op("merge", async () => {
+      const number4 = this.#numbers.get(id) ?? (await this.#openPull(id))?.number;
+      if (number4 === void 0) throw new Error(`no open pull request for request ${id}`);
+      const [title, ...rest] = message.split("\n");
+      try {
+        const { data } = await this.#octokit.rest.pulls.merge({
+          ...this.#r,
+          pull_number: number4,
+          sha: head,
+          merge_method: "merge",
+          commit_title: title ?? `Merge request ${id}`,
+          commit_message: rest.join("\n").trim()
+        });
+        return data.sha;
+      } catch (err) {
+        const status = httpStatus(err);
+        const why = err.message;
+        if (status === 409) {
+          throw new Error(
+            `the proposal moved (the gate was evaluated on ${head.slice(0, 7)}): GitHub says "${why}"`
+          );
+        }
+        if (status === 405) throw new Error(`GitHub refused to merge #${number4}: ${why}`);
+        throw err;
+      }
+    });
+  }
+  /**
+   * Request files on the default branch that have no result yet, oldest first.
+   *
+   * One call lists the default branch's tree; for each pending request file, one call finds the
+   * commit that brought it (history of the file) and one the pull request that commit was merged
+   * through, whose merge commit and merge time are what the executor re-checks. A file that
+   * reached the branch without a merged pull request is returned with the commit that added it;
+   * `evidence` then refuses it.
+   *
+   * Unlike the local forge, files that already have a result are left out unless
+   * `includeExecuted` is set: listing them costs two calls each, on every run, forever, and
+   * `executeMerged` skips them anyway.
+   */
+  mergedRequests(opts2 = {}) {
+    return this.#op("mergedRequests", async () => {
+      const { data: tree } = await this.#octokit.rest.git.getTree({
+        ...this.#r,
+        tree_sha: this.defaultBranch,
+        recursive: "1"
+      });
+      if (tree.truncated) {
+        throw new Error(
+          `the tree of ${this.defaultBranch} is too large for one API call; archive old requests`
+        );
+      }
+      const paths = new Set(tree.tree.filter((e) => e.type === "blob").map((e) => e.path));
+      const merged = [];
+      for (const path of paths) {
+        const id = REQUEST_FILE.exec(path)?.[1];
+        if (id === void 0) continue;
+        if (!opts2.includeExecuted && paths.has(`results/${id}.yaml`)) continue;
+        merged.push(await this.#mergedRequest(id, path));
+      }
+      return merged.sort(
+        (a, b) => a.mergedAt.getTime() - b.mergedAt.getTime() || a.id.localeCompare(b.id)
+      );
+    });
+  }
+  /**
+   * The proposal as it was merged: the pull request whose merge commit is `m.mergeCommit`,
+   * its head at the merge, its reviews up to the merge, and the changes the merge brought into
+   * the default branch. Anything else (a direct push, a merge of some other branch) is refused.
+   */
+  evidence(m) {
+    return this.#op("evidence", async () => {
+      const short = m.mergeCommit.slice(0, 7);
+      const pr = this.#merged.get(m.mergeCommit) ?? await this.#mergedPull(m.mergeCommit, m.id);
+      if (pr === void 0 || pr.mergedAt === void 0) {
+        return {
+          refused: `${m.path} reached ${this.defaultBranch} in ${short}, which was not merged through a pull request (a direct push or a bypass of the proposal)`
+        };
+      }
+      const branch = `${BRANCH_PREFIX}${m.id}`;
+      if (pr.headRef !== branch || pr.headRepo !== `${this.owner}/${this.repo}`) {
+        return {
+          refused: `${m.path} was merged through pull request #${pr.number} from ${pr.headRepo ?? "a deleted repository"}:${pr.headRef}, not through its proposal ${branch}`
+        };
+      }
+      if (pr.baseRef !== this.defaultBranch) {
+        return { refused: `pull request #${pr.number} was merged into ${pr.baseRef}` };
+      }
+      const { data: commit } = await this.#octokit.rest.repos.getCommit({
+        ...this.#r,
+        ref: m.mergeCommit,
+        per_page: 1
+      });
+      const parents = commit.parents.map((p) => p.sha);
+      const first = parents[0];
+      if (first === void 0) {
+        return { refused: `${short} has no parent: it never was a proposal` };
+      }
+      if (parents.length > 2) {
+        return { refused: `${short} is an octopus merge; Interlock merges one proposal at a time` };
+      }
+      if (parents.length === 2 && parents[1] !== pr.headSha) {
+        return {
+          refused: `${short} merges ${parents[1].slice(0, 7)}, not the head ${pr.headSha.slice(0, 7)} of pull request #${pr.number}`
+        };
+      }
+      return new GitHubProposalContext(
+        {
+          id: m.id,
+          number: pr.number,
+          headCommit: pr.headSha,
+          baseCommit: first,
+          author: pr.author,
+          branchRef: `refs/heads/${branch}`,
+          compare: { base: first, head: m.mergeCommit },
+          excludeCommit: m.mergeCommit,
+          contentRef: m.mergeCommit,
+          codeownersRef: first,
+          knownPath: m.path,
+          reviewsUntil: pr.mergedAt
+        },
+        this.#contextDeps()
+      );
+    });
+  }
+  /** Creates refs/interlock/claims/<id>; GitHub refuses (422) when it exists. 1–2 calls. */
+  claim(id, _date2) {
+    return this.#op("claim", async () => {
+      const sha = this.#mergeCommits.get(id) ?? (await this.#branchTip(this.defaultBranch)).commit;
+      return this.#createRef(`${CLAIM_REF_PREFIX}${id}`, sha);
+    });
+  }
+  isClaimed(id) {
+    return this.#op("isClaimed", async () => {
+      try {
+        await this.#octokit.rest.git.getRef({
+          ...this.#r,
+          ref: gitRef(`${CLAIM_REF_PREFIX}${id}`)
+        });
+        return true;
+      } catch (err) {
+        if (httpStatus(err) === 404) return false;
+        throw err;
+      }
+    });
+  }
+  releaseClaim(id) {
+    return this.#op("releaseClaim", async () => {
+      try {
+        await this.#octokit.rest.git.deleteRef({
+          ...this.#r,
+          ref: gitRef(`${CLAIM_REF_PREFIX}${id}`)
+        });
+      } catch (err) {
+        if (httpStatus(err) !== 404 && httpStatus(err) !== 422) throw err;
+      }
+    });
+  }
+  readDefault(path) {
+    return this.#op("readDefault", async () => {
+      try {
+        const { data } = await this.#octokit.rest.repos.getContent({
+          ...this.#r,
+          path,
+          ref: this.defaultBranch
+        });
+        if (Array.isArray(data) || data.type !== "file") return void 0;
+        if (data.encoding === "base64" && data.content !== void 0) {
+          return Buffer.from(data.content, "base64").toString("utf8");
+        }
+        const blob = await this.#octokit.rest.git.getBlob({ ...this.#r, file_sha: data.sha });
+        return Buffer.from(blob.data.content, "base64").toString("utf8");
+      } catch (err) {
+        if (httpStatus(err) === 404) return void 0;
+        throw err;
+      }
+    });
+  }
+  /**
+   * One commit on the default branch: tree and commit through the Git data API, then a
+   * fast-forward-only ref update; when another writer got there first (422), it is rebuilt on
+   * the new tip. 4 API calls when nobody races.
+   */
+  commitToDefault(files, message, date5) {
+    return this.#op("commitToDefault", async () => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const tip = await this.#branchTip(this.defaultBranch);
+        const commit = await this.#commit({
+          parent: tip.commit,
+          baseTree: tip.tree,
+          files,
+          message,
+          author: this.#identity,
+          date: date5
+        });
+        try {
+          await this.#octokit.rest.git.updateRef({
+            ...this.#r,
+            ref: `heads/${this.defaultBranch}`,
+            sha: commit,
+            force: false
+          });
+          return commit;
+        } catch (err) {
+          if (httpStatus(err) !== 422 || !/fast.forward/i.test(err.message)) throw err;
+        }
+      }
+      throw new Error(`could not update ${this.defaultBranch}: too many concurrent writers`);
+    });
+  }
+  /**
+   * Publishes a gate verdict as the check run "interlock/gate" on the head it was evaluated on
+   * (the PR head if `head` is not given). Needs a GitHub App token (GITHUB_TOKEN in Actions).
+   */
+  publishGate(id, verdict, markdown, head) {
+    return this.#op("publishGate", async () => {
+      const sha = head ?? (await this.#openPull(id))?.headSha;
+      if (sha === void 0) throw new Error(`no open pull request for request ${id}`);
+      const { data } = await this.#octokit.rest.checks.create({
+        ...this.#r,
+        name: GATE_CHECK_NAME,
+        head_sha: sha,
+        status: "completed",
+        conclusion: verdict.satisfied ? "success" : "failure",
+        external_id: id,
+        output: {
+          title: truncate(verdict.summary, CHECK_TITLE_MAX),
+          summary: truncate(markdown, CHECK_SUMMARY_MAX)
+        }
+      });
+      return { id: data.id, url: data.html_url ?? data.url };
+    });
+  }
+  /**
+   * Comments on a request's pull request (by request id: open, merged or closed) or on an
+   * issue or pull request (by number).
+   */
+  comment(target, body) {
+    return this.#op("comment", async () => {
+      const number4 = typeof target === "number" ? target : this.#numbers.get(target) ?? (await this.#latestPull(target))?.number;
+      if (number4 === void 0) throw new Error(`no open pull request for request ${target}`);
+      const { data } = await this.#octokit.rest.issues.createComment({
+        ...this.#r,
+        issue_number: number4,
+        body
+      });
+      return data.html_url;
+    });
+  }
+  /** Closes a proposal without merging it, optionally deleting its branch. */
+  closeProposal(id, opts2 = {}) {
+    return this.#op("closeProposal", async () => {
+      const number4 = this.#numbers.get(id) ?? (await this.#openPull(id))?.number;
+      if (number4 === void 0) return;
+      await this.#octokit.rest.pulls.update({ ...this.#r, pull_number: number4, state: "closed" });
+      this.#numbers.delete(id);
+      if (opts2.deleteBranch) {
+        try {
+          await this.#octokit.rest.git.deleteRef({
+            ...this.#r,
+            ref: `heads/${BRANCH_PREFIX}${id}`
+          });
+        } catch (err) {
+          if (httpStatus(err) !== 404 && httpStatus(err) !== 422) throw err;
+        }
+      }
+    });
+  }
+  // -------------------------------------------------------------------------------------------
+  #op(name, fn) {
+    return this.#counter ? this.#counter.measure(`forge.${name}`, fn) : fn();
+  }
+  #contextDeps() {
+    return {
+      octokit: this.#octokit,
+      owner: this.owner,
+      repo: this.repo,
+      org: this.#org,
+      botLogin: this.#botLogin,
+      identityEmail: this.#identity.email,
+      ...this.#counter ? { counter: this.#counter } : {}
+    };
+  }
+  /** The open PR from interlock/<id> into the default branch. 1 call. */
+  async #openPull(id) {
+    const { data } = await this.#octokit.rest.pulls.list({
+      ...this.#r,
+      head: `${this.owner}:${BRANCH_PREFIX}${id}`,
+      base: this.defaultBranch,
+      state: "open",
+      per_page: 2
+    });
+    const pr = data.find((p) => p.head.ref === `${BRANCH_PREFIX}${id}`);
+    if (pr === void 0) return void 0;
+    this.#numbers.set(id, pr.number);
+    return pullInfo(pr);
+  }
+  /** The newest PR from interlock/<id> in any state (for comments after a merge). 1 call. */
+  async #latestPull(id) {
+    const { data } = await this.#octokit.rest.pulls.list({
+      ...this.#r,
+      head: `${this.owner}:${BRANCH_PREFIX}${id}`,
+      base: this.defaultBranch,
+      state: "all",
+      sort: "created",
+      direction: "desc",
+      per_page: 1
+    });
+    const pr = data.find((p) => p.head.ref === `${BRANCH_PREFIX}${id}`);
+    return pr === void 0 ? void 0 : pullInfo(pr);
+  }
+  /** The merged PR whose merge commit is `sha` (GitHub lists the PRs a commit belongs to). */
+  async #mergedPull(sha, id) {
+    const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
+      ...this.#r,
+      commit_sha: sha,
+      per_page: 100
+    });
+    const prs = data.map(pullInfo).filter((p) => p.mergedAt !== void 0);
+    const pr = prs.find((p) => p.mergeCommit === sha && p.headRef === `${BRANCH_PREFIX}${id}`) ?? prs.find((p) => p.mergeCommit === sha);
+    if (pr !== void 0) this.#merged.set(sha, pr);
+    return pr;
+  }
+  /**
+   * The commit that brought a request file to the default branch. The file's history (newest
+   * first) ends with the commit that added it — on the proposal branch, since history
+   * simplification follows the merged side — and the pull request it was merged through names
+   * the merge commit. 2 calls.
+   */
+  async #mergedRequest(id, path) {
+    const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
+      ...this.#r,
+      sha: this.defaultBranch,
+      path,
+      per_page: 100
+    });
+    const added = commits.at(-1);
+    if (added === void 0) throw new Error(`no commit on ${this.defaultBranch} adds ${path}`);
+    const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
+      ...this.#r,
+      commit_sha: added.sha,
+      per_page: 100
+    });
+    const pr = data.map(pullInfo).find(
+      (p) => p.mergedAt !== void 0 && p.mergeCommit !== void 0 && p.baseRef === this.defaultBranch && p.headRef === `${BRANCH_PREFIX}${id}`
+    );
+    if (pr !== void 0) {
+      this.#merged.set(pr.mergeCommit, pr);
+      this.#mergeCommits.set(id, pr.mergeCommit);
+      this.#numbers.set(id, pr.number);
+      return { id, path, mergeCommit: pr.mergeCommit, mergedAt: pr.mergedAt };
+    }
+    const date5 = added.commit.committer?.date ?? added.commit.author?.date;
+    return { id, path, mergeCommit: added.sha, mergedAt: new Date(date5 ?? 0) };
+  }
+  /** A branch's tip commit and its tree (one call, where the Git ref API would need two). */
+  async #branchTip(branch) {
+    try {
+      const { data } = await this.#octokit.rest.repos.getBranch({ ...this.#r, branch });
+      return { commit: data.commit.sha, tree: data.commit.commit.tree.sha };
+    } catch (err) {
+      if (httpStatus(err) === 404) throw new Error(`the repository has no ${branch} branch`);
+      throw err;
+    }
+  }
+  /** A commit of `files` on top of `parent` (tree with inline contents, then commit). 2 calls. */
+  async #commit(c) {
+    const { data: tree } = await this.#octokit.rest.git.createTree({
+      ...this.#r,
+      base_tree: c.baseTree,
+      tree: c.files.map((f) => ({
+        path: f.path,
+        mode: "100644",
+        type: "blob",
+        content: f.content
+      }))
+    });
+    const date5 = c.date.toISOString();
+    const { data: commit } = await this.#octokit.rest.git.createCommit({
+      ...this.#r,
+      message: c.message,
+      tree: tree.sha,
+      parents: [c.parent],
+      author: { name: c.author.name, email: c.author.email, date: date5 },
+      committer: { name: this.#identity.name, email: this.#identity.email, date: date5 }
+    });
+    return commit.sha;
+  }
+  /** Creates a ref; false if it exists already (GitHub: 422 "Reference already exists"). */
+  async #createRef(ref, sha) {
+    try {
+      await this.#octokit.rest.git.createRef({ ...this.#r, ref, sha });
+      return true;
+    } catch (err) {
+      if (httpStatus(err) === 422 && /already exists/i.test(err.message)) return false;
+      throw err;
+    }
+  }
+};
+function gitRef(ref) {
+  return ref.replace(/^refs\//, "");
+}
+function labelsFor(requestFile) {
+  const parsed = parseRequestFile(requestFile);
+  if (!("record" in parsed)) return [];
+  const d = parsed.record.decision;
+  return [`risk:${d.risk}`, ...d.classification.map((c) => `class:${c}`)].map(
+    (l) => l.slice(0, 50)
+  );
+}
+function truncate(text, max) {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}\u2026`;
+}
+
+// src/action/settings.ts
+import { existsSync as existsSync3, readFileSync as readFileSync2, statSync as statSync2 } from "node:fs";
+import { isAbsolute as isAbsolute2, relative as relative2, resolve as resolve3 } from "node:path";
+
+// src/masking/detectors.ts
+import { Buffer as Buffer2 } from "node:buffer";
+import { isIPv6 } from "node:net";
+
+// node_modules/ibantools/jsnext/ibantools.js
+function isValidIBAN2(iban3, validationOptions = { allowQRIBAN: true }) {
+  if (iban3 === void 0 || iban3 === null)
+    return false;
+  const reg = new RegExp("^[0-9]{2}$", "");
+  const countryCode = iban3.slice(0, 2);
+  const spec = countrySpecs[countryCode];
+  if (spec === void 0 || spec.bban_regexp === void 0 || spec.bban_regexp === null || spec.chars === void 0)
+    return false;
+  return spec.chars === iban3.length && reg.test(iban3.slice(2, 4)) && isValidBBAN(iban3.slice(4), countryCode) && isValidIBANChecksum(iban3) && (validationOptions.allowQRIBAN || !isQRIBAN(iban3));
+}
+var ValidationErrorsIBAN;
+(function(ValidationErrorsIBAN2) {
+  ValidationErrorsIBAN2[ValidationErrorsIBAN2["NoIBANProvided"] = 0] = "NoIBANProvided";
+  ValidationErrorsIBAN2[ValidationErrorsIBAN2["NoIBANCountry"] = 1] = "NoIBANCountry";
+  ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongBBANLength"] = 2] = "WrongBBANLength";
+  ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongBBANFormat"] = 3] = "WrongBBANFormat";
+  ValidationErrorsIBAN2[ValidationErrorsIBAN2["ChecksumNotNumber"] = 4] = "ChecksumNotNumber";
+  ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongIBANChecksum"] = 5] = "WrongIBANChecksum";
+  ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongAccountBankBranchChecksum"] = 6] = "WrongAccountBankBranchChecksum";
+  ValidationErrorsIBAN2[ValidationErrorsIBAN2["QRIBANNotAllowed"] = 7] = "QRIBANNotAllowed";
+})(ValidationErrorsIBAN || (ValidationErrorsIBAN = {}));
+function isValidBBAN(bban, countryCode) {
+  if (bban === void 0 || bban === null || countryCode === void 0 || countryCode === null)
+    return false;
+  const spec = countrySpecs[countryCode];
+  if (spec === void 0 || spec === null || spec.bban_regexp === void 0 || spec.bban_regexp === null || spec.chars === void 0 || spec.chars === null)
+    return false;
+  if (spec.chars - 4 === bban.length && checkFormatBBAN(bban, spec.bban_regexp)) {
+    if (spec.bban_validation_func) {
+      return spec.bban_validation_func(bban.replace(/[\s.]+/g, ""));
+    }
+    return true;
+  }
+  return false;
+}
+function isQRIBAN(iban3) {
+  if (iban3 === void 0 || iban3 === null)
+    return false;
+  const countryCode = iban3.slice(0, 2);
+  const QRIBANCountries = ["LI", "CH"];
+  if (!QRIBANCountries.includes(countryCode))
+    return false;
+  const reg = new RegExp("^3[0-1]{1}[0-9]{3}$", "");
+  return reg.test(iban3.slice(4, 9));
+}
+function checkFormatBBAN(bban, bformat) {
+  const reg = new RegExp(bformat, "");
+  return reg.test(bban);
+}
+function isValidIBANChecksum(iban3) {
+  const countryCode = iban3.slice(0, 2);
+  const providedChecksum = parseInt(iban3.slice(2, 4), 10);
+  const bban = iban3.slice(4);
+  const validationString = replaceCharaterWithCode(`${bban}${countryCode}00`);
+  const rest = mod9710(validationString);
+  return 98 - rest === providedChecksum;
+}
+function replaceCharaterWithCode(str) {
+  return str.split("").map((c) => {
+    const code = c.charCodeAt(0);
+    return code >= 65 ? (code - 55).toString() : c;
+  }).join("");
+}
+function getCountrySpecifications() {
+  const countyMap = {};
+  for (const countyCode in countrySpecs) {
+    const county = countrySpecs[countyCode];
+    countyMap[countyCode] = {
+      chars: county.chars || null,
+      bban_regexp: county.bban_regexp || null,
+      IBANRegistry: county.IBANRegistry || false,
+      SEPA: county.SEPA || false
+    };
+  }
+  return countyMap;
+}
+var ValidationErrorsBIC;
+(function(ValidationErrorsBIC2) {
+  ValidationErrorsBIC2[ValidationErrorsBIC2["NoBICProvided"] = 0] = "NoBICProvided";
+  ValidationErrorsBIC2[ValidationErrorsBIC2["NoBICCountry"] = 1] = "NoBICCountry";
+  ValidationErrorsBIC2[ValidationErrorsBIC2["WrongBICFormat"] = 2] = "WrongBICFormat";
+})(ValidationErrorsBIC || (ValidationErrorsBIC = {}));
+var checkNorwayBBAN = (bban) => {
+  const weights = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+  const bbanWithoutSpacesAndPeriods = bban.replace(/[\s.]+/g, "");
+  const controlDigit = parseInt(bbanWithoutSpacesAndPeriods.charAt(10), 10);
+  const bbanWithoutControlDigit = bbanWithoutSpacesAndPeriods.substring(0, 10);
+  let sum = 0;
+  for (let index = 0; index < 10; index++) {
+    sum += parseInt(bbanWithoutControlDigit.charAt(index), 10) * weights[index];
+  }
+  const remainder = sum % 11;
+  return controlDigit === (remainder === 0 ? 0 : 11 - remainder);
+};
+var checkBelgianBBAN = (bban) => {
+  const stripped = bban.replace(/[\s.]+/g, "");
+  const checkingPart = parseInt(stripped.substring(0, stripped.length - 2), 10);
+  const checksum = parseInt(stripped.substring(stripped.length - 2, stripped.length), 10);
+  const remainder = checkingPart % 97 === 0 ? 97 : checkingPart % 97;
+  return remainder === checksum;
+};
+var mod9710 = (validationString) => {
+  while (validationString.length > 2) {
+    const part = validationString.slice(0, 6);
+    const partInt = parseInt(part, 10);
+    if (isNaN(partInt)) {
+      return NaN;
+    }
+    validationString = partInt % 97 + validationString.slice(part.length);
+  }
+  return parseInt(validationString, 10) % 97;
+};
+var checkMod9710BBAN = (bban) => {
+  const stripped = bban.replace(/[\s.]+/g, "");
+  const reminder = mod9710(stripped);
+  return reminder === 1;
+};
+var checkPolandBBAN = (bban) => {
+  const weights = [3, 9, 7, 1, 3, 9, 7];
+  const controlDigit = parseInt(bban.charAt(7), 10);
+  const toCheck = bban.substring(0, 7);
+  let sum = 0;
+  for (let index = 0; index < 7; index++) {
+    sum += parseInt(toCheck.charAt(index), 10) * weights[index];
+  }
+  const remainder = sum % 10;
+  return controlDigit === (remainder === 0 ? 0 : 10 - remainder);
+};
+var checkSpainBBAN = (bban) => {
+  const weightsBankBranch = [4, 8, 5, 10, 9, 7, 3, 6];
+  const weightsAccount = [1, 2, 4, 8, 5, 10, 9, 7, 3, 6];
+  const controlBankBranch = parseInt(bban.charAt(8), 10);
+  const controlAccount = parseInt(bban.charAt(9), 10);
+  const bankBranch = bban.substring(0, 8);
+  const account = bban.substring(10, 20);
+  let sum = 0;
+  for (let index = 0; index < 8; index++) {
+    sum += parseInt(bankBranch.charAt(index), 10) * weightsBankBranch[index];
+  }
+  let remainder = sum % 11;
+  if (controlBankBranch !== (remainder === 0 ? 0 : remainder === 1 ? 1 : 11 - remainder)) {
+    return false;
+  }
+  sum = 0;
+  for (let index = 0; index < 10; index++) {
+    sum += parseInt(account.charAt(index), 10) * weightsAccount[index];
+  }
+  remainder = sum % 11;
+  return controlAccount === (remainder === 0 ? 0 : remainder === 1 ? 1 : 11 - remainder);
+};
+var checkMod1110 = (toCheck, control) => {
+  let nr = 10;
+  for (let index = 0; index < toCheck.length; index++) {
+    nr += parseInt(toCheck.charAt(index), 10);
+    if (nr % 10 !== 0) {
+      nr = nr % 10;
+    }
+    nr = nr * 2;
+    nr = nr % 11;
+  }
+  return control === (11 - nr === 10 ? 0 : 11 - nr);
+};
+var checkCroatianBBAN = (bban) => {
+  const controlBankBranch = parseInt(bban.charAt(6), 10);
+  const controlAccount = parseInt(bban.charAt(16), 10);
+  const bankBranch = bban.substring(0, 6);
+  const account = bban.substring(7, 16);
+  return checkMod1110(bankBranch, controlBankBranch) && checkMod1110(account, controlAccount);
+};
+var checkCzechAndSlovakBBAN = (bban) => {
+  const weightsPrefix = [10, 5, 8, 4, 2, 1];
+  const weightsSuffix = [6, 3, 7, 9, 10, 5, 8, 4, 2, 1];
+  const controlPrefix = parseInt(bban.charAt(9), 10);
+  const controlSuffix = parseInt(bban.charAt(19), 10);
+  const prefix = bban.substring(4, 9);
+  const suffix = bban.substring(10, 19);
+  let sum = 0;
+  for (let index = 0; index < prefix.length; index++) {
+    sum += parseInt(prefix.charAt(index), 10) * weightsPrefix[index];
+  }
+  let remainder = sum % 11;
+  if (controlPrefix !== (remainder === 0 ? 0 : remainder === 1 ? 1 : 11 - remainder)) {
+    return false;
+  }
+  sum = 0;
+  for (let index = 0; index < suffix.length; index++) {
+    sum += parseInt(suffix.charAt(index), 10) * weightsSuffix[index];
+  }
+  remainder = sum % 11;
+  return controlSuffix === (remainder === 0 ? 0 : remainder === 1 ? 1 : 11 - remainder);
+};
+var checkEstonianBBAN = (bban) => {
+  const weights = [7, 1, 3, 7, 1, 3, 7, 1, 3, 7, 1, 3, 7];
+  const controlDigit = parseInt(bban.charAt(15), 10);
+  const toCheck = bban.substring(2, 15);
+  let sum = 0;
+  for (let index = 0; index < toCheck.length; index++) {
+    sum += parseInt(toCheck.charAt(index), 10) * weights[index];
+  }
+  const remainder = sum % 10;
+  return controlDigit === (remainder === 0 ? 0 : 10 - remainder);
+};
+var checkFrenchBBAN = (bban) => {
+  const stripped = bban.replace(/[\s.]+/g, "");
+  const normalized = Array.from(stripped);
+  for (let index = 0; index < stripped.length; index++) {
+    const c = normalized[index].charCodeAt(0);
+    if (c >= 65) {
+      switch (c) {
+        case 65:
+        case 74:
+          normalized[index] = "1";
+          break;
+        case 66:
+        case 75:
+        case 83:
+          normalized[index] = "2";
+          break;
+        case 67:
+        case 76:
+        case 84:
+          normalized[index] = "3";
+          break;
+        case 68:
+        case 77:
+        case 85:
+          normalized[index] = "4";
+          break;
+        case 69:
+        case 78:
+        case 86:
+          normalized[index] = "5";
+          break;
+        case 70:
+        case 79:
+        case 87:
+          normalized[index] = "6";
+          break;
+        case 71:
+        case 80:
+        case 88:
+          normalized[index] = "7";
+          break;
+        case 72:
+        case 81:
+        case 89:
+          normalized[index] = "8";
+          break;
+        case 73:
+        case 82:
+        case 90:
+          normalized[index] = "9";
+          break;
+      }
+    }
+  }
+  const remainder = mod9710(normalized.join(""));
+  return remainder === 0;
+};
+var checkHungarianBBAN = (bban) => {
+  const weights = [9, 7, 3, 1, 9, 7, 3, 1, 9, 7, 3, 1, 9, 7, 3];
+  const controlDigitBankBranch = parseInt(bban.charAt(7), 10);
+  const toCheckBankBranch = bban.substring(0, 7);
+  let sum = 0;
+  for (let index = 0; index < toCheckBankBranch.length; index++) {
+    sum += parseInt(toCheckBankBranch.charAt(index), 10) * weights[index];
+  }
+  const remainder = sum % 10;
+  if (controlDigitBankBranch !== (remainder === 0 ? 0 : 10 - remainder)) {
+    return false;
+  }
+  sum = 0;
+  if (bban.endsWith("00000000")) {
+    const toCheckAccount = bban.substring(8, 15);
+    const controlDigitAccount = parseInt(bban.charAt(15), 10);
+    for (let index = 0; index < toCheckAccount.length; index++) {
+      sum += parseInt(toCheckAccount.charAt(index), 10) * weights[index];
+    }
+    const remainder2 = sum % 10;
+    return controlDigitAccount === (remainder2 === 0 ? 0 : 10 - remainder2);
+  } else {
+    const toCheckAccount = bban.substring(8, 23);
+    const controlDigitAccount = parseInt(bban.charAt(23), 10);
+    for (let index = 0; index < toCheckAccount.length; index++) {
+      sum += parseInt(toCheckAccount.charAt(index), 10) * weights[index];
+    }
+    const remainder2 = sum % 10;
+    return controlDigitAccount === (remainder2 === 0 ? 0 : 10 - remainder2);
+  }
+};
+var countrySpecs = {
+  AD: {
+    chars: 24,
+    bban_regexp: "^[0-9]{8}[A-Z0-9]{12}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "4-7",
+    bank_identifier: "0-3",
+    account_indentifier: "12-23"
+  },
+  AE: {
+    chars: 23,
+    bban_regexp: "^[0-9]{3}[0-9]{16}$",
+    IBANRegistry: true,
+    bank_identifier: "0-2",
+    account_indentifier: "7-23"
+  },
+  AF: {},
+  AG: {},
+  AI: {},
+  AL: {
+    chars: 28,
+    bban_regexp: "^[0-9]{8}[A-Z0-9]{16}$",
+    IBANRegistry: true,
+    branch_indentifier: "3-7",
+    bank_identifier: "0-2",
+    account_indentifier: "12-28"
+  },
+  AM: {},
+  AO: {
+    chars: 25,
+    bban_regexp: "^[0-9]{21}$"
+  },
+  AQ: {},
+  AR: {},
+  AS: {},
+  AT: { chars: 20, bban_regexp: "^[0-9]{16}$", IBANRegistry: true, SEPA: true, bank_identifier: "0-4" },
+  AU: {},
+  AW: {},
+  AX: {
+    chars: 18,
+    bban_regexp: "^[0-9]{14}$",
+    IBANRegistry: true
+  },
+  AZ: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{4}[A-Z0-9]{20}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "4-28"
+  },
+  BA: {
+    chars: 20,
+    bban_regexp: "^[0-9]{16}$",
+    bban_validation_func: checkMod9710BBAN,
+    IBANRegistry: true,
+    branch_indentifier: "3-5",
+    bank_identifier: "0-2"
+  },
+  BB: {},
+  BD: {},
+  BE: {
+    chars: 16,
+    bban_regexp: "^[0-9]{12}$",
+    bban_validation_func: checkBelgianBBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-2",
+    account_indentifier: "0-16"
+  },
+  BF: {
+    chars: 28,
+    bban_regexp: "^[A-Z0-9]{2}[0-9]{22}$"
+  },
+  BG: {
+    chars: 22,
+    bban_regexp: "^[A-Z]{4}[0-9]{6}[A-Z0-9]{8}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "4-7",
+    bank_identifier: "0-3"
+  },
+  BH: {
+    chars: 22,
+    bban_regexp: "^[A-Z]{4}[A-Z0-9]{14}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "8-22"
+  },
+  BI: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$",
+    branch_indentifier: "5-9",
+    bank_identifier: "0-4",
+    account_indentifier: "14-27"
+  },
+  BJ: {
+    chars: 28,
+    bban_regexp: "^[A-Z0-9]{2}[0-9]{22}$"
+  },
+  BL: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$"
+  },
+  BM: {},
+  BN: {},
+  BO: {},
+  BQ: {},
+  BR: {
+    chars: 29,
+    bban_regexp: "^[0-9]{23}[A-Z]{1}[A-Z0-9]{1}$",
+    IBANRegistry: true,
+    branch_indentifier: "8-12",
+    bank_identifier: "0-7",
+    account_indentifier: "17-29"
+  },
+  BS: {},
+  BT: {},
+  BV: {},
+  BW: {},
+  BY: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{4}[0-9]{4}[A-Z0-9]{16}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3"
+  },
+  BZ: {},
+  CA: {},
+  CC: {},
+  CD: {},
+  CF: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$"
+  },
+  CG: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$"
+  },
+  CH: {
+    chars: 21,
+    bban_regexp: "^[0-9]{5}[A-Z0-9]{12}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-4"
+  },
+  CI: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{1}[0-9]{23}$"
+  },
+  CK: {},
+  CL: {},
+  CM: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$"
+  },
+  CN: {},
+  CO: {},
+  CR: {
+    chars: 22,
+    bban_regexp: "^[0-9]{18}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "8-22"
+  },
+  CU: {},
+  CV: { chars: 25, bban_regexp: "^[0-9]{21}$" },
+  CW: {},
+  CX: {},
+  CY: {
+    chars: 28,
+    bban_regexp: "^[0-9]{8}[A-Z0-9]{16}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "3-7",
+    bank_identifier: "0-2",
+    account_indentifier: "12-28"
+  },
+  CZ: {
+    chars: 24,
+    bban_regexp: "^[0-9]{20}$",
+    bban_validation_func: checkCzechAndSlovakBBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-3"
+  },
+  DE: {
+    chars: 22,
+    bban_regexp: "^[0-9]{18}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-7",
+    account_indentifier: "12-22"
+  },
+  DJ: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$",
+    branch_indentifier: "5-9",
+    bank_identifier: "0-4",
+    account_indentifier: "14-27"
+  },
+  DK: {
+    chars: 18,
+    bban_regexp: "^[0-9]{14}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-3",
+    account_indentifier: "4-18"
+  },
+  DM: {},
+  DO: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{4}[0-9]{20}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "8-28"
+  },
+  DZ: {
+    chars: 26,
+    bban_regexp: "^[0-9]{22}$"
+  },
+  EC: {},
+  EE: {
+    chars: 20,
+    bban_regexp: "^[0-9]{16}$",
+    bban_validation_func: checkEstonianBBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-1",
+    account_indentifier: "8-20"
+  },
+  EG: {
+    chars: 29,
+    bban_regexp: "^[0-9]{25}",
+    IBANRegistry: true,
+    branch_indentifier: "4-7",
+    bank_identifier: "0-3",
+    account_indentifier: "17-29"
+  },
+  EH: {},
+  ER: {},
+  ES: {
+    chars: 24,
+    bban_validation_func: checkSpainBBAN,
+    bban_regexp: "^[0-9]{20}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "4-7",
+    bank_identifier: "0-3",
+    account_indentifier: "14-24"
+  },
+  ET: {},
+  FI: {
+    chars: 18,
+    bban_regexp: "^[0-9]{14}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-2",
+    account_indentifier: "0-0"
+  },
+  FJ: {},
+  FK: {
+    chars: 18,
+    bban_regexp: "^[A-Z]{2}[0-9]{12}$",
+    bank_identifier: "0-1",
+    account_indentifier: "6-18"
+  },
+  FM: {},
+  FO: {
+    chars: 18,
+    bban_regexp: "^[0-9]{14}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "4-18"
+  },
+  FR: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    bban_validation_func: checkFrenchBBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-4",
+    branch_indentifier: "5-9",
+    account_indentifier: "14-24"
+  },
+  GA: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$"
+  },
+  GB: {
+    chars: 22,
+    bban_regexp: "^[A-Z]{4}[0-9]{14}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "4-9",
+    bank_identifier: "0-3"
+  },
+  GD: {},
+  GE: {
+    chars: 22,
+    bban_regexp: "^[A-Z0-9]{2}[0-9]{16}$",
+    IBANRegistry: true,
+    bank_identifier: "0-1",
+    account_indentifier: "6-22"
+  },
+  GF: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  GG: {},
+  GH: {},
+  GI: {
+    chars: 23,
+    bban_regexp: "^[A-Z]{4}[A-Z0-9]{15}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-3",
+    account_indentifier: "8-23"
+  },
+  GL: {
+    chars: 18,
+    bban_regexp: "^[0-9]{14}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "4-18"
+  },
+  GM: {},
+  GN: {},
+  GP: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  GQ: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$"
+  },
+  GR: {
+    chars: 27,
+    bban_regexp: "^[0-9]{7}[A-Z0-9]{16}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "3-6",
+    bank_identifier: "0-2",
+    account_indentifier: "7-27"
+  },
+  GS: {},
+  GT: {
+    chars: 28,
+    bban_regexp: "^[A-Z0-9]{24}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "8-28"
+  },
+  GU: {},
+  GW: {
+    chars: 25,
+    bban_regexp: "^[A-Z]{2}[0-9]{19}$"
+  },
+  GY: {},
+  HK: {},
+  HM: {},
+  HN: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{4}[0-9]{20}$"
+  },
+  HR: {
+    chars: 21,
+    bban_regexp: "^[0-9]{17}$",
+    bban_validation_func: checkCroatianBBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-6"
+  },
+  HT: {},
+  HU: {
+    chars: 28,
+    bban_regexp: "^[0-9]{24}$",
+    bban_validation_func: checkHungarianBBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "3-6",
+    bank_identifier: "0-2"
+  },
+  ID: {},
+  IE: {
+    chars: 22,
+    bban_regexp: "^[A-Z0-9]{4}[0-9]{14}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "4-9",
+    bank_identifier: "0-3"
+  },
+  IL: {
+    chars: 23,
+    bban_regexp: "^[0-9]{19}$",
+    IBANRegistry: true,
+    branch_indentifier: "3-5",
+    bank_identifier: "0-2"
+  },
+  IM: {},
+  IN: {},
+  IO: {},
+  IQ: {
+    chars: 23,
+    bban_regexp: "^[A-Z]{4}[0-9]{15}$",
+    IBANRegistry: true,
+    branch_indentifier: "4-6",
+    bank_identifier: "0-3",
+    account_indentifier: "11-23"
+  },
+  IR: {
+    chars: 26,
+    bban_regexp: "^[0-9]{22}$"
+  },
+  IS: {
+    chars: 26,
+    bban_regexp: "^[0-9]{22}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "2-3",
+    bank_identifier: "0-1",
+    account_indentifier: "8-25"
+  },
+  IT: {
+    chars: 27,
+    bban_regexp: "^[A-Z]{1}[0-9]{10}[A-Z0-9]{12}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "6-10",
+    bank_identifier: "1-5",
+    account_indentifier: "4-27"
+  },
+  JE: {},
+  JM: {},
+  JO: {
+    chars: 30,
+    bban_regexp: "^[A-Z]{4}[0-9]{4}[A-Z0-9]{18}$",
+    IBANRegistry: true,
+    branch_indentifier: "4-7",
+    bank_identifier: "4-7"
+  },
+  JP: {},
+  KE: {},
+  KG: {},
+  KH: {},
+  KI: {},
+  KM: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$"
+  },
+  KN: {},
+  KP: {},
+  KR: {},
+  KW: {
+    chars: 30,
+    bban_regexp: "^[A-Z]{4}[A-Z0-9]{22}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "20-30"
+  },
+  KY: {},
+  KZ: {
+    chars: 20,
+    bban_regexp: "^[0-9]{3}[A-Z0-9]{13}$",
+    IBANRegistry: true,
+    bank_identifier: "0-2",
+    account_indentifier: "0-20"
+  },
+  LA: {},
+  LB: {
+    chars: 28,
+    bban_regexp: "^[0-9]{4}[A-Z0-9]{20}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "14-28"
+  },
+  LC: {
+    chars: 32,
+    bban_regexp: "^[A-Z]{4}[A-Z0-9]{24}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "8-32"
+  },
+  LI: {
+    chars: 21,
+    bban_regexp: "^[0-9]{5}[A-Z0-9]{12}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-4"
+  },
+  LK: {},
+  LR: {},
+  LS: {},
+  LT: { chars: 20, bban_regexp: "^[0-9]{16}$", IBANRegistry: true, SEPA: true, bank_identifier: "0-4" },
+  LU: {
+    chars: 20,
+    bban_regexp: "^[0-9]{3}[A-Z0-9]{13}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-2"
+  },
+  LV: {
+    chars: 21,
+    bban_regexp: "^[A-Z]{4}[A-Z0-9]{13}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-3",
+    account_indentifier: "0-21"
+  },
+  LY: {
+    chars: 25,
+    bban_regexp: "^[0-9]{21}$",
+    IBANRegistry: true,
+    branch_indentifier: "3-5",
+    bank_identifier: "0-2",
+    account_indentifier: "10-25"
+  },
+  MA: {
+    chars: 28,
+    bban_regexp: "^[0-9]{24}$"
+  },
+  MC: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    bban_validation_func: checkFrenchBBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "5-9",
+    bank_identifier: "0-4"
+  },
+  MD: {
+    chars: 24,
+    bban_regexp: "^[A-Z0-9]{2}[A-Z0-9]{18}$",
+    IBANRegistry: true,
+    bank_identifier: "0-1",
+    account_indentifier: "6-24"
+  },
+  ME: {
+    chars: 22,
+    bban_regexp: "^[0-9]{18}$",
+    bban_validation_func: checkMod9710BBAN,
+    IBANRegistry: true,
+    bank_identifier: "0-2",
+    account_indentifier: "4-22"
+  },
+  MF: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  MG: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$"
+  },
+  MH: {},
+  MK: {
+    chars: 19,
+    bban_regexp: "^[0-9]{3}[A-Z0-9]{10}[0-9]{2}$",
+    bban_validation_func: checkMod9710BBAN,
+    IBANRegistry: true,
+    bank_identifier: "0-2"
+  },
+  ML: {
+    chars: 28,
+    bban_regexp: "^[A-Z0-9]{2}[0-9]{22}$"
+  },
+  MM: {},
+  MN: {
+    chars: 20,
+    bban_regexp: "^[0-9]{16}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "8-20"
+  },
+  MO: {},
+  MP: {},
+  MQ: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  MR: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$",
+    IBANRegistry: true,
+    branch_indentifier: "5-9",
+    bank_identifier: "0-4",
+    account_indentifier: "8-26"
+  },
+  MS: {},
+  MT: {
+    chars: 31,
+    bban_regexp: "^[A-Z]{4}[0-9]{5}[A-Z0-9]{18}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "4-8",
+    bank_identifier: "0-3",
+    account_indentifier: "15-31"
+  },
+  MU: {
+    chars: 30,
+    bban_regexp: "^[A-Z]{4}[0-9]{19}[A-Z]{3}$",
+    IBANRegistry: true,
+    branch_indentifier: "6-7",
+    bank_identifier: "0-5",
+    account_indentifier: "0-30"
+  },
+  MV: {},
+  MW: {},
+  MX: {},
+  MY: {},
+  MZ: {
+    chars: 25,
+    bban_regexp: "^[0-9]{21}$"
+  },
+  NA: {},
+  NC: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  NE: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{2}[0-9]{22}$"
+  },
+  NF: {},
+  NG: {},
+  NI: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{4}[0-9]{20}$",
+    bank_identifier: "0-3",
+    IBANRegistry: true,
+    account_indentifier: "8-28"
+  },
+  NL: {
+    chars: 18,
+    bban_regexp: "^[A-Z]{4}[0-9]{10}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-3",
+    account_indentifier: "8-18"
+  },
+  NO: {
+    chars: 15,
+    bban_regexp: "^[0-9]{11}$",
+    bban_validation_func: checkNorwayBBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-3",
+    account_indentifier: "4-15"
+  },
+  NP: {},
+  NR: {},
+  NU: {},
+  NZ: {},
+  OM: {
+    chars: 23,
+    bban_regexp: "^[0-9]{3}[A-Z0-9]{16}$",
+    IBANRegistry: true,
+    SEPA: false,
+    bank_identifier: "0-2"
+  },
+  PA: {},
+  PE: {},
+  PF: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  PG: {},
+  PH: {},
+  PK: {
+    chars: 24,
+    bban_regexp: "^[A-Z0-9]{4}[0-9]{16}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3"
+  },
+  PL: {
+    chars: 28,
+    bban_validation_func: checkPolandBBAN,
+    bban_regexp: "^[0-9]{24}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "0-7",
+    account_indentifier: "2-28"
+  },
+  PM: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  PN: {},
+  PR: {},
+  PS: {
+    chars: 29,
+    bban_regexp: "^[A-Z0-9]{4}[0-9]{21}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "17-29"
+  },
+  PT: {
+    chars: 25,
+    bban_regexp: "^[0-9]{21}$",
+    bban_validation_func: checkMod9710BBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-3"
+  },
+  PW: {},
+  PY: {},
+  QA: {
+    chars: 29,
+    bban_regexp: "^[A-Z]{4}[A-Z0-9]{21}$",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    account_indentifier: "8-29"
+  },
+  RE: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  RO: {
+    chars: 24,
+    bban_regexp: "^[A-Z]{4}[A-Z0-9]{16}$",
+    IBANRegistry: true,
+    SEPA: true,
+    bank_identifier: "0-3",
+    account_indentifier: "0-24"
+  },
+  RS: {
+    chars: 22,
+    bban_regexp: "^[0-9]{18}$",
+    bban_validation_func: checkMod9710BBAN,
+    IBANRegistry: true,
+    bank_identifier: "0-2"
+  },
+  RU: {
+    chars: 33,
+    bban_regexp: "^[0-9]{14}[A-Z0-9]{15}$",
+    IBANRegistry: true,
+    branch_indentifier: "9-13",
+    bank_identifier: "0-8",
+    account_indentifier: "13-33"
+  },
+  RW: {},
+  SA: {
+    chars: 24,
+    bban_regexp: "^[0-9]{2}[A-Z0-9]{18}$",
+    IBANRegistry: true,
+    bank_identifier: "0-1",
+    account_indentifier: "12-24"
+  },
+  SB: {},
+  SC: {
+    chars: 31,
+    bban_regexp: "^[A-Z]{4}[0-9]{20}[A-Z]{3}$",
+    IBANRegistry: true,
+    branch_indentifier: "6-7",
+    bank_identifier: "0-5",
+    account_indentifier: "12-28"
+  },
+  SD: {
+    chars: 18,
+    bban_regexp: "^[0-9]{14}$",
+    IBANRegistry: true,
+    bank_identifier: "0-1",
+    account_indentifier: "6-18"
+  },
+  SE: { chars: 24, bban_regexp: "^[0-9]{20}$", IBANRegistry: true, SEPA: true, bank_identifier: "0-2" },
+  SG: {},
+  SH: {},
+  SI: {
+    chars: 19,
+    bban_regexp: "^[0-9]{15}$",
+    bban_validation_func: checkMod9710BBAN,
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "2-4",
+    bank_identifier: "0-1",
+    account_indentifier: "9-16"
+  },
+  SJ: {},
+  SK: {
+    chars: 24,
+    bban_regexp: "^[0-9]{20}$",
+    bban_validation_func: checkCzechAndSlovakBBAN,
+    IBANRegistry: true,
+    SEPA: true
+  },
+  SL: {},
+  SM: {
+    chars: 27,
+    bban_regexp: "^[A-Z]{1}[0-9]{10}[A-Z0-9]{12}$",
+    IBANRegistry: true,
+    SEPA: true,
+    branch_indentifier: "6-10"
+  },
+  SN: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{2}[0-9]{22}$"
+  },
+  SO: {
+    chars: 23,
+    bban_regexp: "^[0-9]{19}$",
+    IBANRegistry: true,
+    branch_indentifier: "4-6",
+    account_indentifier: "11-23"
+  },
+  SR: {},
+  SS: {},
+  ST: {
+    chars: 25,
+    bban_regexp: "^[0-9]{21}$",
+    IBANRegistry: true,
+    branch_indentifier: "4-7"
+  },
+  SV: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{4}[0-9]{20}$",
+    IBANRegistry: true,
+    account_indentifier: "8-28"
+  },
+  SX: {},
+  SY: {},
+  SZ: {},
+  TC: {},
+  TD: {
+    chars: 27,
+    bban_regexp: "^[0-9]{23}$"
+  },
+  TF: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  TG: {
+    chars: 28,
+    bban_regexp: "^[A-Z]{2}[0-9]{22}$"
+  },
+  TH: {},
+  TJ: {},
+  TK: {},
+  TL: {
+    chars: 23,
+    bban_regexp: "^[0-9]{19}$",
+    IBANRegistry: true,
+    account_indentifier: "4-23"
+  },
+  TM: {},
+  TN: {
+    chars: 24,
+    bban_regexp: "^[0-9]{20}$",
+    IBANRegistry: true,
+    branch_indentifier: "2-4",
+    account_indentifier: "4-24"
+  },
+  TO: {},
+  TR: {
+    chars: 26,
+    bban_regexp: "^[0-9]{5}[A-Z0-9]{17}$",
+    IBANRegistry: true
+  },
+  TT: {},
+  TV: {},
+  TW: {},
+  TZ: {},
+  UA: {
+    chars: 29,
+    bban_regexp: "^[0-9]{6}[A-Z0-9]{19}$",
+    IBANRegistry: true,
+    account_indentifier: "15-29"
+  },
+  UG: {},
+  UM: {},
+  US: {},
+  UY: {},
+  UZ: {},
+  VA: {
+    chars: 22,
+    bban_regexp: "^[0-9]{18}",
+    IBANRegistry: true,
+    SEPA: true,
+    account_indentifier: "7-22"
+  },
+  VC: {},
+  VE: {},
+  VG: {
+    chars: 24,
+    bban_regexp: "^[A-Z0-9]{4}[0-9]{16}$",
+    IBANRegistry: true,
+    account_indentifier: "8-24"
+  },
+  VI: {},
+  VN: {},
+  VU: {},
+  WF: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  WS: {},
+  XK: {
+    chars: 20,
+    bban_regexp: "^[0-9]{16}$",
+    IBANRegistry: true,
+    branch_indentifier: "2-3",
+    account_indentifier: "4-20"
+  },
+  YE: {
+    chars: 30,
+    bban_regexp: "[A-Z]{4}[0-9]{4}[0-9A-Z]{18}",
+    IBANRegistry: true,
+    bank_identifier: "0-3",
+    branch_indentifier: "4-7"
+  },
+  YT: {
+    chars: 27,
+    bban_regexp: "^[0-9]{10}[A-Z0-9]{11}[0-9]{2}$",
+    IBANRegistry: true
+  },
+  ZA: {},
+  ZM: {},
+  ZW: {}
+};
+
+// src/masking/types.ts
+var FINDING_TYPES = [
+  "email",
+  "phone",
+  "payment_card",
+  "iban",
+  "us_ssn",
+  "ip_address",
+  "jwt",
+  "private_key",
+  "aws_access_key",
+  "aws_secret_key",
+  "github_token",
+  "slack_token",
+  "stripe_key",
+  "google_api_key",
+  "generic_secret"
+];
+var MASK_STRATEGIES = ["redact", "partial", "hash", "drop"];
+
+// src/masking/detectors.ts
+var DOT = 46;
+var DASH = 45;
+var COLON = 58;
+var SPACE = 32;
+var BACKSLASH = 92;
+var FEATURE_DIGIT = 1;
+var FEATURE_UPPER = 2;
+var FEATURE_LOWER = 4;
+var FEATURE_AT = 8;
+var FEATURE_DOT = 16;
+var FEATURE_COLON = 32;
+var FEATURE_DASH = 64;
+var FEATURE_UNDERSCORE = 128;
+var FEATURE_EQUALS = 256;
+var FEATURE_SLASH = 512;
+var FEATURE_PLUS = 1024;
+var FEATURE_SPACE = 2048;
+var FEATURE_OF = buildFeatureTable();
+function buildFeatureTable() {
+  const table = new Uint16Array(128);
+  for (let c = 48; c <= 57; c++) table[c] = FEATURE_DIGIT;
+  for (let c = 65; c <= 90; c++) table[c] = FEATURE_UPPER;
+  for (let c = 97; c <= 122; c++) table[c] = FEATURE_LOWER;
+  const single = [
+    ["@", FEATURE_AT],
+    [".", FEATURE_DOT],
+    [":", FEATURE_COLON],
+    ["-", FEATURE_DASH],
+    ["_", FEATURE_UNDERSCORE],
+    ["=", FEATURE_EQUALS],
+    ["/", FEATURE_SLASH],
+    ["+", FEATURE_PLUS],
+    [" ", FEATURE_SPACE],
+    ["	", FEATURE_SPACE],
+    ["\n", FEATURE_SPACE],
+    ["\r", FEATURE_SPACE]
+  ];
+  for (const [ch, flag] of single) table[ch.charCodeAt(0)] = flag;
+  return table;
+}
+var FEATURE_SCAN_LIMIT = 512;
+var ALL_FEATURES = 65535;
+function textFeatures(text) {
+  const length = text.length;
+  if (length > FEATURE_SCAN_LIMIT) {
+    return {
+      length,
+      digits: length,
+      letters: length,
+      digitRun: length,
+      dots: length,
+      colons: length,
+      flags: ALL_FEATURES
+    };
+  }
+  let flags = 0;
+  let digits = 0;
+  let letters = 0;
+  let run2 = 0;
+  let seps = 0;
+  let digitRun = 0;
+  let dots = 0;
+  let colons = 0;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    const f = c < 128 ? FEATURE_OF[c] : 0;
+    flags |= f;
+    if (f === FEATURE_DIGIT) {
+      digits++;
+      run2++;
+      seps = 0;
+      continue;
+    }
+    if (f === FEATURE_UPPER || f === FEATURE_LOWER) letters++;
+    else if (f === FEATURE_DOT) dots++;
+    else if (f === FEATURE_COLON) colons++;
+    if (run2 > 0 && seps < 2 && isGroupSeparator(c)) {
+      seps++;
+      continue;
+    }
+    if (run2 > digitRun) digitRun = run2;
+    run2 = 0;
+    seps = 0;
+  }
+  if (run2 > digitRun) digitRun = run2;
+  return { length, digits, letters, digitRun, dots, colons, flags };
+}
+function isGroupSeparator(c) {
+  return c === SPACE || c === DASH || c === DOT || c === 40 || c === 41 || c === 47;
+}
+function mayMatch(detector, features, text) {
+  const p = detector.prefilter;
+  return features.length >= p.minLength && features.digitRun >= p.minDigitRun && features.letters >= p.minLetters && (features.flags & p.all) === p.all && (p.any === 0 || (features.flags & p.any) !== 0) && (p.test === void 0 || p.test(text, features));
+}
+function needs(p) {
+  return { minLength: 0, minDigitRun: 0, minLetters: 0, all: 0, any: 0, ...p };
+}
+function isDigit(c) {
+  return c >= 48 && c <= 57;
+}
+function isAlnum(c) {
+  return c >= 48 && c <= 57 || c >= 65 && c <= 90 || c >= 97 && c <= 122;
+}
+function isUpper(c) {
+  return c >= 65 && c <= 90;
+}
+function isLower(c) {
+  return c >= 97 && c <= 122;
+}
+function isIdentChar(c) {
+  return isAlnum(c) || c === 95 || c === DOT || c === DASH;
+}
+function isWhitespace(c) {
+  return c === SPACE || c === 9 || c === 10 || c === 13;
+}
+function forEachMatch(re, text, onMatch) {
+  re.lastIndex = 0;
+  let m;
+  while ((m = re.exec(text)) !== null) {
+    const resume = onMatch(m);
+    re.lastIndex = resume > m.index ? resume : m.index + 1;
+  }
+}
+function shannonEntropy(value) {
+  if (value.length === 0) return 0;
+  const counts = /* @__PURE__ */ new Map();
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / value.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+function luhnValid(text, start, end) {
+  let sum = 0;
+  let double = false;
+  for (let i = end - 1; i >= start; i--) {
+    const c = text.charCodeAt(i);
+    if (!isDigit(c)) continue;
+    let d = c - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+function allSameChar(value) {
+  for (let i = 1; i < value.length; i++) {
+    if (value.charCodeAt(i) !== value.charCodeAt(0)) return false;
+  }
+  return true;
+}
+function digitsOf(text, start = 0, end = text.length) {
+  let digits = "";
+  for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) digits += text.charAt(i);
+  return digits;
+}
+function countDigits(text, start, end) {
+  let n = 0;
+  for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) n++;
+  return n;
+}
+var EMAIL_RE = /@[A-Za-z0-9.-]{1,253}/g;
+var TLD_RE = /^[A-Za-z]{2,63}$/;
+var ASSET_SCALE_RE = /^\d{1,2}x$/i;
+function domainEnd(text, from, to) {
+  let end = to;
+  while (end > from && (text.charCodeAt(end - 1) === DOT || text.charCodeAt(end - 1) === DASH)) {
+    end--;
+  }
+  const labels = text.slice(from, end).split(".");
+  if (labels.length < 2) return -1;
+  for (const label of labels) {
+    if (label.length === 0 || label.length > 63) return -1;
+    if (label.startsWith("-") || label.endsWith("-")) return -1;
+  }
+  const tld = labels[labels.length - 1] ?? "";
+  if (!TLD_RE.test(tld) && !tld.toLowerCase().startsWith("xn--")) return -1;
+  if (ASSET_SCALE_RE.test(labels[0] ?? "")) return -1;
+  return end;
+}
+function isLocalPartChar(c) {
+  return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
+}
+function localPartStart(text, at) {
+  let start = at;
+  while (start > 0 && at - start <= 64 && isLocalPartChar(text.charCodeAt(start - 1))) start--;
+  if (at - start > 64) return -1;
+  while (start < at && text.charCodeAt(start) === DOT) start++;
+  return start < at ? start : -1;
+}
+function scanEmail(text, out) {
+  forEachMatch(EMAIL_RE, text, (m) => {
+    const at = m.index;
+    const matchEnd = at + m[0].length;
+    const start = localPartStart(text, at);
+    const end = start < 0 ? -1 : domainEnd(text, at + 1, matchEnd);
+    if (end > 0 && text.slice(start, at) !== "git") out.push(start, end);
+    return matchEnd;
+  });
+}
+var PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d/g;
+var PHONE_NANP_RE = /(?<![\w.+-])(?:1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)/g;
+var PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}$/;
+var PHONE_BAD_SEPARATORS_RE = /[ .-]{2}|\(\(|\)\)|\(\)/;
+function validIntlPhone(candidate, next) {
+  if (isAlnum(next)) return false;
+  const digits = countDigits(candidate, 0, candidate.length);
+  if (digits < 8 || digits > 15) return false;
+  if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
+  const open3 = candidate.split("(").length - 1;
+  const close = candidate.split(")").length - 1;
+  return open3 === close && open3 <= 1;
+}
+function validNanpPhone(candidate) {
+  let digits = digitsOf(candidate);
+  if (digits.length === 11) digits = digits.slice(1);
+  if (digits.length !== 10) return false;
+  if (digits.charCodeAt(0) < 50 || digits.charCodeAt(3) < 50) return false;
+  if (!candidate.includes("(")) {
+    const lineSep = candidate.charAt(candidate.length - 5);
+    const exchangeSep = candidate.charAt(candidate.length - 9);
+    if (lineSep !== exchangeSep) return false;
+  }
+  return true;
+}
+function scanPhone(text, out) {
+  forEachMatch(PHONE_INTL_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (validIntlPhone(m[0], text.charCodeAt(end))) out.push(m.index, end);
+    return end;
+  });
+  forEachMatch(PHONE_NANP_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (validNanpPhone(m[0])) out.push(m.index, end);
+    return end;
+  });
+}
+function wholePhone(text, key) {
+  if (!key.phone) return false;
+  const value = text.trim();
+  if (!PHONE_VALUE_RE.test(value)) return false;
+  const digits = countDigits(value, 0, value.length);
+  return digits >= 7 && digits <= 15;
+}
+var CARD_RUN_RE = /(?<![\w.,])\d{4}[ -]?\d(?:[ -]?\d){8,}/g;
+function cardShapeOk(lengths, from, to) {
+  if (from === to) return true;
+  if (lengths[from] !== 4) return false;
+  for (let g = from + 1; g <= to; g++) {
+    const n = lengths[g] ?? 0;
+    if (n < 3 || n > 6) return false;
+  }
+  return true;
+}
+function cardDigitsOk(text, start, end) {
+  const first = text.charCodeAt(start);
+  if (first < 50 || first > 54) return false;
+  return !allSameChar(digitsOf(text, start, end)) && luhnValid(text, start, end);
+}
+function scanCards(text, out) {
+  forEachMatch(CARD_RUN_RE, text, (m) => {
+    const runEnd = m.index + m[0].length;
+    const after = text.charCodeAt(runEnd);
+    const tailOk = !isAlnum(after) && after !== 95 && !(after === DOT && isDigit(text.charCodeAt(runEnd + 1)));
+    const starts = [];
+    const ends = [];
+    const seps = [];
+    let i = m.index;
+    while (i < runEnd) {
+      const sep4 = isDigit(text.charCodeAt(i)) ? 0 : text.charCodeAt(i++);
+      const s = i;
+      while (i < runEnd && isDigit(text.charCodeAt(i))) i++;
+      starts.push(s);
+      ends.push(i);
+      seps.push(sep4);
+    }
+    const lengths = starts.map((s, g) => (ends[g] ?? s) - s);
+    for (let g = 0; g < starts.length; ) {
+      let best = -1;
+      let digits = 0;
+      for (let h = g; h < starts.length; h++) {
+        digits += lengths[h] ?? 0;
+        if (digits > 19) break;
+        if (h > g + 1 && seps[h] !== seps[g + 1]) break;
+        const isTail = h === starts.length - 1;
+        const s = starts[g] ?? 0;
+        const e = ends[h] ?? 0;
+        if (digits >= 13 && (!isTail || tailOk) && cardShapeOk(lengths, g, h) && cardDigitsOk(text, s, e)) {
+          best = h;
+        }
+      }
+      if (best >= 0) {
+        out.push(starts[g] ?? 0, ends[best] ?? 0);
+        g = best + 1;
+      } else {
+        g++;
+      }
+    }
+    return runEnd;
+  });
+}
+var IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}/g;
+var IBAN_LENGTHS = new Map(
+  Object.entries(getCountrySpecifications()).flatMap(
+    ([country, spec]) => spec.chars ? [[country, spec.chars]] : []
+  )
+);
+function ibanEnd(text, start, limit) {
+  const length = IBAN_LENGTHS.get(text.slice(start, start + 2));
+  if (length === void 0) return -1;
+  let compact = "";
+  let i = start;
+  while (i < limit && compact.length < length) {
+    const c = text.charCodeAt(i);
+    if (c === SPACE) {
+      if (compact.length % 4 !== 0) return -1;
+      i++;
+      continue;
+    }
+    compact += text.charAt(i);
+    i++;
+  }
+  if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
+  return isValidIBAN2(compact) ? i : -1;
+}
+function scanIban(text, out) {
+  forEachMatch(IBAN_RE, text, (m) => {
+    const end = ibanEnd(text, m.index, m.index + m[0].length);
+    if (end < 0) return -1;
+    out.push(m.index, end);
+    return end;
+  });
+}
+var SSN_RE = /(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-]|\.\d)/g;
+var SSN_VALUE_RE = /^\d{3}[- ]?\d{2}[- ]?\d{4}$/;
+function ssnRangesOk(digits) {
+  const area = digits.slice(0, 3);
+  if (area === "000" || area === "666" || area.startsWith("9")) return false;
+  return digits.slice(3, 5) !== "00" && digits.slice(5, 9) !== "0000";
+}
+function scanSsn(text, out) {
+  forEachMatch(SSN_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (ssnRangesOk(digitsOf(m[0]))) out.push(m.index, end);
+    return end;
+  });
+}
+function wholeSsn(text, key) {
+  if (!key.ssn) return false;
+  const value = text.trim();
+  return SSN_VALUE_RE.test(value) && ssnRangesOk(digitsOf(value));
+}
+var IPV4_RE = /(?<![\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)/g;
+var IPV6_RE = /:[0-9A-Fa-f]{0,4}:/g;
+function validIpv4(candidate) {
+  for (const octet of candidate.split(".")) {
+    if (octet.length > 1 && octet.startsWith("0")) return false;
+    if (Number(octet) > 255) return false;
+  }
+  return true;
+}
+function isHex(c) {
+  return isDigit(c) || c >= 65 && c <= 70 || c >= 97 && c <= 102;
+}
+function isIpv6Char(c) {
+  return isHex(c) || c === COLON || c === DOT;
+}
+function ipv6Range(text, start, end) {
+  if (end - start > 45) return null;
+  const before = text.charCodeAt(start - 1);
+  const after = text.charCodeAt(end);
+  if (isAlnum(before) || before === 95 || isAlnum(after) || after === 95) return null;
+  const e = ipv6End(text, start, end);
+  return e > 0 ? [start, e] : null;
+}
+function ipv6End(text, start, end) {
+  let e = end;
+  while (e > start && text.charCodeAt(e - 1) === DOT) e--;
+  if (text.charCodeAt(e - 1) === COLON && text.charCodeAt(e - 2) !== COLON) e--;
+  const candidate = text.slice(start, e);
+  if (!isIPv6(candidate) || countDigits(candidate, 0, candidate.length) === 0) return -1;
+  let groups2 = 0;
+  for (const g of candidate.split(":")) if (g.length > 0) groups2++;
+  return groups2 >= 2 ? e : -1;
+}
+function scanIp(text, out) {
+  if (text.includes(".")) {
+    forEachMatch(IPV4_RE, text, (m) => {
+      const end = m.index + m[0].length;
+      if (validIpv4(m[0])) out.push(m.index, end);
+      return end;
+    });
+  }
+  if (text.includes(":")) {
+    forEachMatch(IPV6_RE, text, (m) => {
+      let start = m.index;
+      while (start > 0 && m.index - start <= 45 && isIpv6Char(text.charCodeAt(start - 1))) start--;
+      let end = m.index + 1;
+      while (isIpv6Char(text.charCodeAt(end))) end++;
+      const range = ipv6Range(text, start, end);
+      if (range !== null) out.push(range[0], range[1]);
+      return end;
+    });
+  }
+}
+var JWT_RE = /(?<![\w-])eyJ[\w-]{4,}\.[\w-]{2,}\.[\w-]*/g;
+var JWE_TAIL_RE = /\.[\w-]*\.[\w-]*/y;
+function joseHeader(part) {
+  if (part.length > 4096) return null;
+  try {
+    const parsed = JSON.parse(Buffer2.from(part, "base64url").toString("utf8"));
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
+    const header = parsed;
+    return typeof header.alg === "string" ? header : null;
+  } catch {
+    return null;
+  }
+}
+function scanJwt(text, out) {
+  forEachMatch(JWT_RE, text, (m) => {
+    let end = m.index + m[0].length;
+    const header = joseHeader(m[0].slice(0, m[0].indexOf(".")));
+    if (header === null) return end;
+    if (typeof header.enc === "string") {
+      JWE_TAIL_RE.lastIndex = end;
+      if (JWE_TAIL_RE.test(text)) end = JWE_TAIL_RE.lastIndex;
+    }
+    out.push(m.index, end);
+    return end;
+  });
+}
+var PEM_BEGIN_RE = /-----BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----/g;
+var PEM_END_RE = /-----END (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----/y;
+var PEM_BODY_RE = /[A-Za-z0-9+/=\s\\:,-]*/y;
+function scanPrivateKey(text, out) {
+  let noEndFrom = text.length + 1;
+  forEachMatch(PEM_BEGIN_RE, text, (m) => {
+    const headerEnd = m.index + m[0].length;
+    let end = -1;
+    let idx = headerEnd < noEndFrom ? text.indexOf("-----END ", headerEnd) : -1;
+    while (idx >= 0) {
+      PEM_END_RE.lastIndex = idx;
+      if (PEM_END_RE.test(text)) {
+        end = PEM_END_RE.lastIndex;
+        break;
+      }
+      idx = text.indexOf("-----END ", idx + 1);
+    }
+    if (end < 0) {
+      noEndFrom = Math.min(noEndFrom, headerEnd);
+      PEM_BODY_RE.lastIndex = headerEnd;
+      PEM_BODY_RE.test(text);
+      end = PEM_BODY_RE.lastIndex;
+      while (end > headerEnd && isWhitespace(text.charCodeAt(end - 1))) end--;
+    }
+    out.push(m.index, end);
+    return end;
+  });
+}
+var AWS_ACCESS_KEY_RE = /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g;
+var GITHUB_TOKEN_RE = /(?<!\w)(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244})(?!\w)/g;
+var SLACK_TOKEN_RE = /(?<![\w-])xox[abeoprs]-[A-Za-z0-9-]{10,250}|https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[\w/-]{16,250}/g;
+var STRIPE_KEY_RE = /(?<!\w)[rs]k_(?:live|test)_[A-Za-z0-9]{16,247}(?![A-Za-z0-9])/g;
+var GOOGLE_API_KEY_RE = /(?<![\w-])AIza[\w-]{35}(?![\w-])/g;
+function scanWhole(re) {
+  return (text, out) => {
+    forEachMatch(re, text, (m) => {
+      const end = m.index + m[0].length;
+      out.push(m.index, end);
+      return end;
+    });
+  };
+}
+var AWS_SECRET_RE = /secret[_.-]?(?:access[_.-]?)?key["']?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi;
+var AWS_SECRET_VALUE_RE = /^[A-Za-z0-9/+]{40}$/;
+function scanAwsSecret(text, out) {
+  forEachMatch(AWS_SECRET_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    let idStart = m.index;
+    while (idStart > 0 && m.index - idStart < 64 && isIdentChar(text.charCodeAt(idStart - 1))) {
+      idStart--;
+    }
+    const name = text.slice(idStart, end - 40).toLowerCase();
+    if (name.includes("aws") || name.includes("access")) out.push(end - 40, end);
+    return end;
+  });
+}
+function wholeAwsSecret(text, key) {
+  return key.awsSecret && text.length >= 40 && AWS_SECRET_VALUE_RE.test(text.trim());
+}
+var SECRET_WORDS = /* @__PURE__ */ new Set([
+  "password",
+  "passwd",
+  "passphrase",
+  "passcode",
+  "pass",
+  "pwd",
+  "secret",
+  "secrets",
+  "token",
+  "auth",
+  "authorization",
+  "bearer",
+  "credential",
+  "credentials",
+  "creds",
+  "cookie",
+  "apikey",
+  "privatekey",
+  "accesskey",
+  "secretkey",
+  "signingkey",
+  "encryptionkey",
+  "masterkey",
+  "sessionkey",
+  "authkey"
+]);
+var PASSWORD_WORDS = /* @__PURE__ */ new Set([
+  "password",
+  "passwd",
+  "passphrase",
+  "passcode",
+  "pwd"
+]);
+var SECRET_SUFFIXES = [
+  "password",
+  "passwd",
+  "passphrase",
+  "secret",
+  "token",
+  "apikey",
+  "accesskey",
+  "privatekey",
+  "secretkey",
+  "credential",
+  "credentials"
+];
+var KEY_QUALIFIERS = /* @__PURE__ */ new Set([
+  "api",
+  "access",
+  "private",
+  "secret",
+  "signing",
+  "encryption",
+  "master",
+  "session",
+  "auth",
+  "client",
+  "ssh",
+  "app",
+  "hmac"
+]);
+var NOT_SECRET_LAST_WORDS = new Set(
+  "id ids name names ref reference arn path file filename dir url uri link endpoint host hostname domain port type method kind mode format scheme algorithm alg provider issuer audience scope scopes count length len size limit min max ttl expires expiry expiration exp expire age lifetime timeout hint question policy rule rules version enabled disabled enable disable required optional rotation rotated created updated changed reset at date time timestamp user username userid email login prefix suffix param field label title description desc note notes comment reason message msg strength store vault manager source env location status state valid present set exists used usage".split(" ")
+);
+var PHONE_WORDS = new Set(
+  "phone phonenumber mobile tel telephone fax cell cellphone msisdn whatsapp".split(" ")
+);
+var SSN_WORDS = /* @__PURE__ */ new Set(["ssn", "socialsecurity", "socialsecuritynumber"]);
+function keyWords(name) {
+  const words = [];
+  let word = "";
+  const flush = () => {
+    let n = word.length;
+    while (n > 0 && isDigit(word.charCodeAt(n - 1))) n--;
+    const w = word.slice(0, n).toLowerCase();
+    if (w.length > 0) words.push(w);
+    word = "";
+  };
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!isAlnum(c)) {
+      flush();
+      continue;
+    }
+    const prev = name.charCodeAt(i - 1);
+    const next = name.charCodeAt(i + 1);
+    if (isUpper(c) && word.length > 0 && (isLower(prev) || isDigit(prev) || isUpper(prev) && isLower(next))) {
+      flush();
+    }
+    word += name.charAt(i);
+  }
+  flush();
+  return words;
+}
+function analyzeKey(name) {
+  const words = name.length <= 256 ? keyWords(name) : [];
+  const last = words[words.length - 1] ?? "";
+  let secretLike = false;
+  let passwordLike = false;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? "";
+    const next = words[i + 1];
+    if (SECRET_WORDS.has(w) || SECRET_SUFFIXES.some((s) => w.endsWith(s))) secretLike = true;
+    if (next === "key" && KEY_QUALIFIERS.has(w)) secretLike = true;
+    if (PASSWORD_WORDS.has(w) || w.endsWith("password") || w.endsWith("passwd"))
+      passwordLike = true;
+  }
+  if (NOT_SECRET_LAST_WORDS.has(last)) {
+    secretLike = false;
+    passwordLike = false;
+  }
+  const joined = words.join("");
+  const awsSecret = secretLike && (joined.includes("secretaccesskey") || words.includes("aws") && joined.includes("secret"));
+  return {
+    words,
+    secretLike,
+    passwordLike: secretLike && passwordLike,
+    awsSecret,
+    phone: words.some((w) => PHONE_WORDS.has(w)) || joined.endsWith("phonenumber"),
+    ssn: words.some((w) => SSN_WORDS.has(w)) || joined.includes("socialsecuritynumber")
+  };
+}
+var KEY_CACHE = /* @__PURE__ */ new Map();
+var KEY_CACHE_LIMIT = 2048;
+function keyContext(name) {
+  let ctx = KEY_CACHE.get(name);
+  if (ctx === void 0) {
+    ctx = analyzeKey(name);
+    if (KEY_CACHE.size >= KEY_CACHE_LIMIT) KEY_CACHE.clear();
+    KEY_CACHE.set(name, ctx);
+  }
+  return ctx;
+}
+var PLACEHOLDER_VALUES = new Set(
+  "true false yes no on off null nil none undefined empty n/a na tbd todo redacted masked hidden removed placeholder example changeme password secret token required optional string value default dummy test".split(" ")
+);
+var REFERENCE_PREFIXES = [
+  "${",
+  "{{",
+  "$(",
+  "%(",
+  "#{",
+  "<%",
+  "env:",
+  "arn:",
+  "vault:",
+  "op://",
+  "ref+",
+  "secretsmanager:"
+];
+var ENV_REFERENCE_RE = /^(?:\$[A-Za-z_][A-Za-z0-9_]{0,127}|%[A-Za-z_][A-Za-z0-9_]{0,127}%)$/;
+function countOf(value, chars) {
+  let n = 0;
+  for (let i = 0; i < value.length; i++) if (chars.includes(value.charAt(i))) n++;
+  return n;
+}
+function isPlaceholder(value) {
+  const lower = value.toLowerCase();
+  if (PLACEHOLDER_VALUES.has(lower) || allSameChar(value)) return true;
+  if (countOf(value, "*\u2022") * 2 >= value.length || countOf(lower, "x") * 2 >= value.length)
+    return true;
+  if (lower.includes("redacted") || lower.includes("placeholder") || lower.includes("example"))
+    return true;
+  if (lower.startsWith("your") && "-_ ".includes(lower.charAt(4) || "?")) return true;
+  if (lower.startsWith("<") && lower.endsWith(">")) return true;
+  if (lower.startsWith("[") && lower.endsWith("]")) return true;
+  if (REFERENCE_PREFIXES.some((p) => lower.startsWith(p))) return true;
+  return ENV_REFERENCE_RE.test(value);
+}
+var NUMBER_ONLY_RE = /^[+-]?[\d.,_ ]+$/;
+function isNumberOnly(value) {
+  return NUMBER_ONLY_RE.test(value);
+}
+function characterClassCount(value) {
+  let lower = 0;
+  let upper = 0;
+  let digit = 0;
+  let symbol2 = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isLower(c)) lower = 1;
+    else if (isUpper(c)) upper = i > 0 ? 1 : upper;
+    else if (isDigit(c)) digit = 1;
+    else if (c !== 95 && c !== DASH && !isWhitespace(c)) symbol2 = 1;
+  }
+  return lower + upper + digit + symbol2;
+}
+function looksSecret(value, passwordLike) {
+  if (value.length === 0 || isPlaceholder(value)) return false;
+  if (passwordLike) return value.length >= 6;
+  if (value.length < 8) return false;
+  const classes = characterClassCount(value);
+  if (!hasDigitOrSymbol(value)) return classes >= 2 && !isWordsName(value);
+  return classes >= 3 || classes >= 2 && shannonEntropy(value) >= 3;
+}
+function isWordsName(value) {
+  return keyWords(value).every((w) => w.length >= 3);
+}
+function hasDigitOrSymbol(value) {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isLower(c) || isUpper(c) || isWhitespace(c)) continue;
+    if (c !== 95 && c !== DASH && c !== DOT) return true;
+  }
+  return false;
+}
+function wholeGenericSecret(text, key) {
+  if (!key.secretLike) return false;
+  const value = text.trim();
+  if (value.length < (key.passwordLike ? 6 : 8) || isPlaceholder(value)) return false;
+  return key.passwordLike || !isNumberOnly(value);
+}
+var SECRET_KEYWORD_RE = /pass|pwd|secret|token|key|cred|auth|bearer|cookie/gi;
+var KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}/y;
+var URL_USERINFO_RE = /:\/\/[^\s:/?#@"'<>\\]{0,256}:[^\s/?#@"'<>\\]{1,256}@/g;
+var BEARER_WORD_RE = /bearer /i;
+var AUTH_SCHEMES = /* @__PURE__ */ new Set([
+  "bearer",
+  "basic",
+  "token",
+  "digest",
+  "bot",
+  "apikey"
+]);
+var PLACEHOLDER_LABELS = /* @__PURE__ */ new Set([...FINDING_TYPES, "value"]);
+var MAX_IDENT = 128;
+var MAX_VALUE = 4096;
+function endsUnquoted(c) {
+  return Number.isNaN(c) || isWhitespace(c) || c === 34 || // "
+  c === 39 || // '
+  c === 96 || // `
+  c === 60 || // <
+  c === 62 || // >
+  c === 40 || // (
+  c === 41 || // )
+  c === 91 || // [
+  c === 93 || // ]
+  c === 123 || // {
+  c === 125 || // }
+  c === 124 || // |
+  c === BACKSLASH;
+}
+function isListSeparator(c) {
+  return c === 38 || c === 59 || c === 44;
+}
+function startsParameter(text, i) {
+  let j = text.charCodeAt(i) === SPACE ? i + 1 : i;
+  const first = text.charCodeAt(j);
+  if (!isAlnum(first) && first !== 95) return false;
+  const limit = j + 64;
+  while (j < limit && isIdentChar(text.charCodeAt(j))) j++;
+  return text.charCodeAt(j) === 61;
+}
+function unquotedEnd(text, start) {
+  let i = start;
+  for (; i - start < MAX_VALUE; i++) {
+    const c = text.charCodeAt(i);
+    if (endsUnquoted(c)) break;
+    if (isListSeparator(c) && startsParameter(text, i + 1)) break;
+  }
+  while (i > start && (isListSeparator(text.charCodeAt(i - 1)) || text.charCodeAt(i - 1) === DOT)) {
+    i--;
+  }
+  return i;
+}
+function valueRange(text, start) {
+  let i = start;
+  const escaped = text.charCodeAt(i) === BACKSLASH;
+  if (escaped) i++;
+  const quote = text.charCodeAt(i);
+  let vs;
+  let ve;
+  if (quote === 34 || quote === 39 || quote === 96) {
+    vs = i + 1;
+    ve = vs;
+    for (; ve - vs < MAX_VALUE && ve < text.length; ve++) {
+      const c = text.charCodeAt(ve);
+      if (c === 10 || c === 13) break;
+      if (escaped ? c === BACKSLASH && text.charCodeAt(ve + 1) === quote : c === quote) break;
+      if (!escaped && c === BACKSLASH && ve + 1 < text.length) ve++;
+    }
+  } else if (escaped) {
+    return null;
+  } else {
+    vs = i;
+    ve = unquotedEnd(text, vs);
+  }
+  let sp = vs;
+  while (sp - vs < 8 && (isLower(text.charCodeAt(sp)) || isUpper(text.charCodeAt(sp)))) sp++;
+  if (sp > vs && text.charCodeAt(sp) === SPACE && AUTH_SCHEMES.has(text.slice(vs, sp).toLowerCase())) {
+    let t = sp;
+    while (text.charCodeAt(t) === SPACE) t++;
+    const te = unquotedEnd(text, t);
+    return te > t ? [t, quote === 34 || quote === 39 || quote === 96 ? Math.min(te, ve) : te] : null;
+  }
+  return ve > vs ? [vs, ve] : null;
+}
+function scanKeyValueSecrets(text, out) {
+  forEachMatch(SECRET_KEYWORD_RE, text, (m) => {
+    let idStart = m.index;
+    while (idStart > 0 && m.index - idStart < MAX_IDENT && isIdentChar(text.charCodeAt(idStart - 1)))
+      idStart--;
+    let idEnd = m.index + m[0].length;
+    while (idEnd - idStart < MAX_IDENT && isIdentChar(text.charCodeAt(idEnd))) idEnd++;
+    if (isIdentChar(text.charCodeAt(idEnd)) || isIdentChar(text.charCodeAt(idStart - 1))) {
+      while (isIdentChar(text.charCodeAt(idEnd))) idEnd++;
+      return idEnd;
+    }
+    while (idEnd > idStart && (text.charCodeAt(idEnd - 1) === DOT || text.charCodeAt(idEnd - 1) === DASH))
+      idEnd--;
+    const name = text.slice(idStart, idEnd);
+    if (text.charCodeAt(idStart - 1) === 91 && PLACEHOLDER_LABELS.has(name)) return idEnd;
+    const key = keyContext(name);
+    if (!key.secretLike) return idEnd;
+    let range = null;
+    if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
+      let t = idEnd;
+      while (text.charCodeAt(t) === SPACE) t++;
+      const te = unquotedEnd(text, t);
+      range = te > t ? [t, te] : null;
+    } else {
+      KEY_VALUE_SEPARATOR_RE.lastIndex = idEnd;
+      if (!KEY_VALUE_SEPARATOR_RE.test(text)) return idEnd;
+      range = valueRange(text, KEY_VALUE_SEPARATOR_RE.lastIndex);
+    }
+    if (range === null) return idEnd;
+    const [vs, ve] = range;
+    if (looksSecret(text.slice(vs, ve), key.passwordLike)) out.push(vs, ve);
+    return Math.max(ve, idEnd);
+  });
+}
+function scanUrlPasswords(text, out) {
+  forEachMatch(URL_USERINFO_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    const ps = m.index + m[0].indexOf(":", 3) + 1;
+    const pe = end - 1;
+    if (isAlnum(text.charCodeAt(end)) || text.charCodeAt(end) === 91) {
+      if (!isPlaceholder(text.slice(ps, pe))) out.push(ps, pe);
+    }
+    return end;
+  });
+}
+function scanGenericSecrets(text, out) {
+  scanKeyValueSecrets(text, out);
+  if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
+}
+var DETECTORS = [
+  {
+    type: "email",
+    kind: "pii",
+    pattern: EMAIL_RE,
+    patterns: [EMAIL_RE, TLD_RE, ASSET_SCALE_RE],
+    prefilter: needs({ minLength: 6, all: FEATURE_AT | FEATURE_DOT }),
+    scan: scanEmail
+  },
+  {
+    type: "phone",
+    kind: "pii",
+    pattern: PHONE_INTL_RE,
+    patterns: [PHONE_INTL_RE, PHONE_NANP_RE, PHONE_VALUE_RE, PHONE_BAD_SEPARATORS_RE],
+    prefilter: needs({
+      minLength: 8,
+      minDigitRun: 8,
+      test: (_, f) => f.digitRun >= 10 || (f.flags & FEATURE_PLUS) !== 0
+    }),
+    scan: scanPhone,
+    matchesWhole: wholePhone
+  },
+  {
+    type: "payment_card",
+    kind: "pii",
+    pattern: CARD_RUN_RE,
+    patterns: [CARD_RUN_RE],
+    prefilter: needs({ minLength: 13, minDigitRun: 13 }),
+    scan: scanCards
+  },
+  {
+    type: "iban",
+    kind: "pii",
+    pattern: IBAN_RE,
+    patterns: [IBAN_RE],
+    prefilter: needs({ minLength: 15, minDigitRun: 2, minLetters: 2, all: FEATURE_UPPER }),
+    scan: scanIban
+  },
+  {
+    type: "us_ssn",
+    kind: "pii",
+    pattern: SSN_RE,
+    patterns: [SSN_RE, SSN_VALUE_RE],
+    prefilter: needs({ minLength: 11, minDigitRun: 9, all: FEATURE_DASH }),
+    scan: scanSsn,
+    matchesWhole: wholeSsn
+  },
+  {
+    type: "ip_address",
+    kind: "pii",
+    pattern: IPV4_RE,
+    patterns: [IPV4_RE, IPV6_RE],
+    prefilter: needs({
+      minLength: 7,
+      minDigitRun: 1,
+      any: FEATURE_DOT | FEATURE_COLON,
+      // IPv4: three dots and a 4-digit dotted run; IPv6: "::" or all eight groups.
+      test: (text, f) => f.dots >= 3 && f.digitRun >= 4 || f.colons >= 2 && (f.colons >= 7 || text.includes("::"))
+    }),
+    scan: scanIp
+  },
+  {
+    type: "jwt",
+    kind: "secret",
+    pattern: JWT_RE,
+    patterns: [JWT_RE, JWE_TAIL_RE],
+    prefilter: needs({ minLength: 16, all: FEATURE_DOT, test: (text) => text.includes("eyJ") }),
+    scan: scanJwt
+  },
+  {
+    type: "private_key",
+    kind: "secret",
+    pattern: PEM_BEGIN_RE,
+    patterns: [PEM_BEGIN_RE, PEM_END_RE, PEM_BODY_RE],
+    prefilter: needs({
+      minLength: 27,
+      all: FEATURE_DASH | FEATURE_UPPER,
+      test: (text) => text.includes("PRIVATE KEY")
+    }),
+    scan: scanPrivateKey
+  },
+  {
+    type: "aws_access_key",
+    kind: "secret",
+    pattern: AWS_ACCESS_KEY_RE,
+    patterns: [AWS_ACCESS_KEY_RE],
+    prefilter: needs({
+      minLength: 20,
+      all: FEATURE_UPPER,
+      test: (text) => text.includes("AKIA") || text.includes("ASIA")
+    }),
+    scan: scanWhole(AWS_ACCESS_KEY_RE)
+  },
+  {
+    type: "aws_secret_key",
+    kind: "secret",
+    pattern: AWS_SECRET_RE,
+    patterns: [AWS_SECRET_RE, AWS_SECRET_VALUE_RE],
+    prefilter: needs({ minLength: 50, minLetters: 12, any: FEATURE_COLON | FEATURE_EQUALS }),
+    scan: scanAwsSecret,
+    matchesWhole: wholeAwsSecret
+  },
+  {
+    type: "github_token",
+    kind: "secret",
+    pattern: GITHUB_TOKEN_RE,
+    patterns: [GITHUB_TOKEN_RE],
+    prefilter: needs({
+      minLength: 33,
+      all: FEATURE_UNDERSCORE,
+      test: (text) => text.includes("gh") || text.includes("github_pat_")
+    }),
+    scan: scanWhole(GITHUB_TOKEN_RE)
+  },
+  {
+    type: "slack_token",
+    kind: "secret",
+    pattern: SLACK_TOKEN_RE,
+    patterns: [SLACK_TOKEN_RE],
+    prefilter: needs({
+      minLength: 15,
+      test: (text) => text.includes("xox") || text.includes("hooks.slack.com")
+    }),
+    scan: scanWhole(SLACK_TOKEN_RE)
+  },
+  {
+    type: "stripe_key",
+    kind: "secret",
+    pattern: STRIPE_KEY_RE,
+    patterns: [STRIPE_KEY_RE],
+    prefilter: needs({
+      minLength: 24,
+      all: FEATURE_UNDERSCORE,
+      test: (text) => text.includes("k_live_") || text.includes("k_test_")
+    }),
+    scan: scanWhole(STRIPE_KEY_RE)
+  },
+  {
+    type: "google_api_key",
+    kind: "secret",
+    pattern: GOOGLE_API_KEY_RE,
+    patterns: [GOOGLE_API_KEY_RE],
+    prefilter: needs({ minLength: 39, test: (text) => text.includes("AIza") }),
+    scan: scanWhole(GOOGLE_API_KEY_RE)
+  },
+  {
+    type: "generic_secret",
+    kind: "secret",
+    pattern: SECRET_KEYWORD_RE,
+    patterns: [
+      SECRET_KEYWORD_RE,
+      KEY_VALUE_SEPARATOR_RE,
+      URL_USERINFO_RE,
+      ENV_REFERENCE_RE,
+      NUMBER_ONLY_RE,
+      BEARER_WORD_RE
+    ],
+    prefilter: needs({
+      minLength: 6,
+      minLetters: 3,
+      // key=value and key: value need a separator; a bare "Bearer <token>" needs the word.
+      test: (text, f) => (f.flags & (FEATURE_COLON | FEATURE_EQUALS)) !== 0 || BEARER_WORD_RE.test(text)
+    }),
+    scan: scanGenericSecrets,
+    matchesWhole: wholeGenericSecret
+  }
+];
+function higherPriority(a, b) {
+  const kind = (a.detector.kind === "secret" ? 0 : 1) - (b.detector.kind === "secret" ? 0 : 1);
+  if (kind !== 0) return kind;
+  const length = b.end - b.start - (a.end - a.start);
+  if (length !== 0) return length;
+  const generic = (a.detector.type === "generic_secret" ? 1 : 0) - (b.detector.type === "generic_secret" ? 1 : 0);
+  if (generic !== 0) return generic;
+  return a.start - b.start || a.order - b.order;
+}
+function toSpan(c) {
+  return { type: c.detector.type, kind: c.detector.kind, start: c.start, end: c.end };
+}
+function resolveOverlaps(candidates) {
+  candidates.sort((a, b) => a.start - b.start || b.end - a.end);
+  const spans = [];
+  let i = 0;
+  while (i < candidates.length) {
+    const first = candidates[i];
+    let clusterEnd = first.end;
+    let j = i + 1;
+    for (; j < candidates.length; j++) {
+      const c = candidates[j];
+      if (c.start >= clusterEnd) break;
+      clusterEnd = Math.max(clusterEnd, c.end);
+    }
+    if (j === i + 1) {
+      spans.push(toSpan(first));
+    } else {
+      const kept = [];
+      for (const c of candidates.slice(i, j).sort(higherPriority)) {
+        if (kept.every((k) => c.end <= k.start || c.start >= k.end)) kept.push(c);
+      }
+      kept.sort((a, b) => a.start - b.start);
+      for (const k of kept) spans.push(toSpan(k));
+    }
+    i = j;
+  }
+  return spans;
+}
+function detectInString(text, keyName) {
+  if (text.length < 2) return [];
+  const features = textFeatures(text);
+  const key = keyName === void 0 ? void 0 : keyContext(keyName);
+  const candidates = [];
+  const ranges = [];
+  for (let order = 0; order < DETECTORS.length; order++) {
+    const detector = DETECTORS[order];
+    if (key !== void 0 && detector.matchesWhole?.(text, key) === true) {
+      candidates.push({ detector, order, start: 0, end: text.length });
+    }
+    if (!mayMatch(detector, features, text)) continue;
+    detector.scan(text, ranges);
+    for (let r = 0; r + 1 < ranges.length; r += 2) {
+      const start = ranges[r];
+      const end = ranges[r + 1];
+      if (end > start) candidates.push({ detector, order, start, end });
+    }
+    ranges.length = 0;
+  }
+  return candidates.length === 0 ? [] : resolveOverlaps(candidates);
+}
+
+// src/masking/pointer.ts
+function escapeSegment(segment) {
+  return segment.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+function childPointer(parent, segment) {
+  return `${parent}/${escapeSegment(String(segment))}`;
+}
+function isWithin(pointer, prefix) {
+  return prefix === "" || pointer === prefix || pointer.startsWith(`${prefix}/`);
+}
+
+// src/masking/strategies.ts
+import { createHmac as createHmac2 } from "node:crypto";
+var STRENGTH = { drop: 4, redact: 3, hash: 2, partial: 1 };
+function stronger(a, b) {
+  return STRENGTH[a] >= STRENGTH[b] ? a : b;
+}
+var HASH_TOKEN_HEX = 12;
+function placeholder(strategy, label, original, hmacKey) {
+  switch (strategy) {
+    case "redact":
+      return `[${label}]`;
+    case "hash":
+      return `[${label}:${hashToken(label, original, hmacKey)}]`;
+    case "partial": {
+      const tail = partialTail(original);
+      return tail === "" ? `[${label}]` : `[${label} \u2026${tail}]`;
+    }
+  }
+}
+function hashToken(label, original, hmacKey) {
+  return createHmac2("sha256", hmacKey).update(`${label}\0${original}`).digest("hex").slice(0, HASH_TOKEN_HEX);
+}
+function partialTail(original) {
+  const alnum = original.replace(/[^0-9A-Za-z]/g, "");
+  const keep = Math.min(4, Math.floor(alnum.length / 4));
+  return keep === 0 ? "" : alnum.slice(alnum.length - keep);
+}
+
+// src/masking/mask.ts
+var DEFAULT_IDENTITY_PATHS = [
+  "/action",
+  "/requester/id",
+  "/requester/kind",
+  "/requester/on_behalf_of"
+];
+function maskDocument(doc, findings, rules, opts2) {
+  const identity = opts2.identityPaths ?? DEFAULT_IDENTITY_PATHS;
+  const isIdentity = (p) => identity.some((i) => isWithin(p, i));
+  const ignoredRules = [];
+  const usableRules = [];
+  for (const rule of rules) {
+    if (rule.path === "") ignoredRules.push({ rule, why: "a rule cannot mask the whole request" });
+    else if (isIdentity(rule.path) || identity.some((i) => isWithin(i, rule.path)))
+      ignoredRules.push({ rule, why: "identity fields stay readable for the gate and the audit" });
+    else if (!exists2(doc, rule.path))
+      ignoredRules.push({ rule, why: "no such field in the request" });
+    else usableRules.push(rule);
+  }
+  const byValue = /* @__PURE__ */ new Map();
+  const byKey = /* @__PURE__ */ new Map();
+  for (const f of findings) {
+    if (f.kind !== "secret" && isIdentity(f.path)) continue;
+    let strategy;
+    for (const r of usableRules) {
+      if (covers(r, f))
+        strategy = strategy === void 0 ? r.strategy : stronger(strategy, r.strategy);
+    }
+    let reason = strategy === void 0 ? "default" : "policy";
+    strategy ??= "redact";
+    if (f.kind === "secret" && strategy === "partial") {
+      strategy = "redact";
+      reason = "secret-safety-net";
+    }
+    const map2 = f.in === "key" ? byKey : byValue;
+    const list = map2.get(f.path) ?? [];
+    list.push({ finding: f, strategy, reason });
+    map2.set(f.path, list);
+  }
+  const whole = /* @__PURE__ */ new Map();
+  for (const r of usableRules) {
+    if (r.type !== void 0 || findings.some((f) => covers(r, f))) continue;
+    whole.set(r.path, stronger(whole.get(r.path) ?? "partial", r.strategy));
+  }
+  const applied = [];
+  const out = build(doc, "", { byValue, byKey, whole, applied, hmacKey: opts2.hmacKey });
+  return { value: out.keep ? out.value : null, applied, ignoredRules };
+}
+function covers(rule, f) {
+  return isWithin(f.path, rule.path) && (rule.type === void 0 || rule.type === f.type);
+}
+function build(value, pointer, ctx) {
+  const wholeStrategy = ctx.whole.get(pointer);
+  if (wholeStrategy !== void 0) {
+    ctx.applied.push({
+      path: pointer,
+      in: "value",
+      type: "value",
+      kind: "field",
+      strategy: wholeStrategy,
+      reason: "policy"
+    });
+    if (wholeStrategy === "drop") return { keep: false, value: void 0 };
+    const text = typeof value === "string" ? value : canonicalJson(value);
+    const strategy = typeof value === "string" ? wholeStrategy : wholeStrategy === "partial" ? "redact" : wholeStrategy;
+    return { keep: true, value: placeholder(strategy, "redacted", text, ctx.hmacKey) };
+  }
+  if (typeof value === "string") {
+    const planned = ctx.byValue.get(pointer);
+    if (planned === void 0) return { keep: true, value };
+    record2(ctx, planned);
+    if (planned.some((p) => p.strategy === "drop")) return { keep: false, value: void 0 };
+    return { keep: true, value: replaceSpans(value, planned, ctx.hmacKey) };
+  }
+  if (value === null || typeof value !== "object") return { keep: true, value };
+  if (Array.isArray(value)) {
+    const arr = [];
+    value.forEach((v, i) => {
+      const r = build(v, childPointer(pointer, i), ctx);
+      if (r.keep) arr.push(r.value);
+    });
+    return { keep: true, value: arr };
+  }
+  const obj = {};
+  for (const [k, v] of Object.entries(value)) {
+    const child = childPointer(pointer, k);
+    const keyPlans = ctx.byKey.get(child);
+    let key = k;
+    if (keyPlans !== void 0) {
+      record2(ctx, keyPlans);
+      if (keyPlans.some((p) => p.strategy === "drop")) continue;
+      key = replaceSpans(k, keyPlans, ctx.hmacKey);
+    }
+    const r = build(v, child, ctx);
+    if (!r.keep) continue;
+    let unique = key;
+    for (let n = 2; Object.hasOwn(obj, unique); n++) unique = `${key} #${n}`;
+    Object.defineProperty(obj, unique, {
+      value: r.value,
+      enumerable: true,
+      writable: true,
+      configurable: true
+    });
+  }
+  return { keep: true, value: obj };
+}
+function record2(ctx, planned) {
+  for (const p of planned) {
+    ctx.applied.push({
+      path: p.finding.path,
+      in: p.finding.in,
+      type: p.finding.type,
+      kind: p.finding.kind,
+      strategy: p.strategy,
+      reason: p.reason
+    });
+  }
+}
+function replaceSpans(text, planned, hmacKey) {
+  const sorted = [...planned].sort((a, b) => a.finding.start - b.finding.start);
+  let out = "";
+  let at = 0;
+  for (const p of sorted) {
+    const { start, end, type } = p.finding;
+    if (start < at) continue;
+    out += text.slice(at, start);
+    out += placeholder(
+      p.strategy === "drop" ? "redact" : p.strategy,
+      type,
+      text.slice(start, end),
+      hmacKey
+    );
+    at = end;
+  }
+  return out + text.slice(at);
+}
+function exists2(doc, pointer) {
+  let at = doc;
+  for (const raw of pointer.split("/").slice(1)) {
+    const seg = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (at === null || typeof at !== "object" || !Object.hasOwn(at, seg)) return false;
+    at = at[seg];
+  }
+  return true;
+}
+function maskText(text) {
+  const spans = detectInString(text);
+  if (spans.length === 0) return text;
+  let out = "";
+  let at = 0;
+  for (const s of spans) {
+    if (s.start < at) continue;
+    out += text.slice(at, s.start) + `[${s.type}]`;
+    at = s.end;
+  }
+  return out + text.slice(at);
+}
+
+// src/request/parse.ts
+var import_yaml3 = __toESM(require_dist(), 1);
+
+// src/request/schema.ts
+var ACTION_PATTERN = /^[a-z0-9_.-]{1,100}$/;
+var TTL_PATTERN = /^(?:[0-9]{1,6}[smhd]){1,4}$/;
+var REQUESTER_KINDS = ["agent", "human", "pipeline"];
+var nonEmpty = (max) => external_exports.string().max(max, `must be at most ${max} characters`).refine((s) => s.trim().length > 0, "must not be empty");
+var requesterSchema = external_exports.strictObject({
+  id: nonEmpty(200),
+  kind: external_exports.enum(REQUESTER_KINDS),
+  on_behalf_of: nonEmpty(200).optional()
+});
+var requestSchema = external_exports.strictObject({
+  action: external_exports.string().regex(ACTION_PATTERN, "must be a dotted action type of [a-z0-9_.-], 1 to 100 characters"),
+  resource: nonEmpty(2e3),
+  params: external_exports.json().optional(),
+  reason: nonEmpty(4e3),
+  requester: requesterSchema,
+  ttl: external_exports.string().regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d").optional()
+});
+function ttlSeconds(ttl) {
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 };
+  let total = 0;
+  for (const m of ttl.matchAll(/([0-9]+)([smhd])/g)) total += Number(m[1]) * (unit[m[2]] ?? 0);
+  return total;
+}
+
+// src/request/parse.ts
+var DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+var MAX_DEPTH = 64;
+var FORBIDDEN_KEYS = /* @__PURE__ */ new Set([
+  "__proto__",
+  "constructor",
+  "prototype"
+]);
+function parseRequest(text, opts2 = {}) {
+  const source = opts2.source ?? "request";
+  const maxBytes = opts2.maxBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > maxBytes) {
+    throw new InterlockError(
+      "request.too_large",
+      `${source}: the request is ${bytes} bytes; the limit is ${maxBytes} bytes`,
+      {
+        hint: "Put large payloads somewhere the executor can fetch them and reference them in params."
+      }
+    );
+  }
+  const value = parseDocument3(text, source);
+  return validate2(value.js, value.doc, value.lines, source);
+}
+function validateRequestValue(value, source = "request") {
+  checkPlainJson(value, source, "", 0);
+  return validate2(value, void 0, void 0, source);
+}
+function parseDocument3(text, source) {
+  const lines = new import_yaml3.LineCounter();
+  const docs = (0, import_yaml3.parseAllDocuments)(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false
+  });
+  if (!Array.isArray(docs) || docs.length === 0)
+    fail(source, [{ message: "the request is empty" }]);
+  if (docs.length > 1) {
+    const second = docs[1];
+    fail(source, [
+      {
+        line: lineOf(lines, second.range[0]),
+        message: "more than one YAML document; a request is exactly one document"
+      }
+    ]);
+  }
+  const doc = docs[0];
+  if (doc.errors.length > 0) {
+    fail(
+      source,
+      doc.errors.map((e) => ({
+        line: lineOf(lines, e.pos[0]),
+        message: describeYamlError(e.code)
+      }))
+    );
+  }
+  const problems = [];
+  (0, import_yaml3.visit)(doc, {
+    Alias(_key, node2) {
+      problems.push({
+        line: lineOf(lines, node2.range?.[0]),
+        message: "YAML aliases (*name) are not allowed in a request"
+      });
+      return import_yaml3.visit.BREAK;
+    },
+    Node(_key, node2) {
+      if (node2.tag !== void 0) {
+        problems.push({
+          line: lineOf(lines, node2.range?.[0]),
+          message: "explicit YAML tags (!tag) are not allowed in a request"
+        });
+      }
+      return void 0;
+    },
+    Pair(_key, pair) {
+      const key = pair.key;
+      if (key !== null && ((0, import_yaml3.isCollection)(key) || (0, import_yaml3.isAlias)(key))) {
+        problems.push({
+          line: lineOf(lines, key.range?.[0]),
+          message: "a mapping key must be a plain string"
+        });
+      } else if ((0, import_yaml3.isScalar)(key) && FORBIDDEN_KEYS.has(String(key.value))) {
+        problems.push({
+          line: lineOf(lines, key.range?.[0]),
+          message: `the key "${String(key.value)}" is not allowed (it could alter object prototypes)`
+        });
+      }
+      return void 0;
+    }
+  });
+  if (problems.length > 0) fail(source, problems);
+  const js = doc.toJS({ maxAliasCount: 0 });
+  checkPlainJson(js, source, "", 0, doc, lines);
+  return { js, doc, lines };
+}
+function checkPlainJson(value, source, pointer, depth, doc, lines) {
+  const at = (message) => fail(source, [{ field: pointer || "/", line: lineAt(doc, lines, pointer), message }]);
+  if (depth > MAX_DEPTH) at(`nested deeper than ${MAX_DEPTH} levels`);
+  if (value === null || typeof value === "string" || typeof value === "boolean") return;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) at("numbers must be finite (no .inf or .nan)");
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkPlainJson(v, source, `${pointer}/${i}`, depth + 1, doc, lines));
+    return;
+  }
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const key of Object.keys(value)) {
+      const child = `${pointer}/${escapePointer(key)}`;
+      if (FORBIDDEN_KEYS.has(key)) {
+        fail(source, [
+          {
+            field: child,
+            message: `the key "${key}" is not allowed (it could alter object prototypes)`
+          }
+        ]);
+      }
+      checkPlainJson(value[key], source, child, depth + 1, doc, lines);
+    }
+    return;
+  }
+  at("only JSON values are allowed (strings, numbers, booleans, null, lists and mappings)");
+}
+function validate2(value, doc, lines, source) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    fail(source, [
+      { message: "a request must be a mapping with action, resource, reason and requester" }
+    ]);
+  }
+  const result = requestSchema.safeParse(value);
+  if (!result.success) {
+    fail(
+      source,
+      result.error.issues.flatMap((i) => toProblems(i, value, doc, lines))
+    );
+  }
+  return deepFreeze(result.data);
+}
+function toProblems(issue3, root, doc, lines) {
+  const base = issue3.path.map((p) => escapePointer(String(p)));
+  if (issue3.code === "unrecognized_keys") {
+    return issue3.keys.map((k) => {
+      const field2 = "/" + [...base, escapePointer(k)].join("/");
+      return {
+        field: field2,
+        line: lineAt(doc, lines, field2),
+        message: `unknown key; allowed keys here are ${allowedKeys(base)}`
+      };
+    });
+  }
+  const field = "/" + base.join("/");
+  const missing = issue3.code === "invalid_type" && valueAt(root, issue3.path) === void 0;
+  return [
+    {
+      field,
+      line: missing ? void 0 : lineAt(doc, lines, field),
+      message: missing ? "is required" : issue3.message
+    }
+  ];
+}
+function valueAt(root, path) {
+  let at = root;
+  for (const p of path) {
+    if (at === null || typeof at !== "object" || !Object.hasOwn(at, p)) return void 0;
+    at = at[p];
+  }
+  return at;
+}
+function allowedKeys(path) {
+  const keys = path.length === 0 ? Object.keys(requestSchema.shape) : path[0] === "requester" ? ["id", "kind", "on_behalf_of"] : [];
+  return keys.join(", ");
+}
+function lineAt(doc, lines, pointer) {
+  if (doc === void 0 || lines === void 0) return void 0;
+  const segments = pointer.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const parentPath = segments.slice(0, -1);
+  const last = segments[segments.length - 1];
+  const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
+  if (last !== void 0 && parent && (0, import_yaml3.isCollection)(parent)) {
+    for (const item of parent.items) {
+      const pair = item;
+      if (pair.key && (0, import_yaml3.isScalar)(pair.key) && String(pair.key.value) === last) {
+        return lineOf(lines, pair.key.range?.[0]);
+      }
+    }
+  }
+  const node2 = doc.getIn(segments, true);
+  return lineOf(lines, node2?.range?.[0]);
+}
+function lineOf(lines, offset) {
+  return offset === void 0 ? void 0 : lines.linePos(offset).line;
+}
+function describeYamlError(code) {
+  switch (code) {
+    case "DUPLICATE_KEY":
+      return "duplicate key: a key appears twice in the same mapping";
+    case "BAD_INDENT":
+    case "MISSING_CHAR":
+    case "UNEXPECTED_TOKEN":
+    case "BLOCK_AS_IMPLICIT_KEY":
+    case "MULTILINE_IMPLICIT_KEY":
+    case "TAB_AS_INDENT":
+      return `malformed YAML (${code.toLowerCase().replace(/_/g, " ")})`;
+    case "ALIAS_PROPS":
+    case "BAD_ALIAS":
+      return "YAML aliases (*name) are not allowed in a request";
+    default:
+      return `malformed YAML or JSON (${code.toLowerCase().replace(/_/g, " ")})`;
+  }
+}
+function fail(source, problems) {
+  const where = (p) => [p.field, p.line === void 0 ? void 0 : `line ${p.line}`].filter(Boolean).join(", ");
+  const first = problems[0];
+  const summary2 = problems.length === 1 && first ? `${source}: ${where(first) ? where(first) + ": " : ""}${first.message}` : `${source}: ${problems.length} problems:
+` + problems.map((p) => `  - ${where(p) ? where(p) + ": " : ""}${p.message}`).join("\n");
+  throw new InterlockError("request.invalid", summary2, { problems });
+}
+function escapePointer(segment) {
+  return segment.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+function deepFreeze(value) {
+  if (value !== null && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+// src/action/settings.ts
+var MODE_INPUT_VALUES = ["auto", "request", "gate", "execute"];
+var PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
+var REFUSED_EVENTS = Object.freeze({
+  pull_request_target: "Interlock refuses to run on pull_request_target: that event gives the job a write token and the repository's secrets while the pull request's content is controlled by whoever opened it, so anything the job checks out or evaluates could approve, merge or execute a request. Run the gate on 'pull_request' and 'pull_request_review' (it needs only checks: write and reads nothing from the checkout), and execution on 'push' to the default branch.",
+  workflow_run: "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a pull request may have triggered, and whatever it reads from that run (artifacts, outputs, the head branch) is controlled by the pull request. Run the gate on 'pull_request' and 'pull_request_review', and execution on 'push' to the default branch."
+});
+var GATED_PR_ACTIONS = /* @__PURE__ */ new Set([
+  "opened",
+  "synchronize",
+  "reopened",
+  "ready_for_review",
+  "edited"
+]);
+var nodeSettingsFs = {
+  readFile: (p) => readFileSync2(p, "utf8"),
+  isFile: (p) => existsSync3(p) && statSync2(p).isFile(),
+  isDirectory: (p) => existsSync3(p) && statSync2(p).isDirectory()
+};
+function readInput(env, name) {
+  return (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
+}
+function settingsError(message, hint) {
+  return new InterlockError("usage", message, { hint });
+}
+var repositorySchema = external_exports.looseObject({
+  full_name: external_exports.string(),
+  default_branch: external_exports.string().min(1)
+});
+var senderSchema = external_exports.looseObject({ login: external_exports.string(), type: external_exports.string() });
+var workflowDispatchSchema = external_exports.looseObject({
+  ref: external_exports.string(),
+  inputs: external_exports.record(external_exports.string(), external_exports.unknown()).nullable(),
+  repository: repositorySchema,
+  sender: senderSchema
+});
+var repositoryDispatchSchema = external_exports.looseObject({
+  action: external_exports.string(),
+  client_payload: external_exports.record(external_exports.string(), external_exports.unknown()).nullable(),
+  repository: repositorySchema,
+  sender: senderSchema
+});
+var pullRequestPart = external_exports.looseObject({
+  number: external_exports.number().int().positive(),
+  state: external_exports.string(),
+  head: external_exports.looseObject({
+    ref: external_exports.string(),
+    sha: external_exports.string(),
+    repo: external_exports.looseObject({ full_name: external_exports.string() }).nullable()
+  }),
+  base: external_exports.looseObject({ ref: external_exports.string() })
+});
+var pullRequestSchema = external_exports.looseObject({
+  action: external_exports.string(),
+  pull_request: pullRequestPart,
+  repository: repositorySchema
+});
+var pushSchema = external_exports.looseObject({
+  ref: external_exports.string(),
+  after: external_exports.string(),
+  deleted: external_exports.boolean(),
+  repository: repositorySchema
+});
+function parsePayload(schema, payload, event) {
+  const r = schema.safeParse(payload);
+  if (!r.success) {
+    const where = r.error.issues.slice(0, 3).map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw settingsError(
+      `the ${event} event payload (GITHUB_EVENT_PATH) is not what GitHub sends: ${where}`,
+      "Run the action from a workflow triggered by the event itself; a hand-made payload must follow GitHub's webhook schema."
+    );
+  }
+  return r.data;
+}
+function parseSettings(env, fs3 = nodeSettingsFs) {
+  const eventName = env.GITHUB_EVENT_NAME ?? "";
+  if (eventName === "") {
+    throw settingsError(
+      "GITHUB_EVENT_NAME is not set: the action runs only inside a GitHub Actions workflow",
+      "Use it as a step ('uses: <owner>/interlock@v1'); to try Interlock locally, run the CLI."
+    );
+  }
+  const refused = REFUSED_EVENTS[eventName];
+  if (refused !== void 0) {
+    throw settingsError(
+      refused,
+      "Change the workflow's 'on:' (see docs/github.md for the three workflows)."
+    );
+  }
+  const modeInput = readInput(env, "mode") || "auto";
+  if (!MODE_INPUT_VALUES.includes(modeInput)) {
+    throw settingsError(
+      `input 'mode' is '${maskText(modeInput)}'; it must be one of ${MODE_INPUT_VALUES.join(", ")}`,
+      "Leave 'mode' out (auto: chosen by the event) or set it to the step's intended mode."
+    );
+  }
+  const mode = modeInput;
+  const token = readInput(env, "token");
+  if (token === "") {
+    throw settingsError(
+      "input 'token' is empty",
+      "Leave 'token' out to use the workflow's GITHUB_TOKEN (with the permissions in docs/github.md), or pass a token: 'token: ${{ secrets.INTERLOCK_TOKEN }}'."
+    );
+  }
+  const fullName = env.GITHUB_REPOSITORY ?? "";
+  const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(fullName);
+  if (!m) {
+    throw settingsError(
+      `GITHUB_REPOSITORY is '${fullName}', not owner/name`,
+      "The runner sets it; run the action inside a GitHub Actions workflow."
+    );
+  }
+  const apiUrl = (env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
+  if (!/^https?:\/\/[^\s]+$/.test(apiUrl)) {
+    throw settingsError(
+      `GITHUB_API_URL is '${apiUrl}', not an http(s) URL`,
+      "The runner sets it (https://api.github.com, or your GitHub Enterprise Server's /api/v3)."
+    );
+  }
+  const workspace = resolve3(env.GITHUB_WORKSPACE || process.cwd());
+  const eventPath = env.GITHUB_EVENT_PATH ?? "";
+  if (eventPath === "" || !fs3.isFile(eventPath)) {
+    throw settingsError(
+      `GITHUB_EVENT_PATH ('${eventPath}') does not name the event payload file`,
+      "The runner sets it; run the action inside a GitHub Actions workflow."
+    );
+  }
+  let payload;
+  try {
+    payload = JSON.parse(fs3.readFile(eventPath));
+  } catch (err) {
+    throw settingsError(
+      `the event payload ${eventPath} is not JSON (${err.message})`,
+      "The runner writes it; run the action inside a GitHub Actions workflow."
+    );
+  }
+  const base = (defaultBranch) => ({
+    eventName,
+    token,
+    apiUrl,
+    owner: m[1],
+    repo: m[2],
+    defaultBranch,
+    workspace
+  });
+  const wrongMode = (want, allowedEvents) => settingsError(
+    `input 'mode' is '${mode}', but this step runs on '${eventName}', which is a ${want} event`,
+    `Mode ${mode} runs on ${allowedEvents}. Fix the workflow's 'on:' or leave 'mode' out.`
+  );
+  switch (eventName) {
+    case "workflow_dispatch": {
+      const p = parsePayload(workflowDispatchSchema, payload, eventName);
+      const common = base(p.repository.default_branch);
+      requireDefaultRef(p.ref, common.defaultBranch, eventName);
+      if (mode === "gate") throw wrongMode("request", "pull_request and pull_request_review");
+      if (mode === "execute") return executeSettings(common, env, fs3, env.GITHUB_SHA ?? "");
+      const fromInputs = p.inputs?.request;
+      return requestSettings(common, env, fs3, p.sender, {
+        input: readInput(env, "request"),
+        payload: typeof fromInputs === "string" ? fromInputs : void 0,
+        payloadSource: "the workflow_dispatch input 'request'"
+      });
+    }
+    case "repository_dispatch": {
+      const p = parsePayload(repositoryDispatchSchema, payload, eventName);
+      const common = base(p.repository.default_branch);
+      if (mode === "gate" || mode === "execute") {
+        throw wrongMode("request", "workflow_dispatch and repository_dispatch");
+      }
+      const fromPayload = p.client_payload?.request;
+      return requestSettings(common, env, fs3, p.sender, {
+        input: readInput(env, "request"),
+        payload: fromPayload === void 0 || fromPayload === null ? void 0 : typeof fromPayload === "string" ? fromPayload : JSON.stringify(fromPayload),
+        payloadSource: "client_payload.request"
+      });
+    }
+    case "pull_request":
+    case "pull_request_review": {
+      const p = parsePayload(pullRequestSchema, payload, eventName);
+      const common = base(p.repository.default_branch);
+      if (mode === "execute") {
+        throw settingsError(
+          `input 'mode' is 'execute', but this step runs on '${eventName}': execution never runs on pull request events (the pull request's content is not yet approved, and its author controls it)`,
+          "Execute on 'push' to the default branch (see docs/github.md), and leave 'mode' out here."
+        );
+      }
+      if (mode === "request") throw wrongMode("gate", "workflow_dispatch and repository_dispatch");
+      return gateSettings(common, eventName, p);
+    }
+    case "push": {
+      const p = parsePayload(pushSchema, payload, eventName);
+      const common = base(p.repository.default_branch);
+      if (mode === "request" || mode === "gate") {
+        throw wrongMode("execute", "push (to the default branch) and workflow_dispatch");
+      }
+      if (p.ref !== `refs/heads/${common.defaultBranch}`) {
+        return {
+          ...common,
+          mode: "skip",
+          reason: `push to ${p.ref}, not to the default branch ${common.defaultBranch}: nothing to execute`
+        };
+      }
+      if (p.deleted) return { ...common, mode: "skip", reason: "the push deleted the branch" };
+      return executeSettings(common, env, fs3, p.after);
+    }
+    default:
+      throw settingsError(
+        `Interlock does not run on '${eventName}' events`,
+        "Requests arrive on workflow_dispatch or repository_dispatch, the gate runs on pull_request and pull_request_review, execution on push to the default branch (see docs/github.md)."
+      );
+  }
+}
+function requireDefaultRef(ref, defaultBranch, event) {
+  if (ref !== `refs/heads/${defaultBranch}`) {
+    throw settingsError(
+      `this ${event} run is on ${ref}, not on the default branch ${defaultBranch}: the policies and config that decide must be the reviewed ones on the default branch`,
+      `Run the workflow on ${defaultBranch} ('gh workflow run <workflow> --ref ${defaultBranch}').`
+    );
+  }
+}
+function repoDirOf(common, env, fs3) {
+  const raw = readInput(env, "repo-dir") || ".";
+  const dir = resolve3(common.workspace, raw);
+  if (!fs3.isDirectory(dir)) {
+    throw settingsError(
+      `input 'repo-dir' is '${raw}', but ${dir} is not a directory`,
+      "Check out the approvals repository first ('uses: actions/checkout@v4') and point 'repo-dir' at it (default: the workspace)."
+    );
+  }
+  return dir;
+}
+function requestSettings(common, env, fs3, sender, from) {
+  const repoDir = repoDirOf(common, env, fs3);
+  let text;
+  let source;
+  if (from.input !== "") {
+    ({ text, source } = requestFromInput(from.input, common.workspace, fs3));
+  } else if (from.payload !== void 0 && from.payload.trim() !== "") {
+    text = from.payload;
+    source = from.payloadSource;
+  } else {
+    throw settingsError(
+      `no request: the 'request' input is empty and the event has no ${from.payloadSource}`,
+      common.eventName === "repository_dispatch" ? "Send the request as client_payload.request: gh api repos/OWNER/REPO/dispatches -f event_type=interlock-request -F 'client_payload[request]=@request.json'." : `Give the request file's path or its YAML/JSON in the workflow_dispatch input 'request' (gh workflow run interlock-request.yml -f request="$(cat request.yaml)").`
+    );
+  }
+  const request2 = parseRequest(text, { source });
+  checkSender(request2, sender);
+  return {
+    ...common,
+    mode: "request",
+    repoDir,
+    request: request2,
+    requestSource: source,
+    sender: { login: sender.login, type: sender.type },
+    maskingKey: maskingKeyOf(env)
+  };
+}
+function requestFromInput(value, workspace, fs3) {
+  if (value.includes("\n") || value.startsWith("{") || /:\s/.test(value)) {
+    return { text: value, source: "the 'request' input" };
+  }
+  const path = resolve3(workspace, value);
+  const rel = relative2(workspace, path);
+  if (rel.startsWith("..") || isAbsolute2(rel)) {
+    throw settingsError(
+      `input 'request' names ${maskText(value)}, which is outside the workspace`,
+      "Give a path relative to the workspace, or the request's YAML/JSON itself."
+    );
+  }
+  if (!fs3.isFile(path)) {
+    throw settingsError(
+      `input 'request' names ${maskText(value)}, but there is no such file in the workspace`,
+      "Give the path of a request file relative to the workspace (check it out first), or the request's YAML/JSON itself."
+    );
+  }
+  return { text: fs3.readFile(path), source: rel };
+}
+function personKey(id) {
+  return principalKey(EMPTY_DIRECTORY, id);
+}
+function checkSender(request2, sender) {
+  if (sender.type === "Bot" || sender.login.toLowerCase().endsWith("[bot]")) return;
+  const who = personKey(sender.login);
+  const named = [request2.requester.id, request2.requester.on_behalf_of].filter((x) => x !== void 0).map(personKey);
+  if (!named.includes(who)) {
+    throw settingsError(
+      `${sender.login} dispatched this request, but it names neither them as the requester nor as on_behalf_of: the person behind a request must be named so that they cannot approve it`,
+      `Add 'on_behalf_of: ${sender.login}' to the requester (or dispatch it as the requester).`
+    );
+  }
+}
+var MASKING_KEY = /^[0-9a-f]{64}$/;
+function maskingKeyOf(env) {
+  const hex3 = readInput(env, "masking-key").toLowerCase();
+  if (hex3 === "") {
+    throw settingsError(
+      "input 'masking-key' is empty: requests are masked with the repository's key, and the executor masks the sealed original again with the same key before it runs anything",
+      "Store a key as a secret once (openssl rand -hex 32) and pass it to the request and execute steps: 'masking-key: ${{ secrets.INTERLOCK_MASKING_KEY }}'."
+    );
+  }
+  if (!MASKING_KEY.test(hex3)) {
+    throw settingsError(
+      "input 'masking-key' must be 64 hex characters (32 bytes)",
+      "Store the repository's key as a secret (openssl rand -hex 32) and pass it: 'masking-key: ${{ secrets.INTERLOCK_MASKING_KEY }}'. A new key changes every hash token."
+    );
+  }
+  return Buffer.from(hex3, "hex");
+}
+function executeSettings(common, env, fs3, commit) {
+  const repoDir = repoDirOf(common, env, fs3);
+  const raw = readInput(env, "executor-identity");
+  const identities = raw.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  if (identities.length === 0) {
+    throw settingsError(
+      "input 'executor-identity' is empty: execution needs the executor's age identity to unseal the approved params",
+      "Store the identity (AGE-SECRET-KEY-1\u2026, whose recipient is in .interlock/config.yaml) as a secret and pass it: 'executor-identity: ${{ secrets.INTERLOCK_EXECUTOR_IDENTITY }}'."
+    );
+  }
+  const bad = identities.findIndex((l) => !/^AGE-SECRET-KEY-1[0-9A-Z]+$/.test(l));
+  if (bad !== -1) {
+    throw settingsError(
+      `input 'executor-identity', line ${bad + 1}, is not an age identity (AGE-SECRET-KEY-1\u2026)`,
+      "Pass the identity file's content as it is (comment lines starting with # are ignored)."
+    );
+  }
+  return {
+    ...common,
+    mode: "execute",
+    repoDir,
+    identities,
+    maskingKey: maskingKeyOf(env),
+    commit
+  };
+}
+function gateSettings(common, eventName, p) {
+  const pr = p.pull_request;
+  const skip = (reason) => ({ ...common, mode: "skip", reason });
+  if (eventName === "pull_request" && !GATED_PR_ACTIONS.has(p.action)) {
+    return skip(`pull_request '${p.action}' does not change what the gate sees`);
+  }
+  if (pr.state !== "open") return skip(`pull request #${pr.number} is ${pr.state}`);
+  const branch = PROPOSAL_BRANCH.exec(pr.head.ref);
+  const fullName = `${common.owner}/${common.repo}`;
+  if (!branch) {
+    return skip(
+      `pull request #${pr.number} is not an Interlock proposal (its head branch is not interlock/<id>), so interlock/gate is not published for it and a branch protection that requires it keeps it unmergeable`
+    );
+  }
+  if (pr.head.repo?.full_name.toLowerCase() !== fullName.toLowerCase()) {
+    return skip(
+      `pull request #${pr.number} comes from another repository (${pr.head.repo?.full_name ?? "deleted"}); Interlock proposals are only ever branches of ${fullName}`
+    );
+  }
+  if (pr.base.ref !== common.defaultBranch) {
+    return skip(
+      `pull request #${pr.number} targets ${pr.base.ref}, not the default branch ${common.defaultBranch}`
+    );
+  }
+  return {
+    ...common,
+    mode: "gate",
+    id: branch[1],
+    pullNumber: pr.number,
+    headSha: pr.head.sha
+  };
+}
+
+// src/action/production.ts
+var ACTIONS_BOT = "github-actions[bot]";
+function actionsCoreOutput() {
+  return {
+    setOutput: (name, value) => setOutput(name, value),
+    info: (m) => info(m),
+    warning: (m) => warning(m),
+    setFailed: (m) => setFailed(m),
+    summary: async (markdown) => {
+      if (!process.env.GITHUB_STEP_SUMMARY) return;
+      await summary.addRaw(markdown, true).write();
+    }
+  };
+}
+function githubForgeFactory(opts2 = {}) {
+  return (t) => new GitHubForge({
+    octokit: createOctokit({
+      token: t.token,
+      baseUrl: t.apiUrl,
+      userAgent: "interlock-action",
+      ...opts2
+    }),
+    owner: t.owner,
+    repo: t.repo,
+    defaultBranch: t.defaultBranch,
+    org: t.owner,
+    botLogin: opts2.botLogin ?? ACTIONS_BOT,
+    ...opts2.counter ? { counter: opts2.counter } : {}
+  });
+}
+function bundledPoliciesDir(moduleUrl) {
+  const dir = fileURLToPath(new URL("./policies", moduleUrl));
+  return existsSync4(dir) ? dir : void 0;
+}
+function productionDeps(moduleUrl) {
+  const policies = bundledPoliciesDir(moduleUrl);
+  return {
+    settings: () => parseSettings(process.env),
+    forgeFactory: githubForgeFactory({ log: { warn: (m) => warning(m) } }),
+    core: actionsCoreOutput(),
+    env: process.env,
+    now: () => /* @__PURE__ */ new Date(),
+    ...policies === void 0 ? {} : { defaultPoliciesDir: policies }
+  };
 }
 
 // src/lifecycle/execute.ts
@@ -74432,26 +74444,6 @@ content-type/dist/index.js:
 @octokit/graphql/dist-bundle/index.js:
   (* v8 ignore if -- @preserve *)
 
-ibantools/jsnext/ibantools.js:
-  (*!
-   * @license
-   * Copyright Saša Jovanić
-   * Licensed under the Mozilla Public License, Version 2.0 or the MIT license,
-   * at your option. This file may not be copied, modified, or distributed
-   * except according to those terms.
-   * SPDX-FileCopyrightText: Saša Jovanić
-   * SPDX-License-Identifier: MIT or MPL/2.0
-   *)
-  (**
-   * Validation, extraction and creation of IBAN, BBAN, BIC/SWIFT numbers plus some other helpful stuff
-   * @package Documentation
-   * @author Saša Jovanić
-   * @module ibantools
-   * @version 4.5.4
-   * @license MIT or MPL-2.0
-   * @preferred
-   *)
-
 @scure/base/index.js:
   (*! scure-base - MIT License (c) 2022 Paul Miller (paulmillr.com) *)
 
@@ -74484,4 +74476,24 @@ ibantools/jsnext/ibantools.js:
 @noble/post-quantum/ml-kem.js:
 @noble/post-quantum/hybrid.js:
   (*! noble-post-quantum - MIT License (c) 2024 Paul Miller (paulmillr.com) *)
+
+ibantools/jsnext/ibantools.js:
+  (*!
+   * @license
+   * Copyright Saša Jovanić
+   * Licensed under the Mozilla Public License, Version 2.0 or the MIT license,
+   * at your option. This file may not be copied, modified, or distributed
+   * except according to those terms.
+   * SPDX-FileCopyrightText: Saša Jovanić
+   * SPDX-License-Identifier: MIT or MPL/2.0
+   *)
+  (**
+   * Validation, extraction and creation of IBAN, BBAN, BIC/SWIFT numbers plus some other helpful stuff
+   * @package Documentation
+   * @author Saša Jovanić
+   * @module ibantools
+   * @version 4.5.4
+   * @license MIT or MPL-2.0
+   * @preferred
+   *)
 */
