@@ -28,6 +28,7 @@ import { deflateSync } from "node:zlib";
 import { monotonicFactory } from "ulid";
 import { stringify } from "yaml";
 import { loadRepoContext } from "../src/cli/context.ts";
+import { repoHomeOf } from "../src/cli/local.ts";
 import { loadConfig, ownerMembers, type InterlockConfig } from "../src/config/config.ts";
 import { decideAndMask, type Evaluation } from "../src/decide.ts";
 import { executorFor } from "../src/execution/executors.ts";
@@ -42,7 +43,9 @@ import { REVIEW_TAG_PREFIX, reviewMessage } from "../src/forge/local/reviews.ts"
 import { parseCodeowners } from "../src/gate/codeowners.ts";
 import { evaluateGate } from "../src/gate/gate.ts";
 import { mergeMessage, type GateResult } from "../src/lifecycle/gate-check.ts";
-import { initRepository, KEYS_DIR } from "../src/lifecycle/init.ts";
+import { initRepository } from "../src/lifecycle/init.ts";
+import { KEYS_SUBDIR } from "../src/settings/home.ts";
+import { benchHome } from "./lifecycle.ts";
 import { seal, type SealedParams } from "../src/masking/seal.ts";
 import { renderCard } from "../src/proposal/card.ts";
 import { renderRequestFile, requestRecord } from "../src/proposal/request-file.ts";
@@ -140,7 +143,11 @@ const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 const SPACING_MS = 10 * 60 * 1000;
 
 async function templates(dir: string, config: InterlockConfig): Promise<Template[]> {
-  const repo = await loadRepoContext(dir, dir);
+  const repo = await loadRepoContext(
+    dir,
+    dir,
+    await repoHomeOf(dir, { INTERLOCK_HOME: benchHome(dir) }),
+  );
   const members = ownerMembers(config);
   const out: Template[] = [];
   for (const text of TEMPLATES) {
@@ -287,14 +294,16 @@ const objectId = (type: string, content: Buffer) =>
  */
 export async function generateHistory(dir: string, count: number): Promise<GeneratedHistory> {
   const started = performance.now();
-  const init = await initRepository(dir, new Date(T0));
+  const init = await initRepository(dir, new Date(T0), { home: benchHome(dir) });
   const config = loadConfig(dir);
   const tpl = await templates(dir, config);
   const signers = new Map<string, SshSigner>();
   for (const who of new Set(tpl.flatMap((t) => t.approvers))) {
-    const signer = loadEd25519Signer(join(dir, KEYS_DIR, who));
+    const signer = loadEd25519Signer(join(init.home, KEYS_SUBDIR, who));
     if (signer.publicKey !== config.people[who]?.signing_key) {
-      throw new Error(`the key in ${KEYS_DIR}/${who} is not ${who}'s configured signing key`);
+      throw new Error(
+        `the key of ${who} in the Interlock home is not ${who}'s configured signing key`,
+      );
     }
     signers.set(who, signer);
   }
@@ -374,6 +383,8 @@ export async function generateHistory(dir: string, count: number): Promise<Gener
         id,
         path,
         requester: t.request.requester,
+        // TODO(bench): sign the generated proposal commits as the requester does.
+        authentication: { verified: true, signer: t.request.requester.id, detail: "generated" },
         decision: ev.decision,
         expiresAt: new Date(record.expires_at),
         recordedDigest: record.digest,

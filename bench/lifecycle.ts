@@ -4,15 +4,17 @@
  * dependencies the CLI builds (openLocalRepo: LocalForge, loadConfig, loadRepoContext).
  */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openLocalRepo, type LocalRepo } from "../src/cli/local.ts";
+import { parseSshSigningKey } from "../src/forge/local/ssh-signer.ts";
 import { fileRequest } from "../src/lifecycle/file-request.ts";
 import { checkGate } from "../src/lifecycle/gate-check.ts";
 import { initRepository } from "../src/lifecycle/init.ts";
 import { recordReview } from "../src/lifecycle/review.ts";
 import { parseRequest } from "../src/request/parse.ts";
 import { packageRoot } from "../src/policy/toolchain.ts";
+import { KEYS_SUBDIR } from "../src/settings/home.ts";
 import { requestJson } from "./fixtures.ts";
 import { summarize, type LatencyStats } from "./stats.ts";
 
@@ -25,6 +27,11 @@ export interface LifecycleResult {
   readonly gate: { satisfied: boolean; summary: string; approvals: number };
   /** The same steps as CLI processes (node bin/interlock.js …), start-up included. */
   readonly cli: { request: LatencyStats; gate: LatencyStats };
+}
+
+/** The Interlock home of a bench repository: a sibling directory, never inside it. */
+export function benchHome(dir: string): string {
+  return `${dir}.interlock-home`;
 }
 
 async function timed<T>(samples: number[], fn: () => Promise<T>): Promise<T> {
@@ -42,6 +49,8 @@ export async function fileRequests(
   startMs: number,
 ): Promise<{ ids: string[]; stats: LatencyStats }> {
   const request = parseRequest(requestJson(2048), { source: "bench 2 KB" });
+  const keyFile = join(local.home, KEYS_SUBDIR, request.requester.id);
+  const signingKey = parseSshSigningKey(readFileSync(keyFile, "utf8"), keyFile);
   const samples: number[] = [];
   const ids: string[] = [];
   for (let i = 0; i < warmup + count; i++) {
@@ -55,6 +64,7 @@ export async function fileRequests(
           hmacKey: local.repo.hmacKey,
         },
         recipients: local.config.executors.recipients,
+        signingKey,
       });
     const filed = i < warmup ? await file() : await timed(samples, file);
     if (filed.denied) throw new Error(`the bench request was denied: ${filed.path}`);
@@ -73,7 +83,13 @@ export async function approveAll(
   for (const id of ids) {
     for (const who of ["dana", "sam"]) {
       await timed(samples, () =>
-        recordReview(local.forge, { id, who, state: "approved", now: at }),
+        recordReview(local.forge, {
+          id,
+          who,
+          state: "approved",
+          keyFile: join(local.home, KEYS_SUBDIR, who),
+          now: at,
+        }),
       );
     }
   }
@@ -122,9 +138,9 @@ export async function benchLifecycle(
   // review, and earlier than the expiry (critical requests live 4 hours).
   const T = Date.now() - 60 * 60 * 1000;
   const t0 = performance.now();
-  await initRepository(dir, new Date(T));
+  await initRepository(dir, new Date(T), { home: benchHome(dir) });
   const initSeconds = (performance.now() - t0) / 1000;
-  const local = await openLocalRepo(dir, dir);
+  const local = await openLocalRepo(dir, dir, { INTERLOCK_HOME: benchHome(dir) });
 
   const filed = await fileRequests(local, opts.requests, 3, T);
   // Approve a handful of proposals (each approval: one tag, signed in-process, written by mktag).

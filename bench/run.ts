@@ -32,7 +32,7 @@ import {
   type ThroughputResult,
 } from "./decide.ts";
 import { generateHistory, verifyTagsWithGit, type GeneratedHistory } from "./history.ts";
-import { benchLifecycle, fileRequests, type LifecycleResult } from "./lifecycle.ts";
+import { benchHome, benchLifecycle, fileRequests, type LifecycleResult } from "./lifecycle.ts";
 import { benchOpaServer, type OpaServerResult } from "./opa-server.ts";
 import { cpuSnapshot, fmtBytes, fmtUs, table, type LatencyStats } from "./stats.ts";
 
@@ -314,7 +314,7 @@ async function main() {
           );
         }
         log(`audit: ${audit.seconds.toFixed(1)} s; fileRequest on this history…`);
-        const local = await openLocalRepo(dir, dir);
+        const local = await openLocalRepo(dir, dir, { INTERLOCK_HOME: benchHome(dir) });
         const { stats: fileRequest } = await fileRequests(local, 10, 2, Date.now());
         sizes.push({ history, verifyTag, audit, fileRequest });
         if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { policyIdentity, type IdentityDirectory } from "./identity/directory.ts";
 import type { Decision } from "./policy/decision.ts";
 import { planExecutableMasks, valueAt, verifyExecutableMasks } from "./executable/check.ts";
 import type { PolicyAnalysis, PolicyEngine, PolicyInput } from "./policy/engine.ts";
@@ -16,6 +17,8 @@ export interface DecideContext {
   readonly repo: string | null;
   /** The repository's masking key (stable `hash` tokens). */
   readonly hmacKey: Uint8Array;
+  /** Who is who, so the policy sees every name of the requester and its sponsor. */
+  readonly identities?: IdentityDirectory;
 }
 
 /** A finding as it may be written down: located, typed, and its path masked too. */
@@ -92,6 +95,7 @@ function prepare(request: Request, ctx: DecideContext) {
       repo: ctx.repo,
       requested_ttl_seconds: request.ttl === undefined ? null : ttlSeconds(request.ttl),
     },
+    ...(ctx.identities ? { identity: policyIdentity(ctx.identities, request.requester) } : {}),
   };
   return { input, plan, executable };
 }

@@ -238,7 +238,7 @@ describe("approvals that must not count", () => {
     expect(code).toBe(4);
     expect(approvalOf(verdict, "dana")).toMatchObject({ counted: false });
     expect(approvalOf(verdict, "dana").why).toMatch(
-      /dana's review is not verified: signed by SHA256:\S+ which is not an allowed key for dana/,
+      /^ignored: signed by SHA256:\S+ which is not an allowed key for dana$/,
     );
     expect(rule(verdict, "groups").ok).toBe(false);
     expect((await repo.merge(filed.id)).code).toBe(4);
@@ -257,9 +257,8 @@ describe("approvals that must not count", () => {
     const mallory = second.verdict.approvals.find((a) => a.who === "Mallory");
     expect(mallory).toMatchObject({ counted: false });
     expect(mallory!.why).toMatch(
-      /mallory@example\.test is not a person in \.interlock\/config\.yaml/,
+      /ignored: signer is not a person in \.interlock\/config\.yaml \(mallory@example\.test\)/,
     );
-    expect(mallory!.why).toMatch(/has no write access/);
   });
 
   it("a review tag for a different commit or a different request", async () => {
@@ -268,7 +267,7 @@ describe("approvals that must not count", () => {
     const other = await repo.request(requests.export({ reason: "Another export" }));
     const head = repo.rev(branchRef(filed.id));
     const base = repo.rev("main");
-    const danaKey = join(repo.dir, ".interlock", "keys", "dana");
+    const danaKey = repo.keyFile("dana");
 
     // (a) dana's real key; the tag says it approves the head but is attached to another commit.
     signTag(repo, {
@@ -570,7 +569,7 @@ describe("execution", () => {
       expect.objectContaining({ id: filed.id, status: "refused" }),
     ]);
     expect(executed.reports[0]!.detail).toMatch(
-      /the gate did not hold at the merge: Not satisfied: data-stewards has 0 of 1/,
+      /the gate did not hold at the merge: Not satisfied: .*data-stewards has 0 of 1/,
     );
     expect(logLines(log)).toEqual([]);
     expect(result(repo, filed.id)).toMatchObject({ outcome: "refused" });

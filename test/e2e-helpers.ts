@@ -148,18 +148,32 @@ export function listFiles(dir: string, rev: string, prefix: string): string[] {
 export class Repo {
   readonly dir: string;
   readonly clock: Clock;
+  /** The test's Interlock home (private keys), outside the repository; never the real ~. */
+  readonly home: string;
+  /** This repository's directory in the home: keys/<principal>, executor.key, mask.key. */
+  readonly repoHome: string;
 
-  private constructor(dir: string, clock: Clock) {
+  private constructor(dir: string, clock: Clock, home: string, repoHome: string) {
     this.dir = dir;
     this.clock = clock;
+    this.home = home;
+    this.repoHome = repoHome;
   }
 
-  /** `interlock init` into a new temporary directory. */
+  /** `interlock init` into a new temporary directory, with a temporary Interlock home. */
   static async init(clock = new Clock()): Promise<Repo> {
-    const dir = join(tempDir("interlock-e2e-"), "approvals");
-    const r = await run(["init", dir], { now: clock.now });
+    const root = tempDir("interlock-e2e-");
+    const dir = join(root, "approvals");
+    const home = join(root, "home");
+    const r = await run(["init", dir, "--json"], { now: clock.now, env: homeEnv(home) });
     if (r.code !== 0) throw new Error(`interlock init failed (${r.code}): ${r.stderr}`);
-    return new Repo(dir, clock);
+    const { home: repoHome } = JSON.parse(r.stdout) as { home: string };
+    return new Repo(dir, clock, home, repoHome);
+  }
+
+  /** A principal's private key file in the test's Interlock home. */
+  keyFile(principal: string): string {
+    return join(this.repoHome, "keys", principal);
   }
 
   /**
@@ -174,6 +188,7 @@ export class Repo {
     return run([...argv, "--repo", this.dir], {
       now,
       cwd: this.dir,
+      env: homeEnv(this.home),
       ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }),
     });
   }
@@ -193,9 +208,17 @@ export class Repo {
     return { code: r.code, body, stderr: r.stderr };
   }
 
-  /** Files a request (an object, written as YAML to stdin); expects it to be accepted. */
-  async request(request: object, opts: { now?: Date } = {}): Promise<Filed> {
-    const r = await this.json<Filed>(["request", "-"], { ...opts, stdin: stringify(request) });
+  /**
+   * Files a request (an object, written as YAML to stdin) as its requester (--as the
+   * requester's id, signed with its key from the home, unless `as` says otherwise); expects it
+   * to be accepted.
+   */
+  async request(request: object, opts: { now?: Date; as?: string } = {}): Promise<Filed> {
+    const as = opts.as ?? (request as { requester?: { id?: string } }).requester?.id;
+    const r = await this.json<Filed>(["request", "-", ...(as ? ["--as", as] : [])], {
+      ...(opts.now ? { now: opts.now } : {}),
+      stdin: stringify(request),
+    });
     if (r.code !== 0 || r.body.denied) {
       throw new Error(
         `request was not filed (exit ${r.code}): ${JSON.stringify(r.body)} ${r.stderr}`,
@@ -263,6 +286,11 @@ export class Repo {
     git(this.dir, ["add", ".interlock/config.yaml"], { date });
     git(this.dir, ["commit", "-q", "-m", `Configure the ${action} executor`], { date, who: SAM });
   }
+}
+
+/** The environment of the in-process CLI: only the Interlock home is set, to a temp dir. */
+export function homeEnv(home: string): NodeJS.ProcessEnv {
+  return { ...process.env, INTERLOCK_HOME: home };
 }
 
 /**

@@ -62,11 +62,11 @@ interface ProcessResult {
 }
 
 /** `node bin/interlock.js <args>` as a real process. */
-function interlockProcess(args: readonly string[]): Promise<ProcessResult> {
+function interlockProcess(args: readonly string[], home: string): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, "bin", "interlock.js"), ...args], {
       cwd: ROOT,
-      env: { ...process.env, NO_COLOR: "1" },
+      env: { ...process.env, NO_COLOR: "1", INTERLOCK_HOME: home },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -89,7 +89,7 @@ describe("exactly once", () => {
 
       const runs = await Promise.all(
         Array.from({ length: PROCESSES }, () =>
-          interlockProcess(["execute", "--repo", repo.dir, "--json"]),
+          interlockProcess(["execute", "--repo", repo.dir, "--json"], repo.home),
         ),
       );
 

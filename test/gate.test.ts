@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { parseConfig } from "../src/config/config.ts";
+import { directoryOf } from "../src/identity/directory.ts";
 import { parseCodeowners } from "../src/gate/codeowners.ts";
 import { AUTO_APPROVED_DETAIL, evaluateGate, renderVerdict } from "../src/gate/gate.ts";
 import type {
@@ -34,6 +37,7 @@ function snapshot(over: Overrides = {}): GateSnapshot {
       id: "01JD3XK7ZQ8V5W2N4M6P9R1T0S",
       path: PATH,
       requester: { id: "agent:etl-bot", kind: "agent", on_behalf_of: "alice" },
+      authentication: { verified: true, signer: "agent:etl-bot", detail: "signed" },
       decision: {
         allow: true,
         deny: [],
@@ -219,8 +223,8 @@ describe("evaluateGate: attempts to bypass the approval rules", () => {
         ],
       }),
     );
-    expectBlockedBy(v, ["groups", "distinct-approvers"]);
-    expect(approvalOf(v, "dana").why).toContain("signed by a key not in the allowed signers");
+    expectBlockedBy(v, ["groups"]);
+    expect(approvalOf(v, "dana").why).toBe("ignored: signed by a key not in the allowed signers");
   });
 
   it("does not count an approval from someone without write access", () => {
@@ -524,6 +528,7 @@ describe("evaluateGate: what does count", () => {
     expect(v.autoApproved).toBe(false);
     expect(v.rules.map((r) => r.rule)).toEqual([
       "decision",
+      "signed-request",
       "not-expired",
       "groups",
       "codeowners",
@@ -716,5 +721,87 @@ describe("explaining the verdict", () => {
     expect(v.summary).toBe(
       "Not satisfied: data-stewards has 0 of 1 required approvals; 1 approval did not count (dana's approval was given on abc1234, but the proposal is now at def5678).",
     );
+  });
+});
+
+describe("only verified reviews exist, and identities resolve through the directory", () => {
+  const directory = directoryOf(
+    parseConfig(
+      stringify({
+        version: 1,
+        org: "acme",
+        people: {
+          alice: { name: "Alice", email: "alice@acme.example", aliases: ["github:alice-gh"] },
+          dana: { name: "Dana", email: "dana@acme.example" },
+          sam: { name: "Sam", email: "sam@acme.example" },
+        },
+        agents: {
+          "agent:etl-bot": {
+            signing_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + "A".repeat(43),
+            sponsor: "alice",
+          },
+        },
+        teams: { "data-stewards": ["dana", "alice"], security: ["sam"] },
+        executors: { recipients: ["age1" + "q".repeat(58)], actions: {} },
+      }),
+    ),
+  );
+
+  it("as a repository writer: an unverified approval after a verified rejection does not lift it", () => {
+    const v = evaluateGate(
+      snapshot({
+        reviews: [
+          review("sam", { state: "changes_requested" }),
+          review("dana"),
+          review("sam", { verified: false, unverifiedReason: "the review is not signed" }),
+        ],
+      }),
+    );
+    expect(rule(v, "no-rejection").ok).toBe(false);
+    expect(v.approvals.at(-1)).toEqual({
+      who: "sam",
+      counted: false,
+      why: "ignored: the review is not signed",
+    });
+  });
+
+  it("as a repository writer: an approval of another commit after a rejection does not lift it", () => {
+    const v = evaluateGate(
+      snapshot({
+        reviews: [
+          review("sam", { state: "changes_requested" }),
+          review("dana"),
+          review("sam", { commit: OLD }),
+        ],
+      }),
+    );
+    expect(rule(v, "no-rejection").ok).toBe(false);
+  });
+
+  it("as the sponsor: approving under another name (an alias only the config knows) does not count", () => {
+    const v = evaluateGate(
+      snapshot({
+        identities: directory,
+        request: { requester: { id: "agent:etl-bot", kind: "agent" } },
+        reviews: [review("github:alice-gh"), review("sam")],
+      }),
+    );
+    expect(v.satisfied).toBe(false);
+    expect(approvalOf(v, "github:alice-gh").why).toMatch(
+      /is the agent's sponsor \(bound to agent:etl-bot in the configuration\)/,
+    );
+  });
+
+  it("as the requester: an unsigned request fails the signed-request rule, even when auto-approved", () => {
+    const v = evaluateGate(
+      snapshot({
+        request: {
+          authentication: { verified: false, reason: "the proposal's commit is not signed" },
+          decision: { ...snapshot().request.decision, auto_approve: true },
+        },
+      }),
+    );
+    expect(v.satisfied).toBe(false);
+    expect(rule(v, "signed-request").detail).toMatch(/the proposal's commit is not signed/);
   });
 });

@@ -89,8 +89,8 @@ let identity: string;
 
 beforeAll(async () => {
   repoDir = join(tempDir("interlock-action-repo-"), "approvals");
-  await initRepository(repoDir, NOW);
-  identity = readFileSync(join(repoDir, ".interlock", "executor.key"), "utf8");
+  const init = await initRepository(repoDir, NOW, { home: tempDir("interlock-action-home-") });
+  identity = readFileSync(join(init.home, "executor.key"), "utf8");
   mkdirSync(join(repoDir, "incoming"), { recursive: true });
   writeFileSync(join(repoDir, "incoming", "export.yaml"), EXPORT_YAML);
 });

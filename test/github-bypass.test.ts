@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify } from "yaml";
 import { renderVerdict } from "../src/gate/gate.ts";
 import { mergeRequest } from "../src/lifecycle/gate-check.ts";
 import { requests, ruleOf, World } from "./github/world.ts";
@@ -198,5 +198,33 @@ describe("github: merges and executions that must not run the action", () => {
       unknown
     >;
     expect(result).toMatchObject({ id, outcome: "succeeded" });
+  });
+});
+
+describe("github: the sponsor under another name", () => {
+  it("as the sponsor, approving with a GitHub login that the config lists as their alias: does not count", async () => {
+    const w = (world = await World.create());
+    // alice's GitHub account is alice-gh, a data steward; the request names her as "alice".
+    w.sim.addUser("alice-gh", { role: "write" });
+    w.sim.addTeamMember("data-stewards", "alice-gh");
+    const config = {
+      version: 1,
+      org: "acme",
+      people: {
+        alice: { name: "Alice", email: "alice@acme.example", aliases: ["github:alice-gh"] },
+      },
+      teams: {},
+      executors: { recipients: [w.age.recipient], actions: {} },
+    };
+    await w.sim.push("sam", "main", { ".interlock/config.yaml": stringify(config) });
+    const { id, number } = await fileExport(w);
+    await w.sim.as("alice-gh").review(number, "APPROVE");
+    const gate = await w.gate(id);
+    expect(gate.verdict.satisfied).toBe(false);
+    expect(approval(gate, "alice-gh")).toMatchObject({ counted: false });
+    expect(approval(gate, "alice-gh").why).toMatch(
+      /alice-gh is the agent's sponsor \(on_behalf_of\)/,
+    );
+    expect((await mergeRequest(w.forge, id, w.clock.tick())).merged).toBe(false);
   });
 });

@@ -24,6 +24,7 @@ import {
 
 const GATE_RULE_IDS = [
   "decision",
+  "signed-request",
   "not-expired",
   "groups",
   "codeowners",

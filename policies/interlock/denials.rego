@@ -97,7 +97,7 @@ denials contains "params.destination is outside the export allow-list" if export
 
 # --- Self-grant --------------------------------------------------------------------------------
 
-denials contains "self-grant: the grantee is the requester or the human it acts for (on_behalf_of)" if self_grant
+denials contains "self-grant: the grantee is the requester, the human it acts for (its sponsor), another name of either, or a group either belongs to" if self_grant
 
 denials contains concat("", [catalogue_key, " grants privileges and needs the grantee in params.", concat(", params.", grantee_params)]) if {
 	grantee_missing

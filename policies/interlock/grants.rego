@@ -1,5 +1,8 @@
 # Self-grant protection (catalogue flag `grants: true`): a requester may not grant privileges
-# to itself or to the human it acts for (on_behalf_of). The grantee must be named.
+# to itself, to the human it acts for (its sponsor), to any other name of either (login,
+# e-mail, agent id, cloud identity), or to a group either belongs to. The host resolves those
+# names from the approvals repository's config into input.identity; without it, the
+# requester's own fields are all there is. The grantee must be named.
 package interlock
 
 grants_privileges if flag("grants")
@@ -35,10 +38,40 @@ requester_principals contains principal if {
 	principal != ""
 }
 
+# Every other name of the requester and of its sponsor, as resolved by the host.
+requester_principals contains principal if {
+	some who in ["requester", "sponsor"]
+	some alias in input.identity[who].aliases
+	is_string(alias)
+	principal := normalise_principal(alias)
+	principal != ""
+}
+
+requester_principals contains principal if {
+	some who in ["requester", "sponsor"]
+	is_string(input.identity[who].id)
+	principal := normalise_principal(input.identity[who].id)
+	principal != ""
+}
+
+# The groups the requester or its sponsor belongs to ("data-stewards", "acme/data-stewards").
+requester_groups contains group if {
+	some g in input.identity.groups
+	is_string(g)
+	group := normalise_principal(g)
+	group != ""
+}
+
 self_grant if {
 	grants_privileges
 	some grantee in grantees
 	grantee in requester_principals
+}
+
+self_grant if {
+	grants_privileges
+	some grantee in grantees
+	grantee in requester_groups
 }
 
 grantee_missing if {

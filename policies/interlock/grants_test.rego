@@ -1,6 +1,8 @@
 # Behaviour 7: a requester may not grant privileges to itself or to its sponsor.
 package interlock_test
 
+import data.interlock
+
 grant(params) := req({"action": "iam.grant", "resource": "aws://staging/iam", "params": params})
 
 test_grant_to_someone_else_is_allowed if {
@@ -66,4 +68,52 @@ test_grant_without_on_behalf_of if {
 test_non_grant_actions_are_not_checked if {
 	d := decide(req({"action": "infra.apply", "params": {"principal": "agent:etl-bot"}}))
 	d.allow == true
+}
+
+# Identities resolved by the host (input.identity): every name of the requester and its sponsor,
+# and the groups either belongs to.
+etl_identity := {
+	"requester": {"id": "agent:etl-bot", "aliases": ["agent:etl-bot", "etl-bot", "serviceaccount:etl@acme-data.iam.example", "etl@acme-data.iam.example"]},
+	"sponsor": {"id": "alice", "aliases": ["alice", "alice@acme.example", "github:alice-gh", "alice-gh"]},
+	"groups": ["acme/platform", "platform"],
+}
+
+decide_as(request, identity) := d if {
+	d := interlock.decision with input as object.union(input_with(request, [], null), {"identity": identity})
+}
+
+test_grant_to_the_sponsors_email_is_denied if {
+	d := decide_as(grant({"principal": "user:Alice@ACME.example", "role": "admin"}), etl_identity)
+	d.allow == false
+	denies(d, "self-grant")
+}
+
+test_grant_to_the_sponsors_other_login_is_denied if {
+	d := decide_as(grant({"member": "github:alice-gh"}), etl_identity)
+	d.allow == false
+}
+
+test_grant_to_the_agents_cloud_identity_is_denied if {
+	d := decide_as(grant({"principal": "serviceAccount:etl@acme-data.iam.example"}), etl_identity)
+	d.allow == false
+	denies(d, "self-grant")
+}
+
+test_grant_to_a_group_of_the_sponsor_is_denied if {
+	every grantee in ["group:platform", "@acme/platform", "Platform"] {
+		d := decide_as(grant({"principal": grantee}), etl_identity)
+		d.allow == false
+	}
+}
+
+test_grant_to_someone_else_with_identity_is_allowed if {
+	d := decide_as(grant({"principal": "user:bob@acme.example"}), etl_identity)
+	d.allow == true
+}
+
+test_grant_with_a_sponsor_alias_only_known_to_the_host_is_denied if {
+	# The request names no on_behalf_of; the host's resolution still knows the sponsor.
+	request := object.union(object.remove(grant({"principal": "alice-gh"}), ["requester"]), {"requester": {"id": "agent:etl-bot", "kind": "agent"}})
+	d := decide_as(request, etl_identity)
+	d.allow == false
 }

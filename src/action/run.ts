@@ -1,4 +1,5 @@
 import { loadConfig } from "../config/config.ts";
+import { directoryOf } from "../identity/directory.ts";
 import type { DecideContext } from "../decide.ts";
 import { InterlockError } from "../errors.ts";
 import type { Forge } from "../forge/forge.ts";
@@ -147,7 +148,7 @@ async function requestMode(s: RequestSettings, deps: RunDeps): Promise<RunOutcom
   const now = deps.now();
   const filed = await fileRequest(s.request, {
     forge: deps.forgeFactory(targetOf(s)),
-    decide: { ...decide, now },
+    decide: { ...decide, now, identities: directoryOf(config) },
     recipients: config.executors.recipients,
   });
   const decision = filed.evaluation.decision;
@@ -202,7 +203,8 @@ async function executeMode(s: ExecuteSettings, deps: RunDeps): Promise<RunOutcom
     config,
     repoDir: s.repoDir,
     identities: s.identities,
-    decide,
+    // The same names the request was decided with, so the sealed original decides the same.
+    decide: { ...decide, identities: directoryOf(config) },
     now: deps.now,
     env: executorEnvironment(deps.env),
     onProgress: (m) => core.info(m),

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
 import { InterlockError } from "../errors.ts";
+import { EMPTY_DIRECTORY, principalKey } from "../identity/directory.ts";
 import { maskText } from "../masking/mask.ts";
 import { parseRequest } from "../request/parse.ts";
 import type { Request } from "../request/schema.ts";
@@ -443,13 +444,7 @@ function requestFromInput(
 
 /** "agent:etl-bot", "@Alice", "alice" → "etl-bot", "alice", "alice" (as the gate compares people). */
 function personKey(id: string): string {
-  return id
-    .normalize("NFKC")
-    .trim()
-    .toLowerCase()
-    .replace(/^@/, "")
-    .replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "")
-    .replace(/^@/, "");
+  return principalKey(EMPTY_DIRECTORY, id);
 }
 
 /**

@@ -1,15 +1,11 @@
 import { parse as parseYaml } from "yaml";
-import {
-  ownerMembers,
-  parseConfig,
-  personByEmail,
-  CONFIG_PATH,
-  type InterlockConfig,
-} from "../config/config.ts";
+import { ownerMembers, parseConfig, CONFIG_PATH, type InterlockConfig } from "../config/config.ts";
 import { CatFileBatch, parseCommit, type ParsedCommit } from "../forge/local/cat-file.ts";
 import { allowedSigners } from "../forge/local/local-forge.ts";
 import { CLAIM_REF_PREFIX, INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
 import { REVIEW_TAG_PREFIX, reviewFromTag } from "../forge/local/reviews.ts";
+import { verifyRequestCommit } from "../forge/local/signed-request.ts";
+import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { Git } from "../forge/local/git.ts";
 import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
 import { evaluateGate } from "../gate/gate.ts";
@@ -267,14 +263,20 @@ async function gateAtMerge(
   // Commits on the proposal: walk back from the head to the default branch.
   const committers = new Set<string>();
   let author = "";
+  let filed: Buffer | undefined;
+  const directory = directoryOf(config);
   const stack = [head];
   const visited = new Set<string>();
   while (stack.length > 0 && visited.size < 100) {
     const oid = stack.pop()!;
     if (visited.has(oid) || ctx.mainCommits.has(oid)) continue;
     visited.add(oid);
-    const c = parseCommit((await batch.read(oid))!.content);
-    const who = (name: string, email: string) => personByEmail(config, email) ?? name;
+    const content = (await batch.read(oid))!.content;
+    const c = parseCommit(content);
+    // The commit that filed the request: the proposal's first, whose parents are on main.
+    if (c.parents.every((p) => ctx.mainCommits.has(p))) filed = content;
+    const who = (name: string, email: string) =>
+      resolvePrincipal(directory, email)?.id ?? resolvePrincipal(directory, name)?.id ?? name;
     committers.add(who(c.authorName, c.authorEmail));
     if (c.committerEmail !== INTERLOCK_IDENTITY.email)
       committers.add(who(c.committerName, c.committerEmail));
@@ -296,12 +298,21 @@ async function gateAtMerge(
     status: (f.status === "A" ? "added" : f.status === "D" ? "removed" : "modified") as
       "added" | "removed" | "modified",
   }));
+  const declared = record.request.requester;
+  const auth =
+    filed === undefined
+      ? { verified: false as const, reason: "the proposal has no filed commit to verify" }
+      : verifyRequestCommit(filed, declared, directory);
   const snapshot: GateSnapshot = {
     now: merge.committedAt,
+    identities: directory,
     request: {
       id,
       path,
-      requester: record.request.requester,
+      requester: auth.verified && auth.requester ? auth.requester : declared,
+      authentication: auth.verified
+        ? { verified: true, signer: auth.signer, detail: auth.detail }
+        : { verified: false, reason: auth.reason },
       decision: record.decision,
       expiresAt: new Date(record.expires_at),
       recordedDigest: record.digest,

@@ -17,7 +17,7 @@ export async function auditCommand(args: readonly string[], io: CliIO): Promise<
     throw new InterlockError("usage", "usage: interlock audit [--verify] [--csv] [--json]");
   if (values.csv && values.json)
     throw new InterlockError("usage", "choose one of --csv and --json");
-  const local = await openLocalRepo(values.repo, io.cwd);
+  const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const tty = Boolean(io.stderr.isTTY) && !values.json && !values.csv;
   let records = 0;
   const problems: string[] = [];

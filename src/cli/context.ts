@@ -4,9 +4,7 @@ import { basename, join, resolve } from "node:path";
 import { InterlockError } from "../errors.ts";
 import { policiesDirFor } from "../policy/bundle.ts";
 import { loadPolicyEngine, type PolicyEngine } from "../policy/engine.ts";
-
-/** Where the repository's masking key lives (git-ignored; `interlock init` creates it). */
-export const MASK_KEY_PATH = join(".interlock", "mask.key");
+import { MASK_KEY_FILE } from "../settings/home.ts";
 
 export interface RepoContext {
   readonly repoDir: string;
@@ -19,8 +17,15 @@ export interface RepoContext {
   readonly ephemeralKey: boolean;
 }
 
-/** Loads what deciding needs from an approvals repository (or the defaults). */
-export async function loadRepoContext(repo: string | undefined, cwd: string): Promise<RepoContext> {
+/**
+ * Loads what deciding needs from an approvals repository (or the defaults). The masking key is
+ * read from the repository's directory in the Interlock home (`home`), never the repository.
+ */
+export async function loadRepoContext(
+  repo: string | undefined,
+  cwd: string,
+  home?: string,
+): Promise<RepoContext> {
   const repoDir = resolve(cwd, repo ?? ".");
   if (repo !== undefined && !existsSync(repoDir)) {
     throw new InterlockError("usage", `--repo ${repo}: no such directory`, {
@@ -29,14 +34,14 @@ export async function loadRepoContext(repo: string | undefined, cwd: string): Pr
   }
   const { dir, isDefault } = policiesDirFor(repoDir);
   const engine = await loadPolicyEngine(dir);
-  const keyFile = join(repoDir, MASK_KEY_PATH);
+  const keyFile = home === undefined ? undefined : join(home, MASK_KEY_FILE);
   let hmacKey: Uint8Array;
   let ephemeralKey = false;
-  if (existsSync(keyFile)) {
+  if (keyFile !== undefined && existsSync(keyFile)) {
     const hex = readFileSync(keyFile, "utf8").trim();
     if (!/^[0-9a-f]{64}$/.test(hex)) {
-      throw new InterlockError("config.invalid", `${MASK_KEY_PATH} must hold 64 hex characters`, {
-        hint: `Restore it from your secret store; a new key changes every hash token. To start afresh: openssl rand -hex 32 > ${MASK_KEY_PATH}`,
+      throw new InterlockError("config.invalid", `${keyFile} must hold 64 hex characters`, {
+        hint: `Restore it from your secret store; a new key changes every hash token. To start afresh: openssl rand -hex 32 > ${keyFile}`,
       });
     }
     hmacKey = Buffer.from(hex, "hex");

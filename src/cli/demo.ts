@@ -36,6 +36,8 @@ export async function demoCommand(args: readonly string[], io: CliIO): Promise<n
   const { values } = parseCommandArgs(args, {});
   const dir = mkdtempSync(join(tmpdir(), "interlock-demo-"));
   const repo = join(dir, "approvals");
+  // The demo's own Interlock home (private keys), next to the repository and never inside it.
+  const home = join(dir, "home");
   const color = Boolean(io.stdout.isTTY) && !values.json;
   const b = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
   const d = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
@@ -54,7 +56,7 @@ export async function demoCommand(args: readonly string[], io: CliIO): Promise<n
       stdout: { write: (s: string) => (out += s) },
       stderr: { write: (s: string) => (out += s) },
       stdin: Readable.from([stdin ?? ""]),
-      env: io.env,
+      env: { ...io.env, INTERLOCK_HOME: home },
       cwd: dir,
       now: at,
     };
@@ -71,7 +73,8 @@ export async function demoCommand(args: readonly string[], io: CliIO): Promise<n
   step(
     1,
     "Create an approvals repository",
-    "Demo people: alice runs the agents; dana (data-stewards), sam (security), pat (platform), riley (release-managers) review.",
+    "Demo people: alice runs the agents; dana (data-stewards), sam (security), pat (platform), riley (release-managers) review.\n" +
+      `Everyone's private key goes to the Interlock home (${home}), never into the repository.`,
   );
   await sh(["init", "approvals"]);
 
@@ -79,11 +82,19 @@ export async function demoCommand(args: readonly string[], io: CliIO): Promise<n
     2,
     "The agent files a request",
     "etl-bot, started by alice, wants to export customers to a partner bucket. The query names a customer.\n" +
+      "It signs the request with its own key: the requester is whoever signs, and its sponsor is bound in the config.\n" +
       "The policy classifies it, decides who must approve, and masks the personal data before anything is written.",
   );
   writeFileSync(join(dir, "export.yaml"), REQUEST);
   say(REQUEST.replace(/^/gm, "    "));
-  const filed = await sh(["request", "export.yaml", "--repo", "approvals"]);
+  const filed = await sh([
+    "request",
+    "export.yaml",
+    "--as",
+    "agent:etl-bot",
+    "--repo",
+    "approvals",
+  ]);
   const id = /Filed request (\S+)/.exec(filed.out)?.[1];
   if (filed.code !== 0 || id === undefined) return EXIT.failure;
 
@@ -118,7 +129,15 @@ export async function demoCommand(args: readonly string[], io: CliIO): Promise<n
     "Denied by policy, and the denied attempt is kept as evidence.",
   );
   writeFileSync(join(dir, "self-grant.yaml"), SELF_GRANT);
-  const denied = await sh(["request", "--json", "self-grant.yaml", "--repo", "approvals"]);
+  const denied = await sh([
+    "request",
+    "--json",
+    "self-grant.yaml",
+    "--as",
+    "agent:etl-bot",
+    "--repo",
+    "approvals",
+  ]);
 
   step(
     7,

@@ -1,10 +1,15 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { decideAndMask, type Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import { renderCard } from "../proposal/card.ts";
 import { parseRequest } from "../request/parse.ts";
+import { CONFIG_PATH, loadConfig } from "../config/config.ts";
+import { directoryOf } from "../identity/directory.ts";
 import { loadRepoContext } from "./context.ts";
+import { repoHomeOf } from "./local.ts";
 import { readRequestInput, type CliIO } from "./io.ts";
 import { maskedErrorJson, parseCommandArgs } from "./main.ts";
 
@@ -28,13 +33,21 @@ export async function evaluateCommand(args: readonly string[], io: CliIO): Promi
     });
   }
   const target = positionals[0]!;
-  const ctx = await loadRepoContext(values.repo, io.cwd);
+  const repoDir = resolve(io.cwd, values.repo ?? ".");
+  const isRepo = existsSync(join(repoDir, ".git"));
+  const home = isRepo ? await repoHomeOf(repoDir, io.env) : undefined;
+  const ctx = await loadRepoContext(values.repo, io.cwd, home);
+  // In an approvals repository the policy sees every name of the requester and its sponsor.
+  const identities = existsSync(join(repoDir, CONFIG_PATH))
+    ? directoryOf(loadConfig(repoDir))
+    : undefined;
   const decide = (text: string, source: string): Evaluation =>
     decideAndMask(parseRequest(text, { source }), {
       engine: ctx.engine,
       now: io.now(),
       repo: ctx.repoName,
       hmacKey: ctx.hmacKey,
+      ...(identities ? { identities } : {}),
     });
 
   if (values.batch) return batch(target, io, decide);
@@ -47,7 +60,7 @@ export async function evaluateCommand(args: readonly string[], io: CliIO): Promi
     io.stdout.write(renderCard(ev, { color: Boolean(io.stdout.isTTY) }));
     if (ctx.ephemeralKey && ev.masks.some((m) => m.strategy === "hash")) {
       io.stdout.write(
-        "\nnote: no repository masking key (.interlock/mask.key), so hash tokens are only stable within this run.\n",
+        "\nnote: no repository masking key (mask.key in your Interlock home), so hash tokens are only stable within this run.\n",
       );
     }
   }

@@ -10,8 +10,13 @@ import { recordReview } from "../lifecycle/review.ts";
 import { renderCard } from "../proposal/card.ts";
 import { parseRequest } from "../request/parse.ts";
 import { progress, readRequestInput, type CliIO } from "./io.ts";
-import { executorIdentities, openLocalRepo } from "./local.ts";
+import { readFileSync } from "node:fs";
+import { parseSshSigningKey } from "../forge/local/ssh-signer.ts";
+import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
+import { bindRequester } from "../identity/requester.ts";
+import { executorIdentities, openLocalRepo, signingKeyFile } from "./local.ts";
 import { parseCommandArgs } from "./main.ts";
+import { interlockHome } from "../settings/home.ts";
 
 const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -31,12 +36,13 @@ export async function initCommand(args: readonly string[], io: CliIO): Promise<n
   const { values, positionals } = parseCommandArgs(args, {});
   const dir = resolve(io.cwd, positionals[0] ?? values.repo ?? ".");
   progress(io, values.json)(`Creating an approvals repository in ${dir} (keys, policies, config)…`);
-  const r = await initRepository(dir, io.now());
+  const r = await initRepository(dir, io.now(), { home: interlockHome(io.env) });
   if (values.json) io.stdout.write(JSON.stringify(r, null, 2) + "\n");
   else {
     io.stdout.write(
       `Initialised an Interlock approvals repository in ${dir}\n` +
-        `  people: ${r.people.join(", ")} (signing keys in .interlock/keys/, git-ignored)\n` +
+        `  people: ${r.people.join(", ")}; agents: ${r.agents.join(", ")}\n` +
+        `  private keys: in ${r.home} (your Interlock home), never in the repository\n` +
         `  policies: the defaults, in policies/ (tune policies/interlock/catalogue/data.yaml)\n` +
         `  executors: harmless demo executors for every catalogued action\n\n` +
         `Next: interlock request <request.yaml> --repo ${positionals[0] ?? "."}\n`,
@@ -46,17 +52,29 @@ export async function initCommand(args: readonly string[], io: CliIO): Promise<n
 }
 
 export async function requestCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {});
-  if (positionals.length !== 1) {
-    throw new InterlockError(
-      "usage",
-      "usage: interlock request <request.yaml|-> [--repo <dir>] [--json]",
-    );
-  }
+  const { values, positionals } = parseCommandArgs(args, {
+    as: { type: "string" },
+    key: { type: "string" },
+  });
+  const usage =
+    "usage: interlock request <request.yaml|-> --as <agent-or-person> [--key <file>] [--repo <dir>] [--json]";
+  if (positionals.length !== 1) throw new InterlockError("usage", usage);
   const target = positionals[0]!;
   const text = await readRequestInput(target, io);
-  const request = parseRequest(text, { source: target === "-" ? "stdin" : target });
-  const local = await openLocalRepo(values.repo, io.cwd);
+  const parsed = parseRequest(text, { source: target === "-" ? "stdin" : target });
+  const local = await openLocalRepo(values.repo, io.cwd, io.env);
+  // The requester is whoever signs: --as names them, their key signs the proposal.
+  const signer = values.as ?? parsed.requester.id;
+  const directory = directoryOf(local.config);
+  const bound = bindRequester(directory, signer, parsed.requester);
+  if (!bound.ok) {
+    throw new InterlockError("request.invalid", `refused: ${bound.reason}`, {
+      hint: "File as yourself (--as <your id>); an agent's sponsor is set in .interlock/config.yaml.",
+    });
+  }
+  const keyFile = signingKeyFile(local, bound.requester.id, values.key, io.cwd);
+  const signingKey = parseSshSigningKey(readFileSync(keyFile, "utf8"), keyFile);
+  const request = { ...parsed, requester: bound.requester };
   const filed = await fileRequest(request, {
     forge: local.forge,
     decide: {
@@ -64,8 +82,10 @@ export async function requestCommand(args: readonly string[], io: CliIO): Promis
       now: io.now(),
       repo: local.repo.repoName,
       hmacKey: local.repo.hmacKey,
+      identities: directory,
     },
     recipients: local.config.executors.recipients,
+    signingKey,
   });
   const d = filed.evaluation.decision;
   if (values.json) {
@@ -111,18 +131,20 @@ export async function reviewCommand(
     `interlock ${verb} <id> --as <who> [--key <file>] [--note <text>]`,
   );
   if (!values.as) throw new InterlockError("usage", `interlock ${verb} needs --as <who>`);
-  const local = await openLocalRepo(values.repo, io.cwd);
+  const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const now = io.now();
+  // Any name of a person (e-mail, alias) is that person.
+  const who = resolvePrincipal(directoryOf(local.config), values.as)?.id ?? values.as;
   const r = await recordReview(local.forge, {
     id,
-    who: values.as,
+    who,
     state,
-    ...(values.key ? { keyFile: values.key } : {}),
+    keyFile: signingKeyFile(local, who, values.key, io.cwd),
     ...(values.note ? { note: values.note } : {}),
     now,
   });
   const gate = await checkGate(local.forge, id, now);
-  const mine = [...gate.verdict.approvals].reverse().find((a) => a.who === values.as);
+  const mine = [...gate.verdict.approvals].reverse().find((a) => a.who === who);
   if (values.json) {
     io.stdout.write(
       JSON.stringify(
@@ -133,7 +155,7 @@ export async function reviewCommand(
     );
   } else {
     io.stdout.write(
-      `${values.as} ${state === "approved" ? "approved" : "requested changes on"} ${id} at ${r.head.slice(0, 7)} (signed tag ${r.tag})\n`,
+      `${who} ${state === "approved" ? "approved" : "requested changes on"} ${id} at ${r.head.slice(0, 7)} (signed tag ${r.tag})\n`,
     );
     if (mine) io.stdout.write(`  ${mine.counted ? "✓ counts" : "✗ does not count"}: ${mine.why}\n`);
     io.stdout.write(`  gate: ${gate.verdict.summary}\n`);
@@ -144,7 +166,7 @@ export async function reviewCommand(
 export async function gateCommand(args: readonly string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {});
   const id = requireId(positionals, "interlock gate <id> [--json]");
-  const local = await openLocalRepo(values.repo, io.cwd);
+  const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const { verdict } = await checkGate(local.forge, id, io.now());
   io.stdout.write(values.json ? JSON.stringify(verdict, null, 2) + "\n" : renderVerdict(verdict));
   return verdict.satisfied ? EXIT.ok : EXIT.gateNotSatisfied;
@@ -153,7 +175,7 @@ export async function gateCommand(args: readonly string[], io: CliIO): Promise<n
 export async function mergeCommand(args: readonly string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {});
   const id = requireId(positionals, "interlock merge <id> [--json]");
-  const local = await openLocalRepo(values.repo, io.cwd);
+  const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const r = await mergeRequest(local.forge, id, io.now());
   if (values.json) {
     io.stdout.write(
@@ -179,13 +201,18 @@ export async function executeCommand(args: readonly string[], io: CliIO): Promis
   });
   if (positionals.length > 0)
     throw new InterlockError("usage", "usage: interlock execute [--retry <id>] [--json]");
-  const local = await openLocalRepo(values.repo, io.cwd);
+  const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const reports = await executeMerged({
     forge: local.forge,
     config: local.config,
     repoDir: local.repo.repoDir,
-    identities: executorIdentities(local.repo.repoDir, local.config),
-    decide: { engine: local.repo.engine, repo: local.repo.repoName, hmacKey: local.repo.hmacKey },
+    identities: executorIdentities(local),
+    decide: {
+      engine: local.repo.engine,
+      repo: local.repo.repoName,
+      hmacKey: local.repo.hmacKey,
+      identities: directoryOf(local.config),
+    },
     now: io.now,
     env: io.env,
     retry: values.retry ?? [],

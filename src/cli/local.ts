@@ -1,42 +1,107 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { loadConfig, type InterlockConfig } from "../config/config.ts";
 import { InterlockError } from "../errors.ts";
+import { Git } from "../forge/local/git.ts";
 import { LocalForge } from "../forge/local/local-forge.ts";
+import { EXECUTOR_IDENTITY_FILE, interlockHome, KEYS_SUBDIR, repoHome } from "../settings/home.ts";
 import { loadRepoContext, type RepoContext } from "./context.ts";
 
 export interface LocalRepo {
   readonly repo: RepoContext;
   readonly config: InterlockConfig;
   readonly forge: LocalForge;
+  /** This repository's directory in the user's Interlock home (keys, executor identity). */
+  readonly home: string;
 }
 
 /** Opens a local approvals repository: its config, policies, masking key and forge. */
-export async function openLocalRepo(repo: string | undefined, cwd: string): Promise<LocalRepo> {
-  const ctx = await loadRepoContext(repo, cwd);
-  if (!existsSync(join(ctx.repoDir, ".git"))) {
-    throw new InterlockError("usage", `${ctx.repoDir} is not a Git repository`, {
+export async function openLocalRepo(
+  repo: string | undefined,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<LocalRepo> {
+  const repoDir = resolve(cwd, repo ?? ".");
+  if (!existsSync(join(repoDir, ".git"))) {
+    throw new InterlockError("usage", `${repoDir} is not a Git repository`, {
       hint: "Create an approvals repository with 'interlock init <dir>', or pass --repo <dir>.",
     });
   }
+  const home = await repoHomeOf(repoDir, env);
+  if (home !== undefined) refuseInside(repoDir, home, "the Interlock home");
+  if (home === undefined) {
+    throw new InterlockError("usage", `${repoDir} has no commit yet`, {
+      hint: "Create an approvals repository with 'interlock init <dir>'.",
+    });
+  }
+  const ctx = await loadRepoContext(repo, cwd, home);
   const config = loadConfig(ctx.repoDir);
-  return { repo: ctx, config, forge: new LocalForge(ctx.repoDir, config) };
+  return { repo: ctx, config, forge: new LocalForge(ctx.repoDir, config), home };
 }
 
-/** The executor's age identities, from the file named in the config. */
-export function executorIdentities(repoDir: string, config: InterlockConfig): string[] {
-  const file = join(repoDir, config.executors.identity_file);
+/**
+ * The repository's directory in the Interlock home: named after the initial commit of the
+ * default branch (HEAD when that is not there yet); undefined when there is no commit.
+ */
+export async function repoHomeOf(
+  repoDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  const git = new Git(repoDir);
+  // Along first parents: a merged-in unrelated history cannot change which root names the home.
+  const roots = (await git.tryRaw(["rev-list", "--first-parent", "--max-parents=0", "HEAD"]))
+    ?.trim()
+    .split("\n");
+  const root = roots?.[roots.length - 1];
+  if (!root || !/^[0-9a-f]{40}$/.test(root)) return undefined;
+  return repoHome(interlockHome(env), root);
+}
+
+/** A principal's private signing key in the Interlock home (or the file given with --key). */
+export function signingKeyFile(
+  local: LocalRepo,
+  principal: string,
+  keyFlag: string | undefined,
+  cwd: string,
+): string {
+  const file = keyFlag ? resolve(cwd, keyFlag) : join(local.home, KEYS_SUBDIR, principal);
   if (!existsSync(file)) {
-    throw new InterlockError(
-      "config.invalid",
-      `no executor identity at ${config.executors.identity_file}`,
-      {
-        hint: "Only an executor can run approved requests: put its age identity (AGE-SECRET-KEY-1…) in that file.",
-      },
-    );
+    throw new InterlockError("usage", `no signing key for ${principal} at ${file}`, {
+      hint: `Pass --key <private key file>, or put ${principal}'s key in your Interlock home ($INTERLOCK_HOME/repos/<initial commit>/${KEYS_SUBDIR}/${principal}).`,
+    });
+  }
+  refuseInside(local.repo.repoDir, file, `${principal}'s private key`);
+  return file;
+}
+
+/** The executor's age identities, from the Interlock home (never the repository). */
+export function executorIdentities(local: LocalRepo): string[] {
+  const configured = local.config.executors.identity_file;
+  const file = configured
+    ? resolve(local.home, configured)
+    : join(local.home, EXECUTOR_IDENTITY_FILE);
+  refuseInside(local.repo.repoDir, file, "the executor's identity");
+  if (!existsSync(file)) {
+    throw new InterlockError("config.invalid", `no executor identity at ${file}`, {
+      hint: "Only an executor can run approved requests: put its age identity (AGE-SECRET-KEY-1…) in that file, in the executor's Interlock home ($INTERLOCK_HOME).",
+    });
   }
   return readFileSync(file, "utf8")
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l.startsWith("AGE-SECRET-KEY-"));
+}
+
+/** Private keys never come from inside the repository, where every writer can read them. */
+function refuseInside(repoDir: string, file: string, what: string): void {
+  const rel = relative(resolve(repoDir), resolve(file));
+  if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) {
+    throw new InterlockError(
+      "usage",
+      `${what} must not live inside the approvals repository (${file})`,
+      {
+        hint: "Anyone who can file a request can read the repository: move the key to your Interlock home ($INTERLOCK_HOME).",
+      },
+    );
+  }
 }

@@ -23,9 +23,10 @@ Usage: interlock <command> [options]
 Commands:
   demo                            the whole story end to end in a temporary repository, narrated
   init [dir]                      create a local approvals repository (demo people, keys, policies)
-  request <request|->             evaluate, mask, seal, and open a proposal (branch interlock/<id>)
-  approve <id> --as <who>         record a signed approval (local forge)
-  reject <id> --as <who>          record a signed rejection (local forge)
+  request <request|-> --as <who>  evaluate, mask, seal, and open a proposal (branch interlock/<id>)
+                                  signed with <who>'s key (an agent or a person; --key <file>)
+  approve <id> --as <who>         record a signed approval (local forge; --key <file>)
+  reject <id> --as <who>          record a signed rejection (local forge; --key <file>)
   gate <id>                       which approval rules hold, which approvals counted and why
   merge <id>                      merge if the gate holds
   execute [--retry <id>]          run every merged, not yet executed request exactly once
@@ -41,6 +42,9 @@ Options (every command):
   --repo <dir>   the approvals repository (default: the current directory); its policies/
                  are used, or Interlock's defaults when it has none
   -h, --help     this help
+
+Private keys are read from the Interlock home ($INTERLOCK_HOME, else ~/.config/interlock),
+never from the approvals repository.
 
 Exit codes: 0 ok, 2 invalid input or usage, 3 denied by policy, 4 gate not satisfied, 1 other.
 `;

@@ -1,4 +1,7 @@
-import type { ChangeStatus, GateReview } from "../gate/snapshot.ts";
+import type { IdentityDirectory } from "../identity/directory.ts";
+import type { RequesterFields } from "../identity/requester.ts";
+import type { ChangeStatus, GateReview, RequestAuthentication } from "../gate/snapshot.ts";
+import type { SshSigningKey } from "./local/ssh-signer.ts";
 
 /**
  * The forge: where proposals live and reviews are given (the embedded local Git forge, or
@@ -33,7 +36,20 @@ export interface ProposalContext {
   codeowners(): Promise<string | undefined>;
   /** Members of every owner handle the forge knows ("@acme/security" → ["sam"]). */
   teams(): Promise<Record<string, string[]>>;
+  /** Who is who (people, agents, aliases, sponsors); absent when the forge knows nobody. */
+  identities?(): Promise<IdentityDirectory>;
+  /**
+   * Who filed the request, as the forge verifies it, bound to the requester fields the request
+   * declares (the local forge: the SSH signature on the proposal's commit). Absent on a forge
+   * that authenticates the filer another way (GitHub: the App and the dispatching user).
+   */
+  authenticate?(declared: RequesterFields): Promise<AuthenticatedRequester>;
 }
+
+/** A forge's answer to "who filed it": the verified requester fields when verified. */
+export type AuthenticatedRequester = RequestAuthentication & {
+  readonly requester?: RequesterFields;
+};
 
 export interface NewProposal {
   readonly id: string;
@@ -43,6 +59,8 @@ export interface NewProposal {
   readonly body: string;
   /** Who the proposal's commit is by: the requester. */
   readonly requester: { readonly id: string };
+  /** The requester's key: the local forge signs the proposal's commit with it. */
+  readonly signingKey?: SshSigningKey;
   readonly date: Date;
 }
 

@@ -48,13 +48,27 @@ export async function collectSnapshot(
     return { ok: false, reason: `cannot read the request file ${path}: ${why}` };
   }
   const record = trusted.record;
+  const declared = record.request.requester;
+  // The requester the gate excludes is the one the forge verified, never the declared fields.
+  const auth = ctx.authenticate
+    ? await ctx.authenticate(declared)
+    : {
+        verified: true as const,
+        signer: declared.id,
+        detail: "the forge authenticates who opens a proposal",
+      };
+  const requester = auth.verified && auth.requester ? auth.requester : declared;
   const codeownersText = await ctx.codeowners();
+  const identities = ctx.identities ? await ctx.identities() : undefined;
   const snapshot: GateSnapshot = {
     now,
     request: {
       id: ctx.id,
       path,
-      requester: record.request.requester,
+      requester,
+      authentication: auth.verified
+        ? { verified: true, signer: auth.signer, detail: auth.detail }
+        : { verified: false, reason: auth.reason },
       decision: record.decision,
       expiresAt: new Date(record.expires_at),
       // What Interlock wrote; "" when there is no baseline, which never matches (fail closed).
@@ -71,6 +85,7 @@ export async function collectSnapshot(
     reviews: await ctx.reviews(),
     teams: await ctx.teams(),
     codeowners: codeownersText === undefined ? null : parseCodeowners(codeownersText),
+    ...(identities ? { identities } : {}),
   };
   return { ok: true, snapshot, record, path };
 }

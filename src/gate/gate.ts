@@ -1,3 +1,11 @@
+import {
+  EMPTY_DIRECTORY,
+  excludedFromApproving,
+  isBotPrincipal,
+  principalKey,
+  spellingKey,
+  type IdentityDirectory,
+} from "../identity/directory.ts";
 import { ownersFor, type Codeowners, type CodeownersRule } from "./codeowners.ts";
 import {
   GATE_RULES,
@@ -45,6 +53,7 @@ export function evaluateGate(s: GateSnapshot): GateVerdict {
 
   const computed: Record<GateRuleId, RuleOutcome> = {
     decision: checkDecision(s),
+    "signed-request": checkAuthentication(s),
     "not-expired": checkExpiry(s.now, s.request.expiresAt),
     groups,
     codeowners,
@@ -75,12 +84,13 @@ export function evaluateGate(s: GateSnapshot): GateVerdict {
     }),
   );
   const satisfied = outcomes.every((o) => o.ok);
+  const ignored = reviews.filter((a) => a.kind === "unverified");
   return {
     satisfied,
     rules: outcomes.map(({ rule, ok, detail }) => ({ rule, ok, detail })),
     approvals,
     autoApproved,
-    summary: summarise(satisfied, autoApproved, outcomes, groups, reviews, approvals),
+    summary: summarise(satisfied, autoApproved, outcomes, groups, reviews, approvals, ignored),
   };
 }
 
@@ -95,29 +105,9 @@ interface RuleOutcome {
 // ---------------------------------------------------------------------------------------------
 // Identities
 
-/**
- * A login or owner handle as it is compared for membership: case-insensitive, without a
- * leading "@" ("@Acme/Security" and "acme/security" are one handle).
- */
-function handleKey(id: string): string {
-  return id.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
-}
-
-/**
- * The person behind an identity, for exclusions and "one person counts once": a handle key
- * without a kind prefix ("agent:", "user:"), so "User:Alice", "@alice" and "alice" are one
- * person. Broader than handleKey on purpose: it only ever excludes or merges more, while
- * membership (which grants) uses the narrower handleKey.
- */
-function personKey(id: string): string {
-  return handleKey(id)
-    .replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "")
-    .replace(/^@/, "");
-}
-
-/** Bots and apps: flagged by the forge, or named like GitHub apps ("github-actions[bot]"). */
-function isBotName(who: string): boolean {
-  return who.trim().toLowerCase().endsWith("[bot]");
+/** The directory a snapshot is judged with (an empty one when the forge knows nobody). */
+function directoryOf(s: GateSnapshot): IdentityDirectory {
+  return s.identities ?? EMPTY_DIRECTORY;
 }
 
 function shortSha(commit: string): string {
@@ -140,13 +130,13 @@ type OwnerResolver = (owner: string) => { readonly members: ReadonlySet<string>;
 function ownerResolver(teams: GateSnapshot["teams"]): OwnerResolver {
   const index = new Map<string, Set<string>>();
   for (const [handle, members] of Object.entries(teams)) {
-    const key = handleKey(handle);
+    const key = spellingKey(handle);
     const set = index.get(key) ?? new Set<string>();
-    for (const m of members) set.add(handleKey(m));
+    for (const m of members) set.add(spellingKey(m));
     index.set(key, set);
   }
   return (owner) => {
-    const key = handleKey(owner);
+    const key = spellingKey(owner);
     const members = index.get(key);
     if (members) return { members, known: true };
     if (key.includes("/")) return { members: new Set(), known: false };
@@ -155,7 +145,7 @@ function ownerResolver(teams: GateSnapshot["teams"]): OwnerResolver {
 }
 
 function isMemberOfAny(c: Candidate, owners: readonly string[], resolve: OwnerResolver): boolean {
-  const handle = handleKey(c.who);
+  const handle = spellingKey(c.who);
   return owners.some((o) => resolve(o).members.has(handle));
 }
 
@@ -171,6 +161,7 @@ interface Reason {
 /** One review, classified. Only a person's latest approval or rejection is considered. */
 type Assessed =
   | { readonly kind: "superseded"; readonly review: GateReview; readonly by: GateReview }
+  | { readonly kind: "unverified"; readonly review: GateReview; readonly reason: string }
   | { readonly kind: "comment"; readonly review: GateReview }
   | { readonly kind: "dismissed"; readonly review: GateReview }
   | {
@@ -195,29 +186,44 @@ function isCandidate(a: Assessed): a is AssessedApproval {
 }
 
 /**
- * Orders reviews by time and classifies each. A person's latest approval, rejection or
- * dismissal supersedes their earlier ones; comments neither supersede nor are superseded
- * (on GitHub, a comment after an approval leaves the approval standing).
+ * Orders reviews by time and classifies each. Only verified reviews exist for the gate: an
+ * unverified record is reported and ignored, and never supersedes anything. A person's latest
+ * verified approval, rejection or dismissal supersedes their earlier ones, except that a
+ * rejection stands until the same person approves the current head (an approval of an older
+ * commit does not lift it); comments neither supersede nor are superseded.
  */
 function assessReviews(s: GateSnapshot): Assessed[] {
+  const dir = directoryOf(s);
   const ordered = s.reviews
     .map((review, index) => ({ review, index }))
     .sort((a, b) => timeOf(a.review.at) - timeOf(b.review.at) || a.index - b.index)
     .map((x) => x.review);
+  const head = s.proposal.headCommit;
 
   const latest = new Map<string, GateReview>();
-  for (const r of ordered) if (r.state !== "commented") latest.set(personKey(r.who), r);
+  for (const r of ordered) {
+    if (r.state === "commented" || !r.verified) continue;
+    const person = principalKey(dir, r.who);
+    const prior = latest.get(person);
+    if (prior?.state === "changes_requested" && r.state === "approved" && r.commit !== head) {
+      continue;
+    }
+    latest.set(person, r);
+  }
 
   return ordered.map((review): Assessed => {
-    const person = personKey(review.who);
+    if (!review.verified) {
+      const reason = review.unverifiedReason ?? "the forge could not verify who gave it";
+      return { kind: "unverified", review, reason };
+    }
+    const person = principalKey(dir, review.who);
     if (review.state === "commented") return { kind: "comment", review };
     const last = latest.get(person);
     if (last !== undefined && last !== review) return { kind: "superseded", review, by: last };
     if (review.state === "dismissed") return { kind: "dismissed", review };
     const ineligible = disqualifications(review, s);
     if (review.state === "changes_requested") return { kind: "rejection", review, ineligible };
-    const stale =
-      review.commit === s.proposal.headCommit ? null : staleReason(review, s.proposal.headCommit);
+    const stale = review.commit === head ? null : staleReason(review, head);
     return { kind: "approval", review, person, ineligible, stale };
   });
 }
@@ -229,45 +235,41 @@ function timeOf(d: Date): number {
 
 /** Everything about the reviewer that stops their approval from counting (SPEC §5 rule 3). */
 function disqualifications(review: GateReview, s: GateSnapshot): Reason[] {
+  const dir = directoryOf(s);
   const who = review.who;
-  const person = personKey(who);
+  const person = principalKey(dir, who);
   const { requester } = s.request;
   const reasons: Reason[] = [];
-  if (person === personKey(requester.id)) {
-    reasons.push({
-      long: `${who} is the requester (${requester.id}), and nobody approves their own request`,
-      short: `${who} is the requester`,
-    });
+  for (const e of excludedFromApproving(dir, requester)) {
+    if (e.key !== person) continue;
+    if (e.role === "requester") {
+      reasons.push({
+        long: `${who} is the requester (${e.source}), and nobody approves their own request`,
+        short: `${who} is the requester`,
+      });
+    } else {
+      reasons.push({
+        long: `${who} is ${sponsorOf(requester)} (${e.source}), and the human behind a request cannot approve it`,
+        short: `${who} is ${sponsorOf(requester)}`,
+      });
+    }
   }
-  if (requester.on_behalf_of !== undefined && person === personKey(requester.on_behalf_of)) {
-    reasons.push({
-      long: `${who} is ${sponsorOf(requester)} (on_behalf_of), and the human behind a request cannot approve it`,
-      short: `${who} is ${sponsorOf(requester)}`,
-    });
-  }
-  if (person === personKey(s.proposal.author)) {
+  if (principalKey(dir, s.proposal.author) === person) {
     reasons.push({
       long: `${who} opened the proposal, and an author cannot approve their own proposal`,
       short: `${who} opened the proposal`,
     });
   }
-  if (s.proposal.committers.some((c) => personKey(c) === person)) {
+  if (s.proposal.committers.some((c) => principalKey(dir, c) === person)) {
     reasons.push({
       long: `${who} pushed a commit to the proposal, so the approval would cover their own change`,
       short: `${who} pushed a commit to the proposal`,
     });
   }
-  if (review.isBot || isBotName(who)) {
+  if (review.isBot || isBotPrincipal(dir, who)) {
     reasons.push({
-      long: `${who} is a bot or app, and bots never count`,
+      long: `${who} is a bot or app, and bots never count (nor do agents)`,
       short: `${who} is a bot`,
-    });
-  }
-  if (!review.verified) {
-    const because = review.unverifiedReason ?? "the forge could not verify who gave it";
-    reasons.push({
-      long: `${who}'s review is not verified: ${because}`,
-      short: `${who}'s review is not verified (${because})`,
     });
   }
   if (!review.canApprove) {
@@ -305,6 +307,17 @@ function checkDecision(s: GateSnapshot): RuleOutcome {
   };
 }
 
+/** The request must be filed by who it says: the forge verified its signature. */
+function checkAuthentication(s: GateSnapshot): RuleOutcome {
+  const a = s.request.authentication;
+  if (a.verified) return { ok: true, detail: a.detail };
+  return {
+    ok: false,
+    detail: `the request is not authenticated: ${a.reason}; file it again, signed with the requester's key`,
+    headline: "the request is not signed by its requester",
+  };
+}
+
 function checkExpiry(now: Date, expiresAt: Date): RuleOutcome {
   const left = expiresAt.getTime() - now.getTime();
   if (!Number.isFinite(left)) {
@@ -333,7 +346,7 @@ function duration(ms: number): string {
 // ---------------------------------------------------------------------------------------------
 // Rule 2: approval groups
 
-/** An approval that may count, by the person behind it (see personKey) and their login. */
+/** An approval that may count, by the person behind it (see principalKey) and their login. */
 interface Candidate {
   readonly person: string;
   readonly who: string;
@@ -517,7 +530,7 @@ function checkDistinct(reviews: readonly Assessed[], requirementsMet: boolean): 
     return {
       ok: true,
       detail:
-        "no approval came from the requester, its sponsor, the proposal's author, a committer, a bot, an unverified reviewer or one without write access",
+        "no approval came from the requester, its sponsor, the proposal's author, a committer, a bot or one without write access",
     };
   }
   const why = ignored.map((a) => a.ineligible.map((r) => r.short).join(", ")).join("; ");
@@ -661,7 +674,16 @@ interface ReviewContext {
 function describeReview(a: Assessed, ctx: ReviewContext): GateApproval {
   const who = a.review.who;
   switch (a.kind) {
+    case "unverified":
+      return { who, counted: false, why: `ignored: ${a.reason}` };
     case "superseded":
+      if (a.by.state === "changes_requested" && timeOf(a.by.at) <= timeOf(a.review.at)) {
+        return {
+          who,
+          counted: false,
+          why: `given on ${shortSha(a.review.commit)}, which is not the current head, so it does not lift ${who}'s request for changes (on ${shortSha(a.by.commit)}): only an approval of the current head does`,
+        };
+      }
       return {
         who,
         counted: false,
@@ -742,6 +764,7 @@ function summarise(
   groups: GroupsOutcome,
   reviews: readonly Assessed[],
   approvals: readonly GateApproval[],
+  unverified: readonly Assessed[],
 ): string {
   const notCounted = reviews.flatMap((a, i) => {
     if (a.kind !== "approval" || approvals[i]?.counted) return [];
@@ -754,6 +777,12 @@ function summarise(
     notCounted.length > 0 && !autoApproved
       ? [`${count(notCounted.length, "approval")} did not count (${notCounted.join("; ")})`]
       : [];
+  if (unverified.length > 0) {
+    const whose = unverified
+      .map((a) => (a.kind === "unverified" ? `${a.review.who}: ${a.reason}` : ""))
+      .join("; ");
+    ignored.push(`ignored ${count(unverified.length, "unverified review")} (${whose})`);
+  }
 
   if (satisfied) {
     const held = autoApproved ? [AUTO_APPROVED_DETAIL] : groups.tallies;

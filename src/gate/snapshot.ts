@@ -1,3 +1,4 @@
+import type { IdentityDirectory } from "../identity/directory.ts";
 import type { Codeowners } from "./codeowners.ts";
 
 /**
@@ -20,7 +21,26 @@ export interface GateSnapshot {
   readonly teams: Readonly<Record<string, readonly string[]>>;
   /** CODEOWNERS of the BASE branch (parsed), or null if the repository has none. */
   readonly codeowners: Codeowners | null;
+  /**
+   * Who is who (people, agents, their aliases and sponsors), from the configuration. Absent:
+   * nobody is known, and each spelling is only itself.
+   */
+  readonly identities?: IdentityDirectory;
 }
+
+/**
+ * How the forge authenticated who filed the request. On the local forge the proposal's commit
+ * is SSH-signed by the requester and verified against the configured keys; the requester the
+ * gate excludes is the verified signer, never a field the requester wrote.
+ */
+export type RequestAuthentication =
+  | {
+      readonly verified: true;
+      /** The principal that filed it (the configured id of the signer). */
+      readonly signer: string;
+      readonly detail: string;
+    }
+  | { readonly verified: false; readonly reason: string };
 
 export type RequesterKind = "agent" | "human" | "pipeline";
 
@@ -54,6 +74,8 @@ export interface GateRequest {
   /** Path of the request file in the approvals repository, e.g. "requests/db.export/01J….yaml". */
   readonly path: string;
   readonly requester: GateRequester;
+  /** Who filed it, as the forge verified it. */
+  readonly authentication: RequestAuthentication;
   readonly decision: GateDecision;
   readonly expiresAt: Date;
   /** Digest stored in the request file when it was filed. */
@@ -104,6 +126,7 @@ export interface GateReview {
 /** The rule ids of SPEC §5, in the order they are reported. */
 export const GATE_RULES = [
   "decision",
+  "signed-request",
   "not-expired",
   "groups",
   "codeowners",

@@ -1,6 +1,7 @@
 import { monotonicFactory } from "ulid";
 import { decideAndMask, type DecideContext, type Evaluation } from "../decide.ts";
 import type { Forge } from "../forge/forge.ts";
+import type { SshSigningKey } from "../forge/local/ssh-signer.ts";
 import { seal } from "../masking/seal.ts";
 import { renderCardMarkdown } from "../proposal/card.ts";
 import { renderRequestFile, requestRecord } from "../proposal/request-file.ts";
@@ -27,7 +28,14 @@ export interface FiledRequest {
  */
 export async function fileRequest(
   request: Request,
-  deps: { forge: Forge; decide: DecideContext; recipients: readonly string[]; id?: string },
+  deps: {
+    forge: Forge;
+    decide: DecideContext;
+    recipients: readonly string[];
+    id?: string;
+    /** The requester's key; the local forge signs the proposal with it. */
+    signingKey?: SshSigningKey;
+  },
 ): Promise<FiledRequest> {
   const id = deps.id ?? newRequestId(deps.decide.now.getTime());
   const ev = decideAndMask(request, deps.decide);
@@ -57,6 +65,7 @@ export async function fileRequest(
     title,
     body: renderCardMarkdown(ev, { requestedAt: now }),
     requester: request.requester,
+    ...(deps.signingKey ? { signingKey: deps.signingKey } : {}),
     date: now,
   });
   return {

@@ -5,11 +5,14 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { CONFIG_PATH, type InterlockConfig } from "../config/config.ts";
@@ -20,6 +23,7 @@ import { INTERLOCK_IDENTITY } from "../forge/refs.ts";
 import { formatAllowedSigners } from "../forge/local/sshsig.ts";
 import { newAgeIdentity } from "../masking/seal.ts";
 import { defaultPoliciesDir } from "../policy/bundle.ts";
+import { EXECUTOR_IDENTITY_FILE, KEYS_SUBDIR, MASK_KEY_FILE, repoHome } from "../settings/home.ts";
 
 const run = promisify(execFile);
 
@@ -32,6 +36,20 @@ export const DEMO_PEOPLE = {
   riley: { name: "Riley Example", role: "release-managers, finance" },
 } as const;
 
+/** The demo agents: each files with its own key; its sponsor (alice, pat) is bound here. */
+export const DEMO_AGENTS = {
+  "agent:etl-bot": {
+    name: "ETL bot",
+    sponsor: "alice",
+    aliases: ["etl-bot@acme-data.iam.example"],
+  },
+  "agent:catalogue-bot": { name: "Catalogue bot", sponsor: "alice", aliases: [] },
+  "agent:deploy-bot": { name: "Deploy bot", sponsor: "pat", aliases: [] },
+} as const;
+
+/** Who approves governance changes: distinct from the agents' sponsor. */
+export const DEMO_ADMINS = ["sam", "riley"] as const;
+
 export const DEMO_TEAMS: Record<string, string[]> = {
   "data-stewards": ["dana"],
   security: ["sam"],
@@ -40,9 +58,6 @@ export const DEMO_TEAMS: Record<string, string[]> = {
   finance: ["riley"],
 };
 
-export const KEYS_DIR = join(".interlock", "keys");
-export const EXECUTOR_KEY = join(".interlock", "executor.key");
-export const MASK_KEY = join(".interlock", "mask.key");
 /** Public keys in ssh-keygen's allowed-signers format, so plain `git tag -v` works too. */
 export const ALLOWED_SIGNERS = join(".interlock", "allowed_signers");
 
@@ -64,9 +79,11 @@ const CODEOWNERS = `# Who may approve what in this approvals repository (GitHub 
 /CODEOWNERS                     @acme/security
 `;
 
-const GITIGNORE = `# Never committed: private signing keys, the executor's age identity, the masking key.
+const GITIGNORE = `# Private keys never live in this repository: they are in each user's Interlock home
+# ($INTERLOCK_HOME, else ~/.config/interlock). Should one be copied here by mistake, keep it out.
 .interlock/keys/
 .interlock/*.key
+*.key
 `;
 
 const README = `# Approvals
@@ -91,52 +108,104 @@ Tune the rules in policies/interlock/catalogue/data.yaml, then \`interlock polic
 export interface InitResult {
   readonly dir: string;
   readonly people: string[];
+  readonly agents: string[];
   readonly commit: string;
+  /** The per-repository directory in the Interlock home that holds the private keys. */
+  readonly home: string;
 }
 
 /**
- * Creates a working local approvals repository: config with the demo people and teams, their
- * SSH signing keys (git-ignored), CODEOWNERS, the default policies (sources and built bundle),
- * an age identity for the executor and a masking key (both git-ignored), and harmless
- * executors for every catalogued action.
+ * Creates a working local approvals repository: config with the demo people, agents (bound to
+ * their sponsor) and teams, CODEOWNERS, the default policies (sources and built bundle), and
+ * harmless executors for every catalogued action. The private keys (people's and agents' SSH
+ * signing keys, the executor's age identity, the masking key) go to the Interlock home `home`,
+ * under the directory named after the repository's initial commit: nothing secret is ever
+ * inside the repository.
  */
-export async function initRepository(dir: string, now: Date): Promise<InitResult> {
+export async function initRepository(
+  dir: string,
+  now: Date,
+  opts: { readonly home: string },
+): Promise<InitResult> {
+  const rel = relative(resolve(dir), resolve(opts.home));
+  if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) {
+    throw new InterlockError("usage", `the Interlock home ${opts.home} is inside ${dir}`, {
+      hint: "Private keys never live in the approvals repository: set INTERLOCK_HOME elsewhere.",
+    });
+  }
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new InterlockError("usage", `${dir} exists and is not empty`, {
       hint: "Give a new directory: interlock init approvals",
     });
   }
-  mkdirSync(join(dir, KEYS_DIR), { recursive: true });
+  mkdirSync(join(dir, ".interlock"), { recursive: true });
   await new Git(dir).raw(["init", "-q", "-b", "main"]);
 
-  const people: InterlockConfig["people"] = {};
-  for (const [id, p] of Object.entries(DEMO_PEOPLE)) {
-    const keyFile = join(dir, KEYS_DIR, id);
-    await run("ssh-keygen", [
-      "-q",
-      "-t",
-      "ed25519",
-      "-N",
-      "",
-      "-C",
-      `${id}@acme.example`,
-      "-f",
-      keyFile,
-    ]);
-    chmodSync(keyFile, 0o600);
-    const pub = readFileSync(`${keyFile}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
-    people[id] = { name: p.name, email: `${id}@acme.example`, signing_key: pub, bot: false };
-  }
-  const executor = await newAgeIdentity();
-  writeFileSync(
-    join(dir, EXECUTOR_KEY),
-    `# Interlock executor identity (never commit)\n${executor.identity}\n`,
-    {
-      mode: 0o600,
-    },
-  );
-  writeFileSync(join(dir, MASK_KEY), randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+  // Keys are made in a private scratch directory, and moved to the home once the initial
+  // commit (which names the home's directory) exists.
+  const scratch = mkdtempSync(join(tmpdir(), "interlock-init-keys-"));
+  try {
+    const newKey = async (principal: string, comment: string) => {
+      const keyFile = join(scratch, principal);
+      await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", keyFile]);
+      chmodSync(keyFile, 0o600);
+      return readFileSync(`${keyFile}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+    };
+    const people: InterlockConfig["people"] = {};
+    for (const [id, p] of Object.entries(DEMO_PEOPLE)) {
+      const email = `${id}@acme.example`;
+      const pub = await newKey(id, email);
+      people[id] = { name: p.name, email, aliases: [], signing_key: pub, bot: false };
+    }
+    const agents: InterlockConfig["agents"] = {};
+    for (const [id, a] of Object.entries(DEMO_AGENTS)) {
+      const pub = await newKey(id, id);
+      agents[id] = { name: a.name, signing_key: pub, sponsor: a.sponsor, aliases: [...a.aliases] };
+    }
+    const executor = await newAgeIdentity();
+    const commit = await writeRepository(dir, now, {
+      people,
+      agents,
+      recipient: executor.recipient,
+    });
 
+    const home = repoHome(opts.home, commit);
+    const keys = join(home, KEYS_SUBDIR);
+    mkdirSync(keys, { recursive: true, mode: 0o700 });
+    for (const principal of [...Object.keys(people), ...Object.keys(agents)]) {
+      cpSync(join(scratch, principal), join(keys, principal));
+      chmodSync(join(keys, principal), 0o600);
+    }
+    writeFileSync(
+      join(home, EXECUTOR_IDENTITY_FILE),
+      `# Interlock executor identity (never commit)\n${executor.identity}\n`,
+      { mode: 0o600 },
+    );
+    writeFileSync(join(home, MASK_KEY_FILE), randomBytes(32).toString("hex") + "\n", {
+      mode: 0o600,
+    });
+    return {
+      dir,
+      people: Object.keys(people),
+      agents: Object.keys(agents),
+      commit,
+      home,
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Writes and commits everything public; returns the initial commit. */
+async function writeRepository(
+  dir: string,
+  now: Date,
+  keys: {
+    people: InterlockConfig["people"];
+    agents: InterlockConfig["agents"];
+    recipient: string;
+  },
+): Promise<string> {
   cpSync(defaultPoliciesDir(), join(dir, "policies"), { recursive: true });
   const catalogue = JSON.parse(
     readFileSync(join(dir, "policies", "dist", "data.json"), "utf8"),
@@ -153,14 +222,17 @@ export async function initRepository(dir: string, now: Date): Promise<InitResult
     version: 1,
     org: "acme",
     default_branch: "main",
-    people,
+    admins: [...DEMO_ADMINS],
+    people: keys.people,
+    agents: keys.agents,
     teams: DEMO_TEAMS,
-    executors: { recipients: [executor.recipient], identity_file: EXECUTOR_KEY, actions },
+    executors: { recipients: [keys.recipient], actions },
   };
   writeFileSync(
     join(dir, CONFIG_PATH),
-    "# Interlock configuration: people (with the SSH keys that sign their approvals), teams,\n" +
-      "# and executors (the age recipients params are sealed to, and what runs each action).\n" +
+    "# Interlock configuration: people (with the SSH keys that sign their approvals), agents\n" +
+      "# (each with the key that signs its requests and the sponsor bound to it), teams, and\n" +
+      "# executors (the age recipients params are sealed to, and what runs each action).\n" +
       stringify(config, { lineWidth: 0 }),
   );
   writeFileSync(
@@ -185,5 +257,5 @@ export async function initRepository(dir: string, now: Date): Promise<InitResult
     date: now,
   });
   await git.raw(["update-ref", "refs/heads/main", commit, ZERO_OID]);
-  return { dir, people: Object.keys(people), commit };
+  return commit;
 }

@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
 import { monotonicFactory } from "ulid";
 import { InterlockError } from "../errors.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
@@ -10,7 +9,6 @@ import {
   type LocalReviewState,
 } from "../forge/local/reviews.ts";
 import { collectSnapshot } from "../gate/collect.ts";
-import { KEYS_DIR } from "./init.ts";
 
 const reviewId = monotonicFactory();
 
@@ -25,7 +23,8 @@ export async function recordReview(
     id: string;
     who: string;
     state: LocalReviewState;
-    keyFile?: string;
+    /** The reviewer's private SSH key (from their Interlock home, never the repository). */
+    keyFile: string;
     note?: string;
     now: Date;
   },
@@ -53,14 +52,10 @@ export async function recordReview(
       },
     );
   }
-  const keyFile = opts.keyFile
-    ? isAbsolute(opts.keyFile)
-      ? opts.keyFile
-      : join(forge.git.dir, opts.keyFile)
-    : join(forge.git.dir, KEYS_DIR, opts.who);
+  const keyFile = opts.keyFile;
   if (!existsSync(keyFile)) {
     throw new InterlockError("usage", `no signing key at ${keyFile}`, {
-      hint: `Pass --key <private key file> for ${opts.who}, or restore .interlock/keys/${opts.who}.`,
+      hint: `Pass --key <private key file> for ${opts.who}, or put it in your Interlock home.`,
     });
   }
   const tag = `${REVIEW_TAG_PREFIX}${opts.id}/${opts.who}-${reviewId(opts.now.getTime())}`;

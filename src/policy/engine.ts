@@ -10,6 +10,7 @@ import {
 } from "../executable/catalogue.ts";
 import type { SqlClassification } from "../sql/classify.ts";
 import { loadSqlParser, type SqlParser } from "../sql/parser.ts";
+import type { PolicyIdentity } from "../identity/directory.ts";
 import type { Finding } from "../masking/types.ts";
 import type { Request } from "../request/schema.ts";
 import { sha256 } from "../request/canonical.ts";
@@ -42,6 +43,12 @@ export interface PolicyInput {
    * builds the input; a policy treats its absence as "nothing proven".
    */
   readonly analysis?: PolicyAnalysis;
+  /**
+   * Every name of the requester and of its sponsor, and the groups either belongs to, resolved
+   * by the host from the configuration (absent when there is none, e.g. `interlock evaluate`
+   * outside an approvals repository).
+   */
+  readonly identity?: PolicyIdentity;
 }
 
 export interface PolicyAnalysis {

@@ -119,7 +119,9 @@ export class World {
       version: 1,
       org: ORG,
       default_branch: "main",
+      admins: [],
       people: {},
+      agents: {},
       teams: {},
       executors: {
         recipients: [w.age.recipient],

@@ -1,4 +1,6 @@
+import { CONFIG_PATH, parseConfig } from "../../config/config.ts";
 import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners } from "../../gate/codeowners.ts";
+import { directoryOf, EMPTY_DIRECTORY, type IdentityDirectory } from "../../identity/directory.ts";
 import { requestPathPattern } from "../../gate/collect.ts";
 import type { ChangeStatus, ReviewState } from "../../gate/snapshot.ts";
 import { parseRequestFile } from "../../proposal/request-file.ts";
@@ -173,6 +175,19 @@ export class GitHubProposalContext implements ProposalContext {
         if (text !== undefined) return text;
       }
       return undefined;
+    });
+  }
+
+  /**
+   * Who is who (people with their aliases such as GitHub logins, agents and their sponsors),
+   * from the configuration on the same ref as CODEOWNERS, so that the gate excludes the
+   * sponsor and the requester under every name. No configuration: nobody is known. A
+   * configuration that does not parse throws (the gate fails closed with the reason).
+   */
+  identities(): Promise<IdentityDirectory> {
+    return this.#once("identities", async () => {
+      const text = await this.#read(CONFIG_PATH.split("\\").join("/"), this.#src.codeownersRef);
+      return text === undefined ? EMPTY_DIRECTORY : directoryOf(parseConfig(text));
     });
   }
 

@@ -1,6 +1,11 @@
 import { CODEOWNERS_LOCATIONS } from "../../gate/codeowners.ts";
 import type { ChangeStatus } from "../../gate/snapshot.ts";
-import { ownerMembers, personByEmail, type InterlockConfig } from "../../config/config.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ownerMembers, type InterlockConfig } from "../../config/config.ts";
+import { InterlockError } from "../../errors.ts";
+import { directoryOf, resolvePrincipal } from "../../identity/directory.ts";
 import type {
   Forge,
   ForgeReview,
@@ -18,6 +23,7 @@ import {
 } from "../refs.ts";
 import { Git } from "./git.ts";
 import { REVIEW_TAG_PREFIX, reviewFromTag } from "./reviews.ts";
+import { signCommitObject, verifyRequestCommit } from "./signed-request.ts";
 import type { AllowedSigner } from "./sshsig.ts";
 
 /**
@@ -42,9 +48,15 @@ export class LocalForge implements Forge {
   }
 
   async openProposal(p: NewProposal): Promise<OpenedProposal> {
+    const key = p.signingKey;
+    if (key === undefined) {
+      throw new InterlockError("usage", `${p.requester.id} has no key to sign the request with`, {
+        hint: "On the local forge a request is signed by whoever files it: pass --as <agent-or-person> (key from the Interlock home) or --key <file>.",
+      });
+    }
     const base = await this.git.revParse(this.#main);
     if (base === undefined) throw new Error(`the repository has no ${this.defaultBranch} branch`);
-    const head = await this.git.commitFiles({
+    const unsigned = await this.git.commitFiles({
       base,
       parents: [base],
       files: [{ path: p.path, content: p.content }],
@@ -53,6 +65,7 @@ export class LocalForge implements Forge {
       committer: INTERLOCK_IDENTITY,
       date: p.date,
     });
+    const head = await this.#signCommit(unsigned, key);
     const branch = `${BRANCH_PREFIX}${p.id}`;
     // The branch and the tamper baseline (what Interlock wrote, kept outside the branch), both
     // or neither: a baseline someone created first is never silently kept.
@@ -64,6 +77,20 @@ export class LocalForge implements Forge {
       throw new Error(`branch ${branch} or its baseline exists already`);
     }
     return { id: p.id, branch, head };
+  }
+
+  /** Re-writes a commit with the requester's SSH signature in its gpgsig header. */
+  async #signCommit(commit: string, key: NonNullable<NewProposal["signingKey"]>): Promise<string> {
+    const raw = await this.git.raw(["cat-file", "commit", commit]);
+    const signed = signCommitObject(raw, key);
+    const dir = mkdtempSync(join(tmpdir(), "interlock-commit-"));
+    try {
+      const file = join(dir, "commit");
+      writeFileSync(file, signed);
+      return (await this.git.raw(["hash-object", "-t", "commit", "-w", "--", file])).trim();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   async recordDenial(p: {
@@ -253,6 +280,7 @@ export class LocalForge implements Forge {
   ): ProposalContext {
     const config = this.config;
     const git = this.git;
+    const directory = directoryOf(config);
     let commitsCache: { author: string; people: string[] } | undefined;
     const commits = async () => {
       if (commitsCache) return commitsCache;
@@ -266,7 +294,8 @@ export class LocalForge implements Forge {
         .split("\n")
         .filter(Boolean)
         .map((l) => l.split("\0"));
-      const who = (name: string, email: string) => personByEmail(config, email) ?? name;
+      const who = (name: string, email: string) =>
+        resolvePrincipal(directory, email)?.id ?? resolvePrincipal(directory, name)?.id ?? name;
       const people = new Set<string>();
       for (const [an, ae, cn, ce] of rows) {
         people.add(who(an!, ae!));
@@ -300,6 +329,24 @@ export class LocalForge implements Forge {
         return undefined;
       },
       teams: async () => ownerMembers(config),
+      identities: async () => directory,
+      authenticate: async (declared) => {
+        // The signed commit is the one Interlock filed (the baseline the record is read from),
+        // and it must be part of the proposal.
+        const original = await git.revParse(`${ORIGINAL_REF_PREFIX}${id}`);
+        if (original === undefined) {
+          return { verified: false, reason: "the proposal has no filed commit to verify" };
+        }
+        const onProposal = (await git.tryRaw(["merge-base", original, head]))?.trim();
+        if (onProposal !== original) {
+          return {
+            verified: false,
+            reason: `the filed commit ${short(original)} is not part of the proposal`,
+          };
+        }
+        const raw = await git.raw(["cat-file", "commit", original]);
+        return verifyRequestCommit(raw, declared, directory);
+      },
     };
   }
 

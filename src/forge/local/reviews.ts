@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { personByEmail, type InterlockConfig } from "../../config/config.ts";
+import type { InterlockConfig } from "../../config/config.ts";
+import { directoryOf, resolvePrincipal } from "../../identity/directory.ts";
 import type { GateReview } from "../../gate/snapshot.ts";
 import type { GitIdentity } from "./git.ts";
 import { Git } from "./git.ts";
@@ -148,14 +149,18 @@ export function reviewFromTag(
   const text = typeof raw === "string" ? raw : raw.toString("utf8");
   const tag = parseReviewTag(text);
   if (tag === undefined || tag.request !== requestId) return undefined;
-  const person = personByEmail(config, tag.taggerEmail);
+  const principal = resolvePrincipal(directoryOf(config), tag.taggerEmail);
+  const person = principal?.kind === "person" ? principal.id : undefined;
   const info = person ? config.people[person] : undefined;
   const signed = splitSignedTag(raw);
   let verified = false;
   let unverifiedReason: string | undefined;
   if (!signed) unverifiedReason = "the review is not signed";
   else if (!person)
-    unverifiedReason = `${tag.taggerEmail} is not a person in .interlock/config.yaml`;
+    unverifiedReason =
+      principal === undefined
+        ? `signer is not a person in .interlock/config.yaml (${tag.taggerEmail})`
+        : `signer ${principal.id} is an agent, and agents never review`;
   else if (tag.commit !== tag.target) {
     unverifiedReason = "the review names a different commit than it is attached to";
   } else {
@@ -164,7 +169,7 @@ export function reviewFromTag(
     if (!r.ok) unverifiedReason = r.reason;
   }
   return {
-    who: person ?? tag.taggerName,
+    who: person ?? principal?.id ?? tag.taggerName,
     state: tag.state as GateReview["state"],
     commit: tag.target,
     at: tag.at,
