@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openLocalRepo, type LocalRepo } from "../src/cli/local.ts";
-import { parseSshSigningKey } from "../src/forge/local/ssh-signer.ts";
+import { parseSshPrivateKey } from "../src/forge/local/sshsig.ts";
 import { fileRequest } from "../src/lifecycle/file-request.ts";
 import { checkGate } from "../src/lifecycle/gate-check.ts";
 import { initRepository } from "../src/lifecycle/init.ts";
@@ -50,7 +50,7 @@ export async function fileRequests(
 ): Promise<{ ids: string[]; stats: LatencyStats }> {
   const request = parseRequest(requestJson(2048), { source: "bench 2 KB" });
   const keyFile = join(local.home, KEYS_SUBDIR, request.requester.id);
-  const signingKey = parseSshSigningKey(readFileSync(keyFile, "utf8"), keyFile);
+  const signingKey = parseSshPrivateKey(readFileSync(keyFile, "utf8"), keyFile);
   const samples: number[] = [];
   const ids: string[] = [];
   for (let i = 0; i < warmup + count; i++) {

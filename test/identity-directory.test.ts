@@ -10,12 +10,6 @@ import {
   samePrincipal,
 } from "../src/identity/directory.ts";
 import { bindRequester } from "../src/identity/requester.ts";
-import { parseSshSigningKey } from "../src/forge/local/ssh-signer.ts";
-import { verifySshSignature } from "../src/forge/local/sshsig.ts";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { tempDir } from "./helpers.ts";
 
 /** A fake but well-formed SSH public key, assembled at run time. */
 const KEY = (n: number) =>
@@ -189,58 +183,5 @@ describe("config: people, agents, aliases and admins are parsed strictly", () =>
     ],
   ])("refuses %s", (_name, over, message) => {
     expect(() => parse(config(over))).toThrow(message);
-  });
-});
-
-describe("the in-process SSH signer", () => {
-  it("signs what ssh-keygen -Y verify accepts, and what the in-process verifier accepts", () => {
-    const dir = tempDir("interlock-signer-");
-    const keyFile = join(dir, "id");
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "x", "-f", keyFile]);
-    const key = parseSshSigningKey(readFileSync(keyFile, "utf8"));
-    const pub = readFileSync(`${keyFile}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
-    expect(key.publicKey).toBe(pub);
-    const message = "tree 0000\n\nhello\n";
-    const sig = key.sign(message, "git");
-    const signers = [{ principal: "x", publicKey: pub, namespaces: ["git"] }];
-    expect(verifySshSignature(sig, message, "git", "x", signers)).toMatchObject({ ok: true });
-    expect(verifySshSignature(sig, message + "x", "git", "x", signers)).toMatchObject({
-      ok: false,
-    });
-    const sigFile = join(dir, "msg.sig");
-    execFileSync("sh", ["-c", 'printf "%s" "$1" > "$2"', "sh", sig, sigFile]);
-    execFileSync("sh", [
-      "-c",
-      'printf "x namespaces=\\"git\\" %s\\n" "$1" > "$2"',
-      "sh",
-      pub,
-      join(dir, "allowed"),
-    ]);
-    const out = execFileSync(
-      "ssh-keygen",
-      ["-Y", "verify", "-f", join(dir, "allowed"), "-I", "x", "-n", "git", "-s", sigFile],
-      { input: message, encoding: "utf8" },
-    );
-    expect(out).toMatch(/Good "git" signature for x/);
-  });
-
-  it("refuses an encrypted or non-OpenSSH key with a reason", () => {
-    const dir = tempDir("interlock-signer-");
-    const keyFile = join(dir, "id");
-    execFileSync("ssh-keygen", [
-      "-q",
-      "-t",
-      "ed25519",
-      "-N",
-      "secret-pass",
-      "-C",
-      "x",
-      "-f",
-      keyFile,
-    ]);
-    expect(() => parseSshSigningKey(readFileSync(keyFile, "utf8"))).toThrow(
-      /encrypted with a passphrase/,
-    );
-    expect(() => parseSshSigningKey("not a key")).toThrow(/not an OpenSSH private key/);
   });
 });

@@ -11,7 +11,7 @@ import { renderCard } from "../proposal/card.ts";
 import { parseRequest } from "../request/parse.ts";
 import { progress, readRequestInput, type CliIO } from "./io.ts";
 import { readFileSync } from "node:fs";
-import { parseSshSigningKey } from "../forge/local/ssh-signer.ts";
+import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { bindRequester } from "../identity/requester.ts";
 import { executorIdentities, openLocalRepo, signingKeyFile } from "./local.ts";
@@ -73,7 +73,7 @@ export async function requestCommand(args: readonly string[], io: CliIO): Promis
     });
   }
   const keyFile = signingKeyFile(local, bound.requester.id, values.key, io.cwd);
-  const signingKey = parseSshSigningKey(readFileSync(keyFile, "utf8"), keyFile);
+  const signingKey = parseSshPrivateKey(readFileSync(keyFile, "utf8"), keyFile);
   const request = { ...parsed, requester: bound.requester };
   const filed = await fileRequest(request, {
     forge: local.forge,

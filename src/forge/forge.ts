@@ -1,7 +1,7 @@
 import type { IdentityDirectory } from "../identity/directory.ts";
 import type { RequesterFields } from "../identity/requester.ts";
 import type { ChangeStatus, GateReview, RequestAuthentication } from "../gate/snapshot.ts";
-import type { SshSigningKey } from "./local/ssh-signer.ts";
+import type { SshSigningKey } from "./local/sshsig.ts";
 
 /**
  * The forge: where proposals live and reviews are given (the embedded local Git forge, or

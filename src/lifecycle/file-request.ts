@@ -1,7 +1,7 @@
 import { monotonicFactory } from "ulid";
 import { decideAndMask, type DecideContext, type Evaluation } from "../decide.ts";
 import type { Forge } from "../forge/forge.ts";
-import type { SshSigningKey } from "../forge/local/ssh-signer.ts";
+import type { SshSigningKey } from "../forge/local/sshsig.ts";
 import { seal } from "../masking/seal.ts";
 import { renderCardMarkdown } from "../proposal/card.ts";
 import { renderRequestFile, requestRecord } from "../proposal/request-file.ts";

@@ -1,7 +1,7 @@
 import type { IdentityDirectory } from "../../identity/directory.ts";
 import { bindRequester, type RequesterFields } from "../../identity/requester.ts";
 import type { RequestAuthentication } from "../../gate/snapshot.ts";
-import type { SshSigningKey } from "./ssh-signer.ts";
+import type { SshSigningKey } from "./sshsig.ts";
 import { verifySshSignature, type AllowedSigner } from "./sshsig.ts";
 
 /**
