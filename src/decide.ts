@@ -1,7 +1,8 @@
 import type { Decision } from "./policy/decision.ts";
 import type { PolicyEngine, PolicyInput } from "./policy/engine.ts";
 import { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
-import { scan } from "./masking/scan.ts";
+import { safePointer, scan } from "./masking/scan.ts";
+import { createScrubber, maskedValues, type Scrubber } from "./masking/scrub.ts";
 import type { Finding } from "./masking/types.ts";
 import { ttlSeconds, type Request } from "./request/schema.ts";
 
@@ -36,6 +37,19 @@ export interface Evaluation {
  * deterministic for a given input. Nothing is written here.
  */
 export function decideAndMask(request: Request, ctx: DecideContext): Evaluation {
+  return decideMaskAndScrub(request, ctx).evaluation;
+}
+
+/**
+ * decideAndMask, and the scrubber for everything written later about this request: it removes
+ * every value masked in the request (found by a detector or masked by a policy rule), in its
+ * common encodings. The executor uses it on results; the scrubber holds values and is never
+ * written anywhere.
+ */
+export function decideMaskAndScrub(
+  request: Request,
+  ctx: DecideContext,
+): { evaluation: Evaluation; scrubber: Scrubber } {
   const findings = scan(request);
   const input: PolicyInput = {
     request,
@@ -48,25 +62,50 @@ export function decideAndMask(request: Request, ctx: DecideContext): Evaluation 
   };
   const raw = ctx.engine.decide(input);
   const masked = maskDocument(request, findings, raw.mask, { hmacKey: ctx.hmacKey });
-  const decision: Decision = {
-    ...raw,
-    deny: raw.deny.map(maskText),
-    why: raw.why.map(maskText),
-    mask: raw.mask.map((m) => ({ ...m, path: maskText(m.path) })),
-  };
+  const scrubber = createScrubber(maskedValues(request, findings, masked.applied));
+  const clean = (text: string) => maskText(scrubber.scrub(text));
+  // Mask rules name keys as the policy read them: written down, they use safe names.
+  const cleanPath = (path: string) => clean(safePointer(request, path));
   return {
-    decision,
-    request: masked.value as Record<string, unknown>,
-    findings: findings.map((f) => ({
-      type: f.type,
-      kind: f.kind,
-      path: maskText(f.path),
-      in: f.in,
-    })),
-    masks: masked.applied.map((m) => ({ ...m, path: maskText(m.path) })),
-    ignoredMaskRules: masked.ignoredRules.map((r) => ({
-      rule: { ...r.rule, path: maskText(r.rule.path) },
-      why: r.why,
-    })),
+    scrubber,
+    evaluation: {
+      decision: cleanDecision(raw, clean, cleanPath),
+      request: masked.value as Record<string, unknown>,
+      findings: findings.map((f) => ({
+        type: f.type,
+        kind: f.kind,
+        path: clean(f.path),
+        in: f.in,
+      })),
+      masks: masked.applied.map((m) => ({ ...m, path: clean(m.path) })),
+      ignoredMaskRules: masked.ignoredRules.map((r) => ({
+        rule: { ...r.rule, path: cleanPath(r.rule.path) },
+        why: r.why,
+      })),
+    },
+  };
+}
+
+/**
+ * The text a policy writes into a decision (reasons, mask paths, group names, a fail-closed
+ * hint) is masked like everything else before it is stored: a policy may quote the request.
+ * Owners are left as they are: they are people the gate must recognise.
+ */
+function cleanDecision(
+  raw: Decision,
+  clean: (text: string) => string,
+  cleanPath: (path: string) => string,
+): Decision {
+  return {
+    ...raw,
+    deny: raw.deny.map(clean),
+    why: raw.why.map(clean),
+    mask: raw.mask.map((m) => ({ ...m, path: cleanPath(m.path) })),
+    approvals: {
+      groups: raw.approvals.groups.map((g) => ({ ...g, name: clean(g.name) })),
+    },
+    ...(raw.failed_closed === undefined
+      ? {}
+      : { failed_closed: { ...raw.failed_closed, hint: clean(raw.failed_closed.hint) } }),
   };
 }
