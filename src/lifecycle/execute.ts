@@ -5,6 +5,7 @@ import type { Forge, MergedRequest } from "../forge/forge.ts";
 import { collectSnapshot } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
 import { maskText } from "../masking/mask.ts";
+import { commitText } from "../presentation/escape.ts";
 import { unseal } from "../masking/seal.ts";
 import { decideMaskAndScrub, type DecideContext } from "../decide.ts";
 import type { Scrubber } from "../masking/scrub.ts";
@@ -112,7 +113,7 @@ async function executeOne(
       deps,
       m,
       { ...base, outcome: "refused", reason: maskText(reason) },
-      `Refuse ${m.id}: ${reason}`,
+      `Refuse ${m.id}: ${commitText(reason)}`,
     );
     return { id: m.id, action, status: "refused", detail: reason };
   }
@@ -243,7 +244,9 @@ async function record(
   subject: string,
 ) {
   const content = "# Interlock execution result (masked).\n" + stringify(result, { lineWidth: 0 });
-  const message = `${subject.split("\n")[0]!.slice(0, 200)}\n\nInterlock-Result: ${m.id}\nInterlock-Outcome: ${String(result.outcome)}`;
+  // The subject is one line already (untrusted parts went through commitText): no CR or LF
+  // can start a line that reads as a trailer.
+  const message = `${commitText(subject).slice(0, 200)}\n\nInterlock-Result: ${m.id}\nInterlock-Outcome: ${String(result.outcome)}`;
   await deps.forge.commitToDefault(
     [{ path: resultPath(m.id), content }],
     maskText(message),

@@ -2,6 +2,7 @@ import { monotonicFactory } from "ulid";
 import { decideAndMask, type DecideContext, type Evaluation } from "../decide.ts";
 import type { Forge } from "../forge/forge.ts";
 import { seal } from "../masking/seal.ts";
+import { commitText } from "../presentation/escape.ts";
 import { renderCardMarkdown } from "../proposal/card.ts";
 import { renderRequestFile, requestRecord } from "../proposal/request-file.ts";
 import type { Request } from "../request/schema.ts";
@@ -39,7 +40,7 @@ export async function fileRequest(
       id,
       path,
       content,
-      message: `Denied ${request.action}: ${ev.decision.deny[0] ?? "denied by policy"}\n\nInterlock-Denied: ${id}\nInterlock-Policy: ${ev.decision.revision}`,
+      message: `Denied ${commitText(request.action)}: ${commitText(ev.decision.deny[0] ?? "denied by policy")}\n\nInterlock-Denied: ${id}\nInterlock-Policy: ${ev.decision.revision}`,
       date: now,
     });
     return { id, denied: true, path, evaluation: ev };
