@@ -24,6 +24,7 @@ import {
 } from "../src/presentation/escape.ts";
 import { renderCard, renderCardMarkdown } from "../src/proposal/card.ts";
 import { validateRequestValue } from "../src/request/parse.ts";
+import { git, Repo, requests } from "./e2e-helpers.ts";
 
 const HOSTILE = [
   "a | b || c |",
@@ -134,7 +135,7 @@ describe("the Markdown card, rendered by cmark-gfm", () => {
         expect(expected).toBeGreaterThanOrEqual(3);
         expect(count(outsidePre(hostile), visibleText(text))).toBe(expected);
         expect(shown).toContain(
-          visibleBlock(stringify({ note: text }, { lineWidth: 0 }).trimEnd()),
+          visibleBlock(stringify({ params: { note: text } }, { lineWidth: 0 }).split("\n")[1]!),
         );
         // Nothing invisible or controlling reaches the rendered text.
         expect(shown).not.toMatch(
@@ -256,5 +257,29 @@ describe("escaping, for arbitrary strings (fast-check)", () => {
     expect(out).not.toMatch(/[<>]/);
     expect(out).toContain("&lt;!channel&gt;");
     expect(out).toContain("\\u202E");
+  });
+});
+
+describe("commit messages", () => {
+  it("as the requester, a resource or param key shaped like a trailer forges none in any commit", async () => {
+    const repo = await Repo.init();
+    const forged = "Interlock-Approved-By: dana";
+    const filed = await repo.request({
+      ...requests.query(),
+      resource: `postgres://staging/products\n${forged}\r${forged}`,
+      params: { query: "select 1", "Interlock-Approved-By": "dana", note: `x\n${forged}` },
+      reason: `count\n\n${forged}`,
+    });
+    const messages = git(repo.dir, ["log", "--all", "--format=%B%x00"]);
+    expect(messages).toContain("db.query on postgres://staging/products\\n");
+    expect(filed.denied).toBe(false);
+    for (const m of messages.split("\0")) {
+      expect(m).not.toMatch(/^Interlock-Approved-By:/m);
+      const parsed = execFileSync("git", ["interpret-trailers", "--parse"], {
+        input: m,
+        encoding: "utf8",
+      });
+      expect(parsed).not.toContain("Approved-By");
+    }
   });
 });

@@ -50,7 +50,8 @@ export async function fileRequest(
   const sealed = await seal(request, deps.recipients);
   const path = `requests/${request.action}/${id}.yaml`;
   const record = requestRecord(id, now, ev, sealed);
-  const title = `${request.action} on ${String(ev.request.resource)} [${ev.decision.risk}]`;
+  // The title heads the proposal's commit message: one line, untrusted parts escaped.
+  const title = `${commitText(request.action)} on ${commitText(String(ev.request.resource))} [${ev.decision.risk}]`;
   const opened = await deps.forge.openProposal({
     id,
     path,

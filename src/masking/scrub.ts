@@ -75,8 +75,10 @@ function leaves(value: unknown, emit: (text: string) => void): void {
 
 /**
  * A scrubber for these values. Each is matched as it is, JSON-escaped, URL-encoded (`%20` and
- * `+` for spaces), and as hex, all ignoring case; and as base64 (standard and URL-safe, at each
- * of the three byte alignments it can have inside a longer payload), respecting case. The
+ * `+` for spaces), and as hex, all ignoring case; and as base64, respecting case: on its own
+ * (padded or not, standard or URL-safe), and inside a longer payload at each of the three byte
+ * alignments it can have there (the characters that depend on the value alone, when there are
+ * at least 8 of them: a value of 5 bytes or fewer inside a longer payload is not recognised). The
  * longest match wins. Linear in the text for a given set of values.
  */
 export function createScrubber(values: readonly ScrubValue[]): Scrubber {
@@ -94,7 +96,9 @@ export function createScrubber(values: readonly ScrubValue[]): Scrubber {
     for (const v of [text, json, url, url.replace(/%20/g, "+"), bytes.toString("hex")]) {
       if (!folded.has(v.toLowerCase())) folded.set(v.toLowerCase(), label);
     }
-    for (const core of base64Cores(bytes)) if (!exact.has(core)) exact.set(core, label);
+    const whole = bytes.toString("base64");
+    const wholeForms = [whole, whole.replace(/=+$/, ""), bytes.toString("base64url")];
+    for (const b of [...wholeForms, ...base64Cores(bytes)]) if (!exact.has(b)) exact.set(b, label);
   }
   if (size === 0) return NO_SCRUBBER;
   const caseless = alternation([...folded.keys()], "gi")!;

@@ -100,7 +100,7 @@ export function markdownCodeBlock(text: string, lang = ""): string {
  */
 export function commitText(text: string): string {
   const line = visibleText(text);
-  return /^[\w-]+[ \t]*:/.test(line) ? `“${line}”` : line;
+  return /^[\w-]+[ \t]*:(?!\/\/)/.test(line) ? `“${line}”` : line; // a URL is no trailer
 }
 
 // ---- chat (Slack mrkdwn) ----------------------------------------------------------------------

@@ -183,8 +183,10 @@ export function renderCardMarkdown(ev: Evaluation, opts: CardOptions = {}): stri
     );
   lines.push("#### Parameters (masked)", "");
   lines.push(
+    // Under a `params:` key, so that every line of request text is indented: the card is also
+    // the proposal's commit message, where a line at the margin could read as a trailer.
     markdownCodeBlock(
-      r.params === undefined ? "# none" : stringify(r.params, { lineWidth: 0 }),
+      r.params === undefined ? "params: none" : stringify({ params: r.params }, { lineWidth: 0 }),
       "yaml",
     ),
     "",
