@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { decideAndMask, type DecideContext } from "../src/decide.ts";
+import type { InterlockError } from "../src/errors.ts";
 import { maskDocument } from "../src/masking/mask.ts";
 import { scan } from "../src/masking/scan.ts";
 import { defaultPoliciesDir } from "../src/policy/bundle.ts";
@@ -26,15 +27,17 @@ const pemBody = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + "k+Ab/Cd".repeat(6);
 const begin = `-----BEGIN ${"PRIVATE"} KEY-----`;
 const end = `-----END ${"PRIVATE"} KEY-----`;
 
-function request(params: Record<string, unknown>, reason = "routine maintenance") {
-  return validateRequestValue({
+function raw(params: Record<string, unknown>, reason = "routine maintenance") {
+  return {
     action: "db.export",
     resource: "postgres://prod/customers",
     params,
     reason,
     requester: { id: "agent:etl-bot", kind: "agent", on_behalf_of: "alice" },
-  });
+  };
 }
+const request = (params: Record<string, unknown>, reason?: string) =>
+  validateRequestValue(raw(params, reason));
 
 /** Everything a filed request writes or prints: --json, both cards, the request file. */
 function everything(ev: ReturnType<typeof decideAndMask>): string {
@@ -147,6 +150,26 @@ describe("keys and paths", () => {
     expect((ev.request.params as { customer: string }).customer).toBe("[redacted]");
     expectAbsent(everything(ev), [name]);
     expect(ev.decision.why[0]).toBe("export for [redacted]");
+  });
+});
+
+describe("errors", () => {
+  it("as the requester, a secret in an unknown or malformed key appears in no parse error", () => {
+    const bad = [
+      { ...raw({}), [urlKey]: 1 }, // unknown top-level key
+      { ...raw({}), requester: { id: "a", kind: "agent", [awsKeyName]: 1 } },
+      raw({ [urlKey]: { [awsKeyName]: Number.NaN } }),
+    ];
+    for (const value of bad) {
+      let text = "";
+      try {
+        validateRequestValue(value);
+      } catch (err) {
+        text = JSON.stringify((err as InterlockError).toJSON()) + (err as Error).message;
+      }
+      expect(text).not.toBe("");
+      expectAbsent(text, [urlPassword, awsSecret]);
+    }
   });
 });
 

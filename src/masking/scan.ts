@@ -1,5 +1,5 @@
 import { detectInString } from "./detectors.ts";
-import { childPointer, unescapeSegment } from "./pointer.ts";
+import { childPointer, escapeSegment, unescapeSegment } from "./pointer.ts";
 import type { Finding, Span } from "./types.ts";
 
 /**
@@ -105,6 +105,24 @@ export function safePointer(doc: unknown, pointer: string, cache?: KeyCache): st
     }
   }
   return out;
+}
+
+/**
+ * A pointer built from raw keys (a parse error's field) with each segment's findings redacted:
+ * for paths made before masking could run. Segments are unescaped before they are scanned, so
+ * `~1` cannot hide a `/` from a detector.
+ */
+export function maskPointer(pointer: string): string {
+  if (pointer === "" || pointer === "/") return pointer;
+  return pointer
+    .split("/")
+    .map((raw, i) => {
+      if (i === 0) return raw;
+      const seg = unescapeSegment(raw);
+      const spans = detectInString(seg);
+      return spans.length === 0 ? raw : escapeSegment(redactSpans(seg, spans));
+    })
+    .join("/");
 }
 
 /** The value at a safe pointer, or `undefined` when there is none. */
