@@ -1,8 +1,8 @@
 import type { Decision } from "./policy/decision.ts";
 import type { PolicyEngine, PolicyInput } from "./policy/engine.ts";
 import { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
-import { safePointer, scan } from "./masking/scan.ts";
-import { createScrubber, maskedValues, type Scrubber } from "./masking/scrub.ts";
+import { safePointer, scan, type KeyCache } from "./masking/scan.ts";
+import { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.ts";
 import type { Finding } from "./masking/types.ts";
 import { ttlSeconds, type Request } from "./request/schema.ts";
 
@@ -50,7 +50,8 @@ export function decideMaskAndScrub(
   request: Request,
   ctx: DecideContext,
 ): { evaluation: Evaluation; scrubber: Scrubber } {
-  const findings = scan(request);
+  const keyCache: KeyCache = new WeakMap();
+  const findings = scan(request, "", keyCache);
   const input: PolicyInput = {
     request,
     findings,
@@ -61,11 +62,21 @@ export function decideMaskAndScrub(
     },
   };
   const raw = ctx.engine.decide(input);
-  const masked = maskDocument(request, findings, raw.mask, { hmacKey: ctx.hmacKey });
-  const scrubber = createScrubber(maskedValues(request, findings, masked.applied));
-  const clean = (text: string) => maskText(scrubber.scrub(text));
+  const values: ScrubValue[] = [];
+  const masked = maskDocument(request, findings, raw.mask, {
+    hmacKey: ctx.hmacKey,
+    keyCache,
+    onMasked: (text, label) => values.push({ text, label }),
+  });
+  // Finding and mask paths are built from safe key names (scan.ts): no value reaches them; the
+  // detectors run over them once more, as over every text.
+  // The executor's scrubber knows every encoding (it is built when first used); the policy's
+  // text quotes values as they are, so the decision is cleaned with a lighter one.
+  const scrubber = createScrubber(values);
+  const plainScrubber = createScrubber(values, { encodings: false });
+  const clean = (text: string) => maskText(plainScrubber.scrub(text));
   // Mask rules name keys as the policy read them: written down, they use safe names.
-  const cleanPath = (path: string) => clean(safePointer(request, path));
+  const cleanPath = (path: string) => clean(safePointer(request, path, keyCache));
   return {
     scrubber,
     evaluation: {
@@ -74,10 +85,10 @@ export function decideMaskAndScrub(
       findings: findings.map((f) => ({
         type: f.type,
         kind: f.kind,
-        path: clean(f.path),
+        path: maskText(f.path),
         in: f.in,
       })),
-      masks: masked.applied.map((m) => ({ ...m, path: clean(m.path) })),
+      masks: masked.applied.map((m) => ({ ...m, path: maskText(m.path) })),
       ignoredMaskRules: masked.ignoredRules.map((r) => ({
         rule: { ...r.rule, path: cleanPath(r.rule.path) },
         why: r.why,

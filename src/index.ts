@@ -9,7 +9,7 @@ export {
 export { EXIT, InterlockError, type ErrorCode, type Problem } from "./errors.ts";
 export { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
 export { scan, safeKeys, safePointer } from "./masking/scan.ts";
-export { createScrubber, maskedValues, type Scrubber } from "./masking/scrub.ts";
+export { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.ts";
 export {
   commitText,
   markdownCodeBlock,

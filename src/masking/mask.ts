@@ -50,6 +50,13 @@ export interface MaskOptions {
    * cannot mask them. Secrets found there are still masked.
    */
   readonly identityPaths?: readonly string[];
+  /** Safe key names already computed by scan() for this document (saves scanning keys twice). */
+  readonly keyCache?: KeyCache;
+  /**
+   * Told each original text that was masked (a finding's span in a key, string or number, and
+   * every scalar inside a field masked whole), with its label: what a scrubber is built from.
+   */
+  readonly onMasked?: (text: string, label: string) => void;
 }
 
 export interface MaskResult {
@@ -88,7 +95,7 @@ export function maskDocument(
   const isIdentity = (p: string) => identity.some((i) => isWithin(p, i));
   const ignoredRules: { rule: MaskRule; why: string }[] = [];
   const usableRules: MaskRule[] = [];
-  const cache: KeyCache = new WeakMap();
+  const cache: KeyCache = opts.keyCache ?? new WeakMap();
   // A policy reads the raw request, so a rule may name a key as it is there: paths are safe
   // names everywhere from here on (a key holding a value never becomes a path segment).
   for (const raw of rules) {
@@ -130,7 +137,15 @@ export function maskDocument(
   }
 
   const applied: AppliedMask[] = [];
-  const out = build(doc, "", { byValue, byKey, whole, applied, hmacKey: opts.hmacKey, cache });
+  const out = build(doc, "", {
+    byValue,
+    byKey,
+    whole,
+    applied,
+    hmacKey: opts.hmacKey,
+    cache,
+    onMasked: opts.onMasked ?? (() => {}),
+  });
   return { value: out.keep ? out.value : null, applied, ignoredRules };
 }
 
@@ -145,6 +160,7 @@ interface Ctx {
   readonly applied: AppliedMask[];
   readonly hmacKey: Uint8Array;
   readonly cache: KeyCache;
+  readonly onMasked: (text: string, label: string) => void;
 }
 
 function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; value: unknown } {
@@ -158,6 +174,7 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
       strategy: wholeStrategy,
       reason: "policy",
     });
+    leaves(value, (text) => ctx.onMasked(text, "redacted"));
     if (wholeStrategy === "drop") return { keep: false, value: undefined };
     const text = typeof value === "string" ? value : canonicalJson(value);
     const strategy =
@@ -173,6 +190,8 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
     const planned = ctx.byValue.get(pointer);
     if (planned === undefined) return { keep: true, value };
     record(ctx, planned);
+    for (const p of planned)
+      ctx.onMasked(text.slice(p.finding.start, p.finding.end), p.finding.type);
     if (planned.some((p) => p.strategy === "drop")) return { keep: false, value: undefined };
     // A number with a finding becomes a string: the placeholder.
     return { keep: true, value: replaceSpans(text, planned, ctx.hmacKey) };
@@ -194,6 +213,8 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
     const keyPlans = ctx.byKey.get(child);
     if (keyPlans !== undefined) {
       record(ctx, keyPlans, "redact");
+      for (const p of keyPlans)
+        ctx.onMasked(k.key.slice(p.finding.start, p.finding.end), p.finding.type);
       if (keyPlans.some((p) => p.strategy === "drop")) continue;
     }
     const r = build((value as Record<string, unknown>)[k.key], child, ctx);
@@ -206,6 +227,15 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
     });
   }
   return { keep: true, value: obj };
+}
+
+/** Calls `emit` with every scalar (string, finite number) inside a value. */
+function leaves(value: unknown, emit: (text: string) => void): void {
+  const text = scalarText(value);
+  if (text !== undefined) emit(text);
+  else if (Array.isArray(value)) for (const v of value) leaves(v, emit);
+  else if (value !== null && typeof value === "object")
+    for (const v of Object.values(value)) leaves(v, emit);
 }
 
 /** Records the masks applied; a key is always redacted (its safe name), unless dropped. */

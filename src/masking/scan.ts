@@ -13,9 +13,9 @@ import type { Finding, Span } from "./types.ts";
  * because a key that holds one is masked before it becomes a path segment. Returns findings in
  * document order, without matched text.
  */
-export function scan(value: unknown, base = ""): Finding[] {
+export function scan(value: unknown, base = "", cache?: KeyCache): Finding[] {
   const out: Finding[] = [];
-  walk(value, base, undefined, out);
+  walk(value, base, undefined, out, cache);
   return out;
 }
 
@@ -33,19 +33,44 @@ export interface SafeKey {
  * the keys that were not masked). Deterministic: scanning and masking agree on every path.
  */
 export function safeKeys(obj: object, cache?: KeyCache): SafeKey[] {
-  const cached = cache?.get(obj);
-  if (cached !== undefined) return cached;
-  const result = computeSafeKeys(obj);
-  cache?.set(obj, result);
-  return result;
+  return keyIndex(obj, cache).list;
 }
 
-/** Safe names already computed for objects of one document (callers that resolve many paths). */
-export type KeyCache = WeakMap<object, SafeKey[]>;
+/** An object's safe key names, and lookups by safe name and by raw key (built when first used). */
+export interface KeyIndex {
+  readonly list: SafeKey[];
+  bySafe?: Map<string, SafeKey>;
+  byKey?: Map<string, SafeKey>;
+}
+
+/** Key indexes already computed for objects of one document (callers that resolve many paths). */
+export type KeyCache = WeakMap<object, KeyIndex>;
+
+function keyIndex(obj: object, cache?: KeyCache): KeyIndex {
+  const cached = cache?.get(obj);
+  if (cached !== undefined) return cached;
+  const index: KeyIndex = { list: computeSafeKeys(obj) };
+  cache?.set(obj, index);
+  return index;
+}
+
+function bySafe(obj: object, cache?: KeyCache): Map<string, SafeKey> {
+  const index = keyIndex(obj, cache);
+  index.bySafe ??= new Map(index.list.map((k) => [k.safe, k]));
+  return index.bySafe;
+}
+
+function byKey(obj: object, cache?: KeyCache): Map<string, SafeKey> {
+  const index = keyIndex(obj, cache);
+  index.byKey ??= new Map(index.list.map((k) => [k.key, k]));
+  return index.byKey;
+}
 
 function computeSafeKeys(obj: object): SafeKey[] {
   const keys = Object.keys(obj);
   const spans = keys.map((k) => detectInString(k));
+  if (spans.every((x) => x.length === 0))
+    return keys.map((key, i) => ({ key, safe: key, spans: spans[i]! }));
   const used = new Set<string>();
   keys.forEach((k, i) => {
     if (spans[i]!.length === 0) used.add(k);
@@ -94,8 +119,7 @@ export function safePointer(doc: unknown, pointer: string, cache?: KeyCache): st
       at = /^(?:0|[1-9][0-9]*)$/.test(seg) ? at[Number(seg)] : undefined;
       continue;
     }
-    const keys = safeKeys(at, cache);
-    const hit = keys.find((k) => k.key === seg) ?? keys.find((k) => k.safe === seg);
+    const hit = byKey(at, cache).get(seg) ?? bySafe(at, cache).get(seg);
     if (hit === undefined) {
       out += `/${raw}`;
       at = undefined;
@@ -141,7 +165,7 @@ export function atSafePointer(
       at = at[Number(seg)];
       continue;
     }
-    const hit = safeKeys(at, cache).find((k) => k.safe === seg);
+    const hit = bySafe(at, cache).get(seg);
     if (hit === undefined) return { found: false, value: undefined };
     at = (at as Record<string, unknown>)[hit.key];
   }
@@ -155,38 +179,47 @@ export function scalarText(value: unknown): string | undefined {
   return undefined;
 }
 
-function walk(value: unknown, pointer: string, keyName: string | undefined, out: Finding[]): void {
+function walk(
+  value: unknown,
+  pointer: string,
+  keyName: string | undefined,
+  out: Finding[],
+  cache: KeyCache | undefined,
+): void {
   const text = scalarText(value);
   if (text !== undefined) {
     for (const s of detectInString(text, keyName)) out.push({ ...s, path: pointer, in: "value" });
-    if (typeof value === "string") multiPart([value], [pointer], keyName, out);
+    if (typeof value === "string" && value.includes("-----BEGIN ")) {
+      multiPart([value], pointer, [0], keyName, out);
+    }
     return;
   }
   if (value === null || typeof value !== "object") return;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) walk(value[i], childPointer(pointer, i), keyName, out);
+    for (let i = 0; i < value.length; i++)
+      walk(value[i], childPointer(pointer, i), keyName, out, cache);
     // Runs of consecutive strings: a secret may be split across them.
-    let run: string[] = [];
-    let paths: string[] = [];
-    const flush = () => {
-      if (run.length >= 2) multiPart(run, paths, keyName, out);
-      run = [];
-      paths = [];
-    };
-    for (let i = 0; i < value.length; i++) {
-      const v: unknown = value[i];
-      if (typeof v === "string") {
-        run.push(v);
-        paths.push(childPointer(pointer, i));
-      } else flush();
+    let start = 0;
+    for (let i = 0; i <= value.length; i++) {
+      if (i < value.length && typeof value[i] === "string") continue;
+      if (i - start >= 2) {
+        const run = value.slice(start, i) as string[];
+        multiPart(
+          run,
+          pointer,
+          run.map((_, j) => start + j),
+          keyName,
+          out,
+        );
+      }
+      start = i + 1;
     }
-    flush();
     return;
   }
-  for (const k of safeKeys(value)) {
+  for (const k of safeKeys(value, cache)) {
     const child = childPointer(pointer, k.safe);
     for (const s of k.spans) out.push({ ...s, path: child, in: "key" });
-    walk((value as Record<string, unknown>)[k.key], child, k.key, out);
+    walk((value as Record<string, unknown>)[k.key], child, k.key, out, cache);
   }
 }
 
@@ -194,61 +227,96 @@ function walk(value: unknown, pointer: string, keyName: string | undefined, out:
 const PRIVATE_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
 const PRIVATE_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
 
-/** A token cut into parts is looked for across at most this many consecutive parts. */
-const CUT_WINDOW = 3;
+/** How far a token cut across parts is looked for on either side of a cut. */
+const CUT_REACH = 256;
+/** No token Interlock detects is shorter than this: shorter runs across a cut are skipped. */
+const CUT_MIN = 16;
+/** Characters a token is made of; a cut token has a run of them on both sides of the cut. */
+const TOKEN_CHAR = /[A-Za-z0-9_\-+/=.~:]/;
 
 /**
- * Secrets split across parts. The whole run is joined by newlines and scanned (a private key
- * given one line per element); each window of up to CUT_WINDOW parts is joined by nothing and
- * scanned for secrets (a token cut in two or three; personal data does not count there, as a
- * word next to an e-mail address would read as part of it). Every span that crosses a part
- * boundary is reported in each part it touches. A private key's BEGIN line with no END line
- * after it fails closed: everything from BEGIN to the end of the run is reported.
+ * Secrets split across parts. A private key given one line per element: when a part holds a
+ * BEGIN line, the run is joined by newlines and scanned, and a BEGIN with no END after it fails
+ * closed (everything from BEGIN to the end of the run is reported). A token cut in two or more:
+ * at each cut, the run of token characters that ends the part before and starts the parts after
+ * (at most CUT_REACH each way) is joined and scanned for secrets (personal data does not count
+ * there: a word next to an e-mail address would read as part of it). Every span that crosses a
+ * cut is reported in each part it touches. Work is bounded by the runs at the cuts, so ordinary
+ * arrays of words cost almost nothing.
  */
 function multiPart(
   parts: readonly string[],
-  paths: readonly string[],
+  pointer: string,
+  indices: readonly number[],
   keyName: string | undefined,
   out: Finding[],
 ): void {
+  // A lone string is its own path; elements of an array are its children.
+  const pathOf = (i: number) =>
+    indices.length === 1 && parts.length === 1 ? pointer : childPointer(pointer, indices[i]!);
   const seen = new Set<string>();
+  /** Reports spans found in `text`, made of pieces [part index, start, end) laid end to end. */
   const report = (
-    from: number,
-    count: number,
-    sep: string,
+    pieces: readonly (readonly [number, number, number])[],
+    sepLength: number,
     spans: readonly Span[],
     whole?: Span,
   ) => {
     const starts: number[] = [];
     let at = 0;
-    for (let i = from; i < from + count; i++) {
+    for (const [, from, to] of pieces) {
       starts.push(at);
-      at += parts[i]!.length + sep.length;
+      at += to - from + sepLength;
     }
     for (const s of spans) {
       const first = partAt(starts, s.start);
       const last = partAt(starts, Math.max(s.start, s.end - 1));
       if (first === last && s !== whole) continue; // inside one part: found on its own
-      if (sep === "" && s.kind !== "secret") continue;
+      if (sepLength === 0 && s.kind !== "secret") continue;
       for (let j = first; j <= last; j++) {
-        const i = from + j;
-        const start = Math.max(0, s.start - starts[j]!);
-        const end = Math.min(parts[i]!.length, s.end - starts[j]!);
+        const [i, from, to] = pieces[j]!;
+        const start = from + Math.max(0, s.start - starts[j]!);
+        const end = Math.min(to, from + s.end - starts[j]!);
         const id = `${i}\0${start}\0${end}\0${s.type}`;
         if (end <= start || seen.has(id)) continue;
         seen.add(id);
-        out.push({ type: s.type, kind: s.kind, start, end, path: paths[i]!, in: "value" });
+        out.push({ type: s.type, kind: s.kind, start, end, path: pathOf(i), in: "value" });
       }
     }
   };
-  const lines = parts.join("\n");
-  const spans: Span[] = parts.length >= 2 ? [...detectInString(lines, keyName)] : [];
-  const unterminated = unterminatedPrivateKey(lines);
-  if (unterminated !== undefined) spans.push(unterminated);
-  report(0, parts.length, "\n", spans, unterminated);
+
+  if (parts.some((p) => p.includes("-----BEGIN "))) {
+    const lines = parts.join("\n");
+    const spans: Span[] = parts.length >= 2 ? [...detectInString(lines, keyName)] : [];
+    const unterminated = unterminatedPrivateKey(lines);
+    if (unterminated !== undefined) spans.push(unterminated);
+    report(
+      parts.map((p, i) => [i, 0, p.length] as const),
+      1,
+      spans,
+      unterminated,
+    );
+  }
+
   for (let i = 0; i + 1 < parts.length; i++) {
-    const count = Math.min(CUT_WINDOW, parts.length - i);
-    report(i, count, "", detectInString(parts.slice(i, i + count).join(""), keyName));
+    const before = parts[i]!;
+    let from = before.length;
+    while (from > 0 && before.length - from < CUT_REACH && TOKEN_CHAR.test(before[from - 1]!))
+      from--;
+    if (from === before.length) continue;
+    const pieces: [number, number, number][] = [[i, from, before.length]];
+    let length = before.length - from;
+    for (let k = i + 1; k < parts.length && length < 2 * CUT_REACH; k++) {
+      const p = parts[k]!;
+      let to = 0;
+      while (to < p.length && to < CUT_REACH && TOKEN_CHAR.test(p[to]!)) to++;
+      if (to > 0) pieces.push([k, 0, to]);
+      length += to;
+      if (to < p.length || to === 0) break; // the run ends inside this part
+    }
+    if (pieces.length < 2 || length < CUT_MIN) continue;
+    const text = pieces.map(([k, a, b]) => parts[k]!.slice(a, b)).join("");
+    report(pieces, 0, detectInString(text, keyName));
   }
 }
 

@@ -1,8 +1,4 @@
 import { Buffer } from "node:buffer";
-import type { AppliedMask } from "./mask.ts";
-import { atSafePointer, safeKeys, scalarText } from "./scan.ts";
-import { unescapeSegment } from "./pointer.ts";
-import type { Finding } from "./types.ts";
 
 /**
  * Removes from text every value that was masked in one request, in its common encodings.
@@ -35,83 +31,123 @@ const BASE64_MIN_CORE = 8;
 export const NO_SCRUBBER: Scrubber = { scrub: (text) => text, size: 0 };
 
 /**
- * The values masked in a request: the original text of every finding (in keys, strings and
- * numbers) and every scalar inside a field that a policy rule masked whole. `doc` is the
- * original (unsealed) request; findings and masks use safe paths (see scan.ts).
- */
-export function maskedValues(
-  doc: unknown,
-  findings: readonly Finding[],
-  applied: readonly AppliedMask[],
-): ScrubValue[] {
-  const out: ScrubValue[] = [];
-  for (const f of findings) {
-    const text = f.in === "key" ? keyAt(doc, f.path) : scalarText(atSafePointer(doc, f.path).value);
-    if (text !== undefined) out.push({ text: text.slice(f.start, f.end), label: f.type });
-  }
-  for (const m of applied) {
-    if (m.kind !== "field") continue;
-    const at = atSafePointer(doc, m.path);
-    if (at.found) leaves(at.value, (text) => out.push({ text, label: "redacted" }));
-  }
-  return out;
-}
-
-function keyAt(doc: unknown, path: string): string | undefined {
-  const cut = path.lastIndexOf("/");
-  const parent = atSafePointer(doc, path.slice(0, cut)).value;
-  if (parent === null || typeof parent !== "object" || Array.isArray(parent)) return undefined;
-  const safe = unescapeSegment(path.slice(cut + 1));
-  return safeKeys(parent).find((k) => k.safe === safe)?.key;
-}
-
-function leaves(value: unknown, emit: (text: string) => void): void {
-  const text = scalarText(value);
-  if (text !== undefined) emit(text);
-  else if (Array.isArray(value)) for (const v of value) leaves(v, emit);
-  else if (value !== null && typeof value === "object")
-    for (const v of Object.values(value)) leaves(v, emit);
-}
-
-/**
- * A scrubber for these values. Each is matched as it is, JSON-escaped, URL-encoded (`%20` and
+ * A scrubber for these values. Each is matched as it is and (unless `encodings` is false) JSON-escaped, URL-encoded (`%20` and
  * `+` for spaces), and as hex, all ignoring case; and as base64, respecting case: on its own
  * (padded or not, standard or URL-safe), and inside a longer payload at each of the three byte
  * alignments it can have there (the characters that depend on the value alone, when there are
  * at least 8 of them: a value of 5 bytes or fewer inside a longer payload is not recognised). The
- * longest match wins. Linear in the text for a given set of values.
+ * longest match wins. See Needles for the cost.
  */
-export function createScrubber(values: readonly ScrubValue[]): Scrubber {
-  const folded = new Map<string, string>(); // needle (lower case) → label
-  const exact = new Map<string, string>(); // base64 needle → label
-  let size = 0;
-  const seen = new Set<string>();
+export function createScrubber(
+  values: readonly ScrubValue[],
+  opts: { readonly encodings?: boolean } = {},
+): Scrubber {
+  const distinct = new Map<string, string>(); // value → label
   for (const { text, label } of values) {
-    if (text.length < SCRUB_MIN_LENGTH || seen.has(text)) continue;
-    seen.add(text);
-    size++;
-    const bytes = Buffer.from(text, "utf8");
-    const json = JSON.stringify(text).slice(1, -1);
-    const url = encodeURIComponent(text);
-    for (const v of [text, json, url, url.replace(/%20/g, "+"), bytes.toString("hex")]) {
-      if (!folded.has(v.toLowerCase())) folded.set(v.toLowerCase(), label);
-    }
-    const whole = bytes.toString("base64");
-    const wholeForms = [whole, whole.replace(/=+$/, ""), bytes.toString("base64url")];
-    for (const b of [...wholeForms, ...base64Cores(bytes)]) if (!exact.has(b)) exact.set(b, label);
+    if (text.length >= SCRUB_MIN_LENGTH && !distinct.has(text)) distinct.set(text, label);
   }
-  if (size === 0) return NO_SCRUBBER;
-  const caseless = alternation([...folded.keys()], "gi")!;
-  const cased = alternation([...exact.keys()], "g");
+  if (distinct.size === 0) return NO_SCRUBBER;
+  const encodings = opts.encodings ?? true;
+  // Built on first use: a request with many masked values pays for the encodings only when
+  // something is actually scrubbed.
+  let built: { caseless: Needles; cased: Needles } | undefined;
+  const build = () => {
+    const folded = new Map<string, string>(); // needle (lower case) → label
+    const exact = new Map<string, string>(); // base64 needle → label
+    for (const [text, label] of distinct) {
+      const forms = [text];
+      if (encodings) {
+        const url = encodeURIComponent(text);
+        forms.push(JSON.stringify(text).slice(1, -1), url, url.replace(/%20/g, "+"));
+        const bytes = Buffer.from(text, "utf8");
+        forms.push(bytes.toString("hex"));
+        const whole = bytes.toString("base64");
+        const b64 = [whole, whole.replace(/=+$/, ""), bytes.toString("base64url")];
+        for (const b of [...b64, ...base64Cores(bytes)]) if (!exact.has(b)) exact.set(b, label);
+      }
+      for (const v of forms) {
+        const f = fold(v);
+        if (!folded.has(f)) folded.set(f, label);
+      }
+    }
+    return { caseless: new Needles(folded, true), cased: new Needles(exact, false) };
+  };
   return {
-    size,
+    size: distinct.size,
     scrub(text: string): string {
-      let out = text.replace(caseless, (m) => `[${folded.get(m.toLowerCase()) ?? "redacted"}]`);
-      if (cased !== undefined) out = out.replace(cased, (m) => `[${exact.get(m) ?? "redacted"}]`);
-      return out;
+      if (text.length < SCRUB_MIN_LENGTH) return text;
+      built ??= build();
+      return built.cased.replace(built.caseless.replace(text));
     },
   };
 }
+
+/** Lower case, one UTF-16 unit for one (so positions in the folded text are positions in the text). */
+function fold(text: string): string {
+  // eslint-disable-next-line no-control-regex -- ASCII is the fast path
+  if (!/[^\x00-\x7f]/.test(text)) return text.toLowerCase();
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const unit = text[i]!;
+    const lower = unit.toLowerCase();
+    out += lower.length === 1 ? lower : unit;
+  }
+  return out;
+}
+
+/**
+ * Many literal needles found in one pass: at each position, the 4 characters there are looked up
+ * (every needle is at least that long), and only then the needle lengths that start with them,
+ * longest first. Linear in the text times the number of distinct lengths per prefix; never in
+ * the number of needles, so a request with many masked values stays cheap.
+ */
+class Needles {
+  readonly #labels: Map<string, string>;
+  readonly #lengths = new Map<string, number[]>(); // 4-character prefix → needle lengths, longest first
+  readonly #fold: boolean;
+
+  constructor(labels: Map<string, string>, caseless: boolean) {
+    this.#labels = labels;
+    this.#fold = caseless;
+    for (const n of labels.keys()) {
+      const prefix = n.slice(0, PREFIX);
+      const lengths = this.#lengths.get(prefix) ?? [];
+      if (!lengths.includes(n.length)) lengths.push(n.length);
+      this.#lengths.set(prefix, lengths);
+    }
+    for (const lengths of this.#lengths.values()) lengths.sort((x, y) => y - x);
+  }
+
+  replace(text: string): string {
+    if (this.#labels.size === 0 || text.length < PREFIX) return text;
+    const hay = this.#fold ? fold(text) : text;
+    let out = "";
+    let at = 0;
+    let i = 0;
+    while (i + PREFIX <= hay.length) {
+      const lengths = this.#lengths.get(hay.slice(i, i + PREFIX));
+      let matched = 0;
+      if (lengths !== undefined) {
+        for (const length of lengths) {
+          const label =
+            i + length <= hay.length ? this.#labels.get(hay.slice(i, i + length)) : undefined;
+          if (label === undefined) continue;
+          out += `${text.slice(at, i)}[${label}]`;
+          matched = length;
+          break;
+        }
+      }
+      if (matched > 0) {
+        i += matched;
+        at = i;
+      } else i++;
+    }
+    return out + text.slice(at);
+  }
+}
+
+/** Every needle is at least this long (SCRUB_MIN_LENGTH, and base64 forms are longer). */
+const PREFIX = 4;
 
 /** The base64 characters that depend only on the value, for each alignment, both alphabets. */
 function base64Cores(bytes: Buffer): string[] {
@@ -124,10 +160,4 @@ function base64Cores(bytes: Buffer): string[] {
     cores.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
   }
   return cores;
-}
-
-function alternation(needles: readonly string[], flags: string): RegExp | undefined {
-  if (needles.length === 0) return undefined;
-  const sorted = [...new Set(needles)].sort((a, b) => b.length - a.length);
-  return new RegExp(sorted.map((n) => n.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")).join("|"), flags);
 }
