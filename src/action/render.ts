@@ -22,6 +22,9 @@ const md = markdownText;
  */
 const id = (s: string) => (/^[A-Za-z0-9_./-]+$/.test(s) ? `\`${s}\`` : md(s));
 
+/** A forge's https URL as it is (GitHub links it); anything else escaped. */
+const link = (url: string) => (/^https:\/\/[\w.-]+(?:\/[\w.~%/-]*)?$/.test(url) ? url : md(url));
+
 const mark = (ok: boolean) => (ok ? "✅" : "❌");
 
 /** The gate verdict: summary, rules, approvals. Used for the check run and the job summary. */
@@ -64,7 +67,7 @@ export function renderFiledMarkdown(filed: FiledRequest, requestedAt: Date): str
   const head = filed.denied
     ? `### ⛔ Request ${id(filed.id)} denied by policy\n\nRecorded as evidence in ${id(filed.path)}.`
     : `### Request ${id(filed.id)} filed\n\n${
-        filed.url ? `Proposal: ${md(filed.url)}` : `Branch ${id(filed.branch ?? "?")}`
+        filed.url ? `Proposal: ${link(filed.url)}` : `Branch ${id(filed.branch ?? "?")}`
       }, file ${id(filed.path)}. ${d.auto_approve ? "Auto-approved by policy." : "Waiting for approvals."}`;
   return `${head}\n\n${cardBlock(filed.evaluation, requestedAt)}\n`;
 }
