@@ -3,7 +3,7 @@ import type { GateVerdict } from "../gate/snapshot.ts";
 import type { ExecutionReport } from "../lifecycle/execute.ts";
 import type { FiledRequest } from "../lifecycle/file-request.ts";
 import { maskText } from "../masking/mask.ts";
-import { markdownCodeBlock, markdownText } from "../presentation/escape.ts";
+import { markdownCodeBlock, markdownIdentifier, markdownText } from "../presentation/escape.ts";
 import { renderCard } from "../proposal/card.ts";
 
 /**
@@ -16,11 +16,8 @@ import { renderCard } from "../proposal/card.ts";
 /** Untrusted text in a Markdown paragraph or table cell (see presentation/escape.ts). */
 const md = markdownText;
 
-/**
- * An id, path or branch Interlock made (ULID, validated action): a code span when it has the
- * shape Interlock gives it, escaped text otherwise.
- */
-const id = (s: string) => (/^[A-Za-z0-9_./-]+$/.test(s) ? `\`${s}\`` : md(s));
+/** An id, path, branch or action: a code span when it has the shape Interlock gives it. */
+const id = markdownIdentifier;
 
 /** A forge's https URL as it is (GitHub links it); anything else escaped. */
 const link = (url: string) => (/^https:\/\/[\w.-]+(?:\/[\w.~%/-]*)?$/.test(url) ? url : md(url));

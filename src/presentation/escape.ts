@@ -81,6 +81,15 @@ export function markdownText(text: string): string {
 }
 
 /**
+ * An identifier (an action, a request id, a path Interlock made) as a code span when it has an
+ * identifier's shape (letters, digits, `_./-`), so it reads as one; anything else as
+ * markdownText.
+ */
+export function markdownIdentifier(text: string): string {
+  return /^[A-Za-z0-9_./-]+$/.test(text) ? `\`${text}\`` : markdownText(text);
+}
+
+/**
  * Untrusted multi-line text as a fenced code block: the fence is longer than any run of
  * backticks inside, so the text cannot close it; invisible characters are escaped.
  */

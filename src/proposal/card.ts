@@ -2,6 +2,7 @@ import { stringify } from "yaml";
 import type { Evaluation } from "../decide.ts";
 import {
   markdownCodeBlock,
+  markdownIdentifier,
   markdownText,
   terminalBlock,
   terminalText,
@@ -139,7 +140,7 @@ export function renderCardMarkdown(ev: Evaluation, opts: CardOptions = {}): stri
       ? "✅ **Auto-approved**"
       : "🟡 **Needs approval**";
   const lines: string[] = [];
-  lines.push(`### Interlock approval card: ${t(r.action)}`, "");
+  lines.push(`### Interlock approval card: ${markdownIdentifier(String(r.action ?? "?"))}`, "");
   lines.push("| | |", "|---|---|");
   lines.push(`| Decision | ${verdict} |`);
   lines.push(`| Risk | **${t(d.risk)}** |`);
