@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes the tools the tests need available on a fresh machine:
 //  - the pinned OPA release, for `interlock policy build` / `policy test` and the bundle check;
-//  - Debian's `age` command-line tool, which the tests use to prove our sealing interoperates.
+//  - Debian's `age` command-line tool, which the tests use to prove our sealing interoperates;
+//  - Debian's `cmark-gfm` (GitHub's Markdown renderer), which the card injection tests render with.
 // Order: an `opa` on PATH with the pinned version; otherwise the pinned version built from
 // source with the Go toolchain (through the Go module proxy) into the git-ignored .tools/bin.
 // Nothing else is downloaded. Exits non-zero with one message that says how to install opa.
@@ -28,14 +29,18 @@ function has(cmd, args = ["--version"]) {
   }
 }
 
-function ensureAge() {
-  if (has("age") && has("age-keygen", ["--version"])) return;
+/**
+ * Installs a Debian package when its command is missing and we are root on an apt system;
+ * otherwise exits with one message that says how to install it.
+ */
+function ensureDebianTool({ pkg, commands, why, manual }) {
+  if (commands.every(([cmd, args]) => has(cmd, args))) return;
   const root = typeof process.getuid === "function" && process.getuid() === 0;
   if (root && has("apt-get", ["--version"])) {
-    say("Installing Debian's age package (used by the interoperability tests)...");
+    say(`Installing Debian's ${pkg} package (${why})...`);
     try {
       execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"] });
-      execFileSync("apt-get", ["install", "-y", "-qq", "age"], {
+      execFileSync("apt-get", ["install", "-y", "-qq", pkg], {
         stdio: ["ignore", "ignore", "inherit"],
         env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
       });
@@ -44,10 +49,32 @@ function ensureAge() {
       // fall through to the message
     }
   }
-  process.stderr.write(
-    "interlock: the tests need the age command-line tool. Install it (Debian/Ubuntu: apt-get install age; macOS: brew install age) and run this again.\n",
-  );
+  process.stderr.write(`interlock: the tests need ${manual} and run this again.\n`);
   process.exit(1);
+}
+
+function ensureAge() {
+  ensureDebianTool({
+    pkg: "age",
+    commands: [
+      ["age", ["--version"]],
+      ["age-keygen", ["--version"]],
+    ],
+    why: "used by the interoperability tests",
+    manual:
+      "the age command-line tool. Install it (Debian/Ubuntu: apt-get install age; macOS: brew install age)",
+  });
+}
+
+/** GitHub's own Markdown renderer: the card tests render hostile cards with it. */
+function ensureCmarkGfm() {
+  ensureDebianTool({
+    pkg: "cmark-gfm",
+    commands: [["cmark-gfm", ["--version"]]],
+    why: "GitHub's Markdown renderer, used by the card injection tests",
+    manual:
+      "cmark-gfm, GitHub's Markdown renderer. Install it (Debian/Ubuntu: apt-get install cmark-gfm; macOS: brew install cmark-gfm)",
+  });
 }
 
 function versionOf(bin) {
@@ -64,6 +91,7 @@ function versionOf(bin) {
 }
 
 ensureAge();
+ensureCmarkGfm();
 if (existsSync(local) && versionOf(local) === pinned) {
   say(`opa ${pinned}: ${local}`);
   process.exit(0);

@@ -3,7 +3,8 @@ import type { Decision } from "./policy/decision.ts";
 import { planExecutableMasks, valueAt, verifyExecutableMasks } from "./executable/check.ts";
 import type { PolicyAnalysis, PolicyEngine, PolicyInput } from "./policy/engine.ts";
 import { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
-import { scan } from "./masking/scan.ts";
+import { safePointer, scan, type KeyCache } from "./masking/scan.ts";
+import { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.ts";
 import type { Finding } from "./masking/types.ts";
 import { ttlSeconds, type Request } from "./request/schema.ts";
 import { classifyStatement } from "./sql/classify.ts";
@@ -42,35 +43,84 @@ export interface Evaluation {
  * deterministic for a given input. Nothing is written here.
  */
 export function decideAndMask(request: Request, ctx: DecideContext): Evaluation {
-  const { input, plan, executable } = prepare(request, ctx);
+  return decideMaskAndScrub(request, ctx).evaluation;
+}
+
+/**
+ * decideAndMask, and the scrubber for everything written later about this request: it removes
+ * every value masked in the request (found by a detector or masked by a policy rule), in its
+ * common encodings. The executor uses it on results; the scrubber holds values and is never
+ * written anywhere.
+ */
+export function decideMaskAndScrub(
+  request: Request,
+  ctx: DecideContext,
+): { evaluation: Evaluation; scrubber: Scrubber } {
+  const keyCache: KeyCache = new WeakMap();
+  const { input, plan, executable } = prepare(request, ctx, keyCache);
   const findings = plan.findings;
   const raw = ctx.engine.decide(input);
-  const masked = maskDocument(request, findings, raw.mask, { hmacKey: ctx.hmacKey });
+  const values: ScrubValue[] = [];
+  const masked = maskDocument(request, findings, raw.mask, {
+    hmacKey: ctx.hmacKey,
+    keyCache,
+    onMasked: (text, label) => values.push({ text, label }),
+  });
+  // Finding and mask paths are built from safe key names (scan.ts): no value reaches them; the
+  // detectors run over them once more, as over every text.
+  // The executor's scrubber knows every encoding (it is built when first used); the policy's
+  // text quotes values as they are, so the decision is cleaned with a lighter one.
   const hostDenials = [
     ...plan.denials,
     ...verifyExecutableMasks(request, masked.value, executable, plan),
   ];
   const decided = hostDenials.length === 0 ? raw : denyAlso(raw, hostDenials);
-  const decision: Decision = {
-    ...decided,
-    deny: decided.deny.map(maskText),
-    why: decided.why.map(maskText),
-    mask: decided.mask.map((m) => ({ ...m, path: maskText(m.path) })),
-  };
+  const scrubber = createScrubber(values);
+  const plainScrubber = createScrubber(values, { encodings: false });
+  const clean = (text: string) => maskText(plainScrubber.scrub(text));
+  // Mask rules name keys as the policy read them: written down, they use safe names.
+  const cleanPath = (path: string) => clean(safePointer(request, path, keyCache));
   return {
-    decision,
-    request: masked.value as Record<string, unknown>,
-    findings: findings.map((f) => ({
-      type: f.type,
-      kind: f.kind,
-      path: maskText(f.path),
-      in: f.in,
-    })),
-    masks: masked.applied.map((m) => ({ ...m, path: maskText(m.path) })),
-    ignoredMaskRules: masked.ignoredRules.map((r) => ({
-      rule: { ...r.rule, path: maskText(r.rule.path) },
-      why: r.why,
-    })),
+    scrubber,
+    evaluation: {
+      decision: cleanDecision(decided, clean, cleanPath),
+      request: masked.value as Record<string, unknown>,
+      findings: findings.map((f) => ({
+        type: f.type,
+        kind: f.kind,
+        path: maskText(f.path),
+        in: f.in,
+      })),
+      masks: masked.applied.map((m) => ({ ...m, path: maskText(m.path) })),
+      ignoredMaskRules: masked.ignoredRules.map((r) => ({
+        rule: { ...r.rule, path: cleanPath(r.rule.path) },
+        why: r.why,
+      })),
+    },
+  };
+}
+
+/**
+ * The text a policy writes into a decision (reasons, mask paths, group names, a fail-closed
+ * hint) is masked like everything else before it is stored: a policy may quote the request.
+ * Owners are left as they are: they are people the gate must recognise.
+ */
+function cleanDecision(
+  raw: Decision,
+  clean: (text: string) => string,
+  cleanPath: (path: string) => string,
+): Decision {
+  return {
+    ...raw,
+    deny: raw.deny.map(clean),
+    why: raw.why.map(clean),
+    mask: raw.mask.map((m) => ({ ...m, path: cleanPath(m.path) })),
+    approvals: {
+      groups: raw.approvals.groups.map((g) => ({ ...g, name: clean(g.name) })),
+    },
+    ...(raw.failed_closed === undefined
+      ? {}
+      : { failed_closed: { ...raw.failed_closed, hint: clean(raw.failed_closed.hint) } }),
   };
 }
 
@@ -82,10 +132,15 @@ export function policyInputFor(request: Request, ctx: DecideContext): PolicyInpu
   return prepare(request, ctx).input;
 }
 
-function prepare(request: Request, ctx: DecideContext) {
+function prepare(request: Request, ctx: DecideContext, keyCache: KeyCache = new WeakMap()) {
   const executable = ctx.engine.executableParams(request.action);
   // Masks in executable parameters are widened to whole literals, or deny (executable/check.ts).
-  const plan = planExecutableMasks(request, scan(request), executable, ctx.engine.sql);
+  const plan = planExecutableMasks(
+    request,
+    scan(request, "", keyCache),
+    executable,
+    ctx.engine.sql,
+  );
   const input: PolicyInput = {
     request,
     findings: plan.findings,

@@ -1,13 +1,23 @@
 /** Interlock as a library: parse, decide, mask, seal, render. The CLI is a thin shell over this. */
 export {
   decideAndMask,
+  decideMaskAndScrub,
   type DecideContext,
   type Evaluation,
   type FindingRecord,
 } from "./decide.ts";
 export { EXIT, InterlockError, type ErrorCode, type Problem } from "./errors.ts";
 export { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
-export { scan } from "./masking/scan.ts";
+export { scan, safeKeys, safePointer } from "./masking/scan.ts";
+export { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.ts";
+export {
+  commitText,
+  markdownCodeBlock,
+  markdownText,
+  slackText,
+  terminalText,
+  visibleText,
+} from "./presentation/escape.ts";
 export { newAgeIdentity, seal, unseal, type SealedParams } from "./masking/seal.ts";
 export type { Finding, FindingKind, FindingType, MaskStrategy } from "./masking/types.ts";
 export { policiesDirFor, defaultPoliciesDir } from "./policy/bundle.ts";

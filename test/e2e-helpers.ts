@@ -406,3 +406,20 @@ export const requests = {
     requester: { id: "agent:catalogue-bot", kind: "agent", on_behalf_of: "alice" },
   }),
 };
+
+/**
+ * The content of every git object reachable from any ref (commits with their messages, trees,
+ * blobs, tags), concatenated: what a leak test searches.
+ */
+export function reachableObjects(dir: string): string {
+  const ids = git(dir, ["rev-list", "--all", "--objects"])
+    .split("\n")
+    .map((l) => l.split(" ")[0])
+    .filter(Boolean);
+  return execFileSync("git", ["-C", dir, "cat-file", "--batch"], {
+    env: gitEnv(),
+    input: ids.join("\n") + "\n",
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+}

@@ -55,6 +55,8 @@ const b64url = (s: string) => Buffer.from(s).toString("base64url");
 interface Planted {
   readonly value: string;
   readonly key?: string;
+  /** How else it may be given: a token cut in two, a key one line per element, a number. */
+  readonly form?: "token" | "pem" | "number";
 }
 
 const email = fc
@@ -111,21 +113,22 @@ const genericSecret = fc
   .filter(([v]) => new Set(v).size > 10)
   .map(([value, key]): Planted => ({ value, key }));
 
-const plain = (a: fc.Arbitrary<string>) => a.map((value): Planted => ({ value }));
+const plain = (a: fc.Arbitrary<string>, form?: Planted["form"]) =>
+  a.map((value): Planted => (form ? { value, form } : { value }));
 const planted: fc.Arbitrary<Planted> = fc.oneof(
   plain(email),
   plain(phone),
-  plain(card),
+  plain(card, "number"),
   plain(iban),
   plain(ssn),
   plain(ipv4),
-  plain(jwt),
-  plain(awsKey),
-  plain(githubToken),
-  plain(stripeKey),
-  plain(googleKey),
-  plain(slackToken),
-  plain(privateKey),
+  plain(jwt, "token"),
+  plain(awsKey, "token"),
+  plain(githubToken, "token"),
+  plain(stripeKey, "token"),
+  plain(googleKey, "token"),
+  plain(slackToken, "token"),
+  plain(privateKey, "pem"),
   genericSecret,
 );
 
@@ -134,7 +137,7 @@ const planted: fc.Arbitrary<Planted> = fc.oneof(
 const PREFIXES = ["", "contact ", "where x = '", "see (", "value: ", "[", '"', "to=", "note, "];
 const SUFFIXES = ["", " please", "' limit 5", ")", ";", "]", '"', " and more", "\n"];
 
-type Placement = "value" | "inside" | "key" | "array";
+type Placement = "value" | "inside" | "key" | "array" | "other-form";
 interface Plan {
   readonly p: Planted;
   readonly where: Placement;
@@ -146,7 +149,7 @@ interface Plan {
 
 const plan: fc.Arbitrary<Plan> = fc.record({
   p: planted,
-  where: fc.constantFrom<Placement>("value", "inside", "key", "array"),
+  where: fc.constantFrom<Placement>("value", "inside", "key", "array", "other-form"),
   prefix: fc.constantFrom(...PREFIXES),
   suffix: fc.constantFrom(...SUFFIXES),
   depth: fc.integer({ min: 0, max: 4 }),
@@ -183,6 +186,16 @@ function buildRequest(
       case "array":
         leaf = ["harmless", key ? { [key]: value } : value, 3];
         break;
+      case "other-form": {
+        const form = pl.p.form;
+        if (form === "number") leaf = Number(value);
+        else if (form === "pem") leaf = ["key follows:", ...value.split("\n"), "done"];
+        else if (form === "token") {
+          const cut = Math.floor(value.length / 2);
+          leaf = ["harmless words", value.slice(0, cut), value.slice(cut), "; end"];
+        } else leaf = key ? { [key]: value } : value;
+        break;
+      }
     }
     let node: Record<string, unknown> = params;
     for (let d = 0; d < pl.depth; d++) {
@@ -204,9 +217,19 @@ function buildRequest(
   };
 }
 
+/** What must not appear for one planted value: the value, and each part it was given in. */
+function needles(pl: Plan): string[] {
+  const { value, form } = pl.p;
+  if (pl.where !== "other-form" || form === undefined) return [value];
+  if (form === "number") return [value, String(Number(value))];
+  if (form === "pem") return [value, ...value.split("\n").filter((l) => !l.startsWith("-----"))];
+  const cut = Math.floor(value.length / 2);
+  return [value, value.slice(0, cut), value.slice(cut)].filter((n) => n.length >= 8);
+}
+
 function assertNoLeak(text: string, plans: readonly Plan[], where: string): void {
   for (const pl of plans) {
-    if (text.includes(pl.p.value)) {
+    if (needles(pl).some((n) => text.includes(n))) {
       throw new Error(
         `planted value leaked into the ${where} (${pl.where}, key ${pl.p.key ?? "-"})`,
       );

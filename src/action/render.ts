@@ -3,6 +3,7 @@ import type { GateVerdict } from "../gate/snapshot.ts";
 import type { ExecutionReport } from "../lifecycle/execute.ts";
 import type { FiledRequest } from "../lifecycle/file-request.ts";
 import { maskText } from "../masking/mask.ts";
+import { markdownCodeBlock, markdownIdentifier, markdownText } from "../presentation/escape.ts";
 import { renderCard } from "../proposal/card.ts";
 
 /**
@@ -12,23 +13,14 @@ import { renderCard } from "../proposal/card.ts";
  * Markdown, HTML or mentions into the check run, the summary or a comment.
  */
 
-/** Escapes text for a Markdown paragraph or table cell. */
-export function md(text: string): string {
-  return text
-    .replace(/\r?\n/g, " ")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/[\\`*_{}[\]()#+!|~]/g, (c) => `\\${c}`)
-    .replace(/@/g, "@\u200b"); // no @-mentions (a login in a sentence must not ping anyone)
-}
+/** Untrusted text in a Markdown paragraph or table cell (see presentation/escape.ts). */
+const md = markdownText;
 
-/** A fenced block that the content cannot close (the fence is longer than any run inside). */
-export function fenced(text: string, lang = ""): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  return `${fence}${lang}\n${text.replace(/\n$/, "")}\n${fence}`;
-}
+/** An id, path, branch or action: a code span when it has the shape Interlock gives it. */
+const id = markdownIdentifier;
+
+/** A forge's https URL as it is (GitHub links it); anything else escaped. */
+const link = (url: string) => (/^https:\/\/[\w.-]+(?:\/[\w.~%/-]*)?$/.test(url) ? url : md(url));
 
 const mark = (ok: boolean) => (ok ? "✅" : "❌");
 
@@ -41,14 +33,14 @@ export function renderVerdictMarkdown(
     ? `✅ **Satisfied**${v.autoApproved ? " (auto-approved by policy)" : ""}`
     : "❌ **Not satisfied**";
   const lines = [
-    `### Interlock gate for request \`${ctx.id}\``,
+    `### Interlock gate for request ${id(ctx.id)}`,
     "",
     `${status}: ${md(v.summary)}`,
     "",
     ...(ctx.head ? [`Evaluated on head \`${ctx.head.slice(0, 12)}\`.`, ""] : []),
     "| | Rule | Detail |",
     "|---|---|---|",
-    ...v.rules.map((r) => `| ${mark(r.ok)} | \`${r.rule}\` | ${md(r.detail)} |`),
+    ...v.rules.map((r) => `| ${mark(r.ok)} | ${md(r.rule)} | ${md(r.detail)} |`),
     "",
     "#### Approvals",
     "",
@@ -70,16 +62,16 @@ export function renderVerdictMarkdown(
 export function renderFiledMarkdown(filed: FiledRequest, requestedAt: Date): string {
   const d = filed.evaluation.decision;
   const head = filed.denied
-    ? `### ⛔ Request \`${filed.id}\` denied by policy\n\nRecorded as evidence in \`${filed.path}\`.`
-    : `### Request \`${filed.id}\` filed\n\n${
-        filed.url ? `Proposal: ${filed.url}` : `Branch \`${filed.branch ?? "?"}\``
-      }, file \`${filed.path}\`. ${d.auto_approve ? "Auto-approved by policy." : "Waiting for approvals."}`;
+    ? `### ⛔ Request ${id(filed.id)} denied by policy\n\nRecorded as evidence in ${id(filed.path)}.`
+    : `### Request ${id(filed.id)} filed\n\n${
+        filed.url ? `Proposal: ${link(filed.url)}` : `Branch ${id(filed.branch ?? "?")}`
+      }, file ${id(filed.path)}. ${d.auto_approve ? "Auto-approved by policy." : "Waiting for approvals."}`;
   return `${head}\n\n${cardBlock(filed.evaluation, requestedAt)}\n`;
 }
 
 /** The (masked) approval card as a code block. */
 export function cardBlock(ev: Evaluation, requestedAt?: Date): string {
-  return fenced(renderCard(ev, requestedAt ? { requestedAt } : {}), "text");
+  return markdownCodeBlock(renderCard(ev, requestedAt ? { requestedAt } : {}), "text");
 }
 
 const STATUS_MARK: Record<string, string> = {
@@ -103,7 +95,7 @@ export function renderReportsMarkdown(reports: readonly ExecutionReport[]): stri
     "|---|---|---|---|---|",
     ...reports.map(
       (r) =>
-        `| ${STATUS_MARK[r.status] ?? "•"} | \`${r.id}\` | \`${md(r.action)}\` | ${r.status} | ${md(maskText(r.detail))} |`,
+        `| ${STATUS_MARK[r.status] ?? "•"} | ${id(r.id)} | ${id(r.action)} | ${r.status} | ${md(maskText(r.detail))} |`,
     ),
     "",
   ].join("\n");
@@ -120,7 +112,7 @@ export function renderReportComment(r: ExecutionReport, runUrl?: string): string
     busy: "is being executed by another run",
   };
   return [
-    `${STATUS_MARK[r.status] ?? "•"} Interlock: request \`${r.id}\` (\`${md(r.action)}\`) ${what[r.status] ?? r.status}.`,
+    `${STATUS_MARK[r.status] ?? "•"} Interlock: request ${id(r.id)} (${id(r.action)}) ${what[r.status] ?? r.status}.`,
     "",
     md(maskText(r.detail)),
     ...(runUrl ? ["", `[Workflow run](${runUrl})`] : []),

@@ -1,3 +1,4 @@
+import { terminalText } from "../presentation/escape.ts";
 import { auditTrail, csvRow, CSV_COLUMNS, type AuditRecord } from "../audit/audit.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import type { CliIO } from "./io.ts";
@@ -46,7 +47,7 @@ export async function auditCommand(args: readonly string[], io: CliIO): Promise<
       io.stdout.write(
         problems.length === 0
           ? `\nVerified: ${records} requests; every merged request had a valid gate at its merge, is untampered, and every executed one has its result.\n`
-          : `\nVerification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  ✗ ${p}`).join("\n")}\n`,
+          : `\nVerification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  ✗ ${terminalText(p)}`).join("\n")}\n`,
       );
     }
   } else if (values.verify && problems.length > 0) {
@@ -72,5 +73,7 @@ function line(r: AuditRecord): string {
         ? " auto-approved"
         : "";
   const when = r.executed_at ?? r.merged_at ?? r.requested_at;
-  return `${mark} ${when}  ${r.id}  ${r.action.padEnd(18)} ${r.risk.padEnd(8)} ${r.status.padEnd(8)} ${who}${approvals}${r.outcome ? ` → ${r.outcome}` : ""}\n`;
+  // Everything in a record was written by someone else: shown escaped (presentation/escape.ts).
+  const t = terminalText;
+  return `${mark} ${t(when)}  ${t(r.id)}  ${t(r.action).padEnd(18)} ${t(r.risk).padEnd(8)} ${t(r.status).padEnd(8)} ${t(who)}${t(approvals)}${r.outcome ? ` → ${t(r.outcome)}` : ""}\n`;
 }

@@ -1,3 +1,4 @@
+import { terminalText } from "../presentation/escape.ts";
 import { resolve } from "node:path";
 import { EXIT, InterlockError } from "../errors.ts";
 import type { LocalReviewState } from "../forge/local/reviews.ts";
@@ -235,6 +236,9 @@ function renderReports(reports: readonly ExecutionReport[]): string {
     busy: "…",
   };
   return reports
-    .map((r) => `${mark[r.status] ?? "-"} ${r.id} ${r.action}: ${r.status}: ${r.detail}\n`)
+    .map(
+      (r) =>
+        `${mark[r.status] ?? "-"} ${r.id} ${terminalText(r.action)}: ${r.status}: ${terminalText(r.detail)}\n`,
+    )
     .join("");
 }

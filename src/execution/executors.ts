@@ -71,6 +71,11 @@ export interface ExecutorEnv {
   /** The executor's environment (secrets for http signing, PATH/HOME/LANG for shell). */
   readonly env: NodeJS.ProcessEnv;
   readonly now: () => Date;
+  /**
+   * Cleans output and error text (masking, scrubbing the request's values) before they are cut
+   * to size, so that a cut never leaves half a value the cleaning would have recognised.
+   */
+  readonly clean?: (text: string) => string;
 }
 
 /** What one executor type reports; the dispatcher adds timing and applies the size limits. */
@@ -97,15 +102,16 @@ export async function runExecutor(
   const started = env.now();
   const result = await runChecked(config, job, env);
   const finished = env.now();
+  const clean = env.clean ?? ((text: string) => text);
   return {
     ok: result.status === "succeeded",
     status: result.status,
     ...(result.exit_code === undefined ? {} : { exit_code: result.exit_code }),
     ...(result.http_status === undefined ? {} : { http_status: result.http_status }),
-    output: truncateUtf8(result.output, OUTPUT_LIMIT_BYTES),
+    output: truncateUtf8(clean(result.output), OUTPUT_LIMIT_BYTES),
     ...(result.error === undefined || result.error === ""
       ? {}
-      : { error: truncateUtf8(result.error, ERROR_LIMIT_BYTES) }),
+      : { error: truncateUtf8(clean(result.error), ERROR_LIMIT_BYTES) }),
     started_at: started.toISOString(),
     finished_at: finished.toISOString(),
     duration_ms: Math.max(0, finished.getTime() - started.getTime()),

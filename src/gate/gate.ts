@@ -6,6 +6,7 @@ import {
   spellingKey,
   type IdentityDirectory,
 } from "../identity/directory.ts";
+import { terminalText } from "../presentation/escape.ts";
 import { ownersFor, type Codeowners, type CodeownersRule } from "./codeowners.ts";
 import {
   GATE_RULES,
@@ -810,23 +811,24 @@ function summarise(
  */
 export function renderVerdict(v: GateVerdict): string {
   const mark = (ok: boolean) => (ok ? "✓" : "✗");
+  const t = terminalText; // names, reasons and details may quote request or reviewer text
   const width = Math.max(
     ...v.rules.map((r) => r.rule.length),
     ...v.approvals.map((a) => a.who.length),
   );
   const lines = [
     `Gate: ${v.satisfied ? "SATISFIED" : "NOT SATISFIED"}${v.autoApproved ? " (auto-approved by policy)" : ""}`,
-    v.summary,
+    t(v.summary),
     "",
     "Rules",
-    ...v.rules.map((r) => `  ${mark(r.ok)} ${r.rule.padEnd(width)}  ${r.detail}`),
+    ...v.rules.map((r) => `  ${mark(r.ok)} ${t(r.rule).padEnd(width)}  ${t(r.detail)}`),
     "",
     "Approvals",
   ];
   if (v.approvals.length === 0) lines.push("  (no reviews yet)");
   for (const a of v.approvals) {
     const why = a.counted ? a.why : `not counted: ${a.why}`;
-    lines.push(`  ${mark(a.counted)} ${a.who.padEnd(width)}  ${why}`);
+    lines.push(`  ${mark(a.counted)} ${t(a.who).padEnd(width)}  ${t(why)}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -5,8 +5,10 @@ import type { Forge, MergedRequest } from "../forge/forge.ts";
 import { collectSnapshot } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
 import { maskText } from "../masking/mask.ts";
+import { commitText } from "../presentation/escape.ts";
 import { unseal } from "../masking/seal.ts";
-import { decideAndMask, type DecideContext } from "../decide.ts";
+import { decideMaskAndScrub, type DecideContext } from "../decide.ts";
+import type { Scrubber } from "../masking/scrub.ts";
 import { canonicalJson } from "../request/canonical.ts";
 import { validateRequestValue } from "../request/parse.ts";
 import type { Request } from "../request/schema.ts";
@@ -111,11 +113,14 @@ async function executeOne(
       deps,
       m,
       { ...base, outcome: "refused", reason: maskText(reason) },
-      `Refuse ${m.id}: ${reason}`,
+      `Refuse ${m.id}: ${commitText(reason)}`,
     );
     return { id: m.id, action, status: "refused", detail: reason };
   }
 
+  // Everything written about this request from here on is cleaned: every value masked in the
+  // request (the scrubber, encodings included), then whatever the detectors still find.
+  const clean = cleaner(checked.scrubber);
   deps.onProgress?.(`running ${action} (${m.id}) with the ${executor.config.type} executor…`);
   const outcome: ExecutionOutcome = await runExecutor(
     executor.config,
@@ -126,13 +131,13 @@ async function executeOne(
       params: checked.original.params ?? null,
       attempt: deps.retry?.includes(m.id) ? 2 : 1,
     },
-    { repoDir: deps.repoDir, env: deps.env, now: deps.now },
+    { repoDir: deps.repoDir, env: deps.env, now: deps.now, clean },
   );
   const result = {
     ...base,
     executor: { key: executor.key, type: executor.config.type },
     outcome: outcome.status,
-    ...maskedOutcome(outcome),
+    ...maskedOutcome(outcome, clean),
   };
   await record(deps, m, result, `Result of ${m.id}: ${outcome.status}`);
   return {
@@ -141,11 +146,12 @@ async function executeOne(
     status: outcome.ok ? "succeeded" : "failed",
     detail: outcome.ok
       ? `ran in ${outcome.duration_ms} ms`
-      : maskText(outcome.error ?? outcome.status),
+      : clean(outcome.error ?? outcome.status),
   };
 }
 
-type Evidence = { refusal: string } | { original: Request; approvers: string[] };
+type Evidence =
+  { refusal: string } | { original: Request; approvers: string[]; scrubber: Scrubber };
 
 /**
  * Never trust "merged": re-check everything from history before running. The gate must have
@@ -177,7 +183,10 @@ async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evide
   } catch (err) {
     return { refusal: (err as Error).message };
   }
-  const again = decideAndMask(original, { ...deps.decide, now: new Date(file.requested_at) });
+  const { evaluation: again, scrubber } = decideMaskAndScrub(original, {
+    ...deps.decide,
+    now: new Date(file.requested_at),
+  });
   if (canonicalJson(again.request) !== canonicalJson(file.request)) {
     return {
       refusal:
@@ -197,19 +206,34 @@ async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evide
       refusal: `the gate does not hold for the decision the policy gives the sealed original: ${recheck.summary}`,
     };
   }
-  return { original, approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who) };
+  return {
+    original,
+    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
+    scrubber,
+  };
 }
 
-/** Executor output may echo params: it is masked like everything else before it is written. */
-function maskedOutcome(o: ExecutionOutcome): Record<string, unknown> {
+/** Scrubs a request's masked values (encodings too), then masks what the detectors find. */
+function cleaner(scrubber: Scrubber): (text: string) => string {
+  return (text) => maskText(scrubber.scrub(text));
+}
+
+/**
+ * Executor output may echo params: it is cleaned like everything else before it is written
+ * (the executor already cleaned it before cutting it to size; this is the second line).
+ */
+function maskedOutcome(
+  o: ExecutionOutcome,
+  clean: (text: string) => string,
+): Record<string, unknown> {
   return {
     started_at: o.started_at,
     finished_at: o.finished_at,
     duration_ms: o.duration_ms,
     ...(o.exit_code === undefined ? {} : { exit_code: o.exit_code }),
     ...(o.http_status === undefined ? {} : { http_status: o.http_status }),
-    output: maskText(o.output),
-    ...(o.error === undefined ? {} : { error: maskText(o.error) }),
+    output: clean(o.output),
+    ...(o.error === undefined ? {} : { error: clean(o.error) }),
   };
 }
 
@@ -220,7 +244,9 @@ async function record(
   subject: string,
 ) {
   const content = "# Interlock execution result (masked).\n" + stringify(result, { lineWidth: 0 });
-  const message = `${subject.split("\n")[0]!.slice(0, 200)}\n\nInterlock-Result: ${m.id}\nInterlock-Outcome: ${String(result.outcome)}`;
+  // The subject is one line already (untrusted parts went through commitText): no CR or LF
+  // can start a line that reads as a trailer.
+  const message = `${commitText(subject).slice(0, 200)}\n\nInterlock-Result: ${m.id}\nInterlock-Outcome: ${String(result.outcome)}`;
   await deps.forge.commitToDefault(
     [{ path: resultPath(m.id), content }],
     maskText(message),

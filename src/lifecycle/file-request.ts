@@ -3,6 +3,7 @@ import { decideAndMask, type DecideContext, type Evaluation } from "../decide.ts
 import type { Forge } from "../forge/forge.ts";
 import type { SshSigningKey } from "../forge/local/sshsig.ts";
 import { seal } from "../masking/seal.ts";
+import { commitText } from "../presentation/escape.ts";
 import { renderCardMarkdown } from "../proposal/card.ts";
 import { renderRequestFile, requestRecord } from "../proposal/request-file.ts";
 import type { Request } from "../request/schema.ts";
@@ -47,7 +48,7 @@ export async function fileRequest(
       id,
       path,
       content,
-      message: `Denied ${request.action}: ${ev.decision.deny[0] ?? "denied by policy"}\n\nInterlock-Denied: ${id}\nInterlock-Policy: ${ev.decision.revision}`,
+      message: `Denied ${commitText(request.action)}: ${commitText(ev.decision.deny[0] ?? "denied by policy")}\n\nInterlock-Denied: ${id}\nInterlock-Policy: ${ev.decision.revision}`,
       date: now,
     });
     return { id, denied: true, path, evaluation: ev };
@@ -57,7 +58,8 @@ export async function fileRequest(
   const sealed = await seal(request, deps.recipients);
   const path = `requests/${request.action}/${id}.yaml`;
   const record = requestRecord(id, now, ev, sealed);
-  const title = `${request.action} on ${String(ev.request.resource)} [${ev.decision.risk}]`;
+  // The title heads the proposal's commit message: one line, untrusted parts escaped.
+  const title = `${commitText(request.action)} on ${commitText(String(ev.request.resource))} [${ev.decision.risk}]`;
   const opened = await deps.forge.openProposal({
     id,
     path,

@@ -1,3 +1,4 @@
+import { commitText } from "../presentation/escape.ts";
 import type { Forge, ProposalContext } from "../forge/forge.ts";
 import { collectSnapshot, type Collected } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
@@ -35,7 +36,7 @@ export function mergeMessage(r: GateResult): string {
     `Interlock-Gate: satisfied (${r.verdict.rules.filter((x) => x.ok).length}/${r.verdict.rules.length} rules)`,
     `Interlock-Policy: ${record.decision.revision}`,
   ];
-  return `Merge ${record.request.action} request ${record.id}\n\n${r.verdict.summary}\n\n${trailers.join("\n")}`;
+  return `Merge ${commitText(record.request.action)} request ${record.id}\n\n${commitText(r.verdict.summary)}\n\n${trailers.join("\n")}`;
 }
 
 export type MergeOutcome =

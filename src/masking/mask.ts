@@ -1,6 +1,14 @@
 import { canonicalJson } from "../request/canonical.ts";
 import { detectInString } from "./detectors.ts";
 import { childPointer, isWithin } from "./pointer.ts";
+import {
+  atSafePointer,
+  redactSpans,
+  safeKeys,
+  safePointer,
+  scalarText,
+  type KeyCache,
+} from "./scan.ts";
 import { placeholder, stronger } from "./strategies.ts";
 import type { Finding, FindingKind, MaskStrategy } from "./types.ts";
 
@@ -42,6 +50,13 @@ export interface MaskOptions {
    * cannot mask them. Secrets found there are still masked.
    */
   readonly identityPaths?: readonly string[];
+  /** Safe key names already computed by scan() for this document (saves scanning keys twice). */
+  readonly keyCache?: KeyCache;
+  /**
+   * Told each original text that was masked (a finding's span in a key, string or number, and
+   * every scalar inside a field masked whole), with its label: what a scrubber is built from.
+   */
+  readonly onMasked?: (text: string, label: string) => void;
 }
 
 export interface MaskResult {
@@ -80,11 +95,15 @@ export function maskDocument(
   const isIdentity = (p: string) => identity.some((i) => isWithin(p, i));
   const ignoredRules: { rule: MaskRule; why: string }[] = [];
   const usableRules: MaskRule[] = [];
-  for (const rule of rules) {
+  const cache: KeyCache = opts.keyCache ?? new WeakMap();
+  // A policy reads the raw request, so a rule may name a key as it is there: paths are safe
+  // names everywhere from here on (a key holding a value never becomes a path segment).
+  for (const raw of rules) {
+    const rule = { ...raw, path: safePointer(doc, raw.path, cache) };
     if (rule.path === "") ignoredRules.push({ rule, why: "a rule cannot mask the whole request" });
     else if (isIdentity(rule.path) || identity.some((i) => isWithin(i, rule.path)))
       ignoredRules.push({ rule, why: "identity fields stay readable for the gate and the audit" });
-    else if (!exists(doc, rule.path))
+    else if (!atSafePointer(doc, rule.path, cache).found)
       ignoredRules.push({ rule, why: "no such field in the request" });
     else usableRules.push(rule);
   }
@@ -118,7 +137,15 @@ export function maskDocument(
   }
 
   const applied: AppliedMask[] = [];
-  const out = build(doc, "", { byValue, byKey, whole, applied, hmacKey: opts.hmacKey });
+  const out = build(doc, "", {
+    byValue,
+    byKey,
+    whole,
+    applied,
+    hmacKey: opts.hmacKey,
+    cache,
+    onMasked: opts.onMasked ?? (() => {}),
+  });
   return { value: out.keep ? out.value : null, applied, ignoredRules };
 }
 
@@ -132,6 +159,8 @@ interface Ctx {
   readonly whole: Map<string, MaskStrategy>;
   readonly applied: AppliedMask[];
   readonly hmacKey: Uint8Array;
+  readonly cache: KeyCache;
+  readonly onMasked: (text: string, label: string) => void;
 }
 
 function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; value: unknown } {
@@ -145,6 +174,7 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
       strategy: wholeStrategy,
       reason: "policy",
     });
+    leaves(value, (text) => ctx.onMasked(text, "redacted"));
     if (wholeStrategy === "drop") return { keep: false, value: undefined };
     const text = typeof value === "string" ? value : canonicalJson(value);
     const strategy =
@@ -155,12 +185,16 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
           : wholeStrategy;
     return { keep: true, value: placeholder(strategy, "redacted", text, ctx.hmacKey) };
   }
-  if (typeof value === "string") {
+  const text = scalarText(value);
+  if (text !== undefined) {
     const planned = ctx.byValue.get(pointer);
     if (planned === undefined) return { keep: true, value };
     record(ctx, planned);
+    for (const p of planned)
+      ctx.onMasked(text.slice(p.finding.start, p.finding.end), p.finding.type);
     if (planned.some((p) => p.strategy === "drop")) return { keep: false, value: undefined };
-    return { keep: true, value: replaceSpans(value, planned, ctx.hmacKey) };
+    // A number with a finding becomes a string: the placeholder.
+    return { keep: true, value: replaceSpans(text, planned, ctx.hmacKey) };
   }
   if (value === null || typeof value !== "object") return { keep: true, value };
   if (Array.isArray(value)) {
@@ -172,20 +206,20 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
     return { keep: true, value: arr };
   }
   const obj: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const child = childPointer(pointer, k);
+  for (const k of safeKeys(value, ctx.cache)) {
+    // The key's name is its safe name (findings in it redacted, kept distinct), the same name
+    // every path uses; `drop` on a key finding removes the field.
+    const child = childPointer(pointer, k.safe);
     const keyPlans = ctx.byKey.get(child);
-    let key = k;
     if (keyPlans !== undefined) {
-      record(ctx, keyPlans);
+      record(ctx, keyPlans, "redact");
+      for (const p of keyPlans)
+        ctx.onMasked(k.key.slice(p.finding.start, p.finding.end), p.finding.type);
       if (keyPlans.some((p) => p.strategy === "drop")) continue;
-      key = replaceSpans(k, keyPlans, ctx.hmacKey);
     }
-    const r = build(v, child, ctx);
+    const r = build((value as Record<string, unknown>)[k.key], child, ctx);
     if (!r.keep) continue;
-    let unique = key;
-    for (let n = 2; Object.hasOwn(obj, unique); n++) unique = `${key} #${n}`;
-    Object.defineProperty(obj, unique, {
+    Object.defineProperty(obj, k.safe, {
       value: r.value,
       enumerable: true,
       writable: true,
@@ -195,14 +229,24 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
   return { keep: true, value: obj };
 }
 
-function record(ctx: Ctx, planned: readonly Planned[]): void {
+/** Calls `emit` with every scalar (string, finite number) inside a value. */
+function leaves(value: unknown, emit: (text: string) => void): void {
+  const text = scalarText(value);
+  if (text !== undefined) emit(text);
+  else if (Array.isArray(value)) for (const v of value) leaves(v, emit);
+  else if (value !== null && typeof value === "object")
+    for (const v of Object.values(value)) leaves(v, emit);
+}
+
+/** Records the masks applied; a key is always redacted (its safe name), unless dropped. */
+function record(ctx: Ctx, planned: readonly Planned[], keyStrategy?: "redact"): void {
   for (const p of planned) {
     ctx.applied.push({
       path: p.finding.path,
       in: p.finding.in,
       type: p.finding.type,
       kind: p.finding.kind,
-      strategy: p.strategy,
+      strategy: keyStrategy !== undefined && p.strategy !== "drop" ? keyStrategy : p.strategy,
       reason: p.reason,
     });
   }
@@ -213,8 +257,10 @@ function replaceSpans(text: string, planned: readonly Planned[], hmacKey: Uint8A
   let out = "";
   let at = 0;
   for (const p of sorted) {
-    const { start, end, type } = p.finding;
-    if (start < at) continue; // overlapping spans: the earlier one already covers this text
+    const { end, type } = p.finding;
+    // Overlapping spans: the earlier one covers the overlap, this one the rest of itself.
+    if (end <= at) continue;
+    const start = Math.max(at, p.finding.start);
     out += text.slice(at, start);
     out += placeholder(
       p.strategy === "drop" ? "redact" : p.strategy,
@@ -227,16 +273,6 @@ function replaceSpans(text: string, planned: readonly Planned[], hmacKey: Uint8A
   return out + text.slice(at);
 }
 
-function exists(doc: unknown, pointer: string): boolean {
-  let at: unknown = doc;
-  for (const raw of pointer.split("/").slice(1)) {
-    const seg = raw.replace(/~1/g, "/").replace(/~0/g, "~");
-    if (at === null || typeof at !== "object" || !Object.hasOwn(at, seg)) return false;
-    at = (at as Record<string, unknown>)[seg];
-  }
-  return true;
-}
-
 /**
  * Redacts every detected span in free text: for error messages, logs and policy-written
  * reasons, which may quote a request's values.
@@ -244,12 +280,5 @@ function exists(doc: unknown, pointer: string): boolean {
 export function maskText(text: string): string {
   const spans = detectInString(text);
   if (spans.length === 0) return text;
-  let out = "";
-  let at = 0;
-  for (const s of spans) {
-    if (s.start < at) continue;
-    out += text.slice(at, s.start) + `[${s.type}]`;
-    at = s.end;
-  }
-  return out + text.slice(at);
+  return redactSpans(text, spans);
 }

@@ -1,5 +1,12 @@
 import { stringify } from "yaml";
 import type { Evaluation } from "../decide.ts";
+import {
+  markdownCodeBlock,
+  markdownIdentifier,
+  markdownText,
+  terminalBlock,
+  terminalText,
+} from "../presentation/escape.ts";
 
 /** Options for rendering an approval card. */
 export interface CardOptions {
@@ -27,7 +34,9 @@ const RISK_COLOR: Record<string, string> = {
 
 /**
  * The approval card: what a reviewer reads before approving. Built only from an Evaluation,
- * which is already masked, so the card cannot show what masking removed.
+ * which is already masked, so the card cannot show what masking removed. Every piece of text a
+ * requester or a policy wrote goes through terminalText/terminalBlock: no escape sequence,
+ * carriage return or bidi control can rewrite or reorder the card.
  */
 export function renderCard(ev: Evaluation, opts: CardOptions = {}): string {
   const c = (code: string, s: string) => (opts.color ? `${code}${s}\x1b[0m` : s);
@@ -37,8 +46,9 @@ export function renderCard(ev: Evaluation, opts: CardOptions = {}): string {
   const r = ev.request as CardRequest;
   const lines: string[] = [];
   const field = (label: string, value: string) => lines.push(`  ${dim(label.padEnd(12))}${value}`);
+  const t = (s: string | undefined) => terminalText(String(s ?? "?"));
 
-  lines.push(bold(`Interlock approval card: ${r.action ?? "?"}`));
+  lines.push(bold(`Interlock approval card: ${t(r.action)}`));
   lines.push("");
   const verdict = !d.allow
     ? c("\x1b[1;31m", "DENIED")
@@ -47,14 +57,14 @@ export function renderCard(ev: Evaluation, opts: CardOptions = {}): string {
       : c("\x1b[1;33m", "ALLOWED, needs approval");
   field("decision", verdict);
   field("risk", c(RISK_COLOR[d.risk] ?? "", d.risk.toUpperCase()));
-  field("classes", d.classification.length ? d.classification.join(", ") : "none");
-  field("resource", r.resource ?? "?");
+  field("classes", d.classification.length ? d.classification.map(t).join(", ") : "none");
+  field("resource", t(r.resource));
   const who = r.requester;
   field(
     "requester",
-    `${who?.id ?? "?"} (${who?.kind ?? "?"})${who?.on_behalf_of ? `, on behalf of ${who.on_behalf_of}` : ""}`,
+    `${t(who?.id)} (${t(who?.kind)})${who?.on_behalf_of ? `, on behalf of ${t(who.on_behalf_of)}` : ""}`,
   );
-  field("reason", r.reason ?? "");
+  field("reason", t(r.reason ?? ""));
   const expiry = opts.requestedAt
     ? `${new Date(opts.requestedAt.getTime() + d.ttl_seconds * 1000).toISOString()} (${humanDuration(d.ttl_seconds)})`
     : humanDuration(d.ttl_seconds);
@@ -62,8 +72,8 @@ export function renderCard(ev: Evaluation, opts: CardOptions = {}): string {
 
   if (!d.allow) {
     lines.push("", bold("Denied because"));
-    for (const reason of d.deny) lines.push(`  ✗ ${reason}`);
-    if (d.failed_closed) lines.push(`  ${dim("next:")} ${d.failed_closed.hint}`);
+    for (const reason of d.deny) lines.push(`  ✗ ${t(reason)}`);
+    if (d.failed_closed) lines.push(`  ${dim("next:")} ${t(d.failed_closed.hint)}`);
   } else if (d.auto_approve) {
     lines.push("", bold("Approvals"), "  none needed: the policy auto-approves this request");
   } else {
@@ -72,25 +82,25 @@ export function renderCard(ev: Evaluation, opts: CardOptions = {}): string {
       bold("Approvals needed (each group, from people other than the requester and sponsor)"),
     );
     for (const g of d.approvals.groups) {
-      lines.push(`  • ${g.name}: ${g.min} of ${g.owners.join(", ")}`);
+      lines.push(`  • ${t(g.name)}: ${g.min} of ${g.owners.map(t).join(", ")}`);
     }
   }
 
   if (d.why.length > 0) {
     lines.push("", bold("Why"));
-    for (const w of d.why) lines.push(`  - ${w}`);
+    for (const w of d.why) lines.push(`  - ${t(w)}`);
   }
 
   lines.push("", bold("Parameters (masked)"));
   const params =
     r.params === undefined ? "(none)" : stringify(r.params, { lineWidth: 0 }).trimEnd();
-  for (const l of params.split("\n")) lines.push(`  ${l}`);
+  lines.push(...terminalBlock(params, "  "));
 
   if (ev.masks.length > 0) {
     lines.push("", bold("Masked before anything was written"));
-    for (const m of summarizeMasks(ev)) lines.push(`  ${m}`);
+    for (const m of summarizeMasks(ev)) lines.push(`  ${t(m)}`);
   }
-  lines.push("", dim(`policy ${d.revision}`));
+  lines.push("", dim(`policy ${t(d.revision)}`));
   return lines.join("\n") + "\n";
 }
 
@@ -116,71 +126,77 @@ export function humanDuration(seconds: number): string {
 
 /**
  * The approval card as Markdown, for a pull request body and check-run summaries. Built from
- * the same masked Evaluation as the terminal card; request text is shown in code spans or
- * blocks so that it cannot render as links, mentions or HTML.
+ * the same masked Evaluation as the terminal card. Request and policy text goes through
+ * markdownText (cells, headings, list items) or markdownCodeBlock (params): every character
+ * stays visible as text, and none can add or end a cell, row, heading, comment or HTML block.
  */
 export function renderCardMarkdown(ev: Evaluation, opts: CardOptions = {}): string {
   const d = ev.decision;
   const r = ev.request as CardRequest;
-  const code = (s: string) => "`" + s.replace(/`/g, "ˋ").replace(/\n/g, " ") + "`";
+  const t = (s: string | undefined) => markdownText(String(s ?? "?"));
   const verdict = !d.allow
     ? "⛔ **Denied**"
     : d.auto_approve
       ? "✅ **Auto-approved**"
       : "🟡 **Needs approval**";
   const lines: string[] = [];
-  lines.push(`### Interlock approval card: ${code(r.action ?? "?")}`, "");
+  lines.push(`### Interlock approval card: ${markdownIdentifier(String(r.action ?? "?"))}`, "");
   lines.push("| | |", "|---|---|");
   lines.push(`| Decision | ${verdict} |`);
-  lines.push(`| Risk | **${d.risk}** |`);
+  lines.push(`| Risk | **${t(d.risk)}** |`);
   lines.push(
-    `| Classification | ${d.classification.length ? d.classification.map(code).join(", ") : "none"} |`,
+    `| Classification | ${d.classification.length ? d.classification.map(t).join(", ") : "none"} |`,
   );
-  lines.push(`| Resource | ${code(r.resource ?? "?")} |`);
+  lines.push(`| Resource | ${t(r.resource)} |`);
   const who = r.requester;
   lines.push(
-    `| Requester | ${code(who?.id ?? "?")} (${who?.kind ?? "?"})${who?.on_behalf_of ? ` on behalf of ${code(who.on_behalf_of)}` : ""} |`,
+    `| Requester | ${t(who?.id)} (${t(who?.kind)})${who?.on_behalf_of ? ` on behalf of ${t(who.on_behalf_of)}` : ""} |`,
   );
-  lines.push(`| Reason | ${code(r.reason ?? "")} |`);
+  lines.push(`| Reason | ${t(r.reason ?? "")} |`);
   if (d.allow) {
     const expiry = opts.requestedAt
       ? new Date(opts.requestedAt.getTime() + d.ttl_seconds * 1000).toISOString()
       : humanDuration(d.ttl_seconds);
     lines.push(`| Expires | ${expiry} |`);
   }
-  lines.push(`| Policy | ${code(d.revision)} |`, "");
+  lines.push(`| Policy | ${t(d.revision)} |`, "");
   if (!d.allow) {
-    lines.push("#### Denied because", ...d.deny.map((x) => `- ${code(x)}`), "");
+    lines.push("#### Denied because", "", ...d.deny.map((x) => `- ${t(x)}`), "");
   } else if (!d.auto_approve) {
     lines.push(
       "#### Approvals needed",
+      "",
       "People other than the requester and its sponsor, one group each:",
       "",
     );
     for (const g of d.approvals.groups)
-      lines.push(`- **${g.name}**: ${g.min} of ${g.owners.map(code).join(", ")}`);
+      lines.push(`- **${t(g.name)}**: ${g.min} of ${g.owners.map(t).join(", ")}`);
     lines.push("");
   }
   if (d.why.length > 0)
     lines.push(
       "<details><summary>Why</summary>",
       "",
-      ...d.why.map((w) => `- ${code(w)}`),
+      ...d.why.map((w) => `- ${t(w)}`),
       "",
       "</details>",
       "",
     );
-  lines.push("#### Parameters (masked)", "", "```yaml");
+  lines.push("#### Parameters (masked)", "");
   lines.push(
-    r.params === undefined
-      ? "# none"
-      : stringify(r.params, { lineWidth: 0 }).trimEnd().replace(/```/g, "ˋˋˋ"),
+    // Under a `params:` key, so that every line of request text is indented: the card is also
+    // the proposal's commit message, where a line at the margin could read as a trailer.
+    markdownCodeBlock(
+      r.params === undefined ? "params: none" : stringify({ params: r.params }, { lineWidth: 0 }),
+      "yaml",
+    ),
+    "",
   );
-  lines.push("```", "");
   if (ev.masks.length > 0) {
     lines.push(
       "Masked before anything was written:",
-      ...summarizeMasks(ev).map((m) => `- ${code(m)}`),
+      "",
+      ...summarizeMasks(ev).map((m) => `- ${t(m)}`),
       "",
     );
   }

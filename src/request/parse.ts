@@ -1,3 +1,4 @@
+import { maskPointer } from "../masking/scan.ts";
 import {
   isAlias,
   isCollection,
@@ -289,7 +290,11 @@ function describeYamlError(code: string): string {
   }
 }
 
-function fail(source: string, problems: Problem[]): never {
+function fail(source: string, found: Problem[]): never {
+  // Fields are built from raw keys: a key holding a secret is redacted before it is shown.
+  const problems = found.map((p) =>
+    p.field === undefined ? p : { ...p, field: maskPointer(p.field) },
+  );
   const where = (p: Problem) =>
     [p.field, p.line === undefined ? undefined : `line ${p.line}`].filter(Boolean).join(", ");
   const first = problems[0];
