@@ -8,7 +8,7 @@ import { checkGate, mergeRequest } from "../lifecycle/gate-check.ts";
 import { initRepository } from "../lifecycle/init.ts";
 import { recordReview } from "../lifecycle/review.ts";
 import { renderCard } from "../proposal/card.ts";
-import { parseRequest } from "../request/parse.ts";
+import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
 import { progress, readRequestInput, type CliIO } from "./io.ts";
 import { executorIdentities, openLocalRepo } from "./local.ts";
 import { parseCommandArgs } from "./main.ts";
@@ -54,7 +54,7 @@ export async function requestCommand(args: readonly string[], io: CliIO): Promis
     );
   }
   const target = positionals[0]!;
-  const text = await readRequestInput(target, io);
+  const text = await readRequestInput(target, io, DEFAULT_MAX_REQUEST_BYTES);
   const request = parseRequest(text, { source: target === "-" ? "stdin" : target });
   const local = await openLocalRepo(values.repo, io.cwd);
   const filed = await fileRequest(request, {
