@@ -100,6 +100,7 @@ export function maskDocument(
   /** The rules at a path or at any of its ancestors, once per distinct path. */
   const inherited = new Map<string, readonly MaskRule[]>();
   const rulesAt = (path: string): readonly MaskRule[] => {
+    if (rulesByPath.size === 0) return [];
     let rules = inherited.get(path);
     if (rules !== undefined) return rules;
     const cut = path.lastIndexOf("/");
@@ -193,7 +194,7 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
   }
   const obj: Record<string, unknown> = {};
   /** Next suffix to try per masked key, so colliding placeholders stay linear. */
-  const nextSuffix = new Map<string, number>();
+  let nextSuffix: Map<string, number> | undefined;
   for (const [k, v] of Object.entries(value)) {
     const child = childPointer(pointer, k);
     const keyPlans = ctx.byKey.get(child);
@@ -207,6 +208,7 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
     if (!r.keep) continue;
     let unique = key;
     if (Object.hasOwn(obj, unique)) {
+      nextSuffix ??= new Map();
       let n = nextSuffix.get(key) ?? 2;
       while (Object.hasOwn(obj, `${key} #${n}`)) n++;
       unique = `${key} #${n}`;
