@@ -667,7 +667,13 @@ async function main() {
     results.loadAverage = loads;
     results.seconds = (performance.now() - started) / 1000;
     results.sectionDates = {
-      ...((previous.sectionDates as Record<string, string> | undefined) ?? {}),
+      // Results written before sections had dates carry the date of that whole run.
+      ...((previous.sectionDates as Record<string, string> | undefined) ??
+        (typeof previous.date === "string"
+          ? Object.fromEntries(
+              ["decide", "opa", "lifecycle", "audit"].map((k) => [k, previous.date]),
+            )
+          : {})),
       ...Object.fromEntries([...only].map((x) => [x, date])),
     };
     // Formatted as the repository's prettier would (npm run lint checks every JSON file).
