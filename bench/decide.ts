@@ -2,13 +2,13 @@
  * Decide and mask: per-decision latency for a 2 KB and a 100 KB request, where the time goes
  * (scan, policy evaluation, masking), and masking throughput over a mixed JSON corpus.
  */
-import { decideAndMask, type DecideContext } from "../src/decide.ts";
+import { decideAndMask, policyInputFor, type DecideContext } from "../src/decide.ts";
 import { maskDocument, maskText } from "../src/masking/mask.ts";
 import { scan } from "../src/masking/scan.ts";
 import { defaultPoliciesDir } from "../src/policy/bundle.ts";
 import { loadPolicyEngine, type PolicyEngine, type PolicyInput } from "../src/policy/engine.ts";
 import { parseRequest } from "../src/request/parse.ts";
-import { ttlSeconds, type Request } from "../src/request/schema.ts";
+import type { Request } from "../src/request/schema.ts";
 import { corpus, requestJson } from "./fixtures.ts";
 import { timeInterleaved, timeSync, type LatencyStats, type LoopOptions } from "./stats.ts";
 
@@ -26,15 +26,7 @@ export interface SizedRequest {
 
 /** The same input decideAndMask builds (src/decide.ts), for timing the policy alone. */
 export function policyInput(request: Request, ctx: DecideContext): PolicyInput {
-  return {
-    request,
-    findings: scan(request),
-    context: {
-      now: ctx.now.toISOString(),
-      repo: ctx.repo,
-      requested_ttl_seconds: request.ttl === undefined ? null : ttlSeconds(request.ttl),
-    },
-  };
+  return policyInputFor(request, ctx);
 }
 
 export async function loadEngine(): Promise<PolicyEngine> {

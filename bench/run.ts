@@ -2,18 +2,25 @@
  * `npm run bench`: Interlock's benchmark suite. Prints a summary and writes bench/results.json.
  * Benchmarks only measure and report; nothing here fails because a number is slow.
  *
+ *   npm run bench                       decide, opa, linear, detect, ab, lifecycle
+ *   npm run bench -- detect             one section (or several: -- detect linear)
+ *   npm run bench -- audit              the long audit section (minutes; not in the default)
+ *
  * Environment:
+ *   BENCH_ONLY          comma-separated sections (the same as the arguments)
  *   BENCH_AUDIT_SIZES   history sizes for the audit (default "1000,5000,10000,100000"); a size
  *                       whose predicted generation + audit time (power law through the two
  *                       largest sizes run so far) is over BENCH_AUDIT_MAX_SECONDS is extrapolated
  *                       instead of run, unless it is listed here explicitly
  *   BENCH_AUDIT_MAX_SECONDS  default 180
+ *   BENCH_BASELINE      the commit of the speed A/B (default 14a8e74)
+ *   BENCH_CACHE         where peers are installed (default ~/.cache/interlock-bench)
  *   BENCH_KEEP=1        keep the generated repositories (their paths are printed)
- *   BENCH_ONLY          comma-separated sections: decide,opa,lifecycle,audit (default all)
- *   BENCH_RESULTS       where to write the JSON (default bench/results.json)
+ *   BENCH_RESULTS       where to write the JSON (default bench/results.json; a partial run
+ *                       merges its sections into the file)
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +28,7 @@ import { format, resolveConfig } from "prettier";
 import { openLocalRepo } from "../src/cli/local.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { findOpa, opaVersion } from "../src/policy/toolchain.ts";
+import { benchAB, type AbResult } from "./ab.ts";
 import { auditOnce, type AuditRun } from "./audit.ts";
 import {
   benchDecide,
@@ -31,9 +39,12 @@ import {
   type DecideResult,
   type ThroughputResult,
 } from "./decide.ts";
+import { benchDetect, PII_TYPES, type DetectResult } from "./detect.ts";
 import { generateHistory, verifyTagsWithGit, type GeneratedHistory } from "./history.ts";
+import { benchLinear } from "./linear.ts";
 import { benchHome, benchLifecycle, fileRequests, type LifecycleResult } from "./lifecycle.ts";
 import { benchOpaServer, type OpaServerResult } from "./opa-server.ts";
+import { ensurePeers } from "./peers.ts";
 import { cpuSnapshot, fmtBytes, fmtUs, table, type LatencyStats } from "./stats.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,8 +74,13 @@ const TARGETS = {
   decideP50Us2KB: 100,
   speedupVsOpaServer: 10,
   maskingMBps: 50,
+  maskingVsGitleaks: 5,
+  precision: 0.9,
+  linearMs: 1000,
   auditRequestsPerSecond: 10_000,
 };
+const SECTIONS = ["decide", "opa", "linear", "detect", "ab", "lifecycle", "audit"];
+const DEFAULT_SECTIONS = "decide,opa,linear,detect,ab,lifecycle";
 
 function machine() {
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
@@ -129,11 +145,30 @@ interface AuditSize {
 }
 
 async function main() {
+  const args = process.argv.slice(2).flatMap((a) => a.split(","));
   const only = new Set(
-    (process.env.BENCH_ONLY ?? "decide,opa,lifecycle,audit").split(",").map((s) => s.trim()),
+    (args.length > 0 ? args : (process.env.BENCH_ONLY ?? DEFAULT_SECTIONS).split(","))
+      .map((s) => s.trim())
+      .filter(Boolean),
   );
+  for (const s of only) {
+    if (!SECTIONS.includes(s))
+      throw new Error(`unknown section '${s}'; sections: ${SECTIONS.join(", ")}`);
+  }
   const keep = process.env.BENCH_KEEP === "1";
-  const results: Record<string, unknown> = { date: new Date().toISOString(), machine: machine() };
+  const resultsFile = process.env.BENCH_RESULTS ?? join(here, "results.json");
+  // A partial run keeps the other sections' last results (each carries its own date).
+  const previous: Record<string, unknown> =
+    existsSync(resultsFile) && only.size < SECTIONS.length
+      ? (JSON.parse(readFileSync(resultsFile, "utf8")) as Record<string, unknown>)
+      : {};
+  const date = new Date().toISOString();
+  const results: Record<string, unknown> = {
+    ...previous,
+    date,
+    sections: [...only],
+    machine: machine(),
+  };
   const out: string[] = [];
   const scratch = mkdtempSync(join(tmpdir(), "interlock-bench-"));
   try {
@@ -141,7 +176,8 @@ async function main() {
     let decide: DecideResult[] | undefined;
     let throughput: ThroughputResult | undefined;
     let opa: OpaServerResult | undefined;
-    if (only.has("decide") || only.has("opa")) {
+    let linear: ReturnType<typeof benchLinear> | undefined;
+    if (only.has("decide") || only.has("opa") || only.has("linear")) {
       const engine = await loadEngine();
       const ctx = context(engine);
       const requests = sizedRequests(ctx);
@@ -152,6 +188,11 @@ async function main() {
         throughput = benchThroughput();
         results.decide = decide;
         results.throughput = throughput;
+      }
+      if (only.has("linear")) {
+        log("linear: 1 MiB requests shaped against every step, and nesting bombs…");
+        linear = benchLinear(ctx);
+        results.linear = linear;
       }
       if (only.has("opa")) {
         log("the same decisions from an OPA server…");
@@ -242,6 +283,124 @@ async function main() {
             "server/decideAndMask",
           ],
           rows,
+        ),
+      );
+    }
+
+    // ---------------------------------------------------------------- linear
+    if (linear) {
+      out.push(
+        "",
+        "Linear parse → decide → mask: 1 MiB requests (median of 3; wall and CPU of this process)",
+        table(
+          ["input", "bytes", "keys", "findings", "parse", "parse+decide+mask", "CPU", "outcome"],
+          [...linear.shapes, ...linear.bombs].map((r) => [
+            r.name,
+            String(r.bytes),
+            String(r.keys),
+            String(r.findings),
+            `${r.parseMs.toFixed(0)} ms`,
+            `${r.wallMs.toFixed(0)} ms`,
+            `${r.cpuMs.toFixed(0)} ms`,
+            r.outcome.slice(0, 70),
+          ]),
+        ),
+      );
+    }
+
+    // ---------------------------------------------------------------- detection quality
+    let detect: DetectResult | undefined;
+    if (only.has("detect")) {
+      const peers = ensurePeers(log);
+      results.peers = { versions: peers.versions, missing: peers.missing, cache: peers.cache };
+      for (const [name, why] of Object.entries(peers.missing))
+        log(`peer ${name} not available: ${why}`);
+      const r = benchDetect(scratch, peers, log);
+      if ("skipped" in r) {
+        log(`detect: skipped: ${r.skipped}`);
+        results.detect = r;
+      } else {
+        detect = r;
+        results.detect = r;
+      }
+    }
+    if (detect) {
+      const pct = (x: number | undefined) => (x === undefined ? "" : `${(x * 100).toFixed(0)}%`);
+      const f2 = (x: number | undefined) => (x === undefined ? "" : x.toFixed(2));
+      out.push(
+        "",
+        `Detection (corpus: ${detect.corpus.lines} lines, ${detect.corpus.tokens} tokens, ${detect.corpus.pii} pattern PII, ${detect.corpus.negatives} negatives; seeded)`,
+        table(
+          ["tool", "token recall", "token precision", "PII recall", "PII precision", "CPU"],
+          detect.tools.map((t) => [
+            t.tool,
+            pct(t.tokens?.recall),
+            f2(t.tokens?.precision),
+            pct(t.piiOverall?.recall),
+            f2(t.piiOverall?.precision),
+            t.cpuSeconds === undefined ? "" : `${t.cpuSeconds.toFixed(2)} s`,
+          ]),
+        ),
+      );
+      const piiTools = detect.tools.filter((t) => t.pii);
+      out.push(
+        "",
+        "Pattern PII per type: recall / precision",
+        table(
+          ["type", ...piiTools.map((t) => t.tool)],
+          PII_TYPES.map((ty) => [
+            ty,
+            ...piiTools.map((t) => `${pct(t.pii![ty]?.recall)} / ${f2(t.pii![ty]?.precision)}`),
+          ]),
+        ),
+      );
+      const tokTools = detect.tools.filter((t) => t.tokenRecallByType);
+      const types = Object.keys(tokTools[0]?.tokenRecallByType ?? {}).sort();
+      out.push(
+        "",
+        "Tokens per type: recall",
+        table(
+          ["type", ...tokTools.map((t) => t.tool)],
+          types.map((ty) => [ty, ...tokTools.map((t) => pct(t.tokenRecallByType![ty]))]),
+        ),
+      );
+      if (detect.speed) {
+        const sp = detect.speed;
+        out.push(
+          "",
+          `CPU per byte on the corpus repeated to ${(sp.bytes / 1e6).toFixed(1)} MB: Interlock scan + maskDocument in-process ` +
+            `${sp.interlockMBpsPerCore.toFixed(1)} MB/s per core` +
+            (sp.gitleaksMBpsPerCore === undefined
+              ? ""
+              : `; gitleaks (whole process) ${sp.gitleaksMBpsPerCore.toFixed(2)} MB/s per core; Interlock ${sp.ratio!.toFixed(1)}× less CPU per byte`),
+        );
+      }
+    }
+
+    // ---------------------------------------------------------------- A/B against the baseline
+    let ab: AbResult | undefined;
+    if (only.has("ab")) {
+      ab = benchAB(scratch, log);
+      results.ab = ab;
+      out.push(
+        "",
+        `Same-run A/B against ${ab.baseline} (${ab.rounds} alternating rounds per side, child processes)`,
+        table(
+          ["", "this revision", ab.baseline, "this / baseline"],
+          [
+            [
+              "2 KB decideAndMask p50",
+              fmtUs(ab.head.decideP50Us),
+              fmtUs(ab.base.decideP50Us),
+              `${ab.decideRatio.toFixed(2)}×`,
+            ],
+            [
+              "scan + maskDocument, MB/s per core",
+              ab.head.maskMBpsPerCore.toFixed(1),
+              ab.base.maskMBpsPerCore.toFixed(1),
+              `${ab.maskRatio.toFixed(2)}×`,
+            ],
+          ],
         ),
       );
     }
@@ -416,6 +575,68 @@ async function main() {
         met: throughput.medianMBps >= TARGETS.maskingMBps,
       });
     }
+    const flat = linear?.shapes[0];
+    if (flat) {
+      // CPU time of the one thread: on a shared machine, wall time measures the neighbours.
+      targets.push({
+        target: `1 MiB with ${flat.keys} keys (JSON) decides in < ${TARGETS.linearMs} ms of CPU`,
+        reached: `${flat.cpuMs.toFixed(0)} ms CPU (${flat.wallMs.toFixed(0)} ms wall)`,
+        met: flat.cpuMs < TARGETS.linearMs,
+      });
+      for (const r of linear!.shapes.slice(1)) {
+        targets.push({
+          target: `  1 MiB, ${r.name}`,
+          reached: `${r.cpuMs.toFixed(0)} ms CPU (${r.wallMs.toFixed(0)} ms wall)`,
+          met: r.cpuMs < TARGETS.linearMs,
+        });
+      }
+    }
+    if (detect) {
+      const mine = detect.tools.find((t) => t.tool === "Interlock");
+      const gl = detect.tools.find((t) => t.tool === "gitleaks");
+      const pr = detect.tools.find((t) => t.tool.startsWith("Presidio"));
+      if (mine?.tokens && gl?.tokens) {
+        targets.push({
+          target: "token recall ≥ gitleaks",
+          reached: `${(mine.tokens.recall * 100).toFixed(0)}% vs ${(gl.tokens.recall * 100).toFixed(0)}%`,
+          met: mine.tokens.recall >= gl.tokens.recall,
+        });
+      }
+      if (mine?.piiOverall && pr?.piiOverall) {
+        targets.push({
+          target: "pattern PII recall ≥ Presidio",
+          reached: `${(mine.piiOverall.recall * 100).toFixed(0)}% vs ${(pr.piiOverall.recall * 100).toFixed(0)}%`,
+          met: mine.piiOverall.recall >= pr.piiOverall.recall,
+        });
+      }
+      if (mine) {
+        const worst = [
+          ...(mine.tokens ? [["tokens", mine.tokens.precision] as const] : []),
+          ...Object.entries(mine.pii ?? {}).map(([k, v]) => [k, v.precision] as const),
+        ].sort((a, b) => a[1] - b[1])[0];
+        if (worst) {
+          targets.push({
+            target: `precision ≥ ${TARGETS.precision} for every type`,
+            reached: `lowest: ${worst[0]} ${worst[1].toFixed(2)}`,
+            met: worst[1] >= TARGETS.precision,
+          });
+        }
+      }
+      if (detect.speed?.ratio !== undefined) {
+        targets.push({
+          target: `masking ≥ ${TARGETS.maskingVsGitleaks}× gitleaks (CPU per byte, same bytes)`,
+          reached: `${detect.speed.ratio.toFixed(1)}×`,
+          met: detect.speed.ratio >= TARGETS.maskingVsGitleaks,
+        });
+      }
+    }
+    if (ab) {
+      targets.push({
+        target: `2 KB decide+mask p50 no slower than ${ab.baseline} (same-run A/B)`,
+        reached: `${ab.decideRatio.toFixed(2)}× the baseline's`,
+        met: ab.decideRatio <= 1.05,
+      });
+    }
     for (const s of sizes) {
       targets.push({
         target: `audit --verify ≥ ${TARGETS.auditRequestsPerSecond}/s (${s.audit.requests} requests)`,
@@ -445,7 +666,16 @@ async function main() {
     log("done");
     results.loadAverage = loads;
     results.seconds = (performance.now() - started) / 1000;
-    const resultsFile = process.env.BENCH_RESULTS ?? join(here, "results.json");
+    results.sectionDates = {
+      // Results written before sections had dates carry the date of that whole run.
+      ...((previous.sectionDates as Record<string, string> | undefined) ??
+        (typeof previous.date === "string"
+          ? Object.fromEntries(
+              ["decide", "opa", "lifecycle", "audit"].map((k) => [k, previous.date]),
+            )
+          : {})),
+      ...Object.fromEntries([...only].map((x) => [x, date])),
+    };
     // Formatted as the repository's prettier would (npm run lint checks every JSON file).
     let text = JSON.stringify(results, null, 2) + "\n";
     try {

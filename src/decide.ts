@@ -1,5 +1,5 @@
 import { policyIdentity, type IdentityDirectory } from "./identity/directory.ts";
-import type { Decision } from "./policy/decision.ts";
+import { failClosed, type Decision } from "./policy/decision.ts";
 import { planExecutableMasks, valueAt, verifyExecutableMasks } from "./executable/check.ts";
 import type { PolicyAnalysis, PolicyEngine, PolicyInput } from "./policy/engine.ts";
 import { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
@@ -9,6 +9,13 @@ import type { Finding } from "./masking/types.ts";
 import { ttlSeconds, type Request } from "./request/schema.ts";
 import { classifyStatement } from "./sql/classify.ts";
 import { normalizeForMatching } from "./sql/normalize.ts";
+
+/**
+ * A request with more findings than this is denied without asking the policy: the policy's
+ * answer has one mask per finding and at most 10,000 masks, and OPA's Wasm runtime takes time
+ * that grows faster than linearly with the findings (40,000 took over 30 s).
+ */
+export const MAX_POLICY_FINDINGS = 10_000;
 
 /** What the edges provide to a decision: the policy, the clock, and the repository's key. */
 export interface DecideContext {
@@ -59,7 +66,15 @@ export function decideMaskAndScrub(
   const keyCache: KeyCache = new WeakMap();
   const { input, plan, executable } = prepare(request, ctx, keyCache);
   const findings = plan.findings;
-  const raw = ctx.engine.decide(input);
+  const raw =
+    findings.length > MAX_POLICY_FINDINGS
+      ? failClosed(
+          "evaluate",
+          `the request has ${findings.length} findings (personal data or secrets); the policy decides at most ${MAX_POLICY_FINDINGS}`,
+          "Split the request, or keep bulk data out of it and let the executor fetch it.",
+          ctx.engine.revision,
+        )
+      : ctx.engine.decide(input);
   const values: ScrubValue[] = [];
   const masked = maskDocument(request, findings, raw.mask, {
     hmacKey: ctx.hmacKey,

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { decideAndMask, type Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import { renderCard } from "../proposal/card.ts";
-import { parseRequest } from "../request/parse.ts";
+import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
 import { CONFIG_PATH, loadConfig } from "../config/config.ts";
 import { directoryOf } from "../identity/directory.ts";
 import { loadRepoContext } from "./context.ts";
@@ -52,7 +52,7 @@ export async function evaluateCommand(args: readonly string[], io: CliIO): Promi
 
   if (values.batch) return batch(target, io, decide);
 
-  const text = await readRequestInput(target, io);
+  const text = await readRequestInput(target, io, DEFAULT_MAX_REQUEST_BYTES);
   const ev = decide(text, target === "-" ? "stdin" : target);
   if (values.json) {
     io.stdout.write(JSON.stringify(toJson(ev), null, 2) + "\n");

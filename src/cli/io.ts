@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { InterlockError } from "../errors.ts";
+import { tooLarge } from "../request/parse.ts";
 
 /** Everything a command touches of the outside world, passed in so tests run commands in-process. */
 export interface CliIO {
@@ -31,16 +32,40 @@ export function progress(io: CliIO, json: boolean): (msg: string) => void {
   };
 }
 
-/** A request's text from a file (relative to the working directory) or, for "-", stdin. */
-export async function readRequestInput(target: string, io: CliIO): Promise<string> {
+/**
+ * A request's text from a file (relative to the working directory) or, for "-", stdin. With
+ * `maxBytes`, a larger input is refused before it is read whole (a file by its size, stdin as
+ * soon as it passes the limit), with the same error parseRequest gives.
+ */
+export async function readRequestInput(
+  target: string,
+  io: CliIO,
+  maxBytes?: number,
+): Promise<string> {
+  const source = target === "-" ? "stdin" : target;
   if (target === "-") {
     const chunks: Buffer[] = [];
-    for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk as Buffer));
+    let size = 0;
+    for await (const chunk of io.stdin) {
+      const buf = Buffer.from(chunk as Buffer);
+      size += buf.length;
+      if (maxBytes !== undefined && size > maxBytes) {
+        io.stdin.destroy();
+        throw tooLarge(source, `is more than ${maxBytes} bytes`, maxBytes);
+      }
+      chunks.push(buf);
+    }
     return Buffer.concat(chunks).toString("utf8");
   }
+  const path = resolve(io.cwd, target);
   try {
-    return readFileSync(resolve(io.cwd, target), "utf8");
+    if (maxBytes !== undefined) {
+      const size = statSync(path).size;
+      if (size > maxBytes) throw tooLarge(source, `is ${size} bytes`, maxBytes);
+    }
+    return readFileSync(path, "utf8");
   } catch (err) {
+    if (err instanceof InterlockError) throw err;
     throw new InterlockError(
       "usage",
       `cannot read ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,

@@ -9,7 +9,7 @@ import { checkGate, mergeRequest } from "../lifecycle/gate-check.ts";
 import { initRepository } from "../lifecycle/init.ts";
 import { recordReview } from "../lifecycle/review.ts";
 import { renderCard } from "../proposal/card.ts";
-import { parseRequest } from "../request/parse.ts";
+import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
 import { progress, readRequestInput, type CliIO } from "./io.ts";
 import { readFileSync } from "node:fs";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
@@ -61,7 +61,7 @@ export async function requestCommand(args: readonly string[], io: CliIO): Promis
     "usage: interlock request <request.yaml|-> --as <agent-or-person> [--key <file>] [--repo <dir>] [--json]";
   if (positionals.length !== 1) throw new InterlockError("usage", usage);
   const target = positionals[0]!;
-  const text = await readRequestInput(target, io);
+  const text = await readRequestInput(target, io, DEFAULT_MAX_REQUEST_BYTES);
   const parsed = parseRequest(text, { source: target === "-" ? "stdin" : target });
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
   // The requester is whoever signs: --as names them, their key signs the proposal.

@@ -108,12 +108,33 @@ export function maskDocument(
     else usableRules.push(rule);
   }
 
+  // Rules by path, so that each finding looks up the rules of its own path and its ancestors
+  // (comparing every finding with every rule was quadratic: the policy gives one per finding).
+  const rulesByPath = new Map<string, MaskRule[]>();
+  for (const r of usableRules) {
+    const list = rulesByPath.get(r.path);
+    if (list === undefined) rulesByPath.set(r.path, [r]);
+    else list.push(r);
+  }
+  /** The rules at a path or at any of its ancestors, once per distinct path. */
+  const inherited = new Map<string, readonly MaskRule[]>();
+  const rulesAt = (path: string): readonly MaskRule[] => {
+    if (rulesByPath.size === 0) return [];
+    let rules = inherited.get(path);
+    if (rules !== undefined) return rules;
+    const cut = path.lastIndexOf("/");
+    const above = cut <= 0 ? [] : rulesAt(path.slice(0, cut)); // no rule masks the whole request
+    const own = rulesByPath.get(path);
+    rules = own === undefined ? above : above.length === 0 ? own : [...above, ...own];
+    inherited.set(path, rules);
+    return rules;
+  };
   const byValue = new Map<string, Planned[]>();
   const byKey = new Map<string, Planned[]>();
   for (const f of findings) {
     if (f.kind !== "secret" && isIdentity(f.path)) continue;
     let strategy: MaskStrategy | undefined;
-    for (const r of usableRules) {
+    for (const r of rulesAt(f.path)) {
       if (covers(r, f))
         strategy = strategy === undefined ? r.strategy : stronger(strategy, r.strategy);
     }

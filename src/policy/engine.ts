@@ -204,8 +204,45 @@ class WasmPolicyEngine implements PolicyEngine {
         this.revision,
       );
     }
-    return { ...parsed.data, why: parsed.data.why ?? [], revision: this.revision };
+    return {
+      ...parsed.data,
+      mask: sortMasks(parsed.data.mask),
+      why: parsed.data.why ?? [],
+      revision: this.revision,
+    };
   }
+}
+
+/**
+ * Masks in a stable order: by path, then strategy, then type, comparing code points (the
+ * order OPA's sort gives). Sorted here because sort() in OPA's Wasm runtime is quadratic.
+ */
+function sortMasks(masks: Decision["mask"]): Decision["mask"] {
+  const key = (m: Decision["mask"][number]) => [m.path, m.strategy, m.type ?? ""];
+  return masks
+    .map((m) => ({ m, k: key(m) }))
+    .sort((a, b) => compareKeys(a.k, b.k))
+    .map((x) => x.m);
+}
+
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareCodePoints(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
 }
 
 function failedEngine(reason: string, hint: string, revision = "none"): PolicyEngine {

@@ -1,22 +1,34 @@
 import { maskPointer } from "../masking/scan.ts";
 import {
+  Composer,
   isAlias,
   isCollection,
   isScalar,
+  Lexer,
   LineCounter,
-  parseAllDocuments,
+  Parser,
   visit,
+  CST,
   type Document,
   type Node as YamlNode,
 } from "yaml";
 import type { z } from "zod";
 import { InterlockError, type Problem } from "../errors.ts";
 import { requestSchema, type Request } from "./schema.ts";
+import { parseStrictJson, StrictJsonError } from "./strict-json.ts";
 
-/** Requests larger than this are refused before parsing (override with `maxBytes`). */
+/** Requests larger than this (1 MiB) are refused before parsing (override with `maxBytes`). */
 export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+/** At most this many problems are listed (with a count of the rest): the list stays readable. */
+export const MAX_PROBLEMS = 20;
 /** Nesting deeper than this is refused: no legitimate request needs it. */
 export const MAX_DEPTH = 64;
+/**
+ * A field whose JSON Pointer is longer than this is refused. Paths are looked up, compared and
+ * scanned once per field and per finding, so their length multiplies everything: a 500 KB key
+ * above 100,000 small fields made masking quadratic.
+ */
+export const MAX_PATH_LENGTH = 1024;
 /** Keys that could reach an object's prototype in some consumer: refused wherever they appear. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   "__proto__",
@@ -31,49 +43,124 @@ export interface ParseOptions {
 }
 
 /**
- * Parses a request (YAML or JSON; JSON is parsed as YAML 1.2, so both get the same strict
- * checks) into a validated, deeply frozen Request. Every failure is an InterlockError with
- * code `request.invalid` or `request.too_large` naming the field and/or line. Messages never
- * quote the input's values: a malformed request may itself hold a secret.
+ * Parses a request (JSON or YAML) into a validated, deeply frozen Request. Every failure is an
+ * InterlockError with code `request.invalid` or `request.too_large` naming the field and/or
+ * line. Messages never quote the input's values: a malformed request may itself hold a secret.
+ *
+ * Time and memory are linear in the size of the text, whatever its shape: the size is checked
+ * first, nesting is checked before any value is built, duplicate keys are found with one set
+ * per mapping. JSON text (it starts with `{` or `[`) is read by a strict one-pass reader; text
+ * that is not JSON is read as YAML 1.2 with the same checks.
  */
 export function parseRequest(text: string, opts: ParseOptions = {}): Request {
   const source = opts.source ?? "request";
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes > maxBytes) {
-    throw new InterlockError(
-      "request.too_large",
-      `${source}: the request is ${bytes} bytes; the limit is ${maxBytes} bytes`,
-      {
-        hint: "Put large payloads somewhere the executor can fetch them and reference them in params.",
-      },
-    );
-  }
-  const value = parseDocument(text, source);
-  return validate(value.js, value.doc, value.lines, source);
+  if (bytes > maxBytes) throw tooLarge(source, `is ${bytes} bytes`, maxBytes);
+  const json = looksLikeJson(text) ? parseJson(text, source) : undefined;
+  if (json !== undefined) return validate(json.value, json.locate, source);
+  const yaml = parseYaml(text, source);
+  return validate(yaml.js, (pointer) => lineAt(yaml.doc, yaml.lines, pointer), source);
+}
+
+/** The error for a request over the size limit (also raised while reading one). */
+export function tooLarge(source: string, size: string, maxBytes: number): InterlockError {
+  return new InterlockError(
+    "request.too_large",
+    `${source}: the request ${size}; the limit is ${maxBytes} bytes (${formatLimit(maxBytes)})`,
+    {
+      hint: "Put large payloads somewhere the executor can fetch them and reference them in params.",
+    },
+  );
+}
+
+function formatLimit(bytes: number): string {
+  return bytes % (1024 * 1024) === 0
+    ? `${bytes / (1024 * 1024)} MiB`
+    : bytes % 1024 === 0
+      ? `${bytes / 1024} KiB`
+      : `${bytes} bytes`;
 }
 
 /** Validates an already-parsed JSON value (for the library API and batch input). */
 export function validateRequestValue(value: unknown, source = "request"): Request {
   checkPlainJson(value, source, "", 0);
-  return validate(value, undefined, undefined, source);
+  return validate(value, () => undefined, source);
 }
 
-interface Parsed {
+/** Finds the line of a field (JSON Pointer) for a message, if it can. */
+type Locate = (pointer: string) => number | undefined;
+
+function looksLikeJson(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    return c === 0x7b /* { */ || c === 0x5b; /* [ */
+  }
+  return false;
+}
+
+/**
+ * JSON text through the strict reader. Undefined when the text is not JSON after all (YAML's
+ * flow style also starts with `{`): the YAML reader then gives YAML's own messages.
+ */
+function parseJson(text: string, source: string): { value: unknown; locate: Locate } | undefined {
+  const limits = {
+    maxDepth: MAX_DEPTH,
+    forbiddenKeys: FORBIDDEN_KEYS,
+    maxPathLength: MAX_PATH_LENGTH,
+  };
+  let value: unknown;
+  try {
+    value = parseStrictJson(text, limits);
+  } catch (err) {
+    if (!(err instanceof StrictJsonError)) throw err;
+    if (err.problem === "syntax") return undefined;
+    fail(source, [{ line: lineOfOffset(text, err.offset), message: err.message }]);
+  }
+  // Lines are wanted only for a message: the keys' offsets are found then, by reading again.
+  let keyOffsets: Map<string, number> | undefined;
+  const locate: Locate = (pointer) => {
+    if (keyOffsets === undefined) {
+      const found = new Map<string, number>();
+      parseStrictJson(text, {
+        ...limits,
+        onTopKey: (path, offset) => found.set("/" + path.map(escapePointer).join("/"), offset),
+      });
+      keyOffsets = found;
+    }
+    const offset = keyOffsets.get(pointer);
+    return offset === undefined ? undefined : lineOfOffset(text, offset);
+  };
+  return { value, locate };
+}
+
+/** 1-based line of a UTF-16 offset (one pass over the text before it). */
+function lineOfOffset(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++;
+  return line;
+}
+
+interface ParsedYaml {
   readonly js: unknown;
   readonly doc: Document.Parsed;
   readonly lines: LineCounter;
 }
 
-function parseDocument(text: string, source: string): Parsed {
+function parseYaml(text: string, source: string): ParsedYaml {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, {
-    lineCounter: lines,
-    uniqueKeys: true,
-    prettyErrors: false,
-  });
-  if (!Array.isArray(docs) || docs.length === 0)
-    fail(source, [{ message: "the request is empty" }]);
+  const tokens = yamlSyntaxTree(text, lines, source);
+  // The syntax tree is built without recursion; its exact depth is checked before the
+  // composer (which recurses, and gives up on deep input only after exhausting the stack)
+  // builds any node.
+  checkTokenDepth(tokens, lines, source);
+  // uniqueKeys: false because the library's check compares each key with every earlier key
+  // of the mapping (quadratic); checkYamlNodes finds duplicates with one set per mapping.
+  const docs = Array.from(
+    new Composer({ uniqueKeys: false, prettyErrors: false }).compose(tokens, true, text.length),
+  );
+  if (docs.length === 0) fail(source, [{ message: "the request is empty" }]);
   if (docs.length > 1) {
     const second = docs[1]!;
     fail(source, [
@@ -93,58 +180,149 @@ function parseDocument(text: string, source: string): Parsed {
       })),
     );
   }
+  checkYamlNodes(doc, lines, source);
+  const js: unknown = doc.toJS({ maxAliasCount: 0 });
+  checkPlainJson(js, source, "", 0, (pointer) => lineAt(doc, lines, pointer));
+  return { js, doc, lines };
+}
+
+/**
+ * The YAML library's concrete syntax tree, built lexeme by lexeme (as Parser.parse does) so
+ * that nesting that is certainly too deep is refused while lexing: the parser spends about
+ * 10 µs per level of nesting, so a 1 MiB bracket bomb would take seconds before the exact
+ * check could run. Flow brackets open since the start and block indicators (`- `, `? `) since
+ * the start of the line are lower bounds of the depth (indentation is not counted: n levels
+ * of it take n²/2 bytes, so the size limit bounds it to a cheap ~1,450).
+ */
+function yamlSyntaxTree(text: string, lines: LineCounter, source: string): CST.Token[] {
+  const parser = new Parser(lines.addNewLine);
+  const tokens: CST.Token[] = [];
+  lines.addNewLine(0);
+  const tooDeep = (): never =>
+    fail(source, [
+      {
+        line: lines.linePos(parser.offset).line,
+        message: `nested deeper than ${MAX_DEPTH} levels`,
+      },
+    ]);
+  let flow = 0;
+  let onLine = 0;
+  let atScalar = false;
+  for (const lexeme of new Lexer().lex(text)) {
+    if (atScalar) atScalar = false;
+    else if (lexeme === CST.SCALAR) atScalar = true;
+    else if (lexeme === "[" || lexeme === "{") {
+      if (++flow > MAX_DEPTH + 1) tooDeep();
+    } else if (lexeme === "]" || lexeme === "}") flow = Math.max(0, flow - 1);
+    else if (lexeme === "-" || lexeme === "?") {
+      if (flow === 0 && ++onLine > MAX_DEPTH + 1) tooDeep();
+    } else if (lexeme === "\n" || lexeme === "\r\n" || lexeme === "") onLine = 0;
+    for (const token of parser.next(lexeme)) tokens.push(token);
+  }
+  for (const token of parser.end()) tokens.push(token);
+  return tokens;
+}
+
+/** Refuses a syntax tree nested deeper than MAX_DEPTH, without recursion. */
+function checkTokenDepth(tokens: readonly CST.Token[], lines: LineCounter, source: string): void {
+  const stack: { token: CST.Token; depth: number }[] = [];
+  for (const t of tokens)
+    if (t.type === "document" && t.value) stack.push({ token: t.value, depth: 0 });
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { token, depth } = top;
+    if (depth > MAX_DEPTH) {
+      fail(source, [
+        {
+          line: lineOf(lines, tokenOffset(token)),
+          message: `nested deeper than ${MAX_DEPTH} levels`,
+        },
+      ]);
+    }
+    if (
+      token.type !== "block-map" &&
+      token.type !== "block-seq" &&
+      token.type !== "flow-collection"
+    )
+      continue;
+    for (const item of token.items) {
+      if ("key" in item && item.key) stack.push({ token: item.key, depth: depth + 1 });
+      if (item.value) stack.push({ token: item.value, depth: depth + 1 });
+    }
+  }
+}
+
+function tokenOffset(token: CST.Token): number | undefined {
+  return "offset" in token ? token.offset : undefined;
+}
+
+/**
+ * Aliases, explicit tags, non-string keys, forbidden keys and duplicate keys (one set of the
+ * keys' JavaScript names per mapping, so `1` and `"1"`, or `null` and `""`, which would merge
+ * into one property, are duplicates too). Stops after MAX_PROBLEMS problems.
+ */
+function checkYamlNodes(doc: Document.Parsed, lines: LineCounter, source: string): void {
   const problems: Problem[] = [];
+  const add = (node: { range?: [number, number, number] | null } | null, message: string) => {
+    problems.push({ line: lineOf(lines, node?.range?.[0]), message });
+    return problems.length >= MAX_PROBLEMS ? visit.BREAK : undefined;
+  };
   visit(doc, {
     Alias(_key, node) {
-      problems.push({
-        line: lineOf(lines, node.range?.[0]),
-        message: "YAML aliases (*name) are not allowed in a request",
-      });
+      add(node, "YAML aliases (*name) are not allowed in a request");
       return visit.BREAK;
+    },
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = pair.key as YamlNode | null;
+        if (key !== null && !isScalar(key)) continue; // reported by Pair below
+        const value = key === null ? null : key.value;
+        const name = value === null || value === undefined ? "" : String(value);
+        if (seen.has(name)) {
+          if (add(key, "duplicate key: a key appears twice in the same mapping") === visit.BREAK)
+            return visit.BREAK;
+        }
+        seen.add(name);
+      }
+      return undefined;
     },
     Node(_key, node) {
       // Parsed nodes carry `tag` only when the source wrote one (`!!binary`, `!custom`).
-      if (node.tag !== undefined) {
-        problems.push({
-          line: lineOf(lines, node.range?.[0]),
-          message: "explicit YAML tags (!tag) are not allowed in a request",
-        });
-      }
+      if (node.tag !== undefined)
+        return add(node, "explicit YAML tags (!tag) are not allowed in a request");
       return undefined;
     },
     Pair(_key, pair) {
       const key = pair.key as YamlNode | null;
       if (key !== null && (isCollection(key) || isAlias(key))) {
-        problems.push({
-          line: lineOf(lines, key.range?.[0]),
-          message: "a mapping key must be a plain string",
-        });
+        return add(key, "a mapping key must be a plain string");
       } else if (isScalar(key) && FORBIDDEN_KEYS.has(String(key.value))) {
-        problems.push({
-          line: lineOf(lines, key.range?.[0]),
-          message: `the key "${String(key.value)}" is not allowed (it could alter object prototypes)`,
-        });
+        return add(
+          key,
+          `the key "${String(key.value)}" is not allowed (it could alter object prototypes)`,
+        );
       }
       return undefined;
     },
   });
   if (problems.length > 0) fail(source, problems);
-  const js: unknown = doc.toJS({ maxAliasCount: 0 });
-  checkPlainJson(js, source, "", 0, doc, lines);
-  return { js, doc, lines };
 }
 
-/** The parsed value must be plain JSON: finite numbers, no binary, no dates, bounded depth. */
+const longPath = `a field's path (JSON Pointer) is longer than ${MAX_PATH_LENGTH} characters`;
+
+/**
+ * The parsed value must be plain JSON: finite numbers, no binary, no dates, bounded depth and
+ * path length. A problem is reported at the parent's path (a key may itself be sensitive).
+ */
 function checkPlainJson(
   value: unknown,
   source: string,
   pointer: string,
   depth: number,
-  doc?: Document.Parsed,
-  lines?: LineCounter,
+  locate: Locate = () => undefined,
 ): void {
   const at = (message: string): never =>
-    fail(source, [{ field: pointer || "/", line: lineAt(doc, lines, pointer), message }]);
+    fail(source, [{ field: pointer || "/", line: locate(pointer), message }]);
   if (depth > MAX_DEPTH) at(`nested deeper than ${MAX_DEPTH} levels`);
   if (value === null || typeof value === "string" || typeof value === "boolean") return;
   if (typeof value === "number") {
@@ -152,12 +330,17 @@ function checkPlainJson(
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => checkPlainJson(v, source, `${pointer}/${i}`, depth + 1, doc, lines));
+    for (let i = 0; i < value.length; i++) {
+      const child = `${pointer}/${i}`;
+      if (child.length > MAX_PATH_LENGTH) at(longPath);
+      checkPlainJson(value[i], source, child, depth + 1, locate);
+    }
     return;
   }
   if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     for (const key of Object.keys(value)) {
       const child = `${pointer}/${escapePointer(key)}`;
+      if (child.length > MAX_PATH_LENGTH) at(longPath);
       if (FORBIDDEN_KEYS.has(key)) {
         fail(source, [
           {
@@ -166,47 +349,60 @@ function checkPlainJson(
           },
         ]);
       }
-      checkPlainJson((value as Record<string, unknown>)[key], source, child, depth + 1, doc, lines);
+      checkPlainJson((value as Record<string, unknown>)[key], source, child, depth + 1, locate);
     }
     return;
   }
   at("only JSON values are allowed (strings, numbers, booleans, null, lists and mappings)");
 }
 
-function validate(
-  value: unknown,
-  doc: Document.Parsed | undefined,
-  lines: LineCounter | undefined,
-  source: string,
-): Request {
+function validate(value: unknown, locate: Locate, source: string): Request {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     fail(source, [
       { message: "a request must be a mapping with action, resource, reason and requester" },
     ]);
   }
-  const result = requestSchema.safeParse(value);
+  // `params` is any JSON value, and the readers (or checkPlainJson) have already checked that
+  // it is one: the schema checks the other fields (checking a large params again doubled the
+  // time of a large request).
+  const { params, ...fields } = value as Record<string, unknown>;
+  const result = requestSchema.safeParse(fields);
   if (!result.success) {
-    fail(
-      source,
-      result.error.issues.flatMap((i) => toProblems(i, value, doc, lines)),
-    );
+    // Locating a field costs a walk of its parent: only the problems that will be listed are.
+    const problems: Problem[] = [];
+    let total = 0;
+    for (const issue of result.error.issues) {
+      for (const p of toProblems(issue, value, locate, problems.length < MAX_PROBLEMS)) {
+        total++;
+        if (problems.length < MAX_PROBLEMS) problems.push(p);
+      }
+    }
+    fail(source, problems, total);
   }
-  return deepFreeze(result.data);
+  if (params === undefined) return deepFreeze(result.data);
+  // The fields in the schema's order, as the schema would have returned them.
+  const data = result.data as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const k of Object.keys(requestSchema.shape)) {
+    if (k === "params") ordered.params = params;
+    else if (data[k] !== undefined) ordered[k] = data[k];
+  }
+  return deepFreeze(ordered as Request);
 }
 
 function toProblems(
   issue: z.core.$ZodIssue,
   root: object,
-  doc: Document.Parsed | undefined,
-  lines: LineCounter | undefined,
+  locate: Locate,
+  wanted: boolean,
 ): Problem[] {
   const base = issue.path.map((p) => escapePointer(String(p)));
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((k) => {
+    return issue.keys.map((k, i) => {
       const field = "/" + [...base, escapePointer(k)].join("/");
       return {
         field,
-        line: lineAt(doc, lines, field),
+        line: wanted && i < MAX_PROBLEMS ? locate(field) : undefined,
         message: `unknown key; allowed keys here are ${allowedKeys(base)}`,
       };
     });
@@ -216,7 +412,7 @@ function toProblems(
   return [
     {
       field,
-      line: missing ? undefined : lineAt(doc, lines, field),
+      line: missing || !wanted ? undefined : locate(field),
       message: missing ? "is required" : issue.message,
     },
   ];
@@ -290,18 +486,19 @@ function describeYamlError(code: string): string {
   }
 }
 
-function fail(source: string, found: Problem[]): never {
+function fail(source: string, all: Problem[], total = all.length): never {
   // Fields are built from raw keys: a key holding a secret is redacted before it is shown.
-  const problems = found.map((p) =>
-    p.field === undefined ? p : { ...p, field: maskPointer(p.field) },
-  );
+  const problems = all
+    .slice(0, MAX_PROBLEMS)
+    .map((p) => (p.field === undefined ? p : { ...p, field: maskPointer(p.field) }));
   const where = (p: Problem) =>
     [p.field, p.line === undefined ? undefined : `line ${p.line}`].filter(Boolean).join(", ");
   const first = problems[0];
+  const more = total - problems.length;
   const summary =
-    problems.length === 1 && first
+    total === 1 && first
       ? `${source}: ${where(first) ? where(first) + ": " : ""}${first.message}`
-      : `${source}: ${problems.length} problems:\n` +
+      : `${source}: ${total} problems${more > 0 ? ` (the first ${problems.length} listed)` : ""}:\n` +
         problems.map((p) => `  - ${where(p) ? where(p) + ": " : ""}${p.message}`).join("\n");
   throw new InterlockError("request.invalid", summary, { problems });
 }
