@@ -1,3 +1,5 @@
+import { PROVIDER_TYPES } from "./providers/gitleaks-rules.generated.ts";
+
 /** What a detector found: personal data, or a secret (credentials, keys, tokens). */
 export type FindingKind = "pii" | "secret";
 
@@ -18,6 +20,8 @@ export const FINDING_TYPES = [
   "stripe_key",
   "google_api_key",
   "generic_secret",
+  // Provider token families generated from gitleaks' rules ("<family>_token").
+  ...PROVIDER_TYPES,
 ] as const;
 export type FindingType = (typeof FINDING_TYPES)[number];
 
