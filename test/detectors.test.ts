@@ -16,6 +16,7 @@ import {
   shannonEntropy,
 } from "../src/masking/detectors.ts";
 import { FINDING_TYPES, type FindingType } from "../src/masking/types.ts";
+import { normalizedView, normalizeText } from "../src/text/unicode.ts";
 
 // ---- fake tokens, built from parts ------------------------------------------------------------
 
@@ -41,6 +42,19 @@ const pem = (label: string): string =>
   " KEY-----\nFAKEFAKEFAKEFAKEFAKEFAKE\nfakefakefakefakefake==\n" +
   `-----END ${label} KEY-----`;
 
+/** Deterministic high-entropy characters from `alphabet` (a fixed-seed generator, not random). */
+function chars(alphabet: string, n: number, seed = 7): string {
+  let x = seed >>> 0;
+  let out = "";
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
+    out += alphabet.charAt(x % alphabet.length);
+  }
+  return out;
+}
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const HEX = "0123456789abcdef";
+
 // ---- helpers ----------------------------------------------------------------------------------
 
 /** [type, matched text] for every span, in order. */
@@ -56,10 +70,17 @@ function typesIn(text: string, keyName?: string): FindingType[] {
 // ---- the table itself -------------------------------------------------------------------------
 
 describe("detector table", () => {
-  it("has one detector per finding type, with the documented kind", () => {
-    expect(DETECTORS.map((d) => d.type)).toEqual([...FINDING_TYPES]);
+  it("has one built-in detector per built-in type, with the documented kind", () => {
+    const builtIn = DETECTORS.map((d) => d.type);
+    expect(new Set(builtIn).size).toBe(builtIn.length);
+    for (const t of builtIn) expect(FINDING_TYPES).toContain(t);
     const pii = ["email", "phone", "payment_card", "iban", "us_ssn", "ip_address"];
     for (const d of DETECTORS) expect(d.kind).toBe(pii.includes(d.type) ? "pii" : "secret");
+  });
+
+  it("names every finding type once, in short snake_case (placeholders show it)", () => {
+    expect(new Set(FINDING_TYPES).size).toBe(FINDING_TYPES.length);
+    for (const t of FINDING_TYPES) expect(t).toMatch(/^[a-z][a-z0-9_]{1,23}$/);
   });
 
   it("uses global or sticky regexes only where it scans", () => {
@@ -376,6 +397,51 @@ describe("provider tokens", () => {
   });
 });
 
+describe("provider tokens generated from gitleaks' rules", () => {
+  // Built from each provider's documented prefix plus generated characters.
+  const tokens: [FindingType, string][] = [
+    ["anthropic_token", "sk-ant-" + "api03-" + chars(ALNUM + "_-", 93) + "AA"],
+    ["gitlab_token", "glpat-" + chars(ALNUM, 20)],
+    ["npm_token", "npm_" + chars(ALNUM, 36)],
+    ["pypi_token", "pypi-" + "AgEIcHlwaS5vcmc" + chars(ALNUM, 60)],
+    [
+      "huggingface_token",
+      "hf_" + chars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 34),
+    ],
+    ["sendgrid_token", "SG." + chars(ALNUM, 22) + "." + chars(ALNUM, 43)],
+    ["digitalocean_token", "dop_" + "v1_" + chars(HEX, 64)],
+    ["shopify_token", "shpat_" + chars(HEX, 32)],
+    ["twilio_token", "SK" + chars(HEX, 32)],
+    ["doppler_token", "dp.pt." + chars(ALNUM, 43)],
+    ["openai_token", "sk-" + "proj-" + chars(ALNUM, 74) + "T3Blbk" + "FJ" + chars(ALNUM, 74, 9)],
+    ["postman_token", "PMAK-" + chars(HEX, 24) + "-" + chars(HEX, 34, 3)],
+  ];
+
+  it.each(tokens)("%s: exact span inside an assignment and inside prose", (type, token) => {
+    expect(found(`export KEY_1="${token}"`)).toEqual([[type, token]]);
+    expect(found(`please use ${token} for the deploy`)).toEqual([[type, token]]);
+  });
+
+  it("reports the families gitleaks covers as finding types", () => {
+    for (const t of [
+      "gitlab_token",
+      "openai_token",
+      "anthropic_token",
+      "npm_token",
+      "vault_token",
+    ]) {
+      expect(FINDING_TYPES).toContain(t);
+    }
+  });
+
+  it("applies gitleaks' entropy thresholds and keywords (near misses stay clear)", () => {
+    expect(found("glpat-" + "a".repeat(20))).toEqual([]); // below the entropy threshold
+    expect(found("dop_" + "v1_" + "0".repeat(64))).toEqual([]);
+    expect(found("shpat_" + chars(HEX, 31))).toEqual([]); // one short
+    expect(found("the task is done, ask the desk")).toEqual([]); // keyword "sk" alone
+  });
+});
+
 describe("generic secret", () => {
   it("takes the whole value under a key-like key name", () => {
     for (const key of [
@@ -443,8 +509,10 @@ describe("generic secret", () => {
     ]);
   });
 
-  it("ends a bare value at the next parameter, not at every & ; or ,", () => {
-    expect(found("password=P@ss&word,fake!")).toEqual([["generic_secret", "P@ss&word,fake!"]]);
+  it("ends a bare value at ; and &, and at a , that ends a list item", () => {
+    expect(found("password=Fake0P@ss&user=bob")).toEqual([["generic_secret", "Fake0P@ss"]]);
+    expect(found("password=P@ss,word-fake!")).toEqual([["generic_secret", "P@ss,word-fake!"]]);
+    expect(found("password=Fake0P@ss, user=bob")).toEqual([["generic_secret", "Fake0P@ss"]]);
     expect(found("?token=Zx9fakeFAKE12&state=abc")).toEqual([["generic_secret", "Zx9fakeFAKE12"]]);
     expect(found("Server=db;Password=Fake0Pass;Database=prod")).toEqual([
       ["generic_secret", "Fake0Pass"],
@@ -454,10 +522,96 @@ describe("generic secret", () => {
     ]);
   });
 
-  it("runs an unclosed quoted value to the end of its line", () => {
+  it("stops an unclosed quoted value at its line's end", () => {
     expect(found('log: password: "hunter2-fake\nnext line')).toEqual([
       ["generic_secret", "hunter2-fake"],
     ]);
+  });
+
+  it("as the requester: an unclosed quote never makes a mask run over the rest of the line", () => {
+    // The tail after the secret is a second statement: it must stay visible to the reviewer.
+    const secret = "Fake0" + "Pass" + "9x";
+    for (const q of [
+      `UPDATE users SET password = '${secret}; DROP TABLE audit; --`,
+      `UPDATE users SET password = '${secret} ; DROP TABLE audit; --`,
+      `psql -c "ALTER ROLE app PASSWORD '${secret}; DROP TABLE audit"`,
+      `password="${secret}&& DROP TABLE audit`,
+      `pwd=${secret};DROP TABLE audit`,
+      `token: \`${secret}, DROP TABLE audit`,
+    ]) {
+      const spans = detectInString(q);
+      expect(spans.length, q).toBeGreaterThan(0);
+      for (const s of spans) {
+        const masked = q.slice(s.start, s.end);
+        expect(masked, q).not.toMatch(/[\s;&,]/);
+        expect(masked.startsWith(secret), q).toBe(true);
+      }
+      expect(q.slice((spans.at(-1) as { end: number }).end)).toContain("DROP TABLE audit");
+    }
+  });
+
+  it("recognises assignments in every common syntax, covering only the value", () => {
+    const v = "Fake0" + "Secret" + "7q";
+    for (const text of [
+      `password=${v}`,
+      `password: ${v}`,
+      `password := "${v}"`,
+      `$password => '${v}'`,
+      `password ::= ${v}`,
+      `PASSWORD ?= ${v}`,
+      `export DB_PASSWORD=${v}`,
+      `db_password = "${v}"  # toml`,
+      `<connection password="${v}" user="app"/>`,
+      `<password>${v}</password>`,
+      `<add key="ClearTextPassword" value="${v}" />`,
+      `{"api_key": "${v}"}`,
+      `api_key: '${v}'`,
+      `Server=db;Uid=app;Pwd=${v};Database=prod`,
+      `Driver={ODBC};PWD={${v}};UID=app`,
+      `jdbc:mysql://db.example.com/prod?user=app&password=${v}&ssl=true`,
+    ]) {
+      expect(found(text), text).toEqual([["generic_secret", v]]);
+    }
+  });
+
+  it("finds passwords in prose, not ordinary words after 'password is'", () => {
+    const v = "Fake0" + "Pr0se!";
+    expect(found(`the password is ${v} for now`)).toEqual([["generic_secret", v]]);
+    expect(found(`My password for the vpn is: ${v}`)).toEqual([["generic_secret", v]]);
+    expect(found(`pwd: ${v}`)).toEqual([["generic_secret", v]]);
+    expect(found("the password is incorrect")).toEqual([]);
+    expect(found("password is required")).toEqual([]);
+  });
+
+  it("finds cookie values in Cookie and Set-Cookie headers, not names or attributes", () => {
+    const a = "Fake0" + "Sess1on9";
+    const b = "Fake1" + "Csrf2x7";
+    expect(found(`Cookie: sid=${a}; csrftoken=${b}`)).toEqual([
+      ["generic_secret", a],
+      ["generic_secret", b],
+    ]);
+    expect(found(`Set-Cookie: sid=${a}; Path=/; HttpOnly; SameSite=Strict`)).toEqual([
+      ["generic_secret", a],
+    ]);
+  });
+
+  it("finds credentials in connection-string URLs of every scheme", () => {
+    const p = "Fake0" + "Url9pw";
+    for (const scheme of [
+      "postgres",
+      "postgresql",
+      "mysql",
+      "mongodb+srv",
+      "redis",
+      "rediss",
+      "amqp",
+      "amqps",
+      "ftp",
+      "https",
+    ]) {
+      const url = `${scheme}://app:${p}@db.example.com:5432/prod?ssl=true`;
+      expect(found(url), url).toEqual([["generic_secret", p]]);
+    }
   });
 
   it("does not flag Interlock's own placeholders again", () => {
@@ -679,5 +833,111 @@ describe("ordinary content", () => {
       ["email", "jane@example.com"],
       ["generic_secret", "Fake0Pass"],
     ]);
+  });
+});
+
+// ---- Unicode: detection on a normalised view, spans in the original ----------------------------
+
+describe("unicode", () => {
+  const NBSP = "\u00a0";
+  const ZWSP = "\u200b";
+  const THIN = "\u2009";
+
+  it("normalises for matching: NFKC, invisible characters removed, Unicode spaces as spaces", () => {
+    expect(normalizeText("\uff50\uff52\uff4f\uff44")).toBe("prod"); // full-width
+    expect(normalizeText(`pr${ZWSP}od`)).toBe("prod");
+    expect(normalizeText(`a${NBSP}b${THIN}c`)).toBe("a b c");
+    expect(normalizeText("e\u0301")).toBe("\u00e9");
+    const view = normalizedView(`x${ZWSP}\ufb01y`); // "x", zero-width, "ﬁ" ligature, "y"
+    expect(view.text).toBe("xfiy");
+    expect(view.toOriginal(1, 3)).toEqual([2, 3]);
+    expect(view.toOriginal(0, 4)).toEqual([0, 4]);
+  });
+
+  it("as the requester: a zero-width or full-width character does not hide a token", () => {
+    const token = FAKE.github;
+    const hidden = token.slice(0, 2) + ZWSP + token.slice(2);
+    const text = `token ${hidden} here`;
+    const spans = detectInString(text);
+    expect(spans.map((s) => [s.type, text.slice(s.start, s.end)])).toEqual([
+      ["github_token", hidden],
+    ]);
+    const wide =
+      [...token.slice(0, 4)].map((c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0)).join("") +
+      token.slice(4);
+    expect(found(`use ${wide}`)).toEqual([["github_token", wide]]);
+  });
+
+  it("finds cards and phones spaced with no-break, thin or zero-width spaces, or dots", () => {
+    for (const sep of [NBSP, THIN, ZWSP, " " + ZWSP, ".", "\u202f"]) {
+      const card = ["4242", "4242", "4242", "4242"].join(sep);
+      expect(found(`card ${card} ok`), JSON.stringify(sep)).toEqual([["payment_card", card]]);
+    }
+    const phone = `+44${NBSP}20${NBSP}7946${NBSP}0958`;
+    expect(found(`call ${phone}`)).toEqual([["phone", phone]]);
+  });
+
+  it("finds an e-mail address written with a full-width @", () => {
+    const mail = "jane\uff20example.com";
+    expect(found(`mail ${mail}`)).toEqual([["email", mail]]);
+  });
+});
+
+// ---- encoded payloads -------------------------------------------------------------------------
+
+describe("encoded payloads", () => {
+  const pw = "password=" + "Fake0" + "Pass9x";
+  const b64 = (s: string): string => Buffer.from(s).toString("base64");
+
+  it("finds a secret inside base64 (standard and URL-safe) and hex, masking the whole run", () => {
+    for (const enc of [
+      b64(pw),
+      Buffer.from(`{"token":"${FAKE.github}"}`).toString("base64url"),
+      Buffer.from(pw).toString("hex"),
+    ]) {
+      const text = `data: ${enc} end`;
+      const spans = detectInString(text);
+      expect(spans.length, enc).toBe(1);
+      expect(text.slice(spans[0]!.start, spans[0]!.end)).toBe(enc);
+      expect(spans[0]!.kind).toBe("secret");
+    }
+  });
+
+  it("finds a secret in URL-encoded text, on the original range", () => {
+    const text = "q=" + encodeURIComponent(`login?user=bob&password=Fake0Pass9x&x=1`);
+    const spans = detectInString(text);
+    expect(spans.map((s) => text.slice(s.start, s.end))).toEqual(["Fake0Pass9x"]);
+    const mail = "https://example.com/?to=jane%40example.com";
+    expect(found(mail)).toEqual([["email", "jane%40example.com"]]);
+  });
+
+  it("decodes payloads inside payloads, and fails closed beyond the depth bound", () => {
+    const twice = b64(b64(pw));
+    expect(typesIn(`x ${twice}`)).toEqual(["generic_secret"]);
+    let deep = pw;
+    for (let i = 0; i < 6; i++) deep = b64(deep);
+    const spans = detectInString(deep);
+    expect(spans).toEqual([{ type: "encoded", kind: "secret", start: 0, end: deep.length }]);
+  });
+
+  it("fails closed on a payload too large to decode that still encodes text", () => {
+    const big = b64("lorem ipsum dolor sit amet ".repeat(3000));
+    expect(detectInString(big)).toEqual([
+      { type: "encoded", kind: "secret", start: 0, end: big.length },
+    ]);
+  });
+
+  it("leaves harmless encodings, binary data, hashes and identifiers alone", () => {
+    for (const text of [
+      b64("nothing to see here, just a sentence"),
+      Buffer.from(Array.from({ length: 48 }, (_, i) => (i * 73 + 11) % 256)).toString("base64"),
+      "commit 9fceb02d0ae598e95dc970b74767f19372d61af8",
+      "id 123e4567-e89b-12d3-a456-426614174000",
+      "sha256:" + chars(HEX, 64),
+      "getElementsByClassNameAndTagName",
+      "100%25 done, 50%20off",
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
   });
 });

@@ -16,6 +16,9 @@
 import { Buffer } from "node:buffer";
 import { isIPv6 } from "node:net";
 import { getCountrySpecifications, isValidIBAN } from "ibantools";
+import { normalizedView, normalizeText, type NormalizedView } from "../text/unicode.ts";
+import { ENCODED_PATTERNS, scanEncodedRuns, scanPercentEncoded } from "./encoded.ts";
+import { providerRegexes, scanProviderTokens } from "./providers/match.ts";
 import { FINDING_TYPES, type FindingKind, type FindingType, type Span } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -429,9 +432,9 @@ function wholePhone(text: string, key: KeyContext): boolean {
 // Payment cards
 // ---------------------------------------------------------------------------------------------
 
-// A run of 13+ digits with single spaces or dashes between them, starting with four digits
+// A run of 13+ digits with single spaces, dots or dashes between them, starting with four digits
 // (every card format does); windows of whole groups inside the run are then checked.
-const CARD_RUN_RE = /(?<![\w.,])\d{4}[ -]?\d(?:[ -]?\d){8,}/g;
+const CARD_RUN_RE = /(?<![\w.,])\d{4}[ .-]?\d(?:[ .-]?\d){8,}/g;
 
 /**
  * Group shape of a plausible card: one block of 13–19 digits, or groups separated by one
@@ -1083,8 +1086,18 @@ function wholeGenericSecret(text: string, key: KeyContext): boolean {
 
 // Stems of key-like names; the identifier around a hit is then analysed as a whole.
 const SECRET_KEYWORD_RE = /pass|pwd|secret|token|key|cred|auth|bearer|cookie/gi;
-// Between a key and its value: optional closing quote (possibly escaped), then = : => :=
-const KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}/y;
+// Between a key and its value: optional closing quote (possibly escaped), then one of
+// = : := => ::= ?= (assignments in most languages, YAML, env files, XML/HTML attributes).
+const KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|::=|:=|\?=|[:=])[ \t]{0,8}/y;
+// Prose: "the password is …", "password for the db was: …".
+const PROSE_SEPARATOR_RE =
+  /(?:[ \t]{1,4}(?:for|of|on|to)[ \t]{1,4}[\w.-]{1,40}(?:[ \t]{1,4}[\w.-]{1,40}){0,2})?[ \t]{1,4}(?:is|was|are|=|:)[ \t:]{1,4}/iy;
+// SQL and shells: PASSWORD 'value', --password "value", IDENTIFIED BY 'value'.
+const SPACE_THEN_QUOTE_RE = /[ \t]{1,4}(?:by[ \t]{1,4})?(?=["'])/iy;
+// XML/HTML element: <password>…</password>
+const ELEMENT_VALUE_RE = /[ \t]{0,8}>/y;
+// A name given as an attribute, the value in the next one: <add key="Password" value="…"/>
+const XML_VALUE_ATTR_RE = /["'][ \t]{1,8}value[ \t]{0,4}=[ \t]{0,4}/iy;
 // scheme://user:password@host — the password is the secret.
 const URL_USERINFO_RE = /:\/\/[^\s:/?#@"'<>\\]{0,256}:[^\s/?#@"'<>\\]{1,256}@/g;
 const BEARER_WORD_RE = /bearer /i;
@@ -1125,9 +1138,22 @@ function endsUnquoted(c: number): boolean {
   );
 }
 
-/** `&`, `;` and `,` end a value only when another `name=` follows ("a=1&b=2", "k=v; Path=/"). */
+/** `&`, `;` and `,`: separators of parameter lists, statements and values. */
 function isListSeparator(c: number): boolean {
   return c === 38 || c === 59 || c === 44;
+}
+
+/**
+ * Whether the character at i ends a bare value. `&` and `;` always do (query strings,
+ * connection strings, statement separators: a mask never runs over one); `,` does when a
+ * space, the end or another parameter follows, so "a,b" inside a value stays one value.
+ */
+function endsBareValue(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (endsUnquoted(c) || c === 38 || c === 59) return true;
+  if (c !== 44) return false;
+  const next = text.charCodeAt(i + 1);
+  return Number.isNaN(next) || isWhitespace(next) || startsParameter(text, i + 1);
 }
 
 /** Whether text at `i` is an optional space, a parameter name and "=". */
@@ -1141,17 +1167,14 @@ function startsParameter(text: string, i: number): boolean {
 }
 
 /**
- * End of a bare value. Passwords often contain & ; and , so those end the value only where a
- * next parameter starts; the rest (whitespace, quotes, brackets, pipes) always does. A final
- * ; , or . is punctuation of the surrounding text ("token: abc123;" in code, "… abc123." in
- * prose), not part of the value.
+ * End of a bare value: whitespace, a quote, a bracket, a pipe, `;`, `&` or a list `,` (see
+ * endsBareValue), and never more than MAX_VALUE characters. A final `.` is punctuation of the
+ * surrounding prose ("… abc123."), not part of the value.
  */
 function unquotedEnd(text: string, start: number): number {
   let i = start;
   for (; i - start < MAX_VALUE; i++) {
-    const c = text.charCodeAt(i);
-    if (endsUnquoted(c)) break;
-    if (isListSeparator(c) && startsParameter(text, i + 1)) break;
+    if (endsBareValue(text, i)) break;
   }
   while (i > start && (isListSeparator(text.charCodeAt(i - 1)) || text.charCodeAt(i - 1) === DOT)) {
     i--;
@@ -1161,10 +1184,12 @@ function unquotedEnd(text: string, start: number): number {
 
 /**
  * The value after a key at `start`: [valueStart, valueEnd), or null. Handles "quoted",
- * 'quoted', `quoted`, \"escaped-quoted\" and bare values, and skips an HTTP auth scheme
- * ("Bearer ", "Basic ", "token ") so that only the credential is covered. A quote that is not
- * closed on its line (a truncated log line, say) runs to the end of the line: masking a little
- * more is safer than leaking a cut-off password, and the scan never reads the line twice.
+ * 'quoted', `quoted`, \"escaped-quoted\", {braced} (ODBC) and bare values, and skips an HTTP
+ * auth scheme ("Bearer ", "Basic ", "token ") so that only the credential is covered.
+ *
+ * The span is bounded to the value itself. A quote that is not closed on its line is not a
+ * quoted value: it is read as a bare value (up to whitespace, `;`, `&`, `,`), so a mask never
+ * runs to the end of the line and never hides what follows (a second SQL statement, say).
  */
 function valueRange(text: string, start: number): [number, number] | null {
   let i = start;
@@ -1173,15 +1198,23 @@ function valueRange(text: string, start: number): [number, number] | null {
   const quote = text.charCodeAt(i);
   let vs: number;
   let ve: number;
-  if (quote === 34 || quote === 39 || quote === 96) {
+  if (quote === 34 || quote === 39 || quote === 96 || (quote === 123 && !escaped)) {
+    const close = quote === 123 ? 125 : quote;
     vs = i + 1;
     ve = vs;
+    let closed = false;
     for (; ve - vs < MAX_VALUE && ve < text.length; ve++) {
       const c = text.charCodeAt(ve);
       if (c === 10 || c === 13) break;
-      if (escaped ? c === BACKSLASH && text.charCodeAt(ve + 1) === quote : c === quote) break;
+      if (escaped ? c === BACKSLASH && text.charCodeAt(ve + 1) === close : c === close) {
+        closed = true;
+        break;
+      }
       if (!escaped && c === BACKSLASH && ve + 1 < text.length) ve++; // skip an escaped character
     }
+    if (!closed) ve = unquotedEnd(text, vs);
+    // "{{ template }}" and "{…}" objects are not ODBC values.
+    if (quote === 123 && (!closed || text.charCodeAt(vs) === 123)) return null;
   } else if (escaped) {
     return null;
   } else {
@@ -1235,22 +1268,91 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
     if (!key.secretLike) return idEnd;
 
     let range: [number, number] | null = null;
+    let prose = false;
+    const before = text.charCodeAt(idStart - 1);
     if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
       // A bare "Bearer <token>".
       let t = idEnd;
       while (text.charCodeAt(t) === SPACE) t++;
       const te = unquotedEnd(text, t);
       range = te > t ? [t, te] : null;
-    } else {
-      KEY_VALUE_SEPARATOR_RE.lastIndex = idEnd;
-      if (!KEY_VALUE_SEPARATOR_RE.test(text)) return idEnd;
+    } else if (before === 60 && sticky(ELEMENT_VALUE_RE, text, idEnd)) {
+      // <password>value</password>
+      const vs = ELEMENT_VALUE_RE.lastIndex;
+      const ve = unquotedEnd(text, vs);
+      range = ve > vs ? [vs, ve] : null;
+    } else if ((before === 34 || before === 39) && sticky(XML_VALUE_ATTR_RE, text, idEnd)) {
+      // <add key="Password" value="…"/>
+      range = valueRange(text, XML_VALUE_ATTR_RE.lastIndex);
+    } else if (sticky(KEY_VALUE_SEPARATOR_RE, text, idEnd)) {
+      if (key.words.includes("cookie")) {
+        const end = scanCookieValues(text, KEY_VALUE_SEPARATOR_RE.lastIndex, out);
+        return Math.max(end, idEnd);
+      }
       range = valueRange(text, KEY_VALUE_SEPARATOR_RE.lastIndex);
+    } else if (key.passwordLike && sticky(SPACE_THEN_QUOTE_RE, text, idEnd)) {
+      range = valueRange(text, SPACE_THEN_QUOTE_RE.lastIndex);
+    } else if (key.passwordLike && sticky(PROSE_SEPARATOR_RE, text, idEnd)) {
+      // "the password is …": prose, so the value must look like a password, not a word.
+      range = valueRange(text, PROSE_SEPARATOR_RE.lastIndex);
+      prose = true;
+    } else {
+      return idEnd;
     }
     if (range === null) return idEnd;
     const [vs, ve] = range;
-    if (looksSecret(text.slice(vs, ve), key.passwordLike)) out.push(vs, ve);
+    const value = text.slice(vs, ve);
+    if (prose ? looksLikeProsePassword(value) : looksSecret(value, key.passwordLike)) {
+      out.push(vs, ve);
+    }
     return Math.max(ve, idEnd);
   });
+}
+
+/** Runs a sticky regex at `at`; its lastIndex is then the end of the match. */
+function sticky(re: RegExp, text: string, at: number): boolean {
+  re.lastIndex = at;
+  return re.test(text);
+}
+
+/** Cookie attributes: not secrets. */
+const COOKIE_ATTRIBUTES: ReadonlySet<string> = new Set(
+  "path domain expires max-age samesite secure httponly version comment priority partitioned".split(
+    " ",
+  ),
+);
+
+/**
+ * `Cookie: a=…; b=…` and `Set-Cookie: sid=…; Path=/`: each cookie's value (not its name, not
+ * the attributes). Returns where the header value ends.
+ */
+function scanCookieValues(text: string, start: number, out: number[]): number {
+  let i = start;
+  const quoted = text.charCodeAt(i) === 34 || text.charCodeAt(i) === 39;
+  if (quoted) i++;
+  for (let pairs = 0; pairs < 64; pairs++) {
+    while (text.charCodeAt(i) === SPACE) i++;
+    const ns = i;
+    while (i - ns < 64 && isIdentChar(text.charCodeAt(i))) i++;
+    if (i === ns || text.charCodeAt(i) !== 61) return i;
+    const name = text.slice(ns, i).toLowerCase();
+    const vs = ++i;
+    const ve = unquotedEnd(text, vs);
+    const value = text.slice(vs, ve);
+    if (!COOKIE_ATTRIBUTES.has(name) && value.length >= 6 && !isPlaceholder(value)) {
+      out.push(vs, ve);
+    }
+    i = ve;
+    if (text.charCodeAt(i) !== 59) return i; // ;
+    i++;
+  }
+  return i;
+}
+
+/** A value after "password is": six or more characters that are not just a lower-case word. */
+function looksLikeProsePassword(value: string): boolean {
+  if (value.length < 6 || isPlaceholder(value)) return false;
+  return hasDigitOrSymbol(value) || characterClassCount(value) >= 2;
 }
 
 function scanUrlPasswords(text: string, out: number[]): void {
@@ -1428,6 +1530,10 @@ export const DETECTORS: readonly Detector[] = [
     patterns: [
       SECRET_KEYWORD_RE,
       KEY_VALUE_SEPARATOR_RE,
+      PROSE_SEPARATOR_RE,
+      SPACE_THEN_QUOTE_RE,
+      ELEMENT_VALUE_RE,
+      XML_VALUE_ATTR_RE,
       URL_USERINFO_RE,
       ENV_REFERENCE_RE,
       NUMBER_ONLY_RE,
@@ -1436,21 +1542,37 @@ export const DETECTORS: readonly Detector[] = [
     prefilter: needs({
       minLength: 6,
       minLetters: 3,
-      // key=value and key: value need a separator; a bare "Bearer <token>" needs the word.
+      // key=value and key: value need a separator; "password is …" a space, <password> a ">".
       test: (text, f) =>
-        (f.flags & (FEATURE_COLON | FEATURE_EQUALS)) !== 0 || BEARER_WORD_RE.test(text),
+        (f.flags & (FEATURE_COLON | FEATURE_EQUALS | FEATURE_SPACE)) !== 0 || text.includes(">"),
     }),
     scan: scanGenericSecrets,
     matchesWhole: wholeGenericSecret,
   },
 ];
 
+/**
+ * Every regex detection runs, named, for the linear-time check: the built-in detectors', the
+ * generated provider rules' (and their allowlists') and the encoded-payload scanner's.
+ */
+export function detectionRegexes(): { name: string; re: RegExp }[] {
+  return [
+    ...DETECTORS.flatMap((d) =>
+      d.patterns.map((re, i) => ({ name: `${d.type}[${i}] /${re.source}/${re.flags}`, re })),
+    ),
+    ...ENCODED_PATTERNS.map((re, i) => ({ name: `encoded[${i}] /${re.source}/`, re })),
+    ...providerRegexes(),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Combining results
 // ---------------------------------------------------------------------------------------------
 
 interface Candidate {
-  readonly detector: Detector;
+  readonly type: FindingType;
+  readonly kind: FindingKind;
+  /** Table order; provider rules come after the built-in detectors. */
   readonly order: number;
   readonly start: number;
   readonly end: number;
@@ -1461,18 +1583,17 @@ interface Candidate {
  * specific detector beats generic_secret, then the earlier span, then table order.
  */
 function higherPriority(a: Candidate, b: Candidate): number {
-  const kind = (a.detector.kind === "secret" ? 0 : 1) - (b.detector.kind === "secret" ? 0 : 1);
+  const kind = (a.kind === "secret" ? 0 : 1) - (b.kind === "secret" ? 0 : 1);
   if (kind !== 0) return kind;
   const length = b.end - b.start - (a.end - a.start);
   if (length !== 0) return length;
-  const generic =
-    (a.detector.type === "generic_secret" ? 1 : 0) - (b.detector.type === "generic_secret" ? 1 : 0);
+  const generic = (a.type === "generic_secret" ? 1 : 0) - (b.type === "generic_secret" ? 1 : 0);
   if (generic !== 0) return generic;
   return a.start - b.start || a.order - b.order;
 }
 
 function toSpan(c: Candidate): Span {
-  return { type: c.detector.type, kind: c.detector.kind, start: c.start, end: c.end };
+  return { type: c.type, kind: c.kind, start: c.start, end: c.end };
 }
 
 /** Sorted, non-overlapping spans; each cluster of overlapping candidates is resolved alone. */
@@ -1508,8 +1629,53 @@ function resolveOverlaps(candidates: Candidate[]): Span[] {
  * All spans in one string, sorted by start, non-overlapping (on overlap: secret beats pii, then
  * the longer span wins). keyName: the object key under which the string sits, if any (for
  * key-name context: a password field's whole value is a secret, a phone field's digits a phone).
+ *
+ * Detection runs on a normalised view of the text (NFKC, invisible characters removed, Unicode
+ * spaces as spaces; see src/text/unicode.ts) and on decoded payloads (base64, hex, URL
+ * encoding; see encoded.ts); every span is reported in UTF-16 units of the ORIGINAL string.
  */
 export function detectInString(text: string, keyName?: string): Span[] {
+  return detectAtDepth(text, keyName, 0);
+}
+
+function detectAtDepth(text: string, keyName: string | undefined, depth: number): Span[] {
+  if (text.length < 2) return [];
+  const view = normalizedView(text);
+  const key = keyName === undefined ? undefined : normalizeText(keyName);
+  let spans = detectInView(view.text, key);
+  const decode = (decoded: string, d: number): Span[] => detectAtDepth(decoded, undefined, d);
+  const encoded = [
+    ...scanEncodedRuns(view.text, spans, depth, decode),
+    ...scanPercentEncoded(view.text, spans, depth, decode),
+  ];
+  if (encoded.length > 0) spans = mergeSpans(spans, encoded);
+  if (!view.changed) return spans;
+  return mapToOriginal(spans, view);
+}
+
+/** Spans of the view mapped to the original; spans that now touch one original unit merge. */
+function mapToOriginal(spans: readonly Span[], view: NormalizedView): Span[] {
+  const out: Span[] = [];
+  for (const s of spans) {
+    const [start, end] = view.toOriginal(s.start, s.end);
+    const prev = out[out.length - 1];
+    if (prev !== undefined && start < prev.end) {
+      out[out.length - 1] = { ...prev, end: Math.max(prev.end, end) };
+    } else {
+      out.push({ ...s, start, end });
+    }
+  }
+  return out;
+}
+
+/** Sorted, non-overlapping union of two span lists (overlaps resolved as in detectInView). */
+function mergeSpans(a: readonly Span[], b: readonly Span[]): Span[] {
+  const candidates: Candidate[] = [...a, ...b].map((s, order) => ({ ...s, order }));
+  return resolveOverlaps(candidates);
+}
+
+/** detectInString on one (already normalised) text, without decoding payloads. */
+function detectInView(text: string, keyName?: string): Span[] {
   if (text.length < 2) return [];
   const features = textFeatures(text);
   const key = keyName === undefined ? undefined : keyContext(keyName);
@@ -1517,17 +1683,28 @@ export function detectInString(text: string, keyName?: string): Span[] {
   const ranges: number[] = [];
   for (let order = 0; order < DETECTORS.length; order++) {
     const detector = DETECTORS[order] as Detector;
+    const { type, kind } = detector;
     if (key !== undefined && detector.matchesWhole?.(text, key) === true) {
-      candidates.push({ detector, order, start: 0, end: text.length });
+      candidates.push({ type, kind, order, start: 0, end: text.length });
     }
     if (!mayMatch(detector, features, text)) continue;
     detector.scan(text, ranges);
     for (let r = 0; r + 1 < ranges.length; r += 2) {
       const start = ranges[r] as number;
       const end = ranges[r + 1] as number;
-      if (end > start) candidates.push({ detector, order, start, end });
+      if (end > start) candidates.push({ type, kind, order, start, end });
     }
     ranges.length = 0;
+  }
+  for (const hit of scanProviderTokens(text)) {
+    const type = hit.type as FindingType;
+    candidates.push({
+      type,
+      kind: "secret",
+      order: DETECTORS.length,
+      start: hit.start,
+      end: hit.end,
+    });
   }
   return candidates.length === 0 ? [] : resolveOverlaps(candidates);
 }

@@ -20,6 +20,8 @@ export const FINDING_TYPES = [
   "stripe_key",
   "google_api_key",
   "generic_secret",
+  // A base64/hex/URL-encoded payload beyond the decoding bounds that still decodes to text.
+  "encoded",
   // Provider token families generated from gitleaks' rules ("<family>_token").
   ...PROVIDER_TYPES,
 ] as const;
