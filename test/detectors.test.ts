@@ -203,6 +203,23 @@ describe("payment card", () => {
     }
   });
 
+  it("needs a real issuer range with a length that brand issues (IIN table)", () => {
+    // Luhn-valid, but no brand issues these prefix/length pairs.
+    const luhnComplete = (body: string): string => {
+      for (let d = 0; d < 10; d++) if (luhnValid(body + d, 0, body.length + 1)) return body + d;
+      throw new Error("unreachable");
+    };
+    for (const body of ["100000000012", "700000000012", "540000000001", "411111111111111"]) {
+      const n = luhnComplete(body); // 13 digits (1…, 7…), 13-digit Mastercard, 16-digit Visa
+      const expected = n.length === 16 && n.startsWith("4") ? [["payment_card", n]] : [];
+      expect(found(`n ${n}`), n).toEqual(expected);
+    }
+    expect(found(`amex ${luhnComplete("37828224631000")}`)).toEqual([
+      ["payment_card", luhnComplete("37828224631000")],
+    ]);
+    expect(found(`amex16 ${luhnComplete("378282246310005")}`)).toEqual([]); // Amex is 15
+  });
+
   it("checks Luhn", () => {
     expect(luhnValid("4242424242424242", 0, 16)).toBe(true);
     expect(luhnValid("4242 4242 4242 4241", 0, 19)).toBe(false);
@@ -266,8 +283,28 @@ describe("ip address", () => {
     ]);
   });
 
-  it("treats any dotted quad as an address, version-like or not", () => {
-    expect(found("version 1.2.3.4")).toEqual([["ip_address", "1.2.3.4"]]);
+  it("treats a dotted quad as an address unless its context makes it a version or an OID", () => {
+    expect(found("connect to 1.2.3.4 now")).toEqual([["ip_address", "1.2.3.4"]]);
+    expect(found("http://10.0.0.1/health")).toEqual([["ip_address", "10.0.0.1"]]);
+    for (const text of [
+      "version 1.2.3.4",
+      "Version/17.1.2.3 Safari/605.1.15",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.6099.109 Safari/537.36",
+      "Chrome/120.0.0.0",
+      "build: 10.0.19045.3",
+      "OID 2.5.4.3",
+      "oid=1.3.6.1.4.1.311",
+      "v1.2.3.4",
+    ]) {
+      expect(typesIn(text), text).not.toContain("ip_address");
+    }
+  });
+
+  it("includes an IPv6 zone id in the address", () => {
+    expect(found("ping fe80::1ff:fe23:4567:890a%eth0 now")).toEqual([
+      ["ip_address", "fe80::1ff:fe23:4567:890a%eth0"],
+    ]);
+    expect(found("fe80::1%25en0")).toEqual([["ip_address", "fe80::1%25en0"]]);
   });
 
   it("finds IPv6 in common forms", () => {
@@ -278,7 +315,7 @@ describe("ip address", () => {
     expect(found("2001:0db8:0000:0000:0000:ff00:0042:8329")).toEqual([
       ["ip_address", "2001:0db8:0000:0000:0000:ff00:0042:8329"],
     ]);
-    expect(found("fe80::1%eth0")).toEqual([["ip_address", "fe80::1"]]);
+    expect(found("fe80::1%eth0")).toEqual([["ip_address", "fe80::1%eth0"]]);
     // The IPv4-mapped form is one address, not an IPv6 and an IPv4.
     expect(found("::ffff:192.0.2.1")).toEqual([["ip_address", "::ffff:192.0.2.1"]]);
   });
@@ -463,6 +500,21 @@ describe("generic secret", () => {
     // Password-like names: six characters are enough, and digits-only still counts.
     expect(found("hunter", "password")).toEqual([["generic_secret", "hunter"]]);
     expect(found("20240115", "pin_password")).toEqual([["generic_secret", "20240115"]]);
+  });
+
+  it("keeps UUIDs, git SHAs, timestamps and identifiers out of free-text key=value", () => {
+    for (const text of [
+      "token_id=123e4567-e89b-12d3-a456-426614174000",
+      "auth_request: 123e4567-e89b-12d3-a456-426614174000",
+      "secret_sha=9fceb02d0ae598e95dc970b74767f19372d61af8",
+      "token: 9fceb02d0ae598e95dc970b74767f19372d61af8",
+      "token_created=2024-01-15T10:30:00Z",
+      "auth_expiry: 2024-01-15 10:30:00+01:00",
+      "auth_provider: GoogleOAuthProvider",
+      "tokenizer: sentencepiece_model",
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
   });
 
   it("leaves placeholders, booleans, numbers and names about secrets alone", () => {

@@ -17,6 +17,7 @@ import { Buffer } from "node:buffer";
 import { isIPv6 } from "node:net";
 import { getCountrySpecifications, isValidIBAN } from "ibantools";
 import { normalizedView, normalizeText, type NormalizedView } from "../text/unicode.ts";
+import { isIssuedCardNumber } from "./card-issuers.ts";
 import { ENCODED_PATTERNS, scanEncodedRuns, scanPercentEncoded } from "./encoded.ts";
 import { providerRegexes, scanProviderTokens } from "./providers/match.ts";
 import { FINDING_TYPES, type FindingKind, type FindingType, type Span } from "./types.ts";
@@ -452,10 +453,9 @@ function cardShapeOk(lengths: number[], from: number, to: number): boolean {
 }
 
 function cardDigitsOk(text: string, start: number, end: number): boolean {
-  const first = text.charCodeAt(start);
-  // Issuer prefixes in use start with 2–6 (Mastercard 2/5, Amex/Diners/JCB 3, Visa 4, 6 …).
-  if (first < 50 || first > 54) return false;
-  return !allSameChar(digitsOf(text, start, end)) && luhnValid(text, start, end);
+  const digits = digitsOf(text, start, end);
+  // A real issuer range with a length that brand issues (see card-issuers.ts), then Luhn.
+  return isIssuedCardNumber(digits) && !allSameChar(digits) && luhnValid(text, start, end);
 }
 
 function scanCards(text: string, out: number[]): void {
@@ -638,11 +638,58 @@ function ipv6End(text: string, start: number, end: number): number {
   return groups >= 2 ? e : -1;
 }
 
+/** Words after which a dotted quad is a version or an object identifier, not an address. */
+const VERSION_WORDS: ReadonlySet<string> = new Set(
+  (
+    "version versions ver v build release rel firmware fw os ios android macos windows nt rv " +
+    "kernel patch rev revision chrome chromium safari firefox edge edg opera msie trident " +
+    "webkit applewebkit gecko mobile oid oids sdk api app client agent driver engine"
+  ).split(" "),
+);
+
+/**
+ * Whether the dotted quad at `start` is a version or an OID by its context: a product token
+ * ("Chrome/120.0.6099.109", "Version/17.1.2.3") or a version word before it ("version
+ * 1.2.3.4", "OID 2.5.4.3", "build: 10.0.19045.3").
+ */
+function versionContext(text: string, start: number): boolean {
+  let i = start - 1;
+  const slash = text.charCodeAt(i) === 47;
+  if (slash) {
+    // "//10.0.0.1" is a URL; "Chrome/1.2.3.4" a product token.
+    return isAlnum(text.charCodeAt(i - 1));
+  }
+  while (
+    i >= 0 &&
+    i >= start - 3 &&
+    (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === COLON)
+  ) {
+    i--;
+  }
+  const wordEnd = i + 1;
+  while (
+    i >= 0 &&
+    wordEnd - i <= 12 &&
+    (isLower(text.charCodeAt(i)) || isUpper(text.charCodeAt(i)))
+  )
+    i--;
+  if (wordEnd - i > 12 || wordEnd === i + 1) return false;
+  return VERSION_WORDS.has(text.slice(i + 1, wordEnd).toLowerCase());
+}
+
+/** "%eth0", "%25en0" after an IPv6 address: its zone id, part of the address. */
+function zoneEnd(text: string, end: number): number {
+  if (text.charCodeAt(end) !== 37) return end;
+  let i = end + 1;
+  while (i - end <= 16 && (isIdentChar(text.charCodeAt(i)) || text.charCodeAt(i) === 37)) i++;
+  return i > end + 1 ? i : end;
+}
+
 function scanIp(text: string, out: number[]): void {
   if (text.includes(".")) {
     forEachMatch(IPV4_RE, text, (m) => {
       const end = m.index + m[0].length;
-      if (validIpv4(m[0])) out.push(m.index, end);
+      if (validIpv4(m[0]) && !versionContext(text, m.index)) out.push(m.index, end);
       return end;
     });
   }
@@ -655,7 +702,7 @@ function scanIp(text: string, out: number[]): void {
       let end = m.index + 1;
       while (isIpv6Char(text.charCodeAt(end))) end++;
       const range = ipv6Range(text, start, end);
-      if (range !== null) out.push(range[0], range[1]);
+      if (range !== null) out.push(range[0], zoneEnd(text, range[1]));
       return end;
     });
   }
@@ -874,7 +921,8 @@ const NOT_SECRET_LAST_WORDS: ReadonlySet<string> = new Set(
     "enable disable required optional rotation rotated created updated changed reset at date " +
     "time timestamp user username userid email login prefix suffix param field label title " +
     "description desc note notes comment reason message msg strength store vault manager source " +
-    "env location status state valid present set exists used usage"
+    "env location status state valid present set exists used usage sha hash digest checksum " +
+    "etag commit revision uuid guid fingerprint"
   ).split(" "),
 );
 
@@ -1055,10 +1103,25 @@ function characterClassCount(value: string): number {
 export function looksSecret(value: string, passwordLike: boolean): boolean {
   if (value.length === 0 || isPlaceholder(value)) return false;
   if (passwordLike) return value.length >= 6;
-  if (value.length < 8) return false;
+  if (value.length < 8 || isIdentifierValue(value)) return false;
   const classes = characterClassCount(value);
   if (!hasDigitOrSymbol(value)) return classes >= 2 && !isWordsName(value);
   return classes >= 3 || (classes >= 2 && shannonEntropy(value) >= 3);
+}
+
+// Values that identify rather than authenticate: UUIDs, git/SHA hashes, dates and timestamps.
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HASH_RE = /^(?:[0-9a-f]{7,12}|[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/;
+const TIMESTAMP_RE =
+  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * A UUID, a lower-case hex hash (git SHA, digest) or an ISO date/timestamp: in free text after
+ * a key-like name these are identifiers, not secrets ("token_id=…" cut short, "commit: …").
+ * Under a secret-like JSON key the whole value still counts (wholeGenericSecret).
+ */
+function isIdentifierValue(value: string): boolean {
+  return UUID_RE.test(value) || HASH_RE.test(value) || TIMESTAMP_RE.test(value);
 }
 
 /** A snake_case, kebab-case or CamelCase name whose parts are all real-looking words (3+). */
@@ -1538,6 +1601,9 @@ export const DETECTORS: readonly Detector[] = [
       ENV_REFERENCE_RE,
       NUMBER_ONLY_RE,
       BEARER_WORD_RE,
+      UUID_RE,
+      HASH_RE,
+      TIMESTAMP_RE,
     ],
     prefilter: needs({
       minLength: 6,
