@@ -17,6 +17,7 @@ import {
 } from "../src/masking/detectors.ts";
 import { FINDING_TYPES, type FindingType } from "../src/masking/types.ts";
 import { normalizedView, normalizeText } from "../src/text/unicode.ts";
+import { verhoeffValid } from "../src/masking/national-ids.ts";
 
 // ---- fake tokens, built from parts ------------------------------------------------------------
 
@@ -74,7 +75,10 @@ describe("detector table", () => {
     const builtIn = DETECTORS.map((d) => d.type);
     expect(new Set(builtIn).size).toBe(builtIn.length);
     for (const t of builtIn) expect(FINDING_TYPES).toContain(t);
-    const pii = ["email", "phone", "payment_card", "iban", "us_ssn", "ip_address"];
+    const pii = [
+      ...["email", "phone", "payment_card", "iban", "us_ssn", "ip_address"],
+      ...["uk_nino", "ca_sin", "nl_bsn", "in_aadhaar"],
+    ];
     for (const d of DETECTORS) expect(d.kind).toBe(pii.includes(d.type) ? "pii" : "secret");
   });
 
@@ -138,6 +142,26 @@ describe("phone", () => {
       ["phone", "+1 202 555 0147"],
     ]);
     expect(found("tel:+1-202-555-0110")).toEqual([["phone", "+1-202-555-0110"]]);
+  });
+
+  it("finds national numbers without a plus sign, validated against libphonenumber's metadata", () => {
+    for (const phone of [
+      "020 7946 0958",
+      "01 23 45 67 89",
+      "030 12345678",
+      "(030) 1234567",
+      "06-12345678",
+    ]) {
+      expect(found(`call ${phone} today`), phone).toEqual([["phone", phone]]);
+    }
+    for (const text of [
+      "order 0123456789",
+      "ref 00 00 00 00 00",
+      "batch 0.12345678",
+      "ref 0000 0000 0000",
+    ]) {
+      expect(typesIn(text), text).not.toContain("phone");
+    }
   });
 
   it("uses the key name for bare digits", () => {
@@ -242,11 +266,76 @@ describe("iban", () => {
       "GB83 WEST 1234 5698 7654 32",
       "GB82WEST1234569876543",
       "GB82WEST12345698765432X",
-      "GB82 WE ST12 3456 9876 5432",
+      "GB82 WEST-1234 5698 7654 32",
+      "Gb82WeSt12345698765432",
       "AB12 CDEF 1234 5678 9012 34",
     ]) {
       expect(typesIn(text), text).not.toContain("iban");
     }
+  });
+
+  it("finds IBANs in lower case and in national groupings", () => {
+    for (const iban of [
+      "gb82 west 1234 5698 7654 32",
+      "gb82west12345698765432",
+      "GB82 WE ST12 3456 9876 5432",
+      "DE89-3704-0044-0532-0130-00",
+      "FR14 2004 1010 0505 0001 3M02 606",
+    ]) {
+      expect(found(`pay to ${iban}.`), iban).toEqual([["iban", iban]]);
+    }
+  });
+});
+
+describe("national ids", () => {
+  /** Appends the digit that makes `body` pass `valid`. */
+  const complete = (body: string, valid: (d: string) => boolean): string => {
+    for (let d = 0; d < 10; d++) if (valid(body + d)) return body + d;
+    throw new Error(`no check digit for ${body}`);
+  };
+
+  it("finds UK National Insurance numbers, spaced or not, and rejects unallocated prefixes", () => {
+    expect(found("NI number AB 12 34 56 C on file")).toEqual([["uk_nino", "AB 12 34 56 C"]]);
+    expect(found("nino: AB123456D")).toEqual([["uk_nino", "AB123456D"]]);
+    for (const text of [
+      "GB123456A",
+      "QQ123456E",
+      "DQ123456A",
+      "QO123456A",
+      "QQ 1234 56 C",
+      "ab123456c",
+    ]) {
+      expect(typesIn(text), text).not.toContain("uk_nino");
+    }
+  });
+
+  it("finds US SSNs with dashes, spaces or dots", () => {
+    expect(found("ssn 123 45 6789")).toEqual([["us_ssn", "123 45 6789"]]);
+    expect(found("ssn 123.45.6789")).toEqual([["us_ssn", "123.45.6789"]]);
+    expect(typesIn("ssn 123-45 6789")).not.toContain("us_ssn");
+  });
+
+  it("finds a Canadian SIN (Luhn) next to its name, and not without", () => {
+    const sin = complete("12345678", (d) => luhnValid(d, 0, 9));
+    const grouped = `${sin.slice(0, 3)} ${sin.slice(3, 6)} ${sin.slice(6)}`;
+    expect(found(`SIN: ${grouped}`)).toEqual([["ca_sin", grouped]]);
+    expect(found(grouped, "sin")).toEqual([["ca_sin", grouped]]);
+    expect(typesIn(`order ${grouped}`)).not.toContain("ca_sin");
+  });
+
+  it("finds a Dutch BSN (elfproef) next to its name", () => {
+    const bsn = "111222333"; // 9+8+7+12+10+8+9+6 − 3 = 66, a multiple of 11
+    expect(found(`BSN ${bsn}`)).toEqual([["nl_bsn", bsn]]);
+    expect(found(`BSN 111222334`)).toEqual([]);
+  });
+
+  it("finds an Indian Aadhaar number (Verhoeff), grouped or named", () => {
+    const aadhaar = complete("23456789012", (d) => verhoeffValid(d));
+    const grouped = `${aadhaar.slice(0, 4)} ${aadhaar.slice(4, 8)} ${aadhaar.slice(8)}`;
+    expect(found(`id ${grouped}`)).toEqual([["in_aadhaar", grouped]]);
+    expect(found(`aadhaar ${aadhaar}`)).toEqual([["in_aadhaar", aadhaar]]);
+    const wrong = aadhaar.slice(0, 11) + ((Number(aadhaar[11]) + 1) % 10);
+    expect(typesIn(`aadhaar ${wrong}`)).not.toContain("in_aadhaar");
   });
 });
 

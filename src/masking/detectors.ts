@@ -16,8 +16,17 @@
 import { Buffer } from "node:buffer";
 import { isIPv6 } from "node:net";
 import { getCountrySpecifications, isValidIBAN } from "ibantools";
+import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import { normalizedView, normalizeText, type NormalizedView } from "../text/unicode.ts";
 import { isIssuedCardNumber } from "./card-issuers.ts";
+import {
+  NATIONAL_ID_PATTERNS,
+  scanAadhaar,
+  scanBsn,
+  scanNino,
+  scanSin,
+  wholeNationalId,
+} from "./national-ids.ts";
 import { ENCODED_PATTERNS, scanEncodedRuns, scanPercentEncoded } from "./encoded.ts";
 import { providerRegexes, scanProviderTokens } from "./providers/match.ts";
 import { FINDING_TYPES, type FindingKind, type FindingType, type Span } from "./types.ts";
@@ -377,6 +386,9 @@ const PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d/g;
 // North American without "+": (202) 555-0147, 202-555-0147, 202.555.0147, 1-202-555-0147.
 const PHONE_NANP_RE =
   /(?<![\w.+-])(?:1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)/g;
+// National format with a trunk prefix 0 and no "+": 020 7946 0958, 01 23 45 67 89, (030) 1234567.
+// Candidates only: each is validated against libphonenumber's metadata for the countries below.
+const PHONE_NATIONAL_RE = /(?<![\w+.-])\(?0[\d .()-]{7,16}\d(?![\w-]|\.\d)/g;
 // A whole value under a phone-like key: 7–15 digits with the usual punctuation.
 const PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}$/;
 // Doubled separators or empty/nested parentheses: a list of numbers, not one phone number.
@@ -408,6 +420,39 @@ function validNanpPhone(candidate: string): boolean {
   return true;
 }
 
+/**
+ * Countries whose national numbers start with the trunk prefix 0, tried in turn; a candidate is
+ * a phone number when libphonenumber (full metadata: number types and lengths per country)
+ * finds it valid for one of them.
+ */
+const NATIONAL_PHONE_COUNTRIES: readonly CountryCode[] =
+  "GB DE FR IT ES NL BE AT CH SE NO DK FI IE PT PL CZ HU RO GR TR IL AU NZ IN JP KR BR AR ZA NG EG".split(
+    " ",
+  ) as CountryCode[];
+
+function validNationalPhone(candidate: string): boolean {
+  const digits = countDigits(candidate, 0, candidate.length);
+  if (digits < 9 || digits > 12) return false;
+  // A bare run of digits is an id or an amount more often than a phone number.
+  if (digits === candidate.length) return false;
+  if (candidate.charCodeAt(1) === DOT) return false; // 0.12345678 is a fraction
+  if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
+  const open = candidate.split("(").length - 1;
+  if (open !== candidate.split(")").length - 1 || open > 1) return false;
+  let valid = NATIONAL_PHONE_CACHE.get(candidate);
+  if (valid === undefined) {
+    // ~35 µs per country: up to about 1 ms for a candidate no country accepts, so remember.
+    valid = NATIONAL_PHONE_COUNTRIES.some(
+      (country) => parsePhoneNumberFromString(candidate, country)?.isValid() === true,
+    );
+    if (NATIONAL_PHONE_CACHE.size >= 1024) NATIONAL_PHONE_CACHE.clear();
+    NATIONAL_PHONE_CACHE.set(candidate, valid);
+  }
+  return valid;
+}
+
+const NATIONAL_PHONE_CACHE = new Map<string, boolean>();
+
 function scanPhone(text: string, out: number[]): void {
   forEachMatch(PHONE_INTL_RE, text, (m) => {
     const end = m.index + m[0].length;
@@ -419,6 +464,13 @@ function scanPhone(text: string, out: number[]): void {
     if (validNanpPhone(m[0])) out.push(m.index, end);
     return end;
   });
+  if (text.includes("0")) {
+    forEachMatch(PHONE_NATIONAL_RE, text, (m) => {
+      const end = m.index + m[0].length;
+      if (validNationalPhone(m[0])) out.push(m.index, end);
+      return end;
+    });
+  }
 }
 
 function wholePhone(text: string, key: KeyContext): boolean {
@@ -515,7 +567,8 @@ function scanCards(text: string, out: number[]): void {
 // ---------------------------------------------------------------------------------------------
 
 // Country, check digits, then up to 30 letters/digits, optionally in space-separated groups.
-const IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}/g;
+// Either case ("de89 3704 …" is still an IBAN), with single spaces or dashes between groups.
+const IBAN_RE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}/g;
 
 /** IBAN length per country, from the IBAN registry data in ibantools. */
 const IBAN_LENGTHS: ReadonlyMap<string, number> = new Map(
@@ -530,14 +583,17 @@ const IBAN_LENGTHS: ReadonlyMap<string, number> = new Map(
  * 4-character group boundaries, and verifies the mod-97 checksum and BBAN format.
  */
 function ibanEnd(text: string, start: number, limit: number): number {
-  const length = IBAN_LENGTHS.get(text.slice(start, start + 2));
+  const length = IBAN_LENGTHS.get(text.slice(start, start + 2).toUpperCase());
   if (length === undefined) return -1;
   let compact = "";
   let i = start;
+  let separator = 0;
   while (i < limit && compact.length < length) {
     const c = text.charCodeAt(i);
-    if (c === SPACE) {
-      if (compact.length % 4 !== 0) return -1;
+    if (c === SPACE || c === DASH) {
+      // One separator kind; groups of 4 as printed, or national groupings (3 or more).
+      if (separator !== 0 && c !== separator) return -1;
+      separator = c;
       i++;
       continue;
     }
@@ -545,7 +601,9 @@ function ibanEnd(text: string, start: number, limit: number): number {
     i++;
   }
   if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
-  return isValidIBAN(compact) ? i : -1;
+  // Mixed case is a word or an identifier; an IBAN is written in one case.
+  if (compact !== compact.toUpperCase() && compact !== compact.toLowerCase()) return -1;
+  return isValidIBAN(compact.toUpperCase()) ? i : -1;
 }
 
 function scanIban(text: string, out: number[]): void {
@@ -561,7 +619,8 @@ function scanIban(text: string, out: number[]): void {
 // US social security numbers
 // ---------------------------------------------------------------------------------------------
 
-const SSN_RE = /(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-]|\.\d)/g;
+// 123-45-6789, 123 45 6789, 123.45.6789 (one separator kind).
+const SSN_RE = /(?<![\w.-])\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}(?![\w-]|\.\d)/g;
 const SSN_VALUE_RE = /^\d{3}[- ]?\d{2}[- ]?\d{4}$/;
 
 /** Rejects numbers never issued: area 000, 666 or 9xx, group 00, serial 0000. */
@@ -1452,11 +1511,17 @@ export const DETECTORS: readonly Detector[] = [
     type: "phone",
     kind: "pii",
     pattern: PHONE_INTL_RE,
-    patterns: [PHONE_INTL_RE, PHONE_NANP_RE, PHONE_VALUE_RE, PHONE_BAD_SEPARATORS_RE],
+    patterns: [
+      PHONE_INTL_RE,
+      PHONE_NANP_RE,
+      PHONE_NATIONAL_RE,
+      PHONE_VALUE_RE,
+      PHONE_BAD_SEPARATORS_RE,
+    ],
     prefilter: needs({
       minLength: 8,
       minDigitRun: 8,
-      test: (_, f) => f.digitRun >= 10 || (f.flags & FEATURE_PLUS) !== 0,
+      test: (_, f) => f.digitRun >= 9 || (f.flags & FEATURE_PLUS) !== 0,
     }),
     scan: scanPhone,
     matchesWhole: wholePhone,
@@ -1474,7 +1539,7 @@ export const DETECTORS: readonly Detector[] = [
     kind: "pii",
     pattern: IBAN_RE,
     patterns: [IBAN_RE],
-    prefilter: needs({ minLength: 15, minDigitRun: 2, minLetters: 2, all: FEATURE_UPPER }),
+    prefilter: needs({ minLength: 15, minDigitRun: 2, minLetters: 2 }),
     scan: scanIban,
   },
   {
@@ -1482,9 +1547,44 @@ export const DETECTORS: readonly Detector[] = [
     kind: "pii",
     pattern: SSN_RE,
     patterns: [SSN_RE, SSN_VALUE_RE],
-    prefilter: needs({ minLength: 11, minDigitRun: 9, all: FEATURE_DASH }),
+    prefilter: needs({ minLength: 11, minDigitRun: 9 }),
     scan: scanSsn,
     matchesWhole: wholeSsn,
+  },
+  {
+    type: "uk_nino",
+    kind: "pii",
+    pattern: NATIONAL_ID_PATTERNS[0] as RegExp,
+    patterns: NATIONAL_ID_PATTERNS,
+    prefilter: needs({ minLength: 9, minDigitRun: 6, minLetters: 3 }),
+    scan: scanNino,
+  },
+  {
+    type: "ca_sin",
+    kind: "pii",
+    pattern: NATIONAL_ID_PATTERNS[1] as RegExp,
+    patterns: [NATIONAL_ID_PATTERNS[1] as RegExp],
+    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    scan: scanSin,
+    matchesWhole: (text, key) => wholeNationalId("ca_sin", text, key.words),
+  },
+  {
+    type: "nl_bsn",
+    kind: "pii",
+    pattern: NATIONAL_ID_PATTERNS[1] as RegExp,
+    patterns: [NATIONAL_ID_PATTERNS[1] as RegExp],
+    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    scan: scanBsn,
+    matchesWhole: (text, key) => wholeNationalId("nl_bsn", text, key.words),
+  },
+  {
+    type: "in_aadhaar",
+    kind: "pii",
+    pattern: NATIONAL_ID_PATTERNS[2] as RegExp,
+    patterns: [NATIONAL_ID_PATTERNS[2] as RegExp],
+    prefilter: needs({ minLength: 12, minDigitRun: 12 }),
+    scan: scanAadhaar,
+    matchesWhole: (text, key) => wholeNationalId("in_aadhaar", text, key.words),
   },
   {
     type: "ip_address",
@@ -1704,12 +1804,16 @@ export function detectInString(text: string, keyName?: string): Span[] {
   return detectAtDepth(text, keyName, 0);
 }
 
+/** Detection in a decoded payload (no key name: the key named the encoded value). */
+function decode(decoded: string, depth: number): Span[] {
+  return detectAtDepth(decoded, undefined, depth);
+}
+
 function detectAtDepth(text: string, keyName: string | undefined, depth: number): Span[] {
   if (text.length < 2) return [];
   const view = normalizedView(text);
   const key = keyName === undefined ? undefined : normalizeText(keyName);
   let spans = detectInView(view.text, key);
-  const decode = (decoded: string, d: number): Span[] => detectAtDepth(decoded, undefined, d);
   const encoded = [
     ...scanEncodedRuns(view.text, spans, depth, decode),
     ...scanPercentEncoded(view.text, spans, depth, decode),
