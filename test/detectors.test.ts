@@ -18,6 +18,7 @@ import {
 import { FINDING_TYPES, type FindingType } from "../src/masking/types.ts";
 import { normalizedView, normalizeText } from "../src/text/unicode.ts";
 import { verhoeffValid } from "../src/masking/national-ids.ts";
+import { ENCODED_PATTERNS, encodedRuns } from "../src/masking/encoded.ts";
 
 // ---- fake tokens, built from parts ------------------------------------------------------------
 
@@ -1066,6 +1067,20 @@ describe("encoded payloads", () => {
     expect(detectInString(big)).toEqual([
       { type: "encoded", kind: "secret", start: 0, end: big.length },
     ]);
+  });
+
+  it("finds encoded runs exactly where the documented regex does (hand-written scan)", () => {
+    const re = ENCODED_PATTERNS[0] as RegExp;
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(..."aZ09+/_-=. \u00e9"), maxLength: 80 }),
+        (t) => {
+          const expected = [...t.matchAll(new RegExp(re.source, "g"))].map((m) => [m.index, m[0]]);
+          expect(encodedRuns(t)).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it("leaves harmless encodings, binary data, hashes and identifiers alone", () => {

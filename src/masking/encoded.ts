@@ -31,23 +31,40 @@ export const ENCODED_PATTERNS: readonly RegExp[] = [ENCODED_RUN_RE, HEX_ONLY_RE,
 /** Detects in a decoded text at the given depth (the caller's detectInString, recursively). */
 export type DetectDecoded = (text: string, depth: number) => Span[];
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const UTF8 = new TextDecoder("utf-8");
 
 /** The decoded bytes as text if they are valid UTF-8 and almost all printable, else null. */
 function asText(bytes: Uint8Array): string | null {
   if (bytes.length < 6) return null;
-  let text: string;
-  try {
-    text = UTF8.decode(bytes);
-  } catch {
-    return null;
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] as number;
+    if (b >= 0x80) ascii = false;
+    else if (b < 32 && b !== 9 && b !== 10 && b !== 13) return null; // control byte: binary
   }
+  const text = ascii ? Buffer.from(bytes).toString("latin1") : UTF8.decode(bytes);
+  if (!ascii && text.includes("\ufffd")) return null; // not valid UTF-8
   let printable = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if ((c >= 32 && c !== 127) || c === 9 || c === 10 || c === 13) printable++;
   }
   return printable >= text.length * 0.95 ? text : null;
+}
+
+/**
+ * Whether each 4-character group of a base64 run starts with a character whose top bit is 0
+ * ('A'–'Z', 'a'–'f'), as when it encodes a byte below 0x80. Mostly-ASCII text passes; names
+ * and paths that merely use the base64 alphabet mostly do not, and are never decoded.
+ */
+function asciiGroups(body: string): boolean {
+  let misses = 0;
+  for (let i = 0; i < body.length; i += 4) {
+    const c = body.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 102))) misses++;
+  }
+  // UTF-8 text with some non-ASCII letters still has mostly ASCII bytes.
+  return misses * 4 <= body.length / 4;
 }
 
 /** The run decoded as hex or base64 text, or null when it is not an encoding of text. */
@@ -58,9 +75,47 @@ function decodeRun(run: string): string | null {
     if (text !== null) return text;
   }
   if (body.length < MIN_BASE64_RUN || body.length % 4 === 1) return null;
+  if (!asciiGroups(body)) return null;
   const urlSafe = body.includes("-") || body.includes("_");
   if (urlSafe && (body.includes("+") || body.includes("/"))) return null; // mixed alphabets
   return asText(Buffer.from(body, urlSafe ? "base64url" : "base64"));
+}
+
+/** Characters of either base64 alphabet (hex digits included): 1, else 0. */
+const BASE64_CHAR: Uint8Array = (() => {
+  const table = new Uint8Array(128);
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-";
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = 1;
+  return table;
+})();
+
+/**
+ * The runs of ENCODED_RUN_RE (16+ base64 characters and their "=" padding) as [start, run],
+ * found by one hand-written pass: the regex would test its lookbehind at every character.
+ */
+export function encodedRuns(text: string): [number, string][] {
+  const runs: [number, string][] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || BASE64_CHAR[c] === 0) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n) {
+      const d = text.charCodeAt(i);
+      if (d >= 128 || BASE64_CHAR[d] === 0) break;
+      i++;
+    }
+    if (i - start < MIN_BASE64_RUN) continue;
+    let end = i;
+    while (end < n && end - i < 2 && text.charCodeAt(end) === 61) end++;
+    runs.push([start, text.slice(start, end)]);
+    i = end;
+  }
+  return runs;
 }
 
 /** Whether [start, end) overlaps one of the sorted spans. */
@@ -90,11 +145,8 @@ export function scanEncodedRuns(
   detect: DetectDecoded,
 ): Span[] {
   if (text.length < MIN_HEX_RUN) return [];
-  // Collect the runs first: decoding recurses into detection, which uses this regex again.
-  const runs: [number, string][] = [];
-  ENCODED_RUN_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = ENCODED_RUN_RE.exec(text)) !== null) runs.push([m.index, m[0]]);
+  // Collect the runs first: decoding recurses into detection.
+  const runs = encodedRuns(text);
   const out: Span[] = [];
   for (const [start, run] of runs) {
     const end = start + run.length;

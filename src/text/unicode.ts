@@ -65,8 +65,12 @@ export interface NormalizedView {
   toOriginal(start: number, end: number): [number, number];
 }
 
+function sameRange(start: number, end: number): [number, number] {
+  return [start, end];
+}
+
 function identity(text: string): NormalizedView {
-  return { text, original: text, changed: false, toOriginal: (s, e) => [s, e] };
+  return { text, original: text, changed: false, toOriginal: sameRange };
 }
 
 /** Length in UTF-16 units of the code point at i. */
@@ -75,9 +79,25 @@ function cpLength(text: string, i: number): number {
   return c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
 }
 
+/** Any invisible character or Unicode space (built from the tables above). */
+function specialCharacterRegex(): RegExp {
+  const hex = (cp: number): string => "\\u" + cp.toString(16).padStart(4, "0");
+  const ranges = [...INVISIBLE_RANGES, ...SPACE_RANGES].map(([lo, hi]) =>
+    lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`,
+  );
+  return new RegExp(`[${ranges.join("")}]`);
+}
+
+let specialRe: RegExp | undefined;
+
 /** The normalised text with a map back to the original (see the module comment). */
 export function normalizedView(original: string): NormalizedView {
   if (!NON_ASCII_RE.test(original)) return identity(original);
+  // Most non-ASCII text (accented letters, CJK) is already in normal form: one native check.
+  specialRe ??= specialCharacterRegex();
+  if (!specialRe.test(original) && original.normalize("NFKC") === original) {
+    return identity(original);
+  }
   let text = "";
   // For normalised unit k: it came from original [from[k], to[k]).
   const from: number[] = [];
