@@ -5,7 +5,7 @@
  *
  * This covers the generated provider rules too (hundreds of them), so the exact automaton
  * checker runs first, briefly: it is fast and decides most patterns. Patterns it does not
- * support (lookbehind) or cannot finish in 3 s go to recheck's default checker (automaton or
+ * support (lookbehind) or cannot finish in 10 s go to recheck's default checker (automaton or
  * fuzzing), which must then report "safe".
  */
 import { check, type Diagnostics } from "recheck";
@@ -14,7 +14,7 @@ import { detectionRegexes } from "../src/masking/detectors.ts";
 
 /** recheck's verdict on one regex: "safe", "vulnerable" or "unknown" (with the reason). */
 async function redosStatus(re: RegExp): Promise<{ status: Diagnostics["status"]; detail: string }> {
-  const exact = await check(re.source, re.flags, { timeout: 3_000, checker: "automaton" });
+  const exact = await check(re.source, re.flags, { timeout: 10_000, checker: "automaton" });
   const d =
     exact.status === "unknown" ? await check(re.source, re.flags, { timeout: 60_000 }) : exact;
   switch (d.status) {

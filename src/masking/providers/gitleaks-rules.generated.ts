@@ -157,12 +157,13 @@ export const LEFT_OUT: readonly (readonly [id: string, reason: string])[] = [
   ],
   ["jwt", "superseded by jwt (decodes and checks the JOSE header)"],
   ["kubernetes-secret-yaml", "not linear-time (4th degree polynomial (fuzz))"],
-  ["nuget-config-password", "not linear-time (2nd degree polynomial (fuzz))"],
+  ["nuget-config-password", "not linear-time (3rd degree polynomial (fuzz))"],
   ["pkcs12-file", "superseded by a file-path rule: there are no files in a request"],
   [
     "private-key",
     "superseded by private_key (PEM/OpenSSH detector, also handles truncated and escaped keys)",
   ],
+  ["yandex-access-token", "not linear-time (3rd degree polynomial (fuzz))"],
 ];
 
 /** Parts of upstream rules not applied (allowlists on lines or file paths). */
@@ -2597,18 +2598,6 @@ export const GENERATED_RULES: readonly GeneratedRule[] = [
     entropy: 3.5,
     group: -1,
     allow: [/s\.[A-Za-z]{24}/],
-    allowMatch: [],
-    stopwords: [],
-  },
-  {
-    id: "yandex-access-token",
-    type: "yandex_token",
-    regex:
-      /(?:[yY][aA][nN][dD][eE][xX])(?:[ \u0009\w.\-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)[`'"\s=]{0,5}([tT]1\.[A-Za-z0-9a-zA-Z_\-]+[=]{0,2}\.[A-Za-z0-9a-zA-Z_\-]{86}[=]{0,2})(?=[`'"\s;]|\\[nNrR]|$)/,
-    keywords: ["yandex"],
-    entropy: 0,
-    group: -1,
-    allow: [],
     allowMatch: [],
     stopwords: [],
   },
