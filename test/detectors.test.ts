@@ -651,8 +651,11 @@ describe("generic secret", () => {
     ]);
   });
 
-  it("ends a bare value at ; and &, and at a , that ends a list item", () => {
+  it("ends a bare value at ;, and at a & or , that ends a list item or a command", () => {
     expect(found("password=Fake0P@ss&user=bob")).toEqual([["generic_secret", "Fake0P@ss"]]);
+    expect(found("password=P@ss&word-fake!")).toEqual([["generic_secret", "P@ss&word-fake!"]]);
+    expect(found("password=Fake0P@ss&& make")).toEqual([["generic_secret", "Fake0P@ss"]]);
+    expect(found("password=Fake0P@ss;x")).toEqual([["generic_secret", "Fake0P@ss"]]);
     expect(found("password=P@ss,word-fake!")).toEqual([["generic_secret", "P@ss,word-fake!"]]);
     expect(found("password=Fake0P@ss, user=bob")).toEqual([["generic_secret", "Fake0P@ss"]]);
     expect(found("?token=Zx9fakeFAKE12&state=abc")).toEqual([["generic_secret", "Zx9fakeFAKE12"]]);

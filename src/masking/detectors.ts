@@ -1266,16 +1266,20 @@ function isListSeparator(c: number): boolean {
 }
 
 /**
- * Whether the character at i ends a bare value. `&` and `;` always do (query strings,
- * connection strings, statement separators: a mask never runs over one); `,` does when a
- * space, the end or another parameter follows, so "a,b" inside a value stays one value.
+ * Whether the character at i ends a bare value. `;` always does (connection strings, statement
+ * separators: a mask never runs over one). `&` and `,` (or `&&`) do when a space, the end or a
+ * next `name=` parameter follows ("a=1&b=2", "x&& make"); otherwise they are characters of
+ * the value ("P&&ssw0rd"), which is masked whole rather than leaking its tail. (In executable
+ * parameters a mask must also be exactly one literal of the language, or the request is denied.)
  */
 function endsBareValue(text: string, i: number): boolean {
   const c = text.charCodeAt(i);
-  if (endsUnquoted(c) || c === 38 || c === 59) return true;
-  if (c !== 44) return false;
-  const next = text.charCodeAt(i + 1);
-  return Number.isNaN(next) || isWhitespace(next) || startsParameter(text, i + 1);
+  if (endsUnquoted(c) || c === 59) return true;
+  if (c !== 44 && c !== 38) return false;
+  let j = i + 1;
+  while (j - i < 4 && text.charCodeAt(j) === c) j++; // "&&", ",,"
+  const next = text.charCodeAt(j);
+  return Number.isNaN(next) || isWhitespace(next) || next === 59 || startsParameter(text, j);
 }
 
 /** Whether text at `i` is an optional space, a parameter name and "=". */
