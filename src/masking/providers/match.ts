@@ -37,6 +37,10 @@ interface Matcher {
   readonly delta: Int32Array;
   /** Rule indexes whose keyword ends in each state (via failure links included); empty: none. */
   readonly outputs: readonly (readonly number[])[];
+  /** 1 where outputs[state] is not empty (one byte load per character in the hot loop). */
+  readonly hasOutput: Uint8Array;
+  /** The rules' regexes for a sticky re-run with indices, once a match is found. */
+  readonly located: readonly RegExp[];
 }
 
 let matcher: Matcher | undefined;
@@ -91,12 +95,16 @@ function compile(rules: readonly GeneratedRule[]): Matcher {
       }
     }
   }
+  const outputs = out.map((set) => [...set]);
   return {
     rules,
-    regexes: rules.map((rule) => new RegExp(rule.regex.source, "gd")),
+    // Scanning without indices is faster; a match is re-run sticky with "d" for group offsets.
+    regexes: rules.map((rule) => new RegExp(rule.regex.source, "g")),
+    located: rules.map((rule) => new RegExp(rule.regex.source, "dy")),
     always,
     delta,
-    outputs: out.map((set) => [...set]),
+    outputs,
+    hasOutput: Uint8Array.from(outputs, (o) => (o.length > 0 ? 1 : 0)),
   };
 }
 
@@ -109,12 +117,14 @@ function getMatcher(): Matcher {
 function triggeredRules(m: Matcher, text: string): number[] {
   let hits: number[] | undefined;
   let seen: Uint8Array | undefined;
-  const { delta, outputs } = m;
+  const { delta, outputs, hasOutput } = m;
   let s = 0;
   for (let i = 0; i < text.length; i++) {
-    s = delta[s * SYMBOLS + symbolOf(text.charCodeAt(i))] as number;
+    const c = text.charCodeAt(i);
+    const sym = c >= 65 && c <= 90 ? c + 1 : c >= 32 && c < 127 ? c - 31 : 0;
+    s = delta[s * SYMBOLS + sym] as number;
+    if (hasOutput[s] === 0) continue;
     const o = outputs[s] as readonly number[];
-    if (o.length === 0) continue;
     hits ??= [];
     seen ??= new Uint8Array(m.rules.length);
     for (const r of o) {
@@ -175,9 +185,12 @@ export function scanProviderTokens(text: string): ProviderHit[] {
   for (const r of triggeredRules(m, text)) {
     const rule = m.rules[r] as GeneratedRule;
     const re = m.regexes[r] as RegExp;
+    const located = m.located[r] as RegExp;
     re.lastIndex = 0;
-    let found: RegExpExecArray | null;
-    while ((found = re.exec(text)) !== null) {
+    let candidate: RegExpExecArray | null;
+    while ((candidate = re.exec(text)) !== null) {
+      located.lastIndex = candidate.index;
+      const found = located.exec(text) ?? candidate;
       let range = secretRange(rule, found);
       if (range !== undefined && isQuote(text.charCodeAt(range[0])) && range[1] - range[0] > 2) {
         // A group that includes its quotes ("…"): the secret is inside them.
@@ -191,7 +204,7 @@ export function scanProviderTokens(text: string): ProviderHit[] {
           hits.push({ type: rule.type, start: range[0], end: range[1] });
         }
       }
-      if (re.lastIndex <= found.index) re.lastIndex = found.index + 1;
+      if (re.lastIndex <= candidate.index) re.lastIndex = candidate.index + 1;
     }
   }
   return hits;
