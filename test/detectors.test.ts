@@ -376,6 +376,9 @@ describe("ip address", () => {
   it("treats a dotted quad as an address unless its context makes it a version or an OID", () => {
     expect(found("connect to 1.2.3.4 now")).toEqual([["ip_address", "1.2.3.4"]]);
     expect(found("http://10.0.0.1/health")).toEqual([["ip_address", "10.0.0.1"]]);
+    // A path segment before the address is not a product token (findings' paths are masked).
+    expect(found("/params/11.0.0.1")).toEqual([["ip_address", "11.0.0.1"]]);
+    expect(found("hosts/10.0.0.1")).toEqual([["ip_address", "10.0.0.1"]]);
     for (const text of [
       "version 1.2.3.4",
       "Version/17.1.2.3 Safari/605.1.15",

@@ -713,10 +713,21 @@ const VERSION_WORDS: ReadonlySet<string> = new Set(
  */
 function versionContext(text: string, start: number): boolean {
   let i = start - 1;
-  const slash = text.charCodeAt(i) === 47;
-  if (slash) {
-    // "//10.0.0.1" is a URL; "Chrome/1.2.3.4" a product token.
-    return isAlnum(text.charCodeAt(i - 1));
+  if (text.charCodeAt(i) === 47) {
+    // "Chrome/1.2.3.4" is a product token: a capitalised word (or a version word) standing
+    // alone before the slash. "//10.0.0.1" (a URL) and "/params/10.0.0.1" (a path) are not.
+    let w = i;
+    while (
+      w > 0 &&
+      i - w < 24 &&
+      (isAlnum(text.charCodeAt(w - 1)) || text.charCodeAt(w - 1) === 95)
+    )
+      w--;
+    if (w === i) return false;
+    const before = text.charCodeAt(w - 1);
+    if (!(Number.isNaN(before) || isWhitespace(before) || before === 40 || before === 59))
+      return false;
+    return isUpper(text.charCodeAt(w)) || VERSION_WORDS.has(text.slice(w, i).toLowerCase());
   }
   while (
     i >= 0 &&
