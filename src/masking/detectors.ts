@@ -21,6 +21,7 @@ import { normalizedView, normalizeText, type NormalizedView } from "../text/unic
 import { isIssuedCardNumber } from "./card-issuers.ts";
 import {
   NATIONAL_ID_PATTERNS,
+  nationalIdNamedBy,
   scanAadhaar,
   scanBsn,
   scanNino,
@@ -86,6 +87,8 @@ export interface KeyContext {
   readonly phone: boolean;
   /** Names a US social security number. */
   readonly ssn: boolean;
+  /** Names a national ID with a checksum: "sin", "bsn", "aadhaar" (none: empty). */
+  readonly nationalId: "ca_sin" | "nl_bsn" | "in_aadhaar" | "";
 }
 
 export interface Detector {
@@ -1065,6 +1068,7 @@ function analyzeKey(name: string): KeyContext {
     awsSecret,
     phone: words.some((w) => PHONE_WORDS.has(w)) || joined.endsWith("phonenumber"),
     ssn: words.some((w) => SSN_WORDS.has(w)) || joined.includes("socialsecuritynumber"),
+    nationalId: nationalIdNamedBy(words),
   };
 }
 
@@ -1581,7 +1585,7 @@ export const DETECTORS: readonly Detector[] = [
     patterns: [NATIONAL_ID_PATTERNS[1] as RegExp],
     prefilter: needs({ minLength: 9, minDigitRun: 9 }),
     scan: scanSin,
-    matchesWhole: (text, key) => wholeNationalId("ca_sin", text, key.words),
+    matchesWhole: (text, key) => key.nationalId === "ca_sin" && wholeNationalId("ca_sin", text),
   },
   {
     type: "nl_bsn",
@@ -1590,7 +1594,7 @@ export const DETECTORS: readonly Detector[] = [
     patterns: [NATIONAL_ID_PATTERNS[1] as RegExp],
     prefilter: needs({ minLength: 9, minDigitRun: 9 }),
     scan: scanBsn,
-    matchesWhole: (text, key) => wholeNationalId("nl_bsn", text, key.words),
+    matchesWhole: (text, key) => key.nationalId === "nl_bsn" && wholeNationalId("nl_bsn", text),
   },
   {
     type: "in_aadhaar",
@@ -1599,7 +1603,8 @@ export const DETECTORS: readonly Detector[] = [
     patterns: [NATIONAL_ID_PATTERNS[2] as RegExp],
     prefilter: needs({ minLength: 12, minDigitRun: 12 }),
     scan: scanAadhaar,
-    matchesWhole: (text, key) => wholeNationalId("in_aadhaar", text, key.words),
+    matchesWhole: (text, key) =>
+      key.nationalId === "in_aadhaar" && wholeNationalId("in_aadhaar", text),
   },
   {
     type: "ip_address",
@@ -1829,11 +1834,9 @@ function detectAtDepth(text: string, keyName: string | undefined, depth: number)
   const view = normalizedView(text);
   const key = keyName === undefined ? undefined : normalizeText(keyName);
   let spans = detectInView(view.text, key);
-  const encoded = [
-    ...scanEncodedRuns(view.text, spans, depth, decode),
-    ...scanPercentEncoded(view.text, spans, depth, decode),
-  ];
-  if (encoded.length > 0) spans = mergeSpans(spans, encoded);
+  const runs = scanEncodedRuns(view.text, spans, depth, decode);
+  const percent = scanPercentEncoded(view.text, spans, depth, decode);
+  if (runs.length + percent.length > 0) spans = mergeSpans(spans, [...runs, ...percent]);
   if (!view.changed) return spans;
   return mapToOriginal(spans, view);
 }

@@ -172,7 +172,7 @@ export function scanEncodedRuns(
  * original range of each decoded unit, or null when nothing is percent-encoded.
  */
 function percentDecoded(text: string): { text: string; from: Int32Array; to: Int32Array } | null {
-  if (!PERCENT_RE.test(text)) return null;
+  if (!text.includes("%") || !PERCENT_RE.test(text)) return null;
   let out = "";
   const from: number[] = [];
   const to: number[] = [];

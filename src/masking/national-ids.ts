@@ -174,17 +174,18 @@ export function scanAadhaar(text: string, out: number[]): void {
   });
 }
 
-/** The whole value under a key that names the number ("sin", "bsn", "aadhaar"). */
-export function wholeNationalId(
-  kind: "ca_sin" | "nl_bsn" | "in_aadhaar",
-  text: string,
+/** Which checksummed national ID a key's words name, if any. */
+export function nationalIdNamedBy(
   keyWords: readonly string[],
-): boolean {
-  const keyNamesIt =
-    kind === "ca_sin"
-      ? keyWords.includes("sin")
-      : named(kind === "nl_bsn" ? BSN_CONTEXT_RE : AADHAAR_CONTEXT_RE, "", keyWords);
-  if (!keyNamesIt) return false;
+): "ca_sin" | "nl_bsn" | "in_aadhaar" | "" {
+  if (keyWords.includes("sin")) return "ca_sin";
+  if (named(BSN_CONTEXT_RE, "", keyWords)) return "nl_bsn";
+  if (named(AADHAAR_CONTEXT_RE, "", keyWords)) return "in_aadhaar";
+  return "";
+}
+
+/** Whether the whole value (under a key that names `kind`) is a valid number of that kind. */
+export function wholeNationalId(kind: "ca_sin" | "nl_bsn" | "in_aadhaar", text: string): boolean {
   const value = text.trim();
   if (!WHOLE_ID_RE.test(value) || !oneSeparatorKind(value)) return false;
   const digits = digitsOf(value);
