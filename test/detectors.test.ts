@@ -16,6 +16,9 @@ import {
   shannonEntropy,
 } from "../src/masking/detectors.ts";
 import { FINDING_TYPES, type FindingType } from "../src/masking/types.ts";
+import { normalizedView, normalizeText } from "../src/text/unicode.ts";
+import { verhoeffValid } from "../src/masking/national-ids.ts";
+import { ENCODED_PATTERNS, encodedRuns } from "../src/masking/encoded.ts";
 
 // ---- fake tokens, built from parts ------------------------------------------------------------
 
@@ -41,6 +44,19 @@ const pem = (label: string): string =>
   " KEY-----\nFAKEFAKEFAKEFAKEFAKEFAKE\nfakefakefakefakefake==\n" +
   `-----END ${label} KEY-----`;
 
+/** Deterministic high-entropy characters from `alphabet` (a fixed-seed generator, not random). */
+function chars(alphabet: string, n: number, seed = 7): string {
+  let x = seed >>> 0;
+  let out = "";
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
+    out += alphabet.charAt(x % alphabet.length);
+  }
+  return out;
+}
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const HEX = "0123456789abcdef";
+
 // ---- helpers ----------------------------------------------------------------------------------
 
 /** [type, matched text] for every span, in order. */
@@ -56,10 +72,20 @@ function typesIn(text: string, keyName?: string): FindingType[] {
 // ---- the table itself -------------------------------------------------------------------------
 
 describe("detector table", () => {
-  it("has one detector per finding type, with the documented kind", () => {
-    expect(DETECTORS.map((d) => d.type)).toEqual([...FINDING_TYPES]);
-    const pii = ["email", "phone", "payment_card", "iban", "us_ssn", "ip_address"];
+  it("has one built-in detector per built-in type, with the documented kind", () => {
+    const builtIn = DETECTORS.map((d) => d.type);
+    expect(new Set(builtIn).size).toBe(builtIn.length);
+    for (const t of builtIn) expect(FINDING_TYPES).toContain(t);
+    const pii = [
+      ...["email", "phone", "payment_card", "iban", "us_ssn", "ip_address"],
+      ...["uk_nino", "ca_sin", "nl_bsn", "in_aadhaar"],
+    ];
     for (const d of DETECTORS) expect(d.kind).toBe(pii.includes(d.type) ? "pii" : "secret");
+  });
+
+  it("names every finding type once, in short snake_case (placeholders show it)", () => {
+    expect(new Set(FINDING_TYPES).size).toBe(FINDING_TYPES.length);
+    for (const t of FINDING_TYPES) expect(t).toMatch(/^[a-z][a-z0-9_]{1,23}$/);
   });
 
   it("uses global or sticky regexes only where it scans", () => {
@@ -117,6 +143,26 @@ describe("phone", () => {
       ["phone", "+1 202 555 0147"],
     ]);
     expect(found("tel:+1-202-555-0110")).toEqual([["phone", "+1-202-555-0110"]]);
+  });
+
+  it("finds national numbers without a plus sign, validated against libphonenumber's metadata", () => {
+    for (const phone of [
+      "020 7946 0958",
+      "01 23 45 67 89",
+      "030 12345678",
+      "(030) 1234567",
+      "06-12345678",
+    ]) {
+      expect(found(`call ${phone} today`), phone).toEqual([["phone", phone]]);
+    }
+    for (const text of [
+      "order 0123456789",
+      "ref 00 00 00 00 00",
+      "batch 0.12345678",
+      "ref 0000 0000 0000",
+    ]) {
+      expect(typesIn(text), text).not.toContain("phone");
+    }
   });
 
   it("uses the key name for bare digits", () => {
@@ -182,6 +228,23 @@ describe("payment card", () => {
     }
   });
 
+  it("needs a real issuer range with a length that brand issues (IIN table)", () => {
+    // Luhn-valid, but no brand issues these prefix/length pairs.
+    const luhnComplete = (body: string): string => {
+      for (let d = 0; d < 10; d++) if (luhnValid(body + d, 0, body.length + 1)) return body + d;
+      throw new Error("unreachable");
+    };
+    for (const body of ["100000000012", "700000000012", "540000000001", "411111111111111"]) {
+      const n = luhnComplete(body); // 13 digits (1…, 7…), 13-digit Mastercard, 16-digit Visa
+      const expected = n.length === 16 && n.startsWith("4") ? [["payment_card", n]] : [];
+      expect(found(`n ${n}`), n).toEqual(expected);
+    }
+    expect(found(`amex ${luhnComplete("37828224631000")}`)).toEqual([
+      ["payment_card", luhnComplete("37828224631000")],
+    ]);
+    expect(found(`amex16 ${luhnComplete("378282246310005")}`)).toEqual([]); // Amex is 15
+  });
+
   it("checks Luhn", () => {
     expect(luhnValid("4242424242424242", 0, 16)).toBe(true);
     expect(luhnValid("4242 4242 4242 4241", 0, 19)).toBe(false);
@@ -204,11 +267,76 @@ describe("iban", () => {
       "GB83 WEST 1234 5698 7654 32",
       "GB82WEST1234569876543",
       "GB82WEST12345698765432X",
-      "GB82 WE ST12 3456 9876 5432",
+      "GB82 WEST-1234 5698 7654 32",
+      "Gb82WeSt12345698765432",
       "AB12 CDEF 1234 5678 9012 34",
     ]) {
       expect(typesIn(text), text).not.toContain("iban");
     }
+  });
+
+  it("finds IBANs in lower case and in national groupings", () => {
+    for (const iban of [
+      "gb82 west 1234 5698 7654 32",
+      "gb82west12345698765432",
+      "GB82 WE ST12 3456 9876 5432",
+      "DE89-3704-0044-0532-0130-00",
+      "FR14 2004 1010 0505 0001 3M02 606",
+    ]) {
+      expect(found(`pay to ${iban}.`), iban).toEqual([["iban", iban]]);
+    }
+  });
+});
+
+describe("national ids", () => {
+  /** Appends the digit that makes `body` pass `valid`. */
+  const complete = (body: string, valid: (d: string) => boolean): string => {
+    for (let d = 0; d < 10; d++) if (valid(body + d)) return body + d;
+    throw new Error(`no check digit for ${body}`);
+  };
+
+  it("finds UK National Insurance numbers, spaced or not, and rejects unallocated prefixes", () => {
+    expect(found("NI number AB 12 34 56 C on file")).toEqual([["uk_nino", "AB 12 34 56 C"]]);
+    expect(found("nino: AB123456D")).toEqual([["uk_nino", "AB123456D"]]);
+    for (const text of [
+      "GB123456A",
+      "QQ123456E",
+      "DQ123456A",
+      "QO123456A",
+      "QQ 1234 56 C",
+      "ab123456c",
+    ]) {
+      expect(typesIn(text), text).not.toContain("uk_nino");
+    }
+  });
+
+  it("finds US SSNs with dashes, spaces or dots", () => {
+    expect(found("ssn 123 45 6789")).toEqual([["us_ssn", "123 45 6789"]]);
+    expect(found("ssn 123.45.6789")).toEqual([["us_ssn", "123.45.6789"]]);
+    expect(typesIn("ssn 123-45 6789")).not.toContain("us_ssn");
+  });
+
+  it("finds a Canadian SIN (Luhn) next to its name, and not without", () => {
+    const sin = complete("12345678", (d) => luhnValid(d, 0, 9));
+    const grouped = `${sin.slice(0, 3)} ${sin.slice(3, 6)} ${sin.slice(6)}`;
+    expect(found(`SIN: ${grouped}`)).toEqual([["ca_sin", grouped]]);
+    expect(found(grouped, "sin")).toEqual([["ca_sin", grouped]]);
+    expect(typesIn(`order ${grouped}`)).not.toContain("ca_sin");
+  });
+
+  it("finds a Dutch BSN (elfproef) next to its name", () => {
+    const bsn = "111222333"; // 9+8+7+12+10+8+9+6 − 3 = 66, a multiple of 11
+    expect(found(`BSN ${bsn}`)).toEqual([["nl_bsn", bsn]]);
+    expect(found(`BSN 111222334`)).toEqual([]);
+  });
+
+  it("finds an Indian Aadhaar number (Verhoeff), grouped or named", () => {
+    const aadhaar = complete("23456789012", (d) => verhoeffValid(d));
+    const grouped = `${aadhaar.slice(0, 4)} ${aadhaar.slice(4, 8)} ${aadhaar.slice(8)}`;
+    expect(found(`id ${grouped}`)).toEqual([["in_aadhaar", grouped]]);
+    expect(found(`aadhaar ${aadhaar}`)).toEqual([["in_aadhaar", aadhaar]]);
+    const wrong = aadhaar.slice(0, 11) + ((Number(aadhaar[11]) + 1) % 10);
+    expect(typesIn(`aadhaar ${wrong}`)).not.toContain("in_aadhaar");
   });
 });
 
@@ -245,8 +373,31 @@ describe("ip address", () => {
     ]);
   });
 
-  it("treats any dotted quad as an address, version-like or not", () => {
-    expect(found("version 1.2.3.4")).toEqual([["ip_address", "1.2.3.4"]]);
+  it("treats a dotted quad as an address unless its context makes it a version or an OID", () => {
+    expect(found("connect to 1.2.3.4 now")).toEqual([["ip_address", "1.2.3.4"]]);
+    expect(found("http://10.0.0.1/health")).toEqual([["ip_address", "10.0.0.1"]]);
+    // A path segment before the address is not a product token (findings' paths are masked).
+    expect(found("/params/11.0.0.1")).toEqual([["ip_address", "11.0.0.1"]]);
+    expect(found("hosts/10.0.0.1")).toEqual([["ip_address", "10.0.0.1"]]);
+    for (const text of [
+      "version 1.2.3.4",
+      "Version/17.1.2.3 Safari/605.1.15",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.6099.109 Safari/537.36",
+      "Chrome/120.0.0.0",
+      "build: 10.0.19045.3",
+      "OID 2.5.4.3",
+      "oid=1.3.6.1.4.1.311",
+      "v1.2.3.4",
+    ]) {
+      expect(typesIn(text), text).not.toContain("ip_address");
+    }
+  });
+
+  it("includes an IPv6 zone id in the address", () => {
+    expect(found("ping fe80::1ff:fe23:4567:890a%eth0 now")).toEqual([
+      ["ip_address", "fe80::1ff:fe23:4567:890a%eth0"],
+    ]);
+    expect(found("fe80::1%25en0")).toEqual([["ip_address", "fe80::1%25en0"]]);
   });
 
   it("finds IPv6 in common forms", () => {
@@ -257,7 +408,7 @@ describe("ip address", () => {
     expect(found("2001:0db8:0000:0000:0000:ff00:0042:8329")).toEqual([
       ["ip_address", "2001:0db8:0000:0000:0000:ff00:0042:8329"],
     ]);
-    expect(found("fe80::1%eth0")).toEqual([["ip_address", "fe80::1"]]);
+    expect(found("fe80::1%eth0")).toEqual([["ip_address", "fe80::1%eth0"]]);
     // The IPv4-mapped form is one address, not an IPv6 and an IPv4.
     expect(found("::ffff:192.0.2.1")).toEqual([["ip_address", "::ffff:192.0.2.1"]]);
   });
@@ -376,6 +527,51 @@ describe("provider tokens", () => {
   });
 });
 
+describe("provider tokens generated from gitleaks' rules", () => {
+  // Built from each provider's documented prefix plus generated characters.
+  const tokens: [FindingType, string][] = [
+    ["anthropic_token", "sk-ant-" + "api03-" + chars(ALNUM + "_-", 93) + "AA"],
+    ["gitlab_token", "glpat-" + chars(ALNUM, 20)],
+    ["npm_token", "npm_" + chars(ALNUM, 36)],
+    ["pypi_token", "pypi-" + "AgEIcHlwaS5vcmc" + chars(ALNUM, 60)],
+    [
+      "huggingface_token",
+      "hf_" + chars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 34),
+    ],
+    ["sendgrid_token", "SG." + chars(ALNUM, 22) + "." + chars(ALNUM, 43)],
+    ["digitalocean_token", "dop_" + "v1_" + chars(HEX, 64)],
+    ["shopify_token", "shpat_" + chars(HEX, 32)],
+    ["twilio_token", "SK" + chars(HEX, 32)],
+    ["doppler_token", "dp.pt." + chars(ALNUM, 43)],
+    ["openai_token", "sk-" + "proj-" + chars(ALNUM, 74) + "T3Blbk" + "FJ" + chars(ALNUM, 74, 9)],
+    ["postman_token", "PMAK-" + chars(HEX, 24) + "-" + chars(HEX, 34, 3)],
+  ];
+
+  it.each(tokens)("%s: exact span inside an assignment and inside prose", (type, token) => {
+    expect(found(`export KEY_1="${token}"`)).toEqual([[type, token]]);
+    expect(found(`please use ${token} for the deploy`)).toEqual([[type, token]]);
+  });
+
+  it("reports the families gitleaks covers as finding types", () => {
+    for (const t of [
+      "gitlab_token",
+      "openai_token",
+      "anthropic_token",
+      "npm_token",
+      "vault_token",
+    ]) {
+      expect(FINDING_TYPES).toContain(t);
+    }
+  });
+
+  it("applies gitleaks' entropy thresholds and keywords (near misses stay clear)", () => {
+    expect(found("glpat-" + "a".repeat(20))).toEqual([]); // below the entropy threshold
+    expect(found("dop_" + "v1_" + "0".repeat(64))).toEqual([]);
+    expect(found("shpat_" + chars(HEX, 31))).toEqual([]); // one short
+    expect(found("the task is done, ask the desk")).toEqual([]); // keyword "sk" alone
+  });
+});
+
 describe("generic secret", () => {
   it("takes the whole value under a key-like key name", () => {
     for (const key of [
@@ -397,6 +593,21 @@ describe("generic secret", () => {
     // Password-like names: six characters are enough, and digits-only still counts.
     expect(found("hunter", "password")).toEqual([["generic_secret", "hunter"]]);
     expect(found("20240115", "pin_password")).toEqual([["generic_secret", "20240115"]]);
+  });
+
+  it("keeps UUIDs, git SHAs, timestamps and identifiers out of free-text key=value", () => {
+    for (const text of [
+      "token_id=123e4567-e89b-12d3-a456-426614174000",
+      "auth_request: 123e4567-e89b-12d3-a456-426614174000",
+      "secret_sha=9fceb02d0ae598e95dc970b74767f19372d61af8",
+      "token: 9fceb02d0ae598e95dc970b74767f19372d61af8",
+      "token_created=2024-01-15T10:30:00Z",
+      "auth_expiry: 2024-01-15 10:30:00+01:00",
+      "auth_provider: GoogleOAuthProvider",
+      "tokenizer: sentencepiece_model",
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
   });
 
   it("leaves placeholders, booleans, numbers and names about secrets alone", () => {
@@ -443,8 +654,13 @@ describe("generic secret", () => {
     ]);
   });
 
-  it("ends a bare value at the next parameter, not at every & ; or ,", () => {
-    expect(found("password=P@ss&word,fake!")).toEqual([["generic_secret", "P@ss&word,fake!"]]);
+  it("ends a bare value at ;, and at a & or , that ends a list item or a command", () => {
+    expect(found("password=Fake0P@ss&user=bob")).toEqual([["generic_secret", "Fake0P@ss"]]);
+    expect(found("password=P@ss&word-fake!")).toEqual([["generic_secret", "P@ss&word-fake!"]]);
+    expect(found("password=Fake0P@ss&& make")).toEqual([["generic_secret", "Fake0P@ss"]]);
+    expect(found("password=Fake0P@ss;x")).toEqual([["generic_secret", "Fake0P@ss"]]);
+    expect(found("password=P@ss,word-fake!")).toEqual([["generic_secret", "P@ss,word-fake!"]]);
+    expect(found("password=Fake0P@ss, user=bob")).toEqual([["generic_secret", "Fake0P@ss"]]);
     expect(found("?token=Zx9fakeFAKE12&state=abc")).toEqual([["generic_secret", "Zx9fakeFAKE12"]]);
     expect(found("Server=db;Password=Fake0Pass;Database=prod")).toEqual([
       ["generic_secret", "Fake0Pass"],
@@ -454,10 +670,96 @@ describe("generic secret", () => {
     ]);
   });
 
-  it("runs an unclosed quoted value to the end of its line", () => {
+  it("stops an unclosed quoted value at its line's end", () => {
     expect(found('log: password: "hunter2-fake\nnext line')).toEqual([
       ["generic_secret", "hunter2-fake"],
     ]);
+  });
+
+  it("as the requester: an unclosed quote never makes a mask run over the rest of the line", () => {
+    // The tail after the secret is a second statement: it must stay visible to the reviewer.
+    const secret = "Fake0" + "Pass" + "9x";
+    for (const q of [
+      `UPDATE users SET password = '${secret}; DROP TABLE audit; --`,
+      `UPDATE users SET password = '${secret} ; DROP TABLE audit; --`,
+      `psql -c "ALTER ROLE app PASSWORD '${secret}; DROP TABLE audit"`,
+      `password="${secret}&& DROP TABLE audit`,
+      `pwd=${secret};DROP TABLE audit`,
+      `token: \`${secret}, DROP TABLE audit`,
+    ]) {
+      const spans = detectInString(q);
+      expect(spans.length, q).toBeGreaterThan(0);
+      for (const s of spans) {
+        const masked = q.slice(s.start, s.end);
+        expect(masked, q).not.toMatch(/[\s;&,]/);
+        expect(masked.startsWith(secret), q).toBe(true);
+      }
+      expect(q.slice((spans.at(-1) as { end: number }).end)).toContain("DROP TABLE audit");
+    }
+  });
+
+  it("recognises assignments in every common syntax, covering only the value", () => {
+    const v = "Fake0" + "Secret" + "7q";
+    for (const text of [
+      `password=${v}`,
+      `password: ${v}`,
+      `password := "${v}"`,
+      `$password => '${v}'`,
+      `password ::= ${v}`,
+      `PASSWORD ?= ${v}`,
+      `export DB_PASSWORD=${v}`,
+      `db_password = "${v}"  # toml`,
+      `<connection password="${v}" user="app"/>`,
+      `<password>${v}</password>`,
+      `<add key="ClearTextPassword" value="${v}" />`,
+      `{"api_key": "${v}"}`,
+      `api_key: '${v}'`,
+      `Server=db;Uid=app;Pwd=${v};Database=prod`,
+      `Driver={ODBC};PWD={${v}};UID=app`,
+      `jdbc:mysql://db.example.com/prod?user=app&password=${v}&ssl=true`,
+    ]) {
+      expect(found(text), text).toEqual([["generic_secret", v]]);
+    }
+  });
+
+  it("finds passwords in prose, not ordinary words after 'password is'", () => {
+    const v = "Fake0" + "Pr0se!";
+    expect(found(`the password is ${v} for now`)).toEqual([["generic_secret", v]]);
+    expect(found(`My password for the vpn is: ${v}`)).toEqual([["generic_secret", v]]);
+    expect(found(`pwd: ${v}`)).toEqual([["generic_secret", v]]);
+    expect(found("the password is incorrect")).toEqual([]);
+    expect(found("password is required")).toEqual([]);
+  });
+
+  it("finds cookie values in Cookie and Set-Cookie headers, not names or attributes", () => {
+    const a = "Fake0" + "Sess1on9";
+    const b = "Fake1" + "Csrf2x7";
+    expect(found(`Cookie: sid=${a}; csrftoken=${b}`)).toEqual([
+      ["generic_secret", a],
+      ["generic_secret", b],
+    ]);
+    expect(found(`Set-Cookie: sid=${a}; Path=/; HttpOnly; SameSite=Strict`)).toEqual([
+      ["generic_secret", a],
+    ]);
+  });
+
+  it("finds credentials in connection-string URLs of every scheme", () => {
+    const p = "Fake0" + "Url9pw";
+    for (const scheme of [
+      "postgres",
+      "postgresql",
+      "mysql",
+      "mongodb+srv",
+      "redis",
+      "rediss",
+      "amqp",
+      "amqps",
+      "ftp",
+      "https",
+    ]) {
+      const url = `${scheme}://app:${p}@db.example.com:5432/prod?ssl=true`;
+      expect(found(url), url).toEqual([["generic_secret", p]]);
+    }
   });
 
   it("does not flag Interlock's own placeholders again", () => {
@@ -679,5 +981,125 @@ describe("ordinary content", () => {
       ["email", "jane@example.com"],
       ["generic_secret", "Fake0Pass"],
     ]);
+  });
+});
+
+// ---- Unicode: detection on a normalised view, spans in the original ----------------------------
+
+describe("unicode", () => {
+  const NBSP = "\u00a0";
+  const ZWSP = "\u200b";
+  const THIN = "\u2009";
+
+  it("normalises for matching: NFKC, invisible characters removed, Unicode spaces as spaces", () => {
+    expect(normalizeText("\uff50\uff52\uff4f\uff44")).toBe("prod"); // full-width
+    expect(normalizeText(`pr${ZWSP}od`)).toBe("prod");
+    expect(normalizeText(`a${NBSP}b${THIN}c`)).toBe("a b c");
+    expect(normalizeText("e\u0301")).toBe("\u00e9");
+    const view = normalizedView(`x${ZWSP}\ufb01y`); // "x", zero-width, "ﬁ" ligature, "y"
+    expect(view.text).toBe("xfiy");
+    expect(view.toOriginal(1, 3)).toEqual([2, 3]);
+    expect(view.toOriginal(0, 4)).toEqual([0, 4]);
+  });
+
+  it("as the requester: a zero-width or full-width character does not hide a token", () => {
+    const token = FAKE.github;
+    const hidden = token.slice(0, 2) + ZWSP + token.slice(2);
+    const text = `token ${hidden} here`;
+    const spans = detectInString(text);
+    expect(spans.map((s) => [s.type, text.slice(s.start, s.end)])).toEqual([
+      ["github_token", hidden],
+    ]);
+    const wide =
+      [...token.slice(0, 4)].map((c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0)).join("") +
+      token.slice(4);
+    expect(found(`use ${wide}`)).toEqual([["github_token", wide]]);
+  });
+
+  it("finds cards and phones spaced with no-break, thin or zero-width spaces, or dots", () => {
+    for (const sep of [NBSP, THIN, ZWSP, " " + ZWSP, ".", "\u202f"]) {
+      const card = ["4242", "4242", "4242", "4242"].join(sep);
+      expect(found(`card ${card} ok`), JSON.stringify(sep)).toEqual([["payment_card", card]]);
+    }
+    const phone = `+44${NBSP}20${NBSP}7946${NBSP}0958`;
+    expect(found(`call ${phone}`)).toEqual([["phone", phone]]);
+  });
+
+  it("finds an e-mail address written with a full-width @", () => {
+    const mail = "jane\uff20example.com";
+    expect(found(`mail ${mail}`)).toEqual([["email", mail]]);
+  });
+});
+
+// ---- encoded payloads -------------------------------------------------------------------------
+
+describe("encoded payloads", () => {
+  const pw = "password=" + "Fake0" + "Pass9x";
+  const b64 = (s: string): string => Buffer.from(s).toString("base64");
+
+  it("finds a secret inside base64 (standard and URL-safe) and hex, masking the whole run", () => {
+    for (const enc of [
+      b64(pw),
+      Buffer.from(`{"token":"${FAKE.github}"}`).toString("base64url"),
+      Buffer.from(pw).toString("hex"),
+    ]) {
+      const text = `data: ${enc} end`;
+      const spans = detectInString(text);
+      expect(spans.length, enc).toBe(1);
+      expect(text.slice(spans[0]!.start, spans[0]!.end)).toBe(enc);
+      expect(spans[0]!.kind).toBe("secret");
+    }
+  });
+
+  it("finds a secret in URL-encoded text, on the original range", () => {
+    const text = "q=" + encodeURIComponent(`login?user=bob&password=Fake0Pass9x&x=1`);
+    const spans = detectInString(text);
+    expect(spans.map((s) => text.slice(s.start, s.end))).toEqual(["Fake0Pass9x"]);
+    const mail = "https://example.com/?to=jane%40example.com";
+    expect(found(mail)).toEqual([["email", "jane%40example.com"]]);
+  });
+
+  it("decodes payloads inside payloads, and fails closed beyond the depth bound", () => {
+    const twice = b64(b64(pw));
+    expect(typesIn(`x ${twice}`)).toEqual(["generic_secret"]);
+    let deep = pw;
+    for (let i = 0; i < 6; i++) deep = b64(deep);
+    const spans = detectInString(deep);
+    expect(spans).toEqual([{ type: "encoded", kind: "secret", start: 0, end: deep.length }]);
+  });
+
+  it("fails closed on a payload too large to decode that still encodes text", () => {
+    const big = b64("lorem ipsum dolor sit amet ".repeat(3000));
+    expect(detectInString(big)).toEqual([
+      { type: "encoded", kind: "secret", start: 0, end: big.length },
+    ]);
+  });
+
+  it("finds encoded runs exactly where the documented regex does (hand-written scan)", () => {
+    const re = ENCODED_PATTERNS[0] as RegExp;
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(..."aZ09+/_-=. \u00e9"), maxLength: 80 }),
+        (t) => {
+          const expected = [...t.matchAll(new RegExp(re.source, "g"))].map((m) => [m.index, m[0]]);
+          expect(encodedRuns(t)).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("leaves harmless encodings, binary data, hashes and identifiers alone", () => {
+    for (const text of [
+      b64("nothing to see here, just a sentence"),
+      Buffer.from(Array.from({ length: 48 }, (_, i) => (i * 73 + 11) % 256)).toString("base64"),
+      "commit 9fceb02d0ae598e95dc970b74767f19372d61af8",
+      "id 123e4567-e89b-12d3-a456-426614174000",
+      "sha256:" + chars(HEX, 64),
+      "getElementsByClassNameAndTagName",
+      "100%25 done, 50%20off",
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
   });
 });

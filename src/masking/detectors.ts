@@ -16,6 +16,20 @@
 import { Buffer } from "node:buffer";
 import { isIPv6 } from "node:net";
 import { getCountrySpecifications, isValidIBAN } from "ibantools";
+import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
+import { normalizedView, normalizeText, type NormalizedView } from "../text/unicode.ts";
+import { isIssuedCardNumber } from "./card-issuers.ts";
+import {
+  NATIONAL_ID_PATTERNS,
+  nationalIdNamedBy,
+  scanAadhaar,
+  scanBsn,
+  scanNino,
+  scanSin,
+  wholeNationalId,
+} from "./national-ids.ts";
+import { ENCODED_PATTERNS, scanEncodedRuns, scanPercentEncoded } from "./encoded.ts";
+import { providerRegexes, scanProviderTokens } from "./providers/match.ts";
 import { FINDING_TYPES, type FindingKind, type FindingType, type Span } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -73,6 +87,8 @@ export interface KeyContext {
   readonly phone: boolean;
   /** Names a US social security number. */
   readonly ssn: boolean;
+  /** Names a national ID with a checksum: "sin", "bsn", "aadhaar" (none: empty). */
+  readonly nationalId: "ca_sin" | "nl_bsn" | "in_aadhaar" | "";
 }
 
 export interface Detector {
@@ -373,6 +389,9 @@ const PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d/g;
 // North American without "+": (202) 555-0147, 202-555-0147, 202.555.0147, 1-202-555-0147.
 const PHONE_NANP_RE =
   /(?<![\w.+-])(?:1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)/g;
+// National format with a trunk prefix 0 and no "+": 020 7946 0958, 01 23 45 67 89, (030) 1234567.
+// Candidates only: each is validated against libphonenumber's metadata for the countries below.
+const PHONE_NATIONAL_RE = /(?<![\w+.-])\(?0[\d .()-]{7,16}\d(?![\w-]|\.\d)/g;
 // A whole value under a phone-like key: 7–15 digits with the usual punctuation.
 const PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}$/;
 // Doubled separators or empty/nested parentheses: a list of numbers, not one phone number.
@@ -404,6 +423,39 @@ function validNanpPhone(candidate: string): boolean {
   return true;
 }
 
+/**
+ * Countries whose national numbers start with the trunk prefix 0, tried in turn; a candidate is
+ * a phone number when libphonenumber (full metadata: number types and lengths per country)
+ * finds it valid for one of them.
+ */
+const NATIONAL_PHONE_COUNTRIES: readonly CountryCode[] =
+  "GB DE FR IT ES NL BE AT CH SE NO DK FI IE PT PL CZ HU RO GR TR IL AU NZ IN JP KR BR AR ZA NG EG".split(
+    " ",
+  ) as CountryCode[];
+
+function validNationalPhone(candidate: string): boolean {
+  const digits = countDigits(candidate, 0, candidate.length);
+  if (digits < 9 || digits > 12) return false;
+  // A bare run of digits is an id or an amount more often than a phone number.
+  if (digits === candidate.length) return false;
+  if (candidate.charCodeAt(1) === DOT) return false; // 0.12345678 is a fraction
+  if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
+  const open = candidate.split("(").length - 1;
+  if (open !== candidate.split(")").length - 1 || open > 1) return false;
+  let valid = NATIONAL_PHONE_CACHE.get(candidate);
+  if (valid === undefined) {
+    // ~35 µs per country: up to about 1 ms for a candidate no country accepts, so remember.
+    valid = NATIONAL_PHONE_COUNTRIES.some(
+      (country) => parsePhoneNumberFromString(candidate, country)?.isValid() === true,
+    );
+    if (NATIONAL_PHONE_CACHE.size >= 1024) NATIONAL_PHONE_CACHE.clear();
+    NATIONAL_PHONE_CACHE.set(candidate, valid);
+  }
+  return valid;
+}
+
+const NATIONAL_PHONE_CACHE = new Map<string, boolean>();
+
 function scanPhone(text: string, out: number[]): void {
   forEachMatch(PHONE_INTL_RE, text, (m) => {
     const end = m.index + m[0].length;
@@ -415,6 +467,13 @@ function scanPhone(text: string, out: number[]): void {
     if (validNanpPhone(m[0])) out.push(m.index, end);
     return end;
   });
+  if (text.includes("0")) {
+    forEachMatch(PHONE_NATIONAL_RE, text, (m) => {
+      const end = m.index + m[0].length;
+      if (validNationalPhone(m[0])) out.push(m.index, end);
+      return end;
+    });
+  }
 }
 
 function wholePhone(text: string, key: KeyContext): boolean {
@@ -429,9 +488,9 @@ function wholePhone(text: string, key: KeyContext): boolean {
 // Payment cards
 // ---------------------------------------------------------------------------------------------
 
-// A run of 13+ digits with single spaces or dashes between them, starting with four digits
+// A run of 13+ digits with single spaces, dots or dashes between them, starting with four digits
 // (every card format does); windows of whole groups inside the run are then checked.
-const CARD_RUN_RE = /(?<![\w.,])\d{4}[ -]?\d(?:[ -]?\d){8,}/g;
+const CARD_RUN_RE = /(?<![\w.,])\d{4}[ .-]?\d(?:[ .-]?\d){8,}/g;
 
 /**
  * Group shape of a plausible card: one block of 13–19 digits, or groups separated by one
@@ -449,10 +508,9 @@ function cardShapeOk(lengths: number[], from: number, to: number): boolean {
 }
 
 function cardDigitsOk(text: string, start: number, end: number): boolean {
-  const first = text.charCodeAt(start);
-  // Issuer prefixes in use start with 2–6 (Mastercard 2/5, Amex/Diners/JCB 3, Visa 4, 6 …).
-  if (first < 50 || first > 54) return false;
-  return !allSameChar(digitsOf(text, start, end)) && luhnValid(text, start, end);
+  const digits = digitsOf(text, start, end);
+  // A real issuer range with a length that brand issues (see card-issuers.ts), then Luhn.
+  return isIssuedCardNumber(digits) && !allSameChar(digits) && luhnValid(text, start, end);
 }
 
 function scanCards(text: string, out: number[]): void {
@@ -512,7 +570,8 @@ function scanCards(text: string, out: number[]): void {
 // ---------------------------------------------------------------------------------------------
 
 // Country, check digits, then up to 30 letters/digits, optionally in space-separated groups.
-const IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}/g;
+// Either case ("de89 3704 …" is still an IBAN), with single spaces or dashes between groups.
+const IBAN_RE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}/g;
 
 /** IBAN length per country, from the IBAN registry data in ibantools. */
 const IBAN_LENGTHS: ReadonlyMap<string, number> = new Map(
@@ -527,14 +586,17 @@ const IBAN_LENGTHS: ReadonlyMap<string, number> = new Map(
  * 4-character group boundaries, and verifies the mod-97 checksum and BBAN format.
  */
 function ibanEnd(text: string, start: number, limit: number): number {
-  const length = IBAN_LENGTHS.get(text.slice(start, start + 2));
+  const length = IBAN_LENGTHS.get(text.slice(start, start + 2).toUpperCase());
   if (length === undefined) return -1;
   let compact = "";
   let i = start;
+  let separator = 0;
   while (i < limit && compact.length < length) {
     const c = text.charCodeAt(i);
-    if (c === SPACE) {
-      if (compact.length % 4 !== 0) return -1;
+    if (c === SPACE || c === DASH) {
+      // One separator kind; groups of 4 as printed, or national groupings (3 or more).
+      if (separator !== 0 && c !== separator) return -1;
+      separator = c;
       i++;
       continue;
     }
@@ -542,7 +604,9 @@ function ibanEnd(text: string, start: number, limit: number): number {
     i++;
   }
   if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
-  return isValidIBAN(compact) ? i : -1;
+  // Mixed case is a word or an identifier; an IBAN is written in one case.
+  if (compact !== compact.toUpperCase() && compact !== compact.toLowerCase()) return -1;
+  return isValidIBAN(compact.toUpperCase()) ? i : -1;
 }
 
 function scanIban(text: string, out: number[]): void {
@@ -558,7 +622,8 @@ function scanIban(text: string, out: number[]): void {
 // US social security numbers
 // ---------------------------------------------------------------------------------------------
 
-const SSN_RE = /(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-]|\.\d)/g;
+// 123-45-6789, 123 45 6789, 123.45.6789 (one separator kind).
+const SSN_RE = /(?<![\w.-])\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}(?![\w-]|\.\d)/g;
 const SSN_VALUE_RE = /^\d{3}[- ]?\d{2}[- ]?\d{4}$/;
 
 /** Rejects numbers never issued: area 000, 666 or 9xx, group 00, serial 0000. */
@@ -635,11 +700,69 @@ function ipv6End(text: string, start: number, end: number): number {
   return groups >= 2 ? e : -1;
 }
 
+/** Words after which a dotted quad is a version or an object identifier, not an address. */
+const VERSION_WORDS: ReadonlySet<string> = new Set(
+  (
+    "version versions ver v build release rel firmware fw os ios android macos windows nt rv " +
+    "kernel patch rev revision chrome chromium safari firefox edge edg opera msie trident " +
+    "webkit applewebkit gecko mobile oid oids sdk api app client agent driver engine"
+  ).split(" "),
+);
+
+/**
+ * Whether the dotted quad at `start` is a version or an OID by its context: a product token
+ * ("Chrome/120.0.6099.109", "Version/17.1.2.3") or a version word before it ("version
+ * 1.2.3.4", "OID 2.5.4.3", "build: 10.0.19045.3").
+ */
+function versionContext(text: string, start: number): boolean {
+  let i = start - 1;
+  if (text.charCodeAt(i) === 47) {
+    // "Chrome/1.2.3.4" is a product token: a capitalised word (or a version word) standing
+    // alone before the slash. "//10.0.0.1" (a URL) and "/params/10.0.0.1" (a path) are not.
+    let w = i;
+    while (
+      w > 0 &&
+      i - w < 24 &&
+      (isAlnum(text.charCodeAt(w - 1)) || text.charCodeAt(w - 1) === 95)
+    )
+      w--;
+    if (w === i) return false;
+    const before = text.charCodeAt(w - 1);
+    if (!(Number.isNaN(before) || isWhitespace(before) || before === 40 || before === 59))
+      return false;
+    return isUpper(text.charCodeAt(w)) || VERSION_WORDS.has(text.slice(w, i).toLowerCase());
+  }
+  while (
+    i >= 0 &&
+    i >= start - 3 &&
+    (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === COLON)
+  ) {
+    i--;
+  }
+  const wordEnd = i + 1;
+  while (
+    i >= 0 &&
+    wordEnd - i <= 12 &&
+    (isLower(text.charCodeAt(i)) || isUpper(text.charCodeAt(i)))
+  )
+    i--;
+  if (wordEnd - i > 12 || wordEnd === i + 1) return false;
+  return VERSION_WORDS.has(text.slice(i + 1, wordEnd).toLowerCase());
+}
+
+/** "%eth0", "%25en0" after an IPv6 address: its zone id, part of the address. */
+function zoneEnd(text: string, end: number): number {
+  if (text.charCodeAt(end) !== 37) return end;
+  let i = end + 1;
+  while (i - end <= 16 && (isIdentChar(text.charCodeAt(i)) || text.charCodeAt(i) === 37)) i++;
+  return i > end + 1 ? i : end;
+}
+
 function scanIp(text: string, out: number[]): void {
   if (text.includes(".")) {
     forEachMatch(IPV4_RE, text, (m) => {
       const end = m.index + m[0].length;
-      if (validIpv4(m[0])) out.push(m.index, end);
+      if (validIpv4(m[0]) && !versionContext(text, m.index)) out.push(m.index, end);
       return end;
     });
   }
@@ -652,7 +775,7 @@ function scanIp(text: string, out: number[]): void {
       let end = m.index + 1;
       while (isIpv6Char(text.charCodeAt(end))) end++;
       const range = ipv6Range(text, start, end);
-      if (range !== null) out.push(range[0], range[1]);
+      if (range !== null) out.push(range[0], zoneEnd(text, range[1]));
       return end;
     });
   }
@@ -871,7 +994,8 @@ const NOT_SECRET_LAST_WORDS: ReadonlySet<string> = new Set(
     "enable disable required optional rotation rotated created updated changed reset at date " +
     "time timestamp user username userid email login prefix suffix param field label title " +
     "description desc note notes comment reason message msg strength store vault manager source " +
-    "env location status state valid present set exists used usage"
+    "env location status state valid present set exists used usage sha hash digest checksum " +
+    "etag commit revision uuid guid fingerprint"
   ).split(" "),
 );
 
@@ -944,6 +1068,7 @@ function analyzeKey(name: string): KeyContext {
     awsSecret,
     phone: words.some((w) => PHONE_WORDS.has(w)) || joined.endsWith("phonenumber"),
     ssn: words.some((w) => SSN_WORDS.has(w)) || joined.includes("socialsecuritynumber"),
+    nationalId: nationalIdNamedBy(words),
   };
 }
 
@@ -1052,10 +1177,25 @@ function characterClassCount(value: string): number {
 export function looksSecret(value: string, passwordLike: boolean): boolean {
   if (value.length === 0 || isPlaceholder(value)) return false;
   if (passwordLike) return value.length >= 6;
-  if (value.length < 8) return false;
+  if (value.length < 8 || isIdentifierValue(value)) return false;
   const classes = characterClassCount(value);
   if (!hasDigitOrSymbol(value)) return classes >= 2 && !isWordsName(value);
   return classes >= 3 || (classes >= 2 && shannonEntropy(value) >= 3);
+}
+
+// Values that identify rather than authenticate: UUIDs, git/SHA hashes, dates and timestamps.
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HASH_RE = /^(?:[0-9a-f]{7,12}|[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/;
+const TIMESTAMP_RE =
+  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * A UUID, a lower-case hex hash (git SHA, digest) or an ISO date/timestamp: in free text after
+ * a key-like name these are identifiers, not secrets ("token_id=…" cut short, "commit: …").
+ * Under a secret-like JSON key the whole value still counts (wholeGenericSecret).
+ */
+function isIdentifierValue(value: string): boolean {
+  return UUID_RE.test(value) || HASH_RE.test(value) || TIMESTAMP_RE.test(value);
 }
 
 /** A snake_case, kebab-case or CamelCase name whose parts are all real-looking words (3+). */
@@ -1083,8 +1223,18 @@ function wholeGenericSecret(text: string, key: KeyContext): boolean {
 
 // Stems of key-like names; the identifier around a hit is then analysed as a whole.
 const SECRET_KEYWORD_RE = /pass|pwd|secret|token|key|cred|auth|bearer|cookie/gi;
-// Between a key and its value: optional closing quote (possibly escaped), then = : => :=
-const KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}/y;
+// Between a key and its value: optional closing quote (possibly escaped), then one of
+// = : := => ::= ?= (assignments in most languages, YAML, env files, XML/HTML attributes).
+const KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|::=|:=|\?=|[:=])[ \t]{0,8}/y;
+// Prose: "the password is …", "password for the db was: …".
+const PROSE_SEPARATOR_RE =
+  /(?:[ \t]{1,4}(?:for|of|on|to)[ \t]{1,4}[\w.-]{1,40}(?:[ \t]{1,4}[\w.-]{1,40}){0,2})?[ \t]{1,4}(?:is|was|are|=|:)[ \t:]{1,4}/iy;
+// SQL and shells: PASSWORD 'value', --password "value", IDENTIFIED BY 'value'.
+const SPACE_THEN_QUOTE_RE = /[ \t]{1,4}(?:by[ \t]{1,4})?(?=["'])/iy;
+// XML/HTML element: <password>…</password>
+const ELEMENT_VALUE_RE = /[ \t]{0,8}>/y;
+// A name given as an attribute, the value in the next one: <add key="Password" value="…"/>
+const XML_VALUE_ATTR_RE = /["'][ \t]{1,8}value[ \t]{0,4}=[ \t]{0,4}/iy;
 // scheme://user:password@host — the password is the secret.
 const URL_USERINFO_RE = /:\/\/[^\s:/?#@"'<>\\]{0,256}:[^\s/?#@"'<>\\]{1,256}@/g;
 const BEARER_WORD_RE = /bearer /i;
@@ -1125,9 +1275,26 @@ function endsUnquoted(c: number): boolean {
   );
 }
 
-/** `&`, `;` and `,` end a value only when another `name=` follows ("a=1&b=2", "k=v; Path=/"). */
+/** `&`, `;` and `,`: separators of parameter lists, statements and values. */
 function isListSeparator(c: number): boolean {
   return c === 38 || c === 59 || c === 44;
+}
+
+/**
+ * Whether the character at i ends a bare value. `;` always does (connection strings, statement
+ * separators: a mask never runs over one). `&` and `,` (or `&&`) do when a space, the end or a
+ * next `name=` parameter follows ("a=1&b=2", "x&& make"); otherwise they are characters of
+ * the value ("P&&ssw0rd"), which is masked whole rather than leaking its tail. (In executable
+ * parameters a mask must also be exactly one literal of the language, or the request is denied.)
+ */
+function endsBareValue(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (endsUnquoted(c) || c === 59) return true;
+  if (c !== 44 && c !== 38) return false;
+  let j = i + 1;
+  while (j - i < 4 && text.charCodeAt(j) === c) j++; // "&&", ",,"
+  const next = text.charCodeAt(j);
+  return Number.isNaN(next) || isWhitespace(next) || next === 59 || startsParameter(text, j);
 }
 
 /** Whether text at `i` is an optional space, a parameter name and "=". */
@@ -1141,17 +1308,14 @@ function startsParameter(text: string, i: number): boolean {
 }
 
 /**
- * End of a bare value. Passwords often contain & ; and , so those end the value only where a
- * next parameter starts; the rest (whitespace, quotes, brackets, pipes) always does. A final
- * ; , or . is punctuation of the surrounding text ("token: abc123;" in code, "… abc123." in
- * prose), not part of the value.
+ * End of a bare value: whitespace, a quote, a bracket, a pipe, `;`, `&` or a list `,` (see
+ * endsBareValue), and never more than MAX_VALUE characters. A final `.` is punctuation of the
+ * surrounding prose ("… abc123."), not part of the value.
  */
 function unquotedEnd(text: string, start: number): number {
   let i = start;
   for (; i - start < MAX_VALUE; i++) {
-    const c = text.charCodeAt(i);
-    if (endsUnquoted(c)) break;
-    if (isListSeparator(c) && startsParameter(text, i + 1)) break;
+    if (endsBareValue(text, i)) break;
   }
   while (i > start && (isListSeparator(text.charCodeAt(i - 1)) || text.charCodeAt(i - 1) === DOT)) {
     i--;
@@ -1161,10 +1325,12 @@ function unquotedEnd(text: string, start: number): number {
 
 /**
  * The value after a key at `start`: [valueStart, valueEnd), or null. Handles "quoted",
- * 'quoted', `quoted`, \"escaped-quoted\" and bare values, and skips an HTTP auth scheme
- * ("Bearer ", "Basic ", "token ") so that only the credential is covered. A quote that is not
- * closed on its line (a truncated log line, say) runs to the end of the line: masking a little
- * more is safer than leaking a cut-off password, and the scan never reads the line twice.
+ * 'quoted', `quoted`, \"escaped-quoted\", {braced} (ODBC) and bare values, and skips an HTTP
+ * auth scheme ("Bearer ", "Basic ", "token ") so that only the credential is covered.
+ *
+ * The span is bounded to the value itself. A quote that is not closed on its line is not a
+ * quoted value: it is read as a bare value (up to whitespace, `;`, `&`, `,`), so a mask never
+ * runs to the end of the line and never hides what follows (a second SQL statement, say).
  */
 function valueRange(text: string, start: number): [number, number] | null {
   let i = start;
@@ -1173,15 +1339,23 @@ function valueRange(text: string, start: number): [number, number] | null {
   const quote = text.charCodeAt(i);
   let vs: number;
   let ve: number;
-  if (quote === 34 || quote === 39 || quote === 96) {
+  if (quote === 34 || quote === 39 || quote === 96 || (quote === 123 && !escaped)) {
+    const close = quote === 123 ? 125 : quote;
     vs = i + 1;
     ve = vs;
+    let closed = false;
     for (; ve - vs < MAX_VALUE && ve < text.length; ve++) {
       const c = text.charCodeAt(ve);
       if (c === 10 || c === 13) break;
-      if (escaped ? c === BACKSLASH && text.charCodeAt(ve + 1) === quote : c === quote) break;
+      if (escaped ? c === BACKSLASH && text.charCodeAt(ve + 1) === close : c === close) {
+        closed = true;
+        break;
+      }
       if (!escaped && c === BACKSLASH && ve + 1 < text.length) ve++; // skip an escaped character
     }
+    if (!closed) ve = unquotedEnd(text, vs);
+    // "{{ template }}" and "{…}" objects are not ODBC values.
+    if (quote === 123 && (!closed || text.charCodeAt(vs) === 123)) return null;
   } else if (escaped) {
     return null;
   } else {
@@ -1235,22 +1409,91 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
     if (!key.secretLike) return idEnd;
 
     let range: [number, number] | null = null;
+    let prose = false;
+    const before = text.charCodeAt(idStart - 1);
     if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
       // A bare "Bearer <token>".
       let t = idEnd;
       while (text.charCodeAt(t) === SPACE) t++;
       const te = unquotedEnd(text, t);
       range = te > t ? [t, te] : null;
-    } else {
-      KEY_VALUE_SEPARATOR_RE.lastIndex = idEnd;
-      if (!KEY_VALUE_SEPARATOR_RE.test(text)) return idEnd;
+    } else if (before === 60 && sticky(ELEMENT_VALUE_RE, text, idEnd)) {
+      // <password>value</password>
+      const vs = ELEMENT_VALUE_RE.lastIndex;
+      const ve = unquotedEnd(text, vs);
+      range = ve > vs ? [vs, ve] : null;
+    } else if ((before === 34 || before === 39) && sticky(XML_VALUE_ATTR_RE, text, idEnd)) {
+      // <add key="Password" value="…"/>
+      range = valueRange(text, XML_VALUE_ATTR_RE.lastIndex);
+    } else if (sticky(KEY_VALUE_SEPARATOR_RE, text, idEnd)) {
+      if (key.words.includes("cookie")) {
+        const end = scanCookieValues(text, KEY_VALUE_SEPARATOR_RE.lastIndex, out);
+        return Math.max(end, idEnd);
+      }
       range = valueRange(text, KEY_VALUE_SEPARATOR_RE.lastIndex);
+    } else if (key.passwordLike && sticky(SPACE_THEN_QUOTE_RE, text, idEnd)) {
+      range = valueRange(text, SPACE_THEN_QUOTE_RE.lastIndex);
+    } else if (key.passwordLike && sticky(PROSE_SEPARATOR_RE, text, idEnd)) {
+      // "the password is …": prose, so the value must look like a password, not a word.
+      range = valueRange(text, PROSE_SEPARATOR_RE.lastIndex);
+      prose = true;
+    } else {
+      return idEnd;
     }
     if (range === null) return idEnd;
     const [vs, ve] = range;
-    if (looksSecret(text.slice(vs, ve), key.passwordLike)) out.push(vs, ve);
+    const value = text.slice(vs, ve);
+    if (prose ? looksLikeProsePassword(value) : looksSecret(value, key.passwordLike)) {
+      out.push(vs, ve);
+    }
     return Math.max(ve, idEnd);
   });
+}
+
+/** Runs a sticky regex at `at`; its lastIndex is then the end of the match. */
+function sticky(re: RegExp, text: string, at: number): boolean {
+  re.lastIndex = at;
+  return re.test(text);
+}
+
+/** Cookie attributes: not secrets. */
+const COOKIE_ATTRIBUTES: ReadonlySet<string> = new Set(
+  "path domain expires max-age samesite secure httponly version comment priority partitioned".split(
+    " ",
+  ),
+);
+
+/**
+ * `Cookie: a=…; b=…` and `Set-Cookie: sid=…; Path=/`: each cookie's value (not its name, not
+ * the attributes). Returns where the header value ends.
+ */
+function scanCookieValues(text: string, start: number, out: number[]): number {
+  let i = start;
+  const quoted = text.charCodeAt(i) === 34 || text.charCodeAt(i) === 39;
+  if (quoted) i++;
+  for (let pairs = 0; pairs < 64; pairs++) {
+    while (text.charCodeAt(i) === SPACE) i++;
+    const ns = i;
+    while (i - ns < 64 && isIdentChar(text.charCodeAt(i))) i++;
+    if (i === ns || text.charCodeAt(i) !== 61) return i;
+    const name = text.slice(ns, i).toLowerCase();
+    const vs = ++i;
+    const ve = unquotedEnd(text, vs);
+    const value = text.slice(vs, ve);
+    if (!COOKIE_ATTRIBUTES.has(name) && value.length >= 6 && !isPlaceholder(value)) {
+      out.push(vs, ve);
+    }
+    i = ve;
+    if (text.charCodeAt(i) !== 59) return i; // ;
+    i++;
+  }
+  return i;
+}
+
+/** A value after "password is": six or more characters that are not just a lower-case word. */
+function looksLikeProsePassword(value: string): boolean {
+  if (value.length < 6 || isPlaceholder(value)) return false;
+  return hasDigitOrSymbol(value) || characterClassCount(value) >= 2;
 }
 
 function scanUrlPasswords(text: string, out: number[]): void {
@@ -1287,11 +1530,17 @@ export const DETECTORS: readonly Detector[] = [
     type: "phone",
     kind: "pii",
     pattern: PHONE_INTL_RE,
-    patterns: [PHONE_INTL_RE, PHONE_NANP_RE, PHONE_VALUE_RE, PHONE_BAD_SEPARATORS_RE],
+    patterns: [
+      PHONE_INTL_RE,
+      PHONE_NANP_RE,
+      PHONE_NATIONAL_RE,
+      PHONE_VALUE_RE,
+      PHONE_BAD_SEPARATORS_RE,
+    ],
     prefilter: needs({
       minLength: 8,
       minDigitRun: 8,
-      test: (_, f) => f.digitRun >= 10 || (f.flags & FEATURE_PLUS) !== 0,
+      test: (_, f) => f.digitRun >= 9 || (f.flags & FEATURE_PLUS) !== 0,
     }),
     scan: scanPhone,
     matchesWhole: wholePhone,
@@ -1309,7 +1558,7 @@ export const DETECTORS: readonly Detector[] = [
     kind: "pii",
     pattern: IBAN_RE,
     patterns: [IBAN_RE],
-    prefilter: needs({ minLength: 15, minDigitRun: 2, minLetters: 2, all: FEATURE_UPPER }),
+    prefilter: needs({ minLength: 15, minDigitRun: 2, minLetters: 2 }),
     scan: scanIban,
   },
   {
@@ -1317,9 +1566,45 @@ export const DETECTORS: readonly Detector[] = [
     kind: "pii",
     pattern: SSN_RE,
     patterns: [SSN_RE, SSN_VALUE_RE],
-    prefilter: needs({ minLength: 11, minDigitRun: 9, all: FEATURE_DASH }),
+    prefilter: needs({ minLength: 11, minDigitRun: 9 }),
     scan: scanSsn,
     matchesWhole: wholeSsn,
+  },
+  {
+    type: "uk_nino",
+    kind: "pii",
+    pattern: NATIONAL_ID_PATTERNS[0] as RegExp,
+    patterns: NATIONAL_ID_PATTERNS,
+    prefilter: needs({ minLength: 9, minDigitRun: 6, minLetters: 3 }),
+    scan: scanNino,
+  },
+  {
+    type: "ca_sin",
+    kind: "pii",
+    pattern: NATIONAL_ID_PATTERNS[1] as RegExp,
+    patterns: [NATIONAL_ID_PATTERNS[1] as RegExp],
+    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    scan: scanSin,
+    matchesWhole: (text, key) => key.nationalId === "ca_sin" && wholeNationalId("ca_sin", text),
+  },
+  {
+    type: "nl_bsn",
+    kind: "pii",
+    pattern: NATIONAL_ID_PATTERNS[1] as RegExp,
+    patterns: [NATIONAL_ID_PATTERNS[1] as RegExp],
+    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    scan: scanBsn,
+    matchesWhole: (text, key) => key.nationalId === "nl_bsn" && wholeNationalId("nl_bsn", text),
+  },
+  {
+    type: "in_aadhaar",
+    kind: "pii",
+    pattern: NATIONAL_ID_PATTERNS[2] as RegExp,
+    patterns: [NATIONAL_ID_PATTERNS[2] as RegExp],
+    prefilter: needs({ minLength: 12, minDigitRun: 12 }),
+    scan: scanAadhaar,
+    matchesWhole: (text, key) =>
+      key.nationalId === "in_aadhaar" && wholeNationalId("in_aadhaar", text),
   },
   {
     type: "ip_address",
@@ -1428,29 +1713,52 @@ export const DETECTORS: readonly Detector[] = [
     patterns: [
       SECRET_KEYWORD_RE,
       KEY_VALUE_SEPARATOR_RE,
+      PROSE_SEPARATOR_RE,
+      SPACE_THEN_QUOTE_RE,
+      ELEMENT_VALUE_RE,
+      XML_VALUE_ATTR_RE,
       URL_USERINFO_RE,
       ENV_REFERENCE_RE,
       NUMBER_ONLY_RE,
       BEARER_WORD_RE,
+      UUID_RE,
+      HASH_RE,
+      TIMESTAMP_RE,
     ],
     prefilter: needs({
       minLength: 6,
       minLetters: 3,
-      // key=value and key: value need a separator; a bare "Bearer <token>" needs the word.
+      // key=value and key: value need a separator; "password is …" a space, <password> a ">".
       test: (text, f) =>
-        (f.flags & (FEATURE_COLON | FEATURE_EQUALS)) !== 0 || BEARER_WORD_RE.test(text),
+        (f.flags & (FEATURE_COLON | FEATURE_EQUALS | FEATURE_SPACE)) !== 0 || text.includes(">"),
     }),
     scan: scanGenericSecrets,
     matchesWhole: wholeGenericSecret,
   },
 ];
 
+/**
+ * Every regex detection runs, named, for the linear-time check: the built-in detectors', the
+ * generated provider rules' (and their allowlists') and the encoded-payload scanner's.
+ */
+export function detectionRegexes(): { name: string; re: RegExp }[] {
+  return [
+    ...DETECTORS.flatMap((d) =>
+      d.patterns.map((re, i) => ({ name: `${d.type}[${i}] /${re.source}/${re.flags}`, re })),
+    ),
+    ...ENCODED_PATTERNS.map((re, i) => ({ name: `encoded[${i}] /${re.source}/`, re })),
+    ...providerRegexes(),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Combining results
 // ---------------------------------------------------------------------------------------------
 
 interface Candidate {
-  readonly detector: Detector;
+  readonly type: FindingType;
+  readonly kind: FindingKind;
+  /** Table order; provider rules come after the built-in detectors. */
   readonly order: number;
   readonly start: number;
   readonly end: number;
@@ -1461,18 +1769,17 @@ interface Candidate {
  * specific detector beats generic_secret, then the earlier span, then table order.
  */
 function higherPriority(a: Candidate, b: Candidate): number {
-  const kind = (a.detector.kind === "secret" ? 0 : 1) - (b.detector.kind === "secret" ? 0 : 1);
+  const kind = (a.kind === "secret" ? 0 : 1) - (b.kind === "secret" ? 0 : 1);
   if (kind !== 0) return kind;
   const length = b.end - b.start - (a.end - a.start);
   if (length !== 0) return length;
-  const generic =
-    (a.detector.type === "generic_secret" ? 1 : 0) - (b.detector.type === "generic_secret" ? 1 : 0);
+  const generic = (a.type === "generic_secret" ? 1 : 0) - (b.type === "generic_secret" ? 1 : 0);
   if (generic !== 0) return generic;
   return a.start - b.start || a.order - b.order;
 }
 
 function toSpan(c: Candidate): Span {
-  return { type: c.detector.type, kind: c.detector.kind, start: c.start, end: c.end };
+  return { type: c.type, kind: c.kind, start: c.start, end: c.end };
 }
 
 /** Sorted, non-overlapping spans; each cluster of overlapping candidates is resolved alone. */
@@ -1508,8 +1815,55 @@ function resolveOverlaps(candidates: Candidate[]): Span[] {
  * All spans in one string, sorted by start, non-overlapping (on overlap: secret beats pii, then
  * the longer span wins). keyName: the object key under which the string sits, if any (for
  * key-name context: a password field's whole value is a secret, a phone field's digits a phone).
+ *
+ * Detection runs on a normalised view of the text (NFKC, invisible characters removed, Unicode
+ * spaces as spaces; see src/text/unicode.ts) and on decoded payloads (base64, hex, URL
+ * encoding; see encoded.ts); every span is reported in UTF-16 units of the ORIGINAL string.
  */
 export function detectInString(text: string, keyName?: string): Span[] {
+  return detectAtDepth(text, keyName, 0);
+}
+
+/** Detection in a decoded payload (no key name: the key named the encoded value). */
+function decode(decoded: string, depth: number): Span[] {
+  return detectAtDepth(decoded, undefined, depth);
+}
+
+function detectAtDepth(text: string, keyName: string | undefined, depth: number): Span[] {
+  if (text.length < 2) return [];
+  const view = normalizedView(text);
+  const key = keyName === undefined ? undefined : normalizeText(keyName);
+  let spans = detectInView(view.text, key);
+  const runs = scanEncodedRuns(view.text, spans, depth, decode);
+  const percent = scanPercentEncoded(view.text, spans, depth, decode);
+  if (runs.length + percent.length > 0) spans = mergeSpans(spans, [...runs, ...percent]);
+  if (!view.changed) return spans;
+  return mapToOriginal(spans, view);
+}
+
+/** Spans of the view mapped to the original; spans that now touch one original unit merge. */
+function mapToOriginal(spans: readonly Span[], view: NormalizedView): Span[] {
+  const out: Span[] = [];
+  for (const s of spans) {
+    const [start, end] = view.toOriginal(s.start, s.end);
+    const prev = out[out.length - 1];
+    if (prev !== undefined && start < prev.end) {
+      out[out.length - 1] = { ...prev, end: Math.max(prev.end, end) };
+    } else {
+      out.push({ ...s, start, end });
+    }
+  }
+  return out;
+}
+
+/** Sorted, non-overlapping union of two span lists (overlaps resolved as in detectInView). */
+function mergeSpans(a: readonly Span[], b: readonly Span[]): Span[] {
+  const candidates: Candidate[] = [...a, ...b].map((s, order) => ({ ...s, order }));
+  return resolveOverlaps(candidates);
+}
+
+/** detectInString on one (already normalised) text, without decoding payloads. */
+function detectInView(text: string, keyName?: string): Span[] {
   if (text.length < 2) return [];
   const features = textFeatures(text);
   const key = keyName === undefined ? undefined : keyContext(keyName);
@@ -1517,17 +1871,28 @@ export function detectInString(text: string, keyName?: string): Span[] {
   const ranges: number[] = [];
   for (let order = 0; order < DETECTORS.length; order++) {
     const detector = DETECTORS[order] as Detector;
+    const { type, kind } = detector;
     if (key !== undefined && detector.matchesWhole?.(text, key) === true) {
-      candidates.push({ detector, order, start: 0, end: text.length });
+      candidates.push({ type, kind, order, start: 0, end: text.length });
     }
     if (!mayMatch(detector, features, text)) continue;
     detector.scan(text, ranges);
     for (let r = 0; r + 1 < ranges.length; r += 2) {
       const start = ranges[r] as number;
       const end = ranges[r + 1] as number;
-      if (end > start) candidates.push({ detector, order, start, end });
+      if (end > start) candidates.push({ type, kind, order, start, end });
     }
     ranges.length = 0;
+  }
+  for (const hit of scanProviderTokens(text)) {
+    const type = hit.type as FindingType;
+    candidates.push({
+      type,
+      kind: "secret",
+      order: DETECTORS.length,
+      start: hit.start,
+      end: hit.end,
+    });
   }
   return candidates.length === 0 ? [] : resolveOverlaps(candidates);
 }

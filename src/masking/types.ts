@@ -1,3 +1,5 @@
+import { PROVIDER_TYPES } from "./providers/gitleaks-rules.generated.ts";
+
 /** What a detector found: personal data, or a secret (credentials, keys, tokens). */
 export type FindingKind = "pii" | "secret";
 
@@ -8,6 +10,10 @@ export const FINDING_TYPES = [
   "payment_card",
   "iban",
   "us_ssn",
+  "uk_nino",
+  "ca_sin",
+  "nl_bsn",
+  "in_aadhaar",
   "ip_address",
   "jwt",
   "private_key",
@@ -18,6 +24,10 @@ export const FINDING_TYPES = [
   "stripe_key",
   "google_api_key",
   "generic_secret",
+  // A base64/hex/URL-encoded payload beyond the decoding bounds that still decodes to text.
+  "encoded",
+  // Provider token families generated from gitleaks' rules ("<family>_token").
+  ...PROVIDER_TYPES,
 ] as const;
 export type FindingType = (typeof FINDING_TYPES)[number];
 

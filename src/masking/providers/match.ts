@@ -1,0 +1,223 @@
+/**
+ * Provider tokens from the generated gitleaks rules.
+ *
+ * Hundreds of rules cannot each scan every string, so gitleaks' keyword prefilter decides which
+ * run: one pass of an Aho–Corasick automaton over the text (ASCII letters folded to lower case
+ * on the fly, no lower-cased copy) marks the rules whose keywords occur, and only those rules'
+ * regexes run. A string with no keyword costs one table lookup per character.
+ *
+ * A match is then confirmed as gitleaks does: the secret (the rule's capture group) must reach
+ * the rule's entropy threshold and must not be on the global or the rule's allowlist.
+ */
+import { GENERATED_RULES, GLOBAL_ALLOW, GLOBAL_STOPWORDS } from "./gitleaks-rules.generated.ts";
+import type { GeneratedRule } from "./rule.ts";
+
+/** A confirmed provider token: the rule's finding type and [start, end) of the secret. */
+export interface ProviderHit {
+  readonly type: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Symbols of the automaton: 0 for any character outside printable ASCII, 1..95 for ' '..'~'. */
+const SYMBOLS = 96;
+
+function symbolOf(c: number): number {
+  if (c >= 65 && c <= 90) return c + 32 - 31; // A-Z folded to a-z
+  return c >= 32 && c < 127 ? c - 31 : 0;
+}
+
+/** The compiled rule set: built on first use, never at import time. */
+interface Matcher {
+  readonly rules: readonly GeneratedRule[];
+  readonly regexes: readonly RegExp[];
+  /** Rules without keywords: run on every string. */
+  readonly always: readonly number[];
+  /** DFA transitions: delta[state * SYMBOLS + symbol]. */
+  readonly delta: Int32Array;
+  /** Rule indexes whose keyword ends in each state (via failure links included); empty: none. */
+  readonly outputs: readonly (readonly number[])[];
+  /** 1 where outputs[state] is not empty (one byte load per character in the hot loop). */
+  readonly hasOutput: Uint8Array;
+  /** The rules' regexes for a sticky re-run with indices, once a match is found. */
+  readonly located: readonly RegExp[];
+}
+
+let matcher: Matcher | undefined;
+
+function compile(rules: readonly GeneratedRule[]): Matcher {
+  // Trie of keywords.
+  const next: Map<number, number>[] = [new Map()];
+  const out: Set<number>[] = [new Set()];
+  const always: number[] = [];
+  rules.forEach((rule, r) => {
+    if (rule.keywords.length === 0) always.push(r);
+    for (const keyword of rule.keywords) {
+      let s = 0;
+      for (let i = 0; i < keyword.length; i++) {
+        const sym = symbolOf(keyword.charCodeAt(i));
+        let t = next[s]?.get(sym);
+        if (t === undefined) {
+          t = next.length;
+          next.push(new Map());
+          out.push(new Set());
+          next[s]?.set(sym, t);
+        }
+        s = t;
+      }
+      out[s]?.add(r);
+    }
+  });
+  // Breadth-first: failure links folded into a full transition table.
+  const states = next.length;
+  const delta = new Int32Array(states * SYMBOLS);
+  const fail = new Int32Array(states);
+  const queue: number[] = [];
+  for (let sym = 0; sym < SYMBOLS; sym++) {
+    const t = next[0]?.get(sym);
+    if (t !== undefined) {
+      delta[sym] = t;
+      queue.push(t);
+    }
+  }
+  for (let q = 0; q < queue.length; q++) {
+    const s = queue[q] as number;
+    for (const r of out[fail[s] as number] ?? []) out[s]?.add(r);
+    for (let sym = 0; sym < SYMBOLS; sym++) {
+      const t = next[s]?.get(sym);
+      const viaFail = delta[(fail[s] as number) * SYMBOLS + sym] as number;
+      if (t === undefined) {
+        delta[s * SYMBOLS + sym] = viaFail;
+      } else {
+        delta[s * SYMBOLS + sym] = t;
+        fail[t] = viaFail;
+        queue.push(t);
+      }
+    }
+  }
+  const outputs = out.map((set) => [...set]);
+  return {
+    rules,
+    // Scanning without indices is faster; a match is re-run sticky with "d" for group offsets.
+    regexes: rules.map((rule) => new RegExp(rule.regex.source, "g")),
+    located: rules.map((rule) => new RegExp(rule.regex.source, "dy")),
+    always,
+    delta,
+    outputs,
+    hasOutput: Uint8Array.from(outputs, (o) => (o.length > 0 ? 1 : 0)),
+  };
+}
+
+function getMatcher(): Matcher {
+  matcher ??= compile(GENERATED_RULES);
+  return matcher;
+}
+
+/** Indexes of the rules whose keywords occur in `text` (case-insensitively), plus keyword-less ones. */
+function triggeredRules(m: Matcher, text: string): number[] {
+  let hits: number[] | undefined;
+  let seen: Uint8Array | undefined;
+  const { delta, outputs, hasOutput } = m;
+  let s = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const sym = c >= 65 && c <= 90 ? c + 1 : c >= 32 && c < 127 ? c - 31 : 0;
+    s = delta[s * SYMBOLS + sym] as number;
+    if (hasOutput[s] === 0) continue;
+    const o = outputs[s] as readonly number[];
+    hits ??= [];
+    seen ??= new Uint8Array(m.rules.length);
+    for (const r of o) {
+      if (seen[r] === 0) {
+        seen[r] = 1;
+        hits.push(r);
+      }
+    }
+  }
+  if (m.always.length === 0) return hits ?? [];
+  return [...m.always, ...(hits ?? [])];
+}
+
+/** Shannon entropy in bits per character (gitleaks' measure). */
+function entropy(value: string): number {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / value.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
+function allowed(rule: GeneratedRule, secret: string, match: string): boolean {
+  if (rule.entropy > 0 && entropy(secret) < rule.entropy) return true;
+  const lower = secret.toLowerCase();
+  if (GLOBAL_STOPWORDS.some((w) => lower.includes(w))) return true;
+  if (rule.stopwords.some((w) => lower.includes(w))) return true;
+  if (GLOBAL_ALLOW.some((re) => re.test(secret))) return true;
+  if (rule.allow.some((re) => re.test(secret))) return true;
+  return rule.allowMatch.some((re) => re.test(match));
+}
+
+/** The secret's range in a match: the rule's group, the first group that matched, or all. */
+function secretRange(rule: GeneratedRule, m: RegExpExecArray): [number, number] | undefined {
+  const indices = m.indices;
+  if (indices === undefined) return [m.index, m.index + m[0].length];
+  if (rule.group > 0) return indices[rule.group];
+  if (rule.group === -1) {
+    for (let g = 1; g < indices.length; g++) if (indices[g] !== undefined) return indices[g];
+  }
+  return indices[0];
+}
+
+function isQuote(c: number): boolean {
+  return c === 34 || c === 39 || c === 96;
+}
+
+/** Every provider token in `text`, in rule order (callers sort and resolve overlaps). */
+export function scanProviderTokens(text: string): ProviderHit[] {
+  const m = getMatcher();
+  const hits: ProviderHit[] = [];
+  for (const r of triggeredRules(m, text)) {
+    const rule = m.rules[r] as GeneratedRule;
+    const re = m.regexes[r] as RegExp;
+    const located = m.located[r] as RegExp;
+    re.lastIndex = 0;
+    let candidate: RegExpExecArray | null;
+    while ((candidate = re.exec(text)) !== null) {
+      located.lastIndex = candidate.index;
+      const found = located.exec(text) ?? candidate;
+      let range = secretRange(rule, found);
+      if (range !== undefined && isQuote(text.charCodeAt(range[0])) && range[1] - range[0] > 2) {
+        // A group that includes its quotes ("…"): the secret is inside them.
+        if (text.charCodeAt(range[1] - 1) === text.charCodeAt(range[0])) {
+          range = [range[0] + 1, range[1] - 1];
+        }
+      }
+      if (range !== undefined && range[1] > range[0]) {
+        const secret = text.slice(range[0], range[1]);
+        if (!allowed(rule, secret, found[0])) {
+          hits.push({ type: rule.type, start: range[0], end: range[1] });
+        }
+      }
+      if (re.lastIndex <= candidate.index) re.lastIndex = candidate.index + 1;
+    }
+  }
+  return hits;
+}
+
+/** The generated rules' regexes (for the linear-time check) and allowlist regexes. */
+export function providerRegexes(): { name: string; re: RegExp }[] {
+  const out: { name: string; re: RegExp }[] = [];
+  for (const rule of GENERATED_RULES) {
+    out.push({ name: rule.id, re: new RegExp(rule.regex.source, "g") });
+    rule.allow.forEach((re, i) => out.push({ name: `${rule.id} allow[${i}]`, re }));
+    rule.allowMatch.forEach((re, i) => out.push({ name: `${rule.id} allowMatch[${i}]`, re }));
+  }
+  GLOBAL_ALLOW.forEach((re, i) => out.push({ name: `global allow[${i}]`, re }));
+  return out;
+}
