@@ -8,7 +8,7 @@ import { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.
 import type { Finding } from "./masking/types.ts";
 import { ttlSeconds, type Request } from "./request/schema.ts";
 import { classifyStatement } from "./sql/classify.ts";
-import { normalizeForMatching } from "./sql/normalize.ts";
+import { normalizeForMatching } from "./text/unicode.ts";
 
 /**
  * A request with more findings than this is denied without asking the policy: the policy's

@@ -13,7 +13,7 @@ import { loadPolicyEngine, type PolicyEngine } from "../src/policy/engine.ts";
 import { validateRequestValue } from "../src/request/parse.ts";
 import { classifyStatement } from "../src/sql/classify.ts";
 import { loadSqlParser, type SqlParser } from "../src/sql/parser.ts";
-import { normalizeForMatching } from "../src/sql/normalize.ts";
+import { normalizeForMatching } from "../src/text/unicode.ts";
 
 const hmacKey = new Uint8Array(32).fill(3);
 /** An obviously fake GitHub token, assembled at run time. */
