@@ -1,19 +1,15 @@
 import { parse as parseYaml } from "yaml";
 import {
-  ownerMembers,
-  parseConfig,
-  personByEmail,
-  CONFIG_PATH,
-  type InterlockConfig,
-} from "../config/config.ts";
-import { CatFileBatch, parseCommit, type ParsedCommit } from "../forge/local/cat-file.ts";
-import { allowedSigners } from "../forge/local/local-forge.ts";
-import { CLAIM_REF_PREFIX, INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
-import { REVIEW_TAG_PREFIX, reviewFromTag } from "../forge/local/reviews.ts";
+  evidenceAtMerge,
+  mergeFromCommit,
+  newEvidenceCache,
+  type EvidenceCache,
+} from "../evidence/evidence.ts";
+import { changeStatus, GitEvidenceReader, listReviewTags } from "../evidence/git-reader.ts";
+import type { EvidenceChange } from "../evidence/reader.ts";
+import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
+import { CLAIM_REF_PREFIX, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
 import { Git } from "../forge/local/git.ts";
-import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
-import { evaluateGate } from "../gate/gate.ts";
-import type { GateReview, GateSnapshot } from "../gate/snapshot.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
 import { firstParentHistory, type HistoryCommit } from "./history.ts";
 
@@ -47,6 +43,8 @@ export interface AuditOptions {
   readonly repoDir: string;
   readonly branch: string;
   readonly verify: boolean;
+  /** The auditor's clock (filing times later than it are refused); default: now. */
+  readonly now?: Date;
 }
 
 const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
@@ -69,10 +67,7 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const main = `refs/heads/${opts.branch}`;
   const reviewTags = await listReviewTags(git);
   const mainCommits = new Set<string>();
-  const caches = {
-    config: new Map<string, InterlockConfig | Error>(),
-    codeowners: new Map<string, Codeowners>(),
-  };
+  const changes = new Map<string, EvidenceChange[]>();
   // One pass over history (git computes the tree diffs) collects, per request, the commit that
   // merged it and the blobs involved; later changes to request or result files are findings.
   // Work in history order; merged requests are checked after the pass (they need the results).
@@ -84,6 +79,12 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   try {
     for await (const c of firstParentHistory(opts.repoDir, main)) {
       mainCommits.add(c.oid);
+      if (c.parents[0] !== undefined && c.parents.length <= 2) {
+        changes.set(
+          `${c.parents[0]} ${c.oid}`,
+          c.files.map((f) => ({ path: f.path, status: changeStatus(f.status) })),
+        );
+      }
       for (const f of c.files) {
         const req = REQUEST_PATH.exec(f.path);
         const den = DENIAL_PATH.exec(f.path);
@@ -111,7 +112,19 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
         }
       }
     }
-    ctx = { batch, main, opts, reviewTags, mainCommits, caches, results, changedLater };
+    const reader = new GitEvidenceReader(opts.repoDir, opts.branch, {
+      batch,
+      known: { mainCommits, reviewTags, changes },
+    });
+    ctx = {
+      batch,
+      reader,
+      cache: newEvidenceCache(),
+      now: opts.now ?? new Date(),
+      opts,
+      results,
+      changedLater,
+    };
     const queue: Promise<AuditRecord | AuditFinding>[] = [];
     for (const next of work) {
       queue.push(Promise.resolve(next()));
@@ -140,14 +153,11 @@ function verb(status: string): string {
 
 interface Ctx {
   readonly batch: CatFileBatch;
-  readonly main: string;
+  readonly reader: GitEvidenceReader;
+  readonly cache: EvidenceCache;
+  /** The auditor's clock. */
+  readonly now: Date;
   readonly opts: AuditOptions;
-  readonly reviewTags: Map<string, string[]>;
-  readonly mainCommits: Set<string>;
-  readonly caches: {
-    config: Map<string, InterlockConfig | Error>;
-    codeowners: Map<string, Codeowners>;
-  };
   /** request id → blob of its result file on the default branch. */
   readonly results: Map<string, string>;
   /** Request files that a later commit on the default branch modified or deleted. */
@@ -219,7 +229,7 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
       problems.push(
         "it was claimed for execution but its result is missing (deleted or never written)",
       );
-    const gate = await gateAtMerge(id, path, m, merge, record, ctx);
+    const gate = await gateAtMerge(id, path, m, ctx);
     if (typeof gate === "string") problems.push(gate);
     else {
       gateApprovers = gate.approvers;
@@ -247,116 +257,21 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   };
 }
 
-/** Re-evaluates the gate as of the merge commit, from history only. */
+/**
+ * Re-judges the merge with the one evidence check (src/evidence), over the audit's batch
+ * reader: exactly what the executor and the gate evaluate.
+ */
 async function gateAtMerge(
   id: string,
   path: string,
   m: Merge,
-  merge: ParsedCommit,
-  record: Extract<ReturnType<typeof parseRequestFile>, { record: unknown }>["record"],
   ctx: Ctx,
 ): Promise<{ satisfied: boolean; summary: string; approvers: string[] } | string> {
-  const { batch } = ctx;
-  const first = merge.parents[0];
-  if (first === undefined) return "the request file was in the very first commit";
-  if (merge.parents.length > 2) return "merged by an octopus merge";
-  const head = merge.parents[1] ?? m.commit.oid;
-  const config = await configAt(first, ctx);
-  if (config instanceof Error)
-    return `the configuration at the merge cannot be read: ${config.message}`;
-  // Commits on the proposal: walk back from the head to the default branch.
-  const committers = new Set<string>();
-  let author = "";
-  const stack = [head];
-  const visited = new Set<string>();
-  while (stack.length > 0 && visited.size < 100) {
-    const oid = stack.pop()!;
-    if (visited.has(oid) || ctx.mainCommits.has(oid)) continue;
-    visited.add(oid);
-    const c = parseCommit((await batch.read(oid))!.content);
-    const who = (name: string, email: string) => personByEmail(config, email) ?? name;
-    committers.add(who(c.authorName, c.authorEmail));
-    if (c.committerEmail !== INTERLOCK_IDENTITY.email)
-      committers.add(who(c.committerName, c.committerEmail));
-    author = who(c.authorName, c.authorEmail);
-    stack.push(...c.parents);
-  }
-  const reviews: GateReview[] = [];
-  const signers = signersFor(config);
-  for (const tagOid of ctx.reviewTags.get(id) ?? []) {
-    const raw = (await batch.read(tagOid))?.content;
-    if (!raw) continue;
-    const review = reviewFromTag(raw, id, config, signers);
-    // Reviews given after the merge cannot have counted for it.
-    if (review && review.at.getTime() <= merge.committedAt.getTime()) reviews.push(review);
-  }
-  // What the merge brought into the default branch, as git's diff against the first parent.
-  const changes = m.commit.files.map((f) => ({
-    path: f.path,
-    status: (f.status === "A" ? "added" : f.status === "D" ? "removed" : "modified") as
-      "added" | "removed" | "modified",
-  }));
-  const snapshot: GateSnapshot = {
-    now: merge.committedAt,
-    request: {
-      id,
-      path,
-      requester: record.request.requester,
-      decision: record.decision,
-      expiresAt: new Date(record.expires_at),
-      recordedDigest: record.digest,
-      actualDigest: record.digest, // compared by blob identity above
-    },
-    proposal: { author, headCommit: head, changedFiles: changes, committers: [...committers] },
-    reviews,
-    teams: ownerMembers(config),
-    codeowners: await codeownersAt(first, ctx),
-  };
-  const v = evaluateGate(snapshot);
-  return {
-    satisfied: v.satisfied,
-    summary: v.summary,
-    approvers: v.approvals.filter((a) => a.counted).map((a) => a.who),
-  };
-}
-
-/** Allowed signers per configuration, built once so sshsig's decoded-key cache is reused. */
-const signerCache = new WeakMap<InterlockConfig, ReturnType<typeof allowedSigners>>();
-function signersFor(config: InterlockConfig): ReturnType<typeof allowedSigners> {
-  let signers = signerCache.get(config);
-  if (signers === undefined) {
-    signers = allowedSigners(config);
-    signerCache.set(config, signers);
-  }
-  return signers;
-}
-
-async function configAt(commit: string, ctx: Ctx): Promise<InterlockConfig | Error> {
-  const blob = await ctx.batch.read(`${commit}:${CONFIG_PATH}`);
-  if (!blob) return new Error(`no ${CONFIG_PATH}`);
-  const cached = ctx.caches.config.get(blob.oid);
-  if (cached) return cached;
-  let config: InterlockConfig | Error;
-  try {
-    config = parseConfig(blob.content.toString("utf8"));
-  } catch (err) {
-    config = err as Error;
-  }
-  ctx.caches.config.set(blob.oid, config);
-  return config;
-}
-
-async function codeownersAt(commit: string, ctx: Ctx): Promise<Codeowners | null> {
-  for (const loc of CODEOWNERS_LOCATIONS) {
-    const blob = await ctx.batch.read(`${commit}:${loc}`);
-    if (!blob) continue;
-    const cached = ctx.caches.codeowners.get(blob.oid);
-    if (cached) return cached;
-    const parsed = parseCodeowners(blob.content.toString("utf8"));
-    ctx.caches.codeowners.set(blob.oid, parsed);
-    return parsed;
-  }
-  return null;
+  const merge = await mergeFromCommit(ctx.reader, { id, path, mergeCommit: m.commit.oid });
+  if ("refused" in merge) return merge.refused;
+  const ev = await evidenceAtMerge(ctx.reader, merge, { now: ctx.now, cache: ctx.cache });
+  if (!ev.ok) return ev.reason;
+  return { satisfied: ev.satisfied, summary: ev.verdict.summary, approvers: ev.approvers };
 }
 
 /** The fields of a trail record that come from the request file ("?" where it is unreadable). */
@@ -428,25 +343,6 @@ async function findAddedRequest(
 function trailers(message: string, key: string): string[] {
   const re = new RegExp(`^${key}: (.+)$`, "gm");
   return [...message.matchAll(re)].map((m) => m[1]!.trim());
-}
-
-/** request id → review tag object ids, from one for-each-ref. */
-async function listReviewTags(git: Git): Promise<Map<string, string[]>> {
-  const out = await git.tryRaw([
-    "for-each-ref",
-    "--format=%(objectname) %(objecttype) %(refname)",
-    `refs/tags/${REVIEW_TAG_PREFIX}`,
-  ]);
-  const map = new Map<string, string[]>();
-  for (const line of (out ?? "").split("\n")) {
-    const [oid, type, ref] = line.split(" ");
-    if (type !== "tag" || !ref) continue;
-    const id = ref.slice(`refs/tags/${REVIEW_TAG_PREFIX}`.length).split("/")[0]!;
-    const list = map.get(id) ?? [];
-    list.push(oid!);
-    map.set(id, list);
-  }
-  return map;
 }
 
 async function listOriginals(git: Git): Promise<string[]> {

@@ -1,3 +1,4 @@
+import type { EvidenceSource } from "../evidence/reader.ts";
 import type { ChangeStatus, GateReview } from "../gate/snapshot.ts";
 
 /**
@@ -81,6 +82,11 @@ export interface Forge {
   merge(id: string, head: string, message: string, date: Date): Promise<string>;
   /** Request files on the default branch, oldest first. */
   mergedRequests(): Promise<MergedRequest[]>;
+  /**
+   * Committed objects for the one evidence check (src/evidence), where the forge provides it
+   * (the local forge). The gate, merge, the executor and the audit then judge by it alone.
+   */
+  evidenceSource?(): EvidenceSource;
   /** The proposal as it was when `m` was merged, for re-checking the evidence before executing. */
   evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }>;
   /** Creates the claim for a request; false if it exists already (someone else has it). */

@@ -1,12 +1,16 @@
 import { stringify } from "yaml";
 import type { InterlockConfig } from "../config/config.ts";
 import { executorFor, runExecutor, type ExecutionOutcome } from "../execution/executors.ts";
+import { evidenceAtMerge, mergeFromCommit, type PolicyAtBase } from "../evidence/evidence.ts";
+import type { EvidenceSource } from "../evidence/reader.ts";
 import type { Forge, MergedRequest } from "../forge/forge.ts";
 import { collectSnapshot } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
 import { maskText } from "../masking/mask.ts";
 import { unseal } from "../masking/seal.ts";
 import { decideAndMask, type DecideContext } from "../decide.ts";
+import { failClosed } from "../policy/decision.ts";
+import { policyEngineFromBundle, type PolicyEngine } from "../policy/engine.ts";
 import { canonicalJson } from "../request/canonical.ts";
 import { validateRequestValue } from "../request/parse.ts";
 import type { Request } from "../request/schema.ts";
@@ -52,17 +56,29 @@ export interface ExecuteDeps {
 export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[]> {
   const { forge } = deps;
   const reports: ExecutionReport[] = [];
-  for (const m of await forge.mergedRequests()) {
-    if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
-    const report = await executeOne(m, deps);
-    if (report) reports.push(report);
+  const run: RunState = { source: forge.evidenceSource?.(), engines: new Map() };
+  try {
+    for (const m of await forge.mergedRequests()) {
+      if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
+      const report = await executeOne(m, deps, run);
+      if (report) reports.push(report);
+    }
+  } finally {
+    run.source?.close();
   }
   return reports;
+}
+
+/** What one `execute` run shares across requests: the evidence reader, policies by revision. */
+interface RunState {
+  readonly source: EvidenceSource | undefined;
+  readonly engines: Map<string, Promise<PolicyEngine>>;
 }
 
 async function executeOne(
   m: MergedRequest,
   deps: ExecuteDeps,
+  run: RunState,
 ): Promise<ExecutionReport | undefined> {
   const { forge } = deps;
   const action = m.path.split("/")[1] ?? "?";
@@ -97,7 +113,9 @@ async function executeOne(
     return { id: m.id, action, status: "busy", detail: "another executor claimed it first" };
   }
 
-  const checked = await checkEvidence(m, deps);
+  const checked = run.source
+    ? await checkCommittedEvidence(m, deps, run.source, run.engines)
+    : await checkEvidence(m, deps);
   const base = {
     interlock: 1,
     id: m.id,
@@ -198,6 +216,94 @@ async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evide
     };
   }
   return { original, approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who) };
+}
+
+/**
+ * Never trust "merged": the one evidence check (src/evidence) re-judges the merge from
+ * committed history, with config, CODEOWNERS and policy as committed at the merge's base; the
+ * request must not have expired (filing time + TTL, never a stored expiry); and the sealed
+ * original, decided again by the policy committed at the base and masked again, must give
+ * exactly the masked request in the file and a decision whose gate also holds.
+ */
+async function checkCommittedEvidence(
+  m: MergedRequest,
+  deps: ExecuteDeps,
+  source: EvidenceSource,
+  engines: Map<string, Promise<PolicyEngine>>,
+): Promise<Evidence> {
+  const merge = await mergeFromCommit(source.reader, m);
+  if ("refused" in merge) return { refusal: merge.refused };
+  const ev = await evidenceAtMerge(source.reader, merge, { now: deps.now() });
+  if (!ev.ok) return { refusal: ev.reason };
+  if (!ev.satisfied)
+    return { refusal: `the gate did not hold at the merge: ${ev.verdict.summary}` };
+  if (deps.now().getTime() >= ev.expiresAt.getTime()) {
+    return {
+      refusal: `the request expired at ${ev.expiresAt.toISOString()} (filed at ${ev.filedAt.toISOString()}, TTL ${ev.record.decision.ttl_seconds} s), before it was executed`,
+    };
+  }
+  const file = ev.record;
+  if (file.sealed === null) return { refusal: "the request file has no sealed original" };
+  let original: Request;
+  try {
+    original = validateRequestValue(
+      await unseal(file.sealed, deps.identities),
+      "the sealed original",
+    );
+  } catch (err) {
+    return { refusal: (err as Error).message };
+  }
+  const engine = await engineFor(ev.policy, engines);
+  const again = decideAndMask(original, { ...deps.decide, engine, now: ev.filedAt });
+  if (canonicalJson(again.request) !== canonicalJson(file.request)) {
+    return {
+      refusal:
+        "the request file does not match its sealed original (the masked request differs): it was edited " +
+        "or forged, or the repository's masking key changed since it was filed",
+    };
+  }
+  if (!again.decision.allow) {
+    return { refusal: `the policy denies the sealed original: ${again.decision.deny.join("; ")}` };
+  }
+  const recheck = evaluateGate({
+    ...ev.snapshot,
+    request: { ...ev.snapshot.request, decision: again.decision },
+  });
+  if (!recheck.satisfied) {
+    return {
+      refusal: `the gate does not hold for the decision the committed policy gives the sealed original: ${recheck.summary}`,
+    };
+  }
+  return { original, approvers: ev.approvers };
+}
+
+/** The policy engine of a committed bundle, loaded once per revision. */
+function engineFor(
+  policy: PolicyAtBase,
+  engines: Map<string, Promise<PolicyEngine>>,
+): Promise<PolicyEngine> {
+  let engine = engines.get(policy.revision);
+  if (engine === undefined) {
+    engine =
+      policy.files === undefined
+        ? Promise.resolve(failedPolicy(policy.revision))
+        : policyEngineFromBundle(policy.files);
+    engines.set(policy.revision, engine);
+  }
+  return engine;
+}
+
+function failedPolicy(revision: string): PolicyEngine {
+  return {
+    revision,
+    decide: () =>
+      failClosed(
+        "load",
+        "the policy bundle committed at the merge's base is incomplete (policies/dist)",
+        "Commit the whole built bundle (policy.wasm, data.json, manifest.json) through a governance change.",
+        revision,
+      ),
+  };
 }
 
 /** Executor output may echo params: it is masked like everything else before it is written. */

@@ -16,6 +16,8 @@ import {
   ORIGINAL_REF_PREFIX,
   requesterIdentity,
 } from "../refs.ts";
+import { GitEvidenceReader } from "../../evidence/git-reader.ts";
+import type { EvidenceSource, MergeUnderTest } from "../../evidence/reader.ts";
 import { Git } from "./git.ts";
 import { REVIEW_TAG_PREFIX, reviewFromTag } from "./reviews.ts";
 import type { AllowedSigner } from "./sshsig.ts";
@@ -81,6 +83,25 @@ export class LocalForge implements Forge {
       : undefined;
     if (base === undefined) return undefined; // unrelated history: not a proposal of this repository
     return this.#context(id, head, base, base, undefined);
+  }
+
+  evidenceSource(): EvidenceSource {
+    const reader = new GitEvidenceReader(this.git.dir, this.defaultBranch);
+    return {
+      reader,
+      prospective: (id, at) => this.#prospective(id, at),
+      close: () => reader.close(),
+    };
+  }
+
+  /** The merge `merge` would make now: the proposal head onto the default branch's tip. */
+  async #prospective(id: string, at: Date): Promise<MergeUnderTest | undefined> {
+    const head = await this.git.revParse(`refs/heads/${BRANCH_PREFIX}${id}`);
+    const main = await this.git.revParse(this.#main);
+    if (head === undefined || main === undefined) return undefined;
+    const mergeBase = (await this.git.tryRaw(["merge-base", main, head]))?.trim();
+    if (!mergeBase) return undefined; // unrelated history: not a proposal of this repository
+    return { id, head, base: main, landed: head, changed: await this.#diff(mergeBase, head), at };
   }
 
   async merge(id: string, head: string, message: string, date: Date): Promise<string> {
