@@ -2,7 +2,10 @@ import { resolve } from "node:path";
 import { EXIT, InterlockError } from "../errors.ts";
 import type { LocalReviewState } from "../forge/local/reviews.ts";
 import { renderVerdict } from "../gate/gate.ts";
+import { ExecutionJournal } from "../execution/journal.ts";
 import { executeMerged, type ExecutionReport } from "../lifecycle/execute.ts";
+import { interlockHome } from "../settings/home.ts";
+import { pinnedRoot, pinRoot } from "../trust/root.ts";
 import { fileRequest } from "../lifecycle/file-request.ts";
 import { checkGate, mergeRequest } from "../lifecycle/gate-check.ts";
 import { initRepository } from "../lifecycle/init.ts";
@@ -32,6 +35,8 @@ export async function initCommand(args: readonly string[], io: CliIO): Promise<n
   const dir = resolve(io.cwd, positionals[0] ?? values.repo ?? ".");
   progress(io, values.json)(`Creating an approvals repository in ${dir} (keys, policies, config)…`);
   const r = await initRepository(dir, io.now());
+  // The demo trusts what it just created: pin its initial commit in this user's home.
+  pinRoot(interlockHome(io.env), r.commit);
   if (values.json) io.stdout.write(JSON.stringify(r, null, 2) + "\n");
   else {
     io.stdout.write(
@@ -180,7 +185,11 @@ export async function executeCommand(args: readonly string[], io: CliIO): Promis
   if (positionals.length > 0)
     throw new InterlockError("usage", "usage: interlock execute [--retry <id>] [--json]");
   const local = await openLocalRepo(values.repo, io.cwd);
+  const home = interlockHome(io.env);
+  const pinned = await pinnedRoot(local.forge.git, local.forge.defaultBranch, home);
+  if (!pinned.ok) throw new InterlockError("config.invalid", pinned.reason, { hint: pinned.hint });
   const reports = await executeMerged({
+    journal: ExecutionJournal.open(pinned.dir),
     forge: local.forge,
     config: local.config,
     repoDir: local.repo.repoDir,

@@ -273,7 +273,8 @@ async function proposalPeople(
   };
 }
 
-async function configAt(
+/** The configuration as committed at `commit` (parsed strictly), or why it cannot be read. */
+export async function configAt(
   reader: EvidenceReader,
   commit: string,
   cache: EvidenceCache,

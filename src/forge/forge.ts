@@ -89,6 +89,8 @@ export interface Forge {
   evidenceSource?(): EvidenceSource;
   /** The proposal as it was when `m` was merged, for re-checking the evidence before executing. */
   evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }>;
+  /** Ids of every request whose result was ever added to the default branch (even if deleted). */
+  recordedResults?(): Promise<ReadonlySet<string>>;
   /** Creates the claim for a request; false if it exists already (someone else has it). */
   claim(id: string, date: Date): Promise<boolean>;
   /** Whether a claim exists. */

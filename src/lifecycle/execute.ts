@@ -1,7 +1,15 @@
 import { stringify } from "yaml";
 import type { InterlockConfig } from "../config/config.ts";
 import { executorFor, runExecutor, type ExecutionOutcome } from "../execution/executors.ts";
-import { evidenceAtMerge, mergeFromCommit, type PolicyAtBase } from "../evidence/evidence.ts";
+import {
+  configAt,
+  evidenceAtMerge,
+  mergeFromCommit,
+  newEvidenceCache,
+  type EvidenceCache,
+  type PolicyAtBase,
+} from "../evidence/evidence.ts";
+import type { ExecutionJournal } from "../execution/journal.ts";
 import type { EvidenceSource } from "../evidence/reader.ts";
 import type { Forge, MergedRequest } from "../forge/forge.ts";
 import { collectSnapshot } from "../gate/collect.ts";
@@ -43,6 +51,11 @@ export interface ExecuteDeps {
   readonly decide: Omit<DecideContext, "now">;
   readonly now: () => Date;
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * The executor's own journal outside the repository (required for the local forge): a
+   * request it ever claimed never runs again, whatever is deleted from the repository.
+   */
+  readonly journal?: ExecutionJournal;
   /** Request ids a person asked to retry although they were claimed before. */
   readonly retry?: readonly string[];
   readonly onProgress?: (msg: string) => void;
@@ -56,7 +69,12 @@ export interface ExecuteDeps {
 export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[]> {
   const { forge } = deps;
   const reports: ExecutionReport[] = [];
-  const run: RunState = { source: forge.evidenceSource?.(), engines: new Map() };
+  const run: RunState = {
+    source: forge.evidenceSource?.(),
+    engines: new Map(),
+    cache: newEvidenceCache(),
+    everRecorded: (await forge.recordedResults?.()) ?? new Set(),
+  };
   try {
     for (const m of await forge.mergedRequests()) {
       if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
@@ -73,6 +91,9 @@ export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[
 interface RunState {
   readonly source: EvidenceSource | undefined;
   readonly engines: Map<string, Promise<PolicyEngine>>;
+  readonly cache: EvidenceCache;
+  /** Requests whose result was ever added to the default branch (even if deleted since). */
+  readonly everRecorded: ReadonlySet<string>;
 }
 
 async function executeOne(
@@ -80,24 +101,59 @@ async function executeOne(
   deps: ExecuteDeps,
   run: RunState,
 ): Promise<ExecutionReport | undefined> {
-  const { forge } = deps;
+  const { forge, journal } = deps;
   const action = m.path.split("/")[1] ?? "?";
-  if (await forge.isClaimed(m.id)) {
-    if (!deps.retry?.includes(m.id)) {
-      return {
-        id: m.id,
-        action,
-        status: "claimed",
-        detail:
-          "claimed by an executor that has not recorded a result: it is running now, or it crashed " +
-          "(perhaps after running the action). It is not re-run automatically. If it stays like this, " +
-          `check whether the action happened, then run 'interlock execute --retry ${m.id}'.`,
-      };
-    }
-    await forge.releaseClaim(m.id);
+  const retry = deps.retry?.includes(m.id) ?? false;
+  const refused = (detail: string): ExecutionReport => ({
+    id: m.id,
+    action,
+    status: "refused",
+    detail,
+  });
+  // At most once: what this executor's journal or the repository's history ever recorded.
+  const journalled = journal?.state(m.id);
+  if (journalled?.result) {
+    return refused(
+      `this executor's journal records that it ran ${m.id} at ${journalled.result.at} ` +
+        `(${journalled.result.outcome}), but its result is gone from ${forge.defaultBranch}: the result or ` +
+        "the history was deleted. It is never run again; check the repository's integrity (interlock audit --verify).",
+    );
+  }
+  if (run.everRecorded.has(m.id)) {
+    return refused(
+      `a result for ${m.id} was recorded on ${forge.defaultBranch} and deleted later: it is never run again`,
+    );
+  }
+  const claimedInRepo = await forge.isClaimed(m.id);
+  if ((claimedInRepo || journalled?.claimedAt) && !retry) {
+    const where = journalled?.claimedAt
+      ? `this executor's journal records a claim at ${journalled.claimedAt} without a result`
+      : "claimed by an executor that has not recorded a result";
+    return {
+      id: m.id,
+      action,
+      status: "claimed",
+      detail:
+        `${where}: it is running now, or it crashed (perhaps after running the action). It is not ` +
+        "re-run automatically. If it stays like this, check whether the action happened, then run " +
+        `'interlock execute --retry ${m.id}'.`,
+    };
+  }
+  const retried = retry && (claimedInRepo || journalled?.claimedAt !== undefined);
+  if (retried) {
+    journal?.append({ at: deps.now().toISOString(), id: m.id, event: "retry" });
+    if (claimedInRepo) await forge.releaseClaim(m.id);
   }
 
-  const executor = executorFor(deps.config.executors.actions, action);
+  // The executor that runs the action is the one configured as committed at the merge's base.
+  let actions = deps.config.executors.actions;
+  if (run.source) {
+    const merge = await mergeFromCommit(run.source.reader, m);
+    const committed =
+      "refused" in merge ? undefined : await configAt(run.source.reader, merge.base, run.cache);
+    actions = committed && !(committed instanceof Error) ? committed.executors.actions : {};
+  }
+  const executor = executorFor(actions, action);
   if (executor === undefined) {
     return {
       id: m.id,
@@ -112,6 +168,13 @@ async function executeOne(
   if (!(await forge.claim(m.id, deps.now()))) {
     return { id: m.id, action, status: "busy", detail: "another executor claimed it first" };
   }
+  // Durably in the journal before anything runs.
+  journal?.append({
+    at: deps.now().toISOString(),
+    id: m.id,
+    event: "claim",
+    merge_commit: m.mergeCommit,
+  });
 
   const checked = run.source
     ? await checkCommittedEvidence(m, deps, run.source, run.engines)
@@ -122,9 +185,16 @@ async function executeOne(
     request: m.path,
     merge_commit: m.mergeCommit,
     approvers: "refusal" in checked ? [] : checked.approvers,
+    ...(retried ? { retried: true } : {}),
   };
   if ("refusal" in checked) {
     const reason = checked.refusal;
+    journal?.append({
+      at: deps.now().toISOString(),
+      id: m.id,
+      event: "result",
+      outcome: "refused",
+    });
     await record(
       deps,
       m,
@@ -142,10 +212,16 @@ async function executeOne(
       action,
       resource: checked.original.resource,
       params: checked.original.params ?? null,
-      attempt: deps.retry?.includes(m.id) ? 2 : 1,
+      attempt: retried ? 2 : 1,
     },
     { repoDir: deps.repoDir, env: deps.env, now: deps.now },
   );
+  journal?.append({
+    at: deps.now().toISOString(),
+    id: m.id,
+    event: "result",
+    outcome: outcome.status,
+  });
   const result = {
     ...base,
     executor: { key: executor.key, type: executor.config.type },

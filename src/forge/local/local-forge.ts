@@ -198,6 +198,25 @@ export class LocalForge implements Forge {
     return this.#context(m.id, head, mergeBase, first, { commit: m.mergeCommit, at: m.mergedAt });
   }
 
+  async recordedResults(): Promise<ReadonlySet<string>> {
+    const out = await this.git.tryRaw([
+      "log",
+      "--first-parent",
+      "--diff-filter=A",
+      "--name-only",
+      "--format=",
+      this.#main,
+      "--",
+      "results/",
+    ]);
+    const ids = new Set<string>();
+    for (const line of (out ?? "").split("\n")) {
+      const m = /^results\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/.exec(line.trim());
+      if (m) ids.add(m[1]!);
+    }
+    return ids;
+  }
+
   async claim(id: string): Promise<boolean> {
     const main = await this.git.revParse(this.#main);
     return this.git.compareAndSwap(`${CLAIM_REF_PREFIX}${id}`, main!, undefined);
