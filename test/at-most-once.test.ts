@@ -13,7 +13,7 @@ import { git, logLines, loggingExecutor, MALLORY, Repo, requests, show } from ".
 async function executedQuery(): Promise<{ repo: Repo; log: string; id: string; merge: string }> {
   const repo = await Repo.init();
   const log = join(tempDir("interlock-e2e-log-"), "runs.log");
-  repo.setExecutor("db.query", loggingExecutor(log));
+  await repo.setExecutor("db.query", loggingExecutor(log));
   const filed = await repo.request(requests.query());
   expect((await repo.merge(filed.id)).code).toBe(0);
   const merge = repo.rev("main");
@@ -60,7 +60,7 @@ describe("at most once", () => {
   it("after a crash (a journalled claim, no result) only --retry runs it again, and that is recorded", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-e2e-log-"), "runs.log");
-    repo.setExecutor("db.query", loggingExecutor(log));
+    await repo.setExecutor("db.query", loggingExecutor(log));
     const filed = await repo.request(requests.query());
     expect((await repo.merge(filed.id)).code).toBe(0);
     // The crash: the claim is in the repository and in the journal, the action never reported.
@@ -103,7 +103,7 @@ describe("at most once", () => {
   it("as a repository writer, a history rebuilt from a new root is not executed", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-e2e-log-"), "runs.log");
-    repo.setExecutor("db.query", loggingExecutor(log));
+    await repo.setExecutor("db.query", loggingExecutor(log));
     const filed = await repo.request(requests.query());
     expect((await repo.merge(filed.id)).code).toBe(0);
     // Squash everything on main into a new initial commit.

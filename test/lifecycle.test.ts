@@ -40,7 +40,7 @@ describe("the approval lifecycle", () => {
   it("request → gate → approve → merge → execute → result → audit --verify", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-e2e-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(log));
+    await repo.setExecutor("db.export", loggingExecutor(log));
 
     // 1. An agent files a request: it becomes a proposal, masked.
     const filed = await repo.request(requests.export());

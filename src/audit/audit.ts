@@ -11,6 +11,9 @@ import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
 import { CLAIM_REF_PREFIX, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
 import { Git } from "../forge/local/git.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+import { interlockHome } from "../settings/home.ts";
+import { TrustChainBuilder, untrustedChain, type TrustChain } from "../trust/chain.ts";
+import { pinnedRoot } from "../trust/root.ts";
 import { firstParentHistory, type HistoryCommit } from "./history.ts";
 
 /** One line of the audit trail (SPEC §6 `audit --json`). */
@@ -45,6 +48,8 @@ export interface AuditOptions {
   readonly verify: boolean;
   /** The auditor's clock (filing times later than it are refused); default: now. */
   readonly now?: Date;
+  /** The auditor's Interlock home, where it pins the repository's trust root. */
+  readonly home?: string;
 }
 
 const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
@@ -68,6 +73,7 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const reviewTags = await listReviewTags(git);
   const mainCommits = new Set<string>();
   const changes = new Map<string, EvidenceChange[]>();
+  const chain = new TrustChainBuilder();
   // One pass over history (git computes the tree diffs) collects, per request, the commit that
   // merged it and the blobs involved; later changes to request or result files are findings.
   // Work in history order; merged requests are checked after the pass (they need the results).
@@ -79,6 +85,7 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   try {
     for await (const c of firstParentHistory(opts.repoDir, main)) {
       mainCommits.add(c.oid);
+      chain.observe(c);
       if (c.parents[0] !== undefined && c.parents.length <= 2) {
         changes.set(
           `${c.parents[0]} ${c.oid}`,
@@ -116,10 +123,25 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
       batch,
       known: { mainCommits, reviewTags, changes },
     });
+    const cache = newEvidenceCache();
+    let trust: TrustChain | undefined;
+    if (opts.verify) {
+      const pinned = await pinnedRoot(git, opts.branch, opts.home ?? interlockHome(process.env));
+      trust = pinned.ok
+        ? await chain.finish(reader, pinned.root, cache)
+        : untrustedChain(pinned.reason);
+      if (trust.broken) {
+        yield {
+          commit: trust.broken.commit || "0".repeat(40),
+          problem: `the trust chain is broken: ${trust.broken.reason}`,
+        };
+      }
+    }
     ctx = {
       batch,
       reader,
-      cache: newEvidenceCache(),
+      cache,
+      trust,
       now: opts.now ?? new Date(),
       opts,
       results,
@@ -155,6 +177,7 @@ interface Ctx {
   readonly batch: CatFileBatch;
   readonly reader: GitEvidenceReader;
   readonly cache: EvidenceCache;
+  readonly trust: TrustChain | undefined;
   /** The auditor's clock. */
   readonly now: Date;
   readonly opts: AuditOptions;
@@ -269,7 +292,11 @@ async function gateAtMerge(
 ): Promise<{ satisfied: boolean; summary: string; approvers: string[] } | string> {
   const merge = await mergeFromCommit(ctx.reader, { id, path, mergeCommit: m.commit.oid });
   if ("refused" in merge) return merge.refused;
-  const ev = await evidenceAtMerge(ctx.reader, merge, { now: ctx.now, cache: ctx.cache });
+  const ev = await evidenceAtMerge(ctx.reader, merge, {
+    now: ctx.now,
+    cache: ctx.cache,
+    ...(ctx.trust ? { trust: ctx.trust } : {}),
+  });
   if (!ev.ok) return ev.reason;
   return { satisfied: ev.satisfied, summary: ev.verdict.summary, approvers: ev.approvers };
 }

@@ -3,6 +3,7 @@ import { EXIT, InterlockError } from "../errors.ts";
 import type { CliIO } from "./io.ts";
 import { openLocalRepo } from "./local.ts";
 import { parseCommandArgs } from "./main.ts";
+import { interlockHome } from "../settings/home.ts";
 
 /**
  * `interlock audit [--verify] [--csv] [--json]`: the trail from Git history. --json prints one
@@ -26,6 +27,8 @@ export async function auditCommand(args: readonly string[], io: CliIO): Promise<
     repoDir: local.repo.repoDir,
     branch: local.forge.defaultBranch,
     verify: values.verify,
+    now: io.now(),
+    home: interlockHome(io.env),
   })) {
     if ("commit" in item) {
       problems.push(`commit ${item.commit.slice(0, 7)}: ${item.problem}`);

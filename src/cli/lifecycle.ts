@@ -6,6 +6,14 @@ import { ExecutionJournal } from "../execution/journal.ts";
 import { executeMerged, type ExecutionReport } from "../lifecycle/execute.ts";
 import { interlockHome } from "../settings/home.ts";
 import { pinnedRoot, pinRoot } from "../trust/root.ts";
+import {
+  approveChange,
+  isGovernanceChange,
+  mergeChange,
+  proposeChange,
+} from "../trust/governance.ts";
+import { readFileSync } from "node:fs";
+import { join, relative, isAbsolute } from "node:path";
 import { fileRequest } from "../lifecycle/file-request.ts";
 import { checkGate, mergeRequest } from "../lifecycle/gate-check.ts";
 import { initRepository } from "../lifecycle/init.ts";
@@ -118,6 +126,20 @@ export async function reviewCommand(
   if (!values.as) throw new InterlockError("usage", `interlock ${verb} needs --as <who>`);
   const local = await openLocalRepo(values.repo, io.cwd);
   const now = io.now();
+  if (state === "approved" && (await isGovernanceChange(local.forge, id))) {
+    const r = await approveChange(local.forge, {
+      id,
+      who: values.as,
+      ...(values.key ? { keyFile: values.key } : {}),
+      now,
+    });
+    if (values.json) io.stdout.write(JSON.stringify({ id, tag: r.tag, head: r.head }) + "\n");
+    else
+      io.stdout.write(
+        `${values.as} approved governance change ${id} at ${r.head.slice(0, 7)} (signed tag ${r.tag})\n`,
+      );
+    return EXIT.ok;
+  }
   const r = await recordReview(local.forge, {
     id,
     who: values.as,
@@ -159,6 +181,25 @@ export async function mergeCommand(args: readonly string[], io: CliIO): Promise<
   const { values, positionals } = parseCommandArgs(args, {});
   const id = requireId(positionals, "interlock merge <id> [--json]");
   const local = await openLocalRepo(values.repo, io.cwd);
+  if (await isGovernanceChange(local.forge, id)) {
+    const g = await mergeChange(local.forge, id, io.now());
+    if (values.json) {
+      io.stdout.write(
+        JSON.stringify(
+          { merged: g.merged, commit: g.commit ?? null, governance: g.status },
+          null,
+          2,
+        ) + "\n",
+      );
+    } else {
+      io.stdout.write(
+        g.merged
+          ? `Merged governance change ${id} into ${local.forge.defaultBranch} as ${g.commit!.slice(0, 7)}\n  ${g.status.summary}\n`
+          : `Not merged: ${g.status.summary}\n`,
+      );
+    }
+    return g.merged ? EXIT.ok : EXIT.gateNotSatisfied;
+  }
   const r = await mergeRequest(local.forge, id, io.now());
   if (values.json) {
     io.stdout.write(
@@ -219,4 +260,36 @@ function renderReports(reports: readonly ExecutionReport[]): string {
   return reports
     .map((r) => `${mark[r.status] ?? "-"} ${r.id} ${r.action}: ${r.status}: ${r.detail}\n`)
     .join("");
+}
+
+/**
+ * `interlock propose-change <files…>`: proposes the working tree's version of trust inputs
+ * (.interlock/, policies/, CODEOWNERS) as a governance change, approved by a majority of the
+ * admins (`interlock approve <id> --as <admin>`) and landed by `interlock merge <id>`.
+ */
+export async function proposeChangeCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, { summary: { type: "string" } });
+  if (positionals.length === 0) {
+    throw new InterlockError("usage", "usage: interlock propose-change <file…> [--summary <text>]");
+  }
+  const local = await openLocalRepo(values.repo, io.cwd);
+  const dir = local.repo.repoDir;
+  const files = positionals.map((p) => {
+    const abs = isAbsolute(p) ? p : join(io.cwd, p);
+    const path = relative(dir, abs).split("\\").join("/");
+    if (path.startsWith("..")) throw new InterlockError("usage", `${p} is outside the repository`);
+    return { path, content: readFileSync(abs, "utf8") };
+  });
+  const r = await proposeChange(local.forge, files, {
+    now: io.now(),
+    ...(values.summary ? { summary: values.summary } : {}),
+  });
+  if (values.json) io.stdout.write(JSON.stringify(r, null, 2) + "\n");
+  else {
+    io.stdout.write(
+      `Proposed governance change ${r.id}\n  branch ${r.branch}\n  files  ${files.map((f) => f.path).join(", ")}\n\n` +
+        `Next: a majority of the admins run 'interlock approve ${r.id} --as <admin>', then 'interlock merge ${r.id}'\n`,
+    );
+  }
+  return EXIT.ok;
 }

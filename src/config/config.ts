@@ -35,6 +35,11 @@ export const configSchema = z.strictObject({
   org: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/),
   default_branch: z.string().min(1).default("main"),
   people: z.record(personId, personSchema),
+  /**
+   * Who approves governance changes (config, CODEOWNERS, policies): a majority of the admins
+   * named in the revision before the change. People ids.
+   */
+  admins: z.array(personId).default([]),
   teams: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/), z.array(personId)),
   executors: z.strictObject({
     /** age recipients (age1…) the original params are sealed to. */
@@ -83,6 +88,14 @@ export function parseConfig(text: string): InterlockConfig {
     );
   }
   const config = result.data;
+  for (const admin of config.admins) {
+    if (!(admin in config.people)) {
+      throw new InterlockError(
+        "config.invalid",
+        `${CONFIG_PATH}: admins lists ${admin}, who is not in people`,
+      );
+    }
+  }
   for (const [team, members] of Object.entries(config.teams)) {
     for (const m of members) {
       if (!(m in config.people)) {
@@ -102,6 +115,14 @@ export function parseConfig(text: string): InterlockConfig {
  */
 export function ownerMembers(config: InterlockConfig): Record<string, string[]> {
   const out: Record<string, string[]> = {};
+  for (const admin of config.admins) {
+    if (!(admin in config.people)) {
+      throw new InterlockError(
+        "config.invalid",
+        `${CONFIG_PATH}: admins lists ${admin}, who is not in people`,
+      );
+    }
+  }
   for (const [team, members] of Object.entries(config.teams)) {
     out[`@${config.org.toLowerCase()}/${team}`] = [...members];
   }

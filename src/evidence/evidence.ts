@@ -14,6 +14,7 @@ import type { GateReview, GateRuleId, GateSnapshot, GateVerdict } from "../gate/
 import { readBundle, revisionOf, defaultPoliciesDir, type BundleFiles } from "../policy/bundle.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
 import { sha256 } from "../request/canonical.ts";
+import type { TrustChain } from "../trust/chain.ts";
 import type { EvidenceBlob, EvidenceCommit, EvidenceReader, MergeUnderTest } from "./reader.ts";
 import { filingTime, FILING_SKEW_MS } from "./time.ts";
 
@@ -73,6 +74,11 @@ export interface EvidenceOptions {
   /** The verifier's own clock (filing times later than it plus the skew are refused). */
   readonly now: Date;
   readonly cache?: EvidenceCache;
+  /**
+   * The verified trust chain: trust inputs are read only at a base the chain vouches for.
+   * Callers that verify trust (gate, merge, executor, audit) always pass it.
+   */
+  readonly trust?: TrustChain;
 }
 
 /**
@@ -89,6 +95,10 @@ export async function evidenceAtMerge(
 ): Promise<EvidenceVerdict> {
   const cache = opts.cache ?? newEvidenceCache();
   const base7 = m.base.slice(0, 7);
+  const untrusted = opts.trust?.brokenAt(m.base);
+  if (untrusted !== undefined) {
+    return { ok: false, reason: `the trust inputs at ${base7} are not trusted: ${untrusted}` };
+  }
   const config = await configAt(reader, m.base, cache);
   if (config instanceof Error) {
     return {

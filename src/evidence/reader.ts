@@ -1,3 +1,4 @@
+import type { TrustChain } from "../trust/chain.ts";
 import type { ChangeStatus } from "../gate/snapshot.ts";
 
 /**
@@ -51,6 +52,8 @@ export interface EvidenceSource {
   readonly reader: EvidenceReader;
   /** The open proposal for `id` as the merge that would land it now; undefined if none. */
   prospective(id: string, at: Date): Promise<MergeUnderTest | undefined>;
+  /** The verified trust chain of the default branch (pinned root, governance changes). */
+  trust?(): Promise<TrustChain>;
   close(): void;
 }
 

@@ -10,6 +10,7 @@ import {
   type PolicyAtBase,
 } from "../evidence/evidence.ts";
 import type { ExecutionJournal } from "../execution/journal.ts";
+import type { TrustChain } from "../trust/chain.ts";
 import type { EvidenceSource } from "../evidence/reader.ts";
 import type { Forge, MergedRequest } from "../forge/forge.ts";
 import { collectSnapshot } from "../gate/collect.ts";
@@ -74,7 +75,9 @@ export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[
     engines: new Map(),
     cache: newEvidenceCache(),
     everRecorded: (await forge.recordedResults?.()) ?? new Set(),
+    trust: undefined,
   };
+  run.trust = await run.source?.trust?.();
   try {
     for (const m of await forge.mergedRequests()) {
       if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
@@ -94,6 +97,8 @@ interface RunState {
   readonly cache: EvidenceCache;
   /** Requests whose result was ever added to the default branch (even if deleted since). */
   readonly everRecorded: ReadonlySet<string>;
+  /** The verified trust chain of the default branch. */
+  trust: TrustChain | undefined;
 }
 
 async function executeOne(
@@ -177,7 +182,7 @@ async function executeOne(
   });
 
   const checked = run.source
-    ? await checkCommittedEvidence(m, deps, run.source, run.engines)
+    ? await checkCommittedEvidence(m, deps, run)
     : await checkEvidence(m, deps);
   const base = {
     interlock: 1,
@@ -304,12 +309,17 @@ async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evide
 async function checkCommittedEvidence(
   m: MergedRequest,
   deps: ExecuteDeps,
-  source: EvidenceSource,
-  engines: Map<string, Promise<PolicyEngine>>,
+  run: RunState,
 ): Promise<Evidence> {
+  const { source, engines } = run;
+  if (source === undefined) return { refusal: "no evidence source" };
   const merge = await mergeFromCommit(source.reader, m);
   if ("refused" in merge) return { refusal: merge.refused };
-  const ev = await evidenceAtMerge(source.reader, merge, { now: deps.now() });
+  const ev = await evidenceAtMerge(source.reader, merge, {
+    now: deps.now(),
+    cache: run.cache,
+    ...(run.trust ? { trust: run.trust } : {}),
+  });
   if (!ev.ok) return { refusal: ev.reason };
   if (!ev.satisfied)
     return { refusal: `the gate did not hold at the merge: ${ev.verdict.summary}` };

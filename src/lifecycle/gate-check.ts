@@ -25,6 +25,11 @@ export async function checkGate(forge: Forge, id: string, now: Date): Promise<Ga
   if (forge.evidenceSource) {
     const source = forge.evidenceSource();
     try {
+      const trust = await source.trust?.();
+      if (trust?.broken && trust.root === "") {
+        // No pinned trust root: nothing in this repository can be trusted.
+        throw new InterlockError("config.invalid", trust.broken.reason);
+      }
       const context = await forge.proposal(id);
       const m = await source.prospective(id, now);
       if (m === undefined || context === undefined) throw noProposal(id);
@@ -33,7 +38,7 @@ export async function checkGate(forge: Forge, id: string, now: Date): Promise<Ga
           hint: "Run the command again.",
         });
       }
-      const ev = await evidenceAtMerge(source.reader, m, { now });
+      const ev = await evidenceAtMerge(source.reader, m, { now, ...(trust ? { trust } : {}) });
       if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
       return {
         verdict: ev.verdict,

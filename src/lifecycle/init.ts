@@ -154,6 +154,9 @@ export async function initRepository(dir: string, now: Date): Promise<InitResult
     org: "acme",
     default_branch: "main",
     people,
+    // Governance (config, CODEOWNERS, policies) is approved by a majority of these, never by
+    // the agents' sponsor (alice).
+    admins: ["sam", "pat"],
     teams: DEMO_TEAMS,
     executors: { recipients: [executor.recipient], identity_file: EXECUTOR_KEY, actions },
   };

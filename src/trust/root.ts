@@ -86,8 +86,8 @@ export async function pinnedRoot(git: Git, branch: string, home: string): Promis
         `the history of ${branch} starts at ${root.slice(0, 12)}, a trust root this machine has not pinned ` +
         `(its settings are in ${home}); a history rebuilt from a new root is never trusted`,
       hint:
-        `If this really is your approvals repository, pin its initial commit: ` +
-        `interlock trust pin ${root} (compare the id with the one your admins publish).`,
+        `If this really is your approvals repository (compare ${root} with the id your admins ` +
+        `publish), pin it: write 'trust_root: ${root}' to ${join(repoHome(home, root), SETTINGS_FILE)}.`,
     };
   }
   return { ok: true, root, dir: repoHome(home, root) };

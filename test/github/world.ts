@@ -120,6 +120,7 @@ export class World {
       org: ORG,
       default_branch: "main",
       people: {},
+      admins: [],
       teams: {},
       executors: {
         recipients: [w.age.recipient],

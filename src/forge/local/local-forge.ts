@@ -18,6 +18,10 @@ import {
 } from "../refs.ts";
 import { GitEvidenceReader } from "../../evidence/git-reader.ts";
 import type { EvidenceSource, MergeUnderTest } from "../../evidence/reader.ts";
+import { firstParentHistory } from "../../audit/history.ts";
+import { interlockHome } from "../../settings/home.ts";
+import { TrustChainBuilder, untrustedChain, type TrustChain } from "../../trust/chain.ts";
+import { pinnedRoot } from "../../trust/root.ts";
 import { Git } from "./git.ts";
 import { REVIEW_TAG_PREFIX, reviewFromTag } from "./reviews.ts";
 import type { AllowedSigner } from "./sshsig.ts";
@@ -33,10 +37,14 @@ export class LocalForge implements Forge {
   readonly config: InterlockConfig;
   readonly defaultBranch: string;
 
-  constructor(repoDir: string, config: InterlockConfig) {
+  /** The Interlock home holding the pinned trust root (outside the repository). */
+  readonly home: string | undefined;
+
+  constructor(repoDir: string, config: InterlockConfig, opts: { home?: string } = {}) {
     this.git = new Git(repoDir);
     this.config = config;
     this.defaultBranch = config.default_branch;
+    this.home = opts.home;
   }
 
   get #main(): string {
@@ -87,11 +95,23 @@ export class LocalForge implements Forge {
 
   evidenceSource(): EvidenceSource {
     const reader = new GitEvidenceReader(this.git.dir, this.defaultBranch);
+    let trust: Promise<TrustChain> | undefined;
     return {
       reader,
       prospective: (id, at) => this.#prospective(id, at),
+      trust: () => (trust ??= this.#trust(reader)),
       close: () => reader.close(),
     };
+  }
+
+  /** The default branch's trust chain, anchored in the root this home pins. */
+  async #trust(reader: GitEvidenceReader): Promise<TrustChain> {
+    const home = this.home ?? interlockHome(process.env);
+    const pinned = await pinnedRoot(this.git, this.defaultBranch, home);
+    if (!pinned.ok) return untrustedChain(pinned.reason);
+    const builder = new TrustChainBuilder();
+    for await (const c of firstParentHistory(this.git.dir, this.#main)) builder.observe(c);
+    return builder.finish(reader, pinned.root);
   }
 
   /** The merge `merge` would make now: the proposal head onto the default branch's tip. */
