@@ -295,7 +295,14 @@ describe("--json output shapes (SPEC §6)", () => {
     ]) {
       expect(rec, key).toHaveProperty(key);
     }
-    expect(rec).toMatchObject({ id, approvers: ["dana"], risk: "high", outcome: "succeeded" });
+    // Without --verify the trailers are claims, never facts: labelled, not listed as approvers.
+    expect(rec).toMatchObject({
+      id,
+      approvers: [],
+      unverified_approvers: ["dana"],
+      risk: "high",
+      outcome: "succeeded",
+    });
     expect(rec.policy_revision).toBe(decision.revision);
   });
 });

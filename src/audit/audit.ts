@@ -26,7 +26,13 @@ export interface AuditRecord {
   /** allowed | denied | auto-approved */
   readonly decision: string;
   readonly status: "denied" | "pending" | "merged" | "executed" | "refused";
+  /** Approvers whose signed reviews the audit verified (with --verify); never taken on trust. */
   readonly approvers: string[];
+  /**
+   * Without --verify (or for requests covered by a checkpoint): who the merge commit's
+   * Interlock-Approved-By trailers claim approved. A claim anyone can write, never a fact.
+   */
+  readonly unverified_approvers?: string[];
   readonly requested_at: string;
   readonly merged_at: string | null;
   readonly executed_at: string | null;
@@ -50,6 +56,8 @@ export interface AuditOptions {
   readonly now?: Date;
   /** The auditor's Interlock home, where it pins the repository's trust root. */
   readonly home?: string;
+  /** A verified checkpoint: merges up to its tip are not re-verified; its tip must remain. */
+  readonly checkpoint?: { readonly tip: string };
 }
 
 const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
@@ -74,6 +82,7 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const mainCommits = new Set<string>();
   const changes = new Map<string, EvidenceChange[]>();
   const chain = new TrustChainBuilder();
+  const order = new Map<string, number>();
   // One pass over history (git computes the tree diffs) collects, per request, the commit that
   // merged it and the blobs involved; later changes to request or result files are findings.
   // Work in history order; merged requests are checked after the pass (they need the results).
@@ -84,6 +93,7 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const seen = new Set<string>();
   try {
     for await (const c of firstParentHistory(opts.repoDir, main)) {
+      order.set(c.oid, mainCommits.size);
       mainCommits.add(c.oid);
       chain.observe(c);
       if (c.parents[0] !== undefined && c.parents.length <= 2) {
@@ -125,6 +135,15 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
     });
     const cache = newEvidenceCache();
     let trust: TrustChain | undefined;
+    const checkpointIndex = opts.checkpoint ? order.get(opts.checkpoint.tip) : undefined;
+    if (opts.verify && opts.checkpoint && checkpointIndex === undefined) {
+      yield {
+        commit: opts.checkpoint.tip,
+        problem:
+          `history was rewritten: the checkpointed commit ${opts.checkpoint.tip.slice(0, 12)} is no longer on ` +
+          `${opts.branch}'s first-parent history`,
+      };
+    }
     if (opts.verify) {
       const pinned = await pinnedRoot(git, opts.branch, opts.home ?? interlockHome(process.env));
       trust = pinned.ok
@@ -142,6 +161,8 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
       reader,
       cache,
       trust,
+      order,
+      checkpointIndex,
       now: opts.now ?? new Date(),
       opts,
       results,
@@ -178,6 +199,10 @@ interface Ctx {
   readonly reader: GitEvidenceReader;
   readonly cache: EvidenceCache;
   readonly trust: TrustChain | undefined;
+  /** Position of each default-branch commit in first-parent order (oldest 0). */
+  readonly order: ReadonlyMap<string, number>;
+  /** Merges at or before this position were verified under a signed checkpoint. */
+  readonly checkpointIndex: number | undefined;
   /** The auditor's clock. */
   readonly now: Date;
   readonly opts: AuditOptions;
@@ -215,7 +240,8 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   const resultText = resultBlob === undefined ? undefined : await batch.readText(resultBlob);
   const result =
     resultText === undefined ? undefined : (parseYaml(resultText) as Record<string, unknown>);
-  const approvers = trailers(merge.message, "Interlock-Approved-By");
+  const claimed = trailers(merge.message, "Interlock-Approved-By");
+  const verifyThis = ctx.opts.verify && !coveredByCheckpoint(m, ctx);
   const base = {
     action: path.split("/")[1] ?? "?",
     merged_at: m.commit.committedAt.toISOString(),
@@ -229,7 +255,8 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
       ...base,
       decision: "?",
       status: result ? "executed" : "merged",
-      approvers,
+      approvers: [],
+      unverified_approvers: claimed,
       ...(ctx.opts.verify
         ? { problems: [`the request file cannot be read: ${parsed.error}`] }
         : {}),
@@ -237,8 +264,8 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   }
   const record = parsed.record;
   const executed = result !== undefined && result.outcome !== "refused";
-  let gateApprovers = approvers;
-  if (ctx.opts.verify) {
+  let gateApprovers: string[] | undefined;
+  if (verifyThis) {
     if (originalBlobOid === undefined)
       problems.push("there is no record that Interlock filed this request (no original)");
     else if (originalBlobOid !== m.blob) {
@@ -247,8 +274,8 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
     if (ctx.changedLater.has(path)) {
       problems.push("the request file on the default branch was changed after it was filed");
     }
-    const claimed = (await batch.read(`${CLAIM_REF_PREFIX}${id}`)) !== undefined;
-    if (claimed && result === undefined)
+    const hasClaim = (await batch.read(`${CLAIM_REF_PREFIX}${id}`)) !== undefined;
+    if (hasClaim && result === undefined)
       problems.push(
         "it was claimed for execution but its result is missing (deleted or never written)",
       );
@@ -275,9 +302,16 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
     ...base,
     decision: record.decision.auto_approve ? "auto-approved" : "allowed",
     status: result === undefined ? "merged" : executed ? "executed" : "refused",
-    approvers: gateApprovers,
+    approvers: gateApprovers ?? [],
+    ...(gateApprovers === undefined ? { unverified_approvers: claimed } : {}),
     ...(ctx.opts.verify ? { problems } : {}),
   };
+}
+
+/** Whether a signed checkpoint already covers this merge (verified by an earlier run). */
+function coveredByCheckpoint(m: Merge, ctx: Ctx): boolean {
+  const upTo = ctx.checkpointIndex;
+  return upTo !== undefined && (ctx.order.get(m.commit.oid) ?? Infinity) <= upTo;
 }
 
 /**

@@ -136,6 +136,8 @@ export class TrustChainBuilder {
     reader: EvidenceReader,
     pinnedRoot: string,
     cache: EvidenceCache = newEvidenceCache(),
+    /** Commits up to this first-parent position were verified under a signed checkpoint. */
+    verifiedUpTo = -1,
   ): Promise<TrustChain> {
     const root = this.#root ?? "";
     let broken: { commit: string; reason: string } | undefined;
@@ -146,6 +148,7 @@ export class TrustChainBuilder {
       };
     }
     for (const { commit, paths } of broken ? [] : this.#candidates) {
+      if ((this.#order.get(commit.oid) ?? Infinity) <= verifiedUpTo) continue;
       const problem = await this.#verifyCommit(reader, commit, paths, cache);
       if (problem) {
         broken = { commit: commit.oid, reason: problem };
