@@ -42,6 +42,8 @@ import { REVIEW_TAG_PREFIX, reviewMessage } from "../src/forge/local/reviews.ts"
 import { parseCodeowners } from "../src/gate/codeowners.ts";
 import { evaluateGate } from "../src/gate/gate.ts";
 import { mergeMessage, type GateResult } from "../src/lifecycle/gate-check.ts";
+import { interlockHome } from "../src/settings/home.ts";
+import { pinRoot } from "../src/trust/root.ts";
 import { initRepository, KEYS_DIR } from "../src/lifecycle/init.ts";
 import { seal, type SealedParams } from "../src/masking/seal.ts";
 import { renderCard } from "../src/proposal/card.ts";
@@ -288,6 +290,8 @@ const objectId = (type: string, content: Buffer) =>
 export async function generateHistory(dir: string, count: number): Promise<GeneratedHistory> {
   const started = performance.now();
   const init = await initRepository(dir, new Date(T0));
+  // The auditor trusts this repository: pin its root, as `interlock init` does.
+  pinRoot(interlockHome(process.env), init.commit);
   const config = loadConfig(dir);
   const tpl = await templates(dir, config);
   const signers = new Map<string, SshSigner>();

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { openLocalRepo, type LocalRepo } from "../src/cli/local.ts";
 import { fileRequest } from "../src/lifecycle/file-request.ts";
 import { checkGate } from "../src/lifecycle/gate-check.ts";
+import { interlockHome } from "../src/settings/home.ts";
+import { pinRoot } from "../src/trust/root.ts";
 import { initRepository } from "../src/lifecycle/init.ts";
 import { recordReview } from "../src/lifecycle/review.ts";
 import { parseRequest } from "../src/request/parse.ts";
@@ -122,7 +124,9 @@ export async function benchLifecycle(
   // review, and earlier than the expiry (critical requests live 4 hours).
   const T = Date.now() - 60 * 60 * 1000;
   const t0 = performance.now();
-  await initRepository(dir, new Date(T));
+  const init = await initRepository(dir, new Date(T));
+  // The executor trusts this repository: pin its root, as `interlock init` does.
+  pinRoot(interlockHome(process.env), init.commit);
   const initSeconds = (performance.now() - t0) / 1000;
   const local = await openLocalRepo(dir, dir);
 

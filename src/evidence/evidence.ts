@@ -20,6 +20,7 @@ import { filingTime, FILING_SKEW_MS } from "./time.ts";
 
 /** Where a repository's built policy bundle is committed. */
 export const POLICY_DIST = {
+  dir: "policies/dist",
   wasm: "policies/dist/policy.wasm",
   data: "policies/dist/data.json",
   manifest: "policies/dist/manifest.json",
@@ -329,12 +330,13 @@ export async function policyAt(
   commit: string,
   cache: EvidenceCache,
 ): Promise<PolicyAtBase> {
+  // Keyed by the dist directory's tree id, so the (large) Wasm is read once per revision.
+  const key = (await reader.objectId(commit, POLICY_DIST.dir)) ?? "none";
+  const cached = cache.policy.get(key);
+  if (cached) return cached;
   const wasm = await reader.file(commit, POLICY_DIST.wasm);
   const data = await reader.file(commit, POLICY_DIST.data);
   const manifest = await reader.file(commit, POLICY_DIST.manifest);
-  const key = `${wasm?.oid ?? "-"} ${data?.oid ?? "-"} ${manifest?.oid ?? "-"}`;
-  const cached = cache.policy.get(key);
-  if (cached) return cached;
   let policy: PolicyAtBase;
   if (wasm === undefined && data === undefined) {
     const files = readBundle(defaultPoliciesDir());

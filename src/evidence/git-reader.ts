@@ -65,6 +65,11 @@ export class GitEvidenceReader implements EvidenceReader {
     return o && o.type === "blob" ? { oid: o.oid, content: o.content } : undefined;
   }
 
+  async objectId(commit: string, path: string): Promise<string | undefined> {
+    // Directories are small tree objects; use it for directories, not for large blobs.
+    return (await this.#cat.read(`${commit}:${path}`))?.oid;
+  }
+
   async onDefaultBranch(oid: string): Promise<boolean> {
     if (this.#known.mainCommits) return this.#known.mainCommits.has(oid);
     this.#main ??= this.#git

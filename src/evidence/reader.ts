@@ -14,6 +14,8 @@ export interface EvidenceReader {
   commit(rev: string): Promise<EvidenceCommit | undefined>;
   /** A file as committed in `commit` (object id and bytes), or undefined if absent. */
   file(commit: string, path: string): Promise<EvidenceBlob | undefined>;
+  /** The object id of a file or directory as committed in `commit` (no content), if present. */
+  objectId(commit: string, path: string): Promise<string | undefined>;
   /** Whether `oid` is on the default branch's first-parent history (a merged state of main). */
   onDefaultBranch(oid: string): Promise<boolean>;
   /** Files changed from `from` to `to` (tree diff, no rename detection). */
