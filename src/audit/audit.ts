@@ -1,16 +1,19 @@
 import { parse as parseYaml } from "yaml";
-import { ownerMembers, parseConfig, CONFIG_PATH, type InterlockConfig } from "../config/config.ts";
-import { CatFileBatch, parseCommit, type ParsedCommit } from "../forge/local/cat-file.ts";
-import { allowedSigners } from "../forge/local/local-forge.ts";
-import { CLAIM_REF_PREFIX, INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
-import { REVIEW_TAG_PREFIX, reviewFromTag } from "../forge/local/reviews.ts";
-import { verifyRequestCommit } from "../forge/local/signed-request.ts";
-import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
+import {
+  evidenceAtMerge,
+  mergeFromCommit,
+  newEvidenceCache,
+  type EvidenceCache,
+} from "../evidence/evidence.ts";
+import { changeStatus, GitEvidenceReader, listReviewTags } from "../evidence/git-reader.ts";
+import type { EvidenceChange } from "../evidence/reader.ts";
+import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
+import { CLAIM_REF_PREFIX, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
 import { Git } from "../forge/local/git.ts";
-import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
-import { evaluateGate } from "../gate/gate.ts";
-import type { GateReview, GateSnapshot } from "../gate/snapshot.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+import { interlockHome } from "../settings/home.ts";
+import { TrustChainBuilder, untrustedChain, type TrustChain } from "../trust/chain.ts";
+import { pinnedRoot } from "../trust/root.ts";
 import { firstParentHistory, type HistoryCommit } from "./history.ts";
 
 /** One line of the audit trail (SPEC §6 `audit --json`). */
@@ -23,7 +26,13 @@ export interface AuditRecord {
   /** allowed | denied | auto-approved */
   readonly decision: string;
   readonly status: "denied" | "pending" | "merged" | "executed" | "refused";
+  /** Approvers whose signed reviews the audit verified (with --verify); never taken on trust. */
   readonly approvers: string[];
+  /**
+   * Without --verify (or for requests covered by a checkpoint): who the merge commit's
+   * Interlock-Approved-By trailers claim approved. A claim anyone can write, never a fact.
+   */
+  readonly unverified_approvers?: string[];
   readonly requested_at: string;
   readonly merged_at: string | null;
   readonly executed_at: string | null;
@@ -43,6 +52,12 @@ export interface AuditOptions {
   readonly repoDir: string;
   readonly branch: string;
   readonly verify: boolean;
+  /** The auditor's clock (filing times later than it are refused); default: now. */
+  readonly now?: Date;
+  /** The auditor's Interlock home, where it pins the repository's trust root. */
+  readonly home?: string;
+  /** A verified checkpoint: merges up to its tip are not re-verified; its tip must remain. */
+  readonly checkpoint?: { readonly tip: string };
 }
 
 const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
@@ -65,10 +80,9 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const main = `refs/heads/${opts.branch}`;
   const reviewTags = await listReviewTags(git);
   const mainCommits = new Set<string>();
-  const caches = {
-    config: new Map<string, InterlockConfig | Error>(),
-    codeowners: new Map<string, Codeowners>(),
-  };
+  const changes = new Map<string, EvidenceChange[]>();
+  const chain = new TrustChainBuilder();
+  const order = new Map<string, number>();
   // One pass over history (git computes the tree diffs) collects, per request, the commit that
   // merged it and the blobs involved; later changes to request or result files are findings.
   // Work in history order; merged requests are checked after the pass (they need the results).
@@ -79,7 +93,15 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const seen = new Set<string>();
   try {
     for await (const c of firstParentHistory(opts.repoDir, main)) {
+      order.set(c.oid, mainCommits.size);
       mainCommits.add(c.oid);
+      chain.observe(c);
+      if (c.parents[0] !== undefined && c.parents.length <= 2) {
+        changes.set(
+          `${c.parents[0]} ${c.oid}`,
+          c.files.map((f) => ({ path: f.path, status: changeStatus(f.status) })),
+        );
+      }
       for (const f of c.files) {
         const req = REQUEST_PATH.exec(f.path);
         const den = DENIAL_PATH.exec(f.path);
@@ -107,7 +129,45 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
         }
       }
     }
-    ctx = { batch, main, opts, reviewTags, mainCommits, caches, results, changedLater };
+    const reader = new GitEvidenceReader(opts.repoDir, opts.branch, {
+      batch,
+      known: { mainCommits, reviewTags, changes },
+    });
+    const cache = newEvidenceCache();
+    let trust: TrustChain | undefined;
+    const checkpointIndex = opts.checkpoint ? order.get(opts.checkpoint.tip) : undefined;
+    if (opts.verify && opts.checkpoint && checkpointIndex === undefined) {
+      yield {
+        commit: opts.checkpoint.tip,
+        problem:
+          `history was rewritten: the checkpointed commit ${opts.checkpoint.tip.slice(0, 12)} is no longer on ` +
+          `${opts.branch}'s first-parent history`,
+      };
+    }
+    if (opts.verify) {
+      const pinned = await pinnedRoot(git, opts.branch, opts.home ?? interlockHome(process.env));
+      trust = pinned.ok
+        ? await chain.finish(reader, pinned.root, cache)
+        : untrustedChain(pinned.reason);
+      if (trust.broken) {
+        yield {
+          commit: trust.broken.commit || "0".repeat(40),
+          problem: `the trust chain is broken: ${trust.broken.reason}`,
+        };
+      }
+    }
+    ctx = {
+      batch,
+      reader,
+      cache,
+      trust,
+      order,
+      checkpointIndex,
+      now: opts.now ?? new Date(),
+      opts,
+      results,
+      changedLater,
+    };
     const queue: Promise<AuditRecord | AuditFinding>[] = [];
     for (const next of work) {
       queue.push(Promise.resolve(next()));
@@ -136,14 +196,16 @@ function verb(status: string): string {
 
 interface Ctx {
   readonly batch: CatFileBatch;
-  readonly main: string;
+  readonly reader: GitEvidenceReader;
+  readonly cache: EvidenceCache;
+  readonly trust: TrustChain | undefined;
+  /** Position of each default-branch commit in first-parent order (oldest 0). */
+  readonly order: ReadonlyMap<string, number>;
+  /** Merges at or before this position were verified under a signed checkpoint. */
+  readonly checkpointIndex: number | undefined;
+  /** The auditor's clock. */
+  readonly now: Date;
   readonly opts: AuditOptions;
-  readonly reviewTags: Map<string, string[]>;
-  readonly mainCommits: Set<string>;
-  readonly caches: {
-    config: Map<string, InterlockConfig | Error>;
-    codeowners: Map<string, Codeowners>;
-  };
   /** request id → blob of its result file on the default branch. */
   readonly results: Map<string, string>;
   /** Request files that a later commit on the default branch modified or deleted. */
@@ -178,7 +240,8 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   const resultText = resultBlob === undefined ? undefined : await batch.readText(resultBlob);
   const result =
     resultText === undefined ? undefined : (parseYaml(resultText) as Record<string, unknown>);
-  const approvers = trailers(merge.message, "Interlock-Approved-By");
+  const claimed = trailers(merge.message, "Interlock-Approved-By");
+  const verifyThis = ctx.opts.verify && !coveredByCheckpoint(m, ctx);
   const base = {
     action: path.split("/")[1] ?? "?",
     merged_at: m.commit.committedAt.toISOString(),
@@ -192,7 +255,8 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
       ...base,
       decision: "?",
       status: result ? "executed" : "merged",
-      approvers,
+      approvers: [],
+      unverified_approvers: claimed,
       ...(ctx.opts.verify
         ? { problems: [`the request file cannot be read: ${parsed.error}`] }
         : {}),
@@ -200,8 +264,8 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   }
   const record = parsed.record;
   const executed = result !== undefined && result.outcome !== "refused";
-  let gateApprovers = approvers;
-  if (ctx.opts.verify) {
+  let gateApprovers: string[] | undefined;
+  if (verifyThis) {
     if (originalBlobOid === undefined)
       problems.push("there is no record that Interlock filed this request (no original)");
     else if (originalBlobOid !== m.blob) {
@@ -210,12 +274,12 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
     if (ctx.changedLater.has(path)) {
       problems.push("the request file on the default branch was changed after it was filed");
     }
-    const claimed = (await batch.read(`${CLAIM_REF_PREFIX}${id}`)) !== undefined;
-    if (claimed && result === undefined)
+    const hasClaim = (await batch.read(`${CLAIM_REF_PREFIX}${id}`)) !== undefined;
+    if (hasClaim && result === undefined)
       problems.push(
         "it was claimed for execution but its result is missing (deleted or never written)",
       );
-    const gate = await gateAtMerge(id, path, m, merge, record, ctx);
+    const gate = await gateAtMerge(id, path, m, ctx);
     if (typeof gate === "string") problems.push(gate);
     else {
       gateApprovers = gate.approvers;
@@ -238,136 +302,37 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
     ...base,
     decision: record.decision.auto_approve ? "auto-approved" : "allowed",
     status: result === undefined ? "merged" : executed ? "executed" : "refused",
-    approvers: gateApprovers,
+    approvers: gateApprovers ?? [],
+    ...(gateApprovers === undefined ? { unverified_approvers: claimed } : {}),
     ...(ctx.opts.verify ? { problems } : {}),
   };
 }
 
-/** Re-evaluates the gate as of the merge commit, from history only. */
+/** Whether a signed checkpoint already covers this merge (verified by an earlier run). */
+function coveredByCheckpoint(m: Merge, ctx: Ctx): boolean {
+  const upTo = ctx.checkpointIndex;
+  return upTo !== undefined && (ctx.order.get(m.commit.oid) ?? Infinity) <= upTo;
+}
+
+/**
+ * Re-judges the merge with the one evidence check (src/evidence), over the audit's batch
+ * reader: exactly what the executor and the gate evaluate.
+ */
 async function gateAtMerge(
   id: string,
   path: string,
   m: Merge,
-  merge: ParsedCommit,
-  record: Extract<ReturnType<typeof parseRequestFile>, { record: unknown }>["record"],
   ctx: Ctx,
 ): Promise<{ satisfied: boolean; summary: string; approvers: string[] } | string> {
-  const { batch } = ctx;
-  const first = merge.parents[0];
-  if (first === undefined) return "the request file was in the very first commit";
-  if (merge.parents.length > 2) return "merged by an octopus merge";
-  const head = merge.parents[1] ?? m.commit.oid;
-  const config = await configAt(first, ctx);
-  if (config instanceof Error)
-    return `the configuration at the merge cannot be read: ${config.message}`;
-  // Commits on the proposal: walk back from the head to the default branch.
-  const committers = new Set<string>();
-  let author = "";
-  let filed: Buffer | undefined;
-  const directory = directoryOf(config);
-  const stack = [head];
-  const visited = new Set<string>();
-  while (stack.length > 0 && visited.size < 100) {
-    const oid = stack.pop()!;
-    if (visited.has(oid) || ctx.mainCommits.has(oid)) continue;
-    visited.add(oid);
-    const content = (await batch.read(oid))!.content;
-    const c = parseCommit(content);
-    // The commit that filed the request: the proposal's first, whose parents are on main.
-    if (c.parents.every((p) => ctx.mainCommits.has(p))) filed = content;
-    const who = (name: string, email: string) =>
-      resolvePrincipal(directory, email)?.id ?? resolvePrincipal(directory, name)?.id ?? name;
-    committers.add(who(c.authorName, c.authorEmail));
-    if (c.committerEmail !== INTERLOCK_IDENTITY.email)
-      committers.add(who(c.committerName, c.committerEmail));
-    author = who(c.authorName, c.authorEmail);
-    stack.push(...c.parents);
-  }
-  const reviews: GateReview[] = [];
-  const signers = signersFor(config);
-  for (const tagOid of ctx.reviewTags.get(id) ?? []) {
-    const raw = (await batch.read(tagOid))?.content;
-    if (!raw) continue;
-    const review = reviewFromTag(raw, id, config, signers);
-    // Reviews given after the merge cannot have counted for it.
-    if (review && review.at.getTime() <= merge.committedAt.getTime()) reviews.push(review);
-  }
-  // What the merge brought into the default branch, as git's diff against the first parent.
-  const changes = m.commit.files.map((f) => ({
-    path: f.path,
-    status: (f.status === "A" ? "added" : f.status === "D" ? "removed" : "modified") as
-      "added" | "removed" | "modified",
-  }));
-  const declared = record.request.requester;
-  const auth =
-    filed === undefined
-      ? { verified: false as const, reason: "the proposal has no filed commit to verify" }
-      : verifyRequestCommit(filed, declared, directory);
-  const snapshot: GateSnapshot = {
-    now: merge.committedAt,
-    identities: directory,
-    request: {
-      id,
-      path,
-      requester: auth.verified && auth.requester ? auth.requester : declared,
-      authentication: auth.verified
-        ? { verified: true, signer: auth.signer, detail: auth.detail }
-        : { verified: false, reason: auth.reason },
-      decision: record.decision,
-      expiresAt: new Date(record.expires_at),
-      recordedDigest: record.digest,
-      actualDigest: record.digest, // compared by blob identity above
-    },
-    proposal: { author, headCommit: head, changedFiles: changes, committers: [...committers] },
-    reviews,
-    teams: ownerMembers(config),
-    codeowners: await codeownersAt(first, ctx),
-  };
-  const v = evaluateGate(snapshot);
-  return {
-    satisfied: v.satisfied,
-    summary: v.summary,
-    approvers: v.approvals.filter((a) => a.counted).map((a) => a.who),
-  };
-}
-
-/** Allowed signers per configuration, built once so sshsig's decoded-key cache is reused. */
-const signerCache = new WeakMap<InterlockConfig, ReturnType<typeof allowedSigners>>();
-function signersFor(config: InterlockConfig): ReturnType<typeof allowedSigners> {
-  let signers = signerCache.get(config);
-  if (signers === undefined) {
-    signers = allowedSigners(config);
-    signerCache.set(config, signers);
-  }
-  return signers;
-}
-
-async function configAt(commit: string, ctx: Ctx): Promise<InterlockConfig | Error> {
-  const blob = await ctx.batch.read(`${commit}:${CONFIG_PATH}`);
-  if (!blob) return new Error(`no ${CONFIG_PATH}`);
-  const cached = ctx.caches.config.get(blob.oid);
-  if (cached) return cached;
-  let config: InterlockConfig | Error;
-  try {
-    config = parseConfig(blob.content.toString("utf8"));
-  } catch (err) {
-    config = err as Error;
-  }
-  ctx.caches.config.set(blob.oid, config);
-  return config;
-}
-
-async function codeownersAt(commit: string, ctx: Ctx): Promise<Codeowners | null> {
-  for (const loc of CODEOWNERS_LOCATIONS) {
-    const blob = await ctx.batch.read(`${commit}:${loc}`);
-    if (!blob) continue;
-    const cached = ctx.caches.codeowners.get(blob.oid);
-    if (cached) return cached;
-    const parsed = parseCodeowners(blob.content.toString("utf8"));
-    ctx.caches.codeowners.set(blob.oid, parsed);
-    return parsed;
-  }
-  return null;
+  const merge = await mergeFromCommit(ctx.reader, { id, path, mergeCommit: m.commit.oid });
+  if ("refused" in merge) return merge.refused;
+  const ev = await evidenceAtMerge(ctx.reader, merge, {
+    now: ctx.now,
+    cache: ctx.cache,
+    ...(ctx.trust ? { trust: ctx.trust } : {}),
+  });
+  if (!ev.ok) return ev.reason;
+  return { satisfied: ev.satisfied, summary: ev.verdict.summary, approvers: ev.approvers };
 }
 
 /** The fields of a trail record that come from the request file ("?" where it is unreadable). */
@@ -439,25 +404,6 @@ async function findAddedRequest(
 function trailers(message: string, key: string): string[] {
   const re = new RegExp(`^${key}: (.+)$`, "gm");
   return [...message.matchAll(re)].map((m) => m[1]!.trim());
-}
-
-/** request id → review tag object ids, from one for-each-ref. */
-async function listReviewTags(git: Git): Promise<Map<string, string[]>> {
-  const out = await git.raw([
-    "for-each-ref",
-    "--format=%(objectname) %(objecttype) %(refname)",
-    `refs/tags/${REVIEW_TAG_PREFIX}`,
-  ]);
-  const map = new Map<string, string[]>();
-  for (const line of (out ?? "").split("\n")) {
-    const [oid, type, ref] = line.split(" ");
-    if (type !== "tag" || !ref) continue;
-    const id = ref.slice(`refs/tags/${REVIEW_TAG_PREFIX}`.length).split("/")[0]!;
-    const list = map.get(id) ?? [];
-    list.push(oid!);
-    map.set(id, list);
-  }
-  return map;
 }
 
 async function listOriginals(git: Git): Promise<string[]> {

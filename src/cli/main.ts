@@ -11,6 +11,7 @@ import {
   gateCommand,
   initCommand,
   mergeCommand,
+  proposeChangeCommand,
   requestCommand,
   reviewCommand,
 } from "./lifecycle.ts";
@@ -29,6 +30,7 @@ Commands:
   reject <id> --as <who>          record a signed rejection (local forge; --key <file>)
   gate <id>                       which approval rules hold, which approvals counted and why
   merge <id>                      merge if the gate holds
+  propose-change <file…>          propose a change to config, CODEOWNERS or policies (admins approve)
   execute [--retry <id>]          run every merged, not yet executed request exactly once
   audit [--verify] [--csv]        the trail from Git history; --verify re-checks all the evidence
   doctor --github <owner/repo>    check how a GitHub approvals repository is protected (exit 4 if unsafe)
@@ -82,6 +84,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         return await gateCommand(rest, io);
       case "merge":
         return await mergeCommand(rest, io);
+      case "propose-change":
+        return await proposeChangeCommand(rest, io);
       case "execute":
         return await executeCommand(rest, io);
       case "audit":

@@ -2,6 +2,7 @@ import type { IdentityDirectory } from "../identity/directory.ts";
 import type { RequesterFields } from "../identity/requester.ts";
 import type { ChangeStatus, GateReview, RequestAuthentication } from "../gate/snapshot.ts";
 import type { SshSigningKey } from "./local/sshsig.ts";
+import type { EvidenceSource } from "../evidence/reader.ts";
 
 /**
  * The forge: where proposals live and reviews are given (the embedded local Git forge, or
@@ -99,8 +100,15 @@ export interface Forge {
   merge(id: string, head: string, message: string, date: Date): Promise<string>;
   /** Request files on the default branch, oldest first. */
   mergedRequests(): Promise<MergedRequest[]>;
+  /**
+   * Committed objects for the one evidence check (src/evidence), where the forge provides it
+   * (the local forge). The gate, merge, the executor and the audit then judge by it alone.
+   */
+  evidenceSource?(): EvidenceSource;
   /** The proposal as it was when `m` was merged, for re-checking the evidence before executing. */
   evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }>;
+  /** Ids of every request whose result was ever added to the default branch (even if deleted). */
+  recordedResults?(): Promise<ReadonlySet<string>>;
   /** Creates the claim for a request; false if it exists already (someone else has it). */
   claim(id: string, date: Date): Promise<boolean>;
   /** Whether a claim exists. */

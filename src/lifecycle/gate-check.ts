@@ -1,4 +1,5 @@
 import { commitText } from "../presentation/escape.ts";
+import { evidenceAtMerge } from "../evidence/evidence.ts";
 import type { Forge, ProposalContext } from "../forge/forge.ts";
 import { collectSnapshot, type Collected } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
@@ -11,14 +12,46 @@ export interface GateResult {
   readonly context: ProposalContext;
 }
 
-/** Evaluates the gate of an open proposal at its current head. */
+const noProposal = (id: string) =>
+  new InterlockError("usage", `no open proposal for request ${id}`, {
+    hint: "Check the id ('git branch --list \"interlock/*\"'); a merged or denied request has no proposal.",
+  });
+
+/**
+ * Evaluates the gate of an open proposal at its current head, as the merge that would land it
+ * now: through the one evidence check where the forge provides it (trust inputs as committed
+ * on the default branch the merge lands on, exactly what the executor and the audit re-check).
+ */
 export async function checkGate(forge: Forge, id: string, now: Date): Promise<GateResult> {
-  const context = await forge.proposal(id);
-  if (context === undefined) {
-    throw new InterlockError("usage", `no open proposal for request ${id}`, {
-      hint: "Check the id ('git branch --list \"interlock/*\"'); a merged or denied request has no proposal.",
-    });
+  if (forge.evidenceSource) {
+    const source = forge.evidenceSource();
+    try {
+      const trust = await source.trust?.();
+      if (trust?.broken && trust.root === "") {
+        // No pinned trust root: nothing in this repository can be trusted.
+        throw new InterlockError("config.invalid", trust.broken.reason);
+      }
+      const context = await forge.proposal(id);
+      const m = await source.prospective(id, now);
+      if (m === undefined || context === undefined) throw noProposal(id);
+      if (m.head !== context.headCommit) {
+        throw new InterlockError("usage", `the proposal for ${id} moved while it was checked`, {
+          hint: "Run the command again.",
+        });
+      }
+      const ev = await evidenceAtMerge(source.reader, m, { now, ...(trust ? { trust } : {}) });
+      if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
+      return {
+        verdict: ev.verdict,
+        collected: { ok: true, snapshot: ev.snapshot, record: ev.record, path: ev.path },
+        context,
+      };
+    } finally {
+      source.close();
+    }
   }
+  const context = await forge.proposal(id);
+  if (context === undefined) throw noProposal(id);
   const collected = await collectSnapshot(context, now);
   if (!collected.ok) throw new InterlockError("request.invalid", collected.reason);
   return { verdict: evaluateGate(collected.snapshot), collected, context };
