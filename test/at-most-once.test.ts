@@ -25,7 +25,7 @@ async function executedQuery(): Promise<{ repo: Repo; log: string; id: string; m
 
 function journalFile(repo: Repo): string {
   const root = git(repo.dir, ["rev-list", "--max-parents=0", "main"]);
-  return join(process.env.INTERLOCK_HOME!, "repos", root, "journal", "executions.jsonl");
+  return join(repo.home, "repos", root, "journal", "executions.jsonl");
 }
 
 describe("at most once", () => {

@@ -113,7 +113,7 @@ describe("the evidence at merge reads committed trust inputs only", () => {
       resource: "k8s://staging/web",
       params: { manifest: "replicas: 3" },
       reason: "Scale the staging web tier",
-      requester: { id: "agent:ops-bot", kind: "agent", on_behalf_of: "alice" },
+      requester: { id: "agent:etl-bot", kind: "agent", on_behalf_of: "alice" },
     });
     expect(filed.decision.auto_approve).toBe(true); // the requester's side was fooled
 

@@ -72,7 +72,7 @@ describe("every output is scrubbed of the request's masked values", () => {
         resource: "payments://prod/refunds",
         params: { card_holder: NAME, contact: EMAIL, amount: 12 },
         reason: "Refund a double charge",
-        requester: { id: "agent:billing-bot", kind: "agent", on_behalf_of: "alice" },
+        requester: { id: "agent:etl-bot", kind: "agent", on_behalf_of: "alice" },
       }),
     });
     expect(filed.code, filed.stderr).toBe(0);

@@ -149,7 +149,7 @@ export async function reviewCommand(
     const r = await approveChange(local.forge, {
       id,
       who,
-      ...(values.key ? { keyFile: values.key } : {}),
+      keyFile: signingKeyFile(local, who, values.key, io.cwd),
       now,
     });
     if (values.json) io.stdout.write(JSON.stringify({ id, tag: r.tag, head: r.head }) + "\n");

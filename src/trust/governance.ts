@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
 import { monotonicFactory } from "ulid";
 import { configAt, newEvidenceCache } from "../evidence/evidence.ts";
 import { GitEvidenceReader } from "../evidence/git-reader.ts";
@@ -114,7 +113,7 @@ export async function governanceStatus(
 /** Signs an admin's approval of a governance change's head (the same signed review tags). */
 export async function approveChange(
   forge: LocalForge,
-  opts: { id: string; who: string; keyFile?: string; now: Date },
+  opts: { id: string; who: string; keyFile: string; now: Date },
 ): Promise<{ tag: string; head: string }> {
   const head = await forge.git.revParse(branchRef(opts.id));
   const tip = await forge.git.revParse(`refs/heads/${forge.defaultBranch}`);
@@ -131,11 +130,8 @@ export async function approveChange(
       hint: `Admins: ${config.admins.join(", ") || "none"}.`,
     });
   }
-  const keyFile = opts.keyFile
-    ? isAbsolute(opts.keyFile)
-      ? opts.keyFile
-      : join(forge.git.dir, opts.keyFile)
-    : join(forge.git.dir, ".interlock", "keys", opts.who);
+  // The admin's key comes from their Interlock home (or --key): never the repository.
+  const keyFile = opts.keyFile;
   if (!existsSync(keyFile)) {
     throw new InterlockError("usage", `no signing key at ${keyFile}`, {
       hint: `Pass --key <private key file> for ${opts.who}.`,
