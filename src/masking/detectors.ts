@@ -15,7 +15,7 @@
  */
 import { Buffer } from "node:buffer";
 import { isIPv6 } from "node:net";
-import { getCountrySpecifications, isValidIBAN } from "ibantools";
+import { getCountrySpecifications, validateIBAN, ValidationErrorsIBAN } from "ibantools";
 import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import { normalizedView, normalizeText, type NormalizedView } from "../text/unicode.ts";
 import { isIssuedCardNumber } from "./card-issuers.ts";
@@ -385,20 +385,27 @@ function scanEmail(text: string, out: number[]): void {
 // ---------------------------------------------------------------------------------------------
 
 // International: "+" then 8–15 digits with single spaces, dots, dashes or parentheses between.
-const PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d/g;
+const PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d(?: ?(?:x|ext\.?) ?\d{1,6}(?!\w))?/g;
 // North American without "+": (202) 555-0147, 202-555-0147, 202.555.0147, 1-202-555-0147.
+// Optionally dialled from abroad ("001-"), optionally with an extension ("x704", " ext. 12").
 const PHONE_NANP_RE =
-  /(?<![\w.+-])(?:1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)/g;
+  /(?<![\w.+-])(?:(?:00)?1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?: ?(?:x|ext\.?) ?\d{1,6})?(?![\w-]|\.\d)/g;
 // National format with a trunk prefix 0 and no "+": 020 7946 0958, 01 23 45 67 89, (030) 1234567.
 // Candidates only: each is validated against libphonenumber's metadata for the countries below.
 const PHONE_NATIONAL_RE = /(?<![\w+.-])\(?0[\d .()-]{7,16}\d(?![\w-]|\.\d)/g;
-// A whole value under a phone-like key: 7–15 digits with the usual punctuation.
-const PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}$/;
+// A whole value under a phone-like key: 7–15 digits with the usual punctuation, and an
+// optional extension.
+const PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}(?: ?(?:x|ext\.?) ?\d{1,6})?$/;
 // Doubled separators or empty/nested parentheses: a list of numbers, not one phone number.
 const PHONE_BAD_SEPARATORS_RE = /[ .-]{2}|\(\(|\)\)|\(\)/;
 
-function validIntlPhone(candidate: string, next: number): boolean {
+// Brazil's national format without the trunk 0: area code, then 4+4 or 5+4 digits with a dash.
+const PHONE_BR_RE = /(?<![\w+.-])(?:\([1-9]\d\)|[1-9]\d) 9?\d{4}-\d{4}(?![\w-]|\.\d)/g;
+
+function validIntlPhone(match: string, next: number): boolean {
   if (isAlnum(next)) return false; // ran into more digits or a word: not a phone number
+  const ext = PHONE_EXTENSION_RE.exec(match);
+  const candidate = ext === null ? match : match.slice(0, ext.index);
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 8 || digits > 15) return false;
   if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
@@ -407,8 +414,14 @@ function validIntlPhone(candidate: string, next: number): boolean {
   return open === close && open <= 1;
 }
 
-function validNanpPhone(candidate: string): boolean {
+// An extension after the number: not part of the 10 digits checked below.
+const PHONE_EXTENSION_RE = / ?(?:x|ext\.?) ?\d{1,6}$/;
+
+function validNanpPhone(match: string): boolean {
+  const ext = PHONE_EXTENSION_RE.exec(match);
+  const candidate = ext === null ? match : match.slice(0, ext.index);
   let digits = digitsOf(candidate);
+  if (digits.length === 13 && digits.startsWith("001")) digits = digits.slice(3);
   if (digits.length === 11) digits = digits.slice(1);
   if (digits.length !== 10) return false;
   // Area code and exchange never start with 0 or 1.
@@ -436,8 +449,11 @@ const NATIONAL_PHONE_COUNTRIES: readonly CountryCode[] =
 function validNationalPhone(candidate: string): boolean {
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 9 || digits > 12) return false;
-  // A bare run of digits is an id or an amount more often than a phone number.
-  if (digits === candidate.length) return false;
+  // A bare run of digits is an id or an amount more often than a phone number, unless it
+  // starts with the trunk 0 and has a national number's length (no amount or id does that).
+  if (digits === candidate.length && (digits < 10 || digits > 11)) return false;
+  // 123-45-6789 is the SSN's shape (the SSN detector decides), not a national phone grouping.
+  if (SSN_SHAPE_RE.test(candidate)) return false;
   if (candidate.charCodeAt(1) === DOT) return false; // 0.12345678 is a fraction
   if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
   const open = candidate.split("(").length - 1;
@@ -455,6 +471,7 @@ function validNationalPhone(candidate: string): boolean {
 }
 
 const NATIONAL_PHONE_CACHE = new Map<string, boolean>();
+const SSN_SHAPE_RE = /^\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}$/;
 
 function scanPhone(text: string, out: number[]): void {
   forEachMatch(PHONE_INTL_RE, text, (m) => {
@@ -465,6 +482,11 @@ function scanPhone(text: string, out: number[]): void {
   forEachMatch(PHONE_NANP_RE, text, (m) => {
     const end = m.index + m[0].length;
     if (validNanpPhone(m[0])) out.push(m.index, end);
+    return end;
+  });
+  forEachMatch(PHONE_BR_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (parsePhoneNumberFromString(m[0], "BR")?.isValid() === true) out.push(m.index, end);
     return end;
   });
   if (text.includes("0")) {
@@ -480,7 +502,8 @@ function wholePhone(text: string, key: KeyContext): boolean {
   if (!key.phone) return false;
   const value = text.trim();
   if (!PHONE_VALUE_RE.test(value)) return false;
-  const digits = countDigits(value, 0, value.length);
+  const ext = PHONE_EXTENSION_RE.exec(value);
+  const digits = countDigits(value, 0, ext === null ? value.length : ext.index);
   return digits >= 7 && digits <= 15;
 }
 
@@ -495,16 +518,20 @@ const CARD_RUN_RE = /(?<![\w.,])\d{4}[ .-]?\d(?:[ .-]?\d){8,}/g;
 /**
  * Group shape of a plausible card: one block of 13–19 digits, or groups separated by one
  * consistent separator where the first group has 4 digits and the rest 3–6
- * (4-4-4-4, 4-6-5 for Amex, 4-6-4 for Diners, 4-4-4-4-3).
+ * (4-4-4-4, 4-6-5 for Amex, 4-6-4 for Diners, 4-4-4-4-3), or any length printed in fours with
+ * a shorter last group (a 14-digit Diners number as 4-4-4-2, a 19-digit one as 4-4-4-4-3).
  */
 function cardShapeOk(lengths: number[], from: number, to: number): boolean {
   if (from === to) return true;
   if (lengths[from] !== 4) return false;
+  let fours = true;
+  let national = true;
   for (let g = from + 1; g <= to; g++) {
     const n = lengths[g] ?? 0;
-    if (n < 3 || n > 6) return false;
+    if (n < 3 || n > 6) national = false;
+    if (g < to ? n !== 4 : n < 1 || n > 4) fours = false;
   }
-  return true;
+  return national || fours;
 }
 
 function cardDigitsOk(text: string, start: number, end: number): boolean {
@@ -606,7 +633,22 @@ function ibanEnd(text: string, start: number, limit: number): number {
   if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
   // Mixed case is a word or an identifier; an IBAN is written in one case.
   if (compact !== compact.toUpperCase() && compact !== compact.toLowerCase()) return -1;
-  return isValidIBAN(compact.toUpperCase()) ? i : -1;
+  return ibanChecksOk(compact.toUpperCase()) ? i : -1;
+}
+
+/**
+ * The IBAN checks that define the format: country, length, BBAN structure and the mod-97 check
+ * digits. A failing national check inside the BBAN (the French RIB key, the Spanish control
+ * digits) still leaves a value in IBAN shape whose mod-97 digits hold: a mistyped or
+ * test-generated account number is still an account number, so it is masked (no leak first).
+ */
+function ibanChecksOk(iban: string): boolean {
+  const { valid, errorCodes } = validateIBAN(iban);
+  return (
+    valid ||
+    (errorCodes.length > 0 &&
+      errorCodes.every((e) => e === ValidationErrorsIBAN.WrongAccountBankBranchChecksum))
+  );
 }
 
 function scanIban(text: string, out: number[]): void {
@@ -979,6 +1021,8 @@ const KEY_QUALIFIERS: ReadonlySet<string> = new Set([
   "ssh",
   "app",
   "hmac",
+  // Azure storage's AccountKey, a service account's account_key.
+  "account",
 ]);
 
 /**
@@ -1508,9 +1552,29 @@ function scanUrlPasswords(text: string, out: number[]): void {
   });
 }
 
+/**
+ * The signature of a signed URL, as the providers name its query parameter: `sig` (Azure
+ * shared access signatures), `X-Amz-Signature` (AWS SigV4 presigned URLs), `X-Goog-Signature`
+ * (Google Cloud Storage V4), `Signature` (CloudFront, SigV2). Whoever holds the URL holds the
+ * access it grants until it expires, so the signature is the secret (still percent-encoded).
+ */
+const SIGNED_URL_PARAM_RE = /[?&](?:sig|signature|x-amz-signature|x-goog-signature)=/gi;
+const URL_PARAM_VALUE_RE = /[^&\s#"'<>]{16,1024}/y;
+
+function scanSignedUrlSignatures(text: string, out: number[]): void {
+  forEachMatch(SIGNED_URL_PARAM_RE, text, (m) => {
+    const vs = m.index + m[0].length;
+    if (!sticky(URL_PARAM_VALUE_RE, text, vs)) return vs;
+    const ve = URL_PARAM_VALUE_RE.lastIndex;
+    if (!isPlaceholder(text.slice(vs, ve))) out.push(vs, ve);
+    return ve;
+  });
+}
+
 function scanGenericSecrets(text: string, out: number[]): void {
   scanKeyValueSecrets(text, out);
   if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
+  if (text.includes("?") && text.includes("=")) scanSignedUrlSignatures(text, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1536,6 +1600,9 @@ export const DETECTORS: readonly Detector[] = [
       PHONE_NATIONAL_RE,
       PHONE_VALUE_RE,
       PHONE_BAD_SEPARATORS_RE,
+      PHONE_EXTENSION_RE,
+      SSN_SHAPE_RE,
+      PHONE_BR_RE,
     ],
     prefilter: needs({
       minLength: 8,
@@ -1718,6 +1785,8 @@ export const DETECTORS: readonly Detector[] = [
       ELEMENT_VALUE_RE,
       XML_VALUE_ATTR_RE,
       URL_USERINFO_RE,
+      SIGNED_URL_PARAM_RE,
+      URL_PARAM_VALUE_RE,
       ENV_REFERENCE_RE,
       NUMBER_ONLY_RE,
       BEARER_WORD_RE,
