@@ -1196,3 +1196,37 @@ describe("encoded payloads", () => {
     }
   });
 });
+
+describe("the cheap common path", () => {
+  it("as the requester: a short value first seen clean under a neutral key is still a secret under a password key", () => {
+    const value = "Fake" + "0pw!";
+    expect(found(value, "note")).toEqual([]);
+    expect(found(value)).toEqual([]);
+    expect(found(value, "db_password")).toEqual([["generic_secret", value]]);
+    expect(found(value, "note")).toEqual([]);
+    const ssn = ["123", "45", "6789"].join("");
+    expect(found(ssn, "comment")).toEqual([]);
+    expect(found(ssn, "ssn")).toEqual([["us_ssn", ssn]]);
+  });
+
+  it("as the requester: the same short text with a finding is found every time, not only the first", () => {
+    const mail = "jo" + "@example.com";
+    for (let i = 0; i < 3; i++) expect(found(mail)).toEqual([["email", mail]]);
+  });
+
+  it("decodes the shortest encoded run worth decoding (16 base64 characters), and only non-ASCII text is normalised", () => {
+    const inner = "mail " + "a@b.io" + " ok"; // 14 bytes: 20 base64 characters with padding
+    const run = Buffer.from(inner.slice(0, 12)).toString("base64");
+    expect(run).toHaveLength(16);
+    expect(typesIn(`x ${run} y`)).toEqual(["email"]);
+    // One non-ASCII character anywhere switches the normalisation on.
+    const zw = "jo@exa\u200bmple.com";
+    expect(found(`mail ${zw} é`)).toEqual([["email", zw]]);
+  });
+
+  it("finds a percent-encoded secret only present once decoded, after a clean pass of the same prefix", () => {
+    expect(found("q=login%3Fuser%3Dbob")).toEqual([]);
+    const text = "q=login%3Fpassword%3DFake0Pass9x";
+    expect(found(text).map(([t]) => t)).toEqual(["generic_secret"]);
+  });
+});

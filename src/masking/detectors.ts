@@ -28,7 +28,12 @@ import {
   scanSin,
   wholeNationalId,
 } from "./national-ids.ts";
-import { ENCODED_PATTERNS, scanEncodedRuns, scanPercentEncoded } from "./encoded.ts";
+import {
+  ENCODED_PATTERNS,
+  MIN_ENCODED_RUN,
+  scanEncodedRuns,
+  scanPercentEncoded,
+} from "./encoded.ts";
 import { providerRegexes, scanProviderTokens } from "./providers/match.ts";
 import { FINDING_TYPES, type FindingKind, type FindingType, type Span } from "./types.ts";
 
@@ -53,6 +58,15 @@ export interface TextFeatures {
   readonly colons: number;
   /** Bit set of FEATURE_* flags for the ASCII characters that occur. */
   readonly flags: number;
+  /** Whether every character is ASCII (then Unicode normalisation has nothing to do). */
+  readonly ascii: boolean;
+  /**
+   * Longest run of base64/hex alphabet characters (A–Z a–z 0–9 + / _ -): below the shortest
+   * encoded run worth decoding, the encoded-payload pass has nothing to do.
+   */
+  readonly encodedRun: number;
+  /** Whether a "%" occurs (URL encoding). */
+  readonly percent: boolean;
 }
 
 /**
@@ -156,6 +170,16 @@ function buildFeatureTable(): Uint16Array {
   return table;
 }
 
+/** The characters of either base64 alphabet (hex included): what an encoded run is made of. */
+const ENCODED_FEATURES =
+  FEATURE_DIGIT |
+  FEATURE_UPPER |
+  FEATURE_LOWER |
+  FEATURE_PLUS |
+  FEATURE_SLASH |
+  FEATURE_UNDERSCORE |
+  FEATURE_DASH;
+
 /** Above this length, features are not worth computing: assume everything may occur. */
 const FEATURE_SCAN_LIMIT = 512;
 const ALL_FEATURES = 0xffff;
@@ -172,6 +196,9 @@ export function textFeatures(text: string): TextFeatures {
       dots: length,
       colons: length,
       flags: ALL_FEATURES,
+      ascii: false,
+      encodedRun: length,
+      percent: true,
     };
   }
   let flags = 0;
@@ -182,10 +209,22 @@ export function textFeatures(text: string): TextFeatures {
   let digitRun = 0;
   let dots = 0;
   let colons = 0;
+  let nonAscii = 0;
+  let encoded = 0; // base64/hex characters in the current run
+  let encodedRun = 0;
+  let percent = false;
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
     const f = c < 128 ? (FEATURE_OF[c] as number) : 0;
     flags |= f;
+    if ((f & ENCODED_FEATURES) !== 0) {
+      encoded++;
+    } else {
+      if (encoded > encodedRun) encodedRun = encoded;
+      encoded = 0;
+      nonAscii |= c & 0xff80;
+      if (c === 37) percent = true;
+    }
     if (f === FEATURE_DIGIT) {
       digits++;
       run++;
@@ -204,7 +243,19 @@ export function textFeatures(text: string): TextFeatures {
     seps = 0;
   }
   if (run > digitRun) digitRun = run;
-  return { length, digits, letters, digitRun, dots, colons, flags };
+  if (encoded > encodedRun) encodedRun = encoded;
+  return {
+    length,
+    digits,
+    letters,
+    digitRun,
+    dots,
+    colons,
+    flags,
+    ascii: nonAscii === 0,
+    encodedRun,
+    percent,
+  };
 }
 
 /** Separators that may sit between the digit groups of a phone or card number. */
@@ -1890,8 +1941,54 @@ function resolveOverlaps(candidates: Candidate[]): Span[] {
  * encoding; see encoded.ts); every span is reported in UTF-16 units of the ORIGINAL string.
  */
 export function detectInString(text: string, keyName?: string): Span[] {
-  return detectAtDepth(text, keyName, 0);
+  if (text.length > SHORT_TEXT) return detectAtDepth(text, keyName, 0);
+  // Short strings repeat across the records of a request (keys, levels, methods, states):
+  // detection is a pure function of the text and of what the key name says, so remember the
+  // short texts in which it found nothing. Only those: a text with a finding (a short
+  // password, a phone number) is never kept in memory beyond the call.
+  const keyClass = keyName === undefined ? 0 : keyClassOf(keyContext(keyText(keyName)));
+  const clean = (CLEAN_SHORT_TEXTS[keyClass] ??= new Set<string>());
+  if (clean.has(text)) return [];
+  const spans = detectAtDepth(text, keyName, 0);
+  if (spans.length === 0) {
+    if (cleanShortTexts >= CLEAN_SHORT_LIMIT) {
+      CLEAN_SHORT_TEXTS.forEach((set) => set.clear());
+      cleanShortTexts = 0;
+    }
+    clean.add(text);
+    cleanShortTexts++;
+  }
+  return spans;
 }
+
+/** Strings up to this length are remembered when clean. */
+const SHORT_TEXT = 32;
+const CLEAN_SHORT_LIMIT = 4096;
+/** One set per key class (keyClassOf): "hunter22" is clean under "note", not under "password". */
+const CLEAN_SHORT_TEXTS: Set<string>[] = [];
+let cleanShortTexts = 0;
+
+/**
+ * Everything detection reads from a key name (the matchesWhole rules), as a small number;
+ * 0 stands for no key name.
+ */
+function keyClassOf(key: KeyContext): number {
+  return (
+    1 +
+    (key.secretLike ? 1 : 0) +
+    (key.passwordLike ? 2 : 0) +
+    (key.awsSecret ? 4 : 0) +
+    (key.phone ? 8 : 0) +
+    (key.ssn ? 16 : 0) +
+    32 * NATIONAL_ID_CLASS.indexOf(key.nationalId)
+  );
+}
+const NATIONAL_ID_CLASS: readonly KeyContext["nationalId"][] = [
+  "",
+  "ca_sin",
+  "nl_bsn",
+  "in_aadhaar",
+];
 
 /** Detection in a decoded payload (no key name: the key named the encoded value). */
 function decode(decoded: string, depth: number): Span[] {
@@ -1900,14 +1997,36 @@ function decode(decoded: string, depth: number): Span[] {
 
 function detectAtDepth(text: string, keyName: string | undefined, depth: number): Span[] {
   if (text.length < 2) return [];
-  const view = normalizedView(text);
-  const key = keyName === undefined ? undefined : normalizeText(keyName);
-  let spans = detectInView(view.text, key);
-  const runs = scanEncodedRuns(view.text, spans, depth, decode);
-  const percent = scanPercentEncoded(view.text, spans, depth, decode);
+  // One pass of character facts decides which of the passes below can find anything: ASCII
+  // text needs no normalisation, no long base64/hex run means no encoded payload, no "%" means
+  // no URL encoding. The common short ASCII string pays for that one pass and the detectors.
+  let features = textFeatures(text);
+  let view: NormalizedView | undefined;
+  if (!features.ascii) {
+    view = normalizedView(text);
+    if (view.changed) features = textFeatures(view.text);
+  }
+  const viewText = view === undefined ? text : view.text;
+  const key = keyName === undefined ? undefined : keyText(keyName);
+  let spans = detectInView(viewText, features, key);
+  const runs =
+    features.encodedRun >= MIN_ENCODED_RUN
+      ? scanEncodedRuns(viewText, spans, depth, decode)
+      : NO_SPANS;
+  const percent = features.percent ? scanPercentEncoded(viewText, spans, depth, decode) : NO_SPANS;
   if (runs.length + percent.length > 0) spans = mergeSpans(spans, [...runs, ...percent]);
-  if (!view.changed) return spans;
+  if (view === undefined || !view.changed) return spans;
   return mapToOriginal(spans, view);
+}
+
+const NO_SPANS: readonly Span[] = [];
+
+/** A key name as the detectors read it: normalised only when it is not plain ASCII. */
+function keyText(keyName: string): string {
+  for (let i = 0; i < keyName.length; i++) {
+    if (keyName.charCodeAt(i) >= 128) return normalizeText(keyName);
+  }
+  return keyName;
 }
 
 /** Spans of the view mapped to the original; spans that now touch one original unit merge. */
@@ -1932,30 +2051,31 @@ function mergeSpans(a: readonly Span[], b: readonly Span[]): Span[] {
 }
 
 /** detectInString on one (already normalised) text, without decoding payloads. */
-function detectInView(text: string, keyName?: string): Span[] {
+function detectInView(text: string, features: TextFeatures, keyName?: string): Span[] {
   if (text.length < 2) return [];
-  const features = textFeatures(text);
   const key = keyName === undefined ? undefined : keyContext(keyName);
-  const candidates: Candidate[] = [];
-  const ranges: number[] = [];
+  // Allocated on first use: most strings pass no detector's prefilter and find nothing.
+  let candidates: Candidate[] | undefined;
+  let ranges: number[] | undefined;
   for (let order = 0; order < DETECTORS.length; order++) {
     const detector = DETECTORS[order] as Detector;
     const { type, kind } = detector;
     if (key !== undefined && detector.matchesWhole?.(text, key) === true) {
-      candidates.push({ type, kind, order, start: 0, end: text.length });
+      (candidates ??= []).push({ type, kind, order, start: 0, end: text.length });
     }
     if (!mayMatch(detector, features, text)) continue;
+    ranges ??= [];
     detector.scan(text, ranges);
     for (let r = 0; r + 1 < ranges.length; r += 2) {
       const start = ranges[r] as number;
       const end = ranges[r + 1] as number;
-      if (end > start) candidates.push({ type, kind, order, start, end });
+      if (end > start) (candidates ??= []).push({ type, kind, order, start, end });
     }
     ranges.length = 0;
   }
   for (const hit of scanProviderTokens(text)) {
     const type = hit.type as FindingType;
-    candidates.push({
+    (candidates ??= []).push({
       type,
       kind: "secret",
       order: DETECTORS.length,
@@ -1963,5 +2083,5 @@ function detectInView(text: string, keyName?: string): Span[] {
       end: hit.end,
     });
   }
-  return candidates.length === 0 ? [] : resolveOverlaps(candidates);
+  return candidates === undefined ? [] : resolveOverlaps(candidates);
 }

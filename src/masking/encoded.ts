@@ -18,6 +18,8 @@ export const MAX_ENCODED_RUN = 64 * 1024;
 /** Shortest run worth decoding: 12 decoded bytes (base64) or 8 (hex). */
 const MIN_BASE64_RUN = 16;
 const MIN_HEX_RUN = 16;
+/** Shortest run of base64/hex characters this module decodes (callers may skip shorter text). */
+export const MIN_ENCODED_RUN = Math.min(MIN_BASE64_RUN, MIN_HEX_RUN);
 
 // A run of base64 (either alphabet) or hex characters, with its padding. The lookbehind makes
 // each run start once, so the scan is linear.
