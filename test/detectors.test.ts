@@ -1224,6 +1224,22 @@ describe("the cheap common path", () => {
     expect(found(`mail ${zw} é`)).toEqual([["email", zw]]);
   });
 
+  it("stays right after the remembered clean texts overflow their bound and are dropped", () => {
+    for (let i = 0; i < 20_000; i++) expect(detectInString(`state-${i}`, "status")).toEqual([]);
+    const value = "Fake" + "1pw!";
+    expect(found(value, "status")).toEqual([]);
+    expect(found(value, "password")).toEqual([["generic_secret", value]]);
+  });
+
+  it("skips decoding UUIDs only: a UUID-shaped run of other characters is still decoded", () => {
+    const uuid = ["123e4567", "e89b", "12d3", "a456", "426614174000"].join("-");
+    expect(found(`request ${uuid} done`)).toEqual([]);
+    // A 36-character base64url payload (27 bytes), the length of a UUID, is still decoded.
+    const payload = Buffer.from("password=" + "Fake0Pass9x" + " end!!x").toString("base64url");
+    expect(payload).toHaveLength(36);
+    expect(found(`x ${payload} y`)).toEqual([["generic_secret", payload]]);
+  });
+
   it("finds a percent-encoded secret only present once decoded, after a clean pass of the same prefix", () => {
     expect(found("q=login%3Fuser%3Dbob")).toEqual([]);
     const text = "q=login%3Fpassword%3DFake0Pass9x";

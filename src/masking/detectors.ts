@@ -684,7 +684,27 @@ function ibanEnd(text: string, start: number, limit: number): number {
   if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
   // Mixed case is a word or an identifier; an IBAN is written in one case.
   if (compact !== compact.toUpperCase() && compact !== compact.toLowerCase()) return -1;
+  // The mod-97 digits first, without allocating: 96 candidates in 97 stop here.
+  if (!mod97Ok(compact)) return -1;
   return ibanChecksOk(compact.toUpperCase()) ? i : -1;
+}
+
+/**
+ * ISO 13616's check: the IBAN with its first four characters moved to the end, letters as
+ * 10–35, is 1 modulo 97 (computed digit by digit; either case).
+ */
+function mod97Ok(iban: string): boolean {
+  let r = 0;
+  for (let k = 0; k < iban.length; k++) {
+    const c = iban.charCodeAt((k + 4) % iban.length);
+    if (c >= 48 && c <= 57) r = (r * 10 + (c - 48)) % 97;
+    else {
+      const v = c >= 97 ? c - 87 : c - 55; // a/A → 10 … z/Z → 35
+      if (v < 10 || v > 35) return false;
+      r = (r * 100 + v) % 97;
+    }
+  }
+  return r === 1;
 }
 
 /**
@@ -1963,7 +1983,7 @@ export function detectInString(text: string, keyName?: string): Span[] {
 
 /** Strings up to this length are remembered when clean. */
 const SHORT_TEXT = 32;
-const CLEAN_SHORT_LIMIT = 4096;
+const CLEAN_SHORT_LIMIT = 16_384;
 /** One set per key class (keyClassOf): "hunter22" is clean under "note", not under "password". */
 const CLEAN_SHORT_TEXTS: Set<string>[] = [];
 let cleanShortTexts = 0;
