@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse as parseYaml, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "./helpers.ts";
 import { git, loggingExecutor, logLines, MALLORY, Repo, requests } from "./e2e-helpers.ts";
@@ -127,6 +128,39 @@ describe("as a repository writer, trust inputs in the working tree", () => {
     await repo.merge(filed.id);
     await repo.execute();
     expect(logLines(log)).toEqual([]);
+  });
+});
+
+describe("as a repository writer, changing what runs after the approval", () => {
+  // BYPASS: `interlock execute` takes the executor of an action from the working tree's
+  // .interlock/config.yaml (src/execution/executors.ts through src/lifecycle/execute.ts), so
+  // after an approved request is merged W edits the file (no commit) and the approved request
+  // runs W's command; the result on main looks like any other success. Fix: read executors
+  // from the committed config of the merge commit (or the trust root), never from disk, and
+  // record the executor's digest in the result for the audit.
+  it.skip("an uncommitted executor edit after the merge does not run", async () => {
+    const repo = await Repo.init();
+    const log = join(tempDir("interlock-redteam-log-"), "runs.log");
+    repo.setExecutor("db.query", loggingExecutor(log));
+    const filed = await repo.request(requests.query(3));
+    expect(filed.decision.auto_approve).toBe(true);
+    const merged = await repo.merge(filed.id);
+    expect(merged.code, merged.stderr).toBe(0);
+
+    // W: the executor of db.query now writes a marker, in the working tree only.
+    const marker = join(tempDir("interlock-redteam-marker-"), "ran");
+    const path = join(repo.dir, ".interlock", "config.yaml");
+    const config = parseYaml(readFileSync(path, "utf8")) as {
+      executors: { actions: Record<string, unknown> };
+    };
+    config.executors.actions["db.query"] = {
+      type: "shell",
+      command: ["sh", "-c", `echo ran > '${marker}'`],
+    };
+    writeFileSync(path, stringify(config, { lineWidth: 0 }));
+
+    await repo.execute();
+    expect(existsSync(marker)).toBe(false);
   });
 });
 
