@@ -191,3 +191,39 @@ describe("as a repository writer, running an action twice", () => {
     expect(logLines(log)).toEqual([filed.id]);
   });
 });
+
+describe("as a repository writer, erasing the trail", () => {
+  // BYPASS: the audit only reads what the refs show now (src/audit/history.ts): W moves main
+  // back to before an executed request's merge and deletes its proposal branch, baseline,
+  // claim and review refs; `audit --verify` then says "Verified: 0 requests" although an
+  // action ran. Fix: audit checkpoints kept outside the writer's reach (the Interlock home,
+  // or signed checkpoints the audit requires to be ancestors of main), and the executor
+  // journal listing every executed id, each of which the audit must find.
+  it.skip("moving main back past an executed request and deleting its refs fails the audit", async () => {
+    const repo = await Repo.init();
+    const log = join(tempDir("interlock-redteam-log-"), "runs.log");
+    repo.setExecutor("db.query", loggingExecutor(log));
+    const filed = await repo.request(requests.query(5));
+    await repo.merge(filed.id);
+    await repo.execute();
+    expect(logLines(log)).toEqual([filed.id]);
+    const before = await repo.audit(true);
+    expect(before.code).toBe(0);
+    expect(before.records.map((r) => r.id)).toEqual([filed.id]);
+
+    // W: main back to before the merge, every Interlock ref of the request gone.
+    git(repo.dir, ["update-ref", "refs/heads/main", git(repo.dir, ["rev-parse", "main~2"])]);
+    git(repo.dir, ["reset", "-q", "--hard", "main"]);
+    const refs = git(repo.dir, [
+      "for-each-ref",
+      "--format=%(refname)",
+      "refs/interlock",
+      "refs/heads/interlock",
+      "refs/tags",
+    ]);
+    for (const ref of refs.split("\n").filter(Boolean)) git(repo.dir, ["update-ref", "-d", ref]);
+
+    const after = await repo.audit(true);
+    expect(after.code).not.toBe(0);
+  });
+});
