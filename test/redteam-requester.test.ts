@@ -168,6 +168,31 @@ describe("as the requester, SQL that writes but looks read-only", () => {
   });
 });
 
+describe("as the requester, masking that hides what runs", () => {
+  // BYPASS: a mask widened to the whole SQL literal (src/executable/literals.ts, masks bounded
+  // to literals) hides SQL that the statement itself runs: the body of a DO block, the
+  // statement given to dblink() or query_to_xml(). Putting one fake e-mail address or SSN
+  // inside makes the reviewer see `do $$[email:…]$$` or `dblink('host=db', '[email:…]')`
+  // while `delete from users …` runs; the request is allowed and goes to review. Fix: deny
+  // (fail closed) when a mask would cover a literal that is itself code (DO bodies, function
+  // bodies, arguments of dblink/dblink_exec/query_to_xml/EXECUTE-like functions), or mask only
+  // the detected span inside such a literal so the statement stays readable.
+  it.skip("a masked literal never hides a statement that runs", async () => {
+    const who = ["jane.doe", "example.com"].join("@");
+    const queries = [
+      `do $$ begin delete from users where email = '${who}'; end $$`,
+      `select * from dblink('host=db', 'delete from users where email = ''${who}'' returning 1') as t(a int)`,
+      `select query_to_xml('delete from users where email = ''${who}'' returning 1', true, true, '')`,
+    ];
+    const out = await evaluate(queries.map((q) => query("postgres://prod/customers", q)));
+    for (const [i, e] of out.entries()) {
+      const shown = JSON.stringify(e.request);
+      const hidden = e.decision.allow && !shown.includes("delete from users");
+      expect(hidden, queries[i]).toBe(false);
+    }
+  });
+});
+
 describe("as the requester, self-grant through other names", () => {
   it("is denied for the names the policy folds (case, @login, kind prefix, e-mail, agent alias)", async () => {
     const grantees = [
