@@ -193,6 +193,21 @@ describe("as the requester, masking that hides what runs", () => {
   });
 });
 
+describe("as the requester, masking the grantee", () => {
+  // BYPASS: the grantee of iam.grant is personal data when it is an e-mail address, so the
+  // card, the request file and --json show `grantee: "[email:<hmac>]"`: the security reviewer
+  // approves a grant of roles/owner without being able to tell who receives it (an outside
+  // address looks like any colleague's). Fix: never mask the fields that name the principal of
+  // a grants action (grants.rego grantee_params), or resolve the address to a configured
+  // principal and show that id; deny a grant to an address that resolves to no principal.
+  it.skip("the reviewer can see who is granted access", async () => {
+    const outsider = ["mallory", "evil.example"].join("@");
+    const [e] = await evaluate([grant({ role: "roles/owner", grantee: outsider })]);
+    expect(e!.decision.allow).toBe(true);
+    expect(JSON.stringify(e!.request)).toContain(outsider);
+  });
+});
+
 describe("as the requester, self-grant through other names", () => {
   it("is denied for the names the policy folds (case, @login, kind prefix, e-mail, agent alias)", async () => {
     const grantees = [
