@@ -114,6 +114,24 @@ describe("as the requester, production spelled otherwise", () => {
   });
 });
 
+describe("as the requester, production named inside the SQL", () => {
+  // BYPASS: production is only looked for in `resource` (production.rego resource_segments):
+  // a db.query on `postgres://staging/x` whose SQL reads `prod.customers`,
+  // `production_fdw.users` or `live_db.public.accounts` (a foreign schema or a cross-database
+  // name that reaches production) is auto-approved. Fix: also run the production names over
+  // the schema and catalogue names of every relation in the parsed SQL (the SQL analysis
+  // already walks RangeVar nodes), and fail towards production when one matches.
+  it.skip("a query on a staging resource that reads a prod schema is not auto-approved", async () => {
+    const sql = [
+      "select email from prod.customers",
+      "select * from production_fdw.users",
+      "select * from live_db.public.accounts",
+    ];
+    const out = await evaluate(sql.map((q) => query("postgres://staging/products", q)));
+    for (const [i, e] of out.entries()) expect(e.decision.auto_approve, sql[i]).toBe(false);
+  });
+});
+
 describe("as the requester, SQL that writes but looks read-only", () => {
   it("is never auto-approved (functions, CTEs, EXPLAIN ANALYZE, COPY, locks, several statements)", async () => {
     const writes = [
