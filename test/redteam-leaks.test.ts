@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { reachableObjects, Repo } from "./e2e-helpers.ts";
+import { git, reachableObjects, Repo } from "./e2e-helpers.ts";
 
 /**
  * Red team, attacker R (with an executor that echoes what it was given): a secret in the params
@@ -77,5 +77,36 @@ describe("as the requester, a secret echoed by the executor", () => {
       secondHalf: text.includes(body.slice(16)),
     };
     expect(leaked).toEqual({ reversed: false, spaced: false, secondHalf: false });
+  });
+});
+
+describe("as the requester, secrets in every field of a filed request", () => {
+  it("reach no object, ref or output: resource, reason, destination, a key, a SQL literal", async () => {
+    const repo = await Repo.init();
+    const gh = "ghp_" + tokenBody(36);
+    const npm = "npm_" + tokenBody(36);
+    const pw = tokenBody(20);
+    const filed = await repo.json<Record<string, unknown>>(
+      ["request", "-", "--as", "agent:etl-bot"],
+      {
+        stdin: JSON.stringify({
+          action: "db.export",
+          resource: `postgres://admin:${pw}@staging/customers`,
+          params: {
+            query: `select id from customers where api = '${npm}'`,
+            destination: `s3://partner-share/${gh}/`,
+            [gh]: 1,
+          },
+          reason: `Weekly export, token ${gh}`,
+          requester: { id: "agent:etl-bot", kind: "agent", on_behalf_of: "alice" },
+        }),
+      },
+    );
+    const refs = git(repo.dir, ["for-each-ref", "--format=%(refname)"]);
+    // It was filed (a proposal exists), so there was something to leak into.
+    expect(filed.code, filed.stderr).toBe(0);
+    expect(refs).toContain("refs/heads/interlock/");
+    const text = reachableObjects(repo.dir) + refs + JSON.stringify(filed);
+    for (const secret of [gh.slice(4), npm.slice(4), pw]) expect(text).not.toContain(secret);
   });
 });
