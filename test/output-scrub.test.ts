@@ -61,7 +61,7 @@ const ECHO = [
 describe("every output is scrubbed of the request's masked values", () => {
   it("as the requester, an executor echoing a policy-masked name and an e-mail (encoded) writes neither anywhere", async () => {
     const repo = await Repo.init();
-    repo.setExecutor("payments.refund", {
+    await repo.setExecutor("payments.refund", {
       type: "shell",
       command: [process.execPath, "-e", ECHO],
       params_via: "stdin",
