@@ -21,7 +21,7 @@ function tokenBody(n: number): string {
  */
 async function runEchoing(script: string): Promise<{ body: string; text: string }> {
   const repo = await Repo.init();
-  repo.setExecutor("db.query", {
+  await repo.setExecutor("db.query", {
     type: "shell",
     command: ["sh", "-c", `IN=$(cat); ${script}`],
     params_via: "stdin",

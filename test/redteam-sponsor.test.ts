@@ -95,7 +95,7 @@ describe("as the sponsor, approving the agent's request under another name", () 
   it.skip("a second person entry with a plus-addressed e-mail of the sponsor is the sponsor", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(log));
+    await repo.setExecutor("db.export", loggingExecutor(log));
     const key = newSshKey("ally");
     addSteward(repo, "ally", "alice+ops@acme.example", key.pub);
     const filed = await repo.request(requests.export());
@@ -117,7 +117,7 @@ describe("as the sponsor or a repository writer, dismissing a rejection", () => 
   it.skip("deleting a steward's rejection tag does not let the request through", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(log));
+    await repo.setExecutor("db.export", loggingExecutor(log));
     adminEditsConfig(repo, (t) =>
       t.replace("  data-stewards:\n    - dana\n", "  data-stewards:\n    - dana\n    - riley\n"),
     );

@@ -65,10 +65,10 @@ describe("as a repository writer, trust inputs in the working tree", () => {
   // "Verified" while the edit stays in the working tree. Fix: load the policy bundle from the
   // committed tree of main (git show), never from the working tree, and have the trust root
   // pin its revision; the audit should re-evaluate with the committed policy.
-  it.skip("a policy rebuilt from an uncommitted edit decides nothing", async () => {
+  it("a policy rebuilt from an uncommitted edit decides nothing", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
-    repo.setExecutor("iam.grant", loggingExecutor(log));
+    await repo.setExecutor("iam.grant", loggingExecutor(log));
 
     const data = join(repo.dir, "policies", "interlock", "catalogue", "data.yaml");
     const edited = readFileSync(data, "utf8").replace(
@@ -95,10 +95,10 @@ describe("as a repository writer, trust inputs in the working tree", () => {
   // the working tree is restored.) Fix: read config, allowed_signers and CODEOWNERS from the
   // committed base (main) through git, never from files on disk; refuse to run when the working
   // tree of trust inputs differs from main.
-  it.skip("an uncommitted config edit that enrols the writer as a reviewer makes no approval count", async () => {
+  it("an uncommitted config edit that enrols the writer as a reviewer makes no approval count", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(log));
+    await repo.setExecutor("db.export", loggingExecutor(log));
     const mallory = newSshKey("mallory");
     enrolWriterInWorkingTree(repo, mallory.pub);
 
@@ -113,10 +113,10 @@ describe("as a repository writer, trust inputs in the working tree", () => {
   // data-steward is trusted as soon as it is on main: W's approval counts and the export runs.
   // Fix: the trust root (config and policy changes only count when signed/approved by the
   // security owners recorded in an earlier trusted state).
-  it.skip("a plain commit on main that enrols the writer as a reviewer makes no approval count", async () => {
+  it("a plain commit on main that enrols the writer as a reviewer makes no approval count", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(log));
+    await repo.setExecutor("db.export", loggingExecutor(log));
     const mallory = newSshKey("mallory");
     enrolWriterInWorkingTree(repo, mallory.pub);
     const date = repo.clock.tick();
@@ -138,10 +138,10 @@ describe("as a repository writer, changing what runs after the approval", () => 
   // runs W's command; the result on main looks like any other success. Fix: read executors
   // from the committed config of the merge commit (or the trust root), never from disk, and
   // record the executor's digest in the result for the audit.
-  it.skip("an uncommitted executor edit after the merge does not run", async () => {
+  it("an uncommitted executor edit after the merge does not run", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
-    repo.setExecutor("db.query", loggingExecutor(log));
+    await repo.setExecutor("db.query", loggingExecutor(log));
     const filed = await repo.request(requests.query(3));
     expect(filed.decision.auto_approve).toBe(true);
     const merged = await repo.merge(filed.id);
@@ -171,10 +171,10 @@ describe("as a repository writer, running an action twice", () => {
   // claims through a ref that W can delete). Fix: the executor journal in the Interlock home
   // (outside the repository) recording every claimed id, checked before any run; the audit
   // should flag a result or claim that disappears (pending the executor-journal branch).
-  it.skip("rewinding main past the result and deleting the claim ref does not run it again", async () => {
+  it("rewinding main past the result and deleting the claim ref does not run it again", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
-    repo.setExecutor("db.query", loggingExecutor(log));
+    await repo.setExecutor("db.query", loggingExecutor(log));
     const filed = await repo.request(requests.query(7));
     expect(filed.decision.auto_approve).toBe(true);
     await repo.merge(filed.id);
@@ -199,10 +199,10 @@ describe("as a repository writer, erasing the trail", () => {
   // action ran. Fix: audit checkpoints kept outside the writer's reach (the Interlock home,
   // or signed checkpoints the audit requires to be ancestors of main), and the executor
   // journal listing every executed id, each of which the audit must find.
-  it.skip("moving main back past an executed request and deleting its refs fails the audit", async () => {
+  it("moving main back past an executed request and deleting its refs fails the audit", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
-    repo.setExecutor("db.query", loggingExecutor(log));
+    await repo.setExecutor("db.query", loggingExecutor(log));
     const filed = await repo.request(requests.query(5));
     await repo.merge(filed.id);
     await repo.execute();
