@@ -75,12 +75,19 @@ function computeSafeKeys(obj: object): SafeKey[] {
   keys.forEach((k, i) => {
     if (spans[i]!.length === 0) used.add(k);
   });
+  // Next suffix to try per masked name, so that many keys masking to one name stay linear.
+  const next = new Map<string, number>();
   return keys.map((key, i) => {
     const s = spans[i]!;
     if (s.length === 0) return { key, safe: key, spans: s };
     const masked = redactSpans(key, s);
     let safe = masked;
-    for (let n = 2; used.has(safe); n++) safe = `${masked} #${n}`;
+    if (used.has(safe)) {
+      let n = next.get(masked) ?? 2;
+      while (used.has(`${masked} #${n}`)) n++;
+      safe = `${masked} #${n}`;
+      next.set(masked, n + 1);
+    }
     used.add(safe);
     return { key, safe, spans: s };
   });
