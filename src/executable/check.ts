@@ -29,11 +29,18 @@ const LANGUAGE_NAMES: Record<ExecutableParam["language"], string> = {
   url: "a URL",
 };
 
+/**
+ * `proven` may give, per SQL parameter, literals already proven from the statement's parse
+ * (sql/classify.ts, analyseSql): when every finding in that parameter lies inside one of them,
+ * the parameter is not lexed again; otherwise it is lexed as usual. Either way a finding is
+ * widened to the same literal, since a proven literal is a complete token of its own.
+ */
 export function planExecutableMasks(
   request: unknown,
   findings: readonly Finding[],
   params: readonly ExecutableParam[],
   sql: SqlParser | null,
+  proven: ReadonlyMap<string, readonly Range[]> = new Map(),
 ): ExecutablePlan {
   const denials: string[] = [];
   const widened = new Map<Finding, Finding>();
@@ -95,7 +102,15 @@ export function planExecutableMasks(
       );
       continue;
     }
-    plan(p.path, () => literalRanges(value, p.language, sql), p);
+    const known = p.language === "sql" ? proven.get(p.path) : undefined;
+    const inKnown =
+      known !== undefined &&
+      (byPath.get(p.path) ?? []).every((f) => smallestContaining(known, f) !== undefined);
+    plan(
+      p.path,
+      () => (inKnown ? { ok: true, literals: known } : literalRanges(value, p.language, sql)),
+      p,
+    );
   }
   for (const [path, list] of spans) spans.set(path, nonOverlapping(list));
   return { findings: findings.map((f) => widened.get(f) ?? f), denials, spans };

@@ -1,4 +1,4 @@
-import type { SqlParser } from "./parser.ts";
+import { plainStringContents, type SqlParser, type StringConstant } from "./parser.ts";
 
 /** Whether the host could prove a statement read-only, and if not, why. */
 export interface SqlClassification {
@@ -230,35 +230,61 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
  * Unparseable text, or anything not on a list, is not read-only, with a reason.
  */
 export function classifyStatement(parser: SqlParser, sql: string): SqlClassification {
+  return analyseSql(parser, sql).classification;
+}
+
+/** One parse of a SQL text, for everything the host needs from it. */
+export interface SqlAnalysis {
+  readonly classification: SqlClassification;
+  /**
+   * Content ranges (UTF-16) of the plain `'…'` string literals the parse proved
+   * (parser.ts, plainStringContents); empty when the text does not parse. A mask inside one of
+   * them needs no second pass of the scanner; anything else is lexed.
+   */
+  readonly strings: readonly { readonly start: number; readonly end: number }[];
+}
+
+export function analyseSql(parser: SqlParser, sql: string): SqlAnalysis {
   const parsed = parser.parse(sql);
   if (!parsed.ok) {
     return {
-      read_only: false,
-      reasons: [`the SQL does not parse: ${parsed.error}`],
-      statements: 0,
+      classification: {
+        read_only: false,
+        reasons: [`the SQL does not parse: ${parsed.error}`],
+        statements: 0,
+      },
+      strings: [],
     };
   }
   const stmts = parsed.tree.stmts ?? [];
-  const reasons = new Set<string>();
+  const walk: Walk = { reasons: new Set<string>(), strings: [] };
   if (stmts.length !== 1) {
-    reasons.add(`the SQL holds ${stmts.length} statements: exactly one is allowed`);
+    walk.reasons.add(`the SQL holds ${stmts.length} statements: exactly one is allowed`);
   }
   for (const raw of stmts) {
     const stmt = (raw as { stmt?: Record<string, unknown> }).stmt ?? {};
     for (const [kind, node] of Object.entries(stmt)) {
       if (!STATEMENTS.has(kind)) {
-        reasons.add(`${statementName(kind)} is not a read-only statement`);
+        walk.reasons.add(`${statementName(kind)} is not a read-only statement`);
         continue;
       }
-      checkNode(kind, node as Record<string, unknown>, reasons);
-      visit(node, reasons, 0);
+      checkNode(kind, node as Record<string, unknown>, walk);
+      visit(node, walk, 0);
     }
   }
   return {
-    read_only: reasons.size === 0,
-    reasons: summarise([...reasons]),
-    statements: stmts.length,
+    classification: {
+      read_only: walk.reasons.size === 0,
+      reasons: summarise([...walk.reasons]),
+      statements: stmts.length,
+    },
+    strings: plainStringContents(sql, walk.strings),
   };
+}
+
+interface Walk {
+  readonly reasons: Set<string>;
+  readonly strings: StringConstant[];
 }
 
 const MAX_DEPTH = 500;
@@ -270,24 +296,28 @@ function summarise(reasons: readonly string[]): string[] {
   return [...reasons.slice(0, MAX_REASONS), `and ${reasons.length - MAX_REASONS} more`];
 }
 
-function visit(value: unknown, reasons: Set<string>, depth: number): void {
+function visit(value: unknown, walk: Walk, depth: number): void {
   if (depth > MAX_DEPTH) {
-    reasons.add("the SQL is nested too deeply to check");
+    walk.reasons.add("the SQL is nested too deeply to check");
     return;
   }
   if (Array.isArray(value)) {
-    for (const v of value) visit(v, reasons, depth + 1);
+    for (const v of value) visit(v, walk, depth + 1);
     return;
   }
   if (value === null || typeof value !== "object") return;
-  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+  const node = value as Record<string, unknown>;
+  for (const key in node) {
+    const child = node[key];
     // Node kinds are capitalised (SelectStmt, A_Const); fields are not (targetList).
-    if (/^[A-Z]/.test(key)) checkNode(key, child as Record<string, unknown>, reasons);
-    visit(child, reasons, depth + 1);
+    const first = key.charCodeAt(0);
+    if (first >= 65 && first <= 90) checkNode(key, child as Record<string, unknown>, walk);
+    visit(child, walk, depth + 1);
   }
 }
 
-function checkNode(kind: string, node: Record<string, unknown>, reasons: Set<string>): void {
+function checkNode(kind: string, node: Record<string, unknown>, walk: Walk): void {
+  const reasons = walk.reasons;
   if (!NODES.has(kind)) {
     reasons.add(
       kind.endsWith("Stmt")
@@ -297,6 +327,13 @@ function checkNode(kind: string, node: Record<string, unknown>, reasons: Set<str
     return;
   }
   if (node === null || typeof node !== "object") return;
+  if (kind === "A_Const") {
+    const sval = (node.sval as { sval?: unknown } | undefined)?.sval;
+    if (typeof sval === "string" && typeof node.location === "number") {
+      walk.strings.push({ sval, location: node.location });
+    }
+    return;
+  }
   if (kind === "SelectStmt") {
     if (node.intoClause !== undefined) reasons.add("SELECT … INTO creates a table");
     if (node.lockingClause !== undefined) reasons.add("FOR UPDATE/SHARE locks rows");
