@@ -67,6 +67,13 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       io.stdout.write(USAGE);
       return command === undefined ? EXIT.invalidInput : EXIT.ok;
     }
+    // `<command> --help` only ever prints help: it never runs the command (init, request,
+    // approve, merge, execute … must not act because help was asked for).
+    const end = rest.indexOf("--");
+    if ((end < 0 ? rest : rest.slice(0, end)).some((a) => a === "-h" || a === "--help")) {
+      io.stdout.write(USAGE);
+      return EXIT.ok;
+    }
     switch (command) {
       case "evaluate":
         return await evaluateCommand(rest, io);
