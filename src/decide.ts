@@ -8,7 +8,7 @@ import { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.
 import type { Finding } from "./masking/types.ts";
 import { ttlSeconds, type Request } from "./request/schema.ts";
 import { classifyStatement } from "./sql/classify.ts";
-import { normalizeForMatching } from "./text/unicode.ts";
+import { normalizeForMatching, principalSkeleton } from "./text/unicode.ts";
 
 /**
  * A request with more findings than this is denied without asking the policy: the policy's
@@ -192,7 +192,25 @@ function analyse(
     executable: languages,
     sql,
     resource: { normalized: normalizeForMatching(request.resource) },
+    principals: principalsIn(request.params),
   };
+}
+
+/** The skeleton of every string in a value (object values, array items, any depth). */
+function principalsIn(value: unknown): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") {
+      const s = principalSkeleton(v);
+      if (s !== "") out.add(s);
+    } else if (Array.isArray(v)) {
+      for (const item of v) walk(item);
+    } else if (v !== null && typeof v === "object") {
+      for (const item of Object.values(v)) walk(item);
+    }
+  };
+  walk(value);
+  return [...out].sort();
 }
 
 /** The policy's decision with the host's own denials added: denied, so never auto-approved. */
