@@ -82,7 +82,7 @@ describe("as the requester, production spelled otherwise", () => {
   // accepts the name alone or followed by digits). Fix: match names as prefixes/suffixes of a
   // segment (prod*, *prod), or fail towards production for any segment containing a name, and
   // map digit look-alikes (0→o) before matching.
-  it.skip("a production name glued to another word (proddb, eu1prod, pr0d) is production", async () => {
+  it("a production name glued to another word (proddb, eu1prod, pr0d) is production", async () => {
     const resources = [
       "postgres://proddb/customers",
       "postgres://prodcluster.internal/customers",
@@ -101,7 +101,7 @@ describe("as the requester, production spelled otherwise", () => {
   // diaeresis (`pröd`). All are auto-approved; a person reads each as prod. Fix: use the
   // Unicode confusables skeleton (UTS #39) and strip combining marks (NFD, drop \p{M}) before
   // matching, or treat any non-ASCII letter in a resource as "maybe production".
-  it.skip("production written with small capitals, combining marks or Armenian letters is production", async () => {
+  it("production written with small capitals, combining marks or Armenian letters is production", async () => {
     const resources = [
       "postgres://" + "\u1d18\u0280\u1d0f\u1d05" + "/customers",
       "postgres://p\u0307rod/customers",

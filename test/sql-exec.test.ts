@@ -239,6 +239,12 @@ describe("as the requester, production spelled otherwise is still production", (
   it("normalises NFKC, case, invisible characters and separators", () => {
     expect(normalizeForMatching("Postgres://ＤＢ‐Prod\u200d/x_y")).toBe("postgres/db/prod/x/y");
   });
+
+  it("as the requester, small capitals, combining marks and Armenian letters read as Latin", () => {
+    for (const spelling of ["\u1d18\u0280\u1d0f\u1d05", "p\u0307rod", "pr\u0585d", "pr\u00f6d"]) {
+      expect(normalizeForMatching(`k8s://${spelling}/ns`), spelling).toBe("k8s/prod/ns");
+    }
+  });
 });
 
 describe("classifyStatement refuses what is not read-only, with a reason", () => {
