@@ -185,7 +185,12 @@ function analyse(
     if (typeof text !== "string") continue;
     sql[p.path] =
       engine.sql === null
-        ? { read_only: false, reasons: ["the SQL parser could not be loaded"], statements: 0 }
+        ? {
+            read_only: false,
+            reasons: ["the SQL parser could not be loaded"],
+            statements: 0,
+            qualifiers: [],
+          }
         : classifyStatement(engine.sql, text);
   }
   return {

@@ -121,7 +121,7 @@ describe("as the requester, production named inside the SQL", () => {
   // name that reaches production) is auto-approved. Fix: also run the production names over
   // the schema and catalogue names of every relation in the parsed SQL (the SQL analysis
   // already walks RangeVar nodes), and fail towards production when one matches.
-  it.skip("a query on a staging resource that reads a prod schema is not auto-approved", async () => {
+  it("a query on a staging resource that reads a prod schema is not auto-approved", async () => {
     const sql = [
       "select email from prod.customers",
       "select * from production_fdw.users",
@@ -175,7 +175,7 @@ describe("as the requester, SQL that writes but looks read-only", () => {
   // is auto-approved (src/sql/* only checks FuncCall names; A_Expr with a schema-qualified or
   // non-builtin operator and TypeCast to a non-builtin type pass). Fix: allow only built-in
   // operators in pg_catalog and casts to built-in types; anything else is "not proven read-only".
-  it.skip("a schema-qualified operator or a cast to a user type is not proven read-only", async () => {
+  it("a schema-qualified operator or a cast to a user type is not proven read-only", async () => {
     const sneaky = [
       "select 1 operator(public.===) 1",
       "select 1 === 1",

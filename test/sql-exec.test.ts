@@ -264,6 +264,10 @@ describe("classifyStatement refuses what is not read-only, with a reason", () =>
     ["copy t to '/tmp/x'", /COPY/],
     ["set role admin", /not a read-only statement/],
     ["select '", /does not parse/],
+    ["select 1 operator(public.===) 1", /operator public.===/],
+    ["select 1 === 1", /operator ===/],
+    ["select '1'::public.mytype", /type public.mytype/],
+    ["select '1'::mytype", /type mytype/],
   ];
   for (const [text, reason] of refused) {
     it(JSON.stringify(text), () => {
@@ -291,8 +295,14 @@ describe("classifyStatement refuses what is not read-only, with a reason", () =>
       "show search_path",
       "explain select 1",
       "select 1 union all select 2",
+      "select a::int, b::text, c::timestamp with time zone, d::varchar(3)[] from t where e between 1 and 2 and f like 'x%' and g in (1, 2) and h is distinct from 1 and j operator(pg_catalog.+) 1 > 0",
     ]) {
-      expect(classifyStatement(sql, text)).toEqual({ read_only: true, reasons: [], statements: 1 });
+      expect(classifyStatement(sql, text)).toEqual({
+        read_only: true,
+        reasons: [],
+        statements: 1,
+        qualifiers: [],
+      });
     }
   });
 });

@@ -78,6 +78,19 @@ inside_ordinary_word(s, at, n) if {
 	at + n <= start + count(word)
 }
 
+# Production named inside the SQL: a schema or database that qualifies a relation
+# (prod.customers, production_fdw.users, live_db.public.accounts) reaches production whatever
+# the resource says. The host passes them normalised (input.analysis.sql[path].qualifiers).
+production_matches contains name if {
+	some classification in object.get(object.get(input, "analysis", {}), "sql", {})
+	some qualifier in object.get(classification, "qualifiers", [])
+	is_string(qualifier)
+	some segment in split(qualifier, "/")
+	segment != ""
+	some name in production_names
+	names_production(segment, name)
+}
+
 production if count(production_matches) > 0
 
 production_min_risk := valid_risk(setting(["production", "min_risk"], "medium"), "medium")

@@ -112,3 +112,11 @@ test_ordinary_words_that_contain_a_name_are_not_production if {
 		not is_production(resource)
 	}
 }
+
+test_as_the_requester_a_production_schema_in_the_sql_is_production if {
+	request := req({"resource": "postgres://staging/products"})
+	analysis := {"sql": {"/params/query": {"read_only": true, "reasons": [], "statements": 1, "qualifiers": ["live/db", "public"]}}}
+	interlock.production with input as object.union(input_with(request, [], null), {"analysis": analysis})
+	other := {"sql": {"/params/query": {"read_only": true, "reasons": [], "statements": 1, "qualifiers": ["public", "analytics"]}}}
+	not interlock.production with input as object.union(input_with(request, [], null), {"analysis": other})
+}
