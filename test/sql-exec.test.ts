@@ -336,3 +336,41 @@ describe("shell argv and URLs: a mask is one whole element or component", () => 
     expect(plan({ cmd: `https://example.com/a?k=${token()}` }, "url").denials).toEqual([]);
   });
 });
+
+describe("a literal that is code stays readable", () => {
+  const q = "/params/query";
+  const finding = (text: string, value: string) => ({
+    type: "email",
+    path: q,
+    in: "value" as const,
+    start: text.indexOf(value),
+    end: text.indexOf(value) + value.length,
+  });
+
+  it("as the requester, a value inside a DO body is masked alone, not the whole body", () => {
+    const who = ["jane.doe", "example.com"].join("@");
+    const text = `do $$ begin delete from users where email = '${who}'; end $$`;
+    const f = finding(text, who);
+    const p = planExecutableMasks(
+      { params: { query: text } },
+      [f as never],
+      [{ path: q, language: "sql" }],
+      sql,
+    );
+    expect(p.denials).toEqual([]);
+    expect(p.spans.get(q)).toEqual([{ start: f.start, end: f.end }]);
+  });
+
+  it("as the requester, a value that could end the embedded literal denies instead", () => {
+    const text =
+      "select query_to_xml('delete from t where a = ''x''''y'' returning 1', true, true, '')";
+    const f = finding(text, "x''''y");
+    const p = planExecutableMasks(
+      { params: { query: text } },
+      [f as never],
+      [{ path: q, language: "sql" }],
+      sql,
+    );
+    expect(p.denials.join("\n")).toMatch(/reads as SQL/);
+  });
+});
