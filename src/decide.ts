@@ -2,7 +2,13 @@ import { policyIdentity, type IdentityDirectory } from "./identity/directory.ts"
 import { failClosed, type Decision } from "./policy/decision.ts";
 import { planExecutableMasks, valueAt, verifyExecutableMasks } from "./executable/check.ts";
 import type { PolicyAnalysis, PolicyEngine, PolicyInput } from "./policy/engine.ts";
-import { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
+import {
+  DEFAULT_IDENTITY_PATHS,
+  maskDocument,
+  maskText,
+  type AppliedMask,
+  type MaskRule,
+} from "./masking/mask.ts";
 import { safePointer, scan, type KeyCache } from "./masking/scan.ts";
 import { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.ts";
 import type { Finding } from "./masking/types.ts";
@@ -77,6 +83,7 @@ export function decideMaskAndScrub(
       : ctx.engine.decide(input);
   const values: ScrubValue[] = [];
   const masked = maskDocument(request, findings, raw.mask, {
+    identityPaths: [...DEFAULT_IDENTITY_PATHS, ...(raw.readable ?? [])],
     hmacKey: ctx.hmacKey,
     keyCache,
     onMasked: (text, label) => values.push({ text, label }),

@@ -218,7 +218,7 @@ describe("as the requester, masking the grantee", () => {
   // address looks like any colleague's). Fix: never mask the fields that name the principal of
   // a grants action (grants.rego grantee_params), or resolve the address to a configured
   // principal and show that id; deny a grant to an address that resolves to no principal.
-  it.skip("the reviewer can see who is granted access", async () => {
+  it("the reviewer can see who is granted access", async () => {
     const outsider = ["mallory", "evil.example"].join("@");
     const [e] = await evaluate([grant({ role: "roles/owner", grantee: outsider })]);
     expect(e!.decision.allow).toBe(true);

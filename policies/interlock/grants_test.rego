@@ -134,3 +134,9 @@ test_other_strings_in_params_are_not_a_self_grant if {
 	d := interlock.decision with input as object.union(input_with(request, [], null), {"analysis": analysis})
 	d.allow == true
 }
+
+test_the_grantee_stays_readable_for_the_reviewer if {
+	d := decide(grant({"grantee": "mallory@evil.example", "role": "owner"}))
+	d.readable == ["/params/grantee"]
+	not decide(req({})).readable
+}
