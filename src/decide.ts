@@ -208,13 +208,16 @@ function analyse(
   };
 }
 
+/** Longer skeletons name no principal; leaving them out keeps a bulky query out of the input. */
+const MAX_PRINCIPAL_LENGTH = 320;
+
 /** The skeleton of every string in a value (object values, array items, any depth). */
 function principalsIn(value: unknown): string[] {
   const out = new Set<string>();
   const walk = (v: unknown): void => {
     if (typeof v === "string") {
       const s = principalSkeleton(v);
-      if (s !== "") out.add(s);
+      if (s !== "" && s.length <= MAX_PRINCIPAL_LENGTH) out.add(s);
     } else if (Array.isArray(v)) {
       for (const item of v) walk(item);
     } else if (v !== null && typeof v === "object") {
