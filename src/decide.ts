@@ -2,14 +2,20 @@ import { policyIdentity, type IdentityDirectory } from "./identity/directory.ts"
 import { failClosed, type Decision } from "./policy/decision.ts";
 import { planExecutableMasks, valueAt, verifyExecutableMasks } from "./executable/check.ts";
 import type { PolicyAnalysis, PolicyEngine, PolicyInput } from "./policy/engine.ts";
-import { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
+import {
+  DEFAULT_IDENTITY_PATHS,
+  maskDocument,
+  maskText,
+  type AppliedMask,
+  type MaskRule,
+} from "./masking/mask.ts";
 import { safePointer, scan, type KeyCache } from "./masking/scan.ts";
 import { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.ts";
 import type { Finding } from "./masking/types.ts";
 import { ttlSeconds, type Request } from "./request/schema.ts";
 import type { Range } from "./executable/literals.ts";
 import { analyseSql, type SqlClassification } from "./sql/classify.ts";
-import { normalizeForMatching } from "./text/unicode.ts";
+import { normalizeForMatching, principalSkeleton } from "./text/unicode.ts";
 
 /**
  * A request with more findings than this is denied without asking the policy: the policy's
@@ -78,6 +84,7 @@ export function decideMaskAndScrub(
       : ctx.engine.decide(input);
   const values: ScrubValue[] = [];
   const masked = maskDocument(request, findings, raw.mask, {
+    identityPaths: [...DEFAULT_IDENTITY_PATHS, ...(raw.readable ?? [])],
     hmacKey: ctx.hmacKey,
     keyCache,
     onMasked: (text, label) => values.push({ text, label }),
@@ -204,6 +211,7 @@ function analyse(
         read_only: false,
         reasons: ["the SQL parser could not be loaded"],
         statements: 0,
+        qualifiers: [],
       };
       continue;
     }
@@ -216,9 +224,30 @@ function analyse(
       executable: languages,
       sql,
       resource: { normalized: normalizeForMatching(request.resource) },
+      principals: principalsIn(request.params),
     },
     proven,
   };
+}
+
+/** Longer skeletons name no principal; leaving them out keeps a bulky query out of the input. */
+const MAX_PRINCIPAL_LENGTH = 320;
+
+/** The skeleton of every string in a value (object values, array items, any depth). */
+function principalsIn(value: unknown): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") {
+      const s = principalSkeleton(v);
+      if (s !== "" && s.length <= MAX_PRINCIPAL_LENGTH) out.add(s);
+    } else if (Array.isArray(v)) {
+      for (const item of v) walk(item);
+    } else if (v !== null && typeof v === "object") {
+      for (const item of Object.values(v)) walk(item);
+    }
+  };
+  walk(value);
+  return [...out].sort();
 }
 
 /** The policy's decision with the host's own denials added: denied, so never auto-approved. */

@@ -1,4 +1,5 @@
 import type { InterlockConfig } from "../config/config.ts";
+import { principalSkeleton } from "../text/unicode.ts";
 
 /**
  * Who is who: the one place that decides whether two spellings name the same principal, and who
@@ -249,12 +250,31 @@ export function policyIdentity(dir: IdentityDirectory, requester: RequesterRef):
   for (const s of [who?.sponsor, requester.on_behalf_of]) {
     if (s !== undefined) for (const a of allSpellings(dir, s)) sponsorAliases.add(a);
   }
+  if (sponsor !== undefined) sponsorAliases.add(sponsor.name);
   return {
-    requester: { id: who?.id ?? requester.id, aliases: allSpellings(dir, requester.id) },
+    requester: {
+      id: who?.id ?? requester.id,
+      aliases: withSkeletons([...allSpellings(dir, requester.id), ...(who ? [who.name] : [])]),
+    },
     sponsor:
       sponsorSpelling === undefined
         ? null
-        : { id: sponsor?.id ?? sponsorSpelling, aliases: [...sponsorAliases].sort() },
+        : { id: sponsor?.id ?? sponsorSpelling, aliases: withSkeletons([...sponsorAliases]) },
     groups: [...groups].sort(),
   };
+}
+
+/**
+ * The names as configured and as a person reads them (principalSkeleton: look-alike letters,
+ * marks, invisible characters, `+tag`), so the policy can compare them with the skeletons of
+ * the grantees the host gives it (input.analysis.principals).
+ */
+function withSkeletons(names: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const n of names) {
+    out.add(n);
+    const s = principalSkeleton(n);
+    if (s !== "") out.add(s);
+  }
+  return [...out].sort();
 }

@@ -57,6 +57,12 @@ export interface PolicyAnalysis {
   /** JSON Pointer of each SQL parameter present as a string → its classification. */
   readonly sql: Readonly<Record<string, SqlClassification>>;
   readonly resource: { readonly normalized: string };
+  /**
+   * Every string anywhere in params (any key, any depth, in arrays), as a person reads it
+   * (principalSkeleton), for the self-grant rule: a grantee hidden in a field the policy does
+   * not name, or spelled with look-alike letters, is still compared with the requester's names.
+   */
+  readonly principals: readonly string[];
 }
 
 /** Decides. Never throws: every failure is a fail-closed denial that says why. */
