@@ -147,7 +147,7 @@ describe("as the sponsor or a repository writer, dismissing a rejection", () => 
   // Fix: record every review in an append-only place the writer cannot rewrite (e.g. the
   // proposal branch's commits, or a review log carried into the merge commit and checked by
   // the audit), and fail the gate/audit when a review seen earlier is missing.
-  it.skip("deleting a steward's rejection tag does not let the request through", async () => {
+  it("deleting a steward's rejection tag does not let the request through", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
     await repo.setExecutor("db.export", loggingExecutor(log));
