@@ -729,6 +729,39 @@ describe("generic secret", () => {
     for (const [value, key] of cases) expect(found(value, key), `${key}=${value}`).toEqual([]);
   });
 
+  it("as the requester, digits under a secret's or a code's name are a secret", () => {
+    const digits = (n: number) =>
+      Array.from({ length: n }, (_, i) => String((i * 7 + 3 + n) % 10)).join("");
+    for (const [key, n] of [
+      ["secret", 8],
+      ["api_key", 16],
+      ["apiKey", 15],
+      ["client_secret", 10],
+      ["pin", 4],
+      ["card_cvv", 3],
+      ["otpCode", 6],
+      ["pin_code", 6],
+    ] as const) {
+      const v = digits(n);
+      expect(found(v, key), `${key}=${v}`).toEqual([[expect.any(String), v]]);
+    }
+    // Not codes: lengths, counts and other numbers under ordinary names.
+    expect(found("1234", "pin_length")).toEqual([]);
+    expect(found("4821", "spin")).toEqual([]);
+  });
+
+  it("as the requester, a GitHub token's body split from its prefix is still a token", () => {
+    const body = Array.from({ length: 36 }, (_, i) => "Ab9xQ2mZ7kLp"[(i * 5) % 12]).join("");
+    for (const text of [
+      `select 'ghp_' || '${body}'`,
+      `"ghp_" + "${body}"`,
+      `prefix ghp_ then ${body}`,
+    ]) {
+      expect(found(text), text).toEqual([["github_token", body]]);
+    }
+    expect(found(`the ghp_ prefix and an unrelated ${"word".repeat(9)}`)).toEqual([]);
+  });
+
   it("finds values after key-like names in free text, covering only the value", () => {
     expect(found("password=hunter2x&user=bob")).toEqual([["generic_secret", "hunter2x"]]);
     expect(found("PGPASSWORD=Pa55-fake export")).toEqual([["generic_secret", "Pa55-fake"]]);

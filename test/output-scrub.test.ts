@@ -104,6 +104,30 @@ describe("createScrubber", () => {
     expect(s.scrub(JSON.stringify({ n: NAME }))).toBe('{"n":"[redacted]"}');
   });
 
+  it("as the requester, a value echoed reversed, spaced out, split across lines or in pieces is removed", () => {
+    const token = "ghp_" + "Ab3".repeat(12);
+    const s = createScrubber([{ text: token, label: "github_token" }]);
+    const reversed = [...token].reverse().join("");
+    const spaced = [...token].join(" ");
+    for (const shown of [
+      `out: ${reversed} done`,
+      `out: ${spaced} done`,
+      `out: ${token.slice(0, 20)}\nmore: ${token.slice(20)} done`,
+      `tail: ${token.slice(-14)} done`,
+      `dashed: ${[...token.slice(4)].join("-")} done`,
+    ]) {
+      const out = s.scrub(shown);
+      expect(out, shown).toMatch(/^\w+: \[github_token\]/);
+      expect(out, shown).toMatch(/ done$/);
+      for (const piece of [token.slice(4, 16), token.slice(-12), reversed.slice(0, 12)]) {
+        expect(out, shown).not.toContain(piece);
+      }
+    }
+    // Ordinary output around a value is kept, and short digit runs are not values.
+    const pin = createScrubber([{ text: "4821", label: "pin" }]);
+    expect(pin.scrub("rows 4 8 2 1 and 1284")).toBe("rows 4 8 2 1 and 1284");
+  });
+
   it("skips values too short to scrub without erasing ordinary words", () => {
     expect(createScrubber([{ text: "Li", label: "redacted" }]).size).toBe(0);
   });

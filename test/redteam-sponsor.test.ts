@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "./helpers.ts";
-import { git, loggingExecutor, logLines, Repo, requests, SAM } from "./e2e-helpers.ts";
+import { git, loggingExecutor, logLines, Repo, requests } from "./e2e-helpers.ts";
 
 /**
  * Red team, attacker H: the human behind the agent (alice, sponsor of agent:etl-bot), under any
@@ -19,22 +19,37 @@ function newSshKey(comment: string): { file: string; pub: string } {
   return { file, pub };
 }
 
-/** An admin's (sam's) committed edit of .interlock/config.yaml: `edit` rewrites its text. */
-function adminEditsConfig(repo: Repo, edit: (text: string) => string, signer?: string): void {
+/**
+ * An admin's edit of .interlock/config.yaml, made the valid way (a plain commit breaks the trust
+ * chain): a governance change that sam and pat approve and merge. `edit` rewrites its text.
+ */
+async function adminEditsConfig(
+  repo: Repo,
+  edit: (text: string) => string,
+  signer?: string,
+): Promise<void> {
   const path = join(repo.dir, ".interlock", "config.yaml");
   const before = readFileSync(path, "utf8");
   const after = edit(before);
   expect(after).not.toBe(before);
   writeFileSync(path, after);
-  if (signer) appendFileSync(join(repo.dir, ".interlock", "allowed_signers"), signer);
-  const date = repo.clock.tick();
-  git(repo.dir, ["add", ".interlock"], { date });
-  git(repo.dir, ["commit", "-q", "-m", "Adjust people and teams"], { date, who: SAM });
+  const paths = [".interlock/config.yaml"];
+  if (signer) {
+    appendFileSync(join(repo.dir, ".interlock", "allowed_signers"), signer);
+    paths.push(".interlock/allowed_signers");
+  }
+  await repo.governance(paths);
 }
 
 /** Adds a person entry before `agents:` and makes them a data-steward. */
-function addSteward(repo: Repo, login: string, email: string, pub: string): void {
-  adminEditsConfig(
+async function addSteward(
+  repo: Repo,
+  login: string,
+  email: string,
+  pub: string,
+  name = "Ally Example",
+): Promise<void> {
+  await adminEditsConfig(
     repo,
     (t) =>
       t
@@ -42,7 +57,7 @@ function addSteward(repo: Repo, login: string, email: string, pub: string): void
           "agents:\n",
           [
             `  ${login}:`,
-            "    name: Alice Example",
+            `    name: ${name}`,
             `    email: ${email}`,
             "    aliases: []",
             `    signing_key: ${pub}`,
@@ -62,7 +77,7 @@ function addSteward(repo: Repo, login: string, email: string, pub: string): void
 describe("as the sponsor, approving the agent's request under another name", () => {
   it("the sponsor's own approval never counts, even as a member of the required team", async () => {
     const repo = await Repo.init();
-    adminEditsConfig(repo, (t) =>
+    await adminEditsConfig(repo, (t) =>
       t.replace("  data-stewards:\n    - dana\n", "  data-stewards:\n    - dana\n    - alice\n"),
     );
     const filed = await repo.request(requests.export());
@@ -76,12 +91,17 @@ describe("as the sponsor, approving the agent's request under another name", () 
   it("a second person entry with the sponsor's e-mail in another case is refused by the config", async () => {
     const repo = await Repo.init();
     const key = newSshKey("ally");
-    addSteward(repo, "ally", "Alice@ACME.example", key.pub);
+    // The governance change that adds the entry is refused; were it in force, filing is refused.
+    const refused = await addSteward(repo, "ally", "Alice@ACME.example", key.pub).then(
+      () => "",
+      (e: unknown) => String(e),
+    );
     const r = await repo.json(["request", "-", "--as", "agent:etl-bot"], {
       stdin: JSON.stringify(requests.export()),
     });
-    expect(r.code).not.toBe(0);
-    expect(JSON.stringify(r.body)).toMatch(/exactly one principal/);
+    expect(refused || (r.code !== 0 ? JSON.stringify(r.body) : "accepted")).toMatch(
+      /exactly one principal/,
+    );
   });
 
   // BYPASS: a second person entry for the sponsor with a plus-addressed e-mail
@@ -92,16 +112,29 @@ describe("as the sponsor, approving the agent's request under another name", () 
   // part, and the same for configured aliases) before checking that every identity names one
   // principal, and refuse two people with the same display name; or bind a sponsor to all
   // entries sharing a mailbox.
-  it.skip("a second person entry with a plus-addressed e-mail of the sponsor is the sponsor", async () => {
+  it("a second person entry with a plus-addressed e-mail of the sponsor is the sponsor", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
     await repo.setExecutor("db.export", loggingExecutor(log));
     const key = newSshKey("ally");
-    addSteward(repo, "ally", "alice+ops@acme.example", key.pub);
-    const filed = await repo.request(requests.export());
-    await repo.approve(filed.id, "ally", { key: key.file });
-    await repo.merge(filed.id);
-    await repo.execute();
+    // The same mailbox with a +tag is the sponsor: the entry is refused as a second principal.
+    const refused = await addSteward(
+      repo,
+      "ally",
+      "alice+ops@acme.example",
+      key.pub,
+      "Alice Example",
+    ).then(
+      () => "",
+      (e: unknown) => String(e),
+    );
+    expect(refused).toMatch(/exactly one principal/);
+    if (!refused) {
+      const filed = await repo.request(requests.export());
+      await repo.approve(filed.id, "ally", { key: key.file });
+      await repo.merge(filed.id);
+      await repo.execute();
+    }
     expect(logLines(log)).toEqual([]);
   });
 });
@@ -114,11 +147,11 @@ describe("as the sponsor or a repository writer, dismissing a rejection", () => 
   // Fix: record every review in an append-only place the writer cannot rewrite (e.g. the
   // proposal branch's commits, or a review log carried into the merge commit and checked by
   // the audit), and fail the gate/audit when a review seen earlier is missing.
-  it.skip("deleting a steward's rejection tag does not let the request through", async () => {
+  it("deleting a steward's rejection tag does not let the request through", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-redteam-log-"), "runs.log");
     await repo.setExecutor("db.export", loggingExecutor(log));
-    adminEditsConfig(repo, (t) =>
+    await adminEditsConfig(repo, (t) =>
       t.replace("  data-stewards:\n    - dana\n", "  data-stewards:\n    - dana\n    - riley\n"),
     );
     const filed = await repo.request(requests.export());

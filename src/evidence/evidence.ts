@@ -2,7 +2,8 @@ import { CONFIG_PATH, ownerMembers, parseConfig, type InterlockConfig } from "..
 import { allowedSigners } from "../forge/local/local-forge.ts";
 import { verifyRequestCommit } from "../forge/local/signed-request.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
-import { reviewFromTag } from "../forge/local/reviews.ts";
+import { createHash } from "node:crypto";
+import { parseReviewTag, reviewFromTag } from "../forge/local/reviews.ts";
 import { INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
 import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
 import { evaluateGate } from "../gate/gate.ts";
@@ -144,9 +145,21 @@ export async function evidenceAtMerge(
       };
   const signers = allowedSigners(config);
   const reviews: GateReview[] = [];
-  for (const raw of await reader.reviewRecords(m.id)) {
+  const records = await reader.reviewRecords(m.id);
+  const present = new Set(records.flatMap((raw) => [tagOid(raw, "sha1"), tagOid(raw, "sha256")]));
+  const removed: string[] = [];
+  for (const raw of records) {
     const review = reviewFromTag(raw, m.id, config, signers);
-    if (review && review.at.getTime() <= m.at.getTime()) reviews.push(review);
+    if (review && review.at.getTime() <= m.at.getTime()) {
+      reviews.push(review);
+      // A signed review vouches for the reviews it was given next to: one of them missing now
+      // was deleted (a rejection, say), and the gate cannot know what it said.
+      if (review.verified) {
+        for (const oid of parseReviewTag(raw.toString("utf8"))?.seen ?? []) {
+          if (!present.has(oid)) removed.push(`${review.who}'s review names ${oid.slice(0, 7)}`);
+        }
+      }
+    }
   }
   const time = filingTime(baseline, record, opts.now);
   const policy = await policyAt(reader, m.base, cache);
@@ -187,6 +200,15 @@ export async function evidenceAtMerge(
     );
   }
   for (const problem of time.problems) verdict = refuse(verdict, "not-expired", problem);
+  if (removed.length > 0) {
+    verdict = refuse(
+      verdict,
+      "no-rejection",
+      `a review of ${m.id} was deleted (${[...new Set(removed)].join(", ")}, which is no longer ` +
+        "in the repository): what it said cannot be known, so the request cannot pass; restore " +
+        "the review tag or file the request again",
+    );
+  }
   return {
     ok: true,
     satisfied: verdict.satisfied,
@@ -200,6 +222,11 @@ export async function evidenceAtMerge(
     policy,
     approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
   };
+}
+
+/** The object id git gives a tag object with this content. */
+function tagOid(content: Buffer, algorithm: "sha1" | "sha256"): string {
+  return createHash(algorithm).update(`tag ${content.length}\0`).update(content).digest("hex");
 }
 
 /**

@@ -47,11 +47,17 @@ export const EMPTY_DIRECTORY: IdentityDirectory = {
 };
 
 /**
- * A spelling as it is compared: Unicode-normalised, trimmed, lower-case, without a leading "@"
- * ("@Dana", "dana", "DANA" are one spelling).
+ * A spelling as it is compared: Unicode-normalised, trimmed, lower-case, without a leading "@",
+ * and an e-mail address without a `+tag` in its local part ("@Dana", "dana", "DANA" are one
+ * spelling; so are "alice@acme.example" and "Alice+ops@acme.example", one mailbox).
  */
 export function spellingKey(spelling: string): string {
-  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
+  return spelling
+    .normalize("NFKC")
+    .trim()
+    .toLowerCase()
+    .replace(/^@/, "")
+    .replace(/^([^@\s+]+)\+[^@\s]*(@[^@\s]+)$/, "$1$2");
 }
 
 /** "user:alice", "agent:etl-bot", "serviceAccount:x@y" → "alice", "etl-bot", "x@y". */
@@ -97,8 +103,22 @@ function entriesOf(config: InterlockConfig): Entry[] {
   return [...people, ...agents];
 }
 
-/** The first spelling that two principals share, as a sentence; undefined when none do. */
+/**
+ * The first spelling that two principals share, or the first display name two people share, as
+ * a sentence; undefined when none do. Two person entries with one display name are one human
+ * until the configuration says otherwise (a second entry must not let a sponsor review as
+ * someone else).
+ */
 export function spellingClash(config: InterlockConfig): string | undefined {
+  const named = new Map<string, string>();
+  for (const [id, p] of Object.entries(config.people)) {
+    const key = spellingKey(p.name).replace(/\s+/g, " ");
+    const prior = named.get(key);
+    if (prior !== undefined) {
+      return `${id}'s display name ${JSON.stringify(p.name)} is also ${prior}'s: every identity must name exactly one principal (give each person their own name)`;
+    }
+    named.set(key, id);
+  }
   const owner = new Map<string, { id: string; spelling: string }>();
   for (const e of entriesOf(config)) {
     for (const spelling of e.spellings) {

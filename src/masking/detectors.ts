@@ -991,6 +991,36 @@ function scanWhole(re: RegExp): (text: string, out: number[]) => void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A GitHub token split at its prefix
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * "ghp_" and its body apart: `'ghp_' || '<body>'` in SQL, `"ghp_" + body`, "prefix ghp_ then
+ * <body>" in prose. A prefix that ends its word, then at most 12 characters, then a word of
+ * exactly the body's 36 letters and digits with a token's entropy: the body is the secret (the
+ * contiguous token is the provider rule's). Bounded gap and fixed body: linear.
+ */
+const SPLIT_GITHUB_TOKEN_RE =
+  /(?:^|[^A-Za-z0-9])gh[pousr]_[^A-Za-z0-9\n](?:[^\n]{0,10}[^A-Za-z0-9\n])?([A-Za-z0-9]{36})(?:[^A-Za-z0-9]|$)/g;
+
+/** The bodies of split GitHub tokens in `text`, as provider hits (next to the whole tokens'). */
+function splitGithubTokens(text: string): { type: string; start: number; end: number }[] {
+  const hits: { type: string; start: number; end: number }[] = [];
+  if (text.length < 42 || !SPLIT_GITHUB_PREFIX_RE.test(text)) return hits;
+  forEachMatch(SPLIT_GITHUB_TOKEN_RE, text, (m) => {
+    const body = m[1] ?? "";
+    const start = m.index + m[0].lastIndexOf(body);
+    const end = start + body.length;
+    if (body.length > 0 && shannonEntropy(body) >= 3) {
+      hits.push({ type: "github_token", start, end });
+    }
+    return end;
+  });
+  return hits;
+}
+const SPLIT_GITHUB_PREFIX_RE = /gh[pousr]_/;
+
+// ---------------------------------------------------------------------------------------------
 // AWS secret access key (needs a key name next to it)
 // ---------------------------------------------------------------------------------------------
 
@@ -1328,12 +1358,47 @@ function hasDigitOrSymbol(value: string): boolean {
   return false;
 }
 
-/** Whole-string rule under a key-like object key (the key names the secret, so be generous). */
+/** Names of short numeric secrets: a card's CVV, a PIN, a one-time code. */
+const CODE_WORDS: ReadonlySet<string> = new Set(
+  "pin pincode cvv cvc cvn csc otp totp hotp mfa 2fa tfa passcode securitycode".split(" "),
+);
+const DIGITS_RE = /^\d+$/;
+const CODE_RE = /^\d{3,12}$/;
+
+/** "pin", "card_cvv", "otpCode", "pin_code": the last word (or the one before "code") is a code. */
+function namesCode(key: KeyContext): boolean {
+  const w = key.words;
+  const last = w[w.length - 1] ?? "";
+  return CODE_WORDS.has(last) || (last === "code" && CODE_WORDS.has(w[w.length - 2] ?? ""));
+}
+
+/**
+ * Whole-string rule under a key-like object key (the key names the secret, so be generous): a
+ * value made only of digits (a string or a JSON number) counts too, under a credential's name
+ * from 8 digits, under a code's name (PIN, CVV, OTP) from 3.
+ */
 function wholeGenericSecret(text: string, key: KeyContext): boolean {
-  if (!key.secretLike) return false;
   const value = text.trim();
+  if (namesCode(key) && CODE_RE.test(value)) return true;
+  if (!key.secretLike) return false;
   if (value.length < (key.passwordLike ? 6 : 8) || isPlaceholder(value)) return false;
-  return key.passwordLike || !isNumberOnly(value);
+  return (
+    key.passwordLike || (DIGITS_RE.test(value) && !isDigitPattern(value)) || !isNumberOnly(value)
+  );
+}
+
+/** "123456789", "98765432", "00000000": a placeholder made of digits, not a secret. */
+function isDigitPattern(value: string): boolean {
+  let up = true;
+  let down = true;
+  let same = true;
+  for (let i = 1; i < value.length; i++) {
+    const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
+    up &&= d === 1 || d === -9;
+    down &&= d === -1 || d === 9;
+    same &&= d === 0;
+  }
+  return up || down || same;
 }
 
 // Stems of key-like names; the identifier around a hit is then analysed as a whole.
@@ -1860,6 +1925,8 @@ export const DETECTORS: readonly Detector[] = [
       URL_PARAM_VALUE_RE,
       ENV_REFERENCE_RE,
       NUMBER_ONLY_RE,
+      DIGITS_RE,
+      CODE_RE,
       BEARER_WORD_RE,
       UUID_RE,
       HASH_RE,
@@ -1887,6 +1954,7 @@ export function detectionRegexes(): { name: string; re: RegExp }[] {
       d.patterns.map((re, i) => ({ name: `${d.type}[${i}] /${re.source}/${re.flags}`, re })),
     ),
     ...ENCODED_PATTERNS.map((re, i) => ({ name: `encoded[${i}] /${re.source}/`, re })),
+    { name: `split github_token /${SPLIT_GITHUB_TOKEN_RE.source}/`, re: SPLIT_GITHUB_TOKEN_RE },
     ...providerRegexes(),
   ];
 }
@@ -2000,7 +2068,8 @@ function keyClassOf(key: KeyContext): number {
     (key.awsSecret ? 4 : 0) +
     (key.phone ? 8 : 0) +
     (key.ssn ? 16 : 0) +
-    32 * NATIONAL_ID_CLASS.indexOf(key.nationalId)
+    32 * NATIONAL_ID_CLASS.indexOf(key.nationalId) +
+    (namesCode(key) ? 128 : 0)
   );
 }
 const NATIONAL_ID_CLASS: readonly KeyContext["nationalId"][] = [
@@ -2093,7 +2162,7 @@ function detectInView(text: string, features: TextFeatures, keyName?: string): S
     }
     ranges.length = 0;
   }
-  for (const hit of scanProviderTokens(text)) {
+  for (const hit of [...scanProviderTokens(text), ...splitGithubTokens(text)]) {
     const type = hit.type as FindingType;
     (candidates ??= []).push({
       type,
