@@ -12288,13 +12288,13 @@ var require_headers = __commonJS({
           return this.#headersList[kHeadersSortedMap];
         }
         const headers = [];
-        const names = this.#headersList.toSortedArray();
+        const names2 = this.#headersList.toSortedArray();
         const cookies = this.#headersList.cookies;
         if (cookies === null || cookies.length === 1) {
-          return this.#headersList[kHeadersSortedMap] = names;
+          return this.#headersList[kHeadersSortedMap] = names2;
         }
-        for (let i = 0; i < names.length; ++i) {
-          const { 0: name, 1: value } = names[i];
+        for (let i = 0; i < names2.length; ++i) {
+          const { 0: name, 1: value } = names2[i];
           if (name === "set-cookie") {
             for (let j = 0; j < cookies.length; ++j) {
               headers.push([name, cookies[j]]);
@@ -35985,10 +35985,10 @@ ${ctx.indent}${str}`;
       }
       newName(prefix) {
         if (!prefix) prefix = this.prefix;
-        const names = Object.keys(this.map);
+        const names2 = Object.keys(this.map);
         for (let i = 1; true; ++i) {
           const name = `${prefix}${i}`;
-          if (!names.includes(name)) return name;
+          if (!names2.includes(name)) return name;
         }
       }
       // During parsing, map & aliases contain CST nodes
@@ -54034,12 +54034,12 @@ function rewriteKeyNames(ctx) {
   const rewrites = /* @__PURE__ */ new Map();
   for (const record4 of pendingRecords.get(ctx) ?? []) {
     const seen = ctx.seen.get(record4);
-    const names = (seen?.def ?? seen?.schema)?.propertyNames;
-    if (!names || names === true || rewrites.has(names))
+    const names2 = (seen?.def ?? seen?.schema)?.propertyNames;
+    if (!names2 || names2 === true || rewrites.has(names2))
       continue;
-    const rewritten = stringifyKeyNames(bySchema, names, /* @__PURE__ */ new Set());
-    if (rewritten !== names)
-      rewrites.set(names, rewritten);
+    const rewritten = stringifyKeyNames(bySchema, names2, /* @__PURE__ */ new Set());
+    if (rewritten !== names2)
+      rewrites.set(names2, rewritten);
   }
   if (!rewrites.size)
     return;
@@ -57742,11 +57742,11 @@ function merge2(defaults, route, options) {
 }
 function addQueryParameters(url2, parameters) {
   const separator = /\?/.test(url2) ? "&" : "?";
-  const names = Object.keys(parameters);
-  if (names.length === 0) {
+  const names2 = Object.keys(parameters);
+  if (names2.length === 0) {
     return url2;
   }
-  return url2 + separator + names.map((name) => {
+  return url2 + separator + names2.map((name) => {
     if (name === "q") {
       return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
     }
@@ -62246,6 +62246,248 @@ function messageOf2(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
+// src/text/unicode.ts
+var INVISIBLE_RANGES = [
+  [173, 173],
+  // soft hyphen
+  [847, 847],
+  // combining grapheme joiner
+  [1564, 1564],
+  // Arabic letter mark
+  [4447, 4448],
+  // Hangul fillers
+  [6068, 6069],
+  // Khmer inherent vowels
+  [6155, 6159],
+  // Mongolian variation selectors and vowel separator
+  [8203, 8207],
+  // zero-width space, non-joiner, joiner, LRM, RLM
+  [8234, 8238],
+  // bidi embeddings and overrides
+  [8288, 8303],
+  // word joiner, invisible operators, bidi isolates
+  [12644, 12644],
+  // Hangul filler
+  [65024, 65039],
+  // variation selectors
+  [65279, 65279],
+  // byte-order mark
+  [65440, 65440]
+  // half-width Hangul filler
+];
+var SPACE_RANGES = [
+  [160, 160],
+  [5760, 5760],
+  [8192, 8202],
+  [8239, 8239],
+  [8287, 8287],
+  [12288, 12288]
+];
+function inRanges(cp, ranges) {
+  for (const [lo, hi] of ranges) if (cp >= lo && cp <= hi) return true;
+  return false;
+}
+function isInvisible(cp) {
+  return inRanges(cp, INVISIBLE_RANGES);
+}
+var MARK_RE = new RegExp("^\\p{M}", "u");
+var NON_ASCII_RE = /[\u0080-\uffff]/;
+function sameRange(start, end) {
+  return [start, end];
+}
+function identity(text) {
+  return { text, original: text, changed: false, toOriginal: sameRange };
+}
+function cpLength(text, i) {
+  const c = text.charCodeAt(i);
+  return c >= 55296 && c <= 56319 && i + 1 < text.length ? 2 : 1;
+}
+function specialCharacterRegex() {
+  const hex3 = (cp) => "\\u" + cp.toString(16).padStart(4, "0");
+  const ranges = [...INVISIBLE_RANGES, ...SPACE_RANGES].map(
+    ([lo, hi]) => lo === hi ? hex3(lo) : `${hex3(lo)}-${hex3(hi)}`
+  );
+  return new RegExp(`[${ranges.join("")}]`);
+}
+var specialRe;
+function normalizedView(original) {
+  if (!NON_ASCII_RE.test(original)) return identity(original);
+  specialRe ??= specialCharacterRegex();
+  if (!specialRe.test(original) && original.normalize("NFKC") === original) {
+    return identity(original);
+  }
+  let text = "";
+  const from = [];
+  const to = [];
+  let i = 0;
+  const n = original.length;
+  while (i < n) {
+    const c = original.charCodeAt(i);
+    if (c < 128) {
+      let j = i + 1;
+      while (j < n && original.charCodeAt(j) < 128) j++;
+      if (j < n && MARK_RE.test(original.charAt(j))) j--;
+      for (let k = i; k < j; k++) {
+        from.push(k);
+        to.push(k + 1);
+      }
+      text += original.slice(i, j);
+      if (j > i) {
+        i = j;
+        continue;
+      }
+    }
+    let end = i + cpLength(original, i);
+    while (end < n && MARK_RE.test(original.slice(end, end + cpLength(original, end)))) {
+      end += cpLength(original, end);
+    }
+    const segment = original.slice(i, end);
+    let replacement;
+    const cp = segment.codePointAt(0);
+    if (isInvisible(cp)) replacement = segment.slice(cp > 65535 ? 2 : 1);
+    else if (inRanges(cp, SPACE_RANGES)) replacement = " " + segment.slice(1);
+    else replacement = withoutInvisible(segment.normalize("NFKC"));
+    for (let k = 0; k < replacement.length; k++) {
+      from.push(i);
+      to.push(end);
+    }
+    text += replacement;
+    i = end;
+  }
+  if (text === original) return identity(original);
+  const fromArr = Int32Array.from(from);
+  const toArr = Int32Array.from(to);
+  return {
+    text,
+    original,
+    changed: true,
+    toOriginal(start, stop) {
+      if (stop <= start) {
+        const at = start < fromArr.length ? fromArr[start] : n;
+        return [at, at];
+      }
+      return [fromArr[start], toArr[stop - 1]];
+    }
+  };
+}
+function withoutInvisible(text) {
+  let out = "";
+  for (const ch of text) if (!isInvisible(ch.codePointAt(0))) out += ch;
+  return out;
+}
+function normalizeText(text) {
+  return normalizedView(text).text;
+}
+function normalizeForMatching(text) {
+  const decoded = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run2) => {
+    try {
+      return decodeURIComponent(run2);
+    } catch {
+      return run2;
+    }
+  });
+  const latin = readAs(decoded);
+  return latin.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
+}
+function readAs(text) {
+  const visible = normalizeText(text).replace(new RegExp("\\p{Cf}", "gu"), "");
+  const folded = visible.toLowerCase().normalize("NFKC");
+  const bare = NON_ASCII_RE.test(folded) ? folded.normalize("NFD").replace(new RegExp("\\p{M}", "gu"), "").normalize("NFKC") : folded;
+  return bare.replace(CONFUSABLE, (c) => LOOKALIKES[c] ?? c);
+}
+function principalSkeleton(name) {
+  const read2 = readAs(name).replace(/\s+/g, " ").trim();
+  const email3 = /^([^@\s]+)@([^@\s]+)$/.exec(read2);
+  if (!email3) return read2;
+  const local = email3[1].replace(/\+.*$/, "");
+  const domain2 = email3[2].replace(/\.+$/, "");
+  return `${local}@${domain2}`;
+}
+var LOOKALIKES = {
+  \u0430: "a",
+  \u0432: "b",
+  \u0441: "c",
+  "\u0501": "d",
+  \u0435: "e",
+  \u0451: "e",
+  \u04BB: "h",
+  \u0456: "i",
+  \u0457: "i",
+  \u0458: "j",
+  \u043A: "k",
+  "\u04CF": "l",
+  \u043C: "m",
+  \u043D: "h",
+  \u043E: "o",
+  \u0440: "p",
+  "\u051B": "q",
+  \u0433: "r",
+  \u0455: "s",
+  \u0442: "t",
+  \u0443: "y",
+  \u0475: "v",
+  "\u051D": "w",
+  \u0445: "x",
+  \u03B1: "a",
+  \u03B2: "b",
+  \u03B5: "e",
+  \u03B7: "n",
+  \u03B9: "i",
+  \u03BA: "k",
+  \u03BD: "v",
+  \u03BF: "o",
+  \u03C1: "p",
+  \u03C4: "t",
+  \u03C5: "u",
+  \u03C7: "x",
+  // Latin small capitals and other Latin letter forms that read as plain letters.
+  "\u1D00": "a",
+  \u0299: "b",
+  "\u1D04": "c",
+  "\u1D05": "d",
+  "\u1D07": "e",
+  "\uA730": "f",
+  \u0262: "g",
+  \u029C: "h",
+  \u026A: "i",
+  "\u1D0A": "j",
+  "\u1D0B": "k",
+  \u029F: "l",
+  "\u1D0D": "m",
+  \u0274: "n",
+  "\u1D0F": "o",
+  "\u1D18": "p",
+  \u0280: "r",
+  "\uA731": "s",
+  "\u1D1B": "t",
+  "\u1D1C": "u",
+  "\u1D20": "v",
+  "\u1D21": "w",
+  \u028F: "y",
+  "\u1D22": "z",
+  \u0131: "i",
+  "\u0237": "j",
+  \u0251: "a",
+  \u0261: "g",
+  \u0269: "i",
+  \u028B: "u",
+  // Armenian letters that read as Latin ones.
+  \u0585: "o",
+  \u0578: "n",
+  \u057D: "u",
+  \u0570: "h",
+  \u0581: "g",
+  \u0584: "p",
+  \u0561: "w",
+  \u0566: "q",
+  // Cyrillic and Greek letters the table above missed.
+  "\u050D": "g",
+  \u03C9: "w",
+  \u03F2: "c",
+  \u03F3: "j"
+};
+var CONFUSABLE = new RegExp(`[${Object.keys(LOOKALIKES).join("")}]`, "gu");
+
 // src/identity/directory.ts
 var EMPTY_DIRECTORY = {
   org: "",
@@ -62253,7 +62495,7 @@ var EMPTY_DIRECTORY = {
   index: /* @__PURE__ */ new Map()
 };
 function spellingKey(spelling) {
-  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
+  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "").replace(/^([^@\s+]+)\+[^@\s]*(@[^@\s]+)$/, "$1$2");
 }
 function withoutKind(key) {
   return key.replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "").replace(/^@/, "");
@@ -62284,6 +62526,15 @@ function entriesOf(config2) {
   return [...people, ...agents];
 }
 function spellingClash(config2) {
+  const named2 = /* @__PURE__ */ new Map();
+  for (const [id2, p] of Object.entries(config2.people)) {
+    const key = spellingKey(p.name).replace(/\s+/g, " ");
+    const prior = named2.get(key);
+    if (prior !== void 0) {
+      return `${id2}'s display name ${JSON.stringify(p.name)} is also ${prior}'s: every identity must name exactly one principal (give each person their own name)`;
+    }
+    named2.set(key, id2);
+  }
   const owner = /* @__PURE__ */ new Map();
   for (const e of entriesOf(config2)) {
     for (const spelling of e.spellings) {
@@ -62376,11 +62627,24 @@ function policyIdentity(dir, requester) {
   for (const s of [who?.sponsor, requester.on_behalf_of]) {
     if (s !== void 0) for (const a of allSpellings(dir, s)) sponsorAliases.add(a);
   }
+  if (sponsor !== void 0) sponsorAliases.add(sponsor.name);
   return {
-    requester: { id: who?.id ?? requester.id, aliases: allSpellings(dir, requester.id) },
-    sponsor: sponsorSpelling === void 0 ? null : { id: sponsor?.id ?? sponsorSpelling, aliases: [...sponsorAliases].sort() },
+    requester: {
+      id: who?.id ?? requester.id,
+      aliases: withSkeletons([...allSpellings(dir, requester.id), ...who ? [who.name] : []])
+    },
+    sponsor: sponsorSpelling === void 0 ? null : { id: sponsor?.id ?? sponsorSpelling, aliases: withSkeletons([...sponsorAliases]) },
     groups: [...groups2].sort()
   };
+}
+function withSkeletons(names2) {
+  const out = /* @__PURE__ */ new Set();
+  for (const n of names2) {
+    out.add(n);
+    const s = principalSkeleton(n);
+    if (s !== "") out.add(s);
+  }
+  return [...out].sort();
 }
 
 // src/masking/seal.ts
@@ -71807,11 +72071,11 @@ ${END}`, BEGIN.length);
   return strictBase64(armored.slice(BEGIN.length + 1, end), "armored SSH signature");
 }
 function strictBase64(text, what) {
-  const compact = text.replace(/[ \t\r\n]/g, "");
-  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) {
+  const compact2 = text.replace(/[ \t\r\n]/g, "");
+  if (compact2.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact2)) {
     throw new Rejection(`${what} is not valid base64`);
   }
-  return Buffer.from(compact, "base64");
+  return Buffer.from(compact2, "base64");
 }
 function parseSignatureBlob(blob) {
   if (blob.length < MAGIC.length || !blob.subarray(0, MAGIC.length).equals(MAGIC)) {
@@ -72115,6 +72379,8 @@ function parseReviewTag(raw) {
   if (sep4 < 0) return void 0;
   const headers = raw.slice(0, sep4).split("\n");
   const body = raw.slice(sep4 + 2);
+  const block = body.split("\n\n")[1] ?? "";
+  const seen = [...block.matchAll(/^seen: ([0-9a-f]{40}|[0-9a-f]{64})$/gm)].map((m) => m[1]);
   const header = (name) => headers.find((h) => h.startsWith(`${name} `))?.slice(name.length + 1);
   const tagger = /^(.*) <([^>]*)> (\d+) [+-]\d{4}$/.exec(header("tagger") ?? "");
   const field = (name) => new RegExp(`^${name}: (\\S+)$`, "m").exec(body)?.[1];
@@ -72131,7 +72397,8 @@ function parseReviewTag(raw) {
     at: new Date(Number(tagger[3]) * 1e3),
     request: request2,
     state,
-    commit
+    commit,
+    seen
   };
 }
 function reviewFromTag(raw, requestId, config2, signers) {
@@ -72286,6 +72553,9 @@ function verifyRequestCommit(raw, declared, dir) {
 function allowedSigners(config2) {
   return Object.entries(config2.people).filter(([, p]) => p.signing_key !== void 0).map(([id2, p]) => ({ principal: id2, publicKey: p.signing_key, namespaces: ["git"] }));
 }
+
+// src/evidence/evidence.ts
+import { createHash as createHash4 } from "node:crypto";
 
 // src/presentation/escape.ts
 var INVISIBLE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}\p{Default_Ignorable_Code_Point}]/gu;
@@ -72660,10 +72930,10 @@ function checkCodeowners(codeowners, path, candidates, resolve4) {
   const found = candidates.filter((c) => isMemberOfAny(c, rule.owners, resolve4));
   const approvers = new Set(found.map((c) => c.person));
   if (found.length > 0) {
-    const names = found.map((c) => c.who).join(", ");
+    const names2 = found.map((c) => c.who).join(", ");
     return {
       ok: true,
-      detail: `code owner ${names} approved (${line} ${owners})`,
+      detail: `code owner ${names2} approved (${line} ${owners})`,
       line: rule,
       approvers
     };
@@ -72714,11 +72984,11 @@ function checkRejections(reviews) {
   if (blocking.length === 0) {
     return { ok: true, detail: `no outstanding request for changes${ignoredNote}` };
   }
-  const names = blocking.map((a) => `${a.review.who} (on ${shortSha(a.review.commit)})`).join(", ");
+  const names2 = blocking.map((a) => `${a.review.who} (on ${shortSha(a.review.commit)})`).join(", ");
   const whoNames = blocking.map((a) => a.review.who).join(", ");
   return {
     ok: false,
-    detail: `changes requested by ${names} and not withdrawn: it blocks until they approve or the review is dismissed${ignoredNote}`,
+    detail: `changes requested by ${names2} and not withdrawn: it blocks until they approve or the review is dismissed${ignoredNote}`,
     headline: `${whoNames} requested changes`
   };
 }
@@ -73052,9 +73322,19 @@ async function evidenceAtMerge(reader, m, opts2) {
   };
   const signers = allowedSigners(config2);
   const reviews = [];
-  for (const raw of await reader.reviewRecords(m.id)) {
+  const records = await reader.reviewRecords(m.id);
+  const present = new Set(records.flatMap((raw) => [tagOid(raw, "sha1"), tagOid(raw, "sha256")]));
+  const removed = [];
+  for (const raw of records) {
     const review = reviewFromTag(raw, m.id, config2, signers);
-    if (review && review.at.getTime() <= m.at.getTime()) reviews.push(review);
+    if (review && review.at.getTime() <= m.at.getTime()) {
+      reviews.push(review);
+      if (review.verified) {
+        for (const oid of parseReviewTag(raw.toString("utf8"))?.seen ?? []) {
+          if (!present.has(oid)) removed.push(`${review.who}'s review names ${oid.slice(0, 7)}`);
+        }
+      }
+    }
   }
   const time3 = filingTime(baseline, record4, opts2.now);
   const policy = await policyAt(reader, m.base, cache);
@@ -73091,6 +73371,13 @@ async function evidenceAtMerge(reader, m, opts2) {
     );
   }
   for (const problem of time3.problems) verdict = refuse(verdict, "not-expired", problem);
+  if (removed.length > 0) {
+    verdict = refuse(
+      verdict,
+      "no-rejection",
+      `a review of ${m.id} was deleted (${[...new Set(removed)].join(", ")}, which is no longer in the repository): what it said cannot be known, so the request cannot pass; restore the review tag or file the request again`
+    );
+  }
   return {
     ok: true,
     satisfied: verdict.satisfied,
@@ -73104,6 +73391,9 @@ async function evidenceAtMerge(reader, m, opts2) {
     policy,
     approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who)
   };
+}
+function tagOid(content, algorithm) {
+  return createHash4(algorithm).update(`tag ${content.length}\0`).update(content).digest("hex");
 }
 async function mergeFromCommit(reader, m) {
   const commit = await reader.commit(m.mergeCommit);
@@ -74137,16 +74427,6 @@ import { Buffer as Buffer3 } from "node:buffer";
 import { isIPv6 } from "node:net";
 
 // ../main/node_modules/ibantools/jsnext/ibantools.js
-function isValidIBAN2(iban3, validationOptions = { allowQRIBAN: true }) {
-  if (iban3 === void 0 || iban3 === null)
-    return false;
-  const reg = new RegExp("^[0-9]{2}$", "");
-  const countryCode = iban3.slice(0, 2);
-  const spec = countrySpecs[countryCode];
-  if (spec === void 0 || spec.bban_regexp === void 0 || spec.bban_regexp === null || spec.chars === void 0)
-    return false;
-  return spec.chars === iban3.length && reg.test(iban3.slice(2, 4)) && isValidBBAN(iban3.slice(4), countryCode) && isValidIBANChecksum(iban3) && (validationOptions.allowQRIBAN || !isQRIBAN(iban3));
-}
 var ValidationErrorsIBAN;
 (function(ValidationErrorsIBAN2) {
   ValidationErrorsIBAN2[ValidationErrorsIBAN2["NoIBANProvided"] = 0] = "NoIBANProvided";
@@ -74158,19 +74438,45 @@ var ValidationErrorsIBAN;
   ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongAccountBankBranchChecksum"] = 6] = "WrongAccountBankBranchChecksum";
   ValidationErrorsIBAN2[ValidationErrorsIBAN2["QRIBANNotAllowed"] = 7] = "QRIBANNotAllowed";
 })(ValidationErrorsIBAN || (ValidationErrorsIBAN = {}));
-function isValidBBAN(bban, countryCode) {
-  if (bban === void 0 || bban === null || countryCode === void 0 || countryCode === null)
-    return false;
-  const spec = countrySpecs[countryCode];
-  if (spec === void 0 || spec === null || spec.bban_regexp === void 0 || spec.bban_regexp === null || spec.chars === void 0 || spec.chars === null)
-    return false;
-  if (spec.chars - 4 === bban.length && checkFormatBBAN(bban, spec.bban_regexp)) {
-    if (spec.bban_validation_func) {
-      return spec.bban_validation_func(bban.replace(/[\s.]+/g, ""));
+function validateIBAN(iban3, validationOptions = { allowQRIBAN: true }) {
+  const result2 = { errorCodes: [], valid: true };
+  if (iban3 !== void 0 && iban3 !== null && iban3 !== "") {
+    const spec = countrySpecs[iban3.slice(0, 2)];
+    if (!spec || !(spec.bban_regexp || spec.chars)) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.NoIBANCountry);
+      return result2;
     }
-    return true;
+    if (spec && spec.chars && spec.chars !== iban3.length) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.WrongBBANLength);
+    }
+    if (spec && spec.bban_regexp && !checkFormatBBAN(iban3.slice(4), spec.bban_regexp)) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.WrongBBANFormat);
+    }
+    if (spec && spec.bban_validation_func && !spec.bban_validation_func(iban3.slice(4))) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.WrongAccountBankBranchChecksum);
+    }
+    const reg = new RegExp("^[0-9]{2}$", "");
+    if (!reg.test(iban3.slice(2, 4))) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.ChecksumNotNumber);
+    }
+    if (result2.errorCodes.indexOf(ValidationErrorsIBAN.WrongBBANFormat) !== -1 || !isValidIBANChecksum(iban3)) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.WrongIBANChecksum);
+    }
+    if (!validationOptions.allowQRIBAN && isQRIBAN(iban3)) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.QRIBANNotAllowed);
+    }
+  } else {
+    result2.valid = false;
+    result2.errorCodes.push(ValidationErrorsIBAN.NoIBANProvided);
   }
-  return false;
+  return result2;
 }
 function isQRIBAN(iban3) {
   if (iban3 === void 0 || iban3 === null)
@@ -77675,196 +77981,12 @@ function parsePhoneNumber4() {
   return withMetadataArgument(parsePhoneNumber3, arguments);
 }
 
-// src/text/unicode.ts
-var INVISIBLE_RANGES = [
-  [173, 173],
-  // soft hyphen
-  [847, 847],
-  // combining grapheme joiner
-  [1564, 1564],
-  // Arabic letter mark
-  [4447, 4448],
-  // Hangul fillers
-  [6068, 6069],
-  // Khmer inherent vowels
-  [6155, 6159],
-  // Mongolian variation selectors and vowel separator
-  [8203, 8207],
-  // zero-width space, non-joiner, joiner, LRM, RLM
-  [8234, 8238],
-  // bidi embeddings and overrides
-  [8288, 8303],
-  // word joiner, invisible operators, bidi isolates
-  [12644, 12644],
-  // Hangul filler
-  [65024, 65039],
-  // variation selectors
-  [65279, 65279],
-  // byte-order mark
-  [65440, 65440]
-  // half-width Hangul filler
-];
-var SPACE_RANGES = [
-  [160, 160],
-  [5760, 5760],
-  [8192, 8202],
-  [8239, 8239],
-  [8287, 8287],
-  [12288, 12288]
-];
-function inRanges(cp, ranges) {
-  for (const [lo, hi] of ranges) if (cp >= lo && cp <= hi) return true;
-  return false;
-}
-function isInvisible(cp) {
-  return inRanges(cp, INVISIBLE_RANGES);
-}
-var MARK_RE = new RegExp("^\\p{M}", "u");
-var NON_ASCII_RE = /[\u0080-\uffff]/;
-function sameRange(start, end) {
-  return [start, end];
-}
-function identity(text) {
-  return { text, original: text, changed: false, toOriginal: sameRange };
-}
-function cpLength(text, i) {
-  const c = text.charCodeAt(i);
-  return c >= 55296 && c <= 56319 && i + 1 < text.length ? 2 : 1;
-}
-function specialCharacterRegex() {
-  const hex3 = (cp) => "\\u" + cp.toString(16).padStart(4, "0");
-  const ranges = [...INVISIBLE_RANGES, ...SPACE_RANGES].map(
-    ([lo, hi]) => lo === hi ? hex3(lo) : `${hex3(lo)}-${hex3(hi)}`
-  );
-  return new RegExp(`[${ranges.join("")}]`);
-}
-var specialRe;
-function normalizedView(original) {
-  if (!NON_ASCII_RE.test(original)) return identity(original);
-  specialRe ??= specialCharacterRegex();
-  if (!specialRe.test(original) && original.normalize("NFKC") === original) {
-    return identity(original);
-  }
-  let text = "";
-  const from = [];
-  const to = [];
-  let i = 0;
-  const n = original.length;
-  while (i < n) {
-    const c = original.charCodeAt(i);
-    if (c < 128) {
-      let j = i + 1;
-      while (j < n && original.charCodeAt(j) < 128) j++;
-      if (j < n && MARK_RE.test(original.charAt(j))) j--;
-      for (let k = i; k < j; k++) {
-        from.push(k);
-        to.push(k + 1);
-      }
-      text += original.slice(i, j);
-      if (j > i) {
-        i = j;
-        continue;
-      }
-    }
-    let end = i + cpLength(original, i);
-    while (end < n && MARK_RE.test(original.slice(end, end + cpLength(original, end)))) {
-      end += cpLength(original, end);
-    }
-    const segment = original.slice(i, end);
-    let replacement;
-    const cp = segment.codePointAt(0);
-    if (isInvisible(cp)) replacement = segment.slice(cp > 65535 ? 2 : 1);
-    else if (inRanges(cp, SPACE_RANGES)) replacement = " " + segment.slice(1);
-    else replacement = withoutInvisible(segment.normalize("NFKC"));
-    for (let k = 0; k < replacement.length; k++) {
-      from.push(i);
-      to.push(end);
-    }
-    text += replacement;
-    i = end;
-  }
-  if (text === original) return identity(original);
-  const fromArr = Int32Array.from(from);
-  const toArr = Int32Array.from(to);
-  return {
-    text,
-    original,
-    changed: true,
-    toOriginal(start, stop) {
-      if (stop <= start) {
-        const at = start < fromArr.length ? fromArr[start] : n;
-        return [at, at];
-      }
-      return [fromArr[start], toArr[stop - 1]];
-    }
-  };
-}
-function withoutInvisible(text) {
-  let out = "";
-  for (const ch of text) if (!isInvisible(ch.codePointAt(0))) out += ch;
-  return out;
-}
-function normalizeText(text) {
-  return normalizedView(text).text;
-}
-function normalizeForMatching(text) {
-  const decoded = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run2) => {
-    try {
-      return decodeURIComponent(run2);
-    } catch {
-      return run2;
-    }
-  });
-  const visible = normalizeText(decoded).replace(new RegExp("\\p{Cf}", "gu"), "");
-  const folded = visible.toLowerCase().normalize("NFKC");
-  const latin = folded.replace(CONFUSABLE, (c) => LOOKALIKES[c] ?? c);
-  return latin.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
-}
-var LOOKALIKES = {
-  \u0430: "a",
-  \u0432: "b",
-  \u0441: "c",
-  "\u0501": "d",
-  \u0435: "e",
-  \u0451: "e",
-  \u04BB: "h",
-  \u0456: "i",
-  \u0457: "i",
-  \u0458: "j",
-  \u043A: "k",
-  "\u04CF": "l",
-  \u043C: "m",
-  \u043D: "h",
-  \u043E: "o",
-  \u0440: "p",
-  "\u051B": "q",
-  \u0433: "r",
-  \u0455: "s",
-  \u0442: "t",
-  \u0443: "y",
-  \u0475: "v",
-  "\u051D": "w",
-  \u0445: "x",
-  \u03B1: "a",
-  \u03B2: "b",
-  \u03B5: "e",
-  \u03B7: "n",
-  \u03B9: "i",
-  \u03BA: "k",
-  \u03BD: "v",
-  \u03BF: "o",
-  \u03C1: "p",
-  \u03C4: "t",
-  \u03C5: "u",
-  \u03C7: "x"
-};
-var CONFUSABLE = new RegExp(`[${Object.keys(LOOKALIKES).join("")}]`, "gu");
-
 // src/masking/card-issuers.ts
 var SIXTEEN_TO_19 = [16, 17, 18, 19];
 var IIN_RANGES = [
-  ["4", "4", [13, 16, 19]],
-  // Visa
+  // Visa: 16 or 19 digits. The 13-digit PANs were withdrawn long ago, and any 13-digit number
+  // starting with 4 (an order or invoice number) passes Luhn one time in ten.
+  ["4", "4", [16, 19]],
   ["51", "55", [16]],
   // Mastercard
   ["2221", "2720", [16]],
@@ -78023,10 +78145,10 @@ function forEach(re, text, f) {
 }
 function scanNino(text, out) {
   forEach(NINO_RE, text, (m) => {
-    const compact = m[0].replace(SPACES_RE, "").toUpperCase();
-    const spaces = m[0].length - compact.length;
+    const compact2 = m[0].replace(SPACES_RE, "").toUpperCase();
+    const spaces = m[0].length - compact2.length;
     if (spaces !== 0 && spaces !== 4) return;
-    if (NINO_BAD_PREFIXES.has(compact.slice(0, 2))) return;
+    if (NINO_BAD_PREFIXES.has(compact2.slice(0, 2))) return;
     if (m[0] === m[0].toLowerCase() && spaces === 0) return;
     out.push(m.index, m.index + m[0].length);
   });
@@ -78077,6 +78199,7 @@ var MAX_DECODE_DEPTH = 3;
 var MAX_ENCODED_RUN = 64 * 1024;
 var MIN_BASE64_RUN = 16;
 var MIN_HEX_RUN = 16;
+var MIN_ENCODED_RUN = Math.min(MIN_BASE64_RUN, MIN_HEX_RUN);
 var HEX_ONLY_RE = /^[0-9A-Fa-f]+$/;
 var PERCENT_RE = /%[0-9A-Fa-f]{2}/;
 var UTF8 = new TextDecoder("utf-8");
@@ -78105,8 +78228,23 @@ function asciiGroups(body) {
   }
   return misses * 4 <= body.length / 4;
 }
+function isUuid(run2) {
+  if (run2.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = run2.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!(c >= 48 && c <= 57 || c >= 97 && c <= 102 || c >= 65 && c <= 70)) {
+      return false;
+    }
+  }
+  return true;
+}
 function decodeRun(run2) {
-  const body = run2.replace(/=+$/, "");
+  if (isUuid(run2)) return null;
+  let bodyEnd = run2.length;
+  while (bodyEnd > 0 && run2.charCodeAt(bodyEnd - 1) === 61) bodyEnd--;
+  const body = bodyEnd === run2.length ? run2 : run2.slice(0, bodyEnd);
   if (body.length >= MIN_HEX_RUN && body.length % 2 === 0 && HEX_ONLY_RE.test(body)) {
     const text = asText(Buffer2.from(body, "hex"));
     if (text !== null) return text;
@@ -80763,6 +80901,10 @@ function compile2(rules) {
     }
   }
   const outputs = out.map((set2) => [...set2]);
+  for (let i = 0; i < delta.length; i++) {
+    const t = delta[i];
+    delta[i] = t * SYMBOLS + (outputs[t].length > 0 ? 1 : 0);
+  }
   return {
     rules,
     // Scanning without indices is faster; a match is re-run sticky with "d" for group offsets.
@@ -80771,7 +80913,7 @@ function compile2(rules) {
     always,
     delta,
     outputs,
-    hasOutput: Uint8Array.from(outputs, (o) => o.length > 0 ? 1 : 0)
+    symbol: Uint8Array.from({ length: 128 }, (_, c) => symbolOf(c))
   };
 }
 function getMatcher() {
@@ -80781,14 +80923,14 @@ function getMatcher() {
 function triggeredRules(m, text) {
   let hits;
   let seen;
-  const { delta, outputs, hasOutput } = m;
-  let s = 0;
+  const { delta, outputs, symbol: symbol2 } = m;
+  let row = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    const sym = c >= 65 && c <= 90 ? c + 1 : c >= 32 && c < 127 ? c - 31 : 0;
-    s = delta[s * SYMBOLS + sym];
-    if (hasOutput[s] === 0) continue;
-    const o = outputs[s];
+    const entry = delta[row + (c < 128 ? symbol2[c] : 0)];
+    row = entry & -2;
+    if ((entry & 1) === 0) continue;
+    const o = outputs[row / SYMBOLS];
     hits ??= [];
     seen ??= new Uint8Array(m.rules.length);
     for (const r of o) {
@@ -80934,6 +81076,7 @@ function buildFeatureTable() {
   for (const [ch, flag] of single) table[ch.charCodeAt(0)] = flag;
   return table;
 }
+var ENCODED_FEATURES = FEATURE_DIGIT | FEATURE_UPPER | FEATURE_LOWER | FEATURE_PLUS | FEATURE_SLASH | FEATURE_UNDERSCORE | FEATURE_DASH;
 var FEATURE_SCAN_LIMIT = 512;
 var ALL_FEATURES = 65535;
 function textFeatures(text) {
@@ -80946,7 +81089,10 @@ function textFeatures(text) {
       digitRun: length,
       dots: length,
       colons: length,
-      flags: ALL_FEATURES
+      flags: ALL_FEATURES,
+      ascii: false,
+      encodedRun: length,
+      percent: true
     };
   }
   let flags = 0;
@@ -80957,10 +81103,22 @@ function textFeatures(text) {
   let digitRun = 0;
   let dots = 0;
   let colons = 0;
+  let nonAscii = 0;
+  let encoded = 0;
+  let encodedRun = 0;
+  let percent = false;
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
     const f = c < 128 ? FEATURE_OF[c] : 0;
     flags |= f;
+    if ((f & ENCODED_FEATURES) !== 0) {
+      encoded++;
+    } else {
+      if (encoded > encodedRun) encodedRun = encoded;
+      encoded = 0;
+      nonAscii |= c & 65408;
+      if (c === 37) percent = true;
+    }
     if (f === FEATURE_DIGIT) {
       digits++;
       run2++;
@@ -80979,7 +81137,19 @@ function textFeatures(text) {
     seps = 0;
   }
   if (run2 > digitRun) digitRun = run2;
-  return { length, digits, letters, digitRun, dots, colons, flags };
+  if (encoded > encodedRun) encodedRun = encoded;
+  return {
+    length,
+    digits,
+    letters,
+    digitRun,
+    dots,
+    colons,
+    flags,
+    ascii: nonAscii === 0,
+    encodedRun,
+    percent
+  };
 }
 function isGroupSeparator(c) {
   return c === SPACE || c === DASH || c === DOT || c === 40 || c === 41 || c === 47;
@@ -81102,13 +81272,16 @@ function scanEmail(text, out) {
     return matchEnd;
   });
 }
-var PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d/g;
-var PHONE_NANP_RE = /(?<![\w.+-])(?:1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)/g;
+var PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d(?: ?(?:x|ext\.?) ?\d{1,6}(?!\w))?/g;
+var PHONE_NANP_RE = /(?<![\w.+-])(?:(?:00)?1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?: ?(?:x|ext\.?) ?\d{1,6})?(?![\w-]|\.\d)/g;
 var PHONE_NATIONAL_RE = /(?<![\w+.-])\(?0[\d .()-]{7,16}\d(?![\w-]|\.\d)/g;
-var PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}$/;
+var PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}(?: ?(?:x|ext\.?) ?\d{1,6})?$/;
 var PHONE_BAD_SEPARATORS_RE = /[ .-]{2}|\(\(|\)\)|\(\)/;
-function validIntlPhone(candidate, next) {
+var PHONE_BR_RE = /(?<![\w+.-])(?:\([1-9]\d\)|[1-9]\d) 9?\d{4}-\d{4}(?![\w-]|\.\d)/g;
+function validIntlPhone(match, next) {
   if (isAlnum(next)) return false;
+  const ext = PHONE_EXTENSION_RE.exec(match);
+  const candidate = ext === null ? match : match.slice(0, ext.index);
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 8 || digits > 15) return false;
   if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
@@ -81116,8 +81289,12 @@ function validIntlPhone(candidate, next) {
   const close = candidate.split(")").length - 1;
   return open3 === close && open3 <= 1;
 }
-function validNanpPhone(candidate) {
+var PHONE_EXTENSION_RE = / ?(?:x|ext\.?) ?\d{1,6}$/;
+function validNanpPhone(match) {
+  const ext = PHONE_EXTENSION_RE.exec(match);
+  const candidate = ext === null ? match : match.slice(0, ext.index);
   let digits = digitsOf2(candidate);
+  if (digits.length === 13 && digits.startsWith("001")) digits = digits.slice(3);
   if (digits.length === 11) digits = digits.slice(1);
   if (digits.length !== 10) return false;
   if (digits.charCodeAt(0) < 50 || digits.charCodeAt(3) < 50) return false;
@@ -81134,7 +81311,8 @@ var NATIONAL_PHONE_COUNTRIES = "GB DE FR IT ES NL BE AT CH SE NO DK FI IE PT PL 
 function validNationalPhone(candidate) {
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 9 || digits > 12) return false;
-  if (digits === candidate.length) return false;
+  if (digits === candidate.length && (digits < 10 || digits > 11)) return false;
+  if (SSN_SHAPE_RE.test(candidate)) return false;
   if (candidate.charCodeAt(1) === DOT) return false;
   if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
   const open3 = candidate.split("(").length - 1;
@@ -81150,6 +81328,7 @@ function validNationalPhone(candidate) {
   return valid;
 }
 var NATIONAL_PHONE_CACHE = /* @__PURE__ */ new Map();
+var SSN_SHAPE_RE = /^\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}$/;
 function scanPhone(text, out) {
   forEachMatch(PHONE_INTL_RE, text, (m) => {
     const end = m.index + m[0].length;
@@ -81159,6 +81338,11 @@ function scanPhone(text, out) {
   forEachMatch(PHONE_NANP_RE, text, (m) => {
     const end = m.index + m[0].length;
     if (validNanpPhone(m[0])) out.push(m.index, end);
+    return end;
+  });
+  forEachMatch(PHONE_BR_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (parsePhoneNumber4(m[0], "BR")?.isValid() === true) out.push(m.index, end);
     return end;
   });
   if (text.includes("0")) {
@@ -81173,18 +81357,22 @@ function wholePhone(text, key) {
   if (!key.phone) return false;
   const value = text.trim();
   if (!PHONE_VALUE_RE.test(value)) return false;
-  const digits = countDigits(value, 0, value.length);
+  const ext = PHONE_EXTENSION_RE.exec(value);
+  const digits = countDigits(value, 0, ext === null ? value.length : ext.index);
   return digits >= 7 && digits <= 15;
 }
 var CARD_RUN_RE = /(?<![\w.,])\d{4}[ .-]?\d(?:[ .-]?\d){8,}/g;
 function cardShapeOk(lengths, from, to) {
   if (from === to) return true;
   if (lengths[from] !== 4) return false;
+  let fours = true;
+  let national = true;
   for (let g = from + 1; g <= to; g++) {
     const n = lengths[g] ?? 0;
-    if (n < 3 || n > 6) return false;
+    if (n < 3 || n > 6) national = false;
+    if (g < to ? n !== 4 : n < 1 || n > 4) fours = false;
   }
-  return true;
+  return national || fours;
 }
 function cardDigitsOk(text, start, end) {
   const digits = digitsOf2(text, start, end);
@@ -81241,10 +81429,10 @@ var IBAN_LENGTHS = new Map(
 function ibanEnd(text, start, limit) {
   const length = IBAN_LENGTHS.get(text.slice(start, start + 2).toUpperCase());
   if (length === void 0) return -1;
-  let compact = "";
+  let compact2 = "";
   let i = start;
   let separator = 0;
-  while (i < limit && compact.length < length) {
+  while (i < limit && compact2.length < length) {
     const c = text.charCodeAt(i);
     if (c === SPACE || c === DASH) {
       if (separator !== 0 && c !== separator) return -1;
@@ -81252,12 +81440,30 @@ function ibanEnd(text, start, limit) {
       i++;
       continue;
     }
-    compact += text.charAt(i);
+    compact2 += text.charAt(i);
     i++;
   }
-  if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
-  if (compact !== compact.toUpperCase() && compact !== compact.toLowerCase()) return -1;
-  return isValidIBAN2(compact.toUpperCase()) ? i : -1;
+  if (compact2.length !== length || isAlnum(text.charCodeAt(i))) return -1;
+  if (compact2 !== compact2.toUpperCase() && compact2 !== compact2.toLowerCase()) return -1;
+  if (!mod97Ok(compact2)) return -1;
+  return ibanChecksOk(compact2.toUpperCase()) ? i : -1;
+}
+function mod97Ok(iban3) {
+  let r = 0;
+  for (let k = 0; k < iban3.length; k++) {
+    const c = iban3.charCodeAt((k + 4) % iban3.length);
+    if (c >= 48 && c <= 57) r = (r * 10 + (c - 48)) % 97;
+    else {
+      const v = c >= 97 ? c - 87 : c - 55;
+      if (v < 10 || v > 35) return false;
+      r = (r * 100 + v) % 97;
+    }
+  }
+  return r === 1;
+}
+function ibanChecksOk(iban3) {
+  const { valid, errorCodes } = validateIBAN(iban3);
+  return valid || errorCodes.length > 0 && errorCodes.every((e) => e === ValidationErrorsIBAN.WrongAccountBankBranchChecksum);
 }
 function scanIban(text, out) {
   forEachMatch(IBAN_RE, text, (m) => {
@@ -81437,6 +81643,22 @@ function scanWhole(re) {
     });
   };
 }
+var SPLIT_GITHUB_TOKEN_RE = /(?:^|[^A-Za-z0-9])gh[pousr]_[^A-Za-z0-9\n](?:[^\n]{0,10}[^A-Za-z0-9\n])?([A-Za-z0-9]{36})(?:[^A-Za-z0-9]|$)/g;
+function splitGithubTokens(text) {
+  const hits = [];
+  if (text.length < 42 || !SPLIT_GITHUB_PREFIX_RE.test(text)) return hits;
+  forEachMatch(SPLIT_GITHUB_TOKEN_RE, text, (m) => {
+    const body = m[1] ?? "";
+    const start = m.index + m[0].lastIndexOf(body);
+    const end = start + body.length;
+    if (body.length > 0 && shannonEntropy(body) >= 3) {
+      hits.push({ type: "github_token", start, end });
+    }
+    return end;
+  });
+  return hits;
+}
+var SPLIT_GITHUB_PREFIX_RE = /gh[pousr]_/;
 var AWS_SECRET_RE = /secret[_.-]?(?:access[_.-]?)?key["']?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi;
 var AWS_SECRET_VALUE_RE = /^[A-Za-z0-9/+]{40}$/;
 function scanAwsSecret(text, out) {
@@ -81514,7 +81736,9 @@ var KEY_QUALIFIERS = /* @__PURE__ */ new Set([
   "client",
   "ssh",
   "app",
-  "hmac"
+  "hmac",
+  // Azure storage's AccountKey, a service account's account_key.
+  "account"
 ]);
 var NOT_SECRET_LAST_WORDS = new Set(
   "id ids name names ref reference arn path file filename dir url uri link endpoint host hostname domain port type method kind mode format scheme algorithm alg provider issuer audience scope scopes count length len size limit min max ttl expires expiry expiration exp expire age lifetime timeout hint question policy rule rules version enabled disabled enable disable required optional rotation rotated created updated changed reset at date time timestamp user username userid email login prefix suffix param field label title description desc note notes comment reason message msg strength store vault manager source env location status state valid present set exists used usage sha hash digest checksum etag commit revision uuid guid fingerprint".split(" ")
@@ -81668,11 +81892,34 @@ function hasDigitOrSymbol(value) {
   }
   return false;
 }
+var CODE_WORDS = new Set(
+  "pin pincode cvv cvc cvn csc otp totp hotp mfa 2fa tfa passcode securitycode".split(" ")
+);
+var DIGITS_RE = /^\d+$/;
+var CODE_RE = /^\d{3,12}$/;
+function namesCode(key) {
+  const w = key.words;
+  const last = w[w.length - 1] ?? "";
+  return CODE_WORDS.has(last) || last === "code" && CODE_WORDS.has(w[w.length - 2] ?? "");
+}
 function wholeGenericSecret(text, key) {
-  if (!key.secretLike) return false;
   const value = text.trim();
+  if (namesCode(key) && CODE_RE.test(value)) return true;
+  if (!key.secretLike) return false;
   if (value.length < (key.passwordLike ? 6 : 8) || isPlaceholder(value)) return false;
-  return key.passwordLike || !isNumberOnly(value);
+  return key.passwordLike || DIGITS_RE.test(value) && !isDigitPattern(value) || !isNumberOnly(value);
+}
+function isDigitPattern(value) {
+  let up = true;
+  let down = true;
+  let same = true;
+  for (let i = 1; i < value.length; i++) {
+    const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
+    up &&= d === 1 || d === -9;
+    down &&= d === -1 || d === 9;
+    same &&= d === 0;
+  }
+  return up || down || same;
 }
 var SECRET_KEYWORD_RE = /pass|pwd|secret|token|key|cred|auth|bearer|cookie/gi;
 var KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|::=|:=|\?=|[:=])[ \t]{0,8}/y;
@@ -81877,9 +82124,21 @@ function scanUrlPasswords(text, out) {
     return end;
   });
 }
+var SIGNED_URL_PARAM_RE = /[?&](?:sig|signature|x-amz-signature|x-goog-signature)=/gi;
+var URL_PARAM_VALUE_RE = /[^&\s#"'<>]{16,1024}/y;
+function scanSignedUrlSignatures(text, out) {
+  forEachMatch(SIGNED_URL_PARAM_RE, text, (m) => {
+    const vs = m.index + m[0].length;
+    if (!sticky(URL_PARAM_VALUE_RE, text, vs)) return vs;
+    const ve = URL_PARAM_VALUE_RE.lastIndex;
+    if (!isPlaceholder(text.slice(vs, ve))) out.push(vs, ve);
+    return ve;
+  });
+}
 function scanGenericSecrets(text, out) {
   scanKeyValueSecrets(text, out);
   if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
+  if (text.includes("?") && text.includes("=")) scanSignedUrlSignatures(text, out);
 }
 var DETECTORS = [
   {
@@ -81899,7 +82158,10 @@ var DETECTORS = [
       PHONE_NANP_RE,
       PHONE_NATIONAL_RE,
       PHONE_VALUE_RE,
-      PHONE_BAD_SEPARATORS_RE
+      PHONE_BAD_SEPARATORS_RE,
+      PHONE_EXTENSION_RE,
+      SSN_SHAPE_RE,
+      PHONE_BR_RE
     ],
     prefilter: needs({
       minLength: 8,
@@ -82079,8 +82341,12 @@ var DETECTORS = [
       ELEMENT_VALUE_RE,
       XML_VALUE_ATTR_RE,
       URL_USERINFO_RE,
+      SIGNED_URL_PARAM_RE,
+      URL_PARAM_VALUE_RE,
       ENV_REFERENCE_RE,
       NUMBER_ONLY_RE,
+      DIGITS_RE,
+      CODE_RE,
       BEARER_WORD_RE,
       UUID_RE,
       HASH_RE,
@@ -82136,21 +82402,60 @@ function resolveOverlaps(candidates) {
   return spans;
 }
 function detectInString(text, keyName) {
-  return detectAtDepth(text, keyName, 0);
+  if (text.length > SHORT_TEXT) return detectAtDepth(text, keyName, 0);
+  const keyClass = keyName === void 0 ? 0 : keyClassOf(keyContext(keyText(keyName)));
+  const clean4 = CLEAN_SHORT_TEXTS[keyClass] ??= /* @__PURE__ */ new Set();
+  if (clean4.has(text)) return [];
+  const spans = detectAtDepth(text, keyName, 0);
+  if (spans.length === 0) {
+    if (cleanShortTexts >= CLEAN_SHORT_LIMIT) {
+      CLEAN_SHORT_TEXTS.forEach((set2) => set2.clear());
+      cleanShortTexts = 0;
+    }
+    clean4.add(text);
+    cleanShortTexts++;
+  }
+  return spans;
 }
+var SHORT_TEXT = 32;
+var CLEAN_SHORT_LIMIT = 16384;
+var CLEAN_SHORT_TEXTS = [];
+var cleanShortTexts = 0;
+function keyClassOf(key) {
+  return 1 + (key.secretLike ? 1 : 0) + (key.passwordLike ? 2 : 0) + (key.awsSecret ? 4 : 0) + (key.phone ? 8 : 0) + (key.ssn ? 16 : 0) + 32 * NATIONAL_ID_CLASS.indexOf(key.nationalId) + (namesCode(key) ? 128 : 0);
+}
+var NATIONAL_ID_CLASS = [
+  "",
+  "ca_sin",
+  "nl_bsn",
+  "in_aadhaar"
+];
 function decode4(decoded, depth) {
   return detectAtDepth(decoded, void 0, depth);
 }
 function detectAtDepth(text, keyName, depth) {
   if (text.length < 2) return [];
-  const view = normalizedView(text);
-  const key = keyName === void 0 ? void 0 : normalizeText(keyName);
-  let spans = detectInView(view.text, key);
-  const runs = scanEncodedRuns(view.text, spans, depth, decode4);
-  const percent = scanPercentEncoded(view.text, spans, depth, decode4);
+  let features = textFeatures(text);
+  let view;
+  if (!features.ascii) {
+    view = normalizedView(text);
+    if (view.changed) features = textFeatures(view.text);
+  }
+  const viewText = view === void 0 ? text : view.text;
+  const key = keyName === void 0 ? void 0 : keyText(keyName);
+  let spans = detectInView(viewText, features, key);
+  const runs = features.encodedRun >= MIN_ENCODED_RUN ? scanEncodedRuns(viewText, spans, depth, decode4) : NO_SPANS;
+  const percent = features.percent ? scanPercentEncoded(viewText, spans, depth, decode4) : NO_SPANS;
   if (runs.length + percent.length > 0) spans = mergeSpans(spans, [...runs, ...percent]);
-  if (!view.changed) return spans;
+  if (view === void 0 || !view.changed) return spans;
   return mapToOriginal(spans, view);
+}
+var NO_SPANS = [];
+function keyText(keyName) {
+  for (let i = 0; i < keyName.length; i++) {
+    if (keyName.charCodeAt(i) >= 128) return normalizeText(keyName);
+  }
+  return keyName;
 }
 function mapToOriginal(spans, view) {
   const out = [];
@@ -82169,30 +82474,30 @@ function mergeSpans(a, b) {
   const candidates = [...a, ...b].map((s, order) => ({ ...s, order }));
   return resolveOverlaps(candidates);
 }
-function detectInView(text, keyName) {
+function detectInView(text, features, keyName) {
   if (text.length < 2) return [];
-  const features = textFeatures(text);
   const key = keyName === void 0 ? void 0 : keyContext(keyName);
-  const candidates = [];
-  const ranges = [];
+  let candidates;
+  let ranges;
   for (let order = 0; order < DETECTORS.length; order++) {
     const detector = DETECTORS[order];
     const { type, kind } = detector;
     if (key !== void 0 && detector.matchesWhole?.(text, key) === true) {
-      candidates.push({ type, kind, order, start: 0, end: text.length });
+      (candidates ??= []).push({ type, kind, order, start: 0, end: text.length });
     }
     if (!mayMatch(detector, features, text)) continue;
+    ranges ??= [];
     detector.scan(text, ranges);
     for (let r = 0; r + 1 < ranges.length; r += 2) {
       const start = ranges[r];
       const end = ranges[r + 1];
-      if (end > start) candidates.push({ type, kind, order, start, end });
+      if (end > start) (candidates ??= []).push({ type, kind, order, start, end });
     }
     ranges.length = 0;
   }
-  for (const hit of scanProviderTokens(text)) {
+  for (const hit of [...scanProviderTokens(text), ...splitGithubTokens(text)]) {
     const type = hit.type;
-    candidates.push({
+    (candidates ??= []).push({
       type,
       kind: "secret",
       order: DETECTORS.length,
@@ -82200,7 +82505,7 @@ function detectInView(text, keyName) {
       end: hit.end
     });
   }
-  return candidates.length === 0 ? [] : resolveOverlaps(candidates);
+  return candidates === void 0 ? [] : resolveOverlaps(candidates);
 }
 
 // src/masking/pointer.ts
@@ -82252,12 +82557,19 @@ function computeSafeKeys(obj) {
   keys.forEach((k, i) => {
     if (spans[i].length === 0) used.add(k);
   });
+  const next = /* @__PURE__ */ new Map();
   return keys.map((key, i) => {
     const s = spans[i];
     if (s.length === 0) return { key, safe: key, spans: s };
     const masked = redactSpans(key, s);
     let safe = masked;
-    for (let n = 2; used.has(safe); n++) safe = `${masked} #${n}`;
+    let n = next.get(masked) ?? 2;
+    if (used.has(safe)) {
+      while (used.has(`${masked} #${n}`)) n++;
+      safe = `${masked} #${n}`;
+      n++;
+    }
+    next.set(masked, n);
     used.add(safe);
     return { key, safe, spans: s };
   });
@@ -82539,9 +82851,16 @@ function maskDocument(doc, findings, rules, opts2) {
     list.push({ finding: f, strategy, reason });
     map2.set(f.path, list);
   }
+  const withFindings = /* @__PURE__ */ new Set();
+  for (const f of findings) {
+    for (let p = f.path; !withFindings.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) {
+      withFindings.add(p);
+      if (p === "") break;
+    }
+  }
   const whole = /* @__PURE__ */ new Map();
   for (const r of usableRules) {
-    if (r.type !== void 0 || findings.some((f) => covers(r, f))) continue;
+    if (r.type !== void 0 || withFindings.has(r.path)) continue;
     whole.set(r.path, stronger(whole.get(r.path) ?? "partial", r.strategy));
   }
   const applied = [];
@@ -82608,12 +82927,14 @@ function build(value, pointer, ctx) {
     }
     const r = build(value[k.key], child, ctx);
     if (!r.keep) continue;
-    Object.defineProperty(obj, k.safe, {
-      value: r.value,
-      enumerable: true,
-      writable: true,
-      configurable: true
-    });
+    if (k.safe !== "__proto__") obj[k.safe] = r.value;
+    else
+      Object.defineProperty(obj, k.safe, {
+        value: r.value,
+        enumerable: true,
+        writable: true,
+        configurable: true
+      });
   }
   return { keep: true, value: obj };
 }
@@ -83653,7 +83974,13 @@ var policyDecisionSchema = external_exports.strictObject({
     })
   ).max(1e4),
   ttl_seconds: external_exports.number().int().positive().max(90 * 86400),
-  why: external_exports.array(external_exports.string().max(1e3)).max(100).optional()
+  why: external_exports.array(external_exports.string().max(1e3)).max(100).optional(),
+  /**
+   * Fields that name a principal and stay readable like the requester's identity fields
+   * (personal data found there is not masked; a secret still is): the grantees of an action
+   * that grants privileges, so the reviewer sees who receives the role.
+   */
+  readable: external_exports.array(pointerSchema.refine((p) => p !== "", "not the whole request")).max(50).optional()
 }).superRefine((d, ctx) => {
   if (d.allow !== (d.deny.length === 0)) {
     ctx.addIssue({ code: "custom", message: "allow must be true exactly when deny is empty" });
@@ -83664,8 +83991,8 @@ var policyDecisionSchema = external_exports.strictObject({
       message: "an allowed request that is not auto-approved must name at least one approval group"
     });
   }
-  const names = new Set(d.approvals.groups.map((g) => g.name));
-  if (names.size !== d.approvals.groups.length) {
+  const names2 = new Set(d.approvals.groups.map((g) => g.name));
+  if (names2.size !== d.approvals.groups.length) {
     ctx.addIssue({ code: "custom", message: "approval group names must be distinct" });
   }
 });
@@ -83792,6 +84119,21 @@ function literalContent(kind, sql, start, end) {
   const open3 = text.indexOf("'");
   if (open3 < 0 || !text.endsWith("'") || text.length < open3 + 2) return void 0;
   return { start: start + open3 + 1, end: end - 1 };
+}
+var CONTINUES = /[ \t\n\r\f\v]*(?:--[^\n\r]*[\n\r][ \t\n\r\f\v]*)*'/y;
+function plainStringContents(sql, constants4) {
+  const toUtf16 = utf8ToUtf16(sql);
+  const out = [];
+  for (const c of [...constants4].sort((a, b) => a.location - b.location)) {
+    if (c.location < 0 || c.sval.includes("'")) continue;
+    const at = toUtf16(c.location);
+    const end = at + 1 + c.sval.length;
+    if (sql[at] !== "'" || sql[end] !== "'" || !sql.startsWith(c.sval, at + 1)) continue;
+    CONTINUES.lastIndex = end + 1;
+    if (CONTINUES.test(sql)) continue;
+    out.push({ start: at + 1, end });
+  }
+  return out;
 }
 function utf8ToUtf16(s) {
   let byte = 0;
@@ -83947,7 +84289,7 @@ var LANGUAGE_NAMES = {
   "shell-argv": "a shell command",
   url: "a URL"
 };
-function planExecutableMasks(request2, findings, params, sql) {
+function planExecutableMasks(request2, findings, params, sql, proven = /* @__PURE__ */ new Map()) {
   const denials = [];
   const widened = /* @__PURE__ */ new Map();
   const spans = /* @__PURE__ */ new Map();
@@ -83958,7 +84300,7 @@ function planExecutableMasks(request2, findings, params, sql) {
     list.push(f);
     byPath.set(f.path, list);
   }
-  const plan = (path, ranges, p) => {
+  const plan = (path, ranges, p, text = "") => {
     const here = byPath.get(path);
     if (here === void 0) return;
     const lexed = ranges();
@@ -83976,9 +84318,20 @@ function planExecutableMasks(request2, findings, params, sql) {
         );
         continue;
       }
-      widened.set(f, { ...f, start: literal2.start, end: literal2.end });
+      let span = literal2;
+      if (p.language === "sql" && readsAsCode(text.slice(literal2.start, literal2.end))) {
+        if (!safeInsideLiteral(text, f)) {
+          denials.push(
+            `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}\u2013${f.end} is inside a literal that reads as SQL (code that may run), and masking it whole would hide that code from the reviewer; leave the value out of the embedded statement`
+          );
+          continue;
+        }
+        span = { start: f.start, end: f.end };
+      } else {
+        widened.set(f, { ...f, start: literal2.start, end: literal2.end });
+      }
       const list = spans.get(path) ?? [];
-      list.push(literal2);
+      list.push(span);
       spans.set(path, list);
     }
   };
@@ -84002,7 +84355,14 @@ function planExecutableMasks(request2, findings, params, sql) {
       );
       continue;
     }
-    plan(p.path, () => literalRanges(value, p.language, sql), p);
+    const known = p.language === "sql" ? proven.get(p.path) : void 0;
+    const inKnown = known !== void 0 && (byPath.get(p.path) ?? []).every((f) => smallestContaining(known, f) !== void 0);
+    plan(
+      p.path,
+      () => inKnown ? { ok: true, literals: known } : literalRanges(value, p.language, sql),
+      p,
+      value
+    );
   }
   for (const [path, list] of spans) spans.set(path, nonOverlapping(list));
   return { findings: findings.map((f) => widened.get(f) ?? f), denials, spans };
@@ -84050,6 +84410,15 @@ function sameOutsideLiterals(o, m, spans) {
   }
   return m.slice(at) === o.slice(pos);
 }
+var CODE_WORDS2 = /\b(?:select|insert|update|delete|merge|truncate|create|alter|drop|grant|revoke|copy|call|execute|perform|do|begin|declare|with|lock|set|reset|refresh|vacuum|analy[sz]e|notify|listen|prepare|comment|security|reassign|import|cluster|reindex|discard|load|raise|return|into|from|values)\b/i;
+function readsAsCode(literal2) {
+  return CODE_WORDS2.test(literal2);
+}
+function safeInsideLiteral(text, f) {
+  if (f.end <= f.start) return false;
+  if (/['"\\$]/.test(text.slice(f.start, f.end))) return false;
+  return f.start === 0 || text.charAt(f.start - 1) !== "\\";
+}
 function smallestContaining(ranges, f) {
   let best;
   for (const r of ranges) {
@@ -84084,6 +84453,9 @@ import { Buffer as Buffer4 } from "node:buffer";
 var SCRUB_MIN_LENGTH = 4;
 var BASE64_MIN_CORE = 8;
 var NO_SCRUBBER = { scrub: (text) => text, size: 0 };
+var COMPACT_MIN_LENGTH = 8;
+var FRAGMENT_MIN_VALUE = 16;
+var FRAGMENT = 12;
 function createScrubber(values, opts2 = {}) {
   const distinct = /* @__PURE__ */ new Map();
   for (const { text, label } of values) {
@@ -84111,16 +84483,64 @@ function createScrubber(values, opts2 = {}) {
         if (!folded.has(f)) folded.set(f, label);
       }
     }
-    return { caseless: new Needles(folded, true), cased: new Needles(exact, false) };
+    const pieces = /* @__PURE__ */ new Map();
+    if (encodings) {
+      for (const [text, label] of distinct) {
+        const c = compact(text).view;
+        if (c.length < COMPACT_MIN_LENGTH) continue;
+        for (const v of [c, [...c].reverse().join("")]) {
+          if (!pieces.has(v)) pieces.set(v, label);
+          if (c.length < FRAGMENT_MIN_VALUE) continue;
+          for (let i = 0; i + FRAGMENT <= v.length; i++) {
+            const f = v.slice(i, i + FRAGMENT);
+            if (!pieces.has(f)) pieces.set(f, label);
+          }
+        }
+      }
+    }
+    return {
+      caseless: new Needles(folded, true),
+      cased: new Needles(exact, false),
+      pieces: new Needles(pieces, false)
+    };
   };
   return {
     size: distinct.size,
     scrub(text) {
       if (text.length < SCRUB_MIN_LENGTH) return text;
       built ??= build2();
-      return built.cased.replace(built.caseless.replace(text));
+      return scrubCompact(built.cased.replace(built.caseless.replace(text)), built.pieces);
     }
   };
+}
+function compact(text) {
+  let view = "";
+  const at = [];
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const unit = text[i];
+    const keep = code < 128 ? code >= 48 && code <= 57 || code >= 65 && code <= 90 || code >= 97 && code <= 122 : /[\p{L}\p{N}]/u.test(unit);
+    if (!keep) continue;
+    const lower = unit.toLowerCase();
+    view += lower.length === 1 ? lower : unit;
+    at.push(i);
+  }
+  return { view, at };
+}
+function scrubCompact(text, pieces) {
+  if (pieces.size === 0) return text;
+  const { view, at } = compact(text);
+  const spans = pieces.cover(view);
+  if (spans.length === 0) return text;
+  let out = "";
+  let from = 0;
+  for (const { start, end, label } of spans) {
+    const a = at[start];
+    const b = at[end - 1] + 1;
+    out += `${text.slice(from, a)}[${label}]`;
+    from = b;
+  }
+  return out + text.slice(from);
 }
 function fold(text) {
   if (!/[^\x00-\x7f]/.test(text)) return text.toLowerCase();
@@ -84147,6 +84567,29 @@ var Needles = class {
       this.#lengths.set(prefix, lengths);
     }
     for (const lengths of this.#lengths.values()) lengths.sort((x, y) => y - x);
+  }
+  get size() {
+    return this.#labels.size;
+  }
+  /**
+   * The maximal runs of the text that matches cover (every position tried, overlaps joined),
+   * each with the label of its first match; the text must already be folded as the needles are.
+   */
+  cover(hay) {
+    const runs = [];
+    for (let i = 0; i + PREFIX <= hay.length; i++) {
+      const lengths = this.#lengths.get(hay.slice(i, i + PREFIX));
+      if (lengths === void 0) continue;
+      for (const length of lengths) {
+        const label = i + length <= hay.length ? this.#labels.get(hay.slice(i, i + length)) : void 0;
+        if (label === void 0) continue;
+        const last = runs[runs.length - 1];
+        if (last !== void 0 && i <= last.end) last.end = Math.max(last.end, i + length);
+        else runs.push({ start: i, end: i + length, label });
+        break;
+      }
+    }
+    return runs;
   }
   replace(text) {
     if (this.#labels.size === 0 || text.length < PREFIX) return text;
@@ -84234,6 +84677,101 @@ var NODES = /* @__PURE__ */ new Set([
   "TypeName",
   "WindowDef",
   "WithClause"
+]);
+var OPERATORS = /* @__PURE__ */ new Set([
+  "=",
+  "<>",
+  "!=",
+  "<",
+  ">",
+  "<=",
+  ">=",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "^",
+  "|/",
+  "||/",
+  "@",
+  "&",
+  "|",
+  "#",
+  "~",
+  "<<",
+  ">>",
+  "||",
+  "~~",
+  "!~~",
+  "~~*",
+  "!~~*",
+  "~*",
+  "!~",
+  "!~*",
+  "@>",
+  "<@",
+  "&&",
+  "->",
+  "->>",
+  "#>",
+  "#>>",
+  "?",
+  "?|",
+  "?&",
+  "#-",
+  "@?",
+  "@@",
+  "BETWEEN",
+  "NOT BETWEEN",
+  "BETWEEN SYMMETRIC",
+  "NOT BETWEEN SYMMETRIC"
+]);
+var TYPES = /* @__PURE__ */ new Set([
+  "bool",
+  "boolean",
+  "int2",
+  "int4",
+  "int8",
+  "smallint",
+  "integer",
+  "int",
+  "bigint",
+  "numeric",
+  "decimal",
+  "float4",
+  "float8",
+  "real",
+  "double precision",
+  "money",
+  "text",
+  "varchar",
+  "bpchar",
+  "char",
+  "name",
+  "bytea",
+  "uuid",
+  "json",
+  "jsonb",
+  "date",
+  "time",
+  "timetz",
+  "timestamp",
+  "timestamptz",
+  "interval",
+  "inet",
+  "cidr",
+  "macaddr",
+  "macaddr8",
+  "bit",
+  "varbit",
+  "oid",
+  "xml",
+  "tsvector",
+  "tsquery",
+  "point",
+  "regclass",
+  "regtype"
 ]);
 var FUNCTIONS = /* @__PURE__ */ new Set([
   // aggregates
@@ -84385,17 +84923,23 @@ var FUNCTIONS = /* @__PURE__ */ new Set([
   "json_object_keys",
   "jsonb_pretty"
 ]);
-function classifyStatement(parser, sql) {
+function analyseSql(parser, sql) {
   const parsed = parser.parse(sql);
   if (!parsed.ok) {
     return {
-      read_only: false,
-      reasons: [`the SQL does not parse: ${parsed.error}`],
-      statements: 0
+      classification: {
+        read_only: false,
+        reasons: [`the SQL does not parse: ${parsed.error}`],
+        statements: 0,
+        qualifiers: []
+      },
+      strings: []
     };
   }
   const stmts = parsed.tree.stmts ?? [];
   const reasons = /* @__PURE__ */ new Set();
+  const qualifiers = /* @__PURE__ */ new Set();
+  const found = { reasons, qualifiers, strings: [] };
   if (stmts.length !== 1) {
     reasons.add(`the SQL holds ${stmts.length} statements: exactly one is allowed`);
   }
@@ -84406,14 +84950,18 @@ function classifyStatement(parser, sql) {
         reasons.add(`${statementName(kind)} is not a read-only statement`);
         continue;
       }
-      checkNode(kind, node2, reasons);
-      visit3(node2, reasons, 0);
+      checkNode(kind, node2, found);
+      visit3(node2, found, 0);
     }
   }
   return {
-    read_only: reasons.size === 0,
-    reasons: summarise2([...reasons]),
-    statements: stmts.length
+    classification: {
+      read_only: reasons.size === 0,
+      reasons: summarise2([...reasons]),
+      statements: stmts.length,
+      qualifiers: [...qualifiers].sort()
+    },
+    strings: plainStringContents(sql, found.strings)
   };
 }
 var MAX_DEPTH2 = 500;
@@ -84422,22 +84970,23 @@ function summarise2(reasons) {
   if (reasons.length <= MAX_REASONS) return [...reasons];
   return [...reasons.slice(0, MAX_REASONS), `and ${reasons.length - MAX_REASONS} more`];
 }
-function visit3(value, reasons, depth) {
+function visit3(value, found, depth) {
   if (depth > MAX_DEPTH2) {
-    reasons.add("the SQL is nested too deeply to check");
+    found.reasons.add("the SQL is nested too deeply to check");
     return;
   }
   if (Array.isArray(value)) {
-    for (const v of value) visit3(v, reasons, depth + 1);
+    for (const v of value) visit3(v, found, depth + 1);
     return;
   }
   if (value === null || typeof value !== "object") return;
   for (const [key, child] of Object.entries(value)) {
-    if (/^[A-Z]/.test(key)) checkNode(key, child, reasons);
-    visit3(child, reasons, depth + 1);
+    if (/^[A-Z]/.test(key)) checkNode(key, child, found);
+    visit3(child, found, depth + 1);
   }
 }
-function checkNode(kind, node2, reasons) {
+function checkNode(kind, node2, found) {
+  const reasons = found.reasons;
   if (!NODES.has(kind)) {
     reasons.add(
       kind.endsWith("Stmt") ? `${statementName(kind)} inside the query is not read-only` : `${kind} is not in the allow-list of read-only SQL`
@@ -84445,6 +84994,12 @@ function checkNode(kind, node2, reasons) {
     return;
   }
   if (node2 === null || typeof node2 !== "object") return;
+  if (kind === "A_Const") {
+    const sval = node2.sval?.sval;
+    if (typeof sval === "string" && typeof node2.location === "number") {
+      found.strings.push({ sval, location: node2.location });
+    }
+  }
   if (kind === "SelectStmt") {
     if (node2.intoClause !== void 0) reasons.add("SELECT \u2026 INTO creates a table");
     if (node2.lockingClause !== void 0) reasons.add("FOR UPDATE/SHARE locks rows");
@@ -84455,6 +85010,30 @@ function checkNode(kind, node2, reasons) {
       if (typeof name === "string" && name.toLowerCase() === "analyze") {
         reasons.add("EXPLAIN ANALYZE runs the statement");
       }
+    }
+  }
+  if (kind === "RangeVar") {
+    for (const q of [node2.catalogname, node2.schemaname]) {
+      if (typeof q === "string" && q !== "") found.qualifiers.add(normalizeForMatching(q));
+    }
+  }
+  if (kind === "A_Expr") {
+    const parts = names(node2.name);
+    const op = parts[parts.length - 1];
+    const schema = parts.length === 2 ? parts[0] : parts.length === 1 ? "pg_catalog" : null;
+    if (typeof op !== "string" || schema !== "pg_catalog" || !OPERATORS.has(op.toUpperCase())) {
+      reasons.add(
+        `the operator ${describeOperator(parts)} is not in the allow-list of built-in operators`
+      );
+    }
+  }
+  const typeName = kind === "TypeName" ? node2 : node2.typeName;
+  if (typeName !== void 0 && typeName !== null && typeof typeName === "object") {
+    const parts = names(typeName.names);
+    const type = parts[parts.length - 1];
+    const schema = parts.length === 2 ? parts[0] : parts.length === 1 ? "pg_catalog" : null;
+    if (typeof type !== "string" || schema !== "pg_catalog" || !TYPES.has(type.toLowerCase())) {
+      reasons.add(`the type ${describeFunction(parts)} is not in the allow-list of built-in types`);
     }
   }
   if (kind === "FuncCall") {
@@ -84469,6 +85048,14 @@ function checkNode(kind, node2, reasons) {
       );
     }
   }
+}
+function names(list) {
+  return (Array.isArray(list) ? list : []).map(
+    (p) => p.String?.sval
+  );
+}
+function describeOperator(parts) {
+  return parts.map((p) => typeof p === "string" ? p : "?").join(".").replace(/[^\w.$+\-*/<>=~!@#%^&|`?]/g, "?").slice(0, 63);
 }
 function describeFunction(parts) {
   return parts.map((p) => typeof p === "string" ? p : "?").join(".").replace(/[^\w.$]/g, "?").slice(0, 63);
@@ -84494,6 +85081,7 @@ function decideMaskAndScrub(request2, ctx) {
   ) : ctx.engine.decide(input2);
   const values = [];
   const masked = maskDocument(request2, findings, raw.mask, {
+    identityPaths: [...DEFAULT_IDENTITY_PATHS, ...raw.readable ?? []],
     hmacKey: ctx.hmacKey,
     keyCache,
     onMasked: (text, label) => values.push({ text, label })
@@ -84505,7 +85093,16 @@ function decideMaskAndScrub(request2, ctx) {
   const decided = hostDenials.length === 0 ? raw : denyAlso(raw, hostDenials);
   const scrubber = createScrubber(values);
   const plainScrubber = createScrubber(values, { encodings: false });
-  const clean4 = (text) => maskText(plainScrubber.scrub(text));
+  const masks = /* @__PURE__ */ new Map();
+  const mask = (text) => {
+    let out = masks.get(text);
+    if (out === void 0) {
+      out = maskText(text);
+      masks.set(text, out);
+    }
+    return out;
+  };
+  const clean4 = (text) => mask(plainScrubber.scrub(text));
   const cleanPath = (path) => clean4(safePointer(request2, path, keyCache));
   return {
     scrubber,
@@ -84515,10 +85112,10 @@ function decideMaskAndScrub(request2, ctx) {
       findings: findings.map((f) => ({
         type: f.type,
         kind: f.kind,
-        path: maskText(f.path),
+        path: mask(f.path),
         in: f.in
       })),
-      masks: masked.applied.map((m) => ({ ...m, path: maskText(m.path) })),
+      masks: masked.applied.map((m) => ({ ...m, path: mask(m.path) })),
       ignoredMaskRules: masked.ignoredRules.map((r) => ({
         rule: { ...r.rule, path: cleanPath(r.rule.path) },
         why: r.why
@@ -84540,16 +85137,18 @@ function cleanDecision(raw, clean4, cleanPath) {
 }
 function prepare(request2, ctx, keyCache = /* @__PURE__ */ new WeakMap()) {
   const executable = ctx.engine.executableParams(request2.action);
+  const { analysis, proven } = analyse(request2, executable, ctx.engine);
   const plan = planExecutableMasks(
     request2,
     scan(request2, "", keyCache),
     executable,
-    ctx.engine.sql
+    ctx.engine.sql,
+    proven
   );
   const input2 = {
     request: request2,
     findings: plan.findings,
-    analysis: analyse(request2, executable, ctx.engine),
+    analysis,
     context: {
       now: ctx.now.toISOString(),
       repo: ctx.repo,
@@ -84561,19 +85160,51 @@ function prepare(request2, ctx, keyCache = /* @__PURE__ */ new WeakMap()) {
 }
 function analyse(request2, executable, engine) {
   const sql = {};
+  const proven = /* @__PURE__ */ new Map();
   const languages = {};
   for (const p of executable) {
     languages[p.path] = p.language;
     if (p.language !== "sql") continue;
     const text = valueAt2(request2, p.path);
     if (typeof text !== "string") continue;
-    sql[p.path] = engine.sql === null ? { read_only: false, reasons: ["the SQL parser could not be loaded"], statements: 0 } : classifyStatement(engine.sql, text);
+    if (engine.sql === null) {
+      sql[p.path] = {
+        read_only: false,
+        reasons: ["the SQL parser could not be loaded"],
+        statements: 0,
+        qualifiers: []
+      };
+      continue;
+    }
+    const parsed = analyseSql(engine.sql, text);
+    sql[p.path] = parsed.classification;
+    proven.set(p.path, parsed.strings);
   }
   return {
-    executable: languages,
-    sql,
-    resource: { normalized: normalizeForMatching(request2.resource) }
+    analysis: {
+      executable: languages,
+      sql,
+      resource: { normalized: normalizeForMatching(request2.resource) },
+      principals: principalsIn(request2.params)
+    },
+    proven
   };
+}
+var MAX_PRINCIPAL_LENGTH = 320;
+function principalsIn(value) {
+  const out = /* @__PURE__ */ new Set();
+  const walk2 = (v) => {
+    if (typeof v === "string") {
+      const s = principalSkeleton(v);
+      if (s !== "" && s.length <= MAX_PRINCIPAL_LENGTH) out.add(s);
+    } else if (Array.isArray(v)) {
+      for (const item of v) walk2(item);
+    } else if (v !== null && typeof v === "object") {
+      for (const item of Object.values(v)) walk2(item);
+    }
+  };
+  walk2(value);
+  return [...out].sort();
 }
 function denyAlso(raw, denials) {
   return {
