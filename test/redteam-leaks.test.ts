@@ -53,7 +53,7 @@ describe("as the requester, a secret echoed by the executor", () => {
     expect(text).not.toContain(Buffer.from(body).toString("hex"));
   });
 
-  // BYPASS: the output scrubber (src/masking/scrub.ts) looks for the sealed values as they
+  // Was a bypass (now an attack test that must fail): the output scrubber (src/masking/scrub.ts) looks for the sealed values as they
   // are and in a few encodings, not for the value reversed, with a character between each
   // letter, or cut in two across lines: `rev`, `sed 's/./& /g'` and `cut` put the whole token
   // body into results/<id>.yaml on main. Fix: refuse to record output (record only its digest

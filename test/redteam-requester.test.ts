@@ -76,7 +76,7 @@ describe("as the requester, production spelled otherwise", () => {
     }
   });
 
-  // BYPASS: a production name joined to another word without a separator is not production:
+  // Was a bypass (now an attack test that must fail): a production name joined to another word without a separator is not production:
   // `proddb`, `prodcluster.internal`, `productiondb`, `eu1prod`, `prodeu`, `pr0d`, `prod01a` are
   // all auto-approved for db.query (policies/interlock/production.rego names_production only
   // accepts the name alone or followed by digits). Fix: match names as prefixes/suffixes of a
@@ -95,7 +95,7 @@ describe("as the requester, production spelled otherwise", () => {
     }
   });
 
-  // BYPASS: look-alikes outside the small Cyrillic/Greek table of src/text/unicode.ts
+  // Was a bypass (now an attack test that must fail): look-alikes outside the small Cyrillic/Greek table of src/text/unicode.ts
   // (normalizeForMatching, LOOKALIKES): Latin small capitals `ᴘʀᴏᴅ` (U+1D18 U+0280 U+1D0F U+1D05),
   // a combining dot on the p (`p\u0307rod`, NFKC composes it to `ṗ`), Armenian `օ` (U+0585), a
   // diaeresis (`pröd`). All are auto-approved; a person reads each as prod. Fix: use the
@@ -115,7 +115,7 @@ describe("as the requester, production spelled otherwise", () => {
 });
 
 describe("as the requester, production named inside the SQL", () => {
-  // BYPASS: production is only looked for in `resource` (production.rego resource_segments):
+  // Was a bypass (now an attack test that must fail): production is only looked for in `resource` (production.rego resource_segments):
   // a db.query on `postgres://staging/x` whose SQL reads `prod.customers`,
   // `production_fdw.users` or `live_db.public.accounts` (a foreign schema or a cross-database
   // name that reaches production) is auto-approved. Fix: also run the production names over
@@ -169,7 +169,7 @@ describe("as the requester, SQL that writes but looks read-only", () => {
     for (const [i, e] of out.entries()) expect(e.decision.auto_approve, reads[i]).toBe(true);
   });
 
-  // BYPASS: user-defined operators and casts call functions that the function allow-list never
+  // Was a bypass (now an attack test that must fail): user-defined operators and casts call functions that the function allow-list never
   // sees: `select 1 operator(public.===) 1`, `select '1'::public.t` run whatever function the
   // operator or cast is bound to (CREATE OPERATOR … PROCEDURE = f that writes), yet the request
   // is auto-approved (src/sql/* only checks FuncCall names; A_Expr with a schema-qualified or
@@ -187,7 +187,7 @@ describe("as the requester, SQL that writes but looks read-only", () => {
 });
 
 describe("as the requester, masking that hides what runs", () => {
-  // BYPASS: a mask widened to the whole SQL literal (src/executable/literals.ts, masks bounded
+  // Was a bypass (now an attack test that must fail): a mask widened to the whole SQL literal (src/executable/literals.ts, masks bounded
   // to literals) hides SQL that the statement itself runs: the body of a DO block, the
   // statement given to dblink() or query_to_xml(). Putting one fake e-mail address or SSN
   // inside makes the reviewer see `do $$[email:…]$$` or `dblink('host=db', '[email:…]')`
@@ -212,7 +212,7 @@ describe("as the requester, masking that hides what runs", () => {
 });
 
 describe("as the requester, masking the grantee", () => {
-  // BYPASS: the grantee of iam.grant is personal data when it is an e-mail address, so the
+  // Was a bypass (now an attack test that must fail): the grantee of iam.grant is personal data when it is an e-mail address, so the
   // card, the request file and --json show `grantee: "[email:<hmac>]"`: the security reviewer
   // approves a grant of roles/owner without being able to tell who receives it (an outside
   // address looks like any colleague's). Fix: never mask the fields that name the principal of
@@ -247,7 +247,7 @@ describe("as the requester, self-grant through other names", () => {
     }
   });
 
-  // BYPASS: the grantee is compared after lower-casing and trimming only
+  // Was a bypass (now an attack test that must fail): the grantee is compared after lower-casing and trimming only
   // (policies/interlock/grants.rego normalise_principal): Cyrillic `аlice`, full-width
   // `ａｌｉｃｅ`, `alice\u200b`, the display name `Alice Example`, plus-addressing
   // `alice+ops@acme.example` and a trailing-dot domain are all allowed to be granted a role by
@@ -272,7 +272,7 @@ describe("as the requester, self-grant through other names", () => {
     }
   });
 
-  // BYPASS: only params.principal/grantee/member/user are read as grantees
+  // Was a bypass (now an attack test that must fail): only params.principal/grantee/member/user are read as grantees
   // (grants.rego grantee_params); `grantee: bob` plus `members: [alice]` (or `email`,
   // `principals`, or a differently-cased `Grantee`) is allowed, and the executor receives the
   // whole params object. Fix: deny a grants action whose params hold any key other than the
@@ -313,7 +313,7 @@ describe("as the requester, secrets the detectors must mask", () => {
     for (const secret of [gh.slice(4), npm.slice(4), opaque]) expect(text).not.toContain(secret);
   });
 
-  // BYPASS: a token split at its prefix is not a token any more: reason "prefix ghp_ then
+  // Was a bypass (now an attack test that must fail): a token split at its prefix is not a token any more: reason "prefix ghp_ then
   // <36 chars>" or SQL `select 'ghp_' || '<36 chars>'` keeps the whole token body in the
   // request file, the card and the --json output (src/masking/detectors.ts matches the
   // provider pattern on one contiguous span; the body alone has no keyword and is not flagged
@@ -341,7 +341,7 @@ describe("as the requester, digits under a secret's name", () => {
     expect(JSON.stringify(out)).not.toContain(digits);
   });
 
-  // BYPASS: under `secret`, `api_key`, `apiKey`, `client_secret`, `pin`, `cvv` or `otp`, a value
+  // Was a bypass (now an attack test that must fail): under `secret`, `api_key`, `apiKey`, `client_secret`, `pin`, `cvv` or `otp`, a value
   // made only of digits (a JSON number or a string) is neither detected nor masked, while the
   // same value under `password` is: it goes into the request file on the proposal branch, the
   // card and the --json output, and the request is even auto-approved (src/masking/detectors.ts,

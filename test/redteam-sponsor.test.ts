@@ -104,7 +104,7 @@ describe("as the sponsor, approving the agent's request under another name", () 
     );
   });
 
-  // BYPASS: a second person entry for the sponsor with a plus-addressed e-mail
+  // Was a bypass (now an attack test that must fail): a second person entry for the sponsor with a plus-addressed e-mail
   // (`alice+ops@acme.example`, same display name "Alice Example") is a different principal to
   // the identity directory (src/identity/directory.ts compares e-mail addresses case-folded but
   // whole), so alice, the agent's sponsor, approves her agent's export under that entry and it
@@ -140,7 +140,7 @@ describe("as the sponsor, approving the agent's request under another name", () 
 });
 
 describe("as the sponsor or a repository writer, dismissing a rejection", () => {
-  // BYPASS: a rejection is a tag (refs/tags/interlock/reviews/<id>/<who>-<ulid>) that anyone
+  // Was a bypass (now an attack test that must fail): a rejection is a tag (refs/tags/interlock/reviews/<id>/<who>-<ulid>) that anyone
   // who can write the repository deletes with `git tag -d`; the gate then only sees the other
   // steward's approval, merge and execute go ahead, and `audit --verify` reports "Verified"
   // (src/gate/collect.ts reads the reviews that exist now; nothing records that one existed).

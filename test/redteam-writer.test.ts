@@ -57,7 +57,7 @@ const grantToBob = () => ({
 });
 
 describe("as a repository writer, trust inputs in the working tree", () => {
-  // BYPASS: the policy is loaded from the working tree's policies/dist, whose manifest only
+  // Was a bypass (now an attack test that must fail): the policy is loaded from the working tree's policies/dist, whose manifest only
   // proves it matches policies/ in the same working tree (src/policy/engine.ts, bundle.ts).
   // W edits policies/interlock/catalogue/data.yaml (iam.grant: risk low,
   // auto_approve_non_production: true), runs `interlock policy build`, files an iam.grant:
@@ -88,7 +88,7 @@ describe("as a repository writer, trust inputs in the working tree", () => {
     expect({ runs: logLines(log), audit: audit.code }).toEqual({ runs: [], audit: 0 });
   });
 
-  // BYPASS: people, keys and teams are read from the working tree's .interlock/config.yaml and
+  // Was a bypass (now an attack test that must fail): people, keys and teams are read from the working tree's .interlock/config.yaml and
   // allowed_signers (src/config/config.ts as used by src/lifecycle/review.ts and gate-check.ts),
   // so W adds itself as a data-steward with its own key without committing anything: its
   // approval counts, `merge` merges and `execute` runs the export. (The audit only notices once
@@ -132,7 +132,7 @@ describe("as a repository writer, trust inputs in the working tree", () => {
 });
 
 describe("as a repository writer, changing what runs after the approval", () => {
-  // BYPASS: `interlock execute` takes the executor of an action from the working tree's
+  // Was a bypass (now an attack test that must fail): `interlock execute` takes the executor of an action from the working tree's
   // .interlock/config.yaml (src/execution/executors.ts through src/lifecycle/execute.ts), so
   // after an approved request is merged W edits the file (no commit) and the approved request
   // runs W's command; the result on main looks like any other success. Fix: read executors
@@ -165,7 +165,7 @@ describe("as a repository writer, changing what runs after the approval", () => 
 });
 
 describe("as a repository writer, running an action twice", () => {
-  // BYPASS: "at most once for the life of the repository" rests on refs W can move: W rewinds
+  // Was a bypass (now an attack test that must fail): "at most once for the life of the repository" rests on refs W can move: W rewinds
   // main to the merge (dropping the result commit), deletes refs/interlock/claims/<id> and runs
   // `interlock execute` again: the executor runs a second time (src/lifecycle/execute.ts
   // claims through a ref that W can delete). Fix: the executor journal in the Interlock home
@@ -193,7 +193,7 @@ describe("as a repository writer, running an action twice", () => {
 });
 
 describe("as a repository writer, erasing the trail", () => {
-  // BYPASS: the audit only reads what the refs show now (src/audit/history.ts): W moves main
+  // Was a bypass (now an attack test that must fail): the audit only reads what the refs show now (src/audit/history.ts): W moves main
   // back to before an executed request's merge and deletes its proposal branch, baseline,
   // claim and review refs; `audit --verify` then says "Verified: 0 requests" although an
   // action ran. Fix: audit checkpoints kept outside the writer's reach (the Interlock home,
