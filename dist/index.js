@@ -78045,6 +78045,22 @@ function isIssuedCardNumber(digits) {
   return false;
 }
 
+// src/masking/entropy.ts
+function shannonEntropy(value) {
+  if (value.length === 0) return 0;
+  const counts = /* @__PURE__ */ new Map();
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / value.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
 // src/masking/national-ids.ts
 var NINO_RE = /(?<![A-Za-z0-9])[A-CEGHJ-PR-TW-Za-ceghj-pr-tw-z][A-CEGHJ-NPR-TW-Za-ceghj-npr-tw-z] ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d](?![A-Za-z0-9])/g;
 var NINO_BAD_PREFIXES = /* @__PURE__ */ new Set(["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"]);
@@ -80943,21 +80959,8 @@ function triggeredRules(m, text) {
   if (m.always.length === 0) return hits ?? [];
   return [...m.always, ...hits ?? []];
 }
-function entropy(value) {
-  const counts = /* @__PURE__ */ new Map();
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
 function allowed(rule, secret, match) {
-  if (rule.entropy > 0 && entropy(secret) < rule.entropy) return true;
+  if (rule.entropy > 0 && shannonEntropy(secret) < rule.entropy) return true;
   const lower = secret.toLowerCase();
   if (GLOBAL_STOPWORDS.some((w) => lower.includes(w))) return true;
   if (rule.stopwords.some((w) => lower.includes(w))) return true;
@@ -81186,20 +81189,6 @@ function forEachMatch(re, text, onMatch) {
     const resume = onMatch(m);
     re.lastIndex = resume > m.index ? resume : m.index + 1;
   }
-}
-function shannonEntropy(value) {
-  if (value.length === 0) return 0;
-  const counts = /* @__PURE__ */ new Map();
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
 }
 function luhnValid(text, start, end) {
   let sum = 0;
@@ -85594,42 +85583,12 @@ async function checkEvidence(m, deps) {
   if (deps.now().getTime() >= new Date(file2.expires_at).getTime()) {
     return { refusal: `the request expired at ${file2.expires_at}, before it was executed` };
   }
-  if (file2.sealed === null) return { refusal: "the request file has no sealed original" };
-  let original;
-  try {
-    original = validateRequestValue(
-      await unseal(file2.sealed, deps.identities),
-      "the sealed original"
-    );
-  } catch (err) {
-    return { refusal: err.message };
-  }
-  const { evaluation: again, scrubber } = decideMaskAndScrub(original, {
+  const checked = await reDecideSealed(file2, collected.snapshot, deps, {
     ...deps.decide,
     now: new Date(file2.requested_at)
   });
-  if (canonicalJson(again.request) !== canonicalJson(file2.request)) {
-    return {
-      refusal: "the request file does not match its sealed original (the masked request differs): it was edited or forged, or the repository's masking key changed since it was filed"
-    };
-  }
-  if (!again.decision.allow) {
-    return { refusal: `the policy denies the sealed original: ${again.decision.deny.join("; ")}` };
-  }
-  const recheck = evaluateGate({
-    ...collected.snapshot,
-    request: { ...collected.snapshot.request, decision: again.decision }
-  });
-  if (!recheck.satisfied) {
-    return {
-      refusal: `the gate does not hold for the decision the policy gives the sealed original: ${recheck.summary}`
-    };
-  }
-  return {
-    original,
-    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
-    scrubber
-  };
+  if ("refusal" in checked) return checked;
+  return { ...checked, approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who) };
 }
 async function checkCommittedEvidence(m, deps, run2) {
   const { source, engines } = run2;
@@ -85649,7 +85608,16 @@ async function checkCommittedEvidence(m, deps, run2) {
       refusal: `the request expired at ${ev.expiresAt.toISOString()} (filed at ${ev.filedAt.toISOString()}, TTL ${ev.record.decision.ttl_seconds} s), before it was executed`
     };
   }
-  const file2 = ev.record;
+  const checked = await reDecideSealed(ev.record, ev.snapshot, deps, {
+    ...deps.decide,
+    engine: await engineFor(ev.policy, engines),
+    now: ev.filedAt,
+    identities: directoryOf(ev.config)
+  });
+  if ("refusal" in checked) return checked;
+  return { ...checked, approvers: ev.approvers };
+}
+async function reDecideSealed(file2, snapshot, deps, decide) {
   if (file2.sealed === null) return { refusal: "the request file has no sealed original" };
   let original;
   try {
@@ -85660,13 +85628,7 @@ async function checkCommittedEvidence(m, deps, run2) {
   } catch (err) {
     return { refusal: err.message };
   }
-  const engine = await engineFor(ev.policy, engines);
-  const { evaluation: again, scrubber } = decideMaskAndScrub(original, {
-    ...deps.decide,
-    engine,
-    now: ev.filedAt,
-    identities: directoryOf(ev.config)
-  });
+  const { evaluation: again, scrubber } = decideMaskAndScrub(original, decide);
   if (canonicalJson(again.request) !== canonicalJson(file2.request)) {
     return {
       refusal: "the request file does not match its sealed original (the masked request differs): it was edited or forged, or the repository's masking key changed since it was filed"
@@ -85676,15 +85638,15 @@ async function checkCommittedEvidence(m, deps, run2) {
     return { refusal: `the policy denies the sealed original: ${again.decision.deny.join("; ")}` };
   }
   const recheck = evaluateGate({
-    ...ev.snapshot,
-    request: { ...ev.snapshot.request, decision: again.decision }
+    ...snapshot,
+    request: { ...snapshot.request, decision: again.decision }
   });
   if (!recheck.satisfied) {
     return {
-      refusal: `the gate does not hold for the decision the committed policy gives the sealed original: ${recheck.summary}`
+      refusal: `the gate does not hold for the decision the policy gives the sealed original: ${recheck.summary}`
     };
   }
-  return { original, approvers: ev.approvers, scrubber };
+  return { original, scrubber };
 }
 function engineFor(policy, engines) {
   let engine = engines.get(policy.revision);

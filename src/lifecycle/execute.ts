@@ -26,6 +26,8 @@ import { policyEngineFromBundle, type PolicyEngine } from "../policy/engine.ts";
 import { canonicalJson } from "../request/canonical.ts";
 import { validateRequestValue } from "../request/parse.ts";
 import type { Request } from "../request/schema.ts";
+import type { ParsedRequestFile } from "../proposal/request-file.ts";
+import type { GateSnapshot } from "../gate/snapshot.ts";
 
 /** Where the result of request <id> is recorded on the default branch. */
 export const resultPath = (id: string) => `results/${id}.yaml`;
@@ -273,44 +275,12 @@ async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evide
   if (deps.now().getTime() >= new Date(file.expires_at).getTime()) {
     return { refusal: `the request expired at ${file.expires_at}, before it was executed` };
   }
-  if (file.sealed === null) return { refusal: "the request file has no sealed original" };
-  let original: Request;
-  try {
-    original = validateRequestValue(
-      await unseal(file.sealed, deps.identities),
-      "the sealed original",
-    );
-  } catch (err) {
-    return { refusal: (err as Error).message };
-  }
-  const { evaluation: again, scrubber } = decideMaskAndScrub(original, {
+  const checked = await reDecideSealed(file, collected.snapshot, deps, {
     ...deps.decide,
     now: new Date(file.requested_at),
   });
-  if (canonicalJson(again.request) !== canonicalJson(file.request)) {
-    return {
-      refusal:
-        "the request file does not match its sealed original (the masked request differs): it was edited " +
-        "or forged, or the repository's masking key changed since it was filed",
-    };
-  }
-  if (!again.decision.allow) {
-    return { refusal: `the policy denies the sealed original: ${again.decision.deny.join("; ")}` };
-  }
-  const recheck = evaluateGate({
-    ...collected.snapshot,
-    request: { ...collected.snapshot.request, decision: again.decision },
-  });
-  if (!recheck.satisfied) {
-    return {
-      refusal: `the gate does not hold for the decision the policy gives the sealed original: ${recheck.summary}`,
-    };
-  }
-  return {
-    original,
-    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
-    scrubber,
-  };
+  if ("refusal" in checked) return checked;
+  return { ...checked, approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who) };
 }
 
 /**
@@ -342,7 +312,28 @@ async function checkCommittedEvidence(
       refusal: `the request expired at ${ev.expiresAt.toISOString()} (filed at ${ev.filedAt.toISOString()}, TTL ${ev.record.decision.ttl_seconds} s), before it was executed`,
     };
   }
-  const file = ev.record;
+  // Decided again as at filing, by the policy and with the identities committed at the base.
+  const checked = await reDecideSealed(ev.record, ev.snapshot, deps, {
+    ...deps.decide,
+    engine: await engineFor(ev.policy, engines),
+    now: ev.filedAt,
+    identities: directoryOf(ev.config),
+  });
+  if ("refusal" in checked) return checked;
+  return { ...checked, approvers: ev.approvers };
+}
+
+/**
+ * The sealed original must open with the executor's identity, and, decided and masked again,
+ * give exactly the masked request in the file and a decision whose gate also holds: so neither a
+ * file edited inside a merge nor a request forged with a made-up decision can run.
+ */
+async function reDecideSealed(
+  file: ParsedRequestFile,
+  snapshot: GateSnapshot,
+  deps: ExecuteDeps,
+  decide: DecideContext,
+): Promise<{ refusal: string } | { original: Request; scrubber: Scrubber }> {
   if (file.sealed === null) return { refusal: "the request file has no sealed original" };
   let original: Request;
   try {
@@ -353,14 +344,7 @@ async function checkCommittedEvidence(
   } catch (err) {
     return { refusal: (err as Error).message };
   }
-  const engine = await engineFor(ev.policy, engines);
-  // Decided again as at filing, by the policy and with the identities committed at the base.
-  const { evaluation: again, scrubber } = decideMaskAndScrub(original, {
-    ...deps.decide,
-    engine,
-    now: ev.filedAt,
-    identities: directoryOf(ev.config),
-  });
+  const { evaluation: again, scrubber } = decideMaskAndScrub(original, decide);
   if (canonicalJson(again.request) !== canonicalJson(file.request)) {
     return {
       refusal:
@@ -372,15 +356,15 @@ async function checkCommittedEvidence(
     return { refusal: `the policy denies the sealed original: ${again.decision.deny.join("; ")}` };
   }
   const recheck = evaluateGate({
-    ...ev.snapshot,
-    request: { ...ev.snapshot.request, decision: again.decision },
+    ...snapshot,
+    request: { ...snapshot.request, decision: again.decision },
   });
   if (!recheck.satisfied) {
     return {
-      refusal: `the gate does not hold for the decision the committed policy gives the sealed original: ${recheck.summary}`,
+      refusal: `the gate does not hold for the decision the policy gives the sealed original: ${recheck.summary}`,
     };
   }
-  return { original, approvers: ev.approvers, scrubber };
+  return { original, scrubber };
 }
 
 /** The policy engine of a committed bundle, loaded once per revision. */
