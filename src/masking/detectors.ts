@@ -19,6 +19,7 @@ import { getCountrySpecifications, validateIBAN, ValidationErrorsIBAN } from "ib
 import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import { normalizedView, normalizeText, type NormalizedView } from "../text/unicode.ts";
 import { isIssuedCardNumber } from "./card-issuers.ts";
+import { shannonEntropy } from "./entropy.ts";
 import {
   NATIONAL_ID_PATTERNS,
   nationalIdNamedBy,
@@ -317,22 +318,6 @@ function forEachMatch(re: RegExp, text: string, onMatch: (m: RegExpExecArray) =>
     const resume = onMatch(m);
     re.lastIndex = resume > m.index ? resume : m.index + 1;
   }
-}
-
-/** Shannon entropy in bits per character. */
-export function shannonEntropy(value: string): number {
-  if (value.length === 0) return 0;
-  const counts = new Map<number, number>();
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
 }
 
 /** Luhn checksum over the digits in text[start, end), ignoring separators. */
@@ -2174,3 +2159,5 @@ function detectInView(text: string, features: TextFeatures, keyName?: string): S
   }
   return candidates === undefined ? [] : resolveOverlaps(candidates);
 }
+
+export { shannonEntropy };

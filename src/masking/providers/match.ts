@@ -11,6 +11,7 @@
  */
 import { GENERATED_RULES, GLOBAL_ALLOW, GLOBAL_STOPWORDS } from "./gitleaks-rules.generated.ts";
 import type { GeneratedRule } from "./rule.ts";
+import { shannonEntropy } from "../entropy.ts";
 
 /** A confirmed provider token: the rule's finding type and [start, end) of the secret. */
 export interface ProviderHit {
@@ -146,23 +147,8 @@ function triggeredRules(m: Matcher, text: string): number[] {
   return [...m.always, ...(hits ?? [])];
 }
 
-/** Shannon entropy in bits per character (gitleaks' measure). */
-function entropy(value: string): number {
-  const counts = new Map<number, number>();
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
-
 function allowed(rule: GeneratedRule, secret: string, match: string): boolean {
-  if (rule.entropy > 0 && entropy(secret) < rule.entropy) return true;
+  if (rule.entropy > 0 && shannonEntropy(secret) < rule.entropy) return true;
   const lower = secret.toLowerCase();
   if (GLOBAL_STOPWORDS.some((w) => lower.includes(w))) return true;
   if (rule.stopwords.some((w) => lower.includes(w))) return true;
