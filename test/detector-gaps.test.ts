@@ -159,6 +159,8 @@ function providerForms(): Plant[] {
     const discordToken = gen(ALNUM + "-_", 68);
     const discordId = "1" + gen(DIGITS, 17);
     const atlassian = "ATATT3" + gen(ALNUM + "-_", 170 + 10 * i) + "=" + hex(8).toUpperCase();
+    const vault = ["hvs.", "hvb.", "hvr."][i] + gen(ALNUM + "-_", 24 + 70 * i);
+    const hf = "hf_" + gen(ALNUM, 34);
     out.push(
       { form: "Stripe whsec_", text: whsec, secret: whsec },
       { form: "Google ya29.", text: ya29, secret: ya29 },
@@ -179,6 +181,8 @@ function providerForms(): Plant[] {
         secret: discordToken,
       },
       { form: "Atlassian ATATT3", text: atlassian, secret: atlassian },
+      { form: "Vault hvs./hvb.", text: vault, secret: vault },
+      { form: "Hugging Face hf_ (letters and digits)", text: hf, secret: hf },
     );
   }
   return out;

@@ -156,4 +156,31 @@ export const EXTRA_RULES: readonly GeneratedRule[] = [
     allowMatch: NONE,
     stopwords: NONE,
   },
+  {
+    // HashiCorp Vault tokens: service "hvs.", batch "hvb.", recovery "hvr." prefixes (Vault 1.10+,
+    // developer.hashicorp.com/vault/docs/concepts/tokens, token prefixes). gitleaks expects
+    // 90–120 characters after "hvs."; the length follows the token's encoded contents.
+    id: "vault-prefixed-token",
+    type: "vault_token",
+    regex: /(?<![\w.-])hv[sbr]\.[\w-]{24,512}/,
+    keywords: ["hvs.", "hvb.", "hvr."],
+    entropy: 3,
+    group: 0,
+    allow: NONE,
+    allowMatch: NONE,
+    stopwords: NONE,
+  },
+  {
+    // Hugging Face user access tokens: "hf_" and 34 characters (huggingface.co/docs/hub/
+    // security-tokens). gitleaks accepts letters only; digits occur too.
+    id: "huggingface-token",
+    type: "huggingface_token",
+    regex: /(?<![\w-])hf_[A-Za-z0-9]{34}(?![A-Za-z0-9])/,
+    keywords: ["hf_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE,
+    allowMatch: NONE,
+    stopwords: NONE,
+  },
 ];
