@@ -1891,11 +1891,10 @@ function scanCommandLinePasswords(text: string, out: number[]): void {
 const PGPASS_LINE_RE =
   /(?<![^\n"'])(?:\*|[A-Za-z0-9_.-]{3,253}):(?:[0-9]{1,5}|\*):[^\s:"']{1,63}:[^\s:"']{1,63}:/g;
 
+const PGPASS_HOST_RE = /[G-Zg-z._]/;
+
 function scanPgpassLines(text: string, out: number[]): void {
   forEachMatch(PGPASS_LINE_RE, text, (m) => {
-    const host = m[0].slice(0, m[0].indexOf(":"));
-    // A host name or address (letters or dots), not a run of numbers ("10:20:30:40:50").
-    if (host !== "*" && !/[A-Za-z.]/.test(host)) return m.index + m[0].length;
     const start = m.index + m[0].length;
     let end = start;
     while (end - start < MAX_VALUE && end < text.length) {
@@ -1903,6 +1902,11 @@ function scanPgpassLines(text: string, out: number[]): void {
       if (isWhitespace(c) || c === 34 || c === 39) break;
       end++;
     }
+    // A host name (a letter beyond hex, a dot) or "*": not numbers ("10:20:30:40:50") and not
+    // the groups of an IPv6 address ("c941:9650:96ee:…").
+    const host = m[0].slice(0, m[0].indexOf(":"));
+    if (host !== "*" && !PGPASS_HOST_RE.test(host)) return start;
+    if (isIPv6(text.slice(m.index, end))) return end;
     // A JSON-escaped closing quote (\") is not part of the password.
     if (end > start && text.charCodeAt(end - 1) === BACKSLASH && end < text.length) end--;
     pushPassword(text, start, end, out);
@@ -2126,6 +2130,7 @@ export const DETECTORS: readonly Detector[] = [
       SPACE_THEN_WORD_RE,
       CLI_PASSWORD_COMMAND_RE,
       PGPASS_LINE_RE,
+      PGPASS_HOST_RE,
       ELEMENT_VALUE_RE,
       XML_VALUE_ATTR_RE,
       URL_USERINFO_RE,
