@@ -291,6 +291,7 @@ describe("ordinary text next to the same names is no secret", () => {
     "secret_name: prod/db-password",
     "Authorization: Bearer ${TOKEN}",
     "api_key=<redacted>",
+    `authorization: "token ${"0".repeat(39)}1"`,
     "api_key=${API_KEY}",
     "token: changeme",
     "docker run -p 8080:80 nginx",
@@ -311,6 +312,12 @@ describe("ordinary text next to the same names is no secret", () => {
     "use an sk-proj- key",
     "whsec_ secrets sign webhook payloads",
     "at 12:30:45 the job ran",
+    // Lines from package documentation and Go sources that an earlier draft flagged:
+    'fmt.Println("Password Issues:")',
+    "7za a -mhe=off -ppassword test.7z ...",
+    "curl --user alice:password localhost:5000/finance/salary/alice",
+    't.Fatal("client login with password only must fail")',
+    "is there a need to support skipping a password attempt?",
   ];
   it.each(guards)("%s", (text) => {
     expect(detectInString(text).filter((s) => s.kind === "secret")).toEqual([]);

@@ -1351,7 +1351,8 @@ const NOT_CREDENTIAL_QUALIFIERS: ReadonlySet<string> = new Set(
  */
 function identifierShapedSecret(value: string, key: KeyContext): boolean {
   if (!key.secretLike || !(UUID_RE.test(value) || LONG_HASH_RE.test(value))) return false;
-  return namesCredential(key) && !isPlaceholder(value);
+  // "0000…0001" in documentation is a placeholder: random hex has ~3.7 bits per character.
+  return namesCredential(key) && !isPlaceholder(value) && shannonEntropy(value) >= 2.5;
 }
 
 /**
@@ -1621,7 +1622,7 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
 
     let range: [number, number] | null = null;
     let prose = false;
-    let named = false;
+    let spaced: SpacedPasswordForm | undefined;
     const before = text.charCodeAt(idStart - 1);
     if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
       // A bare "Bearer <token>".
@@ -1649,15 +1650,12 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
       // "the password is …": prose, so the value must look like a password, not a word.
       range = valueRange(text, PROSE_SEPARATOR_RE.lastIndex);
       prose = true;
-    } else if (
-      key.passwordLike &&
-      namesCredential(key) &&
-      sticky(SPACE_THEN_WORD_RE, text, idEnd)
-    ) {
-      // "password <value>": a flag ("--password X"), netrc ("login u password X") or prose.
+    } else if (key.passwordLike && sticky(SPACE_THEN_WORD_RE, text, idEnd)) {
+      // "password <value>": a flag ("--password X"), netrc ("login u password X") or a word.
+      spaced = spacedPasswordForm(text, idStart, name, key);
+      if (spaced === undefined) return idEnd;
       range = valueRange(text, SPACE_THEN_WORD_RE.lastIndex);
-      named = text.charCodeAt(idStart) === DASH || afterNetrcLogin(text, idStart);
-      prose = !named;
+      if (range !== null && spaced === "word") range = withoutTrailingPunctuation(text, range);
     } else {
       return idEnd;
     }
@@ -1665,11 +1663,13 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
     const [vs, ve] = range;
     const value = text.slice(vs, ve);
     if (
-      named
+      spaced === "flag" || spaced === "netrc"
         ? !isPlaceholder(value)
-        : prose
-          ? looksLikeProsePassword(value)
-          : looksSecret(value, key.passwordLike) || identifierShapedSecret(value, key)
+        : spaced === "word"
+          ? looksLikeSpacedPassword(value)
+          : prose
+            ? looksLikeProsePassword(value)
+            : looksSecret(value, key.passwordLike) || identifierShapedSecret(value, key)
     ) {
       out.push(vs, ve);
     }
@@ -1754,17 +1754,83 @@ function scanSignedUrlSignatures(text: string, out: number[]): void {
   });
 }
 
-/** Whether "login <name>" comes just before `at` on its line (netrc: machine h login u password X). */
-function afterNetrcLogin(text: string, at: number): boolean {
-  let i = at;
+/** How a password follows its name after a space: a flag's value, netrc's, or a bare word. */
+type SpacedPasswordForm = "flag" | "netrc" | "word";
+
+/**
+ * "--password X" / "--db-password X" (a flag: any value), "machine h login u password X" or
+ * "default login u password X" (netrc: any value), "use password X for …" (a bare word: the
+ * value must look like a password). Not "-ppassword X" (a password attached to -p, then an
+ * argument), not "user:password host" (the word is the value), not "--password-stdin X".
+ */
+function spacedPasswordForm(
+  text: string,
+  idStart: number,
+  name: string,
+  key: KeyContext,
+): SpacedPasswordForm | undefined {
+  const last = key.words[key.words.length - 1] ?? "";
+  if (!SPACED_PASSWORD_WORDS.has(last)) return undefined;
+  if (text.charCodeAt(idStart) === DASH) return "flag";
+  if (!SPACED_PASSWORD_WORDS.has(name.toLowerCase())) return undefined;
+  const before = text.charCodeAt(idStart - 1);
+  if (idStart > 0 && before !== SPACE && before !== 9 && before !== 10 && before !== 40)
+    return undefined;
+  return isNetrcPassword(text, idStart) ? "netrc" : "word";
+}
+const SPACED_PASSWORD_WORDS: ReadonlySet<string> = new Set(["password", "passwd", "passphrase"]);
+
+/** [start, end) of the word that ends before `end` on its line (blanks skipped), or null. */
+function wordBefore(text: string, end: number): [number, number] | null {
+  let i = end;
   while (i > 0 && (text.charCodeAt(i - 1) === SPACE || text.charCodeAt(i - 1) === 9)) i--;
-  const nameEnd = i;
-  while (i > 0 && nameEnd - i < 256 && !isWhitespace(text.charCodeAt(i - 1))) i--;
-  if (i === nameEnd) return false;
-  while (i > 0 && (text.charCodeAt(i - 1) === SPACE || text.charCodeAt(i - 1) === 9)) i--;
+  const we = i;
+  while (i > 0 && we - i < 256 && !isWhitespace(text.charCodeAt(i - 1))) i--;
+  return i < we ? [i, we] : null;
+}
+
+/** Whether the word ends in `keyword` (case-insensitively), after no other letter: `"machine`. */
+function wordIs(text: string, word: [number, number] | null, keyword: string): boolean {
+  if (word === null || word[1] - word[0] < keyword.length) return false;
+  const start = word[1] - keyword.length;
   return (
-    i >= 5 && text.slice(i - 5, i).toLowerCase() === "login" && !isIdentChar(text.charCodeAt(i - 6))
+    text.slice(start, word[1]).toLowerCase() === keyword &&
+    (start === word[0] || !isIdentChar(text.charCodeAt(start - 1)))
   );
+}
+
+/** netrc: "machine <host> login <user> password" or "default login <user> password". */
+function isNetrcPassword(text: string, at: number): boolean {
+  const user = wordBefore(text, at);
+  const login = user && wordBefore(text, user[0]);
+  if (!login || !wordIs(text, login, "login")) return false;
+  const third = wordBefore(text, login[0]);
+  if (third === null) return false;
+  return wordIs(text, third, "default") || wordIs(text, wordBefore(text, third[0]), "machine");
+}
+
+/** A bare word's range without the sentence's punctuation after it ("… password X."). */
+function withoutTrailingPunctuation(text: string, [vs, ve]: [number, number]): [number, number] {
+  let end = ve;
+  while (end > vs && ".,;:!?)".includes(text.charAt(end - 1))) end--;
+  return [vs, end];
+}
+
+/**
+ * A bare word after "password" that is one: 6+ characters with a letter and a digit, or three
+ * character classes; not a path or an address ("/etc/…", "host:5000/…", "https://…").
+ */
+function looksLikeSpacedPassword(value: string): boolean {
+  if (value.length < 6 || isPlaceholder(value)) return false;
+  if (value.startsWith("/") || value.startsWith("~") || value.includes(":")) return false;
+  let letter = false;
+  let digit = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isDigit(c)) digit = true;
+    else if (isLower(c) || isUpper(c)) letter = true;
+  }
+  return (letter && digit) || characterClassCount(value) >= 3;
 }
 
 // ---- Passwords on command lines ------------------------------------------------------------
