@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { decideAndMask } from "../src/decide.ts";
+import { shannonEntropy } from "../src/masking/entropy.ts";
 import { maskDocument } from "../src/masking/mask.ts";
 import { scan } from "../src/masking/scan.ts";
 import { newAgeIdentity, seal } from "../src/masking/seal.ts";
@@ -57,6 +58,8 @@ interface Planted {
   readonly key?: string;
   /** How else it may be given: a token cut in two, a key one line per element, a number. */
   readonly form?: "token" | "pem" | "number";
+  /** The text the value is given in (a command line, a netrc or pgpass line). */
+  readonly around?: (value: string) => string;
 }
 
 const email = fc
@@ -113,6 +116,56 @@ const genericSecret = fc
   .filter(([v]) => new Set(v).size > 10)
   .map(([value, key]): Planted => ({ value, key }));
 
+// Values under names that say credential, in the shapes providers issue keys in (UUIDs and
+// 32/40/64 hex), which elsewhere read as identifiers.
+const HEX = "0123456789abcdef";
+const uuid = fromAlphabet(HEX, 32).map(
+  (h) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
+);
+const identifierShapedSecret = fc
+  .tuple(
+    fc.oneof(uuid, fromAlphabet(HEX, 32), fromAlphabet(HEX, 40), fromAlphabet(HEX, 64)),
+    fc.constantFrom("api_key", "dd_api_key", "client_secret", "X-Postmark-Server-Token", "token"),
+  )
+  .filter(([v]) => new Set(v).size > 6)
+  .map(([value, key]): Planted => ({ value, key }));
+// Provider tokens whose prefix is the context (src/masking/providers/extra-rules.ts).
+const prefixedToken = fc
+  .oneof(
+    fromAlphabet(ALNUM, 32).map((s) => "whsec" + "_" + s),
+    fromAlphabet(B64URL, 40, 200).map((s) => "ya" + "29." + s),
+    fromAlphabet(UPPER_ALNUM, 27).map((s) => "NR" + "AK-" + s),
+    fromAlphabet(HEX, 32).map((s) => "ke" + "y-" + s),
+    fc.tuple(fromAlphabet(HEX, 32), fc.integer({ min: 1, max: 21 })).map(([h, n]) => `${h}-us${n}`),
+    fc
+      .tuple(fc.constantFrom("proj", "svcacct", "admin"), fromAlphabet(B64URL, 20, 160))
+      .map(([k, s]) => `sk-${k}-${s}`),
+    fromAlphabet(ALNUM, 40).map((s) => "dp" + ".st.prd." + s),
+    fc
+      .tuple(fc.integer({ min: 10_000_000, max: 9_999_999_999 }), fromAlphabet(B64URL, 33))
+      .map(([id, s]) => `${id}:AA${s}`),
+    fromAlphabet(B64URL, 186).map((s) => "ATA" + "TT3" + s),
+    fromAlphabet(B64URL, 24, 100).map((s) => "hv" + "s." + s),
+  )
+  .filter((v) => shannonEntropy(v) >= 3.5); // random, not "aaaa…" (the rules' entropy floor)
+// Passwords on command lines and in netrc/pgpass lines: the text around the value.
+const password = fc
+  .tuple(fromAlphabet("ABCDEFGHJKLMNPQRSTUVWXYZ", 2), fromAlphabet(ALNUM, 10, 16))
+  .map(([a, b]) => a + b);
+const commandLinePassword = fc
+  .tuple(
+    password,
+    fc.constantFrom<(v: string) => string>(
+      (v) => `machine api.internal login bot password ${v}`,
+      (v) => `curl -u admin:${v} https://api.internal/`,
+      (v) => `mysql -uroot -p${v} -h db.internal`,
+      (v) => `sshpass -p '${v}' ssh deploy@bastion`,
+      (v) => `tool login --password ${v}`,
+      (v) => `\ndb.internal:5432:app:app:${v}`, // a pgpass file's line
+    ),
+  )
+  .map(([value, around]): Planted => ({ value, around }));
+
 const plain = (a: fc.Arbitrary<string>, form?: Planted["form"]) =>
   a.map((value): Planted => (form ? { value, form } : { value }));
 const planted: fc.Arbitrary<Planted> = fc.oneof(
@@ -130,6 +183,9 @@ const planted: fc.Arbitrary<Planted> = fc.oneof(
   plain(slackToken, "token"),
   plain(privateKey, "pem"),
   genericSecret,
+  identifierShapedSecret,
+  plain(prefixedToken, "token"),
+  commandLinePassword,
 );
 
 // ---- placing planted values in a request ----------------------------------------------------
@@ -164,7 +220,8 @@ function buildRequest(
 ): Record<string, unknown> {
   const params: Record<string, unknown> = { query: "select 1" };
   plans.forEach((pl, i) => {
-    const { value, key } = pl.p;
+    const { key, around } = pl.p;
+    const value = around ? around(pl.p.value) : pl.p.value;
     let leaf: unknown;
     let leafKey = key ?? `${pl.name}_${i}`;
     switch (pl.where) {
@@ -212,7 +269,9 @@ function buildRequest(
     resource: "postgres://prod/customers",
     params,
     reason:
-      inReason && !first.key ? `Follow-up for ${first.value} before Friday` : "Routine maintenance",
+      inReason && !first.key && !first.around
+        ? `Follow-up for ${first.value} before Friday`
+        : "Routine maintenance",
     requester: { id: "agent:etl-bot", kind: "agent", on_behalf_of: "alice" },
   };
 }

@@ -1129,6 +1129,12 @@ const NOT_SECRET_LAST_WORDS: ReadonlySet<string> = new Set(
   ).split(" "),
 );
 
+/**
+ * "private_key_id" of a Google service-account key file: the id of the private key it sits next
+ * to, in the file that is the credential; masked like the key rather than read as a reference.
+ */
+const CREDENTIAL_ID_NAME = "privatekeyid";
+
 const PHONE_WORDS: ReadonlySet<string> = new Set(
   "phone phonenumber mobile tel telephone fax cell cellphone msisdn whatsapp".split(" "),
 );
@@ -1183,11 +1189,11 @@ function analyzeKey(name: string): KeyContext {
     if (PASSWORD_WORDS.has(w) || w.endsWith("password") || w.endsWith("passwd"))
       passwordLike = true;
   }
-  if (NOT_SECRET_LAST_WORDS.has(last)) {
+  const joined = words.join("");
+  if (NOT_SECRET_LAST_WORDS.has(last) && !joined.endsWith(CREDENTIAL_ID_NAME)) {
     secretLike = false;
     passwordLike = false;
   }
-  const joined = words.join("");
   const awsSecret =
     secretLike &&
     (joined.includes("secretaccesskey") || (words.includes("aws") && joined.includes("secret")));
@@ -1328,6 +1334,45 @@ function isIdentifierValue(value: string): boolean {
   return UUID_RE.test(value) || HASH_RE.test(value) || TIMESTAMP_RE.test(value);
 }
 
+/**
+ * Qualifiers that make a "token" a position in a sequence or a retry key, not a credential:
+ * next_page_token, continuation_token, idempotency_token, sync_token.
+ */
+const NOT_CREDENTIAL_QUALIFIERS: ReadonlySet<string> = new Set(
+  "page next continuation pagination cursor idempotency sync resume".split(" "),
+);
+
+/**
+ * A UUID or a 32/40/64-hex value under a name that says credential (api_key, client_secret,
+ * X-Postmark-Server-Token, Authorization: Bearer, private_key_id): many providers issue keys in
+ * exactly these shapes (Postmark and Heroku UUIDs, Datadog and Algolia 32 hex), so the name
+ * decides, not the shape. Elsewhere such values stay readable as identifiers ("commit: …",
+ * "request_id: …", "api_key_id: …" are not credential names).
+ */
+function identifierShapedSecret(value: string, key: KeyContext): boolean {
+  if (!key.secretLike || !(UUID_RE.test(value) || LONG_HASH_RE.test(value))) return false;
+  // "0000…0001" in documentation is a placeholder: random hex has ~3.7 bits per character.
+  return namesCredential(key) && !isPlaceholder(value) && shannonEntropy(value) >= 2.5;
+}
+
+/**
+ * The name ends in the credential itself (api_key, dd_api_key, client_secret, auth_token,
+ * PGPASSWORD, Authorization, private_key_id), not in something about it ("auth_request") or a
+ * position in a sequence ("next_page_token").
+ */
+function namesCredential(key: KeyContext): boolean {
+  const w = key.words;
+  const last = w[w.length - 1] ?? "";
+  if (w.some((word) => NOT_CREDENTIAL_QUALIFIERS.has(word))) return false;
+  return (
+    SECRET_WORDS.has(last) ||
+    SECRET_SUFFIXES.some((s) => last.endsWith(s)) ||
+    (last === "key" && KEY_QUALIFIERS.has(w[w.length - 2] ?? "")) ||
+    w.join("").endsWith(CREDENTIAL_ID_NAME)
+  );
+}
+const LONG_HASH_RE = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/;
+
 /** A snake_case, kebab-case or CamelCase name whose parts are all real-looking words (3+). */
 function isWordsName(value: string): boolean {
   return keyWords(value).every((w) => w.length >= 3);
@@ -1396,6 +1441,8 @@ const PROSE_SEPARATOR_RE =
   /(?:[ \t]{1,4}(?:for|of|on|to)[ \t]{1,4}[\w.-]{1,40}(?:[ \t]{1,4}[\w.-]{1,40}){0,2})?[ \t]{1,4}(?:is|was|are|=|:)[ \t:]{1,4}/iy;
 // SQL and shells: PASSWORD 'value', --password "value", IDENTIFIED BY 'value'.
 const SPACE_THEN_QUOTE_RE = /[ \t]{1,4}(?:by[ \t]{1,4})?(?=["'])/iy;
+// "password X", "--password X": a space, then a value that is not a quote (above) or a flag.
+const SPACE_THEN_WORD_RE = /[ \t]{1,4}(?=[^\s"'`-])/y;
 // XML/HTML element: <password>…</password>
 const ELEMENT_VALUE_RE = /[ \t]{0,8}>/y;
 // A name given as an attribute, the value in the next one: <add key="Password" value="…"/>
@@ -1575,6 +1622,7 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
 
     let range: [number, number] | null = null;
     let prose = false;
+    let spaced: SpacedPasswordForm | undefined;
     const before = text.charCodeAt(idStart - 1);
     if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
       // A bare "Bearer <token>".
@@ -1602,13 +1650,27 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
       // "the password is …": prose, so the value must look like a password, not a word.
       range = valueRange(text, PROSE_SEPARATOR_RE.lastIndex);
       prose = true;
+    } else if (key.passwordLike && sticky(SPACE_THEN_WORD_RE, text, idEnd)) {
+      // "password <value>": a flag ("--password X"), netrc ("login u password X") or a word.
+      spaced = spacedPasswordForm(text, idStart, name, key);
+      if (spaced === undefined) return idEnd;
+      range = valueRange(text, SPACE_THEN_WORD_RE.lastIndex);
+      if (range !== null && spaced === "word") range = withoutTrailingPunctuation(text, range);
     } else {
       return idEnd;
     }
     if (range === null) return idEnd;
     const [vs, ve] = range;
     const value = text.slice(vs, ve);
-    if (prose ? looksLikeProsePassword(value) : looksSecret(value, key.passwordLike)) {
+    if (
+      spaced === "flag" || spaced === "netrc"
+        ? !isPlaceholder(value)
+        : spaced === "word"
+          ? looksLikeSpacedPassword(value)
+          : prose
+            ? looksLikeProsePassword(value)
+            : looksSecret(value, key.passwordLike) || identifierShapedSecret(value, key)
+    ) {
       out.push(vs, ve);
     }
     return Math.max(ve, idEnd);
@@ -1692,8 +1754,236 @@ function scanSignedUrlSignatures(text: string, out: number[]): void {
   });
 }
 
+/** How a password follows its name after a space: a flag's value, netrc's, or a bare word. */
+type SpacedPasswordForm = "flag" | "netrc" | "word";
+
+/**
+ * "--password X" / "--db-password X" (a flag: any value), "machine h login u password X" or
+ * "default login u password X" (netrc: any value), "use password X for …" (a bare word: the
+ * value must look like a password). Not "-ppassword X" (a password attached to -p, then an
+ * argument), not "user:password host" (the word is the value), not "--password-stdin X".
+ */
+function spacedPasswordForm(
+  text: string,
+  idStart: number,
+  name: string,
+  key: KeyContext,
+): SpacedPasswordForm | undefined {
+  const last = key.words[key.words.length - 1] ?? "";
+  if (!SPACED_PASSWORD_WORDS.has(last)) return undefined;
+  if (text.charCodeAt(idStart) === DASH) return "flag";
+  if (!SPACED_PASSWORD_WORDS.has(name.toLowerCase())) return undefined;
+  const before = text.charCodeAt(idStart - 1);
+  if (idStart > 0 && before !== SPACE && before !== 9 && before !== 10 && before !== 40)
+    return undefined;
+  return isNetrcPassword(text, idStart) ? "netrc" : "word";
+}
+const SPACED_PASSWORD_WORDS: ReadonlySet<string> = new Set(["password", "passwd", "passphrase"]);
+
+/** [start, end) of the word that ends before `end` on its line (blanks skipped), or null. */
+function wordBefore(text: string, end: number): [number, number] | null {
+  let i = end;
+  while (i > 0 && (text.charCodeAt(i - 1) === SPACE || text.charCodeAt(i - 1) === 9)) i--;
+  const we = i;
+  while (i > 0 && we - i < 256 && !isWhitespace(text.charCodeAt(i - 1))) i--;
+  return i < we ? [i, we] : null;
+}
+
+/** Whether the word ends in `keyword` (case-insensitively), after no other letter: `"machine`. */
+function wordIs(text: string, word: [number, number] | null, keyword: string): boolean {
+  if (word === null || word[1] - word[0] < keyword.length) return false;
+  const start = word[1] - keyword.length;
+  return (
+    text.slice(start, word[1]).toLowerCase() === keyword &&
+    (start === word[0] || !isIdentChar(text.charCodeAt(start - 1)))
+  );
+}
+
+/** netrc: "machine <host> login <user> password" or "default login <user> password". */
+function isNetrcPassword(text: string, at: number): boolean {
+  const user = wordBefore(text, at);
+  const login = user && wordBefore(text, user[0]);
+  if (!login || !wordIs(text, login, "login")) return false;
+  const third = wordBefore(text, login[0]);
+  if (third === null) return false;
+  return wordIs(text, third, "default") || wordIs(text, wordBefore(text, third[0]), "machine");
+}
+
+/** A bare word's range without the sentence's punctuation after it ("… password X."). */
+function withoutTrailingPunctuation(text: string, [vs, ve]: [number, number]): [number, number] {
+  let end = ve;
+  while (end > vs && ".,;:!?)".includes(text.charAt(end - 1))) end--;
+  return [vs, end];
+}
+
+/**
+ * A bare word after "password" that is one: 6+ characters with a letter and a digit, or three
+ * character classes; not a path or an address ("/etc/…", "host:5000/…", "https://…").
+ */
+function looksLikeSpacedPassword(value: string): boolean {
+  if (value.length < 6 || isPlaceholder(value)) return false;
+  if (value.startsWith("/") || value.startsWith("~") || value.includes(":")) return false;
+  let letter = false;
+  let digit = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isDigit(c)) digit = true;
+    else if (isLower(c) || isUpper(c)) letter = true;
+  }
+  return (letter && digit) || characterClassCount(value) >= 3;
+}
+
+// ---- Passwords on command lines ------------------------------------------------------------
+
+/**
+ * Clients that take a password as an argument: the MySQL/MariaDB family (-pSECRET, attached),
+ * sshpass (-p SECRET), curl (-u user:SECRET, --user user:SECRET, --proxy-user).
+ */
+const CLI_PASSWORD_COMMAND_RE =
+  /(?<![\w.-])(?:mysql(?:dump|admin|import|check|sh|slap)?|mariadb(?:-dump|-admin|-import|-check)?|sshpass|curl)(?![\w.-])/g;
+
+/** One shell word: [start, end) of its text (inside quotes if quoted), and where it ends. */
+interface Arg {
+  readonly start: number;
+  readonly end: number;
+  readonly next: number;
+}
+
+/** Characters that end a command: newline, `;`, `|`, `&`. */
+function endsCommand(c: number): boolean {
+  return c === 10 || c === 13 || c === 59 || c === 124 || c === 38;
+}
+
+/** A quote at `i`, plain or JSON-escaped (\"): its length (1 or 2), or 0. */
+function quoteAt(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 34 || c === 39) return 1;
+  const q = text.charCodeAt(i + 1);
+  return c === BACKSLASH && (q === 34 || q === 39) ? 2 : 0;
+}
+
+/** A word from `i` to a blank or the end of the command; quoted (maybe escaped) if it opens so. */
+function wordAt(text: string, i: number, limit: number): Arg {
+  const quote = quoteAt(text, i);
+  if (quote > 0) {
+    const q = text.charCodeAt(i + quote - 1);
+    let j = i + quote;
+    while (j < limit && text.charCodeAt(j) !== 10) {
+      if (text.charCodeAt(j + quote - 1) === q && quoteAt(text, j) === quote) break;
+      j++;
+    }
+    return { start: i + quote, end: j, next: j + quote };
+  }
+  let j = i;
+  while (j < limit && !isWhitespace(text.charCodeAt(j)) && !endsCommand(text.charCodeAt(j))) {
+    if (quoteAt(text, j) > 0) break; // -p"…": the option, then a quoted value
+    j++;
+  }
+  return { start: i, end: j, next: j };
+}
+
+/** The shell word at `i` (after blanks), or null at the end of the command. */
+function nextArg(text: string, i: number, limit: number): Arg | null {
+  while (i < limit && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === 9)) i++;
+  if (i >= limit || endsCommand(text.charCodeAt(i))) return null;
+  return wordAt(text, i, limit);
+}
+
+function pushPassword(text: string, start: number, end: number, out: number[]): void {
+  if (end > start && !isPlaceholder(text.slice(start, end))) out.push(start, end);
+}
+
+/** "user:password" in [start, end): the part after the first colon. */
+function pushUserPassword(text: string, start: number, end: number, out: number[]): void {
+  const colon = text.indexOf(":", start);
+  if (colon >= 0 && colon < end) pushPassword(text, colon + 1, end, out);
+}
+
+function scanCommandLinePasswords(text: string, out: number[]): void {
+  forEachMatch(CLI_PASSWORD_COMMAND_RE, text, (m) => {
+    const command = m[0];
+    const limit = Math.min(text.length, m.index + MAX_VALUE);
+    let i = m.index + command.length;
+    for (let args = 0; args < 256; args++) {
+      const arg = nextArg(text, i, limit);
+      if (arg === null) return i;
+      i = arg.next;
+      const word = text.slice(arg.start, Math.min(arg.end, arg.start + 16));
+      if (command === "curl") {
+        if (word === "-u" || word === "--user" || word === "-U" || word === "--proxy-user") {
+          const value = nextArg(text, i, limit);
+          if (value === null) return i;
+          pushUserPassword(text, value.start, value.end, out);
+          i = value.next;
+        } else if (word.startsWith("--user=") || word.startsWith("--proxy-user=")) {
+          const v = wordAt(text, text.indexOf("=", arg.start) + 1, limit);
+          pushUserPassword(text, v.start, v.end, out);
+          i = v.next;
+        } else if (/^-[uU][^-]/.test(word)) {
+          const v = wordAt(text, arg.start + 2, limit);
+          pushUserPassword(text, v.start, v.end, out);
+          i = v.next;
+        }
+      } else if (command === "sshpass") {
+        if (word === "-p") {
+          const value = nextArg(text, i, limit);
+          if (value === null) return i;
+          pushPassword(text, value.start, value.end, out);
+          i = value.next;
+        } else if (word.startsWith("-p")) {
+          const v = wordAt(text, arg.start + 2, limit);
+          pushPassword(text, v.start, v.end, out);
+          i = v.next;
+        } else if (!word.startsWith("-")) {
+          return i; // the command sshpass runs: its options are its own (ssh -p 22)
+        }
+      } else if (word.startsWith("-p") && word.length > 2) {
+        // MySQL and MariaDB clients: the password is attached (-pSECRET); "-p" alone prompts.
+        const v = wordAt(text, arg.start + 2, limit);
+        pushPassword(text, v.start, v.end, out);
+        i = v.next;
+      }
+    }
+    return i;
+  });
+}
+
+// ---- pgpass lines ----------------------------------------------------------------------------
+
+/**
+ * A line of a PostgreSQL password file, hostname:port:database:username:password (`*` matches
+ * any; the password is the rest of the line). Anchored at the start of a line or a quoted string.
+ */
+const PGPASS_LINE_RE =
+  /(?<![^\n"'])(?:\*|[A-Za-z0-9_.-]{3,253}):(?:[0-9]{1,5}|\*):[^\s:"']{1,63}:[^\s:"']{1,63}:/g;
+
+const PGPASS_HOST_RE = /[G-Zg-z._]/;
+
+function scanPgpassLines(text: string, out: number[]): void {
+  forEachMatch(PGPASS_LINE_RE, text, (m) => {
+    const start = m.index + m[0].length;
+    let end = start;
+    while (end - start < MAX_VALUE && end < text.length) {
+      const c = text.charCodeAt(end);
+      if (isWhitespace(c) || c === 34 || c === 39) break;
+      end++;
+    }
+    // A host name (a letter beyond hex, a dot) or "*": not numbers ("10:20:30:40:50") and not
+    // the groups of an IPv6 address ("c941:9650:96ee:…").
+    const host = m[0].slice(0, m[0].indexOf(":"));
+    if (host !== "*" && !PGPASS_HOST_RE.test(host)) return start;
+    if (isIPv6(text.slice(m.index, end))) return end;
+    // A JSON-escaped closing quote (\") is not part of the password.
+    if (end > start && text.charCodeAt(end - 1) === BACKSLASH && end < text.length) end--;
+    pushPassword(text, start, end, out);
+    return end;
+  });
+}
+
 function scanGenericSecrets(text: string, out: number[]): void {
   scanKeyValueSecrets(text, out);
+  if (text.includes(" -")) scanCommandLinePasswords(text, out);
+  if (text.includes(":")) scanPgpassLines(text, out);
   if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
   if (text.includes("?") && text.includes("=")) scanSignedUrlSignatures(text, out);
 }
@@ -1903,6 +2193,10 @@ export const DETECTORS: readonly Detector[] = [
       KEY_VALUE_SEPARATOR_RE,
       PROSE_SEPARATOR_RE,
       SPACE_THEN_QUOTE_RE,
+      SPACE_THEN_WORD_RE,
+      CLI_PASSWORD_COMMAND_RE,
+      PGPASS_LINE_RE,
+      PGPASS_HOST_RE,
       ELEMENT_VALUE_RE,
       XML_VALUE_ATTR_RE,
       URL_USERINFO_RE,
@@ -1915,6 +2209,7 @@ export const DETECTORS: readonly Detector[] = [
       BEARER_WORD_RE,
       UUID_RE,
       HASH_RE,
+      LONG_HASH_RE,
       TIMESTAMP_RE,
     ],
     prefilter: needs({

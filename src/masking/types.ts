@@ -1,3 +1,4 @@
+import { EXTRA_TYPES } from "./providers/extra-rules.ts";
 import { PROVIDER_TYPES } from "./providers/gitleaks-rules.generated.ts";
 
 /** What a detector found: personal data, or a secret (credentials, keys, tokens). */
@@ -28,6 +29,8 @@ export const FINDING_TYPES = [
   "encoded",
   // Provider token families generated from gitleaks' rules ("<family>_token").
   ...PROVIDER_TYPES,
+  // Provider token types of the hand-maintained rules (providers/extra-rules.ts).
+  ...EXTRA_TYPES,
 ] as const;
 export type FindingType = (typeof FINDING_TYPES)[number];
 

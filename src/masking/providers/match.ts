@@ -1,5 +1,6 @@
 /**
- * Provider tokens from the generated gitleaks rules.
+ * Provider tokens from the generated gitleaks rules and the hand-maintained extra rules
+ * (extra-rules.ts: formats whose prefix is the context).
  *
  * Hundreds of rules cannot each scan every string, so gitleaks' keyword prefilter decides which
  * run: one pass of an Aho–Corasick automaton over the text (ASCII letters folded to lower case
@@ -9,6 +10,7 @@
  * A match is then confirmed as gitleaks does: the secret (the rule's capture group) must reach
  * the rule's entropy threshold and must not be on the global or the rule's allowlist.
  */
+import { EXTRA_RULES } from "./extra-rules.ts";
 import { GENERATED_RULES, GLOBAL_ALLOW, GLOBAL_STOPWORDS } from "./gitleaks-rules.generated.ts";
 import type { GeneratedRule } from "./rule.ts";
 import { shannonEntropy } from "../entropy.ts";
@@ -118,7 +120,7 @@ function compile(rules: readonly GeneratedRule[]): Matcher {
 }
 
 function getMatcher(): Matcher {
-  matcher ??= compile(GENERATED_RULES);
+  matcher ??= compile([...GENERATED_RULES, ...EXTRA_RULES]);
   return matcher;
 }
 
@@ -204,10 +206,10 @@ export function scanProviderTokens(text: string): ProviderHit[] {
   return hits;
 }
 
-/** The generated rules' regexes (for the linear-time check) and allowlist regexes. */
+/** The generated and extra rules' regexes (for the linear-time check) and allowlist regexes. */
 export function providerRegexes(): { name: string; re: RegExp }[] {
   const out: { name: string; re: RegExp }[] = [];
-  for (const rule of GENERATED_RULES) {
+  for (const rule of [...GENERATED_RULES, ...EXTRA_RULES]) {
     out.push({ name: rule.id, re: new RegExp(rule.regex.source, "g") });
     rule.allow.forEach((re, i) => out.push({ name: `${rule.id} allow[${i}]`, re }));
     rule.allowMatch.forEach((re, i) => out.push({ name: `${rule.id} allowMatch[${i}]`, re }));
