@@ -1179,32 +1179,43 @@ function analyzeKey(name: string): AnalyzedKey {
   const last = words[words.length - 1] ?? "";
   let secretLike = false;
   let passwordLike = false;
+  let phone = false;
+  let ssn = false;
   for (let i = 0; i < words.length; i++) {
-    const w = words[i] ?? "";
-    const next = words[i + 1];
-    if (SECRET_WORDS.has(w) || SECRET_SUFFIXES.some((s) => w.endsWith(s))) secretLike = true;
-    if (next === "key" && KEY_QUALIFIERS.has(w)) secretLike = true;
+    const w = words[i] as string;
+    if (!secretLike) {
+      if (SECRET_WORDS.has(w) || endsWithAny(w, SECRET_SUFFIXES)) secretLike = true;
+      else if (words[i + 1] === "key" && KEY_QUALIFIERS.has(w)) secretLike = true;
+    }
     if (PASSWORD_WORDS.has(w) || w.endsWith("password") || w.endsWith("passwd"))
       passwordLike = true;
+    if (PHONE_WORDS.has(w)) phone = true;
+    if (SSN_WORDS.has(w)) ssn = true;
   }
   if (NOT_SECRET_LAST_WORDS.has(last)) {
     secretLike = false;
     passwordLike = false;
   }
-  const joined = words.join("");
-  const awsSecret =
-    secretLike &&
-    (joined.includes("secretaccesskey") || (words.includes("aws") && joined.includes("secret")));
-  const key: KeyContext = {
+  const joined = words.length === 1 ? last : words.join("");
+  const key = {
     words,
     secretLike,
     passwordLike: secretLike && passwordLike,
-    awsSecret,
-    phone: words.some((w) => PHONE_WORDS.has(w)) || joined.endsWith("phonenumber"),
-    ssn: words.some((w) => SSN_WORDS.has(w)) || joined.includes("socialsecuritynumber"),
+    awsSecret:
+      secretLike &&
+      (joined.includes("secretaccesskey") || (words.includes("aws") && joined.includes("secret"))),
+    phone: phone || joined.endsWith("phonenumber"),
+    ssn: ssn || joined.includes("socialsecuritynumber"),
     nationalId: nationalIdNamedBy(words),
+    keyClass: 0,
   };
-  return { ...key, keyClass: keyClassOf(key) };
+  key.keyClass = keyClassOf(key);
+  return key;
+}
+
+function endsWithAny(word: string, suffixes: readonly string[]): boolean {
+  for (const s of suffixes) if (word.endsWith(s)) return true;
+  return false;
 }
 
 // Key names repeat across the records of a request; remember the analysis of recent ones.
