@@ -182,7 +182,7 @@ const ENCODED_FEATURES =
   FEATURE_DASH;
 
 /** Above this length, features are not worth computing: assume everything may occur. */
-const FEATURE_SCAN_LIMIT = 512;
+const FEATURE_SCAN_LIMIT = 8192;
 const ALL_FEATURES = 0xffff;
 
 /** One pass over the string; the only per-character work done for strings that match nothing. */
