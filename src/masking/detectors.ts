@@ -2050,6 +2050,29 @@ export function detectInString(text: string, keyName?: string): Span[] {
   return spans;
 }
 
+/**
+ * detectInString on a finite JSON number, as JSON writes it. Numbers that were found clean are
+ * remembered by value per key class, like short strings (no string is made to look them up).
+ */
+export function detectInNumber(value: number, keyName?: string): Span[] {
+  const keyClass = keyName === undefined ? 0 : keyContext(keyText(keyName)).keyClass;
+  const clean = (CLEAN_NUMBERS[keyClass] ??= new Set<number>());
+  if (clean.has(value)) return [];
+  const spans = detectAtDepth(String(value), keyName, 0);
+  if (spans.length === 0) {
+    if (cleanNumbers >= CLEAN_SHORT_LIMIT) {
+      CLEAN_NUMBERS.forEach((set) => set.clear());
+      cleanNumbers = 0;
+    }
+    clean.add(value);
+    cleanNumbers++;
+  }
+  return spans;
+}
+
+const CLEAN_NUMBERS: Set<number>[] = [];
+let cleanNumbers = 0;
+
 /** Strings up to this length are remembered when clean. */
 const SHORT_TEXT = 32;
 const CLEAN_SHORT_LIMIT = 16_384;

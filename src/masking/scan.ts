@@ -1,4 +1,4 @@
-import { detectInString } from "./detectors.ts";
+import { detectInNumber, detectInString } from "./detectors.ts";
 import { childPointer, escapeSegment, unescapeSegment } from "./pointer.ts";
 import type { Finding, Span } from "./types.ts";
 
@@ -211,6 +211,15 @@ function walk(
   out: Finding[],
   cache: KeyCache | undefined,
 ): void {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return;
+    const spans = detectInNumber(value, keyName);
+    if (spans.length > 0) {
+      const path = pointerOf(where);
+      for (const s of spans) out.push({ ...s, path, in: "value" });
+    }
+    return;
+  }
   const text = scalarText(value);
   if (text !== undefined) {
     const spans = detectInString(text, keyName);
