@@ -137,6 +137,29 @@ describe("maskDocument", () => {
   });
 });
 
+describe("maskDocument on parts with nothing to mask", () => {
+  const token = "ghp_" + "x1Y2z3".repeat(6);
+  const nested = { a: { b: [{ [`${token} note`]: "plain" }], c: "text" }, d: [1, "two", null] };
+
+  it("as the requester, a secret in a key below any finding is still masked when copied", () => {
+    // No findings passed: the whole document is copied without paths, and keys must still
+    // take their safe names there (a key that holds a value never reaches the output in clear).
+    const r = maskDocument(nested, [], [], { hmacKey: key });
+    expect(json(r.value)).not.toContain(token);
+    expect(json(r.value)).toContain("[github_token] note");
+  });
+
+  it("copies untouched parts with the same values and shapes, and never shares them", () => {
+    const f = scan(nested);
+    const r = maskDocument(nested, f, [], { hmacKey: key });
+    const out = r.value as typeof nested;
+    expect(out.d).toStrictEqual([1, "two", null]);
+    expect(out.d).not.toBe(nested.d);
+    expect(out.a.c).toBe("text");
+    expect(json(out)).not.toContain(token);
+  });
+});
+
 describe("maskText", () => {
   it("redacts detected spans in free text such as error messages", () => {
     expect(maskText(`cannot export ${email} to the bucket`)).toBe(

@@ -11,6 +11,7 @@
 import { check, type Diagnostics } from "recheck";
 import { describe, expect, it } from "vitest";
 import { detectionRegexes } from "../src/masking/detectors.ts";
+import { BLOCK_YAML_PATTERNS } from "../src/request/block-yaml.ts";
 
 /** recheck's verdict on one regex: "safe", "vulnerable" or "unknown" (with the reason). */
 async function redosStatus(re: RegExp): Promise<{ status: Diagnostics["status"]; detail: string }> {
@@ -27,7 +28,10 @@ async function redosStatus(re: RegExp): Promise<{ status: Diagnostics["status"];
   }
 }
 
-const patterns = detectionRegexes();
+const patterns = [
+  ...detectionRegexes(),
+  ...BLOCK_YAML_PATTERNS.map((re) => ({ name: `block-yaml /${re.source}/`, re })),
+];
 
 describe("the ReDoS check itself", () => {
   it("reports an exponential pattern as vulnerable", async () => {

@@ -182,7 +182,7 @@ const ENCODED_FEATURES =
   FEATURE_DASH;
 
 /** Above this length, features are not worth computing: assume everything may occur. */
-const FEATURE_SCAN_LIMIT = 512;
+const FEATURE_SCAN_LIMIT = 8192;
 const ALL_FEATURES = 0xffff;
 
 /** One pass over the string; the only per-character work done for strings that match nothing. */
@@ -1146,74 +1146,90 @@ const SSN_WORDS: ReadonlySet<string> = new Set(["ssn", "socialsecurity", "social
  */
 export function keyWords(name: string): string[] {
   const words: string[] = [];
-  let word = "";
-  const flush = (): void => {
-    let n = word.length;
-    while (n > 0 && isDigit(word.charCodeAt(n - 1))) n--;
-    const w = word.slice(0, n).toLowerCase();
-    if (w.length > 0) words.push(w);
-    word = "";
-  };
+  let start = 0; // where the current word starts
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (!isAlnum(c)) {
-      flush();
+      pushWord(words, name, start, i);
+      start = i + 1;
       continue;
     }
-    const prev = name.charCodeAt(i - 1);
-    const next = name.charCodeAt(i + 1);
     // fooBar → foo|Bar ; APIKey → API|Key
-    if (
-      isUpper(c) &&
-      word.length > 0 &&
-      (isLower(prev) || isDigit(prev) || (isUpper(prev) && isLower(next)))
-    ) {
-      flush();
+    if (isUpper(c) && i > start) {
+      const prev = name.charCodeAt(i - 1);
+      const next = name.charCodeAt(i + 1);
+      if (isLower(prev) || isDigit(prev) || (isUpper(prev) && isLower(next))) {
+        pushWord(words, name, start, i);
+        start = i;
+      }
     }
-    word += name.charAt(i);
   }
-  flush();
+  pushWord(words, name, start, name.length);
   return words;
 }
 
-function analyzeKey(name: string): KeyContext {
+/** name[start, end) without its trailing digits, lower-cased, when anything is left. */
+function pushWord(words: string[], name: string, start: number, end: number): void {
+  let n = end;
+  while (n > start && isDigit(name.charCodeAt(n - 1))) n--;
+  if (n > start) words.push(name.slice(start, n).toLowerCase());
+}
+
+/** A key's context and its class (keyClassOf), computed once per key name. */
+interface AnalyzedKey extends KeyContext {
+  readonly keyClass: number;
+}
+
+function analyzeKey(name: string): AnalyzedKey {
   const words = name.length <= 256 ? keyWords(name) : [];
   const last = words[words.length - 1] ?? "";
   let secretLike = false;
   let passwordLike = false;
+  let phone = false;
+  let ssn = false;
   for (let i = 0; i < words.length; i++) {
-    const w = words[i] ?? "";
-    const next = words[i + 1];
-    if (SECRET_WORDS.has(w) || SECRET_SUFFIXES.some((s) => w.endsWith(s))) secretLike = true;
-    if (next === "key" && KEY_QUALIFIERS.has(w)) secretLike = true;
+    const w = words[i] as string;
+    if (!secretLike) {
+      if (SECRET_WORDS.has(w) || endsWithAny(w, SECRET_SUFFIXES)) secretLike = true;
+      else if (words[i + 1] === "key" && KEY_QUALIFIERS.has(w)) secretLike = true;
+    }
     if (PASSWORD_WORDS.has(w) || w.endsWith("password") || w.endsWith("passwd"))
       passwordLike = true;
+    if (PHONE_WORDS.has(w)) phone = true;
+    if (SSN_WORDS.has(w)) ssn = true;
   }
   const joined = words.join("");
   if (NOT_SECRET_LAST_WORDS.has(last) && !joined.endsWith(CREDENTIAL_ID_NAME)) {
     secretLike = false;
     passwordLike = false;
   }
-  const awsSecret =
-    secretLike &&
-    (joined.includes("secretaccesskey") || (words.includes("aws") && joined.includes("secret")));
-  return {
+  const key = {
     words,
     secretLike,
     passwordLike: secretLike && passwordLike,
-    awsSecret,
-    phone: words.some((w) => PHONE_WORDS.has(w)) || joined.endsWith("phonenumber"),
-    ssn: words.some((w) => SSN_WORDS.has(w)) || joined.includes("socialsecuritynumber"),
+    awsSecret:
+      secretLike &&
+      (joined.includes("secretaccesskey") || (words.includes("aws") && joined.includes("secret"))),
+    phone: phone || joined.endsWith("phonenumber"),
+    ssn: ssn || joined.includes("socialsecuritynumber"),
     nationalId: nationalIdNamedBy(words),
+    keyClass: 0,
   };
+  key.keyClass = keyClassOf(key);
+  return key;
+}
+
+function endsWithAny(word: string, suffixes: readonly string[]): boolean {
+  for (const s of suffixes) if (word.endsWith(s)) return true;
+  return false;
 }
 
 // Key names repeat across the records of a request; remember the analysis of recent ones.
-const KEY_CACHE = new Map<string, KeyContext>();
+const KEY_CACHE = new Map<string, AnalyzedKey>();
 const KEY_CACHE_LIMIT = 2048;
 
 /** Key-name context for `name`, cached. */
-export function keyContext(name: string): KeyContext {
+export function keyContext(name: string): AnalyzedKey {
   let ctx = KEY_CACHE.get(name);
   if (ctx === undefined) {
     ctx = analyzeKey(name);
@@ -2314,7 +2330,7 @@ export function detectInString(text: string, keyName?: string): Span[] {
   // detection is a pure function of the text and of what the key name says, so remember the
   // short texts in which it found nothing. Only those: a text with a finding (a short
   // password, a phone number) is never kept in memory beyond the call.
-  const keyClass = keyName === undefined ? 0 : keyClassOf(keyContext(keyText(keyName)));
+  const keyClass = keyName === undefined ? 0 : keyContext(keyText(keyName)).keyClass;
   const clean = (CLEAN_SHORT_TEXTS[keyClass] ??= new Set<string>());
   if (clean.has(text)) return [];
   const spans = detectAtDepth(text, keyName, 0);
@@ -2329,6 +2345,29 @@ export function detectInString(text: string, keyName?: string): Span[] {
   return spans;
 }
 
+/**
+ * detectInString on a finite JSON number, as JSON writes it. Numbers that were found clean are
+ * remembered by value per key class, like short strings (no string is made to look them up).
+ */
+export function detectInNumber(value: number, keyName?: string): Span[] {
+  const keyClass = keyName === undefined ? 0 : keyContext(keyText(keyName)).keyClass;
+  const clean = (CLEAN_NUMBERS[keyClass] ??= new Set<number>());
+  if (clean.has(value)) return [];
+  const spans = detectAtDepth(String(value), keyName, 0);
+  if (spans.length === 0) {
+    if (cleanNumbers >= CLEAN_SHORT_LIMIT) {
+      CLEAN_NUMBERS.forEach((set) => set.clear());
+      cleanNumbers = 0;
+    }
+    clean.add(value);
+    cleanNumbers++;
+  }
+  return spans;
+}
+
+const CLEAN_NUMBERS: Set<number>[] = [];
+let cleanNumbers = 0;
+
 /** Strings up to this length are remembered when clean. */
 const SHORT_TEXT = 32;
 const CLEAN_SHORT_LIMIT = 16_384;
@@ -2338,7 +2377,7 @@ let cleanShortTexts = 0;
 
 /**
  * Everything detection reads from a key name (the matchesWhole rules), as a small number;
- * 0 stands for no key name.
+ * 0 stands for no key name, 1 (KEY_CLASS_PLAIN) for a name that none of those rules reads.
  */
 function keyClassOf(key: KeyContext): number {
   return (
@@ -2352,6 +2391,7 @@ function keyClassOf(key: KeyContext): number {
     (namesCode(key) ? 128 : 0)
   );
 }
+const KEY_CLASS_PLAIN = 1;
 const NATIONAL_ID_CLASS: readonly KeyContext["nationalId"][] = [
   "",
   "ca_sin",
@@ -2422,7 +2462,9 @@ function mergeSpans(a: readonly Span[], b: readonly Span[]): Span[] {
 /** detectInString on one (already normalised) text, without decoding payloads. */
 function detectInView(text: string, features: TextFeatures, keyName?: string): Span[] {
   if (text.length < 2) return [];
-  const key = keyName === undefined ? undefined : keyContext(keyName);
+  const named = keyName === undefined ? undefined : keyContext(keyName);
+  // A key name that no whole-value rule reads (most of them) needs no rule asked.
+  const key = named === undefined || named.keyClass === KEY_CLASS_PLAIN ? undefined : named;
   // Allocated on first use: most strings pass no detector's prefilter and find nothing.
   let candidates: Candidate[] | undefined;
   let ranges: number[] | undefined;
@@ -2442,15 +2484,19 @@ function detectInView(text: string, features: TextFeatures, keyName?: string): S
     }
     ranges.length = 0;
   }
-  for (const hit of [...scanProviderTokens(text), ...splitGithubTokens(text)]) {
-    const type = hit.type as FindingType;
-    (candidates ??= []).push({
-      type,
-      kind: "secret",
-      order: DETECTORS.length,
-      start: hit.start,
-      end: hit.end,
-    });
+  const providers = scanProviderTokens(text);
+  // A split GitHub token starts with "gh?_": no underscore, no token.
+  const split = (features.flags & FEATURE_UNDERSCORE) === 0 ? [] : splitGithubTokens(text);
+  for (const hits of [providers, split]) {
+    for (const hit of hits) {
+      (candidates ??= []).push({
+        type: hit.type as FindingType,
+        kind: "secret",
+        order: DETECTORS.length,
+        start: hit.start,
+        end: hit.end,
+      });
+    }
   }
   return candidates === undefined ? [] : resolveOverlaps(candidates);
 }

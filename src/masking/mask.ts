@@ -164,6 +164,15 @@ export function maskDocument(
     if (r.type !== undefined || withFindings.has(r.path)) continue;
     whole.set(r.path, stronger(whole.get(r.path) ?? "partial", r.strategy));
   }
+  // Paths at or above something to mask: below any other path, the document is copied as it is
+  // (keys under their safe names) without building a path per node.
+  const touched = withFindings;
+  for (const p0 of whole.keys()) {
+    for (let p = p0; !touched.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) {
+      touched.add(p);
+      if (p === "") break;
+    }
+  }
 
   const applied: AppliedMask[] = [];
   const out = build(doc, "", {
@@ -171,6 +180,7 @@ export function maskDocument(
     byKey,
     whole,
     applied,
+    touched,
     hmacKey: opts.hmacKey,
     cache,
     onMasked: opts.onMasked ?? (() => {}),
@@ -187,12 +197,15 @@ interface Ctx {
   readonly byKey: Map<string, Planned[]>;
   readonly whole: Map<string, MaskStrategy>;
   readonly applied: AppliedMask[];
+  /** Paths at or above a finding or a whole-field mask (see maskDocument). */
+  readonly touched: ReadonlySet<string>;
   readonly hmacKey: Uint8Array;
   readonly cache: KeyCache;
   readonly onMasked: (text: string, label: string) => void;
 }
 
 function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; value: unknown } {
+  if (!ctx.touched.has(pointer)) return { keep: true, value: copy(value, ctx.cache) };
   const wholeStrategy = ctx.whole.get(pointer);
   if (wholeStrategy !== undefined) {
     ctx.applied.push({
@@ -248,17 +261,38 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
     }
     const r = build((value as Record<string, unknown>)[k.key], child, ctx);
     if (!r.keep) continue;
-    // Plain assignment is an own data property for every name but `__proto__`, a setter.
-    if (k.safe !== "__proto__") obj[k.safe] = r.value;
-    else
-      Object.defineProperty(obj, k.safe, {
-        value: r.value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+    setOwn(obj, k.safe, r.value);
   }
   return { keep: true, value: obj };
+}
+
+/** Plain assignment is an own data property for every name but `__proto__`, a setter. */
+function setOwn(obj: Record<string, unknown>, name: string, value: unknown): void {
+  if (name !== "__proto__") obj[name] = value;
+  else
+    Object.defineProperty(obj, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+}
+
+/**
+ * A copy of a part of the document with nothing to mask: the same values, keys under their safe
+ * names (the same names build gives them).
+ */
+function copy(value: unknown, cache: KeyCache): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    const arr: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) arr[i] = copy(value[i], cache);
+    return arr;
+  }
+  const obj: Record<string, unknown> = {};
+  for (const k of safeKeys(value, cache))
+    setOwn(obj, k.safe, copy((value as Record<string, unknown>)[k.key], cache));
+  return obj;
 }
 
 /** Calls `emit` with every scalar (string, finite number) inside a value. */

@@ -1,4 +1,4 @@
-import { detectInString } from "./detectors.ts";
+import { detectInNumber, detectInString } from "./detectors.ts";
 import { childPointer, escapeSegment, unescapeSegment } from "./pointer.ts";
 import type { Finding, Span } from "./types.ts";
 
@@ -15,7 +15,7 @@ import type { Finding, Span } from "./types.ts";
  */
 export function scan(value: unknown, base = "", cache?: KeyCache): Finding[] {
   const out: Finding[] = [];
-  walk(value, base, undefined, out, cache);
+  walk(value, { base, segments: [] }, undefined, out, cache);
   return out;
 }
 
@@ -188,25 +188,58 @@ export function scalarText(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Where the walk is: the base pointer and the segments below it (safe key names unescaped, or
+ * array indexes). The pointer string is built only when a finding needs it: most scalars have
+ * none, and building a path per node was a good share of scanning a large document.
+ */
+interface Where {
+  readonly base: string;
+  readonly segments: (string | number)[];
+}
+
+function pointerOf(where: Where): string {
+  let out = where.base;
+  for (const seg of where.segments) out = childPointer(out, seg);
+  return out;
+}
+
 function walk(
   value: unknown,
-  pointer: string,
+  where: Where,
   keyName: string | undefined,
   out: Finding[],
   cache: KeyCache | undefined,
 ): void {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return;
+    const spans = detectInNumber(value, keyName);
+    if (spans.length > 0) {
+      const path = pointerOf(where);
+      for (const s of spans) out.push({ ...s, path, in: "value" });
+    }
+    return;
+  }
   const text = scalarText(value);
   if (text !== undefined) {
-    for (const s of detectInString(text, keyName)) out.push({ ...s, path: pointer, in: "value" });
+    const spans = detectInString(text, keyName);
+    if (spans.length > 0) {
+      const path = pointerOf(where);
+      for (const s of spans) out.push({ ...s, path, in: "value" });
+    }
     if (typeof value === "string" && value.includes("-----BEGIN ")) {
-      multiPart([value], pointer, [0], keyName, out);
+      multiPart([value], pointerOf(where), [0], keyName, out);
     }
     return;
   }
   if (value === null || typeof value !== "object") return;
+  const segments = where.segments;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++)
-      walk(value[i], childPointer(pointer, i), keyName, out, cache);
+    for (let i = 0; i < value.length; i++) {
+      segments.push(i);
+      walk(value[i], where, keyName, out, cache);
+      segments.pop();
+    }
     // Runs of consecutive strings: a secret may be split across them.
     let start = 0;
     for (let i = 0; i <= value.length; i++) {
@@ -215,7 +248,7 @@ function walk(
         const run = value.slice(start, i) as string[];
         multiPart(
           run,
-          pointer,
+          pointerOf(where),
           run.map((_, j) => start + j),
           keyName,
           out,
@@ -226,9 +259,13 @@ function walk(
     return;
   }
   for (const k of safeKeys(value, cache)) {
-    const child = childPointer(pointer, k.safe);
-    for (const s of k.spans) out.push({ ...s, path: child, in: "key" });
-    walk((value as Record<string, unknown>)[k.key], child, k.key, out, cache);
+    segments.push(k.safe);
+    if (k.spans.length > 0) {
+      const child = pointerOf(where);
+      for (const s of k.spans) out.push({ ...s, path: child, in: "key" });
+    }
+    walk((value as Record<string, unknown>)[k.key], where, k.key, out, cache);
+    segments.pop();
   }
 }
 

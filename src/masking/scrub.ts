@@ -173,12 +173,15 @@ function fold(text: string): string {
 class Needles {
   readonly #labels: Map<string, string>;
   readonly #lengths = new Map<string, number[]>(); // 4-character prefix → needle lengths, longest first
+  /** The first two characters of every needle (pairKey): most positions are skipped on these. */
+  readonly #pairs = new Set<number>();
   readonly #fold: boolean;
 
   constructor(labels: Map<string, string>, caseless: boolean) {
     this.#labels = labels;
     this.#fold = caseless;
     for (const n of labels.keys()) {
+      this.#pairs.add(pairKey(n, 0));
       const prefix = n.slice(0, PREFIX);
       const lengths = this.#lengths.get(prefix) ?? [];
       if (!lengths.includes(n.length)) lengths.push(n.length);
@@ -198,6 +201,7 @@ class Needles {
   cover(hay: string): { start: number; end: number; label: string }[] {
     const runs: { start: number; end: number; label: string }[] = [];
     for (let i = 0; i + PREFIX <= hay.length; i++) {
+      if (!this.#pairs.has(pairKey(hay, i))) continue;
       const lengths = this.#lengths.get(hay.slice(i, i + PREFIX));
       if (lengths === undefined) continue;
       for (const length of lengths) {
@@ -220,6 +224,10 @@ class Needles {
     let at = 0;
     let i = 0;
     while (i + PREFIX <= hay.length) {
+      if (!this.#pairs.has(pairKey(hay, i))) {
+        i++;
+        continue;
+      }
       const lengths = this.#lengths.get(hay.slice(i, i + PREFIX));
       let matched = 0;
       if (lengths !== undefined) {
@@ -243,6 +251,11 @@ class Needles {
 
 /** Every needle is at least this long (SCRUB_MIN_LENGTH, and base64 forms are longer). */
 const PREFIX = 4;
+
+/** The two UTF-16 units at i as one small integer (a filter: distinct pairs may share one). */
+function pairKey(text: string, i: number): number {
+  return ((text.charCodeAt(i) & 0x3fff) << 16) | text.charCodeAt(i + 1);
+}
 
 /** The base64 characters that depend only on the value, for each alignment, both alphabets. */
 function base64Cores(bytes: Buffer): string[] {

@@ -15,6 +15,7 @@ import {
 import type { z } from "zod";
 import { InterlockError, type Problem } from "../errors.ts";
 import { requestSchema, type Request } from "./schema.ts";
+import { readBlockYaml } from "./block-yaml.ts";
 import { parseStrictJson, StrictJsonError } from "./strict-json.ts";
 
 /** Requests larger than this (1 MiB) are refused before parsing (override with `maxBytes`). */
@@ -50,7 +51,8 @@ export interface ParseOptions {
  * Time and memory are linear in the size of the text, whatever its shape: the size is checked
  * first, nesting is checked before any value is built, duplicate keys are found with one set
  * per mapping. JSON text (it starts with `{` or `[`) is read by a strict one-pass reader; text
- * that is not JSON is read as YAML 1.2 with the same checks.
+ * that is not JSON is read as YAML 1.2 with the same checks (the plainest block YAML by a
+ * one-pass reader of its own, block-yaml.ts).
  */
 export function parseRequest(text: string, opts: ParseOptions = {}): Request {
   const source = opts.source ?? "request";
@@ -59,6 +61,13 @@ export function parseRequest(text: string, opts: ParseOptions = {}): Request {
   if (bytes > maxBytes) throw tooLarge(source, `is ${bytes} bytes`, maxBytes);
   const json = looksLikeJson(text) ? parseJson(text, source) : undefined;
   if (json !== undefined) return validate(json.value, json.locate, source);
+  // The plainest block YAML is read in one pass; anything else, and any request that fails a
+  // check, goes through the YAML library (its messages carry line numbers).
+  const block = readBlockYaml(text, FORBIDDEN_KEYS);
+  if (block !== undefined) {
+    const request = validIfSo(block, source);
+    if (request !== undefined) return request;
+  }
   const yaml = parseYaml(text, source);
   return validate(yaml.js, (pointer) => lineAt(yaml.doc, yaml.lines, pointer), source);
 }
@@ -86,6 +95,16 @@ function formatLimit(bytes: number): string {
 export function validateRequestValue(value: unknown, source = "request"): Request {
   checkPlainJson(value, source, "", 0);
   return validate(value, () => undefined, source);
+}
+
+/** The request when the value passes every check, else undefined (the caller reads it again). */
+function validIfSo(value: unknown, source: string): Request | undefined {
+  try {
+    return validateRequestValue(value, source);
+  } catch (err) {
+    if (err instanceof InterlockError) return undefined;
+    throw err;
+  }
 }
 
 /** Finds the line of a field (JSON Pointer) for a message, if it can. */

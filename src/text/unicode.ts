@@ -202,6 +202,8 @@ export function normalizeForMatching(text: string): string {
  * other scripts read as the Latin letters they imitate.
  */
 function readAs(text: string): string {
+  // ASCII has no format characters, marks or look-alikes, and NFKC leaves it as it is.
+  if (!NON_ASCII_RE.test(text)) return text.toLowerCase();
   const visible = normalizeText(text).replace(/\p{Cf}/gu, "");
   const folded = visible.toLowerCase().normalize("NFKC");
   const bare = NON_ASCII_RE.test(folded)

@@ -48,6 +48,8 @@ interface Matcher {
   readonly symbol: Uint8Array;
   /** The rules' regexes for a sticky re-run with indices, once a match is found. */
   readonly located: readonly RegExp[];
+  /** Scratch for triggeredRules: 1 for a rule already listed (cleared before it returns). */
+  readonly seen: Uint8Array;
 }
 
 let matcher: Matcher | undefined;
@@ -116,6 +118,7 @@ function compile(rules: readonly GeneratedRule[]): Matcher {
     delta,
     outputs,
     symbol: Uint8Array.from({ length: 128 }, (_, c) => symbolOf(c)),
+    seen: new Uint8Array(rules.length),
   };
 }
 
@@ -127,8 +130,7 @@ function getMatcher(): Matcher {
 /** Indexes of the rules whose keywords occur in `text` (case-insensitively), plus keyword-less ones. */
 function triggeredRules(m: Matcher, text: string): number[] {
   let hits: number[] | undefined;
-  let seen: Uint8Array | undefined;
-  const { delta, outputs, symbol } = m;
+  const { delta, outputs, symbol, seen } = m;
   let row = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -137,7 +139,6 @@ function triggeredRules(m: Matcher, text: string): number[] {
     if ((entry & 1) === 0) continue;
     const o = outputs[row / SYMBOLS] as readonly number[];
     hits ??= [];
-    seen ??= new Uint8Array(m.rules.length);
     for (const r of o) {
       if (seen[r] === 0) {
         seen[r] = 1;
@@ -145,6 +146,7 @@ function triggeredRules(m: Matcher, text: string): number[] {
       }
     }
   }
+  if (hits !== undefined) for (const r of hits) seen[r] = 0;
   if (m.always.length === 0) return hits ?? [];
   return [...m.always, ...(hits ?? [])];
 }
