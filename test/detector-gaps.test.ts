@@ -211,6 +211,7 @@ function placements(p: Plant): { where: string; doc: Record<string, unknown> }[]
   if (!p.lineOnly) {
     out.push(
       { where: "inside a sentence", doc: request({ v: `note: ${p.text} (rotate later)` }) },
+      { where: "after key=", doc: request({ v: `to=${p.text}]` }) },
       { where: "JSON in a string", doc: request({ v: JSON.stringify({ config: p.text }) }) },
     );
   }

@@ -148,7 +148,8 @@ export const EXTRA_RULES: readonly GeneratedRule[] = [
     // expects exactly 192 characters.
     id: "atlassian-token",
     type: "atlassian_token",
-    regex: /(?<![\w=-])AT(?:AT|CT)T3[\w=-]{100,400}/,
+    // The "=" only inside (before the trailing checksum), so a token right after "key=" matches.
+    regex: /(?<![\w-])AT(?:AT|CT)T3[\w-]{100,400}(?:=[\w-]{0,16})?/,
     keywords: ["atatt3", "atctt3"],
     entropy: 3,
     group: 0,
