@@ -44,6 +44,8 @@ export interface ProposalContext {
    * that authenticates the filer another way (GitHub: the App and the dispatching user).
    */
   authenticate?(declared: RequesterFields): Promise<AuthenticatedRequester>;
+  /** Whether the requester withdrew the request (see Forge.isWithdrawn). */
+  withdrawn?(): Promise<boolean>;
 }
 
 /** A forge's answer to "who filed it": the verified requester fields when verified. */
@@ -107,6 +109,11 @@ export interface Forge {
   isClaimed(id: string): Promise<boolean>;
   /** Removes a claim, for an explicit retry by a person. */
   releaseClaim(id: string): Promise<void>;
+  /**
+   * Whether the request's requester withdrew it (on the local forge: a commit on the default
+   * branch signed by whoever filed it). A withdrawn request is never merged or executed.
+   */
+  isWithdrawn(id: string): Promise<boolean>;
   /** Reads a file on the default branch. */
   readDefault(path: string): Promise<string | undefined>;
   /** Adds files to the default branch in one commit (results, denials). */

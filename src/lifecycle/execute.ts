@@ -162,6 +162,9 @@ type Evidence =
  * with its own baseline) can run.
  */
 async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evidence> {
+  if (await deps.forge.isWithdrawn(m.id)) {
+    return { refusal: "its requester withdrew it; a withdrawn request never runs" };
+  }
   const evidence = await deps.forge.evidence(m);
   if ("refused" in evidence) return { refusal: evidence.refused };
   const collected = await collectSnapshot(evidence, m.mergedAt, m.path);

@@ -20,7 +20,9 @@ import {
   INTERLOCK_IDENTITY,
   ORIGINAL_REF_PREFIX,
   requesterIdentity,
+  withdrawalPath,
 } from "../refs.ts";
+import { findWithdrawal, type Withdrawal } from "./withdrawal.ts";
 import { Git } from "./git.ts";
 import { REVIEW_TAG_PREFIX, reviewFromTag } from "./reviews.ts";
 import { signCommitObject, verifyRequestCommit } from "./signed-request.ts";
@@ -224,6 +226,48 @@ export class LocalForge implements Forge {
     await this.git.tryRaw(["update-ref", "-d", `${CLAIM_REF_PREFIX}${id}`]);
   }
 
+  async isWithdrawn(id: string): Promise<boolean> {
+    return (await this.withdrawal(id)) !== undefined;
+  }
+
+  /** The requester's verified withdrawal of `id`, if there is one. */
+  async withdrawal(id: string): Promise<Withdrawal | undefined> {
+    return findWithdrawal(this.git, this.defaultBranch, id, directoryOf(this.config));
+  }
+
+  /**
+   * Records a withdrawal on the default branch: a commit adding withdrawals/<id>.yaml, signed
+   * with the requester's key (as the request was), so no one else can withdraw it.
+   */
+  async recordWithdrawal(p: {
+    id: string;
+    by: string;
+    content: string;
+    message: string;
+    signingKey: NonNullable<NewProposal["signingKey"]>;
+    date: Date;
+  }): Promise<string> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const tip = await this.git.revParse(this.#main);
+      if (tip === undefined) throw new Error(`the repository has no ${this.defaultBranch} branch`);
+      const unsigned = await this.git.commitFiles({
+        base: tip,
+        parents: [tip],
+        files: [{ path: withdrawalPath(p.id), content: p.content }],
+        message: p.message,
+        author: requesterIdentity(p.by),
+        committer: INTERLOCK_IDENTITY,
+        date: p.date,
+      });
+      const commit = await this.#signCommit(unsigned, p.signingKey);
+      if (await this.git.compareAndSwap(this.#main, commit, tip)) {
+        await this.git.syncWorktree(this.defaultBranch);
+        return commit;
+      }
+    }
+    throw new Error(`could not update ${this.defaultBranch}: too many concurrent writers`);
+  }
+
   async readDefault(path: string): Promise<string | undefined> {
     return this.git.readFile(this.#main, path);
   }
@@ -330,6 +374,7 @@ export class LocalForge implements Forge {
       },
       teams: async () => ownerMembers(config),
       identities: async () => directory,
+      withdrawn: () => this.isWithdrawn(id),
       authenticate: async (declared) => {
         // The signed commit is the one Interlock filed (the baseline the record is read from),
         // and it must be part of the proposal.
