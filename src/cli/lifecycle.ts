@@ -228,6 +228,21 @@ export async function executeCommand(input: CommandInput, io: CliIO): Promise<nu
     throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
   for (const id of values.retry) requireId([id]);
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
+  if (values.retry.length > 0) {
+    const merged = new Set((await local.forge.mergedRequests()).map((m) => m.id));
+    for (const id of values.retry) {
+      if (!merged.has(id)) {
+        throw new InterlockError("usage", `--retry ${id}: no merged request has that id`, {
+          hint: `Only a merged request can be retried; see 'interlock list --all${repoHint(input)}'.`,
+        });
+      }
+      if (await local.forge.readDefault(`results/${id}.yaml`)) {
+        throw new InterlockError("usage", `--retry ${id}: it has a result already`, {
+          hint: "A request with a recorded result never runs again; file a new request.",
+        });
+      }
+    }
+  }
   const reports = await executeMerged({
     forge: local.forge,
     config: local.config,

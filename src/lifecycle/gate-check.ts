@@ -16,7 +16,7 @@ export async function checkGate(forge: Forge, id: string, now: Date): Promise<Ga
   const context = await forge.proposal(id);
   if (context === undefined) {
     throw new InterlockError("usage", `no open proposal for request ${id}`, {
-      hint: "Check the id ('git branch --list \"interlock/*\"'); a merged or denied request has no proposal.",
+      hint: "It was merged, denied or never filed: 'interlock show <id>' tells which.",
     });
   }
   const collected = await collectSnapshot(context, now);

@@ -113,6 +113,7 @@ export class LocalForge implements Forge {
       ? (await this.git.tryRaw(["merge-base", main, head]))?.trim() || undefined
       : undefined;
     if (base === undefined) return undefined; // unrelated history: not a proposal of this repository
+    if (base === head) return undefined; // merged already: no longer an open proposal
     return this.#context(id, head, base, base, undefined);
   }
 
