@@ -23,6 +23,8 @@ describe("withdraw", () => {
     expect(g.code).toBe(4);
     expect(rule(g.verdict, "not-withdrawn")).toMatchObject({ ok: false });
     expect((await repo.merge(id)).code).toBe(4);
+    const audit = await repo.audit(false);
+    expect(audit.records.find((r) => r.id === id)?.status).toBe("withdrawn");
     const all = await repo.json<Listed>(["list", "--all"]);
     expect(all.body.requests.find((r) => r.id === id)?.state).toBe("withdrawn");
     const open = await repo.json<Listed>(["list"]);
@@ -45,6 +47,7 @@ describe("withdraw", () => {
       repo.keyFile("dana"),
     ]);
     expect(forged.code).toBe(2);
+    expect(forged.stderr).toContain("not agent:etl-bot's configured signing key");
     expect(rule((await repo.gate(id)).verdict, "not-withdrawn").ok).toBe(true);
   }, 60_000);
 

@@ -5,7 +5,8 @@ import { allowedSigners } from "../forge/local/local-forge.ts";
 import { CLAIM_REF_PREFIX, INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
 import { REVIEW_TAG_PREFIX, reviewFromTag } from "../forge/local/reviews.ts";
 import { verifyRequestCommit } from "../forge/local/signed-request.ts";
-import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
+import { directoryOf, resolvePrincipal, type IdentityDirectory } from "../identity/directory.ts";
+import { findWithdrawal } from "../forge/local/withdrawal.ts";
 import { Git } from "../forge/local/git.ts";
 import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
 import { evaluateGate } from "../gate/gate.ts";
@@ -22,7 +23,7 @@ export interface AuditRecord {
   readonly risk: string;
   /** allowed | denied | auto-approved */
   readonly decision: string;
-  readonly status: "denied" | "pending" | "merged" | "executed" | "refused";
+  readonly status: "denied" | "pending" | "merged" | "executed" | "refused" | "withdrawn";
   readonly approvers: string[];
   readonly requested_at: string;
   readonly merged_at: string | null;
@@ -48,6 +49,7 @@ export interface AuditOptions {
 const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 const DENIAL_PATH = /^denials\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 const RESULT_PATH = /^results\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
+const WITHDRAWAL_PATH = /^withdrawals\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 
 /** How many requests are verified at once (keeps the cat-file pipe busy). */
 const WINDOW = 64;
@@ -77,6 +79,25 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const changedLater = new Set<string>();
   let ctx: Ctx;
   const seen = new Set<string>();
+  const withdrawals = new Set<string>();
+  // A request not executed is shown withdrawn only when its requester's signature holds.
+  let directory: IdentityDirectory | undefined;
+  const withdrawn = async (
+    rec: AuditRecord | AuditFinding,
+  ): Promise<AuditRecord | AuditFinding> => {
+    if ("commit" in rec || !withdrawals.has(rec.id)) return rec;
+    if (rec.status !== "pending" && rec.status !== "merged") return rec;
+    if (directory === undefined) {
+      const text = await git.readFile(main, CONFIG_PATH);
+      try {
+        directory = directoryOf(parseConfig(text ?? ""));
+      } catch {
+        return rec;
+      }
+    }
+    const w = await findWithdrawal(git, opts.branch, rec.id, directory);
+    return w ? { ...rec, status: "withdrawn" } : rec;
+  };
   try {
     for await (const c of firstParentHistory(opts.repoDir, main)) {
       mainCommits.add(c.oid);
@@ -84,6 +105,8 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
         const req = REQUEST_PATH.exec(f.path);
         const den = DENIAL_PATH.exec(f.path);
         const res = RESULT_PATH.exec(f.path);
+        const wd = WITHDRAWAL_PATH.exec(f.path);
+        if (wd && f.status === "A") withdrawals.add(wd[1]!);
         if (req && f.status === "A") {
           seen.add(req[1]!);
           const m: Merge = { id: req[1]!, path: f.path, blob: f.blob, commit: c };
@@ -111,11 +134,11 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
     const queue: Promise<AuditRecord | AuditFinding>[] = [];
     for (const next of work) {
       queue.push(Promise.resolve(next()));
-      while (queue.length >= WINDOW) yield await queue.shift()!;
+      while (queue.length >= WINDOW) yield await withdrawn(await queue.shift()!);
     }
-    while (queue.length > 0) yield await queue.shift()!;
+    while (queue.length > 0) yield await withdrawn(await queue.shift()!);
     for (const id of await listOriginals(git)) {
-      if (!seen.has(id)) yield await pending(id, batch);
+      if (!seen.has(id)) yield await withdrawn(await pending(id, batch));
     }
   } finally {
     batch.close();

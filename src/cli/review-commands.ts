@@ -3,7 +3,8 @@ import type { Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import { ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
-import { commitSigner } from "../forge/local/signed-request.ts";
+import { commitSigner, requestSigners } from "../forge/local/signed-request.ts";
+import { verifySshSignature } from "../forge/local/sshsig.ts";
 import { withdrawalFile } from "../forge/local/withdrawal.ts";
 import { renderVerdict } from "../gate/gate.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
@@ -156,6 +157,22 @@ export async function withdrawCommand(input: CommandInput, io: CliIO): Promise<n
   if (existing === undefined) {
     const keyFile = signingKeyFile(local, who, stringFlag(input, "key"), io.cwd);
     const signingKey = parseSshPrivateKey(readFileSync(keyFile, "utf8"), keyFile);
+    // Refuse before writing anything when the key is not the requester's configured key.
+    const probe = `interlock withdrawal of ${id}`;
+    const check = verifySshSignature(
+      signingKey.sign(probe, "git"),
+      probe,
+      "git",
+      who,
+      requestSigners(dir),
+    );
+    if (!check.ok) {
+      throw new InterlockError(
+        "usage",
+        `the key given is not ${who}'s configured signing key (${check.reason})`,
+        { hint: `Sign with ${who}'s own key (--key <file>, or the key in your Interlock home).` },
+      );
+    }
     const now = io.now();
     const reason = stringFlag(input, "reason");
     await forge.recordWithdrawal({
