@@ -977,7 +977,7 @@ var require_util = __commonJS({
     var net = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify: stringify4 } = __require("node:querystring");
+    var { stringify: stringify5 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1037,7 +1037,7 @@ var require_util = __commonJS({
       if (url2.includes("?") || url2.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify4(queryParams);
+      const stringified = stringify5(queryParams);
       if (stringified) {
         url2 += "?" + stringified;
       }
@@ -5793,7 +5793,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants3 = require_constants2();
+    var constants4 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5868,7 +5868,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants3.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants4.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5963,11 +5963,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants3.ERROR.OK) {
+          if (ret !== constants4.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants3.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants4.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants3.ERROR.PAUSED) {
+            } else if (ret === constants4.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5990,10 +5990,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants3.ERROR.OK) {
+        if (ret === constants4.ERROR.OK) {
           return null;
         }
-        if (ret === constants3.ERROR.PAUSED || ret === constants3.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants4.ERROR.PAUSED || ret === constants4.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6010,7 +6010,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants3.ERROR[ret], data);
+        return new HTTPParserError(message, constants4.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -6190,7 +6190,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants3.ERROR.PAUSED : 0;
+        return pause ? constants4.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6212,7 +6212,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6248,13 +6248,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -12288,13 +12288,13 @@ var require_headers = __commonJS({
           return this.#headersList[kHeadersSortedMap];
         }
         const headers = [];
-        const names = this.#headersList.toSortedArray();
+        const names2 = this.#headersList.toSortedArray();
         const cookies = this.#headersList.cookies;
         if (cookies === null || cookies.length === 1) {
-          return this.#headersList[kHeadersSortedMap] = names;
+          return this.#headersList[kHeadersSortedMap] = names2;
         }
-        for (let i = 0; i < names.length; ++i) {
-          const { 0: name, 1: value } = names[i];
+        for (let i = 0; i < names2.length; ++i) {
+          const { 0: name, 1: value } = names2[i];
           if (name === "set-cookie") {
             for (let j = 0; j < cookies.length; ++j) {
               headers.push([name, cookies[j]]);
@@ -16244,7 +16244,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify4(cookie) {
+    function stringify5(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16302,7 +16302,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify: stringify4
+      stringify: stringify5
     };
   }
 });
@@ -16448,7 +16448,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify: stringify4 } = require_util6();
+    var { stringify: stringify5 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers3 } = require_headers();
     function getCookies(headers) {
@@ -16491,7 +16491,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers3, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify4(cookie);
+      const str = stringify5(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -20627,7 +20627,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify4(item, ctx, onComment, onChompKeep) {
+    function stringify5(item, ctx, onComment, onChompKeep) {
       if (identity2.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity2.isAlias(item)) {
@@ -20656,7 +20656,7 @@ var require_stringify = __commonJS({
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify4;
+    exports.stringify = stringify5;
   }
 });
 
@@ -20666,7 +20666,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity2 = require_identity();
     var Scalar = require_Scalar();
-    var stringify4 = require_stringify();
+    var stringify5 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -20688,7 +20688,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify4.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify5.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -20740,7 +20740,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify4.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify5.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -20881,7 +20881,7 @@ var require_addPairToJSMap = __commonJS({
     "use strict";
     var log = require_log();
     var merge4 = require_merge();
-    var stringify4 = require_stringify();
+    var stringify5 = require_stringify();
     var identity2 = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map2, { key, value }) {
@@ -20917,7 +20917,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity2.isNode(key) && ctx?.doc) {
-        const strCtx = stringify4.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify5.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node2 of ctx.anchors.keys())
           strCtx.anchors.add(node2.anchor);
@@ -20984,12 +20984,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var stringify4 = require_stringify();
+    var stringify5 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify5 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify5(collection, ctx, options);
+      const stringify6 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify6(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -21014,7 +21014,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify4.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify5.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -21081,7 +21081,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify4.stringify(item, itemCtx, () => comment = null);
+        let str = stringify5.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -22442,7 +22442,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var stringify4 = require_stringify();
+    var stringify5 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines = [];
@@ -22457,7 +22457,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines.push("---");
-      const ctx = stringify4.createStringifyContext(doc, options);
+      const ctx = stringify5.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines.length !== 1)
@@ -22479,7 +22479,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify4.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify5.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
@@ -22487,7 +22487,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines.push(body);
       } else {
-        lines.push(stringify4.stringify(doc.contents, ctx));
+        lines.push(stringify5.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -24623,7 +24623,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify4 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify5 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -24676,7 +24676,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify4;
+    exports.stringify = stringify5;
   }
 });
 
@@ -26368,7 +26368,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument3(source, options = {}) {
+    function parseDocument4(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -26394,7 +26394,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument3(src, options);
+      const doc = parseDocument4(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning2) => log.warn(doc.options.logLevel, warning2));
@@ -26406,7 +26406,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify4(value, replacer, options) {
+    function stringify5(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -26430,8 +26430,8 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse7;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument3;
-    exports.stringify = stringify4;
+    exports.parseDocument = parseDocument4;
+    exports.stringify = stringify5;
   }
 });
 
@@ -33299,7 +33299,7 @@ ${indent}${str}`;
         const {
           indent,
           indentStep,
-          stringify: stringify4
+          stringify: stringify5
         } = ctx;
         const inFlow = this.type === PlainValue.Type.FLOW_MAP || this.type === PlainValue.Type.FLOW_SEQ || ctx.inFlow;
         if (inFlow) itemIndent += indentStep;
@@ -33329,7 +33329,7 @@ ${indent}${str}`;
             if (inFlow && (!chompKeep && item.spaceBefore || item.commentBefore || item.comment || item.key && (item.key.commentBefore || item.key.comment) || item.value && (item.value.commentBefore || item.value.comment))) hasItemWithNewLine = true;
           }
           chompKeep = false;
-          let str2 = stringify4(item, ctx, () => comment = null, () => chompKeep = true);
+          let str2 = stringify5(item, ctx, () => comment = null, () => chompKeep = true);
           if (inFlow && !hasItemWithNewLine && str2.includes("\n")) hasItemWithNewLine = true;
           if (inFlow && i < this.items.length - 1) str2 += ",";
           str2 = addComment(str2, itemIndent, comment);
@@ -33506,14 +33506,14 @@ ${indent}${s}` : "\n";
           doc,
           indent,
           indentStep,
-          stringify: stringify4
+          stringify: stringify5
         } = ctx;
         ctx = Object.assign({}, ctx, {
           implicitKey: !explicitKey,
           indent: indent + indentStep
         });
         let chompKeep = false;
-        let str = stringify4(key, ctx, () => keyComment = null, () => chompKeep = true);
+        let str = stringify5(key, ctx, () => keyComment = null, () => chompKeep = true);
         str = addComment(str, ctx.indent, keyComment);
         if (!explicitKey && str.length > 1024) {
           if (simpleKeys) throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -33551,7 +33551,7 @@ ${cs}`;
         if (!indentSeq && indentSize >= 2 && !ctx.inFlow && !explicitKey && value instanceof YAMLSeq && value.type !== PlainValue.Type.FLOW_SEQ && !value.tag && !doc.anchors.getName(value)) {
           ctx.indent = ctx.indent.substr(2);
         }
-        const valueStr = stringify4(value, ctx, () => valueComment = null, () => chompKeep = true);
+        const valueStr = stringify5(value, ctx, () => valueComment = null, () => chompKeep = true);
         let ws = " ";
         if (vcb || this.comment) {
           ws = `${vcb}
@@ -35916,7 +35916,7 @@ var require_Document_a8d0fbf9 = __commonJS({
       }
       return props.join(" ");
     }
-    function stringify4(item, ctx, onComment, onChompKeep) {
+    function stringify5(item, ctx, onComment, onChompKeep) {
       const {
         anchors,
         schema
@@ -35985,10 +35985,10 @@ ${ctx.indent}${str}`;
       }
       newName(prefix) {
         if (!prefix) prefix = this.prefix;
-        const names = Object.keys(this.map);
+        const names2 = Object.keys(this.map);
         for (let i = 1; true; ++i) {
           const name = `${prefix}${i}`;
-          if (!names.includes(name)) return name;
+          if (!names2.includes(name)) return name;
         }
       }
       // During parsing, map & aliases contain CST nodes
@@ -36314,7 +36314,7 @@ ${cbNode.commentBefore}` : cb;
           keep,
           mapAsMap: keep && !!mapAsMap,
           maxAliasCount,
-          stringify: stringify4
+          stringify: stringify5
           // Requiring directly in Pair would create circular dependencies
         };
         const anchorNames = Object.keys(this.anchors.map);
@@ -36369,7 +36369,7 @@ ${cbNode.commentBefore}` : cb;
           doc: this,
           indent: "",
           indentStep: " ".repeat(indentSize),
-          stringify: stringify4
+          stringify: stringify5
           // Requiring directly in nodes would create circular dependencies
         };
         let chompKeep = false;
@@ -36382,10 +36382,10 @@ ${cbNode.commentBefore}` : cb;
             contentComment = this.contents.comment;
           }
           const onChompKeep = contentComment ? null : () => chompKeep = true;
-          const body = stringify4(this.contents, ctx, () => contentComment = null, onChompKeep);
+          const body = stringify5(this.contents, ctx, () => contentComment = null, onChompKeep);
           lines.push(resolveSeq.addComment(body, "", contentComment));
         } else if (this.contents !== void 0) {
-          lines.push(stringify4(this.contents, ctx));
+          lines.push(stringify5(this.contents, ctx));
         }
         if (this.comment) {
           if ((!chompKeep || contentComment) && lines[lines.length - 1] !== "") lines.push("");
@@ -36436,7 +36436,7 @@ var require_dist2 = __commonJS({
       }
       return stream2;
     }
-    function parseDocument3(src, options) {
+    function parseDocument4(src, options) {
       const cst = parseCst.parse(src);
       const doc = new Document(options).parse(cst[0]);
       if (cst.length > 1) {
@@ -36446,12 +36446,12 @@ var require_dist2 = __commonJS({
       return doc;
     }
     function parse7(src, options) {
-      const doc = parseDocument3(src, options);
+      const doc = parseDocument4(src, options);
       doc.warnings.forEach((warning2) => warnings.warn(warning2));
       if (doc.errors.length > 0) throw doc.errors[0];
       return doc.toJSON();
     }
-    function stringify4(value, options) {
+    function stringify5(value, options) {
       const doc = new Document(options);
       doc.contents = value;
       return String(doc);
@@ -36463,9 +36463,9 @@ var require_dist2 = __commonJS({
       parse: parse7,
       parseAllDocuments,
       parseCST: parseCst.parse,
-      parseDocument: parseDocument3,
+      parseDocument: parseDocument4,
       scalarOptions: Document$1.scalarOptions,
-      stringify: stringify4
+      stringify: stringify5
     };
     exports.YAML = YAML;
   }
@@ -36887,8 +36887,8 @@ var require_opa = __commonJS({
 });
 
 // src/action/production.ts
-import { existsSync as existsSync4 } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { existsSync as existsSync6 } from "node:fs";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -54034,12 +54034,12 @@ function rewriteKeyNames(ctx) {
   const rewrites = /* @__PURE__ */ new Map();
   for (const record4 of pendingRecords.get(ctx) ?? []) {
     const seen = ctx.seen.get(record4);
-    const names = (seen?.def ?? seen?.schema)?.propertyNames;
-    if (!names || names === true || rewrites.has(names))
+    const names2 = (seen?.def ?? seen?.schema)?.propertyNames;
+    if (!names2 || names2 === true || rewrites.has(names2))
       continue;
-    const rewritten = stringifyKeyNames(bySchema, names, /* @__PURE__ */ new Set());
-    if (rewritten !== names)
-      rewrites.set(names, rewritten);
+    const rewritten = stringifyKeyNames(bySchema, names2, /* @__PURE__ */ new Set());
+    if (rewritten !== names2)
+      rewrites.set(names2, rewritten);
   }
   if (!rewrites.size)
     return;
@@ -57742,11 +57742,11 @@ function merge2(defaults, route, options) {
 }
 function addQueryParameters(url2, parameters) {
   const separator = /\?/.test(url2) ? "&" : "?";
-  const names = Object.keys(parameters);
-  if (names.length === 0) {
+  const names2 = Object.keys(parameters);
+  if (names2.length === 0) {
     return url2;
   }
-  return url2 + separator + names.map((name) => {
+  return url2 + separator + names2.map((name) => {
     if (name === "q") {
       return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
     }
@@ -62246,6 +62246,248 @@ function messageOf2(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
+// src/text/unicode.ts
+var INVISIBLE_RANGES = [
+  [173, 173],
+  // soft hyphen
+  [847, 847],
+  // combining grapheme joiner
+  [1564, 1564],
+  // Arabic letter mark
+  [4447, 4448],
+  // Hangul fillers
+  [6068, 6069],
+  // Khmer inherent vowels
+  [6155, 6159],
+  // Mongolian variation selectors and vowel separator
+  [8203, 8207],
+  // zero-width space, non-joiner, joiner, LRM, RLM
+  [8234, 8238],
+  // bidi embeddings and overrides
+  [8288, 8303],
+  // word joiner, invisible operators, bidi isolates
+  [12644, 12644],
+  // Hangul filler
+  [65024, 65039],
+  // variation selectors
+  [65279, 65279],
+  // byte-order mark
+  [65440, 65440]
+  // half-width Hangul filler
+];
+var SPACE_RANGES = [
+  [160, 160],
+  [5760, 5760],
+  [8192, 8202],
+  [8239, 8239],
+  [8287, 8287],
+  [12288, 12288]
+];
+function inRanges(cp, ranges) {
+  for (const [lo, hi] of ranges) if (cp >= lo && cp <= hi) return true;
+  return false;
+}
+function isInvisible(cp) {
+  return inRanges(cp, INVISIBLE_RANGES);
+}
+var MARK_RE = new RegExp("^\\p{M}", "u");
+var NON_ASCII_RE = /[\u0080-\uffff]/;
+function sameRange(start, end) {
+  return [start, end];
+}
+function identity(text) {
+  return { text, original: text, changed: false, toOriginal: sameRange };
+}
+function cpLength(text, i) {
+  const c = text.charCodeAt(i);
+  return c >= 55296 && c <= 56319 && i + 1 < text.length ? 2 : 1;
+}
+function specialCharacterRegex() {
+  const hex3 = (cp) => "\\u" + cp.toString(16).padStart(4, "0");
+  const ranges = [...INVISIBLE_RANGES, ...SPACE_RANGES].map(
+    ([lo, hi]) => lo === hi ? hex3(lo) : `${hex3(lo)}-${hex3(hi)}`
+  );
+  return new RegExp(`[${ranges.join("")}]`);
+}
+var specialRe;
+function normalizedView(original) {
+  if (!NON_ASCII_RE.test(original)) return identity(original);
+  specialRe ??= specialCharacterRegex();
+  if (!specialRe.test(original) && original.normalize("NFKC") === original) {
+    return identity(original);
+  }
+  let text = "";
+  const from = [];
+  const to = [];
+  let i = 0;
+  const n = original.length;
+  while (i < n) {
+    const c = original.charCodeAt(i);
+    if (c < 128) {
+      let j = i + 1;
+      while (j < n && original.charCodeAt(j) < 128) j++;
+      if (j < n && MARK_RE.test(original.charAt(j))) j--;
+      for (let k = i; k < j; k++) {
+        from.push(k);
+        to.push(k + 1);
+      }
+      text += original.slice(i, j);
+      if (j > i) {
+        i = j;
+        continue;
+      }
+    }
+    let end = i + cpLength(original, i);
+    while (end < n && MARK_RE.test(original.slice(end, end + cpLength(original, end)))) {
+      end += cpLength(original, end);
+    }
+    const segment = original.slice(i, end);
+    let replacement;
+    const cp = segment.codePointAt(0);
+    if (isInvisible(cp)) replacement = segment.slice(cp > 65535 ? 2 : 1);
+    else if (inRanges(cp, SPACE_RANGES)) replacement = " " + segment.slice(1);
+    else replacement = withoutInvisible(segment.normalize("NFKC"));
+    for (let k = 0; k < replacement.length; k++) {
+      from.push(i);
+      to.push(end);
+    }
+    text += replacement;
+    i = end;
+  }
+  if (text === original) return identity(original);
+  const fromArr = Int32Array.from(from);
+  const toArr = Int32Array.from(to);
+  return {
+    text,
+    original,
+    changed: true,
+    toOriginal(start, stop) {
+      if (stop <= start) {
+        const at = start < fromArr.length ? fromArr[start] : n;
+        return [at, at];
+      }
+      return [fromArr[start], toArr[stop - 1]];
+    }
+  };
+}
+function withoutInvisible(text) {
+  let out = "";
+  for (const ch of text) if (!isInvisible(ch.codePointAt(0))) out += ch;
+  return out;
+}
+function normalizeText(text) {
+  return normalizedView(text).text;
+}
+function normalizeForMatching(text) {
+  const decoded = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run2) => {
+    try {
+      return decodeURIComponent(run2);
+    } catch {
+      return run2;
+    }
+  });
+  const latin = readAs(decoded);
+  return latin.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
+}
+function readAs(text) {
+  const visible = normalizeText(text).replace(new RegExp("\\p{Cf}", "gu"), "");
+  const folded = visible.toLowerCase().normalize("NFKC");
+  const bare = NON_ASCII_RE.test(folded) ? folded.normalize("NFD").replace(new RegExp("\\p{M}", "gu"), "").normalize("NFKC") : folded;
+  return bare.replace(CONFUSABLE, (c) => LOOKALIKES[c] ?? c);
+}
+function principalSkeleton(name) {
+  const read2 = readAs(name).replace(/\s+/g, " ").trim();
+  const email3 = /^([^@\s]+)@([^@\s]+)$/.exec(read2);
+  if (!email3) return read2;
+  const local = email3[1].replace(/\+.*$/, "");
+  const domain2 = email3[2].replace(/\.+$/, "");
+  return `${local}@${domain2}`;
+}
+var LOOKALIKES = {
+  \u0430: "a",
+  \u0432: "b",
+  \u0441: "c",
+  "\u0501": "d",
+  \u0435: "e",
+  \u0451: "e",
+  \u04BB: "h",
+  \u0456: "i",
+  \u0457: "i",
+  \u0458: "j",
+  \u043A: "k",
+  "\u04CF": "l",
+  \u043C: "m",
+  \u043D: "h",
+  \u043E: "o",
+  \u0440: "p",
+  "\u051B": "q",
+  \u0433: "r",
+  \u0455: "s",
+  \u0442: "t",
+  \u0443: "y",
+  \u0475: "v",
+  "\u051D": "w",
+  \u0445: "x",
+  \u03B1: "a",
+  \u03B2: "b",
+  \u03B5: "e",
+  \u03B7: "n",
+  \u03B9: "i",
+  \u03BA: "k",
+  \u03BD: "v",
+  \u03BF: "o",
+  \u03C1: "p",
+  \u03C4: "t",
+  \u03C5: "u",
+  \u03C7: "x",
+  // Latin small capitals and other Latin letter forms that read as plain letters.
+  "\u1D00": "a",
+  \u0299: "b",
+  "\u1D04": "c",
+  "\u1D05": "d",
+  "\u1D07": "e",
+  "\uA730": "f",
+  \u0262: "g",
+  \u029C: "h",
+  \u026A: "i",
+  "\u1D0A": "j",
+  "\u1D0B": "k",
+  \u029F: "l",
+  "\u1D0D": "m",
+  \u0274: "n",
+  "\u1D0F": "o",
+  "\u1D18": "p",
+  \u0280: "r",
+  "\uA731": "s",
+  "\u1D1B": "t",
+  "\u1D1C": "u",
+  "\u1D20": "v",
+  "\u1D21": "w",
+  \u028F: "y",
+  "\u1D22": "z",
+  \u0131: "i",
+  "\u0237": "j",
+  \u0251: "a",
+  \u0261: "g",
+  \u0269: "i",
+  \u028B: "u",
+  // Armenian letters that read as Latin ones.
+  \u0585: "o",
+  \u0578: "n",
+  \u057D: "u",
+  \u0570: "h",
+  \u0581: "g",
+  \u0584: "p",
+  \u0561: "w",
+  \u0566: "q",
+  // Cyrillic and Greek letters the table above missed.
+  "\u050D": "g",
+  \u03C9: "w",
+  \u03F2: "c",
+  \u03F3: "j"
+};
+var CONFUSABLE = new RegExp(`[${Object.keys(LOOKALIKES).join("")}]`, "gu");
+
 // src/identity/directory.ts
 var EMPTY_DIRECTORY = {
   org: "",
@@ -62253,7 +62495,7 @@ var EMPTY_DIRECTORY = {
   index: /* @__PURE__ */ new Map()
 };
 function spellingKey(spelling) {
-  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
+  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "").replace(/^([^@\s+]+)\+[^@\s]*(@[^@\s]+)$/, "$1$2");
 }
 function withoutKind(key) {
   return key.replace(/^[a-z][a-z0-9_-]*:(?!\/\/)/, "").replace(/^@/, "");
@@ -62284,6 +62526,15 @@ function entriesOf(config2) {
   return [...people, ...agents];
 }
 function spellingClash(config2) {
+  const named2 = /* @__PURE__ */ new Map();
+  for (const [id2, p] of Object.entries(config2.people)) {
+    const key = spellingKey(p.name).replace(/\s+/g, " ");
+    const prior = named2.get(key);
+    if (prior !== void 0) {
+      return `${id2}'s display name ${JSON.stringify(p.name)} is also ${prior}'s: every identity must name exactly one principal (give each person their own name)`;
+    }
+    named2.set(key, id2);
+  }
   const owner = /* @__PURE__ */ new Map();
   for (const e of entriesOf(config2)) {
     for (const spelling of e.spellings) {
@@ -62330,6 +62581,9 @@ function resolvePrincipal(dir, spelling) {
 function principalKey(dir, spelling) {
   return resolvePrincipal(dir, spelling)?.id ?? withoutKind(spellingKey(spelling));
 }
+function samePrincipal(dir, a, b) {
+  return principalKey(dir, a) === principalKey(dir, b);
+}
 function allSpellings(dir, spelling) {
   const p = resolvePrincipal(dir, spelling);
   const raw = p ? [p.id, ...p.spellings] : [spelling];
@@ -62373,11 +62627,24 @@ function policyIdentity(dir, requester) {
   for (const s of [who?.sponsor, requester.on_behalf_of]) {
     if (s !== void 0) for (const a of allSpellings(dir, s)) sponsorAliases.add(a);
   }
+  if (sponsor !== void 0) sponsorAliases.add(sponsor.name);
   return {
-    requester: { id: who?.id ?? requester.id, aliases: allSpellings(dir, requester.id) },
-    sponsor: sponsorSpelling === void 0 ? null : { id: sponsor?.id ?? sponsorSpelling, aliases: [...sponsorAliases].sort() },
+    requester: {
+      id: who?.id ?? requester.id,
+      aliases: withSkeletons([...allSpellings(dir, requester.id), ...who ? [who.name] : []])
+    },
+    sponsor: sponsorSpelling === void 0 ? null : { id: sponsor?.id ?? sponsorSpelling, aliases: withSkeletons([...sponsorAliases]) },
     groups: [...groups2].sort()
   };
+}
+function withSkeletons(names2) {
+  const out = /* @__PURE__ */ new Set();
+  for (const n of names2) {
+    out.add(n);
+    const s = principalSkeleton(n);
+    if (s !== "") out.add(s);
+  }
+  return [...out].sort();
 }
 
 // src/masking/seal.ts
@@ -71541,6 +71808,14 @@ function parseConfig(text) {
   if (clash !== void 0) throw invalid(clash);
   return config2;
 }
+function ownerMembers(config2) {
+  const out = {};
+  for (const [team, members2] of Object.entries(config2.teams)) {
+    out[`@${config2.org.toLowerCase()}/${team}`] = [...members2];
+  }
+  for (const id2 of Object.keys(config2.people)) out[`@${id2}`] = [id2];
+  return out;
+}
 
 // src/gate/codeowners.ts
 var CODEOWNERS_LOCATIONS = Object.freeze([
@@ -71742,10 +72017,1514 @@ function frozen(rules, errors) {
   });
 }
 
-// src/gate/collect.ts
+// src/forge/local/sshsig.ts
+import {
+  constants as constants3,
+  createHash as createHash2,
+  createPrivateKey,
+  createPublicKey,
+  sign as cryptoSign,
+  verify as cryptoVerify
+} from "node:crypto";
+var MAGIC = Buffer.from("SSHSIG");
+var SIG_VERSION = 1;
+var BEGIN = "-----BEGIN SSH SIGNATURE-----";
+var END = "-----END SSH SIGNATURE-----";
+var HASH_ALGORITHMS = /* @__PURE__ */ new Set(["sha256", "sha512"]);
+var Rejection = class extends Error {
+};
+function verifySshSignature(armored, message, namespace, principal, allowed2) {
+  try {
+    if (namespace === "") throw new Rejection("the expected namespace must not be empty");
+    const sig = parseSignatureBlob(dearmor(armored));
+    const gotNamespace = sig.namespace.toString("utf8");
+    if (!sig.namespace.equals(Buffer.from(namespace, "utf8"))) {
+      throw new Rejection(
+        `signature is for namespace ${JSON.stringify(gotNamespace)}, expected ${JSON.stringify(namespace)}`
+      );
+    }
+    const fp = blobFingerprint(sig.publicKey);
+    const key = findAllowedKey(allowed2, principal, namespace, sig.publicKey, fp);
+    const digest = createHash2(sig.hashAlgorithm).update(message).digest();
+    if (!key.verify(signedData(namespace, sig.hashAlgorithm, digest), sig.signature)) {
+      throw new Rejection(
+        `signature by ${fp} does not verify: the message or the signature was altered`
+      );
+    }
+    return { ok: true, principal, fingerprint: fp };
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return { ok: false, reason: err instanceof Rejection ? detail : `cannot verify: ${detail}` };
+  }
+}
+function dearmor(armored) {
+  if (!armored.startsWith(`${BEGIN}
+`)) {
+    throw new Rejection(`signature is not an armored SSH signature (no "${BEGIN}" first line)`);
+  }
+  const end = armored.indexOf(`
+${END}`, BEGIN.length);
+  if (end < 0) throw new Rejection(`armored SSH signature has no "${END}" line`);
+  if (armored.slice(end + 1 + END.length).trim() !== "") {
+    throw new Rejection(`armored SSH signature has text after the "${END}" line`);
+  }
+  return strictBase64(armored.slice(BEGIN.length + 1, end), "armored SSH signature");
+}
+function strictBase64(text, what) {
+  const compact2 = text.replace(/[ \t\r\n]/g, "");
+  if (compact2.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact2)) {
+    throw new Rejection(`${what} is not valid base64`);
+  }
+  return Buffer.from(compact2, "base64");
+}
+function parseSignatureBlob(blob) {
+  if (blob.length < MAGIC.length || !blob.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw new Rejection('signature blob does not start with the "SSHSIG" magic preamble');
+  }
+  const r = new Reader(blob.subarray(MAGIC.length), "signature blob");
+  const version2 = r.uint32("version");
+  if (version2 !== SIG_VERSION) {
+    throw new Rejection(`signature version ${version2} is not supported (expected ${SIG_VERSION})`);
+  }
+  const publicKey = r.bytes("public key");
+  const namespace = r.cstring("namespace");
+  r.bytes("reserved field");
+  const hashAlgorithm = r.cstring("hash algorithm").toString("latin1");
+  const signature = r.bytes("signature");
+  r.end();
+  if (!HASH_ALGORITHMS.has(hashAlgorithm)) {
+    throw new Rejection(
+      `signature uses unsupported hash algorithm ${JSON.stringify(hashAlgorithm)} (allowed: sha256, sha512)`
+    );
+  }
+  return { publicKey, namespace, hashAlgorithm, signature };
+}
+function signedData(namespace, hashAlgorithm, digest) {
+  return Buffer.concat([
+    MAGIC,
+    sshString(Buffer.from(namespace, "utf8")),
+    sshString(Buffer.alloc(0)),
+    sshString(Buffer.from(hashAlgorithm, "latin1")),
+    sshString(digest)
+  ]);
+}
+function sshString(data) {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  return Buffer.concat([length, data]);
+}
+function findAllowedKey(allowed2, principal, namespace, signingKey, fp) {
+  let principalListed = false;
+  let excludedBy;
+  for (const signer of allowed2) {
+    if (matchPatternList(principal, signer.principal) !== 1) continue;
+    principalListed = true;
+    const entry = allowedKeyOf(signer, principal);
+    if (!entry.blob.equals(signingKey)) continue;
+    const { namespaces } = signer;
+    if (namespaces !== void 0 && matchPatternList(namespace, namespaces.join(",")) !== 1) {
+      excludedBy = namespaces;
+      continue;
+    }
+    entry.key ??= decodePublicKey(entry.blob);
+    return entry.key;
+  }
+  if (excludedBy !== void 0) {
+    throw new Rejection(
+      `key ${fp} is allowed for ${principal} only in namespaces "${excludedBy.join(",")}", not in "${namespace}"`
+    );
+  }
+  if (!principalListed) {
+    throw new Rejection(`signed by ${fp}, but no allowed signer is listed for ${principal}`);
+  }
+  throw new Rejection(`signed by ${fp} which is not an allowed key for ${principal}`);
+}
+var allowedKeys = /* @__PURE__ */ new WeakMap();
+function allowedKeyOf(signer, principal) {
+  let entry = allowedKeys.get(signer);
+  if (entry === void 0) {
+    try {
+      entry = { blob: readKeyLine(signer.publicKey).blob };
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new Rejection(
+        `the allowed signer for ${principal} has an unreadable public key: ${detail}`
+      );
+    }
+    allowedKeys.set(signer, entry);
+  }
+  return entry;
+}
+function readKeyLine(line) {
+  const [type, base644] = line.trim().split(/[ \t]+/, 2);
+  if (type === void 0 || type === "" || base644 === void 0) {
+    throw new Rejection('public key must look like "keytype base64 [comment]"');
+  }
+  const blob = strictBase64(base644, "public key");
+  const inner = new Reader(blob, "public key").cstring("key type").toString("latin1");
+  if (inner !== type) {
+    throw new Rejection(
+      `public key says ${JSON.stringify(type)} but encodes ${JSON.stringify(inner)}`
+    );
+  }
+  return { type, blob };
+}
+function decodePublicKey(blob) {
+  const r = new Reader(blob, "public key");
+  const type = r.cstring("key type").toString("latin1");
+  if (type === "ssh-ed25519") return ed25519Key(blob, r);
+  const curve = ECDSA_CURVES[type];
+  if (curve !== void 0) return ecdsaKey(blob, r, type, curve);
+  if (type === "ssh-rsa") return rsaKey(blob, r);
+  throw new Rejection(`key type ${JSON.stringify(type)} is not supported`);
+}
+function ed25519Key(blob, r) {
+  const raw = r.bytes("ed25519 key");
+  r.end();
+  if (raw.length !== 32) throw new Rejection(`ed25519 key is ${raw.length} bytes, expected 32`);
+  const key = createPublicKey({
+    key: { kty: "OKP", crv: "Ed25519", x: b64url2(raw) },
+    format: "jwk"
+  });
+  return {
+    blob,
+    verify(data, signatureBlob) {
+      const sig = readSignature(signatureBlob, ["ssh-ed25519"]);
+      if (sig.bytes.length !== 64) return false;
+      return cryptoVerify(null, data, key, sig.bytes);
+    }
+  };
+}
+var ECDSA_CURVES = {
+  "ecdsa-sha2-nistp256": { name: "nistp256", jwk: "P-256", hash: "sha256", size: 32 },
+  "ecdsa-sha2-nistp384": { name: "nistp384", jwk: "P-384", hash: "sha384", size: 48 },
+  "ecdsa-sha2-nistp521": { name: "nistp521", jwk: "P-521", hash: "sha512", size: 66 }
+};
+function ecdsaKey(blob, r, type, curve) {
+  const name = r.cstring("curve name").toString("latin1");
+  const point = r.bytes("ecdsa point");
+  r.end();
+  if (name !== curve.name) throw new Rejection(`${type} key names curve ${JSON.stringify(name)}`);
+  if (point.length !== 1 + 2 * curve.size || point[0] !== 4) {
+    throw new Rejection(`${type} key is not an uncompressed ${curve.name} point`);
+  }
+  const x = b64url2(point.subarray(1, 1 + curve.size));
+  const y = b64url2(point.subarray(1 + curve.size));
+  const key = createPublicKey({ key: { kty: "EC", crv: curve.jwk, x, y }, format: "jwk" });
+  return {
+    blob,
+    verify(data, signatureBlob) {
+      const sig = readSignature(signatureBlob, [type]);
+      const inner = new Reader(sig.bytes, "ecdsa signature");
+      const rs = [inner.mpint("r"), inner.mpint("s")];
+      inner.end();
+      if (rs.some((n) => n.length > curve.size)) return false;
+      const p1363 = Buffer.concat(rs.map((n) => leftPad(n, curve.size)));
+      return cryptoVerify(curve.hash, data, { key, dsaEncoding: "ieee-p1363" }, p1363);
+    }
+  };
+}
+var RSA_MIN_BITS = 1024;
+var RSA_HASHES = {
+  "rsa-sha2-256": "sha256",
+  "rsa-sha2-512": "sha512"
+};
+function rsaKey(blob, r) {
+  const e = r.mpint("rsa exponent");
+  const n = r.mpint("rsa modulus");
+  r.end();
+  const bits = n.length === 0 ? 0 : (n.length - 1) * 8 + (32 - Math.clz32(n[0] ?? 0));
+  if (bits < RSA_MIN_BITS)
+    throw new Rejection(`rsa key has ${bits} bits, fewer than ${RSA_MIN_BITS}`);
+  const key = createPublicKey({ key: { kty: "RSA", n: b64url2(n), e: b64url2(e) }, format: "jwk" });
+  return {
+    blob,
+    verify(data, signatureBlob) {
+      const sig = readSignature(signatureBlob, Object.keys(RSA_HASHES));
+      if (sig.bytes.length > n.length) return false;
+      const padded = leftPad(sig.bytes, n.length);
+      const hash2 = RSA_HASHES[sig.type] ?? "unreachable";
+      return cryptoVerify(hash2, data, { key, padding: constants3.RSA_PKCS1_PADDING }, padded);
+    }
+  };
+}
+function readSignature(blob, types) {
+  const r = new Reader(blob, "signature");
+  const type = r.cstring("signature type").toString("latin1");
+  const bytes = r.bytes("signature bytes");
+  r.end();
+  if (!types.includes(type)) {
+    throw new Rejection(
+      `signature type ${JSON.stringify(type)} is not allowed for this key (expected ${types.join(" or ")})`
+    );
+  }
+  return { type, bytes };
+}
+function blobFingerprint(blob) {
+  return `SHA256:${createHash2("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+}
+var Reader = class {
+  constructor(buf, what) {
+    this.buf = buf;
+    this.what = what;
+  }
+  buf;
+  what;
+  offset = 0;
+  uint32(field) {
+    if (this.buf.length - this.offset < 4) throw this.truncated(field);
+    const value = this.buf.readUInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+  bytes(field) {
+    const length = this.uint32(field);
+    if (this.buf.length - this.offset < length) throw this.truncated(field);
+    const value = this.buf.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return value;
+  }
+  /** A string that must not contain NUL, as sshbuf_get_cstring requires. */
+  cstring(field) {
+    const value = this.bytes(field);
+    if (value.includes(0)) throw new Rejection(`${this.what}: ${field} contains a NUL byte`);
+    return value;
+  }
+  /** A non-negative mpint, returned without leading zero bytes. */
+  mpint(field) {
+    const value = this.bytes(field);
+    if (value.length > 0 && (value[0] ?? 0) & 128) {
+      throw new Rejection(`${this.what}: ${field} is negative`);
+    }
+    let start = 0;
+    while (start < value.length && value[start] === 0) start++;
+    return value.subarray(start);
+  }
+  end() {
+    const left = this.buf.length - this.offset;
+    if (left !== 0) throw new Rejection(`${this.what} has ${left} bytes of trailing data`);
+  }
+  truncated(field) {
+    return new Rejection(`${this.what} is truncated (while reading ${field})`);
+  }
+};
+function leftPad(bytes, size) {
+  return bytes.length >= size ? bytes : Buffer.concat([Buffer.alloc(size - bytes.length), bytes]);
+}
+function b64url2(bytes) {
+  return bytes.toString("base64url");
+}
+function matchPatternList(value, list) {
+  if (!/[*?!,]/.test(list)) return value === list ? 1 : 0;
+  const subject = Buffer.from(value, "utf8");
+  let positive = false;
+  for (const item of list.split(",")) {
+    const negated = item.startsWith("!");
+    const pattern = Buffer.from(negated ? item.slice(1) : item, "utf8");
+    if (pattern.length >= 1023) return 0;
+    if (matchPattern(subject, pattern)) {
+      if (negated) return -1;
+      positive = true;
+    }
+  }
+  return positive ? 1 : 0;
+}
+function matchPattern(s, p) {
+  const STAR = 42;
+  const QUESTION = 63;
+  let si = 0;
+  let pi = 0;
+  let starP = -1;
+  let starS = 0;
+  while (si < s.length) {
+    if (pi < p.length && (p[pi] === QUESTION || p[pi] === s[si])) {
+      si++;
+      pi++;
+    } else if (pi < p.length && p[pi] === STAR) {
+      starP = ++pi;
+      starS = si;
+    } else if (starP >= 0) {
+      pi = starP;
+      si = ++starS;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.length && p[pi] === STAR) pi++;
+  return pi === p.length;
+}
+var GIT_SIGNATURE_STARTS = [
+  "-----BEGIN PGP SIGNATURE-----",
+  "-----BEGIN PGP MESSAGE-----",
+  "-----BEGIN SIGNED MESSAGE-----",
+  BEGIN
+];
+function splitSignedTag(raw) {
+  const bytes = typeof raw === "string" ? Buffer.from(raw, "utf8") : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const text = bytes.toString("latin1");
+  let start = -1;
+  for (let line = 0; line < text.length; ) {
+    if (GIT_SIGNATURE_STARTS.some((marker) => text.startsWith(marker, line))) start = line;
+    const eol = text.indexOf("\n", line);
+    line = eol < 0 ? text.length : eol + 1;
+  }
+  if (start < 0) return void 0;
+  return { payload: bytes.subarray(0, start), signature: bytes.subarray(start).toString("utf8") };
+}
+var OPENSSH_MAGIC = Buffer.from("openssh-key-v1\0", "latin1");
+
+// src/forge/local/reviews.ts
+function parseReviewTag(raw) {
+  const sep4 = raw.indexOf("\n\n");
+  if (sep4 < 0) return void 0;
+  const headers = raw.slice(0, sep4).split("\n");
+  const body = raw.slice(sep4 + 2);
+  const block = body.split("\n\n")[1] ?? "";
+  const seen = [...block.matchAll(/^seen: ([0-9a-f]{40}|[0-9a-f]{64})$/gm)].map((m) => m[1]);
+  const header = (name) => headers.find((h) => h.startsWith(`${name} `))?.slice(name.length + 1);
+  const tagger = /^(.*) <([^>]*)> (\d+) [+-]\d{4}$/.exec(header("tagger") ?? "");
+  const field = (name) => new RegExp(`^${name}: (\\S+)$`, "m").exec(body)?.[1];
+  const target = header("object");
+  const request2 = field("request");
+  const state = field("state");
+  const commit = field("commit");
+  if (!tagger || !target || !request2 || !state || !commit) return void 0;
+  if (state !== "approved" && state !== "changes_requested") return void 0;
+  return {
+    target,
+    taggerName: tagger[1],
+    taggerEmail: tagger[2],
+    at: new Date(Number(tagger[3]) * 1e3),
+    request: request2,
+    state,
+    commit,
+    seen
+  };
+}
+function reviewFromTag(raw, requestId, config2, signers) {
+  const text = typeof raw === "string" ? raw : raw.toString("utf8");
+  const tag = parseReviewTag(text);
+  if (tag === void 0 || tag.request !== requestId) return void 0;
+  const principal = resolvePrincipal(directoryOf(config2), tag.taggerEmail);
+  const person = principal?.kind === "person" ? principal.id : void 0;
+  const info2 = person ? config2.people[person] : void 0;
+  const signed = splitSignedTag(raw);
+  let verified = false;
+  let unverifiedReason;
+  if (!signed) unverifiedReason = "the review is not signed";
+  else if (!person)
+    unverifiedReason = principal === void 0 ? `signer is not a person in .interlock/config.yaml (${tag.taggerEmail})` : `signer ${principal.id} is an agent, and agents never review`;
+  else if (tag.commit !== tag.target) {
+    unverifiedReason = "the review names a different commit than it is attached to";
+  } else {
+    const r = verifySshSignature(signed.signature, signed.payload, "git", person, signers);
+    verified = r.ok;
+    if (!r.ok) unverifiedReason = r.reason;
+  }
+  return {
+    who: person ?? principal?.id ?? tag.taggerName,
+    state: tag.state,
+    commit: tag.target,
+    at: tag.at,
+    isBot: info2?.bot ?? false,
+    verified,
+    ...unverifiedReason ? { unverifiedReason } : {},
+    canApprove: info2 !== void 0 && !info2.bot
+  };
+}
+
+// src/trust/root.ts
+var import_yaml3 = __toESM(require_dist(), 1);
+var settingsSchema = external_exports.looseObject({
+  /** The pinned trust root: the approvals repository's initial commit. */
+  trust_root: external_exports.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/)
+});
+
+// src/identity/requester.ts
+function bindRequester(dir, signer, declared) {
+  const who = resolvePrincipal(dir, signer);
+  if (who === void 0) {
+    return { ok: false, reason: `${signer} is neither a person nor an agent in the configuration` };
+  }
+  if (!samePrincipal(dir, declared.id, who.id)) {
+    return {
+      ok: false,
+      reason: `the request names requester ${declared.id}, but it is filed (signed) by ${who.id}: the requester is whoever signs it`
+    };
+  }
+  if (who.kind === "person") {
+    if (declared.kind !== "human") {
+      return {
+        ok: false,
+        reason: `${who.id} is a person and cannot file as ${declared.kind === "agent" ? "an agent" : "a pipeline"}: set requester.kind to human`
+      };
+    }
+    if (declared.on_behalf_of !== void 0 && !samePrincipal(dir, declared.on_behalf_of, who.id)) {
+      return {
+        ok: false,
+        reason: `${who.id} files as a person, on behalf of nobody else: remove on_behalf_of (${declared.on_behalf_of})`
+      };
+    }
+    return { ok: true, requester: { id: who.id, kind: "human" } };
+  }
+  if (declared.kind === "human") {
+    return {
+      ok: false,
+      reason: `${who.id} is an agent: set requester.kind to agent (or pipeline)`
+    };
+  }
+  const sponsor = who.sponsor;
+  if (sponsor === void 0) {
+    return { ok: false, reason: `${who.id} has no sponsor in the configuration` };
+  }
+  if (declared.on_behalf_of !== void 0 && !samePrincipal(dir, declared.on_behalf_of, sponsor)) {
+    return {
+      ok: false,
+      reason: `${who.id}'s sponsor is ${sponsor} (bound in the configuration), but the request names ${declared.on_behalf_of}: an agent does not choose its sponsor`
+    };
+  }
+  return { ok: true, requester: { id: who.id, kind: declared.kind, on_behalf_of: sponsor } };
+}
+
+// src/forge/local/signed-request.ts
+function splitSignedCommit(raw) {
+  const text = (typeof raw === "string" ? Buffer.from(raw, "utf8") : Buffer.from(raw)).toString(
+    "latin1"
+  );
+  const end = text.indexOf("\n\n");
+  const headerText = end < 0 ? text : text.slice(0, end);
+  const body = end < 0 ? "" : text.slice(end);
+  const kept = [];
+  let signature;
+  let inSig = false;
+  for (const line of headerText.split("\n")) {
+    if (inSig && line.startsWith(" ")) {
+      signature.push(line.slice(1));
+      continue;
+    }
+    inSig = false;
+    if (line.startsWith("gpgsig ") || line.startsWith("gpgsig-sha256 ")) {
+      if (signature !== void 0) return void 0;
+      signature = [line.slice(line.indexOf(" ") + 1)];
+      inSig = true;
+      continue;
+    }
+    kept.push(line);
+  }
+  if (signature === void 0) return void 0;
+  return {
+    payload: Buffer.from(kept.join("\n") + body, "latin1"),
+    signature: Buffer.from(signature.join("\n") + "\n", "latin1").toString("utf8")
+  };
+}
+function requestSigners(dir) {
+  return [...dir.principals.values()].filter((p) => p.signingKey !== void 0).map((p) => ({ principal: p.id, publicKey: p.signingKey, namespaces: ["git"] }));
+}
+function verifyRequestCommit(raw, declared, dir) {
+  const signed = splitSignedCommit(raw);
+  if (signed === void 0) {
+    return { verified: false, reason: "the proposal's commit is not signed" };
+  }
+  const signers = requestSigners(dir);
+  let firstReason;
+  for (const s of signers) {
+    const r = verifySshSignature(signed.signature, signed.payload, "git", s.principal, signers);
+    if (!r.ok) {
+      if (firstReason === void 0 || s.principal === declared.id) firstReason = r.reason;
+      continue;
+    }
+    const bound = bindRequester(dir, s.principal, declared);
+    if (!bound.ok) return { verified: false, reason: bound.reason };
+    return {
+      verified: true,
+      signer: s.principal,
+      requester: bound.requester,
+      detail: `filed and signed by ${s.principal} (key ${r.fingerprint})`
+    };
+  }
+  const why = firstReason ?? "no person or agent in the configuration has a signing key";
+  return {
+    verified: false,
+    reason: `the proposal's signature is by no configured person or agent (${why})`
+  };
+}
+
+// src/forge/local/local-forge.ts
+function allowedSigners(config2) {
+  return Object.entries(config2.people).filter(([, p]) => p.signing_key !== void 0).map(([id2, p]) => ({ principal: id2, publicKey: p.signing_key, namespaces: ["git"] }));
+}
+
+// src/evidence/evidence.ts
+import { createHash as createHash4 } from "node:crypto";
+
+// src/presentation/escape.ts
+var INVISIBLE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}\p{Default_Ignorable_Code_Point}]/gu;
+var NAMED = {
+  "\\": "\\\\",
+  "\n": "\\n",
+  "\r": "\\r",
+  "	": "\\t"
+};
+function escapeChar(ch) {
+  const named2 = NAMED[ch];
+  if (named2 !== void 0) return named2;
+  const cp = ch.codePointAt(0);
+  if (cp < 256) return `\\x${cp.toString(16).padStart(2, "0")}`;
+  if (cp < 65536) return `\\u${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+  return `\\u{${cp.toString(16).toUpperCase()}}`;
+}
+function visibleText(text) {
+  return text.replace(INVISIBLE, escapeChar);
+}
+function visibleBlock(text) {
+  return text.replace(INVISIBLE, (ch) => ch === "\n" || ch === "\\" ? ch : escapeChar(ch));
+}
+var terminalText = visibleText;
+function terminalBlock(text, indent = "") {
+  return visibleBlock(text).split("\n").map((l) => indent + l);
+}
+var MD_PUNCTUATION = /[!-%'-/:;=?[-`{-~]/g;
+var MD_ENTITY = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
+function markdownText(text) {
+  const escaped = visibleText(text).replace(MD_PUNCTUATION, (c) => `\\${c}`).replace(/[&<>]/g, (c) => MD_ENTITY[c]).replace(/@/g, "`@`");
+  return escaped.replace(/^ +| +$/g, (spaces) => "&#32;".repeat(spaces.length));
+}
+function markdownIdentifier(text) {
+  return /^[A-Za-z0-9_./-]+$/.test(text) ? `\`${text}\`` : markdownText(text);
+}
+function markdownCodeBlock(text, lang = "") {
+  const body = visibleBlock(text).replace(/\n$/, "");
+  const longest = Math.max(2, ...[...body.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}${lang}
+${body}
+${fence}`;
+}
+function commitText(text) {
+  const line = visibleText(text);
+  return /^[\w-]+[ \t]*:(?!\/\/)/.test(line) ? `\u201C${line}\u201D` : line;
+}
+
+// src/gate/snapshot.ts
+var GATE_RULES = [
+  "decision",
+  "signed-request",
+  "not-expired",
+  "groups",
+  "codeowners",
+  "distinct-approvers",
+  "fresh-approvals",
+  "no-rejection",
+  "single-file",
+  "untampered"
+];
+
+// src/gate/gate.ts
+var AUTO_APPROVED_DETAIL = "auto-approved by policy (recorded)";
+var AUTO_APPROVED_RULES = /* @__PURE__ */ new Set([
+  "groups",
+  "codeowners",
+  "distinct-approvers",
+  "fresh-approvals",
+  "no-rejection"
+]);
+function evaluateGate(s) {
+  const autoApproved = s.request.decision.allow && s.request.decision.auto_approve;
+  const owners = ownerResolver(s.teams);
+  const reviews = assessReviews(s);
+  const candidates = reviews.filter(isCandidate).map((a) => ({ person: a.person, who: a.review.who }));
+  const groups2 = countGroups(s.request.decision.approvals.groups, candidates, owners);
+  const codeowners = checkCodeowners(s.codeowners, s.request.path, candidates, owners);
+  const requirementsMet = groups2.ok && codeowners.ok;
+  const computed = {
+    decision: checkDecision(s),
+    "signed-request": checkAuthentication(s),
+    "not-expired": checkExpiry(s.now, s.request.expiresAt),
+    groups: groups2,
+    codeowners,
+    "distinct-approvers": checkDistinct(reviews, requirementsMet),
+    "fresh-approvals": checkFresh(reviews, requirementsMet, s.proposal.headCommit),
+    "no-rejection": checkRejections(reviews),
+    "single-file": checkSingleFile(s),
+    untampered: checkDigest(s.request.recordedDigest, s.request.actualDigest)
+  };
+  const outcomes = GATE_RULES.map(
+    (rule) => autoApproved && AUTO_APPROVED_RULES.has(rule) ? { rule, ok: true, detail: AUTO_APPROVED_DETAIL } : {
+      rule,
+      ok: computed[rule].ok,
+      detail: computed[rule].detail,
+      headline: computed[rule].headline
+    }
+  );
+  const approvals = reviews.map(
+    (a) => describeReview(a, {
+      groups: groups2,
+      codeowners,
+      requiredGroups: s.request.decision.approvals.groups,
+      path: s.request.path,
+      autoApproved
+    })
+  );
+  const satisfied = outcomes.every((o) => o.ok);
+  const ignored = reviews.filter((a) => a.kind === "unverified");
+  return {
+    satisfied,
+    rules: outcomes.map(({ rule, ok, detail }) => ({ rule, ok, detail })),
+    approvals,
+    autoApproved,
+    summary: summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals, ignored)
+  };
+}
+function directoryOf2(s) {
+  return s.identities ?? EMPTY_DIRECTORY;
+}
+function shortSha(commit) {
+  return commit.slice(0, 7);
+}
+function sponsorOf(requester) {
+  return requester.kind === "human" ? "the requester's sponsor" : `the ${requester.kind}'s sponsor`;
+}
+function ownerResolver(teams) {
+  const index = /* @__PURE__ */ new Map();
+  for (const [handle, members2] of Object.entries(teams)) {
+    const key = spellingKey(handle);
+    const set2 = index.get(key) ?? /* @__PURE__ */ new Set();
+    for (const m of members2) set2.add(spellingKey(m));
+    index.set(key, set2);
+  }
+  return (owner) => {
+    const key = spellingKey(owner);
+    const members2 = index.get(key);
+    if (members2) return { members: members2, known: true };
+    if (key.includes("/")) return { members: /* @__PURE__ */ new Set(), known: false };
+    return { members: /* @__PURE__ */ new Set([key]), known: true };
+  };
+}
+function isMemberOfAny(c, owners, resolve4) {
+  const handle = spellingKey(c.who);
+  return owners.some((o) => resolve4(o).members.has(handle));
+}
+function isCandidate(a) {
+  return a.kind === "approval" && a.ineligible.length === 0 && a.stale === null;
+}
+function assessReviews(s) {
+  const dir = directoryOf2(s);
+  const ordered = s.reviews.map((review, index) => ({ review, index })).sort((a, b) => timeOf(a.review.at) - timeOf(b.review.at) || a.index - b.index).map((x) => x.review);
+  const head = s.proposal.headCommit;
+  const latest = /* @__PURE__ */ new Map();
+  for (const r of ordered) {
+    if (r.state === "commented" || !r.verified) continue;
+    const person = principalKey(dir, r.who);
+    const prior = latest.get(person);
+    if (prior?.state === "changes_requested" && r.state === "approved" && r.commit !== head) {
+      continue;
+    }
+    latest.set(person, r);
+  }
+  return ordered.map((review) => {
+    if (!review.verified) {
+      const reason = review.unverifiedReason ?? "the forge could not verify who gave it";
+      return { kind: "unverified", review, reason };
+    }
+    const person = principalKey(dir, review.who);
+    if (review.state === "commented") return { kind: "comment", review };
+    const last = latest.get(person);
+    if (last !== void 0 && last !== review) return { kind: "superseded", review, by: last };
+    if (review.state === "dismissed") return { kind: "dismissed", review };
+    const ineligible = disqualifications(review, s);
+    if (review.state === "changes_requested") return { kind: "rejection", review, ineligible };
+    const stale = review.commit === head ? null : staleReason(review, head);
+    return { kind: "approval", review, person, ineligible, stale };
+  });
+}
+function timeOf(d) {
+  const t = d.getTime();
+  return Number.isFinite(t) ? t : 0;
+}
+function disqualifications(review, s) {
+  const dir = directoryOf2(s);
+  const who = review.who;
+  const person = principalKey(dir, who);
+  const { requester } = s.request;
+  const reasons = [];
+  for (const e of excludedFromApproving(dir, requester)) {
+    if (e.key !== person) continue;
+    if (e.role === "requester") {
+      reasons.push({
+        long: `${who} is the requester (${e.source}), and nobody approves their own request`,
+        short: `${who} is the requester`
+      });
+    } else {
+      reasons.push({
+        long: `${who} is ${sponsorOf(requester)} (${e.source}), and the human behind a request cannot approve it`,
+        short: `${who} is ${sponsorOf(requester)}`
+      });
+    }
+  }
+  if (principalKey(dir, s.proposal.author) === person) {
+    reasons.push({
+      long: `${who} opened the proposal, and an author cannot approve their own proposal`,
+      short: `${who} opened the proposal`
+    });
+  }
+  if (s.proposal.committers.some((c) => principalKey(dir, c) === person)) {
+    reasons.push({
+      long: `${who} pushed a commit to the proposal, so the approval would cover their own change`,
+      short: `${who} pushed a commit to the proposal`
+    });
+  }
+  if (review.isBot || isBotPrincipal(dir, who)) {
+    reasons.push({
+      long: `${who} is a bot or app, and bots never count (nor do agents)`,
+      short: `${who} is a bot`
+    });
+  }
+  if (!review.canApprove) {
+    reasons.push({ long: `${who} has no write access`, short: `${who} has no write access` });
+  }
+  return reasons;
+}
+function staleReason(review, head) {
+  const given = `given on ${shortSha(review.commit)}, but the proposal is now at ${shortSha(head)}`;
+  return {
+    long: `${given}; approve again on the current head`,
+    short: `${review.who}'s approval was ${given}`
+  };
+}
+function checkDecision(s) {
+  const d = s.request.decision;
+  if (d.allow && d.deny.length === 0) {
+    return { ok: true, detail: `the policy allows it (risk ${d.risk})` };
+  }
+  const reasons = d.deny.length > 0 ? d.deny.join("; ") : "no reason given";
+  if (d.allow) {
+    const detail = `the decision both allows it and lists deny reasons (${reasons}), so it is treated as denied`;
+    return { ok: false, detail, headline: "the policy decision is inconsistent" };
+  }
+  return {
+    ok: false,
+    detail: `the policy denied it: ${reasons}`,
+    headline: `the policy denied it (${reasons})`
+  };
+}
+function checkAuthentication(s) {
+  const a = s.request.authentication;
+  if (a.verified) return { ok: true, detail: a.detail };
+  return {
+    ok: false,
+    detail: `the request is not authenticated: ${a.reason}; file it again, signed with the requester's key`,
+    headline: "the request is not signed by its requester"
+  };
+}
+function checkExpiry(now, expiresAt) {
+  const left = expiresAt.getTime() - now.getTime();
+  if (!Number.isFinite(left)) {
+    const detail = "the expiry time or the current time is missing or invalid, so it counts as expired";
+    return { ok: false, detail, headline: "its expiry time is invalid" };
+  }
+  const at = expiresAt.toISOString();
+  if (left > 0) return { ok: true, detail: `expires at ${at} (in ${duration3(left)})` };
+  return {
+    ok: false,
+    detail: `expired at ${at} (${duration3(-left)} ago); file a new request`,
+    headline: `the request expired at ${at}`
+  };
+}
+function duration3(ms) {
+  const minutes = Math.floor(ms / 6e4);
+  const [d, h, m] = [Math.floor(minutes / 1440), Math.floor(minutes % 1440 / 60), minutes % 60];
+  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
+  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
+  return m > 0 ? `${m}m` : "less than a minute";
+}
+function countGroups(groups2, candidates, resolve4) {
+  if (groups2.length === 0) {
+    return {
+      ok: false,
+      detail: "the decision names no approval group and is not auto-approved, so no approval can satisfy it",
+      headline: "the decision names no approval group",
+      assigned: /* @__PURE__ */ new Map(),
+      tallies: []
+    };
+  }
+  const assigned = assignToGroups(groups2, candidates, resolve4);
+  const whoOf = new Map(candidates.map((c) => [c.person, c.who]));
+  const parts = [];
+  const unmet = [];
+  const tallies = [];
+  for (const g of groups2) {
+    const need = required2(g);
+    const counted = [...assigned].filter(([, name]) => name === g.name).map(([p]) => whoOf.get(p));
+    const tally = `${counted.length} of ${need}`;
+    tallies.push(`${g.name} ${tally} (${counted.join(", ")})`);
+    if (counted.length >= need) {
+      parts.push(`${g.name}: ${tally} (${counted.join(", ")})`);
+      continue;
+    }
+    unmet.push(`${g.name} has ${counted.length} of ${need} required approvals`);
+    const notes = [`${g.name}: ${tally} required approvals from ${g.owners.join(", ")}`];
+    if (counted.length > 0) notes.push(`counted ${counted.join(", ")}`);
+    const elsewhere = candidates.filter(
+      (c) => assigned.has(c.person) && assigned.get(c.person) !== g.name
+    );
+    for (const c of elsewhere.filter((c2) => isMemberOfAny(c2, g.owners, resolve4))) {
+      notes.push(`${c.who} already counted for ${assigned.get(c.person)} (one person counts once)`);
+    }
+    for (const o of g.owners.filter((o2) => !resolve4(o2).known)) {
+      notes.push(`no members are known for ${o}`);
+    }
+    parts.push(notes.join(", "));
+  }
+  const detail = parts.join("; ");
+  if (unmet.length === 0) return { ok: true, detail, assigned, tallies };
+  return { ok: false, detail, headline: unmet.join("; "), assigned, tallies };
+}
+function required2(g) {
+  return Number.isFinite(g.min) ? Math.max(1, Math.ceil(g.min)) : Number.POSITIVE_INFINITY;
+}
+function assignToGroups(groups2, candidates, resolve4) {
+  const seats = [];
+  for (const g of groups2) {
+    const n = Math.min(required2(g), candidates.length);
+    for (let i = 0; i < n; i++) seats.push({ group: g.name, owners: g.owners });
+  }
+  const seat = (person, visited) => {
+    for (const [i, s] of seats.entries()) {
+      if (visited.has(i) || !isMemberOfAny(person, s.owners, resolve4)) continue;
+      visited.add(i);
+      if (s.holder === void 0 || seat(s.holder, visited)) {
+        s.holder = person;
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const c of candidates) seat(c, /* @__PURE__ */ new Set());
+  const assigned = /* @__PURE__ */ new Map();
+  for (const s of seats) if (s.holder !== void 0) assigned.set(s.holder.person, s.group);
+  for (const c of candidates) {
+    if (assigned.has(c.person)) continue;
+    const g = groups2.find((g2) => isMemberOfAny(c, g2.owners, resolve4));
+    if (g) assigned.set(c.person, g.name);
+  }
+  return assigned;
+}
+function checkCodeowners(codeowners, path, candidates, resolve4) {
+  const none = { line: null, approvers: /* @__PURE__ */ new Set() };
+  if (codeowners !== null && codeowners.errors.length > 0) {
+    const where = codeowners.errors.map((e) => e.line > 0 ? `line ${e.line}: ${e.message}` : e.message).join("; ");
+    return {
+      ok: false,
+      detail: `the base branch's CODEOWNERS has errors (${where}), so Interlock fails closed until it is fixed`,
+      headline: "CODEOWNERS on the base branch has errors",
+      ...none
+    };
+  }
+  const rule = codeowners === null ? void 0 : ownersFor(codeowners, path);
+  if (rule === void 0) return { ok: true, detail: `no CODEOWNERS rule covers ${path}`, ...none };
+  const line = `CODEOWNERS line ${rule.line}: ${rule.pattern}`;
+  if (rule.owners.length === 0) {
+    return { ok: true, detail: `${line} leaves ${path} without owners`, ...none };
+  }
+  const owners = rule.owners.join(", ");
+  const found = candidates.filter((c) => isMemberOfAny(c, rule.owners, resolve4));
+  const approvers = new Set(found.map((c) => c.person));
+  if (found.length > 0) {
+    const names2 = found.map((c) => c.who).join(", ");
+    return {
+      ok: true,
+      detail: `code owner ${names2} approved (${line} ${owners})`,
+      line: rule,
+      approvers
+    };
+  }
+  return {
+    ok: false,
+    detail: `needs an approval from one of ${owners} (${line}); none has counted yet`,
+    headline: `CODEOWNERS needs an approval from one of ${owners}`,
+    line: rule,
+    approvers
+  };
+}
+function checkDistinct(reviews, requirementsMet) {
+  const ignored = reviews.filter(
+    (a) => a.kind === "approval" && a.ineligible.length > 0
+  );
+  if (ignored.length === 0) {
+    return {
+      ok: true,
+      detail: "no approval came from the requester, its sponsor, the proposal's author, a committer, a bot or one without write access"
+    };
+  }
+  const why = ignored.map((a) => a.ineligible.map((r) => r.short).join(", ")).join("; ");
+  const n = count(ignored.length, "approval");
+  if (requirementsMet) return { ok: true, detail: `ignored ${n}: ${why}` };
+  return { ok: false, detail: `${n} did not count: ${why}` };
+}
+function checkFresh(reviews, requirementsMet, head) {
+  const stale = reviews.filter(
+    (a) => a.kind === "approval" && a.stale !== null && a.ineligible.length === 0
+  );
+  if (stale.length === 0) {
+    return {
+      ok: true,
+      detail: `no approval was given on a commit other than the head ${shortSha(head)}`
+    };
+  }
+  const why = stale.map((a) => a.stale?.short).join("; ");
+  const n = count(stale.length, "stale approval");
+  if (requirementsMet) return { ok: true, detail: `ignored ${n}: ${why}` };
+  return { ok: false, detail: `${n} did not count: ${why}; approve again on ${shortSha(head)}` };
+}
+function checkRejections(reviews) {
+  const rejections = reviews.filter((a) => a.kind === "rejection");
+  const blocking = rejections.filter((a) => a.ineligible.length === 0);
+  const ignored = rejections.filter((a) => a.ineligible.length > 0);
+  const ignoredNote = ignored.length > 0 ? ` (ignored ${count(ignored.length, "rejection")}: ${ignored.map((a) => a.ineligible.map((r) => r.short).join(", ")).join("; ")})` : "";
+  if (blocking.length === 0) {
+    return { ok: true, detail: `no outstanding request for changes${ignoredNote}` };
+  }
+  const names2 = blocking.map((a) => `${a.review.who} (on ${shortSha(a.review.commit)})`).join(", ");
+  const whoNames = blocking.map((a) => a.review.who).join(", ");
+  return {
+    ok: false,
+    detail: `changes requested by ${names2} and not withdrawn: it blocks until they approve or the review is dismissed${ignoredNote}`,
+    headline: `${whoNames} requested changes`
+  };
+}
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+function sensitiveKind(path) {
+  if (/^(?:\.github\/|docs\/)?CODEOWNERS$/.test(path)) return "code owners";
+  if (path.startsWith("policies/")) return "policy";
+  if (path.startsWith(".interlock/")) return "Interlock config";
+  if (path.startsWith(".github/workflows/") || path.startsWith(".github/actions/"))
+    return "workflow";
+  if (path.startsWith(".github/")) return "GitHub config";
+  if (path.startsWith("requests/")) return "another request";
+  if (path.startsWith("results/")) return "execution result";
+  return null;
+}
+function checkSingleFile(s) {
+  const path = s.request.path;
+  const mine = s.proposal.changedFiles.filter((f) => f.path === path);
+  const others = s.proposal.changedFiles.filter((f) => f.path !== path);
+  const problems = [];
+  const headlines = [];
+  if (mine.length === 0) {
+    problems.push(`it does not add the request file ${path}`);
+    headlines.push("the proposal does not add the request file");
+  }
+  for (const f of mine.filter((f2) => f2.status !== "added")) {
+    problems.push(`the request file ${path} is ${f.status}, but a proposal may only add it`);
+    headlines.push(`the request file is ${f.status}, not added`);
+  }
+  if (others.length > 0) {
+    const listed = others.map((f) => {
+      const kind = sensitiveKind(f.path);
+      return kind === null ? `${f.path} (${f.status})` : `${f.path} (${f.status}, ${kind})`;
+    });
+    problems.push(`it also changes ${listed.join(", ")}`);
+    headlines.push(`the proposal also changes ${others.map((f) => f.path).join(", ")}`);
+  }
+  if (problems.length === 0) {
+    return { ok: true, detail: `the proposal only adds the request file ${path}` };
+  }
+  return {
+    ok: false,
+    detail: `${problems.join("; ")}; a proposal must add exactly one request file and change nothing else`,
+    headline: headlines.join("; ")
+  };
+}
+function checkDigest(recorded, actual) {
+  if (recorded === "" || actual === "") {
+    return {
+      ok: false,
+      detail: "a digest is missing, so Interlock cannot tell whether the request file was changed",
+      headline: "the request file's digest is missing"
+    };
+  }
+  if (recorded === actual) {
+    return {
+      ok: true,
+      detail: `the request file matches the digest the policy evaluated (${recorded})`
+    };
+  }
+  return {
+    ok: false,
+    detail: `the request file was changed after the policy evaluated it: recorded ${recorded}, now ${actual}`,
+    headline: "the request file was changed after the policy evaluated it"
+  };
+}
+function describeReview(a, ctx) {
+  const who = a.review.who;
+  switch (a.kind) {
+    case "unverified":
+      return { who, counted: false, why: `ignored: ${a.reason}` };
+    case "superseded":
+      if (a.by.state === "changes_requested" && timeOf(a.by.at) <= timeOf(a.review.at)) {
+        return {
+          who,
+          counted: false,
+          why: `given on ${shortSha(a.review.commit)}, which is not the current head, so it does not lift ${who}'s request for changes (on ${shortSha(a.by.commit)}): only an approval of the current head does`
+        };
+      }
+      return {
+        who,
+        counted: false,
+        why: `superseded by ${who}'s later review (${stateWords(a.by.state)} on ${shortSha(a.by.commit)}); only a person's latest review counts`
+      };
+    case "comment":
+      return { who, counted: false, why: "left a comment, which neither approves nor rejects" };
+    case "dismissed":
+      return {
+        who,
+        counted: false,
+        why: "the review was dismissed, so it neither approves nor rejects"
+      };
+    case "rejection":
+      return { who, counted: false, why: rejectionWhy(a, ctx.autoApproved) };
+    case "approval":
+      return describeApproval(a, ctx);
+  }
+}
+function stateWords(state) {
+  switch (state) {
+    case "approved":
+      return "approved";
+    case "changes_requested":
+      return "requested changes";
+    case "commented":
+      return "commented";
+    case "dismissed":
+      return "dismissed";
+  }
+}
+function rejectionWhy(a, autoApproved) {
+  const on = `requested changes on ${shortSha(a.review.commit)}`;
+  if (a.ineligible.length > 0) {
+    return `${on}, which does not block because ${a.ineligible.map((r) => r.long).join("; ")}`;
+  }
+  if (autoApproved)
+    return `${on}; the policy auto-approved the request, so it does not block (recorded)`;
+  return `${on}; this blocks the gate until ${a.review.who} approves or the review is dismissed`;
+}
+function describeApproval(a, ctx) {
+  const who = a.review.who;
+  const reasons = [...a.ineligible.map((r) => r.long), ...a.stale ? [a.stale.long] : []];
+  if (reasons.length > 0) return { who, counted: false, why: reasons.join("; ") };
+  const group = ctx.groups.assigned.get(a.person);
+  const owner = ctx.codeowners.approvers.has(a.person) ? ctx.codeowners.line : null;
+  const asOwner = owner ? `as a code owner of ${ctx.path} (CODEOWNERS line ${owner.line})` : null;
+  if (group !== void 0) {
+    const why = asOwner ? `counted for ${group} and ${asOwner}` : `counted for ${group}`;
+    return { who, counted: true, why, groups: [group] };
+  }
+  if (asOwner) return { who, counted: true, why: `counted ${asOwner}` };
+  return { who, counted: false, why: notAMemberWhy(ctx) };
+}
+function notAMemberWhy(ctx) {
+  const groups2 = ctx.requiredGroups.map((g) => `${g.name}: ${g.owners.join(", ")}`).join("; ");
+  const rule = ctx.codeowners.line;
+  const owners = rule ? `, nor a code owner of ${ctx.path} (${rule.owners.join(", ")})` : "";
+  return `not a member of any required group (${groups2 || "none required"})${owners}`;
+}
+function summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals, unverified) {
+  const notCounted = reviews.flatMap((a, i) => {
+    if (a.kind !== "approval" || approvals[i]?.counted) return [];
+    const reasons = [...a.ineligible, ...a.stale ? [a.stale] : []].map((r) => r.short);
+    return [
+      reasons.length > 0 ? reasons.join(", ") : `${a.review.who} is not in any required group`
+    ];
+  });
+  const ignored = notCounted.length > 0 && !autoApproved ? [`${count(notCounted.length, "approval")} did not count (${notCounted.join("; ")})`] : [];
+  if (unverified.length > 0) {
+    const whose = unverified.map((a) => a.kind === "unverified" ? `${a.review.who}: ${a.reason}` : "").join("; ");
+    ignored.push(`ignored ${count(unverified.length, "unverified review")} (${whose})`);
+  }
+  if (satisfied) {
+    const held = autoApproved ? [AUTO_APPROVED_DETAIL] : groups2.tallies;
+    return `Satisfied: ${[...held, ...ignored].join("; ")}.`;
+  }
+  const missing = outcomes.flatMap((o) => !o.ok && o.headline ? [o.headline] : []);
+  return `Not satisfied: ${[...missing, ...ignored].join("; ")}.`;
+}
+
+// src/policy/bundle.ts
+import { createHash as createHash3 } from "node:crypto";
+import { existsSync as existsSync4, readdirSync, readFileSync as readFileSync3 } from "node:fs";
+import { join as join3, relative as relative2, sep as sep3 } from "node:path";
+
+// src/policy/toolchain.ts
+import { existsSync as existsSync3, readFileSync as readFileSync2 } from "node:fs";
+import { dirname, join as join2 } from "node:path";
+import { fileURLToPath } from "node:url";
+function packageRoot() {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (; ; ) {
+    const pkg = join2(dir, "package.json");
+    if (existsSync3(pkg)) {
+      try {
+        if (JSON.parse(readFileSync2(pkg, "utf8")).name === "interlock")
+          return dir;
+      } catch {
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return join2(dirname(fileURLToPath(import.meta.url)), "..", "..");
+    dir = up;
+  }
+}
+
+// src/policy/bundle.ts
+var ENTRYPOINT = "interlock/decision";
+var DIST_DIR = "dist";
+function defaultPoliciesDir() {
+  return join3(packageRoot(), "policies");
+}
+function policiesDirFor(repoDir) {
+  if (repoDir !== void 0) {
+    const own2 = join3(repoDir, "policies");
+    if (existsSync4(own2)) return { dir: own2, isDefault: false };
+  }
+  return { dir: defaultPoliciesDir(), isDefault: true };
+}
+function revisionOf(wasm, dataJson) {
+  return sha256(`${sha256(wasm)}
+${sha256(dataJson)}
+`);
+}
+function isPolicySource(relPath) {
+  const parts = relPath.split("/");
+  if (parts[0] === DIST_DIR) return false;
+  const name = parts[parts.length - 1] ?? "";
+  if (name.endsWith("_test.rego")) return false;
+  return name.endsWith(".rego") || ["data.json", "data.yaml", "data.yml"].includes(name);
+}
+function sourceDigest(dir) {
+  const files = [];
+  const walk2 = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join3(d, entry.name);
+      const rel = relative2(dir, full).split(sep3).join("/");
+      if (entry.isDirectory()) {
+        if (rel !== DIST_DIR && !entry.name.startsWith(".")) walk2(full);
+      } else if (entry.isFile() && isPolicySource(rel)) {
+        files.push(rel);
+      }
+    }
+  };
+  walk2(dir);
+  files.sort();
+  const h = createHash3("sha256");
+  for (const f of files) h.update(`${f}\0${sha256(readFileSync3(join3(dir, f)))}
+`);
+  return `sha256:${h.digest("hex")}`;
+}
+function readBundle(policiesDir) {
+  const dist = join3(policiesDir, DIST_DIR);
+  const wasm = readFileSync3(join3(dist, "policy.wasm"));
+  const dataJson = readFileSync3(join3(dist, "data.json"), "utf8");
+  const manifest = JSON.parse(readFileSync3(join3(dist, "manifest.json"), "utf8"));
+  return { wasm: new Uint8Array(wasm), dataJson, manifest };
+}
+
+// src/evidence/time.ts
+var FILING_SKEW_MS = 5 * 6e4;
+var GIT_TIME_GRANULARITY_MS = 1e3;
+function filingTime(baseline, record4, now) {
+  const filedAt = baseline.committedAt;
+  const ttl = Number.isFinite(record4.decision.ttl_seconds) ? Math.max(0, record4.decision.ttl_seconds) : 0;
+  const expiresAt = new Date(filedAt.getTime() + ttl * 1e3);
+  const problems = [];
+  if (filedAt.getTime() > now.getTime() + FILING_SKEW_MS) {
+    problems.push(
+      `the request claims to be filed at ${filedAt.toISOString()}, later than this verifier's clock (${now.toISOString()}) plus ${FILING_SKEW_MS / 6e4} minutes: a filing time in the future is not trusted`
+    );
+  }
+  const agrees = (stored, expected) => {
+    const d = Date.parse(stored) - expected.getTime();
+    return Number.isFinite(d) && d >= 0 && d < GIT_TIME_GRANULARITY_MS;
+  };
+  if (!agrees(record4.requested_at, filedAt)) {
+    problems.push(
+      `the request file says requested_at ${record4.requested_at}, but it was filed at ${filedAt.toISOString()}`
+    );
+  }
+  if (!agrees(record4.expires_at, expiresAt)) {
+    problems.push(
+      `the request file says expires_at ${record4.expires_at}, but filed at ${filedAt.toISOString()} with a TTL of ${ttl} s it expires at ${expiresAt.toISOString()}`
+    );
+  }
+  return { filedAt, expiresAt, problems };
+}
+
+// src/evidence/evidence.ts
+var POLICY_DIST = {
+  dir: "policies/dist",
+  wasm: "policies/dist/policy.wasm",
+  data: "policies/dist/data.json",
+  manifest: "policies/dist/manifest.json"
+};
 function requestPathPattern(id2) {
   return new RegExp(`^requests/[a-z0-9_.-]{1,100}/${id2}\\.yaml$`);
 }
+function newEvidenceCache() {
+  return { config: /* @__PURE__ */ new Map(), codeowners: /* @__PURE__ */ new Map(), policy: /* @__PURE__ */ new Map() };
+}
+async function evidenceAtMerge(reader, m, opts2) {
+  const cache = opts2.cache ?? newEvidenceCache();
+  const base7 = m.base.slice(0, 7);
+  const untrusted = opts2.trust?.brokenAt(m.base);
+  if (untrusted !== void 0) {
+    return { ok: false, reason: `the trust inputs at ${base7} are not trusted: ${untrusted}` };
+  }
+  const config2 = await configAt(reader, m.base, cache);
+  if (config2 instanceof Error) {
+    return {
+      ok: false,
+      reason: `the configuration committed at ${base7} cannot be read: ${config2.message}`
+    };
+  }
+  const pattern = requestPathPattern(m.id);
+  const path = m.path ?? m.changed.find((c) => pattern.test(c.path))?.path;
+  if (path === void 0 || !pattern.test(path)) {
+    return {
+      ok: false,
+      reason: `the proposal for ${m.id} has no request file requests/<action>/${m.id}.yaml`
+    };
+  }
+  const baseline = await reader.commit(`${ORIGINAL_REF_PREFIX}${m.id}`);
+  const originalBlob = baseline ? await reader.file(baseline.oid, path) : void 0;
+  const landedBlob = await reader.file(m.landed, path);
+  const original = originalBlob && parseRequestFile(originalBlob.content.toString("utf8"));
+  const landed = landedBlob && parseRequestFile(landedBlob.content.toString("utf8"));
+  const trusted = original && "record" in original ? original : landed && "record" in landed ? landed : void 0;
+  if (trusted === void 0) {
+    const why = landed && "error" in landed ? landed.error : "the request file is missing";
+    return { ok: false, reason: `cannot read the request file ${path}: ${why}` };
+  }
+  const record4 = trusted.record;
+  if (baseline === void 0) {
+    return {
+      ok: false,
+      reason: `there is no record that Interlock filed ${m.id} (no ${ORIGINAL_REF_PREFIX}${m.id})`
+    };
+  }
+  const directory = directoryOf(config2);
+  const who = (name, email3) => resolvePrincipal(directory, email3)?.id ?? name;
+  const people = await proposalPeople(reader, m.head, who);
+  const declared = record4.request.requester;
+  const auth2 = people.commits.has(baseline.oid) ? verifyRequestCommit(baseline.raw, declared, directory) : {
+    verified: false,
+    reason: `the filed commit ${baseline.oid.slice(0, 7)} is not part of the proposal`
+  };
+  const signers = allowedSigners(config2);
+  const reviews = [];
+  const records = await reader.reviewRecords(m.id);
+  const present = new Set(records.flatMap((raw) => [tagOid(raw, "sha1"), tagOid(raw, "sha256")]));
+  const removed = [];
+  for (const raw of records) {
+    const review = reviewFromTag(raw, m.id, config2, signers);
+    if (review && review.at.getTime() <= m.at.getTime()) {
+      reviews.push(review);
+      if (review.verified) {
+        for (const oid of parseReviewTag(raw.toString("utf8"))?.seen ?? []) {
+          if (!present.has(oid)) removed.push(`${review.who}'s review names ${oid.slice(0, 7)}`);
+        }
+      }
+    }
+  }
+  const time3 = filingTime(baseline, record4, opts2.now);
+  const policy = await policyAt(reader, m.base, cache);
+  const snapshot = {
+    now: m.at,
+    request: {
+      id: m.id,
+      path,
+      requester: auth2.verified && auth2.requester ? auth2.requester : declared,
+      authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
+      decision: record4.decision,
+      expiresAt: time3.expiresAt,
+      recordedDigest: original && "record" in original ? original.record.digest : "",
+      // Byte-identical to what Interlock filed, or it is not the filed request.
+      actualDigest: landedDigest(originalBlob, landedBlob, landed, record4.digest)
+    },
+    proposal: {
+      author: people.author,
+      headCommit: m.head,
+      changedFiles: m.changed,
+      committers: people.committers
+    },
+    reviews,
+    teams: ownerMembers(config2),
+    codeowners: await codeownersAt(reader, m.base, cache),
+    identities: directory
+  };
+  let verdict = evaluateGate(snapshot);
+  if (record4.decision.revision !== policy.revision) {
+    verdict = refuse(
+      verdict,
+      "decision",
+      `the decision was made by policy ${short(record4.decision.revision)}, but the policy committed at ${base7} is ${short(policy.revision)}: the request was decided by a policy that is not the repository's (re-file it under the committed policy)`
+    );
+  }
+  for (const problem of time3.problems) verdict = refuse(verdict, "not-expired", problem);
+  if (removed.length > 0) {
+    verdict = refuse(
+      verdict,
+      "no-rejection",
+      `a review of ${m.id} was deleted (${[...new Set(removed)].join(", ")}, which is no longer in the repository): what it said cannot be known, so the request cannot pass; restore the review tag or file the request again`
+    );
+  }
+  return {
+    ok: true,
+    satisfied: verdict.satisfied,
+    verdict,
+    snapshot,
+    record: record4,
+    path,
+    config: config2,
+    filedAt: time3.filedAt,
+    expiresAt: time3.expiresAt,
+    policy,
+    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who)
+  };
+}
+function tagOid(content, algorithm) {
+  return createHash4(algorithm).update(`tag ${content.length}\0`).update(content).digest("hex");
+}
+async function mergeFromCommit(reader, m) {
+  const commit = await reader.commit(m.mergeCommit);
+  if (commit === void 0)
+    return { refused: `the merge commit ${short(m.mergeCommit)} is missing` };
+  const first = commit.parents[0];
+  if (first === void 0)
+    return { refused: `${m.path} was in the very first commit: it never was a proposal` };
+  if (commit.parents.length > 2)
+    return {
+      refused: `${short(m.mergeCommit)} is an octopus merge; Interlock merges one proposal at a time`
+    };
+  return {
+    id: m.id,
+    path: m.path,
+    head: commit.parents[1] ?? commit.oid,
+    base: first,
+    landed: commit.oid,
+    changed: await reader.changes(first, commit.oid),
+    at: commit.committedAt
+  };
+}
+function landedDigest(original, landed, parsed, recorded) {
+  if (landed === void 0) return "missing where it landed";
+  if (original !== void 0 && landed.oid === original.oid) return recorded;
+  if (parsed && "record" in parsed && parsed.actualDigest !== recorded) return parsed.actualDigest;
+  return sha256(landed.content);
+}
+function refuse(v, rule, detail) {
+  const rules = v.rules.map(
+    (r) => r.rule === rule ? { rule, ok: false, detail: r.ok ? detail : `${r.detail}; ${detail}` } : r
+  );
+  return {
+    ...v,
+    satisfied: false,
+    autoApproved: false,
+    rules,
+    summary: v.satisfied ? `Not satisfied: ${detail}` : v.summary
+  };
+}
+async function proposalPeople(reader, head, who) {
+  const people = /* @__PURE__ */ new Set();
+  const commits = /* @__PURE__ */ new Set();
+  const seen = /* @__PURE__ */ new Set();
+  const stack = [head];
+  let oldest;
+  while (stack.length > 0) {
+    const oid = stack.pop();
+    if (seen.has(oid)) continue;
+    seen.add(oid);
+    if (await reader.onDefaultBranch(oid)) continue;
+    const c = await reader.commit(oid);
+    if (c === void 0) continue;
+    commits.add(c.oid);
+    people.add(who(c.authorName, c.authorEmail));
+    if (c.committerEmail !== INTERLOCK_IDENTITY.email)
+      people.add(who(c.committerName, c.committerEmail));
+    if (oldest === void 0 || c.committedAt.getTime() <= oldest.committedAt.getTime()) oldest = c;
+    stack.push(...c.parents);
+  }
+  return {
+    author: oldest ? who(oldest.authorName, oldest.authorEmail) : "",
+    committers: [...people],
+    commits
+  };
+}
+async function configAt(reader, commit, cache) {
+  const blob = await reader.file(commit, CONFIG_PATH);
+  if (!blob) return new Error(`there is no ${CONFIG_PATH}`);
+  const cached2 = cache.config.get(blob.oid);
+  if (cached2) return cached2;
+  let config2;
+  try {
+    config2 = parseConfig(blob.content.toString("utf8"));
+  } catch (err) {
+    config2 = err;
+  }
+  cache.config.set(blob.oid, config2);
+  return config2;
+}
+async function codeownersAt(reader, commit, cache) {
+  for (const loc of CODEOWNERS_LOCATIONS) {
+    const blob = await reader.file(commit, loc);
+    if (!blob) continue;
+    const cached2 = cache.codeowners.get(blob.oid);
+    if (cached2) return cached2;
+    const parsed = parseCodeowners(blob.content.toString("utf8"));
+    cache.codeowners.set(blob.oid, parsed);
+    return parsed;
+  }
+  return null;
+}
+async function policyAt(reader, commit, cache) {
+  const key = await reader.objectId(commit, POLICY_DIST.dir) ?? "none";
+  const cached2 = cache.policy.get(key);
+  if (cached2) return cached2;
+  const wasm = await reader.file(commit, POLICY_DIST.wasm);
+  const data = await reader.file(commit, POLICY_DIST.data);
+  const manifest = await reader.file(commit, POLICY_DIST.manifest);
+  let policy;
+  if (wasm === void 0 && data === void 0) {
+    const files = readBundle(defaultPoliciesDir());
+    policy = { revision: revisionOf(files.wasm, files.dataJson), files, committed: false };
+  } else if (wasm === void 0 || data === void 0 || manifest === void 0) {
+    policy = { revision: "incomplete", files: void 0, committed: true };
+  } else {
+    const dataJson = data.content.toString("utf8");
+    let files;
+    try {
+      files = {
+        wasm: new Uint8Array(wasm.content),
+        dataJson,
+        manifest: JSON.parse(manifest.content.toString("utf8"))
+      };
+    } catch {
+      files = void 0;
+    }
+    policy = {
+      revision: revisionOf(new Uint8Array(wasm.content), dataJson),
+      files,
+      committed: true
+    };
+  }
+  cache.policy.set(key, policy);
+  return policy;
+}
+function short(s) {
+  return s.replace(/^sha256:/, "").slice(0, 12);
+}
+
+// src/gate/collect.ts
 async function collectSnapshot(ctx, now, knownPath) {
   const changed = await ctx.changedFiles();
   const pattern = requestPathPattern(ctx.id);
@@ -72297,11 +74076,11 @@ ${p.body}`,
    */
   evidence(m) {
     return this.#op("evidence", async () => {
-      const short = m.mergeCommit.slice(0, 7);
+      const short2 = m.mergeCommit.slice(0, 7);
       const pr = this.#merged.get(m.mergeCommit) ?? await this.#mergedPull(m.mergeCommit, m.id);
       if (pr === void 0 || pr.mergedAt === void 0) {
         return {
-          refused: `${m.path} reached ${this.defaultBranch} in ${short}, which was not merged through a pull request (a direct push or a bypass of the proposal)`
+          refused: `${m.path} reached ${this.defaultBranch} in ${short2}, which was not merged through a pull request (a direct push or a bypass of the proposal)`
         };
       }
       const branch = `${BRANCH_PREFIX}${m.id}`;
@@ -72321,14 +74100,14 @@ ${p.body}`,
       const parents = commit.parents.map((p) => p.sha);
       const first = parents[0];
       if (first === void 0) {
-        return { refused: `${short} has no parent: it never was a proposal` };
+        return { refused: `${short2} has no parent: it never was a proposal` };
       }
       if (parents.length > 2) {
-        return { refused: `${short} is an octopus merge; Interlock merges one proposal at a time` };
+        return { refused: `${short2} is an octopus merge; Interlock merges one proposal at a time` };
       }
       if (parents.length === 2 && parents[1] !== pr.headSha) {
         return {
-          refused: `${short} merges ${parents[1].slice(0, 7)}, not the head ${pr.headSha.slice(0, 7)} of pull request #${pr.number}`
+          refused: `${short2} merges ${parents[1].slice(0, 7)}, not the head ${pr.headSha.slice(0, 7)} of pull request #${pr.number}`
         };
       }
       return new GitHubProposalContext(
@@ -72640,24 +74419,14 @@ function truncate(text, max) {
 }
 
 // src/action/settings.ts
-import { existsSync as existsSync3, readFileSync as readFileSync2, statSync as statSync2 } from "node:fs";
-import { isAbsolute as isAbsolute2, relative as relative2, resolve as resolve3 } from "node:path";
+import { existsSync as existsSync5, readFileSync as readFileSync4, statSync as statSync2 } from "node:fs";
+import { isAbsolute as isAbsolute2, relative as relative3, resolve as resolve3 } from "node:path";
 
 // src/masking/detectors.ts
 import { Buffer as Buffer3 } from "node:buffer";
 import { isIPv6 } from "node:net";
 
 // node_modules/ibantools/jsnext/ibantools.js
-function isValidIBAN2(iban3, validationOptions = { allowQRIBAN: true }) {
-  if (iban3 === void 0 || iban3 === null)
-    return false;
-  const reg = new RegExp("^[0-9]{2}$", "");
-  const countryCode = iban3.slice(0, 2);
-  const spec = countrySpecs[countryCode];
-  if (spec === void 0 || spec.bban_regexp === void 0 || spec.bban_regexp === null || spec.chars === void 0)
-    return false;
-  return spec.chars === iban3.length && reg.test(iban3.slice(2, 4)) && isValidBBAN(iban3.slice(4), countryCode) && isValidIBANChecksum(iban3) && (validationOptions.allowQRIBAN || !isQRIBAN(iban3));
-}
 var ValidationErrorsIBAN;
 (function(ValidationErrorsIBAN2) {
   ValidationErrorsIBAN2[ValidationErrorsIBAN2["NoIBANProvided"] = 0] = "NoIBANProvided";
@@ -72669,19 +74438,45 @@ var ValidationErrorsIBAN;
   ValidationErrorsIBAN2[ValidationErrorsIBAN2["WrongAccountBankBranchChecksum"] = 6] = "WrongAccountBankBranchChecksum";
   ValidationErrorsIBAN2[ValidationErrorsIBAN2["QRIBANNotAllowed"] = 7] = "QRIBANNotAllowed";
 })(ValidationErrorsIBAN || (ValidationErrorsIBAN = {}));
-function isValidBBAN(bban, countryCode) {
-  if (bban === void 0 || bban === null || countryCode === void 0 || countryCode === null)
-    return false;
-  const spec = countrySpecs[countryCode];
-  if (spec === void 0 || spec === null || spec.bban_regexp === void 0 || spec.bban_regexp === null || spec.chars === void 0 || spec.chars === null)
-    return false;
-  if (spec.chars - 4 === bban.length && checkFormatBBAN(bban, spec.bban_regexp)) {
-    if (spec.bban_validation_func) {
-      return spec.bban_validation_func(bban.replace(/[\s.]+/g, ""));
+function validateIBAN(iban3, validationOptions = { allowQRIBAN: true }) {
+  const result2 = { errorCodes: [], valid: true };
+  if (iban3 !== void 0 && iban3 !== null && iban3 !== "") {
+    const spec = countrySpecs[iban3.slice(0, 2)];
+    if (!spec || !(spec.bban_regexp || spec.chars)) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.NoIBANCountry);
+      return result2;
     }
-    return true;
+    if (spec && spec.chars && spec.chars !== iban3.length) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.WrongBBANLength);
+    }
+    if (spec && spec.bban_regexp && !checkFormatBBAN(iban3.slice(4), spec.bban_regexp)) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.WrongBBANFormat);
+    }
+    if (spec && spec.bban_validation_func && !spec.bban_validation_func(iban3.slice(4))) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.WrongAccountBankBranchChecksum);
+    }
+    const reg = new RegExp("^[0-9]{2}$", "");
+    if (!reg.test(iban3.slice(2, 4))) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.ChecksumNotNumber);
+    }
+    if (result2.errorCodes.indexOf(ValidationErrorsIBAN.WrongBBANFormat) !== -1 || !isValidIBANChecksum(iban3)) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.WrongIBANChecksum);
+    }
+    if (!validationOptions.allowQRIBAN && isQRIBAN(iban3)) {
+      result2.valid = false;
+      result2.errorCodes.push(ValidationErrorsIBAN.QRIBANNotAllowed);
+    }
+  } else {
+    result2.valid = false;
+    result2.errorCodes.push(ValidationErrorsIBAN.NoIBANProvided);
   }
-  return false;
+  return result2;
 }
 function isQRIBAN(iban3) {
   if (iban3 === void 0 || iban3 === null)
@@ -76186,196 +77981,12 @@ function parsePhoneNumber4() {
   return withMetadataArgument(parsePhoneNumber3, arguments);
 }
 
-// src/text/unicode.ts
-var INVISIBLE_RANGES = [
-  [173, 173],
-  // soft hyphen
-  [847, 847],
-  // combining grapheme joiner
-  [1564, 1564],
-  // Arabic letter mark
-  [4447, 4448],
-  // Hangul fillers
-  [6068, 6069],
-  // Khmer inherent vowels
-  [6155, 6159],
-  // Mongolian variation selectors and vowel separator
-  [8203, 8207],
-  // zero-width space, non-joiner, joiner, LRM, RLM
-  [8234, 8238],
-  // bidi embeddings and overrides
-  [8288, 8303],
-  // word joiner, invisible operators, bidi isolates
-  [12644, 12644],
-  // Hangul filler
-  [65024, 65039],
-  // variation selectors
-  [65279, 65279],
-  // byte-order mark
-  [65440, 65440]
-  // half-width Hangul filler
-];
-var SPACE_RANGES = [
-  [160, 160],
-  [5760, 5760],
-  [8192, 8202],
-  [8239, 8239],
-  [8287, 8287],
-  [12288, 12288]
-];
-function inRanges(cp, ranges) {
-  for (const [lo, hi] of ranges) if (cp >= lo && cp <= hi) return true;
-  return false;
-}
-function isInvisible(cp) {
-  return inRanges(cp, INVISIBLE_RANGES);
-}
-var MARK_RE = new RegExp("^\\p{M}", "u");
-var NON_ASCII_RE = /[\u0080-\uffff]/;
-function sameRange(start, end) {
-  return [start, end];
-}
-function identity(text) {
-  return { text, original: text, changed: false, toOriginal: sameRange };
-}
-function cpLength(text, i) {
-  const c = text.charCodeAt(i);
-  return c >= 55296 && c <= 56319 && i + 1 < text.length ? 2 : 1;
-}
-function specialCharacterRegex() {
-  const hex3 = (cp) => "\\u" + cp.toString(16).padStart(4, "0");
-  const ranges = [...INVISIBLE_RANGES, ...SPACE_RANGES].map(
-    ([lo, hi]) => lo === hi ? hex3(lo) : `${hex3(lo)}-${hex3(hi)}`
-  );
-  return new RegExp(`[${ranges.join("")}]`);
-}
-var specialRe;
-function normalizedView(original) {
-  if (!NON_ASCII_RE.test(original)) return identity(original);
-  specialRe ??= specialCharacterRegex();
-  if (!specialRe.test(original) && original.normalize("NFKC") === original) {
-    return identity(original);
-  }
-  let text = "";
-  const from = [];
-  const to = [];
-  let i = 0;
-  const n = original.length;
-  while (i < n) {
-    const c = original.charCodeAt(i);
-    if (c < 128) {
-      let j = i + 1;
-      while (j < n && original.charCodeAt(j) < 128) j++;
-      if (j < n && MARK_RE.test(original.charAt(j))) j--;
-      for (let k = i; k < j; k++) {
-        from.push(k);
-        to.push(k + 1);
-      }
-      text += original.slice(i, j);
-      if (j > i) {
-        i = j;
-        continue;
-      }
-    }
-    let end = i + cpLength(original, i);
-    while (end < n && MARK_RE.test(original.slice(end, end + cpLength(original, end)))) {
-      end += cpLength(original, end);
-    }
-    const segment = original.slice(i, end);
-    let replacement;
-    const cp = segment.codePointAt(0);
-    if (isInvisible(cp)) replacement = segment.slice(cp > 65535 ? 2 : 1);
-    else if (inRanges(cp, SPACE_RANGES)) replacement = " " + segment.slice(1);
-    else replacement = withoutInvisible(segment.normalize("NFKC"));
-    for (let k = 0; k < replacement.length; k++) {
-      from.push(i);
-      to.push(end);
-    }
-    text += replacement;
-    i = end;
-  }
-  if (text === original) return identity(original);
-  const fromArr = Int32Array.from(from);
-  const toArr = Int32Array.from(to);
-  return {
-    text,
-    original,
-    changed: true,
-    toOriginal(start, stop) {
-      if (stop <= start) {
-        const at = start < fromArr.length ? fromArr[start] : n;
-        return [at, at];
-      }
-      return [fromArr[start], toArr[stop - 1]];
-    }
-  };
-}
-function withoutInvisible(text) {
-  let out = "";
-  for (const ch of text) if (!isInvisible(ch.codePointAt(0))) out += ch;
-  return out;
-}
-function normalizeText(text) {
-  return normalizedView(text).text;
-}
-function normalizeForMatching(text) {
-  const decoded = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run2) => {
-    try {
-      return decodeURIComponent(run2);
-    } catch {
-      return run2;
-    }
-  });
-  const visible = normalizeText(decoded).replace(new RegExp("\\p{Cf}", "gu"), "");
-  const folded = visible.toLowerCase().normalize("NFKC");
-  const latin = folded.replace(CONFUSABLE, (c) => LOOKALIKES[c] ?? c);
-  return latin.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
-}
-var LOOKALIKES = {
-  \u0430: "a",
-  \u0432: "b",
-  \u0441: "c",
-  "\u0501": "d",
-  \u0435: "e",
-  \u0451: "e",
-  \u04BB: "h",
-  \u0456: "i",
-  \u0457: "i",
-  \u0458: "j",
-  \u043A: "k",
-  "\u04CF": "l",
-  \u043C: "m",
-  \u043D: "h",
-  \u043E: "o",
-  \u0440: "p",
-  "\u051B": "q",
-  \u0433: "r",
-  \u0455: "s",
-  \u0442: "t",
-  \u0443: "y",
-  \u0475: "v",
-  "\u051D": "w",
-  \u0445: "x",
-  \u03B1: "a",
-  \u03B2: "b",
-  \u03B5: "e",
-  \u03B7: "n",
-  \u03B9: "i",
-  \u03BA: "k",
-  \u03BD: "v",
-  \u03BF: "o",
-  \u03C1: "p",
-  \u03C4: "t",
-  \u03C5: "u",
-  \u03C7: "x"
-};
-var CONFUSABLE = new RegExp(`[${Object.keys(LOOKALIKES).join("")}]`, "gu");
-
 // src/masking/card-issuers.ts
 var SIXTEEN_TO_19 = [16, 17, 18, 19];
 var IIN_RANGES = [
-  ["4", "4", [13, 16, 19]],
-  // Visa
+  // Visa: 16 or 19 digits. The 13-digit PANs were withdrawn long ago, and any 13-digit number
+  // starting with 4 (an order or invoice number) passes Luhn one time in ten.
+  ["4", "4", [16, 19]],
   ["51", "55", [16]],
   // Mastercard
   ["2221", "2720", [16]],
@@ -76432,6 +78043,22 @@ function isIssuedCardNumber(digits) {
     if (prefix >= from && prefix <= to) return true;
   }
   return false;
+}
+
+// src/masking/entropy.ts
+function shannonEntropy(value) {
+  if (value.length === 0) return 0;
+  const counts = /* @__PURE__ */ new Map();
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / value.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
 }
 
 // src/masking/national-ids.ts
@@ -76534,10 +78161,10 @@ function forEach(re, text, f) {
 }
 function scanNino(text, out) {
   forEach(NINO_RE, text, (m) => {
-    const compact = m[0].replace(SPACES_RE, "").toUpperCase();
-    const spaces = m[0].length - compact.length;
+    const compact2 = m[0].replace(SPACES_RE, "").toUpperCase();
+    const spaces = m[0].length - compact2.length;
     if (spaces !== 0 && spaces !== 4) return;
-    if (NINO_BAD_PREFIXES.has(compact.slice(0, 2))) return;
+    if (NINO_BAD_PREFIXES.has(compact2.slice(0, 2))) return;
     if (m[0] === m[0].toLowerCase() && spaces === 0) return;
     out.push(m.index, m.index + m[0].length);
   });
@@ -76588,6 +78215,7 @@ var MAX_DECODE_DEPTH = 3;
 var MAX_ENCODED_RUN = 64 * 1024;
 var MIN_BASE64_RUN = 16;
 var MIN_HEX_RUN = 16;
+var MIN_ENCODED_RUN = Math.min(MIN_BASE64_RUN, MIN_HEX_RUN);
 var HEX_ONLY_RE = /^[0-9A-Fa-f]+$/;
 var PERCENT_RE = /%[0-9A-Fa-f]{2}/;
 var UTF8 = new TextDecoder("utf-8");
@@ -76616,8 +78244,23 @@ function asciiGroups(body) {
   }
   return misses * 4 <= body.length / 4;
 }
+function isUuid(run2) {
+  if (run2.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = run2.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!(c >= 48 && c <= 57 || c >= 97 && c <= 102 || c >= 65 && c <= 70)) {
+      return false;
+    }
+  }
+  return true;
+}
 function decodeRun(run2) {
-  const body = run2.replace(/=+$/, "");
+  if (isUuid(run2)) return null;
+  let bodyEnd = run2.length;
+  while (bodyEnd > 0 && run2.charCodeAt(bodyEnd - 1) === 61) bodyEnd--;
+  const body = bodyEnd === run2.length ? run2 : run2.slice(0, bodyEnd);
   if (body.length >= MIN_HEX_RUN && body.length % 2 === 0 && HEX_ONLY_RE.test(body)) {
     const text = asText(Buffer2.from(body, "hex"));
     if (text !== null) return text;
@@ -79274,6 +80917,10 @@ function compile2(rules) {
     }
   }
   const outputs = out.map((set2) => [...set2]);
+  for (let i = 0; i < delta.length; i++) {
+    const t = delta[i];
+    delta[i] = t * SYMBOLS + (outputs[t].length > 0 ? 1 : 0);
+  }
   return {
     rules,
     // Scanning without indices is faster; a match is re-run sticky with "d" for group offsets.
@@ -79282,7 +80929,7 @@ function compile2(rules) {
     always,
     delta,
     outputs,
-    hasOutput: Uint8Array.from(outputs, (o) => o.length > 0 ? 1 : 0)
+    symbol: Uint8Array.from({ length: 128 }, (_, c) => symbolOf(c))
   };
 }
 function getMatcher() {
@@ -79292,14 +80939,14 @@ function getMatcher() {
 function triggeredRules(m, text) {
   let hits;
   let seen;
-  const { delta, outputs, hasOutput } = m;
-  let s = 0;
+  const { delta, outputs, symbol: symbol2 } = m;
+  let row = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    const sym = c >= 65 && c <= 90 ? c + 1 : c >= 32 && c < 127 ? c - 31 : 0;
-    s = delta[s * SYMBOLS + sym];
-    if (hasOutput[s] === 0) continue;
-    const o = outputs[s];
+    const entry = delta[row + (c < 128 ? symbol2[c] : 0)];
+    row = entry & -2;
+    if ((entry & 1) === 0) continue;
+    const o = outputs[row / SYMBOLS];
     hits ??= [];
     seen ??= new Uint8Array(m.rules.length);
     for (const r of o) {
@@ -79312,21 +80959,8 @@ function triggeredRules(m, text) {
   if (m.always.length === 0) return hits ?? [];
   return [...m.always, ...hits ?? []];
 }
-function entropy(value) {
-  const counts = /* @__PURE__ */ new Map();
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
 function allowed(rule, secret, match) {
-  if (rule.entropy > 0 && entropy(secret) < rule.entropy) return true;
+  if (rule.entropy > 0 && shannonEntropy(secret) < rule.entropy) return true;
   const lower = secret.toLowerCase();
   if (GLOBAL_STOPWORDS.some((w) => lower.includes(w))) return true;
   if (rule.stopwords.some((w) => lower.includes(w))) return true;
@@ -79445,6 +81079,7 @@ function buildFeatureTable() {
   for (const [ch, flag] of single) table[ch.charCodeAt(0)] = flag;
   return table;
 }
+var ENCODED_FEATURES = FEATURE_DIGIT | FEATURE_UPPER | FEATURE_LOWER | FEATURE_PLUS | FEATURE_SLASH | FEATURE_UNDERSCORE | FEATURE_DASH;
 var FEATURE_SCAN_LIMIT = 512;
 var ALL_FEATURES = 65535;
 function textFeatures(text) {
@@ -79457,7 +81092,10 @@ function textFeatures(text) {
       digitRun: length,
       dots: length,
       colons: length,
-      flags: ALL_FEATURES
+      flags: ALL_FEATURES,
+      ascii: false,
+      encodedRun: length,
+      percent: true
     };
   }
   let flags = 0;
@@ -79468,10 +81106,22 @@ function textFeatures(text) {
   let digitRun = 0;
   let dots = 0;
   let colons = 0;
+  let nonAscii = 0;
+  let encoded = 0;
+  let encodedRun = 0;
+  let percent = false;
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
     const f = c < 128 ? FEATURE_OF[c] : 0;
     flags |= f;
+    if ((f & ENCODED_FEATURES) !== 0) {
+      encoded++;
+    } else {
+      if (encoded > encodedRun) encodedRun = encoded;
+      encoded = 0;
+      nonAscii |= c & 65408;
+      if (c === 37) percent = true;
+    }
     if (f === FEATURE_DIGIT) {
       digits++;
       run2++;
@@ -79490,7 +81140,19 @@ function textFeatures(text) {
     seps = 0;
   }
   if (run2 > digitRun) digitRun = run2;
-  return { length, digits, letters, digitRun, dots, colons, flags };
+  if (encoded > encodedRun) encodedRun = encoded;
+  return {
+    length,
+    digits,
+    letters,
+    digitRun,
+    dots,
+    colons,
+    flags,
+    ascii: nonAscii === 0,
+    encodedRun,
+    percent
+  };
 }
 function isGroupSeparator(c) {
   return c === SPACE || c === DASH || c === DOT || c === 40 || c === 41 || c === 47;
@@ -79527,20 +81189,6 @@ function forEachMatch(re, text, onMatch) {
     const resume = onMatch(m);
     re.lastIndex = resume > m.index ? resume : m.index + 1;
   }
-}
-function shannonEntropy(value) {
-  if (value.length === 0) return 0;
-  const counts = /* @__PURE__ */ new Map();
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
 }
 function luhnValid(text, start, end) {
   let sum = 0;
@@ -79613,13 +81261,16 @@ function scanEmail(text, out) {
     return matchEnd;
   });
 }
-var PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d/g;
-var PHONE_NANP_RE = /(?<![\w.+-])(?:1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)/g;
+var PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d(?: ?(?:x|ext\.?) ?\d{1,6}(?!\w))?/g;
+var PHONE_NANP_RE = /(?<![\w.+-])(?:(?:00)?1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?: ?(?:x|ext\.?) ?\d{1,6})?(?![\w-]|\.\d)/g;
 var PHONE_NATIONAL_RE = /(?<![\w+.-])\(?0[\d .()-]{7,16}\d(?![\w-]|\.\d)/g;
-var PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}$/;
+var PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}(?: ?(?:x|ext\.?) ?\d{1,6})?$/;
 var PHONE_BAD_SEPARATORS_RE = /[ .-]{2}|\(\(|\)\)|\(\)/;
-function validIntlPhone(candidate, next) {
+var PHONE_BR_RE = /(?<![\w+.-])(?:\([1-9]\d\)|[1-9]\d) 9?\d{4}-\d{4}(?![\w-]|\.\d)/g;
+function validIntlPhone(match, next) {
   if (isAlnum(next)) return false;
+  const ext = PHONE_EXTENSION_RE.exec(match);
+  const candidate = ext === null ? match : match.slice(0, ext.index);
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 8 || digits > 15) return false;
   if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
@@ -79627,8 +81278,12 @@ function validIntlPhone(candidate, next) {
   const close = candidate.split(")").length - 1;
   return open3 === close && open3 <= 1;
 }
-function validNanpPhone(candidate) {
+var PHONE_EXTENSION_RE = / ?(?:x|ext\.?) ?\d{1,6}$/;
+function validNanpPhone(match) {
+  const ext = PHONE_EXTENSION_RE.exec(match);
+  const candidate = ext === null ? match : match.slice(0, ext.index);
   let digits = digitsOf2(candidate);
+  if (digits.length === 13 && digits.startsWith("001")) digits = digits.slice(3);
   if (digits.length === 11) digits = digits.slice(1);
   if (digits.length !== 10) return false;
   if (digits.charCodeAt(0) < 50 || digits.charCodeAt(3) < 50) return false;
@@ -79645,7 +81300,8 @@ var NATIONAL_PHONE_COUNTRIES = "GB DE FR IT ES NL BE AT CH SE NO DK FI IE PT PL 
 function validNationalPhone(candidate) {
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 9 || digits > 12) return false;
-  if (digits === candidate.length) return false;
+  if (digits === candidate.length && (digits < 10 || digits > 11)) return false;
+  if (SSN_SHAPE_RE.test(candidate)) return false;
   if (candidate.charCodeAt(1) === DOT) return false;
   if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
   const open3 = candidate.split("(").length - 1;
@@ -79661,6 +81317,7 @@ function validNationalPhone(candidate) {
   return valid;
 }
 var NATIONAL_PHONE_CACHE = /* @__PURE__ */ new Map();
+var SSN_SHAPE_RE = /^\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}$/;
 function scanPhone(text, out) {
   forEachMatch(PHONE_INTL_RE, text, (m) => {
     const end = m.index + m[0].length;
@@ -79670,6 +81327,11 @@ function scanPhone(text, out) {
   forEachMatch(PHONE_NANP_RE, text, (m) => {
     const end = m.index + m[0].length;
     if (validNanpPhone(m[0])) out.push(m.index, end);
+    return end;
+  });
+  forEachMatch(PHONE_BR_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (parsePhoneNumber4(m[0], "BR")?.isValid() === true) out.push(m.index, end);
     return end;
   });
   if (text.includes("0")) {
@@ -79684,18 +81346,22 @@ function wholePhone(text, key) {
   if (!key.phone) return false;
   const value = text.trim();
   if (!PHONE_VALUE_RE.test(value)) return false;
-  const digits = countDigits(value, 0, value.length);
+  const ext = PHONE_EXTENSION_RE.exec(value);
+  const digits = countDigits(value, 0, ext === null ? value.length : ext.index);
   return digits >= 7 && digits <= 15;
 }
 var CARD_RUN_RE = /(?<![\w.,])\d{4}[ .-]?\d(?:[ .-]?\d){8,}/g;
 function cardShapeOk(lengths, from, to) {
   if (from === to) return true;
   if (lengths[from] !== 4) return false;
+  let fours = true;
+  let national = true;
   for (let g = from + 1; g <= to; g++) {
     const n = lengths[g] ?? 0;
-    if (n < 3 || n > 6) return false;
+    if (n < 3 || n > 6) national = false;
+    if (g < to ? n !== 4 : n < 1 || n > 4) fours = false;
   }
-  return true;
+  return national || fours;
 }
 function cardDigitsOk(text, start, end) {
   const digits = digitsOf2(text, start, end);
@@ -79752,10 +81418,10 @@ var IBAN_LENGTHS = new Map(
 function ibanEnd(text, start, limit) {
   const length = IBAN_LENGTHS.get(text.slice(start, start + 2).toUpperCase());
   if (length === void 0) return -1;
-  let compact = "";
+  let compact2 = "";
   let i = start;
   let separator = 0;
-  while (i < limit && compact.length < length) {
+  while (i < limit && compact2.length < length) {
     const c = text.charCodeAt(i);
     if (c === SPACE || c === DASH) {
       if (separator !== 0 && c !== separator) return -1;
@@ -79763,12 +81429,30 @@ function ibanEnd(text, start, limit) {
       i++;
       continue;
     }
-    compact += text.charAt(i);
+    compact2 += text.charAt(i);
     i++;
   }
-  if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
-  if (compact !== compact.toUpperCase() && compact !== compact.toLowerCase()) return -1;
-  return isValidIBAN2(compact.toUpperCase()) ? i : -1;
+  if (compact2.length !== length || isAlnum(text.charCodeAt(i))) return -1;
+  if (compact2 !== compact2.toUpperCase() && compact2 !== compact2.toLowerCase()) return -1;
+  if (!mod97Ok(compact2)) return -1;
+  return ibanChecksOk(compact2.toUpperCase()) ? i : -1;
+}
+function mod97Ok(iban3) {
+  let r = 0;
+  for (let k = 0; k < iban3.length; k++) {
+    const c = iban3.charCodeAt((k + 4) % iban3.length);
+    if (c >= 48 && c <= 57) r = (r * 10 + (c - 48)) % 97;
+    else {
+      const v = c >= 97 ? c - 87 : c - 55;
+      if (v < 10 || v > 35) return false;
+      r = (r * 100 + v) % 97;
+    }
+  }
+  return r === 1;
+}
+function ibanChecksOk(iban3) {
+  const { valid, errorCodes } = validateIBAN(iban3);
+  return valid || errorCodes.length > 0 && errorCodes.every((e) => e === ValidationErrorsIBAN.WrongAccountBankBranchChecksum);
 }
 function scanIban(text, out) {
   forEachMatch(IBAN_RE, text, (m) => {
@@ -79948,6 +81632,22 @@ function scanWhole(re) {
     });
   };
 }
+var SPLIT_GITHUB_TOKEN_RE = /(?:^|[^A-Za-z0-9])gh[pousr]_[^A-Za-z0-9\n](?:[^\n]{0,10}[^A-Za-z0-9\n])?([A-Za-z0-9]{36})(?:[^A-Za-z0-9]|$)/g;
+function splitGithubTokens(text) {
+  const hits = [];
+  if (text.length < 42 || !SPLIT_GITHUB_PREFIX_RE.test(text)) return hits;
+  forEachMatch(SPLIT_GITHUB_TOKEN_RE, text, (m) => {
+    const body = m[1] ?? "";
+    const start = m.index + m[0].lastIndexOf(body);
+    const end = start + body.length;
+    if (body.length > 0 && shannonEntropy(body) >= 3) {
+      hits.push({ type: "github_token", start, end });
+    }
+    return end;
+  });
+  return hits;
+}
+var SPLIT_GITHUB_PREFIX_RE = /gh[pousr]_/;
 var AWS_SECRET_RE = /secret[_.-]?(?:access[_.-]?)?key["']?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi;
 var AWS_SECRET_VALUE_RE = /^[A-Za-z0-9/+]{40}$/;
 function scanAwsSecret(text, out) {
@@ -80025,7 +81725,9 @@ var KEY_QUALIFIERS = /* @__PURE__ */ new Set([
   "client",
   "ssh",
   "app",
-  "hmac"
+  "hmac",
+  // Azure storage's AccountKey, a service account's account_key.
+  "account"
 ]);
 var NOT_SECRET_LAST_WORDS = new Set(
   "id ids name names ref reference arn path file filename dir url uri link endpoint host hostname domain port type method kind mode format scheme algorithm alg provider issuer audience scope scopes count length len size limit min max ttl expires expiry expiration exp expire age lifetime timeout hint question policy rule rules version enabled disabled enable disable required optional rotation rotated created updated changed reset at date time timestamp user username userid email login prefix suffix param field label title description desc note notes comment reason message msg strength store vault manager source env location status state valid present set exists used usage sha hash digest checksum etag commit revision uuid guid fingerprint".split(" ")
@@ -80179,11 +81881,34 @@ function hasDigitOrSymbol(value) {
   }
   return false;
 }
+var CODE_WORDS = new Set(
+  "pin pincode cvv cvc cvn csc otp totp hotp mfa 2fa tfa passcode securitycode".split(" ")
+);
+var DIGITS_RE = /^\d+$/;
+var CODE_RE = /^\d{3,12}$/;
+function namesCode(key) {
+  const w = key.words;
+  const last = w[w.length - 1] ?? "";
+  return CODE_WORDS.has(last) || last === "code" && CODE_WORDS.has(w[w.length - 2] ?? "");
+}
 function wholeGenericSecret(text, key) {
-  if (!key.secretLike) return false;
   const value = text.trim();
+  if (namesCode(key) && CODE_RE.test(value)) return true;
+  if (!key.secretLike) return false;
   if (value.length < (key.passwordLike ? 6 : 8) || isPlaceholder(value)) return false;
-  return key.passwordLike || !isNumberOnly(value);
+  return key.passwordLike || DIGITS_RE.test(value) && !isDigitPattern(value) || !isNumberOnly(value);
+}
+function isDigitPattern(value) {
+  let up = true;
+  let down = true;
+  let same = true;
+  for (let i = 1; i < value.length; i++) {
+    const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
+    up &&= d === 1 || d === -9;
+    down &&= d === -1 || d === 9;
+    same &&= d === 0;
+  }
+  return up || down || same;
 }
 var SECRET_KEYWORD_RE = /pass|pwd|secret|token|key|cred|auth|bearer|cookie/gi;
 var KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|::=|:=|\?=|[:=])[ \t]{0,8}/y;
@@ -80388,9 +82113,21 @@ function scanUrlPasswords(text, out) {
     return end;
   });
 }
+var SIGNED_URL_PARAM_RE = /[?&](?:sig|signature|x-amz-signature|x-goog-signature)=/gi;
+var URL_PARAM_VALUE_RE = /[^&\s#"'<>]{16,1024}/y;
+function scanSignedUrlSignatures(text, out) {
+  forEachMatch(SIGNED_URL_PARAM_RE, text, (m) => {
+    const vs = m.index + m[0].length;
+    if (!sticky(URL_PARAM_VALUE_RE, text, vs)) return vs;
+    const ve = URL_PARAM_VALUE_RE.lastIndex;
+    if (!isPlaceholder(text.slice(vs, ve))) out.push(vs, ve);
+    return ve;
+  });
+}
 function scanGenericSecrets(text, out) {
   scanKeyValueSecrets(text, out);
   if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
+  if (text.includes("?") && text.includes("=")) scanSignedUrlSignatures(text, out);
 }
 var DETECTORS = [
   {
@@ -80410,7 +82147,10 @@ var DETECTORS = [
       PHONE_NANP_RE,
       PHONE_NATIONAL_RE,
       PHONE_VALUE_RE,
-      PHONE_BAD_SEPARATORS_RE
+      PHONE_BAD_SEPARATORS_RE,
+      PHONE_EXTENSION_RE,
+      SSN_SHAPE_RE,
+      PHONE_BR_RE
     ],
     prefilter: needs({
       minLength: 8,
@@ -80590,8 +82330,12 @@ var DETECTORS = [
       ELEMENT_VALUE_RE,
       XML_VALUE_ATTR_RE,
       URL_USERINFO_RE,
+      SIGNED_URL_PARAM_RE,
+      URL_PARAM_VALUE_RE,
       ENV_REFERENCE_RE,
       NUMBER_ONLY_RE,
+      DIGITS_RE,
+      CODE_RE,
       BEARER_WORD_RE,
       UUID_RE,
       HASH_RE,
@@ -80647,21 +82391,60 @@ function resolveOverlaps(candidates) {
   return spans;
 }
 function detectInString(text, keyName) {
-  return detectAtDepth(text, keyName, 0);
+  if (text.length > SHORT_TEXT) return detectAtDepth(text, keyName, 0);
+  const keyClass = keyName === void 0 ? 0 : keyClassOf(keyContext(keyText(keyName)));
+  const clean4 = CLEAN_SHORT_TEXTS[keyClass] ??= /* @__PURE__ */ new Set();
+  if (clean4.has(text)) return [];
+  const spans = detectAtDepth(text, keyName, 0);
+  if (spans.length === 0) {
+    if (cleanShortTexts >= CLEAN_SHORT_LIMIT) {
+      CLEAN_SHORT_TEXTS.forEach((set2) => set2.clear());
+      cleanShortTexts = 0;
+    }
+    clean4.add(text);
+    cleanShortTexts++;
+  }
+  return spans;
 }
+var SHORT_TEXT = 32;
+var CLEAN_SHORT_LIMIT = 16384;
+var CLEAN_SHORT_TEXTS = [];
+var cleanShortTexts = 0;
+function keyClassOf(key) {
+  return 1 + (key.secretLike ? 1 : 0) + (key.passwordLike ? 2 : 0) + (key.awsSecret ? 4 : 0) + (key.phone ? 8 : 0) + (key.ssn ? 16 : 0) + 32 * NATIONAL_ID_CLASS.indexOf(key.nationalId) + (namesCode(key) ? 128 : 0);
+}
+var NATIONAL_ID_CLASS = [
+  "",
+  "ca_sin",
+  "nl_bsn",
+  "in_aadhaar"
+];
 function decode4(decoded, depth) {
   return detectAtDepth(decoded, void 0, depth);
 }
 function detectAtDepth(text, keyName, depth) {
   if (text.length < 2) return [];
-  const view = normalizedView(text);
-  const key = keyName === void 0 ? void 0 : normalizeText(keyName);
-  let spans = detectInView(view.text, key);
-  const runs = scanEncodedRuns(view.text, spans, depth, decode4);
-  const percent = scanPercentEncoded(view.text, spans, depth, decode4);
+  let features = textFeatures(text);
+  let view;
+  if (!features.ascii) {
+    view = normalizedView(text);
+    if (view.changed) features = textFeatures(view.text);
+  }
+  const viewText = view === void 0 ? text : view.text;
+  const key = keyName === void 0 ? void 0 : keyText(keyName);
+  let spans = detectInView(viewText, features, key);
+  const runs = features.encodedRun >= MIN_ENCODED_RUN ? scanEncodedRuns(viewText, spans, depth, decode4) : NO_SPANS;
+  const percent = features.percent ? scanPercentEncoded(viewText, spans, depth, decode4) : NO_SPANS;
   if (runs.length + percent.length > 0) spans = mergeSpans(spans, [...runs, ...percent]);
-  if (!view.changed) return spans;
+  if (view === void 0 || !view.changed) return spans;
   return mapToOriginal(spans, view);
+}
+var NO_SPANS = [];
+function keyText(keyName) {
+  for (let i = 0; i < keyName.length; i++) {
+    if (keyName.charCodeAt(i) >= 128) return normalizeText(keyName);
+  }
+  return keyName;
 }
 function mapToOriginal(spans, view) {
   const out = [];
@@ -80680,30 +82463,30 @@ function mergeSpans(a, b) {
   const candidates = [...a, ...b].map((s, order) => ({ ...s, order }));
   return resolveOverlaps(candidates);
 }
-function detectInView(text, keyName) {
+function detectInView(text, features, keyName) {
   if (text.length < 2) return [];
-  const features = textFeatures(text);
   const key = keyName === void 0 ? void 0 : keyContext(keyName);
-  const candidates = [];
-  const ranges = [];
+  let candidates;
+  let ranges;
   for (let order = 0; order < DETECTORS.length; order++) {
     const detector = DETECTORS[order];
     const { type, kind } = detector;
     if (key !== void 0 && detector.matchesWhole?.(text, key) === true) {
-      candidates.push({ type, kind, order, start: 0, end: text.length });
+      (candidates ??= []).push({ type, kind, order, start: 0, end: text.length });
     }
     if (!mayMatch(detector, features, text)) continue;
+    ranges ??= [];
     detector.scan(text, ranges);
     for (let r = 0; r + 1 < ranges.length; r += 2) {
       const start = ranges[r];
       const end = ranges[r + 1];
-      if (end > start) candidates.push({ type, kind, order, start, end });
+      if (end > start) (candidates ??= []).push({ type, kind, order, start, end });
     }
     ranges.length = 0;
   }
-  for (const hit of scanProviderTokens(text)) {
+  for (const hit of [...scanProviderTokens(text), ...splitGithubTokens(text)]) {
     const type = hit.type;
-    candidates.push({
+    (candidates ??= []).push({
       type,
       kind: "secret",
       order: DETECTORS.length,
@@ -80711,7 +82494,7 @@ function detectInView(text, keyName) {
       end: hit.end
     });
   }
-  return candidates.length === 0 ? [] : resolveOverlaps(candidates);
+  return candidates === void 0 ? [] : resolveOverlaps(candidates);
 }
 
 // src/masking/pointer.ts
@@ -80763,12 +82546,19 @@ function computeSafeKeys(obj) {
   keys.forEach((k, i) => {
     if (spans[i].length === 0) used.add(k);
   });
+  const next = /* @__PURE__ */ new Map();
   return keys.map((key, i) => {
     const s = spans[i];
     if (s.length === 0) return { key, safe: key, spans: s };
     const masked = redactSpans(key, s);
     let safe = masked;
-    for (let n = 2; used.has(safe); n++) safe = `${masked} #${n}`;
+    let n = next.get(masked) ?? 2;
+    if (used.has(safe)) {
+      while (used.has(`${masked} #${n}`)) n++;
+      safe = `${masked} #${n}`;
+      n++;
+    }
+    next.set(masked, n);
     used.add(safe);
     return { key, safe, spans: s };
   });
@@ -81050,9 +82840,16 @@ function maskDocument(doc, findings, rules, opts2) {
     list.push({ finding: f, strategy, reason });
     map2.set(f.path, list);
   }
+  const withFindings = /* @__PURE__ */ new Set();
+  for (const f of findings) {
+    for (let p = f.path; !withFindings.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) {
+      withFindings.add(p);
+      if (p === "") break;
+    }
+  }
   const whole = /* @__PURE__ */ new Map();
   for (const r of usableRules) {
-    if (r.type !== void 0 || findings.some((f) => covers(r, f))) continue;
+    if (r.type !== void 0 || withFindings.has(r.path)) continue;
     whole.set(r.path, stronger(whole.get(r.path) ?? "partial", r.strategy));
   }
   const applied = [];
@@ -81119,12 +82916,14 @@ function build(value, pointer, ctx) {
     }
     const r = build(value[k.key], child, ctx);
     if (!r.keep) continue;
-    Object.defineProperty(obj, k.safe, {
-      value: r.value,
-      enumerable: true,
-      writable: true,
-      configurable: true
-    });
+    if (k.safe !== "__proto__") obj[k.safe] = r.value;
+    else
+      Object.defineProperty(obj, k.safe, {
+        value: r.value,
+        enumerable: true,
+        writable: true,
+        configurable: true
+      });
   }
   return { keep: true, value: obj };
 }
@@ -81173,7 +82972,7 @@ function maskText(text) {
 }
 
 // src/request/parse.ts
-var import_yaml3 = __toESM(require_dist(), 1);
+var import_yaml4 = __toESM(require_dist(), 1);
 
 // src/request/schema.ts
 var ACTION_PATTERN = /^[a-z0-9_.-]{1,100}$/;
@@ -81439,11 +83238,11 @@ function lineOfOffset(text, offset) {
   return line;
 }
 function parseYaml(text, source) {
-  const lines = new import_yaml3.LineCounter();
+  const lines = new import_yaml4.LineCounter();
   const tokens = yamlSyntaxTree(text, lines, source);
   checkTokenDepth(tokens, lines, source);
   const docs = Array.from(
-    new import_yaml3.Composer({ uniqueKeys: false, prettyErrors: false }).compose(tokens, true, text.length)
+    new import_yaml4.Composer({ uniqueKeys: false, prettyErrors: false }).compose(tokens, true, text.length)
   );
   if (docs.length === 0) fail(source, [{ message: "the request is empty" }]);
   if (docs.length > 1) {
@@ -81471,7 +83270,7 @@ function parseYaml(text, source) {
   return { js, doc, lines };
 }
 function yamlSyntaxTree(text, lines, source) {
-  const parser = new import_yaml3.Parser(lines.addNewLine);
+  const parser = new import_yaml4.Parser(lines.addNewLine);
   const tokens = [];
   lines.addNewLine(0);
   const tooDeep = () => fail(source, [
@@ -81483,9 +83282,9 @@ function yamlSyntaxTree(text, lines, source) {
   let flow = 0;
   let onLine = 0;
   let atScalar = false;
-  for (const lexeme of new import_yaml3.Lexer().lex(text)) {
+  for (const lexeme of new import_yaml4.Lexer().lex(text)) {
     if (atScalar) atScalar = false;
-    else if (lexeme === import_yaml3.CST.SCALAR) atScalar = true;
+    else if (lexeme === import_yaml4.CST.SCALAR) atScalar = true;
     else if (lexeme === "[" || lexeme === "{") {
       if (++flow > MAX_DEPTH + 1) tooDeep();
     } else if (lexeme === "]" || lexeme === "}") flow = Math.max(0, flow - 1);
@@ -81526,23 +83325,23 @@ function checkYamlNodes(doc, lines, source) {
   const problems = [];
   const add2 = (node2, message) => {
     problems.push({ line: lineOf(lines, node2?.range?.[0]), message });
-    return problems.length >= MAX_PROBLEMS ? import_yaml3.visit.BREAK : void 0;
+    return problems.length >= MAX_PROBLEMS ? import_yaml4.visit.BREAK : void 0;
   };
-  (0, import_yaml3.visit)(doc, {
+  (0, import_yaml4.visit)(doc, {
     Alias(_key, node2) {
       add2(node2, "YAML aliases (*name) are not allowed in a request");
-      return import_yaml3.visit.BREAK;
+      return import_yaml4.visit.BREAK;
     },
     Map(_key, map2) {
       const seen = /* @__PURE__ */ new Set();
       for (const pair of map2.items) {
         const key = pair.key;
-        if (key !== null && !(0, import_yaml3.isScalar)(key)) continue;
+        if (key !== null && !(0, import_yaml4.isScalar)(key)) continue;
         const value = key === null ? null : key.value;
         const name = value === null || value === void 0 ? "" : String(value);
         if (seen.has(name)) {
-          if (add2(key, "duplicate key: a key appears twice in the same mapping") === import_yaml3.visit.BREAK)
-            return import_yaml3.visit.BREAK;
+          if (add2(key, "duplicate key: a key appears twice in the same mapping") === import_yaml4.visit.BREAK)
+            return import_yaml4.visit.BREAK;
         }
         seen.add(name);
       }
@@ -81555,9 +83354,9 @@ function checkYamlNodes(doc, lines, source) {
     },
     Pair(_key, pair) {
       const key = pair.key;
-      if (key !== null && ((0, import_yaml3.isCollection)(key) || (0, import_yaml3.isAlias)(key))) {
+      if (key !== null && ((0, import_yaml4.isCollection)(key) || (0, import_yaml4.isAlias)(key))) {
         return add2(key, "a mapping key must be a plain string");
-      } else if ((0, import_yaml3.isScalar)(key) && FORBIDDEN_KEYS.has(String(key.value))) {
+      } else if ((0, import_yaml4.isScalar)(key) && FORBIDDEN_KEYS.has(String(key.value))) {
         return add2(
           key,
           `the key "${String(key.value)}" is not allowed (it could alter object prototypes)`
@@ -81639,7 +83438,7 @@ function toProblems(issue3, root, locate, wanted) {
       return {
         field: field2,
         line: wanted && i < MAX_PROBLEMS ? locate(field2) : void 0,
-        message: `unknown key; allowed keys here are ${allowedKeys(base)}`
+        message: `unknown key; allowed keys here are ${allowedKeys2(base)}`
       };
     });
   }
@@ -81661,7 +83460,7 @@ function valueAt(root, path) {
   }
   return at;
 }
-function allowedKeys(path) {
+function allowedKeys2(path) {
   const keys = path.length === 0 ? Object.keys(requestSchema.shape) : path[0] === "requester" ? ["id", "kind", "on_behalf_of"] : [];
   return keys.join(", ");
 }
@@ -81671,10 +83470,10 @@ function lineAt(doc, lines, pointer) {
   const parentPath = segments.slice(0, -1);
   const last = segments[segments.length - 1];
   const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
-  if (last !== void 0 && parent && (0, import_yaml3.isCollection)(parent)) {
+  if (last !== void 0 && parent && (0, import_yaml4.isCollection)(parent)) {
     for (const item of parent.items) {
       const pair = item;
-      if (pair.key && (0, import_yaml3.isScalar)(pair.key) && String(pair.key.value) === last) {
+      if (pair.key && (0, import_yaml4.isScalar)(pair.key) && String(pair.key.value) === last) {
         return lineOf(lines, pair.key.range?.[0]);
       }
     }
@@ -81738,9 +83537,9 @@ var GATED_PR_ACTIONS = /* @__PURE__ */ new Set([
   "edited"
 ]);
 var nodeSettingsFs = {
-  readFile: (p) => readFileSync2(p, "utf8"),
-  isFile: (p) => existsSync3(p) && statSync2(p).isFile(),
-  isDirectory: (p) => existsSync3(p) && statSync2(p).isDirectory()
+  readFile: (p) => readFileSync4(p, "utf8"),
+  isFile: (p) => existsSync5(p) && statSync2(p).isFile(),
+  isDirectory: (p) => existsSync5(p) && statSync2(p).isDirectory()
 };
 function readInput(env, name) {
   return (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
@@ -81986,7 +83785,7 @@ function requestFromInput(value, workspace, fs3) {
     return { text: value, source: "the 'request' input" };
   }
   const path = resolve3(workspace, value);
-  const rel = relative2(workspace, path);
+  const rel = relative3(workspace, path);
   if (rel.startsWith("..") || isAbsolute2(rel)) {
     throw settingsError(
       `input 'request' names ${maskText(value)}, which is outside the workspace`,
@@ -82122,8 +83921,8 @@ function githubForgeFactory(opts2 = {}) {
   });
 }
 function bundledPoliciesDir(moduleUrl) {
-  const dir = fileURLToPath(new URL("./policies", moduleUrl));
-  return existsSync4(dir) ? dir : void 0;
+  const dir = fileURLToPath2(new URL("./policies", moduleUrl));
+  return existsSync6(dir) ? dir : void 0;
 }
 function productionDeps(moduleUrl) {
   const policies = bundledPoliciesDir(moduleUrl);
@@ -82138,601 +83937,7 @@ function productionDeps(moduleUrl) {
 }
 
 // src/lifecycle/execute.ts
-var import_yaml4 = __toESM(require_dist(), 1);
-
-// src/presentation/escape.ts
-var INVISIBLE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}\p{Default_Ignorable_Code_Point}]/gu;
-var NAMED = {
-  "\\": "\\\\",
-  "\n": "\\n",
-  "\r": "\\r",
-  "	": "\\t"
-};
-function escapeChar(ch) {
-  const named2 = NAMED[ch];
-  if (named2 !== void 0) return named2;
-  const cp = ch.codePointAt(0);
-  if (cp < 256) return `\\x${cp.toString(16).padStart(2, "0")}`;
-  if (cp < 65536) return `\\u${cp.toString(16).toUpperCase().padStart(4, "0")}`;
-  return `\\u{${cp.toString(16).toUpperCase()}}`;
-}
-function visibleText(text) {
-  return text.replace(INVISIBLE, escapeChar);
-}
-function visibleBlock(text) {
-  return text.replace(INVISIBLE, (ch) => ch === "\n" || ch === "\\" ? ch : escapeChar(ch));
-}
-var terminalText = visibleText;
-function terminalBlock(text, indent = "") {
-  return visibleBlock(text).split("\n").map((l) => indent + l);
-}
-var MD_PUNCTUATION = /[!-%'-/:;=?[-`{-~]/g;
-var MD_ENTITY = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
-function markdownText(text) {
-  const escaped = visibleText(text).replace(MD_PUNCTUATION, (c) => `\\${c}`).replace(/[&<>]/g, (c) => MD_ENTITY[c]).replace(/@/g, "`@`");
-  return escaped.replace(/^ +| +$/g, (spaces) => "&#32;".repeat(spaces.length));
-}
-function markdownIdentifier(text) {
-  return /^[A-Za-z0-9_./-]+$/.test(text) ? `\`${text}\`` : markdownText(text);
-}
-function markdownCodeBlock(text, lang = "") {
-  const body = visibleBlock(text).replace(/\n$/, "");
-  const longest = Math.max(2, ...[...body.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  return `${fence}${lang}
-${body}
-${fence}`;
-}
-function commitText(text) {
-  const line = visibleText(text);
-  return /^[\w-]+[ \t]*:(?!\/\/)/.test(line) ? `\u201C${line}\u201D` : line;
-}
-
-// src/gate/snapshot.ts
-var GATE_RULES = [
-  "decision",
-  "signed-request",
-  "not-expired",
-  "groups",
-  "codeowners",
-  "distinct-approvers",
-  "fresh-approvals",
-  "no-rejection",
-  "single-file",
-  "untampered"
-];
-
-// src/gate/gate.ts
-var AUTO_APPROVED_DETAIL = "auto-approved by policy (recorded)";
-var AUTO_APPROVED_RULES = /* @__PURE__ */ new Set([
-  "groups",
-  "codeowners",
-  "distinct-approvers",
-  "fresh-approvals",
-  "no-rejection"
-]);
-function evaluateGate(s) {
-  const autoApproved = s.request.decision.allow && s.request.decision.auto_approve;
-  const owners = ownerResolver(s.teams);
-  const reviews = assessReviews(s);
-  const candidates = reviews.filter(isCandidate).map((a) => ({ person: a.person, who: a.review.who }));
-  const groups2 = countGroups(s.request.decision.approvals.groups, candidates, owners);
-  const codeowners = checkCodeowners(s.codeowners, s.request.path, candidates, owners);
-  const requirementsMet = groups2.ok && codeowners.ok;
-  const computed = {
-    decision: checkDecision(s),
-    "signed-request": checkAuthentication(s),
-    "not-expired": checkExpiry(s.now, s.request.expiresAt),
-    groups: groups2,
-    codeowners,
-    "distinct-approvers": checkDistinct(reviews, requirementsMet),
-    "fresh-approvals": checkFresh(reviews, requirementsMet, s.proposal.headCommit),
-    "no-rejection": checkRejections(reviews),
-    "single-file": checkSingleFile(s),
-    untampered: checkDigest(s.request.recordedDigest, s.request.actualDigest)
-  };
-  const outcomes = GATE_RULES.map(
-    (rule) => autoApproved && AUTO_APPROVED_RULES.has(rule) ? { rule, ok: true, detail: AUTO_APPROVED_DETAIL } : {
-      rule,
-      ok: computed[rule].ok,
-      detail: computed[rule].detail,
-      headline: computed[rule].headline
-    }
-  );
-  const approvals = reviews.map(
-    (a) => describeReview(a, {
-      groups: groups2,
-      codeowners,
-      requiredGroups: s.request.decision.approvals.groups,
-      path: s.request.path,
-      autoApproved
-    })
-  );
-  const satisfied = outcomes.every((o) => o.ok);
-  const ignored = reviews.filter((a) => a.kind === "unverified");
-  return {
-    satisfied,
-    rules: outcomes.map(({ rule, ok, detail }) => ({ rule, ok, detail })),
-    approvals,
-    autoApproved,
-    summary: summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals, ignored)
-  };
-}
-function directoryOf2(s) {
-  return s.identities ?? EMPTY_DIRECTORY;
-}
-function shortSha(commit) {
-  return commit.slice(0, 7);
-}
-function sponsorOf(requester) {
-  return requester.kind === "human" ? "the requester's sponsor" : `the ${requester.kind}'s sponsor`;
-}
-function ownerResolver(teams) {
-  const index = /* @__PURE__ */ new Map();
-  for (const [handle, members2] of Object.entries(teams)) {
-    const key = spellingKey(handle);
-    const set2 = index.get(key) ?? /* @__PURE__ */ new Set();
-    for (const m of members2) set2.add(spellingKey(m));
-    index.set(key, set2);
-  }
-  return (owner) => {
-    const key = spellingKey(owner);
-    const members2 = index.get(key);
-    if (members2) return { members: members2, known: true };
-    if (key.includes("/")) return { members: /* @__PURE__ */ new Set(), known: false };
-    return { members: /* @__PURE__ */ new Set([key]), known: true };
-  };
-}
-function isMemberOfAny(c, owners, resolve4) {
-  const handle = spellingKey(c.who);
-  return owners.some((o) => resolve4(o).members.has(handle));
-}
-function isCandidate(a) {
-  return a.kind === "approval" && a.ineligible.length === 0 && a.stale === null;
-}
-function assessReviews(s) {
-  const dir = directoryOf2(s);
-  const ordered = s.reviews.map((review, index) => ({ review, index })).sort((a, b) => timeOf(a.review.at) - timeOf(b.review.at) || a.index - b.index).map((x) => x.review);
-  const head = s.proposal.headCommit;
-  const latest = /* @__PURE__ */ new Map();
-  for (const r of ordered) {
-    if (r.state === "commented" || !r.verified) continue;
-    const person = principalKey(dir, r.who);
-    const prior = latest.get(person);
-    if (prior?.state === "changes_requested" && r.state === "approved" && r.commit !== head) {
-      continue;
-    }
-    latest.set(person, r);
-  }
-  return ordered.map((review) => {
-    if (!review.verified) {
-      const reason = review.unverifiedReason ?? "the forge could not verify who gave it";
-      return { kind: "unverified", review, reason };
-    }
-    const person = principalKey(dir, review.who);
-    if (review.state === "commented") return { kind: "comment", review };
-    const last = latest.get(person);
-    if (last !== void 0 && last !== review) return { kind: "superseded", review, by: last };
-    if (review.state === "dismissed") return { kind: "dismissed", review };
-    const ineligible = disqualifications(review, s);
-    if (review.state === "changes_requested") return { kind: "rejection", review, ineligible };
-    const stale = review.commit === head ? null : staleReason(review, head);
-    return { kind: "approval", review, person, ineligible, stale };
-  });
-}
-function timeOf(d) {
-  const t = d.getTime();
-  return Number.isFinite(t) ? t : 0;
-}
-function disqualifications(review, s) {
-  const dir = directoryOf2(s);
-  const who = review.who;
-  const person = principalKey(dir, who);
-  const { requester } = s.request;
-  const reasons = [];
-  for (const e of excludedFromApproving(dir, requester)) {
-    if (e.key !== person) continue;
-    if (e.role === "requester") {
-      reasons.push({
-        long: `${who} is the requester (${e.source}), and nobody approves their own request`,
-        short: `${who} is the requester`
-      });
-    } else {
-      reasons.push({
-        long: `${who} is ${sponsorOf(requester)} (${e.source}), and the human behind a request cannot approve it`,
-        short: `${who} is ${sponsorOf(requester)}`
-      });
-    }
-  }
-  if (principalKey(dir, s.proposal.author) === person) {
-    reasons.push({
-      long: `${who} opened the proposal, and an author cannot approve their own proposal`,
-      short: `${who} opened the proposal`
-    });
-  }
-  if (s.proposal.committers.some((c) => principalKey(dir, c) === person)) {
-    reasons.push({
-      long: `${who} pushed a commit to the proposal, so the approval would cover their own change`,
-      short: `${who} pushed a commit to the proposal`
-    });
-  }
-  if (review.isBot || isBotPrincipal(dir, who)) {
-    reasons.push({
-      long: `${who} is a bot or app, and bots never count (nor do agents)`,
-      short: `${who} is a bot`
-    });
-  }
-  if (!review.canApprove) {
-    reasons.push({ long: `${who} has no write access`, short: `${who} has no write access` });
-  }
-  return reasons;
-}
-function staleReason(review, head) {
-  const given = `given on ${shortSha(review.commit)}, but the proposal is now at ${shortSha(head)}`;
-  return {
-    long: `${given}; approve again on the current head`,
-    short: `${review.who}'s approval was ${given}`
-  };
-}
-function checkDecision(s) {
-  const d = s.request.decision;
-  if (d.allow && d.deny.length === 0) {
-    return { ok: true, detail: `the policy allows it (risk ${d.risk})` };
-  }
-  const reasons = d.deny.length > 0 ? d.deny.join("; ") : "no reason given";
-  if (d.allow) {
-    const detail = `the decision both allows it and lists deny reasons (${reasons}), so it is treated as denied`;
-    return { ok: false, detail, headline: "the policy decision is inconsistent" };
-  }
-  return {
-    ok: false,
-    detail: `the policy denied it: ${reasons}`,
-    headline: `the policy denied it (${reasons})`
-  };
-}
-function checkAuthentication(s) {
-  const a = s.request.authentication;
-  if (a.verified) return { ok: true, detail: a.detail };
-  return {
-    ok: false,
-    detail: `the request is not authenticated: ${a.reason}; file it again, signed with the requester's key`,
-    headline: "the request is not signed by its requester"
-  };
-}
-function checkExpiry(now, expiresAt) {
-  const left = expiresAt.getTime() - now.getTime();
-  if (!Number.isFinite(left)) {
-    const detail = "the expiry time or the current time is missing or invalid, so it counts as expired";
-    return { ok: false, detail, headline: "its expiry time is invalid" };
-  }
-  const at = expiresAt.toISOString();
-  if (left > 0) return { ok: true, detail: `expires at ${at} (in ${duration3(left)})` };
-  return {
-    ok: false,
-    detail: `expired at ${at} (${duration3(-left)} ago); file a new request`,
-    headline: `the request expired at ${at}`
-  };
-}
-function duration3(ms) {
-  const minutes = Math.floor(ms / 6e4);
-  const [d, h, m] = [Math.floor(minutes / 1440), Math.floor(minutes % 1440 / 60), minutes % 60];
-  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
-  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
-  return m > 0 ? `${m}m` : "less than a minute";
-}
-function countGroups(groups2, candidates, resolve4) {
-  if (groups2.length === 0) {
-    return {
-      ok: false,
-      detail: "the decision names no approval group and is not auto-approved, so no approval can satisfy it",
-      headline: "the decision names no approval group",
-      assigned: /* @__PURE__ */ new Map(),
-      tallies: []
-    };
-  }
-  const assigned = assignToGroups(groups2, candidates, resolve4);
-  const whoOf = new Map(candidates.map((c) => [c.person, c.who]));
-  const parts = [];
-  const unmet = [];
-  const tallies = [];
-  for (const g of groups2) {
-    const need = required2(g);
-    const counted = [...assigned].filter(([, name]) => name === g.name).map(([p]) => whoOf.get(p));
-    const tally = `${counted.length} of ${need}`;
-    tallies.push(`${g.name} ${tally} (${counted.join(", ")})`);
-    if (counted.length >= need) {
-      parts.push(`${g.name}: ${tally} (${counted.join(", ")})`);
-      continue;
-    }
-    unmet.push(`${g.name} has ${counted.length} of ${need} required approvals`);
-    const notes = [`${g.name}: ${tally} required approvals from ${g.owners.join(", ")}`];
-    if (counted.length > 0) notes.push(`counted ${counted.join(", ")}`);
-    const elsewhere = candidates.filter(
-      (c) => assigned.has(c.person) && assigned.get(c.person) !== g.name
-    );
-    for (const c of elsewhere.filter((c2) => isMemberOfAny(c2, g.owners, resolve4))) {
-      notes.push(`${c.who} already counted for ${assigned.get(c.person)} (one person counts once)`);
-    }
-    for (const o of g.owners.filter((o2) => !resolve4(o2).known)) {
-      notes.push(`no members are known for ${o}`);
-    }
-    parts.push(notes.join(", "));
-  }
-  const detail = parts.join("; ");
-  if (unmet.length === 0) return { ok: true, detail, assigned, tallies };
-  return { ok: false, detail, headline: unmet.join("; "), assigned, tallies };
-}
-function required2(g) {
-  return Number.isFinite(g.min) ? Math.max(1, Math.ceil(g.min)) : Number.POSITIVE_INFINITY;
-}
-function assignToGroups(groups2, candidates, resolve4) {
-  const seats = [];
-  for (const g of groups2) {
-    const n = Math.min(required2(g), candidates.length);
-    for (let i = 0; i < n; i++) seats.push({ group: g.name, owners: g.owners });
-  }
-  const seat = (person, visited) => {
-    for (const [i, s] of seats.entries()) {
-      if (visited.has(i) || !isMemberOfAny(person, s.owners, resolve4)) continue;
-      visited.add(i);
-      if (s.holder === void 0 || seat(s.holder, visited)) {
-        s.holder = person;
-        return true;
-      }
-    }
-    return false;
-  };
-  for (const c of candidates) seat(c, /* @__PURE__ */ new Set());
-  const assigned = /* @__PURE__ */ new Map();
-  for (const s of seats) if (s.holder !== void 0) assigned.set(s.holder.person, s.group);
-  for (const c of candidates) {
-    if (assigned.has(c.person)) continue;
-    const g = groups2.find((g2) => isMemberOfAny(c, g2.owners, resolve4));
-    if (g) assigned.set(c.person, g.name);
-  }
-  return assigned;
-}
-function checkCodeowners(codeowners, path, candidates, resolve4) {
-  const none = { line: null, approvers: /* @__PURE__ */ new Set() };
-  if (codeowners !== null && codeowners.errors.length > 0) {
-    const where = codeowners.errors.map((e) => e.line > 0 ? `line ${e.line}: ${e.message}` : e.message).join("; ");
-    return {
-      ok: false,
-      detail: `the base branch's CODEOWNERS has errors (${where}), so Interlock fails closed until it is fixed`,
-      headline: "CODEOWNERS on the base branch has errors",
-      ...none
-    };
-  }
-  const rule = codeowners === null ? void 0 : ownersFor(codeowners, path);
-  if (rule === void 0) return { ok: true, detail: `no CODEOWNERS rule covers ${path}`, ...none };
-  const line = `CODEOWNERS line ${rule.line}: ${rule.pattern}`;
-  if (rule.owners.length === 0) {
-    return { ok: true, detail: `${line} leaves ${path} without owners`, ...none };
-  }
-  const owners = rule.owners.join(", ");
-  const found = candidates.filter((c) => isMemberOfAny(c, rule.owners, resolve4));
-  const approvers = new Set(found.map((c) => c.person));
-  if (found.length > 0) {
-    const names = found.map((c) => c.who).join(", ");
-    return {
-      ok: true,
-      detail: `code owner ${names} approved (${line} ${owners})`,
-      line: rule,
-      approvers
-    };
-  }
-  return {
-    ok: false,
-    detail: `needs an approval from one of ${owners} (${line}); none has counted yet`,
-    headline: `CODEOWNERS needs an approval from one of ${owners}`,
-    line: rule,
-    approvers
-  };
-}
-function checkDistinct(reviews, requirementsMet) {
-  const ignored = reviews.filter(
-    (a) => a.kind === "approval" && a.ineligible.length > 0
-  );
-  if (ignored.length === 0) {
-    return {
-      ok: true,
-      detail: "no approval came from the requester, its sponsor, the proposal's author, a committer, a bot or one without write access"
-    };
-  }
-  const why = ignored.map((a) => a.ineligible.map((r) => r.short).join(", ")).join("; ");
-  const n = count(ignored.length, "approval");
-  if (requirementsMet) return { ok: true, detail: `ignored ${n}: ${why}` };
-  return { ok: false, detail: `${n} did not count: ${why}` };
-}
-function checkFresh(reviews, requirementsMet, head) {
-  const stale = reviews.filter(
-    (a) => a.kind === "approval" && a.stale !== null && a.ineligible.length === 0
-  );
-  if (stale.length === 0) {
-    return {
-      ok: true,
-      detail: `no approval was given on a commit other than the head ${shortSha(head)}`
-    };
-  }
-  const why = stale.map((a) => a.stale?.short).join("; ");
-  const n = count(stale.length, "stale approval");
-  if (requirementsMet) return { ok: true, detail: `ignored ${n}: ${why}` };
-  return { ok: false, detail: `${n} did not count: ${why}; approve again on ${shortSha(head)}` };
-}
-function checkRejections(reviews) {
-  const rejections = reviews.filter((a) => a.kind === "rejection");
-  const blocking = rejections.filter((a) => a.ineligible.length === 0);
-  const ignored = rejections.filter((a) => a.ineligible.length > 0);
-  const ignoredNote = ignored.length > 0 ? ` (ignored ${count(ignored.length, "rejection")}: ${ignored.map((a) => a.ineligible.map((r) => r.short).join(", ")).join("; ")})` : "";
-  if (blocking.length === 0) {
-    return { ok: true, detail: `no outstanding request for changes${ignoredNote}` };
-  }
-  const names = blocking.map((a) => `${a.review.who} (on ${shortSha(a.review.commit)})`).join(", ");
-  const whoNames = blocking.map((a) => a.review.who).join(", ");
-  return {
-    ok: false,
-    detail: `changes requested by ${names} and not withdrawn: it blocks until they approve or the review is dismissed${ignoredNote}`,
-    headline: `${whoNames} requested changes`
-  };
-}
-function count(n, noun) {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-function sensitiveKind(path) {
-  if (/^(?:\.github\/|docs\/)?CODEOWNERS$/.test(path)) return "code owners";
-  if (path.startsWith("policies/")) return "policy";
-  if (path.startsWith(".interlock/")) return "Interlock config";
-  if (path.startsWith(".github/workflows/") || path.startsWith(".github/actions/"))
-    return "workflow";
-  if (path.startsWith(".github/")) return "GitHub config";
-  if (path.startsWith("requests/")) return "another request";
-  if (path.startsWith("results/")) return "execution result";
-  return null;
-}
-function checkSingleFile(s) {
-  const path = s.request.path;
-  const mine = s.proposal.changedFiles.filter((f) => f.path === path);
-  const others = s.proposal.changedFiles.filter((f) => f.path !== path);
-  const problems = [];
-  const headlines = [];
-  if (mine.length === 0) {
-    problems.push(`it does not add the request file ${path}`);
-    headlines.push("the proposal does not add the request file");
-  }
-  for (const f of mine.filter((f2) => f2.status !== "added")) {
-    problems.push(`the request file ${path} is ${f.status}, but a proposal may only add it`);
-    headlines.push(`the request file is ${f.status}, not added`);
-  }
-  if (others.length > 0) {
-    const listed = others.map((f) => {
-      const kind = sensitiveKind(f.path);
-      return kind === null ? `${f.path} (${f.status})` : `${f.path} (${f.status}, ${kind})`;
-    });
-    problems.push(`it also changes ${listed.join(", ")}`);
-    headlines.push(`the proposal also changes ${others.map((f) => f.path).join(", ")}`);
-  }
-  if (problems.length === 0) {
-    return { ok: true, detail: `the proposal only adds the request file ${path}` };
-  }
-  return {
-    ok: false,
-    detail: `${problems.join("; ")}; a proposal must add exactly one request file and change nothing else`,
-    headline: headlines.join("; ")
-  };
-}
-function checkDigest(recorded, actual) {
-  if (recorded === "" || actual === "") {
-    return {
-      ok: false,
-      detail: "a digest is missing, so Interlock cannot tell whether the request file was changed",
-      headline: "the request file's digest is missing"
-    };
-  }
-  if (recorded === actual) {
-    return {
-      ok: true,
-      detail: `the request file matches the digest the policy evaluated (${recorded})`
-    };
-  }
-  return {
-    ok: false,
-    detail: `the request file was changed after the policy evaluated it: recorded ${recorded}, now ${actual}`,
-    headline: "the request file was changed after the policy evaluated it"
-  };
-}
-function describeReview(a, ctx) {
-  const who = a.review.who;
-  switch (a.kind) {
-    case "unverified":
-      return { who, counted: false, why: `ignored: ${a.reason}` };
-    case "superseded":
-      if (a.by.state === "changes_requested" && timeOf(a.by.at) <= timeOf(a.review.at)) {
-        return {
-          who,
-          counted: false,
-          why: `given on ${shortSha(a.review.commit)}, which is not the current head, so it does not lift ${who}'s request for changes (on ${shortSha(a.by.commit)}): only an approval of the current head does`
-        };
-      }
-      return {
-        who,
-        counted: false,
-        why: `superseded by ${who}'s later review (${stateWords(a.by.state)} on ${shortSha(a.by.commit)}); only a person's latest review counts`
-      };
-    case "comment":
-      return { who, counted: false, why: "left a comment, which neither approves nor rejects" };
-    case "dismissed":
-      return {
-        who,
-        counted: false,
-        why: "the review was dismissed, so it neither approves nor rejects"
-      };
-    case "rejection":
-      return { who, counted: false, why: rejectionWhy(a, ctx.autoApproved) };
-    case "approval":
-      return describeApproval(a, ctx);
-  }
-}
-function stateWords(state) {
-  switch (state) {
-    case "approved":
-      return "approved";
-    case "changes_requested":
-      return "requested changes";
-    case "commented":
-      return "commented";
-    case "dismissed":
-      return "dismissed";
-  }
-}
-function rejectionWhy(a, autoApproved) {
-  const on = `requested changes on ${shortSha(a.review.commit)}`;
-  if (a.ineligible.length > 0) {
-    return `${on}, which does not block because ${a.ineligible.map((r) => r.long).join("; ")}`;
-  }
-  if (autoApproved)
-    return `${on}; the policy auto-approved the request, so it does not block (recorded)`;
-  return `${on}; this blocks the gate until ${a.review.who} approves or the review is dismissed`;
-}
-function describeApproval(a, ctx) {
-  const who = a.review.who;
-  const reasons = [...a.ineligible.map((r) => r.long), ...a.stale ? [a.stale.long] : []];
-  if (reasons.length > 0) return { who, counted: false, why: reasons.join("; ") };
-  const group = ctx.groups.assigned.get(a.person);
-  const owner = ctx.codeowners.approvers.has(a.person) ? ctx.codeowners.line : null;
-  const asOwner = owner ? `as a code owner of ${ctx.path} (CODEOWNERS line ${owner.line})` : null;
-  if (group !== void 0) {
-    const why = asOwner ? `counted for ${group} and ${asOwner}` : `counted for ${group}`;
-    return { who, counted: true, why, groups: [group] };
-  }
-  if (asOwner) return { who, counted: true, why: `counted ${asOwner}` };
-  return { who, counted: false, why: notAMemberWhy(ctx) };
-}
-function notAMemberWhy(ctx) {
-  const groups2 = ctx.requiredGroups.map((g) => `${g.name}: ${g.owners.join(", ")}`).join("; ");
-  const rule = ctx.codeowners.line;
-  const owners = rule ? `, nor a code owner of ${ctx.path} (${rule.owners.join(", ")})` : "";
-  return `not a member of any required group (${groups2 || "none required"})${owners}`;
-}
-function summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals, unverified) {
-  const notCounted = reviews.flatMap((a, i) => {
-    if (a.kind !== "approval" || approvals[i]?.counted) return [];
-    const reasons = [...a.ineligible, ...a.stale ? [a.stale] : []].map((r) => r.short);
-    return [
-      reasons.length > 0 ? reasons.join(", ") : `${a.review.who} is not in any required group`
-    ];
-  });
-  const ignored = notCounted.length > 0 && !autoApproved ? [`${count(notCounted.length, "approval")} did not count (${notCounted.join("; ")})`] : [];
-  if (unverified.length > 0) {
-    const whose = unverified.map((a) => a.kind === "unverified" ? `${a.review.who}: ${a.reason}` : "").join("; ");
-    ignored.push(`ignored ${count(unverified.length, "unverified review")} (${whose})`);
-  }
-  if (satisfied) {
-    const held = autoApproved ? [AUTO_APPROVED_DETAIL] : groups2.tallies;
-    return `Satisfied: ${[...held, ...ignored].join("; ")}.`;
-  }
-  const missing = outcomes.flatMap((o) => !o.ok && o.headline ? [o.headline] : []);
-  return `Not satisfied: ${[...missing, ...ignored].join("; ")}.`;
-}
+var import_yaml5 = __toESM(require_dist(), 1);
 
 // src/policy/decision.ts
 var RISKS = ["low", "medium", "high", "critical"];
@@ -82758,7 +83963,13 @@ var policyDecisionSchema = external_exports.strictObject({
     })
   ).max(1e4),
   ttl_seconds: external_exports.number().int().positive().max(90 * 86400),
-  why: external_exports.array(external_exports.string().max(1e3)).max(100).optional()
+  why: external_exports.array(external_exports.string().max(1e3)).max(100).optional(),
+  /**
+   * Fields that name a principal and stay readable like the requester's identity fields
+   * (personal data found there is not masked; a secret still is): the grantees of an action
+   * that grants privileges, so the reviewer sees who receives the role.
+   */
+  readable: external_exports.array(pointerSchema.refine((p) => p !== "", "not the whole request")).max(50).optional()
 }).superRefine((d, ctx) => {
   if (d.allow !== (d.deny.length === 0)) {
     ctx.addIssue({ code: "custom", message: "allow must be true exactly when deny is empty" });
@@ -82769,8 +83980,8 @@ var policyDecisionSchema = external_exports.strictObject({
       message: "an allowed request that is not auto-approved must name at least one approval group"
     });
   }
-  const names = new Set(d.approvals.groups.map((g) => g.name));
-  if (names.size !== d.approvals.groups.length) {
+  const names2 = new Set(d.approvals.groups.map((g) => g.name));
+  if (names2.size !== d.approvals.groups.length) {
     ctx.addIssue({ code: "custom", message: "approval group names must be distinct" });
   }
 });
@@ -82897,6 +84108,21 @@ function literalContent(kind, sql, start, end) {
   const open3 = text.indexOf("'");
   if (open3 < 0 || !text.endsWith("'") || text.length < open3 + 2) return void 0;
   return { start: start + open3 + 1, end: end - 1 };
+}
+var CONTINUES = /[ \t\n\r\f\v]*(?:--[^\n\r]*[\n\r][ \t\n\r\f\v]*)*'/y;
+function plainStringContents(sql, constants4) {
+  const toUtf16 = utf8ToUtf16(sql);
+  const out = [];
+  for (const c of [...constants4].sort((a, b) => a.location - b.location)) {
+    if (c.location < 0 || c.sval.includes("'")) continue;
+    const at = toUtf16(c.location);
+    const end = at + 1 + c.sval.length;
+    if (sql[at] !== "'" || sql[end] !== "'" || !sql.startsWith(c.sval, at + 1)) continue;
+    CONTINUES.lastIndex = end + 1;
+    if (CONTINUES.test(sql)) continue;
+    out.push({ start: at + 1, end });
+  }
+  return out;
 }
 function utf8ToUtf16(s) {
   let byte = 0;
@@ -83052,7 +84278,7 @@ var LANGUAGE_NAMES = {
   "shell-argv": "a shell command",
   url: "a URL"
 };
-function planExecutableMasks(request2, findings, params, sql) {
+function planExecutableMasks(request2, findings, params, sql, proven = /* @__PURE__ */ new Map()) {
   const denials = [];
   const widened = /* @__PURE__ */ new Map();
   const spans = /* @__PURE__ */ new Map();
@@ -83063,7 +84289,7 @@ function planExecutableMasks(request2, findings, params, sql) {
     list.push(f);
     byPath.set(f.path, list);
   }
-  const plan = (path, ranges, p) => {
+  const plan = (path, ranges, p, text = "") => {
     const here = byPath.get(path);
     if (here === void 0) return;
     const lexed = ranges();
@@ -83081,9 +84307,20 @@ function planExecutableMasks(request2, findings, params, sql) {
         );
         continue;
       }
-      widened.set(f, { ...f, start: literal2.start, end: literal2.end });
+      let span = literal2;
+      if (p.language === "sql" && readsAsCode(text.slice(literal2.start, literal2.end))) {
+        if (!safeInsideLiteral(text, f)) {
+          denials.push(
+            `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}\u2013${f.end} is inside a literal that reads as SQL (code that may run), and masking it whole would hide that code from the reviewer; leave the value out of the embedded statement`
+          );
+          continue;
+        }
+        span = { start: f.start, end: f.end };
+      } else {
+        widened.set(f, { ...f, start: literal2.start, end: literal2.end });
+      }
       const list = spans.get(path) ?? [];
-      list.push(literal2);
+      list.push(span);
       spans.set(path, list);
     }
   };
@@ -83107,7 +84344,14 @@ function planExecutableMasks(request2, findings, params, sql) {
       );
       continue;
     }
-    plan(p.path, () => literalRanges(value, p.language, sql), p);
+    const known = p.language === "sql" ? proven.get(p.path) : void 0;
+    const inKnown = known !== void 0 && (byPath.get(p.path) ?? []).every((f) => smallestContaining(known, f) !== void 0);
+    plan(
+      p.path,
+      () => inKnown ? { ok: true, literals: known } : literalRanges(value, p.language, sql),
+      p,
+      value
+    );
   }
   for (const [path, list] of spans) spans.set(path, nonOverlapping(list));
   return { findings: findings.map((f) => widened.get(f) ?? f), denials, spans };
@@ -83155,6 +84399,15 @@ function sameOutsideLiterals(o, m, spans) {
   }
   return m.slice(at) === o.slice(pos);
 }
+var CODE_WORDS2 = /\b(?:select|insert|update|delete|merge|truncate|create|alter|drop|grant|revoke|copy|call|execute|perform|do|begin|declare|with|lock|set|reset|refresh|vacuum|analy[sz]e|notify|listen|prepare|comment|security|reassign|import|cluster|reindex|discard|load|raise|return|into|from|values)\b/i;
+function readsAsCode(literal2) {
+  return CODE_WORDS2.test(literal2);
+}
+function safeInsideLiteral(text, f) {
+  if (f.end <= f.start) return false;
+  if (/['"\\$]/.test(text.slice(f.start, f.end))) return false;
+  return f.start === 0 || text.charAt(f.start - 1) !== "\\";
+}
 function smallestContaining(ranges, f) {
   let best;
   for (const r of ranges) {
@@ -83189,6 +84442,9 @@ import { Buffer as Buffer4 } from "node:buffer";
 var SCRUB_MIN_LENGTH = 4;
 var BASE64_MIN_CORE = 8;
 var NO_SCRUBBER = { scrub: (text) => text, size: 0 };
+var COMPACT_MIN_LENGTH = 8;
+var FRAGMENT_MIN_VALUE = 16;
+var FRAGMENT = 12;
 function createScrubber(values, opts2 = {}) {
   const distinct = /* @__PURE__ */ new Map();
   for (const { text, label } of values) {
@@ -83216,16 +84472,64 @@ function createScrubber(values, opts2 = {}) {
         if (!folded.has(f)) folded.set(f, label);
       }
     }
-    return { caseless: new Needles(folded, true), cased: new Needles(exact, false) };
+    const pieces = /* @__PURE__ */ new Map();
+    if (encodings) {
+      for (const [text, label] of distinct) {
+        const c = compact(text).view;
+        if (c.length < COMPACT_MIN_LENGTH) continue;
+        for (const v of [c, [...c].reverse().join("")]) {
+          if (!pieces.has(v)) pieces.set(v, label);
+          if (c.length < FRAGMENT_MIN_VALUE) continue;
+          for (let i = 0; i + FRAGMENT <= v.length; i++) {
+            const f = v.slice(i, i + FRAGMENT);
+            if (!pieces.has(f)) pieces.set(f, label);
+          }
+        }
+      }
+    }
+    return {
+      caseless: new Needles(folded, true),
+      cased: new Needles(exact, false),
+      pieces: new Needles(pieces, false)
+    };
   };
   return {
     size: distinct.size,
     scrub(text) {
       if (text.length < SCRUB_MIN_LENGTH) return text;
       built ??= build2();
-      return built.cased.replace(built.caseless.replace(text));
+      return scrubCompact(built.cased.replace(built.caseless.replace(text)), built.pieces);
     }
   };
+}
+function compact(text) {
+  let view = "";
+  const at = [];
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const unit = text[i];
+    const keep = code < 128 ? code >= 48 && code <= 57 || code >= 65 && code <= 90 || code >= 97 && code <= 122 : /[\p{L}\p{N}]/u.test(unit);
+    if (!keep) continue;
+    const lower = unit.toLowerCase();
+    view += lower.length === 1 ? lower : unit;
+    at.push(i);
+  }
+  return { view, at };
+}
+function scrubCompact(text, pieces) {
+  if (pieces.size === 0) return text;
+  const { view, at } = compact(text);
+  const spans = pieces.cover(view);
+  if (spans.length === 0) return text;
+  let out = "";
+  let from = 0;
+  for (const { start, end, label } of spans) {
+    const a = at[start];
+    const b = at[end - 1] + 1;
+    out += `${text.slice(from, a)}[${label}]`;
+    from = b;
+  }
+  return out + text.slice(from);
 }
 function fold(text) {
   if (!/[^\x00-\x7f]/.test(text)) return text.toLowerCase();
@@ -83252,6 +84556,29 @@ var Needles = class {
       this.#lengths.set(prefix, lengths);
     }
     for (const lengths of this.#lengths.values()) lengths.sort((x, y) => y - x);
+  }
+  get size() {
+    return this.#labels.size;
+  }
+  /**
+   * The maximal runs of the text that matches cover (every position tried, overlaps joined),
+   * each with the label of its first match; the text must already be folded as the needles are.
+   */
+  cover(hay) {
+    const runs = [];
+    for (let i = 0; i + PREFIX <= hay.length; i++) {
+      const lengths = this.#lengths.get(hay.slice(i, i + PREFIX));
+      if (lengths === void 0) continue;
+      for (const length of lengths) {
+        const label = i + length <= hay.length ? this.#labels.get(hay.slice(i, i + length)) : void 0;
+        if (label === void 0) continue;
+        const last = runs[runs.length - 1];
+        if (last !== void 0 && i <= last.end) last.end = Math.max(last.end, i + length);
+        else runs.push({ start: i, end: i + length, label });
+        break;
+      }
+    }
+    return runs;
   }
   replace(text) {
     if (this.#labels.size === 0 || text.length < PREFIX) return text;
@@ -83339,6 +84666,101 @@ var NODES = /* @__PURE__ */ new Set([
   "TypeName",
   "WindowDef",
   "WithClause"
+]);
+var OPERATORS = /* @__PURE__ */ new Set([
+  "=",
+  "<>",
+  "!=",
+  "<",
+  ">",
+  "<=",
+  ">=",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "^",
+  "|/",
+  "||/",
+  "@",
+  "&",
+  "|",
+  "#",
+  "~",
+  "<<",
+  ">>",
+  "||",
+  "~~",
+  "!~~",
+  "~~*",
+  "!~~*",
+  "~*",
+  "!~",
+  "!~*",
+  "@>",
+  "<@",
+  "&&",
+  "->",
+  "->>",
+  "#>",
+  "#>>",
+  "?",
+  "?|",
+  "?&",
+  "#-",
+  "@?",
+  "@@",
+  "BETWEEN",
+  "NOT BETWEEN",
+  "BETWEEN SYMMETRIC",
+  "NOT BETWEEN SYMMETRIC"
+]);
+var TYPES = /* @__PURE__ */ new Set([
+  "bool",
+  "boolean",
+  "int2",
+  "int4",
+  "int8",
+  "smallint",
+  "integer",
+  "int",
+  "bigint",
+  "numeric",
+  "decimal",
+  "float4",
+  "float8",
+  "real",
+  "double precision",
+  "money",
+  "text",
+  "varchar",
+  "bpchar",
+  "char",
+  "name",
+  "bytea",
+  "uuid",
+  "json",
+  "jsonb",
+  "date",
+  "time",
+  "timetz",
+  "timestamp",
+  "timestamptz",
+  "interval",
+  "inet",
+  "cidr",
+  "macaddr",
+  "macaddr8",
+  "bit",
+  "varbit",
+  "oid",
+  "xml",
+  "tsvector",
+  "tsquery",
+  "point",
+  "regclass",
+  "regtype"
 ]);
 var FUNCTIONS = /* @__PURE__ */ new Set([
   // aggregates
@@ -83490,17 +84912,23 @@ var FUNCTIONS = /* @__PURE__ */ new Set([
   "json_object_keys",
   "jsonb_pretty"
 ]);
-function classifyStatement(parser, sql) {
+function analyseSql(parser, sql) {
   const parsed = parser.parse(sql);
   if (!parsed.ok) {
     return {
-      read_only: false,
-      reasons: [`the SQL does not parse: ${parsed.error}`],
-      statements: 0
+      classification: {
+        read_only: false,
+        reasons: [`the SQL does not parse: ${parsed.error}`],
+        statements: 0,
+        qualifiers: []
+      },
+      strings: []
     };
   }
   const stmts = parsed.tree.stmts ?? [];
   const reasons = /* @__PURE__ */ new Set();
+  const qualifiers = /* @__PURE__ */ new Set();
+  const found = { reasons, qualifiers, strings: [] };
   if (stmts.length !== 1) {
     reasons.add(`the SQL holds ${stmts.length} statements: exactly one is allowed`);
   }
@@ -83511,14 +84939,18 @@ function classifyStatement(parser, sql) {
         reasons.add(`${statementName(kind)} is not a read-only statement`);
         continue;
       }
-      checkNode(kind, node2, reasons);
-      visit3(node2, reasons, 0);
+      checkNode(kind, node2, found);
+      visit3(node2, found, 0);
     }
   }
   return {
-    read_only: reasons.size === 0,
-    reasons: summarise2([...reasons]),
-    statements: stmts.length
+    classification: {
+      read_only: reasons.size === 0,
+      reasons: summarise2([...reasons]),
+      statements: stmts.length,
+      qualifiers: [...qualifiers].sort()
+    },
+    strings: plainStringContents(sql, found.strings)
   };
 }
 var MAX_DEPTH2 = 500;
@@ -83527,22 +84959,23 @@ function summarise2(reasons) {
   if (reasons.length <= MAX_REASONS) return [...reasons];
   return [...reasons.slice(0, MAX_REASONS), `and ${reasons.length - MAX_REASONS} more`];
 }
-function visit3(value, reasons, depth) {
+function visit3(value, found, depth) {
   if (depth > MAX_DEPTH2) {
-    reasons.add("the SQL is nested too deeply to check");
+    found.reasons.add("the SQL is nested too deeply to check");
     return;
   }
   if (Array.isArray(value)) {
-    for (const v of value) visit3(v, reasons, depth + 1);
+    for (const v of value) visit3(v, found, depth + 1);
     return;
   }
   if (value === null || typeof value !== "object") return;
   for (const [key, child] of Object.entries(value)) {
-    if (/^[A-Z]/.test(key)) checkNode(key, child, reasons);
-    visit3(child, reasons, depth + 1);
+    if (/^[A-Z]/.test(key)) checkNode(key, child, found);
+    visit3(child, found, depth + 1);
   }
 }
-function checkNode(kind, node2, reasons) {
+function checkNode(kind, node2, found) {
+  const reasons = found.reasons;
   if (!NODES.has(kind)) {
     reasons.add(
       kind.endsWith("Stmt") ? `${statementName(kind)} inside the query is not read-only` : `${kind} is not in the allow-list of read-only SQL`
@@ -83550,6 +84983,12 @@ function checkNode(kind, node2, reasons) {
     return;
   }
   if (node2 === null || typeof node2 !== "object") return;
+  if (kind === "A_Const") {
+    const sval = node2.sval?.sval;
+    if (typeof sval === "string" && typeof node2.location === "number") {
+      found.strings.push({ sval, location: node2.location });
+    }
+  }
   if (kind === "SelectStmt") {
     if (node2.intoClause !== void 0) reasons.add("SELECT \u2026 INTO creates a table");
     if (node2.lockingClause !== void 0) reasons.add("FOR UPDATE/SHARE locks rows");
@@ -83560,6 +84999,30 @@ function checkNode(kind, node2, reasons) {
       if (typeof name === "string" && name.toLowerCase() === "analyze") {
         reasons.add("EXPLAIN ANALYZE runs the statement");
       }
+    }
+  }
+  if (kind === "RangeVar") {
+    for (const q of [node2.catalogname, node2.schemaname]) {
+      if (typeof q === "string" && q !== "") found.qualifiers.add(normalizeForMatching(q));
+    }
+  }
+  if (kind === "A_Expr") {
+    const parts = names(node2.name);
+    const op = parts[parts.length - 1];
+    const schema = parts.length === 2 ? parts[0] : parts.length === 1 ? "pg_catalog" : null;
+    if (typeof op !== "string" || schema !== "pg_catalog" || !OPERATORS.has(op.toUpperCase())) {
+      reasons.add(
+        `the operator ${describeOperator(parts)} is not in the allow-list of built-in operators`
+      );
+    }
+  }
+  const typeName = kind === "TypeName" ? node2 : node2.typeName;
+  if (typeName !== void 0 && typeName !== null && typeof typeName === "object") {
+    const parts = names(typeName.names);
+    const type = parts[parts.length - 1];
+    const schema = parts.length === 2 ? parts[0] : parts.length === 1 ? "pg_catalog" : null;
+    if (typeof type !== "string" || schema !== "pg_catalog" || !TYPES.has(type.toLowerCase())) {
+      reasons.add(`the type ${describeFunction(parts)} is not in the allow-list of built-in types`);
     }
   }
   if (kind === "FuncCall") {
@@ -83574,6 +85037,14 @@ function checkNode(kind, node2, reasons) {
       );
     }
   }
+}
+function names(list) {
+  return (Array.isArray(list) ? list : []).map(
+    (p) => p.String?.sval
+  );
+}
+function describeOperator(parts) {
+  return parts.map((p) => typeof p === "string" ? p : "?").join(".").replace(/[^\w.$+\-*/<>=~!@#%^&|`?]/g, "?").slice(0, 63);
 }
 function describeFunction(parts) {
   return parts.map((p) => typeof p === "string" ? p : "?").join(".").replace(/[^\w.$]/g, "?").slice(0, 63);
@@ -83599,6 +85070,7 @@ function decideMaskAndScrub(request2, ctx) {
   ) : ctx.engine.decide(input2);
   const values = [];
   const masked = maskDocument(request2, findings, raw.mask, {
+    identityPaths: [...DEFAULT_IDENTITY_PATHS, ...raw.readable ?? []],
     hmacKey: ctx.hmacKey,
     keyCache,
     onMasked: (text, label) => values.push({ text, label })
@@ -83610,7 +85082,16 @@ function decideMaskAndScrub(request2, ctx) {
   const decided = hostDenials.length === 0 ? raw : denyAlso(raw, hostDenials);
   const scrubber = createScrubber(values);
   const plainScrubber = createScrubber(values, { encodings: false });
-  const clean4 = (text) => maskText(plainScrubber.scrub(text));
+  const masks = /* @__PURE__ */ new Map();
+  const mask = (text) => {
+    let out = masks.get(text);
+    if (out === void 0) {
+      out = maskText(text);
+      masks.set(text, out);
+    }
+    return out;
+  };
+  const clean4 = (text) => mask(plainScrubber.scrub(text));
   const cleanPath = (path) => clean4(safePointer(request2, path, keyCache));
   return {
     scrubber,
@@ -83620,10 +85101,10 @@ function decideMaskAndScrub(request2, ctx) {
       findings: findings.map((f) => ({
         type: f.type,
         kind: f.kind,
-        path: maskText(f.path),
+        path: mask(f.path),
         in: f.in
       })),
-      masks: masked.applied.map((m) => ({ ...m, path: maskText(m.path) })),
+      masks: masked.applied.map((m) => ({ ...m, path: mask(m.path) })),
       ignoredMaskRules: masked.ignoredRules.map((r) => ({
         rule: { ...r.rule, path: cleanPath(r.rule.path) },
         why: r.why
@@ -83645,16 +85126,18 @@ function cleanDecision(raw, clean4, cleanPath) {
 }
 function prepare(request2, ctx, keyCache = /* @__PURE__ */ new WeakMap()) {
   const executable = ctx.engine.executableParams(request2.action);
+  const { analysis, proven } = analyse(request2, executable, ctx.engine);
   const plan = planExecutableMasks(
     request2,
     scan(request2, "", keyCache),
     executable,
-    ctx.engine.sql
+    ctx.engine.sql,
+    proven
   );
   const input2 = {
     request: request2,
     findings: plan.findings,
-    analysis: analyse(request2, executable, ctx.engine),
+    analysis,
     context: {
       now: ctx.now.toISOString(),
       repo: ctx.repo,
@@ -83666,19 +85149,51 @@ function prepare(request2, ctx, keyCache = /* @__PURE__ */ new WeakMap()) {
 }
 function analyse(request2, executable, engine) {
   const sql = {};
+  const proven = /* @__PURE__ */ new Map();
   const languages = {};
   for (const p of executable) {
     languages[p.path] = p.language;
     if (p.language !== "sql") continue;
     const text = valueAt2(request2, p.path);
     if (typeof text !== "string") continue;
-    sql[p.path] = engine.sql === null ? { read_only: false, reasons: ["the SQL parser could not be loaded"], statements: 0 } : classifyStatement(engine.sql, text);
+    if (engine.sql === null) {
+      sql[p.path] = {
+        read_only: false,
+        reasons: ["the SQL parser could not be loaded"],
+        statements: 0,
+        qualifiers: []
+      };
+      continue;
+    }
+    const parsed = analyseSql(engine.sql, text);
+    sql[p.path] = parsed.classification;
+    proven.set(p.path, parsed.strings);
   }
   return {
-    executable: languages,
-    sql,
-    resource: { normalized: normalizeForMatching(request2.resource) }
+    analysis: {
+      executable: languages,
+      sql,
+      resource: { normalized: normalizeForMatching(request2.resource) },
+      principals: principalsIn(request2.params)
+    },
+    proven
   };
+}
+var MAX_PRINCIPAL_LENGTH = 320;
+function principalsIn(value) {
+  const out = /* @__PURE__ */ new Set();
+  const walk2 = (v) => {
+    if (typeof v === "string") {
+      const s = principalSkeleton(v);
+      if (s !== "" && s.length <= MAX_PRINCIPAL_LENGTH) out.add(s);
+    } else if (Array.isArray(v)) {
+      for (const item of v) walk2(item);
+    } else if (v !== null && typeof v === "object") {
+      for (const item of Object.values(v)) walk2(item);
+    }
+  };
+  walk2(value);
+  return [...out].sort();
 }
 function denyAlso(raw, denials) {
   return {
@@ -83693,33 +85208,294 @@ function denyAlso(raw, denials) {
   };
 }
 
+// src/policy/engine.ts
+import { existsSync as existsSync7 } from "node:fs";
+import { join as join4 } from "node:path";
+
+// node_modules/@open-policy-agent/opa-wasm/src/index.mjs
+var import_opa = __toESM(require_opa(), 1);
+var loadPolicy = import_opa.default.loadPolicy;
+
+// src/executable/catalogue.ts
+var EXECUTABLE_LANGUAGES = ["sql", "shell-argv", "url"];
+var POINTER = /^(?:\/(?:[^~/]|~[01])*)+$/;
+function parseExecutableCatalogue(data) {
+  const actions = data?.interlock?.catalogue?.actions;
+  const catalogue = /* @__PURE__ */ new Map();
+  if (actions === void 0 || actions === null) return { ok: true, catalogue };
+  if (typeof actions !== "object" || Array.isArray(actions)) {
+    return { ok: false, error: "catalogue `actions` is not a map" };
+  }
+  for (const [key, entry] of Object.entries(actions)) {
+    const decl = entry?.executable;
+    if (decl === void 0) {
+      catalogue.set(key, []);
+      continue;
+    }
+    if (decl === null || typeof decl !== "object" || Array.isArray(decl)) {
+      return {
+        ok: false,
+        error: `actions.${key}.executable must map parameter paths to languages`
+      };
+    }
+    const params = [];
+    for (const [path, language] of Object.entries(decl)) {
+      if (!POINTER.test(path)) {
+        return { ok: false, error: `actions.${key}.executable: ${path} is not a JSON Pointer` };
+      }
+      if (!EXECUTABLE_LANGUAGES.includes(language)) {
+        return {
+          ok: false,
+          error: `actions.${key}.executable.${path}: the language must be one of ${EXECUTABLE_LANGUAGES.join(", ")}`
+        };
+      }
+      params.push({ path, language });
+    }
+    catalogue.set(key, params);
+  }
+  return { ok: true, catalogue };
+}
+function executableParamsFor(catalogue, action) {
+  if (typeof action !== "string") return [];
+  const name = action.toLowerCase();
+  let best;
+  for (const key of catalogue.keys()) {
+    if ((name === key || name.startsWith(`${key}.`)) && (best === void 0 || key.length > best.length)) {
+      best = key;
+    }
+  }
+  return best === void 0 ? [] : catalogue.get(best) ?? [];
+}
+
+// src/policy/builtins.ts
+var HOST_BUILTINS = {};
+
+// src/policy/engine.ts
+async function loadPolicyEngine(policiesDir) {
+  let files;
+  try {
+    if (!existsSync7(join4(policiesDir, DIST_DIR, "policy.wasm"))) {
+      return failedEngine(
+        "no compiled policy was found",
+        `Run 'interlock policy build' to compile ${policiesDir} to ${join4(policiesDir, DIST_DIR)}.`
+      );
+    }
+    files = readBundle(policiesDir);
+  } catch (err) {
+    return failedEngine(
+      `the compiled policy could not be read (${err.message})`,
+      "Run 'interlock policy build' to rebuild it."
+    );
+  }
+  if (sourceDigest(policiesDir) !== files.manifest.source_digest) {
+    return failedEngine(
+      "the Rego or data sources changed after the policy was built, so the compiled policy is stale",
+      "Run 'interlock policy build' (and 'interlock policy test') and commit the result.",
+      revisionOf(files.wasm, files.dataJson)
+    );
+  }
+  return policyEngineFromBundle(files);
+}
+async function policyEngineFromBundle(files) {
+  const { wasm, dataJson, manifest } = files;
+  const revision = revisionOf(wasm, dataJson);
+  if (sha256(wasm) !== manifest.wasm_digest || sha256(dataJson) !== manifest.data_digest) {
+    return failedEngine(
+      "the compiled policy does not match its manifest (an interrupted build or a hand edit)",
+      "Run 'interlock policy build' to rebuild it.",
+      revision
+    );
+  }
+  if (manifest.entrypoint !== ENTRYPOINT) {
+    return failedEngine(
+      `the bundle's entrypoint is ${manifest.entrypoint}, not ${ENTRYPOINT}`,
+      "Rebuild with 'interlock policy build'.",
+      revision
+    );
+  }
+  let policy;
+  let data;
+  let executables;
+  try {
+    data = JSON.parse(dataJson);
+    const parsed = parseExecutableCatalogue(data);
+    if (!parsed.ok) {
+      return failedEngine(
+        `the catalogue's executable parameters are malformed (${parsed.error})`,
+        "Fix `executable` in the catalogue data, then run 'interlock policy build'.",
+        revision
+      );
+    }
+    executables = parsed.catalogue;
+    policy = await loadPolicy(wasm, void 0, HOST_BUILTINS);
+    if (!(ENTRYPOINT in policy.entrypoints)) {
+      throw new Error(`the Wasm has no ${ENTRYPOINT} entrypoint`);
+    }
+    policy.setData(data);
+  } catch (err) {
+    return failedEngine(
+      `the compiled policy could not be loaded (${firstLine(err)})`,
+      "Run 'interlock policy build' to rebuild it; if that fails, the Rego is at fault.",
+      revision
+    );
+  }
+  const sql = await loadSqlParser().catch(() => null);
+  return new WasmPolicyEngine(policy, revision, executables, sql);
+}
+var WasmPolicyEngine = class {
+  revision;
+  sql;
+  #policy;
+  #executables;
+  constructor(policy, revision, executables, sql) {
+    this.#policy = policy;
+    this.revision = revision;
+    this.#executables = executables;
+    this.sql = sql;
+  }
+  executableParams(action) {
+    return executableParamsFor(this.#executables, action);
+  }
+  decide(input2) {
+    let resultSet;
+    try {
+      resultSet = this.#policy.evaluate(input2, ENTRYPOINT);
+    } catch (err) {
+      return failClosed(
+        "evaluate",
+        `the policy raised an error (${firstLine(err)})`,
+        "Run 'interlock policy test' and fix the rule that errors for this kind of request.",
+        this.revision
+      );
+    }
+    const result2 = Array.isArray(resultSet) ? resultSet[0] : void 0;
+    if (result2 === void 0 || result2.result === void 0) {
+      return failClosed(
+        "evaluate",
+        `the policy gave no decision (${ENTRYPOINT} is undefined for this request)`,
+        "Make the decision rule total: give it a default so that every request gets an answer.",
+        this.revision
+      );
+    }
+    const parsed = policyDecisionSchema.safeParse(result2.result);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`).join("; ");
+      return failClosed(
+        "validate",
+        `the policy's answer is not a valid decision (${issues})`,
+        "Compare the decision rule's output with SPEC \xA72 (allow, deny, risk, classification, auto_approve, approvals, mask, ttl_seconds).",
+        this.revision
+      );
+    }
+    return {
+      ...parsed.data,
+      mask: sortMasks(parsed.data.mask),
+      why: parsed.data.why ?? [],
+      revision: this.revision
+    };
+  }
+};
+function sortMasks(masks) {
+  const key = (m) => [m.path, m.strategy, m.type ?? ""];
+  return masks.map((m) => ({ m, k: key(m) })).sort((a, b) => compareKeys(a.k, b.k)).map((x) => x.m);
+}
+function compareKeys(a, b) {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareCodePoints(a[i], b[i]);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+function compareCodePoints(a, b) {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i);
+    const y = b.codePointAt(i);
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 65535) i++;
+  }
+  return a.length - b.length;
+}
+function failedEngine(reason, hint, revision = "none") {
+  return {
+    revision,
+    decide: () => failClosed("load", reason, hint, revision),
+    executableParams: () => [],
+    sql: null
+  };
+}
+function firstLine(err) {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0].slice(0, 300);
+}
+
 // src/lifecycle/execute.ts
 var resultPath = (id2) => `results/${id2}.yaml`;
 async function executeMerged(deps) {
   const { forge } = deps;
   const reports = [];
-  for (const m of await forge.mergedRequests()) {
-    if (await forge.readDefault(resultPath(m.id)) !== void 0) continue;
-    const report = await executeOne(m, deps);
-    if (report) reports.push(report);
+  const run2 = {
+    source: forge.evidenceSource?.(),
+    engines: /* @__PURE__ */ new Map(),
+    cache: newEvidenceCache(),
+    everRecorded: await forge.recordedResults?.() ?? /* @__PURE__ */ new Set(),
+    trust: void 0
+  };
+  run2.trust = await run2.source?.trust?.();
+  try {
+    for (const m of await forge.mergedRequests()) {
+      if (await forge.readDefault(resultPath(m.id)) !== void 0) continue;
+      const report = await executeOne(m, deps, run2);
+      if (report) reports.push(report);
+    }
+  } finally {
+    run2.source?.close();
   }
   return reports;
 }
-async function executeOne(m, deps) {
-  const { forge } = deps;
+async function executeOne(m, deps, run2) {
+  const { forge, journal } = deps;
   const action = m.path.split("/")[1] ?? "?";
-  if (await forge.isClaimed(m.id)) {
-    if (!deps.retry?.includes(m.id)) {
-      return {
-        id: m.id,
-        action,
-        status: "claimed",
-        detail: `claimed by an executor that has not recorded a result: it is running now, or it crashed (perhaps after running the action). It is not re-run automatically. If it stays like this, check whether the action happened, then run 'interlock execute --retry ${m.id}'.`
-      };
-    }
-    await forge.releaseClaim(m.id);
+  const retry2 = deps.retry?.includes(m.id) ?? false;
+  const refused = (detail) => ({
+    id: m.id,
+    action,
+    status: "refused",
+    detail
+  });
+  const journalled = journal?.state(m.id);
+  if (journalled?.result) {
+    return refused(
+      `this executor's journal records that it ran ${m.id} at ${journalled.result.at} (${journalled.result.outcome}), but its result is gone from ${forge.defaultBranch}: the result or the history was deleted. It is never run again; check the repository's integrity (interlock audit --verify).`
+    );
   }
-  const executor = executorFor(deps.config.executors.actions, action);
+  if (run2.everRecorded.has(m.id)) {
+    return refused(
+      `a result for ${m.id} was recorded on ${forge.defaultBranch} and deleted later: it is never run again`
+    );
+  }
+  const claimedInRepo = await forge.isClaimed(m.id);
+  if ((claimedInRepo || journalled?.claimedAt) && !retry2) {
+    const where = journalled?.claimedAt ? `this executor's journal records a claim at ${journalled.claimedAt} without a result` : "claimed by an executor that has not recorded a result";
+    return {
+      id: m.id,
+      action,
+      status: "claimed",
+      detail: `${where}: it is running now, or it crashed (perhaps after running the action). It is not re-run automatically. If it stays like this, check whether the action happened, then run 'interlock execute --retry ${m.id}'.`
+    };
+  }
+  const retried = retry2 && (claimedInRepo || journalled?.claimedAt !== void 0);
+  if (retried) {
+    journal?.append({ at: deps.now().toISOString(), id: m.id, event: "retry" });
+    if (claimedInRepo) await forge.releaseClaim(m.id);
+  }
+  let actions = deps.config.executors.actions;
+  if (run2.source) {
+    const merge4 = await mergeFromCommit(run2.source.reader, m);
+    const committed = "refused" in merge4 ? void 0 : await configAt(run2.source.reader, merge4.base, run2.cache);
+    actions = committed && !(committed instanceof Error) ? committed.executors.actions : {};
+  }
+  const executor = executorFor(actions, action);
   if (executor === void 0) {
     return {
       id: m.id,
@@ -83731,16 +85507,29 @@ async function executeOne(m, deps) {
   if (!await forge.claim(m.id, deps.now())) {
     return { id: m.id, action, status: "busy", detail: "another executor claimed it first" };
   }
-  const checked = await checkEvidence(m, deps);
+  journal?.append({
+    at: deps.now().toISOString(),
+    id: m.id,
+    event: "claim",
+    merge_commit: m.mergeCommit
+  });
+  const checked = run2.source ? await checkCommittedEvidence(m, deps, run2) : await checkEvidence(m, deps);
   const base = {
     interlock: 1,
     id: m.id,
     request: m.path,
     merge_commit: m.mergeCommit,
-    approvers: "refusal" in checked ? [] : checked.approvers
+    approvers: "refusal" in checked ? [] : checked.approvers,
+    ...retried ? { retried: true } : {}
   };
   if ("refusal" in checked) {
     const reason = checked.refusal;
+    journal?.append({
+      at: deps.now().toISOString(),
+      id: m.id,
+      event: "result",
+      outcome: "refused"
+    });
     await record3(
       deps,
       m,
@@ -83758,10 +85547,16 @@ async function executeOne(m, deps) {
       action,
       resource: checked.original.resource,
       params: checked.original.params ?? null,
-      attempt: deps.retry?.includes(m.id) ? 2 : 1
+      attempt: retried ? 2 : 1
     },
     { repoDir: deps.repoDir, env: deps.env, now: deps.now, clean: clean4 }
   );
+  journal?.append({
+    at: deps.now().toISOString(),
+    id: m.id,
+    event: "result",
+    outcome: outcome.status
+  });
   const result2 = {
     ...base,
     executor: { key: executor.key, type: executor.config.type },
@@ -83788,6 +85583,41 @@ async function checkEvidence(m, deps) {
   if (deps.now().getTime() >= new Date(file2.expires_at).getTime()) {
     return { refusal: `the request expired at ${file2.expires_at}, before it was executed` };
   }
+  const checked = await reDecideSealed(file2, collected.snapshot, deps, {
+    ...deps.decide,
+    now: new Date(file2.requested_at)
+  });
+  if ("refusal" in checked) return checked;
+  return { ...checked, approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who) };
+}
+async function checkCommittedEvidence(m, deps, run2) {
+  const { source, engines } = run2;
+  if (source === void 0) return { refusal: "no evidence source" };
+  const merge4 = await mergeFromCommit(source.reader, m);
+  if ("refused" in merge4) return { refusal: merge4.refused };
+  const ev = await evidenceAtMerge(source.reader, merge4, {
+    now: deps.now(),
+    cache: run2.cache,
+    ...run2.trust ? { trust: run2.trust } : {}
+  });
+  if (!ev.ok) return { refusal: ev.reason };
+  if (!ev.satisfied)
+    return { refusal: `the gate did not hold at the merge: ${ev.verdict.summary}` };
+  if (deps.now().getTime() >= ev.expiresAt.getTime()) {
+    return {
+      refusal: `the request expired at ${ev.expiresAt.toISOString()} (filed at ${ev.filedAt.toISOString()}, TTL ${ev.record.decision.ttl_seconds} s), before it was executed`
+    };
+  }
+  const checked = await reDecideSealed(ev.record, ev.snapshot, deps, {
+    ...deps.decide,
+    engine: await engineFor(ev.policy, engines),
+    now: ev.filedAt,
+    identities: directoryOf(ev.config)
+  });
+  if ("refusal" in checked) return checked;
+  return { ...checked, approvers: ev.approvers };
+}
+async function reDecideSealed(file2, snapshot, deps, decide) {
   if (file2.sealed === null) return { refusal: "the request file has no sealed original" };
   let original;
   try {
@@ -83798,10 +85628,7 @@ async function checkEvidence(m, deps) {
   } catch (err) {
     return { refusal: err.message };
   }
-  const { evaluation: again, scrubber } = decideMaskAndScrub(original, {
-    ...deps.decide,
-    now: new Date(file2.requested_at)
-  });
+  const { evaluation: again, scrubber } = decideMaskAndScrub(original, decide);
   if (canonicalJson(again.request) !== canonicalJson(file2.request)) {
     return {
       refusal: "the request file does not match its sealed original (the masked request differs): it was edited or forged, or the repository's masking key changed since it was filed"
@@ -83811,18 +85638,35 @@ async function checkEvidence(m, deps) {
     return { refusal: `the policy denies the sealed original: ${again.decision.deny.join("; ")}` };
   }
   const recheck = evaluateGate({
-    ...collected.snapshot,
-    request: { ...collected.snapshot.request, decision: again.decision }
+    ...snapshot,
+    request: { ...snapshot.request, decision: again.decision }
   });
   if (!recheck.satisfied) {
     return {
       refusal: `the gate does not hold for the decision the policy gives the sealed original: ${recheck.summary}`
     };
   }
+  return { original, scrubber };
+}
+function engineFor(policy, engines) {
+  let engine = engines.get(policy.revision);
+  if (engine === void 0) {
+    engine = policy.files === void 0 ? Promise.resolve(failedPolicy(policy.revision)) : policyEngineFromBundle(policy.files);
+    engines.set(policy.revision, engine);
+  }
+  return engine;
+}
+function failedPolicy(revision) {
   return {
-    original,
-    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
-    scrubber
+    revision,
+    executableParams: () => [],
+    sql: null,
+    decide: () => failClosed(
+      "load",
+      "the policy bundle committed at the merge's base is incomplete (policies/dist)",
+      "Commit the whole built bundle (policy.wasm, data.json, manifest.json) through a governance change.",
+      revision
+    )
   };
 }
 function cleaner(scrubber) {
@@ -83840,7 +85684,7 @@ function maskedOutcome(o, clean4) {
   };
 }
 async function record3(deps, m, result2, subject) {
-  const content = "# Interlock execution result (masked).\n" + (0, import_yaml4.stringify)(result2, { lineWidth: 0 });
+  const content = "# Interlock execution result (masked).\n" + (0, import_yaml5.stringify)(result2, { lineWidth: 0 });
   const message = `${commitText(subject).slice(0, 200)}
 
 Interlock-Result: ${m.id}
@@ -83983,7 +85827,7 @@ function monotonicFactory(prng) {
 }
 
 // src/proposal/card.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml6 = __toESM(require_dist(), 1);
 var RISK_COLOR = {
   low: "\x1B[32m",
   medium: "\x1B[33m",
@@ -84034,7 +85878,7 @@ function renderCard(ev, opts2 = {}) {
     for (const w of d.why) lines.push(`  - ${t(w)}`);
   }
   lines.push("", bold("Parameters (masked)"));
-  const params = r.params === void 0 ? "(none)" : (0, import_yaml5.stringify)(r.params, { lineWidth: 0 }).trimEnd();
+  const params = r.params === void 0 ? "(none)" : (0, import_yaml6.stringify)(r.params, { lineWidth: 0 }).trimEnd();
   lines.push(...terminalBlock(params, "  "));
   if (ev.masks.length > 0) {
     lines.push("", bold("Masked before anything was written"));
@@ -84110,7 +85954,7 @@ function renderCardMarkdown(ev, opts2 = {}) {
     // Under a `params:` key, so that every line of request text is indented: the card is also
     // the proposal's commit message, where a line at the margin could read as a trailer.
     markdownCodeBlock(
-      r.params === void 0 ? "params: none" : (0, import_yaml5.stringify)({ params: r.params }, { lineWidth: 0 }),
+      r.params === void 0 ? "params: none" : (0, import_yaml6.stringify)({ params: r.params }, { lineWidth: 0 }),
       "yaml"
     ),
     ""
@@ -84173,313 +86017,41 @@ Interlock-Policy: ${ev.decision.revision}`,
 }
 
 // src/lifecycle/gate-check.ts
+var noProposal = (id2) => new InterlockError("usage", `no open proposal for request ${id2}`, {
+  hint: `Check the id ('git branch --list "interlock/*"'); a merged or denied request has no proposal.`
+});
 async function checkGate(forge, id2, now) {
-  const context = await forge.proposal(id2);
-  if (context === void 0) {
-    throw new InterlockError("usage", `no open proposal for request ${id2}`, {
-      hint: `Check the id ('git branch --list "interlock/*"'); a merged or denied request has no proposal.`
-    });
+  if (forge.evidenceSource) {
+    const source = forge.evidenceSource();
+    try {
+      const trust = await source.trust?.();
+      if (trust?.broken && trust.root === "") {
+        throw new InterlockError("config.invalid", trust.broken.reason);
+      }
+      const context2 = await forge.proposal(id2);
+      const m = await source.prospective(id2, now);
+      if (m === void 0 || context2 === void 0) throw noProposal(id2);
+      if (m.head !== context2.headCommit) {
+        throw new InterlockError("usage", `the proposal for ${id2} moved while it was checked`, {
+          hint: "Run the command again."
+        });
+      }
+      const ev = await evidenceAtMerge(source.reader, m, { now, ...trust ? { trust } : {} });
+      if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
+      return {
+        verdict: ev.verdict,
+        collected: { ok: true, snapshot: ev.snapshot, record: ev.record, path: ev.path },
+        context: context2
+      };
+    } finally {
+      source.close();
+    }
   }
+  const context = await forge.proposal(id2);
+  if (context === void 0) throw noProposal(id2);
   const collected = await collectSnapshot(context, now);
   if (!collected.ok) throw new InterlockError("request.invalid", collected.reason);
   return { verdict: evaluateGate(collected.snapshot), collected, context };
-}
-
-// src/policy/bundle.ts
-import { createHash as createHash2 } from "node:crypto";
-import { existsSync as existsSync6, readdirSync, readFileSync as readFileSync4 } from "node:fs";
-import { join as join3, relative as relative3, sep as sep3 } from "node:path";
-
-// src/policy/toolchain.ts
-import { existsSync as existsSync5, readFileSync as readFileSync3 } from "node:fs";
-import { dirname, join as join2 } from "node:path";
-import { fileURLToPath as fileURLToPath2 } from "node:url";
-function packageRoot() {
-  let dir = dirname(fileURLToPath2(import.meta.url));
-  for (; ; ) {
-    const pkg = join2(dir, "package.json");
-    if (existsSync5(pkg)) {
-      try {
-        if (JSON.parse(readFileSync3(pkg, "utf8")).name === "interlock")
-          return dir;
-      } catch {
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) return join2(dirname(fileURLToPath2(import.meta.url)), "..", "..");
-    dir = up;
-  }
-}
-
-// src/policy/bundle.ts
-var ENTRYPOINT = "interlock/decision";
-var DIST_DIR = "dist";
-function defaultPoliciesDir() {
-  return join3(packageRoot(), "policies");
-}
-function policiesDirFor(repoDir) {
-  if (repoDir !== void 0) {
-    const own2 = join3(repoDir, "policies");
-    if (existsSync6(own2)) return { dir: own2, isDefault: false };
-  }
-  return { dir: defaultPoliciesDir(), isDefault: true };
-}
-function revisionOf(wasm, dataJson) {
-  return sha256(`${sha256(wasm)}
-${sha256(dataJson)}
-`);
-}
-function isPolicySource(relPath) {
-  const parts = relPath.split("/");
-  if (parts[0] === DIST_DIR) return false;
-  const name = parts[parts.length - 1] ?? "";
-  if (name.endsWith("_test.rego")) return false;
-  return name.endsWith(".rego") || ["data.json", "data.yaml", "data.yml"].includes(name);
-}
-function sourceDigest(dir) {
-  const files = [];
-  const walk2 = (d) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const full = join3(d, entry.name);
-      const rel = relative3(dir, full).split(sep3).join("/");
-      if (entry.isDirectory()) {
-        if (rel !== DIST_DIR && !entry.name.startsWith(".")) walk2(full);
-      } else if (entry.isFile() && isPolicySource(rel)) {
-        files.push(rel);
-      }
-    }
-  };
-  walk2(dir);
-  files.sort();
-  const h = createHash2("sha256");
-  for (const f of files) h.update(`${f}\0${sha256(readFileSync4(join3(dir, f)))}
-`);
-  return `sha256:${h.digest("hex")}`;
-}
-function readBundle(policiesDir) {
-  const dist = join3(policiesDir, DIST_DIR);
-  const wasm = readFileSync4(join3(dist, "policy.wasm"));
-  const dataJson = readFileSync4(join3(dist, "data.json"), "utf8");
-  const manifest = JSON.parse(readFileSync4(join3(dist, "manifest.json"), "utf8"));
-  return { wasm: new Uint8Array(wasm), dataJson, manifest };
-}
-
-// src/policy/engine.ts
-import { existsSync as existsSync7 } from "node:fs";
-import { join as join4 } from "node:path";
-
-// node_modules/@open-policy-agent/opa-wasm/src/index.mjs
-var import_opa = __toESM(require_opa(), 1);
-var loadPolicy = import_opa.default.loadPolicy;
-
-// src/executable/catalogue.ts
-var EXECUTABLE_LANGUAGES = ["sql", "shell-argv", "url"];
-var POINTER = /^(?:\/(?:[^~/]|~[01])*)+$/;
-function parseExecutableCatalogue(data) {
-  const actions = data?.interlock?.catalogue?.actions;
-  const catalogue = /* @__PURE__ */ new Map();
-  if (actions === void 0 || actions === null) return { ok: true, catalogue };
-  if (typeof actions !== "object" || Array.isArray(actions)) {
-    return { ok: false, error: "catalogue `actions` is not a map" };
-  }
-  for (const [key, entry] of Object.entries(actions)) {
-    const decl = entry?.executable;
-    if (decl === void 0) {
-      catalogue.set(key, []);
-      continue;
-    }
-    if (decl === null || typeof decl !== "object" || Array.isArray(decl)) {
-      return {
-        ok: false,
-        error: `actions.${key}.executable must map parameter paths to languages`
-      };
-    }
-    const params = [];
-    for (const [path, language] of Object.entries(decl)) {
-      if (!POINTER.test(path)) {
-        return { ok: false, error: `actions.${key}.executable: ${path} is not a JSON Pointer` };
-      }
-      if (!EXECUTABLE_LANGUAGES.includes(language)) {
-        return {
-          ok: false,
-          error: `actions.${key}.executable.${path}: the language must be one of ${EXECUTABLE_LANGUAGES.join(", ")}`
-        };
-      }
-      params.push({ path, language });
-    }
-    catalogue.set(key, params);
-  }
-  return { ok: true, catalogue };
-}
-function executableParamsFor(catalogue, action) {
-  if (typeof action !== "string") return [];
-  const name = action.toLowerCase();
-  let best;
-  for (const key of catalogue.keys()) {
-    if ((name === key || name.startsWith(`${key}.`)) && (best === void 0 || key.length > best.length)) {
-      best = key;
-    }
-  }
-  return best === void 0 ? [] : catalogue.get(best) ?? [];
-}
-
-// src/policy/builtins.ts
-var HOST_BUILTINS = {};
-
-// src/policy/engine.ts
-async function loadPolicyEngine(policiesDir) {
-  let files;
-  try {
-    if (!existsSync7(join4(policiesDir, DIST_DIR, "policy.wasm"))) {
-      return failedEngine(
-        "no compiled policy was found",
-        `Run 'interlock policy build' to compile ${policiesDir} to ${join4(policiesDir, DIST_DIR)}.`
-      );
-    }
-    files = readBundle(policiesDir);
-  } catch (err) {
-    return failedEngine(
-      `the compiled policy could not be read (${err.message})`,
-      "Run 'interlock policy build' to rebuild it."
-    );
-  }
-  const { wasm, dataJson, manifest } = files;
-  const revision = revisionOf(wasm, dataJson);
-  if (sha256(wasm) !== manifest.wasm_digest || sha256(dataJson) !== manifest.data_digest) {
-    return failedEngine(
-      "the compiled policy does not match its manifest (an interrupted build or a hand edit)",
-      "Run 'interlock policy build' to rebuild it.",
-      revision
-    );
-  }
-  if (manifest.entrypoint !== ENTRYPOINT) {
-    return failedEngine(
-      `the bundle's entrypoint is ${manifest.entrypoint}, not ${ENTRYPOINT}`,
-      "Rebuild with 'interlock policy build'.",
-      revision
-    );
-  }
-  if (sourceDigest(policiesDir) !== manifest.source_digest) {
-    return failedEngine(
-      "the Rego or data sources changed after the policy was built, so the compiled policy is stale",
-      "Run 'interlock policy build' (and 'interlock policy test') and commit the result.",
-      revision
-    );
-  }
-  let policy;
-  let data;
-  let executables;
-  try {
-    data = JSON.parse(dataJson);
-    const parsed = parseExecutableCatalogue(data);
-    if (!parsed.ok) {
-      return failedEngine(
-        `the catalogue's executable parameters are malformed (${parsed.error})`,
-        "Fix `executable` in the catalogue data, then run 'interlock policy build'.",
-        revision
-      );
-    }
-    executables = parsed.catalogue;
-    policy = await loadPolicy(wasm, void 0, HOST_BUILTINS);
-    if (!(ENTRYPOINT in policy.entrypoints)) {
-      throw new Error(`the Wasm has no ${ENTRYPOINT} entrypoint`);
-    }
-    policy.setData(data);
-  } catch (err) {
-    return failedEngine(
-      `the compiled policy could not be loaded (${firstLine(err)})`,
-      "Run 'interlock policy build' to rebuild it; if that fails, the Rego is at fault.",
-      revision
-    );
-  }
-  const sql = await loadSqlParser().catch(() => null);
-  return new WasmPolicyEngine(policy, revision, executables, sql);
-}
-var WasmPolicyEngine = class {
-  revision;
-  sql;
-  #policy;
-  #executables;
-  constructor(policy, revision, executables, sql) {
-    this.#policy = policy;
-    this.revision = revision;
-    this.#executables = executables;
-    this.sql = sql;
-  }
-  executableParams(action) {
-    return executableParamsFor(this.#executables, action);
-  }
-  decide(input2) {
-    let resultSet;
-    try {
-      resultSet = this.#policy.evaluate(input2, ENTRYPOINT);
-    } catch (err) {
-      return failClosed(
-        "evaluate",
-        `the policy raised an error (${firstLine(err)})`,
-        "Run 'interlock policy test' and fix the rule that errors for this kind of request.",
-        this.revision
-      );
-    }
-    const result2 = Array.isArray(resultSet) ? resultSet[0] : void 0;
-    if (result2 === void 0 || result2.result === void 0) {
-      return failClosed(
-        "evaluate",
-        `the policy gave no decision (${ENTRYPOINT} is undefined for this request)`,
-        "Make the decision rule total: give it a default so that every request gets an answer.",
-        this.revision
-      );
-    }
-    const parsed = policyDecisionSchema.safeParse(result2.result);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`).join("; ");
-      return failClosed(
-        "validate",
-        `the policy's answer is not a valid decision (${issues})`,
-        "Compare the decision rule's output with SPEC \xA72 (allow, deny, risk, classification, auto_approve, approvals, mask, ttl_seconds).",
-        this.revision
-      );
-    }
-    return {
-      ...parsed.data,
-      mask: sortMasks(parsed.data.mask),
-      why: parsed.data.why ?? [],
-      revision: this.revision
-    };
-  }
-};
-function sortMasks(masks) {
-  const key = (m) => [m.path, m.strategy, m.type ?? ""];
-  return masks.map((m) => ({ m, k: key(m) })).sort((a, b) => compareKeys(a.k, b.k)).map((x) => x.m);
-}
-function compareKeys(a, b) {
-  for (let i = 0; i < a.length; i++) {
-    const c = compareCodePoints(a[i], b[i]);
-    if (c !== 0) return c;
-  }
-  return 0;
-}
-function compareCodePoints(a, b) {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.codePointAt(i);
-    const y = b.codePointAt(i);
-    if (x !== y) return x < y ? -1 : 1;
-    if (x > 65535) i++;
-  }
-  return a.length - b.length;
-}
-function failedEngine(reason, hint, revision = "none") {
-  return {
-    revision,
-    decide: () => failClosed("load", reason, hint, revision),
-    executableParams: () => [],
-    sql: null
-  };
-}
-function firstLine(err) {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0].slice(0, 300);
 }
 
 // src/action/render.ts

@@ -2,13 +2,20 @@ import { policyIdentity, type IdentityDirectory } from "./identity/directory.ts"
 import { failClosed, type Decision } from "./policy/decision.ts";
 import { planExecutableMasks, valueAt, verifyExecutableMasks } from "./executable/check.ts";
 import type { PolicyAnalysis, PolicyEngine, PolicyInput } from "./policy/engine.ts";
-import { maskDocument, maskText, type AppliedMask, type MaskRule } from "./masking/mask.ts";
+import {
+  DEFAULT_IDENTITY_PATHS,
+  maskDocument,
+  maskText,
+  type AppliedMask,
+  type MaskRule,
+} from "./masking/mask.ts";
 import { safePointer, scan, type KeyCache } from "./masking/scan.ts";
 import { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.ts";
 import type { Finding } from "./masking/types.ts";
 import { ttlSeconds, type Request } from "./request/schema.ts";
-import { classifyStatement } from "./sql/classify.ts";
-import { normalizeForMatching } from "./text/unicode.ts";
+import type { Range } from "./executable/literals.ts";
+import { analyseSql, type SqlClassification } from "./sql/classify.ts";
+import { normalizeForMatching, principalSkeleton } from "./text/unicode.ts";
 
 /**
  * A request with more findings than this is denied without asking the policy: the policy's
@@ -77,6 +84,7 @@ export function decideMaskAndScrub(
       : ctx.engine.decide(input);
   const values: ScrubValue[] = [];
   const masked = maskDocument(request, findings, raw.mask, {
+    identityPaths: [...DEFAULT_IDENTITY_PATHS, ...(raw.readable ?? [])],
     hmacKey: ctx.hmacKey,
     keyCache,
     onMasked: (text, label) => values.push({ text, label }),
@@ -92,7 +100,17 @@ export function decideMaskAndScrub(
   const decided = hostDenials.length === 0 ? raw : denyAlso(raw, hostDenials);
   const scrubber = createScrubber(values);
   const plainScrubber = createScrubber(values, { encodings: false });
-  const clean = (text: string) => maskText(plainScrubber.scrub(text));
+  // The same paths come back in findings, masks and the decision: each text is masked once.
+  const masks = new Map<string, string>();
+  const mask = (text: string) => {
+    let out = masks.get(text);
+    if (out === undefined) {
+      out = maskText(text);
+      masks.set(text, out);
+    }
+    return out;
+  };
+  const clean = (text: string) => mask(plainScrubber.scrub(text));
   // Mask rules name keys as the policy read them: written down, they use safe names.
   const cleanPath = (path: string) => clean(safePointer(request, path, keyCache));
   return {
@@ -103,10 +121,10 @@ export function decideMaskAndScrub(
       findings: findings.map((f) => ({
         type: f.type,
         kind: f.kind,
-        path: maskText(f.path),
+        path: mask(f.path),
         in: f.in,
       })),
-      masks: masked.applied.map((m) => ({ ...m, path: maskText(m.path) })),
+      masks: masked.applied.map((m) => ({ ...m, path: mask(m.path) })),
       ignoredMaskRules: masked.ignoredRules.map((r) => ({
         rule: { ...r.rule, path: cleanPath(r.rule.path) },
         why: r.why,
@@ -149,17 +167,21 @@ export function policyInputFor(request: Request, ctx: DecideContext): PolicyInpu
 
 function prepare(request: Request, ctx: DecideContext, keyCache: KeyCache = new WeakMap()) {
   const executable = ctx.engine.executableParams(request.action);
+  // Each SQL parameter is parsed once: the parse classifies it and proves its plain string
+  // literals, so a mask inside one of those needs no second pass of the scanner.
+  const { analysis, proven } = analyse(request, executable, ctx.engine);
   // Masks in executable parameters are widened to whole literals, or deny (executable/check.ts).
   const plan = planExecutableMasks(
     request,
     scan(request, "", keyCache),
     executable,
     ctx.engine.sql,
+    proven,
   );
   const input: PolicyInput = {
     request,
     findings: plan.findings,
-    analysis: analyse(request, executable, ctx.engine),
+    analysis,
     context: {
       now: ctx.now.toISOString(),
       repo: ctx.repo,
@@ -175,24 +197,57 @@ function analyse(
   request: Request,
   executable: ReturnType<PolicyEngine["executableParams"]>,
   engine: PolicyEngine,
-): PolicyAnalysis {
-  const sql: Record<string, ReturnType<typeof classifyStatement>> = {};
+): { analysis: PolicyAnalysis; proven: Map<string, readonly Range[]> } {
+  const sql: Record<string, SqlClassification> = {};
+  const proven = new Map<string, readonly Range[]>();
   const languages: Record<string, (typeof executable)[number]["language"]> = {};
   for (const p of executable) {
     languages[p.path] = p.language;
     if (p.language !== "sql") continue;
     const text = valueAt(request, p.path);
     if (typeof text !== "string") continue;
-    sql[p.path] =
-      engine.sql === null
-        ? { read_only: false, reasons: ["the SQL parser could not be loaded"], statements: 0 }
-        : classifyStatement(engine.sql, text);
+    if (engine.sql === null) {
+      sql[p.path] = {
+        read_only: false,
+        reasons: ["the SQL parser could not be loaded"],
+        statements: 0,
+        qualifiers: [],
+      };
+      continue;
+    }
+    const parsed = analyseSql(engine.sql, text);
+    sql[p.path] = parsed.classification;
+    proven.set(p.path, parsed.strings);
   }
   return {
-    executable: languages,
-    sql,
-    resource: { normalized: normalizeForMatching(request.resource) },
+    analysis: {
+      executable: languages,
+      sql,
+      resource: { normalized: normalizeForMatching(request.resource) },
+      principals: principalsIn(request.params),
+    },
+    proven,
   };
+}
+
+/** Longer skeletons name no principal; leaving them out keeps a bulky query out of the input. */
+const MAX_PRINCIPAL_LENGTH = 320;
+
+/** The skeleton of every string in a value (object values, array items, any depth). */
+function principalsIn(value: unknown): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") {
+      const s = principalSkeleton(v);
+      if (s !== "" && s.length <= MAX_PRINCIPAL_LENGTH) out.add(s);
+    } else if (Array.isArray(v)) {
+      for (const item of v) walk(item);
+    } else if (v !== null && typeof v === "object") {
+      for (const item of Object.values(v)) walk(item);
+    }
+  };
+  walk(value);
+  return [...out].sort();
 }
 
 /** The policy's decision with the host's own denials added: denied, so never auto-approved. */

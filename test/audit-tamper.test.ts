@@ -133,9 +133,10 @@ describe("audit --verify", () => {
     expect(audit.problems).toContain(
       `${filed.id}: it was claimed for execution but its result is missing (deleted or never written)`,
     );
-    // And deleting the result does not make it run again.
+    // And deleting the result does not make it run again: the executor's journal remembers.
     const again = await repo.execute();
-    expect(again.reports).toEqual([expect.objectContaining({ id: filed.id, status: "claimed" })]);
+    expect(again.reports).toEqual([expect.objectContaining({ id: filed.id, status: "refused" })]);
+    expect(again.reports[0]!.detail).toMatch(/journal records that it ran/);
   });
 
   it("(4) catches a request file rewritten inside the merge commit (amended merge)", async () => {

@@ -44,7 +44,7 @@ function approvalOf(v: Verdict, who: string) {
 async function repoWithLoggingExport(): Promise<{ repo: Repo; log: string }> {
   const repo = await Repo.init();
   const log = join(tempDir("interlock-e2e-log-"), "runs.log");
-  repo.setExecutor("db.export", loggingExecutor(log));
+  await repo.setExecutor("db.export", loggingExecutor(log));
   return { repo, log };
 }
 

@@ -130,3 +130,29 @@ describe("interlock evaluate --batch", () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe("--help never acts", () => {
+  it("prints help and changes nothing for every command, whatever else is on the line", async () => {
+    const dir = tempDir("interlock-help-");
+    const commands = [
+      ["init", join(dir, "repo")],
+      ["request", "examples/export-customers.yaml", "--as", "agent:etl-bot"],
+      ["approve", "01JXXXXXXXXXXXXXXXXXXXXXXX", "--as", "dana"],
+      ["reject", "01JXXXXXXXXXXXXXXXXXXXXXXX", "--as", "dana"],
+      ["merge", "01JXXXXXXXXXXXXXXXXXXXXXXX"],
+      ["execute"],
+      ["propose-change", "CODEOWNERS"],
+      ["demo"],
+      ["gate", "01JXXXXXXXXXXXXXXXXXXXXXXX"],
+      ["audit", "--verify"],
+    ];
+    for (const args of commands) {
+      for (const flag of ["--help", "-h"]) {
+        const r = await run([...args, flag, "--repo", dir]);
+        expect(r.code, args.join(" ")).toBe(0);
+        expect(r.stdout.startsWith(`Usage: interlock ${args[0]} `)).toBe(true);
+      }
+    }
+    expect(readdir(dir)).toEqual([]);
+  });
+});

@@ -156,13 +156,42 @@ describe("phone", () => {
       expect(found(`call ${phone} today`), phone).toEqual([["phone", phone]]);
     }
     for (const text of [
-      "order 0123456789",
+      "order 0000123456", // a trunk 0, but no country numbers its lines like this
       "ref 00 00 00 00 00",
       "batch 0.12345678",
       "ref 0000 0000 0000",
     ]) {
       expect(typesIn(text), text).not.toContain("phone");
     }
+  });
+
+  it("finds national numbers written without separators, only at a national length", () => {
+    // UK London and Australian mobile numbers as people type them (fake: Ofcom drama range,
+    // ACMA's 0491 570 xxx fiction range).
+    for (const phone of ["02079460958", "0491570156"]) {
+      expect(found(`call ${phone} today`), phone).toEqual([["phone", phone]]);
+    }
+    for (const text of ["id 012345678", "ref 0207946095812"]) {
+      expect(typesIn(text), text).not.toContain("phone");
+    }
+  });
+
+  it("finds extensions and numbers dialled from abroad, and Brazil's national format", () => {
+    expect(found("call 202.555.0147x704 now")).toEqual([["phone", "202.555.0147x704"]]);
+    expect(found("call +1-202-555-0147 ext. 12 now")).toEqual([
+      ["phone", "+1-202-555-0147 ext. 12"],
+    ]);
+    expect(found("call 001-202-555-0147x40 now")).toEqual([["phone", "001-202-555-0147x40"]]);
+    expect(found("+1-202-555-0147x974", "phone")).toEqual([["phone", "+1-202-555-0147x974"]]);
+    expect(found("ligue (11) 3456-7890 ou 61 3192-2900")).toEqual([
+      ["phone", "(11) 3456-7890"],
+      ["phone", "61 3192-2900"],
+    ]);
+  });
+
+  it("leaves the SSN's 3-2-4 dash shape to the SSN detector", () => {
+    const ssn = ["050", "68", "8064"].join("-");
+    expect(found(`on file: ${ssn}.`)).toEqual([["us_ssn", ssn]]);
   });
 
   it("uses the key name for bare digits", () => {
@@ -245,6 +274,30 @@ describe("payment card", () => {
     expect(found(`amex16 ${luhnComplete("378282246310005")}`)).toEqual([]); // Amex is 15
   });
 
+  it("finds numbers printed in fours with a shorter last group (14-digit Diners as 4-4-4-2)", () => {
+    const luhnComplete = (body: string): string => {
+      for (let d = 0; d < 10; d++) if (luhnValid(body + d, 0, body.length + 1)) return body + d;
+      throw new Error("unreachable");
+    };
+    const diners = luhnComplete("3056930902590");
+    const grouped = [0, 4, 8, 12].map((i) => diners.slice(i, i + 4)).join(" ");
+    expect(found(`card ${grouped}, thanks`)).toEqual([["payment_card", grouped]]);
+    const dashed = grouped.replaceAll(" ", "-");
+    expect(found(`card ${dashed}`)).toEqual([["payment_card", dashed]]);
+  });
+
+  it("does not take a 13-digit Luhn-valid number starting with 4 for a Visa card", () => {
+    // Visa issues 16 and 19 digits; the 13-digit PANs are long withdrawn. One 13-digit order
+    // number in ten passes Luhn.
+    const luhnComplete = (body: string): string => {
+      for (let d = 0; d < 10; d++) if (luhnValid(body + d, 0, body.length + 1)) return body + d;
+      throw new Error("unreachable");
+    };
+    const order = luhnComplete("416099318321");
+    expect(order).toHaveLength(13);
+    expect(typesIn(`order ${order} shipped`)).toEqual([]);
+  });
+
   it("checks Luhn", () => {
     expect(luhnValid("4242424242424242", 0, 16)).toBe(true);
     expect(luhnValid("4242 4242 4242 4241", 0, 19)).toBe(false);
@@ -273,6 +326,18 @@ describe("iban", () => {
     ]) {
       expect(typesIn(text), text).not.toContain("iban");
     }
+  });
+
+  it("finds an IBAN whose mod-97 digits hold even when a national check inside the BBAN fails", () => {
+    // The French RIB key (last two BBAN digits) set wrong, the IBAN check digits recomputed.
+    const bban = "300060000112345678901" + "00";
+    const numeric = (bban + "FR00").replace(/[A-Z]/g, (c) => String(c.charCodeAt(0) - 55));
+    const check = String(98 - Number(BigInt(numeric) % 97n)).padStart(2, "0");
+    const iban = `FR${check}${bban}`;
+    expect(found(`virement sur ${iban} merci`)).toEqual([["iban", iban]]);
+    // A wrong mod-97 is still not an IBAN.
+    const wrong = `FR${check === "01" ? "02" : "01"}${bban}`;
+    expect(typesIn(`ref ${wrong}`)).not.toContain("iban");
   });
 
   it("finds IBANs in lower case and in national groupings", () => {
@@ -573,6 +638,34 @@ describe("provider tokens generated from gitleaks' rules", () => {
 });
 
 describe("generic secret", () => {
+  it("finds an Azure storage account key in a connection string", () => {
+    const key = chars(ALNUM + "+/", 86) + "==";
+    const conn =
+      "DefaultEndpointsProtocol=https;AccountName=fakeacct;" +
+      `AccountKey=${key};EndpointSuffix=core.windows.net`;
+    expect(found(conn)).toEqual([["generic_secret", key]]);
+    expect(found(`account_key: ${key}`)).toEqual([["generic_secret", key]]);
+  });
+
+  it("finds the signature of signed URLs (Azure SAS, AWS and GCS presigned), still encoded", () => {
+    const sig = encodeURIComponent(chars(ALNUM + "+/", 43) + "=");
+    const sas =
+      "https://fakeacct.blob.core.windows.net/c/b.bak?sv=2022-11-02&ss=b&sp=r" +
+      `&se=2030-01-01T00:00:00Z&spr=https&sig=${sig}`;
+    expect(found(`get ${sas} now`)).toEqual([["generic_secret", sig]]);
+    const hex = chars(HEX, 64);
+    const aws =
+      "https://bucket.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256" +
+      `&X-Amz-Expires=900&X-Amz-Signature=${hex}`;
+    expect(found(aws)).toEqual([["generic_secret", hex]]);
+    const gcs = `https://storage.googleapis.com/b/o?X-Goog-Expires=900&X-Goog-Signature=${hex}`;
+    expect(found(gcs)).toEqual([["generic_secret", hex]]);
+    // Not a signature: too short, a placeholder, or not a query parameter.
+    expect(found("https://example.com/?sig=abc")).toEqual([]);
+    expect(found("https://example.com/?sig=<your-signature-here>")).toEqual([]);
+    expect(found("the signature=verified upstream")).toEqual([]);
+  });
+
   it("takes the whole value under a key-like key name", () => {
     for (const key of [
       "password",
@@ -634,6 +727,39 @@ describe("generic secret", () => {
       ["arn:aws:secretsmanager:us-east-1:0:secret:x", "db_secret"],
     ];
     for (const [value, key] of cases) expect(found(value, key), `${key}=${value}`).toEqual([]);
+  });
+
+  it("as the requester, digits under a secret's or a code's name are a secret", () => {
+    const digits = (n: number) =>
+      Array.from({ length: n }, (_, i) => String((i * 7 + 3 + n) % 10)).join("");
+    for (const [key, n] of [
+      ["secret", 8],
+      ["api_key", 16],
+      ["apiKey", 15],
+      ["client_secret", 10],
+      ["pin", 4],
+      ["card_cvv", 3],
+      ["otpCode", 6],
+      ["pin_code", 6],
+    ] as const) {
+      const v = digits(n);
+      expect(found(v, key), `${key}=${v}`).toEqual([[expect.any(String), v]]);
+    }
+    // Not codes: lengths, counts and other numbers under ordinary names.
+    expect(found("1234", "pin_length")).toEqual([]);
+    expect(found("4821", "spin")).toEqual([]);
+  });
+
+  it("as the requester, a GitHub token's body split from its prefix is still a token", () => {
+    const body = Array.from({ length: 36 }, (_, i) => "Ab9xQ2mZ7kLp"[(i * 5) % 12]).join("");
+    for (const text of [
+      `select 'ghp_' || '${body}'`,
+      `"ghp_" + "${body}"`,
+      `prefix ghp_ then ${body}`,
+    ]) {
+      expect(found(text), text).toEqual([["github_token", body]]);
+    }
+    expect(found(`the ghp_ prefix and an unrelated ${"word".repeat(9)}`)).toEqual([]);
   });
 
   it("finds values after key-like names in free text, covering only the value", () => {
@@ -1101,5 +1227,55 @@ describe("encoded payloads", () => {
     ]) {
       expect(found(text), text).toEqual([]);
     }
+  });
+});
+
+describe("the cheap common path", () => {
+  it("as the requester: a short value first seen clean under a neutral key is still a secret under a password key", () => {
+    const value = "Fake" + "0pw!";
+    expect(found(value, "note")).toEqual([]);
+    expect(found(value)).toEqual([]);
+    expect(found(value, "db_password")).toEqual([["generic_secret", value]]);
+    expect(found(value, "note")).toEqual([]);
+    const ssn = ["123", "45", "6789"].join("");
+    expect(found(ssn, "comment")).toEqual([]);
+    expect(found(ssn, "ssn")).toEqual([["us_ssn", ssn]]);
+  });
+
+  it("as the requester: the same short text with a finding is found every time, not only the first", () => {
+    const mail = "jo" + "@example.com";
+    for (let i = 0; i < 3; i++) expect(found(mail)).toEqual([["email", mail]]);
+  });
+
+  it("decodes the shortest encoded run worth decoding (16 base64 characters), and only non-ASCII text is normalised", () => {
+    const inner = "mail " + "a@b.io" + " ok"; // 14 bytes: 20 base64 characters with padding
+    const run = Buffer.from(inner.slice(0, 12)).toString("base64");
+    expect(run).toHaveLength(16);
+    expect(typesIn(`x ${run} y`)).toEqual(["email"]);
+    // One non-ASCII character anywhere switches the normalisation on.
+    const zw = "jo@exa\u200bmple.com";
+    expect(found(`mail ${zw} é`)).toEqual([["email", zw]]);
+  });
+
+  it("stays right after the remembered clean texts overflow their bound and are dropped", () => {
+    for (let i = 0; i < 20_000; i++) expect(detectInString(`state-${i}`, "status")).toEqual([]);
+    const value = "Fake" + "1pw!";
+    expect(found(value, "status")).toEqual([]);
+    expect(found(value, "password")).toEqual([["generic_secret", value]]);
+  });
+
+  it("skips decoding UUIDs only: a UUID-shaped run of other characters is still decoded", () => {
+    const uuid = ["123e4567", "e89b", "12d3", "a456", "426614174000"].join("-");
+    expect(found(`request ${uuid} done`)).toEqual([]);
+    // A 36-character base64url payload (27 bytes), the length of a UUID, is still decoded.
+    const payload = Buffer.from("password=" + "Fake0Pass9x" + " end!!x").toString("base64url");
+    expect(payload).toHaveLength(36);
+    expect(found(`x ${payload} y`)).toEqual([["generic_secret", payload]]);
+  });
+
+  it("finds a percent-encoded secret only present once decoded, after a clean pass of the same prefix", () => {
+    expect(found("q=login%3Fuser%3Dbob")).toEqual([]);
+    const text = "q=login%3Fpassword%3DFake0Pass9x";
+    expect(found(text).map(([t]) => t)).toEqual(["generic_secret"]);
   });
 });

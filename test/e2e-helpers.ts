@@ -275,16 +275,29 @@ export class Repo {
     return git(this.dir, ["rev-parse", "--verify", `${ref}^{commit}`]);
   }
 
-  /** Replaces the executor of `action` in .interlock/config.yaml and commits it to main. */
-  setExecutor(action: string, executor: Record<string, unknown>, date = this.clock.tick()): void {
+  /**
+   * Replaces the executor of `action` in .interlock/config.yaml and lands it on main the only
+   * valid way: a governance change approved by the demo admins (sam and pat).
+   */
+  async setExecutor(action: string, executor: Record<string, unknown>): Promise<void> {
     const path = join(this.dir, ".interlock", "config.yaml");
     const config = parseYaml(readFileSync(path, "utf8")) as {
       executors: { actions: Record<string, unknown> };
     };
     config.executors.actions[action] = executor;
     writeFileSync(path, stringify(config, { lineWidth: 0 }));
-    git(this.dir, ["add", ".interlock/config.yaml"], { date });
-    git(this.dir, ["commit", "-q", "-m", `Configure the ${action} executor`], { date, who: SAM });
+    await this.governance([".interlock/config.yaml"]);
+  }
+
+  /** Proposes the working tree's `paths` as a governance change; sam and pat approve; merged. */
+  async governance(paths: readonly string[], approvers = ["sam", "pat"]): Promise<string> {
+    const proposed = await this.json<{ id: string }>(["propose-change", ...paths]);
+    if (proposed.code !== 0) throw new Error(`propose-change failed: ${proposed.stderr}`);
+    for (const who of approvers) await this.approve(proposed.body.id, who);
+    const merged = await this.cli(["merge", proposed.body.id]);
+    if (merged.code !== 0)
+      throw new Error(`governance merge failed: ${merged.stdout}${merged.stderr}`);
+    return proposed.body.id;
   }
 }
 

@@ -43,7 +43,7 @@ const pastClock = () => new Clock(new Date(Date.now() - 10 * 60_000).toISOString
 async function mergedQueries(n: number): Promise<{ repo: Repo; log: string; ids: string[] }> {
   const repo = await Repo.init(pastClock());
   const log = join(tempDir("interlock-e2e-log-"), "runs.log");
-  repo.setExecutor("db.query", countingExecutor(log));
+  await repo.setExecutor("db.query", countingExecutor(log));
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const filed = await repo.request(requests.query(i));

@@ -162,7 +162,7 @@ describe("as a repository writer, git cannot be turned against Interlock", () =>
   it("a hostile .git/config, what it includes, .gitattributes and .git/hooks run nothing in the whole lifecycle", async () => {
     const repo = await Repo.init();
     const runs = join(tempDir("interlock-e2e-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(runs));
+    await repo.setExecutor("db.export", loggingExecutor(runs));
     const { dir, marker, evil } = arsenal();
     // A committed .gitattributes that sends every file through the attacker's drivers.
     const date = repo.clock.tick();
@@ -242,7 +242,7 @@ describe("as a repository writer, git cannot be turned against Interlock", () =>
   it("replace objects, grafts, the shallow file and core.hooksPath change nothing Interlock runs or audits", async () => {
     const repo = await Repo.init();
     const runs = join(tempDir("interlock-e2e-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(runs));
+    await repo.setExecutor("db.export", loggingExecutor(runs));
     const TRUE_DESTINATION = "s3://analytics-exports/churn/2026-11/";
     const ATTACKER_DESTINATION = "s3://analytics-exports/mallory-copy/";
     const approved = await repo.request(requests.export());
@@ -324,7 +324,7 @@ describe("as a repository writer, a forged object in .git/objects is never read 
   it("the executor and the audit refuse a request file whose blob was overwritten in place", async () => {
     const repo = await Repo.init();
     const runs = join(tempDir("interlock-e2e-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(runs));
+    await repo.setExecutor("db.export", loggingExecutor(runs));
     const approved = await repo.request(requests.export());
     const wanted = await repo.request(
       requests.export({

@@ -159,11 +159,6 @@ export class MemoryForge implements ActionForge {
     this.claims.delete(id);
   }
 
-  async isWithdrawn(): Promise<boolean> {
-    this.calls.push("isWithdrawn");
-    return false;
-  }
-
   async readDefault(path: string): Promise<string | undefined> {
     this.calls.push("readDefault");
     return this.files.get(path);

@@ -64,6 +64,8 @@ describe("the identity directory", () => {
       true,
     );
     expect(samePrincipal(dir, "alice", "sam")).toBe(false);
+    expect(samePrincipal(dir, "alice", "Alice+reviews@ACME.example")).toBe(true);
+    expect(samePrincipal(dir, "alice", "alice+x@corp.example")).toBe(true);
     // Unknown spellings are only themselves, without kind prefix and "@".
     expect(principalKey(dir, "user:Bob")).toBe("bob");
   });
@@ -158,6 +160,26 @@ describe("config: people, agents, aliases and admins are parsed strictly", () =>
       "a person named like an agent",
       { people: { ...config().people, "etl-bot": { name: "E", email: "e@acme.example" } } },
       /every identity must name exactly one principal/,
+    ],
+    [
+      "as the sponsor, a second person entry with a plus-addressed e-mail of theirs",
+      {
+        people: {
+          ...config().people,
+          ally: { name: "Ally", email: "Alice+ops@acme.example" },
+        },
+      },
+      /is also alice's/,
+    ],
+    [
+      "as the sponsor, a second person entry under their display name",
+      {
+        people: {
+          ...config().people,
+          ally: { name: " alice ", email: "ally@acme.example" },
+        },
+      },
+      /display name " alice " is also alice's/,
     ],
     [
       "an agent with an unknown sponsor",

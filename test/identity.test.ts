@@ -204,7 +204,7 @@ describe("authenticated requesters", () => {
   it("as a repository writer, an unsigned proposal: the gate, merge and execute refuse it", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-id-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(log));
+    await repo.setExecutor("db.export", loggingExecutor(log));
     const filed = await repo.request(requests.export());
     const signed = repo.rev(branchRef(filed.id));
     expect(git(repo.dir, ["cat-file", "commit", signed])).toMatch(

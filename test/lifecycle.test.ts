@@ -42,7 +42,7 @@ describe("the approval lifecycle", () => {
   it("request → gate → approve → merge → execute → result → audit --verify", async () => {
     const repo = await Repo.init();
     const log = join(tempDir("interlock-e2e-log-"), "runs.log");
-    repo.setExecutor("db.export", loggingExecutor(log));
+    await repo.setExecutor("db.export", loggingExecutor(log));
 
     // 1. An agent files a request: it becomes a proposal, masked.
     const filed = await repo.request(requests.export());
@@ -297,7 +297,14 @@ describe("--json output shapes (SPEC §6)", () => {
     ]) {
       expect(rec, key).toHaveProperty(key);
     }
-    expect(rec).toMatchObject({ id, approvers: ["dana"], risk: "high", outcome: "succeeded" });
+    // Without --verify the trailers are claims, never facts: labelled, not listed as approvers.
+    expect(rec).toMatchObject({
+      id,
+      approvers: [],
+      unverified_approvers: ["dana"],
+      risk: "high",
+      outcome: "succeeded",
+    });
     expect(rec.policy_revision).toBe(decision.revision);
   });
 });

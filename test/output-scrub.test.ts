@@ -61,7 +61,7 @@ const ECHO = [
 describe("every output is scrubbed of the request's masked values", () => {
   it("as the requester, an executor echoing a policy-masked name and an e-mail (encoded) writes neither anywhere", async () => {
     const repo = await Repo.init();
-    repo.setExecutor("payments.refund", {
+    await repo.setExecutor("payments.refund", {
       type: "shell",
       command: [process.execPath, "-e", ECHO],
       params_via: "stdin",
@@ -72,7 +72,7 @@ describe("every output is scrubbed of the request's masked values", () => {
         resource: "payments://prod/refunds",
         params: { card_holder: NAME, contact: EMAIL, amount: 12 },
         reason: "Refund a double charge",
-        requester: { id: "agent:billing-bot", kind: "agent", on_behalf_of: "alice" },
+        requester: { id: "agent:etl-bot", kind: "agent", on_behalf_of: "alice" },
       }),
     });
     expect(filed.code, filed.stderr).toBe(0);
@@ -102,6 +102,30 @@ describe("createScrubber", () => {
     for (const f of forms(NAME)) expect(s.scrub(`a ${f} b`)).not.toContain(f);
     expect(s.scrub("nothing to see")).toBe("nothing to see");
     expect(s.scrub(JSON.stringify({ n: NAME }))).toBe('{"n":"[redacted]"}');
+  });
+
+  it("as the requester, a value echoed reversed, spaced out, split across lines or in pieces is removed", () => {
+    const token = "ghp_" + "Ab3".repeat(12);
+    const s = createScrubber([{ text: token, label: "github_token" }]);
+    const reversed = [...token].reverse().join("");
+    const spaced = [...token].join(" ");
+    for (const shown of [
+      `out: ${reversed} done`,
+      `out: ${spaced} done`,
+      `out: ${token.slice(0, 20)}\nmore: ${token.slice(20)} done`,
+      `tail: ${token.slice(-14)} done`,
+      `dashed: ${[...token.slice(4)].join("-")} done`,
+    ]) {
+      const out = s.scrub(shown);
+      expect(out, shown).toMatch(/^\w+: \[github_token\]/);
+      expect(out, shown).toMatch(/ done$/);
+      for (const piece of [token.slice(4, 16), token.slice(-12), reversed.slice(0, 12)]) {
+        expect(out, shown).not.toContain(piece);
+      }
+    }
+    // Ordinary output around a value is kept, and short digit runs are not values.
+    const pin = createScrubber([{ text: "4821", label: "pin" }]);
+    expect(pin.scrub("rows 4 8 2 1 and 1284")).toBe("rows 4 8 2 1 and 1284");
   });
 
   it("skips values too short to scrub without erasing ordinary words", () => {

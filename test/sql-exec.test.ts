@@ -239,6 +239,12 @@ describe("as the requester, production spelled otherwise is still production", (
   it("normalises NFKC, case, invisible characters and separators", () => {
     expect(normalizeForMatching("Postgres://ＤＢ‐Prod\u200d/x_y")).toBe("postgres/db/prod/x/y");
   });
+
+  it("as the requester, small capitals, combining marks and Armenian letters read as Latin", () => {
+    for (const spelling of ["\u1d18\u0280\u1d0f\u1d05", "p\u0307rod", "pr\u0585d", "pr\u00f6d"]) {
+      expect(normalizeForMatching(`k8s://${spelling}/ns`), spelling).toBe("k8s/prod/ns");
+    }
+  });
 });
 
 describe("classifyStatement refuses what is not read-only, with a reason", () => {
@@ -258,6 +264,10 @@ describe("classifyStatement refuses what is not read-only, with a reason", () =>
     ["copy t to '/tmp/x'", /COPY/],
     ["set role admin", /not a read-only statement/],
     ["select '", /does not parse/],
+    ["select 1 operator(public.===) 1", /operator public.===/],
+    ["select 1 === 1", /operator ===/],
+    ["select '1'::public.mytype", /type public.mytype/],
+    ["select '1'::mytype", /type mytype/],
   ];
   for (const [text, reason] of refused) {
     it(JSON.stringify(text), () => {
@@ -285,8 +295,14 @@ describe("classifyStatement refuses what is not read-only, with a reason", () =>
       "show search_path",
       "explain select 1",
       "select 1 union all select 2",
+      "select a::int, b::text, c::timestamp with time zone, d::varchar(3)[] from t where e between 1 and 2 and f like 'x%' and g in (1, 2) and h is distinct from 1 and j operator(pg_catalog.+) 1 > 0",
     ]) {
-      expect(classifyStatement(sql, text)).toEqual({ read_only: true, reasons: [], statements: 1 });
+      expect(classifyStatement(sql, text)).toEqual({
+        read_only: true,
+        reasons: [],
+        statements: 1,
+        qualifiers: [],
+      });
     }
   });
 });
@@ -318,5 +334,43 @@ describe("shell argv and URLs: a mask is one whole element or component", () => 
   it("a URL password is one component; a token spanning components is denied", () => {
     expect(plan({ cmd: `https://u:${token()}@example.com/x` }, "url").denials).toEqual([]);
     expect(plan({ cmd: `https://example.com/a?k=${token()}` }, "url").denials).toEqual([]);
+  });
+});
+
+describe("a literal that is code stays readable", () => {
+  const q = "/params/query";
+  const finding = (text: string, value: string) => ({
+    type: "email",
+    path: q,
+    in: "value" as const,
+    start: text.indexOf(value),
+    end: text.indexOf(value) + value.length,
+  });
+
+  it("as the requester, a value inside a DO body is masked alone, not the whole body", () => {
+    const who = ["jane.doe", "example.com"].join("@");
+    const text = `do $$ begin delete from users where email = '${who}'; end $$`;
+    const f = finding(text, who);
+    const p = planExecutableMasks(
+      { params: { query: text } },
+      [f as never],
+      [{ path: q, language: "sql" }],
+      sql,
+    );
+    expect(p.denials).toEqual([]);
+    expect(p.spans.get(q)).toEqual([{ start: f.start, end: f.end }]);
+  });
+
+  it("as the requester, a value that could end the embedded literal denies instead", () => {
+    const text =
+      "select query_to_xml('delete from t where a = ''x''''y'' returning 1', true, true, '')";
+    const f = finding(text, "x''''y");
+    const p = planExecutableMasks(
+      { params: { query: text } },
+      [f as never],
+      [{ path: q, language: "sql" }],
+      sql,
+    );
+    expect(p.denials.join("\n")).toMatch(/reads as SQL/);
   });
 });

@@ -60,9 +60,12 @@ class Gen:
         return f.phone_number()
 
     def card(self):
-        n = self.us.credit_card_number(
-            card_type=self.pick(["visa", "mastercard", "amex", "discover", "jcb", "diners"])
-        )
+        brand = self.pick(["visa", "mastercard", "amex", "discover", "jcb", "diners"])
+        if brand == "jcb":
+            # Faker draws JCB numbers from all of 35xx; JCB's documented IIN range is 3528-3589.
+            n = self.luhn_complete(str(self.r.randint(3528, 3589)) + self.chars(11, string.digits))
+        else:
+            n = self.us.credit_card_number(card_type=brand)
         style = self.r.random()
         if style < 0.4:
             return " ".join(n[i : i + 4] for i in range(0, len(n), 4))
@@ -85,8 +88,12 @@ class Gen:
 
     def nino(self):
         # UK National Insurance number: two prefix letters, six digits, suffix A-D.
-        first = self.pick("ABCEGHJKLMNOPRSTWXYZ")
-        second = self.pick("ABCEGHJKLMNPRSTWXYZ")
+        # HMRC: first letter not D F I Q U V, second not D F I O Q U V, and the prefixes BG GB KN
+        # NK NT TN ZZ are never allocated.
+        first, second = "B", "G"
+        while first + second in ("BG", "GB", "KN", "NK", "NT", "TN", "ZZ"):
+            first = self.pick("ABCEGHJKLMNOPRSTWXYZ")
+            second = self.pick("ABCEGHJKLMNPRSTWXYZ")
         digits = "".join(self.pick(string.digits) for _ in range(6))
         v = f"{first}{second}{digits}{self.pick('ABCD')}"
         if self.r.random() < 0.5:
@@ -178,6 +185,18 @@ class Gen:
         }
 
     # -- negatives ---------------------------------------------------------------------------
+    def luhn_complete(self, body_digits):
+        """body_digits followed by its Luhn check digit."""
+        body = [int(d) for d in body_digits]
+        total = 0
+        for i, d in enumerate(reversed(body)):
+            if i % 2 == 0:
+                d *= 2
+                if d > 9:
+                    d -= 9
+            total += d
+        return body_digits + str((10 - total % 10) % 10)
+
     def luhn_order_number(self):
         body = [self.r.randint(1, 9)] + [self.r.randint(0, 9) for _ in range(11)]
         total = 0

@@ -117,3 +117,26 @@ test_grant_with_a_sponsor_alias_only_known_to_the_host_is_denied if {
 	d := decide_as(request, etl_identity)
 	d.allow == false
 }
+
+# The host's skeletons of every string in params: a grantee in an unnamed field (an array
+# under `members`, a `Grantee` key) or spelled with look-alikes is still checked.
+test_a_grantee_in_any_field_the_host_reads_is_checked if {
+	request := grant({"grantee": "bob", "members": ["\u0430lice"]})
+	analysis := object.union(host_analysis(request), {"principals": ["alice", "bob"]})
+	d := interlock.decision with input as object.union(input_with(request, [], null), {"analysis": analysis})
+	d.allow == false
+	denies(d, "self-grant")
+}
+
+test_other_strings_in_params_are_not_a_self_grant if {
+	request := grant({"grantee": "bob", "role": "reader"})
+	analysis := object.union(host_analysis(request), {"principals": ["bob", "reader"]})
+	d := interlock.decision with input as object.union(input_with(request, [], null), {"analysis": analysis})
+	d.allow == true
+}
+
+test_the_grantee_stays_readable_for_the_reviewer if {
+	d := decide(grant({"grantee": "mallory@evil.example", "role": "owner"}))
+	d.readable == ["/params/grantee"]
+	not decide(req({})).readable
+}

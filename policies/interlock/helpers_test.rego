@@ -74,7 +74,10 @@ denies(d, text) if {
 decision_keys := {"allow", "deny", "risk", "classification", "auto_approve", "approvals", "mask", "ttl_seconds", "why"}
 
 well_shaped(d) if {
-	object.keys(d) == decision_keys
+	object.keys(object.remove(d, ["readable"])) == decision_keys
+	every path in object.get(d, "readable", []) {
+		startswith(path, "/params/")
+	}
 	is_boolean(d.allow)
 	no_denials := count(d.deny) == 0
 	d.allow == no_denials

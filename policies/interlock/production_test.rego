@@ -85,3 +85,38 @@ test_the_host_normalisation_wins_over_the_raw_resource if {
 	# The raw text looks harmless; what the host read after NFKC is production.
 	is_production_normalized("k8s/prod/ns")
 }
+
+test_as_the_requester_a_production_name_glued_to_another_word_is_production if {
+	every resource in [
+		"postgres://proddb/customers",
+		"postgres://prodcluster.internal/customers",
+		"postgres://productiondb/customers",
+		"postgres://eu1prod/customers",
+		"postgres://prodeu/customers",
+		"postgres://pr0d/customers",
+		"postgres://prod01a/customers",
+		"https://1ive.example.com/x",
+	] {
+		is_production(resource)
+	}
+}
+
+test_ordinary_words_that_contain_a_name_are_not_production if {
+	every resource in [
+		"postgres://db/products",
+		"k8s://preprod/ns",
+		"k8s://nonprod/ns",
+		"https://delivery.example.com/x",
+		"k8s://ns/livenessprobe",
+	] {
+		not is_production(resource)
+	}
+}
+
+test_as_the_requester_a_production_schema_in_the_sql_is_production if {
+	request := req({"resource": "postgres://staging/products"})
+	analysis := {"sql": {"/params/query": {"read_only": true, "reasons": [], "statements": 1, "qualifiers": ["live/db", "public"]}}}
+	interlock.production with input as object.union(input_with(request, [], null), {"analysis": analysis})
+	other := {"sql": {"/params/query": {"read_only": true, "reasons": [], "statements": 1, "qualifiers": ["public", "analytics"]}}}
+	not interlock.production with input as object.union(input_with(request, [], null), {"analysis": other})
+}

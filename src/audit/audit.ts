@@ -1,17 +1,23 @@
 import { parse as parseYaml } from "yaml";
-import { ownerMembers, parseConfig, CONFIG_PATH, type InterlockConfig } from "../config/config.ts";
-import { CatFileBatch, parseCommit, type ParsedCommit } from "../forge/local/cat-file.ts";
-import { allowedSigners } from "../forge/local/local-forge.ts";
-import { CLAIM_REF_PREFIX, INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
-import { REVIEW_TAG_PREFIX, reviewFromTag } from "../forge/local/reviews.ts";
-import { verifyRequestCommit } from "../forge/local/signed-request.ts";
-import { directoryOf, resolvePrincipal, type IdentityDirectory } from "../identity/directory.ts";
-import { findWithdrawal } from "../forge/local/withdrawal.ts";
+import {
+  evidenceAtMerge,
+  mergeFromCommit,
+  newEvidenceCache,
+  withdrawalNow,
+  type EvidenceCache,
+} from "../evidence/evidence.ts";
+import { changeStatus, GitEvidenceReader, listReviewTags } from "../evidence/git-reader.ts";
+import type { EvidenceChange } from "../evidence/reader.ts";
+import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
+import { CLAIM_REF_PREFIX, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { type Withdrawal } from "../forge/local/withdrawal.ts";
+import type { GateRuleId } from "../gate/snapshot.ts";
 import { Git } from "../forge/local/git.ts";
-import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
-import { evaluateGate } from "../gate/gate.ts";
-import type { GateReview, GateSnapshot } from "../gate/snapshot.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+import { filingTime } from "../evidence/time.ts";
+import { interlockHome } from "../settings/home.ts";
+import { TrustChainBuilder, untrustedChain, type TrustChain } from "../trust/chain.ts";
+import { pinnedRoot } from "../trust/root.ts";
 import { firstParentHistory, type HistoryCommit } from "./history.ts";
 
 /** One line of the audit trail (SPEC §6 `audit --json`). */
@@ -23,8 +29,15 @@ export interface AuditRecord {
   readonly risk: string;
   /** allowed | denied | auto-approved */
   readonly decision: string;
-  readonly status: "denied" | "pending" | "merged" | "executed" | "refused" | "withdrawn";
+  readonly status:
+    "denied" | "pending" | "expired" | "merged" | "executed" | "refused" | "withdrawn";
+  /** Approvers whose signed reviews the audit verified (with --verify); never taken on trust. */
   readonly approvers: string[];
+  /**
+   * Without --verify (or for requests covered by a checkpoint): who the merge commit's
+   * Interlock-Approved-By trailers claim approved. A claim anyone can write, never a fact.
+   */
+  readonly unverified_approvers?: string[];
   readonly requested_at: string;
   readonly merged_at: string | null;
   readonly executed_at: string | null;
@@ -44,6 +57,12 @@ export interface AuditOptions {
   readonly repoDir: string;
   readonly branch: string;
   readonly verify: boolean;
+  /** The auditor's clock (filing times later than it are refused); default: now. */
+  readonly now?: Date;
+  /** The auditor's Interlock home, where it pins the repository's trust root. */
+  readonly home?: string;
+  /** A verified checkpoint: merges up to its tip are not re-verified; its tip must remain. */
+  readonly checkpoint?: { readonly tip: string };
 }
 
 const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
@@ -67,10 +86,9 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const main = `refs/heads/${opts.branch}`;
   const reviewTags = await listReviewTags(git);
   const mainCommits = new Set<string>();
-  const caches = {
-    config: new Map<string, InterlockConfig | Error>(),
-    codeowners: new Map<string, Codeowners>(),
-  };
+  const changes = new Map<string, EvidenceChange[]>();
+  const chain = new TrustChainBuilder();
+  const order = new Map<string, number>();
   // One pass over history (git computes the tree diffs) collects, per request, the commit that
   // merged it and the blobs involved; later changes to request or result files are findings.
   // Work in history order; merged requests are checked after the pass (they need the results).
@@ -79,34 +97,30 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const changedLater = new Set<string>();
   let ctx: Ctx;
   const seen = new Set<string>();
-  const withdrawals = new Set<string>();
-  // A request not executed is shown withdrawn only when its requester's signature holds.
-  let directory: IdentityDirectory | undefined;
-  const withdrawn = async (
-    rec: AuditRecord | AuditFinding,
-  ): Promise<AuditRecord | AuditFinding> => {
-    if ("commit" in rec || !withdrawals.has(rec.id)) return rec;
-    if (rec.status !== "pending" && rec.status !== "merged") return rec;
-    if (directory === undefined) {
-      const text = await git.readFile(main, CONFIG_PATH);
-      try {
-        directory = directoryOf(parseConfig(text ?? ""));
-      } catch {
-        return rec;
-      }
-    }
-    const w = await findWithdrawal(git, opts.branch, rec.id, directory);
-    return w ? { ...rec, status: "withdrawn" } : rec;
-  };
+  // Commits that added withdrawals/<id>.yaml, and the commit that added each result.
+  const withdrawals = new Map<string, string[]>();
+  const resultCommits = new Map<string, string>();
   try {
     for await (const c of firstParentHistory(opts.repoDir, main)) {
+      order.set(c.oid, mainCommits.size);
       mainCommits.add(c.oid);
+      chain.observe(c);
+      if (c.parents[0] !== undefined && c.parents.length <= 2) {
+        changes.set(
+          `${c.parents[0]} ${c.oid}`,
+          c.files.map((f) => ({ path: f.path, status: changeStatus(f.status) })),
+        );
+      }
       for (const f of c.files) {
         const req = REQUEST_PATH.exec(f.path);
         const den = DENIAL_PATH.exec(f.path);
         const res = RESULT_PATH.exec(f.path);
         const wd = WITHDRAWAL_PATH.exec(f.path);
-        if (wd && f.status === "A") withdrawals.add(wd[1]!);
+        if (wd && f.status === "A") {
+          const list = withdrawals.get(wd[1]!) ?? [];
+          list.push(c.oid);
+          withdrawals.set(wd[1]!, list);
+        }
         if (req && f.status === "A") {
           seen.add(req[1]!);
           const m: Merge = { id: req[1]!, path: f.path, blob: f.blob, commit: c };
@@ -117,6 +131,7 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
           work.push(() => denial(id, blob, batch));
         } else if (res && f.status === "A") {
           results.set(res[1]!, f.blob);
+          if (!resultCommits.has(res[1]!)) resultCommits.set(res[1]!, c.oid);
         } else if (req || den || res) {
           if (req) changedLater.add(f.path);
           if (res && f.status === "D") results.delete(res[1]!);
@@ -130,15 +145,59 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
         }
       }
     }
-    ctx = { batch, main, opts, reviewTags, mainCommits, caches, results, changedLater };
+    const reader = new GitEvidenceReader(opts.repoDir, opts.branch, {
+      batch,
+      known: { mainCommits, reviewTags, changes, withdrawals },
+    });
+    const cache = newEvidenceCache();
+    let trust: TrustChain | undefined;
+    const checkpointIndex = opts.checkpoint ? order.get(opts.checkpoint.tip) : undefined;
+    if (opts.verify && opts.checkpoint && checkpointIndex === undefined) {
+      yield {
+        commit: opts.checkpoint.tip,
+        problem:
+          `history was rewritten: the checkpointed commit ${opts.checkpoint.tip.slice(0, 12)} is no longer on ` +
+          `${opts.branch}'s first-parent history`,
+      };
+    }
+    if (opts.verify) {
+      const pinned = await pinnedRoot(git, opts.branch, opts.home ?? interlockHome(process.env));
+      trust = pinned.ok
+        ? await chain.finish(reader, pinned.root, cache)
+        : untrustedChain(pinned.reason);
+      if (trust.broken) {
+        yield {
+          commit: trust.broken.commit || "0".repeat(40),
+          problem: `the trust chain is broken: ${trust.broken.reason}`,
+        };
+      }
+    }
+    ctx = {
+      batch,
+      reader,
+      cache,
+      trust,
+      order,
+      checkpointIndex,
+      now: opts.now ?? new Date(),
+      opts,
+      results,
+      resultCommits,
+      withdrawals,
+      changedLater,
+    };
     const queue: Promise<AuditRecord | AuditFinding>[] = [];
     for (const next of work) {
       queue.push(Promise.resolve(next()));
-      while (queue.length >= WINDOW) yield await withdrawn(await queue.shift()!);
+      while (queue.length >= WINDOW) yield await queue.shift()!;
     }
-    while (queue.length > 0) yield await withdrawn(await queue.shift()!);
+    while (queue.length > 0) yield await queue.shift()!;
     for (const id of await listOriginals(git)) {
-      if (!seen.has(id)) yield await withdrawn(await pending(id, batch));
+      if (seen.has(id)) continue;
+      const rec = await pending(id, batch, ctx.now);
+      yield withdrawals.has(id) && (await withdrawnNow(id, ctx))
+        ? { ...rec, status: "withdrawn" }
+        : rec;
     }
   } finally {
     batch.close();
@@ -159,16 +218,22 @@ function verb(status: string): string {
 
 interface Ctx {
   readonly batch: CatFileBatch;
-  readonly main: string;
+  readonly reader: GitEvidenceReader;
+  readonly cache: EvidenceCache;
+  readonly trust: TrustChain | undefined;
+  /** Position of each default-branch commit in first-parent order (oldest 0). */
+  readonly order: ReadonlyMap<string, number>;
+  /** Merges at or before this position were verified under a signed checkpoint. */
+  readonly checkpointIndex: number | undefined;
+  /** The auditor's clock. */
+  readonly now: Date;
   readonly opts: AuditOptions;
-  readonly reviewTags: Map<string, string[]>;
-  readonly mainCommits: Set<string>;
-  readonly caches: {
-    config: Map<string, InterlockConfig | Error>;
-    codeowners: Map<string, Codeowners>;
-  };
   /** request id → blob of its result file on the default branch. */
   readonly results: Map<string, string>;
+  /** request id → the commit that first added its result file. */
+  readonly resultCommits: ReadonlyMap<string, string>;
+  /** request id → commits that added its withdrawal file (verified only when judged). */
+  readonly withdrawals: ReadonlyMap<string, readonly string[]>;
   /** Request files that a later commit on the default branch modified or deleted. */
   readonly changedLater: Set<string>;
 }
@@ -201,7 +266,8 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   const resultText = resultBlob === undefined ? undefined : await batch.readText(resultBlob);
   const result =
     resultText === undefined ? undefined : (parseYaml(resultText) as Record<string, unknown>);
-  const approvers = trailers(merge.message, "Interlock-Approved-By");
+  const claimed = trailers(merge.message, "Interlock-Approved-By");
+  const verifyThis = ctx.opts.verify && !coveredByCheckpoint(m, ctx);
   const base = {
     action: path.split("/")[1] ?? "?",
     merged_at: m.commit.committedAt.toISOString(),
@@ -215,7 +281,8 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
       ...base,
       decision: "?",
       status: result ? "executed" : "merged",
-      approvers,
+      approvers: [],
+      unverified_approvers: claimed,
       ...(ctx.opts.verify
         ? { problems: [`the request file cannot be read: ${parsed.error}`] }
         : {}),
@@ -223,8 +290,9 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   }
   const record = parsed.record;
   const executed = result !== undefined && result.outcome !== "refused";
-  let gateApprovers = approvers;
-  if (ctx.opts.verify) {
+  let gateApprovers: string[] | undefined;
+  let withdrawnBy: unknown;
+  if (verifyThis) {
     if (originalBlobOid === undefined)
       problems.push("there is no record that Interlock filed this request (no original)");
     else if (originalBlobOid !== m.blob) {
@@ -233,164 +301,113 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
     if (ctx.changedLater.has(path)) {
       problems.push("the request file on the default branch was changed after it was filed");
     }
-    const claimed = (await batch.read(`${CLAIM_REF_PREFIX}${id}`)) !== undefined;
-    if (claimed && result === undefined)
+    const hasClaim = (await batch.read(`${CLAIM_REF_PREFIX}${id}`)) !== undefined;
+    if (hasClaim && result === undefined)
       problems.push(
         "it was claimed for execution but its result is missing (deleted or never written)",
       );
-    const gate = await gateAtMerge(id, path, m, merge, record, ctx);
+    const gate = await gateAtMerge(id, path, m, ctx);
     if (typeof gate === "string") problems.push(gate);
     else {
       gateApprovers = gate.approvers;
+      const handled = result?.outcome === "refused" ? " (refused by the executor, never run)" : "";
+      const w = gate.withdrawal;
+      if (w) {
+        const by = `${w.commit.slice(0, 7)}, signed by ${w.by}`;
+        // The withdrawal is judged where it lies in history: before the merge, the merge went
+        // around the gate; after it and before any result, the request is withdrawn (closed).
+        if ((ctx.order.get(w.commit) ?? -1) < (ctx.order.get(m.commit.oid) ?? Infinity)) {
+          problems.push(`merged after its requester withdrew it (${by})${handled}`);
+        } else if (executed) {
+          problems.push(`it ran after its requester withdrew it (${by})`);
+        } else withdrawnBy = w;
+      }
+      const others = gate.failing.filter((r) => r !== "not-withdrawn");
       // A bypass is a finding even when the executor caught it: someone merged around the gate.
-      if (!gate.satisfied) {
-        const handled =
-          result?.outcome === "refused" ? " (refused by the executor, never run)" : "";
+      if (others.length > 0) {
         problems.push(`merged without a valid gate${handled}: ${gate.summary}`);
-      } else if (result?.outcome === "refused") {
+      } else if (result?.outcome === "refused" && !w) {
         // The executor, which can open the sealed original, found what history alone cannot.
         problems.push(
           `refused by the executor, never run: ${String(result.reason ?? "no reason recorded")}`,
         );
       }
     }
+  } else if (!executed && ctx.withdrawals.has(id) && (await withdrawnNow(id, ctx))) {
+    withdrawnBy = true;
   }
   return {
     id,
     ...fromFile(record),
     ...base,
     decision: record.decision.auto_approve ? "auto-approved" : "allowed",
-    status: result === undefined ? "merged" : executed ? "executed" : "refused",
-    approvers: gateApprovers,
+    status:
+      withdrawnBy !== undefined && !executed
+        ? "withdrawn"
+        : result === undefined
+          ? "merged"
+          : executed
+            ? "executed"
+            : "refused",
+    approvers: gateApprovers ?? [],
+    ...(gateApprovers === undefined ? { unverified_approvers: claimed } : {}),
     ...(ctx.opts.verify ? { problems } : {}),
   };
 }
 
-/** Re-evaluates the gate as of the merge commit, from history only. */
+/** Whether a signed checkpoint already covers this merge (verified by an earlier run). */
+function coveredByCheckpoint(m: Merge, ctx: Ctx): boolean {
+  const upTo = ctx.checkpointIndex;
+  return upTo !== undefined && (ctx.order.get(m.commit.oid) ?? Infinity) <= upTo;
+}
+
+/**
+ * Re-judges the merge with the one evidence check (src/evidence), over the audit's batch
+ * reader: exactly what the executor and the gate evaluate.
+ */
 async function gateAtMerge(
   id: string,
   path: string,
   m: Merge,
-  merge: ParsedCommit,
-  record: Extract<ReturnType<typeof parseRequestFile>, { record: unknown }>["record"],
   ctx: Ctx,
-): Promise<{ satisfied: boolean; summary: string; approvers: string[] } | string> {
-  const { batch } = ctx;
-  const first = merge.parents[0];
-  if (first === undefined) return "the request file was in the very first commit";
-  if (merge.parents.length > 2) return "merged by an octopus merge";
-  const head = merge.parents[1] ?? m.commit.oid;
-  const config = await configAt(first, ctx);
-  if (config instanceof Error)
-    return `the configuration at the merge cannot be read: ${config.message}`;
-  // Commits on the proposal: walk back from the head to the default branch.
-  const committers = new Set<string>();
-  let author = "";
-  let filed: Buffer | undefined;
-  const directory = directoryOf(config);
-  const stack = [head];
-  const visited = new Set<string>();
-  while (stack.length > 0 && visited.size < 100) {
-    const oid = stack.pop()!;
-    if (visited.has(oid) || ctx.mainCommits.has(oid)) continue;
-    visited.add(oid);
-    const content = (await batch.read(oid))!.content;
-    const c = parseCommit(content);
-    // The commit that filed the request: the proposal's first, whose parents are on main.
-    if (c.parents.every((p) => ctx.mainCommits.has(p))) filed = content;
-    const who = (name: string, email: string) =>
-      resolvePrincipal(directory, email)?.id ?? resolvePrincipal(directory, name)?.id ?? name;
-    committers.add(who(c.authorName, c.authorEmail));
-    if (c.committerEmail !== INTERLOCK_IDENTITY.email)
-      committers.add(who(c.committerName, c.committerEmail));
-    author = who(c.authorName, c.authorEmail);
-    stack.push(...c.parents);
-  }
-  const reviews: GateReview[] = [];
-  const signers = signersFor(config);
-  for (const tagOid of ctx.reviewTags.get(id) ?? []) {
-    const raw = (await batch.read(tagOid))?.content;
-    if (!raw) continue;
-    const review = reviewFromTag(raw, id, config, signers);
-    // Reviews given after the merge cannot have counted for it.
-    if (review && review.at.getTime() <= merge.committedAt.getTime()) reviews.push(review);
-  }
-  // What the merge brought into the default branch, as git's diff against the first parent.
-  const changes = m.commit.files.map((f) => ({
-    path: f.path,
-    status: (f.status === "A" ? "added" : f.status === "D" ? "removed" : "modified") as
-      "added" | "removed" | "modified",
-  }));
-  const declared = record.request.requester;
-  const auth =
-    filed === undefined
-      ? { verified: false as const, reason: "the proposal has no filed commit to verify" }
-      : verifyRequestCommit(filed, declared, directory);
-  const snapshot: GateSnapshot = {
-    now: merge.committedAt,
-    identities: directory,
-    request: {
-      id,
-      path,
-      requester: auth.verified && auth.requester ? auth.requester : declared,
-      authentication: auth.verified
-        ? { verified: true, signer: auth.signer, detail: auth.detail }
-        : { verified: false, reason: auth.reason },
-      decision: record.decision,
-      expiresAt: new Date(record.expires_at),
-      recordedDigest: record.digest,
-      actualDigest: record.digest, // compared by blob identity above
-    },
-    proposal: { author, headCommit: head, changedFiles: changes, committers: [...committers] },
-    reviews,
-    teams: ownerMembers(config),
-    codeowners: await codeownersAt(first, ctx),
-  };
-  const v = evaluateGate(snapshot);
+): Promise<
+  | {
+      satisfied: boolean;
+      summary: string;
+      approvers: string[];
+      failing: GateRuleId[];
+      withdrawal: Withdrawal | undefined;
+    }
+  | string
+> {
+  const merge = await mergeFromCommit(ctx.reader, { id, path, mergeCommit: m.commit.oid });
+  if ("refused" in merge) return merge.refused;
+  // A withdrawal counts when it was recorded before the request's result (if any).
+  const resultAt = ctx.order.get(ctx.resultCommits.get(id) ?? "");
+  const ev = await evidenceAtMerge(ctx.reader, merge, {
+    now: ctx.now,
+    cache: ctx.cache,
+    ...(ctx.trust ? { trust: ctx.trust } : {}),
+    countsWithdrawal: (c) =>
+      resultAt === undefined || (ctx.order.get(c.oid) ?? Infinity) < resultAt,
+  });
+  if (!ev.ok) return ev.reason;
   return {
-    satisfied: v.satisfied,
-    summary: v.summary,
-    approvers: v.approvals.filter((a) => a.counted).map((a) => a.who),
+    satisfied: ev.satisfied,
+    summary: ev.verdict.summary,
+    approvers: ev.approvers,
+    failing: ev.verdict.rules.filter((r) => !r.ok).map((r) => r.rule),
+    withdrawal: ev.withdrawal,
   };
 }
 
-/** Allowed signers per configuration, built once so sshsig's decoded-key cache is reused. */
-const signerCache = new WeakMap<InterlockConfig, ReturnType<typeof allowedSigners>>();
-function signersFor(config: InterlockConfig): ReturnType<typeof allowedSigners> {
-  let signers = signerCache.get(config);
-  if (signers === undefined) {
-    signers = allowedSigners(config);
-    signerCache.set(config, signers);
-  }
-  return signers;
-}
-
-async function configAt(commit: string, ctx: Ctx): Promise<InterlockConfig | Error> {
-  const blob = await ctx.batch.read(`${commit}:${CONFIG_PATH}`);
-  if (!blob) return new Error(`no ${CONFIG_PATH}`);
-  const cached = ctx.caches.config.get(blob.oid);
-  if (cached) return cached;
-  let config: InterlockConfig | Error;
-  try {
-    config = parseConfig(blob.content.toString("utf8"));
-  } catch (err) {
-    config = err as Error;
-  }
-  ctx.caches.config.set(blob.oid, config);
-  return config;
-}
-
-async function codeownersAt(commit: string, ctx: Ctx): Promise<Codeowners | null> {
-  for (const loc of CODEOWNERS_LOCATIONS) {
-    const blob = await ctx.batch.read(`${commit}:${loc}`);
-    if (!blob) continue;
-    const cached = ctx.caches.codeowners.get(blob.oid);
-    if (cached) return cached;
-    const parsed = parseCodeowners(blob.content.toString("utf8"));
-    ctx.caches.codeowners.set(blob.oid, parsed);
-    return parsed;
-  }
-  return null;
+/**
+ * Whether a request that did not run (pending, or merged without --verify) is withdrawn: the
+ * one withdrawal rule (evidence/evidence.ts), with the keys configured on the default branch now.
+ */
+async function withdrawnNow(id: string, ctx: Ctx): Promise<boolean> {
+  const w = await withdrawalNow(ctx.reader, id, `refs/heads/${ctx.opts.branch}`, ctx.cache);
+  return w.withdrawal !== undefined;
 }
 
 /** The fields of a trail record that come from the request file ("?" where it is unreadable). */
@@ -420,17 +437,27 @@ async function denial(id: string, blob: string, batch: CatFileBatch): Promise<Au
   };
 }
 
-async function pending(id: string, batch: CatFileBatch): Promise<AuditRecord> {
+async function pending(id: string, batch: CatFileBatch, now: Date): Promise<AuditRecord> {
   const commit = await batch.read(`${ORIGINAL_REF_PREFIX}${id}`);
   // The original commit adds exactly one request file; find it through its tree.
   const text = commit ? await findAddedRequest(batch, commit.oid, id) : undefined;
   const parsed = text === undefined ? undefined : parseRequestFile(text);
   const r = parsed && "record" in parsed ? parsed.record : undefined;
+  // Expired (closed) when the filing time plus the decision's TTL has passed: never the stored
+  // expires_at (the same rule as the gate's, src/evidence/time.ts).
+  const expired =
+    commit !== undefined &&
+    r !== undefined &&
+    filingTime(
+      { ...parseCommit(commit.content), oid: commit.oid, raw: commit.content },
+      r,
+      now,
+    ).expiresAt.getTime() <= now.getTime();
   return {
     id,
     ...fromFile(r),
     decision: r?.decision.auto_approve ? "auto-approved" : "allowed",
-    status: "pending",
+    status: expired ? "expired" : "pending",
     approvers: [],
     merged_at: null,
     executed_at: null,
@@ -462,25 +489,6 @@ async function findAddedRequest(
 function trailers(message: string, key: string): string[] {
   const re = new RegExp(`^${key}: (.+)$`, "gm");
   return [...message.matchAll(re)].map((m) => m[1]!.trim());
-}
-
-/** request id → review tag object ids, from one for-each-ref. */
-async function listReviewTags(git: Git): Promise<Map<string, string[]>> {
-  const out = await git.raw([
-    "for-each-ref",
-    "--format=%(objectname) %(objecttype) %(refname)",
-    `refs/tags/${REVIEW_TAG_PREFIX}`,
-  ]);
-  const map = new Map<string, string[]>();
-  for (const line of (out ?? "").split("\n")) {
-    const [oid, type, ref] = line.split(" ");
-    if (type !== "tag" || !ref) continue;
-    const id = ref.slice(`refs/tags/${REVIEW_TAG_PREFIX}`.length).split("/")[0]!;
-    const list = map.get(id) ?? [];
-    list.push(oid!);
-    map.set(id, list);
-  }
-  return map;
 }
 
 async function listOriginals(git: Git): Promise<string[]> {

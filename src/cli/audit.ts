@@ -4,6 +4,9 @@ import { EXIT, InterlockError } from "../errors.ts";
 import type { CliIO } from "./io.ts";
 import { openLocalRepo } from "./local.ts";
 import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
+import { interlockHome } from "../settings/home.ts";
+import { pinnedRoot } from "../trust/root.ts";
+import { loadCheckpoint, recordCheckpoint } from "../audit/checkpoint.ts";
 
 /**
  * `interlock audit [--verify] [--csv] [--json]`: the trail from Git history. --json prints one
@@ -13,22 +16,47 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
   const values = {
     verify: booleanFlag(input, "verify"),
     csv: booleanFlag(input, "csv"),
+    checkpoint: booleanFlag(input, "checkpoint"),
+    full: booleanFlag(input, "full"),
     json: booleanFlag(input, "json"),
     repo: stringFlag(input, "repo"),
   };
+  if ((values.checkpoint || values.full) && !values.verify)
+    throw new InterlockError("usage", "--checkpoint and --full go with --verify");
   if (input.positionals.length > 0)
     throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
   if (values.csv && values.json)
     throw new InterlockError("usage", "choose one of --csv and --json");
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
+  const home = interlockHome(io.env);
+  const branch = local.forge.defaultBranch;
+  const problems: string[] = [];
+  // The auditor's own record of what it verified before (outside the repository).
+  let checkpoint: { tip: string } | undefined;
+  let repoHomeDir: string | undefined;
+  let tip: string | undefined;
+  let root = "";
+  if (values.verify) {
+    const pinned = await pinnedRoot(local.forge.git, branch, home);
+    if (pinned.ok) {
+      repoHomeDir = pinned.dir;
+      root = pinned.root;
+      tip = await local.forge.git.revParse(`refs/heads/${branch}`);
+      const loaded = values.full ? undefined : loadCheckpoint(pinned.dir, branch);
+      if (loaded && !loaded.ok) problems.push(`checkpoint: ${loaded.problem}`);
+      else if (loaded) checkpoint = { tip: loaded.body.tip };
+    }
+  }
   const tty = Boolean(io.stderr.isTTY) && !values.json && !values.csv;
   let records = 0;
-  const problems: string[] = [];
   if (values.csv) io.stdout.write(CSV_COLUMNS.join(",") + "\n");
   for await (const item of auditTrail({
     repoDir: local.repo.repoDir,
     branch: local.forge.defaultBranch,
     verify: values.verify,
+    now: io.now(),
+    home,
+    ...(checkpoint ? { checkpoint } : {}),
   })) {
     if ("commit" in item) {
       problems.push(`commit ${item.commit.slice(0, 7)}: ${item.problem}`);
@@ -46,14 +74,34 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
   if (!values.json && !values.csv) {
     if (records === 0) io.stdout.write("No requests yet.\n");
     if (values.verify) {
+      const since = checkpoint
+        ? ` (re-verified only what is new since the checkpoint at ${checkpoint.tip.slice(0, 7)}; it is still on ${branch})`
+        : "";
       io.stdout.write(
         problems.length === 0
-          ? `\nVerified: ${records} requests; every merged request had a valid gate at its merge, is untampered, and every executed one has its result.\n`
+          ? `\nVerified: ${records} requests${since}; every merged request had a valid gate at its merge, is untampered, and every executed one has its result.\n`
           : `\nVerification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  ✗ ${terminalText(p)}`).join("\n")}\n`,
       );
     }
   } else if (values.verify && problems.length > 0) {
     io.stderr.write(`interlock: audit verification failed: ${problems.length} problem(s)\n`);
+  }
+  if (values.checkpoint) {
+    if (problems.length > 0 || repoHomeDir === undefined || tip === undefined) {
+      io.stderr.write("interlock: no checkpoint recorded: the history did not verify\n");
+    } else {
+      const file = recordCheckpoint(repoHomeDir, {
+        version: 1,
+        root,
+        branch,
+        tip,
+        records,
+        at: io.now().toISOString(),
+      });
+      const msg = `Checkpoint recorded at ${tip.slice(0, 7)}, signed with the auditor's key (${file})\n`;
+      if (values.json || values.csv) io.stderr.write(msg);
+      else io.stdout.write(msg);
+    }
   }
   return values.verify && problems.length > 0 ? EXIT.failure : EXIT.ok;
 }
@@ -68,12 +116,15 @@ function line(r: AuditRecord): string {
           ? "✓"
           : "·";
   const who = r.on_behalf_of ? `${r.requester} for ${r.on_behalf_of}` : r.requester;
+  const claimed = r.unverified_approvers ?? [];
   const approvals =
     r.approvers.length > 0
       ? ` approved by ${r.approvers.join(", ")}`
-      : r.decision === "auto-approved"
-        ? " auto-approved"
-        : "";
+      : claimed.length > 0
+        ? ` approvers claimed by the merge (unverified; run --verify): ${claimed.join(", ")}`
+        : r.decision === "auto-approved"
+          ? " auto-approved (recorded decision, unverified without --verify)"
+          : "";
   const when = r.executed_at ?? r.merged_at ?? r.requested_at;
   // Everything in a record was written by someone else: shown escaped (presentation/escape.ts).
   const t = terminalText;

@@ -41,14 +41,17 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "list",
     args: "",
-    summary: "requests and what each one waits for (pending, rejected, expired, withdrawn)",
+    summary: "open requests and what each one waits for (pending, rejected, approved)",
     description:
       "One line per open request: id, action, risk, requester, age, expiry and what is missing.\n" +
       "--mine --as <who>: only what waits for <who>'s review. --all: also closed requests.",
     flags: {
       mine: { type: "boolean", help: "only requests that wait for the reviewer named by --as" },
       as: AS,
-      all: { type: "boolean", help: "also merged, executed, denied and withdrawn requests" },
+      all: {
+        type: "boolean",
+        help: "also closed requests: expired, withdrawn, merged, executed, denied",
+      },
       state: {
         type: "string",
         value: "<state>",
@@ -67,7 +70,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "approve",
     args: "<id>",
-    summary: "record a signed approval (local forge)",
+    summary: "record a signed approval (local forge; also of a governance change)",
     flags: { as: AS, key: KEY, note: { type: "string", value: "<text>", help: "a note" } },
     load: async () => (await import("./lifecycle.ts")).approveCommand,
   },
@@ -100,9 +103,23 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "merge",
     args: "<id>",
-    summary: "merge if the gate holds",
+    summary: "merge if the gate holds (a request, or a governance change its admins approved)",
     flags: {},
     load: async () => (await import("./lifecycle.ts")).mergeCommand,
+  },
+  {
+    name: "propose-change",
+    args: "<file…>",
+    summary: "propose a change to config, CODEOWNERS or policies (admins approve)",
+    description:
+      "Proposes the working tree's version of the given trust inputs (.interlock/, policies/,\n" +
+      "CODEOWNERS) as a governance change on interlock/governance/<id>. A majority of the admins\n" +
+      "named in the current configuration approve it ('interlock approve <id> --as <admin>'), and\n" +
+      "'interlock merge <id>' lands it. A plain commit to these files is never trusted.",
+    flags: {
+      summary: { type: "string", value: "<text>", help: "one line saying what the change is for" },
+    },
+    load: async () => (await import("./lifecycle.ts")).proposeChangeCommand,
   },
   {
     name: "execute",
@@ -123,8 +140,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: "",
     summary: "the trail from Git history; --verify re-checks all the evidence",
     description: "--json prints one JSON object per line (JSON Lines).",
+    forms: ["audit --verify [--checkpoint] [--full] [--csv] [--json] [--repo <dir>]"],
     flags: {
       verify: { type: "boolean", help: "re-check every merged request's evidence" },
+      checkpoint: {
+        type: "boolean",
+        help: "with --verify: record a checkpoint of the verified history, signed with the auditor's key (in your Interlock home)",
+      },
+      full: {
+        type: "boolean",
+        help: "with --verify: verify the whole history, not only what is new since the checkpoint",
+      },
       csv: { type: "boolean", help: "CSV output" },
     },
     load: async () => (await import("./audit.ts")).auditCommand,

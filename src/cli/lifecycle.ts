@@ -3,7 +3,18 @@ import { resolve } from "node:path";
 import { EXIT, InterlockError } from "../errors.ts";
 import type { LocalReviewState } from "../forge/local/reviews.ts";
 import { renderVerdict } from "../gate/gate.ts";
+import { ExecutionJournal } from "../execution/journal.ts";
 import { executeMerged, type ExecutionReport } from "../lifecycle/execute.ts";
+import { interlockHome } from "../settings/home.ts";
+import { pinnedRoot } from "../trust/root.ts";
+import {
+  approveChange,
+  isGovernanceChange,
+  mergeChange,
+  proposeChange,
+} from "../trust/governance.ts";
+import { readFileSync } from "node:fs";
+import { join, relative, isAbsolute } from "node:path";
 import { fileRequest } from "../lifecycle/file-request.ts";
 import { checkGate, mergeRequest } from "../lifecycle/gate-check.ts";
 import { initRepository } from "../lifecycle/init.ts";
@@ -11,13 +22,11 @@ import { recordReview } from "../lifecycle/review.ts";
 import { renderCard } from "../proposal/card.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
 import { progress, readRequestInput, type CliIO } from "./io.ts";
-import { readFileSync } from "node:fs";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { bindRequester } from "../identity/requester.ts";
 import { executorIdentities, openLocalRepo, signingKeyFile } from "./local.ts";
 import { booleanFlag, stringFlag, stringsFlag, type CommandInput } from "./command.ts";
-import { interlockHome } from "../settings/home.ts";
 
 const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -158,6 +167,20 @@ async function reviewCommand(
   const now = io.now();
   // Any name of a person (e-mail, alias) is that person.
   const who = resolvePrincipal(directoryOf(local.config), values.as)?.id ?? values.as;
+  if (state === "approved" && (await isGovernanceChange(local.forge, id))) {
+    const r = await approveChange(local.forge, {
+      id,
+      who,
+      keyFile: signingKeyFile(local, who, values.key, io.cwd),
+      now,
+    });
+    if (values.json) io.stdout.write(JSON.stringify({ id, tag: r.tag, head: r.head }) + "\n");
+    else
+      io.stdout.write(
+        `${values.as} approved governance change ${id} at ${r.head.slice(0, 7)} (signed tag ${r.tag})\n`,
+      );
+    return EXIT.ok;
+  }
   const r = await recordReview(local.forge, {
     id,
     who,
@@ -199,6 +222,25 @@ export async function mergeCommand(input: CommandInput, io: CliIO): Promise<numb
   const values = { repo: stringFlag(input, "repo"), json: booleanFlag(input, "json") };
   const id = requireId(input.positionals);
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
+  if (await isGovernanceChange(local.forge, id)) {
+    const g = await mergeChange(local.forge, id, io.now());
+    if (values.json) {
+      io.stdout.write(
+        JSON.stringify(
+          { merged: g.merged, commit: g.commit ?? null, governance: g.status },
+          null,
+          2,
+        ) + "\n",
+      );
+    } else {
+      io.stdout.write(
+        g.merged
+          ? `Merged governance change ${id} into ${local.forge.defaultBranch} as ${g.commit!.slice(0, 7)}\n  ${g.status.summary}\n`
+          : `Not merged: ${g.status.summary}\n`,
+      );
+    }
+    return g.merged ? EXIT.ok : EXIT.gateNotSatisfied;
+  }
   const r = await mergeRequest(local.forge, id, io.now());
   if (values.json) {
     io.stdout.write(
@@ -228,6 +270,9 @@ export async function executeCommand(input: CommandInput, io: CliIO): Promise<nu
     throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
   for (const id of values.retry) requireId([id]);
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
+  const home = interlockHome(io.env);
+  const pinned = await pinnedRoot(local.forge.git, local.forge.defaultBranch, home);
+  if (!pinned.ok) throw new InterlockError("config.invalid", pinned.reason, { hint: pinned.hint });
   if (values.retry.length > 0) {
     const merged = new Set((await local.forge.mergedRequests()).map((m) => m.id));
     for (const id of values.retry) {
@@ -244,6 +289,7 @@ export async function executeCommand(input: CommandInput, io: CliIO): Promise<nu
     }
   }
   const reports = await executeMerged({
+    journal: ExecutionJournal.open(pinned.dir),
     forge: local.forge,
     config: local.config,
     repoDir: local.repo.repoDir,
@@ -281,4 +327,41 @@ function renderReports(reports: readonly ExecutionReport[]): string {
         `${mark[r.status] ?? "-"} ${r.id} ${terminalText(r.action)}: ${r.status}: ${terminalText(r.detail)}\n`,
     )
     .join("");
+}
+
+/**
+ * `interlock propose-change <files…>`: proposes the working tree's version of trust inputs
+ * (.interlock/, policies/, CODEOWNERS) as a governance change, approved by a majority of the
+ * admins (`interlock approve <id> --as <admin>`) and landed by `interlock merge <id>`.
+ */
+export async function proposeChangeCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const values = {
+    summary: stringFlag(input, "summary"),
+    repo: stringFlag(input, "repo"),
+    json: booleanFlag(input, "json"),
+  };
+  const positionals = input.positionals;
+  if (positionals.length === 0) {
+    throw new InterlockError("usage", "missing the files to change");
+  }
+  const local = await openLocalRepo(values.repo, io.cwd, io.env);
+  const dir = local.repo.repoDir;
+  const files = positionals.map((p) => {
+    const abs = isAbsolute(p) ? p : join(io.cwd, p);
+    const path = relative(dir, abs).split("\\").join("/");
+    if (path.startsWith("..")) throw new InterlockError("usage", `${p} is outside the repository`);
+    return { path, content: readFileSync(abs, "utf8") };
+  });
+  const r = await proposeChange(local.forge, files, {
+    now: io.now(),
+    ...(values.summary ? { summary: values.summary } : {}),
+  });
+  if (values.json) io.stdout.write(JSON.stringify(r, null, 2) + "\n");
+  else {
+    io.stdout.write(
+      `Proposed governance change ${r.id}\n  branch ${r.branch}\n  files  ${files.map((f) => f.path).join(", ")}\n\n` +
+        `Next: a majority of the admins run 'interlock approve ${r.id}${repoHint(input)} --as <admin>', then 'interlock merge ${r.id}${repoHint(input)}'\n`,
+    );
+  }
+  return EXIT.ok;
 }

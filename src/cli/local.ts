@@ -36,7 +36,12 @@ export async function openLocalRepo(
   }
   const ctx = await loadRepoContext(repoDir, cwd, home);
   const config = loadConfig(ctx.repoDir);
-  return { repo: ctx, config, forge: new LocalForge(ctx.repoDir, config), home };
+  return {
+    repo: ctx,
+    config,
+    forge: new LocalForge(ctx.repoDir, config, { home: interlockHome(env) }),
+    home,
+  };
 }
 
 /**

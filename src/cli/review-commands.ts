@@ -3,7 +3,8 @@ import type { Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import { ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
-import { commitSigner, requestSigners } from "../forge/local/signed-request.ts";
+import { requestSigners } from "../forge/local/signed-request.ts";
+import { withdrawalNow } from "../evidence/evidence.ts";
 import { verifySshSignature } from "../forge/local/sshsig.ts";
 import { withdrawalFile } from "../forge/local/withdrawal.ts";
 import { renderVerdict } from "../gate/gate.ts";
@@ -82,7 +83,7 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
   const json = booleanFlag(input, "json");
   const local = await openLocalRepo(stringFlag(input, "repo"), io.cwd, io.env);
   const now = io.now();
-  const r = (await requestStatuses(local.forge, now)).find((s) => s.id === id);
+  const r = (await requestStatuses(local.forge, now, id)).find((s) => s.id === id);
   if (r === undefined) {
     throw new InterlockError("usage", `no request ${id} in this repository`, {
       hint: `See the requests with 'interlock list --all${repoHint(input)}'.`,
@@ -142,18 +143,29 @@ export async function withdrawCommand(input: CommandInput, io: CliIO): Promise<n
       hint: `See the requests with 'interlock list${repoHint(input)}'.`,
     });
   }
-  const filer = commitSigner(await forge.git.raw(["cat-file", "commit", original]), dir);
-  if (filer !== who) {
+  const main = `refs/heads/${forge.defaultBranch}`;
+  const withdrawal = async () => {
+    const source = forge.evidenceSource();
+    try {
+      return await withdrawalNow(source.reader, id, main);
+    } finally {
+      source.close();
+    }
+  };
+  const before = await withdrawal();
+  // Only whoever filed it (the configured principal whose key signed the filing) withdraws it:
+  // not the sponsor, not a reviewer, not a writer of the repository.
+  if (before.filer !== who) {
     throw new InterlockError(
       "usage",
-      `only the requester who filed ${id} (${filer ?? "an unverified signer"}) can withdraw it, not ${who}`,
+      `only the requester who filed ${id} (${before.filer ?? "an unverified signer"}) can withdraw it, not ${who}`,
       { hint: "A reviewer who disagrees rejects it instead: interlock reject <id> --as <you>." },
     );
   }
   if (await forge.readDefault(`results/${id}.yaml`)) {
     throw new InterlockError("usage", `request ${id} was executed already; it cannot be withdrawn`);
   }
-  const existing = await forge.withdrawal(id);
+  const existing = before.withdrawal;
   if (existing === undefined) {
     const keyFile = signingKeyFile(local, who, stringFlag(input, "key"), io.cwd);
     const signingKey = parseSshPrivateKey(readFileSync(keyFile, "utf8"), keyFile);
@@ -189,8 +201,8 @@ export async function withdrawCommand(input: CommandInput, io: CliIO): Promise<n
       date: now,
     });
   }
-  // Only a withdrawal the forge verifies (signed by whoever filed it) counts.
-  const w = await forge.withdrawal(id);
+  // Only a withdrawal the one rule verifies (signed by whoever filed it) counts.
+  const w = (await withdrawal()).withdrawal;
   if (w === undefined) {
     throw new InterlockError(
       "usage",

@@ -29,11 +29,18 @@ const LANGUAGE_NAMES: Record<ExecutableParam["language"], string> = {
   url: "a URL",
 };
 
+/**
+ * `proven` may give, per SQL parameter, literals already proven from the statement's parse
+ * (sql/classify.ts, analyseSql): when every finding in that parameter lies inside one of them,
+ * the parameter is not lexed again; otherwise it is lexed as usual. Either way a finding is
+ * widened to the same literal, since a proven literal is a complete token of its own.
+ */
 export function planExecutableMasks(
   request: unknown,
   findings: readonly Finding[],
   params: readonly ExecutableParam[],
   sql: SqlParser | null,
+  proven: ReadonlyMap<string, readonly Range[]> = new Map(),
 ): ExecutablePlan {
   const denials: string[] = [];
   const widened = new Map<Finding, Finding>();
@@ -50,6 +57,7 @@ export function planExecutableMasks(
     path: string,
     ranges: () => ReturnType<typeof literalRanges>,
     p: ExecutableParam,
+    text = "",
   ) => {
     const here = byPath.get(path);
     if (here === undefined) return;
@@ -68,9 +76,23 @@ export function planExecutableMasks(
         );
         continue;
       }
-      widened.set(f, { ...f, start: literal.start, end: literal.end });
+      let span: Range = literal;
+      if (p.language === "sql" && readsAsCode(text.slice(literal.start, literal.end))) {
+        // The literal is code that may run (a DO body, a statement given to dblink or
+        // query_to_xml): masking all of it would hide that statement from the reviewer. Mask
+        // only the detected value, when that cannot change how the literal reads; else deny.
+        if (!safeInsideLiteral(text, f)) {
+          denials.push(
+            `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}–${f.end} is inside a literal that reads as SQL (code that may run), and masking it whole would hide that code from the reviewer; leave the value out of the embedded statement`,
+          );
+          continue;
+        }
+        span = { start: f.start, end: f.end };
+      } else {
+        widened.set(f, { ...f, start: literal.start, end: literal.end });
+      }
       const list = spans.get(path) ?? [];
-      list.push(literal);
+      list.push(span);
       spans.set(path, list);
     }
   };
@@ -95,7 +117,16 @@ export function planExecutableMasks(
       );
       continue;
     }
-    plan(p.path, () => literalRanges(value, p.language, sql), p);
+    const known = p.language === "sql" ? proven.get(p.path) : undefined;
+    const inKnown =
+      known !== undefined &&
+      (byPath.get(p.path) ?? []).every((f) => smallestContaining(known, f) !== undefined);
+    plan(
+      p.path,
+      () => (inKnown ? { ok: true, literals: known } : literalRanges(value, p.language, sql)),
+      p,
+      value,
+    );
   }
   for (const [path, list] of spans) spans.set(path, nonOverlapping(list));
   return { findings: findings.map((f) => widened.get(f) ?? f), denials, spans };
@@ -155,6 +186,29 @@ function sameOutsideLiterals(o: string, m: unknown, spans: readonly Range[]): bo
     pos = s.end;
   }
   return m.slice(at) === o.slice(pos);
+}
+
+/**
+ * Whether a SQL literal's text reads as SQL or PL/pgSQL: a statement keyword as a word. Such a
+ * literal may be run (DO $$ … $$, dblink(conn, '…'), query_to_xml('…', …), EXECUTE '…' in a
+ * body) and must stay readable; a false positive only narrows a mask to the detected value.
+ */
+const CODE_WORDS =
+  /\b(?:select|insert|update|delete|merge|truncate|create|alter|drop|grant|revoke|copy|call|execute|perform|do|begin|declare|with|lock|set|reset|refresh|vacuum|analy[sz]e|notify|listen|prepare|comment|security|reassign|import|cluster|reindex|discard|load|raise|return|into|from|values)\b/i;
+
+function readsAsCode(literal: string): boolean {
+  return CODE_WORDS.test(literal);
+}
+
+/**
+ * A detected value can be replaced on its own inside a literal when it holds none of the
+ * characters that delimit or escape in SQL literals (quotes, backslash, dollar) and follows no
+ * backslash: the placeholder then cannot end the literal or change an escape.
+ */
+function safeInsideLiteral(text: string, f: Range): boolean {
+  if (f.end <= f.start) return false;
+  if (/['"\\$]/.test(text.slice(f.start, f.end))) return false;
+  return f.start === 0 || text.charAt(f.start - 1) !== "\\";
 }
 
 function smallestContaining(ranges: readonly Range[], f: Range): Range | undefined {

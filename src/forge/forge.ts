@@ -2,6 +2,7 @@ import type { IdentityDirectory } from "../identity/directory.ts";
 import type { RequesterFields } from "../identity/requester.ts";
 import type { ChangeStatus, GateReview, RequestAuthentication } from "../gate/snapshot.ts";
 import type { SshSigningKey } from "./local/sshsig.ts";
+import type { EvidenceSource } from "../evidence/reader.ts";
 
 /**
  * The forge: where proposals live and reviews are given (the embedded local Git forge, or
@@ -44,7 +45,10 @@ export interface ProposalContext {
    * that authenticates the filer another way (GitHub: the App and the dispatching user).
    */
   authenticate?(declared: RequesterFields): Promise<AuthenticatedRequester>;
-  /** Whether the requester withdrew the request (see Forge.isWithdrawn). */
+  /**
+   * Whether the requester withdrew the request, for forges without an evidence source (the
+   * local forge judges withdrawals in evidenceAtMerge).
+   */
   withdrawn?(): Promise<boolean>;
 }
 
@@ -101,19 +105,27 @@ export interface Forge {
   merge(id: string, head: string, message: string, date: Date): Promise<string>;
   /** Request files on the default branch, oldest first. */
   mergedRequests(): Promise<MergedRequest[]>;
+  /**
+   * Committed objects for the one evidence check (src/evidence), where the forge provides it
+   * (the local forge). The gate, merge, the executor and the audit then judge by it alone.
+   */
+  evidenceSource?(): EvidenceSource;
   /** The proposal as it was when `m` was merged, for re-checking the evidence before executing. */
   evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }>;
+  /** Ids of every request whose result was ever added to the default branch (even if deleted). */
+  recordedResults?(): Promise<ReadonlySet<string>>;
+  /**
+   * Ids of requests whose withdrawal file (withdrawals/<id>.yaml) was ever added on the default
+   * branch, verified or not (the executor verifies each with the one withdrawal rule and keeps
+   * the verified ones in its journal, so erasing a withdrawal later cannot make it run).
+   */
+  withdrawalCandidates?(): Promise<ReadonlySet<string>>;
   /** Creates the claim for a request; false if it exists already (someone else has it). */
   claim(id: string, date: Date): Promise<boolean>;
   /** Whether a claim exists. */
   isClaimed(id: string): Promise<boolean>;
   /** Removes a claim, for an explicit retry by a person. */
   releaseClaim(id: string): Promise<void>;
-  /**
-   * Whether the request's requester withdrew it (on the local forge: a commit on the default
-   * branch signed by whoever filed it). A withdrawn request is never merged or executed.
-   */
-  isWithdrawn(id: string): Promise<boolean>;
   /** Reads a file on the default branch. */
   readDefault(path: string): Promise<string | undefined>;
   /** Adds files to the default branch in one commit (results, denials). */

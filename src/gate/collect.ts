@@ -1,12 +1,10 @@
+import { requestPathPattern } from "../evidence/evidence.ts";
 import type { ProposalContext } from "../forge/forge.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
 import { parseCodeowners } from "./codeowners.ts";
 import type { GateSnapshot } from "./snapshot.ts";
 
-/** The request file of a proposal: `requests/<action>/<id>.yaml`. */
-export function requestPathPattern(id: string): RegExp {
-  return new RegExp(`^requests/[a-z0-9_.-]{1,100}/${id}\\.yaml$`);
-}
+export { requestPathPattern };
 
 export type Collected =
   | {
@@ -18,7 +16,8 @@ export type Collected =
   | { readonly ok: false; readonly reason: string };
 
 /**
- * Gathers the gate's snapshot from a forge's proposal context. The requester and the decision
+ * Gathers the gate's snapshot from a forge's proposal context: the path for forges that do not
+ * yet provide an evidence source (GitHub). The local forge is judged by evidenceAtMerge. The requester and the decision
  * come from the file Interlock originally wrote (the baseline), never from the head, so an
  * edit on the branch cannot change who is excluded or what is required; the head's content
  * is only compared with it.

@@ -62,7 +62,13 @@ export function evaluateGate(s: GateSnapshot): GateVerdict {
           detail: "the requester withdrew it; it can never be merged or run",
           headline: "the requester withdrew it",
         }
-      : { ok: true, detail: "not withdrawn" },
+      : {
+          ok: true,
+          detail:
+            s.request.ignoredWithdrawals && s.request.ignoredWithdrawals.length > 0
+              ? `not withdrawn (${s.request.ignoredWithdrawals.join("; ")})`
+              : "not withdrawn",
+        },
     groups,
     codeowners,
     "distinct-approvers": checkDistinct(reviews, requirementsMet),

@@ -80,6 +80,8 @@ export interface GateRequest {
   readonly expiresAt: Date;
   /** True when its requester withdrew it (verified by the forge): it can never be merged. */
   readonly withdrawn?: boolean;
+  /** Withdrawal records that did not verify (reported, never counted), with the reason. */
+  readonly ignoredWithdrawals?: readonly string[];
   /** Digest stored in the request file when it was filed. */
   readonly recordedDigest: string;
   /** Digest recomputed from the file at the proposal head. */

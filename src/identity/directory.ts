@@ -1,4 +1,5 @@
 import type { InterlockConfig } from "../config/config.ts";
+import { principalSkeleton } from "../text/unicode.ts";
 
 /**
  * Who is who: the one place that decides whether two spellings name the same principal, and who
@@ -46,11 +47,17 @@ export const EMPTY_DIRECTORY: IdentityDirectory = {
 };
 
 /**
- * A spelling as it is compared: Unicode-normalised, trimmed, lower-case, without a leading "@"
- * ("@Dana", "dana", "DANA" are one spelling).
+ * A spelling as it is compared: Unicode-normalised, trimmed, lower-case, without a leading "@",
+ * and an e-mail address without a `+tag` in its local part ("@Dana", "dana", "DANA" are one
+ * spelling; so are "alice@acme.example" and "Alice+ops@acme.example", one mailbox).
  */
 export function spellingKey(spelling: string): string {
-  return spelling.normalize("NFKC").trim().toLowerCase().replace(/^@/, "");
+  return spelling
+    .normalize("NFKC")
+    .trim()
+    .toLowerCase()
+    .replace(/^@/, "")
+    .replace(/^([^@\s+]+)\+[^@\s]*(@[^@\s]+)$/, "$1$2");
 }
 
 /** "user:alice", "agent:etl-bot", "serviceAccount:x@y" → "alice", "etl-bot", "x@y". */
@@ -96,8 +103,22 @@ function entriesOf(config: InterlockConfig): Entry[] {
   return [...people, ...agents];
 }
 
-/** The first spelling that two principals share, as a sentence; undefined when none do. */
+/**
+ * The first spelling that two principals share, or the first display name two people share, as
+ * a sentence; undefined when none do. Two person entries with one display name are one human
+ * until the configuration says otherwise (a second entry must not let a sponsor review as
+ * someone else).
+ */
 export function spellingClash(config: InterlockConfig): string | undefined {
+  const named = new Map<string, string>();
+  for (const [id, p] of Object.entries(config.people)) {
+    const key = spellingKey(p.name).replace(/\s+/g, " ");
+    const prior = named.get(key);
+    if (prior !== undefined) {
+      return `${id}'s display name ${JSON.stringify(p.name)} is also ${prior}'s: every identity must name exactly one principal (give each person their own name)`;
+    }
+    named.set(key, id);
+  }
   const owner = new Map<string, { id: string; spelling: string }>();
   for (const e of entriesOf(config)) {
     for (const spelling of e.spellings) {
@@ -249,12 +270,31 @@ export function policyIdentity(dir: IdentityDirectory, requester: RequesterRef):
   for (const s of [who?.sponsor, requester.on_behalf_of]) {
     if (s !== undefined) for (const a of allSpellings(dir, s)) sponsorAliases.add(a);
   }
+  if (sponsor !== undefined) sponsorAliases.add(sponsor.name);
   return {
-    requester: { id: who?.id ?? requester.id, aliases: allSpellings(dir, requester.id) },
+    requester: {
+      id: who?.id ?? requester.id,
+      aliases: withSkeletons([...allSpellings(dir, requester.id), ...(who ? [who.name] : [])]),
+    },
     sponsor:
       sponsorSpelling === undefined
         ? null
-        : { id: sponsor?.id ?? sponsorSpelling, aliases: [...sponsorAliases].sort() },
+        : { id: sponsor?.id ?? sponsorSpelling, aliases: withSkeletons([...sponsorAliases]) },
     groups: [...groups].sort(),
   };
+}
+
+/**
+ * The names as configured and as a person reads them (principalSkeleton: look-alike letters,
+ * marks, invisible characters, `+tag`), so the policy can compare them with the skeletons of
+ * the grantees the host gives it (input.analysis.principals).
+ */
+function withSkeletons(names: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const n of names) {
+    out.add(n);
+    const s = principalSkeleton(n);
+    if (s !== "") out.add(s);
+  }
+  return [...out].sort();
 }

@@ -1,6 +1,18 @@
 import { stringify } from "yaml";
 import type { InterlockConfig } from "../config/config.ts";
 import { executorFor, runExecutor, type ExecutionOutcome } from "../execution/executors.ts";
+import {
+  configAt,
+  evidenceAtMerge,
+  mergeFromCommit,
+  newEvidenceCache,
+  withdrawalNow,
+  type EvidenceCache,
+  type PolicyAtBase,
+} from "../evidence/evidence.ts";
+import type { ExecutionJournal } from "../execution/journal.ts";
+import type { TrustChain } from "../trust/chain.ts";
+import type { EvidenceSource } from "../evidence/reader.ts";
 import type { Forge, MergedRequest } from "../forge/forge.ts";
 import { collectSnapshot } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
@@ -9,9 +21,14 @@ import { commitText } from "../presentation/escape.ts";
 import { unseal } from "../masking/seal.ts";
 import { decideMaskAndScrub, type DecideContext } from "../decide.ts";
 import type { Scrubber } from "../masking/scrub.ts";
+import { directoryOf } from "../identity/directory.ts";
+import { failClosed } from "../policy/decision.ts";
+import { policyEngineFromBundle, type PolicyEngine } from "../policy/engine.ts";
 import { canonicalJson } from "../request/canonical.ts";
 import { validateRequestValue } from "../request/parse.ts";
 import type { Request } from "../request/schema.ts";
+import type { ParsedRequestFile } from "../proposal/request-file.ts";
+import type { GateSnapshot } from "../gate/snapshot.ts";
 
 /** Where the result of request <id> is recorded on the default branch. */
 export const resultPath = (id: string) => `results/${id}.yaml`;
@@ -41,6 +58,11 @@ export interface ExecuteDeps {
   readonly decide: Omit<DecideContext, "now">;
   readonly now: () => Date;
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * The executor's own journal outside the repository (required for the local forge): a
+   * request it ever claimed never runs again, whatever is deleted from the repository.
+   */
+  readonly journal?: ExecutionJournal;
   /** Request ids a person asked to retry although they were claimed before. */
   readonly retry?: readonly string[];
   readonly onProgress?: (msg: string) => void;
@@ -54,36 +76,130 @@ export interface ExecuteDeps {
 export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[]> {
   const { forge } = deps;
   const reports: ExecutionReport[] = [];
-  for (const m of await forge.mergedRequests()) {
-    if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
-    const report = await executeOne(m, deps);
-    if (report) reports.push(report);
+  const run: RunState = {
+    source: forge.evidenceSource?.(),
+    engines: new Map(),
+    cache: newEvidenceCache(),
+    everRecorded: (await forge.recordedResults?.()) ?? new Set(),
+    trust: undefined,
+  };
+  run.trust = await run.source?.trust?.();
+  try {
+    await journalWithdrawals(deps, run);
+    for (const m of await forge.mergedRequests()) {
+      if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
+      const report = await executeOne(m, deps, run);
+      if (report) reports.push(report);
+    }
+  } finally {
+    run.source?.close();
   }
   return reports;
+}
+
+/**
+ * At most once, even against a writer who erases a withdrawal: every verified withdrawal the
+ * executor sees on the default branch (the one withdrawal rule, with the keys committed there
+ * while the trust chain holds) goes into its journal, and a journalled withdrawal is never run.
+ */
+async function journalWithdrawals(deps: ExecuteDeps, run: RunState): Promise<void> {
+  const { forge, journal } = deps;
+  if (journal === undefined || run.source === undefined || !forge.withdrawalCandidates) return;
+  const candidates = [...(await forge.withdrawalCandidates())].filter(
+    (id) => journal.state(id)?.withdrawn === undefined,
+  );
+  if (candidates.length === 0) return;
+  const tip = await run.source.reader.commit(`refs/heads/${forge.defaultBranch}`);
+  if (tip === undefined || (run.trust && run.trust.brokenAt(tip.oid) !== undefined)) return;
+  for (const id of candidates) {
+    const w = await withdrawalNow(run.source.reader, id, tip.oid, run.cache);
+    if (w.withdrawal) {
+      journal.append({
+        at: deps.now().toISOString(),
+        id,
+        event: "withdrawn",
+        commit: w.withdrawal.commit,
+      });
+    }
+  }
+}
+
+/** What one `execute` run shares across requests: the evidence reader, policies by revision. */
+interface RunState {
+  readonly source: EvidenceSource | undefined;
+  readonly engines: Map<string, Promise<PolicyEngine>>;
+  readonly cache: EvidenceCache;
+  /** Requests whose result was ever added to the default branch (even if deleted since). */
+  readonly everRecorded: ReadonlySet<string>;
+  /** The verified trust chain of the default branch. */
+  trust: TrustChain | undefined;
 }
 
 async function executeOne(
   m: MergedRequest,
   deps: ExecuteDeps,
+  run: RunState,
 ): Promise<ExecutionReport | undefined> {
-  const { forge } = deps;
+  const { forge, journal } = deps;
   const action = m.path.split("/")[1] ?? "?";
-  if (await forge.isClaimed(m.id)) {
-    if (!deps.retry?.includes(m.id)) {
-      return {
-        id: m.id,
-        action,
-        status: "claimed",
-        detail:
-          "claimed by an executor that has not recorded a result: it is running now, or it crashed " +
-          "(perhaps after running the action). It is not re-run automatically. If it stays like this, " +
-          `check whether the action happened, then run 'interlock execute --retry ${m.id}'.`,
-      };
-    }
-    await forge.releaseClaim(m.id);
+  const retry = deps.retry?.includes(m.id) ?? false;
+  const refused = (detail: string): ExecutionReport => ({
+    id: m.id,
+    action,
+    status: "refused",
+    detail,
+  });
+  // At most once: what this executor's journal or the repository's history ever recorded.
+  const journalled = journal?.state(m.id);
+  if (journalled?.result) {
+    return refused(
+      `this executor's journal records that it ran ${m.id} at ${journalled.result.at} ` +
+        `(${journalled.result.outcome}), but its result is gone from ${forge.defaultBranch}: the result or ` +
+        "the history was deleted. It is never run again; check the repository's integrity (interlock audit --verify).",
+    );
+  }
+  if (journalled?.withdrawn) {
+    return refused(
+      `this executor's journal records that its requester withdrew ${m.id} (commit ` +
+        `${journalled.withdrawn.commit.slice(0, 7)}, seen ${journalled.withdrawn.at}): a withdrawn ` +
+        "request never runs, even if the withdrawal is gone from the repository now",
+    );
+  }
+  if (run.everRecorded.has(m.id)) {
+    return refused(
+      `a result for ${m.id} was recorded on ${forge.defaultBranch} and deleted later: it is never run again`,
+    );
+  }
+  const claimedInRepo = await forge.isClaimed(m.id);
+  if ((claimedInRepo || journalled?.claimedAt) && !retry) {
+    const where = journalled?.claimedAt
+      ? `this executor's journal records a claim at ${journalled.claimedAt} without a result`
+      : "claimed by an executor that has not recorded a result";
+    return {
+      id: m.id,
+      action,
+      status: "claimed",
+      detail:
+        `${where}: it is running now, or it crashed (perhaps after running the action). It is not ` +
+        "re-run automatically. If it stays like this, check whether the action happened, then run " +
+        `'interlock execute --retry ${m.id}'.`,
+    };
+  }
+  const retried = retry && (claimedInRepo || journalled?.claimedAt !== undefined);
+  if (retried) {
+    journal?.append({ at: deps.now().toISOString(), id: m.id, event: "retry" });
+    if (claimedInRepo) await forge.releaseClaim(m.id);
   }
 
-  const executor = executorFor(deps.config.executors.actions, action);
+  // The executor that runs the action is the one configured as committed at the merge's base.
+  let actions = deps.config.executors.actions;
+  if (run.source) {
+    const merge = await mergeFromCommit(run.source.reader, m);
+    const committed =
+      "refused" in merge ? undefined : await configAt(run.source.reader, merge.base, run.cache);
+    actions = committed && !(committed instanceof Error) ? committed.executors.actions : {};
+  }
+  const executor = executorFor(actions, action);
   if (executor === undefined) {
     return {
       id: m.id,
@@ -98,17 +214,33 @@ async function executeOne(
   if (!(await forge.claim(m.id, deps.now()))) {
     return { id: m.id, action, status: "busy", detail: "another executor claimed it first" };
   }
+  // Durably in the journal before anything runs.
+  journal?.append({
+    at: deps.now().toISOString(),
+    id: m.id,
+    event: "claim",
+    merge_commit: m.mergeCommit,
+  });
 
-  const checked = await checkEvidence(m, deps);
+  const checked = run.source
+    ? await checkCommittedEvidence(m, deps, run)
+    : await checkEvidence(m, deps);
   const base = {
     interlock: 1,
     id: m.id,
     request: m.path,
     merge_commit: m.mergeCommit,
     approvers: "refusal" in checked ? [] : checked.approvers,
+    ...(retried ? { retried: true } : {}),
   };
   if ("refusal" in checked) {
     const reason = checked.refusal;
+    journal?.append({
+      at: deps.now().toISOString(),
+      id: m.id,
+      event: "result",
+      outcome: "refused",
+    });
     await record(
       deps,
       m,
@@ -129,10 +261,16 @@ async function executeOne(
       action,
       resource: checked.original.resource,
       params: checked.original.params ?? null,
-      attempt: deps.retry?.includes(m.id) ? 2 : 1,
+      attempt: retried ? 2 : 1,
     },
     { repoDir: deps.repoDir, env: deps.env, now: deps.now, clean },
   );
+  journal?.append({
+    at: deps.now().toISOString(),
+    id: m.id,
+    event: "result",
+    outcome: outcome.status,
+  });
   const result = {
     ...base,
     executor: { key: executor.key, type: executor.config.type },
@@ -162,9 +300,6 @@ type Evidence =
  * with its own baseline) can run.
  */
 async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evidence> {
-  if (await deps.forge.isWithdrawn(m.id)) {
-    return { refusal: "its requester withdrew it; a withdrawn request never runs" };
-  }
   const evidence = await deps.forge.evidence(m);
   if ("refused" in evidence) return { refusal: evidence.refused };
   const collected = await collectSnapshot(evidence, m.mergedAt, m.path);
@@ -176,6 +311,65 @@ async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evide
   if (deps.now().getTime() >= new Date(file.expires_at).getTime()) {
     return { refusal: `the request expired at ${file.expires_at}, before it was executed` };
   }
+  const checked = await reDecideSealed(file, collected.snapshot, deps, {
+    ...deps.decide,
+    now: new Date(file.requested_at),
+  });
+  if ("refusal" in checked) return checked;
+  return { ...checked, approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who) };
+}
+
+/**
+ * Never trust "merged": the one evidence check (src/evidence) re-judges the merge from
+ * committed history, with config, CODEOWNERS and policy as committed at the merge's base; the
+ * request must not have expired (filing time + TTL, never a stored expiry); and the sealed
+ * original, decided again by the policy committed at the base and masked again, must give
+ * exactly the masked request in the file and a decision whose gate also holds.
+ */
+async function checkCommittedEvidence(
+  m: MergedRequest,
+  deps: ExecuteDeps,
+  run: RunState,
+): Promise<Evidence> {
+  const { source, engines } = run;
+  if (source === undefined) return { refusal: "no evidence source" };
+  const merge = await mergeFromCommit(source.reader, m);
+  if ("refused" in merge) return { refusal: merge.refused };
+  const ev = await evidenceAtMerge(source.reader, merge, {
+    now: deps.now(),
+    cache: run.cache,
+    ...(run.trust ? { trust: run.trust } : {}),
+  });
+  if (!ev.ok) return { refusal: ev.reason };
+  if (!ev.satisfied)
+    return { refusal: `the gate did not hold at the merge: ${ev.verdict.summary}` };
+  if (deps.now().getTime() >= ev.expiresAt.getTime()) {
+    return {
+      refusal: `the request expired at ${ev.expiresAt.toISOString()} (filed at ${ev.filedAt.toISOString()}, TTL ${ev.record.decision.ttl_seconds} s), before it was executed`,
+    };
+  }
+  // Decided again as at filing, by the policy and with the identities committed at the base.
+  const checked = await reDecideSealed(ev.record, ev.snapshot, deps, {
+    ...deps.decide,
+    engine: await engineFor(ev.policy, engines),
+    now: ev.filedAt,
+    identities: directoryOf(ev.config),
+  });
+  if ("refusal" in checked) return checked;
+  return { ...checked, approvers: ev.approvers };
+}
+
+/**
+ * The sealed original must open with the executor's identity, and, decided and masked again,
+ * give exactly the masked request in the file and a decision whose gate also holds: so neither a
+ * file edited inside a merge nor a request forged with a made-up decision can run.
+ */
+async function reDecideSealed(
+  file: ParsedRequestFile,
+  snapshot: GateSnapshot,
+  deps: ExecuteDeps,
+  decide: DecideContext,
+): Promise<{ refusal: string } | { original: Request; scrubber: Scrubber }> {
   if (file.sealed === null) return { refusal: "the request file has no sealed original" };
   let original: Request;
   try {
@@ -186,10 +380,7 @@ async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evide
   } catch (err) {
     return { refusal: (err as Error).message };
   }
-  const { evaluation: again, scrubber } = decideMaskAndScrub(original, {
-    ...deps.decide,
-    now: new Date(file.requested_at),
-  });
+  const { evaluation: again, scrubber } = decideMaskAndScrub(original, decide);
   if (canonicalJson(again.request) !== canonicalJson(file.request)) {
     return {
       refusal:
@@ -201,18 +392,45 @@ async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evide
     return { refusal: `the policy denies the sealed original: ${again.decision.deny.join("; ")}` };
   }
   const recheck = evaluateGate({
-    ...collected.snapshot,
-    request: { ...collected.snapshot.request, decision: again.decision },
+    ...snapshot,
+    request: { ...snapshot.request, decision: again.decision },
   });
   if (!recheck.satisfied) {
     return {
       refusal: `the gate does not hold for the decision the policy gives the sealed original: ${recheck.summary}`,
     };
   }
+  return { original, scrubber };
+}
+
+/** The policy engine of a committed bundle, loaded once per revision. */
+function engineFor(
+  policy: PolicyAtBase,
+  engines: Map<string, Promise<PolicyEngine>>,
+): Promise<PolicyEngine> {
+  let engine = engines.get(policy.revision);
+  if (engine === undefined) {
+    engine =
+      policy.files === undefined
+        ? Promise.resolve(failedPolicy(policy.revision))
+        : policyEngineFromBundle(policy.files);
+    engines.set(policy.revision, engine);
+  }
+  return engine;
+}
+
+function failedPolicy(revision: string): PolicyEngine {
   return {
-    original,
-    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
-    scrubber,
+    revision,
+    executableParams: () => [],
+    sql: null,
+    decide: () =>
+      failClosed(
+        "load",
+        "the policy bundle committed at the merge's base is incomplete (policies/dist)",
+        "Commit the whole built bundle (policy.wasm, data.json, manifest.json) through a governance change.",
+        revision,
+      ),
   };
 }
 

@@ -1,4 +1,7 @@
 import { commitText } from "../presentation/escape.ts";
+import { evidenceAtMerge, type EvidenceCache } from "../evidence/evidence.ts";
+import type { EvidenceSource } from "../evidence/reader.ts";
+import type { TrustChain } from "../trust/chain.ts";
 import type { Forge, ProposalContext } from "../forge/forge.ts";
 import { collectSnapshot, type Collected } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
@@ -11,14 +14,62 @@ export interface GateResult {
   readonly context: ProposalContext;
 }
 
-/** Evaluates the gate of an open proposal at its current head. */
-export async function checkGate(forge: Forge, id: string, now: Date): Promise<GateResult> {
-  const context = await forge.proposal(id);
-  if (context === undefined) {
-    throw new InterlockError("usage", `no open proposal for request ${id}`, {
-      hint: "It was merged, denied or never filed: 'interlock show <id>' tells which.",
-    });
+/** One evidence source, trust chain and cache for judging many requests (list, show). */
+export interface SharedEvidence {
+  readonly source: EvidenceSource;
+  readonly trust: TrustChain | undefined;
+  readonly cache?: EvidenceCache;
+}
+
+const noProposal = (id: string) =>
+  new InterlockError("usage", `no open proposal for request ${id}`, {
+    hint: "It was merged, denied or never filed: 'interlock show <id>' tells which.",
+  });
+
+/**
+ * Evaluates the gate of an open proposal at its current head, as the merge that would land it
+ * now: through the one evidence check where the forge provides it (trust inputs as committed
+ * on the default branch the merge lands on, exactly what the executor and the audit re-check).
+ */
+export async function checkGate(
+  forge: Forge,
+  id: string,
+  now: Date,
+  shared?: SharedEvidence,
+): Promise<GateResult> {
+  if (shared || forge.evidenceSource) {
+    const source = shared?.source ?? forge.evidenceSource!();
+    try {
+      const trust = shared ? shared.trust : await source.trust?.();
+      if (trust?.broken && trust.root === "") {
+        // No pinned trust root: nothing in this repository can be trusted.
+        throw new InterlockError("config.invalid", trust.broken.reason);
+      }
+      const context = await forge.proposal(id);
+      const m = await source.prospective(id, now);
+      if (m === undefined || context === undefined) throw noProposal(id);
+      if (m.head !== context.headCommit) {
+        throw new InterlockError("usage", `the proposal for ${id} moved while it was checked`, {
+          hint: "Run the command again.",
+        });
+      }
+      const ev = await evidenceAtMerge(source.reader, m, {
+        now,
+        ...(trust ? { trust } : {}),
+        ...(shared?.cache ? { cache: shared.cache } : {}),
+      });
+      if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
+      return {
+        verdict: ev.verdict,
+        collected: { ok: true, snapshot: ev.snapshot, record: ev.record, path: ev.path },
+        context,
+      };
+    } finally {
+      if (!shared) source.close();
+    }
   }
+  const context = await forge.proposal(id);
+  if (context === undefined) throw noProposal(id);
   const collected = await collectSnapshot(context, now);
   if (!collected.ok) throw new InterlockError("request.invalid", collected.reason);
   return { verdict: evaluateGate(collected.snapshot), collected, context };

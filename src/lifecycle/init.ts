@@ -23,6 +23,7 @@ import { INTERLOCK_IDENTITY } from "../forge/refs.ts";
 import { formatAllowedSigners } from "../forge/local/sshsig.ts";
 import { newAgeIdentity } from "../masking/seal.ts";
 import { defaultPoliciesDir } from "../policy/bundle.ts";
+import { pinRoot } from "../trust/root.ts";
 import { EXECUTOR_IDENTITY_FILE, KEYS_SUBDIR, MASK_KEY_FILE, repoHome } from "../settings/home.ts";
 
 const run = promisify(execFile);
@@ -48,7 +49,7 @@ export const DEMO_AGENTS = {
 } as const;
 
 /** Who approves governance changes: distinct from the agents' sponsor. */
-export const DEMO_ADMINS = ["sam", "riley"] as const;
+export const DEMO_ADMINS = ["sam", "pat"] as const;
 
 export const DEMO_TEAMS: Record<string, string[]> = {
   "data-stewards": ["dana"],
@@ -184,6 +185,8 @@ export async function initRepository(
     writeFileSync(join(home, MASK_KEY_FILE), randomBytes(32).toString("hex") + "\n", {
       mode: 0o600,
     });
+    // This user trusts what it just created: the initial commit is pinned as the trust root.
+    pinRoot(opts.home, commit);
     return {
       dir,
       people: Object.keys(people),

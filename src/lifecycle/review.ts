@@ -8,6 +8,7 @@ import {
   signReviewTag,
   type LocalReviewState,
 } from "../forge/local/reviews.ts";
+import { listReviewTags } from "../evidence/git-reader.ts";
 import { collectSnapshot } from "../gate/collect.ts";
 
 const reviewId = monotonicFactory();
@@ -58,12 +59,15 @@ export async function recordReview(
       hint: `Pass --key <private key file> for ${opts.who}, or put it in your Interlock home.`,
     });
   }
+  // Every review names the reviews of this request it was given next to, so deleting one of
+  // them later (a rejection, say) leaves a signed trace that the evidence check fails on.
+  const seen = (await listReviewTags(forge.git)).get(opts.id) ?? [];
   const tag = `${REVIEW_TAG_PREFIX}${opts.id}/${opts.who}-${reviewId(opts.now.getTime())}`;
   try {
     await signReviewTag(forge.git, {
       name: tag,
       target: context.headCommit,
-      message: reviewMessage(opts.id, opts.state, context.headCommit, opts.note),
+      message: reviewMessage(opts.id, opts.state, context.headCommit, opts.note, seen),
       tagger: { name: person.name, email: person.email },
       keyFile,
       date: opts.now,

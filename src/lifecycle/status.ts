@@ -1,13 +1,14 @@
 import { ownerMembers } from "../config/config.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
-import { ORIGINAL_REF_PREFIX, WITHDRAWALS_DIR } from "../forge/refs.ts";
-import { collectSnapshot } from "../gate/collect.ts";
-import { evaluateGate } from "../gate/gate.ts";
+import { InterlockError } from "../errors.ts";
+import { newEvidenceCache, withdrawalNow } from "../evidence/evidence.ts";
+import { ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { checkGate, type GateResult, type SharedEvidence } from "./gate-check.ts";
 import type { GateVerdict } from "../gate/snapshot.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
 
-/** Where a request stands. Closed states: merged, executed, denied, withdrawn, invalid. */
+/** Where a request stands. Closed states: expired, withdrawn, merged, executed, denied, invalid. */
 export type RequestState =
   | "pending"
   | "approved"
@@ -31,8 +32,11 @@ export const REQUEST_STATES: readonly RequestState[] = [
   "invalid",
 ];
 
-/** The states `interlock list` shows by default: everything a person may still act on or read. */
-export const OPEN_STATES: readonly RequestState[] = ["pending", "approved", "rejected", "expired"];
+/**
+ * The states `interlock list` shows by default: what a person may still act on. Expired and
+ * withdrawn requests are closed (`--all` or `--state` shows them).
+ */
+export const OPEN_STATES: readonly RequestState[] = ["pending", "approved", "rejected"];
 
 /** One request as a reviewer sees it in a list (only masked, recorded values). */
 export interface RequestStatus {
@@ -56,9 +60,14 @@ export interface RequestStatus {
 
 /**
  * The state of every request the local forge knows (filed proposals, merged requests and
- * denials), oldest id first. Open proposals are judged by the gate, exactly as `gate` does.
+ * denials), oldest id first. Open proposals are judged by the gate through the one evidence
+ * check (exactly as `gate` and `merge` judge them); withdrawals by the one withdrawal rule.
  */
-export async function requestStatuses(forge: LocalForge, now: Date): Promise<RequestStatus[]> {
+export async function requestStatuses(
+  forge: LocalForge,
+  now: Date,
+  only?: string,
+): Promise<RequestStatus[]> {
   const git = forge.git;
   const main = `refs/heads/${forge.defaultBranch}`;
   const filed = (
@@ -66,17 +75,23 @@ export async function requestStatuses(forge: LocalForge, now: Date): Promise<Req
   )
     .split("\n")
     .filter(Boolean)
-    .map((r) => r.slice(ORIGINAL_REF_PREFIX.length));
+    .map((r) => r.slice(ORIGINAL_REF_PREFIX.length))
+    .filter((id) => only === undefined || id === only);
   const ids = (dir: string, re: RegExp) =>
     git
       .listFiles(main, dir)
       .then((files) =>
-        files.map((f) => re.exec(f)?.[1]).filter((x): x is string => x !== undefined),
+        files
+          .map((f) => re.exec(f)?.[1])
+          .filter((x): x is string => x !== undefined && (only === undefined || x === only)),
       );
   const results = new Set(await ids("results/", /^results\/([0-9A-Z]{26})\.yaml$/));
   const denials = await ids("denials/", /^denials\/([0-9A-Z]{26})\.yaml$/);
-  const withdrawals = new Set(await ids(WITHDRAWALS_DIR, /^withdrawals\/([0-9A-Z]{26})\.yaml$/));
-  const merged = new Map((await forge.mergedRequests()).map((m) => [m.id, m]));
+  const merged = new Map(
+    (await forge.mergedRequests())
+      .filter((m) => only === undefined || m.id === only)
+      .map((m) => [m.id, m]),
+  );
   const out: RequestStatus[] = [];
   for (const id of denials) {
     const record = read(await forge.readDefault(`denials/${id}.yaml`));
@@ -84,34 +99,48 @@ export async function requestStatuses(forge: LocalForge, now: Date): Promise<Req
       status(id, "denied", record, `denied by policy: ${record?.decision.deny.join("; ") ?? "?"}`),
     );
   }
-  for (const [id, m] of merged) {
-    const record = read(await forge.readDefault(m.path));
-    if (results.has(id)) out.push(status(id, "executed", record, "executed; see its result"));
-    else if (withdrawals.has(id) && (await forge.isWithdrawn(id)))
-      out.push(status(id, "withdrawn", record, "withdrawn by its requester after the merge"));
-    else out.push(status(id, "merged", record, "merged; waits for the executor"));
-  }
-  for (const id of filed) {
-    if (merged.has(id)) continue;
-    out.push(await openStatus(forge, id, now));
+  const source = forge.evidenceSource();
+  try {
+    const shared: SharedEvidence = {
+      source,
+      trust: await source.trust?.(),
+      cache: newEvidenceCache(),
+    };
+    for (const [id, m] of merged) {
+      const record = read(await forge.readDefault(m.path));
+      if (results.has(id)) out.push(status(id, "executed", record, "executed; see its result"));
+      else if ((await withdrawalNow(source.reader, id, main, shared.cache)).withdrawal)
+        out.push(status(id, "withdrawn", record, "withdrawn by its requester after the merge"));
+      else out.push(status(id, "merged", record, "merged; waits for the executor"));
+    }
+    for (const id of filed) {
+      if (merged.has(id)) continue;
+      out.push(await openStatus(forge, id, now, shared));
+    }
+  } finally {
+    source.close();
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** One open proposal, judged by the gate now. */
-export async function openStatus(forge: LocalForge, id: string, now: Date): Promise<RequestStatus> {
-  const context = await forge.proposal(id);
-  if (context === undefined) {
-    return status(
-      id,
-      "invalid",
-      undefined,
-      "its proposal branch is gone or unrelated to the default branch",
-    );
+/** One open proposal, judged by the gate now (the one evidence check). */
+async function openStatus(
+  forge: LocalForge,
+  id: string,
+  now: Date,
+  shared: SharedEvidence,
+): Promise<RequestStatus> {
+  let gate: GateResult;
+  try {
+    gate = await checkGate(forge, id, now, shared);
+  } catch (err) {
+    if (err instanceof InterlockError && err.code !== "config.invalid") {
+      return status(id, "invalid", undefined, err.message);
+    }
+    throw err;
   }
-  const collected = await collectSnapshot(context, now);
-  if (!collected.ok) return status(id, "invalid", undefined, collected.reason);
-  const verdict = evaluateGate(collected.snapshot);
+  const { verdict } = gate;
+  const { record, snapshot } = gate.collected;
   const failed = new Set(verdict.rules.filter((r) => !r.ok).map((r) => r.rule));
   const state: RequestState = failed.has("not-withdrawn")
     ? "withdrawn"
@@ -122,17 +151,24 @@ export async function openStatus(forge: LocalForge, id: string, now: Date): Prom
         : verdict.satisfied
           ? "approved"
           : "pending";
+  // The only expiry Interlock trusts: the filing time plus the decision's TTL.
+  const expiresAt = snapshot.request.expiresAt.toISOString();
   const missing =
     state === "withdrawn"
       ? "withdrawn by its requester"
       : state === "expired"
-        ? `expired at ${collected.record.expires_at}; it can no longer be approved`
+        ? `expired at ${expiresAt}; it can no longer be approved`
         : state === "approved"
           ? "nothing: the gate holds, it can be merged"
           : verdict.summary;
   const open = state === "pending" || state === "rejected";
-  const reviewers = open ? eligibleReviewers(forge, collected.record, verdict) : [];
-  return { ...status(id, state, collected.record, missing), reviewers, verdict };
+  const reviewers = open ? eligibleReviewers(forge, record, verdict) : [];
+  return {
+    ...status(id, state, record, missing),
+    expires_at: expiresAt,
+    reviewers,
+    verdict,
+  };
 }
 
 /**

@@ -12,7 +12,9 @@ type IinRange = readonly [from: string, to: string, lengths: readonly number[]];
 const SIXTEEN_TO_19 = [16, 17, 18, 19];
 
 export const IIN_RANGES: readonly IinRange[] = [
-  ["4", "4", [13, 16, 19]], // Visa
+  // Visa: 16 or 19 digits. The 13-digit PANs were withdrawn long ago, and any 13-digit number
+  // starting with 4 (an order or invoice number) passes Luhn one time in ten.
+  ["4", "4", [16, 19]],
   ["51", "55", [16]], // Mastercard
   ["2221", "2720", [16]], // Mastercard 2-series
   ["34", "34", [15]], // American Express

@@ -15,10 +15,11 @@
  */
 import { Buffer } from "node:buffer";
 import { isIPv6 } from "node:net";
-import { getCountrySpecifications, isValidIBAN } from "ibantools";
+import { getCountrySpecifications, validateIBAN, ValidationErrorsIBAN } from "ibantools";
 import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import { normalizedView, normalizeText, type NormalizedView } from "../text/unicode.ts";
 import { isIssuedCardNumber } from "./card-issuers.ts";
+import { shannonEntropy } from "./entropy.ts";
 import {
   NATIONAL_ID_PATTERNS,
   nationalIdNamedBy,
@@ -28,7 +29,12 @@ import {
   scanSin,
   wholeNationalId,
 } from "./national-ids.ts";
-import { ENCODED_PATTERNS, scanEncodedRuns, scanPercentEncoded } from "./encoded.ts";
+import {
+  ENCODED_PATTERNS,
+  MIN_ENCODED_RUN,
+  scanEncodedRuns,
+  scanPercentEncoded,
+} from "./encoded.ts";
 import { providerRegexes, scanProviderTokens } from "./providers/match.ts";
 import { FINDING_TYPES, type FindingKind, type FindingType, type Span } from "./types.ts";
 
@@ -53,6 +59,15 @@ export interface TextFeatures {
   readonly colons: number;
   /** Bit set of FEATURE_* flags for the ASCII characters that occur. */
   readonly flags: number;
+  /** Whether every character is ASCII (then Unicode normalisation has nothing to do). */
+  readonly ascii: boolean;
+  /**
+   * Longest run of base64/hex alphabet characters (A–Z a–z 0–9 + / _ -): below the shortest
+   * encoded run worth decoding, the encoded-payload pass has nothing to do.
+   */
+  readonly encodedRun: number;
+  /** Whether a "%" occurs (URL encoding). */
+  readonly percent: boolean;
 }
 
 /**
@@ -156,6 +171,16 @@ function buildFeatureTable(): Uint16Array {
   return table;
 }
 
+/** The characters of either base64 alphabet (hex included): what an encoded run is made of. */
+const ENCODED_FEATURES =
+  FEATURE_DIGIT |
+  FEATURE_UPPER |
+  FEATURE_LOWER |
+  FEATURE_PLUS |
+  FEATURE_SLASH |
+  FEATURE_UNDERSCORE |
+  FEATURE_DASH;
+
 /** Above this length, features are not worth computing: assume everything may occur. */
 const FEATURE_SCAN_LIMIT = 512;
 const ALL_FEATURES = 0xffff;
@@ -172,6 +197,9 @@ export function textFeatures(text: string): TextFeatures {
       dots: length,
       colons: length,
       flags: ALL_FEATURES,
+      ascii: false,
+      encodedRun: length,
+      percent: true,
     };
   }
   let flags = 0;
@@ -182,10 +210,22 @@ export function textFeatures(text: string): TextFeatures {
   let digitRun = 0;
   let dots = 0;
   let colons = 0;
+  let nonAscii = 0;
+  let encoded = 0; // base64/hex characters in the current run
+  let encodedRun = 0;
+  let percent = false;
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
     const f = c < 128 ? (FEATURE_OF[c] as number) : 0;
     flags |= f;
+    if ((f & ENCODED_FEATURES) !== 0) {
+      encoded++;
+    } else {
+      if (encoded > encodedRun) encodedRun = encoded;
+      encoded = 0;
+      nonAscii |= c & 0xff80;
+      if (c === 37) percent = true;
+    }
     if (f === FEATURE_DIGIT) {
       digits++;
       run++;
@@ -204,7 +244,19 @@ export function textFeatures(text: string): TextFeatures {
     seps = 0;
   }
   if (run > digitRun) digitRun = run;
-  return { length, digits, letters, digitRun, dots, colons, flags };
+  if (encoded > encodedRun) encodedRun = encoded;
+  return {
+    length,
+    digits,
+    letters,
+    digitRun,
+    dots,
+    colons,
+    flags,
+    ascii: nonAscii === 0,
+    encodedRun,
+    percent,
+  };
 }
 
 /** Separators that may sit between the digit groups of a phone or card number. */
@@ -266,22 +318,6 @@ function forEachMatch(re: RegExp, text: string, onMatch: (m: RegExpExecArray) =>
     const resume = onMatch(m);
     re.lastIndex = resume > m.index ? resume : m.index + 1;
   }
-}
-
-/** Shannon entropy in bits per character. */
-export function shannonEntropy(value: string): number {
-  if (value.length === 0) return 0;
-  const counts = new Map<number, number>();
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
 }
 
 /** Luhn checksum over the digits in text[start, end), ignoring separators. */
@@ -385,20 +421,27 @@ function scanEmail(text: string, out: number[]): void {
 // ---------------------------------------------------------------------------------------------
 
 // International: "+" then 8–15 digits with single spaces, dots, dashes or parentheses between.
-const PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d/g;
+const PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d(?: ?(?:x|ext\.?) ?\d{1,6}(?!\w))?/g;
 // North American without "+": (202) 555-0147, 202-555-0147, 202.555.0147, 1-202-555-0147.
+// Optionally dialled from abroad ("001-"), optionally with an extension ("x704", " ext. 12").
 const PHONE_NANP_RE =
-  /(?<![\w.+-])(?:1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)/g;
+  /(?<![\w.+-])(?:(?:00)?1[-. ]?)?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?: ?(?:x|ext\.?) ?\d{1,6})?(?![\w-]|\.\d)/g;
 // National format with a trunk prefix 0 and no "+": 020 7946 0958, 01 23 45 67 89, (030) 1234567.
 // Candidates only: each is validated against libphonenumber's metadata for the countries below.
 const PHONE_NATIONAL_RE = /(?<![\w+.-])\(?0[\d .()-]{7,16}\d(?![\w-]|\.\d)/g;
-// A whole value under a phone-like key: 7–15 digits with the usual punctuation.
-const PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}$/;
+// A whole value under a phone-like key: 7–15 digits with the usual punctuation, and an
+// optional extension.
+const PHONE_VALUE_RE = /^\+?[\d .()/-]{7,24}(?: ?(?:x|ext\.?) ?\d{1,6})?$/;
 // Doubled separators or empty/nested parentheses: a list of numbers, not one phone number.
 const PHONE_BAD_SEPARATORS_RE = /[ .-]{2}|\(\(|\)\)|\(\)/;
 
-function validIntlPhone(candidate: string, next: number): boolean {
+// Brazil's national format without the trunk 0: area code, then 4+4 or 5+4 digits with a dash.
+const PHONE_BR_RE = /(?<![\w+.-])(?:\([1-9]\d\)|[1-9]\d) 9?\d{4}-\d{4}(?![\w-]|\.\d)/g;
+
+function validIntlPhone(match: string, next: number): boolean {
   if (isAlnum(next)) return false; // ran into more digits or a word: not a phone number
+  const ext = PHONE_EXTENSION_RE.exec(match);
+  const candidate = ext === null ? match : match.slice(0, ext.index);
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 8 || digits > 15) return false;
   if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
@@ -407,8 +450,14 @@ function validIntlPhone(candidate: string, next: number): boolean {
   return open === close && open <= 1;
 }
 
-function validNanpPhone(candidate: string): boolean {
+// An extension after the number: not part of the 10 digits checked below.
+const PHONE_EXTENSION_RE = / ?(?:x|ext\.?) ?\d{1,6}$/;
+
+function validNanpPhone(match: string): boolean {
+  const ext = PHONE_EXTENSION_RE.exec(match);
+  const candidate = ext === null ? match : match.slice(0, ext.index);
   let digits = digitsOf(candidate);
+  if (digits.length === 13 && digits.startsWith("001")) digits = digits.slice(3);
   if (digits.length === 11) digits = digits.slice(1);
   if (digits.length !== 10) return false;
   // Area code and exchange never start with 0 or 1.
@@ -436,8 +485,11 @@ const NATIONAL_PHONE_COUNTRIES: readonly CountryCode[] =
 function validNationalPhone(candidate: string): boolean {
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 9 || digits > 12) return false;
-  // A bare run of digits is an id or an amount more often than a phone number.
-  if (digits === candidate.length) return false;
+  // A bare run of digits is an id or an amount more often than a phone number, unless it
+  // starts with the trunk 0 and has a national number's length (no amount or id does that).
+  if (digits === candidate.length && (digits < 10 || digits > 11)) return false;
+  // 123-45-6789 is the SSN's shape (the SSN detector decides), not a national phone grouping.
+  if (SSN_SHAPE_RE.test(candidate)) return false;
   if (candidate.charCodeAt(1) === DOT) return false; // 0.12345678 is a fraction
   if (PHONE_BAD_SEPARATORS_RE.test(candidate)) return false;
   const open = candidate.split("(").length - 1;
@@ -455,6 +507,7 @@ function validNationalPhone(candidate: string): boolean {
 }
 
 const NATIONAL_PHONE_CACHE = new Map<string, boolean>();
+const SSN_SHAPE_RE = /^\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}$/;
 
 function scanPhone(text: string, out: number[]): void {
   forEachMatch(PHONE_INTL_RE, text, (m) => {
@@ -465,6 +518,11 @@ function scanPhone(text: string, out: number[]): void {
   forEachMatch(PHONE_NANP_RE, text, (m) => {
     const end = m.index + m[0].length;
     if (validNanpPhone(m[0])) out.push(m.index, end);
+    return end;
+  });
+  forEachMatch(PHONE_BR_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (parsePhoneNumberFromString(m[0], "BR")?.isValid() === true) out.push(m.index, end);
     return end;
   });
   if (text.includes("0")) {
@@ -480,7 +538,8 @@ function wholePhone(text: string, key: KeyContext): boolean {
   if (!key.phone) return false;
   const value = text.trim();
   if (!PHONE_VALUE_RE.test(value)) return false;
-  const digits = countDigits(value, 0, value.length);
+  const ext = PHONE_EXTENSION_RE.exec(value);
+  const digits = countDigits(value, 0, ext === null ? value.length : ext.index);
   return digits >= 7 && digits <= 15;
 }
 
@@ -495,16 +554,20 @@ const CARD_RUN_RE = /(?<![\w.,])\d{4}[ .-]?\d(?:[ .-]?\d){8,}/g;
 /**
  * Group shape of a plausible card: one block of 13–19 digits, or groups separated by one
  * consistent separator where the first group has 4 digits and the rest 3–6
- * (4-4-4-4, 4-6-5 for Amex, 4-6-4 for Diners, 4-4-4-4-3).
+ * (4-4-4-4, 4-6-5 for Amex, 4-6-4 for Diners, 4-4-4-4-3), or any length printed in fours with
+ * a shorter last group (a 14-digit Diners number as 4-4-4-2, a 19-digit one as 4-4-4-4-3).
  */
 function cardShapeOk(lengths: number[], from: number, to: number): boolean {
   if (from === to) return true;
   if (lengths[from] !== 4) return false;
+  let fours = true;
+  let national = true;
   for (let g = from + 1; g <= to; g++) {
     const n = lengths[g] ?? 0;
-    if (n < 3 || n > 6) return false;
+    if (n < 3 || n > 6) national = false;
+    if (g < to ? n !== 4 : n < 1 || n > 4) fours = false;
   }
-  return true;
+  return national || fours;
 }
 
 function cardDigitsOk(text: string, start: number, end: number): boolean {
@@ -606,7 +669,42 @@ function ibanEnd(text: string, start: number, limit: number): number {
   if (compact.length !== length || isAlnum(text.charCodeAt(i))) return -1;
   // Mixed case is a word or an identifier; an IBAN is written in one case.
   if (compact !== compact.toUpperCase() && compact !== compact.toLowerCase()) return -1;
-  return isValidIBAN(compact.toUpperCase()) ? i : -1;
+  // The mod-97 digits first, without allocating: 96 candidates in 97 stop here.
+  if (!mod97Ok(compact)) return -1;
+  return ibanChecksOk(compact.toUpperCase()) ? i : -1;
+}
+
+/**
+ * ISO 13616's check: the IBAN with its first four characters moved to the end, letters as
+ * 10–35, is 1 modulo 97 (computed digit by digit; either case).
+ */
+function mod97Ok(iban: string): boolean {
+  let r = 0;
+  for (let k = 0; k < iban.length; k++) {
+    const c = iban.charCodeAt((k + 4) % iban.length);
+    if (c >= 48 && c <= 57) r = (r * 10 + (c - 48)) % 97;
+    else {
+      const v = c >= 97 ? c - 87 : c - 55; // a/A → 10 … z/Z → 35
+      if (v < 10 || v > 35) return false;
+      r = (r * 100 + v) % 97;
+    }
+  }
+  return r === 1;
+}
+
+/**
+ * The IBAN checks that define the format: country, length, BBAN structure and the mod-97 check
+ * digits. A failing national check inside the BBAN (the French RIB key, the Spanish control
+ * digits) still leaves a value in IBAN shape whose mod-97 digits hold: a mistyped or
+ * test-generated account number is still an account number, so it is masked (no leak first).
+ */
+function ibanChecksOk(iban: string): boolean {
+  const { valid, errorCodes } = validateIBAN(iban);
+  return (
+    valid ||
+    (errorCodes.length > 0 &&
+      errorCodes.every((e) => e === ValidationErrorsIBAN.WrongAccountBankBranchChecksum))
+  );
 }
 
 function scanIban(text: string, out: number[]): void {
@@ -878,6 +976,36 @@ function scanWhole(re: RegExp): (text: string, out: number[]) => void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A GitHub token split at its prefix
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * "ghp_" and its body apart: `'ghp_' || '<body>'` in SQL, `"ghp_" + body`, "prefix ghp_ then
+ * <body>" in prose. A prefix that ends its word, then at most 12 characters, then a word of
+ * exactly the body's 36 letters and digits with a token's entropy: the body is the secret (the
+ * contiguous token is the provider rule's). Bounded gap and fixed body: linear.
+ */
+const SPLIT_GITHUB_TOKEN_RE =
+  /(?:^|[^A-Za-z0-9])gh[pousr]_[^A-Za-z0-9\n](?:[^\n]{0,10}[^A-Za-z0-9\n])?([A-Za-z0-9]{36})(?:[^A-Za-z0-9]|$)/g;
+
+/** The bodies of split GitHub tokens in `text`, as provider hits (next to the whole tokens'). */
+function splitGithubTokens(text: string): { type: string; start: number; end: number }[] {
+  const hits: { type: string; start: number; end: number }[] = [];
+  if (text.length < 42 || !SPLIT_GITHUB_PREFIX_RE.test(text)) return hits;
+  forEachMatch(SPLIT_GITHUB_TOKEN_RE, text, (m) => {
+    const body = m[1] ?? "";
+    const start = m.index + m[0].lastIndexOf(body);
+    const end = start + body.length;
+    if (body.length > 0 && shannonEntropy(body) >= 3) {
+      hits.push({ type: "github_token", start, end });
+    }
+    return end;
+  });
+  return hits;
+}
+const SPLIT_GITHUB_PREFIX_RE = /gh[pousr]_/;
+
+// ---------------------------------------------------------------------------------------------
 // AWS secret access key (needs a key name next to it)
 // ---------------------------------------------------------------------------------------------
 
@@ -979,6 +1107,8 @@ const KEY_QUALIFIERS: ReadonlySet<string> = new Set([
   "ssh",
   "app",
   "hmac",
+  // Azure storage's AccountKey, a service account's account_key.
+  "account",
 ]);
 
 /**
@@ -1213,12 +1343,47 @@ function hasDigitOrSymbol(value: string): boolean {
   return false;
 }
 
-/** Whole-string rule under a key-like object key (the key names the secret, so be generous). */
+/** Names of short numeric secrets: a card's CVV, a PIN, a one-time code. */
+const CODE_WORDS: ReadonlySet<string> = new Set(
+  "pin pincode cvv cvc cvn csc otp totp hotp mfa 2fa tfa passcode securitycode".split(" "),
+);
+const DIGITS_RE = /^\d+$/;
+const CODE_RE = /^\d{3,12}$/;
+
+/** "pin", "card_cvv", "otpCode", "pin_code": the last word (or the one before "code") is a code. */
+function namesCode(key: KeyContext): boolean {
+  const w = key.words;
+  const last = w[w.length - 1] ?? "";
+  return CODE_WORDS.has(last) || (last === "code" && CODE_WORDS.has(w[w.length - 2] ?? ""));
+}
+
+/**
+ * Whole-string rule under a key-like object key (the key names the secret, so be generous): a
+ * value made only of digits (a string or a JSON number) counts too, under a credential's name
+ * from 8 digits, under a code's name (PIN, CVV, OTP) from 3.
+ */
 function wholeGenericSecret(text: string, key: KeyContext): boolean {
-  if (!key.secretLike) return false;
   const value = text.trim();
+  if (namesCode(key) && CODE_RE.test(value)) return true;
+  if (!key.secretLike) return false;
   if (value.length < (key.passwordLike ? 6 : 8) || isPlaceholder(value)) return false;
-  return key.passwordLike || !isNumberOnly(value);
+  return (
+    key.passwordLike || (DIGITS_RE.test(value) && !isDigitPattern(value)) || !isNumberOnly(value)
+  );
+}
+
+/** "123456789", "98765432", "00000000": a placeholder made of digits, not a secret. */
+function isDigitPattern(value: string): boolean {
+  let up = true;
+  let down = true;
+  let same = true;
+  for (let i = 1; i < value.length; i++) {
+    const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
+    up &&= d === 1 || d === -9;
+    down &&= d === -1 || d === 9;
+    same &&= d === 0;
+  }
+  return up || down || same;
 }
 
 // Stems of key-like names; the identifier around a hit is then analysed as a whole.
@@ -1508,9 +1673,29 @@ function scanUrlPasswords(text: string, out: number[]): void {
   });
 }
 
+/**
+ * The signature of a signed URL, as the providers name its query parameter: `sig` (Azure
+ * shared access signatures), `X-Amz-Signature` (AWS SigV4 presigned URLs), `X-Goog-Signature`
+ * (Google Cloud Storage V4), `Signature` (CloudFront, SigV2). Whoever holds the URL holds the
+ * access it grants until it expires, so the signature is the secret (still percent-encoded).
+ */
+const SIGNED_URL_PARAM_RE = /[?&](?:sig|signature|x-amz-signature|x-goog-signature)=/gi;
+const URL_PARAM_VALUE_RE = /[^&\s#"'<>]{16,1024}/y;
+
+function scanSignedUrlSignatures(text: string, out: number[]): void {
+  forEachMatch(SIGNED_URL_PARAM_RE, text, (m) => {
+    const vs = m.index + m[0].length;
+    if (!sticky(URL_PARAM_VALUE_RE, text, vs)) return vs;
+    const ve = URL_PARAM_VALUE_RE.lastIndex;
+    if (!isPlaceholder(text.slice(vs, ve))) out.push(vs, ve);
+    return ve;
+  });
+}
+
 function scanGenericSecrets(text: string, out: number[]): void {
   scanKeyValueSecrets(text, out);
   if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
+  if (text.includes("?") && text.includes("=")) scanSignedUrlSignatures(text, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1536,6 +1721,9 @@ export const DETECTORS: readonly Detector[] = [
       PHONE_NATIONAL_RE,
       PHONE_VALUE_RE,
       PHONE_BAD_SEPARATORS_RE,
+      PHONE_EXTENSION_RE,
+      SSN_SHAPE_RE,
+      PHONE_BR_RE,
     ],
     prefilter: needs({
       minLength: 8,
@@ -1718,8 +1906,12 @@ export const DETECTORS: readonly Detector[] = [
       ELEMENT_VALUE_RE,
       XML_VALUE_ATTR_RE,
       URL_USERINFO_RE,
+      SIGNED_URL_PARAM_RE,
+      URL_PARAM_VALUE_RE,
       ENV_REFERENCE_RE,
       NUMBER_ONLY_RE,
+      DIGITS_RE,
+      CODE_RE,
       BEARER_WORD_RE,
       UUID_RE,
       HASH_RE,
@@ -1747,6 +1939,7 @@ export function detectionRegexes(): { name: string; re: RegExp }[] {
       d.patterns.map((re, i) => ({ name: `${d.type}[${i}] /${re.source}/${re.flags}`, re })),
     ),
     ...ENCODED_PATTERNS.map((re, i) => ({ name: `encoded[${i}] /${re.source}/`, re })),
+    { name: `split github_token /${SPLIT_GITHUB_TOKEN_RE.source}/`, re: SPLIT_GITHUB_TOKEN_RE },
     ...providerRegexes(),
   ];
 }
@@ -1821,8 +2014,55 @@ function resolveOverlaps(candidates: Candidate[]): Span[] {
  * encoding; see encoded.ts); every span is reported in UTF-16 units of the ORIGINAL string.
  */
 export function detectInString(text: string, keyName?: string): Span[] {
-  return detectAtDepth(text, keyName, 0);
+  if (text.length > SHORT_TEXT) return detectAtDepth(text, keyName, 0);
+  // Short strings repeat across the records of a request (keys, levels, methods, states):
+  // detection is a pure function of the text and of what the key name says, so remember the
+  // short texts in which it found nothing. Only those: a text with a finding (a short
+  // password, a phone number) is never kept in memory beyond the call.
+  const keyClass = keyName === undefined ? 0 : keyClassOf(keyContext(keyText(keyName)));
+  const clean = (CLEAN_SHORT_TEXTS[keyClass] ??= new Set<string>());
+  if (clean.has(text)) return [];
+  const spans = detectAtDepth(text, keyName, 0);
+  if (spans.length === 0) {
+    if (cleanShortTexts >= CLEAN_SHORT_LIMIT) {
+      CLEAN_SHORT_TEXTS.forEach((set) => set.clear());
+      cleanShortTexts = 0;
+    }
+    clean.add(text);
+    cleanShortTexts++;
+  }
+  return spans;
 }
+
+/** Strings up to this length are remembered when clean. */
+const SHORT_TEXT = 32;
+const CLEAN_SHORT_LIMIT = 16_384;
+/** One set per key class (keyClassOf): "hunter22" is clean under "note", not under "password". */
+const CLEAN_SHORT_TEXTS: Set<string>[] = [];
+let cleanShortTexts = 0;
+
+/**
+ * Everything detection reads from a key name (the matchesWhole rules), as a small number;
+ * 0 stands for no key name.
+ */
+function keyClassOf(key: KeyContext): number {
+  return (
+    1 +
+    (key.secretLike ? 1 : 0) +
+    (key.passwordLike ? 2 : 0) +
+    (key.awsSecret ? 4 : 0) +
+    (key.phone ? 8 : 0) +
+    (key.ssn ? 16 : 0) +
+    32 * NATIONAL_ID_CLASS.indexOf(key.nationalId) +
+    (namesCode(key) ? 128 : 0)
+  );
+}
+const NATIONAL_ID_CLASS: readonly KeyContext["nationalId"][] = [
+  "",
+  "ca_sin",
+  "nl_bsn",
+  "in_aadhaar",
+];
 
 /** Detection in a decoded payload (no key name: the key named the encoded value). */
 function decode(decoded: string, depth: number): Span[] {
@@ -1831,14 +2071,36 @@ function decode(decoded: string, depth: number): Span[] {
 
 function detectAtDepth(text: string, keyName: string | undefined, depth: number): Span[] {
   if (text.length < 2) return [];
-  const view = normalizedView(text);
-  const key = keyName === undefined ? undefined : normalizeText(keyName);
-  let spans = detectInView(view.text, key);
-  const runs = scanEncodedRuns(view.text, spans, depth, decode);
-  const percent = scanPercentEncoded(view.text, spans, depth, decode);
+  // One pass of character facts decides which of the passes below can find anything: ASCII
+  // text needs no normalisation, no long base64/hex run means no encoded payload, no "%" means
+  // no URL encoding. The common short ASCII string pays for that one pass and the detectors.
+  let features = textFeatures(text);
+  let view: NormalizedView | undefined;
+  if (!features.ascii) {
+    view = normalizedView(text);
+    if (view.changed) features = textFeatures(view.text);
+  }
+  const viewText = view === undefined ? text : view.text;
+  const key = keyName === undefined ? undefined : keyText(keyName);
+  let spans = detectInView(viewText, features, key);
+  const runs =
+    features.encodedRun >= MIN_ENCODED_RUN
+      ? scanEncodedRuns(viewText, spans, depth, decode)
+      : NO_SPANS;
+  const percent = features.percent ? scanPercentEncoded(viewText, spans, depth, decode) : NO_SPANS;
   if (runs.length + percent.length > 0) spans = mergeSpans(spans, [...runs, ...percent]);
-  if (!view.changed) return spans;
+  if (view === undefined || !view.changed) return spans;
   return mapToOriginal(spans, view);
+}
+
+const NO_SPANS: readonly Span[] = [];
+
+/** A key name as the detectors read it: normalised only when it is not plain ASCII. */
+function keyText(keyName: string): string {
+  for (let i = 0; i < keyName.length; i++) {
+    if (keyName.charCodeAt(i) >= 128) return normalizeText(keyName);
+  }
+  return keyName;
 }
 
 /** Spans of the view mapped to the original; spans that now touch one original unit merge. */
@@ -1863,30 +2125,31 @@ function mergeSpans(a: readonly Span[], b: readonly Span[]): Span[] {
 }
 
 /** detectInString on one (already normalised) text, without decoding payloads. */
-function detectInView(text: string, keyName?: string): Span[] {
+function detectInView(text: string, features: TextFeatures, keyName?: string): Span[] {
   if (text.length < 2) return [];
-  const features = textFeatures(text);
   const key = keyName === undefined ? undefined : keyContext(keyName);
-  const candidates: Candidate[] = [];
-  const ranges: number[] = [];
+  // Allocated on first use: most strings pass no detector's prefilter and find nothing.
+  let candidates: Candidate[] | undefined;
+  let ranges: number[] | undefined;
   for (let order = 0; order < DETECTORS.length; order++) {
     const detector = DETECTORS[order] as Detector;
     const { type, kind } = detector;
     if (key !== undefined && detector.matchesWhole?.(text, key) === true) {
-      candidates.push({ type, kind, order, start: 0, end: text.length });
+      (candidates ??= []).push({ type, kind, order, start: 0, end: text.length });
     }
     if (!mayMatch(detector, features, text)) continue;
+    ranges ??= [];
     detector.scan(text, ranges);
     for (let r = 0; r + 1 < ranges.length; r += 2) {
       const start = ranges[r] as number;
       const end = ranges[r + 1] as number;
-      if (end > start) candidates.push({ type, kind, order, start, end });
+      if (end > start) (candidates ??= []).push({ type, kind, order, start, end });
     }
     ranges.length = 0;
   }
-  for (const hit of scanProviderTokens(text)) {
+  for (const hit of [...scanProviderTokens(text), ...splitGithubTokens(text)]) {
     const type = hit.type as FindingType;
-    candidates.push({
+    (candidates ??= []).push({
       type,
       kind: "secret",
       order: DETECTORS.length,
@@ -1894,5 +2157,7 @@ function detectInView(text: string, keyName?: string): Span[] {
       end: hit.end,
     });
   }
-  return candidates.length === 0 ? [] : resolveOverlaps(candidates);
+  return candidates === undefined ? [] : resolveOverlaps(candidates);
 }
+
+export { shannonEntropy };

@@ -18,6 +18,8 @@ export const MAX_ENCODED_RUN = 64 * 1024;
 /** Shortest run worth decoding: 12 decoded bytes (base64) or 8 (hex). */
 const MIN_BASE64_RUN = 16;
 const MIN_HEX_RUN = 16;
+/** Shortest run of base64/hex characters this module decodes (callers may skip shorter text). */
+export const MIN_ENCODED_RUN = Math.min(MIN_BASE64_RUN, MIN_HEX_RUN);
 
 // A run of base64 (either alphabet) or hex characters, with its padding. The lookbehind makes
 // each run start once, so the scan is linear.
@@ -67,9 +69,30 @@ function asciiGroups(body: string): boolean {
   return misses * 4 <= body.length / 4;
 }
 
+/**
+ * A UUID (8-4-4-4-12 hex digits, RFC 9562): an identifier in the base64url alphabet, the most
+ * common run in logs and records. Decoded as base64url it is 27 bytes of binary, never text,
+ * so it is not decoded at all.
+ */
+function isUuid(run: string): boolean {
+  if (run.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = run.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** The run decoded as hex or base64 text, or null when it is not an encoding of text. */
 function decodeRun(run: string): string | null {
-  const body = run.replace(/=+$/, "");
+  if (isUuid(run)) return null;
+  let bodyEnd = run.length;
+  while (bodyEnd > 0 && run.charCodeAt(bodyEnd - 1) === 61) bodyEnd--;
+  const body = bodyEnd === run.length ? run : run.slice(0, bodyEnd);
   if (body.length >= MIN_HEX_RUN && body.length % 2 === 0 && HEX_ONLY_RE.test(body)) {
     const text = asText(Buffer.from(body, "hex"));
     if (text !== null) return text;

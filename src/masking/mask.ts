@@ -150,10 +150,18 @@ export function maskDocument(
     map.set(f.path, list);
   }
 
-  // Untyped rules that cover no finding mask their whole field.
+  // Untyped rules that cover no finding mask their whole field. An untyped rule covers a
+  // finding when its path is the finding's path or an ancestor: every such path, once.
+  const withFindings = new Set<string>();
+  for (const f of findings) {
+    for (let p = f.path; !withFindings.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) {
+      withFindings.add(p);
+      if (p === "") break;
+    }
+  }
   const whole = new Map<string, MaskStrategy>();
   for (const r of usableRules) {
-    if (r.type !== undefined || findings.some((f) => covers(r, f))) continue;
+    if (r.type !== undefined || withFindings.has(r.path)) continue;
     whole.set(r.path, stronger(whole.get(r.path) ?? "partial", r.strategy));
   }
 
@@ -240,12 +248,15 @@ function build(value: unknown, pointer: string, ctx: Ctx): { keep: boolean; valu
     }
     const r = build((value as Record<string, unknown>)[k.key], child, ctx);
     if (!r.keep) continue;
-    Object.defineProperty(obj, k.safe, {
-      value: r.value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    // Plain assignment is an own data property for every name but `__proto__`, a setter.
+    if (k.safe !== "__proto__") obj[k.safe] = r.value;
+    else
+      Object.defineProperty(obj, k.safe, {
+        value: r.value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return { keep: true, value: obj };
 }

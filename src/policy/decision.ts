@@ -44,6 +44,15 @@ export const policyDecisionSchema = z
       .positive()
       .max(90 * 86400),
     why: z.array(z.string().max(1000)).max(100).optional(),
+    /**
+     * Fields that name a principal and stay readable like the requester's identity fields
+     * (personal data found there is not masked; a secret still is): the grantees of an action
+     * that grants privileges, so the reviewer sees who receives the role.
+     */
+    readable: z
+      .array(pointerSchema.refine((p) => p !== "", "not the whole request"))
+      .max(50)
+      .optional(),
   })
   .superRefine((d, ctx) => {
     if (d.allow !== (d.deny.length === 0)) {

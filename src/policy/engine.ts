@@ -57,6 +57,12 @@ export interface PolicyAnalysis {
   /** JSON Pointer of each SQL parameter present as a string → its classification. */
   readonly sql: Readonly<Record<string, SqlClassification>>;
   readonly resource: { readonly normalized: string };
+  /**
+   * Every string anywhere in params (any key, any depth, in arrays), as a person reads it
+   * (principalSkeleton), for the self-grant rule: a grantee hidden in a field the policy does
+   * not name, or spelled with look-alike letters, is still compared with the requester's names.
+   */
+  readonly principals: readonly string[];
 }
 
 /** Decides. Never throws: every failure is a fail-closed denial that says why. */
@@ -91,6 +97,21 @@ export async function loadPolicyEngine(policiesDir: string): Promise<PolicyEngin
       "Run 'interlock policy build' to rebuild it.",
     );
   }
+  if (sourceDigest(policiesDir) !== files.manifest.source_digest) {
+    return failedEngine(
+      "the Rego or data sources changed after the policy was built, so the compiled policy is stale",
+      "Run 'interlock policy build' (and 'interlock policy test') and commit the result.",
+      revisionOf(files.wasm, files.dataJson),
+    );
+  }
+  return policyEngineFromBundle(files);
+}
+
+/**
+ * An engine from a built bundle's bytes (read from a directory, or from a commit of the
+ * approvals repository). Never throws: a corrupt or mismatched bundle gives a fail-closed engine.
+ */
+export async function policyEngineFromBundle(files: BundleFiles): Promise<PolicyEngine> {
   const { wasm, dataJson, manifest } = files;
   const revision = revisionOf(wasm, dataJson);
   if (sha256(wasm) !== manifest.wasm_digest || sha256(dataJson) !== manifest.data_digest) {
@@ -104,13 +125,6 @@ export async function loadPolicyEngine(policiesDir: string): Promise<PolicyEngin
     return failedEngine(
       `the bundle's entrypoint is ${manifest.entrypoint}, not ${ENTRYPOINT}`,
       "Rebuild with 'interlock policy build'.",
-      revision,
-    );
-  }
-  if (sourceDigest(policiesDir) !== manifest.source_digest) {
-    return failedEngine(
-      "the Rego or data sources changed after the policy was built, so the compiled policy is stale",
-      "Run 'interlock policy build' (and 'interlock policy test') and commit the result.",
       revision,
     );
   }

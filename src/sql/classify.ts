@@ -1,4 +1,5 @@
-import type { SqlParser } from "./parser.ts";
+import { normalizeForMatching } from "../text/unicode.ts";
+import { plainStringContents, type SqlParser, type StringConstant } from "./parser.ts";
 
 /** Whether the host could prove a statement read-only, and if not, why. */
 export interface SqlClassification {
@@ -7,6 +8,12 @@ export interface SqlClassification {
   readonly reasons: readonly string[];
   /** How many statements the text holds (0 when it does not parse). */
   readonly statements: number;
+  /**
+   * The schema and database names that qualify a relation (`prod` in prod.customers,
+   * `live_db` in live_db.public.accounts), normalised for matching (normalizeForMatching), so
+   * the policy can tell that a query on a staging resource reaches production.
+   */
+  readonly qualifiers: readonly string[];
 }
 
 /**
@@ -64,6 +71,115 @@ const NODES: ReadonlySet<string> = new Set([
   "TypeName",
   "WindowDef",
   "WithClause",
+]);
+
+/**
+ * Built-in operators (pg_catalog; by name, upper-cased for the keyword forms the parser keeps:
+ * BETWEEN, NOT BETWEEN, ...). An operator is a function call: a user-defined one (CREATE
+ * OPERATOR … FUNCTION = f, in any schema, or a new name such as ===) runs f, so anything not
+ * on this list, or qualified with another schema, is not proven read-only. Residual risk: an
+ * unqualified built-in name declared by a user for argument types pg_catalog has no operator
+ * for; the built-in types below leave little room for that.
+ */
+const OPERATORS: ReadonlySet<string> = new Set([
+  "=",
+  "<>",
+  "!=",
+  "<",
+  ">",
+  "<=",
+  ">=",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "^",
+  "|/",
+  "||/",
+  "@",
+  "&",
+  "|",
+  "#",
+  "~",
+  "<<",
+  ">>",
+  "||",
+  "~~",
+  "!~~",
+  "~~*",
+  "!~~*",
+  "~*",
+  "!~",
+  "!~*",
+  "@>",
+  "<@",
+  "&&",
+  "->",
+  "->>",
+  "#>",
+  "#>>",
+  "?",
+  "?|",
+  "?&",
+  "#-",
+  "@?",
+  "@@",
+  "BETWEEN",
+  "NOT BETWEEN",
+  "BETWEEN SYMMETRIC",
+  "NOT BETWEEN SYMMETRIC",
+]);
+
+/**
+ * Built-in types a value may be cast to (pg_catalog, or the SQL standard names the parser
+ * maps there). A cast to another type can run its input function or a user-defined cast.
+ */
+const TYPES: ReadonlySet<string> = new Set([
+  "bool",
+  "boolean",
+  "int2",
+  "int4",
+  "int8",
+  "smallint",
+  "integer",
+  "int",
+  "bigint",
+  "numeric",
+  "decimal",
+  "float4",
+  "float8",
+  "real",
+  "double precision",
+  "money",
+  "text",
+  "varchar",
+  "bpchar",
+  "char",
+  "name",
+  "bytea",
+  "uuid",
+  "json",
+  "jsonb",
+  "date",
+  "time",
+  "timetz",
+  "timestamp",
+  "timestamptz",
+  "interval",
+  "inet",
+  "cidr",
+  "macaddr",
+  "macaddr8",
+  "bit",
+  "varbit",
+  "oid",
+  "xml",
+  "tsvector",
+  "tsquery",
+  "point",
+  "regclass",
+  "regtype",
 ]);
 
 /**
@@ -230,16 +346,37 @@ const FUNCTIONS: ReadonlySet<string> = new Set([
  * Unparseable text, or anything not on a list, is not read-only, with a reason.
  */
 export function classifyStatement(parser: SqlParser, sql: string): SqlClassification {
+  return analyseSql(parser, sql).classification;
+}
+
+/** One parse of a SQL text, for everything the host needs from it. */
+export interface SqlAnalysis {
+  readonly classification: SqlClassification;
+  /**
+   * Content ranges (UTF-16) of the plain `'…'` string literals the parse proved
+   * (parser.ts, plainStringContents); empty when the text does not parse. A mask inside one of
+   * them needs no second pass of the scanner; anything else is lexed.
+   */
+  readonly strings: readonly { readonly start: number; readonly end: number }[];
+}
+
+export function analyseSql(parser: SqlParser, sql: string): SqlAnalysis {
   const parsed = parser.parse(sql);
   if (!parsed.ok) {
     return {
-      read_only: false,
-      reasons: [`the SQL does not parse: ${parsed.error}`],
-      statements: 0,
+      classification: {
+        read_only: false,
+        reasons: [`the SQL does not parse: ${parsed.error}`],
+        statements: 0,
+        qualifiers: [],
+      },
+      strings: [],
     };
   }
   const stmts = parsed.tree.stmts ?? [];
   const reasons = new Set<string>();
+  const qualifiers = new Set<string>();
+  const found: Found = { reasons, qualifiers, strings: [] };
   if (stmts.length !== 1) {
     reasons.add(`the SQL holds ${stmts.length} statements: exactly one is allowed`);
   }
@@ -250,15 +387,27 @@ export function classifyStatement(parser: SqlParser, sql: string): SqlClassifica
         reasons.add(`${statementName(kind)} is not a read-only statement`);
         continue;
       }
-      checkNode(kind, node as Record<string, unknown>, reasons);
-      visit(node, reasons, 0);
+      checkNode(kind, node as Record<string, unknown>, found);
+      visit(node, found, 0);
     }
   }
   return {
-    read_only: reasons.size === 0,
-    reasons: summarise([...reasons]),
-    statements: stmts.length,
+    classification: {
+      read_only: reasons.size === 0,
+      reasons: summarise([...reasons]),
+      statements: stmts.length,
+      qualifiers: [...qualifiers].sort(),
+    },
+    strings: plainStringContents(sql, found.strings),
   };
+}
+
+/** What a walk over the tree collects. */
+interface Found {
+  readonly reasons: Set<string>;
+  readonly qualifiers: Set<string>;
+  /** The string constants the parse saw (for literals proven without the scanner). */
+  readonly strings: StringConstant[];
 }
 
 const MAX_DEPTH = 500;
@@ -270,24 +419,25 @@ function summarise(reasons: readonly string[]): string[] {
   return [...reasons.slice(0, MAX_REASONS), `and ${reasons.length - MAX_REASONS} more`];
 }
 
-function visit(value: unknown, reasons: Set<string>, depth: number): void {
+function visit(value: unknown, found: Found, depth: number): void {
   if (depth > MAX_DEPTH) {
-    reasons.add("the SQL is nested too deeply to check");
+    found.reasons.add("the SQL is nested too deeply to check");
     return;
   }
   if (Array.isArray(value)) {
-    for (const v of value) visit(v, reasons, depth + 1);
+    for (const v of value) visit(v, found, depth + 1);
     return;
   }
   if (value === null || typeof value !== "object") return;
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
     // Node kinds are capitalised (SelectStmt, A_Const); fields are not (targetList).
-    if (/^[A-Z]/.test(key)) checkNode(key, child as Record<string, unknown>, reasons);
-    visit(child, reasons, depth + 1);
+    if (/^[A-Z]/.test(key)) checkNode(key, child as Record<string, unknown>, found);
+    visit(child, found, depth + 1);
   }
 }
 
-function checkNode(kind: string, node: Record<string, unknown>, reasons: Set<string>): void {
+function checkNode(kind: string, node: Record<string, unknown>, found: Found): void {
+  const reasons = found.reasons;
   if (!NODES.has(kind)) {
     reasons.add(
       kind.endsWith("Stmt")
@@ -297,6 +447,12 @@ function checkNode(kind: string, node: Record<string, unknown>, reasons: Set<str
     return;
   }
   if (node === null || typeof node !== "object") return;
+  if (kind === "A_Const") {
+    const sval = (node.sval as { sval?: unknown } | undefined)?.sval;
+    if (typeof sval === "string" && typeof node.location === "number") {
+      found.strings.push({ sval, location: node.location });
+    }
+  }
   if (kind === "SelectStmt") {
     if (node.intoClause !== undefined) reasons.add("SELECT … INTO creates a table");
     if (node.lockingClause !== undefined) reasons.add("FOR UPDATE/SHARE locks rows");
@@ -307,6 +463,31 @@ function checkNode(kind: string, node: Record<string, unknown>, reasons: Set<str
       if (typeof name === "string" && name.toLowerCase() === "analyze") {
         reasons.add("EXPLAIN ANALYZE runs the statement");
       }
+    }
+  }
+  if (kind === "RangeVar") {
+    for (const q of [node.catalogname, node.schemaname]) {
+      if (typeof q === "string" && q !== "") found.qualifiers.add(normalizeForMatching(q));
+    }
+  }
+  if (kind === "A_Expr") {
+    const parts = names(node.name);
+    const op = parts[parts.length - 1];
+    const schema = parts.length === 2 ? parts[0] : parts.length === 1 ? "pg_catalog" : null;
+    if (typeof op !== "string" || schema !== "pg_catalog" || !OPERATORS.has(op.toUpperCase())) {
+      reasons.add(
+        `the operator ${describeOperator(parts)} is not in the allow-list of built-in operators`,
+      );
+    }
+  }
+  // A TypeName sits untagged under the typeName field of a cast or a column definition.
+  const typeName = kind === "TypeName" ? node : (node.typeName as { names?: unknown } | undefined);
+  if (typeName !== undefined && typeName !== null && typeof typeName === "object") {
+    const parts = names(typeName.names);
+    const type = parts[parts.length - 1];
+    const schema = parts.length === 2 ? parts[0] : parts.length === 1 ? "pg_catalog" : null;
+    if (typeof type !== "string" || schema !== "pg_catalog" || !TYPES.has(type.toLowerCase())) {
+      reasons.add(`the type ${describeFunction(parts)} is not in the allow-list of built-in types`);
     }
   }
   if (kind === "FuncCall") {
@@ -321,6 +502,21 @@ function checkNode(kind: string, node: Record<string, unknown>, reasons: Set<str
       );
     }
   }
+}
+
+/** The strings of a name list (`[{String: {sval}}]`); anything else as undefined. */
+function names(list: unknown): unknown[] {
+  return (Array.isArray(list) ? list : []).map(
+    (p) => (p as { String?: { sval?: unknown } }).String?.sval,
+  );
+}
+
+function describeOperator(parts: readonly unknown[]): string {
+  return parts
+    .map((p) => (typeof p === "string" ? p : "?"))
+    .join(".")
+    .replace(/[^\w.$+\-*/<>=~!@#%^&|`?]/g, "?")
+    .slice(0, 63);
 }
 
 function describeFunction(parts: readonly unknown[]): string {

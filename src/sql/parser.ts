@@ -1,7 +1,8 @@
 /**
  * PostgreSQL's own scanner and parser (libpg-query, compiled to Wasm), behind a small
  * interface. This module is the host's one place that reads SQL: the executable-parameter check
- * (src/executable/) lexes with it, and the read-only classification (classify.ts) parses with it.
+ * (src/executable/) lexes with it, and the read-only classification (classify.ts) parses with it;
+ * the parse also proves plain string literals, so a mask inside one needs no second pass.
  *
  * Offsets are UTF-16 code units of the original string (the C scanner reports UTF-8 bytes; they
  * are converted here), so they index the same string the detectors and the masks index.
@@ -183,6 +184,43 @@ function literalContent(
   const open = text.indexOf("'");
   if (open < 0 || !text.endsWith("'") || text.length < open + 2) return undefined;
   return { start: start + open + 1, end: end - 1 };
+}
+
+/** A string constant as the parser reports it: its value and the UTF-8 byte offset of its token. */
+export interface StringConstant {
+  readonly sval: string;
+  readonly location: number;
+}
+
+/** After a closing quote: blanks and `--` comments up to another quote (`''` or a continuation). */
+const CONTINUES = /[ \t\n\r\f\v]*(?:--[^\n\r]*[\n\r][ \t\n\r\f\v]*)*'/y;
+
+/**
+ * The content ranges (UTF-16) of the string constants that are plain `'…'` tokens, proven from
+ * the text itself: at the token's start the text reads a quote, exactly the constant's value
+ * (which holds no quote), a closing quote, and no quote after it that could continue it (an
+ * escaped quote, or PostgreSQL's continuation across a newline and `--` comments). Such a token is one
+ * complete literal with exactly that content, the same range the scanner gives (lex), so the
+ * parse a classification needs anyway can stand in for a second pass of the scanner. Anything
+ * else (E'…', U&'…', dollar quotes, escaped quotes, continuations, numbers) is left out, and
+ * the caller lexes.
+ */
+export function plainStringContents(
+  sql: string,
+  constants: readonly StringConstant[],
+): { readonly start: number; readonly end: number }[] {
+  const toUtf16 = utf8ToUtf16(sql);
+  const out: { start: number; end: number }[] = [];
+  for (const c of [...constants].sort((a, b) => a.location - b.location)) {
+    if (c.location < 0 || c.sval.includes("'")) continue;
+    const at = toUtf16(c.location);
+    const end = at + 1 + c.sval.length;
+    if (sql[at] !== "'" || sql[end] !== "'" || !sql.startsWith(c.sval, at + 1)) continue;
+    CONTINUES.lastIndex = end + 1;
+    if (CONTINUES.test(sql)) continue;
+    out.push({ start: at + 1, end });
+  }
+  return out;
 }
 
 /** A converter from UTF-8 byte offsets (ascending calls) to UTF-16 offsets of the same string. */

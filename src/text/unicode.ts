@@ -191,16 +191,46 @@ export function normalizeForMatching(text: string): string {
   });
   // The detectors' normalisation (NFKC, invisible characters out, Unicode spaces as spaces),
   // then any other format character, then case-folding.
-  const visible = normalizeText(decoded).replace(/\p{Cf}/gu, "");
-  const folded = visible.toLowerCase().normalize("NFKC");
-  const latin = folded.replace(CONFUSABLE, (c) => LOOKALIKES[c] ?? c);
+  const latin = readAs(decoded);
   return latin.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
 }
 
 /**
- * Cyrillic and Greek letters that look like Latin ones (after lower-casing), so `рrоd` with
- * Cyrillic р and о reads as prod. Not the whole Unicode confusables table: the letters that
- * spell the usual environment names.
+ * What a person reads: the detectors' normalisation (NFKC, invisible characters out, Unicode
+ * spaces as spaces), any other format character out, case-folded, combining marks stripped
+ * (NFD, then every \p{M} dropped: `pröd`, `p\u0307rod` read as prod) and look-alike letters of
+ * other scripts read as the Latin letters they imitate.
+ */
+function readAs(text: string): string {
+  const visible = normalizeText(text).replace(/\p{Cf}/gu, "");
+  const folded = visible.toLowerCase().normalize("NFKC");
+  const bare = NON_ASCII_RE.test(folded)
+    ? folded.normalize("NFD").replace(/\p{M}/gu, "").normalize("NFKC")
+    : folded;
+  return bare.replace(CONFUSABLE, (c) => LOOKALIKES[c] ?? c);
+}
+
+/**
+ * A principal's name as a person reads it, for telling whether two names are one principal:
+ * readAs (NFKC, case-folded, invisible characters and combining marks out, look-alikes read as
+ * Latin), blanks collapsed and trimmed, and an e-mail address without its `+tag` and without a
+ * trailing dot on its domain (`Alice+ops@Acme.example.` is alice@acme.example). A kind prefix
+ * ("user:") and a leading "@" are kept: the policy strips them.
+ */
+export function principalSkeleton(name: string): string {
+  const read = readAs(name).replace(/\s+/g, " ").trim();
+  const email = /^([^@\s]+)@([^@\s]+)$/.exec(read);
+  if (!email) return read;
+  const local = (email[1] as string).replace(/\+.*$/, "");
+  const domain = (email[2] as string).replace(/\.+$/, "");
+  return `${local}@${domain}`;
+}
+
+/**
+ * Letters of other scripts (Cyrillic, Greek, Armenian, Latin small capitals) that look like
+ * Latin ones after lower-casing and stripping marks, so `рrоd` with Cyrillic р and о and
+ * `ᴘʀᴏᴅ` read as prod. Not the whole Unicode confusables table (no package for it is a
+ * dependency and the data is not shipped): the letters that spell names and environments.
  */
 const LOOKALIKES: Readonly<Record<string, string>> = {
   а: "a",
@@ -239,5 +269,50 @@ const LOOKALIKES: Readonly<Record<string, string>> = {
   τ: "t",
   υ: "u",
   χ: "x",
+  // Latin small capitals and other Latin letter forms that read as plain letters.
+  ᴀ: "a",
+  ʙ: "b",
+  ᴄ: "c",
+  ᴅ: "d",
+  ᴇ: "e",
+  ꜰ: "f",
+  ɢ: "g",
+  ʜ: "h",
+  ɪ: "i",
+  ᴊ: "j",
+  ᴋ: "k",
+  ʟ: "l",
+  ᴍ: "m",
+  ɴ: "n",
+  ᴏ: "o",
+  ᴘ: "p",
+  ʀ: "r",
+  ꜱ: "s",
+  ᴛ: "t",
+  ᴜ: "u",
+  ᴠ: "v",
+  ᴡ: "w",
+  ʏ: "y",
+  ᴢ: "z",
+  ı: "i",
+  ȷ: "j",
+  ɑ: "a",
+  ɡ: "g",
+  ɩ: "i",
+  ʋ: "u",
+  // Armenian letters that read as Latin ones.
+  օ: "o",
+  ո: "n",
+  ս: "u",
+  հ: "h",
+  ց: "g",
+  ք: "p",
+  ա: "w",
+  զ: "q",
+  // Cyrillic and Greek letters the table above missed.
+  ԍ: "g",
+  ω: "w",
+  ϲ: "c",
+  ϳ: "j",
 };
 const CONFUSABLE = new RegExp(`[${Object.keys(LOOKALIKES).join("")}]`, "gu");

@@ -18,7 +18,18 @@
 #   why.rego         the explanation a reviewer reads
 package interlock
 
-decision := {
+decision := object.union(decision_fields, readable_fields)
+
+# The grantees of an action that grants privileges stay readable (not masked as personal data;
+# secrets still are): a reviewer approving a role must see who receives it.
+readable_fields := {"readable": sort([concat("/", ["", "params", field]) | some field in present_grantee_params])} if {
+	grants_privileges
+	count(present_grantee_params) > 0
+}
+
+else := {}
+
+decision_fields := {
 	"allow": allow,
 	"deny": sort(denials),
 	"risk": risk,

@@ -21,8 +21,14 @@ import {
   ORIGINAL_REF_PREFIX,
   requesterIdentity,
   withdrawalPath,
+  WITHDRAWALS_DIR,
 } from "../refs.ts";
-import { findWithdrawal, type Withdrawal } from "./withdrawal.ts";
+import { GitEvidenceReader } from "../../evidence/git-reader.ts";
+import type { EvidenceSource, MergeUnderTest } from "../../evidence/reader.ts";
+import { firstParentHistory } from "../../audit/history.ts";
+import { interlockHome } from "../../settings/home.ts";
+import { TrustChainBuilder, untrustedChain, type TrustChain } from "../../trust/chain.ts";
+import { pinnedRoot } from "../../trust/root.ts";
 import { Git } from "./git.ts";
 import { REVIEW_TAG_PREFIX, reviewFromTag } from "./reviews.ts";
 import { signCommitObject, verifyRequestCommit } from "./signed-request.ts";
@@ -39,10 +45,14 @@ export class LocalForge implements Forge {
   readonly config: InterlockConfig;
   readonly defaultBranch: string;
 
-  constructor(repoDir: string, config: InterlockConfig) {
+  /** The Interlock home holding the pinned trust root (outside the repository). */
+  readonly home: string | undefined;
+
+  constructor(repoDir: string, config: InterlockConfig, opts: { home?: string } = {}) {
     this.git = new Git(repoDir);
     this.config = config;
     this.defaultBranch = config.default_branch;
+    this.home = opts.home;
   }
 
   get #main(): string {
@@ -115,6 +125,38 @@ export class LocalForge implements Forge {
     if (base === undefined) return undefined; // unrelated history: not a proposal of this repository
     if (base === head) return undefined; // merged already: no longer an open proposal
     return this.#context(id, head, base, base, undefined);
+  }
+
+  evidenceSource(): EvidenceSource {
+    const reader = new GitEvidenceReader(this.git.dir, this.defaultBranch);
+    let trust: Promise<TrustChain> | undefined;
+    return {
+      reader,
+      prospective: (id, at) => this.#prospective(id, at),
+      trust: () => (trust ??= this.#trust(reader)),
+      close: () => reader.close(),
+    };
+  }
+
+  /** The default branch's trust chain, anchored in the root this home pins. */
+  async #trust(reader: GitEvidenceReader): Promise<TrustChain> {
+    const home = this.home ?? interlockHome(process.env);
+    const pinned = await pinnedRoot(this.git, this.defaultBranch, home);
+    if (!pinned.ok) return untrustedChain(pinned.reason);
+    const builder = new TrustChainBuilder();
+    for await (const c of firstParentHistory(this.git.dir, this.#main)) builder.observe(c);
+    return builder.finish(reader, pinned.root);
+  }
+
+  /** The merge `merge` would make now: the proposal head onto the default branch's tip. */
+  async #prospective(id: string, at: Date): Promise<MergeUnderTest | undefined> {
+    const head = await this.git.revParse(`refs/heads/${BRANCH_PREFIX}${id}`);
+    const main = await this.git.revParse(this.#main);
+    if (head === undefined || main === undefined) return undefined;
+    const mergeBase = (await this.git.tryRaw(["merge-base", main, head]))?.trim();
+    if (!mergeBase) return undefined; // unrelated history: not a proposal of this repository
+    if (mergeBase === head) return undefined; // merged already: no longer an open proposal
+    return { id, head, base: main, landed: head, changed: await this.#diff(mergeBase, head), at };
   }
 
   async merge(id: string, head: string, message: string, date: Date): Promise<string> {
@@ -213,6 +255,44 @@ export class LocalForge implements Forge {
     return this.#context(m.id, head, mergeBase, first, { commit: m.mergeCommit, at: m.mergedAt });
   }
 
+  async recordedResults(): Promise<ReadonlySet<string>> {
+    const out = await this.git.tryRaw([
+      "log",
+      "--first-parent",
+      "--diff-filter=A",
+      "--name-only",
+      "--format=",
+      this.#main,
+      "--",
+      "results/",
+    ]);
+    const ids = new Set<string>();
+    for (const line of (out ?? "").split("\n")) {
+      const m = /^results\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/.exec(line.trim());
+      if (m) ids.add(m[1]!);
+    }
+    return ids;
+  }
+
+  async withdrawalCandidates(): Promise<ReadonlySet<string>> {
+    const out = await this.git.tryRaw([
+      "log",
+      "--first-parent",
+      "--diff-filter=A",
+      "--name-only",
+      "--format=",
+      this.#main,
+      "--",
+      WITHDRAWALS_DIR,
+    ]);
+    const ids = new Set<string>();
+    for (const line of (out ?? "").split("\n")) {
+      const m = /^withdrawals\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/.exec(line.trim());
+      if (m) ids.add(m[1]!);
+    }
+    return ids;
+  }
+
   async claim(id: string): Promise<boolean> {
     const main = await this.git.revParse(this.#main);
     return this.git.compareAndSwap(`${CLAIM_REF_PREFIX}${id}`, main!, undefined);
@@ -225,15 +305,6 @@ export class LocalForge implements Forge {
 
   async releaseClaim(id: string): Promise<void> {
     await this.git.tryRaw(["update-ref", "-d", `${CLAIM_REF_PREFIX}${id}`]);
-  }
-
-  async isWithdrawn(id: string): Promise<boolean> {
-    return (await this.withdrawal(id)) !== undefined;
-  }
-
-  /** The requester's verified withdrawal of `id`, if there is one. */
-  async withdrawal(id: string): Promise<Withdrawal | undefined> {
-    return findWithdrawal(this.git, this.defaultBranch, id, directoryOf(this.config));
   }
 
   /**
@@ -375,7 +446,6 @@ export class LocalForge implements Forge {
       },
       teams: async () => ownerMembers(config),
       identities: async () => directory,
-      withdrawn: () => this.isWithdrawn(id),
       authenticate: async (declared) => {
         // The signed commit is the one Interlock filed (the baseline the record is read from),
         // and it must be part of the proposal.

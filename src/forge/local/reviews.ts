@@ -25,6 +25,11 @@ export interface ReviewTag {
   readonly request: string;
   readonly state: string;
   readonly commit: string;
+  /**
+   * The review tag objects of the same request that existed when the reviewer signed: the
+   * signer vouches that they were there, so one that later goes missing was removed.
+   */
+  readonly seen: readonly string[];
 }
 
 /** The message of a review tag: small, line-based, and covered by the signature. */
@@ -33,6 +38,7 @@ export function reviewMessage(
   state: LocalReviewState,
   commit: string,
   note?: string,
+  seen: readonly string[] = [],
 ): string {
   return [
     `interlock review: ${state}`,
@@ -40,6 +46,7 @@ export function reviewMessage(
     `request: ${request}`,
     `state: ${state}`,
     `commit: ${commit}`,
+    ...[...seen].sort().map((oid) => `seen: ${oid}`),
     ...(note ? ["", note.replace(/-----BEGIN/g, "- ----BEGIN")] : []),
   ].join("\n");
 }
@@ -49,6 +56,9 @@ export function parseReviewTag(raw: string): ReviewTag | undefined {
   if (sep < 0) return undefined;
   const headers = raw.slice(0, sep).split("\n");
   const body = raw.slice(sep + 2);
+  // The fields block: after the title line, up to the note (a note cannot add fields).
+  const block = body.split("\n\n")[1] ?? "";
+  const seen = [...block.matchAll(/^seen: ([0-9a-f]{40}|[0-9a-f]{64})$/gm)].map((m) => m[1]!);
   const header = (name: string) =>
     headers.find((h) => h.startsWith(`${name} `))?.slice(name.length + 1);
   const tagger = /^(.*) <([^>]*)> (\d+) [+-]\d{4}$/.exec(header("tagger") ?? "");
@@ -67,6 +77,7 @@ export function parseReviewTag(raw: string): ReviewTag | undefined {
     request,
     state,
     commit,
+    seen,
   };
 }
 

@@ -1,7 +1,5 @@
-import { stringify } from "yaml";
+import { parse as parseYaml, stringify } from "yaml";
 import type { IdentityDirectory } from "../../identity/directory.ts";
-import { ORIGINAL_REF_PREFIX, withdrawalPath } from "../refs.ts";
-import type { Git } from "./git.ts";
 import { commitSigner } from "./signed-request.ts";
 
 /** A verified withdrawal: the commit that recorded it, who signed it and when. */
@@ -11,7 +9,10 @@ export interface Withdrawal {
   readonly at: Date;
 }
 
-/** The file a withdrawal adds on the default branch (what it says is covered by the signature). */
+/**
+ * The file a withdrawal adds on the default branch, withdrawals/<id>.yaml (what it says is
+ * covered by the signature on the commit that adds it).
+ */
 export function withdrawalFile(p: { id: string; by: string; at: Date; reason?: string }): string {
   return stringify({
     version: 1,
@@ -23,41 +24,47 @@ export function withdrawalFile(p: { id: string; by: string; at: Date; reason?: s
 }
 
 /**
- * Whether request `id` was withdrawn, and by whom: a commit on the first-parent history of
- * `branch` that added withdrawals/<id>.yaml, signed by the same configured principal whose
- * key signed the filed request (its baseline commit). An unsigned withdrawal, or one signed by
- * anyone else, is no withdrawal. One rule for the forge, the executor and the audit.
+ * Whether one commit that added withdrawals/<id>.yaml is a withdrawal of request `id` by
+ * `filer` (the configured principal whose key signed the filed request): the commit carries an
+ * SSH signature (namespace "git") by `filer`'s configured key, and the file names the request.
+ * Anything else is no withdrawal; the reason says why, so it can be reported and ignored.
+ * Pure; never throws.
  */
-export async function findWithdrawal(
-  git: Git,
-  branch: string,
-  id: string,
-  dir: IdentityDirectory,
-): Promise<Withdrawal | undefined> {
-  const commits = (
-    await git.tryRaw([
-      "log",
-      "--no-ext-diff",
-      "--no-textconv",
-      "--first-parent",
-      "--diff-filter=A",
-      "--format=%H %ct",
-      `refs/heads/${branch}`,
-      "--",
-      withdrawalPath(id),
-    ])
-  )
-    ?.split("\n")
-    .filter(Boolean);
-  if (!commits || commits.length === 0) return undefined;
-  const original = await git.revParse(`${ORIGINAL_REF_PREFIX}${id}`);
-  if (original === undefined) return undefined;
-  const filer = commitSigner(await git.raw(["cat-file", "commit", original]), dir);
-  if (filer === undefined) return undefined;
-  for (const line of commits) {
-    const [commit, ct] = line.split(" ");
-    const signer = commitSigner(await git.raw(["cat-file", "commit", commit!]), dir);
-    if (signer === filer) return { commit: commit!, by: signer, at: new Date(Number(ct) * 1000) };
+export function verifyWithdrawalCommit(p: {
+  readonly id: string;
+  readonly commit: { readonly oid: string; readonly raw: Buffer; readonly committedAt: Date };
+  readonly content: Buffer | undefined;
+  readonly filer: string | undefined;
+  readonly directory: IdentityDirectory;
+}): { verified: true; withdrawal: Withdrawal } | { verified: false; reason: string } {
+  const at = p.commit.oid.slice(0, 7);
+  if (p.filer === undefined) {
+    return {
+      verified: false,
+      reason: `withdrawal ${at} ignored: the request's filing is not signed by a configured key, so no one can withdraw it`,
+    };
   }
-  return undefined;
+  const signer = commitSigner(p.commit.raw, p.directory);
+  if (signer !== p.filer) {
+    return {
+      verified: false,
+      reason: `withdrawal ${at} ignored: ${signer === undefined ? "it is not signed by a configured key" : `it is signed by ${signer}`}, not by ${p.filer}, who filed the request`,
+    };
+  }
+  let names: unknown;
+  try {
+    names = (parseYaml(p.content?.toString("utf8") ?? "") as { request?: unknown } | null)?.request;
+  } catch {
+    names = undefined;
+  }
+  if (names !== p.id) {
+    return {
+      verified: false,
+      reason: `withdrawal ${at} ignored: its file does not name request ${p.id}`,
+    };
+  }
+  return {
+    verified: true,
+    withdrawal: { commit: p.commit.oid, by: signer, at: p.commit.committedAt },
+  };
 }

@@ -11,6 +11,7 @@
  */
 import { GENERATED_RULES, GLOBAL_ALLOW, GLOBAL_STOPWORDS } from "./gitleaks-rules.generated.ts";
 import type { GeneratedRule } from "./rule.ts";
+import { shannonEntropy } from "../entropy.ts";
 
 /** A confirmed provider token: the rule's finding type and [start, end) of the secret. */
 export interface ProviderHit {
@@ -33,12 +34,16 @@ interface Matcher {
   readonly regexes: readonly RegExp[];
   /** Rules without keywords: run on every string. */
   readonly always: readonly number[];
-  /** DFA transitions: delta[state * SYMBOLS + symbol]. */
+  /**
+   * DFA transitions: delta[row + symbol], where row = state * SYMBOLS. An entry holds the next
+   * state's row (pre-multiplied: one add and one load per character in the hot loop), plus 1
+   * when a keyword ends in that state (rows are even, so the low bit is free).
+   */
   readonly delta: Int32Array;
   /** Rule indexes whose keyword ends in each state (via failure links included); empty: none. */
   readonly outputs: readonly (readonly number[])[];
-  /** 1 where outputs[state] is not empty (one byte load per character in the hot loop). */
-  readonly hasOutput: Uint8Array;
+  /** symbolOf for every UTF-16 unit below 128 (0 above). */
+  readonly symbol: Uint8Array;
   /** The rules' regexes for a sticky re-run with indices, once a match is found. */
   readonly located: readonly RegExp[];
 }
@@ -96,6 +101,10 @@ function compile(rules: readonly GeneratedRule[]): Matcher {
     }
   }
   const outputs = out.map((set) => [...set]);
+  for (let i = 0; i < delta.length; i++) {
+    const t = delta[i] as number;
+    delta[i] = t * SYMBOLS + ((outputs[t] as number[]).length > 0 ? 1 : 0);
+  }
   return {
     rules,
     // Scanning without indices is faster; a match is re-run sticky with "d" for group offsets.
@@ -104,7 +113,7 @@ function compile(rules: readonly GeneratedRule[]): Matcher {
     always,
     delta,
     outputs,
-    hasOutput: Uint8Array.from(outputs, (o) => (o.length > 0 ? 1 : 0)),
+    symbol: Uint8Array.from({ length: 128 }, (_, c) => symbolOf(c)),
   };
 }
 
@@ -117,14 +126,14 @@ function getMatcher(): Matcher {
 function triggeredRules(m: Matcher, text: string): number[] {
   let hits: number[] | undefined;
   let seen: Uint8Array | undefined;
-  const { delta, outputs, hasOutput } = m;
-  let s = 0;
+  const { delta, outputs, symbol } = m;
+  let row = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    const sym = c >= 65 && c <= 90 ? c + 1 : c >= 32 && c < 127 ? c - 31 : 0;
-    s = delta[s * SYMBOLS + sym] as number;
-    if (hasOutput[s] === 0) continue;
-    const o = outputs[s] as readonly number[];
+    const entry = delta[row + (c < 128 ? (symbol[c] as number) : 0)] as number;
+    row = entry & -2;
+    if ((entry & 1) === 0) continue;
+    const o = outputs[row / SYMBOLS] as readonly number[];
     hits ??= [];
     seen ??= new Uint8Array(m.rules.length);
     for (const r of o) {
@@ -138,23 +147,8 @@ function triggeredRules(m: Matcher, text: string): number[] {
   return [...m.always, ...(hits ?? [])];
 }
 
-/** Shannon entropy in bits per character (gitleaks' measure). */
-function entropy(value: string): number {
-  const counts = new Map<number, number>();
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
-
 function allowed(rule: GeneratedRule, secret: string, match: string): boolean {
-  if (rule.entropy > 0 && entropy(secret) < rule.entropy) return true;
+  if (rule.entropy > 0 && shannonEntropy(secret) < rule.entropy) return true;
   const lower = secret.toLowerCase();
   if (GLOBAL_STOPWORDS.some((w) => lower.includes(w))) return true;
   if (rule.stopwords.some((w) => lower.includes(w))) return true;
