@@ -20,7 +20,7 @@ import { TrustChainBuilder, untrustedChain, type TrustChain } from "../trust/cha
 import { pinnedRoot } from "../trust/root.ts";
 import { firstParentHistory, type HistoryCommit } from "./history.ts";
 
-/** One line of the audit trail (SPEC §6 `audit --json`). */
+/** One line of the audit trail (`audit --json`, docs/cli.md). */
 export interface AuditRecord {
   readonly id: string;
   readonly action: string;
@@ -499,7 +499,7 @@ async function listOriginals(git: Git): Promise<string[]> {
     .map((r) => r.slice(ORIGINAL_REF_PREFIX.length));
 }
 
-/** CSV with the SPEC §6 columns. */
+/** CSV with the `audit --json` columns. */
 export const CSV_COLUMNS = [
   "id",
   "action",
