@@ -21,7 +21,7 @@ import { initRepository } from "../lifecycle/init.ts";
 import { recordReview } from "../lifecycle/review.ts";
 import { renderCard } from "../proposal/card.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
-import { progress, readRequestInput, type CliIO } from "./io.ts";
+import { counter, progress, readRequestInput, type CliIO } from "./io.ts";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { bindRequester } from "../identity/requester.ts";
@@ -288,23 +288,30 @@ export async function executeCommand(input: CommandInput, io: CliIO): Promise<nu
       }
     }
   }
-  const reports = await executeMerged({
-    journal: ExecutionJournal.open(pinned.dir),
-    forge: local.forge,
-    config: local.config,
-    repoDir: local.repo.repoDir,
-    identities: executorIdentities(local),
-    decide: {
-      engine: local.repo.engine,
-      repo: local.repo.repoName,
-      hmacKey: local.repo.hmacKey,
-      identities: directoryOf(local.config),
-    },
-    now: io.now,
-    env: io.env,
-    retry: values.retry,
-    onProgress: progress(io, values.json),
-  });
+  const count = counter(io, values.json, "execute");
+  let reports: ExecutionReport[];
+  try {
+    reports = await executeMerged({
+      journal: ExecutionJournal.open(pinned.dir),
+      forge: local.forge,
+      config: local.config,
+      repoDir: local.repo.repoDir,
+      identities: executorIdentities(local),
+      decide: {
+        engine: local.repo.engine,
+        repo: local.repo.repoName,
+        hmacKey: local.repo.hmacKey,
+        identities: directoryOf(local.config),
+      },
+      now: io.now,
+      env: io.env,
+      retry: values.retry,
+      onProgress: progress(io, values.json),
+      onCount: count.tick,
+    });
+  } finally {
+    count.done();
+  }
   if (values.json) io.stdout.write(JSON.stringify({ executed: reports }, null, 2) + "\n");
   else io.stdout.write(renderReports(reports));
   const bad = reports.some((r) => r.status === "refused" || r.status === "failed");

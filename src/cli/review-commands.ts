@@ -29,10 +29,8 @@ export async function listCommand(input: CommandInput, io: CliIO): Promise<numbe
   if (input.positionals.length > 0)
     throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
   const json = booleanFlag(input, "json");
-  const mine = booleanFlag(input, "mine");
-  const as = stringFlag(input, "as");
+  const forWho = stringFlag(input, "for");
   const stateFlag = stringFlag(input, "state");
-  if (mine && as === undefined) throw new InterlockError("usage", "--mine needs --as <who>");
   if (stateFlag !== undefined && !REQUEST_STATES.includes(stateFlag as RequestState)) {
     throw new InterlockError("usage", `--state ${stateFlag}: not a state`, {
       hint: `States: ${REQUEST_STATES.join(", ")}.`,
@@ -41,7 +39,9 @@ export async function listCommand(input: CommandInput, io: CliIO): Promise<numbe
   const local = await openLocalRepo(stringFlag(input, "repo"), io.cwd, io.env);
   const now = io.now();
   const who =
-    as === undefined ? undefined : (resolvePrincipal(directoryOf(local.config), as)?.id ?? as);
+    forWho === undefined
+      ? undefined
+      : (resolvePrincipal(directoryOf(local.config), forWho)?.id ?? forWho);
   const states: readonly RequestState[] = stateFlag
     ? [stateFlag as RequestState]
     : booleanFlag(input, "all")
@@ -49,14 +49,14 @@ export async function listCommand(input: CommandInput, io: CliIO): Promise<numbe
       : OPEN_STATES;
   const all = await requestStatuses(local.forge, now);
   const shown = all.filter(
-    (r) => states.includes(r.state) && (!mine || (who !== undefined && r.reviewers.includes(who))),
+    (r) => states.includes(r.state) && (who === undefined || r.reviewers.includes(who)),
   );
   if (json) {
     io.stdout.write(JSON.stringify({ requests: shown.map((r) => toJson(r, now)) }, null, 2) + "\n");
     return EXIT.ok;
   }
   if (shown.length === 0) {
-    io.stdout.write(mine ? `Nothing waits for ${who}.\n` : "No requests.\n");
+    io.stdout.write(who !== undefined ? `Nothing waits for ${who}.\n` : "No requests.\n");
     return EXIT.ok;
   }
   const t = terminalText;
