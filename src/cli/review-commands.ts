@@ -19,9 +19,8 @@ import {
 import { maskText } from "../masking/mask.ts";
 import { renderCard } from "../proposal/card.ts";
 import { commitText, terminalText } from "../presentation/escape.ts";
-import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
+import { booleanFlag, repoHint, requireId, stringFlag, type CommandInput } from "./command.ts";
 import type { CliIO } from "./io.ts";
-import { repoHint, requireId } from "./lifecycle.ts";
 import { openLocalRepo, signingKeyFile } from "./local.ts";
 
 /** `interlock list`: requests and what each one waits for. */
