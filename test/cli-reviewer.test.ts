@@ -54,6 +54,9 @@ describe("withdraw", () => {
     expect(all.body.requests.find((r) => r.id === id)?.state).toBe("withdrawn");
     const open = await repo.json<Listed>(["list"]);
     expect(open.body.requests.map((r) => r.id)).not.toContain(id);
+    const shown = await repo.cli(["show", id]);
+    expect(shown.stdout).toContain("State: withdrawn");
+    expect(shown.stdout).toContain(`added withdrawals/${id}.yaml`);
   }, 60_000);
 
   it("as a reviewer or anyone else: withdrawing someone else's request is refused", async () => {
@@ -172,6 +175,8 @@ describe("list and show", () => {
     expect(show.stdout).toContain("db.export");
     expect(show.stdout).not.toContain("jane.doe@example.com");
     expect(show.stdout).toContain("State: pending");
+    // Its history: the proposal's commit that added the request file.
+    expect(show.stdout).toMatch(new RegExp(`added requests/db\\.export/${id}\\.yaml`));
   }, 60_000);
 
   it("expired and rejected requests are listed as such, not pending", async () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
-import { ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { BRANCH_PREFIX, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import type { LocalForge } from "../forge/local/local-forge.ts";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { requestSigners } from "../forge/local/signed-request.ts";
 import { withdrawalNow } from "../evidence/evidence.ts";
@@ -88,6 +89,7 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
       hint: `See the requests with 'interlock list --all${repoHint(input)}'.`,
     });
   }
+  const history = await requestHistory(local.forge, id, r.action);
   if (json) {
     io.stdout.write(
       JSON.stringify(
@@ -97,6 +99,7 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
           decision: r.record?.decision ?? null,
           masks: r.record?.masks ?? [],
           gate: r.verdict ?? null,
+          history,
         },
         null,
         2,
@@ -121,9 +124,75 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
     );
   }
   io.stdout.write(`\nState: ${r.state}: ${terminalText(r.missing)}\n`);
-  if (r.record) io.stdout.write(`Expires: ${terminalText(r.record.expires_at)}\n`);
+  if (r.expires_at) io.stdout.write(`Expires: ${terminalText(r.expires_at)}\n`);
   if (r.verdict) io.stdout.write(`\n${renderVerdict(r.verdict)}`);
+  if (history.length > 0) {
+    io.stdout.write("\nHistory (what each commit changed; commit messages are not shown):\n");
+    for (const h of history) {
+      io.stdout.write(`  ${h.at}  ${h.commit.slice(0, 7)}  ${h.change} ${terminalText(h.path)}\n`);
+    }
+  }
   return EXIT.ok;
+}
+
+/** One change to a request's files: when, in which commit, what happened to which path. */
+interface HistoryEntry {
+  readonly at: string;
+  readonly commit: string;
+  readonly change: "added" | "modified" | "deleted";
+  readonly path: string;
+}
+
+/**
+ * A request's history as facts of the repository: the proposal's commits (not on the default
+ * branch) and the default branch's first-parent commits that added, changed or removed its
+ * request, denial, result or withdrawal file, oldest first. Commit messages and trailers are
+ * claims anyone can write, so they are not shown; the gate verdict says which reviews count.
+ */
+async function requestHistory(
+  forge: LocalForge,
+  id: string,
+  action: string,
+): Promise<HistoryEntry[]> {
+  // Literal paths (Interlock's git takes every pathspec literally).
+  const paths = [
+    `requests/${action}/${id}.yaml`,
+    `denials/${id}.yaml`,
+    `results/${id}.yaml`,
+    `withdrawals/${id}.yaml`,
+  ];
+  const main = `refs/heads/${forge.defaultBranch}`;
+  const branch = `refs/heads/${BRANCH_PREFIX}${id}`;
+  const log = async (args: string[]) =>
+    parseLog(
+      (await forge.git.tryRaw([
+        "log",
+        "--reverse",
+        "--no-renames",
+        "--name-status",
+        "--format=%x00%H %cI",
+        ...args,
+        "--",
+        ...paths,
+      ])) ?? "",
+    );
+  const onBranch = (await forge.git.revParse(branch)) ? await log([branch, "--not", main]) : [];
+  return [...onBranch, ...(await log(["--first-parent", main]))];
+}
+
+function parseLog(out: string): HistoryEntry[] {
+  const entries: HistoryEntry[] = [];
+  for (const block of out.split("\0").filter((b) => b.trim())) {
+    const [head, ...rest] = block.split("\n");
+    const [commit, at] = (head ?? "").split(" ");
+    for (const line of rest) {
+      const [code, path] = line.split("\t");
+      if (!code || !path || !commit || !at) continue;
+      const change = code.startsWith("A") ? "added" : code.startsWith("D") ? "deleted" : "modified";
+      entries.push({ at, commit, change, path });
+    }
+  }
+  return entries;
 }
 
 /** `interlock withdraw <id> --as <requester>`: a signed withdrawal, recorded on the default branch. */
