@@ -1,9 +1,9 @@
 import { terminalText } from "../presentation/escape.ts";
 import { auditTrail, csvRow, CSV_COLUMNS, type AuditRecord } from "../audit/audit.ts";
 import { EXIT, InterlockError } from "../errors.ts";
-import type { CliIO } from "./io.ts";
+import { counter, type CliIO } from "./io.ts";
 import { openLocalRepo } from "./local.ts";
-import { parseCommandArgs } from "./main.ts";
+import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
 import { interlockHome } from "../settings/home.ts";
 import { pinnedRoot } from "../trust/root.ts";
 import { loadCheckpoint, recordCheckpoint } from "../audit/checkpoint.ts";
@@ -12,20 +12,19 @@ import { loadCheckpoint, recordCheckpoint } from "../audit/checkpoint.ts";
  * `interlock audit [--verify] [--csv] [--json]`: the trail from Git history. --json prints one
  * JSON object per line (JSON Lines), so a history of any length streams in constant memory.
  */
-export async function auditCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    verify: { type: "boolean", default: false },
-    csv: { type: "boolean", default: false },
-    checkpoint: { type: "boolean", default: false },
-    full: { type: "boolean", default: false },
-  });
+export async function auditCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const values = {
+    verify: booleanFlag(input, "verify"),
+    csv: booleanFlag(input, "csv"),
+    checkpoint: booleanFlag(input, "checkpoint"),
+    full: booleanFlag(input, "full"),
+    json: booleanFlag(input, "json"),
+    repo: stringFlag(input, "repo"),
+  };
   if ((values.checkpoint || values.full) && !values.verify)
     throw new InterlockError("usage", "--checkpoint and --full go with --verify");
-  if (positionals.length > 0)
-    throw new InterlockError(
-      "usage",
-      "usage: interlock audit [--verify [--checkpoint] [--full]] [--csv] [--json]",
-    );
+  if (input.positionals.length > 0)
+    throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
   if (values.csv && values.json)
     throw new InterlockError("usage", "choose one of --csv and --json");
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
@@ -48,7 +47,7 @@ export async function auditCommand(args: readonly string[], io: CliIO): Promise<
       else if (loaded) checkpoint = { tip: loaded.body.tip };
     }
   }
-  const tty = Boolean(io.stderr.isTTY) && !values.json && !values.csv;
+  const count = counter(io, values.json || values.csv, "audit");
   let records = 0;
   if (values.csv) io.stdout.write(CSV_COLUMNS.join(",") + "\n");
   for await (const item of auditTrail({
@@ -58,6 +57,7 @@ export async function auditCommand(args: readonly string[], io: CliIO): Promise<
     now: io.now(),
     home,
     ...(checkpoint ? { checkpoint } : {}),
+    onProgress: count.tick,
   })) {
     if ("commit" in item) {
       problems.push(`commit ${item.commit.slice(0, 7)}: ${item.problem}`);
@@ -65,13 +65,14 @@ export async function auditCommand(args: readonly string[], io: CliIO): Promise<
       continue;
     }
     records++;
+    // On one terminal, the count line is erased before a record is printed (drawn again after).
+    if (io.stdout.isTTY) count.done();
     for (const p of item.problems ?? []) problems.push(`${item.id} ${item.action}: ${p}`);
     if (values.json) io.stdout.write(JSON.stringify(item) + "\n");
     else if (values.csv) io.stdout.write(csvRow(item) + "\n");
     else io.stdout.write(line(item));
-    if (tty && records % 1000 === 0) io.stderr.write(`\r${records} requests read…`);
   }
-  if (tty && records >= 1000) io.stderr.write("\r\x1b[K");
+  count.done();
   if (!values.json && !values.csv) {
     if (records === 0) io.stdout.write("No requests yet.\n");
     if (values.verify) {
