@@ -26,8 +26,9 @@ export interface HistoryCommit {
  */
 export async function* firstParentHistory(
   repoDir: string,
-  ref: string,
+  ref: string | readonly string[],
 ): AsyncGenerator<HistoryCommit> {
+  const revs = typeof ref === "string" ? [ref] : ref;
   const proc = spawn(
     "git",
     [
@@ -43,7 +44,8 @@ export async function* firstParentHistory(
       "--no-renames",
       "-z",
       "--format=%x01%H %T %ct %P",
-      ref,
+      ...revs,
+      "--",
     ],
     {
       cwd: repoDir,
@@ -55,19 +57,27 @@ export async function* firstParentHistory(
   const exited = new Promise<number>((resolve) => proc.on("close", (code) => resolve(code ?? 1)));
   let pending = "";
   const lines = createInterface({ input: proc.stdout, crlfDelay: Infinity, terminal: false });
-  // Records start with \x01; readline splits on \n, which only follows each header.
-  for await (const line of lines) {
-    pending += pending === "" ? line : `\n${line}`;
-    let cut = pending.indexOf("\x01", 1);
-    while (cut > 0) {
-      yield parseRecord(pending.slice(0, cut));
-      pending = pending.slice(cut);
-      cut = pending.indexOf("\x01", 1);
+  let done = false;
+  try {
+    // Records start with \x01; readline splits on \n, which only follows each header.
+    for await (const line of lines) {
+      pending += pending === "" ? line : `\n${line}`;
+      let cut = pending.indexOf("\x01", 1);
+      while (cut > 0) {
+        yield parseRecord(pending.slice(0, cut));
+        pending = pending.slice(cut);
+        cut = pending.indexOf("\x01", 1);
+      }
     }
+    if (pending.startsWith("\x01")) yield parseRecord(pending);
+    done = true;
+  } finally {
+    // A consumer that stops early must not leave git running.
+    if (!done) proc.kill();
   }
-  if (pending.startsWith("\x01")) yield parseRecord(pending);
   const code = await exited;
-  if (code !== 0) throw new Error(`git log failed for ${ref}: ${stderr.trim() || `exit ${code}`}`);
+  if (code !== 0)
+    throw new Error(`git log failed for ${revs.join(" ")}: ${stderr.trim() || `exit ${code}`}`);
 }
 
 function parseRecord(record: string): HistoryCommit {
