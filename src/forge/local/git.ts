@@ -281,6 +281,8 @@ export class Git {
     author: GitIdentity;
     committer: GitIdentity;
     date: Date;
+    /** Signs the commit object (returns it with its signature header), in-process. */
+    sign?: (unsigned: string) => string;
   }): Promise<string> {
     const store = await this.#objectStore();
     const files = opts.files.map((f) => ({ parts: pathParts(f.path), content: f.content }));
@@ -309,7 +311,10 @@ export class Git {
     return this.commitTree(root, opts);
   }
 
-  /** A commit of `tree`, written in-process (never signed: no program runs). */
+  /**
+   * A commit of `tree`, written in-process. No signing program runs: a commit is signed only
+   * by `sign`, Interlock's own in-process signer, over the exact object text.
+   */
   async commitTree(
     tree: string,
     opts: {
@@ -318,6 +323,7 @@ export class Git {
       author: GitIdentity;
       committer: GitIdentity;
       date: Date;
+      sign?: (unsigned: string) => string;
     },
   ): Promise<string> {
     const store = await this.#objectStore();
@@ -330,7 +336,8 @@ export class Git {
       `author ${ident(opts.author)} ${when}\n` +
       `committer ${ident(opts.committer)} ${when}\n\n` +
       message;
-    return writeObject(store, "commit", Buffer.from(text, "utf8"));
+    const object = opts.sign ? opts.sign(text) : text;
+    return writeObject(store, "commit", Buffer.from(object, "utf8"));
   }
 
   #store: Promise<ObjectStore> | undefined;

@@ -1,8 +1,5 @@
 import { CODEOWNERS_LOCATIONS } from "../../gate/codeowners.ts";
 import type { ChangeStatus } from "../../gate/snapshot.ts";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ownerMembers, type InterlockConfig } from "../../config/config.ts";
 import { InterlockError } from "../../errors.ts";
 import { directoryOf, resolvePrincipal } from "../../identity/directory.ts";
@@ -66,7 +63,8 @@ export class LocalForge implements Forge {
     }
     const base = await this.git.revParse(this.#main);
     if (base === undefined) throw new Error(`the repository has no ${this.defaultBranch} branch`);
-    const unsigned = await this.git.commitFiles({
+    // Signed in-process as the object is written (as git signs with gpg.format=ssh).
+    const head = await this.git.commitFiles({
       base,
       parents: [base],
       files: [{ path: p.path, content: p.content }],
@@ -74,8 +72,8 @@ export class LocalForge implements Forge {
       author: requesterIdentity(p.requester.id),
       committer: INTERLOCK_IDENTITY,
       date: p.date,
+      sign: (unsigned) => signCommitObject(unsigned, key),
     });
-    const head = await this.#signCommit(unsigned, key);
     const branch = `${BRANCH_PREFIX}${p.id}`;
     // The branch and the tamper baseline (what Interlock wrote, kept outside the branch), both
     // or neither: a baseline someone created first is never silently kept.
@@ -87,20 +85,6 @@ export class LocalForge implements Forge {
       throw new Error(`branch ${branch} or its baseline exists already`);
     }
     return { id: p.id, branch, head };
-  }
-
-  /** Re-writes a commit with the requester's SSH signature in its gpgsig header. */
-  async #signCommit(commit: string, key: NonNullable<NewProposal["signingKey"]>): Promise<string> {
-    const raw = await this.git.raw(["cat-file", "commit", commit]);
-    const signed = signCommitObject(raw, key);
-    const dir = mkdtempSync(join(tmpdir(), "interlock-commit-"));
-    try {
-      const file = join(dir, "commit");
-      writeFileSync(file, signed);
-      return (await this.git.raw(["hash-object", "-t", "commit", "-w", "--", file])).trim();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   }
 
   async recordDenial(p: {
