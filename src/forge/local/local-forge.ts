@@ -415,11 +415,19 @@ export class LocalForge implements Forge {
   }
 }
 
+/** One list per parsed configuration, so each key is decoded once (sshsig caches per signer). */
+const signersOf = new WeakMap<InterlockConfig, AllowedSigner[]>();
+
 /** The allowed signers for review signatures: each configured person's key, for namespace git. */
 export function allowedSigners(config: InterlockConfig): AllowedSigner[] {
-  return Object.entries(config.people)
-    .filter(([, p]) => p.signing_key !== undefined)
-    .map(([id, p]) => ({ principal: id, publicKey: p.signing_key!, namespaces: ["git"] }));
+  let signers = signersOf.get(config);
+  if (signers === undefined) {
+    signers = Object.entries(config.people)
+      .filter(([, p]) => p.signing_key !== undefined)
+      .map(([id, p]) => ({ principal: id, publicKey: p.signing_key!, namespaces: ["git"] }));
+    signersOf.set(config, signers);
+  }
+  return [...signers];
 }
 
 function short(sha: string | undefined): string {
