@@ -28,6 +28,8 @@ export interface KnownHistory {
   readonly reviewTagsPartial?: boolean;
 }
 
+const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
 /** Commit objects kept parsed at most (each is read a few times, close together). */
 const COMMIT_CACHE_LIMIT = 4096;
 
@@ -101,7 +103,7 @@ export class GitEvidenceReader implements EvidenceReader {
   async #knownFile(commit: string, path: string): Promise<string | undefined> {
     const files = this.#known.files;
     if (files === undefined || files.size === 0) return undefined;
-    const c = /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit) ? await this.commit(commit) : undefined;
+    const c = OID.test(commit) ? await this.commit(commit) : undefined;
     return c ? files.get(`${c.tree} ${path}`) : undefined;
   }
 
@@ -123,6 +125,8 @@ export class GitEvidenceReader implements EvidenceReader {
   /** Whether `oid` is on `tip`'s first-parent history (git walks only from tip down to it). */
   #onFirstParentChain(tip: string, oid: string): Promise<boolean> {
     if (oid === tip) return Promise.resolve(true);
+    // Parent ids come from commit objects a writer can craft: only an object id goes to git.
+    if (!OID.test(oid)) return Promise.resolve(false);
     let answer = this.#firstParent.get(oid);
     if (answer === undefined) {
       answer = this.#git
