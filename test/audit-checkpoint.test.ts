@@ -1,3 +1,6 @@
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { commitOnRef, git, MALLORY, Repo, requests } from "./e2e-helpers.ts";
 
@@ -147,5 +150,30 @@ describe("audit", () => {
         /trust chain is broken: it changes \.interlock\/config\.yaml outside a governance change/,
       ),
     });
+  });
+
+  // The audit now reads a request file by the blob id git reported for the merge's tree (and
+  // caches its parse by that id) instead of walking the tree: the id must still be checked.
+  it("as a repository writer, a request file forged in the object store under its own id is never read as the request", async () => {
+    const repo = await Repo.init();
+    const filed = await repo.request(requests.query());
+    expect((await repo.merge(filed.id)).code).toBe(0);
+    const blob = git(repo.dir, ["rev-parse", `main:${filed.path}`]);
+    const file = join(repo.dir, ".git", "objects", blob.slice(0, 2), blob.slice(2));
+    expect(existsSync(file)).toBe(true);
+    const text = git(repo.dir, ["show", `main:${filed.path}`]);
+    const forged = Buffer.from(
+      text.replace(/requested_at: .*/, "requested_at: 2099-01-01T00:00:00.000Z"),
+    );
+    expect(forged.toString()).not.toBe(text);
+    chmodSync(file, 0o644);
+    writeFileSync(
+      file,
+      deflateSync(Buffer.concat([Buffer.from(`blob ${forged.length}\0`), forged])),
+    );
+    const audit = await repo.cli(["audit", "--verify"]);
+    expect(audit.code).not.toBe(0);
+    expect(audit.stdout).not.toMatch(/Verified:/);
+    expect(audit.stderr).toMatch(/does not match its id/);
   });
 });
