@@ -1,12 +1,26 @@
 /**
- * `interlock audit --verify` over generated histories: wall time, requests verified per second,
- * and the peak RSS of the audit process (GNU time -v, else resourceUsage inside a child).
+ * `interlock audit --verify` over generated histories (bench/history.ts): a full pass (wall
+ * time, requests verified per second, CPU, peak RSS of the audit process) and the incremental
+ * pass after a signed checkpoint (in-process and as the CLI process).
+ *
+ *   npx tsx bench/audit.ts 100000            # incremental: checkpoint, then the last 100 requests
+ *   npx tsx bench/audit.ts 10000 --full      # and a full pass
+ *   npx tsx bench/audit.ts 10000 --new 500   # 500 requests after the checkpoint
+ *
+ * Histories come from the cache (~/.cache/interlock-bench/histories, generated on first use).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { auditTrail } from "../src/audit/audit.ts";
+import { recordCheckpoint } from "../src/audit/checkpoint.ts";
 import { packageRoot } from "../src/policy/toolchain.ts";
+import { repoHome } from "../src/settings/home.ts";
+import { generateHistory, historyHome, RESULT_BATCH, verifyTagsWithGit } from "./history.ts";
+import { loadConfig } from "../src/config/config.ts";
 
 export interface AuditRun {
   readonly requests: number;
@@ -91,6 +105,7 @@ export async function auditOnce(repo: string, requests: number): Promise<AuditRu
   const root = packageRoot();
   const out = join(repo, ".git", "bench-audit.jsonl");
   const cliArgs = ["audit", "--verify", "--json", "--repo", repo];
+  const env = { ...process.env, INTERLOCK_HOME: historyHome(repo) };
   let r: { code: number; stderr: string; seconds: number };
   let maxRssKiB: number;
   let userSeconds: number | null = null;
@@ -102,7 +117,7 @@ export async function auditOnce(repo: string, requests: number): Promise<AuditRu
       GNU_TIME,
       ["-v", "-o", timeFile, process.execPath, join(root, "bin", "interlock.js"), ...cliArgs],
       root,
-      process.env,
+      env,
       out,
     );
     const t = readFileSync(timeFile, "utf8");
@@ -118,7 +133,7 @@ export async function auditOnce(repo: string, requests: number): Promise<AuditRu
       process.execPath,
       ["--import", "tsx", join(root, "bench", "audit-child.ts"), ...cliArgs],
       root,
-      { ...process.env, BENCH_RUSAGE_FILE: rusage },
+      { ...env, BENCH_RUSAGE_FILE: rusage },
       out,
     );
     maxRssKiB = (JSON.parse(readFileSync(rusage, "utf8")) as { maxRssKiB: number }).maxRssKiB;
@@ -138,3 +153,115 @@ export async function auditOnce(repo: string, requests: number): Promise<AuditRu
     measuredWith,
   };
 }
+
+export interface IncrementalRun {
+  readonly requests: number;
+  readonly newRequests: number;
+  /** auditTrail in-process, given the checkpoint's tip and root (the library path). */
+  readonly inProcess: { seconds: number; cpuSeconds: number; records: number; problems: number };
+  /** `node bin/interlock.js audit --verify --json` as a process (start-up included). */
+  readonly cli: { seconds: number; exitCode: number; records: number; problems: number };
+}
+
+/**
+ * Re-verification after a checkpoint: the history's default branch is checkpointed (signed with
+ * the auditor's key, as `audit --verify --checkpoint` records it) just before its last
+ * `newRequests` requests, then audited with the checkpoint.
+ */
+export async function auditIncremental(
+  repo: string,
+  requests: number,
+  newRequests: number,
+): Promise<IncrementalRun> {
+  if (newRequests % RESULT_BATCH !== 0)
+    throw new Error(`--new must be a multiple of ${RESULT_BATCH}`);
+  const home = historyHome(repo);
+  const git = (args: string[]) =>
+    execFileSync("git", args, { cwd: repo, encoding: "utf8", maxBuffer: 1 << 26 }).trim();
+  // Main has one merge per request and one result commit per RESULT_BATCH requests.
+  const back = newRequests + newRequests / RESULT_BATCH;
+  const tip = git(["rev-parse", `main~${back}`]);
+  const root = git(["rev-list", "--max-parents=0", "main"]);
+  recordCheckpoint(repoHome(home, root), {
+    version: 1,
+    root,
+    branch: "main",
+    tip,
+    records: requests - newRequests,
+    at: new Date().toISOString(),
+  });
+  let records = 0;
+  let problems = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for await (const item of auditTrail({
+    repoDir: repo,
+    branch: "main",
+    verify: true,
+    home,
+    checkpoint: { tip, root },
+  })) {
+    if ("commit" in item) problems++;
+    else {
+      records++;
+      problems += item.problems?.length ?? 0;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const out = join(tmpdir(), `bench-audit-incremental-${process.pid}.jsonl`);
+  const r = await run(
+    process.execPath,
+    [join(packageRoot(), "bin", "interlock.js"), "audit", "--verify", "--json", "--repo", repo],
+    packageRoot(),
+    { ...process.env, INTERLOCK_HOME: home },
+    out,
+  );
+  const summary = await summarizeOutput(out);
+  rmSync(out, { force: true });
+  return {
+    requests,
+    newRequests,
+    inProcess: { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, records, problems },
+    cli: {
+      seconds: r.seconds,
+      exitCode: r.code,
+      records: summary.records,
+      problems: summary.problems + summary.findings,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    options: {
+      new: { type: "string", default: "100" },
+      full: { type: "boolean", default: false },
+      dir: { type: "string" },
+    },
+    allowPositionals: true,
+  });
+  const n = Number(positionals[0] ?? 10_000);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error("usage: bench/audit.ts <requests> [--new 100] [--full]");
+  const dir = values.dir ?? join(tmpdir(), `interlock-bench-audit-${process.pid}`, "repo");
+  const history = await generateHistory(dir, n);
+  process.stderr.write(
+    `history of ${n}: ${history.source}${history.seconds ? ` in ${history.seconds.toFixed(1)} s` : ""} (${dir})\n`,
+  );
+  const verified = verifyTagsWithGit(dir, loadConfig(dir));
+  process.stderr.write(`git verify-tag/verify-commit accept ${verified.length} sampled objects\n`);
+  const out: Record<string, unknown> = { history };
+  if (values.full) {
+    out.full = await auditOnce(dir, n);
+    process.stderr.write(`full: ${JSON.stringify(out.full)}\n`);
+  }
+  out.incremental = await auditIncremental(dir, n, Number(values.new));
+  console.log(JSON.stringify(out, null, 2));
+  if (!values.dir) {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(historyHome(dir), { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -4,7 +4,8 @@
  * dependencies the CLI builds (openLocalRepo: LocalForge, loadConfig, loadRepoContext).
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openLocalRepo, type LocalRepo } from "../src/cli/local.ts";
 import { parseSshPrivateKey } from "../src/forge/local/sshsig.ts";
@@ -166,3 +167,40 @@ export async function benchLifecycle(
     cli,
   };
 }
+
+/**
+ * `npx tsx bench/lifecycle.ts [count]`: request → proposal alone (fileRequest in-process on a
+ * fresh `interlock init`), its wall-clock percentiles and the CPU it costs this process (the
+ * git processes it starts are not in that figure).
+ */
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? 30);
+  const root = mkdtempSync(join(tmpdir(), "interlock-bench-lifecycle-"));
+  const dir = join(root, "repo");
+  try {
+    const T = Date.now() - 60 * 60 * 1000;
+    await initRepository(dir, new Date(T), { home: benchHome(dir) });
+    const local = await openLocalRepo(dir, dir, { INTERLOCK_HOME: benchHome(dir) });
+    await fileRequests(local, 0, 3, T);
+    const c0 = process.cpuUsage();
+    const { stats } = await fileRequests(local, count, 0, T + 10_000);
+    const cpu = process.cpuUsage(c0);
+    const ms = (us: number) => `${(us / 1000).toFixed(1)} ms`;
+    console.log(
+      JSON.stringify({
+        fileRequest: {
+          p50: ms(stats.p50),
+          p90: ms(stats.p90),
+          p99: ms(stats.p99),
+          n: stats.iterations,
+        },
+        nodeCpuPerRequest: ms((cpu.user + cpu.system) / count),
+        loadAverage: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+      }),
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -479,5 +479,20 @@ describe("creating refs", () => {
     expect(await ours.createRefs(both("B"))).toBe(false);
     expect(await ours.revParse("refs/heads/interlock/B")).toBeUndefined();
     expect(await ours.createRefs([{ ref: "refs/heads/x y", oid: head }])).toBe(false);
+
+    // One long-lived git update-ref runs the transactions: it starts again after a refused
+    // one, takes callers one at a time (of two racing for C exactly one wins), and sees a
+    // ref another process created while it was running.
+    const racing = await Promise.all([
+      ours.createRefs(both("C")),
+      ours.createRefs(both("C")),
+      ours.createRefs(both("D")),
+    ]);
+    expect(racing.filter(Boolean)).toHaveLength(2);
+    expect(racing[2]).toBe(true);
+    git(dir, ["update-ref", "refs/interlock/requests/F", head]);
+    expect(await ours.createRefs(both("F"))).toBe(false);
+    expect(await ours.revParse("refs/heads/interlock/F")).toBeUndefined();
+    expect(await ours.createRefs(both("G"))).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import {
   mergeFromCommit,
   newEvidenceCache,
   withdrawalNow,
+  requestFileOf,
   type EvidenceCache,
 } from "../evidence/evidence.ts";
 import { changeStatus, GitEvidenceReader, listReviewTags } from "../evidence/git-reader.ts";
@@ -17,7 +18,7 @@ import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-fi
 import { filingTime } from "../evidence/time.ts";
 import { interlockHome } from "../settings/home.ts";
 import { TrustChainBuilder, untrustedChain, type TrustChain } from "../trust/chain.ts";
-import { pinnedRoot } from "../trust/root.ts";
+import { pinnedRoot, readPin } from "../trust/root.ts";
 import { firstParentHistory, type HistoryCommit } from "./history.ts";
 
 /** One line of the audit trail (`audit --json`, docs/cli.md). */
@@ -61,8 +62,13 @@ export interface AuditOptions {
   readonly now?: Date;
   /** The auditor's Interlock home, where it pins the repository's trust root. */
   readonly home?: string;
-  /** A verified checkpoint: merges up to its tip are not re-verified; its tip must remain. */
-  readonly checkpoint?: { readonly tip: string };
+  /**
+   * A verified checkpoint (its signature checked by the caller): with verify, only the history
+   * after its tip is read and verified, and its tip must still be on the default branch's
+   * first-parent history. `root`, when given, is the trust root the checkpoint was made under
+   * (it spares a walk of the whole history to find the root).
+   */
+  readonly checkpoint?: { readonly tip: string; readonly root?: string };
   /** Called after each request record with how many are done of how many (for a progress count). */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -81,31 +87,91 @@ const WINDOW = 64;
  * (signatures, groups, CODEOWNERS and exclusions, all as of that commit), that the request
  * file is byte-identical to what Interlock filed, and that an executed request has its result;
  * and flags commits that changed or deleted request or result files after the fact.
+ *
+ * With verify and a checkpoint, only what is new since the checkpoint is read and verified
+ * (its merges, denials, findings and governance changes; pending requests are listed by a
+ * full audit). A commit id names all the history below it, so a checkpointed tip that is
+ * still on the first-parent history proves that nothing below it was rewritten; when it is
+ * not, the rewrite is reported and the whole history is verified again.
  */
 export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecord | AuditFinding> {
   const git = new Git(opts.repoDir);
-  const batch = new CatFileBatch(opts.repoDir);
   const main = `refs/heads/${opts.branch}`;
-  const reviewTags = await listReviewTags(git);
+  if (opts.verify && opts.checkpoint) {
+    const tip = await git.revParse(main);
+    const kept =
+      tip === undefined ? false : await onFirstParentHistory(git, tip, opts.checkpoint.tip);
+    if (kept && tip !== undefined) {
+      yield* pass(opts, git, tip, opts.checkpoint);
+      return;
+    }
+    yield {
+      commit: opts.checkpoint.tip,
+      problem:
+        `history was rewritten: the checkpointed commit ${opts.checkpoint.tip.slice(0, 12)} is no longer on ` +
+        `${opts.branch}'s first-parent history`,
+    };
+  }
+  yield* pass(opts, git, main, undefined);
+}
+
+/**
+ * Whether `commit` is on `tip`'s first-parent history; git lists only the commits between
+ * them (the oldest listed has `commit` as its first parent exactly when it is).
+ */
+async function onFirstParentHistory(git: Git, tip: string, commit: string): Promise<boolean> {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return false;
+  if (tip === commit) return true;
+  const out = await git.tryRaw([
+    "rev-list",
+    "--first-parent",
+    "--parents",
+    tip,
+    `^${commit}`,
+    "--",
+  ]);
+  if (out === undefined) return false;
+  const lines = out.trim().split("\n").filter(Boolean);
+  return lines.length > 0 && lines[lines.length - 1]!.split(" ")[1] === commit;
+}
+
+/** One pass over the history (all of it, or what follows a checkpoint that still holds). */
+async function* pass(
+  opts: AuditOptions,
+  git: Git,
+  tip: string,
+  checkpoint: { readonly tip: string; readonly root?: string } | undefined,
+): AsyncGenerator<AuditRecord | AuditFinding> {
+  const batch = new CatFileBatch(opts.repoDir);
   const mainCommits = new Set<string>();
   const changes = new Map<string, EvidenceChange[]>();
+  const files = new Map<string, string>();
   const chain = new TrustChainBuilder();
-  const order = new Map<string, number>();
+  // The checkpointed commit stands for the verified history below it (the chain's start).
+  if (checkpoint) {
+    chain.observe({ oid: checkpoint.tip, parents: [], files: [] });
+    mainCommits.add(checkpoint.tip);
+  }
   // One pass over history (git computes the tree diffs) collects, per request, the commit that
   // merged it and the blobs involved; later changes to request or result files are findings.
   // Work in history order; merged requests are checked after the pass (they need the results).
   const work: (() => Promise<AuditRecord | AuditFinding> | AuditFinding)[] = [];
   const results = new Map<string, string>();
   const changedLater = new Set<string>();
+  const mergedIds: string[] = [];
   let ctx: Ctx;
   const seen = new Set<string>();
   let recordCount = 0;
+  // Position of each walked default-branch commit (oldest first; after a checkpoint only what
+  // follows it: a commit below it has no position and so lies before every walked one).
+  const order = new Map<string, number>();
   // Commits that added withdrawals/<id>.yaml, and the commit that added each result.
   const withdrawals = new Map<string, string[]>();
   const resultCommits = new Map<string, string>();
   try {
-    for await (const c of firstParentHistory(opts.repoDir, main)) {
-      order.set(c.oid, mainCommits.size);
+    const range = checkpoint ? [tip, `^${checkpoint.tip}`] : [tip];
+    for await (const c of firstParentHistory(opts.repoDir, range)) {
+      order.set(c.oid, order.size);
       mainCommits.add(c.oid);
       chain.observe(c);
       if (c.parents[0] !== undefined && c.parents.length <= 2) {
@@ -124,8 +190,10 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
           list.push(c.oid);
           withdrawals.set(wd[1]!, list);
         }
+        if (req && f.status !== "D") files.set(`${c.tree} ${f.path}`, f.blob);
         if (req && f.status === "A") {
           seen.add(req[1]!);
+          mergedIds.push(req[1]!);
           const m: Merge = { id: req[1]!, path: f.path, blob: f.blob, commit: c };
           work.push(() => merged(m, ctx));
           recordCount++;
@@ -150,25 +218,49 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
         }
       }
     }
+    // After a checkpoint, only the new requests' reviews are listed, and commits new since it
+    // (not reachable from it) are known not to lie below it.
+    const reviewTags = checkpoint
+      ? await listReviewTags(git, mergedIds)
+      : await listReviewTags(git);
+    const below = checkpoint
+      ? {
+          tip: checkpoint.tip,
+          unreachable: new Set(
+            ((await git.tryRaw(["rev-list", tip, `^${checkpoint.tip}`, "--"])) ?? "")
+              .split("\n")
+              .filter(Boolean),
+          ),
+        }
+      : undefined;
     const reader = new GitEvidenceReader(opts.repoDir, opts.branch, {
       batch,
-      known: { mainCommits, reviewTags, changes, withdrawals },
+      known: {
+        mainCommits,
+        reviewTags,
+        changes,
+        files,
+        // After a checkpoint the walk saw only the new commits, so the reader lists withdrawals
+        // itself (one path-limited git log): one recorded before the checkpoint still counts.
+        ...(below ? { below, reviewTagsPartial: true } : { withdrawals }),
+      },
     });
     const cache = newEvidenceCache();
     let trust: TrustChain | undefined;
-    const checkpointIndex = opts.checkpoint ? order.get(opts.checkpoint.tip) : undefined;
-    if (opts.verify && opts.checkpoint && checkpointIndex === undefined) {
-      yield {
-        commit: opts.checkpoint.tip,
-        problem:
-          `history was rewritten: the checkpointed commit ${opts.checkpoint.tip.slice(0, 12)} is no longer on ` +
-          `${opts.branch}'s first-parent history`,
-      };
-    }
     if (opts.verify) {
-      const pinned = await pinnedRoot(git, opts.branch, opts.home ?? interlockHome(process.env));
+      const home = opts.home ?? interlockHome(process.env);
+      const pinned =
+        checkpoint?.root !== undefined
+          ? readPin(home, checkpoint.root) === checkpoint.root
+            ? { ok: true as const, root: checkpoint.root }
+            : {
+                ok: false as const,
+                reason: `the trust root ${checkpoint.root.slice(0, 12)} is not pinned in ${home}`,
+              }
+          : await pinnedRoot(git, opts.branch, home);
       trust = pinned.ok
-        ? await chain.finish(reader, pinned.root, cache)
+        ? // After a checkpoint, the chain starts at its tip: verified from the root before.
+          await chain.finish(reader, checkpoint ? checkpoint.tip : pinned.root, cache)
         : untrustedChain(pinned.reason);
       if (trust.broken) {
         yield {
@@ -182,16 +274,16 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
       reader,
       cache,
       trust,
-      order,
-      checkpointIndex,
       now: opts.now ?? new Date(),
       opts,
       results,
       resultCommits,
+      order,
       withdrawals,
       changedLater,
     };
-    const open = (await listOriginals(git)).filter((id) => !seen.has(id));
+    // With a checkpoint only what is new is listed: pending requests appear in a full audit.
+    const open = checkpoint ? [] : (await listOriginals(git)).filter((id) => !seen.has(id));
     const total = recordCount + open.length;
     let done = 0;
     const counted = (item: AuditRecord | AuditFinding) => {
@@ -233,17 +325,15 @@ interface Ctx {
   readonly reader: GitEvidenceReader;
   readonly cache: EvidenceCache;
   readonly trust: TrustChain | undefined;
-  /** Position of each default-branch commit in first-parent order (oldest 0). */
-  readonly order: ReadonlyMap<string, number>;
-  /** Merges at or before this position were verified under a signed checkpoint. */
-  readonly checkpointIndex: number | undefined;
   /** The auditor's clock. */
   readonly now: Date;
   readonly opts: AuditOptions;
   /** request id → blob of its result file on the default branch. */
   readonly results: Map<string, string>;
-  /** request id → the commit that first added its result file. */
+  /** request id → the commit that first added its result file (in the walked history). */
   readonly resultCommits: ReadonlyMap<string, string>;
+  /** Position of each walked default-branch commit, oldest first. */
+  readonly order: ReadonlyMap<string, number>;
   /** request id → commits that added its withdrawal file (verified only when judged). */
   readonly withdrawals: ReadonlyMap<string, readonly string[]>;
   /** Request files that a later commit on the default branch modified or deleted. */
@@ -251,35 +341,26 @@ interface Ctx {
 }
 
 async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
-  const { batch } = ctx;
+  const { batch, reader, cache } = ctx;
   const { id, path } = m;
   const problems: string[] = [];
-  const mergeObj = await batch.read(m.commit.oid);
-  const merge = parseCommit(mergeObj!.content);
-  const head = merge.parents[1] ?? m.commit.oid;
-  const originalCommit = await batch.read(`${ORIGINAL_REF_PREFIX}${id}`);
-  const original = originalCommit ? parseCommit(originalCommit.content) : undefined;
-  const mergedBlob = await batch.read(m.blob);
-  // Is what landed byte-identical to what Interlock filed? Fast when the merge's tree is the
-  // filed commit's tree (nothing else moved); otherwise look the file up in the original.
-  let originalBlobOid: string | undefined;
-  if (originalCommit && original) {
-    if (originalCommit.oid === head && original.tree === m.commit.tree) originalBlobOid = m.blob;
-    else originalBlobOid = (await batch.read(`${originalCommit.oid}:${path}`))?.oid;
-  }
-  const originalBlob =
-    originalBlobOid === m.blob
-      ? mergedBlob
-      : originalBlobOid
-        ? await batch.read(originalBlobOid)
-        : undefined;
-  const parsed = parseRequestFile((originalBlob ?? mergedBlob)!.content.toString("utf8"));
+  const merge = (await reader.commit(m.commit.oid))!;
+  const original = await reader.commit(`${ORIGINAL_REF_PREFIX}${id}`);
+  // Is what landed byte-identical to what Interlock filed? The filed commit's file is usually
+  // the very blob that landed (git reported it for the same tree); else it is looked up.
+  const originalBlobOid = original ? await reader.objectId(original.oid, path) : undefined;
+  const filed = originalBlobOid ? await batch.read(originalBlobOid) : undefined;
+  const landed = filed && filed.oid === m.blob ? filed : await batch.read(m.blob);
+  const source = filed ?? landed;
+  const parsed = source
+    ? requestFileOf({ oid: source.oid, content: source.content }, cache)
+    : { error: "the request file is missing" };
   const resultBlob = ctx.results.get(id);
   const resultText = resultBlob === undefined ? undefined : await batch.readText(resultBlob);
   const result =
     resultText === undefined ? undefined : (parseYaml(resultText) as Record<string, unknown>);
   const claimed = trailers(merge.message, "Interlock-Approved-By");
-  const verifyThis = ctx.opts.verify && !coveredByCheckpoint(m, ctx);
+  const verifyThis = ctx.opts.verify;
   const base = {
     action: path.split("/")[1] ?? "?",
     merged_at: m.commit.committedAt.toISOString(),
@@ -328,6 +409,7 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
         const by = `${w.commit.slice(0, 7)}, signed by ${w.by}`;
         // The withdrawal is judged where it lies in history: before the merge, the merge went
         // around the gate; after it and before any result, the request is withdrawn (closed).
+        // A commit below a checkpoint has no position: it lies before every walked one.
         if ((ctx.order.get(w.commit) ?? -1) < (ctx.order.get(m.commit.oid) ?? Infinity)) {
           problems.push(`merged after its requester withdrew it (${by})${handled}`);
         } else if (executed) {
@@ -367,12 +449,6 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   };
 }
 
-/** Whether a signed checkpoint already covers this merge (verified by an earlier run). */
-function coveredByCheckpoint(m: Merge, ctx: Ctx): boolean {
-  const upTo = ctx.checkpointIndex;
-  return upTo !== undefined && (ctx.order.get(m.commit.oid) ?? Infinity) <= upTo;
-}
-
 /**
  * Re-judges the merge with the one evidence check (src/evidence), over the audit's batch
  * reader: exactly what the executor and the gate evaluate.
@@ -394,14 +470,14 @@ async function gateAtMerge(
 > {
   const merge = await mergeFromCommit(ctx.reader, { id, path, mergeCommit: m.commit.oid });
   if ("refused" in merge) return merge.refused;
-  // A withdrawal counts when it was recorded before the request's result (if any).
+  // A withdrawal counts when it was recorded before the request's result (if any); one below a
+  // checkpoint has no position and so lies before any result walked since.
   const resultAt = ctx.order.get(ctx.resultCommits.get(id) ?? "");
   const ev = await evidenceAtMerge(ctx.reader, merge, {
     now: ctx.now,
     cache: ctx.cache,
     ...(ctx.trust ? { trust: ctx.trust } : {}),
-    countsWithdrawal: (c) =>
-      resultAt === undefined || (ctx.order.get(c.oid) ?? Infinity) < resultAt,
+    countsWithdrawal: (c) => resultAt === undefined || (ctx.order.get(c.oid) ?? -1) < resultAt,
   });
   if (!ev.ok) return ev.reason;
   return {

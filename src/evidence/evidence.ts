@@ -29,15 +29,44 @@ export function requestPathPattern(id: string): RegExp {
   return new RegExp(`^requests/[a-z0-9_.-]{1,100}/${id}\\.yaml$`);
 }
 
-/** Caches shared across many requests (the audit): parsed trust inputs by blob id. */
+/**
+ * Caches shared across many requests (the audit): parsed trust inputs and request files by
+ * blob id. A blob id names its content (the reader checks every object against its id), so a
+ * cached parse is the parse of exactly those bytes.
+ */
 export interface EvidenceCache {
   readonly config: Map<string, InterlockConfig | Error>;
   readonly codeowners: Map<string, Codeowners>;
   readonly policy: Map<string, PolicyAtBase>;
+  /** Parsed request files by blob id (each file is read twice: as filed and as landed). */
+  readonly requestFiles?: Map<string, RequestFileParse>;
 }
 
 export function newEvidenceCache(): EvidenceCache {
-  return { config: new Map(), codeowners: new Map(), policy: new Map() };
+  return { config: new Map(), codeowners: new Map(), policy: new Map(), requestFiles: new Map() };
+}
+
+/** What parseRequestFile makes of a request file. */
+export type RequestFileParse = ReturnType<typeof parseRequestFile>;
+
+/** Request files kept parsed at most (the audit reads each one once or twice, close together). */
+const REQUEST_FILE_CACHE_LIMIT = 4096;
+
+/**
+ * The request file in `blob`, parsed once per blob id: the one parser (parseRequestFile), never
+ * a second one, so a crafted file cannot read differently to the gate and the audit.
+ */
+export function requestFileOf(blob: EvidenceBlob, cache?: EvidenceCache): RequestFileParse {
+  const memo = cache?.requestFiles;
+  const hit = memo?.get(blob.oid);
+  if (hit) return hit;
+  const parsed = parseRequestFile(blob.content.toString("utf8"));
+  if (memo) {
+    // Flat memory over any history: the audit reads request files in history order.
+    if (memo.size >= REQUEST_FILE_CACHE_LIMIT) memo.clear();
+    memo.set(blob.oid, parsed);
+  }
+  return parsed;
 }
 
 /** The policy bundle as committed at a base (or the shipped defaults where none is committed). */
@@ -125,8 +154,8 @@ export async function evidenceAtMerge(
   const baseline = await reader.commit(`${ORIGINAL_REF_PREFIX}${m.id}`);
   const originalBlob = baseline ? await reader.file(baseline.oid, path) : undefined;
   const landedBlob = await reader.file(m.landed, path);
-  const original = originalBlob && parseRequestFile(originalBlob.content.toString("utf8"));
-  const landed = landedBlob && parseRequestFile(landedBlob.content.toString("utf8"));
+  const original = originalBlob && requestFileOf(originalBlob, cache);
+  const landed = landedBlob && requestFileOf(landedBlob, cache);
   const trusted =
     original && "record" in original ? original : landed && "record" in landed ? landed : undefined;
   if (trusted === undefined) {

@@ -15,7 +15,26 @@ export interface KnownHistory {
   readonly changes?: ReadonlyMap<string, readonly EvidenceChange[]>;
   /** Commits that added withdrawals/<id>.yaml on the default branch, oldest first, per id. */
   readonly withdrawals?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Files git reported in trees ("<tree id> <path>" → blob id), so that reading one does not
+   * walk the large requests/<action>/ trees again; the blob itself is still read and checked.
+   */
+  readonly files?: ReadonlyMap<string, string>;
+  /**
+   * An incremental audit knows only the default branch's commits after a checkpoint
+   * (mainCommits). Below them the first-parent history is the checkpointed commit's: commits
+   * in `unreachable` (new since the checkpoint, not reachable from it) are certainly not on it,
+   * and any other commit is looked up in git (rare: a proposal based before the checkpoint).
+   */
+  readonly below?: { readonly tip: string; readonly unreachable: ReadonlySet<string> };
+  /** reviewTags lists only some requests: look the others up one by one. */
+  readonly reviewTagsPartial?: boolean;
 }
+
+const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** Commit objects kept parsed at most (each is read a few times, close together). */
+const COMMIT_CACHE_LIMIT = 4096;
 
 /**
  * The evidence reader over a local Git repository: committed objects only, through one
@@ -32,6 +51,7 @@ export class GitEvidenceReader implements EvidenceReader {
   #main: Promise<ReadonlySet<string>> | undefined;
   #tags: Promise<ReadonlyMap<string, readonly string[]>> | undefined;
   #withdrawals: Promise<ReadonlyMap<string, readonly string[]>> | undefined;
+  readonly #commits = new Map<string, EvidenceCommit>();
 
   constructor(
     repoDir: string,
@@ -59,27 +79,70 @@ export class GitEvidenceReader implements EvidenceReader {
 
   async commit(rev: string): Promise<EvidenceCommit | undefined> {
     if (rev.includes(":")) return undefined;
+    // Only an object id is cached: a ref name is resolved afresh on every read.
+    const cached = this.#commits.get(rev);
+    if (cached) return cached;
     const o = await this.#cat.read(rev);
     if (o === undefined || o.type !== "commit") return undefined;
-    return { oid: o.oid, raw: o.content, ...parseCommit(o.content) };
+    const commit = { oid: o.oid, raw: o.content, ...parseCommit(o.content) };
+    if (this.#commits.size >= COMMIT_CACHE_LIMIT) this.#commits.clear();
+    this.#commits.set(o.oid, commit);
+    return commit;
   }
 
   async file(commit: string, path: string): Promise<EvidenceBlob | undefined> {
-    const o = await this.#cat.read(`${commit}:${path}`);
+    const known = await this.#knownFile(commit, path);
+    const o = await this.#cat.read(known ?? `${commit}:${path}`);
     return o && o.type === "blob" ? { oid: o.oid, content: o.content } : undefined;
   }
 
   async objectId(commit: string, path: string): Promise<string | undefined> {
+    const known = await this.#knownFile(commit, path);
+    if (known !== undefined) return known;
     // Directories are small tree objects; use it for directories, not for large blobs.
     return (await this.#cat.read(`${commit}:${path}`))?.oid;
   }
 
+  /** The blob id git already reported for `path` in `commit`'s tree, if any. */
+  async #knownFile(commit: string, path: string): Promise<string | undefined> {
+    const files = this.#known.files;
+    if (files === undefined || files.size === 0) return undefined;
+    const c = OID.test(commit) ? await this.commit(commit) : undefined;
+    return c ? files.get(`${c.tree} ${path}`) : undefined;
+  }
+
   async onDefaultBranch(oid: string): Promise<boolean> {
-    if (this.#known.mainCommits) return this.#known.mainCommits.has(oid);
+    if (this.#known.mainCommits) {
+      if (this.#known.mainCommits.has(oid)) return true;
+      const below = this.#known.below;
+      if (below === undefined || below.unreachable.has(oid)) return false;
+      return this.#onFirstParentChain(below.tip, oid);
+    }
     this.#main ??= this.#git
       .tryRaw(["rev-list", "--first-parent", `refs/heads/${this.#branch}`])
       .then((out) => new Set((out ?? "").split("\n").filter(Boolean)));
     return (await this.#main).has(oid);
+  }
+
+  readonly #firstParent = new Map<string, Promise<boolean>>();
+
+  /** Whether `oid` is on `tip`'s first-parent history (git walks only from tip down to it). */
+  #onFirstParentChain(tip: string, oid: string): Promise<boolean> {
+    if (oid === tip) return Promise.resolve(true);
+    // Parent ids come from commit objects a writer can craft: only an object id goes to git.
+    if (!OID.test(oid)) return Promise.resolve(false);
+    let answer = this.#firstParent.get(oid);
+    if (answer === undefined) {
+      answer = this.#git
+        .tryRaw(["rev-list", "--first-parent", "--parents", tip, `^${oid}`, "--"])
+        .then((out) => {
+          const lines = (out ?? "").trim().split("\n").filter(Boolean);
+          // The oldest commit listed has `oid` as its first parent exactly when it is on the chain.
+          return out !== undefined && lines.at(-1)?.split(" ")[1] === oid;
+        });
+      this.#firstParent.set(oid, answer);
+    }
+    return answer;
   }
 
   async changes(from: string, to: string): Promise<readonly EvidenceChange[]> {
@@ -96,8 +159,12 @@ export class GitEvidenceReader implements EvidenceReader {
 
   async reviewRecords(id: string): Promise<readonly Buffer[]> {
     const tags = this.#known.reviewTags ?? (await (this.#tags ??= listReviewTags(this.#git)));
+    let oids = tags.get(id);
+    if (oids === undefined && this.#known.reviewTagsPartial) {
+      oids = (await listReviewTags(this.#git, [id])).get(id);
+    }
     const out: Buffer[] = [];
-    for (const oid of tags.get(id) ?? []) {
+    for (const oid of oids ?? []) {
       const o = await this.#cat.read(oid);
       if (o?.type === "tag") out.push(o.content);
     }
@@ -146,15 +213,34 @@ export function changeStatus(code: string): ChangeStatus {
   return code.startsWith("A") ? "added" : code.startsWith("D") ? "removed" : "modified";
 }
 
-/** request id → review tag object ids, from one for-each-ref. */
-export async function listReviewTags(git: Git): Promise<Map<string, string[]>> {
-  const out = await git.tryRaw([
-    "for-each-ref",
-    "--format=%(objectname) %(objecttype) %(refname)",
-    `refs/tags/${REVIEW_TAG_PREFIX}`,
-  ]);
+/**
+ * request id → review tag object ids, from one for-each-ref: of every request, or only of
+ * `ids` (git seeks each one's prefix in packed-refs, so this does not grow with the history).
+ */
+export async function listReviewTags(
+  git: Git,
+  ids?: readonly string[],
+): Promise<Map<string, string[]>> {
   const map = new Map<string, string[]>();
-  for (const line of (out ?? "").split("\n")) {
+  if (ids !== undefined && ids.length === 0) return map;
+  const patterns =
+    ids === undefined
+      ? [`refs/tags/${REVIEW_TAG_PREFIX}`]
+      : ids
+          .filter((id) => /^[0-9A-Z]{26}$/.test(id))
+          .map((id) => `refs/tags/${REVIEW_TAG_PREFIX}${id}/`);
+  let out = "";
+  for (let i = 0; i < patterns.length; i += 1000) {
+    const chunk = patterns.slice(i, i + 1000);
+    if (chunk.length === 0) continue;
+    out +=
+      (await git.tryRaw([
+        "for-each-ref",
+        "--format=%(objectname) %(objecttype) %(refname)",
+        ...chunk,
+      ])) ?? "";
+  }
+  for (const line of out.split("\n")) {
     const [oid, type, ref] = line.split(" ");
     if (type !== "tag" || !ref) continue;
     const id = ref.slice(`refs/tags/${REVIEW_TAG_PREFIX}`.length).split("/")[0]!;
@@ -162,5 +248,6 @@ export async function listReviewTags(git: Git): Promise<Map<string, string[]>> {
     list.push(oid!);
     map.set(id, list);
   }
+  for (const id of ids ?? []) if (!map.has(id)) map.set(id, []);
   return map;
 }

@@ -64,9 +64,20 @@ export class CatFileBatch {
     return new Promise((resolve, reject) => {
       if (this.#unrefWhenIdle && this.#waiting.length === 0) this.#hold(true);
       this.#waiting.push({ resolve, reject });
+      // Lookups asked for together go to git in one write (the audit asks for many at once).
+      if (!this.#corked) {
+        this.#corked = true;
+        this.#proc.stdin.cork();
+        process.nextTick(() => {
+          this.#corked = false;
+          this.#proc.stdin.uncork();
+        });
+      }
       this.#proc.stdin.write(`${rev}\n`);
     });
   }
+
+  #corked = false;
 
   /** Whether the process and its pipes keep Node's event loop alive. */
   #hold(on: boolean): void {

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   existsSync,
@@ -281,6 +281,8 @@ export class Git {
     author: GitIdentity;
     committer: GitIdentity;
     date: Date;
+    /** Signs the commit object (returns it with its signature header), in-process. */
+    sign?: (unsigned: string) => string;
   }): Promise<string> {
     const store = await this.#objectStore();
     const files = opts.files.map((f) => ({ parts: pathParts(f.path), content: f.content }));
@@ -309,7 +311,10 @@ export class Git {
     return this.commitTree(root, opts);
   }
 
-  /** A commit of `tree`, written in-process (never signed: no program runs). */
+  /**
+   * A commit of `tree`, written in-process. No signing program runs: a commit is signed only
+   * by `sign`, Interlock's own in-process signer, over the exact object text.
+   */
   async commitTree(
     tree: string,
     opts: {
@@ -318,6 +323,7 @@ export class Git {
       author: GitIdentity;
       committer: GitIdentity;
       date: Date;
+      sign?: (unsigned: string) => string;
     },
   ): Promise<string> {
     const store = await this.#objectStore();
@@ -330,7 +336,8 @@ export class Git {
       `author ${ident(opts.author)} ${when}\n` +
       `committer ${ident(opts.committer)} ${when}\n\n` +
       message;
-    return writeObject(store, "commit", Buffer.from(text, "utf8"));
+    const object = opts.sign ? opts.sign(text) : text;
+    return writeObject(store, "commit", Buffer.from(object, "utf8"));
   }
 
   #store: Promise<ObjectStore> | undefined;
@@ -391,9 +398,11 @@ export class Git {
   async createRefs(refs: readonly { ref: string; oid: string }[]): Promise<boolean> {
     if (refs.some((r) => /[\s\0]/.test(r.ref) || /[^0-9a-f]/.test(r.oid))) return false;
     const input = refs.map((r) => `create ${r.ref} ${r.oid}\n`).join("");
-    const r = await this.run(["update-ref", "--stdin"], { input });
-    return r.code === 0;
+    this.#refs ??= new RefTransactions(this.dir, this.#baseEnv);
+    return this.#refs.run(input);
   }
+
+  #refs: RefTransactions | undefined;
 
   /**
    * Adds a commit with `files` on top of `branch`, retrying on concurrent updates: each try
@@ -591,4 +600,87 @@ function ident(who: GitIdentity): string {
       `the identity name ${JSON.stringify(who.name)} is empty`,
     );
   return `${name} <${clean(who.email)}>`;
+}
+
+/**
+ * One long-lived `git update-ref --stdin` (hardened like every git process here) that runs
+ * transactions one after another: `start`, the updates, `prepare` (git locks every ref and
+ * checks it), `commit`. A transaction git refuses ends the process (git dies on the failed
+ * `prepare`); the next one starts a new process. Saves a process start per filed request.
+ * The process keeps Node alive only while a transaction waits, and ends when idle.
+ */
+class RefTransactions {
+  #proc: ChildProcessWithoutNullStreams | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  #idle: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly dir: string,
+    readonly env: Record<string, string>,
+  ) {}
+
+  /** Runs one transaction; true when git committed it. */
+  run(updates: string): Promise<boolean> {
+    const next = this.#chain.then(() => this.#once(updates));
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
+  #start(): ChildProcessWithoutNullStreams {
+    if (this.#proc && this.#proc.exitCode === null && this.#proc.signalCode === null) {
+      return this.#proc;
+    }
+    const proc = spawn("git", [...GIT_GLOBAL_ARGS, "update-ref", "--stdin"], {
+      cwd: this.dir,
+      env: this.env,
+    });
+    proc.stdin.on("error", () => {}); // git exited: the close handler says so
+    proc.on("error", () => {});
+    proc.stderr.resume();
+    this.#proc = proc;
+    return proc;
+  }
+
+  #hold(proc: ChildProcessWithoutNullStreams, on: boolean): void {
+    type Handle = { ref?: () => void; unref?: () => void };
+    for (const h of [proc, proc.stdin, proc.stdout, proc.stderr]) {
+      const handle = h as unknown as Handle;
+      if (on) handle.ref?.();
+      else handle.unref?.();
+    }
+  }
+
+  #once(updates: string): Promise<boolean> {
+    clearTimeout(this.#idle);
+    const proc = this.#start();
+    this.#hold(proc, true);
+    return new Promise<boolean>((resolve) => {
+      let out = "";
+      const finish = (ok: boolean) => {
+        proc.stdout.off("data", onData);
+        proc.off("close", onClose);
+        if (proc === this.#proc) {
+          this.#hold(proc, false);
+          this.#idle = setTimeout(() => {
+            // The next transaction starts a new process rather than write to this ending one.
+            if (this.#proc === proc) this.#proc = undefined;
+            proc.stdin.end();
+          }, 1000);
+          this.#idle.unref();
+        }
+        resolve(ok);
+      };
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString("utf8");
+        if (out.includes("commit: ok\n")) finish(true);
+      };
+      const onClose = () => {
+        if (proc === this.#proc) this.#proc = undefined;
+        finish(false);
+      };
+      proc.stdout.on("data", onData);
+      proc.once("close", onClose);
+      proc.stdin.write(`start\n${updates}prepare\ncommit\n`);
+    });
+  }
 }

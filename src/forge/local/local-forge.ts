@@ -1,8 +1,5 @@
 import { CODEOWNERS_LOCATIONS } from "../../gate/codeowners.ts";
 import type { ChangeStatus } from "../../gate/snapshot.ts";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ownerMembers, type InterlockConfig } from "../../config/config.ts";
 import { InterlockError } from "../../errors.ts";
 import { directoryOf, resolvePrincipal } from "../../identity/directory.ts";
@@ -68,7 +65,8 @@ export class LocalForge implements Forge {
     }
     const base = await this.git.revParse(this.#main);
     if (base === undefined) throw new Error(`the repository has no ${this.defaultBranch} branch`);
-    const unsigned = await this.git.commitFiles({
+    // Signed in-process as the object is written (as git signs with gpg.format=ssh).
+    const head = await this.git.commitFiles({
       base,
       parents: [base],
       files: [{ path: p.path, content: p.content }],
@@ -76,8 +74,8 @@ export class LocalForge implements Forge {
       author: requesterIdentity(p.requester.id),
       committer: INTERLOCK_IDENTITY,
       date: p.date,
+      sign: (unsigned) => signCommitObject(unsigned, key),
     });
-    const head = await this.#signCommit(unsigned, key);
     const branch = `${BRANCH_PREFIX}${p.id}`;
     // The branch and the tamper baseline (what Interlock wrote, kept outside the branch), both
     // or neither: a baseline someone created first is never silently kept.
@@ -89,20 +87,6 @@ export class LocalForge implements Forge {
       throw new Error(`branch ${branch} or its baseline exists already`);
     }
     return { id: p.id, branch, head };
-  }
-
-  /** Re-writes a commit with the requester's SSH signature in its gpgsig header. */
-  async #signCommit(commit: string, key: NonNullable<NewProposal["signingKey"]>): Promise<string> {
-    const raw = await this.git.raw(["cat-file", "commit", commit]);
-    const signed = signCommitObject(raw, key);
-    const dir = mkdtempSync(join(tmpdir(), "interlock-commit-"));
-    try {
-      const file = join(dir, "commit");
-      writeFileSync(file, signed);
-      return (await this.git.raw(["hash-object", "-t", "commit", "-w", "--", file])).trim();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   }
 
   async recordDenial(p: {
@@ -322,7 +306,8 @@ export class LocalForge implements Forge {
     for (let attempt = 0; attempt < 100; attempt++) {
       const tip = await this.git.revParse(this.#main);
       if (tip === undefined) throw new Error(`the repository has no ${this.defaultBranch} branch`);
-      const unsigned = await this.git.commitFiles({
+      const key = p.signingKey;
+      const commit = await this.git.commitFiles({
         base: tip,
         parents: [tip],
         files: [{ path: withdrawalPath(p.id), content: p.content }],
@@ -330,8 +315,8 @@ export class LocalForge implements Forge {
         author: requesterIdentity(p.by),
         committer: INTERLOCK_IDENTITY,
         date: p.date,
+        sign: (unsigned) => signCommitObject(unsigned, key),
       });
-      const commit = await this.#signCommit(unsigned, p.signingKey);
       if (await this.git.compareAndSwap(this.#main, commit, tip)) {
         await this.git.syncWorktree(this.defaultBranch);
         return commit;
@@ -487,11 +472,19 @@ export class LocalForge implements Forge {
   }
 }
 
+/** One list per parsed configuration, so each key is decoded once (sshsig caches per signer). */
+const signersOf = new WeakMap<InterlockConfig, AllowedSigner[]>();
+
 /** The allowed signers for review signatures: each configured person's key, for namespace git. */
 export function allowedSigners(config: InterlockConfig): AllowedSigner[] {
-  return Object.entries(config.people)
-    .filter(([, p]) => p.signing_key !== undefined)
-    .map(([id, p]) => ({ principal: id, publicKey: p.signing_key!, namespaces: ["git"] }));
+  let signers = signersOf.get(config);
+  if (signers === undefined) {
+    signers = Object.entries(config.people)
+      .filter(([, p]) => p.signing_key !== undefined)
+      .map(([id, p]) => ({ principal: id, publicKey: p.signing_key!, namespaces: ["git"] }));
+    signersOf.set(config, signers);
+  }
+  return [...signers];
 }
 
 function short(sha: string | undefined): string {

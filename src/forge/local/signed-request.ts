@@ -62,11 +62,19 @@ export function splitSignedCommit(
   };
 }
 
+/** One list per directory, so each key is decoded once (sshsig caches per signer object). */
+const signersOf = new WeakMap<IdentityDirectory, AllowedSigner[]>();
+
 /** Every configured principal's key, allowed for git's namespace only. */
 export function requestSigners(dir: IdentityDirectory): AllowedSigner[] {
-  return [...dir.principals.values()]
-    .filter((p) => p.signingKey !== undefined)
-    .map((p) => ({ principal: p.id, publicKey: p.signingKey!, namespaces: ["git"] }));
+  let signers = signersOf.get(dir);
+  if (signers === undefined) {
+    signers = [...dir.principals.values()]
+      .filter((p) => p.signingKey !== undefined)
+      .map((p) => ({ principal: p.id, publicKey: p.signingKey!, namespaces: ["git"] }));
+    signersOf.set(dir, signers);
+  }
+  return [...signers];
 }
 
 /**
