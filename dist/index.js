@@ -72606,6 +72606,7 @@ function commitText(text) {
 }
 
 // src/gate/snapshot.ts
+var GONE_COMMIT = "";
 var GATE_RULES = [
   "decision",
   "signed-request",
@@ -72640,8 +72641,16 @@ function evaluateGate(s) {
     decision: checkDecision(s),
     "signed-request": checkAuthentication(s),
     "not-expired": checkExpiry(s.now, s.request.expiresAt),
-    groups: groups2,
-    codeowners,
+    groups: withUnreadableTeams(
+      groups2,
+      s.request.decision.approvals.groups.flatMap((g) => g.owners),
+      s
+    ),
+    codeowners: withUnreadableTeams(
+      codeowners,
+      (s.codeowners === null ? void 0 : ownersFor(s.codeowners, s.request.path))?.owners ?? [],
+      s
+    ),
     "distinct-approvers": checkDistinct(reviews, requirementsMet),
     "fresh-approvals": checkFresh(reviews, requirementsMet, s.proposal.headCommit),
     "no-rejection": checkRejections(reviews),
@@ -72675,10 +72684,19 @@ function evaluateGate(s) {
     summary: summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals, ignored)
   };
 }
+function withUnreadableTeams(outcome, owners, s) {
+  const unreadable2 = s.unreadable?.teams;
+  if (outcome.ok || unreadable2 === void 0) return outcome;
+  const keys = new Set(owners.map(spellingKey));
+  const notes = Object.entries(unreadable2).filter(([handle]) => keys.has(spellingKey(handle))).map(([handle, why]) => `${handle} could not be read: ${why}`);
+  if (notes.length === 0) return outcome;
+  return { ...outcome, detail: `${outcome.detail}; ${notes.join("; ")}` };
+}
 function directoryOf2(s) {
   return s.identities ?? EMPTY_DIRECTORY;
 }
 function shortSha(commit) {
+  if (commit === GONE_COMMIT) return "a commit that no longer exists";
   return commit.slice(0, 7);
 }
 function sponsorOf(requester) {
@@ -72771,6 +72789,12 @@ function disqualifications(review, s) {
     reasons.push({
       long: `${who} pushed a commit to the proposal, so the approval would cover their own change`,
       short: `${who} pushed a commit to the proposal`
+    });
+  }
+  if (s.unreadable?.pushers !== void 0) {
+    reasons.push({
+      long: `who pushed to the proposal is unknown: ${s.unreadable.pushers}`,
+      short: "the proposal's pushers are unknown"
     });
   }
   if (review.isBot || isBotPrincipal(dir, who)) {
@@ -73554,6 +73578,9 @@ async function collectSnapshot(ctx, now, knownPath) {
   const requester = auth2.verified && auth2.requester ? auth2.requester : declared;
   const codeownersText = await ctx.codeowners();
   const identities = ctx.identities ? await ctx.identities() : void 0;
+  const committers = await ctx.committers();
+  const teams = await ctx.teams();
+  const unreadable2 = ctx.unreadable ? await ctx.unreadable() : void 0;
   const snapshot = {
     now,
     request: {
@@ -73571,12 +73598,13 @@ async function collectSnapshot(ctx, now, knownPath) {
       author: await ctx.author(),
       headCommit: ctx.headCommit,
       changedFiles: changed,
-      committers: await ctx.committers()
+      committers
     },
     reviews: await ctx.reviews(),
-    teams: await ctx.teams(),
+    teams,
     codeowners: codeownersText === void 0 ? null : parseCodeowners(codeownersText),
-    ...identities ? { identities } : {}
+    ...identities ? { identities } : {},
+    ...unreadable2 && (unreadable2.pushers !== void 0 || unreadable2.teams !== void 0) ? { unreadable: unreadable2 } : {}
   };
   return { ok: true, snapshot, record: record4, path };
 }
@@ -73593,6 +73621,10 @@ var GitHubProposalContext = class {
   #memo = /* @__PURE__ */ new Map();
   /** File contents by blob sha: a file whose blob is already known is not fetched again. */
   #blobs = /* @__PURE__ */ new Map();
+  /** Why the pushers could not be read, once they were asked for and could not be. */
+  #unreadablePushers;
+  /** Teams whose members could not be read, with why. */
+  #unreadableTeams = {};
   constructor(src, deps) {
     this.#src = src;
     this.#deps = deps;
@@ -73631,6 +73663,17 @@ var GitHubProposalContext = class {
       return [...people];
     });
   }
+  /**
+   * What GitHub would not tell this context (asked for by committers() and teams()): the gate
+   * fails closed on each, with the reason. Call after those two.
+   */
+  async unreadable() {
+    await Promise.all([this.committers(), this.teams()]);
+    return {
+      ...this.#unreadablePushers === void 0 ? {} : { pushers: this.#unreadablePushers },
+      ...Object.keys(this.#unreadableTeams).length === 0 ? {} : { teams: { ...this.#unreadableTeams } }
+    };
+  }
   async changedFiles() {
     const { files } = await this.#compare();
     return files.map(({ path, status }) => ({ path, status }));
@@ -73653,14 +73696,15 @@ var GitHubProposalContext = class {
       const reviews = [];
       for (const r of raw) {
         const state = reviewState(r.state);
-        if (state === void 0 || !r.submitted_at || !r.commit_id) continue;
+        if (state === void 0 || !r.submitted_at) continue;
         const at = new Date(r.submitted_at);
         if (until !== void 0 && at.getTime() > until) continue;
         const who = r.user?.login ?? "ghost";
         const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
         const matters = state === "approved" || state === "changes_requested";
         const canApprove = !isBot && r.user != null && matters && await this.#canApprove(who);
-        reviews.push({ who, state, commit: r.commit_id, at, isBot, verified: true, canApprove });
+        const commit = r.commit_id ?? GONE_COMMIT;
+        reviews.push({ who, state, commit, at, isBot, verified: true, canApprove });
       }
       return reviews;
     });
@@ -73732,7 +73776,9 @@ var GitHubProposalContext = class {
           });
           out[key] = members2.map((u) => u.login);
         } catch (err) {
-          if (httpStatus(err) !== 404) throw err;
+          const status = httpStatus(err);
+          if (status !== 403 && status !== 404) throw err;
+          this.#unreadableTeams[key] = `GitHub answered ${status} (${status === 404 ? "no such team, or " : ""}the token may not read the organisation's teams): Interlock's GitHub App needs the organisation permission Members: read, and GITHUB_TOKEN can never read teams`;
         }
       }
       return out;
@@ -73807,8 +73853,10 @@ var GitHubProposalContext = class {
         });
         return activity.filter((a) => a.activity_type !== "branch_deletion" && a.actor).map((a) => a.actor.login);
       } catch (err) {
-        if (httpStatus(err) === 404) return [];
-        throw err;
+        const status = httpStatus(err);
+        if (status !== 403 && status !== 404) throw err;
+        this.#unreadablePushers = `GitHub answered ${status} to the repository activity API (GET /repos/${owner}/${repo}/activity), the only record of who pushed to the proposal's branch: give Interlock's token read access to it (GitHub Enterprise Server needs 3.12 or later)`;
+        return [];
       }
     });
   }
@@ -74315,25 +74363,52 @@ ${p.body}`,
     const pr = data.find((p) => p.head.ref === `${BRANCH_PREFIX}${id2}`);
     return pr === void 0 ? void 0 : pullInfo(pr);
   }
-  /** The merged PR whose merge commit is `sha` (GitHub lists the PRs a commit belongs to). */
+  /**
+   * The merged PR whose merge commit is `sha`: first among the pull requests from the
+   * proposal's branch (GitHub's pull requests list reads the pull requests themselves and is
+   * current right after a merge), then among those GitHub associates with the commit (an index
+   * that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604). 1–2 calls.
+   */
   async #mergedPull(sha, id2) {
+    const own2 = (await this.#mergedProposals(id2)).find((p) => p.mergeCommit === sha);
+    if (own2 !== void 0) {
+      this.#merged.set(sha, own2);
+      return own2;
+    }
     const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
       ...this.#r,
       commit_sha: sha,
       per_page: 100
     });
-    const prs = data.map(pullInfo).filter((p) => p.mergedAt !== void 0);
-    const pr = prs.find((p) => p.mergeCommit === sha && p.headRef === `${BRANCH_PREFIX}${id2}`) ?? prs.find((p) => p.mergeCommit === sha);
+    const pr = data.map(pullInfo).find((p) => p.mergedAt !== void 0 && p.mergeCommit === sha);
     if (pr !== void 0) this.#merged.set(sha, pr);
     return pr;
   }
+  /** Merged pull requests from interlock/<id> into the default branch, first merged first. 1 call. */
+  async #mergedProposals(id2) {
+    const branch = `${BRANCH_PREFIX}${id2}`;
+    const { data } = await this.#octokit.rest.pulls.list({
+      ...this.#r,
+      head: `${this.owner}:${branch}`,
+      base: this.defaultBranch,
+      state: "closed",
+      per_page: 100
+    });
+    return data.map(pullInfo).filter(
+      (p) => p.headRef === branch && p.baseRef === this.defaultBranch && p.mergedAt !== void 0 && p.mergeCommit !== void 0
+    ).sort((a, b) => a.mergedAt.getTime() - b.mergedAt.getTime());
+  }
   /**
-   * The commit that brought a request file to the default branch. The file's history (newest
-   * first) ends with the commit that added it — on the proposal branch, since history
-   * simplification follows the merged side — and the pull request it was merged through names
-   * the merge commit. 2 calls.
+   * How a request file reached the default branch. Its proposal's merged pull request, looked
+   * up by its head branch (1 call); failing that, the commit that added the file and any pull
+   * request GitHub associates with it (2 calls), which `evidence` then judges. When no pull
+   * request is found at all, the file may have been pushed directly, or GitHub has not yet
+   * indexed a merge that just happened: the request is returned as pending, never as a
+   * refusal, and looked at again on the next run (it is never run without its pull request).
    */
   async #mergedRequest(id2, path) {
+    const own2 = (await this.#mergedProposals(id2))[0];
+    if (own2 !== void 0) return this.#remember(id2, path, own2);
     const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
       ...this.#r,
       sha: this.defaultBranch,
@@ -74347,17 +74422,24 @@ ${p.body}`,
       commit_sha: added.sha,
       per_page: 100
     });
-    const pr = data.map(pullInfo).find(
-      (p) => p.mergedAt !== void 0 && p.mergeCommit !== void 0 && p.baseRef === this.defaultBranch && p.headRef === `${BRANCH_PREFIX}${id2}`
+    const other = data.map(pullInfo).find(
+      (p) => p.mergedAt !== void 0 && p.mergeCommit !== void 0 && p.baseRef === this.defaultBranch
     );
-    if (pr !== void 0) {
-      this.#merged.set(pr.mergeCommit, pr);
-      this.#mergeCommits.set(id2, pr.mergeCommit);
-      this.#numbers.set(id2, pr.number);
-      return { id: id2, path, mergeCommit: pr.mergeCommit, mergedAt: pr.mergedAt };
-    }
+    if (other !== void 0) return this.#remember(id2, path, other);
     const date5 = added.commit.committer?.date ?? added.commit.author?.date;
-    return { id: id2, path, mergeCommit: added.sha, mergedAt: new Date(date5 ?? 0) };
+    return {
+      id: id2,
+      path,
+      mergeCommit: added.sha,
+      mergedAt: new Date(date5 ?? 0),
+      pending: `no merged pull request from ${BRANCH_PREFIX}${id2} was found for ${path}: GitHub may not have indexed a merge that just happened, or the file was pushed without one. It is not run, and it is looked at again on the next run.`
+    };
+  }
+  #remember(id2, path, pr) {
+    this.#merged.set(pr.mergeCommit, pr);
+    this.#mergeCommits.set(id2, pr.mergeCommit);
+    this.#numbers.set(id2, pr.number);
+    return { id: id2, path, mergeCommit: pr.mergeCommit, mergedAt: pr.mergedAt };
   }
   /** A branch's tip commit and its tree (one call, where the Git ref API would need two). */
   async #branchTip(branch) {
@@ -85463,6 +85545,7 @@ async function executeOne(m, deps, run2) {
     status: "refused",
     detail
   });
+  if (m.pending !== void 0) return { id: m.id, action, status: "pending", detail: m.pending };
   const journalled = journal?.state(m.id);
   if (journalled?.result) {
     return refused(
@@ -86105,7 +86188,8 @@ var STATUS_MARK = {
   refused: "\u26D4",
   claimed: "\u23F3",
   "no-executor": "\u2754",
-  busy: "\u23F3"
+  busy: "\u23F3",
+  pending: "\u23F3"
 };
 function renderReportsMarkdown(reports) {
   if (reports.length === 0) {
@@ -86129,7 +86213,8 @@ function renderReportComment(r, runUrl) {
     refused: "was **refused**: the evidence did not hold, so it was not run",
     claimed: "is claimed by an executor that has not recorded a result",
     "no-executor": "has no executor configured yet",
-    busy: "is being executed by another run"
+    busy: "is being executed by another run",
+    pending: "is waiting until GitHub shows the pull request it was merged through"
   };
   return [
     `${STATUS_MARK[r.status] ?? "\u2022"} Interlock: request ${id(r.id)} (${id(r.action)}) ${what[r.status] ?? r.status}.`,

@@ -10,6 +10,7 @@ import { terminalText } from "../presentation/escape.ts";
 import { ownersFor, type Codeowners, type CodeownersRule } from "./codeowners.ts";
 import {
   GATE_RULES,
+  GONE_COMMIT,
   type GateApproval,
   type GateApprovalGroup,
   type GateRequester,
@@ -56,8 +57,16 @@ export function evaluateGate(s: GateSnapshot): GateVerdict {
     decision: checkDecision(s),
     "signed-request": checkAuthentication(s),
     "not-expired": checkExpiry(s.now, s.request.expiresAt),
-    groups,
-    codeowners,
+    groups: withUnreadableTeams(
+      groups,
+      s.request.decision.approvals.groups.flatMap((g) => g.owners),
+      s,
+    ),
+    codeowners: withUnreadableTeams(
+      codeowners,
+      (s.codeowners === null ? undefined : ownersFor(s.codeowners, s.request.path))?.owners ?? [],
+      s,
+    ),
     "distinct-approvers": checkDistinct(reviews, requirementsMet),
     "fresh-approvals": checkFresh(reviews, requirementsMet, s.proposal.headCommit),
     "no-rejection": checkRejections(reviews),
@@ -95,6 +104,25 @@ export function evaluateGate(s: GateSnapshot): GateVerdict {
   };
 }
 
+/**
+ * An unmet rule whose owners include teams the forge could not read says so, with what to
+ * grant: "0 of 1" alone would send a reviewer looking for approvals that cannot count.
+ */
+function withUnreadableTeams<T extends RuleOutcome>(
+  outcome: T,
+  owners: readonly string[],
+  s: GateSnapshot,
+): T {
+  const unreadable = s.unreadable?.teams;
+  if (outcome.ok || unreadable === undefined) return outcome;
+  const keys = new Set(owners.map(spellingKey));
+  const notes = Object.entries(unreadable)
+    .filter(([handle]) => keys.has(spellingKey(handle)))
+    .map(([handle, why]) => `${handle} could not be read: ${why}`);
+  if (notes.length === 0) return outcome;
+  return { ...outcome, detail: `${outcome.detail}; ${notes.join("; ")}` };
+}
+
 /** A rule's result plus, when it fails, the short phrase the summary sentence uses. */
 interface RuleOutcome {
   readonly ok: boolean;
@@ -112,6 +140,7 @@ function directoryOf(s: GateSnapshot): IdentityDirectory {
 }
 
 function shortSha(commit: string): string {
+  if (commit === GONE_COMMIT) return "a commit that no longer exists";
   return commit.slice(0, 7);
 }
 
@@ -265,6 +294,12 @@ function disqualifications(review: GateReview, s: GateSnapshot): Reason[] {
     reasons.push({
       long: `${who} pushed a commit to the proposal, so the approval would cover their own change`,
       short: `${who} pushed a commit to the proposal`,
+    });
+  }
+  if (s.unreadable?.pushers !== undefined) {
+    reasons.push({
+      long: `who pushed to the proposal is unknown: ${s.unreadable.pushers}`,
+      short: "the proposal's pushers are unknown",
     });
   }
   if (review.isBot || isBotPrincipal(dir, who)) {

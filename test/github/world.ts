@@ -23,6 +23,8 @@ import { GitHubSimulator } from "./simulator.ts";
 
 export const ORG = "acme";
 export const BOT = "interlock-app[bot]";
+/** The Interlock GitHub App's id (what `interlock/gate` is pinned to). */
+export const INTERLOCK_APP_ID = 424242;
 
 export const CODEOWNERS = `# Who may approve what (the base branch's copy is what counts).
 /requests/                      @acme/security
@@ -151,6 +153,12 @@ export class World {
       now: () => clock.now,
     });
     const botToken = sim.addUser(BOT, { type: "Bot", role: "write" });
+    sim.addApp(BOT, {
+      id: INTERLOCK_APP_ID,
+      slug: "interlock-app",
+      name: "Interlock",
+      membersRead: true,
+    });
     sim.addUser("root", { role: "admin", name: "Root Admin" });
     for (const login of ["alice", "dana", "sam", "pat", "mallory"]) {
       sim.addUser(login, {

@@ -557,28 +557,61 @@ export class GitHubForge implements Forge {
     return pr === undefined ? undefined : pullInfo(pr);
   }
 
-  /** The merged PR whose merge commit is `sha` (GitHub lists the PRs a commit belongs to). */
+  /**
+   * The merged PR whose merge commit is `sha`: first among the pull requests from the
+   * proposal's branch (GitHub's pull requests list reads the pull requests themselves and is
+   * current right after a merge), then among those GitHub associates with the commit (an index
+   * that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604). 1–2 calls.
+   */
   async #mergedPull(sha: string, id: string): Promise<PullInfo | undefined> {
+    const own = (await this.#mergedProposals(id)).find((p) => p.mergeCommit === sha);
+    if (own !== undefined) {
+      this.#merged.set(sha, own);
+      return own;
+    }
     const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
       ...this.#r,
       commit_sha: sha,
       per_page: 100,
     });
-    const prs = data.map(pullInfo).filter((p) => p.mergedAt !== undefined);
-    const pr =
-      prs.find((p) => p.mergeCommit === sha && p.headRef === `${BRANCH_PREFIX}${id}`) ??
-      prs.find((p) => p.mergeCommit === sha);
+    const pr = data.map(pullInfo).find((p) => p.mergedAt !== undefined && p.mergeCommit === sha);
     if (pr !== undefined) this.#merged.set(sha, pr);
     return pr;
   }
 
+  /** Merged pull requests from interlock/<id> into the default branch, first merged first. 1 call. */
+  async #mergedProposals(id: string): Promise<PullInfo[]> {
+    const branch = `${BRANCH_PREFIX}${id}`;
+    const { data } = await this.#octokit.rest.pulls.list({
+      ...this.#r,
+      head: `${this.owner}:${branch}`,
+      base: this.defaultBranch,
+      state: "closed",
+      per_page: 100,
+    });
+    return data
+      .map(pullInfo)
+      .filter(
+        (p) =>
+          p.headRef === branch &&
+          p.baseRef === this.defaultBranch &&
+          p.mergedAt !== undefined &&
+          p.mergeCommit !== undefined,
+      )
+      .sort((a, b) => a.mergedAt!.getTime() - b.mergedAt!.getTime());
+  }
+
   /**
-   * The commit that brought a request file to the default branch. The file's history (newest
-   * first) ends with the commit that added it — on the proposal branch, since history
-   * simplification follows the merged side — and the pull request it was merged through names
-   * the merge commit. 2 calls.
+   * How a request file reached the default branch. Its proposal's merged pull request, looked
+   * up by its head branch (1 call); failing that, the commit that added the file and any pull
+   * request GitHub associates with it (2 calls), which `evidence` then judges. When no pull
+   * request is found at all, the file may have been pushed directly, or GitHub has not yet
+   * indexed a merge that just happened: the request is returned as pending, never as a
+   * refusal, and looked at again on the next run (it is never run without its pull request).
    */
   async #mergedRequest(id: string, path: string): Promise<MergedRequest> {
+    const own = (await this.#mergedProposals(id))[0];
+    if (own !== undefined) return this.#remember(id, path, own);
     const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
       ...this.#r,
       sha: this.defaultBranch,
@@ -592,23 +625,33 @@ export class GitHubForge implements Forge {
       commit_sha: added.sha,
       per_page: 100,
     });
-    const pr = data
+    const other = data
       .map(pullInfo)
       .find(
         (p) =>
           p.mergedAt !== undefined &&
           p.mergeCommit !== undefined &&
-          p.baseRef === this.defaultBranch &&
-          p.headRef === `${BRANCH_PREFIX}${id}`,
+          p.baseRef === this.defaultBranch,
       );
-    if (pr !== undefined) {
-      this.#merged.set(pr.mergeCommit!, pr);
-      this.#mergeCommits.set(id, pr.mergeCommit!);
-      this.#numbers.set(id, pr.number);
-      return { id, path, mergeCommit: pr.mergeCommit!, mergedAt: pr.mergedAt! };
-    }
+    if (other !== undefined) return this.#remember(id, path, other);
     const date = added.commit.committer?.date ?? added.commit.author?.date;
-    return { id, path, mergeCommit: added.sha, mergedAt: new Date(date ?? 0) };
+    return {
+      id,
+      path,
+      mergeCommit: added.sha,
+      mergedAt: new Date(date ?? 0),
+      pending:
+        `no merged pull request from ${BRANCH_PREFIX}${id} was found for ${path}: GitHub may not ` +
+        "have indexed a merge that just happened, or the file was pushed without one. It is not " +
+        "run, and it is looked at again on the next run.",
+    };
+  }
+
+  #remember(id: string, path: string, pr: PullInfo): MergedRequest {
+    this.#merged.set(pr.mergeCommit!, pr);
+    this.#mergeCommits.set(id, pr.mergeCommit!);
+    this.#numbers.set(id, pr.number);
+    return { id, path, mergeCommit: pr.mergeCommit!, mergedAt: pr.mergedAt! };
   }
 
   /** A branch's tip commit and its tree (one call, where the Git ref API would need two). */

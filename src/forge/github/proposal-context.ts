@@ -2,7 +2,12 @@ import { CONFIG_PATH, parseConfig } from "../../config/config.ts";
 import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners } from "../../gate/codeowners.ts";
 import { directoryOf, EMPTY_DIRECTORY, type IdentityDirectory } from "../../identity/directory.ts";
 import { requestPathPattern } from "../../gate/collect.ts";
-import type { ChangeStatus, ReviewState } from "../../gate/snapshot.ts";
+import {
+  GONE_COMMIT,
+  type ChangeStatus,
+  type ReviewState,
+  type Unreadable,
+} from "../../gate/snapshot.ts";
 import { parseRequestFile } from "../../proposal/request-file.ts";
 import type { ForgeReview, ProposalContext } from "../forge.ts";
 import type { ApiCallCounter } from "./api-call-counter.ts";
@@ -79,6 +84,10 @@ export class GitHubProposalContext implements ProposalContext {
   readonly #memo = new Map<string, Promise<unknown>>();
   /** File contents by blob sha: a file whose blob is already known is not fetched again. */
   readonly #blobs = new Map<string, string>();
+  /** Why the pushers could not be read, once they were asked for and could not be. */
+  #unreadablePushers: string | undefined;
+  /** Teams whose members could not be read, with why. */
+  readonly #unreadableTeams: Record<string, string> = {};
 
   constructor(src: ContextSource, deps: ContextDeps) {
     this.#src = src;
@@ -121,6 +130,20 @@ export class GitHubProposalContext implements ProposalContext {
     });
   }
 
+  /**
+   * What GitHub would not tell this context (asked for by committers() and teams()): the gate
+   * fails closed on each, with the reason. Call after those two.
+   */
+  async unreadable(): Promise<Unreadable> {
+    await Promise.all([this.committers(), this.teams()]);
+    return {
+      ...(this.#unreadablePushers === undefined ? {} : { pushers: this.#unreadablePushers }),
+      ...(Object.keys(this.#unreadableTeams).length === 0
+        ? {}
+        : { teams: { ...this.#unreadableTeams } }),
+    };
+  }
+
   async changedFiles(): Promise<{ path: string; status: ChangeStatus }[]> {
     const { files } = await this.#compare();
     return files.map(({ path, status }) => ({ path, status }));
@@ -144,14 +167,19 @@ export class GitHubProposalContext implements ProposalContext {
       const reviews: ForgeReview[] = [];
       for (const r of raw) {
         const state = reviewState(r.state);
-        if (state === undefined || !r.submitted_at || !r.commit_id) continue;
+        if (state === undefined || !r.submitted_at) continue;
         const at = new Date(r.submitted_at);
         if (until !== undefined && at.getTime() > until) continue;
         const who = r.user?.login ?? "ghost";
         const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
         const matters = state === "approved" || state === "changes_requested";
         const canApprove = !isBot && r.user != null && matters && (await this.#canApprove(who));
-        reviews.push({ who, state, commit: r.commit_id, at, isBot, verified: true, canApprove });
+        // GitHub answers commit_id null when the commit was garbage-collected or forcibly
+        // deleted (the pull-request-review schema: https://docs.github.com/rest/pulls/reviews).
+        // Such a review is kept: never on the head, so an approval is stale, but a rejection
+        // still stands.
+        const commit = r.commit_id ?? GONE_COMMIT;
+        reviews.push({ who, state, commit, at, isBot, verified: true, canApprove });
       }
       return reviews;
     });
@@ -228,7 +256,12 @@ export class GitHubProposalContext implements ProposalContext {
           });
           out[key] = members.map((u) => u.login);
         } catch (err) {
-          if (httpStatus(err) !== 404) throw err;
+          const status = httpStatus(err);
+          if (status !== 403 && status !== 404) throw err;
+          // Unknown: it counts nobody (fail closed), and the gate says what to fix.
+          this.#unreadableTeams[key] =
+            `GitHub answered ${status} (${status === 404 ? "no such team, or " : ""}the token may not read the organisation's teams): ` +
+            "Interlock's GitHub App needs the organisation permission Members: read, and GITHUB_TOKEN can never read teams";
         }
       }
       return out;
@@ -312,9 +345,16 @@ export class GitHubProposalContext implements ProposalContext {
           .filter((a) => a.activity_type !== "branch_deletion" && a.actor)
           .map((a) => a.actor!.login);
       } catch (err) {
-        // GitHub Enterprise Server before 3.12 has no activity API: the commits must do.
-        if (httpStatus(err) === 404) return [];
-        throw err;
+        const status = httpStatus(err);
+        if (status !== 403 && status !== 404) throw err;
+        // Not "nobody pushed": GitHub answers 403 or 404 to a token that may not see the
+        // activity (and GitHub Enterprise Server before 3.12 has none). Unknown pushers make
+        // every approval unable to count (the gate says why).
+        this.#unreadablePushers =
+          `GitHub answered ${status} to the repository activity API (GET /repos/${owner}/${repo}/activity), ` +
+          "the only record of who pushed to the proposal's branch: give Interlock's token read access to it " +
+          "(GitHub Enterprise Server needs 3.12 or later)";
+        return [];
       }
     });
   }
