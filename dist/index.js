@@ -74264,23 +74264,51 @@ ${p.body}`,
   }
   /**
    * Publishes a gate verdict as the check run "interlock/gate" on the head it was evaluated on
-   * (the PR head if `head` is not given). Needs a GitHub App token (GITHUB_TOKEN in Actions).
+   * (the PR head if `head` is not given): one check run per head, created by Interlock's App
+   * the first time and updated in place after that, so a stale failure never sits next to a
+   * newer success (branch protection weighs every run with the required name). A check run,
+   * not a commit status: a check run belongs to the App whose token created it and only that App
+   * can update it, so a required check pinned to the App cannot be published by anyone else,
+   * while "anyone with write permissions to a repository can set the state for any status
+   * check" (https://docs.github.com/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/about-status-checks).
+   * 2 calls: the lookup and the write.
    */
   publishGate(id2, verdict, markdown, head) {
     return this.#op("publishGate", async () => {
       const sha = head ?? (await this.#openPull(id2))?.headSha;
       if (sha === void 0) throw new Error(`no open pull request for request ${id2}`);
+      const result2 = {
+        conclusion: verdict.satisfied ? "success" : "failure",
+        output: {
+          title: truncate(verdict.summary, CHECK_TITLE_MAX),
+          summary: truncate(markdown, CHECK_SUMMARY_MAX)
+        }
+      };
+      const { data: listed } = await this.#octokit.rest.checks.listForRef({
+        ...this.#r,
+        ref: sha,
+        check_name: GATE_CHECK_NAME,
+        filter: "all",
+        per_page: 100
+      });
+      const slug = this.#botLogin.replace(/\[bot\]$/, "");
+      const own2 = listed.check_runs.find((r) => r.app?.slug === slug);
+      if (own2 !== void 0) {
+        const { data: data2 } = await this.#octokit.rest.checks.update({
+          ...this.#r,
+          check_run_id: own2.id,
+          status: "completed",
+          ...result2
+        });
+        return { id: data2.id, url: data2.html_url ?? data2.url };
+      }
       const { data } = await this.#octokit.rest.checks.create({
         ...this.#r,
         name: GATE_CHECK_NAME,
         head_sha: sha,
         status: "completed",
-        conclusion: verdict.satisfied ? "success" : "failure",
         external_id: id2,
-        output: {
-          title: truncate(verdict.summary, CHECK_TITLE_MAX),
-          summary: truncate(markdown, CHECK_SUMMARY_MAX)
-        }
+        ...result2
       });
       return { id: data.id, url: data.html_url ?? data.url };
     });

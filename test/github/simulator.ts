@@ -104,7 +104,20 @@ export interface GitHubBehaviour {
    * https://docs.github.com/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners).
    */
   readonly enforceAtMerge: boolean;
+  /**
+   * Which events start workflow runs, by who caused them: "events triggered by the
+   * GITHUB_TOKEN, with the exception of workflow_dispatch and repository_dispatch, will not
+   * create a new workflow run" (https://docs.github.com/actions/concepts/security/github_token);
+   * on github.com since 2026, `pull_request` runs for a pull request created or updated by
+   * GITHUB_TOKEN are created waiting for a person's approval instead (the note "If you need
+   * workflow runs from workflow-created pull requests to execute without requiring approval, use
+   * a GitHub App installation access token" on the same page). An App's token starts runs.
+   */
+  readonly workflowTriggerRules: boolean;
 }
+
+/** What an event does to a workflow listening for it. */
+export type WorkflowStart = "runs" | "none" | "awaiting-approval";
 
 /** github.com's behaviour: every switch on. */
 export const GITHUB_COM: GitHubBehaviour = {
@@ -114,6 +127,7 @@ export const GITHUB_COM: GitHubBehaviour = {
   actionsPullRequestSetting: true,
   checkRunAppByToken: true,
   enforceAtMerge: true,
+  workflowTriggerRules: true,
 };
 
 /** The GitHub App GitHub Actions' GITHUB_TOKEN belongs to. */
@@ -178,12 +192,12 @@ interface CheckRun {
   readonly id: number;
   readonly name: string;
   readonly headSha: string;
-  readonly status: string;
-  readonly conclusion: string | null;
-  readonly title: string | null;
-  readonly summary: string | null;
+  status: string;
+  conclusion: string | null;
+  title: string | null;
+  summary: string | null;
   readonly externalId: string | null;
-  readonly at: Date;
+  at: Date;
   readonly by: string;
   readonly app: { readonly id: number; readonly slug: string; readonly name: string };
 }
@@ -424,6 +438,15 @@ export class GitHubSimulator {
    */
   collectGarbage(sha: string): void {
     this.#gone.add(sha);
+  }
+
+  /** Whether `event` caused by `actor` starts a workflow run (GitHubBehaviour.workflowTriggerRules). */
+  workflowStart(event: string, actor: string): WorkflowStart {
+    if (!this.behaviour.workflowTriggerRules) return "runs";
+    if (actor.toLowerCase() !== "github-actions[bot]") return "runs";
+    if (event === "workflow_dispatch" || event === "repository_dispatch") return "runs";
+    if (event === "pull_request") return "awaiting-approval";
+    return "none";
   }
 
   setRole(login: string, role: Role | undefined): void {
@@ -1887,10 +1910,40 @@ export class GitHubSimulator {
       return { status: 201, body: this.#checkRunJson(run) };
     });
 
+    // Only the App that created a check run may update it
+    // (https://docs.github.com/rest/checks/runs#update-a-check-run).
+    this.#route("PATCH", `${R}/check-runs/{check_run_id}`, async (ctx) => {
+      this.#need(ctx.actor, "write");
+      const run = this.#checkRuns.find((r) => r.id === Number(ctx.params.check_run_id));
+      if (run === undefined) throw notFound();
+      if (ctx.actor.type !== "Bot" || this.#appOf(ctx.actor.login).id !== run.app.id) {
+        throw new HttpError(403, "Resource not accessible by integration");
+      }
+      const output = (ctx.body.output ?? {}) as { title?: string; summary?: string };
+      if (typeof ctx.body.status === "string") run.status = ctx.body.status;
+      if (typeof ctx.body.conclusion === "string") {
+        run.conclusion = ctx.body.conclusion;
+        run.status = "completed";
+      }
+      if (output.title !== undefined) run.title = output.title;
+      if (output.summary !== undefined) run.summary = output.summary;
+      run.at = this.now();
+      return { status: 200, body: this.#checkRunJson(run) };
+    });
+
     this.#route("GET", `${R}/commits/{ref}/check-runs`, async (ctx) => {
       this.#need(ctx.actor, "read");
       const c = await this.#commitOf(ctx.params.ref!);
-      const runs = this.#checkRuns.filter((r) => r.headSha === c.sha).reverse();
+      const name = ctx.query.get("check_name");
+      const app = ctx.query.get("app_id");
+      const runs = this.#checkRuns
+        .filter(
+          (r) =>
+            r.headSha === c.sha &&
+            (name === null || r.name === name) &&
+            (app === null || String(r.app.id) === app),
+        )
+        .reverse();
       return {
         status: 200,
         body: { total_count: runs.length, check_runs: runs.map((r) => this.#checkRunJson(r)) },
