@@ -73715,8 +73715,14 @@ var GitHubProposalContext = class {
     if (known !== void 0) return known;
     return this.#read(path, this.#src.contentRef);
   }
-  readOriginal(path) {
-    return this.#read(path, `refs/interlock/requests/${this.id}`);
+  /**
+   * The request file as Interlock's App filed it: at the commit the App created the branch at
+   * (never the movable refs/interlock/requests/<id>, which any writer can point elsewhere).
+   * Undefined when the App did not file it: the gate then fails closed.
+   */
+  async readOriginal(path) {
+    const filed = await this.#filed();
+    return "reason" in filed ? void 0 : this.#read(path, filed.commit);
   }
   codeowners() {
     return this.#once("codeowners", async () => {
@@ -73841,8 +73847,22 @@ var GitHubProposalContext = class {
     });
   }
   /** Who pushed to the proposal's branch (the repository activity log). */
-  #pushers() {
-    return this.#once("pushers", async () => {
+  async #pushers() {
+    const activity = await this.#activity();
+    if ("unreadable" in activity) {
+      this.#unreadablePushers = activity.unreadable;
+      return [];
+    }
+    return activity.filter((a) => a.type !== "branch_deletion" && a.actor !== void 0).map((a) => a.actor);
+  }
+  /**
+   * The repository activity of the proposal's branch, newest first (GitHub's record of who
+   * pushed, created or deleted it: the authenticated account, whatever the commits say), or
+   * why it could not be read. Not "nobody pushed": GitHub answers 403 or 404 to a token that may
+   * not see it, and GitHub Enterprise Server before 3.12 has none. 1 call (paginated).
+   */
+  #activity() {
+    return this.#once("activity", async () => {
       const { octokit, owner, repo } = this.#deps;
       try {
         const activity = await octokit.paginate(octokit.rest.repos.listActivities, {
@@ -73851,14 +73871,67 @@ var GitHubProposalContext = class {
           ref: this.#src.branchRef,
           per_page: 100
         });
-        return activity.filter((a) => a.activity_type !== "branch_deletion" && a.actor).map((a) => a.actor.login);
+        return activity.map((a) => ({
+          type: a.activity_type,
+          after: a.after,
+          ...a.actor ? { actor: a.actor.login } : {}
+        }));
       } catch (err) {
         const status = httpStatus(err);
         if (status !== 403 && status !== 404) throw err;
-        this.#unreadablePushers = `GitHub answered ${status} to the repository activity API (GET /repos/${owner}/${repo}/activity), the only record of who pushed to the proposal's branch: give Interlock's token read access to it (GitHub Enterprise Server needs 3.12 or later)`;
-        return [];
+        return {
+          unreadable: `GitHub answered ${status} to the repository activity API (GET /repos/${owner}/${repo}/activity), the only record of who pushed to the proposal's branch: give Interlock's token read access to it (GitHub Enterprise Server needs 3.12 or later)`
+        };
       }
     });
+  }
+  /**
+   * The commit Interlock's App created the proposal's branch at: the request as the App filed
+   * it, the baseline the head is compared with. A proposal counts only when the App created
+   * its branch (every creation of it, in GitHub's activity log) and opened its pull request;
+   * a look-alike made by anyone else, GITHUB_TOKEN included, never does.
+   */
+  #filed() {
+    return this.#once("filed", async () => {
+      const bot = this.#deps.botLogin;
+      const branch = this.#src.branchRef.replace(/^refs\/heads\//, "");
+      if (this.#src.author.toLowerCase() !== bot.toLowerCase()) {
+        return {
+          reason: `its pull request #${this.#src.number} was opened by ${this.#src.author}, not by Interlock's App (${bot}): only proposals the App files count`
+        };
+      }
+      const activity = await this.#activity();
+      if ("unreadable" in activity) return { reason: activity.unreadable };
+      const creations = activity.filter((a) => a.type === "branch_creation");
+      const other = creations.find((a) => a.actor?.toLowerCase() !== bot.toLowerCase());
+      if (other !== void 0) {
+        return {
+          reason: `${branch} was created by ${other.actor ?? "an unknown account"}, not by Interlock's App (${bot}): only proposals the App files count`
+        };
+      }
+      const first = creations.at(-1);
+      if (first === void 0) {
+        return {
+          reason: `GitHub's activity log has no creation of ${branch} by Interlock's App (${bot})`
+        };
+      }
+      return { commit: first.after };
+    });
+  }
+  /**
+   * Who filed the request: Interlock's App, from a default-branch job, for the requester it
+   * bound there (the dispatch sender or the intake issue's author, with the sponsor from the
+   * configuration). Verified when the App opened the pull request and created the branch.
+   */
+  async authenticate(declared) {
+    const filed = await this.#filed();
+    if ("reason" in filed) return { verified: false, reason: filed.reason };
+    return {
+      verified: true,
+      signer: declared.id,
+      detail: `filed by Interlock's App (${this.#deps.botLogin}), which opened the pull request and created its branch at ${filed.commit.slice(0, 7)}`,
+      requester: declared
+    };
   }
   /** A file at a ref through the contents API; undefined if it does not exist there. */
   #read(path, ref) {
