@@ -72485,6 +72485,16 @@ function bindRequester(dir, signer, declared) {
   }
   return { ok: true, requester: { id: who.id, kind: declared.kind, on_behalf_of: sponsor } };
 }
+function bindDispatcher(dir, sender, declared) {
+  const direct = bindRequester(dir, sender, declared);
+  if (direct.ok) return direct;
+  const who = resolvePrincipal(dir, sender);
+  const agent = resolvePrincipal(dir, declared.id);
+  if (who?.kind === "person" && agent?.kind === "agent" && agent.sponsor === who.id) {
+    return bindRequester(dir, agent.id, declared);
+  }
+  return direct;
+}
 
 // src/forge/local/signed-request.ts
 function splitSignedCommit(raw) {
@@ -83952,7 +83962,6 @@ function requestSettings(common, env, fs3, sender, from) {
     );
   }
   const request2 = parseRequest(text, { source });
-  checkSender(request2, sender);
   return {
     ...common,
     mode: "request",
@@ -83982,20 +83991,6 @@ function requestFromInput(value, workspace, fs3) {
     );
   }
   return { text: fs3.readFile(path), source: rel };
-}
-function personKey(id2) {
-  return principalKey(EMPTY_DIRECTORY, id2);
-}
-function checkSender(request2, sender) {
-  if (sender.type === "Bot" || sender.login.toLowerCase().endsWith("[bot]")) return;
-  const who = personKey(sender.login);
-  const named2 = [request2.requester.id, request2.requester.on_behalf_of].filter((x) => x !== void 0).map(personKey);
-  if (!named2.includes(who)) {
-    throw settingsError(
-      `${sender.login} dispatched this request, but it names neither them as the requester nor as on_behalf_of: the person behind a request must be named so that they cannot approve it`,
-      `Add 'on_behalf_of: ${sender.login}' to the requester (or dispatch it as the requester).`
-    );
-  }
 }
 var MASKING_KEY = /^[0-9a-f]{64}$/;
 function maskingKeyOf(env) {
@@ -86384,9 +86379,21 @@ async function requestMode(s, deps) {
   const config2 = loadConfig(s.repoDir);
   const decide = await decideContext(s, deps);
   const now = deps.now();
-  const filed = await fileRequest(s.request, {
+  const identities = directoryOf(config2);
+  const bound = bindDispatcher(identities, s.sender.login, s.request.requester);
+  if (!bound.ok) {
+    throw new InterlockError(
+      "request.invalid",
+      `${s.sender.login} dispatched this request, which cannot be filed: ${bound.reason}`,
+      {
+        hint: "On GitHub the requester is the account that dispatches the request: dispatch an agent's request with the agent's own account (listed in its aliases in .interlock/config.yaml, with its sponsor) or as the person who sponsors it, or file it as yourself (kind: human)."
+      }
+    );
+  }
+  const request2 = { ...s.request, requester: bound.requester };
+  const filed = await fileRequest(request2, {
     forge: deps.forgeFactory(targetOf(s)),
-    decide: { ...decide, now, identities: directoryOf(config2) },
+    decide: { ...decide, now, identities },
     recipients: config2.executors.recipients
   });
   const decision = filed.evaluation.decision;

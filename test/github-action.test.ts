@@ -334,42 +334,6 @@ describe("settings: inputs and the event parsed once", () => {
     expect(e2.message).not.toContain("SECRETSECRET");
   });
 
-  it("the person who dispatches a request must be named in it (so they cannot approve it)", () => {
-    // alice dispatches a request that names agent:etl-bot for alice: fine.
-    expect(
-      settingsFor("workflow_dispatch", workflowDispatchEvent({ sender: "Alice" }), {
-        request: EXPORT_YAML,
-      }).mode,
-    ).toBe("request");
-    // mallory files the same request: she is neither requester nor on_behalf_of.
-    expectUsage(
-      () =>
-        settingsFor("workflow_dispatch", workflowDispatchEvent({ sender: "mallory" }), {
-          request: EXPORT_YAML,
-        }),
-      /mallory dispatched this request, but it names neither/,
-      /on_behalf_of: mallory/,
-    );
-    // the agent's own account dispatching is its requester.
-    expect(
-      settingsFor(
-        "repository_dispatch",
-        repositoryDispatchEvent({ sender: "etl-bot", clientPayload: { request: EXPORT_YAML } }),
-      ).mode,
-    ).toBe("request");
-    // an app never approves, so an app may dispatch for anyone.
-    expect(
-      settingsFor(
-        "repository_dispatch",
-        repositoryDispatchEvent({
-          sender: "agents[bot]",
-          senderType: "Bot",
-          clientPayload: { request: EXPORT_YAML },
-        }),
-      ).mode,
-    ).toBe("request");
-  });
-
   it("an explicit mode must agree with the event: PR events never execute", () => {
     for (const [event, payload] of [
       ["pull_request", pullRequestEvent()],
@@ -421,6 +385,59 @@ function harness() {
   });
   return { forge, core, targets, deps };
 }
+
+describe("run: the requester is whoever dispatched it, the sponsor comes from the config", () => {
+  const dispatch = (sender: string, senderType: "User" | "Bot", request = EXPORT_YAML) =>
+    settingsFor(
+      "repository_dispatch",
+      repositoryDispatchEvent({ sender, senderType, clientPayload: { request } }),
+      { "masking-key": KEY },
+    );
+
+  it("the agent's own account files as the agent, for the sponsor the config binds to it", async () => {
+    const { forge, core, deps } = harness();
+    const out = await run(deps(dispatch("etl-bot", "User")));
+    expect(out).toMatchObject({ mode: "request", denied: false });
+    expect(core.failures).toEqual([]);
+    expect(forge.proposals.get(core.outputs.id!)!.content).toMatch(/on_behalf_of: alice/);
+  });
+
+  it("the sponsor may dispatch their own agent's request (and is excluded as its sponsor)", async () => {
+    const { forge, core, deps } = harness();
+    const s = settingsFor("workflow_dispatch", workflowDispatchEvent({ sender: "Alice" }), {
+      request: EXPORT_YAML,
+      "masking-key": KEY,
+    });
+    expect(await run(deps(s))).toMatchObject({ mode: "request", denied: false });
+    expect(forge.proposals.get(core.outputs.id!)!.content).toMatch(/on_behalf_of: alice/);
+  });
+
+  it("as the requester, dispatching another sponsor's agent request: refused, nothing filed", async () => {
+    const { forge, core, deps } = harness();
+    const s = settingsFor("workflow_dispatch", workflowDispatchEvent({ sender: "dana" }), {
+      request: EXPORT_YAML,
+    });
+    expect(await run(deps(s))).toMatchObject({ mode: "failed" });
+    expect(forge.calls).toEqual([]);
+    expect(core.failures[0]).toMatch(/dana dispatched this request, which cannot be filed/);
+  });
+
+  it("as a bot dispatching with no human bound behind it: refused, nothing filed", async () => {
+    const { forge, core, deps } = harness();
+    expect(await run(deps(dispatch("agents[bot]", "Bot")))).toMatchObject({ mode: "failed" });
+    expect(forge.calls).toEqual([]);
+    expect(core.failures[0]).toMatch(/agents\[bot\] is neither a person nor an agent/);
+  });
+
+  it("as the agent, naming a sponsor of its choosing: refused (an agent does not choose its sponsor)", async () => {
+    const { forge, core, deps } = harness();
+    const other = EXPORT_YAML.replace(/on_behalf_of: alice/, "on_behalf_of: pat");
+    expect(other).not.toBe(EXPORT_YAML);
+    expect(await run(deps(dispatch("etl-bot", "User", other)))).toMatchObject({ mode: "failed" });
+    expect(forge.calls).toEqual([]);
+    expect(core.failures[0]).toMatch(/does not choose its sponsor/);
+  });
+});
 
 describe("run: dispatch by event", () => {
   it("request mode files a masked proposal and sets the outputs", async () => {

@@ -2,7 +2,6 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
 import { InterlockError } from "../errors.ts";
-import { EMPTY_DIRECTORY, principalKey } from "../identity/directory.ts";
 import { maskText } from "../masking/mask.ts";
 import { parseRequest } from "../request/parse.ts";
 import type { Request } from "../request/schema.ts";
@@ -69,7 +68,7 @@ export interface RequestSettings extends CommonSettings {
   readonly request: Request;
   /** Where the request came from, for messages ("request input", "client_payload.request"). */
   readonly requestSource: string;
-  /** Who dispatched it; checked against the requester so they cannot approve it themselves. */
+  /** Who dispatched it (GitHub authenticated them): the requester, bound in request mode. */
   readonly sender: { readonly login: string; readonly type: string };
   /** The repository's masking key (stable hash tokens; execution re-derives the masking). */
   readonly maskingKey: Uint8Array;
@@ -399,8 +398,9 @@ function requestSettings(
             '(gh workflow run interlock-request.yml -f request="$(cat request.yaml)").',
     );
   }
+  // Who the sender may file as is bound against the configuration in request mode
+  // (bindDispatcher), where the configuration is read.
   const request = parseRequest(text, { source });
-  checkSender(request, sender);
   return {
     ...common,
     mode: "request",
@@ -440,31 +440,6 @@ function requestFromInput(
     );
   }
   return { text: fs.readFile(path), source: rel };
-}
-
-/** "agent:etl-bot", "@Alice", "alice" → "etl-bot", "alice", "alice" (as the gate compares people). */
-function personKey(id: string): string {
-  return principalKey(EMPTY_DIRECTORY, id);
-}
-
-/**
- * Whoever dispatches a request is behind it. A person who dispatches a request must be its
- * requester or its on_behalf_of, so the gate excludes them from approving it; otherwise anyone
- * could file "agent:x" requests and approve them. Apps and bots never count as approvers.
- */
-function checkSender(request: Request, sender: { login: string; type: string }): void {
-  if (sender.type === "Bot" || sender.login.toLowerCase().endsWith("[bot]")) return;
-  const who = personKey(sender.login);
-  const named = [request.requester.id, request.requester.on_behalf_of]
-    .filter((x): x is string => x !== undefined)
-    .map(personKey);
-  if (!named.includes(who)) {
-    throw settingsError(
-      `${sender.login} dispatched this request, but it names neither them as the requester nor ` +
-        "as on_behalf_of: the person behind a request must be named so that they cannot approve it",
-      `Add 'on_behalf_of: ${sender.login}' to the requester (or dispatch it as the requester).`,
-    );
-  }
 }
 
 const MASKING_KEY = /^[0-9a-f]{64}$/;

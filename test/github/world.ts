@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,18 @@ export const CODEOWNERS = `# Who may approve what (the base branch's copy is wha
 /policies/                      @acme/security
 /CODEOWNERS                     @acme/security
 `;
+
+/** An ssh-ed25519 public key of random bytes, made at run time (nothing can sign with it). */
+function fakeSshKey(): string {
+  const type = Buffer.from("ssh-ed25519");
+  const blob = Buffer.concat([
+    Buffer.from([0, 0, 0, type.length]),
+    type,
+    Buffer.from([0, 0, 0, 32]),
+    randomBytes(32),
+  ]);
+  return `ssh-ed25519 ${blob.toString("base64")}`;
+}
 
 /** A test clock: every step of a story happens a little later than the last. */
 export class TestClock {
@@ -122,8 +135,21 @@ export class World {
       org: ORG,
       default_branch: "main",
       admins: [],
-      people: {},
-      agents: {},
+      // Who files on GitHub: the account that dispatches (bound in the request workflow).
+      people: Object.fromEntries(
+        ["alice", "dana", "sam", "pat"].map((id) => [
+          id,
+          { name: `${id} Example`, email: `${id}@acme.example`, aliases: [], bot: false },
+        ]),
+      ),
+      agents: {
+        "agent:etl-bot": {
+          name: "ETL bot",
+          signing_key: fakeSshKey(),
+          sponsor: "alice",
+          aliases: ["etl-bot[bot]"],
+        },
+      },
       teams: {},
       executors: {
         recipients: [w.age.recipient],
