@@ -83719,9 +83719,9 @@ function deepFreeze(value) {
 var MODE_INPUT_VALUES = ["auto", "request", "gate", "execute"];
 var PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
 var REFUSED_EVENTS = Object.freeze({
-  pull_request_target: "Interlock refuses to run on pull_request_target: that event gives the job a write token and the repository's secrets while the pull request's content is controlled by whoever opened it, so anything the job checks out or evaluates could approve, merge or execute a request. Run the gate on 'pull_request' and 'pull_request_review' (it needs only checks: write and reads nothing from the checkout), and execution on 'push' to the default branch.",
-  workflow_run: "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a pull request may have triggered, and whatever it reads from that run (artifacts, outputs, the head branch) is controlled by the pull request. Run the gate on 'pull_request' and 'pull_request_review', and execution on 'push' to the default branch."
+  workflow_run: "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a pull request may have triggered, and whatever it reads from that run (artifacts, outputs, the head branch) is controlled by the pull request. Run the gate on 'pull_request_target' (with no checkout) and relayed reviews, and execution on 'push' to the default branch."
 });
+var GATE_RELAY_TYPE = "interlock-gate";
 var GATED_PR_ACTIONS = /* @__PURE__ */ new Set([
   "opened",
   "synchronize",
@@ -83881,6 +83881,16 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
     case "repository_dispatch": {
       const p = parsePayload(repositoryDispatchSchema, payload, eventName);
       const common = base(p.repository.default_branch);
+      if (p.action === GATE_RELAY_TYPE) {
+        if (mode === "request" || mode === "execute") {
+          throw wrongMode("gate", `repository_dispatch of type ${GATE_RELAY_TYPE}`);
+        }
+        const id2 = p.client_payload?.id;
+        if (typeof id2 !== "string" || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id2)) {
+          return { ...common, mode: "skip", reason: "the relayed event names no request id" };
+        }
+        return { ...common, mode: "gate", id: id2 };
+      }
       if (mode === "gate" || mode === "execute") {
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
       }
@@ -83891,6 +83901,10 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
         payloadSource: "client_payload.request"
       });
     }
+    // pull_request_target runs the default branch's workflow with its environment (the App's
+    // key), where the gate is safe because it reads only the API, never the pull request's
+    // content; it never requests or executes.
+    case "pull_request_target":
     case "pull_request":
     case "pull_request_review": {
       const p = parsePayload(pullRequestSchema, payload, eventName);
@@ -84038,7 +84052,7 @@ function executeSettings(common, env, fs3, commit) {
 function gateSettings(common, eventName, p) {
   const pr = p.pull_request;
   const skip = (reason) => ({ ...common, mode: "skip", reason });
-  if (eventName === "pull_request" && !GATED_PR_ACTIONS.has(p.action)) {
+  if ((eventName === "pull_request" || eventName === "pull_request_target") && !GATED_PR_ACTIONS.has(p.action)) {
     return skip(`pull_request '${p.action}' does not change what the gate sees`);
   }
   if (pr.state !== "open") return skip(`pull request #${pr.number} is ${pr.state}`);

@@ -45,13 +45,13 @@ describe("the action bundle (dist/)", () => {
     }
   });
 
-  it("action.yml runs dist/index.js on node20 and declares exactly the inputs the action reads", () => {
+  it("action.yml runs dist/index.js on node24 and declares exactly the inputs the action reads", () => {
     const action = parseYaml(readFileSync(join(ROOT, "action.yml"), "utf8")) as {
       runs: { using: string; main: string };
       inputs: Record<string, { description: string; default?: string }>;
       outputs: Record<string, { description: string }>;
     };
-    expect(action.runs).toEqual({ using: "node20", main: "dist/index.js" });
+    expect(action.runs).toEqual({ using: "node24", main: "dist/index.js" });
     const settings = readFileSync(join(ROOT, "src", "action", "settings.ts"), "utf8");
     const read = [...settings.matchAll(/readInput\(env, "([a-z-]+)"\)/g)].map((m) => m[1]);
     expect(Object.keys(action.inputs).sort()).toEqual([...new Set(read)].sort());
@@ -65,7 +65,7 @@ describe("the action bundle (dist/)", () => {
     expect(Object.keys(action.outputs).sort()).toEqual([...new Set(set)].sort());
   });
 
-  it("runs: a push to another branch is skipped; pull_request_target is refused", async () => {
+  it("runs: a push to another branch is skipped; workflow_run is refused", async () => {
     const dir = tempDir("interlock-dist-run-");
     const event = join(dir, "event.json");
     writeFileSync(
@@ -90,13 +90,13 @@ describe("the action bundle (dist/)", () => {
     expect(skip.stdout).toMatch(/nothing to do: push to refs\/heads\/feature/);
 
     const refused = await exec(process.execPath, [join(DIST, "index.js")], {
-      env: { ...env, GITHUB_EVENT_NAME: "pull_request_target" },
+      env: { ...env, GITHUB_EVENT_NAME: "workflow_run" },
     }).then(
       () => ({ code: 0, stdout: "" }),
       (e: { code: number; stdout: string }) => e,
     );
     expect(refused.code).toBe(1);
-    expect(refused.stdout).toMatch(/::error::Interlock refuses to run on pull_request_target/);
+    expect(refused.stdout).toMatch(/::error::Interlock refuses to run on workflow_run/);
   });
 
   it("ships the default policies next to the bundle, sources and build matching", async () => {

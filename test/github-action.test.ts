@@ -224,17 +224,38 @@ describe("settings: inputs and the event parsed once", () => {
     expect(settingsFor("push", pushEvent({ ref: "refs/tags/v1" })).mode).toBe("skip");
   });
 
-  it("refuses pull_request_target and workflow_run, explaining why", () => {
-    const e = expectUsage(
-      () => settingsFor("pull_request_target", pullRequestEvent()),
-      /refuses to run on pull_request_target.*write token.*controlled by whoever opened it/s,
-      /docs\/github\.md/,
-    );
-    expect(e.message).toMatch(/'pull_request' and 'pull_request_review'/);
+  it("refuses workflow_run, explaining why; pull_request_target only ever gates", () => {
     expectUsage(
       () => settingsFor("workflow_run", pushEvent()),
       /refuses to run on workflow_run.*controlled by the pull request/s,
     );
+    const gate = settingsFor(
+      "pull_request_target",
+      pullRequestEvent({ headRef: "interlock/01KAW5W2Z6QMY1HG7V8X9Y0ABC" }),
+    );
+    expect(gate.mode).toBe("gate");
+    expectUsage(
+      () => settingsFor("pull_request_target", pullRequestEvent(), { mode: "execute" }),
+      /execution never runs on pull request events/,
+    );
+  });
+
+  it("a relayed review (repository_dispatch interlock-gate) evaluates the gate of the id it names", () => {
+    const relay = (clientPayload: Record<string, unknown>) =>
+      settingsFor(
+        "repository_dispatch",
+        repositoryDispatchEvent({
+          sender: "github-actions[bot]",
+          senderType: "Bot",
+          clientPayload,
+          eventType: "interlock-gate",
+        }),
+      );
+    expect(relay({ id: "01KAW5W2Z6QMY1HG7V8X9Y0ABC" })).toMatchObject({
+      mode: "gate",
+      id: "01KAW5W2Z6QMY1HG7V8X9Y0ABC",
+    });
+    expect(relay({ id: "../../etc" }).mode).toBe("skip");
   });
 
   it("errors name the input or event and say what to fix", () => {
@@ -598,17 +619,6 @@ describe("run: dispatch by event", () => {
     expect(forge.calls.filter((c) => EXECUTION_CALLS.includes(c))).toEqual([]);
     expect(forge.claims.size).toBe(0);
     expect(forge.files.has(`results/${waiting}.yaml`)).toBe(false);
-  });
-
-  it("pull_request_target is refused before anything touches GitHub", async () => {
-    const { forge, core, targets, deps } = harness();
-    const env = runnerEnv("pull_request_target", pullRequestEvent(), {}, repoDir);
-    const out = await run(deps(() => parseSettings(env), env));
-    expect(out.mode).toBe("failed");
-    expect(core.failures[0]).toMatch(/refuses to run on pull_request_target/);
-    expect(core.failures[0]).toMatch(/Next: Change the workflow's 'on:'/);
-    expect(targets).toEqual([]);
-    expect(forge.calls).toEqual([]);
   });
 
   it("a skipped event does nothing and says why", async () => {

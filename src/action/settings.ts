@@ -25,19 +25,15 @@ export const PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
 
 /** Events the action refuses outright, with the reason it gives. */
 export const REFUSED_EVENTS: Readonly<Record<string, string>> = Object.freeze({
-  pull_request_target:
-    "Interlock refuses to run on pull_request_target: that event gives the job a write token and " +
-    "the repository's secrets while the pull request's content is controlled by whoever opened " +
-    "it, so anything the job checks out or evaluates could approve, merge or execute a request. " +
-    "Run the gate on 'pull_request' and 'pull_request_review' (it needs only checks: write and " +
-    "reads nothing from the checkout), and execution on 'push' to the default branch.",
   workflow_run:
     "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a " +
     "pull request may have triggered, and whatever it reads from that run (artifacts, outputs, " +
-    "the head branch) is controlled by the pull request. Run the gate on 'pull_request' and " +
-    "'pull_request_review', and execution on 'push' to the default branch.",
+    "the head branch) is controlled by the pull request. Run the gate on 'pull_request_target' " +
+    "(with no checkout) and relayed reviews, and execution on 'push' to the default branch.",
 });
 
+/** The repository_dispatch type that relays a review to the gate: client_payload {id}. */
+export const GATE_RELAY_TYPE = "interlock-gate";
 /** Pull request activity types that change what the gate sees. */
 const GATED_PR_ACTIONS: ReadonlySet<string> = new Set([
   "opened",
@@ -79,9 +75,10 @@ export interface GateSettings extends CommonSettings {
   readonly mode: "gate";
   /** The request id, from the head branch interlock/<id>. */
   readonly id: string;
-  readonly pullNumber: number;
+  /** The pull request (absent for a relayed review: the forge finds it by its branch). */
+  readonly pullNumber?: number;
   /** The head the event was about (the gate itself reads the current head from the forge). */
-  readonly headSha: string;
+  readonly headSha?: string;
 }
 
 /** The default branch moved: execute merged requests exactly once. Never built from a PR event. */
@@ -293,6 +290,18 @@ export function parseSettings(
     case "repository_dispatch": {
       const p = parsePayload(repositoryDispatchSchema, payload, eventName);
       const common = base(p.repository.default_branch);
+      if (p.action === GATE_RELAY_TYPE) {
+        // A review, relayed by a job without secrets to this default-branch job. Anyone who may
+        // dispatch can send one: it only makes the gate evaluate the proposal again.
+        if (mode === "request" || mode === "execute") {
+          throw wrongMode("gate", `repository_dispatch of type ${GATE_RELAY_TYPE}`);
+        }
+        const id = p.client_payload?.id;
+        if (typeof id !== "string" || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) {
+          return { ...common, mode: "skip", reason: "the relayed event names no request id" };
+        }
+        return { ...common, mode: "gate", id };
+      }
       if (mode === "gate" || mode === "execute") {
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
       }
@@ -308,6 +317,10 @@ export function parseSettings(
         payloadSource: "client_payload.request",
       });
     }
+    // pull_request_target runs the default branch's workflow with its environment (the App's
+    // key), where the gate is safe because it reads only the API, never the pull request's
+    // content; it never requests or executes.
+    case "pull_request_target":
     case "pull_request":
     case "pull_request_review": {
       const p = parsePayload(pullRequestSchema, payload, eventName);
@@ -513,7 +526,10 @@ function gateSettings(
 ): GateSettings | SkipSettings {
   const pr = p.pull_request;
   const skip = (reason: string): SkipSettings => ({ ...common, mode: "skip", reason });
-  if (eventName === "pull_request" && !GATED_PR_ACTIONS.has(p.action)) {
+  if (
+    (eventName === "pull_request" || eventName === "pull_request_target") &&
+    !GATED_PR_ACTIONS.has(p.action)
+  ) {
     return skip(`pull_request '${p.action}' does not change what the gate sees`);
   }
   if (pr.state !== "open") return skip(`pull request #${pr.number} is ${pr.state}`);

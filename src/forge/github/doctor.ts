@@ -255,7 +255,7 @@ function judgeProtection(p: Protection, repo: string, branch: string): DoctorFin
       id: "gate-check.required",
       severity: "error",
       message: `${GATE_CHECK} is not a required status check on ${branch}: a request can be merged without the gate holding`,
-      fix: `${where}: require status checks to pass, and add "${GATE_CHECK}" with the source "GitHub Actions" (it appears after the gate workflow has run once).`,
+      fix: `${where}: require status checks to pass, and add "${GATE_CHECK}" with the Interlock GitHub App as its source (it appears after the gate workflow has run once).`,
     });
   } else {
     out.push({
@@ -269,16 +269,23 @@ function judgeProtection(p: Protection, repo: string, branch: string): DoctorFin
         id: "gate-check.pinned",
         severity: "error",
         message: `the required ${GATE_CHECK} check is not pinned to an app: anyone with write access can post a commit status named ${GATE_CHECK} and satisfy it`,
-        fix: `${where}: set the source of "${GATE_CHECK}" to "GitHub Actions" (app id ${GITHUB_ACTIONS_APP_ID}), or to the app whose token runs the gate.`,
+        fix: `${where}: set the source of "${GATE_CHECK}" to the Interlock GitHub App (docs/github.md).`,
+      });
+    } else if (pinned.some((g) => g.app === GITHUB_ACTIONS_APP_ID)) {
+      // A check run created with any workflow's GITHUB_TOKEN belongs to GitHub Actions, and a
+      // writer's branch workflow can raise its token to checks: write.
+      out.push({
+        id: "gate-check.pinned",
+        severity: "error",
+        message: `the required ${GATE_CHECK} check is pinned to GitHub Actions (app id ${GITHUB_ACTIONS_APP_ID}): any writer's workflow on a branch can publish a passing ${GATE_CHECK} as GitHub Actions`,
+        fix: `${where}: set the source of "${GATE_CHECK}" to the Interlock GitHub App, whose key only default-branch jobs can use (docs/github.md).`,
       });
     } else {
       const apps = [...new Set(pinned.map((g) => g.app))];
       out.push({
         id: "gate-check.pinned",
         severity: "ok",
-        message: `${GATE_CHECK} only counts from app ${apps
-          .map((a) => (a === GITHUB_ACTIONS_APP_ID ? `${a} (GitHub Actions)` : String(a)))
-          .join(", ")}`,
+        message: `${GATE_CHECK} only counts from app ${apps.map(String).join(", ")}`,
       });
     }
   }
@@ -663,15 +670,28 @@ export function lintWorkflow(path: string, text: string): DoctorFinding[] {
           ? Object.keys(on)
           : [];
   const out: DoctorFinding[] = [];
-  for (const t of ["pull_request_target", "workflow_run"]) {
-    if (triggers.includes(t)) {
-      out.push({
-        id: "workflows.trigger",
-        severity: "error",
-        message: `${path} runs on ${t}: it gets a write token and secrets while pull request content controls what it sees`,
-        fix: `Run the gate on pull_request and pull_request_review instead (docs/github.md); remove ${t}.`,
-      });
-    }
+  if (triggers.includes("workflow_run")) {
+    out.push({
+      id: "workflows.trigger",
+      severity: "error",
+      message: `${path} runs on workflow_run: it gets a write token and secrets while pull request content controls what it sees`,
+      fix: "Run the gate on pull_request_target without a checkout (docs/github.md); remove workflow_run.",
+    });
+  }
+  // pull_request_target is how the gate reaches the App's key in default-branch context; it is
+  // safe only while no step checks out or runs the pull request's content.
+  const checksOut = Object.values(w.jobs ?? {}).some((job) =>
+    (Array.isArray(job?.steps) ? job.steps : []).some((step) =>
+      /^actions\/checkout@/i.test(String((step as { uses?: unknown } | null)?.uses ?? "")),
+    ),
+  );
+  if (triggers.includes("pull_request_target") && checksOut) {
+    out.push({
+      id: "workflows.trigger",
+      severity: "error",
+      message: `${path} runs on pull_request_target and checks out code: a pull request's content would run with the App's key and a write token`,
+      fix: "The gate needs no checkout: remove actions/checkout from this workflow (docs/github.md).",
+    });
   }
   for (const [jobName, job] of Object.entries(w.jobs ?? {})) {
     for (const [i, step] of (Array.isArray(job?.steps) ? job.steps : []).entries()) {
