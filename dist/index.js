@@ -72739,8 +72739,9 @@ function assessReviews(s) {
   const dir = directoryOf2(s);
   const ordered = s.reviews.map((review, index) => ({ review, index })).sort((a, b) => timeOf(a.review.at) - timeOf(b.review.at) || a.index - b.index).map((x) => x.review);
   const head = s.proposal.headCommit;
+  const reviews = ordered.map((r) => standingRejection(r, s));
   const latest = /* @__PURE__ */ new Map();
-  for (const r of ordered) {
+  for (const r of reviews) {
     if (r.state === "commented" || !r.verified) continue;
     const person = principalKey(dir, r.who);
     const prior = latest.get(person);
@@ -72749,7 +72750,7 @@ function assessReviews(s) {
     }
     latest.set(person, r);
   }
-  return ordered.map((review) => {
+  return reviews.map((review) => {
     if (!review.verified) {
       const reason = review.unverifiedReason ?? "the forge could not verify who gave it";
       return { kind: "unverified", review, reason };
@@ -72764,6 +72765,16 @@ function assessReviews(s) {
     const stale = review.commit === head ? null : staleReason(review, head);
     return { kind: "approval", review, person, ineligible, stale };
   });
+}
+function standingRejection(r, s) {
+  if (r.state !== "dismissed" || r.dismissal === void 0) return r;
+  const { by, byBot, was } = r.dismissal;
+  if (was !== void 0 && was !== "changes_requested") return r;
+  if (by !== void 0) {
+    const asDismisser = { ...r, who: by, isBot: byBot, canApprove: true };
+    if (disqualifications(asDismisser, s).length === 0) return r;
+  }
+  return { ...r, state: "changes_requested" };
 }
 function timeOf(d) {
   const t = d.getTime();
@@ -73711,13 +73722,58 @@ var GitHubProposalContext = class {
         if (until !== void 0 && at.getTime() > until) continue;
         const who = r.user?.login ?? "ghost";
         const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
-        const matters = state === "approved" || state === "changes_requested";
+        const matters = state !== "commented";
         const canApprove = !isBot && r.user != null && matters && await this.#canApprove(who);
         const commit = r.commit_id ?? GONE_COMMIT;
-        reviews.push({ who, state, commit, at, isBot, verified: true, canApprove });
+        const dismissal = state === "dismissed" ? await this.#dismissalOf(r.id) : void 0;
+        reviews.push({
+          who,
+          state,
+          commit,
+          at,
+          isBot,
+          verified: true,
+          canApprove,
+          ...dismissal ? { dismissal } : {}
+        });
       }
       return reviews;
     });
+  }
+  /**
+   * Who dismissed a review and what it was, from the pull request's timeline (a review only
+   * says DISMISSED). Unreadable (403/404): nobody known, which keeps a rejection standing.
+   * 1 call, made only when a review was dismissed.
+   */
+  async #dismissalOf(reviewId) {
+    const events = await this.#once("dismissals", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const all = await octokit.paginate(octokit.rest.issues.listEvents, {
+          owner,
+          repo,
+          issue_number: this.#src.number,
+          per_page: 100
+        });
+        const out = /* @__PURE__ */ new Map();
+        for (const e2 of all) {
+          if (e2.event !== "review_dismissed" || !e2.dismissed_review || !e2.actor) continue;
+          out.set(e2.dismissed_review.review_id, {
+            by: e2.actor.login,
+            byBot: e2.actor.type === "Bot" || e2.actor.login.toLowerCase().endsWith("[bot]"),
+            was: e2.dismissed_review.state
+          });
+        }
+        return out;
+      } catch (err) {
+        const status = httpStatus(err);
+        if (status !== 403 && status !== 404) throw err;
+        return /* @__PURE__ */ new Map();
+      }
+    });
+    const e = events.get(reviewId);
+    if (e === void 0) return { by: void 0, byBot: false, was: void 0 };
+    return { by: e.by, byBot: e.byBot, was: reviewState(e.was.toUpperCase()) };
   }
   async readHead(path) {
     const blob = (await this.#compare()).files.find((f) => f.path === path)?.blob;

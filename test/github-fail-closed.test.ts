@@ -112,3 +112,34 @@ describe("github: answers that are not 'nobody'", () => {
     );
   });
 });
+
+describe("github: dismissing a rejection", () => {
+  async function rejectedThenDismissedBy(dismisser: string) {
+    const w = (world = await World.create());
+    const { id, number } = await fileExport(w);
+    const rejection = await w.sim.as("sam").review(number, "REQUEST_CHANGES");
+    w.clock.tick();
+    const dismissed = await w.sim
+      .as(dismisser)
+      .request("PUT", `/pulls/${number}/reviews/${String(rejection.id)}/dismissals`, {
+        message: "not needed",
+      });
+    expect(dismissed.status).toBe(200);
+    w.clock.tick();
+    await w.sim.as("dana").review(number, "APPROVE");
+    return { w, gate: await w.gate(id) };
+  }
+
+  it("as the sponsor, dismissing a reviewer's blocking rejection does not lift it", async () => {
+    const { gate } = await rejectedThenDismissedBy("alice"); // alice sponsors agent:etl-bot
+    expect(gate.verdict.satisfied).toBe(false);
+    expect(ruleOf(gate, "no-rejection")).toMatchObject({ ok: false });
+    expect(ruleOf(gate, "no-rejection").detail).toMatch(/sam/);
+  });
+
+  it("a dismissal by someone who could approve it lifts the rejection", async () => {
+    const { gate } = await rejectedThenDismissedBy("pat");
+    expect(ruleOf(gate, "no-rejection").ok).toBe(true);
+    expect(gate.verdict.satisfied).toBe(true);
+  });
+});

@@ -229,9 +229,10 @@ function assessReviews(s: GateSnapshot): Assessed[] {
     .sort((a, b) => timeOf(a.review.at) - timeOf(b.review.at) || a.index - b.index)
     .map((x) => x.review);
   const head = s.proposal.headCommit;
+  const reviews = ordered.map((r) => standingRejection(r, s));
 
   const latest = new Map<string, GateReview>();
-  for (const r of ordered) {
+  for (const r of reviews) {
     if (r.state === "commented" || !r.verified) continue;
     const person = principalKey(dir, r.who);
     const prior = latest.get(person);
@@ -241,7 +242,7 @@ function assessReviews(s: GateSnapshot): Assessed[] {
     latest.set(person, r);
   }
 
-  return ordered.map((review): Assessed => {
+  return reviews.map((review): Assessed => {
     if (!review.verified) {
       const reason = review.unverifiedReason ?? "the forge could not verify who gave it";
       return { kind: "unverified", review, reason };
@@ -256,6 +257,23 @@ function assessReviews(s: GateSnapshot): Assessed[] {
     const stale = review.commit === head ? null : staleReason(review, head);
     return { kind: "approval", review, person, ineligible, stale };
   });
+}
+
+/**
+ * A dismissed rejection still stands when whoever dismissed it could not have approved the
+ * request (the same disqualifications as an approval: requester, sponsor, author, pusher, bot),
+ * or when the forge could not say who dismissed what: dismissing a reviewer's objection is a
+ * way to approve.
+ */
+function standingRejection(r: GateReview, s: GateSnapshot): GateReview {
+  if (r.state !== "dismissed" || r.dismissal === undefined) return r;
+  const { by, byBot, was } = r.dismissal;
+  if (was !== undefined && was !== "changes_requested") return r;
+  if (by !== undefined) {
+    const asDismisser: GateReview = { ...r, who: by, isBot: byBot, canApprove: true };
+    if (disqualifications(asDismisser, s).length === 0) return r;
+  }
+  return { ...r, state: "changes_requested" };
 }
 
 function timeOf(d: Date): number {

@@ -137,6 +137,16 @@ export interface GateReview {
   readonly unverifiedReason?: string;
   /** Has at least write permission (GitHub) / is a configured person (local forge). */
   readonly canApprove: boolean;
+  /**
+   * A dismissed review: who dismissed it and what it was. A rejection stays standing when the
+   * person who dismissed it could not approve the request (the requester, its sponsor, the
+   * proposal's author, a pusher, a bot), or when the forge could not say who did.
+   */
+  readonly dismissal?: {
+    readonly by: string | undefined;
+    readonly byBot: boolean;
+    readonly was: ReviewState | undefined;
+  };
 }
 
 /** The rule ids of SPEC §5, in the order they are reported. */

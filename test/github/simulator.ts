@@ -314,6 +314,16 @@ export class GitHubSimulator {
     { id: number; name: string; color: string; description: string | null }
   >();
   readonly #checkRuns: CheckRun[] = [];
+  /** Review dismissals: who dismissed which review, and what it was (the issue timeline). */
+  readonly #dismissals: {
+    id: number;
+    pull: number;
+    reviewId: number;
+    state: string;
+    actor: string;
+    message: string | null;
+    at: Date;
+  }[] = [];
   readonly #activity: Activity[] = [];
   readonly #protection = new Map<string, Protection>();
   readonly #failures: InjectedFailure[] = [];
@@ -1763,6 +1773,15 @@ export class GitHubSimulator {
           errors: ["Can not dismiss a pending review"],
         });
       }
+      this.#dismissals.push({
+        id: this.#id(),
+        pull: pr.number,
+        reviewId: review.id,
+        state: review.state.toLowerCase(),
+        actor: ctx.actor.login,
+        message: typeof ctx.body.message === "string" ? ctx.body.message : null,
+        at: this.now(),
+      });
       review.state = "DISMISSED";
       return { status: 200, body: this.#reviewJson(review) };
     });
@@ -1869,6 +1888,34 @@ export class GitHubSimulator {
       };
       this.#comments.push(c);
       return { status: 201, body: this.#commentJson(c) };
+    });
+
+    // The issue's events; the simulator records review dismissals, with who dismissed what
+    // (https://docs.github.com/rest/using-the-rest-api/issue-event-types#review_dismissed).
+    this.#route("GET", `${R}/issues/{issue_number}/events`, async (ctx) => {
+      this.#need(ctx.actor, "read");
+      const pr = this.#pull(ctx.params.issue_number!);
+      const s = this.#shapes;
+      return this.#page(
+        ctx,
+        this.#dismissals.filter((d) => d.pull === pr.number),
+        (d) => ({
+          id: d.id,
+          node_id: nodeId("ReviewDismissedEvent", d.id),
+          url: `${s.repoApi}/issues/events/${d.id}`,
+          actor: s.user(this.user(d.actor)),
+          event: "review_dismissed",
+          commit_id: null,
+          commit_url: null,
+          created_at: iso(d.at),
+          performed_via_github_app: null,
+          dismissed_review: {
+            state: d.state,
+            review_id: d.reviewId,
+            dismissal_message: d.message,
+          },
+        }),
+      );
     });
 
     this.#route("GET", `${R}/issues/{issue_number}/comments`, async (ctx) => {

@@ -179,17 +179,69 @@ export class GitHubProposalContext implements ProposalContext {
         if (until !== undefined && at.getTime() > until) continue;
         const who = r.user?.login ?? "ghost";
         const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
-        const matters = state === "approved" || state === "changes_requested";
+        const matters = state !== "commented"; // a dismissed rejection may still stand
         const canApprove = !isBot && r.user != null && matters && (await this.#canApprove(who));
         // GitHub answers commit_id null when the commit was garbage-collected or forcibly
         // deleted (the pull-request-review schema: https://docs.github.com/rest/pulls/reviews).
         // Such a review is kept: never on the head, so an approval is stale, but a rejection
         // still stands.
         const commit = r.commit_id ?? GONE_COMMIT;
-        reviews.push({ who, state, commit, at, isBot, verified: true, canApprove });
+        const dismissal = state === "dismissed" ? await this.#dismissalOf(r.id) : undefined;
+        reviews.push({
+          who,
+          state,
+          commit,
+          at,
+          isBot,
+          verified: true,
+          canApprove,
+          ...(dismissal ? { dismissal } : {}),
+        });
       }
       return reviews;
     });
+  }
+
+  /**
+   * Who dismissed a review and what it was, from the pull request's timeline (a review only
+   * says DISMISSED). Unreadable (403/404): nobody known, which keeps a rejection standing.
+   * 1 call, made only when a review was dismissed.
+   */
+  async #dismissalOf(
+    reviewId: number,
+  ): Promise<{ by: string | undefined; byBot: boolean; was: ReviewState | undefined }> {
+    const events = await this.#once("dismissals", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const all = await octokit.paginate(octokit.rest.issues.listEvents, {
+          owner,
+          repo,
+          issue_number: this.#src.number,
+          per_page: 100,
+        });
+        const out = new Map<number, { by: string; byBot: boolean; was: string }>();
+        for (const e of all as unknown as {
+          event?: string;
+          actor?: { login: string; type?: string } | null;
+          dismissed_review?: { review_id: number; state: string };
+        }[]) {
+          if (e.event !== "review_dismissed" || !e.dismissed_review || !e.actor) continue;
+          out.set(e.dismissed_review.review_id, {
+            by: e.actor.login,
+            byBot: e.actor.type === "Bot" || e.actor.login.toLowerCase().endsWith("[bot]"),
+            was: e.dismissed_review.state,
+          });
+        }
+        return out;
+      } catch (err) {
+        const status = httpStatus(err);
+        if (status !== 403 && status !== 404) throw err;
+        return new Map<number, { by: string; byBot: boolean; was: string }>();
+      }
+    });
+    const e = events.get(reviewId);
+    if (e === undefined) return { by: undefined, byBot: false, was: undefined };
+    return { by: e.by, byBot: e.byBot, was: reviewState(e.was.toUpperCase()) };
   }
 
   async readHead(path: string): Promise<string | undefined> {
