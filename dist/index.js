@@ -74111,9 +74111,10 @@ var GitHubForge = class {
   }
   /**
    * Opens the proposal: one commit adding the request file on top of the default branch
-   * (tree and commit through the Git data API), the branch interlock/<id>, the tamper
-   * baseline refs/interlock/requests/<id>, the pull request with the approval card as its
-   * body, and labels for risk and classification. 7 API calls.
+   * (tree and commit through the Git data API), the branch interlock/<id> created at it (the
+   * commit the gate later reads as "what Interlock filed", from GitHub's activity log: no
+   * baseline ref, which any writer could move), the pull request with the approval card as its
+   * body, and best-effort labels for risk and classification. 6 API calls, 5 writes.
    */
   openProposal(p) {
     return this.#op("openProposal", async () => {
@@ -74131,9 +74132,6 @@ ${p.body}`,
       const branch = `${BRANCH_PREFIX}${p.id}`;
       if (!await this.#createRef(`refs/heads/${branch}`, head)) {
         throw new Error(`branch ${branch} exists already`);
-      }
-      if (!await this.#createRef(`${ORIGINAL_REF_PREFIX}${p.id}`, head)) {
-        throw new Error(`${ORIGINAL_REF_PREFIX}${p.id} exists already`);
       }
       let pr;
       try {
@@ -74154,7 +74152,14 @@ ${p.body}`,
       this.#numbers.set(p.id, pr.number);
       const labels = labelsFor(p.content);
       if (labels.length > 0) {
-        await this.#octokit.rest.issues.addLabels({ ...this.#r, issue_number: pr.number, labels });
+        try {
+          await this.#octokit.rest.issues.addLabels({
+            ...this.#r,
+            issue_number: pr.number,
+            labels
+          });
+        } catch {
+        }
       }
       return { id: p.id, branch, head, url: pr.url };
     });

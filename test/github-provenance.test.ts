@@ -71,20 +71,21 @@ describe("github: proposals the App did not file never count", () => {
     },
   );
 
-  it("as a repository writer moving the baseline ref to a forged request: the gate compares with the App's commit", async () => {
+  it("as a repository writer planting a baseline ref for a forged request: the gate compares with the App's commit", async () => {
     const w = (world = await World.create());
     const filed = await w.file(requests.export());
     const { number } = w.pr(filed.id);
-    // Mallory rewrites the request on the branch (e.g. a different destination) and points
-    // refs/interlock/requests/<id> at her commit, so baseline and head agree.
+    // Mallory rewrites the request on the branch (e.g. a different destination) and points a
+    // baseline ref refs/interlock/requests/<id> at her commit, so "baseline" and head agree.
     const text = (await w.sim.git.file(`refs/heads/interlock/${filed.id}`, filed.path))!.content
       .toString()
       .replace("analytics-exports", "partner-share");
     const pushed = await w.sim.push("mallory", `interlock/${filed.id}`, { [filed.path]: text });
-    const moved = await w.sim
-      .as("mallory")
-      .request("PATCH", `/git/refs/interlock/requests/${filed.id}`, { sha: pushed, force: true });
-    expect(moved.status).toBe(200);
+    const planted = await w.sim.as("mallory").request("POST", "/git/refs", {
+      ref: `refs/interlock/requests/${filed.id}`,
+      sha: pushed,
+    });
+    expect(planted.status).toBe(201);
     w.clock.tick();
     await w.sim.as("dana").review(number, "APPROVE");
 

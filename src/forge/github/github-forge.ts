@@ -11,7 +11,6 @@ import {
   BRANCH_PREFIX,
   CLAIM_REF_PREFIX,
   INTERLOCK_IDENTITY,
-  ORIGINAL_REF_PREFIX,
   requesterIdentity,
   type GitIdentity,
 } from "../refs.ts";
@@ -128,9 +127,10 @@ export class GitHubForge implements Forge {
 
   /**
    * Opens the proposal: one commit adding the request file on top of the default branch
-   * (tree and commit through the Git data API), the branch interlock/<id>, the tamper
-   * baseline refs/interlock/requests/<id>, the pull request with the approval card as its
-   * body, and labels for risk and classification. 7 API calls.
+   * (tree and commit through the Git data API), the branch interlock/<id> created at it (the
+   * commit the gate later reads as "what Interlock filed", from GitHub's activity log: no
+   * baseline ref, which any writer could move), the pull request with the approval card as its
+   * body, and best-effort labels for risk and classification. 6 API calls, 5 writes.
    */
   openProposal(p: NewProposal): Promise<OpenedProposal> {
     return this.#op("openProposal", async () => {
@@ -146,9 +146,6 @@ export class GitHubForge implements Forge {
       const branch = `${BRANCH_PREFIX}${p.id}`;
       if (!(await this.#createRef(`refs/heads/${branch}`, head))) {
         throw new Error(`branch ${branch} exists already`);
-      }
-      if (!(await this.#createRef(`${ORIGINAL_REF_PREFIX}${p.id}`, head))) {
-        throw new Error(`${ORIGINAL_REF_PREFIX}${p.id} exists already`);
       }
       let pr: { number: number; url: string };
       try {
@@ -171,9 +168,18 @@ export class GitHubForge implements Forge {
         pr = existing;
       }
       this.#numbers.set(p.id, pr.number);
+      // Labels help people sort proposals; the proposal is open whether or not they stick.
       const labels = labelsFor(p.content);
       if (labels.length > 0) {
-        await this.#octokit.rest.issues.addLabels({ ...this.#r, issue_number: pr.number, labels });
+        try {
+          await this.#octokit.rest.issues.addLabels({
+            ...this.#r,
+            issue_number: pr.number,
+            labels,
+          });
+        } catch {
+          // best-effort (a token without issues: write cannot create a new label)
+        }
       }
       return { id: p.id, branch, head, url: pr.url };
     });
