@@ -38,6 +38,8 @@ interface RepoSettings {
   };
   codeowners: Json[] | "none";
   workflows: Record<string, string>;
+  /** The `interlock` environment's deployment branches: null = any branch; absent = no environment. */
+  environment?: { branches: readonly string[] | null } | "protected";
 }
 
 let server: Server;
@@ -205,6 +207,7 @@ function goodSettings(): RepoSettings {
     },
     codeowners: [],
     workflows: DOC_WORKFLOWS,
+    environment: { branches: ["main"] },
   };
 }
 
@@ -290,6 +293,43 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
         Buffer.from(settings.workflows[wf[1]!]!),
         "main",
       ),
+    );
+  }
+  if (p === `${r}/environments/interlock`) {
+    const t = "/repos/{owner}/{repo}/environments/{environment_name}";
+    const env = settings.environment;
+    if (env === undefined) return notFound(res, t);
+    const custom = env !== "protected" && env.branches !== null;
+    return send(res, t, 200, {
+      id: 161088068,
+      node_id: "MDExOkVudmlyb25tZW50MTYxMDg4MDY4",
+      name: "interlock",
+      url: `http://api.github.test${r}/environments/interlock`,
+      html_url: `https://github.test/${OWNER}/${REPO}/deployments/activity_log?environments_filter=interlock`,
+      created_at: T,
+      updated_at: T,
+      deployment_branch_policy:
+        env !== "protected" && env.branches === null
+          ? null
+          : { protected_branches: !custom, custom_branch_policies: custom },
+    });
+  }
+  if (p === `${r}/environments/interlock/deployment-branch-policies`) {
+    const env = settings.environment;
+    const names = env && env !== "protected" ? (env.branches ?? []) : [];
+    return send(
+      res,
+      "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies",
+      200,
+      {
+        total_count: names.length,
+        branch_policies: names.map((name, i) => ({
+          id: 361471 + i,
+          node_id: "MDE2OkdhdGVCcmFuY2hQb2xpY3kzNjE0NzE=",
+          name,
+          type: "branch",
+        })),
+      },
     );
   }
   res.writeHead(404, { "content-type": "application/json" });
@@ -494,6 +534,23 @@ describe("interlock doctor --github", () => {
     rep = await report();
     expect(rep.code).toBe(4);
     expect(rep.findings.find((f) => f.id === "ruleset.bypass")!.message).toMatch(/cannot see/);
+  });
+
+  it("the interlock environment must be usable from the default branch only", async () => {
+    for (const [environment, severity] of [
+      [{ branches: ["main"] }, "ok"],
+      [{ branches: ["main", "feature/*"] }, "error"],
+      [{ branches: null }, "error"],
+      ["protected", "warning"],
+      [undefined, "error"],
+    ] as const) {
+      settings = { ...goodSettings(), environment };
+      const rep = await report();
+      expect(
+        severityOf(rep, "environment.default-branch-only"),
+        JSON.stringify(environment),
+      ).toEqual([severity]);
+    }
   });
 
   it("settings the token cannot read are not taken as safe", async () => {

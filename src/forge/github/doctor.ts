@@ -93,6 +93,7 @@ export async function diagnoseRepository(
   findings.push(...(await judgeWorkflowPermissions(octokit, owner, repo)));
   findings.push(...(await judgeCodeowners(octokit, owner, repo, branch)));
   findings.push(...(await judgeWorkflows(octokit, owner, repo, branch)));
+  findings.push(...(await judgeEnvironment(octokit, owner, repo, branch)));
 
   return {
     repository: full,
@@ -626,6 +627,89 @@ async function judgeWorkflows(
     });
   }
   return out;
+}
+
+/** The environment that holds the App's key, the executor identity and the masking key. */
+export const INTERLOCK_ENVIRONMENT = "interlock";
+
+/**
+ * The `interlock` environment may be used by the default branch only: otherwise a writer's
+ * branch workflow reaches the App's key (and can publish the gate or push through the App's
+ * bypass) and the executor's identity.
+ */
+async function judgeEnvironment(
+  octokit: GitHubClient,
+  owner: string,
+  repo: string,
+  branch: string,
+): Promise<DoctorFinding[]> {
+  const id = "environment.default-branch-only";
+  const fix = `Settings → Environments → ${INTERLOCK_ENVIRONMENT} → Deployment branches: Selected branches, only ${branch} (docs/github.md).`;
+  let policy: { protected_branches: boolean; custom_branch_policies: boolean } | null | undefined;
+  try {
+    const { data } = await octokit.rest.repos.getEnvironment({
+      owner,
+      repo,
+      environment_name: INTERLOCK_ENVIRONMENT,
+    });
+    policy = data.deployment_branch_policy;
+  } catch (err) {
+    const status = httpStatus(err);
+    if (status !== 404 && status !== 403) throw err;
+    return [
+      {
+        id,
+        severity: "error",
+        message: `there is no environment ${INTERLOCK_ENVIRONMENT} (or the token cannot read it, ${status}): the App's key cannot be kept to ${branch}`,
+        fix: `Create it: ${fix}`,
+      },
+    ];
+  }
+  if (!policy) {
+    return [
+      {
+        id,
+        severity: "error",
+        message: `environment ${INTERLOCK_ENVIRONMENT} can be used from any branch: a writer's branch workflow can read the App's key`,
+        fix,
+      },
+    ];
+  }
+  if (policy.custom_branch_policies) {
+    const { data } = await octokit.rest.repos.listDeploymentBranchPolicies({
+      owner,
+      repo,
+      environment_name: INTERLOCK_ENVIRONMENT,
+      per_page: 100,
+    });
+    const names = data.branch_policies.map((b) => `${b.type ?? "branch"}:${b.name ?? ""}`);
+    if (names.length === 1 && names[0] === `branch:${branch}`) {
+      return [
+        {
+          id,
+          severity: "ok",
+          message: `environment ${INTERLOCK_ENVIRONMENT} is usable from ${branch} only`,
+        },
+      ];
+    }
+    return [
+      {
+        id,
+        severity: "error",
+        message: `environment ${INTERLOCK_ENVIRONMENT} can be used from ${names.join(", ") || "no branch"}, not only ${branch}`,
+        fix,
+      },
+    ];
+  }
+  // "Protected branches only": every branch a ruleset protects, not only the default one.
+  return [
+    {
+      id,
+      severity: "warning",
+      message: `environment ${INTERLOCK_ENVIRONMENT} can be used from every protected branch, not only ${branch}`,
+      fix,
+    },
+  ];
 }
 
 /** Event data a PR author or requester controls, when written into a `run:` script. */
