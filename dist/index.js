@@ -83877,7 +83877,14 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
   if (token === "") {
     throw settingsError(
       "input 'token' is empty",
-      "Leave 'token' out to use the workflow's GITHUB_TOKEN (with the permissions in docs/github.md), or pass a token: 'token: ${{ secrets.INTERLOCK_TOKEN }}'."
+      "Pass the Interlock App's token: 'token: ${{ steps.app.outputs.token }}' (docs/github.md)."
+    );
+  }
+  const appSlug = readInput(env, "app-slug");
+  if (!/^[a-z0-9][a-z0-9-]{0,98}$/i.test(appSlug) || appSlug.toLowerCase() === "github-actions") {
+    throw settingsError(
+      appSlug === "" ? "input 'app-slug' is empty: Interlock runs with its GitHub App's token only (GITHUB_TOKEN-only mode is not supported)" : `input 'app-slug' is '${maskText(appSlug)}', not a GitHub App's slug (and not github-actions)`,
+      "Mint the App's token with actions/create-github-app-token@v2 and pass 'token: ${{ steps.app.outputs.token }}' and 'app-slug: ${{ steps.app.outputs.app-slug }}' (docs/github.md)."
     );
   }
   const fullName = env.GITHUB_REPOSITORY ?? "";
@@ -83915,6 +83922,7 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
   const base = (defaultBranch) => ({
     eventName,
     token,
+    botLogin: `${appSlug}[bot]`,
     apiUrl,
     owner: m[1],
     repo: m[2],
@@ -84144,7 +84152,6 @@ function gateSettings(common, eventName, p) {
 }
 
 // src/action/production.ts
-var ACTIONS_BOT = "github-actions[bot]";
 function actionsCoreOutput() {
   return {
     setOutput: (name, value) => setOutput(name, value),
@@ -84169,7 +84176,7 @@ function githubForgeFactory(opts2 = {}) {
     repo: t.repo,
     defaultBranch: t.defaultBranch,
     org: t.owner,
-    botLogin: opts2.botLogin ?? ACTIONS_BOT,
+    botLogin: t.botLogin,
     ...opts2.counter ? { counter: opts2.counter } : {}
   });
 }
@@ -86443,6 +86450,7 @@ async function decideContext(s, deps) {
 function targetOf(s) {
   return {
     token: s.token,
+    botLogin: s.botLogin,
     apiUrl: s.apiUrl,
     owner: s.owner,
     repo: s.repo,

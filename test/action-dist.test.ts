@@ -57,9 +57,10 @@ describe("the action bundle (dist/)", () => {
     expect(Object.keys(action.inputs).sort()).toEqual([...new Set(read)].sort());
     for (const [name, input] of Object.entries(action.inputs)) {
       expect(input.description.length, name).toBeGreaterThan(20);
-      expect(input.default, `${name} has a default`).toBeDefined();
+      // The App's token and slug have no default: there is no GITHUB_TOKEN-only mode.
+      if (name === "token" || name === "app-slug") expect(input.default, name).toBeUndefined();
+      else expect(input.default, `${name} has a default`).toBeDefined();
     }
-    expect(action.inputs.token!.default).toBe("${{ github.token }}");
     const run = readFileSync(join(ROOT, "src", "action", "run.ts"), "utf8");
     const set = [...run.matchAll(/setOutput\("([a-z-]+)"/g)].map((m) => m[1]);
     expect(Object.keys(action.outputs).sort()).toEqual([...new Set(set)].sort());
@@ -83,6 +84,7 @@ describe("the action bundle (dist/)", () => {
       GITHUB_REPOSITORY: "acme/approvals",
       GITHUB_WORKSPACE: dir,
       INPUT_TOKEN: "ghs_unused",
+      "INPUT_APP-SLUG": "interlock-app",
     };
     const skip = await exec(process.execPath, [join(DIST, "index.js")], {
       env: { ...env, GITHUB_EVENT_NAME: "push" },
@@ -144,6 +146,7 @@ describe("the action bundle (dist/)", () => {
           GITHUB_OUTPUT: output,
           GITHUB_STEP_SUMMARY: summary,
           INPUT_TOKEN: w.sim.token(BOT),
+          "INPUT_APP-SLUG": "interlock-app",
           INPUT_MODE: "auto",
           "INPUT_REPO-DIR": ".",
           INPUT_REQUEST: request,

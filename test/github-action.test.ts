@@ -240,6 +240,20 @@ describe("settings: inputs and the event parsed once", () => {
     );
   });
 
+  it("as a repository writer's GITHUB_TOKEN workflow: without the App's slug the action does not run (no GITHUB_TOKEN-only mode)", () => {
+    for (const slug of ["", "github-actions", "not a slug"]) {
+      expectUsage(
+        () => settingsFor("pull_request_target", pullRequestEvent(), { "app-slug": slug }),
+        /input 'app-slug'/,
+        /create-github-app-token/,
+      );
+    }
+    expect(
+      (settingsFor("push", pushEvent(), { "executor-identity": identity }) as { botLogin: string })
+        .botLogin,
+    ).toBe("interlock-app[bot]");
+  });
+
   it("a relayed review (repository_dispatch interlock-gate) evaluates the gate of the id it names", () => {
     const relay = (clientPayload: Record<string, unknown>) =>
       settingsFor(
@@ -268,7 +282,7 @@ describe("settings: inputs and the event parsed once", () => {
     expectUsage(
       () => settingsFor("workflow_dispatch", wd, { token: "" }),
       /input 'token' is empty/,
-      /GITHUB_TOKEN/,
+      /the Interlock App's token/,
     );
     expectUsage(() => settingsFor("workflow_dispatch", wd), /no request/, /gh workflow run/);
     expectUsage(

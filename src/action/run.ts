@@ -49,6 +49,8 @@ export interface ActionForge extends Forge {
 /** The repository and credentials a forge is built for. */
 export interface ForgeTarget {
   readonly token: string;
+  /** The Interlock App's bot account: the author of every proposal that counts. */
+  readonly botLogin: string;
   readonly apiUrl: string;
   readonly owner: string;
   readonly repo: string;
@@ -135,6 +137,7 @@ async function decideContext(
 function targetOf(s: ActionSettings): ForgeTarget {
   return {
     token: s.token,
+    botLogin: s.botLogin,
     apiUrl: s.apiUrl,
     owner: s.owner,
     repo: s.repo,

@@ -47,6 +47,8 @@ interface CommonSettings {
   /** The event that started the workflow (GITHUB_EVENT_NAME). */
   readonly eventName: string;
   readonly token: string;
+  /** The Interlock App's bot account ("<app-slug>[bot]"): only its proposals count. */
+  readonly botLogin: string;
   /** REST API base URL (GITHUB_API_URL), without a trailing slash. */
   readonly apiUrl: string;
   readonly owner: string;
@@ -221,8 +223,20 @@ export function parseSettings(
   if (token === "") {
     throw settingsError(
       "input 'token' is empty",
-      "Leave 'token' out to use the workflow's GITHUB_TOKEN (with the permissions in " +
-        "docs/github.md), or pass a token: 'token: ${{ secrets.INTERLOCK_TOKEN }}'.",
+      "Pass the Interlock App's token: 'token: ${{ steps.app.outputs.token }}' (docs/github.md).",
+    );
+  }
+  // Whose proposals count: the App's bot. GITHUB_TOKEN-only mode is not supported (it cannot
+  // read teams or open pull requests under the required settings, and any writer's branch
+  // workflow acts as github-actions[bot] too).
+  const appSlug = readInput(env, "app-slug");
+  if (!/^[a-z0-9][a-z0-9-]{0,98}$/i.test(appSlug) || appSlug.toLowerCase() === "github-actions") {
+    throw settingsError(
+      appSlug === ""
+        ? "input 'app-slug' is empty: Interlock runs with its GitHub App's token only (GITHUB_TOKEN-only mode is not supported)"
+        : `input 'app-slug' is '${maskText(appSlug)}', not a GitHub App's slug (and not github-actions)`,
+      "Mint the App's token with actions/create-github-app-token@v2 and pass " +
+        "'token: ${{ steps.app.outputs.token }}' and 'app-slug: ${{ steps.app.outputs.app-slug }}' (docs/github.md).",
     );
   }
   const fullName = env.GITHUB_REPOSITORY ?? "";
@@ -261,6 +275,7 @@ export function parseSettings(
   const base = (defaultBranch: string): CommonSettings => ({
     eventName,
     token,
+    botLogin: `${appSlug}[bot]`,
     apiUrl,
     owner: m[1]!,
     repo: m[2]!,
