@@ -72485,6 +72485,16 @@ function bindRequester(dir, signer, declared) {
   }
   return { ok: true, requester: { id: who.id, kind: declared.kind, on_behalf_of: sponsor } };
 }
+function bindDispatcher(dir, sender, declared) {
+  const direct = bindRequester(dir, sender, declared);
+  if (direct.ok) return direct;
+  const who = resolvePrincipal(dir, sender);
+  const agent = resolvePrincipal(dir, declared.id);
+  if (who?.kind === "person" && agent?.kind === "agent" && agent.sponsor === who.id) {
+    return bindRequester(dir, agent.id, declared);
+  }
+  return direct;
+}
 
 // src/forge/local/signed-request.ts
 function splitSignedCommit(raw) {
@@ -72606,6 +72616,7 @@ function commitText(text) {
 }
 
 // src/gate/snapshot.ts
+var GONE_COMMIT = "";
 var GATE_RULES = [
   "decision",
   "signed-request",
@@ -72640,8 +72651,16 @@ function evaluateGate(s) {
     decision: checkDecision(s),
     "signed-request": checkAuthentication(s),
     "not-expired": checkExpiry(s.now, s.request.expiresAt),
-    groups: groups2,
-    codeowners,
+    groups: withUnreadableTeams(
+      groups2,
+      s.request.decision.approvals.groups.flatMap((g) => g.owners),
+      s
+    ),
+    codeowners: withUnreadableTeams(
+      codeowners,
+      (s.codeowners === null ? void 0 : ownersFor(s.codeowners, s.request.path))?.owners ?? [],
+      s
+    ),
     "distinct-approvers": checkDistinct(reviews, requirementsMet),
     "fresh-approvals": checkFresh(reviews, requirementsMet, s.proposal.headCommit),
     "no-rejection": checkRejections(reviews),
@@ -72675,10 +72694,19 @@ function evaluateGate(s) {
     summary: summarise(satisfied, autoApproved, outcomes, groups2, reviews, approvals, ignored)
   };
 }
+function withUnreadableTeams(outcome, owners, s) {
+  const unreadable2 = s.unreadable?.teams;
+  if (outcome.ok || unreadable2 === void 0) return outcome;
+  const keys = new Set(owners.map(spellingKey));
+  const notes = Object.entries(unreadable2).filter(([handle]) => keys.has(spellingKey(handle))).map(([handle, why]) => `${handle} could not be read: ${why}`);
+  if (notes.length === 0) return outcome;
+  return { ...outcome, detail: `${outcome.detail}; ${notes.join("; ")}` };
+}
 function directoryOf2(s) {
   return s.identities ?? EMPTY_DIRECTORY;
 }
 function shortSha(commit) {
+  if (commit === GONE_COMMIT) return "a commit that no longer exists";
   return commit.slice(0, 7);
 }
 function sponsorOf(requester) {
@@ -72711,8 +72739,9 @@ function assessReviews(s) {
   const dir = directoryOf2(s);
   const ordered = s.reviews.map((review, index) => ({ review, index })).sort((a, b) => timeOf(a.review.at) - timeOf(b.review.at) || a.index - b.index).map((x) => x.review);
   const head = s.proposal.headCommit;
+  const reviews = ordered.map((r) => standingRejection(r, s));
   const latest = /* @__PURE__ */ new Map();
-  for (const r of ordered) {
+  for (const r of reviews) {
     if (r.state === "commented" || !r.verified) continue;
     const person = principalKey(dir, r.who);
     const prior = latest.get(person);
@@ -72721,7 +72750,7 @@ function assessReviews(s) {
     }
     latest.set(person, r);
   }
-  return ordered.map((review) => {
+  return reviews.map((review) => {
     if (!review.verified) {
       const reason = review.unverifiedReason ?? "the forge could not verify who gave it";
       return { kind: "unverified", review, reason };
@@ -72736,6 +72765,16 @@ function assessReviews(s) {
     const stale = review.commit === head ? null : staleReason(review, head);
     return { kind: "approval", review, person, ineligible, stale };
   });
+}
+function standingRejection(r, s) {
+  if (r.state !== "dismissed" || r.dismissal === void 0) return r;
+  const { by, byBot, was } = r.dismissal;
+  if (was !== void 0 && was !== "changes_requested") return r;
+  if (by !== void 0) {
+    const asDismisser = { ...r, who: by, isBot: byBot, canApprove: true };
+    if (disqualifications(asDismisser, s).length === 0) return r;
+  }
+  return { ...r, state: "changes_requested" };
 }
 function timeOf(d) {
   const t = d.getTime();
@@ -72771,6 +72810,12 @@ function disqualifications(review, s) {
     reasons.push({
       long: `${who} pushed a commit to the proposal, so the approval would cover their own change`,
       short: `${who} pushed a commit to the proposal`
+    });
+  }
+  if (s.unreadable?.pushers !== void 0) {
+    reasons.push({
+      long: `who pushed to the proposal is unknown: ${s.unreadable.pushers}`,
+      short: "the proposal's pushers are unknown"
     });
   }
   if (review.isBot || isBotPrincipal(dir, who)) {
@@ -73554,6 +73599,9 @@ async function collectSnapshot(ctx, now, knownPath) {
   const requester = auth2.verified && auth2.requester ? auth2.requester : declared;
   const codeownersText = await ctx.codeowners();
   const identities = ctx.identities ? await ctx.identities() : void 0;
+  const committers = await ctx.committers();
+  const teams = await ctx.teams();
+  const unreadable2 = ctx.unreadable ? await ctx.unreadable() : void 0;
   const snapshot = {
     now,
     request: {
@@ -73571,12 +73619,13 @@ async function collectSnapshot(ctx, now, knownPath) {
       author: await ctx.author(),
       headCommit: ctx.headCommit,
       changedFiles: changed,
-      committers: await ctx.committers()
+      committers
     },
     reviews: await ctx.reviews(),
-    teams: await ctx.teams(),
+    teams,
     codeowners: codeownersText === void 0 ? null : parseCodeowners(codeownersText),
-    ...identities ? { identities } : {}
+    ...identities ? { identities } : {},
+    ...unreadable2 && (unreadable2.pushers !== void 0 || unreadable2.teams !== void 0) ? { unreadable: unreadable2 } : {}
   };
   return { ok: true, snapshot, record: record4, path };
 }
@@ -73593,6 +73642,10 @@ var GitHubProposalContext = class {
   #memo = /* @__PURE__ */ new Map();
   /** File contents by blob sha: a file whose blob is already known is not fetched again. */
   #blobs = /* @__PURE__ */ new Map();
+  /** Why the pushers could not be read, once they were asked for and could not be. */
+  #unreadablePushers;
+  /** Teams whose members could not be read, with why. */
+  #unreadableTeams = {};
   constructor(src, deps) {
     this.#src = src;
     this.#deps = deps;
@@ -73631,6 +73684,17 @@ var GitHubProposalContext = class {
       return [...people];
     });
   }
+  /**
+   * What GitHub would not tell this context (asked for by committers() and teams()): the gate
+   * fails closed on each, with the reason. Call after those two.
+   */
+  async unreadable() {
+    await Promise.all([this.committers(), this.teams()]);
+    return {
+      ...this.#unreadablePushers === void 0 ? {} : { pushers: this.#unreadablePushers },
+      ...Object.keys(this.#unreadableTeams).length === 0 ? {} : { teams: { ...this.#unreadableTeams } }
+    };
+  }
   async changedFiles() {
     const { files } = await this.#compare();
     return files.map(({ path, status }) => ({ path, status }));
@@ -73653,17 +73717,63 @@ var GitHubProposalContext = class {
       const reviews = [];
       for (const r of raw) {
         const state = reviewState(r.state);
-        if (state === void 0 || !r.submitted_at || !r.commit_id) continue;
+        if (state === void 0 || !r.submitted_at) continue;
         const at = new Date(r.submitted_at);
         if (until !== void 0 && at.getTime() > until) continue;
         const who = r.user?.login ?? "ghost";
         const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
-        const matters = state === "approved" || state === "changes_requested";
+        const matters = state !== "commented";
         const canApprove = !isBot && r.user != null && matters && await this.#canApprove(who);
-        reviews.push({ who, state, commit: r.commit_id, at, isBot, verified: true, canApprove });
+        const commit = r.commit_id ?? GONE_COMMIT;
+        const dismissal = state === "dismissed" ? await this.#dismissalOf(r.id) : void 0;
+        reviews.push({
+          who,
+          state,
+          commit,
+          at,
+          isBot,
+          verified: true,
+          canApprove,
+          ...dismissal ? { dismissal } : {}
+        });
       }
       return reviews;
     });
+  }
+  /**
+   * Who dismissed a review and what it was, from the pull request's timeline (a review only
+   * says DISMISSED). Unreadable (403/404): nobody known, which keeps a rejection standing.
+   * 1 call, made only when a review was dismissed.
+   */
+  async #dismissalOf(reviewId) {
+    const events = await this.#once("dismissals", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const all = await octokit.paginate(octokit.rest.issues.listEvents, {
+          owner,
+          repo,
+          issue_number: this.#src.number,
+          per_page: 100
+        });
+        const out = /* @__PURE__ */ new Map();
+        for (const e2 of all) {
+          if (e2.event !== "review_dismissed" || !e2.dismissed_review || !e2.actor) continue;
+          out.set(e2.dismissed_review.review_id, {
+            by: e2.actor.login,
+            byBot: e2.actor.type === "Bot" || e2.actor.login.toLowerCase().endsWith("[bot]"),
+            was: e2.dismissed_review.state
+          });
+        }
+        return out;
+      } catch (err) {
+        const status = httpStatus(err);
+        if (status !== 403 && status !== 404) throw err;
+        return /* @__PURE__ */ new Map();
+      }
+    });
+    const e = events.get(reviewId);
+    if (e === void 0) return { by: void 0, byBot: false, was: void 0 };
+    return { by: e.by, byBot: e.byBot, was: reviewState(e.was.toUpperCase()) };
   }
   async readHead(path) {
     const blob = (await this.#compare()).files.find((f) => f.path === path)?.blob;
@@ -73671,8 +73781,14 @@ var GitHubProposalContext = class {
     if (known !== void 0) return known;
     return this.#read(path, this.#src.contentRef);
   }
-  readOriginal(path) {
-    return this.#read(path, `refs/interlock/requests/${this.id}`);
+  /**
+   * The request file as Interlock's App filed it: at the commit the App created the branch at
+   * (never the movable refs/interlock/requests/<id>, which any writer can point elsewhere).
+   * Undefined when the App did not file it: the gate then fails closed.
+   */
+  async readOriginal(path) {
+    const filed = await this.#filed();
+    return "reason" in filed ? void 0 : this.#read(path, filed.commit);
   }
   codeowners() {
     return this.#once("codeowners", async () => {
@@ -73732,7 +73848,9 @@ var GitHubProposalContext = class {
           });
           out[key] = members2.map((u) => u.login);
         } catch (err) {
-          if (httpStatus(err) !== 404) throw err;
+          const status = httpStatus(err);
+          if (status !== 403 && status !== 404) throw err;
+          this.#unreadableTeams[key] = `GitHub answered ${status} (${status === 404 ? "no such team, or " : ""}the token may not read the organisation's teams): Interlock's GitHub App needs the organisation permission Members: read, and GITHUB_TOKEN can never read teams`;
         }
       }
       return out;
@@ -73795,8 +73913,22 @@ var GitHubProposalContext = class {
     });
   }
   /** Who pushed to the proposal's branch (the repository activity log). */
-  #pushers() {
-    return this.#once("pushers", async () => {
+  async #pushers() {
+    const activity = await this.#activity();
+    if ("unreadable" in activity) {
+      this.#unreadablePushers = activity.unreadable;
+      return [];
+    }
+    return activity.filter((a) => a.type !== "branch_deletion" && a.actor !== void 0).map((a) => a.actor);
+  }
+  /**
+   * The repository activity of the proposal's branch, newest first (GitHub's record of who
+   * pushed, created or deleted it: the authenticated account, whatever the commits say), or
+   * why it could not be read. Not "nobody pushed": GitHub answers 403 or 404 to a token that may
+   * not see it, and GitHub Enterprise Server before 3.12 has none. 1 call (paginated).
+   */
+  #activity() {
+    return this.#once("activity", async () => {
       const { octokit, owner, repo } = this.#deps;
       try {
         const activity = await octokit.paginate(octokit.rest.repos.listActivities, {
@@ -73805,12 +73937,67 @@ var GitHubProposalContext = class {
           ref: this.#src.branchRef,
           per_page: 100
         });
-        return activity.filter((a) => a.activity_type !== "branch_deletion" && a.actor).map((a) => a.actor.login);
+        return activity.map((a) => ({
+          type: a.activity_type,
+          after: a.after,
+          ...a.actor ? { actor: a.actor.login } : {}
+        }));
       } catch (err) {
-        if (httpStatus(err) === 404) return [];
-        throw err;
+        const status = httpStatus(err);
+        if (status !== 403 && status !== 404) throw err;
+        return {
+          unreadable: `GitHub answered ${status} to the repository activity API (GET /repos/${owner}/${repo}/activity), the only record of who pushed to the proposal's branch: give Interlock's token read access to it (GitHub Enterprise Server needs 3.12 or later)`
+        };
       }
     });
+  }
+  /**
+   * The commit Interlock's App created the proposal's branch at: the request as the App filed
+   * it, the baseline the head is compared with. A proposal counts only when the App created
+   * its branch (every creation of it, in GitHub's activity log) and opened its pull request;
+   * a look-alike made by anyone else, GITHUB_TOKEN included, never does.
+   */
+  #filed() {
+    return this.#once("filed", async () => {
+      const bot = this.#deps.botLogin;
+      const branch = this.#src.branchRef.replace(/^refs\/heads\//, "");
+      if (this.#src.author.toLowerCase() !== bot.toLowerCase()) {
+        return {
+          reason: `its pull request #${this.#src.number} was opened by ${this.#src.author}, not by Interlock's App (${bot}): only proposals the App files count`
+        };
+      }
+      const activity = await this.#activity();
+      if ("unreadable" in activity) return { reason: activity.unreadable };
+      const creations = activity.filter((a) => a.type === "branch_creation");
+      const other = creations.find((a) => a.actor?.toLowerCase() !== bot.toLowerCase());
+      if (other !== void 0) {
+        return {
+          reason: `${branch} was created by ${other.actor ?? "an unknown account"}, not by Interlock's App (${bot}): only proposals the App files count`
+        };
+      }
+      const first = creations.at(-1);
+      if (first === void 0) {
+        return {
+          reason: `GitHub's activity log has no creation of ${branch} by Interlock's App (${bot})`
+        };
+      }
+      return { commit: first.after };
+    });
+  }
+  /**
+   * Who filed the request: Interlock's App, from a default-branch job, for the requester it
+   * bound there (the dispatch sender or the intake issue's author, with the sponsor from the
+   * configuration). Verified when the App opened the pull request and created the branch.
+   */
+  async authenticate(declared) {
+    const filed = await this.#filed();
+    if ("reason" in filed) return { verified: false, reason: filed.reason };
+    return {
+      verified: true,
+      signer: declared.id,
+      detail: `filed by Interlock's App (${this.#deps.botLogin}), which opened the pull request and created its branch at ${filed.commit.slice(0, 7)}`,
+      requester: declared
+    };
   }
   /** A file at a ref through the contents API; undefined if it does not exist there. */
   #read(path, ref) {
@@ -73924,9 +74111,10 @@ var GitHubForge = class {
   }
   /**
    * Opens the proposal: one commit adding the request file on top of the default branch
-   * (tree and commit through the Git data API), the branch interlock/<id>, the tamper
-   * baseline refs/interlock/requests/<id>, the pull request with the approval card as its
-   * body, and labels for risk and classification. 7 API calls.
+   * (tree and commit through the Git data API), the branch interlock/<id> created at it (the
+   * commit the gate later reads as "what Interlock filed", from GitHub's activity log: no
+   * baseline ref, which any writer could move), the pull request with the approval card as its
+   * body, and best-effort labels for risk and classification. 6 API calls, 5 writes.
    */
   openProposal(p) {
     return this.#op("openProposal", async () => {
@@ -73944,9 +74132,6 @@ ${p.body}`,
       const branch = `${BRANCH_PREFIX}${p.id}`;
       if (!await this.#createRef(`refs/heads/${branch}`, head)) {
         throw new Error(`branch ${branch} exists already`);
-      }
-      if (!await this.#createRef(`${ORIGINAL_REF_PREFIX}${p.id}`, head)) {
-        throw new Error(`${ORIGINAL_REF_PREFIX}${p.id} exists already`);
       }
       let pr;
       try {
@@ -73967,7 +74152,14 @@ ${p.body}`,
       this.#numbers.set(p.id, pr.number);
       const labels = labelsFor(p.content);
       if (labels.length > 0) {
-        await this.#octokit.rest.issues.addLabels({ ...this.#r, issue_number: pr.number, labels });
+        try {
+          await this.#octokit.rest.issues.addLabels({
+            ...this.#r,
+            issue_number: pr.number,
+            labels
+          });
+        } catch {
+        }
       }
       return { id: p.id, branch, head, url: pr.url };
     });
@@ -74216,23 +74408,51 @@ ${p.body}`,
   }
   /**
    * Publishes a gate verdict as the check run "interlock/gate" on the head it was evaluated on
-   * (the PR head if `head` is not given). Needs a GitHub App token (GITHUB_TOKEN in Actions).
+   * (the PR head if `head` is not given): one check run per head, created by Interlock's App
+   * the first time and updated in place after that, so a stale failure never sits next to a
+   * newer success (branch protection weighs every run with the required name). A check run,
+   * not a commit status: a check run belongs to the App whose token created it and only that App
+   * can update it, so a required check pinned to the App cannot be published by anyone else,
+   * while "anyone with write permissions to a repository can set the state for any status
+   * check" (https://docs.github.com/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/about-status-checks).
+   * 2 calls: the lookup and the write.
    */
   publishGate(id2, verdict, markdown, head) {
     return this.#op("publishGate", async () => {
       const sha = head ?? (await this.#openPull(id2))?.headSha;
       if (sha === void 0) throw new Error(`no open pull request for request ${id2}`);
+      const result2 = {
+        conclusion: verdict.satisfied ? "success" : "failure",
+        output: {
+          title: truncate(verdict.summary, CHECK_TITLE_MAX),
+          summary: truncate(markdown, CHECK_SUMMARY_MAX)
+        }
+      };
+      const { data: listed } = await this.#octokit.rest.checks.listForRef({
+        ...this.#r,
+        ref: sha,
+        check_name: GATE_CHECK_NAME,
+        filter: "all",
+        per_page: 100
+      });
+      const slug = this.#botLogin.replace(/\[bot\]$/, "");
+      const own2 = listed.check_runs.find((r) => r.app?.slug === slug);
+      if (own2 !== void 0) {
+        const { data: data2 } = await this.#octokit.rest.checks.update({
+          ...this.#r,
+          check_run_id: own2.id,
+          status: "completed",
+          ...result2
+        });
+        return { id: data2.id, url: data2.html_url ?? data2.url };
+      }
       const { data } = await this.#octokit.rest.checks.create({
         ...this.#r,
         name: GATE_CHECK_NAME,
         head_sha: sha,
         status: "completed",
-        conclusion: verdict.satisfied ? "success" : "failure",
         external_id: id2,
-        output: {
-          title: truncate(verdict.summary, CHECK_TITLE_MAX),
-          summary: truncate(markdown, CHECK_SUMMARY_MAX)
-        }
+        ...result2
       });
       return { id: data.id, url: data.html_url ?? data.url };
     });
@@ -74315,25 +74535,52 @@ ${p.body}`,
     const pr = data.find((p) => p.head.ref === `${BRANCH_PREFIX}${id2}`);
     return pr === void 0 ? void 0 : pullInfo(pr);
   }
-  /** The merged PR whose merge commit is `sha` (GitHub lists the PRs a commit belongs to). */
+  /**
+   * The merged PR whose merge commit is `sha`: first among the pull requests from the
+   * proposal's branch (GitHub's pull requests list reads the pull requests themselves and is
+   * current right after a merge), then among those GitHub associates with the commit (an index
+   * that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604). 1–2 calls.
+   */
   async #mergedPull(sha, id2) {
+    const own2 = (await this.#mergedProposals(id2)).find((p) => p.mergeCommit === sha);
+    if (own2 !== void 0) {
+      this.#merged.set(sha, own2);
+      return own2;
+    }
     const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
       ...this.#r,
       commit_sha: sha,
       per_page: 100
     });
-    const prs = data.map(pullInfo).filter((p) => p.mergedAt !== void 0);
-    const pr = prs.find((p) => p.mergeCommit === sha && p.headRef === `${BRANCH_PREFIX}${id2}`) ?? prs.find((p) => p.mergeCommit === sha);
+    const pr = data.map(pullInfo).find((p) => p.mergedAt !== void 0 && p.mergeCommit === sha);
     if (pr !== void 0) this.#merged.set(sha, pr);
     return pr;
   }
+  /** Merged pull requests from interlock/<id> into the default branch, first merged first. 1 call. */
+  async #mergedProposals(id2) {
+    const branch = `${BRANCH_PREFIX}${id2}`;
+    const { data } = await this.#octokit.rest.pulls.list({
+      ...this.#r,
+      head: `${this.owner}:${branch}`,
+      base: this.defaultBranch,
+      state: "closed",
+      per_page: 100
+    });
+    return data.map(pullInfo).filter(
+      (p) => p.headRef === branch && p.baseRef === this.defaultBranch && p.mergedAt !== void 0 && p.mergeCommit !== void 0
+    ).sort((a, b) => a.mergedAt.getTime() - b.mergedAt.getTime());
+  }
   /**
-   * The commit that brought a request file to the default branch. The file's history (newest
-   * first) ends with the commit that added it — on the proposal branch, since history
-   * simplification follows the merged side — and the pull request it was merged through names
-   * the merge commit. 2 calls.
+   * How a request file reached the default branch. Its proposal's merged pull request, looked
+   * up by its head branch (1 call); failing that, the commit that added the file and any pull
+   * request GitHub associates with it (2 calls), which `evidence` then judges. When no pull
+   * request is found at all, the file may have been pushed directly, or GitHub has not yet
+   * indexed a merge that just happened: the request is returned as pending, never as a
+   * refusal, and looked at again on the next run (it is never run without its pull request).
    */
   async #mergedRequest(id2, path) {
+    const own2 = (await this.#mergedProposals(id2))[0];
+    if (own2 !== void 0) return this.#remember(id2, path, own2);
     const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
       ...this.#r,
       sha: this.defaultBranch,
@@ -74347,17 +74594,24 @@ ${p.body}`,
       commit_sha: added.sha,
       per_page: 100
     });
-    const pr = data.map(pullInfo).find(
-      (p) => p.mergedAt !== void 0 && p.mergeCommit !== void 0 && p.baseRef === this.defaultBranch && p.headRef === `${BRANCH_PREFIX}${id2}`
+    const other = data.map(pullInfo).find(
+      (p) => p.mergedAt !== void 0 && p.mergeCommit !== void 0 && p.baseRef === this.defaultBranch
     );
-    if (pr !== void 0) {
-      this.#merged.set(pr.mergeCommit, pr);
-      this.#mergeCommits.set(id2, pr.mergeCommit);
-      this.#numbers.set(id2, pr.number);
-      return { id: id2, path, mergeCommit: pr.mergeCommit, mergedAt: pr.mergedAt };
-    }
+    if (other !== void 0) return this.#remember(id2, path, other);
     const date5 = added.commit.committer?.date ?? added.commit.author?.date;
-    return { id: id2, path, mergeCommit: added.sha, mergedAt: new Date(date5 ?? 0) };
+    return {
+      id: id2,
+      path,
+      mergeCommit: added.sha,
+      mergedAt: new Date(date5 ?? 0),
+      pending: `no merged pull request from ${BRANCH_PREFIX}${id2} was found for ${path}: GitHub may not have indexed a merge that just happened, or the file was pushed without one. It is not run, and it is looked at again on the next run.`
+    };
+  }
+  #remember(id2, path, pr) {
+    this.#merged.set(pr.mergeCommit, pr);
+    this.#mergeCommits.set(id2, pr.mergeCommit);
+    this.#numbers.set(id2, pr.number);
+    return { id: id2, path, mergeCommit: pr.mergeCommit, mergedAt: pr.mergedAt };
   }
   /** A branch's tip commit and its tree (one call, where the Git ref API would need two). */
   async #branchTip(branch) {
@@ -83526,9 +83780,9 @@ function deepFreeze(value) {
 var MODE_INPUT_VALUES = ["auto", "request", "gate", "execute"];
 var PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
 var REFUSED_EVENTS = Object.freeze({
-  pull_request_target: "Interlock refuses to run on pull_request_target: that event gives the job a write token and the repository's secrets while the pull request's content is controlled by whoever opened it, so anything the job checks out or evaluates could approve, merge or execute a request. Run the gate on 'pull_request' and 'pull_request_review' (it needs only checks: write and reads nothing from the checkout), and execution on 'push' to the default branch.",
-  workflow_run: "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a pull request may have triggered, and whatever it reads from that run (artifacts, outputs, the head branch) is controlled by the pull request. Run the gate on 'pull_request' and 'pull_request_review', and execution on 'push' to the default branch."
+  workflow_run: "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a pull request may have triggered, and whatever it reads from that run (artifacts, outputs, the head branch) is controlled by the pull request. Run the gate on 'pull_request_target' (with no checkout) and relayed reviews, and execution on 'push' to the default branch."
 });
+var GATE_RELAY_TYPE = "interlock-gate";
 var GATED_PR_ACTIONS = /* @__PURE__ */ new Set([
   "opened",
   "synchronize",
@@ -83623,7 +83877,14 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
   if (token === "") {
     throw settingsError(
       "input 'token' is empty",
-      "Leave 'token' out to use the workflow's GITHUB_TOKEN (with the permissions in docs/github.md), or pass a token: 'token: ${{ secrets.INTERLOCK_TOKEN }}'."
+      "Pass the Interlock App's token: 'token: ${{ steps.app.outputs.token }}' (docs/github.md)."
+    );
+  }
+  const appSlug = readInput(env, "app-slug");
+  if (!/^[a-z0-9][a-z0-9-]{0,98}$/i.test(appSlug) || appSlug.toLowerCase() === "github-actions") {
+    throw settingsError(
+      appSlug === "" ? "input 'app-slug' is empty: Interlock runs with its GitHub App's token only (GITHUB_TOKEN-only mode is not supported)" : `input 'app-slug' is '${maskText(appSlug)}', not a GitHub App's slug (and not github-actions)`,
+      "Mint the App's token with actions/create-github-app-token@v2 and pass 'token: ${{ steps.app.outputs.token }}' and 'app-slug: ${{ steps.app.outputs.app-slug }}' (docs/github.md)."
     );
   }
   const fullName = env.GITHUB_REPOSITORY ?? "";
@@ -83661,6 +83922,7 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
   const base = (defaultBranch) => ({
     eventName,
     token,
+    botLogin: `${appSlug}[bot]`,
     apiUrl,
     owner: m[1],
     repo: m[2],
@@ -83688,6 +83950,16 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
     case "repository_dispatch": {
       const p = parsePayload(repositoryDispatchSchema, payload, eventName);
       const common = base(p.repository.default_branch);
+      if (p.action === GATE_RELAY_TYPE) {
+        if (mode === "request" || mode === "execute") {
+          throw wrongMode("gate", `repository_dispatch of type ${GATE_RELAY_TYPE}`);
+        }
+        const id2 = p.client_payload?.id;
+        if (typeof id2 !== "string" || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id2)) {
+          return { ...common, mode: "skip", reason: "the relayed event names no request id" };
+        }
+        return { ...common, mode: "gate", id: id2 };
+      }
       if (mode === "gate" || mode === "execute") {
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
       }
@@ -83698,6 +83970,10 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
         payloadSource: "client_payload.request"
       });
     }
+    // pull_request_target runs the default branch's workflow with its environment (the App's
+    // key), where the gate is safe because it reads only the API, never the pull request's
+    // content; it never requests or executes.
+    case "pull_request_target":
     case "pull_request":
     case "pull_request_review": {
       const p = parsePayload(pullRequestSchema, payload, eventName);
@@ -83769,7 +84045,6 @@ function requestSettings(common, env, fs3, sender, from) {
     );
   }
   const request2 = parseRequest(text, { source });
-  checkSender(request2, sender);
   return {
     ...common,
     mode: "request",
@@ -83799,20 +84074,6 @@ function requestFromInput(value, workspace, fs3) {
     );
   }
   return { text: fs3.readFile(path), source: rel };
-}
-function personKey(id2) {
-  return principalKey(EMPTY_DIRECTORY, id2);
-}
-function checkSender(request2, sender) {
-  if (sender.type === "Bot" || sender.login.toLowerCase().endsWith("[bot]")) return;
-  const who = personKey(sender.login);
-  const named2 = [request2.requester.id, request2.requester.on_behalf_of].filter((x) => x !== void 0).map(personKey);
-  if (!named2.includes(who)) {
-    throw settingsError(
-      `${sender.login} dispatched this request, but it names neither them as the requester nor as on_behalf_of: the person behind a request must be named so that they cannot approve it`,
-      `Add 'on_behalf_of: ${sender.login}' to the requester (or dispatch it as the requester).`
-    );
-  }
 }
 var MASKING_KEY = /^[0-9a-f]{64}$/;
 function maskingKeyOf(env) {
@@ -83860,7 +84121,7 @@ function executeSettings(common, env, fs3, commit) {
 function gateSettings(common, eventName, p) {
   const pr = p.pull_request;
   const skip = (reason) => ({ ...common, mode: "skip", reason });
-  if (eventName === "pull_request" && !GATED_PR_ACTIONS.has(p.action)) {
+  if ((eventName === "pull_request" || eventName === "pull_request_target") && !GATED_PR_ACTIONS.has(p.action)) {
     return skip(`pull_request '${p.action}' does not change what the gate sees`);
   }
   if (pr.state !== "open") return skip(`pull request #${pr.number} is ${pr.state}`);
@@ -83891,7 +84152,6 @@ function gateSettings(common, eventName, p) {
 }
 
 // src/action/production.ts
-var ACTIONS_BOT = "github-actions[bot]";
 function actionsCoreOutput() {
   return {
     setOutput: (name, value) => setOutput(name, value),
@@ -83916,7 +84176,7 @@ function githubForgeFactory(opts2 = {}) {
     repo: t.repo,
     defaultBranch: t.defaultBranch,
     org: t.owner,
-    botLogin: opts2.botLogin ?? ACTIONS_BOT,
+    botLogin: t.botLogin,
     ...opts2.counter ? { counter: opts2.counter } : {}
   });
 }
@@ -85463,6 +85723,7 @@ async function executeOne(m, deps, run2) {
     status: "refused",
     detail
   });
+  if (m.pending !== void 0) return { id: m.id, action, status: "pending", detail: m.pending };
   const journalled = journal?.state(m.id);
   if (journalled?.result) {
     return refused(
@@ -86105,7 +86366,8 @@ var STATUS_MARK = {
   refused: "\u26D4",
   claimed: "\u23F3",
   "no-executor": "\u2754",
-  busy: "\u23F3"
+  busy: "\u23F3",
+  pending: "\u23F3"
 };
 function renderReportsMarkdown(reports) {
   if (reports.length === 0) {
@@ -86129,7 +86391,8 @@ function renderReportComment(r, runUrl) {
     refused: "was **refused**: the evidence did not hold, so it was not run",
     claimed: "is claimed by an executor that has not recorded a result",
     "no-executor": "has no executor configured yet",
-    busy: "is being executed by another run"
+    busy: "is being executed by another run",
+    pending: "is waiting until GitHub shows the pull request it was merged through"
   };
   return [
     `${STATUS_MARK[r.status] ?? "\u2022"} Interlock: request ${id(r.id)} (${id(r.action)}) ${what[r.status] ?? r.status}.`,
@@ -86187,6 +86450,7 @@ async function decideContext(s, deps) {
 function targetOf(s) {
   return {
     token: s.token,
+    botLogin: s.botLogin,
     apiUrl: s.apiUrl,
     owner: s.owner,
     repo: s.repo,
@@ -86198,9 +86462,21 @@ async function requestMode(s, deps) {
   const config2 = loadConfig(s.repoDir);
   const decide = await decideContext(s, deps);
   const now = deps.now();
-  const filed = await fileRequest(s.request, {
+  const identities = directoryOf(config2);
+  const bound = bindDispatcher(identities, s.sender.login, s.request.requester);
+  if (!bound.ok) {
+    throw new InterlockError(
+      "request.invalid",
+      `${s.sender.login} dispatched this request, which cannot be filed: ${bound.reason}`,
+      {
+        hint: "On GitHub the requester is the account that dispatches the request: dispatch an agent's request with the agent's own account (listed in its aliases in .interlock/config.yaml, with its sponsor) or as the person who sponsors it, or file it as yourself (kind: human)."
+      }
+    );
+  }
+  const request2 = { ...s.request, requester: bound.requester };
+  const filed = await fileRequest(request2, {
     forge: deps.forgeFactory(targetOf(s)),
-    decide: { ...decide, now, identities: directoryOf(config2) },
+    decide: { ...decide, now, identities },
     recipients: config2.executors.recipients
   });
   const decision = filed.evaluation.decision;

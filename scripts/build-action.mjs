@@ -48,7 +48,7 @@ export async function buildAction(outDir) {
     outfile: join(out, "index.js"),
     bundle: true,
     platform: "node",
-    target: "node20",
+    target: "node24",
     format: "esm",
     // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
     banner: {

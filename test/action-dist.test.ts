@@ -45,27 +45,28 @@ describe("the action bundle (dist/)", () => {
     }
   });
 
-  it("action.yml runs dist/index.js on node20 and declares exactly the inputs the action reads", () => {
+  it("action.yml runs dist/index.js on node24 and declares exactly the inputs the action reads", () => {
     const action = parseYaml(readFileSync(join(ROOT, "action.yml"), "utf8")) as {
       runs: { using: string; main: string };
       inputs: Record<string, { description: string; default?: string }>;
       outputs: Record<string, { description: string }>;
     };
-    expect(action.runs).toEqual({ using: "node20", main: "dist/index.js" });
+    expect(action.runs).toEqual({ using: "node24", main: "dist/index.js" });
     const settings = readFileSync(join(ROOT, "src", "action", "settings.ts"), "utf8");
     const read = [...settings.matchAll(/readInput\(env, "([a-z-]+)"\)/g)].map((m) => m[1]);
     expect(Object.keys(action.inputs).sort()).toEqual([...new Set(read)].sort());
     for (const [name, input] of Object.entries(action.inputs)) {
       expect(input.description.length, name).toBeGreaterThan(20);
-      expect(input.default, `${name} has a default`).toBeDefined();
+      // The App's token and slug have no default: there is no GITHUB_TOKEN-only mode.
+      if (name === "token" || name === "app-slug") expect(input.default, name).toBeUndefined();
+      else expect(input.default, `${name} has a default`).toBeDefined();
     }
-    expect(action.inputs.token!.default).toBe("${{ github.token }}");
     const run = readFileSync(join(ROOT, "src", "action", "run.ts"), "utf8");
     const set = [...run.matchAll(/setOutput\("([a-z-]+)"/g)].map((m) => m[1]);
     expect(Object.keys(action.outputs).sort()).toEqual([...new Set(set)].sort());
   });
 
-  it("runs: a push to another branch is skipped; pull_request_target is refused", async () => {
+  it("runs: a push to another branch is skipped; workflow_run is refused", async () => {
     const dir = tempDir("interlock-dist-run-");
     const event = join(dir, "event.json");
     writeFileSync(
@@ -83,6 +84,7 @@ describe("the action bundle (dist/)", () => {
       GITHUB_REPOSITORY: "acme/approvals",
       GITHUB_WORKSPACE: dir,
       INPUT_TOKEN: "ghs_unused",
+      "INPUT_APP-SLUG": "interlock-app",
     };
     const skip = await exec(process.execPath, [join(DIST, "index.js")], {
       env: { ...env, GITHUB_EVENT_NAME: "push" },
@@ -90,13 +92,13 @@ describe("the action bundle (dist/)", () => {
     expect(skip.stdout).toMatch(/nothing to do: push to refs\/heads\/feature/);
 
     const refused = await exec(process.execPath, [join(DIST, "index.js")], {
-      env: { ...env, GITHUB_EVENT_NAME: "pull_request_target" },
+      env: { ...env, GITHUB_EVENT_NAME: "workflow_run" },
     }).then(
       () => ({ code: 0, stdout: "" }),
       (e: { code: number; stdout: string }) => e,
     );
     expect(refused.code).toBe(1);
-    expect(refused.stdout).toMatch(/::error::Interlock refuses to run on pull_request_target/);
+    expect(refused.stdout).toMatch(/::error::Interlock refuses to run on workflow_run/);
   });
 
   it("ships the default policies next to the bundle, sources and build matching", async () => {
@@ -144,6 +146,7 @@ describe("the action bundle (dist/)", () => {
           GITHUB_OUTPUT: output,
           GITHUB_STEP_SUMMARY: summary,
           INPUT_TOKEN: w.sim.token(BOT),
+          "INPUT_APP-SLUG": "interlock-app",
           INPUT_MODE: "auto",
           "INPUT_REPO-DIR": ".",
           INPUT_REQUEST: request,

@@ -238,6 +238,7 @@ export function runnerEnv(
     GITHUB_WORKSPACE: workspace,
     GITHUB_SHA: "6dcb09b5b57875f334f61aebed695e2e4193db5e",
     INPUT_TOKEN: "ghs_testtoken",
+    "INPUT_APP-SLUG": "interlock-app",
     INPUT_MODE: "auto",
     "INPUT_REPO-DIR": ".",
   };

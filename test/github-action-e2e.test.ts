@@ -56,7 +56,7 @@ describe("github: the action over HTTP against the simulator", () => {
       };
       const deps: RunDeps = {
         settings: () => parseSettings(env),
-        forgeFactory: githubForgeFactory({ pacing: "none", msPerSecond: 1, botLogin: BOT }),
+        forgeFactory: githubForgeFactory({ pacing: "none", msPerSecond: 1 }),
         core,
         env: { ...env, PATH: process.env.PATH, HOME: w.repoDir, LANG: "C" },
         now: () => w.clock.tick(),

@@ -224,17 +224,52 @@ describe("settings: inputs and the event parsed once", () => {
     expect(settingsFor("push", pushEvent({ ref: "refs/tags/v1" })).mode).toBe("skip");
   });
 
-  it("refuses pull_request_target and workflow_run, explaining why", () => {
-    const e = expectUsage(
-      () => settingsFor("pull_request_target", pullRequestEvent()),
-      /refuses to run on pull_request_target.*write token.*controlled by whoever opened it/s,
-      /docs\/github\.md/,
-    );
-    expect(e.message).toMatch(/'pull_request' and 'pull_request_review'/);
+  it("refuses workflow_run, explaining why; pull_request_target only ever gates", () => {
     expectUsage(
       () => settingsFor("workflow_run", pushEvent()),
       /refuses to run on workflow_run.*controlled by the pull request/s,
     );
+    const gate = settingsFor(
+      "pull_request_target",
+      pullRequestEvent({ headRef: "interlock/01KAW5W2Z6QMY1HG7V8X9Y0ABC" }),
+    );
+    expect(gate.mode).toBe("gate");
+    expectUsage(
+      () => settingsFor("pull_request_target", pullRequestEvent(), { mode: "execute" }),
+      /execution never runs on pull request events/,
+    );
+  });
+
+  it("as a repository writer's GITHUB_TOKEN workflow: without the App's slug the action does not run (no GITHUB_TOKEN-only mode)", () => {
+    for (const slug of ["", "github-actions", "not a slug"]) {
+      expectUsage(
+        () => settingsFor("pull_request_target", pullRequestEvent(), { "app-slug": slug }),
+        /input 'app-slug'/,
+        /create-github-app-token/,
+      );
+    }
+    expect(
+      (settingsFor("push", pushEvent(), { "executor-identity": identity }) as { botLogin: string })
+        .botLogin,
+    ).toBe("interlock-app[bot]");
+  });
+
+  it("a relayed review (repository_dispatch interlock-gate) evaluates the gate of the id it names", () => {
+    const relay = (clientPayload: Record<string, unknown>) =>
+      settingsFor(
+        "repository_dispatch",
+        repositoryDispatchEvent({
+          sender: "github-actions[bot]",
+          senderType: "Bot",
+          clientPayload,
+          eventType: "interlock-gate",
+        }),
+      );
+    expect(relay({ id: "01KAW5W2Z6QMY1HG7V8X9Y0ABC" })).toMatchObject({
+      mode: "gate",
+      id: "01KAW5W2Z6QMY1HG7V8X9Y0ABC",
+    });
+    expect(relay({ id: "../../etc" }).mode).toBe("skip");
   });
 
   it("errors name the input or event and say what to fix", () => {
@@ -247,7 +282,7 @@ describe("settings: inputs and the event parsed once", () => {
     expectUsage(
       () => settingsFor("workflow_dispatch", wd, { token: "" }),
       /input 'token' is empty/,
-      /GITHUB_TOKEN/,
+      /the Interlock App's token/,
     );
     expectUsage(() => settingsFor("workflow_dispatch", wd), /no request/, /gh workflow run/);
     expectUsage(
@@ -334,42 +369,6 @@ describe("settings: inputs and the event parsed once", () => {
     expect(e2.message).not.toContain("SECRETSECRET");
   });
 
-  it("the person who dispatches a request must be named in it (so they cannot approve it)", () => {
-    // alice dispatches a request that names agent:etl-bot for alice: fine.
-    expect(
-      settingsFor("workflow_dispatch", workflowDispatchEvent({ sender: "Alice" }), {
-        request: EXPORT_YAML,
-      }).mode,
-    ).toBe("request");
-    // mallory files the same request: she is neither requester nor on_behalf_of.
-    expectUsage(
-      () =>
-        settingsFor("workflow_dispatch", workflowDispatchEvent({ sender: "mallory" }), {
-          request: EXPORT_YAML,
-        }),
-      /mallory dispatched this request, but it names neither/,
-      /on_behalf_of: mallory/,
-    );
-    // the agent's own account dispatching is its requester.
-    expect(
-      settingsFor(
-        "repository_dispatch",
-        repositoryDispatchEvent({ sender: "etl-bot", clientPayload: { request: EXPORT_YAML } }),
-      ).mode,
-    ).toBe("request");
-    // an app never approves, so an app may dispatch for anyone.
-    expect(
-      settingsFor(
-        "repository_dispatch",
-        repositoryDispatchEvent({
-          sender: "agents[bot]",
-          senderType: "Bot",
-          clientPayload: { request: EXPORT_YAML },
-        }),
-      ).mode,
-    ).toBe("request");
-  });
-
   it("an explicit mode must agree with the event: PR events never execute", () => {
     for (const [event, payload] of [
       ["pull_request", pullRequestEvent()],
@@ -421,6 +420,59 @@ function harness() {
   });
   return { forge, core, targets, deps };
 }
+
+describe("run: the requester is whoever dispatched it, the sponsor comes from the config", () => {
+  const dispatch = (sender: string, senderType: "User" | "Bot", request = EXPORT_YAML) =>
+    settingsFor(
+      "repository_dispatch",
+      repositoryDispatchEvent({ sender, senderType, clientPayload: { request } }),
+      { "masking-key": KEY },
+    );
+
+  it("the agent's own account files as the agent, for the sponsor the config binds to it", async () => {
+    const { forge, core, deps } = harness();
+    const out = await run(deps(dispatch("etl-bot", "User")));
+    expect(out).toMatchObject({ mode: "request", denied: false });
+    expect(core.failures).toEqual([]);
+    expect(forge.proposals.get(core.outputs.id!)!.content).toMatch(/on_behalf_of: alice/);
+  });
+
+  it("the sponsor may dispatch their own agent's request (and is excluded as its sponsor)", async () => {
+    const { forge, core, deps } = harness();
+    const s = settingsFor("workflow_dispatch", workflowDispatchEvent({ sender: "Alice" }), {
+      request: EXPORT_YAML,
+      "masking-key": KEY,
+    });
+    expect(await run(deps(s))).toMatchObject({ mode: "request", denied: false });
+    expect(forge.proposals.get(core.outputs.id!)!.content).toMatch(/on_behalf_of: alice/);
+  });
+
+  it("as the requester, dispatching another sponsor's agent request: refused, nothing filed", async () => {
+    const { forge, core, deps } = harness();
+    const s = settingsFor("workflow_dispatch", workflowDispatchEvent({ sender: "dana" }), {
+      request: EXPORT_YAML,
+    });
+    expect(await run(deps(s))).toMatchObject({ mode: "failed" });
+    expect(forge.calls).toEqual([]);
+    expect(core.failures[0]).toMatch(/dana dispatched this request, which cannot be filed/);
+  });
+
+  it("as a bot dispatching with no human bound behind it: refused, nothing filed", async () => {
+    const { forge, core, deps } = harness();
+    expect(await run(deps(dispatch("agents[bot]", "Bot")))).toMatchObject({ mode: "failed" });
+    expect(forge.calls).toEqual([]);
+    expect(core.failures[0]).toMatch(/agents\[bot\] is neither a person nor an agent/);
+  });
+
+  it("as the agent, naming a sponsor of its choosing: refused (an agent does not choose its sponsor)", async () => {
+    const { forge, core, deps } = harness();
+    const other = EXPORT_YAML.replace(/on_behalf_of: alice/, "on_behalf_of: pat");
+    expect(other).not.toBe(EXPORT_YAML);
+    expect(await run(deps(dispatch("etl-bot", "User", other)))).toMatchObject({ mode: "failed" });
+    expect(forge.calls).toEqual([]);
+    expect(core.failures[0]).toMatch(/does not choose its sponsor/);
+  });
+});
 
 describe("run: dispatch by event", () => {
   it("request mode files a masked proposal and sets the outputs", async () => {
@@ -581,17 +633,6 @@ describe("run: dispatch by event", () => {
     expect(forge.calls.filter((c) => EXECUTION_CALLS.includes(c))).toEqual([]);
     expect(forge.claims.size).toBe(0);
     expect(forge.files.has(`results/${waiting}.yaml`)).toBe(false);
-  });
-
-  it("pull_request_target is refused before anything touches GitHub", async () => {
-    const { forge, core, targets, deps } = harness();
-    const env = runnerEnv("pull_request_target", pullRequestEvent(), {}, repoDir);
-    const out = await run(deps(() => parseSettings(env), env));
-    expect(out.mode).toBe("failed");
-    expect(core.failures[0]).toMatch(/refuses to run on pull_request_target/);
-    expect(core.failures[0]).toMatch(/Next: Change the workflow's 'on:'/);
-    expect(targets).toEqual([]);
-    expect(forge.calls).toEqual([]);
   });
 
   it("a skipped event does nothing and says why", async () => {

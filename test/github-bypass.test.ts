@@ -160,15 +160,37 @@ describe("github: merges and executions that must not run the action", () => {
     expect(await w.execute()).toEqual([]); // refused once, recorded, never retried silently
   });
 
-  it("a request file pushed straight to the default branch is refused", async () => {
+  it("a request file pushed straight to the default branch never runs, and is not refused for good", async () => {
     const w = (world = await World.create());
     const { id, path } = await fileExport(w);
     const content = (await w.sim.git.file(`refs/heads/interlock/${id}`, path))!.content.toString();
     await w.sim.push("root", "main", { [path]: content }, { message: "Just run it" });
-    const reports = await w.execute();
-    expect(reports).toEqual([expect.objectContaining({ id, status: "refused" })]);
-    expect(reports[0]!.detail).toMatch(/not merged through a pull request/);
+    // No merged pull request is found: a direct push, or GitHub's index lagging a merge. Either
+    // way it does not run, and nothing is recorded that would kill a real merge for good.
+    for (const wait of [0, 600]) {
+      w.clock.tick(wait);
+      const reports = await w.execute();
+      expect(reports).toEqual([expect.objectContaining({ id, status: "pending" })]);
+      expect(reports[0]!.detail).toMatch(/no merged pull request from interlock\//);
+    }
     expect(w.runs()).toEqual([]);
+    expect(await w.fileOnMain(`results/${id}.yaml`)).toBeUndefined();
+    expect(await w.forge.isClaimed(id)).toBe(false);
+  });
+
+  it("right after a merge GitHub's commit→PR index is empty: the request runs once, no refusal is recorded", async () => {
+    const w = (world = await World.create());
+    expect(w.sim.behaviour.associationLagSeconds).toBeGreaterThan(0); // github.com's default
+    const { id, number } = await fileExport(w);
+    await w.sim.as("dana").review(number, "APPROVE");
+    expect((await mergeRequest(w.forge, id, w.clock.tick())).merged).toBe(true);
+    const associated = await w.sim
+      .as("dana")
+      .request("GET", `/commits/${(await w.sim.git.resolve("refs/heads/main"))!}/pulls`);
+    expect(associated.data).toEqual([]); // the index has not caught up
+    expect(await w.execute()).toEqual([expect.objectContaining({ id, status: "succeeded" })]);
+    expect(w.runs()).toEqual([id]);
+    expect(await w.fileOnMain(`results/${id}.yaml`)).toMatch(/outcome: succeeded/);
   });
 
   it("re-running the execute workflow runs the action once", async () => {

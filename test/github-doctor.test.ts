@@ -21,7 +21,8 @@ import { Shapes } from "./github/shapes.ts";
 const OWNER = "acme";
 const REPO = "approvals";
 const T = "2026-11-24T10:00:00Z";
-const GATE_APP = 15368;
+/** The Interlock App that publishes interlock/gate (docs/github.md pins the check to it). */
+const GATE_APP = 987654;
 
 type Json = Record<string, unknown>;
 
@@ -36,6 +37,8 @@ interface RepoSettings {
   };
   codeowners: Json[] | "none";
   workflows: Record<string, string>;
+  /** The `interlock` environment's deployment branches: null = any branch; absent = no environment. */
+  environment?: { branches: readonly string[] | null } | "protected";
 }
 
 let server: Server;
@@ -203,6 +206,7 @@ function goodSettings(): RepoSettings {
     },
     codeowners: [],
     workflows: DOC_WORKFLOWS,
+    environment: { branches: ["main"] },
   };
 }
 
@@ -290,6 +294,43 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       ),
     );
   }
+  if (p === `${r}/environments/interlock`) {
+    const t = "/repos/{owner}/{repo}/environments/{environment_name}";
+    const env = settings.environment;
+    if (env === undefined) return notFound(res, t);
+    const custom = env !== "protected" && env.branches !== null;
+    return send(res, t, 200, {
+      id: 161088068,
+      node_id: "MDExOkVudmlyb25tZW50MTYxMDg4MDY4",
+      name: "interlock",
+      url: `http://api.github.test${r}/environments/interlock`,
+      html_url: `https://github.test/${OWNER}/${REPO}/deployments/activity_log?environments_filter=interlock`,
+      created_at: T,
+      updated_at: T,
+      deployment_branch_policy:
+        env !== "protected" && env.branches === null
+          ? null
+          : { protected_branches: !custom, custom_branch_policies: custom },
+    });
+  }
+  if (p === `${r}/environments/interlock/deployment-branch-policies`) {
+    const env = settings.environment;
+    const names = env && env !== "protected" ? (env.branches ?? []) : [];
+    return send(
+      res,
+      "/repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies",
+      200,
+      {
+        total_count: names.length,
+        branch_policies: names.map((name, i) => ({
+          id: 361471 + i,
+          node_id: "MDE2OkdhdGVCcmFuY2hQb2xpY3kzNjE0NzE=",
+          name,
+          type: "branch",
+        })),
+      },
+    );
+  }
   res.writeHead(404, { "content-type": "application/json" });
   res.end(JSON.stringify({ message: `unexpected ${p}` }));
 }
@@ -368,7 +409,7 @@ describe("interlock doctor --github", () => {
       "protection.results",
     ]);
     expect(rep.findings.find((f) => f.id === "gate-check.pinned")!.message).toMatch(
-      /15368 \(GitHub Actions\)/,
+      /only counts from app 987654/,
     );
     expect(severityOf(rep, "protection.admins")).toEqual(["ok"]);
   });
@@ -397,6 +438,7 @@ describe("interlock doctor --github", () => {
       workflows: {
         "ci.yml":
           "on: pull_request_target\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n" +
+          "      - uses: actions/checkout@v5\n" +
           '      - run: echo "${{ github.event.pull_request.title }}"\n',
       },
     };
@@ -449,7 +491,9 @@ describe("interlock doctor --github", () => {
     ]) {
       expect(severityOf(rep, id), id).toEqual(["warning"]);
     }
-    expect(rep.findings.find((f) => f.id === "gate-check.pinned")!.fix).toMatch(/15368/);
+    expect(rep.findings.find((f) => f.id === "gate-check.pinned")!.fix).toMatch(
+      /Interlock GitHub App/,
+    );
   });
 
   it("rulesets count as protection; bypass actors are judged by who they are", async () => {
@@ -471,7 +515,7 @@ describe("interlock doctor --github", () => {
     settings.rulesets = {
       7: ruleset(7, [
         { actor_id: 5, actor_type: "RepositoryRole", bypass_mode: "always" },
-        { actor_id: GATE_APP, actor_type: "Integration", bypass_mode: "always" },
+        { actor_id: 15368, actor_type: "Integration", bypass_mode: "always" },
       ]),
     };
     rep = await report();
@@ -484,6 +528,23 @@ describe("interlock doctor --github", () => {
     rep = await report();
     expect(rep.code).toBe(4);
     expect(rep.findings.find((f) => f.id === "ruleset.bypass")!.message).toMatch(/cannot see/);
+  });
+
+  it("the interlock environment must be usable from the default branch only", async () => {
+    for (const [environment, severity] of [
+      [{ branches: ["main"] }, "ok"],
+      [{ branches: ["main", "feature/*"] }, "error"],
+      [{ branches: null }, "error"],
+      ["protected", "warning"],
+      [undefined, "error"],
+    ] as const) {
+      settings = { ...goodSettings(), environment };
+      const rep = await report();
+      expect(
+        severityOf(rep, "environment.default-branch-only"),
+        JSON.stringify(environment),
+      ).toEqual([severity]);
+    }
   });
 
   it("settings the token cannot read are not taken as safe", async () => {
@@ -518,7 +579,7 @@ describe("interlock doctor --github", () => {
 });
 
 describe("the workflows of docs/github.md", () => {
-  it("are the three workflows, with the least permissions each needs", () => {
+  it("are the workflows of the App identity model: App token from the environment, no checkout in the gate", () => {
     const parsed = Object.fromEntries(
       Object.entries(DOC_WORKFLOWS).map(([n, t]) => [n, parseYaml(t) as Json]),
     );
@@ -526,30 +587,32 @@ describe("the workflows of docs/github.md", () => {
       "interlock-execute.yml",
       "interlock-gate.yml",
       "interlock-request.yml",
+      "interlock-review-relay.yml",
     ]);
-    expect(parsed["interlock-request.yml"]!.permissions).toEqual({
-      contents: "write",
-      "pull-requests": "write",
-    });
-    expect(parsed["interlock-gate.yml"]!.permissions).toEqual({
-      checks: "write",
-      contents: "read",
-      "pull-requests": "read",
-    });
-    expect(parsed["interlock-execute.yml"]!.permissions).toEqual({
-      contents: "write",
-      "pull-requests": "write",
-    });
+    expect(parsed["interlock-request.yml"]!.permissions).toEqual({ contents: "read" });
+    expect(parsed["interlock-gate.yml"]!.permissions).toEqual({});
+    expect(parsed["interlock-execute.yml"]!.permissions).toEqual({ contents: "read" });
     expect(Object.keys(parsed["interlock-request.yml"]!.on as Json).sort()).toEqual([
       "repository_dispatch",
       "workflow_dispatch",
     ]);
     expect(Object.keys(parsed["interlock-gate.yml"]!.on as Json).sort()).toEqual([
-      "pull_request",
-      "pull_request_review",
+      "pull_request_target",
+      "repository_dispatch",
     ]);
     expect(Object.keys(parsed["interlock-execute.yml"]!.on as Json)).toEqual(["push"]);
-    expect(DOCS).not.toMatch(/^\s*pull_request_target:/m);
+    // Every job that holds the App's key runs in the default-branch-only environment.
+    for (const name of ["interlock-request.yml", "interlock-gate.yml", "interlock-execute.yml"]) {
+      const jobs = Object.values(parsed[name]!.jobs as Record<string, Json>);
+      expect(
+        jobs.map((j) => j.environment),
+        name,
+      ).toEqual(["interlock"]);
+      expect(DOC_WORKFLOWS[name]).toContain("actions/create-github-app-token@v2");
+    }
+    expect(DOC_WORKFLOWS["interlock-gate.yml"]).not.toMatch(/actions\/checkout/);
+    expect(DOC_WORKFLOWS["interlock-review-relay.yml"]).not.toMatch(/secrets\./);
+    expect(DOCS).not.toMatch(/actions\/checkout@v4|create-github-app-token@v1/);
   });
 
   it("pass doctor's workflow lint, which catches the bypasses it warns about", () => {

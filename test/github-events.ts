@@ -142,10 +142,11 @@ export function repositoryDispatchEvent(
     clientPayload?: Record<string, unknown> | null;
     sender?: string;
     senderType?: "User" | "Bot";
+    eventType?: string;
   } = {},
 ) {
   return {
-    action: "interlock-request",
+    action: opts.eventType ?? "interlock-request",
     branch: "main",
     client_payload: opts.clientPayload === undefined ? {} : opts.clientPayload,
     repository: repository(),

@@ -48,7 +48,8 @@ describe("github: the GitHub forge with the real lifecycle", () => {
     expect(labels).toContain("risk:critical");
     expect(labels.some((l) => l.startsWith("class:"))).toBe(true);
     // The tamper baseline is a ref outside the branches, pointing at what Interlock wrote.
-    expect(await w.sim.git.resolve(`refs/interlock/requests/${filed.id}`)).toBe(filed.head);
+    // No baseline ref: what the App filed is the commit it created the branch at.
+    expect(await w.sim.git.resolve(`refs/interlock/requests/${filed.id}`)).toBeUndefined();
     const fileOnBranch = await w.sim.git.file(filed.head!, filed.path);
     expect(fileOnBranch?.content.toString()).not.toContain("jane.doe@example.com");
     // The requester's commit is authored as the requester, not as a GitHub account.
@@ -135,13 +136,14 @@ describe("github: the GitHub forge with the real lifecycle", () => {
         .map(([k, v]) => `  ${k}: ${v}`)
         .join("\n")}`,
     );
-    expect(fileCalls.length).toBe(7);
-    expect(writes(fileCalls)).toBe(6);
+    expect(fileCalls.length).toBe(6);
+    expect(writes(fileCalls)).toBe(5); // tree, commit, branch, pull request, labels
+
     expect(gateCalls.length).toBeLessThanOrEqual(14);
     expect(writes(gateCalls)).toBe(0);
     expect(writes(execCalls)).toBe(4); // claim ref, result tree, commit, ref update
     expect(idleCalls.length).toBe(1); // one tree listing: every request has its result
-    expect(w.counter.byScope()["forge.openProposal"]).toBe(7);
+    expect(w.counter.byScope()["forge.openProposal"]).toBe(6);
   });
 
   it("records a denial on the default branch, never as a pull request", async () => {

@@ -76,6 +76,10 @@ describe("github live: the GitHub forge against the real GitHub API", () => {
       console.info(renderVerdict(gate.verdict));
       expect(gate.verdict.satisfied).toBe(false); // nobody approved
       expect(gate.verdict.rules.find((r) => r.rule === "single-file")?.ok).toBe(true);
+      // Confirms live what the simulator only models: this token may read the repository
+      // activity API, which records the filer's branch creation (signed-request), and the
+      // request as filed reads back at that commit (untampered).
+      expect(gate.verdict.rules.find((r) => r.rule === "signed-request")?.ok).toBe(true);
       expect(gate.verdict.rules.find((r) => r.rule === "untampered")?.ok).toBe(true);
       expect(await gate.context.author()).toBe(botLogin);
     } finally {

@@ -228,11 +228,19 @@ describe("github: pull requests, reviews and merges as GitHub does them", () => 
     expect(pr).toMatchObject({ merged: true, state: "closed", merge_commit_sha: merged.data.sha });
     expect(pr.merged_by?.login).toBe("dana");
     expect((await sim.as("dana").merge(number)).status).toBe(405);
-    const associated = await bot.rest.repos.listPullRequestsAssociatedWithCommit({
-      ...R,
-      commit_sha: String(merged.data.sha),
-    });
-    expect(associated.data.map((p) => p.number)).toEqual([number]);
+    // GitHub's commit→PR index lags a merge; the pull requests list does not.
+    const associated = () =>
+      bot.rest.repos.listPullRequestsAssociatedWithCommit({
+        ...R,
+        commit_sha: String(merged.data.sha),
+      });
+    expect((await associated()).data).toEqual([]);
+    const closed = await bot.rest.pulls.list({ ...R, head: "acme:feature", state: "closed" });
+    expect(closed.data.map((p) => [p.number, p.merge_commit_sha])).toEqual([
+      [number, merged.data.sha],
+    ]);
+    sim.behave({ associationLagSeconds: 0 }); // the index caught up
+    expect((await associated()).data.map((p) => p.number)).toEqual([number]);
   });
 
   it("branch protection binds writers; an admin can bypass it unless admins are enforced", async () => {
@@ -284,6 +292,7 @@ describe("github: pull requests, reviews and merges as GitHub does them", () => 
   });
 
   it("lists page with Link headers, and Octokit follows them", async () => {
+    sim.addApp("interlock-app[bot]", { id: 424242, slug: "interlock-app", membersRead: true });
     sim.addTeam("a", ["dana"]);
     sim.addTeam("b", ["sam"]);
     sim.addTeam("c", ["mallory", "dana", "sam"]);

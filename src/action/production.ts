@@ -11,13 +11,6 @@ import { parseSettings } from "./settings.ts";
  * Only this module (and main.ts, which calls run with them) touches the SDKs and the process.
  */
 
-/**
- * The login the workflow's GITHUB_TOKEN acts as. With an app token the proposals are by
- * "<app>[bot]" instead; the forge only uses this to leave its own pushes out of a proposal's
- * committers, and the gate never counts a bot, so a mismatch cannot let anyone approve.
- */
-export const ACTIONS_BOT = "github-actions[bot]";
-
 export function actionsCoreOutput(): ActionCore {
   return {
     setOutput: (name, value) => actionsCore.setOutput(name, value),
@@ -34,9 +27,7 @@ export function actionsCoreOutput(): ActionCore {
 
 /** Builds the GitHub forge for a target (pacing and waits as GitHub asks, unless overridden). */
 export function githubForgeFactory(
-  opts: Pick<CreateOctokitOptions, "pacing" | "msPerSecond" | "counter" | "log"> & {
-    botLogin?: string;
-  } = {},
+  opts: Pick<CreateOctokitOptions, "pacing" | "msPerSecond" | "counter" | "log"> = {},
 ): (t: ForgeTarget) => ActionForge {
   return (t) =>
     new GitHubForge({
@@ -50,7 +41,7 @@ export function githubForgeFactory(
       repo: t.repo,
       defaultBranch: t.defaultBranch,
       org: t.owner,
-      botLogin: opts.botLogin ?? ACTIONS_BOT,
+      botLogin: t.botLogin,
       ...(opts.counter ? { counter: opts.counter } : {}),
     });
 }

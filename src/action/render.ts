@@ -81,6 +81,7 @@ const STATUS_MARK: Record<string, string> = {
   claimed: "⏳",
   "no-executor": "❔",
   busy: "⏳",
+  pending: "⏳",
 };
 
 /** All execution reports of one run, for the job summary. */
@@ -110,6 +111,7 @@ export function renderReportComment(r: ExecutionReport, runUrl?: string): string
     claimed: "is claimed by an executor that has not recorded a result",
     "no-executor": "has no executor configured yet",
     busy: "is being executed by another run",
+    pending: "is waiting until GitHub shows the pull request it was merged through",
   };
   return [
     `${STATUS_MARK[r.status] ?? "•"} Interlock: request ${id(r.id)} (${id(r.action)}) ${what[r.status] ?? r.status}.`,

@@ -1,5 +1,6 @@
 import { loadConfig } from "../config/config.ts";
 import { directoryOf } from "../identity/directory.ts";
+import { bindDispatcher } from "../identity/requester.ts";
 import type { DecideContext } from "../decide.ts";
 import { InterlockError } from "../errors.ts";
 import type { Forge } from "../forge/forge.ts";
@@ -48,6 +49,8 @@ export interface ActionForge extends Forge {
 /** The repository and credentials a forge is built for. */
 export interface ForgeTarget {
   readonly token: string;
+  /** The Interlock App's bot account: the author of every proposal that counts. */
+  readonly botLogin: string;
   readonly apiUrl: string;
   readonly owner: string;
   readonly repo: string;
@@ -134,6 +137,7 @@ async function decideContext(
 function targetOf(s: ActionSettings): ForgeTarget {
   return {
     token: s.token,
+    botLogin: s.botLogin,
     apiUrl: s.apiUrl,
     owner: s.owner,
     repo: s.repo,
@@ -146,9 +150,25 @@ async function requestMode(s: RequestSettings, deps: RunDeps): Promise<RunOutcom
   const config = loadConfig(s.repoDir);
   const decide = await decideContext(s, deps);
   const now = deps.now();
-  const filed = await fileRequest(s.request, {
+  const identities = directoryOf(config);
+  // The requester is whoever GitHub says dispatched it; the sponsor comes from the config.
+  const bound = bindDispatcher(identities, s.sender.login, s.request.requester);
+  if (!bound.ok) {
+    throw new InterlockError(
+      "request.invalid",
+      `${s.sender.login} dispatched this request, which cannot be filed: ${bound.reason}`,
+      {
+        hint:
+          "On GitHub the requester is the account that dispatches the request: dispatch an agent's " +
+          "request with the agent's own account (listed in its aliases in .interlock/config.yaml, " +
+          "with its sponsor) or as the person who sponsors it, or file it as yourself (kind: human).",
+      },
+    );
+  }
+  const request = { ...s.request, requester: bound.requester };
+  const filed = await fileRequest(request, {
     forge: deps.forgeFactory(targetOf(s)),
-    decide: { ...decide, now, identities: directoryOf(config) },
+    decide: { ...decide, now, identities },
     recipients: config.executors.recipients,
   });
   const decision = filed.evaluation.decision;

@@ -2,7 +2,6 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
 import { InterlockError } from "../errors.ts";
-import { EMPTY_DIRECTORY, principalKey } from "../identity/directory.ts";
 import { maskText } from "../masking/mask.ts";
 import { parseRequest } from "../request/parse.ts";
 import type { Request } from "../request/schema.ts";
@@ -26,19 +25,15 @@ export const PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
 
 /** Events the action refuses outright, with the reason it gives. */
 export const REFUSED_EVENTS: Readonly<Record<string, string>> = Object.freeze({
-  pull_request_target:
-    "Interlock refuses to run on pull_request_target: that event gives the job a write token and " +
-    "the repository's secrets while the pull request's content is controlled by whoever opened " +
-    "it, so anything the job checks out or evaluates could approve, merge or execute a request. " +
-    "Run the gate on 'pull_request' and 'pull_request_review' (it needs only checks: write and " +
-    "reads nothing from the checkout), and execution on 'push' to the default branch.",
   workflow_run:
     "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a " +
     "pull request may have triggered, and whatever it reads from that run (artifacts, outputs, " +
-    "the head branch) is controlled by the pull request. Run the gate on 'pull_request' and " +
-    "'pull_request_review', and execution on 'push' to the default branch.",
+    "the head branch) is controlled by the pull request. Run the gate on 'pull_request_target' " +
+    "(with no checkout) and relayed reviews, and execution on 'push' to the default branch.",
 });
 
+/** The repository_dispatch type that relays a review to the gate: client_payload {id}. */
+export const GATE_RELAY_TYPE = "interlock-gate";
 /** Pull request activity types that change what the gate sees. */
 const GATED_PR_ACTIONS: ReadonlySet<string> = new Set([
   "opened",
@@ -52,6 +47,8 @@ interface CommonSettings {
   /** The event that started the workflow (GITHUB_EVENT_NAME). */
   readonly eventName: string;
   readonly token: string;
+  /** The Interlock App's bot account ("<app-slug>[bot]"): only its proposals count. */
+  readonly botLogin: string;
   /** REST API base URL (GITHUB_API_URL), without a trailing slash. */
   readonly apiUrl: string;
   readonly owner: string;
@@ -69,7 +66,7 @@ export interface RequestSettings extends CommonSettings {
   readonly request: Request;
   /** Where the request came from, for messages ("request input", "client_payload.request"). */
   readonly requestSource: string;
-  /** Who dispatched it; checked against the requester so they cannot approve it themselves. */
+  /** Who dispatched it (GitHub authenticated them): the requester, bound in request mode. */
   readonly sender: { readonly login: string; readonly type: string };
   /** The repository's masking key (stable hash tokens; execution re-derives the masking). */
   readonly maskingKey: Uint8Array;
@@ -80,9 +77,10 @@ export interface GateSettings extends CommonSettings {
   readonly mode: "gate";
   /** The request id, from the head branch interlock/<id>. */
   readonly id: string;
-  readonly pullNumber: number;
+  /** The pull request (absent for a relayed review: the forge finds it by its branch). */
+  readonly pullNumber?: number;
   /** The head the event was about (the gate itself reads the current head from the forge). */
-  readonly headSha: string;
+  readonly headSha?: string;
 }
 
 /** The default branch moved: execute merged requests exactly once. Never built from a PR event. */
@@ -225,8 +223,20 @@ export function parseSettings(
   if (token === "") {
     throw settingsError(
       "input 'token' is empty",
-      "Leave 'token' out to use the workflow's GITHUB_TOKEN (with the permissions in " +
-        "docs/github.md), or pass a token: 'token: ${{ secrets.INTERLOCK_TOKEN }}'.",
+      "Pass the Interlock App's token: 'token: ${{ steps.app.outputs.token }}' (docs/github.md).",
+    );
+  }
+  // Whose proposals count: the App's bot. GITHUB_TOKEN-only mode is not supported (it cannot
+  // read teams or open pull requests under the required settings, and any writer's branch
+  // workflow acts as github-actions[bot] too).
+  const appSlug = readInput(env, "app-slug");
+  if (!/^[a-z0-9][a-z0-9-]{0,98}$/i.test(appSlug) || appSlug.toLowerCase() === "github-actions") {
+    throw settingsError(
+      appSlug === ""
+        ? "input 'app-slug' is empty: Interlock runs with its GitHub App's token only (GITHUB_TOKEN-only mode is not supported)"
+        : `input 'app-slug' is '${maskText(appSlug)}', not a GitHub App's slug (and not github-actions)`,
+      "Mint the App's token with actions/create-github-app-token@v2 and pass " +
+        "'token: ${{ steps.app.outputs.token }}' and 'app-slug: ${{ steps.app.outputs.app-slug }}' (docs/github.md).",
     );
   }
   const fullName = env.GITHUB_REPOSITORY ?? "";
@@ -265,6 +275,7 @@ export function parseSettings(
   const base = (defaultBranch: string): CommonSettings => ({
     eventName,
     token,
+    botLogin: `${appSlug}[bot]`,
     apiUrl,
     owner: m[1]!,
     repo: m[2]!,
@@ -294,6 +305,18 @@ export function parseSettings(
     case "repository_dispatch": {
       const p = parsePayload(repositoryDispatchSchema, payload, eventName);
       const common = base(p.repository.default_branch);
+      if (p.action === GATE_RELAY_TYPE) {
+        // A review, relayed by a job without secrets to this default-branch job. Anyone who may
+        // dispatch can send one: it only makes the gate evaluate the proposal again.
+        if (mode === "request" || mode === "execute") {
+          throw wrongMode("gate", `repository_dispatch of type ${GATE_RELAY_TYPE}`);
+        }
+        const id = p.client_payload?.id;
+        if (typeof id !== "string" || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) {
+          return { ...common, mode: "skip", reason: "the relayed event names no request id" };
+        }
+        return { ...common, mode: "gate", id };
+      }
       if (mode === "gate" || mode === "execute") {
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
       }
@@ -309,6 +332,10 @@ export function parseSettings(
         payloadSource: "client_payload.request",
       });
     }
+    // pull_request_target runs the default branch's workflow with its environment (the App's
+    // key), where the gate is safe because it reads only the API, never the pull request's
+    // content; it never requests or executes.
+    case "pull_request_target":
     case "pull_request":
     case "pull_request_review": {
       const p = parsePayload(pullRequestSchema, payload, eventName);
@@ -399,8 +426,9 @@ function requestSettings(
             '(gh workflow run interlock-request.yml -f request="$(cat request.yaml)").',
     );
   }
+  // Who the sender may file as is bound against the configuration in request mode
+  // (bindDispatcher), where the configuration is read.
   const request = parseRequest(text, { source });
-  checkSender(request, sender);
   return {
     ...common,
     mode: "request",
@@ -440,31 +468,6 @@ function requestFromInput(
     );
   }
   return { text: fs.readFile(path), source: rel };
-}
-
-/** "agent:etl-bot", "@Alice", "alice" → "etl-bot", "alice", "alice" (as the gate compares people). */
-function personKey(id: string): string {
-  return principalKey(EMPTY_DIRECTORY, id);
-}
-
-/**
- * Whoever dispatches a request is behind it. A person who dispatches a request must be its
- * requester or its on_behalf_of, so the gate excludes them from approving it; otherwise anyone
- * could file "agent:x" requests and approve them. Apps and bots never count as approvers.
- */
-function checkSender(request: Request, sender: { login: string; type: string }): void {
-  if (sender.type === "Bot" || sender.login.toLowerCase().endsWith("[bot]")) return;
-  const who = personKey(sender.login);
-  const named = [request.requester.id, request.requester.on_behalf_of]
-    .filter((x): x is string => x !== undefined)
-    .map(personKey);
-  if (!named.includes(who)) {
-    throw settingsError(
-      `${sender.login} dispatched this request, but it names neither them as the requester nor ` +
-        "as on_behalf_of: the person behind a request must be named so that they cannot approve it",
-      `Add 'on_behalf_of: ${sender.login}' to the requester (or dispatch it as the requester).`,
-    );
-  }
 }
 
 const MASKING_KEY = /^[0-9a-f]{64}$/;
@@ -538,7 +541,10 @@ function gateSettings(
 ): GateSettings | SkipSettings {
   const pr = p.pull_request;
   const skip = (reason: string): SkipSettings => ({ ...common, mode: "skip", reason });
-  if (eventName === "pull_request" && !GATED_PR_ACTIONS.has(p.action)) {
+  if (
+    (eventName === "pull_request" || eventName === "pull_request_target") &&
+    !GATED_PR_ACTIONS.has(p.action)
+  ) {
     return skip(`pull_request '${p.action}' does not change what the gate sees`);
   }
   if (pr.state !== "open") return skip(`pull request #${pr.number} is ${pr.state}`);

@@ -1,6 +1,11 @@
 import type { IdentityDirectory } from "../identity/directory.ts";
 import type { RequesterFields } from "../identity/requester.ts";
-import type { ChangeStatus, GateReview, RequestAuthentication } from "../gate/snapshot.ts";
+import type {
+  ChangeStatus,
+  GateReview,
+  RequestAuthentication,
+  Unreadable,
+} from "../gate/snapshot.ts";
 import type { SshSigningKey } from "./local/sshsig.ts";
 import type { EvidenceSource } from "../evidence/reader.ts";
 
@@ -37,6 +42,11 @@ export interface ProposalContext {
   codeowners(): Promise<string | undefined>;
   /** Members of every owner handle the forge knows ("@acme/security" → ["sam"]). */
   teams(): Promise<Record<string, string[]>>;
+  /**
+   * What the forge was refused while answering committers() and teams() (GitHub: 403/404),
+   * with why; the gate fails closed on each. Absent on a forge that is never refused.
+   */
+  unreadable?(): Promise<Unreadable>;
   /** Who is who (people, agents, aliases, sponsors); absent when the forge knows nobody. */
   identities?(): Promise<IdentityDirectory>;
   /**
@@ -85,6 +95,12 @@ export interface MergedRequest {
   /** The commit on the default branch that added the request file. */
   readonly mergeCommit: string;
   readonly mergedAt: Date;
+  /**
+   * Set when the forge cannot yet tell how the file got there (GitHub: no merged pull request
+   * found, which right after a merge may be its index lagging). The executor neither runs nor
+   * refuses it, and reports it as pending with this sentence.
+   */
+  readonly pending?: string;
 }
 
 export interface Forge {

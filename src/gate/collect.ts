@@ -59,6 +59,9 @@ export async function collectSnapshot(
   const requester = auth.verified && auth.requester ? auth.requester : declared;
   const codeownersText = await ctx.codeowners();
   const identities = ctx.identities ? await ctx.identities() : undefined;
+  const committers = await ctx.committers();
+  const teams = await ctx.teams();
+  const unreadable = ctx.unreadable ? await ctx.unreadable() : undefined;
   const snapshot: GateSnapshot = {
     now,
     request: {
@@ -80,12 +83,15 @@ export async function collectSnapshot(
       author: await ctx.author(),
       headCommit: ctx.headCommit,
       changedFiles: changed,
-      committers: await ctx.committers(),
+      committers,
     },
     reviews: await ctx.reviews(),
-    teams: await ctx.teams(),
+    teams,
     codeowners: codeownersText === undefined ? null : parseCodeowners(codeownersText),
     ...(identities ? { identities } : {}),
+    ...(unreadable && (unreadable.pushers !== undefined || unreadable.teams !== undefined)
+      ? { unreadable }
+      : {}),
   };
   return { ok: true, snapshot, record, path };
 }

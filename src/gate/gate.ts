@@ -10,6 +10,7 @@ import { terminalText } from "../presentation/escape.ts";
 import { ownersFor, type Codeowners, type CodeownersRule } from "./codeowners.ts";
 import {
   GATE_RULES,
+  GONE_COMMIT,
   type GateApproval,
   type GateApprovalGroup,
   type GateRequester,
@@ -69,8 +70,16 @@ export function evaluateGate(s: GateSnapshot): GateVerdict {
               ? `not withdrawn (${s.request.ignoredWithdrawals.join("; ")})`
               : "not withdrawn",
         },
-    groups,
-    codeowners,
+    groups: withUnreadableTeams(
+      groups,
+      s.request.decision.approvals.groups.flatMap((g) => g.owners),
+      s,
+    ),
+    codeowners: withUnreadableTeams(
+      codeowners,
+      (s.codeowners === null ? undefined : ownersFor(s.codeowners, s.request.path))?.owners ?? [],
+      s,
+    ),
     "distinct-approvers": checkDistinct(reviews, requirementsMet),
     "fresh-approvals": checkFresh(reviews, requirementsMet, s.proposal.headCommit),
     "no-rejection": checkRejections(reviews),
@@ -108,6 +117,25 @@ export function evaluateGate(s: GateSnapshot): GateVerdict {
   };
 }
 
+/**
+ * An unmet rule whose owners include teams the forge could not read says so, with what to
+ * grant: "0 of 1" alone would send a reviewer looking for approvals that cannot count.
+ */
+function withUnreadableTeams<T extends RuleOutcome>(
+  outcome: T,
+  owners: readonly string[],
+  s: GateSnapshot,
+): T {
+  const unreadable = s.unreadable?.teams;
+  if (outcome.ok || unreadable === undefined) return outcome;
+  const keys = new Set(owners.map(spellingKey));
+  const notes = Object.entries(unreadable)
+    .filter(([handle]) => keys.has(spellingKey(handle)))
+    .map(([handle, why]) => `${handle} could not be read: ${why}`);
+  if (notes.length === 0) return outcome;
+  return { ...outcome, detail: `${outcome.detail}; ${notes.join("; ")}` };
+}
+
 /** A rule's result plus, when it fails, the short phrase the summary sentence uses. */
 interface RuleOutcome {
   readonly ok: boolean;
@@ -125,6 +153,7 @@ function directoryOf(s: GateSnapshot): IdentityDirectory {
 }
 
 function shortSha(commit: string): string {
+  if (commit === GONE_COMMIT) return "a commit that no longer exists";
   return commit.slice(0, 7);
 }
 
@@ -213,9 +242,10 @@ function assessReviews(s: GateSnapshot): Assessed[] {
     .sort((a, b) => timeOf(a.review.at) - timeOf(b.review.at) || a.index - b.index)
     .map((x) => x.review);
   const head = s.proposal.headCommit;
+  const reviews = ordered.map((r) => standingRejection(r, s));
 
   const latest = new Map<string, GateReview>();
-  for (const r of ordered) {
+  for (const r of reviews) {
     if (r.state === "commented" || !r.verified) continue;
     const person = principalKey(dir, r.who);
     const prior = latest.get(person);
@@ -225,7 +255,7 @@ function assessReviews(s: GateSnapshot): Assessed[] {
     latest.set(person, r);
   }
 
-  return ordered.map((review): Assessed => {
+  return reviews.map((review): Assessed => {
     if (!review.verified) {
       const reason = review.unverifiedReason ?? "the forge could not verify who gave it";
       return { kind: "unverified", review, reason };
@@ -240,6 +270,23 @@ function assessReviews(s: GateSnapshot): Assessed[] {
     const stale = review.commit === head ? null : staleReason(review, head);
     return { kind: "approval", review, person, ineligible, stale };
   });
+}
+
+/**
+ * A dismissed rejection still stands when whoever dismissed it could not have approved the
+ * request (the same disqualifications as an approval: requester, sponsor, author, pusher, bot),
+ * or when the forge could not say who dismissed what: dismissing a reviewer's objection is a
+ * way to approve.
+ */
+function standingRejection(r: GateReview, s: GateSnapshot): GateReview {
+  if (r.state !== "dismissed" || r.dismissal === undefined) return r;
+  const { by, byBot, was } = r.dismissal;
+  if (was !== undefined && was !== "changes_requested") return r;
+  if (by !== undefined) {
+    const asDismisser: GateReview = { ...r, who: by, isBot: byBot, canApprove: true };
+    if (disqualifications(asDismisser, s).length === 0) return r;
+  }
+  return { ...r, state: "changes_requested" };
 }
 
 function timeOf(d: Date): number {
@@ -278,6 +325,12 @@ function disqualifications(review: GateReview, s: GateSnapshot): Reason[] {
     reasons.push({
       long: `${who} pushed a commit to the proposal, so the approval would cover their own change`,
       short: `${who} pushed a commit to the proposal`,
+    });
+  }
+  if (s.unreadable?.pushers !== undefined) {
+    reasons.push({
+      long: `who pushed to the proposal is unknown: ${s.unreadable.pushers}`,
+      short: "the proposal's pushers are unknown",
     });
   }
   if (review.isBot || isBotPrincipal(dir, who)) {

@@ -26,7 +26,23 @@ export interface GateSnapshot {
    * nobody is known, and each spelling is only itself.
    */
   readonly identities?: IdentityDirectory;
+  /** What the forge could not read: the gate fails closed on each, saying why. */
+  readonly unreadable?: Unreadable;
 }
+
+/**
+ * Facts a forge asked for and was refused (GitHub: a 403 or 404), each with a sentence saying
+ * what to grant. Never read as "none": unknown pushers mean no approval can be shown to come
+ * from someone who did not push; an unreadable team counts nobody.
+ */
+export interface Unreadable {
+  readonly pushers?: string;
+  /** By owner handle ("@acme/security"). */
+  readonly teams?: Readonly<Record<string, string>>;
+}
+
+/** A review's commit when the forge no longer knows it (GitHub's `commit_id: null`). */
+export const GONE_COMMIT = "";
 
 /**
  * How the forge authenticated who filed the request. On the local forge the proposal's commit
@@ -114,7 +130,7 @@ export interface GateReview {
   /** Login or person id. */
   readonly who: string;
   readonly state: ReviewState;
-  /** The commit the review was given on. */
+  /** The commit the review was given on; GONE_COMMIT when the forge no longer knows it. */
   readonly commit: string;
   readonly at: Date;
   /** Bots and apps never count. */
@@ -125,6 +141,16 @@ export interface GateReview {
   readonly unverifiedReason?: string;
   /** Has at least write permission (GitHub) / is a configured person (local forge). */
   readonly canApprove: boolean;
+  /**
+   * A dismissed review: who dismissed it and what it was. A rejection stays standing when the
+   * person who dismissed it could not approve the request (the requester, its sponsor, the
+   * proposal's author, a pusher, a bot), or when the forge could not say who did.
+   */
+  readonly dismissal?: {
+    readonly by: string | undefined;
+    readonly byBot: boolean;
+    readonly was: ReviewState | undefined;
+  };
 }
 
 /** The rule ids of docs/gate.md, in the order they are reported. */

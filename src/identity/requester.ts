@@ -66,3 +66,26 @@ export function bindRequester(
   }
   return { ok: true, requester: { id: who.id, kind: declared.kind, on_behalf_of: sponsor } };
 }
+
+/**
+ * Binds a request to the account that dispatched it on GitHub (the workflow_dispatch or
+ * repository_dispatch sender, the intake issue's author): GitHub authenticated that account, so
+ * it is the signer of bindRequester. A person may also dispatch a request of an agent they
+ * sponsor (the configuration binds the agent to them, so they are excluded from approving it
+ * as its sponsor). A bot or app account files only as a configured agent, with the sponsor the
+ * configuration binds to it: never a sponsor it names, and never with nobody behind it.
+ */
+export function bindDispatcher(
+  dir: IdentityDirectory,
+  sender: string,
+  declared: RequesterFields,
+): RequesterBinding {
+  const direct = bindRequester(dir, sender, declared);
+  if (direct.ok) return direct;
+  const who = resolvePrincipal(dir, sender);
+  const agent = resolvePrincipal(dir, declared.id);
+  if (who?.kind === "person" && agent?.kind === "agent" && agent.sponsor === who.id) {
+    return bindRequester(dir, agent.id, declared);
+  }
+  return direct;
+}

@@ -39,7 +39,8 @@ export type ExecutionStatus =
   | "refused" // the evidence did not hold: never run
   | "claimed" // claimed but no result yet: running elsewhere, or crashed; never re-run silently
   | "no-executor" // nothing configured for the action: left for a later run
-  | "busy"; // another executor holds the claim right now
+  | "busy" // another executor holds the claim right now
+  | "pending"; // the forge cannot yet tell how it was merged: looked at again next run
 
 export interface ExecutionReport {
   readonly id: string;
@@ -154,6 +155,8 @@ async function executeOne(
     status: "refused",
     detail,
   });
+  // Not known yet how it reached the default branch: neither run nor refused (nothing recorded).
+  if (m.pending !== undefined) return { id: m.id, action, status: "pending", detail: m.pending };
   // At most once: what this executor's journal or the repository's history ever recorded.
   const journalled = journal?.state(m.id);
   if (journalled?.result) {

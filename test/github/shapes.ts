@@ -353,17 +353,25 @@ export class Shapes {
   }
 
   /** nullable-integration: the GitHub App a check run belongs to */
-  app(owner: SimUser): Json {
-    return {
+  app(
+    owner: SimUser,
+    app: { id: number; slug: string; name: string } = {
       id: 15368,
       slug: "github-actions",
-      node_id: nodeId("App", 15368),
+      name: "GitHub Actions",
+    },
+  ): Json {
+    const actions = app.id === 15368;
+    return {
+      id: app.id,
+      slug: app.slug,
+      node_id: nodeId("App", app.id),
       client_id: "Iv1.0000000000000000",
       owner: this.user(owner),
-      name: "GitHub Actions",
-      description: "Automate your workflow from idea to production",
-      external_url: "https://help.github.test/en/actions",
-      html_url: `${this.html}/apps/github-actions`,
+      name: app.name,
+      description: actions ? "Automate your workflow from idea to production" : null,
+      external_url: actions ? "https://help.github.test/en/actions" : `${this.html}/${app.slug}`,
+      html_url: `${this.html}/apps/${app.slug}`,
       created_at: "2018-07-30T09:30:17Z",
       updated_at: "2019-12-10T19:04:12Z",
       permissions: { checks: "write", contents: "write", pull_requests: "write", metadata: "read" },

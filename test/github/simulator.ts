@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseCodeowners } from "../../src/gate/codeowners.ts";
+import { ownersFor, parseCodeowners } from "../../src/gate/codeowners.ts";
 import { BareRepo, ZERO_SHA, type CommitInfo, type GitPerson } from "./bare-repo.ts";
 import { OpenApiValidator } from "./openapi.ts";
 import { iso, nodeId, Shapes, type Json, type SimUser, type UserType } from "./shapes.ts";
@@ -44,7 +44,7 @@ export interface Protection {
   readonly requiredApprovals?: number;
   /** Admins are held to the rules too (false: an admin can merge or push past them). */
   readonly enforceAdmins?: boolean;
-  readonly requiredChecks?: readonly string[];
+  readonly requiredChecks?: readonly (string | RequiredCheck)[];
   readonly dismissStaleReviews?: boolean;
   readonly requireCodeOwnerReviews?: boolean;
   readonly requireLastPushApproval?: boolean;
@@ -52,7 +52,95 @@ export interface Protection {
   readonly bypass?: readonly string[];
 }
 
+/**
+ * github.com behaviours the simulator models, each a switch that defaults to what github.com
+ * does (the source is cited on each). A test turns one off only to show what it guards against;
+ * end-to-end tests run with every switch at its default.
+ */
+export interface GitHubBehaviour {
+  /**
+   * How `GET /repos/{o}/{r}/activity` answers. Which token permission it needs is not in
+   * GitHub's published permission tables, and GitHub answers 404 (or 403 "Resource not
+   * accessible by integration") to a token that may not see a resource
+   * (https://docs.github.com/rest/overview/troubleshooting-the-rest-api#404-not-found-for-an-existing-resource).
+   * Default "readable" (the endpoint is `enabledForGitHubApps` in GitHub's OpenAPI description);
+   * 403 and 404 model a token without the permission.
+   */
+  readonly activityApi: "readable" | 403 | 404;
+  /**
+   * Seconds after a merge during which `GET /commits/{sha}/pulls` does not yet list the merged
+   * pull request: GitHub's commit→PR index lags ("a known lag for very recently merged PRs",
+   * https://github.com/release-drafter/release-drafter/pull/1604; timing-dependent empty
+   * results, https://github.com/release-drafter/release-drafter/issues/322). `GET /pulls`
+   * reads the pull requests themselves and does not lag.
+   */
+  readonly associationLagSeconds: number;
+  /**
+   * Team members are readable by people in the organisation, and by an App only with the
+   * organisation permission Members: read; GITHUB_TOKEN never reads them (404:
+   * https://github.com/actions/github-script/issues/518,
+   * https://github.com/pozil/auto-assign-issue/issues/91).
+   */
+  readonly teamsByTokenType: boolean;
+  /**
+   * "Allow GitHub Actions to create and approve pull requests" (off in new repositories) gates
+   * PR creation by GITHUB_TOKEN, not only approval:
+   * https://github.blog/changelog/2022-05-03-github-actions-prevent-github-actions-from-creating-and-approving-pull-requests
+   */
+  readonly actionsPullRequestSetting: boolean;
+  /**
+   * A check run belongs to the App whose token created it: GitHub Actions (id 15368) for
+   * GITHUB_TOKEN, the App itself for its installation token
+   * (https://docs.github.com/rest/checks/runs#create-a-check-run: "only GitHub Apps can
+   * create check runs"; https://docs.github.com/actions/concepts/security/github_token).
+   */
+  readonly checkRunAppByToken: boolean;
+  /**
+   * Merges obey branch protection's required checks (every check run with the required name on
+   * the head must pass, only from the pinned App when one is set: "Pass -1 to explicitly allow
+   * any app", the protection API's `app_id`;
+   * https://docs.github.com/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/troubleshooting-required-status-checks)
+   * and code-owner review ("Require review from Code Owners",
+   * https://docs.github.com/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners).
+   */
+  readonly enforceAtMerge: boolean;
+  /**
+   * Which events start workflow runs, by who caused them: "events triggered by the
+   * GITHUB_TOKEN, with the exception of workflow_dispatch and repository_dispatch, will not
+   * create a new workflow run" (https://docs.github.com/actions/concepts/security/github_token);
+   * on github.com since 2026, `pull_request` runs for a pull request created or updated by
+   * GITHUB_TOKEN are created waiting for a person's approval instead (the note "If you need
+   * workflow runs from workflow-created pull requests to execute without requiring approval, use
+   * a GitHub App installation access token" on the same page). An App's token starts runs.
+   */
+  readonly workflowTriggerRules: boolean;
+}
+
+/** What an event does to a workflow listening for it. */
+export type WorkflowStart = "runs" | "none" | "awaiting-approval";
+
+/** github.com's behaviour: every switch on. */
+export const GITHUB_COM: GitHubBehaviour = {
+  activityApi: "readable",
+  associationLagSeconds: 60,
+  teamsByTokenType: true,
+  actionsPullRequestSetting: true,
+  checkRunAppByToken: true,
+  enforceAtMerge: true,
+  workflowTriggerRules: true,
+};
+
+/** The GitHub App GitHub Actions' GITHUB_TOKEN belongs to. */
+export const GITHUB_ACTIONS_APP = { id: 15368, slug: "github-actions", name: "GitHub Actions" };
+
+/** A required check: its name and, when pinned, the App that must provide it. */
+export interface RequiredCheck {
+  readonly context: string;
+  readonly appId?: number;
+}
+
 export interface SimulatorOptions {
+  readonly behaviour?: Partial<GitHubBehaviour>;
   readonly owner?: string;
   readonly repo?: string;
   readonly defaultBranch?: string;
@@ -104,13 +192,14 @@ interface CheckRun {
   readonly id: number;
   readonly name: string;
   readonly headSha: string;
-  readonly status: string;
-  readonly conclusion: string | null;
-  readonly title: string | null;
-  readonly summary: string | null;
+  status: string;
+  conclusion: string | null;
+  title: string | null;
+  summary: string | null;
   readonly externalId: string | null;
-  readonly at: Date;
+  at: Date;
   readonly by: string;
+  readonly app: { readonly id: number; readonly slug: string; readonly name: string };
 }
 
 interface Activity {
@@ -186,6 +275,10 @@ class HttpError extends Error {
 
 const notFound = () => new HttpError(404, "Not Found");
 
+function checkOf(c: string | RequiredCheck): RequiredCheck {
+  return typeof c === "string" ? { context: c } : c;
+}
+
 export class GitHubSimulator {
   readonly owner: string;
   readonly repo: string;
@@ -196,8 +289,17 @@ export class GitHubSimulator {
   /** Every request answered: "METHOD /path → status". */
   readonly log: string[] = [];
   readonly now: () => Date;
+  /** The github.com behaviours in force (see GitHubBehaviour). */
+  behaviour: GitHubBehaviour;
 
   readonly #server: Server;
+  /** GitHub Apps by their bot login: id, slug, and whether they may read org members. */
+  readonly #apps = new Map<
+    string,
+    { id: number; slug: string; name: string; membersRead: boolean }
+  >();
+  /** Commits that no longer exist (force-pushed away and garbage-collected). */
+  readonly #gone = new Set<string>();
   readonly #validator: OpenApiValidator;
   readonly #routes: Route[] = [];
   readonly #users = new Map<string, SimUser>();
@@ -212,6 +314,16 @@ export class GitHubSimulator {
     { id: number; name: string; color: string; description: string | null }
   >();
   readonly #checkRuns: CheckRun[] = [];
+  /** Review dismissals: who dismissed which review, and what it was (the issue timeline). */
+  readonly #dismissals: {
+    id: number;
+    pull: number;
+    reviewId: number;
+    state: string;
+    actor: string;
+    message: string | null;
+    at: Date;
+  }[] = [];
   readonly #activity: Activity[] = [];
   readonly #protection = new Map<string, Protection>();
   readonly #failures: InjectedFailure[] = [];
@@ -228,6 +340,7 @@ export class GitHubSimulator {
     this.repo = opts.repo ?? "approvals";
     this.defaultBranch = opts.defaultBranch ?? "main";
     this.now = opts.now ?? (() => new Date());
+    this.behaviour = { ...GITHUB_COM, ...opts.behaviour };
     this.#created = this.now();
     this.#validator = OpenApiValidator.load();
     this.#server = createServer((req, res) => void this.#serve(req, res));
@@ -307,6 +420,43 @@ export class GitHubSimulator {
     const token = `ghs_${randomBytes(18).toString("base64url")}`;
     this.#tokens.set(token, u.login.toLowerCase());
     return token;
+  }
+
+  /**
+   * Registers `login` (an "…[bot]" account, added with addUser) as a GitHub App's bot, so its
+   * check runs belong to that App; `membersRead` is the organisation permission Members: read.
+   */
+  addApp(login: string, app: { id: number; slug: string; name?: string; membersRead?: boolean }) {
+    this.#apps.set(login.toLowerCase(), {
+      id: app.id,
+      slug: app.slug,
+      name: app.name ?? app.slug,
+      membersRead: app.membersRead ?? false,
+    });
+  }
+
+  /** Changes github.com behaviours (see GitHubBehaviour). */
+  behave(b: Partial<GitHubBehaviour>): void {
+    this.behaviour = { ...this.behaviour, ...b };
+  }
+
+  /**
+   * Garbage-collects a commit that was force-pushed away: GitHub then answers reviews given on it
+   * with `commit_id: null` ("If the commit object was garbage collected or forcibly deleted, then
+   * it no longer exists in Git and this value will be null": the pull-request-review schema,
+   * https://docs.github.com/rest/pulls/reviews#list-reviews-for-a-pull-request).
+   */
+  collectGarbage(sha: string): void {
+    this.#gone.add(sha);
+  }
+
+  /** Whether `event` caused by `actor` starts a workflow run (GitHubBehaviour.workflowTriggerRules). */
+  workflowStart(event: string, actor: string): WorkflowStart {
+    if (!this.behaviour.workflowTriggerRules) return "runs";
+    if (actor.toLowerCase() !== "github-actions[bot]") return "runs";
+    if (event === "workflow_dispatch" || event === "repository_dispatch") return "runs";
+    if (event === "pull_request") return "awaiting-approval";
+    return "none";
   }
 
   setRole(login: string, role: Role | undefined): void {
@@ -878,7 +1028,7 @@ export class GitHubSimulator {
       pull_request_url: `${s.repoApi}/pulls/${r.pull}`,
       _links: { html: { href: html }, pull_request: { href: `${s.repoApi}/pulls/${r.pull}` } },
       ...(r.submittedAt ? { submitted_at: iso(r.submittedAt) } : {}),
-      commit_id: r.commitId,
+      commit_id: this.#gone.has(r.commitId) ? null : r.commitId,
       author_association: this.#association(r.user),
     };
   }
@@ -922,7 +1072,7 @@ export class GitHubSimulator {
       },
       name: c.name,
       check_suite: { id: 1 },
-      app: s.app(this.user(this.owner)),
+      app: s.app(this.user(this.owner), c.app),
       pull_requests: [],
     };
   }
@@ -941,8 +1091,11 @@ export class GitHubSimulator {
             required_status_checks: {
               url: `${url}/required_status_checks`,
               strict: false,
-              contexts: [...p.requiredChecks],
-              checks: p.requiredChecks.map((c) => ({ context: c, app_id: null })),
+              contexts: p.requiredChecks.map((c) => checkOf(c).context),
+              checks: p.requiredChecks.map((c) => ({
+                context: checkOf(c).context,
+                app_id: checkOf(c).appId ?? null,
+              })),
               contexts_url: `${url}/required_status_checks/contexts`,
             },
           }
@@ -1205,7 +1358,9 @@ export class GitHubSimulator {
       this.#need(ctx.actor, "read");
       const c = await this.#commitOf(ctx.params.commit_sha!);
       const prs: Pull[] = [];
+      const lagMs = this.behaviour.associationLagSeconds * 1000;
       for (const pr of this.#pulls) {
+        if (pr.mergedAt && this.now().getTime() - pr.mergedAt.getTime() < lagMs) continue;
         const contains =
           pr.mergeCommit === c.sha ||
           pr.headSha === c.sha ||
@@ -1303,8 +1458,11 @@ export class GitHubSimulator {
                   enabled: true,
                   required_status_checks: {
                     enforcement_level: p.requiredChecks?.length ? "everyone" : "off",
-                    contexts: [...(p.requiredChecks ?? [])],
-                    checks: (p.requiredChecks ?? []).map((c) => ({ context: c, app_id: null })),
+                    contexts: (p.requiredChecks ?? []).map((c) => checkOf(c).context),
+                    checks: (p.requiredChecks ?? []).map((c) => ({
+                      context: checkOf(c).context,
+                      app_id: checkOf(c).appId ?? null,
+                    })),
                   },
                 }
               : {
@@ -1320,6 +1478,10 @@ export class GitHubSimulator {
 
     this.#route("GET", `${R}/activity`, async (ctx) => {
       this.#need(ctx.actor, "read");
+      if (this.behaviour.activityApi === 403) {
+        throw new HttpError(403, "Resource not accessible by integration");
+      }
+      if (this.behaviour.activityApi === 404) throw notFound();
       const q = ctx.query;
       const refParam = q.get("ref");
       const ref = refParam && !refParam.startsWith("refs/") ? `refs/heads/${refParam}` : refParam;
@@ -1425,6 +1587,16 @@ export class GitHubSimulator {
     // --- Pull requests ------------------------------------------------------------------------
     this.#route("POST", `${R}/pulls`, async (ctx) => {
       this.#need(ctx.actor, "write");
+      if (
+        this.behaviour.actionsPullRequestSetting &&
+        ctx.actor.login === "github-actions[bot]" &&
+        !this.#workflow.can_approve_pull_request_reviews
+      ) {
+        throw new HttpError(
+          403,
+          "GitHub Actions is not permitted to create or approve pull requests.",
+        );
+      }
       const head = String(ctx.body.head ?? "").replace(/^[^:]+:/, "");
       const base = String(ctx.body.base ?? "");
       const headSha = await this.git.resolve(`refs/heads/${head}`);
@@ -1601,6 +1773,15 @@ export class GitHubSimulator {
           errors: ["Can not dismiss a pending review"],
         });
       }
+      this.#dismissals.push({
+        id: this.#id(),
+        pull: pr.number,
+        reviewId: review.id,
+        state: review.state.toLowerCase(),
+        actor: ctx.actor.login,
+        message: typeof ctx.body.message === "string" ? ctx.body.message : null,
+        at: this.now(),
+      });
       review.state = "DISMISSED";
       return { status: 200, body: this.#reviewJson(review) };
     });
@@ -1623,6 +1804,10 @@ export class GitHubSimulator {
             `At least ${n} approving review${n === 1 ? " is" : "s are"} required by reviewers with write access.`,
           );
         }
+      }
+      if (protection !== undefined && this.behaviour.enforceAtMerge) {
+        const bypass = this.#isAdmin(ctx.actor.login) && !protection.enforceAdmins;
+        if (!bypass) await this.#enforceAtMerge(pr, protection);
       }
       const method = (ctx.body.merge_method as string | undefined) ?? "merge";
       if (method !== "merge" && method !== "squash") {
@@ -1705,6 +1890,34 @@ export class GitHubSimulator {
       return { status: 201, body: this.#commentJson(c) };
     });
 
+    // The issue's events; the simulator records review dismissals, with who dismissed what
+    // (https://docs.github.com/rest/using-the-rest-api/issue-event-types#review_dismissed).
+    this.#route("GET", `${R}/issues/{issue_number}/events`, async (ctx) => {
+      this.#need(ctx.actor, "read");
+      const pr = this.#pull(ctx.params.issue_number!);
+      const s = this.#shapes;
+      return this.#page(
+        ctx,
+        this.#dismissals.filter((d) => d.pull === pr.number),
+        (d) => ({
+          id: d.id,
+          node_id: nodeId("ReviewDismissedEvent", d.id),
+          url: `${s.repoApi}/issues/events/${d.id}`,
+          actor: s.user(this.user(d.actor)),
+          event: "review_dismissed",
+          commit_id: null,
+          commit_url: null,
+          created_at: iso(d.at),
+          performed_via_github_app: null,
+          dismissed_review: {
+            state: d.state,
+            review_id: d.reviewId,
+            dismissal_message: d.message,
+          },
+        }),
+      );
+    });
+
     this.#route("GET", `${R}/issues/{issue_number}/comments`, async (ctx) => {
       this.#need(ctx.actor, "read");
       const pr = this.#pull(ctx.params.issue_number!);
@@ -1738,15 +1951,46 @@ export class GitHubSimulator {
         externalId: (ctx.body.external_id as string | undefined) ?? null,
         at: this.now(),
         by: ctx.actor.login,
+        app: this.#appOf(ctx.actor.login),
       };
       this.#checkRuns.push(run);
       return { status: 201, body: this.#checkRunJson(run) };
     });
 
+    // Only the App that created a check run may update it
+    // (https://docs.github.com/rest/checks/runs#update-a-check-run).
+    this.#route("PATCH", `${R}/check-runs/{check_run_id}`, async (ctx) => {
+      this.#need(ctx.actor, "write");
+      const run = this.#checkRuns.find((r) => r.id === Number(ctx.params.check_run_id));
+      if (run === undefined) throw notFound();
+      if (ctx.actor.type !== "Bot" || this.#appOf(ctx.actor.login).id !== run.app.id) {
+        throw new HttpError(403, "Resource not accessible by integration");
+      }
+      const output = (ctx.body.output ?? {}) as { title?: string; summary?: string };
+      if (typeof ctx.body.status === "string") run.status = ctx.body.status;
+      if (typeof ctx.body.conclusion === "string") {
+        run.conclusion = ctx.body.conclusion;
+        run.status = "completed";
+      }
+      if (output.title !== undefined) run.title = output.title;
+      if (output.summary !== undefined) run.summary = output.summary;
+      run.at = this.now();
+      return { status: 200, body: this.#checkRunJson(run) };
+    });
+
     this.#route("GET", `${R}/commits/{ref}/check-runs`, async (ctx) => {
       this.#need(ctx.actor, "read");
       const c = await this.#commitOf(ctx.params.ref!);
-      const runs = this.#checkRuns.filter((r) => r.headSha === c.sha).reverse();
+      const name = ctx.query.get("check_name");
+      const app = ctx.query.get("app_id");
+      const runs = this.#checkRuns
+        .filter(
+          (r) =>
+            r.headSha === c.sha &&
+            (name === null || r.name === name) &&
+            (app === null || String(r.app.id) === app),
+        )
+        .reverse();
       return {
         status: 200,
         body: { total_count: runs.length, check_runs: runs.map((r) => this.#checkRunJson(r)) },
@@ -1755,20 +1999,99 @@ export class GitHubSimulator {
 
     // --- Organisation teams -------------------------------------------------------------------
     this.#route("GET", "/orgs/{org}/teams", async (ctx) => {
-      if (!this.#role(ctx.actor.login) && !this.#memberOfOrg(ctx.actor.login)) throw notFound();
+      if (!this.#canReadTeams(ctx.actor)) throw notFound();
       return this.#page(ctx, [...this.#teams.values()], (t) => this.#teamJson(t));
     });
 
     this.#route("GET", "/orgs/{org}/teams/{team_slug}/members", async (ctx) => {
-      if (!this.#role(ctx.actor.login) && !this.#memberOfOrg(ctx.actor.login)) throw notFound();
+      if (!this.#canReadTeams(ctx.actor)) throw notFound();
       const team = this.#teams.get(ctx.params.team_slug!.toLowerCase());
       if (team === undefined) throw notFound();
       return this.#page(ctx, [...team.members], (m) => this.#shapes.user(this.user(m)));
     });
   }
 
+  /** Who may list teams and their members (see GitHubBehaviour.teamsByTokenType). */
+  #canReadTeams(actor: SimUser): boolean {
+    if (this.behaviour.teamsByTokenType && actor.type === "Bot") {
+      return this.#apps.get(actor.login.toLowerCase())?.membersRead === true;
+    }
+    return this.#role(actor.login) !== undefined || this.#memberOfOrg(actor.login);
+  }
+
+  /** The App a bot's token belongs to (GitHub Actions unless modelled per token). */
+  #appOf(login: string): { id: number; slug: string; name: string } {
+    if (!this.behaviour.checkRunAppByToken) return GITHUB_ACTIONS_APP;
+    if (login === "github-actions[bot]") return GITHUB_ACTIONS_APP;
+    const app = this.#apps.get(login.toLowerCase());
+    if (app) return { id: app.id, slug: app.slug, name: app.name };
+    const id = 90_000 + [...login].reduce((n, ch) => (n * 31 + ch.charCodeAt(0)) % 10_000, 0);
+    return { id, slug: login.replace(/\[bot\]$/, ""), name: login };
+  }
+
   #memberOfOrg(login: string): boolean {
     return [...this.#teams.values()].some((t) => t.members.has(login.toLowerCase()));
+  }
+
+  /**
+   * Required checks and code-owner review, as GitHub checks them before a merge: every check run
+   * with a required name on the head must have passed (a stale failure next to a newer success
+   * still blocks), counting only runs of the pinned App when the check is pinned; and, with
+   * "Require review from Code Owners", each changed file needs the latest approval of one of its
+   * owners (base branch CODEOWNERS; teams by their members) with write access.
+   */
+  async #enforceAtMerge(pr: Pull, p: Protection): Promise<void> {
+    for (const required of p.requiredChecks ?? []) {
+      const { context, appId } = checkOf(required);
+      const runs = this.#checkRuns.filter(
+        (r) =>
+          r.headSha === pr.headSha &&
+          r.name === context &&
+          (appId === undefined || appId === -1 || r.app.id === appId),
+      );
+      const passed = (r: CheckRun) =>
+        r.status === "completed" && ["success", "neutral", "skipped"].includes(r.conclusion ?? "");
+      if (runs.length === 0 || !runs.every(passed)) {
+        throw new HttpError(
+          405,
+          `Required status check "${context}" is ${runs.length === 0 ? "expected" : "failing"}.`,
+        );
+      }
+    }
+    if (!p.requireCodeOwnerReviews) return;
+    const text =
+      (await this.git.file(`refs/heads/${pr.base}`, ".github/CODEOWNERS")) ??
+      (await this.git.file(`refs/heads/${pr.base}`, "CODEOWNERS")) ??
+      (await this.git.file(`refs/heads/${pr.base}`, "docs/CODEOWNERS"));
+    if (text === undefined) return;
+    const codeowners = parseCodeowners(text.content.toString("utf8"));
+    const latest = new Map<string, Review>();
+    for (const r of this.#reviews) {
+      if (r.pull !== pr.number || r.state === "COMMENTED" || r.state === "PENDING") continue;
+      latest.set(r.user.toLowerCase(), r);
+    }
+    const approvers = [...latest.values()]
+      .filter((r) => r.state === "APPROVED")
+      .map((r) => r.user.toLowerCase())
+      .filter((u) => {
+        const role = this.#role(u);
+        return role !== undefined && ROLE_RANK[role] >= ROLE_RANK.write;
+      });
+    const owns = (owner: string, login: string) => {
+      const team = /^@[^/]+\/(.+)$/.exec(owner);
+      if (team) return this.#teams.get(team[1]!.toLowerCase())?.members.has(login) ?? false;
+      return owner.replace(/^@/, "").toLowerCase() === login;
+    };
+    for (const f of await this.git.diff(await this.#pullBase(pr), pr.headSha)) {
+      const rule = ownersFor(codeowners, f.path);
+      if (rule === undefined || rule.owners.length === 0) continue;
+      if (!approvers.some((a) => rule.owners.some((o) => owns(o, a)))) {
+        throw new HttpError(
+          405,
+          "Waiting on code owner review from " + rule.owners.join(", ") + ".",
+        );
+      }
+    }
   }
 
   /**

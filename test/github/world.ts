@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +24,8 @@ import { GitHubSimulator } from "./simulator.ts";
 
 export const ORG = "acme";
 export const BOT = "interlock-app[bot]";
+/** The Interlock GitHub App's id (what `interlock/gate` is pinned to). */
+export const INTERLOCK_APP_ID = 424242;
 
 export const CODEOWNERS = `# Who may approve what (the base branch's copy is what counts).
 /requests/                      @acme/security
@@ -31,6 +34,18 @@ export const CODEOWNERS = `# Who may approve what (the base branch's copy is wha
 /policies/                      @acme/security
 /CODEOWNERS                     @acme/security
 `;
+
+/** An ssh-ed25519 public key of random bytes, made at run time (nothing can sign with it). */
+function fakeSshKey(): string {
+  const type = Buffer.from("ssh-ed25519");
+  const blob = Buffer.concat([
+    Buffer.from([0, 0, 0, type.length]),
+    type,
+    Buffer.from([0, 0, 0, 32]),
+    randomBytes(32),
+  ]);
+  return `ssh-ed25519 ${blob.toString("base64")}`;
+}
 
 /** A test clock: every step of a story happens a little later than the last. */
 export class TestClock {
@@ -120,8 +135,21 @@ export class World {
       org: ORG,
       default_branch: "main",
       admins: [],
-      people: {},
-      agents: {},
+      // Who files on GitHub: the account that dispatches (bound in the request workflow).
+      people: Object.fromEntries(
+        ["alice", "dana", "sam", "pat"].map((id) => [
+          id,
+          { name: `${id} Example`, email: `${id}@acme.example`, aliases: [], bot: false },
+        ]),
+      ),
+      agents: {
+        "agent:etl-bot": {
+          name: "ETL bot",
+          signing_key: fakeSshKey(),
+          sponsor: "alice",
+          aliases: ["etl-bot[bot]"],
+        },
+      },
       teams: {},
       executors: {
         recipients: [w.age.recipient],
@@ -151,6 +179,12 @@ export class World {
       now: () => clock.now,
     });
     const botToken = sim.addUser(BOT, { type: "Bot", role: "write" });
+    sim.addApp(BOT, {
+      id: INTERLOCK_APP_ID,
+      slug: "interlock-app",
+      name: "Interlock",
+      membersRead: true,
+    });
     sim.addUser("root", { role: "admin", name: "Root Admin" });
     for (const login of ["alice", "dana", "sam", "pat", "mallory"]) {
       sim.addUser(login, {

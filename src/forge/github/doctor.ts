@@ -93,6 +93,7 @@ export async function diagnoseRepository(
   findings.push(...(await judgeWorkflowPermissions(octokit, owner, repo)));
   findings.push(...(await judgeCodeowners(octokit, owner, repo, branch)));
   findings.push(...(await judgeWorkflows(octokit, owner, repo, branch)));
+  findings.push(...(await judgeEnvironment(octokit, owner, repo, branch)));
 
   return {
     repository: full,
@@ -255,7 +256,7 @@ function judgeProtection(p: Protection, repo: string, branch: string): DoctorFin
       id: "gate-check.required",
       severity: "error",
       message: `${GATE_CHECK} is not a required status check on ${branch}: a request can be merged without the gate holding`,
-      fix: `${where}: require status checks to pass, and add "${GATE_CHECK}" with the source "GitHub Actions" (it appears after the gate workflow has run once).`,
+      fix: `${where}: require status checks to pass, and add "${GATE_CHECK}" with the Interlock GitHub App as its source (it appears after the gate workflow has run once).`,
     });
   } else {
     out.push({
@@ -269,16 +270,23 @@ function judgeProtection(p: Protection, repo: string, branch: string): DoctorFin
         id: "gate-check.pinned",
         severity: "error",
         message: `the required ${GATE_CHECK} check is not pinned to an app: anyone with write access can post a commit status named ${GATE_CHECK} and satisfy it`,
-        fix: `${where}: set the source of "${GATE_CHECK}" to "GitHub Actions" (app id ${GITHUB_ACTIONS_APP_ID}), or to the app whose token runs the gate.`,
+        fix: `${where}: set the source of "${GATE_CHECK}" to the Interlock GitHub App (docs/github.md).`,
+      });
+    } else if (pinned.some((g) => g.app === GITHUB_ACTIONS_APP_ID)) {
+      // A check run created with any workflow's GITHUB_TOKEN belongs to GitHub Actions, and a
+      // writer's branch workflow can raise its token to checks: write.
+      out.push({
+        id: "gate-check.pinned",
+        severity: "error",
+        message: `the required ${GATE_CHECK} check is pinned to GitHub Actions (app id ${GITHUB_ACTIONS_APP_ID}): any writer's workflow on a branch can publish a passing ${GATE_CHECK} as GitHub Actions`,
+        fix: `${where}: set the source of "${GATE_CHECK}" to the Interlock GitHub App, whose key only default-branch jobs can use (docs/github.md).`,
       });
     } else {
       const apps = [...new Set(pinned.map((g) => g.app))];
       out.push({
         id: "gate-check.pinned",
         severity: "ok",
-        message: `${GATE_CHECK} only counts from app ${apps
-          .map((a) => (a === GITHUB_ACTIONS_APP_ID ? `${a} (GitHub Actions)` : String(a)))
-          .join(", ")}`,
+        message: `${GATE_CHECK} only counts from app ${apps.map(String).join(", ")}`,
       });
     }
   }
@@ -621,6 +629,89 @@ async function judgeWorkflows(
   return out;
 }
 
+/** The environment that holds the App's key, the executor identity and the masking key. */
+export const INTERLOCK_ENVIRONMENT = "interlock";
+
+/**
+ * The `interlock` environment may be used by the default branch only: otherwise a writer's
+ * branch workflow reaches the App's key (and can publish the gate or push through the App's
+ * bypass) and the executor's identity.
+ */
+async function judgeEnvironment(
+  octokit: GitHubClient,
+  owner: string,
+  repo: string,
+  branch: string,
+): Promise<DoctorFinding[]> {
+  const id = "environment.default-branch-only";
+  const fix = `Settings → Environments → ${INTERLOCK_ENVIRONMENT} → Deployment branches: Selected branches, only ${branch} (docs/github.md).`;
+  let policy: { protected_branches: boolean; custom_branch_policies: boolean } | null | undefined;
+  try {
+    const { data } = await octokit.rest.repos.getEnvironment({
+      owner,
+      repo,
+      environment_name: INTERLOCK_ENVIRONMENT,
+    });
+    policy = data.deployment_branch_policy;
+  } catch (err) {
+    const status = httpStatus(err);
+    if (status !== 404 && status !== 403) throw err;
+    return [
+      {
+        id,
+        severity: "error",
+        message: `there is no environment ${INTERLOCK_ENVIRONMENT} (or the token cannot read it, ${status}): the App's key cannot be kept to ${branch}`,
+        fix: `Create it: ${fix}`,
+      },
+    ];
+  }
+  if (!policy) {
+    return [
+      {
+        id,
+        severity: "error",
+        message: `environment ${INTERLOCK_ENVIRONMENT} can be used from any branch: a writer's branch workflow can read the App's key`,
+        fix,
+      },
+    ];
+  }
+  if (policy.custom_branch_policies) {
+    const { data } = await octokit.rest.repos.listDeploymentBranchPolicies({
+      owner,
+      repo,
+      environment_name: INTERLOCK_ENVIRONMENT,
+      per_page: 100,
+    });
+    const names = data.branch_policies.map((b) => `${b.type ?? "branch"}:${b.name ?? ""}`);
+    if (names.length === 1 && names[0] === `branch:${branch}`) {
+      return [
+        {
+          id,
+          severity: "ok",
+          message: `environment ${INTERLOCK_ENVIRONMENT} is usable from ${branch} only`,
+        },
+      ];
+    }
+    return [
+      {
+        id,
+        severity: "error",
+        message: `environment ${INTERLOCK_ENVIRONMENT} can be used from ${names.join(", ") || "no branch"}, not only ${branch}`,
+        fix,
+      },
+    ];
+  }
+  // "Protected branches only": every branch a ruleset protects, not only the default one.
+  return [
+    {
+      id,
+      severity: "warning",
+      message: `environment ${INTERLOCK_ENVIRONMENT} can be used from every protected branch, not only ${branch}`,
+      fix,
+    },
+  ];
+}
+
 /** Event data a PR author or requester controls, when written into a `run:` script. */
 const TAINTED_SOURCE = /\b(github\.event\.|github\.head_ref\b|inputs\.|steps\.[^}]*\.outputs\.)/;
 /** Values GitHub itself makes (numbers, ids, shas): safe to interpolate. */
@@ -663,15 +754,28 @@ export function lintWorkflow(path: string, text: string): DoctorFinding[] {
           ? Object.keys(on)
           : [];
   const out: DoctorFinding[] = [];
-  for (const t of ["pull_request_target", "workflow_run"]) {
-    if (triggers.includes(t)) {
-      out.push({
-        id: "workflows.trigger",
-        severity: "error",
-        message: `${path} runs on ${t}: it gets a write token and secrets while pull request content controls what it sees`,
-        fix: `Run the gate on pull_request and pull_request_review instead (docs/github.md); remove ${t}.`,
-      });
-    }
+  if (triggers.includes("workflow_run")) {
+    out.push({
+      id: "workflows.trigger",
+      severity: "error",
+      message: `${path} runs on workflow_run: it gets a write token and secrets while pull request content controls what it sees`,
+      fix: "Run the gate on pull_request_target without a checkout (docs/github.md); remove workflow_run.",
+    });
+  }
+  // pull_request_target is how the gate reaches the App's key in default-branch context; it is
+  // safe only while no step checks out or runs the pull request's content.
+  const checksOut = Object.values(w.jobs ?? {}).some((job) =>
+    (Array.isArray(job?.steps) ? job.steps : []).some((step) =>
+      /^actions\/checkout@/i.test(String((step as { uses?: unknown } | null)?.uses ?? "")),
+    ),
+  );
+  if (triggers.includes("pull_request_target") && checksOut) {
+    out.push({
+      id: "workflows.trigger",
+      severity: "error",
+      message: `${path} runs on pull_request_target and checks out code: a pull request's content would run with the App's key and a write token`,
+      fix: "The gate needs no checkout: remove actions/checkout from this workflow (docs/github.md).",
+    });
   }
   for (const [jobName, job] of Object.entries(w.jobs ?? {})) {
     for (const [i, step] of (Array.isArray(job?.steps) ? job.steps : []).entries()) {

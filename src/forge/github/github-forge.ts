@@ -11,7 +11,6 @@ import {
   BRANCH_PREFIX,
   CLAIM_REF_PREFIX,
   INTERLOCK_IDENTITY,
-  ORIGINAL_REF_PREFIX,
   requesterIdentity,
   type GitIdentity,
 } from "../refs.ts";
@@ -128,9 +127,10 @@ export class GitHubForge implements Forge {
 
   /**
    * Opens the proposal: one commit adding the request file on top of the default branch
-   * (tree and commit through the Git data API), the branch interlock/<id>, the tamper
-   * baseline refs/interlock/requests/<id>, the pull request with the approval card as its
-   * body, and labels for risk and classification. 7 API calls.
+   * (tree and commit through the Git data API), the branch interlock/<id> created at it (the
+   * commit the gate later reads as "what Interlock filed", from GitHub's activity log: no
+   * baseline ref, which any writer could move), the pull request with the approval card as its
+   * body, and best-effort labels for risk and classification. 6 API calls, 5 writes.
    */
   openProposal(p: NewProposal): Promise<OpenedProposal> {
     return this.#op("openProposal", async () => {
@@ -146,9 +146,6 @@ export class GitHubForge implements Forge {
       const branch = `${BRANCH_PREFIX}${p.id}`;
       if (!(await this.#createRef(`refs/heads/${branch}`, head))) {
         throw new Error(`branch ${branch} exists already`);
-      }
-      if (!(await this.#createRef(`${ORIGINAL_REF_PREFIX}${p.id}`, head))) {
-        throw new Error(`${ORIGINAL_REF_PREFIX}${p.id} exists already`);
       }
       let pr: { number: number; url: string };
       try {
@@ -171,9 +168,18 @@ export class GitHubForge implements Forge {
         pr = existing;
       }
       this.#numbers.set(p.id, pr.number);
+      // Labels help people sort proposals; the proposal is open whether or not they stick.
       const labels = labelsFor(p.content);
       if (labels.length > 0) {
-        await this.#octokit.rest.issues.addLabels({ ...this.#r, issue_number: pr.number, labels });
+        try {
+          await this.#octokit.rest.issues.addLabels({
+            ...this.#r,
+            issue_number: pr.number,
+            labels,
+          });
+        } catch {
+          // best-effort (a token without issues: write cannot create a new label)
+        }
       }
       return { id: p.id, branch, head, url: pr.url };
     });
@@ -450,7 +456,14 @@ export class GitHubForge implements Forge {
 
   /**
    * Publishes a gate verdict as the check run "interlock/gate" on the head it was evaluated on
-   * (the PR head if `head` is not given). Needs a GitHub App token (GITHUB_TOKEN in Actions).
+   * (the PR head if `head` is not given): one check run per head, created by Interlock's App
+   * the first time and updated in place after that, so a stale failure never sits next to a
+   * newer success (branch protection weighs every run with the required name). A check run,
+   * not a commit status: a check run belongs to the App whose token created it and only that App
+   * can update it, so a required check pinned to the App cannot be published by anyone else,
+   * while "anyone with write permissions to a repository can set the state for any status
+   * check" (https://docs.github.com/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/about-status-checks).
+   * 2 calls: the lookup and the write.
    */
   publishGate(
     id: string,
@@ -461,17 +474,39 @@ export class GitHubForge implements Forge {
     return this.#op("publishGate", async () => {
       const sha = head ?? (await this.#openPull(id))?.headSha;
       if (sha === undefined) throw new Error(`no open pull request for request ${id}`);
+      const result = {
+        conclusion: verdict.satisfied ? ("success" as const) : ("failure" as const),
+        output: {
+          title: truncate(verdict.summary, CHECK_TITLE_MAX),
+          summary: truncate(markdown, CHECK_SUMMARY_MAX),
+        },
+      };
+      const { data: listed } = await this.#octokit.rest.checks.listForRef({
+        ...this.#r,
+        ref: sha,
+        check_name: GATE_CHECK_NAME,
+        filter: "all",
+        per_page: 100,
+      });
+      // An App's bot account is "<app slug>[bot]": our own run is the one of that App.
+      const slug = this.#botLogin.replace(/\[bot\]$/, "");
+      const own = listed.check_runs.find((r) => r.app?.slug === slug);
+      if (own !== undefined) {
+        const { data } = await this.#octokit.rest.checks.update({
+          ...this.#r,
+          check_run_id: own.id,
+          status: "completed",
+          ...result,
+        });
+        return { id: data.id, url: data.html_url ?? data.url };
+      }
       const { data } = await this.#octokit.rest.checks.create({
         ...this.#r,
         name: GATE_CHECK_NAME,
         head_sha: sha,
         status: "completed",
-        conclusion: verdict.satisfied ? "success" : "failure",
         external_id: id,
-        output: {
-          title: truncate(verdict.summary, CHECK_TITLE_MAX),
-          summary: truncate(markdown, CHECK_SUMMARY_MAX),
-        },
+        ...result,
       });
       return { id: data.id, url: data.html_url ?? data.url };
     });
@@ -565,28 +600,61 @@ export class GitHubForge implements Forge {
     return pr === undefined ? undefined : pullInfo(pr);
   }
 
-  /** The merged PR whose merge commit is `sha` (GitHub lists the PRs a commit belongs to). */
+  /**
+   * The merged PR whose merge commit is `sha`: first among the pull requests from the
+   * proposal's branch (GitHub's pull requests list reads the pull requests themselves and is
+   * current right after a merge), then among those GitHub associates with the commit (an index
+   * that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604). 1–2 calls.
+   */
   async #mergedPull(sha: string, id: string): Promise<PullInfo | undefined> {
+    const own = (await this.#mergedProposals(id)).find((p) => p.mergeCommit === sha);
+    if (own !== undefined) {
+      this.#merged.set(sha, own);
+      return own;
+    }
     const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
       ...this.#r,
       commit_sha: sha,
       per_page: 100,
     });
-    const prs = data.map(pullInfo).filter((p) => p.mergedAt !== undefined);
-    const pr =
-      prs.find((p) => p.mergeCommit === sha && p.headRef === `${BRANCH_PREFIX}${id}`) ??
-      prs.find((p) => p.mergeCommit === sha);
+    const pr = data.map(pullInfo).find((p) => p.mergedAt !== undefined && p.mergeCommit === sha);
     if (pr !== undefined) this.#merged.set(sha, pr);
     return pr;
   }
 
+  /** Merged pull requests from interlock/<id> into the default branch, first merged first. 1 call. */
+  async #mergedProposals(id: string): Promise<PullInfo[]> {
+    const branch = `${BRANCH_PREFIX}${id}`;
+    const { data } = await this.#octokit.rest.pulls.list({
+      ...this.#r,
+      head: `${this.owner}:${branch}`,
+      base: this.defaultBranch,
+      state: "closed",
+      per_page: 100,
+    });
+    return data
+      .map(pullInfo)
+      .filter(
+        (p) =>
+          p.headRef === branch &&
+          p.baseRef === this.defaultBranch &&
+          p.mergedAt !== undefined &&
+          p.mergeCommit !== undefined,
+      )
+      .sort((a, b) => a.mergedAt!.getTime() - b.mergedAt!.getTime());
+  }
+
   /**
-   * The commit that brought a request file to the default branch. The file's history (newest
-   * first) ends with the commit that added it — on the proposal branch, since history
-   * simplification follows the merged side — and the pull request it was merged through names
-   * the merge commit. 2 calls.
+   * How a request file reached the default branch. Its proposal's merged pull request, looked
+   * up by its head branch (1 call); failing that, the commit that added the file and any pull
+   * request GitHub associates with it (2 calls), which `evidence` then judges. When no pull
+   * request is found at all, the file may have been pushed directly, or GitHub has not yet
+   * indexed a merge that just happened: the request is returned as pending, never as a
+   * refusal, and looked at again on the next run (it is never run without its pull request).
    */
   async #mergedRequest(id: string, path: string): Promise<MergedRequest> {
+    const own = (await this.#mergedProposals(id))[0];
+    if (own !== undefined) return this.#remember(id, path, own);
     const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
       ...this.#r,
       sha: this.defaultBranch,
@@ -600,23 +668,33 @@ export class GitHubForge implements Forge {
       commit_sha: added.sha,
       per_page: 100,
     });
-    const pr = data
+    const other = data
       .map(pullInfo)
       .find(
         (p) =>
           p.mergedAt !== undefined &&
           p.mergeCommit !== undefined &&
-          p.baseRef === this.defaultBranch &&
-          p.headRef === `${BRANCH_PREFIX}${id}`,
+          p.baseRef === this.defaultBranch,
       );
-    if (pr !== undefined) {
-      this.#merged.set(pr.mergeCommit!, pr);
-      this.#mergeCommits.set(id, pr.mergeCommit!);
-      this.#numbers.set(id, pr.number);
-      return { id, path, mergeCommit: pr.mergeCommit!, mergedAt: pr.mergedAt! };
-    }
+    if (other !== undefined) return this.#remember(id, path, other);
     const date = added.commit.committer?.date ?? added.commit.author?.date;
-    return { id, path, mergeCommit: added.sha, mergedAt: new Date(date ?? 0) };
+    return {
+      id,
+      path,
+      mergeCommit: added.sha,
+      mergedAt: new Date(date ?? 0),
+      pending:
+        `no merged pull request from ${BRANCH_PREFIX}${id} was found for ${path}: GitHub may not ` +
+        "have indexed a merge that just happened, or the file was pushed without one. It is not " +
+        "run, and it is looked at again on the next run.",
+    };
+  }
+
+  #remember(id: string, path: string, pr: PullInfo): MergedRequest {
+    this.#merged.set(pr.mergeCommit!, pr);
+    this.#mergeCommits.set(id, pr.mergeCommit!);
+    this.#numbers.set(id, pr.number);
+    return { id, path, mergeCommit: pr.mergeCommit!, mergedAt: pr.mergedAt! };
   }
 
   /** A branch's tip commit and its tree (one call, where the Git ref API would need two). */

@@ -2,9 +2,15 @@ import { CONFIG_PATH, parseConfig } from "../../config/config.ts";
 import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners } from "../../gate/codeowners.ts";
 import { directoryOf, EMPTY_DIRECTORY, type IdentityDirectory } from "../../identity/directory.ts";
 import { requestPathPattern } from "../../gate/collect.ts";
-import type { ChangeStatus, ReviewState } from "../../gate/snapshot.ts";
+import {
+  GONE_COMMIT,
+  type ChangeStatus,
+  type ReviewState,
+  type Unreadable,
+} from "../../gate/snapshot.ts";
 import { parseRequestFile } from "../../proposal/request-file.ts";
-import type { ForgeReview, ProposalContext } from "../forge.ts";
+import type { RequesterFields } from "../../identity/requester.ts";
+import type { AuthenticatedRequester, ForgeReview, ProposalContext } from "../forge.ts";
 import type { ApiCallCounter } from "./api-call-counter.ts";
 import { httpStatus, type GitHubClient } from "./octokit.ts";
 
@@ -61,6 +67,12 @@ const APPROVING_ROLES: ReadonlySet<string> = new Set(["admin", "maintain", "writ
 /** GitHub's committer of web and API merges: a machine, not a person who pushed. */
 const WEB_FLOW = "web-flow";
 
+interface ActivityEntry {
+  readonly type: string;
+  readonly after: string;
+  readonly actor?: string;
+}
+
 interface CompareData {
   readonly files: { path: string; status: ChangeStatus; blob: string | undefined }[];
   readonly commits: {
@@ -79,6 +91,10 @@ export class GitHubProposalContext implements ProposalContext {
   readonly #memo = new Map<string, Promise<unknown>>();
   /** File contents by blob sha: a file whose blob is already known is not fetched again. */
   readonly #blobs = new Map<string, string>();
+  /** Why the pushers could not be read, once they were asked for and could not be. */
+  #unreadablePushers: string | undefined;
+  /** Teams whose members could not be read, with why. */
+  readonly #unreadableTeams: Record<string, string> = {};
 
   constructor(src: ContextSource, deps: ContextDeps) {
     this.#src = src;
@@ -121,6 +137,20 @@ export class GitHubProposalContext implements ProposalContext {
     });
   }
 
+  /**
+   * What GitHub would not tell this context (asked for by committers() and teams()): the gate
+   * fails closed on each, with the reason. Call after those two.
+   */
+  async unreadable(): Promise<Unreadable> {
+    await Promise.all([this.committers(), this.teams()]);
+    return {
+      ...(this.#unreadablePushers === undefined ? {} : { pushers: this.#unreadablePushers }),
+      ...(Object.keys(this.#unreadableTeams).length === 0
+        ? {}
+        : { teams: { ...this.#unreadableTeams } }),
+    };
+  }
+
   async changedFiles(): Promise<{ path: string; status: ChangeStatus }[]> {
     const { files } = await this.#compare();
     return files.map(({ path, status }) => ({ path, status }));
@@ -144,17 +174,74 @@ export class GitHubProposalContext implements ProposalContext {
       const reviews: ForgeReview[] = [];
       for (const r of raw) {
         const state = reviewState(r.state);
-        if (state === undefined || !r.submitted_at || !r.commit_id) continue;
+        if (state === undefined || !r.submitted_at) continue;
         const at = new Date(r.submitted_at);
         if (until !== undefined && at.getTime() > until) continue;
         const who = r.user?.login ?? "ghost";
         const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
-        const matters = state === "approved" || state === "changes_requested";
+        const matters = state !== "commented"; // a dismissed rejection may still stand
         const canApprove = !isBot && r.user != null && matters && (await this.#canApprove(who));
-        reviews.push({ who, state, commit: r.commit_id, at, isBot, verified: true, canApprove });
+        // GitHub answers commit_id null when the commit was garbage-collected or forcibly
+        // deleted (the pull-request-review schema: https://docs.github.com/rest/pulls/reviews).
+        // Such a review is kept: never on the head, so an approval is stale, but a rejection
+        // still stands.
+        const commit = r.commit_id ?? GONE_COMMIT;
+        const dismissal = state === "dismissed" ? await this.#dismissalOf(r.id) : undefined;
+        reviews.push({
+          who,
+          state,
+          commit,
+          at,
+          isBot,
+          verified: true,
+          canApprove,
+          ...(dismissal ? { dismissal } : {}),
+        });
       }
       return reviews;
     });
+  }
+
+  /**
+   * Who dismissed a review and what it was, from the pull request's timeline (a review only
+   * says DISMISSED). Unreadable (403/404): nobody known, which keeps a rejection standing.
+   * 1 call, made only when a review was dismissed.
+   */
+  async #dismissalOf(
+    reviewId: number,
+  ): Promise<{ by: string | undefined; byBot: boolean; was: ReviewState | undefined }> {
+    const events = await this.#once("dismissals", async () => {
+      const { octokit, owner, repo } = this.#deps;
+      try {
+        const all = await octokit.paginate(octokit.rest.issues.listEvents, {
+          owner,
+          repo,
+          issue_number: this.#src.number,
+          per_page: 100,
+        });
+        const out = new Map<number, { by: string; byBot: boolean; was: string }>();
+        for (const e of all as unknown as {
+          event?: string;
+          actor?: { login: string; type?: string } | null;
+          dismissed_review?: { review_id: number; state: string };
+        }[]) {
+          if (e.event !== "review_dismissed" || !e.dismissed_review || !e.actor) continue;
+          out.set(e.dismissed_review.review_id, {
+            by: e.actor.login,
+            byBot: e.actor.type === "Bot" || e.actor.login.toLowerCase().endsWith("[bot]"),
+            was: e.dismissed_review.state,
+          });
+        }
+        return out;
+      } catch (err) {
+        const status = httpStatus(err);
+        if (status !== 403 && status !== 404) throw err;
+        return new Map<number, { by: string; byBot: boolean; was: string }>();
+      }
+    });
+    const e = events.get(reviewId);
+    if (e === undefined) return { by: undefined, byBot: false, was: undefined };
+    return { by: e.by, byBot: e.byBot, was: reviewState(e.was.toUpperCase()) };
   }
 
   async readHead(path: string): Promise<string | undefined> {
@@ -164,8 +251,14 @@ export class GitHubProposalContext implements ProposalContext {
     return this.#read(path, this.#src.contentRef);
   }
 
-  readOriginal(path: string): Promise<string | undefined> {
-    return this.#read(path, `refs/interlock/requests/${this.id}`);
+  /**
+   * The request file as Interlock's App filed it: at the commit the App created the branch at
+   * (never the movable refs/interlock/requests/<id>, which any writer can point elsewhere).
+   * Undefined when the App did not file it: the gate then fails closed.
+   */
+  async readOriginal(path: string): Promise<string | undefined> {
+    const filed = await this.#filed();
+    return "reason" in filed ? undefined : this.#read(path, filed.commit);
   }
 
   codeowners(): Promise<string | undefined> {
@@ -228,7 +321,12 @@ export class GitHubProposalContext implements ProposalContext {
           });
           out[key] = members.map((u) => u.login);
         } catch (err) {
-          if (httpStatus(err) !== 404) throw err;
+          const status = httpStatus(err);
+          if (status !== 403 && status !== 404) throw err;
+          // Unknown: it counts nobody (fail closed), and the gate says what to fix.
+          this.#unreadableTeams[key] =
+            `GitHub answered ${status} (${status === 404 ? "no such team, or " : ""}the token may not read the organisation's teams): ` +
+            "Interlock's GitHub App needs the organisation permission Members: read, and GITHUB_TOKEN can never read teams";
         }
       }
       return out;
@@ -298,8 +396,25 @@ export class GitHubProposalContext implements ProposalContext {
   }
 
   /** Who pushed to the proposal's branch (the repository activity log). */
-  #pushers(): Promise<string[]> {
-    return this.#once("pushers", async () => {
+  async #pushers(): Promise<string[]> {
+    const activity = await this.#activity();
+    if ("unreadable" in activity) {
+      this.#unreadablePushers = activity.unreadable;
+      return [];
+    }
+    return activity
+      .filter((a) => a.type !== "branch_deletion" && a.actor !== undefined)
+      .map((a) => a.actor!);
+  }
+
+  /**
+   * The repository activity of the proposal's branch, newest first (GitHub's record of who
+   * pushed, created or deleted it: the authenticated account, whatever the commits say), or
+   * why it could not be read. Not "nobody pushed": GitHub answers 403 or 404 to a token that may
+   * not see it, and GitHub Enterprise Server before 3.12 has none. 1 call (paginated).
+   */
+  #activity(): Promise<ActivityEntry[] | { unreadable: string }> {
+    return this.#once("activity", async () => {
       const { octokit, owner, repo } = this.#deps;
       try {
         const activity = await octokit.paginate(octokit.rest.repos.listActivities, {
@@ -308,15 +423,72 @@ export class GitHubProposalContext implements ProposalContext {
           ref: this.#src.branchRef,
           per_page: 100,
         });
-        return activity
-          .filter((a) => a.activity_type !== "branch_deletion" && a.actor)
-          .map((a) => a.actor!.login);
+        return activity.map((a) => ({
+          type: a.activity_type,
+          after: a.after,
+          ...(a.actor ? { actor: a.actor.login } : {}),
+        }));
       } catch (err) {
-        // GitHub Enterprise Server before 3.12 has no activity API: the commits must do.
-        if (httpStatus(err) === 404) return [];
-        throw err;
+        const status = httpStatus(err);
+        if (status !== 403 && status !== 404) throw err;
+        return {
+          unreadable:
+            `GitHub answered ${status} to the repository activity API (GET /repos/${owner}/${repo}/activity), ` +
+            "the only record of who pushed to the proposal's branch: give Interlock's token read access to it " +
+            "(GitHub Enterprise Server needs 3.12 or later)",
+        };
       }
     });
+  }
+
+  /**
+   * The commit Interlock's App created the proposal's branch at: the request as the App filed
+   * it, the baseline the head is compared with. A proposal counts only when the App created
+   * its branch (every creation of it, in GitHub's activity log) and opened its pull request;
+   * a look-alike made by anyone else, GITHUB_TOKEN included, never does.
+   */
+  #filed(): Promise<{ commit: string } | { reason: string }> {
+    return this.#once("filed", async () => {
+      const bot = this.#deps.botLogin;
+      const branch = this.#src.branchRef.replace(/^refs\/heads\//, "");
+      if (this.#src.author.toLowerCase() !== bot.toLowerCase()) {
+        return {
+          reason: `its pull request #${this.#src.number} was opened by ${this.#src.author}, not by Interlock's App (${bot}): only proposals the App files count`,
+        };
+      }
+      const activity = await this.#activity();
+      if ("unreadable" in activity) return { reason: activity.unreadable };
+      const creations = activity.filter((a) => a.type === "branch_creation");
+      const other = creations.find((a) => a.actor?.toLowerCase() !== bot.toLowerCase());
+      if (other !== undefined) {
+        return {
+          reason: `${branch} was created by ${other.actor ?? "an unknown account"}, not by Interlock's App (${bot}): only proposals the App files count`,
+        };
+      }
+      const first = creations.at(-1);
+      if (first === undefined) {
+        return {
+          reason: `GitHub's activity log has no creation of ${branch} by Interlock's App (${bot})`,
+        };
+      }
+      return { commit: first.after };
+    });
+  }
+
+  /**
+   * Who filed the request: Interlock's App, from a default-branch job, for the requester it
+   * bound there (the dispatch sender or the intake issue's author, with the sponsor from the
+   * configuration). Verified when the App opened the pull request and created the branch.
+   */
+  async authenticate(declared: RequesterFields): Promise<AuthenticatedRequester> {
+    const filed = await this.#filed();
+    if ("reason" in filed) return { verified: false, reason: filed.reason };
+    return {
+      verified: true,
+      signer: declared.id,
+      detail: `filed by Interlock's App (${this.#deps.botLogin}), which opened the pull request and created its branch at ${filed.commit.slice(0, 7)}`,
+      requester: declared,
+    };
   }
 
   /** A file at a ref through the contents API; undefined if it does not exist there. */
