@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decideAndMask } from "../src/decide.ts";
 import { parseConfig } from "../src/config/config.ts";
@@ -261,6 +262,21 @@ describe("the leak test: secrets, policy-masked values and markup planted in a r
     ]);
     for (const e of hook.events)
       for (const { at, s } of strings(e)) expect(s, at).not.toMatch(INVISIBLE);
+  });
+
+  it("as the requester, no string at all escapes a Slack code span or an Adaptive Card escape", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 80 }), (s) => {
+        const code = slackMrkdwnText(s);
+        expect(code.startsWith("`") && code.endsWith("`")).toBe(true);
+        expect(code.slice(1, -1)).not.toMatch(/[`<>]/);
+        expect(code).not.toMatch(INVISIBLE);
+        const ac = adaptiveCardText(s);
+        expect(ac.replace(/\\[!-/:-@[-`{-~]/g, "")).not.toMatch(/[!-/:-@[-`{-~]/);
+        expect(ac).not.toMatch(INVISIBLE);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("as the requester, markup cannot escape a Slack code span or an Adaptive Card escape", () => {

@@ -121,8 +121,10 @@ export function slackMessage(
     .map((e) => `${e.at} ${eventSentence(e)}`);
   if (history.length > 0) blocks.push(context(history));
   return {
+    // The notification's text: no free text of the request (the resource, the reason), only
+    // what has a fixed shape (the id, the action, the risk, configured names).
     text: plain(
-      `Interlock ${card.id}: ${card.action} on ${card.resource} (${card.risk}): ${latest ? eventSentence(latest) : state.state}`,
+      `Interlock ${card.id}: ${card.action} (${card.risk}): ${latest ? eventSentence(latest) : state.state}`,
       SLACK_LIMITS.fallbackText,
     ),
     blocks: blocks.slice(0, SLACK_LIMITS.blocks),
