@@ -150,7 +150,7 @@ describe("--help never acts", () => {
       for (const flag of ["--help", "-h"]) {
         const r = await run([...args, flag, "--repo", dir]);
         expect(r.code, args.join(" ")).toBe(0);
-        expect(r.stdout).toMatch(/^interlock: every privileged action asks first/);
+        expect(r.stdout.startsWith(`Usage: interlock ${args[0]} `)).toBe(true);
       }
     }
     expect(readdir(dir)).toEqual([]);

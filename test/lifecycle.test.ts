@@ -26,6 +26,7 @@ const GATE_RULE_IDS = [
   "decision",
   "signed-request",
   "not-expired",
+  "not-withdrawn",
   "groups",
   "codeowners",
   "distinct-approvers",

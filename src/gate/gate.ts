@@ -56,6 +56,19 @@ export function evaluateGate(s: GateSnapshot): GateVerdict {
     decision: checkDecision(s),
     "signed-request": checkAuthentication(s),
     "not-expired": checkExpiry(s.now, s.request.expiresAt),
+    "not-withdrawn": s.request.withdrawn
+      ? {
+          ok: false,
+          detail: "the requester withdrew it; it can never be merged or run",
+          headline: "the requester withdrew it",
+        }
+      : {
+          ok: true,
+          detail:
+            s.request.ignoredWithdrawals && s.request.ignoredWithdrawals.length > 0
+              ? `not withdrawn (${s.request.ignoredWithdrawals.join("; ")})`
+              : "not withdrawn",
+        },
     groups,
     codeowners,
     "distinct-approvers": checkDistinct(reviews, requirementsMet),

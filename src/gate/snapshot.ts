@@ -78,6 +78,10 @@ export interface GateRequest {
   readonly authentication: RequestAuthentication;
   readonly decision: GateDecision;
   readonly expiresAt: Date;
+  /** True when its requester withdrew it (verified by the forge): it can never be merged. */
+  readonly withdrawn?: boolean;
+  /** Withdrawal records that did not verify (reported, never counted), with the reason. */
+  readonly ignoredWithdrawals?: readonly string[];
   /** Digest stored in the request file when it was filed. */
   readonly recordedDigest: string;
   /** Digest recomputed from the file at the proposal head. */
@@ -130,6 +134,7 @@ export const GATE_RULES = [
   "decision",
   "signed-request",
   "not-expired",
+  "not-withdrawn",
   "groups",
   "codeowners",
   "distinct-approvers",

@@ -28,7 +28,12 @@ export const requestSchema = z.strictObject({
   params: z.json().optional(),
   reason: nonEmpty(4000),
   requester: requesterSchema,
-  ttl: z.string().regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d").optional(),
+  ttl: z
+    .string()
+    .regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d")
+    // A zero duration would otherwise fall back to the policy's maximum: refuse it instead.
+    .refine((t) => !TTL_PATTERN.test(t) || ttlSeconds(t) > 0, "must be longer than 0s")
+    .optional(),
 });
 
 export type Request = Readonly<z.infer<typeof requestSchema>>;
