@@ -1,0 +1,201 @@
+import { join } from "node:path";
+import { CONFIG_PATH, parseConfig } from "../config/config.ts";
+import { parse as parseYaml } from "yaml";
+import type { LocalRepo } from "../cli/local.ts";
+import type { LocalForge } from "../forge/local/local-forge.ts";
+import type { ForgeReview } from "../forge/forge.ts";
+import { currentWithdrawal } from "../lifecycle/withdraw.ts";
+import { resultPath } from "../lifecycle/execute.ts";
+import { requestStatuses, type RequestStatus } from "../lifecycle/status.ts";
+import { maskText } from "../masking/mask.ts";
+import { NOTIFICATIONS_SUBDIR } from "../settings/home.ts";
+import { deliveriesOf, sweepNotifications, type SweepReport, type Transports } from "./deliver.ts";
+import type { NotificationsConfig } from "./config.ts";
+import { cardOf, localReviewCommands, type AnnouncedReview, type RequestFacts } from "./event.ts";
+import { readOutbox, type DeliveryRecord } from "./outbox.ts";
+
+/**
+ * Notifications on the local forge: the facts of every request, read from the repository
+ * (request state from the lifecycle's one implementation, src/lifecycle/status.ts), and the
+ * sweep every command runs after its own work.
+ */
+
+/** A request's recorded result on the default branch: its outcome and when it finished. */
+export interface RecordedResult {
+  readonly outcome: string;
+  readonly finished_at: string | null;
+  readonly output: string | null;
+  readonly error: string | null;
+  readonly exit_code: number | null;
+  readonly http_status: number | null;
+}
+
+/** Reads results/<id>.yaml (masked when it was written; masked again here). */
+export async function recordedResult(
+  forge: LocalForge,
+  id: string,
+): Promise<RecordedResult | undefined> {
+  const text = await forge.readDefault(resultPath(id));
+  if (text === undefined) return undefined;
+  let v: Record<string, unknown>;
+  try {
+    v = (parseYaml(text, { maxAliasCount: 0 }) ?? {}) as Record<string, unknown>;
+  } catch {
+    return {
+      outcome: "unreadable",
+      finished_at: null,
+      output: null,
+      error: null,
+      exit_code: null,
+      http_status: null,
+    };
+  }
+  const str = (x: unknown) => (typeof x === "string" ? maskText(x) : null);
+  const num = (x: unknown) => (typeof x === "number" ? x : null);
+  return {
+    outcome: str(v.outcome) ?? "unknown",
+    finished_at: str(v.finished_at) ?? str(v.executed_at) ?? null,
+    output: str(v.output),
+    error: str(v.error) ?? str(v.reason),
+    exit_code: num(v.exit_code),
+    http_status: num(v.http_status),
+  };
+}
+
+/**
+ * The verified, signed reviews of a request (open or merged); unverified ones are never
+ * announced or reported (anyone can write a tag).
+ */
+export async function verifiedReviews(forge: LocalForge, id: string): Promise<ForgeReview[]> {
+  let ctx = await forge.proposal(id);
+  if (ctx === undefined) {
+    const m = (await forge.mergedRequests()).find((x) => x.id === id);
+    if (m !== undefined) {
+      const ev = await forge.evidence(m);
+      if (!("refused" in ev)) ctx = ev;
+    }
+  }
+  if (ctx === undefined) return [];
+  return (await ctx.reviews()).filter(
+    (r) => r.verified && !r.isBot && (r.state === "approved" || r.state === "changes_requested"),
+  );
+}
+
+/** What notifications know of each request with a readable record. */
+export async function localFacts(
+  forge: LocalForge,
+  statuses: readonly RequestStatus[],
+  repoArg?: string,
+): Promise<RequestFacts[]> {
+  const merged = new Map((await forge.mergedRequests()).map((m) => [m.id, m]));
+  const out: RequestFacts[] = [];
+  for (const s of statuses) {
+    if (s.record === undefined) continue;
+    const reviews: AnnouncedReview[] =
+      s.state === "denied"
+        ? []
+        : (await verifiedReviews(forge, s.id)).map((r) => ({
+            who: r.who,
+            state: r.state as AnnouncedReview["state"],
+            at: r.at.toISOString(),
+            commit: r.commit,
+          }));
+    const m = merged.get(s.id);
+    const result = s.state === "executed" ? await recordedResult(forge, s.id) : undefined;
+    const withdrawal =
+      s.state === "withdrawn" ? (await currentWithdrawal(forge, s.id)).withdrawal : undefined;
+    out.push({
+      card: cardOf(s.record, { commands: localReviewCommands(s.id, repoArg) }),
+      state: s.state,
+      summary: maskText(s.missing),
+      denied: s.state === "denied",
+      reviews,
+      ...(m ? { merged: { at: m.mergedAt.toISOString() } } : {}),
+      ...(result
+        ? {
+            executed: {
+              at: result.finished_at ?? m?.mergedAt.toISOString() ?? s.record.requested_at,
+              outcome: result.outcome,
+            },
+          }
+        : {}),
+      ...(s.state === "expired" && s.expires_at ? { expired: { at: s.expires_at } } : {}),
+      ...(withdrawal ? { withdrawn: { at: withdrawal.at.toISOString(), by: withdrawal.by } } : {}),
+    });
+  }
+  return out;
+}
+
+/** Where a repository's deliveries are recorded: its directory of the Interlock home. */
+export function outboxDir(local: Pick<LocalRepo, "home">): string {
+  return join(local.home, NOTIFICATIONS_SUBDIR);
+}
+
+/**
+ * The notifications the default branch configures: the committed config decides who is told
+ * (an uncommitted edit of the working tree neither silences nor redirects anything).
+ * Undefined when it configures none. Cheap when there are none: no YAML parsed.
+ */
+export async function committedNotifications(
+  forge: LocalForge,
+): Promise<NotificationsConfig | undefined> {
+  const text = await forge.readDefault(CONFIG_PATH.split("\\").join("/"));
+  if (text === undefined || !/^notifications:/m.test(text)) return undefined;
+  const n = parseConfig(text).notifications;
+  return n === undefined || n.routes.length === 0 ? undefined : n;
+}
+
+/**
+ * The sweep of a local approvals repository; undefined when it configures no notifications.
+ * Never throws: a failure is returned as an undelivered record with its reason.
+ */
+export async function sweepLocal(
+  local: Pick<LocalRepo, "forge" | "home">,
+  o: {
+    now: () => Date;
+    env: NodeJS.ProcessEnv;
+    budgetMs?: number;
+    transports?: Transports;
+    repoArg?: string;
+  },
+): Promise<SweepReport | undefined> {
+  try {
+    const config = await committedNotifications(local.forge);
+    if (config === undefined) return undefined;
+    const statuses = await requestStatuses(local.forge, o.now());
+    const facts = await localFacts(local.forge, statuses, o.repoArg);
+    return await sweepNotifications({
+      config,
+      facts,
+      dir: outboxDir(local),
+      env: o.env,
+      now: o.now,
+      ...(o.budgetMs === undefined ? {} : { budgetMs: o.budgetMs }),
+      ...(o.transports ? { transports: o.transports } : {}),
+    });
+  } catch (err) {
+    const at = o.now().toISOString();
+    const failure: DeliveryRecord = {
+      event: "-",
+      kind: "filed",
+      request: "-",
+      channel: "-",
+      channel_type: "webhook",
+      recipient: "-",
+      status: "retrying",
+      attempts: 0,
+      occurred_at: at,
+      error: maskText(`the sweep failed: ${(err as Error)?.message ?? String(err)}`),
+    };
+    return { locked: false, delivered: [], undelivered: [failure], deferred: 0 };
+  }
+}
+
+/** The recorded deliveries of one request (for `show`), oldest first. */
+export function localDeliveries(
+  local: Pick<LocalRepo, "home">,
+  id: string,
+  now: Date,
+): DeliveryRecord[] {
+  return deliveriesOf(readOutbox(outboxDir(local), now), id);
+}
