@@ -4,8 +4,8 @@ import { CONFIG_PATH, loadConfig } from "../config/config.ts";
 import { EXIT } from "../errors.ts";
 import { LocalForge } from "../forge/local/local-forge.ts";
 import { interlockHome } from "../settings/home.ts";
+import { committedNotifications } from "../notify/committed.ts";
 import type { SweepReport } from "../notify/deliver.ts";
-import { committedNotifications, sweepLocal } from "../notify/local.ts";
 import type { DeliveryRecord } from "../notify/outbox.ts";
 import { terminalText } from "../presentation/escape.ts";
 import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
@@ -21,10 +21,10 @@ async function openForNotifications(repo: string | undefined, io: CliIO) {
   // The committed config decides (one git call; parsed only when it names notifications).
   const file = join(repoDir, CONFIG_PATH);
   if (!existsSync(join(repoDir, ".git")) || !existsSync(file)) return undefined;
-  const home = await repoHomeOf(repoDir, io.env);
-  if (home === undefined) return undefined;
   const forge = new LocalForge(repoDir, loadConfig(repoDir), { home: interlockHome(io.env) });
   if ((await committedNotifications(forge)) === undefined) return undefined;
+  const home = await repoHomeOf(repoDir, io.env);
+  if (home === undefined) return undefined;
   return { forge, home };
 }
 
@@ -37,6 +37,8 @@ export async function sweepAfterCommand(input: CommandInput, io: CliIO): Promise
     const repo = stringFlag(input, "repo");
     const local = await openForNotifications(repo, io);
     if (local === undefined) return;
+    // The delivery code is loaded only when the repository tells someone.
+    const { sweepLocal } = await import("../notify/local.ts");
     const report = await sweepLocal(local, {
       now: io.now,
       env: io.env,
@@ -64,6 +66,7 @@ export async function notifyCommand(input: CommandInput, io: CliIO): Promise<num
     else io.stdout.write(`No notifications configured (notifications: in ${CONFIG_PATH}).\n`);
     return EXIT.ok;
   }
+  const { sweepLocal } = await import("../notify/local.ts");
   const report: SweepReport = (await sweepLocal(local, {
     now: io.now,
     env: io.env,

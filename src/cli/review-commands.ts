@@ -10,7 +10,7 @@ import {
   type RequestStatus,
 } from "../lifecycle/status.ts";
 import { withdrawRequest } from "../lifecycle/withdraw.ts";
-import { localDeliveries } from "../notify/local.ts";
+import { localDeliveries } from "../notify/outbox.ts";
 import { renderCard } from "../proposal/card.ts";
 import { terminalText } from "../presentation/escape.ts";
 import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";

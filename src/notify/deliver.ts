@@ -328,13 +328,6 @@ export function backoffMs(attempts: number): number {
   return Math.min(30_000 * 2 ** (attempts - 1), 3600_000);
 }
 
-/** Deliveries of one request, oldest first (for `show`). */
-export function deliveriesOf(outbox: OutboxState, request: string): DeliveryRecord[] {
-  return Object.values(outbox.deliveries)
-    .filter((d) => d.request === request)
-    .sort((a, b) => (a.occurred_at < b.occurred_at ? -1 : a.occurred_at > b.occurred_at ? 1 : 0));
-}
-
 /** A URL for messages: origin and path only (a query or a Workflows signature is a secret). */
 export function describeUrl(url: string): string {
   try {

@@ -1,5 +1,3 @@
-import { join } from "node:path";
-import { CONFIG_PATH, parseConfig } from "../config/config.ts";
 import { parse as parseYaml } from "yaml";
 import type { LocalRepo } from "../cli/local.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
@@ -8,11 +6,10 @@ import { currentWithdrawal } from "../lifecycle/withdraw.ts";
 import { resultPath } from "../lifecycle/execute.ts";
 import { requestStatuses, type RequestStatus } from "../lifecycle/status.ts";
 import { maskText } from "../masking/mask.ts";
-import { NOTIFICATIONS_SUBDIR } from "../settings/home.ts";
-import { deliveriesOf, sweepNotifications, type SweepReport, type Transports } from "./deliver.ts";
-import type { NotificationsConfig } from "./config.ts";
+import { sweepNotifications, type SweepReport, type Transports } from "./deliver.ts";
+import { committedNotifications } from "./committed.ts";
 import { cardOf, localReviewCommands, type AnnouncedReview, type RequestFacts } from "./event.ts";
-import { readOutbox, type DeliveryRecord } from "./outbox.ts";
+import { outboxDir, type DeliveryRecord } from "./outbox.ts";
 
 /**
  * Notifications on the local forge: the facts of every request, read from the repository
@@ -126,25 +123,6 @@ export async function localFacts(
   return out;
 }
 
-/** Where a repository's deliveries are recorded: its directory of the Interlock home. */
-export function outboxDir(local: Pick<LocalRepo, "home">): string {
-  return join(local.home, NOTIFICATIONS_SUBDIR);
-}
-
-/**
- * The notifications the default branch configures: the committed config decides who is told
- * (an uncommitted edit of the working tree neither silences nor redirects anything).
- * Undefined when it configures none. Cheap when there are none: no YAML parsed.
- */
-export async function committedNotifications(
-  forge: LocalForge,
-): Promise<NotificationsConfig | undefined> {
-  const text = await forge.readDefault(CONFIG_PATH.split("\\").join("/"));
-  if (text === undefined || !/^notifications:/m.test(text)) return undefined;
-  const n = parseConfig(text).notifications;
-  return n === undefined || n.routes.length === 0 ? undefined : n;
-}
-
 /**
  * The sweep of a local approvals repository; undefined when it configures no notifications.
  * Never throws: a failure is returned as an undelivered record with its reason.
@@ -189,13 +167,4 @@ export async function sweepLocal(
     };
     return { locked: false, delivered: [], undelivered: [failure], deferred: 0 };
   }
-}
-
-/** The recorded deliveries of one request (for `show`), oldest first. */
-export function localDeliveries(
-  local: Pick<LocalRepo, "home">,
-  id: string,
-  now: Date,
-): DeliveryRecord[] {
-  return deliveriesOf(readOutbox(outboxDir(local), now), id);
 }

@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { NOTIFICATIONS_SUBDIR } from "../settings/home.ts";
 import { EVENT_KINDS } from "./config.ts";
 
 /**
@@ -109,4 +110,25 @@ export function tryLock(dir: string, now: Date): (() => void) | undefined {
     }
   }
   return undefined;
+}
+
+/** Where a repository's deliveries are recorded: its directory of the Interlock home. */
+export function outboxDir(local: { readonly home: string }): string {
+  return join(local.home, NOTIFICATIONS_SUBDIR);
+}
+
+/** Deliveries of one request, oldest first (for `show`). */
+export function deliveriesOf(outbox: OutboxState, request: string): DeliveryRecord[] {
+  return Object.values(outbox.deliveries)
+    .filter((d) => d.request === request)
+    .sort((a, b) => (a.occurred_at < b.occurred_at ? -1 : a.occurred_at > b.occurred_at ? 1 : 0));
+}
+
+/** The recorded deliveries of one request of a local repository (for `show`), oldest first. */
+export function localDeliveries(
+  local: { readonly home: string },
+  id: string,
+  now: Date,
+): DeliveryRecord[] {
+  return deliveriesOf(readOutbox(outboxDir(local), now), id);
 }
