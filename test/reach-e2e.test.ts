@@ -74,6 +74,11 @@ describe("notifications through the CLI", () => {
     expect(JSON.stringify(m!.blocks)).toContain(`interlock show ${filed.id}`);
     // The masked card: the e-mail in the query never reaches Slack.
     expect(JSON.stringify(m!.blocks)).not.toContain("jane.doe@example.com");
+    // As the sponsor: alice's signed approval is announced as one that does not count.
+    await repo.approve(filed.id, "alice");
+    expect(JSON.stringify(slackMessageOf(filed.id)!.blocks)).toContain(
+      "approved by alice (does not count)",
+    );
     await repo.approve(filed.id, "dana");
     expect(JSON.stringify(slackMessageOf(filed.id)!.blocks)).toContain("approved by dana");
     expect((await repo.merge(filed.id)).code).toBe(0);
@@ -92,6 +97,7 @@ describe("notifications through the CLI", () => {
       .map((e) => (e as { type: string }).type);
     expect(kinds).toEqual([
       "request.filed",
+      "request.approved",
       "request.approved",
       "request.merged",
       "request.executed",
@@ -165,6 +171,8 @@ describe("the SDK on the local forge", () => {
     expect(handle.denied).toBe(false);
     const first = await handle.decision({ timeoutMs: 3000, pollMs: 1000 });
     expect(first).toMatchObject({ status: "waiting", state: "pending", reviewers: ["dana"] });
+    // As the sponsor: a signed approval that does not count is never reported as an approver.
+    await repo.approve(handle.id, "alice");
     await repo.approve(handle.id, "dana");
     expect(await handle.decision({ until: "approved" })).toMatchObject({
       status: "approved",

@@ -52,6 +52,8 @@ export interface NotificationEvent {
   readonly actor?: string;
   /** executed: the recorded outcome (succeeded, failed, refused, …). */
   readonly outcome?: string;
+  /** approved: false when the gate does not count the approval. */
+  readonly counted?: boolean;
 }
 
 /** A review as it may be announced: verified signed reviews only. */
@@ -61,6 +63,8 @@ export interface AnnouncedReview {
   readonly at: string;
   /** The commit the review was given on (two approvals of two heads are two events). */
   readonly commit: string;
+  /** Whether the gate counts this approval (false: a sponsor's, say); absent when unknown. */
+  readonly counted?: boolean;
 }
 
 /** Everything notifications know about one request, gathered by an adapter from the forge. */
@@ -116,6 +120,7 @@ export function eventsOf(f: RequestFacts): NotificationEvent[] {
       request: id,
       at: r.at,
       actor: r.who,
+      ...(r.counted === undefined ? {} : { counted: r.counted }),
     });
   }
   if (f.merged)
@@ -205,7 +210,7 @@ export function eventSentence(e: NotificationEvent): string {
     case "denied":
       return "denied by policy";
     case "approved":
-      return `approved by ${e.actor ?? "?"}`;
+      return `approved by ${e.actor ?? "?"}${e.counted === false ? " (does not count)" : ""}`;
     case "rejected":
       return `changes requested by ${e.actor ?? "?"}`;
     case "merged":

@@ -5,6 +5,8 @@ import type { ForgeReview } from "../forge/forge.ts";
 import { currentWithdrawal } from "../lifecycle/withdraw.ts";
 import { resultPath } from "../lifecycle/execute.ts";
 import { requestStatuses, type RequestStatus } from "../lifecycle/status.ts";
+import { collectSnapshot } from "../gate/collect.ts";
+import { evaluateGate } from "../gate/gate.ts";
 import { maskText } from "../masking/mask.ts";
 import { sweepNotifications, type SweepReport, type Transports } from "./deliver.ts";
 import { committedNotifications } from "./committed.ts";
@@ -78,6 +80,24 @@ export async function verifiedReviews(forge: LocalForge, id: string): Promise<Fo
   );
 }
 
+/**
+ * Who approved so that it counted: the gate's verdict now for an open request, the gate's
+ * verdict on the proposal as it was merged for a merged one (never merely who signed an
+ * approval: a sponsor's signed approval is recorded and does not count).
+ */
+export async function countedApprovers(forge: LocalForge, s: RequestStatus): Promise<string[]> {
+  if (s.verdict) return s.verdict.approvals.filter((a) => a.counted).map((a) => a.who);
+  const m = (await forge.mergedRequests()).find((x) => x.id === s.id);
+  if (m === undefined) return [];
+  const ctx = await forge.evidence(m);
+  if ("refused" in ctx) return [];
+  const collected = await collectSnapshot(ctx, m.mergedAt);
+  if (!collected.ok) return [];
+  return evaluateGate(collected.snapshot)
+    .approvals.filter((a) => a.counted)
+    .map((a) => a.who);
+}
+
 /** What notifications know of each request with a readable record. */
 export async function localFacts(
   forge: LocalForge,
@@ -88,6 +108,12 @@ export async function localFacts(
   const out: RequestFacts[] = [];
   for (const s of statuses) {
     if (s.record === undefined) continue;
+    const counted =
+      s.state === "denied"
+        ? []
+        : s.verdict || merged.has(s.id)
+          ? await countedApprovers(forge, s)
+          : [];
     const reviews: AnnouncedReview[] =
       s.state === "denied"
         ? []
@@ -96,6 +122,9 @@ export async function localFacts(
             state: r.state as AnnouncedReview["state"],
             at: r.at.toISOString(),
             commit: r.commit,
+            ...(r.state === "approved" && (s.verdict || merged.has(s.id))
+              ? { counted: counted.includes(r.who) }
+              : {}),
           }));
     const m = merged.get(s.id);
     const result = s.state === "executed" ? await recordedResult(forge, s.id) : undefined;

@@ -22,6 +22,8 @@ export interface WebhookEvent {
   readonly occurred_at: string;
   readonly actor: string | null;
   readonly outcome: string | null;
+  /** approved: whether the gate counts the approval (false: a sponsor's, say); else null. */
+  readonly counted: boolean | null;
   readonly request: Record<string, unknown>;
 }
 
@@ -38,6 +40,7 @@ export function webhookEvent(
     occurred_at: event.at,
     actor: event.actor === undefined ? null : t(event.actor),
     outcome: event.outcome === undefined ? null : t(event.outcome),
+    counted: event.counted ?? null,
     request: {
       id: card.id,
       state: t(state.state),

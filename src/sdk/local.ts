@@ -3,7 +3,7 @@ import { fileAs, openLocalRepo, type LocalRepo } from "../cli/local.ts";
 import { currentWithdrawal, withdrawRequest } from "../lifecycle/withdraw.ts";
 import { requestStatuses, type RequestStatus } from "../lifecycle/status.ts";
 import { maskText } from "../masking/mask.ts";
-import { recordedResult, sweepLocal, verifiedReviews } from "../notify/local.ts";
+import { countedApprovers, recordedResult, sweepLocal, verifiedReviews } from "../notify/local.ts";
 import {
   fileAndHandle,
   handleFor,
@@ -118,9 +118,7 @@ async function approvalStatus(local: LocalRepo, s: RequestStatus): Promise<Appro
       note: r.note ? maskText(r.note) : null,
       at: r.at.toISOString(),
     }));
-  const approvers = s.verdict
-    ? s.verdict.approvals.filter((a) => a.counted).map((a) => a.who)
-    : [...latest.values()].filter((r) => r.state === "approved").map((r) => r.who);
+  const approvers = await countedApprovers(forge, s);
   const result = s.state === "executed" ? await recordedResult(forge, s.id) : undefined;
   const withdrawal =
     s.state === "withdrawn" ? (await currentWithdrawal(forge, s.id)).withdrawal : undefined;
