@@ -15,44 +15,23 @@ import {
 } from "../trust/governance.ts";
 import { readFileSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
-import { fileRequest } from "../lifecycle/file-request.ts";
 import { checkGate, mergeRequest } from "../lifecycle/gate-check.ts";
 import { initRepository } from "../lifecycle/init.ts";
 import { recordReview } from "../lifecycle/review.ts";
 import { renderCard } from "../proposal/card.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
-import { progress, readRequestInput, type CliIO } from "./io.ts";
-import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
+import { counter, progress, readRequestInput, type CliIO } from "./io.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
-import { bindRequester } from "../identity/requester.ts";
-import { executorIdentities, openLocalRepo, signingKeyFile } from "./local.ts";
-import { booleanFlag, stringFlag, stringsFlag, type CommandInput } from "./command.ts";
-
-const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-
-/** The one request id a command takes. */
-export function requireId(positionals: readonly string[]): string {
-  const id = positionals[0];
-  if (id === undefined) throw new InterlockError("usage", "missing the request id");
-  if (positionals.length > 1)
-    throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
-  if (!ID.test(id)) {
-    throw new InterlockError("usage", `'${id}' is not a request id`, {
-      hint: "Request ids are 26-character ULIDs, as printed by 'interlock request'.",
-    });
-  }
-  return id;
-}
-
-/** " --repo <dir>" when the command was given one, for "Next:" hints that work as printed. */
-export function repoHint(input: CommandInput): string {
-  const repo = stringFlag(input, "repo");
-  return repo === undefined ? "" : ` --repo ${shellWord(repo)}`;
-}
-
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
-}
+import { executorIdentities, fileAs, openLocalRepo, signingKeyFile } from "./local.ts";
+import {
+  booleanFlag,
+  repoHint,
+  requireId,
+  shellWord,
+  stringFlag,
+  stringsFlag,
+  type CommandInput,
+} from "./command.ts";
 
 export async function initCommand(input: CommandInput, io: CliIO): Promise<number> {
   const { positionals } = input;
@@ -92,28 +71,11 @@ export async function requestCommand(input: CommandInput, io: CliIO): Promise<nu
   const parsed = parseRequest(text, { source: target === "-" ? "stdin" : target });
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
   // The requester is whoever signs: --as names them, their key signs the proposal.
-  const signer = values.as ?? parsed.requester.id;
-  const directory = directoryOf(local.config);
-  const bound = bindRequester(directory, signer, parsed.requester);
-  if (!bound.ok) {
-    throw new InterlockError("request.invalid", `refused: ${bound.reason}`, {
-      hint: "File as yourself (--as <your id>); an agent's sponsor is set in .interlock/config.yaml.",
-    });
-  }
-  const keyFile = signingKeyFile(local, bound.requester.id, values.key, io.cwd);
-  const signingKey = parseSshPrivateKey(readFileSync(keyFile, "utf8"), keyFile);
-  const request = { ...parsed, requester: bound.requester };
-  const filed = await fileRequest(request, {
-    forge: local.forge,
-    decide: {
-      engine: local.repo.engine,
-      now: io.now(),
-      repo: local.repo.repoName,
-      hmacKey: local.repo.hmacKey,
-      identities: directory,
-    },
-    recipients: local.config.executors.recipients,
-    signingKey,
+  const filed = await fileAs(local, parsed, {
+    as: values.as,
+    keyFlag: values.key,
+    cwd: io.cwd,
+    now: io.now(),
   });
   const d = filed.evaluation.decision;
   if (values.json) {
@@ -288,23 +250,30 @@ export async function executeCommand(input: CommandInput, io: CliIO): Promise<nu
       }
     }
   }
-  const reports = await executeMerged({
-    journal: ExecutionJournal.open(pinned.dir),
-    forge: local.forge,
-    config: local.config,
-    repoDir: local.repo.repoDir,
-    identities: executorIdentities(local),
-    decide: {
-      engine: local.repo.engine,
-      repo: local.repo.repoName,
-      hmacKey: local.repo.hmacKey,
-      identities: directoryOf(local.config),
-    },
-    now: io.now,
-    env: io.env,
-    retry: values.retry,
-    onProgress: progress(io, values.json),
-  });
+  const count = counter(io, values.json, "execute");
+  let reports: ExecutionReport[];
+  try {
+    reports = await executeMerged({
+      journal: ExecutionJournal.open(pinned.dir),
+      forge: local.forge,
+      config: local.config,
+      repoDir: local.repo.repoDir,
+      identities: executorIdentities(local),
+      decide: {
+        engine: local.repo.engine,
+        repo: local.repo.repoName,
+        hmacKey: local.repo.hmacKey,
+        identities: directoryOf(local.config),
+      },
+      now: io.now,
+      env: io.env,
+      retry: values.retry,
+      onProgress: progress(io, values.json),
+      onCount: count.tick,
+    });
+  } finally {
+    count.done();
+  }
   if (values.json) io.stdout.write(JSON.stringify({ executed: reports }, null, 2) + "\n");
   else io.stdout.write(renderReports(reports));
   const bad = reports.some((r) => r.status === "refused" || r.status === "failed");

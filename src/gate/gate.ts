@@ -20,7 +20,7 @@ import {
 } from "./snapshot.ts";
 
 /**
- * The approval gate (SPEC §5) as a pure function of a snapshot. Every rule is evaluated and
+ * The approval gate (docs/gate.md) as a pure function of a snapshot. Every rule is evaluated and
  * reported, never short-circuited: a reviewer wants the whole picture, and the verdict is data
  * that explains itself (which rules hold, which approvals counted, and why others did not).
  *
@@ -247,7 +247,7 @@ function timeOf(d: Date): number {
   return Number.isFinite(t) ? t : 0;
 }
 
-/** Everything about the reviewer that stops their approval from counting (SPEC §5 rule 3). */
+/** Everything about the reviewer that stops their approval from counting (rule distinct-approvers, docs/gate.md). */
 function disqualifications(review: GateReview, s: GateSnapshot): Reason[] {
   const dir = directoryOf(s);
   const who = review.who;

@@ -129,7 +129,7 @@ export interface GateReview {
   readonly canApprove: boolean;
 }
 
-/** The rule ids of SPEC §5, in the order they are reported. */
+/** The rule ids of docs/gate.md, in the order they are reported. */
 export const GATE_RULES = [
   "decision",
   "signed-request",
@@ -162,7 +162,7 @@ export interface GateApproval {
   readonly groups?: string[];
 }
 
-/** The gate's answer (SPEC §6 `gate --json`): data that explains itself. */
+/** The gate's answer (`gate --json`, docs/gate.md): data that explains itself. */
 export interface GateVerdict {
   readonly satisfied: boolean;
   readonly rules: readonly GateRuleResult[];

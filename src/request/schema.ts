@@ -19,7 +19,7 @@ export const requesterSchema = z.strictObject({
   on_behalf_of: nonEmpty(200).optional(),
 });
 
-/** SPEC §1. Strict: an unknown key is an error, so a typo never silently drops a field. */
+/** The request (docs/request.md). Strict: an unknown key is an error, so a typo never silently drops a field. */
 export const requestSchema = z.strictObject({
   action: z
     .string()
