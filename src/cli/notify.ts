@@ -86,6 +86,9 @@ export async function notifyCommand(input: CommandInput, io: CliIO): Promise<num
       `Delivered ${report.delivered.length}, not delivered ${report.undelivered.length}` +
         (report.deferred ? `, left for the next sweep ${report.deferred}` : "") +
         ".\n" +
+        (report.unconfigured.length > 0
+          ? `Not delivered from this machine (their secrets are not in its environment): ${report.unconfigured.map(terminalText).join(", ")}.\n`
+          : "") +
         [...report.delivered, ...report.undelivered].map((d) => line(d) + "\n").join(""),
     );
   }

@@ -78,6 +78,8 @@ export interface SweepReport {
   readonly undelivered: readonly DeliveryRecord[];
   /** Due but left for the next sweep (time budget spent). */
   readonly deferred: number;
+  /** Channels whose secrets are not in this machine's environment: left to another machine. */
+  readonly unconfigured: readonly string[];
 }
 
 /** One sweep. Never throws: a failure of the outbox itself is reported as undelivered. */
@@ -85,15 +87,23 @@ export async function sweepNotifications(o: SweepOptions): Promise<SweepReport> 
   const start = Date.now();
   const budget = o.budgetMs ?? 8000;
   const release = tryLock(o.dir, o.now());
-  if (release === undefined) return { locked: true, delivered: [], undelivered: [], deferred: 0 };
+  if (release === undefined) {
+    return { locked: true, delivered: [], undelivered: [], deferred: 0, unconfigured: [] };
+  }
   const transports = o.transports ?? defaultTransports();
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const delivered: DeliveryRecord[] = [];
   const undelivered: DeliveryRecord[] = [];
   let deferred = 0;
+  let unconfigured: string[] = [];
   try {
     const outbox = readOutbox(o.dir, o.now());
-    const work = dueWork(o.config, o.facts, outbox, o.now());
+    // A channel whose secrets this machine does not hold is delivered by another one (the
+    // host that runs `interlock notify`): not attempted here, not recorded, not an error.
+    unconfigured = Object.entries(o.config.channels)
+      .filter(([, c]) => secretNames(c).some((n) => !o.env[n]?.trim()))
+      .map(([name]) => name);
+    const work = dueWork(o.config, o.facts, outbox, o.now(), new Set(unconfigured));
     writeOutbox(o.dir, outbox); // skipped backlog recorded
     for (const item of work) {
       if (Date.now() - start > budget) {
@@ -110,7 +120,16 @@ export async function sweepNotifications(o: SweepOptions): Promise<SweepReport> 
   } finally {
     release();
   }
-  return { locked: false, delivered, undelivered, deferred };
+  return { locked: false, delivered, undelivered, deferred, unconfigured };
+}
+
+/** The environment variables a channel needs on the machine that delivers to it. */
+export function secretNames(c: ChannelConfig): string[] {
+  return c.type === "slack"
+    ? [c.token_env]
+    : c.type === "teams"
+      ? [c.url_env]
+      : [c.url_env, c.secret_env];
 }
 
 /** One delivery to do: a Slack message update may carry several events of one request. */
@@ -130,6 +149,7 @@ function dueWork(
   facts: readonly RequestFacts[],
   outbox: OutboxState,
   now: Date,
+  skip: ReadonlySet<string>,
 ): WorkItem[] {
   const items: WorkItem[] = [];
   const slack = new Map<string, { item: WorkItem; events: NotificationEvent[]; keys: string[] }>();
@@ -142,6 +162,7 @@ function dueWork(
         { risk: f.card.risk, groups: f.card.groups },
         e.kind,
       )) {
+        if (skip.has(name)) continue;
         const channel = config.channels[name]!;
         const key = deliveryKey(e.id, name);
         const prior = outbox.deliveries[key];

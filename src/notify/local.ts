@@ -194,6 +194,6 @@ export async function sweepLocal(
       occurred_at: at,
       error: maskText(`the sweep failed: ${(err as Error)?.message ?? String(err)}`),
     };
-    return { locked: false, delivered: [], undelivered: [failure], deferred: 0 };
+    return { locked: false, delivered: [], undelivered: [failure], deferred: 0, unconfigured: [] };
   }
 }
