@@ -1,7 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_PATH, loadConfig } from "../config/config.ts";
 import { EXIT } from "../errors.ts";
+import { Git } from "../forge/local/git.ts";
 import { LocalForge } from "../forge/local/local-forge.ts";
 import { interlockHome } from "../settings/home.ts";
 import { committedNotifications } from "../notify/committed.ts";
@@ -18,9 +19,17 @@ import { findRepoDir, repoHomeOf } from "./local.ts";
  */
 async function openForNotifications(repo: string | undefined, io: CliIO) {
   const repoDir = await findRepoDir(repo, io.cwd);
-  // The committed config decides (one git call; parsed only when it names notifications).
   const file = join(repoDir, CONFIG_PATH);
   if (!existsSync(join(repoDir, ".git")) || !existsSync(file)) return undefined;
+  // Cheap first (every command runs this): one git read of the committed config, nothing
+  // parsed unless it names notifications. The default branch's name is the config's.
+  const branch =
+    /^default_branch:\s*["']?([A-Za-z0-9._/-]+)/m.exec(readFileSync(file, "utf8"))?.[1] ?? "main";
+  const committed = await new Git(repoDir).readFile(
+    `refs/heads/${branch}`,
+    CONFIG_PATH.split("\\").join("/"),
+  );
+  if (committed === undefined || !/^notifications:/m.test(committed)) return undefined;
   const forge = new LocalForge(repoDir, loadConfig(repoDir), { home: interlockHome(io.env) });
   if ((await committedNotifications(forge)) === undefined) return undefined;
   const home = await repoHomeOf(repoDir, io.env);
