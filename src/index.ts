@@ -11,9 +11,11 @@ export { maskDocument, maskText, type AppliedMask, type MaskRule } from "./maski
 export { scan, safeKeys, safePointer } from "./masking/scan.ts";
 export { createScrubber, type Scrubber, type ScrubValue } from "./masking/scrub.ts";
 export {
+  adaptiveCardText,
   commitText,
   markdownCodeBlock,
   markdownText,
+  slackMrkdwnText,
   slackText,
   terminalText,
   visibleText,
@@ -44,3 +46,46 @@ export { initRepository } from "./lifecycle/init.ts";
 export { auditTrail, type AuditRecord } from "./audit/audit.ts";
 export { runExecutor, executorFor, type ExecutorConfig } from "./execution/executors.ts";
 export { verifyWebhookSignature } from "./execution/http.ts";
+export {
+  decisionOf,
+  fileAndHandle,
+  handleFor,
+  type ApprovalBackend,
+  type ApprovalDecision,
+  type ApprovalHandle,
+  type ApprovalState,
+  type ApprovalStatus,
+  type ExecutionResult,
+  type Rejection,
+  type StillWaiting,
+  type WaitOptions,
+  type WaitResult,
+} from "./sdk/approval.ts";
+export {
+  localBackend,
+  requestApproval,
+  resumeApproval,
+  type ApprovalOptions,
+} from "./sdk/local.ts";
+export { createMcpServer, type McpServerOptions } from "./mcp/server.ts";
+export {
+  channelsFor,
+  notificationsConfigSchema,
+  type NotificationsConfig,
+} from "./notify/config.ts";
+export {
+  cardOf,
+  eventsOf,
+  type NotificationCard,
+  type NotificationEvent,
+  type RequestFacts,
+} from "./notify/event.ts";
+export { slackMessage } from "./notify/slack.ts";
+export { teamsMessage } from "./notify/teams.ts";
+export { webhookEvent } from "./notify/webhook.ts";
+export {
+  sweepNotifications,
+  type SweepOptions,
+  type SweepReport,
+  type Transports,
+} from "./notify/deliver.ts";

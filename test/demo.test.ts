@@ -7,9 +7,15 @@ describe("interlock demo", () => {
     expect(r.code).toBe(0);
     // The card shows masked personal data, never the planted values.
     expect(r.stdout).toContain("[email:");
-    expect(r.stdout.split("$ interlock request export.yaml")[1]).not.toContain(
-      "jane.doe@example.com",
-    );
+    const asked = r.stdout.split("agent> await requestApproval(")[1];
+    expect(asked).toBeDefined();
+    expect(asked).not.toContain("jane.doe@example.com");
+    // The reviewers' Slack channel received the masked card, and saw it move, in place.
+    expect(asked).toMatch(/#data-stewards \(Slack\) received/);
+    expect(asked).toContain("[email:");
+    // The agent learns the outcome through the SDK; the sponsor's approval is not counted.
+    expect(r.stdout).toContain("approved by dana, sam; executed: succeeded");
+    expect(r.stdout).toMatch(/updated in place \d+ times/);
     // The sponsor's approval is recorded and explained, and does not count.
     expect(r.stdout).toMatch(/does not count: alice is the agent's sponsor/);
     expect(r.stdout).toContain("Gate: SATISFIED");

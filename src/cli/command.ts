@@ -36,6 +36,11 @@ export interface CommandSpec {
   /** Other usage lines (alternative forms), without "interlock ". */
   readonly forms?: readonly string[];
   readonly flags: Readonly<Record<string, FlagSpec>>;
+  /**
+   * After it runs, deliver pending notifications of its repository (local forge: nothing runs
+   * in the background, so every command that works on a repository sweeps).
+   */
+  readonly sweep?: boolean;
   /** Loads the implementation (a lazy import: nothing is loaded for --help). */
   readonly load: () => Promise<CommandRun>;
 }

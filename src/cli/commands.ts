@@ -36,6 +36,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "The proposal's commit is signed with the key of whoever files it (--as). Exit 0 filed,\n" +
       "3 denied by policy (recorded as evidence), 2 invalid input.",
     flags: { as: AS, key: KEY },
+    sweep: true,
     load: async () => (await import("./lifecycle.ts")).requestCommand,
   },
   {
@@ -61,6 +62,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: "only one state: pending, approved, rejected, expired, withdrawn, merged, executed, denied, invalid",
       },
     },
+    sweep: true,
     load: async () => (await import("./review-commands.ts")).listCommand,
   },
   {
@@ -68,6 +70,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: "<id>",
     summary: "a request's masked card, its decision, the gate verdict and its reviews",
     flags: {},
+    sweep: true,
     load: async () => (await import("./review-commands.ts")).showCommand,
   },
   {
@@ -75,6 +78,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: "<id>",
     summary: "record a signed approval (local forge; also of a governance change)",
     flags: { as: AS, key: KEY, note: { type: "string", value: "<text>", help: "a note" } },
+    sweep: true,
     load: async () => (await import("./lifecycle.ts")).approveCommand,
   },
   {
@@ -82,6 +86,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: "<id>",
     summary: "record a signed rejection (local forge)",
     flags: { as: AS, key: KEY, note: { type: "string", value: "<text>", help: "a note" } },
+    sweep: true,
     load: async () => (await import("./lifecycle.ts")).rejectCommand,
   },
   {
@@ -93,6 +98,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       key: KEY,
       reason: { type: "string", value: "<text>", help: "why (recorded)" },
     },
+    sweep: true,
     load: async () => (await import("./review-commands.ts")).withdrawCommand,
   },
   {
@@ -101,6 +107,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "which approval rules hold, which approvals counted and why",
     description: "Exit 0 when the gate holds, 4 when it does not.",
     flags: {},
+    sweep: true,
     load: async () => (await import("./lifecycle.ts")).gateCommand,
   },
   {
@@ -108,6 +115,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: "<id>",
     summary: "merge if the gate holds (a request, or a governance change its admins approved)",
     flags: {},
+    sweep: true,
     load: async () => (await import("./lifecycle.ts")).mergeCommand,
   },
   {
@@ -136,7 +144,36 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: "run a claimed request again after a crash (a person decides)",
       },
     },
+    sweep: true,
     load: async () => (await import("./lifecycle.ts")).executeCommand,
+  },
+  {
+    name: "notify",
+    args: "",
+    summary: "deliver pending notifications (Slack, Teams, webhooks) now, or from cron",
+    description:
+      "Every command on a local approvals repository also sweeps after its own work, so this is\n" +
+      "for what happens without a command: expiry, and retries after a failed delivery.\n" +
+      "Channels and routes: notifications: in .interlock/config.yaml (committed on the default\n" +
+      "branch); secrets from INTERLOCK_* environment variables. Deliveries are recorded in the\n" +
+      "Interlock home and shown by 'interlock show <id>'. Exit 1 when a delivery failed this time.",
+    flags: {},
+    load: async () => (await import("./notify.ts")).notifyCommand,
+  },
+  {
+    name: "mcp",
+    args: "",
+    summary: "serve an agent over MCP (stdio): request approval, check, wait, list, withdraw",
+    description:
+      "An MCP server on stdin/stdout for an agent's client. Tools: request_approval,\n" +
+      "check_status, wait_for_decision (bounded; call again to keep waiting), list_my_requests,\n" +
+      "withdraw_request. Requests are filed and withdrawn as --as, signed with its key from the\n" +
+      "Interlock home (or --key). Every output is masked.",
+    flags: {
+      as: { ...AS, help: "the agent (or person) the requests are filed as, who signs them" },
+      key: KEY,
+    },
+    load: async () => (await import("./mcp.ts")).mcpCommand,
   },
   {
     name: "audit",

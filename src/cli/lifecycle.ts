@@ -15,17 +15,14 @@ import {
 } from "../trust/governance.ts";
 import { readFileSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
-import { fileRequest } from "../lifecycle/file-request.ts";
 import { checkGate, mergeRequest } from "../lifecycle/gate-check.ts";
 import { initRepository } from "../lifecycle/init.ts";
 import { recordReview } from "../lifecycle/review.ts";
 import { renderCard } from "../proposal/card.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
 import { counter, progress, readRequestInput, type CliIO } from "./io.ts";
-import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
-import { bindRequester } from "../identity/requester.ts";
-import { executorIdentities, openLocalRepo, signingKeyFile } from "./local.ts";
+import { executorIdentities, fileAs, openLocalRepo, signingKeyFile } from "./local.ts";
 import {
   booleanFlag,
   repoHint,
@@ -74,28 +71,11 @@ export async function requestCommand(input: CommandInput, io: CliIO): Promise<nu
   const parsed = parseRequest(text, { source: target === "-" ? "stdin" : target });
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
   // The requester is whoever signs: --as names them, their key signs the proposal.
-  const signer = values.as ?? parsed.requester.id;
-  const directory = directoryOf(local.config);
-  const bound = bindRequester(directory, signer, parsed.requester);
-  if (!bound.ok) {
-    throw new InterlockError("request.invalid", `refused: ${bound.reason}`, {
-      hint: "File as yourself (--as <your id>); an agent's sponsor is set in .interlock/config.yaml.",
-    });
-  }
-  const keyFile = signingKeyFile(local, bound.requester.id, values.key, io.cwd);
-  const signingKey = parseSshPrivateKey(readFileSync(keyFile, "utf8"), keyFile);
-  const request = { ...parsed, requester: bound.requester };
-  const filed = await fileRequest(request, {
-    forge: local.forge,
-    decide: {
-      engine: local.repo.engine,
-      now: io.now(),
-      repo: local.repo.repoName,
-      hmacKey: local.repo.hmacKey,
-      identities: directory,
-    },
-    recipients: local.config.executors.recipients,
-    signingKey,
+  const filed = await fileAs(local, parsed, {
+    as: values.as,
+    keyFlag: values.key,
+    cwd: io.cwd,
+    now: io.now(),
   });
   const d = filed.evaluation.decision;
   if (values.json) {

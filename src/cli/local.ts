@@ -5,6 +5,11 @@ import { InterlockError } from "../errors.ts";
 import { Git } from "../forge/local/git.ts";
 import { LocalForge } from "../forge/local/local-forge.ts";
 import { EXECUTOR_IDENTITY_FILE, interlockHome, KEYS_SUBDIR, repoHome } from "../settings/home.ts";
+import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
+import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
+import { bindRequester } from "../identity/requester.ts";
+import { fileRequest, type FiledRequest } from "../lifecycle/file-request.ts";
+import { DEFAULT_MAX_REQUEST_BYTES, tooLarge, validateRequestValue } from "../request/parse.ts";
 import { loadRepoContext, type RepoContext } from "./context.ts";
 
 export interface LocalRepo {
@@ -127,4 +132,62 @@ function refuseInside(repoDir: string, file: string, what: string): void {
       },
     );
   }
+}
+
+/**
+ * Files a request as `as` (an agent or a person, as configured), signed with their key: the
+ * one way requests are filed on the local forge, for `interlock request`, the SDK and the MCP
+ * server. `request` is a parsed request or any value (validated here); a missing `requester`
+ * is the principal `as`. The requester is whoever signs; declared fields must name them.
+ */
+export async function fileAs(
+  local: LocalRepo,
+  request: unknown,
+  o: { as?: string | undefined; keyFlag?: string | undefined; cwd: string; now: Date },
+): Promise<FiledRequest> {
+  const directory = directoryOf(local.config);
+  const value =
+    request !== null && typeof request === "object" && !Array.isArray(request)
+      ? (request as Record<string, unknown>)
+      : undefined;
+  if (value !== undefined) {
+    const bytes = Buffer.byteLength(JSON.stringify(value), "utf8");
+    if (bytes > DEFAULT_MAX_REQUEST_BYTES) {
+      throw tooLarge("request", `is ${bytes} bytes`, DEFAULT_MAX_REQUEST_BYTES);
+    }
+  }
+  const filler =
+    value !== undefined && value.requester === undefined && o.as !== undefined
+      ? {
+          requester: {
+            id: o.as,
+            kind: resolvePrincipal(directory, o.as)?.kind === "agent" ? "agent" : "human",
+          },
+        }
+      : {};
+  const parsed = validateRequestValue(value === undefined ? request : { ...value, ...filler });
+  const signer = o.as ?? parsed.requester.id;
+  const bound = bindRequester(directory, signer, parsed.requester);
+  if (!bound.ok) {
+    throw new InterlockError("request.invalid", `refused: ${bound.reason}`, {
+      hint: "File as yourself (--as <your id>); an agent's sponsor is set in .interlock/config.yaml.",
+    });
+  }
+  const keyFile = signingKeyFile(local, bound.requester.id, o.keyFlag, o.cwd);
+  const signingKey = parseSshPrivateKey(readFileSync(keyFile, "utf8"), keyFile);
+  return fileRequest(
+    { ...parsed, requester: bound.requester },
+    {
+      forge: local.forge,
+      decide: {
+        engine: local.repo.engine,
+        now: o.now,
+        repo: local.repo.repoName,
+        hmacKey: local.repo.hmacKey,
+        identities: directory,
+      },
+      recipients: local.config.executors.recipients,
+      signingKey,
+    },
+  );
 }

@@ -76,7 +76,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     }
     const input = parseCommand(spec, rest);
     const run = await spec.load();
-    return await run(input, io);
+    try {
+      return await run(input, io);
+    } finally {
+      // Never changes the command's outcome; loaded only for the commands that sweep.
+      if (spec.sweep) await (await import("./notify.ts")).sweepAfterCommand(input, io);
+    }
   } catch (err) {
     const code = reportError(err, io, json);
     if (spec && err instanceof InterlockError && err.code === "usage") {

@@ -1,13 +1,7 @@
-import { readFileSync } from "node:fs";
 import type { Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
-import { BRANCH_PREFIX, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { BRANCH_PREFIX } from "../forge/refs.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
-import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
-import { requestSigners } from "../forge/local/signed-request.ts";
-import { withdrawalNow } from "../evidence/evidence.ts";
-import { verifySshSignature } from "../forge/local/sshsig.ts";
-import { withdrawalFile } from "../forge/local/withdrawal.ts";
 import { renderVerdict } from "../gate/gate.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import {
@@ -17,12 +11,13 @@ import {
   type RequestState,
   type RequestStatus,
 } from "../lifecycle/status.ts";
-import { maskText } from "../masking/mask.ts";
+import { withdrawRequest } from "../lifecycle/withdraw.ts";
+import { localDeliveries } from "../notify/outbox.ts";
 import { renderCard } from "../proposal/card.ts";
-import { commitText, terminalText } from "../presentation/escape.ts";
+import { terminalText } from "../presentation/escape.ts";
 import { booleanFlag, repoHint, requireId, stringFlag, type CommandInput } from "./command.ts";
 import type { CliIO } from "./io.ts";
-import { openLocalRepo, signingKeyFile } from "./local.ts";
+import { openLocalRepo } from "./local.ts";
 
 /** `interlock list`: requests and what each one waits for. */
 export async function listCommand(input: CommandInput, io: CliIO): Promise<number> {
@@ -90,6 +85,8 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
     });
   }
   const history = await requestHistory(local.forge, id, r.action);
+  // Who was told, and when: recorded in the Interlock home, not in Git.
+  const notifications = localDeliveries(local, id, now);
   if (json) {
     io.stdout.write(
       JSON.stringify(
@@ -100,6 +97,7 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
           masks: r.record?.masks ?? [],
           gate: r.verdict ?? null,
           history,
+          notifications,
         },
         null,
         2,
@@ -130,6 +128,17 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
     io.stdout.write("\nHistory (what each commit changed; commit messages are not shown):\n");
     for (const h of history) {
       io.stdout.write(`  ${h.at}  ${h.commit.slice(0, 7)}  ${h.change} ${terminalText(h.path)}\n`);
+    }
+  }
+  if (notifications.length > 0) {
+    io.stdout.write("\nNotifications\n");
+    for (const d of notifications) {
+      const when = d.delivered_at ?? d.last_attempt_at ?? "";
+      io.stdout.write(
+        `  ${d.status === "delivered" ? "✓" : d.status === "skipped" ? "-" : "…"} ${d.kind} → ${terminalText(d.channel)} (${terminalText(d.recipient)}): ${d.status}` +
+          `${when ? ` ${when}` : ""}${d.attempts > 1 ? `, ${d.attempts} attempts` : ""}` +
+          `${d.error ? `: ${terminalText(d.error)}` : ""}\n`,
+      );
     }
   }
   return EXIT.ok;
@@ -202,89 +211,22 @@ export async function withdrawCommand(input: CommandInput, io: CliIO): Promise<n
   const as = stringFlag(input, "as");
   if (as === undefined) throw new InterlockError("usage", "withdraw needs --as <requester>");
   const local = await openLocalRepo(stringFlag(input, "repo"), io.cwd, io.env);
-  const forge = local.forge;
-  const dir = directoryOf(local.config);
-  const who = resolvePrincipal(dir, as)?.id ?? as;
-  const original = await forge.git.revParse(`${ORIGINAL_REF_PREFIX}${id}`);
-  if (original === undefined) {
-    throw new InterlockError("usage", `no filed request ${id} in this repository`, {
-      hint: `See the requests with 'interlock list${repoHint(input)}'.`,
-    });
-  }
-  const main = `refs/heads/${forge.defaultBranch}`;
-  const withdrawal = async () => {
-    const source = forge.evidenceSource();
-    try {
-      return await withdrawalNow(source.reader, id, main);
-    } finally {
-      source.close();
-    }
-  };
-  const before = await withdrawal();
-  // Only whoever filed it (the configured principal whose key signed the filing) withdraws it:
-  // not the sponsor, not a reviewer, not a writer of the repository.
-  if (before.filer !== who) {
-    throw new InterlockError(
-      "usage",
-      `only the requester who filed ${id} (${before.filer ?? "an unverified signer"}) can withdraw it, not ${who}`,
-      { hint: "A reviewer who disagrees rejects it instead: interlock reject <id> --as <you>." },
-    );
-  }
-  if (await forge.readDefault(`results/${id}.yaml`)) {
-    throw new InterlockError("usage", `request ${id} was executed already; it cannot be withdrawn`);
-  }
-  const existing = before.withdrawal;
-  if (existing === undefined) {
-    const keyFile = signingKeyFile(local, who, stringFlag(input, "key"), io.cwd);
-    const signingKey = parseSshPrivateKey(readFileSync(keyFile, "utf8"), keyFile);
-    // Refuse before writing anything when the key is not the requester's configured key.
-    const probe = `interlock withdrawal of ${id}`;
-    const check = verifySshSignature(
-      signingKey.sign(probe, "git"),
-      probe,
-      "git",
-      who,
-      requestSigners(dir),
-    );
-    if (!check.ok) {
-      throw new InterlockError(
-        "usage",
-        `the key given is not ${who}'s configured signing key (${check.reason})`,
-        { hint: `Sign with ${who}'s own key (--key <file>, or the key in your Interlock home).` },
-      );
-    }
-    const now = io.now();
-    const reason = stringFlag(input, "reason");
-    await forge.recordWithdrawal({
-      id,
-      by: who,
-      content: withdrawalFile({
-        id,
-        by: who,
-        at: now,
-        ...(reason ? { reason: maskText(reason) } : {}),
-      }),
-      message: `Withdraw request ${id}\n\nWithdrawn by its requester ${commitText(who)}.`,
-      signingKey,
-      date: now,
-    });
-  }
-  // Only a withdrawal the one rule verifies (signed by whoever filed it) counts.
-  const w = (await withdrawal()).withdrawal;
-  if (w === undefined) {
-    throw new InterlockError(
-      "usage",
-      `the withdrawal of ${id} is not signed by its requester ${who}: the key given is not ${who}'s configured key`,
-      { hint: `Sign with ${who}'s own key (--key <file>, or the key in your Interlock home).` },
-    );
-  }
+  const { withdrawal: w, already } = await withdrawRequest(local, {
+    id,
+    as,
+    keyFlag: stringFlag(input, "key"),
+    reason: stringFlag(input, "reason"),
+    cwd: io.cwd,
+    now: io.now(),
+    repoHint: repoHint(input),
+  });
   if (json) {
     io.stdout.write(
       JSON.stringify({ id, withdrawn: true, by: w.by, at: w.at, commit: w.commit }, null, 2) + "\n",
     );
   } else {
     io.stdout.write(
-      `${existing ? "Already withdrawn" : "Withdrew"} ${id} (by ${w.by}, commit ${w.commit.slice(0, 7)}): it can never be merged or executed.\n`,
+      `${already ? "Already withdrawn" : "Withdrew"} ${id} (by ${w.by}, commit ${w.commit.slice(0, 7)}): it can never be merged or executed.\n`,
     );
   }
   return EXIT.ok;

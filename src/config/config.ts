@@ -6,6 +6,7 @@ import { InterlockError } from "../errors.ts";
 import { executorConfigSchema } from "../execution/executors.ts";
 import { spellingClash } from "../identity/directory.ts";
 import { AGE_RECIPIENT_PATTERN } from "../masking/seal.ts";
+import { notificationsConfigSchema } from "../notify/config.ts";
 
 /** Where an approvals repository keeps its Interlock configuration. */
 export const CONFIG_PATH = join(".interlock", "config.yaml");
@@ -97,6 +98,8 @@ export const configSchema = z.strictObject({
     /** Executor per action or action family ("db.export", "iam", "*"). */
     actions: z.record(z.string(), executorConfigSchema),
   }),
+  /** Who is told about requests (Slack, Teams, webhooks); secrets come from the environment. */
+  notifications: notificationsConfigSchema.optional(),
 });
 
 export type InterlockConfig = z.infer<typeof configSchema>;

@@ -139,6 +139,8 @@ export interface GateReview {
   readonly verified: boolean;
   /** Why it is not verified, e.g. "signed by a key not in the allowed signers". */
   readonly unverifiedReason?: string;
+  /** What the reviewer wrote with the review (a rejection's reason), when the forge has it. */
+  readonly note?: string;
   /** Has at least write permission (GitHub) / is a configured person (local forge). */
   readonly canApprove: boolean;
   /**

@@ -112,13 +112,54 @@ export function commitText(text: string): string {
   return /^[\w-]+[ \t]*:(?!\/\/)/.test(line) ? `“${line}”` : line; // a URL is no trailer
 }
 
-// ---- chat (Slack mrkdwn) ----------------------------------------------------------------------
+// ---- chat (Slack) -----------------------------------------------------------------------------
 
 /**
- * Untrusted text for Slack mrkdwn: one line, `&`, `<` and `>` as entities, so no `<!channel>`,
+ * Untrusted text for Slack, anywhere Slack reads text (plain_text objects, rich text elements,
+ * a message's fallback text): one line, `&`, `<` and `>` as entities, so no `<!channel>`,
  * `<@U123>` or `<url|label>` can form. Emphasis characters (`*`, `_`, `~`, backtick) have no
- * escape in mrkdwn: a later chat surface should put untrusted text in a code span or block.
+ * escape in mrkdwn: where Slack parses mrkdwn, use slackMrkdwnText.
  */
 export function slackText(text: string): string {
   return visibleText(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * Untrusted multi-line text for Slack (a preformatted rich text element): line breaks stay,
+ * everything else as slackText.
+ */
+export function slackBlock(text: string): string {
+  return visibleBlock(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** U+02CB MODIFIER LETTER GRAVE ACCENT: shown for a backtick inside a Slack code span. */
+const SLACK_BACKTICK = "\u02CB";
+
+/**
+ * Untrusted text inside Slack mrkdwn (a section's text or fields, a context element): as an
+ * inline code span, the one mrkdwn construct in which `*bold*`, `_italic_`, `~strike~`, `>`
+ * quotes, auto-linked URLs, `@channel` and `:emoji:` do not apply, with `&<>` as entities (no
+ * `<!channel>` or `<url|label>` inside either). mrkdwn has no escape for the backtick that
+ * would end the span: it is shown as ˋ (U+02CB, a visible look-alike), never dropped. Empty
+ * text is shown as an empty span of one space.
+ */
+export function slackMrkdwnText(text: string): string {
+  const body = slackText(text).replace(/`/g, SLACK_BACKTICK);
+  return `\`${body === "" ? " " : body}\``;
+}
+
+// ---- Adaptive Cards (Microsoft Teams) ---------------------------------------------------------
+
+/** Every ASCII punctuation character: CommonMark shows each literally when backslash-escaped. */
+const AC_PUNCTUATION = /[!-/:-@[-`{-~]/g;
+
+/**
+ * Untrusted text for an Adaptive Card TextBlock or Fact (which hosts render as a Markdown
+ * subset: `**bold**`, `_italic_`, `[label](url)`, lists, and in Teams `<at>` mentions): one
+ * line (visibleText), every ASCII punctuation character backslash-escaped, so no emphasis,
+ * link, list marker, heading, HTML-like tag or entity can start. (RichTextBlock TextRuns are
+ * not Markdown: give them visibleText.)
+ */
+export function adaptiveCardText(text: string): string {
+  return visibleText(text).replace(AC_PUNCTUATION, (c) => `\\${c}`);
 }

@@ -46,3 +46,5 @@ export const JOURNAL_SUBDIR = "journal";
 export const CHECKPOINT_SUBDIR = "checkpoints";
 /** Local settings (pinned trust-root fingerprint, key paths): <repoHome>/settings.yaml. */
 export const SETTINGS_FILE = "settings.yaml";
+/** Notification deliveries (who was told what, when; Slack message ids): <repoHome>/notifications/. */
+export const NOTIFICATIONS_SUBDIR = "notifications";

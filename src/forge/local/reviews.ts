@@ -25,6 +25,8 @@ export interface ReviewTag {
   readonly request: string;
   readonly state: string;
   readonly commit: string;
+  /** What the reviewer wrote (--note), covered by the signature; undefined when nothing. */
+  readonly note?: string;
   /**
    * The review tag objects of the same request that existed when the reviewer signed: the
    * signer vouches that they were there, so one that later goes missing was removed.
@@ -69,7 +71,14 @@ export function parseReviewTag(raw: string): ReviewTag | undefined {
   const commit = field("commit");
   if (!tagger || !target || !request || !state || !commit) return undefined;
   if (state !== "approved" && state !== "changes_requested") return undefined;
+  const signature = body.indexOf("-----BEGIN SSH SIGNATURE-----");
+  const note = (signature < 0 ? body : body.slice(0, signature))
+    .split("\n\n")
+    .slice(2)
+    .join("\n\n")
+    .trim();
   return {
+    ...(note ? { note } : {}),
     target,
     taggerName: tagger[1]!,
     taggerEmail: tagger[2]!,
@@ -188,5 +197,6 @@ export function reviewFromTag(
     verified,
     ...(unverifiedReason ? { unverifiedReason } : {}),
     canApprove: info !== undefined && !info.bot,
+    ...(tag.note ? { note: tag.note } : {}),
   };
 }

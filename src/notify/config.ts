@@ -1,0 +1,126 @@
+import { z } from "zod";
+
+/**
+ * Who is told about requests, and through which channel: the `notifications` section of an
+ * approvals repository's `.interlock/config.yaml` (a trust input, changed like the rest of the
+ * config). Channel secrets — a Slack token, a Teams Workflows URL, a webhook's HMAC key — are
+ * never in the config: it names the environment variables that hold them, and those names
+ * must start with INTERLOCK_, so that a config cannot point a channel at an unrelated secret of
+ * the process (AWS_SECRET_ACCESS_KEY as a "Teams URL" would send it to whoever the URL names).
+ */
+
+/** The events a request goes through, in the order they can happen. */
+export const EVENT_KINDS = [
+  "filed",
+  "denied",
+  "approved",
+  "rejected",
+  "merged",
+  "executed",
+  "expired",
+  "withdrawn",
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+const envName = z
+  .string()
+  .regex(
+    /^INTERLOCK_[A-Z0-9_]{1,100}$/,
+    "must name an environment variable starting with INTERLOCK_ (channel secrets never live in the config)",
+  );
+
+const slackChannel = z.strictObject({
+  type: z.literal("slack"),
+  /** A Slack channel id (C…, G…) or name; the bot must be a member. */
+  channel: z
+    .string()
+    .regex(/^[#A-Za-z0-9._-]{1,80}$/, "must be a Slack channel id such as C0123ABCD"),
+  /** The environment variable holding the bot token (xoxb-…). */
+  token_env: envName.default("INTERLOCK_SLACK_TOKEN"),
+});
+
+const teamsChannel = z.strictObject({
+  type: z.literal("teams"),
+  /** The environment variable holding the incoming-webhook or Workflows URL (it is a secret). */
+  url_env: envName.default("INTERLOCK_TEAMS_WEBHOOK_URL"),
+});
+
+const webhookChannel = z.strictObject({
+  type: z.literal("webhook"),
+  /** The environment variable holding the receiver's URL. */
+  url_env: envName.default("INTERLOCK_WEBHOOK_URL"),
+  /** The environment variable holding the HMAC-SHA256 key the body is signed with. */
+  secret_env: envName.default("INTERLOCK_WEBHOOK_SECRET"),
+});
+
+export const channelConfigSchema = z.discriminatedUnion("type", [
+  slackChannel,
+  teamsChannel,
+  webhookChannel,
+]);
+export type ChannelConfig = z.infer<typeof channelConfigSchema>;
+
+const riskLevel = z.enum(["low", "medium", "high", "critical"]);
+
+/** One rule of who is told: the channels, for requests matching every condition given. */
+const routeSchema = z.strictObject({
+  channels: z.array(z.string()).min(1),
+  /**
+   * Only requests whose decision asks one of these approval groups (by group name, such as
+   * data-stewards, or by an owner handle, such as @acme/security); absent: any request.
+   */
+  groups: z.array(z.string().min(1)).optional(),
+  /** Only requests of these risks; absent: any risk. */
+  risk: z.array(riskLevel).optional(),
+  /** Only these events; absent: every event. */
+  events: z.array(z.enum(EVENT_KINDS)).optional(),
+});
+export type RouteConfig = z.infer<typeof routeSchema>;
+
+export const notificationsConfigSchema = z
+  .strictObject({
+    channels: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/), channelConfigSchema),
+    routes: z.array(routeSchema).default([]),
+  })
+  .superRefine((n, ctx) => {
+    n.routes.forEach((r, i) => {
+      for (const c of r.channels) {
+        if (!(c in n.channels)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["routes", i, "channels"],
+            message: `names channel ${c}, which is not under notifications.channels`,
+          });
+        }
+      }
+    });
+  });
+export type NotificationsConfig = z.infer<typeof notificationsConfigSchema>;
+
+/** What routing reads of a request: its risk and the approval groups its decision asks. */
+export interface RouteSubject {
+  readonly risk: string;
+  readonly groups: readonly { readonly name: string; readonly owners: readonly string[] }[];
+}
+
+/**
+ * The channels to tell about one event of one request: every channel of every route whose
+ * conditions all hold, each once, in the order the config names them.
+ */
+export function channelsFor(
+  config: NotificationsConfig,
+  subject: RouteSubject,
+  kind: EventKind,
+): string[] {
+  const out: string[] = [];
+  const asked = new Set(
+    subject.groups.flatMap((g) => [g.name, ...g.owners]).map((s) => s.toLowerCase()),
+  );
+  for (const route of config.routes) {
+    if (route.events && !route.events.includes(kind)) continue;
+    if (route.risk && !route.risk.includes(subject.risk as z.infer<typeof riskLevel>)) continue;
+    if (route.groups && !route.groups.some((g) => asked.has(g.toLowerCase()))) continue;
+    for (const c of route.channels) if (!out.includes(c)) out.push(c);
+  }
+  return out;
+}

@@ -1,0 +1,199 @@
+import { parse as parseYaml } from "yaml";
+import type { LocalRepo } from "../cli/local.ts";
+import type { LocalForge } from "../forge/local/local-forge.ts";
+import type { ForgeReview } from "../forge/forge.ts";
+import { currentWithdrawal } from "../lifecycle/withdraw.ts";
+import { resultPath } from "../lifecycle/execute.ts";
+import { requestStatuses, type RequestStatus } from "../lifecycle/status.ts";
+import { collectSnapshot } from "../gate/collect.ts";
+import { evaluateGate } from "../gate/gate.ts";
+import { maskText } from "../masking/mask.ts";
+import { sweepNotifications, type SweepReport, type Transports } from "./deliver.ts";
+import { committedNotifications } from "./committed.ts";
+import { cardOf, localReviewCommands, type AnnouncedReview, type RequestFacts } from "./event.ts";
+import { outboxDir, type DeliveryRecord } from "./outbox.ts";
+
+/**
+ * Notifications on the local forge: the facts of every request, read from the repository
+ * (request state from the lifecycle's one implementation, src/lifecycle/status.ts), and the
+ * sweep every command runs after its own work.
+ */
+
+/** A request's recorded result on the default branch: its outcome and when it finished. */
+export interface RecordedResult {
+  readonly outcome: string;
+  readonly finished_at: string | null;
+  readonly output: string | null;
+  readonly error: string | null;
+  readonly exit_code: number | null;
+  readonly http_status: number | null;
+}
+
+/** Reads results/<id>.yaml (masked when it was written; masked again here). */
+export async function recordedResult(
+  forge: LocalForge,
+  id: string,
+): Promise<RecordedResult | undefined> {
+  const text = await forge.readDefault(resultPath(id));
+  if (text === undefined) return undefined;
+  let v: Record<string, unknown>;
+  try {
+    v = (parseYaml(text, { maxAliasCount: 0 }) ?? {}) as Record<string, unknown>;
+  } catch {
+    return {
+      outcome: "unreadable",
+      finished_at: null,
+      output: null,
+      error: null,
+      exit_code: null,
+      http_status: null,
+    };
+  }
+  const str = (x: unknown) => (typeof x === "string" ? maskText(x) : null);
+  const num = (x: unknown) => (typeof x === "number" ? x : null);
+  return {
+    outcome: str(v.outcome) ?? "unknown",
+    finished_at: str(v.finished_at) ?? str(v.executed_at) ?? null,
+    output: str(v.output),
+    error: str(v.error) ?? str(v.reason),
+    exit_code: num(v.exit_code),
+    http_status: num(v.http_status),
+  };
+}
+
+/**
+ * The verified, signed reviews of a request (open or merged); unverified ones are never
+ * announced or reported (anyone can write a tag).
+ */
+export async function verifiedReviews(forge: LocalForge, id: string): Promise<ForgeReview[]> {
+  let ctx = await forge.proposal(id);
+  if (ctx === undefined) {
+    const m = (await forge.mergedRequests()).find((x) => x.id === id);
+    if (m !== undefined) {
+      const ev = await forge.evidence(m);
+      if (!("refused" in ev)) ctx = ev;
+    }
+  }
+  if (ctx === undefined) return [];
+  return (await ctx.reviews()).filter(
+    (r) => r.verified && !r.isBot && (r.state === "approved" || r.state === "changes_requested"),
+  );
+}
+
+/**
+ * Who approved so that it counted: the gate's verdict now for an open request, the gate's
+ * verdict on the proposal as it was merged for a merged one (never merely who signed an
+ * approval: a sponsor's signed approval is recorded and does not count).
+ */
+export async function countedApprovers(forge: LocalForge, s: RequestStatus): Promise<string[]> {
+  if (s.verdict) return s.verdict.approvals.filter((a) => a.counted).map((a) => a.who);
+  const m = (await forge.mergedRequests()).find((x) => x.id === s.id);
+  if (m === undefined) return [];
+  const ctx = await forge.evidence(m);
+  if ("refused" in ctx) return [];
+  const collected = await collectSnapshot(ctx, m.mergedAt);
+  if (!collected.ok) return [];
+  return evaluateGate(collected.snapshot)
+    .approvals.filter((a) => a.counted)
+    .map((a) => a.who);
+}
+
+/** What notifications know of each request with a readable record. */
+export async function localFacts(
+  forge: LocalForge,
+  statuses: readonly RequestStatus[],
+  repoArg?: string,
+): Promise<RequestFacts[]> {
+  const merged = new Map((await forge.mergedRequests()).map((m) => [m.id, m]));
+  const out: RequestFacts[] = [];
+  for (const s of statuses) {
+    if (s.record === undefined) continue;
+    const counted =
+      s.state === "denied"
+        ? []
+        : s.verdict || merged.has(s.id)
+          ? await countedApprovers(forge, s)
+          : [];
+    const reviews: AnnouncedReview[] =
+      s.state === "denied"
+        ? []
+        : (await verifiedReviews(forge, s.id)).map((r) => ({
+            who: r.who,
+            state: r.state as AnnouncedReview["state"],
+            at: r.at.toISOString(),
+            commit: r.commit,
+            ...(r.state === "approved" && (s.verdict || merged.has(s.id))
+              ? { counted: counted.includes(r.who) }
+              : {}),
+          }));
+    const m = merged.get(s.id);
+    const result = s.state === "executed" ? await recordedResult(forge, s.id) : undefined;
+    const withdrawal =
+      s.state === "withdrawn" ? (await currentWithdrawal(forge, s.id)).withdrawal : undefined;
+    out.push({
+      card: cardOf(s.record, { commands: localReviewCommands(s.id, repoArg) }),
+      state: s.state,
+      summary: maskText(s.missing),
+      denied: s.state === "denied",
+      reviews,
+      ...(m ? { merged: { at: m.mergedAt.toISOString() } } : {}),
+      ...(result
+        ? {
+            executed: {
+              at: result.finished_at ?? m?.mergedAt.toISOString() ?? s.record.requested_at,
+              outcome: result.outcome,
+            },
+          }
+        : {}),
+      ...(s.state === "expired" && s.expires_at ? { expired: { at: s.expires_at } } : {}),
+      ...(withdrawal ? { withdrawn: { at: withdrawal.at.toISOString(), by: withdrawal.by } } : {}),
+    });
+  }
+  return out;
+}
+
+/**
+ * The sweep of a local approvals repository; undefined when it configures no notifications.
+ * Never throws: a failure is returned as an undelivered record with its reason.
+ */
+export async function sweepLocal(
+  local: Pick<LocalRepo, "forge" | "home">,
+  o: {
+    now: () => Date;
+    env: NodeJS.ProcessEnv;
+    budgetMs?: number;
+    transports?: Transports;
+    repoArg?: string;
+  },
+): Promise<SweepReport | undefined> {
+  try {
+    const config = await committedNotifications(local.forge);
+    if (config === undefined) return undefined;
+    const statuses = await requestStatuses(local.forge, o.now());
+    const facts = await localFacts(local.forge, statuses, o.repoArg);
+    return await sweepNotifications({
+      config,
+      facts,
+      dir: outboxDir(local),
+      env: o.env,
+      now: o.now,
+      ...(o.budgetMs === undefined ? {} : { budgetMs: o.budgetMs }),
+      ...(o.transports ? { transports: o.transports } : {}),
+    });
+  } catch (err) {
+    const at = o.now().toISOString();
+    const failure: DeliveryRecord = {
+      event: "-",
+      kind: "filed",
+      request: "-",
+      channel: "-",
+      channel_type: "webhook",
+      recipient: "-",
+      status: "retrying",
+      attempts: 0,
+      occurred_at: at,
+      error: maskText(`the sweep failed: ${(err as Error)?.message ?? String(err)}`),
+    };
+    return { locked: false, delivered: [], undelivered: [failure], deferred: 0, unconfigured: [] };
+  }
+}
