@@ -73160,13 +73160,14 @@ import { join as join3, relative as relative2, sep as sep3 } from "node:path";
 import { existsSync as existsSync3, readFileSync as readFileSync2 } from "node:fs";
 import { dirname, join as join2 } from "node:path";
 import { fileURLToPath } from "node:url";
+var PACKAGE_NAME = "interlock-approvals";
 function packageRoot() {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (; ; ) {
     const pkg = join2(dir, "package.json");
     if (existsSync3(pkg)) {
       try {
-        if (JSON.parse(readFileSync2(pkg, "utf8")).name === "interlock")
+        if (JSON.parse(readFileSync2(pkg, "utf8")).name === PACKAGE_NAME)
           return dir;
       } catch {
       }
