@@ -3,12 +3,11 @@
 // bundle): the library (lib/index.js) and the command line (lib/cli/main.js, run by
 // bin/interlock.js) as ES modules, and with --types their declarations (lib/types/).
 //
-// JavaScript comes from esbuild: one bundle of our own sources with code splitting, so each
-// command's implementation is a chunk loaded only when that command runs, and a command starts
-// by reading a handful of files instead of a hundred (measured in `npm run bench`, startup).
-// Dependencies stay imports of their packages (packages: "external"): an installed Interlock
-// uses the versions npm resolved, and libpg-query finds its own Wasm. esbuild takes well under
-// a second, so the test setup rebuilds before every run and a test never starts stale code.
+// JavaScript comes from esbuild, with code splitting: each command's implementation is a chunk
+// loaded only when that command runs (`--help` loads none), and a command starts by reading a
+// handful of files instead of hundreds (measured in `npm run bench -- startup`). The library
+// imports its dependencies from their packages; the command bundles them (see below). esbuild
+// takes about a second, so the test setup rebuilds before every run: no test starts stale code.
 // Declarations come from tsc (esbuild emits none); they are only needed for the package, so
 // only `npm run build` (and `prepare`, on install and pack) makes them.
 //
@@ -27,19 +26,40 @@ export async function buildLib({ types = false, outDir = LIB_DIR } = {}) {
   const out = resolve(outDir);
   const tmp = mkdtempSync(`${out}.tmp-`);
   try {
-    await build({
+    const common = {
       absWorkingDir: root,
-      entryPoints: { index: "src/index.ts", "cli/main": "src/cli/main.ts" },
-      outdir: tmp,
       bundle: true,
       splitting: true,
-      packages: "external",
       platform: "node",
       target: "node20",
       format: "esm",
       chunkNames: "chunks/[name]-[hash]",
       legalComments: "none",
       logLevel: "warning",
+    };
+    // The library: our code bundled, its dependencies imported from the installed packages
+    // (whose types the declarations refer to).
+    await build({
+      ...common,
+      entryPoints: { index: "src/index.ts" },
+      outdir: tmp,
+      packages: "external",
+    });
+    // The command: dependencies bundled into the chunks of the commands that use them (Octokit
+    // only in the GitHub commands' chunks, …). Node then resolves, reads and links a few files
+    // instead of several hundred: half the CPU of `interlock evaluate` (BENCHMARKS.md, startup).
+    // libpg-query stays a package import: its loader finds its Wasm beside itself.
+    await build({
+      ...common,
+      entryPoints: { main: "src/cli/main.ts" },
+      outdir: join(tmp, "cli"),
+      external: ["libpg-query"],
+      // CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
+      banner: {
+        js:
+          'import { createRequire as __interlockCreateRequire } from "node:module";\n' +
+          "const require = __interlockCreateRequire(import.meta.url);",
+      },
     });
     if (types) {
       execFileSync(
