@@ -457,7 +457,7 @@ async function main() {
           "",
           `Start-up, ${run.version}${run.compileCache ? " (compile cache on)" : ""}: ${run.rounds} interleaved rounds of fresh processes, wall time; evaluate of ${run.requestBytes} bytes`,
           table(
-            ["", "p50", "p90", "min", "max", "× node -e 0 (p50 of the rounds' ratios)"],
+            ["", "p50", "p90", "min", "max", "× node -e 0 (p50 of the rounds' ratios)", "CPU"],
             run.cases.map((c) => [
               c.label,
               ms(c.stats.p50),
@@ -465,6 +465,7 @@ async function main() {
               ms(c.stats.min),
               ms(c.stats.max),
               `${c.ratioToNode.toFixed(2)}×`,
+              `${c.cpuMs.toFixed(0)} ms`,
             ]),
           ),
         );

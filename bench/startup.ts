@@ -6,7 +6,7 @@
  * runs fill it, as any earlier use of the command would.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../src/policy/toolchain.ts";
@@ -16,6 +16,8 @@ import { summarize, type LatencyStats } from "./stats.ts";
 export interface StartupCase {
   readonly label: string;
   readonly stats: LatencyStats;
+  /** Mean CPU time (user + system) of the process, ms (the kernel counts it in 10 ms ticks). */
+  readonly cpuMs: number;
   /** Median of this case's time over the same round's `node -e 0`. */
   readonly ratioToNode: number;
 }
@@ -42,14 +44,29 @@ export function node24(): string {
   }).trim();
 }
 
-function wallMs(node: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv) {
+/** CPU time of this process's waited-for children so far, ms (Linux: /proc/self/stat). */
+function childrenCpuMs(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // cutime and cstime are fields 16 and 17 of stat(5); fields[0] is field 3.
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One fresh process: its wall time (ns) and CPU time (ms). */
+function measure(node: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv) {
+  const cpu0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(node, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
   const ns = Number(process.hrtime.bigint() - t0);
+  // evaluate exits 3 when the policy denies: a result, not a failure.
   if (r.status !== 0 && !(args.includes("evaluate") && r.status === 3)) {
     throw new Error(`${node} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   }
-  return ns;
+  return { ns, cpuMs: childrenCpuMs() - cpu0 };
 }
 
 export function benchStartup(
@@ -79,14 +96,16 @@ export function benchStartup(
       ["interlock evaluate (2 KB)", [bin, "evaluate", request]],
     ];
     log(`startup: ${version}, ${rounds} interleaved rounds…`);
-    for (let i = 0; i < 3; i++) for (const [, args] of cases) wallMs(node, args, empty, env);
+    for (let i = 0; i < 3; i++) for (const [, args] of cases) measure(node, args, empty, env);
     const samples = cases.map(() => [] as number[]);
     const ratios = cases.map(() => [] as number[]);
+    const cpu = cases.map(() => 0);
     for (let r = 0; r < rounds; r++) {
-      const times = cases.map(([, args]) => wallMs(node, args, empty, env));
+      const times = cases.map(([, args]) => measure(node, args, empty, env));
       times.forEach((t, i) => {
-        samples[i]!.push(t);
-        ratios[i]!.push(t / times[0]!);
+        samples[i]!.push(t.ns);
+        ratios[i]!.push(t.ns / times[0]!.ns);
+        cpu[i]! += t.cpuMs;
       });
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -100,6 +119,7 @@ export function benchStartup(
       cases: cases.map(([label], i) => ({
         label,
         stats: summarize(samples[i]!),
+        cpuMs: cpu[i]! / rounds,
         ratioToNode: median(ratios[i]!),
       })),
     });
