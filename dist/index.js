@@ -57096,6 +57096,35 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// src/forge/refs.ts
+var INTERLOCK_IDENTITY = { name: "Interlock", email: "interlock@localhost" };
+var BRANCH_PREFIX = "interlock/";
+var ORIGINAL_REF_PREFIX = "refs/interlock/requests/";
+var CLAIM_REF_PREFIX = "refs/interlock/claims/";
+var REQUEST_ID_SOURCE = "[0-9A-HJKMNP-TV-Z]{26}";
+var REQUEST_ID = new RegExp(`^${REQUEST_ID_SOURCE}$`);
+var CONFIG_PATH = ".interlock/config.yaml";
+var REQUESTS_DIR = "requests/";
+var DENIALS_DIR = "denials/";
+var RESULTS_DIR = "results/";
+function requestPath(action, id2) {
+  return `${REQUESTS_DIR}${action}/${id2}.yaml`;
+}
+function denialPath(id2) {
+  return `${DENIALS_DIR}${id2}.yaml`;
+}
+function resultPath(id2) {
+  return `${RESULTS_DIR}${id2}.yaml`;
+}
+var REQUEST_PATH = new RegExp(`^${REQUESTS_DIR}[^/]+/(${REQUEST_ID_SOURCE})\\.yaml$`);
+var FLAT_PATH = (dir) => new RegExp(`^${dir}(${REQUEST_ID_SOURCE})\\.yaml$`);
+var DENIAL_PATH = FLAT_PATH(DENIALS_DIR);
+var RESULT_PATH = FLAT_PATH(RESULTS_DIR);
+function requesterIdentity(id2) {
+  const slug = id2.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "requester";
+  return { name: id2, email: `${slug}@requesters.interlock.invalid` };
+}
+
 // src/request/canonical.ts
 import { createHash } from "node:crypto";
 function canonicalJson(value) {
@@ -57143,7 +57172,7 @@ function renderRequestFile(record4) {
 }
 var requestFileSchema = external_exports.looseObject({
   interlock: external_exports.literal(REQUEST_FILE_VERSION),
-  id: external_exports.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+  id: external_exports.string().regex(REQUEST_ID),
   requested_at: external_exports.iso.datetime(),
   expires_at: external_exports.iso.datetime(),
   request: external_exports.looseObject({
@@ -57194,16 +57223,6 @@ function parseRequestFile(text) {
   }
   const { digest: _digest, ...body } = value;
   return { record: parsed.data, actualDigest: digestOf(body) };
-}
-
-// src/forge/refs.ts
-var INTERLOCK_IDENTITY = { name: "Interlock", email: "interlock@localhost" };
-var BRANCH_PREFIX = "interlock/";
-var ORIGINAL_REF_PREFIX = "refs/interlock/requests/";
-var CLAIM_REF_PREFIX = "refs/interlock/claims/";
-function requesterIdentity(id2) {
-  const slug = id2.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "requester";
-  return { name: id2, email: `${slug}@requesters.interlock.invalid` };
 }
 
 // node_modules/@octokit/plugin-retry/dist-bundle/index.js
@@ -71699,7 +71718,6 @@ function equalDigest(a, b) {
 }
 
 // src/config/config.ts
-var CONFIG_PATH = join(".interlock", "config.yaml");
 var personId = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "must be a lower-case login such as dana");
 var agentId = external_exports.string().regex(/^agent:[a-z0-9][a-z0-9_.-]{0,62}$/, "must be an agent id such as agent:etl-bot");
 var sshPublicKey = external_exports.string().regex(
@@ -72433,6 +72451,10 @@ function reviewFromTag(raw, requestId, config2, signers) {
   };
 }
 
+// src/trust/chain.ts
+var GOVERNANCE_TRAILER = "Interlock-Governance";
+var GOVERNANCE_ID = new RegExp(`^${GOVERNANCE_TRAILER}: (${REQUEST_ID_SOURCE})$`, "m");
+
 // src/trust/root.ts
 var import_yaml3 = __toESM(require_dist(), 1);
 var settingsSchema = external_exports.looseObject({
@@ -73002,8 +73024,8 @@ function sensitiveKind(path) {
   if (path.startsWith(".github/workflows/") || path.startsWith(".github/actions/"))
     return "workflow";
   if (path.startsWith(".github/")) return "GitHub config";
-  if (path.startsWith("requests/")) return "another request";
-  if (path.startsWith("results/")) return "execution result";
+  if (path.startsWith(REQUESTS_DIR)) return "another request";
+  if (path.startsWith(RESULTS_DIR)) return "execution result";
   return null;
 }
 function checkSingleFile(s) {
@@ -83525,7 +83547,7 @@ function deepFreeze(value) {
 
 // src/action/settings.ts
 var MODE_INPUT_VALUES = ["auto", "request", "gate", "execute"];
-var PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
+var PROPOSAL_BRANCH = new RegExp(`^${BRANCH_PREFIX}(${REQUEST_ID_SOURCE})$`);
 var REFUSED_EVENTS = Object.freeze({
   pull_request_target: "Interlock refuses to run on pull_request_target: that event gives the job a write token and the repository's secrets while the pull request's content is controlled by whoever opened it, so anything the job checks out or evaluates could approve, merge or execute a request. Run the gate on 'pull_request' and 'pull_request_review' (it needs only checks: write and reads nothing from the checkout), and execution on 'push' to the default branch.",
   workflow_run: "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a pull request may have triggered, and whatever it reads from that run (artifacts, outputs, the head branch) is controlled by the pull request. Run the gate on 'pull_request' and 'pull_request_review', and execution on 'push' to the default branch."
@@ -85431,7 +85453,6 @@ function firstLine(err) {
 }
 
 // src/lifecycle/execute.ts
-var resultPath = (id2) => `results/${id2}.yaml`;
 async function executeMerged(deps) {
   const { forge } = deps;
   const reports = [];
@@ -85978,7 +85999,7 @@ async function fileRequest(request2, deps) {
   const ev = decideAndMask(request2, deps.decide);
   const now = deps.decide.now;
   if (!ev.decision.allow) {
-    const path2 = `denials/${id2}.yaml`;
+    const path2 = denialPath(id2);
     const content = renderRequestFile(requestRecord(id2, now, ev, null));
     await deps.forge.recordDenial({
       id: id2,
@@ -85993,7 +86014,7 @@ Interlock-Policy: ${ev.decision.revision}`,
     return { id: id2, denied: true, path: path2, evaluation: ev };
   }
   const sealed = await seal(request2, deps.recipients);
-  const path = `requests/${request2.action}/${id2}.yaml`;
+  const path = requestPath(request2.action, id2);
   const record4 = requestRecord(id2, now, ev, sealed);
   const title = `${commitText(request2.action)} on ${commitText(String(ev.request.resource))} [${ev.decision.risk}]`;
   const opened = await deps.forge.openProposal({

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
+import { BRANCH_PREFIX, REQUEST_ID_SOURCE } from "../forge/refs.ts";
 import { InterlockError } from "../errors.ts";
 import { EMPTY_DIRECTORY, principalKey } from "../identity/directory.ts";
 import { maskText } from "../masking/mask.ts";
@@ -22,7 +23,7 @@ export type ActionMode = "request" | "gate" | "execute";
 export const MODE_INPUT_VALUES = ["auto", "request", "gate", "execute"] as const;
 
 /** Head branches of Interlock proposals: interlock/<ULID>. */
-export const PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
+export const PROPOSAL_BRANCH = new RegExp(`^${BRANCH_PREFIX}(${REQUEST_ID_SOURCE})$`);
 
 /** Events the action refuses outright, with the reason it gives. */
 export const REFUSED_EVENTS: Readonly<Record<string, string>> = Object.freeze({
