@@ -24,7 +24,7 @@ import {
 } from "./e2e-helpers.ts";
 
 /**
- * "Ways approvals get bypassed" (ANCHORS.md): each is tried against a real approvals
+ * The known ways approvals get bypassed: each is tried against a real approvals
  * repository, and each must fail, with the specific reason in the gate's explanation.
  */
 

@@ -20,7 +20,7 @@ describe("interlock evaluate", () => {
     expect(r.stdout).toMatch(/email = '\[email:[0-9a-f]{12}\]'/);
   });
 
-  it("prints SPEC §6 JSON with --json", async () => {
+  it("prints the documented JSON with --json", async () => {
     const r = await run(["evaluate", "--json", fixture("export.yaml")]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as {
@@ -150,7 +150,7 @@ describe("--help never acts", () => {
       for (const flag of ["--help", "-h"]) {
         const r = await run([...args, flag, "--repo", dir]);
         expect(r.code, args.join(" ")).toBe(0);
-        expect(r.stdout).toMatch(/^interlock: every privileged action asks first/);
+        expect(r.stdout.startsWith(`Usage: interlock ${args[0]} `)).toBe(true);
       }
     }
     expect(readdir(dir)).toEqual([]);

@@ -530,6 +530,7 @@ describe("evaluateGate: what does count", () => {
       "decision",
       "signed-request",
       "not-expired",
+      "not-withdrawn",
       "groups",
       "codeowners",
       "distinct-approvers",

@@ -5,9 +5,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { doctorCommand } from "../src/cli/doctor.ts";
 import type { CliIO } from "../src/cli/io.ts";
-import { reportError } from "../src/cli/main.ts";
+import { main } from "../src/cli/main.ts";
 import { lintWorkflow, type DoctorReport } from "../src/forge/github/doctor.ts";
 import { ROOT } from "./e2e-helpers.ts";
 import { OpenApiValidator } from "./github/openapi.ts";
@@ -324,12 +323,7 @@ async function doctor(
     cwd: ROOT,
     now: () => new Date(T),
   };
-  let code: number;
-  try {
-    code = await doctorCommand(args, io);
-  } catch (err) {
-    code = reportError(err, io, args.includes("--json"));
-  }
+  const code = await main(["doctor", ...args], io);
   return { code, stdout, stderr };
 }
 

@@ -26,6 +26,7 @@ const GATE_RULE_IDS = [
   "decision",
   "signed-request",
   "not-expired",
+  "not-withdrawn",
   "groups",
   "codeowners",
   "distinct-approvers",
@@ -217,7 +218,7 @@ describe("the approval lifecycle", () => {
   });
 });
 
-describe("--json output shapes (SPEC §6)", () => {
+describe("--json output shapes (docs/cli.md)", () => {
   it("request, gate, execute and audit print the documented fields", async () => {
     const repo = await Repo.init();
     const r = await repo.json<Record<string, unknown>>(["request", "-"], {

@@ -205,6 +205,34 @@ describe("as the requester, db.query is auto-approved only when the parser prove
   }
 });
 
+describe("as the requester, a look-alike key cannot smuggle a second statement past the reviewer", () => {
+  // Go's encoding/json matches object keys to struct fields case-insensitively (and the last
+  // duplicate wins), so an executor written in Go would run "Query" while the reviewer and the
+  // parser read "query". A key that folds to an executable parameter's name is refused.
+  for (const key of ["Query", "QUERY", "qu\u0435ry", "\uff51uery", "query\u200b"]) {
+    it(`denies a sibling ${JSON.stringify(key)} next to /params/query`, () => {
+      const ev = decide({
+        params: { query: "select count(*) from customers", [key]: "delete from customers" },
+      });
+      expect(ev.decision.allow).toBe(false);
+      expect(ev.decision.auto_approve).toBe(false);
+      expect(ev.decision.deny.join("\n")).toMatch(
+        /reads like the executable parameter \/params\/query/,
+      );
+    });
+  }
+
+  it("denies a look-alike key alone, when the declared parameter is missing", () => {
+    const ev = decide({ params: { QUERY: "delete from customers" } });
+    expect(ev.decision.allow).toBe(false);
+  });
+
+  it("keeps unrelated parameters next to the query", () => {
+    const ev = decide({ params: { query: "select 1", limit: 10, queries_note: "weekly" } });
+    expect(ev.decision.allow).toBe(true);
+  });
+});
+
 describe("as the requester, production spelled otherwise is still production", () => {
   for (const resource of [
     "postgres://prd/customers",

@@ -19,7 +19,7 @@ import {
 import type { ActionSettings, ExecuteSettings, GateSettings, RequestSettings } from "./settings.ts";
 
 /**
- * The action: one entry, three modes chosen by the event (SPEC §7). Everything it touches of
+ * The action: one entry, three modes chosen by the event (docs/github.md). Everything it touches of
  * the outside world comes in `deps`, so tests run it in-process against a test-double forge or
  * the GitHub simulator. A denial or an unmet gate is a result; only failures fail the step.
  */

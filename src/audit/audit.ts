@@ -3,20 +3,24 @@ import {
   evidenceAtMerge,
   mergeFromCommit,
   newEvidenceCache,
+  withdrawalNow,
   type EvidenceCache,
 } from "../evidence/evidence.ts";
 import { changeStatus, GitEvidenceReader, listReviewTags } from "../evidence/git-reader.ts";
 import type { EvidenceChange } from "../evidence/reader.ts";
 import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
 import { CLAIM_REF_PREFIX, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { type Withdrawal } from "../forge/local/withdrawal.ts";
+import type { GateRuleId } from "../gate/snapshot.ts";
 import { Git } from "../forge/local/git.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+import { filingTime } from "../evidence/time.ts";
 import { interlockHome } from "../settings/home.ts";
 import { TrustChainBuilder, untrustedChain, type TrustChain } from "../trust/chain.ts";
 import { pinnedRoot } from "../trust/root.ts";
 import { firstParentHistory, type HistoryCommit } from "./history.ts";
 
-/** One line of the audit trail (SPEC §6 `audit --json`). */
+/** One line of the audit trail (`audit --json`, docs/cli.md). */
 export interface AuditRecord {
   readonly id: string;
   readonly action: string;
@@ -25,7 +29,8 @@ export interface AuditRecord {
   readonly risk: string;
   /** allowed | denied | auto-approved */
   readonly decision: string;
-  readonly status: "denied" | "pending" | "merged" | "executed" | "refused";
+  readonly status:
+    "denied" | "pending" | "expired" | "merged" | "executed" | "refused" | "withdrawn";
   /** Approvers whose signed reviews the audit verified (with --verify); never taken on trust. */
   readonly approvers: string[];
   /**
@@ -63,6 +68,7 @@ export interface AuditOptions {
 const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 const DENIAL_PATH = /^denials\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 const RESULT_PATH = /^results\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
+const WITHDRAWAL_PATH = /^withdrawals\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 
 /** How many requests are verified at once (keeps the cat-file pipe busy). */
 const WINDOW = 64;
@@ -91,6 +97,9 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const changedLater = new Set<string>();
   let ctx: Ctx;
   const seen = new Set<string>();
+  // Commits that added withdrawals/<id>.yaml, and the commit that added each result.
+  const withdrawals = new Map<string, string[]>();
+  const resultCommits = new Map<string, string>();
   try {
     for await (const c of firstParentHistory(opts.repoDir, main)) {
       order.set(c.oid, mainCommits.size);
@@ -106,6 +115,12 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
         const req = REQUEST_PATH.exec(f.path);
         const den = DENIAL_PATH.exec(f.path);
         const res = RESULT_PATH.exec(f.path);
+        const wd = WITHDRAWAL_PATH.exec(f.path);
+        if (wd && f.status === "A") {
+          const list = withdrawals.get(wd[1]!) ?? [];
+          list.push(c.oid);
+          withdrawals.set(wd[1]!, list);
+        }
         if (req && f.status === "A") {
           seen.add(req[1]!);
           const m: Merge = { id: req[1]!, path: f.path, blob: f.blob, commit: c };
@@ -116,6 +131,7 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
           work.push(() => denial(id, blob, batch));
         } else if (res && f.status === "A") {
           results.set(res[1]!, f.blob);
+          if (!resultCommits.has(res[1]!)) resultCommits.set(res[1]!, c.oid);
         } else if (req || den || res) {
           if (req) changedLater.add(f.path);
           if (res && f.status === "D") results.delete(res[1]!);
@@ -131,7 +147,7 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
     }
     const reader = new GitEvidenceReader(opts.repoDir, opts.branch, {
       batch,
-      known: { mainCommits, reviewTags, changes },
+      known: { mainCommits, reviewTags, changes, withdrawals },
     });
     const cache = newEvidenceCache();
     let trust: TrustChain | undefined;
@@ -166,6 +182,8 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
       now: opts.now ?? new Date(),
       opts,
       results,
+      resultCommits,
+      withdrawals,
       changedLater,
     };
     const queue: Promise<AuditRecord | AuditFinding>[] = [];
@@ -175,7 +193,11 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
     }
     while (queue.length > 0) yield await queue.shift()!;
     for (const id of await listOriginals(git)) {
-      if (!seen.has(id)) yield await pending(id, batch);
+      if (seen.has(id)) continue;
+      const rec = await pending(id, batch, ctx.now);
+      yield withdrawals.has(id) && (await withdrawnNow(id, ctx))
+        ? { ...rec, status: "withdrawn" }
+        : rec;
     }
   } finally {
     batch.close();
@@ -208,6 +230,10 @@ interface Ctx {
   readonly opts: AuditOptions;
   /** request id → blob of its result file on the default branch. */
   readonly results: Map<string, string>;
+  /** request id → the commit that first added its result file. */
+  readonly resultCommits: ReadonlyMap<string, string>;
+  /** request id → commits that added its withdrawal file (verified only when judged). */
+  readonly withdrawals: ReadonlyMap<string, readonly string[]>;
   /** Request files that a later commit on the default branch modified or deleted. */
   readonly changedLater: Set<string>;
 }
@@ -265,6 +291,7 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   const record = parsed.record;
   const executed = result !== undefined && result.outcome !== "refused";
   let gateApprovers: string[] | undefined;
+  let withdrawnBy: unknown;
   if (verifyThis) {
     if (originalBlobOid === undefined)
       problems.push("there is no record that Interlock filed this request (no original)");
@@ -283,25 +310,45 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
     if (typeof gate === "string") problems.push(gate);
     else {
       gateApprovers = gate.approvers;
+      const handled = result?.outcome === "refused" ? " (refused by the executor, never run)" : "";
+      const w = gate.withdrawal;
+      if (w) {
+        const by = `${w.commit.slice(0, 7)}, signed by ${w.by}`;
+        // The withdrawal is judged where it lies in history: before the merge, the merge went
+        // around the gate; after it and before any result, the request is withdrawn (closed).
+        if ((ctx.order.get(w.commit) ?? -1) < (ctx.order.get(m.commit.oid) ?? Infinity)) {
+          problems.push(`merged after its requester withdrew it (${by})${handled}`);
+        } else if (executed) {
+          problems.push(`it ran after its requester withdrew it (${by})`);
+        } else withdrawnBy = w;
+      }
+      const others = gate.failing.filter((r) => r !== "not-withdrawn");
       // A bypass is a finding even when the executor caught it: someone merged around the gate.
-      if (!gate.satisfied) {
-        const handled =
-          result?.outcome === "refused" ? " (refused by the executor, never run)" : "";
+      if (others.length > 0) {
         problems.push(`merged without a valid gate${handled}: ${gate.summary}`);
-      } else if (result?.outcome === "refused") {
+      } else if (result?.outcome === "refused" && !w) {
         // The executor, which can open the sealed original, found what history alone cannot.
         problems.push(
           `refused by the executor, never run: ${String(result.reason ?? "no reason recorded")}`,
         );
       }
     }
+  } else if (!executed && ctx.withdrawals.has(id) && (await withdrawnNow(id, ctx))) {
+    withdrawnBy = true;
   }
   return {
     id,
     ...fromFile(record),
     ...base,
     decision: record.decision.auto_approve ? "auto-approved" : "allowed",
-    status: result === undefined ? "merged" : executed ? "executed" : "refused",
+    status:
+      withdrawnBy !== undefined && !executed
+        ? "withdrawn"
+        : result === undefined
+          ? "merged"
+          : executed
+            ? "executed"
+            : "refused",
     approvers: gateApprovers ?? [],
     ...(gateApprovers === undefined ? { unverified_approvers: claimed } : {}),
     ...(ctx.opts.verify ? { problems } : {}),
@@ -323,16 +370,44 @@ async function gateAtMerge(
   path: string,
   m: Merge,
   ctx: Ctx,
-): Promise<{ satisfied: boolean; summary: string; approvers: string[] } | string> {
+): Promise<
+  | {
+      satisfied: boolean;
+      summary: string;
+      approvers: string[];
+      failing: GateRuleId[];
+      withdrawal: Withdrawal | undefined;
+    }
+  | string
+> {
   const merge = await mergeFromCommit(ctx.reader, { id, path, mergeCommit: m.commit.oid });
   if ("refused" in merge) return merge.refused;
+  // A withdrawal counts when it was recorded before the request's result (if any).
+  const resultAt = ctx.order.get(ctx.resultCommits.get(id) ?? "");
   const ev = await evidenceAtMerge(ctx.reader, merge, {
     now: ctx.now,
     cache: ctx.cache,
     ...(ctx.trust ? { trust: ctx.trust } : {}),
+    countsWithdrawal: (c) =>
+      resultAt === undefined || (ctx.order.get(c.oid) ?? Infinity) < resultAt,
   });
   if (!ev.ok) return ev.reason;
-  return { satisfied: ev.satisfied, summary: ev.verdict.summary, approvers: ev.approvers };
+  return {
+    satisfied: ev.satisfied,
+    summary: ev.verdict.summary,
+    approvers: ev.approvers,
+    failing: ev.verdict.rules.filter((r) => !r.ok).map((r) => r.rule),
+    withdrawal: ev.withdrawal,
+  };
+}
+
+/**
+ * Whether a request that did not run (pending, or merged without --verify) is withdrawn: the
+ * one withdrawal rule (evidence/evidence.ts), with the keys configured on the default branch now.
+ */
+async function withdrawnNow(id: string, ctx: Ctx): Promise<boolean> {
+  const w = await withdrawalNow(ctx.reader, id, `refs/heads/${ctx.opts.branch}`, ctx.cache);
+  return w.withdrawal !== undefined;
 }
 
 /** The fields of a trail record that come from the request file ("?" where it is unreadable). */
@@ -362,17 +437,27 @@ async function denial(id: string, blob: string, batch: CatFileBatch): Promise<Au
   };
 }
 
-async function pending(id: string, batch: CatFileBatch): Promise<AuditRecord> {
+async function pending(id: string, batch: CatFileBatch, now: Date): Promise<AuditRecord> {
   const commit = await batch.read(`${ORIGINAL_REF_PREFIX}${id}`);
   // The original commit adds exactly one request file; find it through its tree.
   const text = commit ? await findAddedRequest(batch, commit.oid, id) : undefined;
   const parsed = text === undefined ? undefined : parseRequestFile(text);
   const r = parsed && "record" in parsed ? parsed.record : undefined;
+  // Expired (closed) when the filing time plus the decision's TTL has passed: never the stored
+  // expires_at (the same rule as the gate's, src/evidence/time.ts).
+  const expired =
+    commit !== undefined &&
+    r !== undefined &&
+    filingTime(
+      { ...parseCommit(commit.content), oid: commit.oid, raw: commit.content },
+      r,
+      now,
+    ).expiresAt.getTime() <= now.getTime();
   return {
     id,
     ...fromFile(r),
     decision: r?.decision.auto_approve ? "auto-approved" : "allowed",
-    status: "pending",
+    status: expired ? "expired" : "pending",
     approvers: [],
     merged_at: null,
     executed_at: null,
@@ -414,7 +499,7 @@ async function listOriginals(git: Git): Promise<string[]> {
     .map((r) => r.slice(ORIGINAL_REF_PREFIX.length));
 }
 
-/** CSV with the SPEC §6 columns. */
+/** CSV with the `audit --json` columns. */
 export const CSV_COLUMNS = [
   "id",
   "action",

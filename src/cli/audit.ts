@@ -3,7 +3,7 @@ import { auditTrail, csvRow, CSV_COLUMNS, type AuditRecord } from "../audit/audi
 import { EXIT, InterlockError } from "../errors.ts";
 import type { CliIO } from "./io.ts";
 import { openLocalRepo } from "./local.ts";
-import { parseCommandArgs } from "./main.ts";
+import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
 import { interlockHome } from "../settings/home.ts";
 import { pinnedRoot } from "../trust/root.ts";
 import { loadCheckpoint, recordCheckpoint } from "../audit/checkpoint.ts";
@@ -12,20 +12,19 @@ import { loadCheckpoint, recordCheckpoint } from "../audit/checkpoint.ts";
  * `interlock audit [--verify] [--csv] [--json]`: the trail from Git history. --json prints one
  * JSON object per line (JSON Lines), so a history of any length streams in constant memory.
  */
-export async function auditCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    verify: { type: "boolean", default: false },
-    csv: { type: "boolean", default: false },
-    checkpoint: { type: "boolean", default: false },
-    full: { type: "boolean", default: false },
-  });
+export async function auditCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const values = {
+    verify: booleanFlag(input, "verify"),
+    csv: booleanFlag(input, "csv"),
+    checkpoint: booleanFlag(input, "checkpoint"),
+    full: booleanFlag(input, "full"),
+    json: booleanFlag(input, "json"),
+    repo: stringFlag(input, "repo"),
+  };
   if ((values.checkpoint || values.full) && !values.verify)
     throw new InterlockError("usage", "--checkpoint and --full go with --verify");
-  if (positionals.length > 0)
-    throw new InterlockError(
-      "usage",
-      "usage: interlock audit [--verify [--checkpoint] [--full]] [--csv] [--json]",
-    );
+  if (input.positionals.length > 0)
+    throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
   if (values.csv && values.json)
     throw new InterlockError("usage", "choose one of --csv and --json");
   const local = await openLocalRepo(values.repo, io.cwd, io.env);

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { EXIT } from "../errors.ts";
 import type { CliIO } from "./io.ts";
-import { main, parseCommandArgs } from "./main.ts";
+import { main } from "./main.ts";
+import { booleanFlag, type CommandInput } from "./command.ts";
 
 const REQUEST = `# An agent wants to send a churn cohort to an outside analytics partner.
 action: db.export
@@ -32,8 +33,8 @@ requester: { id: agent:etl-bot, kind: agent, on_behalf_of: alice }
  * `interlock demo`: the whole story end to end in a temporary approvals repository, narrated.
  * Every step runs the real command in-process, against real Git, with the real policy.
  */
-export async function demoCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values } = parseCommandArgs(args, {});
+export async function demoCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const values = { json: booleanFlag(input, "json") };
   const dir = mkdtempSync(join(tmpdir(), "interlock-demo-"));
   const repo = join(dir, "approvals");
   // The demo's own Interlock home (private keys), next to the repository and never inside it.

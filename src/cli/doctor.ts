@@ -2,27 +2,14 @@ import { EXIT, InterlockError } from "../errors.ts";
 import { diagnoseRepository, renderDoctorReport } from "../forge/github/doctor.ts";
 import { createOctokit, httpStatus } from "../forge/github/octokit.ts";
 import type { CliIO } from "./io.ts";
-import { parseCommandArgs } from "./main.ts";
-
-export const DOCTOR_USAGE =
-  "Usage: interlock doctor --github <owner/repo> [--json]\n\n" +
-  "Reads how an approvals repository is protected on GitHub (branch protection and rulesets of\n" +
-  "the default branch, Actions workflow permissions, CODEOWNERS errors, workflow triggers) and\n" +
-  "prints each finding with its severity and how to fix it. Read-only: GET requests only.\n\n" +
-  "Token: INTERLOCK_GITHUB_TOKEN, else GITHUB_TOKEN (a repository admin's; fine-grained:\n" +
-  "Administration: read, Contents: read). API: GITHUB_API_URL (default https://api.github.com).\n\n" +
-  "Exit codes: 0 nothing unsafe (warnings allowed), 4 a finding leaves a way around the gate\n" +
-  "(or a setting could not be read), 2 usage, 1 the API could not be reached.\n";
+import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
 
 const REPO = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/;
 
 /** `interlock doctor --github owner/repo [--json]`. */
-export async function doctorCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { github: { type: "string" } });
-  if (values.help) {
-    io.stdout.write(DOCTOR_USAGE);
-    return EXIT.ok;
-  }
+export async function doctorCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const { positionals } = input;
+  const values = { github: stringFlag(input, "github"), json: booleanFlag(input, "json") };
   if (positionals.length > 0 || values.github === undefined) {
     throw new InterlockError("usage", "usage: interlock doctor --github <owner/repo> [--json]", {
       hint: "doctor checks a GitHub approvals repository, e.g. interlock doctor --github acme/approvals",

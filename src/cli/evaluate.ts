@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { decideAndMask, type Evaluation } from "../decide.ts";
@@ -9,34 +9,29 @@ import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
 import { CONFIG_PATH, loadConfig } from "../config/config.ts";
 import { directoryOf } from "../identity/directory.ts";
 import { loadRepoContext } from "./context.ts";
-import { repoHomeOf } from "./local.ts";
+import { findRepoDir, repoHomeOf } from "./local.ts";
 import { readRequestInput, type CliIO } from "./io.ts";
-import { maskedErrorJson, parseCommandArgs } from "./main.ts";
+import { maskedErrorJson } from "./main.ts";
+import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
 
 /** `interlock evaluate <request|->` and `interlock evaluate --batch <file.jsonl|->`. */
-export async function evaluateCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    batch: { type: "boolean", default: false },
-  });
-  if (values.help) {
-    io.stdout.write(
-      "Usage: interlock evaluate <request.yaml|request.json|-> [--json] [--repo <dir>]\n" +
-        "       interlock evaluate --batch <requests.jsonl|-> [--repo <dir>]\n\n" +
-        "Decides and masks without writing anything. Exit 0 allowed, 3 denied, 2 invalid input.\n" +
-        "With --batch: one JSON result per input line; exit 2 if any line was invalid, else 0.\n",
-    );
-    return EXIT.ok;
-  }
+export async function evaluateCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const { positionals } = input;
+  const values = {
+    batch: booleanFlag(input, "batch"),
+    json: booleanFlag(input, "json"),
+    repo: stringFlag(input, "repo"),
+  };
   if (positionals.length !== 1) {
     throw new InterlockError("usage", "evaluate takes exactly one request file (or - for stdin)", {
       hint: "interlock evaluate request.yaml",
     });
   }
   const target = positionals[0]!;
-  const repoDir = resolve(io.cwd, values.repo ?? ".");
+  const repoDir = await findRepoDir(values.repo, io.cwd);
   const isRepo = existsSync(join(repoDir, ".git"));
   const home = isRepo ? await repoHomeOf(repoDir, io.env) : undefined;
-  const ctx = await loadRepoContext(values.repo, io.cwd, home);
+  const ctx = await loadRepoContext(repoDir, io.cwd, home);
   // In an approvals repository the policy sees every name of the requester and its sponsor.
   const identities = existsSync(join(repoDir, CONFIG_PATH))
     ? directoryOf(loadConfig(repoDir))

@@ -26,14 +26,16 @@ import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { bindRequester } from "../identity/requester.ts";
 import { executorIdentities, openLocalRepo, signingKeyFile } from "./local.ts";
-import { parseCommandArgs } from "./main.ts";
+import { booleanFlag, stringFlag, stringsFlag, type CommandInput } from "./command.ts";
 
 const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
-function requireId(positionals: string[], usage: string): string {
+/** The one request id a command takes. */
+export function requireId(positionals: readonly string[]): string {
   const id = positionals[0];
-  if (id === undefined || positionals.length > 1)
-    throw new InterlockError("usage", `usage: ${usage}`);
+  if (id === undefined) throw new InterlockError("usage", "missing the request id");
+  if (positionals.length > 1)
+    throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
   if (!ID.test(id)) {
     throw new InterlockError("usage", `'${id}' is not a request id`, {
       hint: "Request ids are 26-character ULIDs, as printed by 'interlock request'.",
@@ -42,12 +44,26 @@ function requireId(positionals: string[], usage: string): string {
   return id;
 }
 
-export async function initCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {});
-  const dir = resolve(io.cwd, positionals[0] ?? values.repo ?? ".");
-  progress(io, values.json)(`Creating an approvals repository in ${dir} (keys, policies, config)…`);
+/** " --repo <dir>" when the command was given one, for "Next:" hints that work as printed. */
+export function repoHint(input: CommandInput): string {
+  const repo = stringFlag(input, "repo");
+  return repo === undefined ? "" : ` --repo ${shellWord(repo)}`;
+}
+
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+export async function initCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const { positionals } = input;
+  const json = booleanFlag(input, "json");
+  if (positionals.length > 1)
+    throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
+  const target = positionals[0] ?? stringFlag(input, "repo");
+  const dir = resolve(io.cwd, target ?? ".");
+  progress(io, json)(`Creating an approvals repository in ${dir} (keys, policies, config)…`);
   const r = await initRepository(dir, io.now(), { home: interlockHome(io.env) });
-  if (values.json) io.stdout.write(JSON.stringify(r, null, 2) + "\n");
+  if (json) io.stdout.write(JSON.stringify(r, null, 2) + "\n");
   else {
     io.stdout.write(
       `Initialised an Interlock approvals repository in ${dir}\n` +
@@ -55,20 +71,22 @@ export async function initCommand(args: readonly string[], io: CliIO): Promise<n
         `  private keys: in ${r.home} (your Interlock home), never in the repository\n` +
         `  policies: the defaults, in policies/ (tune policies/interlock/catalogue/data.yaml)\n` +
         `  executors: harmless demo executors for every catalogued action\n\n` +
-        `Next: interlock request <request.yaml> --repo ${positionals[0] ?? "."}\n`,
+        `Next: interlock request <request.yaml> --as <agent>${target === undefined ? "" : ` --repo ${shellWord(target)}`}\n`,
     );
   }
   return EXIT.ok;
 }
 
-export async function requestCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    as: { type: "string" },
-    key: { type: "string" },
-  });
-  const usage =
-    "usage: interlock request <request.yaml|-> --as <agent-or-person> [--key <file>] [--repo <dir>] [--json]";
-  if (positionals.length !== 1) throw new InterlockError("usage", usage);
+export async function requestCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const { positionals } = input;
+  const values = {
+    as: stringFlag(input, "as"),
+    key: stringFlag(input, "key"),
+    repo: stringFlag(input, "repo"),
+    json: booleanFlag(input, "json"),
+  };
+  if (positionals.length !== 1)
+    throw new InterlockError("usage", "request takes one request file (or - for stdin)");
   const target = positionals[0]!;
   const text = await readRequestInput(target, io, DEFAULT_MAX_REQUEST_BYTES);
   const parsed = parseRequest(text, { source: target === "-" ? "stdin" : target });
@@ -119,27 +137,31 @@ export async function requestCommand(args: readonly string[], io: CliIO): Promis
     io.stdout.write(
       filed.denied
         ? `\nDenied and recorded as evidence: ${filed.path} on ${local.forge.defaultBranch}\n`
-        : `\nFiled request ${filed.id}\n  branch ${filed.branch}\n  file   ${filed.path}\n\nNext: interlock gate ${filed.id}\n`,
+        : `\nFiled request ${filed.id}\n  branch ${filed.branch}\n  file   ${filed.path}\n\nNext: interlock gate ${filed.id}${repoHint(input)}\n`,
     );
   }
   return filed.denied ? EXIT.denied : EXIT.ok;
 }
 
-export async function reviewCommand(
+export const approveCommand = (input: CommandInput, io: CliIO): Promise<number> =>
+  reviewCommand("approved", input, io);
+export const rejectCommand = (input: CommandInput, io: CliIO): Promise<number> =>
+  reviewCommand("changes_requested", input, io);
+
+async function reviewCommand(
   state: LocalReviewState,
-  args: readonly string[],
+  input: CommandInput,
   io: CliIO,
 ): Promise<number> {
   const verb = state === "approved" ? "approve" : "reject";
-  const { values, positionals } = parseCommandArgs(args, {
-    as: { type: "string" },
-    key: { type: "string" },
-    note: { type: "string" },
-  });
-  const id = requireId(
-    positionals,
-    `interlock ${verb} <id> --as <who> [--key <file>] [--note <text>]`,
-  );
+  const values = {
+    as: stringFlag(input, "as"),
+    key: stringFlag(input, "key"),
+    note: stringFlag(input, "note"),
+    repo: stringFlag(input, "repo"),
+    json: booleanFlag(input, "json"),
+  };
+  const id = requireId(input.positionals);
   if (!values.as) throw new InterlockError("usage", `interlock ${verb} needs --as <who>`);
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const now = io.now();
@@ -187,18 +209,18 @@ export async function reviewCommand(
   return EXIT.ok;
 }
 
-export async function gateCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {});
-  const id = requireId(positionals, "interlock gate <id> [--json]");
+export async function gateCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const values = { repo: stringFlag(input, "repo"), json: booleanFlag(input, "json") };
+  const id = requireId(input.positionals);
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const { verdict } = await checkGate(local.forge, id, io.now());
   io.stdout.write(values.json ? JSON.stringify(verdict, null, 2) + "\n" : renderVerdict(verdict));
   return verdict.satisfied ? EXIT.ok : EXIT.gateNotSatisfied;
 }
 
-export async function mergeCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {});
-  const id = requireId(positionals, "interlock merge <id> [--json]");
+export async function mergeCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const values = { repo: stringFlag(input, "repo"), json: booleanFlag(input, "json") };
+  const id = requireId(input.positionals);
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
   if (await isGovernanceChange(local.forge, id)) {
     const g = await mergeChange(local.forge, id, io.now());
@@ -230,7 +252,7 @@ export async function mergeCommand(args: readonly string[], io: CliIO): Promise<
     );
   } else if (r.merged) {
     io.stdout.write(
-      `Merged ${id} into ${local.forge.defaultBranch} as ${r.commit.slice(0, 7)}\n  ${r.gate.verdict.summary}\n\nNext: interlock execute\n`,
+      `Merged ${id} into ${local.forge.defaultBranch} as ${r.commit.slice(0, 7)}\n  ${r.gate.verdict.summary}\n\nNext: interlock execute${repoHint(input)}\n`,
     );
   } else {
     io.stdout.write(`Not merged: the gate does not hold.\n\n${renderVerdict(r.gate.verdict)}`);
@@ -238,16 +260,34 @@ export async function mergeCommand(args: readonly string[], io: CliIO): Promise<
   return r.merged ? EXIT.ok : EXIT.gateNotSatisfied;
 }
 
-export async function executeCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    retry: { type: "string", multiple: true },
-  });
-  if (positionals.length > 0)
-    throw new InterlockError("usage", "usage: interlock execute [--retry <id>] [--json]");
+export async function executeCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const values = {
+    retry: stringsFlag(input, "retry"),
+    repo: stringFlag(input, "repo"),
+    json: booleanFlag(input, "json"),
+  };
+  if (input.positionals.length > 0)
+    throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
+  for (const id of values.retry) requireId([id]);
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const home = interlockHome(io.env);
   const pinned = await pinnedRoot(local.forge.git, local.forge.defaultBranch, home);
   if (!pinned.ok) throw new InterlockError("config.invalid", pinned.reason, { hint: pinned.hint });
+  if (values.retry.length > 0) {
+    const merged = new Set((await local.forge.mergedRequests()).map((m) => m.id));
+    for (const id of values.retry) {
+      if (!merged.has(id)) {
+        throw new InterlockError("usage", `--retry ${id}: no merged request has that id`, {
+          hint: `Only a merged request can be retried; see 'interlock list --all${repoHint(input)}'.`,
+        });
+      }
+      if (await local.forge.readDefault(`results/${id}.yaml`)) {
+        throw new InterlockError("usage", `--retry ${id}: it has a result already`, {
+          hint: "A request with a recorded result never runs again; file a new request.",
+        });
+      }
+    }
+  }
   const reports = await executeMerged({
     journal: ExecutionJournal.open(pinned.dir),
     forge: local.forge,
@@ -262,7 +302,7 @@ export async function executeCommand(args: readonly string[], io: CliIO): Promis
     },
     now: io.now,
     env: io.env,
-    retry: values.retry ?? [],
+    retry: values.retry,
     onProgress: progress(io, values.json),
   });
   if (values.json) io.stdout.write(JSON.stringify({ executed: reports }, null, 2) + "\n");
@@ -294,10 +334,15 @@ function renderReports(reports: readonly ExecutionReport[]): string {
  * (.interlock/, policies/, CODEOWNERS) as a governance change, approved by a majority of the
  * admins (`interlock approve <id> --as <admin>`) and landed by `interlock merge <id>`.
  */
-export async function proposeChangeCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { summary: { type: "string" } });
+export async function proposeChangeCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const values = {
+    summary: stringFlag(input, "summary"),
+    repo: stringFlag(input, "repo"),
+    json: booleanFlag(input, "json"),
+  };
+  const positionals = input.positionals;
   if (positionals.length === 0) {
-    throw new InterlockError("usage", "usage: interlock propose-change <file…> [--summary <text>]");
+    throw new InterlockError("usage", "missing the files to change");
   }
   const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const dir = local.repo.repoDir;
@@ -315,7 +360,7 @@ export async function proposeChangeCommand(args: readonly string[], io: CliIO): 
   else {
     io.stdout.write(
       `Proposed governance change ${r.id}\n  branch ${r.branch}\n  files  ${files.map((f) => f.path).join(", ")}\n\n` +
-        `Next: a majority of the admins run 'interlock approve ${r.id} --as <admin>', then 'interlock merge ${r.id}'\n`,
+        `Next: a majority of the admins run 'interlock approve ${r.id}${repoHint(input)} --as <admin>', then 'interlock merge ${r.id}${repoHint(input)}'\n`,
     );
   }
   return EXIT.ok;

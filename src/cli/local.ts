@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { loadConfig, type InterlockConfig } from "../config/config.ts";
 import { InterlockError } from "../errors.ts";
@@ -21,7 +21,7 @@ export async function openLocalRepo(
   cwd: string,
   env: NodeJS.ProcessEnv,
 ): Promise<LocalRepo> {
-  const repoDir = resolve(cwd, repo ?? ".");
+  const repoDir = await findRepoDir(repo, cwd);
   if (!existsSync(join(repoDir, ".git"))) {
     throw new InterlockError("usage", `${repoDir} is not a Git repository`, {
       hint: "Create an approvals repository with 'interlock init <dir>', or pass --repo <dir>.",
@@ -34,7 +34,7 @@ export async function openLocalRepo(
       hint: "Create an approvals repository with 'interlock init <dir>'.",
     });
   }
-  const ctx = await loadRepoContext(repo, cwd, home);
+  const ctx = await loadRepoContext(repoDir, cwd, home);
   const config = loadConfig(ctx.repoDir);
   return {
     repo: ctx,
@@ -42,6 +42,24 @@ export async function openLocalRepo(
     forge: new LocalForge(ctx.repoDir, config, { home: interlockHome(env) }),
     home,
   };
+}
+
+/**
+ * The approvals repository a command works on: the top of the Git working tree around
+ * `--repo` (or the current directory), so the CLI works from any subdirectory; the directory
+ * itself when it is in no working tree. Asked through the hardened Git wrapper.
+ */
+export async function findRepoDir(repo: string | undefined, cwd: string): Promise<string> {
+  const start = resolve(cwd, repo ?? ".");
+  if (!existsSync(start)) {
+    throw new InterlockError("usage", `${repo ?? start}: no such directory`, {
+      hint: "Point --repo at an approvals repository, or create one with 'interlock init'.",
+    });
+  }
+  if (existsSync(join(start, ".git"))) return start;
+  const top = (await new Git(start).tryRaw(["rev-parse", "--show-toplevel"]))?.trim();
+  if (!top || realpathSync(top) === realpathSync(start)) return start;
+  return top;
 }
 
 /**

@@ -1,113 +1,88 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { readFileSync } from "node:fs";
 import { EXIT, InterlockError } from "../errors.ts";
 import { maskText } from "../masking/mask.ts";
-import { auditCommand } from "./audit.ts";
-import { demoCommand } from "./demo.ts";
-import { doctorCommand } from "./doctor.ts";
-import { evaluateCommand } from "./evaluate.ts";
+import { commandHelp, nearest, parseCommand, usageLine, wantsHelp } from "./command.ts";
+import { COMMANDS, findCommand } from "./commands.ts";
 import { processIO, type CliIO } from "./io.ts";
-import {
-  executeCommand,
-  gateCommand,
-  initCommand,
-  mergeCommand,
-  proposeChangeCommand,
-  requestCommand,
-  reviewCommand,
-} from "./lifecycle.ts";
-import { policyCommand } from "./policy.ts";
 
-export const USAGE = `interlock: every privileged action asks first.
+/** `interlock --help`, generated from the command table. */
+export function usage(): string {
+  const rows = COMMANDS.map((c) => [`${c.name}${c.args ? ` ${c.args}` : ""}`, c.summary] as const);
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return `interlock: every privileged action asks first.
 
 Usage: interlock <command> [options]
+       interlock <command> --help    that command's usage (never runs it)
 
 Commands:
-  demo                            the whole story end to end in a temporary repository, narrated
-  init [dir]                      create a local approvals repository (demo people, keys, policies)
-  request <request|-> --as <who>  evaluate, mask, seal, and open a proposal (branch interlock/<id>)
-                                  signed with <who>'s key (an agent or a person; --key <file>)
-  approve <id> --as <who>         record a signed approval (local forge; --key <file>)
-  reject <id> --as <who>          record a signed rejection (local forge; --key <file>)
-  gate <id>                       which approval rules hold, which approvals counted and why
-  merge <id>                      merge if the gate holds
-  propose-change <file…>          propose a change to config, CODEOWNERS or policies (admins approve)
-  execute [--retry <id>]          run every merged, not yet executed request exactly once
-  audit [--verify] [--csv]        the trail from Git history; --verify re-checks all the evidence
-  doctor --github <owner/repo>    check how a GitHub approvals repository is protected (exit 4 if unsafe)
-  evaluate <request|->            decide and mask a request without writing anything
-  evaluate --batch <file.jsonl|-> one request per line, one JSON result per line
-  policy build                    compile policies/ to Wasm with opa (policies/dist/)
-  policy test                     run the Rego unit tests with opa test
+${rows.map(([l, s]) => `  ${l.padEnd(width)}${s}`).join("\n")}
 
 Options (every command):
   --json         machine-readable output on stdout
-  --repo <dir>   the approvals repository (default: the current directory); its policies/
-                 are used, or Interlock's defaults when it has none
-  -h, --help     this help
+  --repo <dir>   the approvals repository (default: the repository around the current
+                 directory); its policies/ are used, or Interlock's defaults when it has none
+  -h, --help     help
+  --version      the version of interlock
 
 Private keys are read from the Interlock home ($INTERLOCK_HOME, else ~/.config/interlock),
 never from the approvals repository.
 
 Exit codes: 0 ok, 2 invalid input or usage, 3 denied by policy, 4 gate not satisfied, 1 other.
 `;
+}
 
-/** Options every command accepts. */
-export const COMMON_OPTIONS = {
-  json: { type: "boolean", default: false },
-  repo: { type: "string" },
-  help: { type: "boolean", short: "h", default: false },
-} as const;
+/** The package's version, from its package.json. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 /** Runs one command line; returns the exit code. Never calls process.exit. */
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   const json = argv.includes("--json");
+  const [command, ...rest] = argv;
+  const spec = command === undefined ? undefined : findCommand(command);
   try {
-    const [command, ...rest] = argv;
-    if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-      io.stdout.write(USAGE);
+    if (command === undefined || command === "-h" || command === "--help") {
+      io.stdout.write(usage());
       return command === undefined ? EXIT.invalidInput : EXIT.ok;
     }
-    // `<command> --help` only ever prints help: it never runs the command (init, request,
-    // approve, merge, execute … must not act because help was asked for).
-    const end = rest.indexOf("--");
-    if ((end < 0 ? rest : rest.slice(0, end)).some((a) => a === "-h" || a === "--help")) {
-      io.stdout.write(USAGE);
+    if (command === "help") {
+      const of = rest[0] === undefined ? undefined : findCommand(rest[0]);
+      io.stdout.write(of ? commandHelp(of) : usage());
       return EXIT.ok;
     }
-    switch (command) {
-      case "evaluate":
-        return await evaluateCommand(rest, io);
-      case "policy":
-        return await policyCommand(rest, io);
-      case "init":
-        return await initCommand(rest, io);
-      case "request":
-        return await requestCommand(rest, io);
-      case "approve":
-        return await reviewCommand("approved", rest, io);
-      case "reject":
-        return await reviewCommand("changes_requested", rest, io);
-      case "gate":
-        return await gateCommand(rest, io);
-      case "merge":
-        return await mergeCommand(rest, io);
-      case "propose-change":
-        return await proposeChangeCommand(rest, io);
-      case "execute":
-        return await executeCommand(rest, io);
-      case "audit":
-        return await auditCommand(rest, io);
-      case "demo":
-        return await demoCommand(rest, io);
-      case "doctor":
-        return await doctorCommand(rest, io);
-      default:
-        throw new InterlockError("usage", `unknown command '${command}'`, {
-          hint: "Run 'interlock --help' for the list of commands.",
-        });
+    if (command === "--version" || command === "-V" || command === "version") {
+      io.stdout.write(`${version()}\n`);
+      return EXIT.ok;
     }
+    if (spec === undefined) {
+      const near = nearest(
+        command,
+        COMMANDS.map((c) => c.name),
+      );
+      throw new InterlockError("usage", `unknown command '${command}'`, {
+        hint: near
+          ? `Did you mean 'interlock ${near}'?`
+          : "Run 'interlock --help' for the list of commands.",
+      });
+    }
+    // Help is decided here, from the table, before anything of the command is loaded.
+    if (wantsHelp(rest)) {
+      io.stdout.write(commandHelp(spec));
+      return EXIT.ok;
+    }
+    const input = parseCommand(spec, rest);
+    const run = await spec.load();
+    return await run(input, io);
   } catch (err) {
-    return reportError(err, io, json);
+    const code = reportError(err, io, json);
+    if (spec && err instanceof InterlockError && err.code === "usage") {
+      io.stderr.write(`usage: ${usageLine(spec)}\n`);
+    }
+    return code;
   }
 }
 
@@ -142,13 +117,4 @@ export function maskedErrorJson(e: InterlockError): ReturnType<InterlockError["t
 function isParseArgsError(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
   return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
-}
-
-/** parseArgs with the common options, strict, positionals allowed. */
-export function parseCommandArgs<const T extends NonNullable<ParseArgsConfig["options"]>>(
-  args: readonly string[],
-  options: T,
-) {
-  const all = { ...COMMON_OPTIONS, ...options } as typeof COMMON_OPTIONS & T;
-  return parseArgs({ args: [...args], options: all, allowPositionals: true, strict: true });
 }

@@ -4,21 +4,14 @@ import { EXIT, InterlockError } from "../errors.ts";
 import { buildPolicies, testPolicies } from "../policy/build.ts";
 import { findOpa } from "../policy/toolchain.ts";
 import { progress, type CliIO } from "./io.ts";
-import { parseCommandArgs } from "./main.ts";
+import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
 
 /** `interlock policy build` and `interlock policy test`. */
-export async function policyCommand(args: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {});
+export async function policyCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const { positionals } = input;
+  const values = { json: booleanFlag(input, "json"), repo: stringFlag(input, "repo") };
   const sub = positionals[0];
-  if (values.help || sub === undefined) {
-    io.stdout.write(
-      "Usage: interlock policy build [--repo <dir>] [--json]\n" +
-        "       interlock policy test  [--repo <dir>] [--json]\n\n" +
-        "build: compiles <repo>/policies with 'opa build -t wasm' into <repo>/policies/dist.\n" +
-        "test:  runs the Rego unit tests (*_test.rego) with 'opa test'.\n",
-    );
-    return values.help ? EXIT.ok : EXIT.invalidInput;
-  }
+  if (sub === undefined) throw new InterlockError("usage", "missing 'build' or 'test'");
   if (positionals.length > 1)
     throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
   const repoDir = resolve(io.cwd, values.repo ?? ".");

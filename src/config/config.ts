@@ -72,7 +72,7 @@ const agentSchema = z.strictObject({
   aliases: z.array(aliasSchema).default([]),
 });
 
-/** `.interlock/config.yaml`: people, teams, executors (SPEC §4). Parsed strictly. */
+/** `.interlock/config.yaml`: people, teams, executors (docs/repository.md). Parsed strictly. */
 export const configSchema = z.strictObject({
   version: z.literal(1),
   /** The organisation in owner handles: "@acme/security" is team security of org acme. */

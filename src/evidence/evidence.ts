@@ -1,10 +1,11 @@
 import { CONFIG_PATH, ownerMembers, parseConfig, type InterlockConfig } from "../config/config.ts";
 import { allowedSigners } from "../forge/local/local-forge.ts";
-import { verifyRequestCommit } from "../forge/local/signed-request.ts";
-import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
+import { commitSigner, verifyRequestCommit } from "../forge/local/signed-request.ts";
+import { verifyWithdrawalCommit, type Withdrawal } from "../forge/local/withdrawal.ts";
+import { directoryOf, resolvePrincipal, type IdentityDirectory } from "../identity/directory.ts";
 import { createHash } from "node:crypto";
 import { parseReviewTag, reviewFromTag } from "../forge/local/reviews.ts";
-import { INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX, withdrawalPath } from "../forge/refs.ts";
 import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
 import { evaluateGate } from "../gate/gate.ts";
 import type { GateReview, GateRuleId, GateSnapshot, GateVerdict } from "../gate/snapshot.ts";
@@ -65,6 +66,10 @@ export type EvidenceVerdict =
       readonly expiresAt: Date;
       readonly policy: PolicyAtBase;
       readonly approvers: string[];
+      /** The requester's verified withdrawal, when one counts: the request never passes. */
+      readonly withdrawal?: Withdrawal;
+      /** Withdrawal records that did not verify: reported, never counted. */
+      readonly ignoredWithdrawals: readonly string[];
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -77,6 +82,11 @@ export interface EvidenceOptions {
    * Callers that verify trust (gate, merge, executor, audit) always pass it.
    */
   readonly trust?: TrustChain;
+  /**
+   * Which withdrawal commits count (default: every one on the default branch). The audit counts
+   * only those recorded before the request's result: a withdrawal after it ran changes nothing.
+   */
+  readonly countsWithdrawal?: (commit: EvidenceCommit) => boolean;
 }
 
 /**
@@ -161,6 +171,12 @@ export async function evidenceAtMerge(
       }
     }
   }
+  const withdrawn = await withdrawalOf(reader, {
+    id: m.id,
+    filer: auth.verified ? auth.signer : undefined,
+    directory,
+    ...(opts.countsWithdrawal ? { counts: opts.countsWithdrawal } : {}),
+  });
   const time = filingTime(baseline, record, opts.now);
   const policy = await policyAt(reader, m.base, cache);
   const snapshot: GateSnapshot = {
@@ -174,6 +190,8 @@ export async function evidenceAtMerge(
         : { verified: false, reason: auth.reason },
       decision: record.decision,
       expiresAt: time.expiresAt,
+      ...(withdrawn.withdrawal ? { withdrawn: true } : {}),
+      ...(withdrawn.ignored.length > 0 ? { ignoredWithdrawals: withdrawn.ignored } : {}),
       recordedDigest: original && "record" in original ? original.record.digest : "",
       // Byte-identical to what Interlock filed, or it is not the filed request.
       actualDigest: landedDigest(originalBlob, landedBlob, landed, record.digest),
@@ -221,7 +239,65 @@ export async function evidenceAtMerge(
     expiresAt: time.expiresAt,
     policy,
     approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
+    ...(withdrawn.withdrawal ? { withdrawal: withdrawn.withdrawal } : {}),
+    ignoredWithdrawals: withdrawn.ignored,
   };
+}
+
+/**
+ * The withdrawal of a request that has not run, as of the default branch now (`rev`, e.g.
+ * refs/heads/main): the one rule below, with the keys configured there and the filer as the
+ * configured principal whose key signed the filed request. For `list`, `show`, `withdraw` and
+ * the audit's open requests; gate, merge and execute see withdrawals through evidenceAtMerge.
+ */
+export async function withdrawalNow(
+  reader: EvidenceReader,
+  id: string,
+  rev: string,
+  cache: EvidenceCache = newEvidenceCache(),
+): Promise<{ withdrawal?: Withdrawal; ignored: string[]; filer?: string }> {
+  const config = await configAt(reader, rev, cache);
+  if (config instanceof Error)
+    return { ignored: [`the configuration cannot be read: ${config.message}`] };
+  const directory = directoryOf(config);
+  const baseline = await reader.commit(`${ORIGINAL_REF_PREFIX}${id}`);
+  const filer = baseline ? commitSigner(baseline.raw, directory) : undefined;
+  const found = await withdrawalOf(reader, { id, filer, directory });
+  return { ...found, ...(filer ? { filer } : {}) };
+}
+
+/**
+ * THE rule for withdrawals: request `id` is withdrawn when a commit on the default branch's
+ * first-parent history added withdrawals/<id>.yaml, signed (SSH, as the filing) by `filer`,
+ * the configured principal whose key signed the filed request. Nobody else can withdraw it
+ * (not the sponsor, not a writer of the repository); a record that does not verify is
+ * reported in `ignored` and changes nothing. A later commit deleting the file does not undo
+ * a withdrawal: the commit that added it stays in history.
+ */
+export async function withdrawalOf(
+  reader: EvidenceReader,
+  p: {
+    readonly id: string;
+    readonly filer: string | undefined;
+    readonly directory: IdentityDirectory;
+    readonly counts?: (commit: EvidenceCommit) => boolean;
+  },
+): Promise<{ withdrawal?: Withdrawal; ignored: string[] }> {
+  const ignored: string[] = [];
+  for (const commit of await reader.withdrawalCommits(p.id)) {
+    if (p.counts && !p.counts(commit)) continue;
+    const content = (await reader.file(commit.oid, withdrawalPath(p.id)))?.content;
+    const v = verifyWithdrawalCommit({
+      id: p.id,
+      commit,
+      content,
+      filer: p.filer,
+      directory: p.directory,
+    });
+    if (v.verified) return { withdrawal: v.withdrawal, ignored };
+    ignored.push(v.reason);
+  }
+  return { ignored };
 }
 
 /** The object id git gives a tag object with this content. */

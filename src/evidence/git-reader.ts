@@ -1,6 +1,7 @@
 import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
 import { Git } from "../forge/local/git.ts";
 import { REVIEW_TAG_PREFIX } from "../forge/local/reviews.ts";
+import { withdrawalPath } from "../forge/refs.ts";
 import type { ChangeStatus } from "../gate/snapshot.ts";
 import type { EvidenceBlob, EvidenceChange, EvidenceCommit, EvidenceReader } from "./reader.ts";
 
@@ -12,6 +13,8 @@ export interface KnownHistory {
   readonly reviewTags?: ReadonlyMap<string, readonly string[]>;
   /** Changes of a commit against its first parent ("<from> <to>" → changes). */
   readonly changes?: ReadonlyMap<string, readonly EvidenceChange[]>;
+  /** Commits that added withdrawals/<id>.yaml on the default branch, oldest first, per id. */
+  readonly withdrawals?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -96,6 +99,32 @@ export class GitEvidenceReader implements EvidenceReader {
     for (const oid of tags.get(id) ?? []) {
       const o = await this.#cat.read(oid);
       if (o?.type === "tag") out.push(o.content);
+    }
+    return out;
+  }
+
+  async withdrawalCommits(id: string): Promise<readonly EvidenceCommit[]> {
+    const oids =
+      this.#known.withdrawals?.get(id) ??
+      (
+        await this.#git.tryRaw([
+          "log",
+          "--first-parent",
+          "--diff-filter=A",
+          "--format=%H",
+          "--reverse",
+          `refs/heads/${this.#branch}`,
+          "--",
+          withdrawalPath(id),
+        ])
+      )
+        ?.split("\n")
+        .filter(Boolean) ??
+      [];
+    const out: EvidenceCommit[] = [];
+    for (const oid of oids) {
+      const c = await this.commit(oid);
+      if (c) out.push(c);
     }
     return out;
   }

@@ -22,6 +22,12 @@ export interface EvidenceReader {
   changes(from: string, to: string): Promise<readonly EvidenceChange[]>;
   /** The raw signed review records (local forge: annotated tag objects) for a request. */
   reviewRecords(id: string): Promise<readonly Buffer[]>;
+  /**
+   * The commits of the default branch's first-parent history that added the withdrawal file of
+   * a request (withdrawals/<id>.yaml), oldest first. Whether one counts is evidenceAtMerge's
+   * decision (signed by whoever filed the request), never the reader's.
+   */
+  withdrawalCommits(id: string): Promise<readonly EvidenceCommit[]>;
 }
 
 export interface EvidenceCommit {

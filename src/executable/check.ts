@@ -1,4 +1,5 @@
 import { childPointer, unescapeSegment } from "../masking/pointer.ts";
+import { normalizeForMatching } from "../text/unicode.ts";
 import type { Finding } from "../masking/types.ts";
 import type { SqlParser } from "../sql/parser.ts";
 import type { ExecutableParam } from "./catalogue.ts";
@@ -98,6 +99,7 @@ export function planExecutableMasks(
   };
 
   for (const p of params) {
+    denials.push(...lookAlikeKeys(request, p));
     const value = valueAt(request, p.path);
     if (value === undefined) continue;
     if (p.language === "shell-argv" && Array.isArray(value)) {
@@ -238,6 +240,34 @@ function nonOverlapping(list: readonly Range[]): Range[] {
 }
 
 /** The value a JSON Pointer names in a document; undefined when absent. */
+/**
+ * Keys that read like the executable parameter's own keys but are not them: `Query`, `QUERY`,
+ * `quеry` with a Cyrillic "е", a full-width or zero-width variant next to `query`. Executors
+ * need not read keys as exactly as the policy does (Go's encoding/json matches them to fields
+ * case-insensitively and lets the last one win), so such a key could run a statement that the
+ * reviewer never saw as the query. Every level of the parameter's path is checked.
+ */
+function lookAlikeKeys(request: unknown, p: ExecutableParam): string[] {
+  const found: string[] = [];
+  let at: unknown = request;
+  let path = "";
+  for (const raw of p.path.split("/").slice(1)) {
+    const seg = unescapeSegment(raw);
+    if (at === null || typeof at !== "object" || Array.isArray(at)) break;
+    const want = normalizeForMatching(seg);
+    for (const key of Object.keys(at)) {
+      if (key !== seg && normalizeForMatching(key) === want) {
+        found.push(
+          `${childPointer(path, key)} reads like the executable parameter ${p.path} but is another key: an executor could run it instead of what the reviewer reads; remove or rename it`,
+        );
+      }
+    }
+    path = childPointer(path, seg);
+    at = Object.hasOwn(at, seg) ? (at as Record<string, unknown>)[seg] : undefined;
+  }
+  return found;
+}
+
 export function valueAt(doc: unknown, pointer: string): unknown {
   let at: unknown = doc;
   for (const raw of pointer.split("/").slice(1)) {

@@ -6,16 +6,23 @@ import { JOURNAL_SUBDIR } from "../settings/home.ts";
 export interface JournalEvent {
   readonly at: string;
   readonly id: string;
-  /** claim: about to run; result: it finished (any outcome); retry: a person asked to re-run. */
-  readonly event: "claim" | "result" | "retry";
+  /**
+   * claim: about to run; result: it finished (any outcome); retry: a person asked to re-run;
+   * withdrawn: the executor saw its requester's verified withdrawal (it never runs after that).
+   */
+  readonly event: "claim" | "result" | "retry" | "withdrawn";
   readonly outcome?: string;
   readonly merge_commit?: string;
+  /** withdrawn: the commit that recorded the withdrawal. */
+  readonly commit?: string;
 }
 
 /** What the journal knows about one request. */
 export interface JournalState {
   readonly claimedAt?: string;
   readonly result?: { readonly at: string; readonly outcome: string };
+  /** When the executor first saw its requester's verified withdrawal, and in which commit. */
+  readonly withdrawn?: { readonly at: string; readonly commit: string };
 }
 
 export const JOURNAL_FILE = "executions.jsonl";
@@ -90,5 +97,7 @@ export class ExecutionJournal {
     if (e.event === "claim") this.#state.set(e.id, { ...s, claimedAt: s.claimedAt ?? e.at });
     else if (e.event === "result")
       this.#state.set(e.id, { ...s, result: { at: e.at, outcome: e.outcome ?? "unknown" } });
+    else if (e.event === "withdrawn" && s.withdrawn === undefined)
+      this.#state.set(e.id, { ...s, withdrawn: { at: e.at, commit: e.commit ?? "?" } });
   }
 }

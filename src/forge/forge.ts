@@ -45,6 +45,11 @@ export interface ProposalContext {
    * that authenticates the filer another way (GitHub: the App and the dispatching user).
    */
   authenticate?(declared: RequesterFields): Promise<AuthenticatedRequester>;
+  /**
+   * Whether the requester withdrew the request, for forges without an evidence source (the
+   * local forge judges withdrawals in evidenceAtMerge).
+   */
+  withdrawn?(): Promise<boolean>;
 }
 
 /** A forge's answer to "who filed it": the verified requester fields when verified. */
@@ -109,6 +114,12 @@ export interface Forge {
   evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }>;
   /** Ids of every request whose result was ever added to the default branch (even if deleted). */
   recordedResults?(): Promise<ReadonlySet<string>>;
+  /**
+   * Ids of requests whose withdrawal file (withdrawals/<id>.yaml) was ever added on the default
+   * branch, verified or not (the executor verifies each with the one withdrawal rule and keeps
+   * the verified ones in its journal, so erasing a withdrawal later cannot make it run).
+   */
+  withdrawalCandidates?(): Promise<ReadonlySet<string>>;
   /** Creates the claim for a request; false if it exists already (someone else has it). */
   claim(id: string, date: Date): Promise<boolean>;
   /** Whether a claim exists. */

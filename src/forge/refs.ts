@@ -91,3 +91,10 @@ export function requesterIdentity(id: string): GitIdentity {
       .replace(/^-+|-+$/g, "") || "requester";
   return { name: id, email: `${slug}@requesters.interlock.invalid` };
 }
+
+/** A requester's signed withdrawal of <id>: withdrawals/<id>.yaml on the default branch. */
+export const WITHDRAWALS_DIR = "withdrawals/";
+
+export function withdrawalPath(id: string): string {
+  return `${WITHDRAWALS_DIR}${id}.yaml`;
+}

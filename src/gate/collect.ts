@@ -70,6 +70,7 @@ export async function collectSnapshot(
         : { verified: false, reason: auth.reason },
       decision: record.decision,
       expiresAt: new Date(record.expires_at),
+      ...(ctx.withdrawn && (await ctx.withdrawn()) ? { withdrawn: true } : {}),
       // What Interlock wrote; "" when there is no baseline, which never matches (fail closed).
       recordedDigest: original && "record" in original ? original.record.digest : "",
       actualDigest:

@@ -21,7 +21,7 @@ import {
 } from "./snapshot.ts";
 
 /**
- * The approval gate (SPEC §5) as a pure function of a snapshot. Every rule is evaluated and
+ * The approval gate (docs/gate.md) as a pure function of a snapshot. Every rule is evaluated and
  * reported, never short-circuited: a reviewer wants the whole picture, and the verdict is data
  * that explains itself (which rules hold, which approvals counted, and why others did not).
  *
@@ -57,6 +57,19 @@ export function evaluateGate(s: GateSnapshot): GateVerdict {
     decision: checkDecision(s),
     "signed-request": checkAuthentication(s),
     "not-expired": checkExpiry(s.now, s.request.expiresAt),
+    "not-withdrawn": s.request.withdrawn
+      ? {
+          ok: false,
+          detail: "the requester withdrew it; it can never be merged or run",
+          headline: "the requester withdrew it",
+        }
+      : {
+          ok: true,
+          detail:
+            s.request.ignoredWithdrawals && s.request.ignoredWithdrawals.length > 0
+              ? `not withdrawn (${s.request.ignoredWithdrawals.join("; ")})`
+              : "not withdrawn",
+        },
     groups,
     codeowners,
     "distinct-approvers": checkDistinct(reviews, requirementsMet),
@@ -235,7 +248,7 @@ function timeOf(d: Date): number {
   return Number.isFinite(t) ? t : 0;
 }
 
-/** Everything about the reviewer that stops their approval from counting (SPEC §5 rule 3). */
+/** Everything about the reviewer that stops their approval from counting (rule distinct-approvers, docs/gate.md). */
 function disqualifications(review: GateReview, s: GateSnapshot): Reason[] {
   const dir = directoryOf(s);
   const who = review.who;

@@ -78,6 +78,10 @@ export interface GateRequest {
   readonly authentication: RequestAuthentication;
   readonly decision: GateDecision;
   readonly expiresAt: Date;
+  /** True when its requester withdrew it (verified by the forge): it can never be merged. */
+  readonly withdrawn?: boolean;
+  /** Withdrawal records that did not verify (reported, never counted), with the reason. */
+  readonly ignoredWithdrawals?: readonly string[];
   /** Digest stored in the request file when it was filed. */
   readonly recordedDigest: string;
   /** Digest recomputed from the file at the proposal head. */
@@ -123,11 +127,12 @@ export interface GateReview {
   readonly canApprove: boolean;
 }
 
-/** The rule ids of SPEC §5, in the order they are reported. */
+/** The rule ids of docs/gate.md, in the order they are reported. */
 export const GATE_RULES = [
   "decision",
   "signed-request",
   "not-expired",
+  "not-withdrawn",
   "groups",
   "codeowners",
   "distinct-approvers",
@@ -155,7 +160,7 @@ export interface GateApproval {
   readonly groups?: string[];
 }
 
-/** The gate's answer (SPEC §6 `gate --json`): data that explains itself. */
+/** The gate's answer (`gate --json`, docs/gate.md): data that explains itself. */
 export interface GateVerdict {
   readonly satisfied: boolean;
   readonly rules: readonly GateRuleResult[];

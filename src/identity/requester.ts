@@ -1,6 +1,6 @@
 import { resolvePrincipal, samePrincipal, type IdentityDirectory } from "./directory.ts";
 
-/** The requester fields of a request (SPEC §1). */
+/** The requester fields of a request (docs/request.md). */
 export interface RequesterFields {
   readonly id: string;
   readonly kind: "agent" | "human" | "pipeline";

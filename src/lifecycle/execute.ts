@@ -6,6 +6,7 @@ import {
   evidenceAtMerge,
   mergeFromCommit,
   newEvidenceCache,
+  withdrawalNow,
   type EvidenceCache,
   type PolicyAtBase,
 } from "../evidence/evidence.ts";
@@ -84,6 +85,7 @@ export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[
   };
   run.trust = await run.source?.trust?.();
   try {
+    await journalWithdrawals(deps, run);
     for (const m of await forge.mergedRequests()) {
       if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
       const report = await executeOne(m, deps, run);
@@ -93,6 +95,33 @@ export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[
     run.source?.close();
   }
   return reports;
+}
+
+/**
+ * At most once, even against a writer who erases a withdrawal: every verified withdrawal the
+ * executor sees on the default branch (the one withdrawal rule, with the keys committed there
+ * while the trust chain holds) goes into its journal, and a journalled withdrawal is never run.
+ */
+async function journalWithdrawals(deps: ExecuteDeps, run: RunState): Promise<void> {
+  const { forge, journal } = deps;
+  if (journal === undefined || run.source === undefined || !forge.withdrawalCandidates) return;
+  const candidates = [...(await forge.withdrawalCandidates())].filter(
+    (id) => journal.state(id)?.withdrawn === undefined,
+  );
+  if (candidates.length === 0) return;
+  const tip = await run.source.reader.commit(`refs/heads/${forge.defaultBranch}`);
+  if (tip === undefined || (run.trust && run.trust.brokenAt(tip.oid) !== undefined)) return;
+  for (const id of candidates) {
+    const w = await withdrawalNow(run.source.reader, id, tip.oid, run.cache);
+    if (w.withdrawal) {
+      journal.append({
+        at: deps.now().toISOString(),
+        id,
+        event: "withdrawn",
+        commit: w.withdrawal.commit,
+      });
+    }
+  }
 }
 
 /** What one `execute` run shares across requests: the evidence reader, policies by revision. */
@@ -127,6 +156,13 @@ async function executeOne(
       `this executor's journal records that it ran ${m.id} at ${journalled.result.at} ` +
         `(${journalled.result.outcome}), but its result is gone from ${forge.defaultBranch}: the result or ` +
         "the history was deleted. It is never run again; check the repository's integrity (interlock audit --verify).",
+    );
+  }
+  if (journalled?.withdrawn) {
+    return refused(
+      `this executor's journal records that its requester withdrew ${m.id} (commit ` +
+        `${journalled.withdrawn.commit.slice(0, 7)}, seen ${journalled.withdrawn.at}): a withdrawn ` +
+        "request never runs, even if the withdrawal is gone from the repository now",
     );
   }
   if (run.everRecorded.has(m.id)) {

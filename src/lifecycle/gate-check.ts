@@ -1,5 +1,7 @@
 import { commitText } from "../presentation/escape.ts";
-import { evidenceAtMerge } from "../evidence/evidence.ts";
+import { evidenceAtMerge, type EvidenceCache } from "../evidence/evidence.ts";
+import type { EvidenceSource } from "../evidence/reader.ts";
+import type { TrustChain } from "../trust/chain.ts";
 import type { Forge, ProposalContext } from "../forge/forge.ts";
 import { collectSnapshot, type Collected } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
@@ -12,9 +14,16 @@ export interface GateResult {
   readonly context: ProposalContext;
 }
 
+/** One evidence source, trust chain and cache for judging many requests (list, show). */
+export interface SharedEvidence {
+  readonly source: EvidenceSource;
+  readonly trust: TrustChain | undefined;
+  readonly cache?: EvidenceCache;
+}
+
 const noProposal = (id: string) =>
   new InterlockError("usage", `no open proposal for request ${id}`, {
-    hint: "Check the id ('git branch --list \"interlock/*\"'); a merged or denied request has no proposal.",
+    hint: "It was merged, denied or never filed: 'interlock show <id>' tells which.",
   });
 
 /**
@@ -22,11 +31,16 @@ const noProposal = (id: string) =>
  * now: through the one evidence check where the forge provides it (trust inputs as committed
  * on the default branch the merge lands on, exactly what the executor and the audit re-check).
  */
-export async function checkGate(forge: Forge, id: string, now: Date): Promise<GateResult> {
-  if (forge.evidenceSource) {
-    const source = forge.evidenceSource();
+export async function checkGate(
+  forge: Forge,
+  id: string,
+  now: Date,
+  shared?: SharedEvidence,
+): Promise<GateResult> {
+  if (shared || forge.evidenceSource) {
+    const source = shared?.source ?? forge.evidenceSource!();
     try {
-      const trust = await source.trust?.();
+      const trust = shared ? shared.trust : await source.trust?.();
       if (trust?.broken && trust.root === "") {
         // No pinned trust root: nothing in this repository can be trusted.
         throw new InterlockError("config.invalid", trust.broken.reason);
@@ -39,7 +53,11 @@ export async function checkGate(forge: Forge, id: string, now: Date): Promise<Ga
           hint: "Run the command again.",
         });
       }
-      const ev = await evidenceAtMerge(source.reader, m, { now, ...(trust ? { trust } : {}) });
+      const ev = await evidenceAtMerge(source.reader, m, {
+        now,
+        ...(trust ? { trust } : {}),
+        ...(shared?.cache ? { cache: shared.cache } : {}),
+      });
       if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
       return {
         verdict: ev.verdict,
@@ -47,7 +65,7 @@ export async function checkGate(forge: Forge, id: string, now: Date): Promise<Ga
         context,
       };
     } finally {
-      source.close();
+      if (!shared) source.close();
     }
   }
   const context = await forge.proposal(id);

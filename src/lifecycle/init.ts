@@ -28,7 +28,7 @@ import { EXECUTOR_IDENTITY_FILE, KEYS_SUBDIR, MASK_KEY_FILE, repoHome } from "..
 
 const run = promisify(execFile);
 
-/** The demo people of a new approvals repository (SPEC §6). */
+/** The demo people of a new approvals repository. */
 export const DEMO_PEOPLE = {
   alice: { name: "Alice Example", role: "runs the agents (their human sponsor)" },
   dana: { name: "Dana Example", role: "data-stewards" },

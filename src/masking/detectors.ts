@@ -1,5 +1,5 @@
 /**
- * Built-in, schema-less detectors for personal data and secrets (SPEC §3).
+ * Built-in, schema-less detectors for personal data and secrets.
  *
  * Every detector scans one string and reports exact [start, end) ranges, so that masking can
  * replace only the sensitive part and keep the shape of the rest (a SQL query stays readable).

@@ -12,7 +12,7 @@ import {
 import { placeholder, stronger } from "./strategies.ts";
 import type { Finding, FindingKind, MaskStrategy } from "./types.ts";
 
-/** A mask asked for by the policy (SPEC §2 `mask`). */
+/** A mask asked for by the policy (the decision's `mask`, docs/policy.md). */
 export interface MaskRule {
   readonly path: string;
   readonly strategy: MaskStrategy;

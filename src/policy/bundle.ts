@@ -4,7 +4,7 @@ import { join, relative, sep } from "node:path";
 import { sha256 } from "../request/canonical.ts";
 import { packageRoot } from "./toolchain.ts";
 
-/** The policy entrypoint every Interlock policy set defines (SPEC §2). */
+/** The policy entrypoint every Interlock policy set defines (docs/policy.md). */
 export const ENTRYPOINT = "interlock/decision";
 /** Where a built bundle lives, relative to a policies/ directory. */
 export const DIST_DIR = "dist";

@@ -14,7 +14,7 @@ const groupSchema = z.strictObject({
 const pointerSchema = z.string().regex(/^(?:\/(?:[^~/]|~[01])*)*$/, "must be a JSON Pointer");
 
 /**
- * What a policy must return (SPEC §2). Strict: anything outside this shape is treated as a
+ * What a policy must return (docs/policy.md). Strict: anything outside this shape is treated as a
  * policy failure and becomes a denial, never a partial decision.
  */
 export const policyDecisionSchema = z

@@ -25,7 +25,7 @@ import {
 import { HOST_BUILTINS } from "./builtins.ts";
 import { failClosed, policyDecisionSchema, type Decision } from "./decision.ts";
 
-/** What the policy sees (SPEC §2): the raw request, the detectors' findings, and context. */
+/** What the policy sees (docs/policy.md): the raw request, the detectors' findings, and context. */
 export interface PolicyInput {
   readonly request: Request;
   /** Findings never carry the matched text; see masking/types.ts. */
@@ -237,7 +237,7 @@ class WasmPolicyEngine implements PolicyEngine {
       return failClosed(
         "validate",
         `the policy's answer is not a valid decision (${issues})`,
-        "Compare the decision rule's output with SPEC §2 (allow, deny, risk, classification, auto_approve, approvals, mask, ttl_seconds).",
+        "Compare the decision rule's output with the decision schema (allow, deny, risk, classification, auto_approve, approvals, mask, ttl_seconds).",
         this.revision,
       );
     }

@@ -9,7 +9,7 @@ import { digestOf } from "../request/canonical.ts";
 export const REQUEST_FILE_VERSION = 1;
 
 /**
- * What a request file holds (SPEC §4): the masked request, what was found and masked (never
+ * What a request file holds (docs/repository.md): the masked request, what was found and masked (never
  * the values), the decision, and the original params sealed to the executors.
  */
 export interface RequestRecord {

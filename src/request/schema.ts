@@ -19,7 +19,7 @@ export const requesterSchema = z.strictObject({
   on_behalf_of: nonEmpty(200).optional(),
 });
 
-/** SPEC §1. Strict: an unknown key is an error, so a typo never silently drops a field. */
+/** The request (docs/request.md). Strict: an unknown key is an error, so a typo never silently drops a field. */
 export const requestSchema = z.strictObject({
   action: z
     .string()
@@ -28,7 +28,12 @@ export const requestSchema = z.strictObject({
   params: z.json().optional(),
   reason: nonEmpty(4000),
   requester: requesterSchema,
-  ttl: z.string().regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d").optional(),
+  ttl: z
+    .string()
+    .regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d")
+    // A zero duration would otherwise fall back to the policy's maximum: refuse it instead.
+    .refine((t) => !TTL_PATTERN.test(t) || ttlSeconds(t) > 0, "must be longer than 0s")
+    .optional(),
 });
 
 export type Request = Readonly<z.infer<typeof requestSchema>>;

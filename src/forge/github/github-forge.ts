@@ -382,6 +382,14 @@ export class GitHubForge implements Forge {
     });
   }
 
+  /**
+   * On GitHub a requester withdraws by closing the pull request, which can then never be
+   * merged; there is no signed withdrawal record of a merged request yet.
+   */
+  async isWithdrawn(): Promise<boolean> {
+    return false;
+  }
+
   readDefault(path: string): Promise<string | undefined> {
     return this.#op("readDefault", async () => {
       try {

@@ -20,6 +20,8 @@ import {
   INTERLOCK_IDENTITY,
   ORIGINAL_REF_PREFIX,
   requesterIdentity,
+  withdrawalPath,
+  WITHDRAWALS_DIR,
 } from "../refs.ts";
 import { GitEvidenceReader } from "../../evidence/git-reader.ts";
 import type { EvidenceSource, MergeUnderTest } from "../../evidence/reader.ts";
@@ -121,6 +123,7 @@ export class LocalForge implements Forge {
       ? (await this.git.tryRaw(["merge-base", main, head]))?.trim() || undefined
       : undefined;
     if (base === undefined) return undefined; // unrelated history: not a proposal of this repository
+    if (base === head) return undefined; // merged already: no longer an open proposal
     return this.#context(id, head, base, base, undefined);
   }
 
@@ -152,6 +155,7 @@ export class LocalForge implements Forge {
     if (head === undefined || main === undefined) return undefined;
     const mergeBase = (await this.git.tryRaw(["merge-base", main, head]))?.trim();
     if (!mergeBase) return undefined; // unrelated history: not a proposal of this repository
+    if (mergeBase === head) return undefined; // merged already: no longer an open proposal
     return { id, head, base: main, landed: head, changed: await this.#diff(mergeBase, head), at };
   }
 
@@ -270,6 +274,25 @@ export class LocalForge implements Forge {
     return ids;
   }
 
+  async withdrawalCandidates(): Promise<ReadonlySet<string>> {
+    const out = await this.git.tryRaw([
+      "log",
+      "--first-parent",
+      "--diff-filter=A",
+      "--name-only",
+      "--format=",
+      this.#main,
+      "--",
+      WITHDRAWALS_DIR,
+    ]);
+    const ids = new Set<string>();
+    for (const line of (out ?? "").split("\n")) {
+      const m = /^withdrawals\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/.exec(line.trim());
+      if (m) ids.add(m[1]!);
+    }
+    return ids;
+  }
+
   async claim(id: string): Promise<boolean> {
     const main = await this.git.revParse(this.#main);
     return this.git.compareAndSwap(`${CLAIM_REF_PREFIX}${id}`, main!, undefined);
@@ -282,6 +305,39 @@ export class LocalForge implements Forge {
 
   async releaseClaim(id: string): Promise<void> {
     await this.git.tryRaw(["update-ref", "-d", `${CLAIM_REF_PREFIX}${id}`]);
+  }
+
+  /**
+   * Records a withdrawal on the default branch: a commit adding withdrawals/<id>.yaml, signed
+   * with the requester's key (as the request was), so no one else can withdraw it.
+   */
+  async recordWithdrawal(p: {
+    id: string;
+    by: string;
+    content: string;
+    message: string;
+    signingKey: NonNullable<NewProposal["signingKey"]>;
+    date: Date;
+  }): Promise<string> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const tip = await this.git.revParse(this.#main);
+      if (tip === undefined) throw new Error(`the repository has no ${this.defaultBranch} branch`);
+      const unsigned = await this.git.commitFiles({
+        base: tip,
+        parents: [tip],
+        files: [{ path: withdrawalPath(p.id), content: p.content }],
+        message: p.message,
+        author: requesterIdentity(p.by),
+        committer: INTERLOCK_IDENTITY,
+        date: p.date,
+      });
+      const commit = await this.#signCommit(unsigned, p.signingKey);
+      if (await this.git.compareAndSwap(this.#main, commit, tip)) {
+        await this.git.syncWorktree(this.defaultBranch);
+        return commit;
+      }
+    }
+    throw new Error(`could not update ${this.defaultBranch}: too many concurrent writers`);
   }
 
   async readDefault(path: string): Promise<string | undefined> {

@@ -105,3 +105,19 @@ export function verifyRequestCommit(
     reason: `the proposal's signature is by no configured person or agent (${why})`,
   };
 }
+
+/**
+ * The configured principal whose key signed a commit (SSH, namespace "git"), or undefined when
+ * it is unsigned or signed by no configured key. Never throws.
+ */
+export function commitSigner(raw: string | Uint8Array, dir: IdentityDirectory): string | undefined {
+  const signed = splitSignedCommit(raw);
+  if (signed === undefined) return undefined;
+  const signers = requestSigners(dir);
+  for (const s of signers) {
+    if (verifySshSignature(signed.signature, signed.payload, "git", s.principal, signers).ok) {
+      return s.principal;
+    }
+  }
+  return undefined;
+}

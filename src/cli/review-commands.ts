@@ -1,0 +1,252 @@
+import { readFileSync } from "node:fs";
+import type { Evaluation } from "../decide.ts";
+import { EXIT, InterlockError } from "../errors.ts";
+import { ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
+import { requestSigners } from "../forge/local/signed-request.ts";
+import { withdrawalNow } from "../evidence/evidence.ts";
+import { verifySshSignature } from "../forge/local/sshsig.ts";
+import { withdrawalFile } from "../forge/local/withdrawal.ts";
+import { renderVerdict } from "../gate/gate.ts";
+import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
+import {
+  OPEN_STATES,
+  REQUEST_STATES,
+  requestStatuses,
+  type RequestState,
+  type RequestStatus,
+} from "../lifecycle/status.ts";
+import { maskText } from "../masking/mask.ts";
+import { renderCard } from "../proposal/card.ts";
+import { commitText, terminalText } from "../presentation/escape.ts";
+import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
+import type { CliIO } from "./io.ts";
+import { repoHint, requireId } from "./lifecycle.ts";
+import { openLocalRepo, signingKeyFile } from "./local.ts";
+
+/** `interlock list`: requests and what each one waits for. */
+export async function listCommand(input: CommandInput, io: CliIO): Promise<number> {
+  if (input.positionals.length > 0)
+    throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
+  const json = booleanFlag(input, "json");
+  const mine = booleanFlag(input, "mine");
+  const as = stringFlag(input, "as");
+  const stateFlag = stringFlag(input, "state");
+  if (mine && as === undefined) throw new InterlockError("usage", "--mine needs --as <who>");
+  if (stateFlag !== undefined && !REQUEST_STATES.includes(stateFlag as RequestState)) {
+    throw new InterlockError("usage", `--state ${stateFlag}: not a state`, {
+      hint: `States: ${REQUEST_STATES.join(", ")}.`,
+    });
+  }
+  const local = await openLocalRepo(stringFlag(input, "repo"), io.cwd, io.env);
+  const now = io.now();
+  const who =
+    as === undefined ? undefined : (resolvePrincipal(directoryOf(local.config), as)?.id ?? as);
+  const states: readonly RequestState[] = stateFlag
+    ? [stateFlag as RequestState]
+    : booleanFlag(input, "all")
+      ? REQUEST_STATES
+      : OPEN_STATES;
+  const all = await requestStatuses(local.forge, now);
+  const shown = all.filter(
+    (r) => states.includes(r.state) && (!mine || (who !== undefined && r.reviewers.includes(who))),
+  );
+  if (json) {
+    io.stdout.write(JSON.stringify({ requests: shown.map((r) => toJson(r, now)) }, null, 2) + "\n");
+    return EXIT.ok;
+  }
+  if (shown.length === 0) {
+    io.stdout.write(mine ? `Nothing waits for ${who}.\n` : "No requests.\n");
+    return EXIT.ok;
+  }
+  const t = terminalText;
+  for (const r of shown) {
+    const by = r.on_behalf_of ? `${r.requester} for ${r.on_behalf_of}` : r.requester;
+    const age = r.requested_at ? ago(now, new Date(r.requested_at)) : "?";
+    const expiry =
+      r.expires_at === null
+        ? ""
+        : new Date(r.expires_at).getTime() > now.getTime()
+          ? ` expires in ${span(new Date(r.expires_at).getTime() - now.getTime())}`
+          : "";
+    io.stdout.write(
+      `${r.id}  ${r.state.padEnd(9)} ${t(r.action).padEnd(18)} ${t(r.risk).padEnd(8)} ${t(by)}, ${age} ago${expiry}\n` +
+        `    ${t(r.missing)}${r.reviewers.length > 0 ? ` (can approve: ${r.reviewers.join(", ")})` : ""}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+/** `interlock show <id>`: the masked card, the decision, the gate verdict and the reviews. */
+export async function showCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const id = requireId(input.positionals);
+  const json = booleanFlag(input, "json");
+  const local = await openLocalRepo(stringFlag(input, "repo"), io.cwd, io.env);
+  const now = io.now();
+  const r = (await requestStatuses(local.forge, now, id)).find((s) => s.id === id);
+  if (r === undefined) {
+    throw new InterlockError("usage", `no request ${id} in this repository`, {
+      hint: `See the requests with 'interlock list --all${repoHint(input)}'.`,
+    });
+  }
+  if (json) {
+    io.stdout.write(
+      JSON.stringify(
+        {
+          ...toJson(r, now),
+          request: r.record?.request ?? null,
+          decision: r.record?.decision ?? null,
+          masks: r.record?.masks ?? [],
+          gate: r.verdict ?? null,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    return EXIT.ok;
+  }
+  if (r.record) {
+    // The card shows the recorded (masked) request: the sealed original is never opened here.
+    const ev = {
+      decision: r.record.decision,
+      request: r.record.request,
+      findings: r.record.findings,
+      masks: r.record.masks,
+      ignoredMaskRules: [],
+    } as unknown as Evaluation;
+    io.stdout.write(
+      renderCard(ev, {
+        color: Boolean(io.stdout.isTTY),
+        requestedAt: new Date(r.record.requested_at),
+      }),
+    );
+  }
+  io.stdout.write(`\nState: ${r.state}: ${terminalText(r.missing)}\n`);
+  if (r.record) io.stdout.write(`Expires: ${terminalText(r.record.expires_at)}\n`);
+  if (r.verdict) io.stdout.write(`\n${renderVerdict(r.verdict)}`);
+  return EXIT.ok;
+}
+
+/** `interlock withdraw <id> --as <requester>`: a signed withdrawal, recorded on the default branch. */
+export async function withdrawCommand(input: CommandInput, io: CliIO): Promise<number> {
+  const id = requireId(input.positionals);
+  const json = booleanFlag(input, "json");
+  const as = stringFlag(input, "as");
+  if (as === undefined) throw new InterlockError("usage", "withdraw needs --as <requester>");
+  const local = await openLocalRepo(stringFlag(input, "repo"), io.cwd, io.env);
+  const forge = local.forge;
+  const dir = directoryOf(local.config);
+  const who = resolvePrincipal(dir, as)?.id ?? as;
+  const original = await forge.git.revParse(`${ORIGINAL_REF_PREFIX}${id}`);
+  if (original === undefined) {
+    throw new InterlockError("usage", `no filed request ${id} in this repository`, {
+      hint: `See the requests with 'interlock list${repoHint(input)}'.`,
+    });
+  }
+  const main = `refs/heads/${forge.defaultBranch}`;
+  const withdrawal = async () => {
+    const source = forge.evidenceSource();
+    try {
+      return await withdrawalNow(source.reader, id, main);
+    } finally {
+      source.close();
+    }
+  };
+  const before = await withdrawal();
+  // Only whoever filed it (the configured principal whose key signed the filing) withdraws it:
+  // not the sponsor, not a reviewer, not a writer of the repository.
+  if (before.filer !== who) {
+    throw new InterlockError(
+      "usage",
+      `only the requester who filed ${id} (${before.filer ?? "an unverified signer"}) can withdraw it, not ${who}`,
+      { hint: "A reviewer who disagrees rejects it instead: interlock reject <id> --as <you>." },
+    );
+  }
+  if (await forge.readDefault(`results/${id}.yaml`)) {
+    throw new InterlockError("usage", `request ${id} was executed already; it cannot be withdrawn`);
+  }
+  const existing = before.withdrawal;
+  if (existing === undefined) {
+    const keyFile = signingKeyFile(local, who, stringFlag(input, "key"), io.cwd);
+    const signingKey = parseSshPrivateKey(readFileSync(keyFile, "utf8"), keyFile);
+    // Refuse before writing anything when the key is not the requester's configured key.
+    const probe = `interlock withdrawal of ${id}`;
+    const check = verifySshSignature(
+      signingKey.sign(probe, "git"),
+      probe,
+      "git",
+      who,
+      requestSigners(dir),
+    );
+    if (!check.ok) {
+      throw new InterlockError(
+        "usage",
+        `the key given is not ${who}'s configured signing key (${check.reason})`,
+        { hint: `Sign with ${who}'s own key (--key <file>, or the key in your Interlock home).` },
+      );
+    }
+    const now = io.now();
+    const reason = stringFlag(input, "reason");
+    await forge.recordWithdrawal({
+      id,
+      by: who,
+      content: withdrawalFile({
+        id,
+        by: who,
+        at: now,
+        ...(reason ? { reason: maskText(reason) } : {}),
+      }),
+      message: `Withdraw request ${id}\n\nWithdrawn by its requester ${commitText(who)}.`,
+      signingKey,
+      date: now,
+    });
+  }
+  // Only a withdrawal the one rule verifies (signed by whoever filed it) counts.
+  const w = (await withdrawal()).withdrawal;
+  if (w === undefined) {
+    throw new InterlockError(
+      "usage",
+      `the withdrawal of ${id} is not signed by its requester ${who}: the key given is not ${who}'s configured key`,
+      { hint: `Sign with ${who}'s own key (--key <file>, or the key in your Interlock home).` },
+    );
+  }
+  if (json) {
+    io.stdout.write(
+      JSON.stringify({ id, withdrawn: true, by: w.by, at: w.at, commit: w.commit }, null, 2) + "\n",
+    );
+  } else {
+    io.stdout.write(
+      `${existing ? "Already withdrawn" : "Withdrew"} ${id} (by ${w.by}, commit ${w.commit.slice(0, 7)}): it can never be merged or executed.\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+function toJson(r: RequestStatus, now: Date): Record<string, unknown> {
+  return {
+    id: r.id,
+    state: r.state,
+    action: r.action,
+    risk: r.risk,
+    requester: r.requester,
+    on_behalf_of: r.on_behalf_of,
+    requested_at: r.requested_at,
+    expires_at: r.expires_at,
+    expired: r.expires_at !== null && new Date(r.expires_at).getTime() <= now.getTime(),
+    missing: r.missing,
+    reviewers: r.reviewers,
+  };
+}
+
+function ago(now: Date, then: Date): string {
+  return span(Math.max(0, now.getTime() - then.getTime()));
+}
+
+function span(ms: number): string {
+  const m = Math.floor(ms / 60_000);
+  if (m < 1) return "<1m";
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${m % 60 ? ` ${m % 60}m` : ""}`;
+  return `${Math.floor(h / 24)}d`;
+}

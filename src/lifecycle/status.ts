@@ -1,0 +1,233 @@
+import { ownerMembers } from "../config/config.ts";
+import type { LocalForge } from "../forge/local/local-forge.ts";
+import { InterlockError } from "../errors.ts";
+import { newEvidenceCache, withdrawalNow } from "../evidence/evidence.ts";
+import { ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { checkGate, type GateResult, type SharedEvidence } from "./gate-check.ts";
+import type { GateVerdict } from "../gate/snapshot.ts";
+import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
+import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+
+/** Where a request stands. Closed states: expired, withdrawn, merged, executed, denied, invalid. */
+export type RequestState =
+  | "pending"
+  | "approved"
+  | "rejected"
+  | "expired"
+  | "withdrawn"
+  | "merged"
+  | "executed"
+  | "denied"
+  | "invalid";
+
+export const REQUEST_STATES: readonly RequestState[] = [
+  "pending",
+  "approved",
+  "rejected",
+  "expired",
+  "withdrawn",
+  "merged",
+  "executed",
+  "denied",
+  "invalid",
+];
+
+/**
+ * The states `interlock list` shows by default: what a person may still act on. Expired and
+ * withdrawn requests are closed (`--all` or `--state` shows them).
+ */
+export const OPEN_STATES: readonly RequestState[] = ["pending", "approved", "rejected"];
+
+/** One request as a reviewer sees it in a list (only masked, recorded values). */
+export interface RequestStatus {
+  readonly id: string;
+  readonly state: RequestState;
+  readonly action: string;
+  readonly risk: string;
+  readonly requester: string;
+  readonly on_behalf_of: string | null;
+  readonly requested_at: string | null;
+  readonly expires_at: string | null;
+  /** What the request waits for, or why it is closed. */
+  readonly missing: string;
+  /** People who could still give a counting approval (open requests only). */
+  readonly reviewers: readonly string[];
+  /** The recorded request file (masked), when it could be read. */
+  readonly record?: ParsedRequestFile;
+  /** The gate's verdict now (open requests) . */
+  readonly verdict?: GateVerdict;
+}
+
+/**
+ * The state of every request the local forge knows (filed proposals, merged requests and
+ * denials), oldest id first. Open proposals are judged by the gate through the one evidence
+ * check (exactly as `gate` and `merge` judge them); withdrawals by the one withdrawal rule.
+ */
+export async function requestStatuses(
+  forge: LocalForge,
+  now: Date,
+  only?: string,
+): Promise<RequestStatus[]> {
+  const git = forge.git;
+  const main = `refs/heads/${forge.defaultBranch}`;
+  const filed = (
+    (await git.tryRaw(["for-each-ref", "--format=%(refname)", ORIGINAL_REF_PREFIX])) ?? ""
+  )
+    .split("\n")
+    .filter(Boolean)
+    .map((r) => r.slice(ORIGINAL_REF_PREFIX.length))
+    .filter((id) => only === undefined || id === only);
+  const ids = (dir: string, re: RegExp) =>
+    git
+      .listFiles(main, dir)
+      .then((files) =>
+        files
+          .map((f) => re.exec(f)?.[1])
+          .filter((x): x is string => x !== undefined && (only === undefined || x === only)),
+      );
+  const results = new Set(await ids("results/", /^results\/([0-9A-Z]{26})\.yaml$/));
+  const denials = await ids("denials/", /^denials\/([0-9A-Z]{26})\.yaml$/);
+  const merged = new Map(
+    (await forge.mergedRequests())
+      .filter((m) => only === undefined || m.id === only)
+      .map((m) => [m.id, m]),
+  );
+  const out: RequestStatus[] = [];
+  for (const id of denials) {
+    const record = read(await forge.readDefault(`denials/${id}.yaml`));
+    out.push(
+      status(id, "denied", record, `denied by policy: ${record?.decision.deny.join("; ") ?? "?"}`),
+    );
+  }
+  const source = forge.evidenceSource();
+  try {
+    const shared: SharedEvidence = {
+      source,
+      trust: await source.trust?.(),
+      cache: newEvidenceCache(),
+    };
+    for (const [id, m] of merged) {
+      const record = read(await forge.readDefault(m.path));
+      if (results.has(id)) out.push(status(id, "executed", record, "executed; see its result"));
+      else if ((await withdrawalNow(source.reader, id, main, shared.cache)).withdrawal)
+        out.push(status(id, "withdrawn", record, "withdrawn by its requester after the merge"));
+      else out.push(status(id, "merged", record, "merged; waits for the executor"));
+    }
+    for (const id of filed) {
+      if (merged.has(id)) continue;
+      out.push(await openStatus(forge, id, now, shared));
+    }
+  } finally {
+    source.close();
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** One open proposal, judged by the gate now (the one evidence check). */
+async function openStatus(
+  forge: LocalForge,
+  id: string,
+  now: Date,
+  shared: SharedEvidence,
+): Promise<RequestStatus> {
+  let gate: GateResult;
+  try {
+    gate = await checkGate(forge, id, now, shared);
+  } catch (err) {
+    if (err instanceof InterlockError && err.code !== "config.invalid") {
+      return status(id, "invalid", undefined, err.message);
+    }
+    throw err;
+  }
+  const { verdict } = gate;
+  const { record, snapshot } = gate.collected;
+  const failed = new Set(verdict.rules.filter((r) => !r.ok).map((r) => r.rule));
+  const state: RequestState = failed.has("not-withdrawn")
+    ? "withdrawn"
+    : failed.has("not-expired")
+      ? "expired"
+      : failed.has("no-rejection")
+        ? "rejected"
+        : verdict.satisfied
+          ? "approved"
+          : "pending";
+  // The only expiry Interlock trusts: the filing time plus the decision's TTL.
+  const expiresAt = snapshot.request.expiresAt.toISOString();
+  const missing =
+    state === "withdrawn"
+      ? "withdrawn by its requester"
+      : state === "expired"
+        ? `expired at ${expiresAt}; it can no longer be approved`
+        : state === "approved"
+          ? "nothing: the gate holds, it can be merged"
+          : verdict.summary;
+  const open = state === "pending" || state === "rejected";
+  const reviewers = open ? eligibleReviewers(forge, record, verdict) : [];
+  return {
+    ...status(id, state, record, missing),
+    expires_at: expiresAt,
+    reviewers,
+    verdict,
+  };
+}
+
+/**
+ * People who could still give an approval that counts: named by a group of the decision that
+ * still needs approvals (directly or through a team), not the requester or its sponsor, and
+ * not already counted.
+ */
+function eligibleReviewers(
+  forge: LocalForge,
+  record: ParsedRequestFile,
+  verdict: GateVerdict,
+): string[] {
+  const teams = ownerMembers(forge.config);
+  const dir = directoryOf(forge.config);
+  const idOf = (who: string) => resolvePrincipal(dir, who)?.id ?? who;
+  const requester = record.request.requester as { id?: string; on_behalf_of?: string } | undefined;
+  const excluded = new Set(
+    [requester?.id, requester?.on_behalf_of].filter((x): x is string => !!x).map(idOf),
+  );
+  const counted = new Set(verdict.approvals.filter((a) => a.counted).map((a) => idOf(a.who)));
+  const people = new Set<string>();
+  for (const g of record.decision.approvals.groups) {
+    for (const owner of g.owners) {
+      const key = owner.toLowerCase();
+      const members = teams[key] ?? [owner.replace(/^@/, "")];
+      for (const m of members) people.add(idOf(m));
+    }
+  }
+  return [...people]
+    .filter((p) => forge.config.people[p] !== undefined && !forge.config.people[p]!.bot)
+    .filter((p) => !excluded.has(p) && !counted.has(p))
+    .sort();
+}
+
+function read(text: string | undefined): ParsedRequestFile | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseRequestFile(text);
+  return "record" in parsed ? parsed.record : undefined;
+}
+
+function status(
+  id: string,
+  state: RequestState,
+  record: ParsedRequestFile | undefined,
+  missing: string,
+): RequestStatus {
+  const r = record?.request as
+    { action?: string; requester?: { id?: string; on_behalf_of?: string } } | undefined;
+  return {
+    id,
+    state,
+    action: String(r?.action ?? "?"),
+    risk: record?.decision.risk ?? "?",
+    requester: String(r?.requester?.id ?? "?"),
+    on_behalf_of: r?.requester?.on_behalf_of ?? null,
+    requested_at: record?.requested_at ?? null,
+    expires_at: record?.expires_at ?? null,
+    missing,
+    reviewers: [],
+    ...(record ? { record } : {}),
+  };
+}
