@@ -977,7 +977,7 @@ var require_util = __commonJS({
     var net = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify: stringify5 } = __require("node:querystring");
+    var { stringify: stringify6 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1037,7 +1037,7 @@ var require_util = __commonJS({
       if (url2.includes("?") || url2.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify5(queryParams);
+      const stringified = stringify6(queryParams);
       if (stringified) {
         url2 += "?" + stringified;
       }
@@ -16244,7 +16244,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify5(cookie) {
+    function stringify6(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16302,7 +16302,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify: stringify5
+      stringify: stringify6
     };
   }
 });
@@ -16448,7 +16448,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify: stringify5 } = require_util6();
+    var { stringify: stringify6 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers3 } = require_headers();
     function getCookies(headers) {
@@ -16491,7 +16491,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers3, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify5(cookie);
+      const str = stringify6(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -20627,7 +20627,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify5(item, ctx, onComment, onChompKeep) {
+    function stringify6(item, ctx, onComment, onChompKeep) {
       if (identity2.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity2.isAlias(item)) {
@@ -20656,7 +20656,7 @@ var require_stringify = __commonJS({
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify5;
+    exports.stringify = stringify6;
   }
 });
 
@@ -20666,7 +20666,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity2 = require_identity();
     var Scalar = require_Scalar();
-    var stringify5 = require_stringify();
+    var stringify6 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -20688,7 +20688,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify5.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify6.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -20740,7 +20740,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify5.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify6.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -20881,7 +20881,7 @@ var require_addPairToJSMap = __commonJS({
     "use strict";
     var log = require_log();
     var merge4 = require_merge();
-    var stringify5 = require_stringify();
+    var stringify6 = require_stringify();
     var identity2 = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map2, { key, value }) {
@@ -20917,7 +20917,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity2.isNode(key) && ctx?.doc) {
-        const strCtx = stringify5.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify6.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node2 of ctx.anchors.keys())
           strCtx.anchors.add(node2.anchor);
@@ -20984,12 +20984,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var stringify5 = require_stringify();
+    var stringify6 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify6 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify6(collection, ctx, options);
+      const stringify7 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify7(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -21014,7 +21014,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify5.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify6.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -21081,7 +21081,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify5.stringify(item, itemCtx, () => comment = null);
+        let str = stringify6.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -22442,7 +22442,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var stringify5 = require_stringify();
+    var stringify6 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines = [];
@@ -22457,7 +22457,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines.push("---");
-      const ctx = stringify5.createStringifyContext(doc, options);
+      const ctx = stringify6.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines.length !== 1)
@@ -22479,7 +22479,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify5.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify6.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
@@ -22487,7 +22487,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines.push(body);
       } else {
-        lines.push(stringify5.stringify(doc.contents, ctx));
+        lines.push(stringify6.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -24623,7 +24623,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify5 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify6 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -24676,7 +24676,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify5;
+    exports.stringify = stringify6;
   }
 });
 
@@ -26406,7 +26406,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify5(value, replacer, options) {
+    function stringify6(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -26431,7 +26431,7 @@ var require_public_api = __commonJS({
     exports.parse = parse7;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument4;
-    exports.stringify = stringify5;
+    exports.stringify = stringify6;
   }
 });
 
@@ -33299,7 +33299,7 @@ ${indent}${str}`;
         const {
           indent,
           indentStep,
-          stringify: stringify5
+          stringify: stringify6
         } = ctx;
         const inFlow = this.type === PlainValue.Type.FLOW_MAP || this.type === PlainValue.Type.FLOW_SEQ || ctx.inFlow;
         if (inFlow) itemIndent += indentStep;
@@ -33329,7 +33329,7 @@ ${indent}${str}`;
             if (inFlow && (!chompKeep && item.spaceBefore || item.commentBefore || item.comment || item.key && (item.key.commentBefore || item.key.comment) || item.value && (item.value.commentBefore || item.value.comment))) hasItemWithNewLine = true;
           }
           chompKeep = false;
-          let str2 = stringify5(item, ctx, () => comment = null, () => chompKeep = true);
+          let str2 = stringify6(item, ctx, () => comment = null, () => chompKeep = true);
           if (inFlow && !hasItemWithNewLine && str2.includes("\n")) hasItemWithNewLine = true;
           if (inFlow && i < this.items.length - 1) str2 += ",";
           str2 = addComment(str2, itemIndent, comment);
@@ -33506,14 +33506,14 @@ ${indent}${s}` : "\n";
           doc,
           indent,
           indentStep,
-          stringify: stringify5
+          stringify: stringify6
         } = ctx;
         ctx = Object.assign({}, ctx, {
           implicitKey: !explicitKey,
           indent: indent + indentStep
         });
         let chompKeep = false;
-        let str = stringify5(key, ctx, () => keyComment = null, () => chompKeep = true);
+        let str = stringify6(key, ctx, () => keyComment = null, () => chompKeep = true);
         str = addComment(str, ctx.indent, keyComment);
         if (!explicitKey && str.length > 1024) {
           if (simpleKeys) throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -33551,7 +33551,7 @@ ${cs}`;
         if (!indentSeq && indentSize >= 2 && !ctx.inFlow && !explicitKey && value instanceof YAMLSeq && value.type !== PlainValue.Type.FLOW_SEQ && !value.tag && !doc.anchors.getName(value)) {
           ctx.indent = ctx.indent.substr(2);
         }
-        const valueStr = stringify5(value, ctx, () => valueComment = null, () => chompKeep = true);
+        const valueStr = stringify6(value, ctx, () => valueComment = null, () => chompKeep = true);
         let ws = " ";
         if (vcb || this.comment) {
           ws = `${vcb}
@@ -35916,7 +35916,7 @@ var require_Document_a8d0fbf9 = __commonJS({
       }
       return props.join(" ");
     }
-    function stringify5(item, ctx, onComment, onChompKeep) {
+    function stringify6(item, ctx, onComment, onChompKeep) {
       const {
         anchors,
         schema
@@ -36314,7 +36314,7 @@ ${cbNode.commentBefore}` : cb;
           keep,
           mapAsMap: keep && !!mapAsMap,
           maxAliasCount,
-          stringify: stringify5
+          stringify: stringify6
           // Requiring directly in Pair would create circular dependencies
         };
         const anchorNames = Object.keys(this.anchors.map);
@@ -36369,7 +36369,7 @@ ${cbNode.commentBefore}` : cb;
           doc: this,
           indent: "",
           indentStep: " ".repeat(indentSize),
-          stringify: stringify5
+          stringify: stringify6
           // Requiring directly in nodes would create circular dependencies
         };
         let chompKeep = false;
@@ -36382,10 +36382,10 @@ ${cbNode.commentBefore}` : cb;
             contentComment = this.contents.comment;
           }
           const onChompKeep = contentComment ? null : () => chompKeep = true;
-          const body = stringify5(this.contents, ctx, () => contentComment = null, onChompKeep);
+          const body = stringify6(this.contents, ctx, () => contentComment = null, onChompKeep);
           lines.push(resolveSeq.addComment(body, "", contentComment));
         } else if (this.contents !== void 0) {
-          lines.push(stringify5(this.contents, ctx));
+          lines.push(stringify6(this.contents, ctx));
         }
         if (this.comment) {
           if ((!chompKeep || contentComment) && lines[lines.length - 1] !== "") lines.push("");
@@ -36451,7 +36451,7 @@ var require_dist2 = __commonJS({
       if (doc.errors.length > 0) throw doc.errors[0];
       return doc.toJSON();
     }
-    function stringify5(value, options) {
+    function stringify6(value, options) {
       const doc = new Document(options);
       doc.contents = value;
       return String(doc);
@@ -36465,7 +36465,7 @@ var require_dist2 = __commonJS({
       parseCST: parseCst.parse,
       parseDocument: parseDocument4,
       scalarOptions: Document$1.scalarOptions,
-      stringify: stringify5
+      stringify: stringify6
     };
     exports.YAML = YAML;
   }
@@ -57107,6 +57107,7 @@ var CONFIG_PATH = ".interlock/config.yaml";
 var REQUESTS_DIR = "requests/";
 var DENIALS_DIR = "denials/";
 var RESULTS_DIR = "results/";
+var WITHDRAWALS_DIR = "withdrawals/";
 function requestPath(action, id2) {
   return `${REQUESTS_DIR}${action}/${id2}.yaml`;
 }
@@ -57116,10 +57117,14 @@ function denialPath(id2) {
 function resultPath(id2) {
   return `${RESULTS_DIR}${id2}.yaml`;
 }
+function withdrawalPath(id2) {
+  return `${WITHDRAWALS_DIR}${id2}.yaml`;
+}
 var REQUEST_PATH = new RegExp(`^${REQUESTS_DIR}[^/]+/(${REQUEST_ID_SOURCE})\\.yaml$`);
 var FLAT_PATH = (dir) => new RegExp(`^${dir}(${REQUEST_ID_SOURCE})\\.yaml$`);
 var DENIAL_PATH = FLAT_PATH(DENIALS_DIR);
 var RESULT_PATH = FLAT_PATH(RESULTS_DIR);
+var WITHDRAWAL_PATH = FLAT_PATH(WITHDRAWALS_DIR);
 function requesterIdentity(id2) {
   const slug = id2.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "requester";
   return { name: id2, email: `${slug}@requesters.interlock.invalid` };
@@ -72570,10 +72575,56 @@ function verifyRequestCommit(raw, declared, dir) {
     reason: `the proposal's signature is by no configured person or agent (${why})`
   };
 }
+function commitSigner(raw, dir) {
+  const signed = splitSignedCommit(raw);
+  if (signed === void 0) return void 0;
+  const signers = requestSigners(dir);
+  for (const s of signers) {
+    if (verifySshSignature(signed.signature, signed.payload, "git", s.principal, signers).ok) {
+      return s.principal;
+    }
+  }
+  return void 0;
+}
 
 // src/forge/local/local-forge.ts
 function allowedSigners(config2) {
   return Object.entries(config2.people).filter(([, p]) => p.signing_key !== void 0).map(([id2, p]) => ({ principal: id2, publicKey: p.signing_key, namespaces: ["git"] }));
+}
+
+// src/forge/local/withdrawal.ts
+var import_yaml4 = __toESM(require_dist(), 1);
+function verifyWithdrawalCommit(p) {
+  const at = p.commit.oid.slice(0, 7);
+  if (p.filer === void 0) {
+    return {
+      verified: false,
+      reason: `withdrawal ${at} ignored: the request's filing is not signed by a configured key, so no one can withdraw it`
+    };
+  }
+  const signer = commitSigner(p.commit.raw, p.directory);
+  if (signer !== p.filer) {
+    return {
+      verified: false,
+      reason: `withdrawal ${at} ignored: ${signer === void 0 ? "it is not signed by a configured key" : `it is signed by ${signer}`}, not by ${p.filer}, who filed the request`
+    };
+  }
+  let names2;
+  try {
+    names2 = (0, import_yaml4.parse)(p.content?.toString("utf8") ?? "")?.request;
+  } catch {
+    names2 = void 0;
+  }
+  if (names2 !== p.id) {
+    return {
+      verified: false,
+      reason: `withdrawal ${at} ignored: its file does not name request ${p.id}`
+    };
+  }
+  return {
+    verified: true,
+    withdrawal: { commit: p.commit.oid, by: signer, at: p.commit.committedAt }
+  };
 }
 
 // src/evidence/evidence.ts
@@ -72632,6 +72683,7 @@ var GATE_RULES = [
   "decision",
   "signed-request",
   "not-expired",
+  "not-withdrawn",
   "groups",
   "codeowners",
   "distinct-approvers",
@@ -72662,6 +72714,14 @@ function evaluateGate(s) {
     decision: checkDecision(s),
     "signed-request": checkAuthentication(s),
     "not-expired": checkExpiry(s.now, s.request.expiresAt),
+    "not-withdrawn": s.request.withdrawn ? {
+      ok: false,
+      detail: "the requester withdrew it; it can never be merged or run",
+      headline: "the requester withdrew it"
+    } : {
+      ok: true,
+      detail: s.request.ignoredWithdrawals && s.request.ignoredWithdrawals.length > 0 ? `not withdrawn (${s.request.ignoredWithdrawals.join("; ")})` : "not withdrawn"
+    },
     groups: groups2,
     codeowners,
     "distinct-approvers": checkDistinct(reviews, requirementsMet),
@@ -73359,6 +73419,12 @@ async function evidenceAtMerge(reader, m, opts2) {
       }
     }
   }
+  const withdrawn = await withdrawalOf(reader, {
+    id: m.id,
+    filer: auth2.verified ? auth2.signer : void 0,
+    directory,
+    ...opts2.countsWithdrawal ? { counts: opts2.countsWithdrawal } : {}
+  });
   const time3 = filingTime(baseline, record4, opts2.now);
   const policy = await policyAt(reader, m.base, cache);
   const snapshot = {
@@ -73370,6 +73436,8 @@ async function evidenceAtMerge(reader, m, opts2) {
       authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
       decision: record4.decision,
       expiresAt: time3.expiresAt,
+      ...withdrawn.withdrawal ? { withdrawn: true } : {},
+      ...withdrawn.ignored.length > 0 ? { ignoredWithdrawals: withdrawn.ignored } : {},
       recordedDigest: original && "record" in original ? original.record.digest : "",
       // Byte-identical to what Interlock filed, or it is not the filed request.
       actualDigest: landedDigest(originalBlob, landedBlob, landed, record4.digest)
@@ -73412,8 +73480,37 @@ async function evidenceAtMerge(reader, m, opts2) {
     filedAt: time3.filedAt,
     expiresAt: time3.expiresAt,
     policy,
-    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who)
+    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
+    ...withdrawn.withdrawal ? { withdrawal: withdrawn.withdrawal } : {},
+    ignoredWithdrawals: withdrawn.ignored
   };
+}
+async function withdrawalNow(reader, id2, rev, cache = newEvidenceCache()) {
+  const config2 = await configAt(reader, rev, cache);
+  if (config2 instanceof Error)
+    return { ignored: [`the configuration cannot be read: ${config2.message}`] };
+  const directory = directoryOf(config2);
+  const baseline = await reader.commit(`${ORIGINAL_REF_PREFIX}${id2}`);
+  const filer = baseline ? commitSigner(baseline.raw, directory) : void 0;
+  const found = await withdrawalOf(reader, { id: id2, filer, directory });
+  return { ...found, ...filer ? { filer } : {} };
+}
+async function withdrawalOf(reader, p) {
+  const ignored = [];
+  for (const commit of await reader.withdrawalCommits(p.id)) {
+    if (p.counts && !p.counts(commit)) continue;
+    const content = (await reader.file(commit.oid, withdrawalPath(p.id)))?.content;
+    const v = verifyWithdrawalCommit({
+      id: p.id,
+      commit,
+      content,
+      filer: p.filer,
+      directory: p.directory
+    });
+    if (v.verified) return { withdrawal: v.withdrawal, ignored };
+    ignored.push(v.reason);
+  }
+  return { ignored };
 }
 function tagOid(content, algorithm) {
   return createHash4(algorithm).update(`tag ${content.length}\0`).update(content).digest("hex");
@@ -73586,6 +73683,7 @@ async function collectSnapshot(ctx, now, knownPath) {
       authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
       decision: record4.decision,
       expiresAt: new Date(record4.expires_at),
+      ...ctx.withdrawn && await ctx.withdrawn() ? { withdrawn: true } : {},
       // What Interlock wrote; "" when there is no baseline, which never matches (fail closed).
       recordedDigest: original && "record" in original ? original.record.digest : "",
       actualDigest: head && "record" in head ? head.actualDigest : "missing or unreadable at the head"
@@ -74184,6 +74282,13 @@ ${p.body}`,
         if (httpStatus(err) !== 404 && httpStatus(err) !== 422) throw err;
       }
     });
+  }
+  /**
+   * On GitHub a requester withdraws by closing the pull request, which can then never be
+   * merged; there is no signed withdrawal record of a merged request yet.
+   */
+  async isWithdrawn() {
+    return false;
   }
   readDefault(path) {
     return this.#op("readDefault", async () => {
@@ -82995,7 +83100,7 @@ function maskText(text) {
 }
 
 // src/request/parse.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml5 = __toESM(require_dist(), 1);
 
 // src/request/schema.ts
 var ACTION_PATTERN = /^[a-z0-9_.-]{1,100}$/;
@@ -83013,7 +83118,7 @@ var requestSchema = external_exports.strictObject({
   params: external_exports.json().optional(),
   reason: nonEmpty(4e3),
   requester: requesterSchema,
-  ttl: external_exports.string().regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d").optional()
+  ttl: external_exports.string().regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d").refine((t) => !TTL_PATTERN.test(t) || ttlSeconds(t) > 0, "must be longer than 0s").optional()
 });
 function ttlSeconds(ttl) {
   const unit = { s: 1, m: 60, h: 3600, d: 86400 };
@@ -83199,7 +83304,7 @@ function parseRequest(text, opts2 = {}) {
   if (bytes > maxBytes) throw tooLarge(source, `is ${bytes} bytes`, maxBytes);
   const json2 = looksLikeJson(text) ? parseJson(text, source) : void 0;
   if (json2 !== void 0) return validate2(json2.value, json2.locate, source);
-  const yaml = parseYaml(text, source);
+  const yaml = parseYaml2(text, source);
   return validate2(yaml.js, (pointer) => lineAt(yaml.doc, yaml.lines, pointer), source);
 }
 function tooLarge(source, size, maxBytes) {
@@ -83260,12 +83365,12 @@ function lineOfOffset(text, offset) {
   for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++;
   return line;
 }
-function parseYaml(text, source) {
-  const lines = new import_yaml4.LineCounter();
+function parseYaml2(text, source) {
+  const lines = new import_yaml5.LineCounter();
   const tokens = yamlSyntaxTree(text, lines, source);
   checkTokenDepth(tokens, lines, source);
   const docs = Array.from(
-    new import_yaml4.Composer({ uniqueKeys: false, prettyErrors: false }).compose(tokens, true, text.length)
+    new import_yaml5.Composer({ uniqueKeys: false, prettyErrors: false }).compose(tokens, true, text.length)
   );
   if (docs.length === 0) fail(source, [{ message: "the request is empty" }]);
   if (docs.length > 1) {
@@ -83293,7 +83398,7 @@ function parseYaml(text, source) {
   return { js, doc, lines };
 }
 function yamlSyntaxTree(text, lines, source) {
-  const parser = new import_yaml4.Parser(lines.addNewLine);
+  const parser = new import_yaml5.Parser(lines.addNewLine);
   const tokens = [];
   lines.addNewLine(0);
   const tooDeep = () => fail(source, [
@@ -83305,9 +83410,9 @@ function yamlSyntaxTree(text, lines, source) {
   let flow = 0;
   let onLine = 0;
   let atScalar = false;
-  for (const lexeme of new import_yaml4.Lexer().lex(text)) {
+  for (const lexeme of new import_yaml5.Lexer().lex(text)) {
     if (atScalar) atScalar = false;
-    else if (lexeme === import_yaml4.CST.SCALAR) atScalar = true;
+    else if (lexeme === import_yaml5.CST.SCALAR) atScalar = true;
     else if (lexeme === "[" || lexeme === "{") {
       if (++flow > MAX_DEPTH + 1) tooDeep();
     } else if (lexeme === "]" || lexeme === "}") flow = Math.max(0, flow - 1);
@@ -83348,23 +83453,23 @@ function checkYamlNodes(doc, lines, source) {
   const problems = [];
   const add2 = (node2, message) => {
     problems.push({ line: lineOf(lines, node2?.range?.[0]), message });
-    return problems.length >= MAX_PROBLEMS ? import_yaml4.visit.BREAK : void 0;
+    return problems.length >= MAX_PROBLEMS ? import_yaml5.visit.BREAK : void 0;
   };
-  (0, import_yaml4.visit)(doc, {
+  (0, import_yaml5.visit)(doc, {
     Alias(_key, node2) {
       add2(node2, "YAML aliases (*name) are not allowed in a request");
-      return import_yaml4.visit.BREAK;
+      return import_yaml5.visit.BREAK;
     },
     Map(_key, map2) {
       const seen = /* @__PURE__ */ new Set();
       for (const pair of map2.items) {
         const key = pair.key;
-        if (key !== null && !(0, import_yaml4.isScalar)(key)) continue;
+        if (key !== null && !(0, import_yaml5.isScalar)(key)) continue;
         const value = key === null ? null : key.value;
         const name = value === null || value === void 0 ? "" : String(value);
         if (seen.has(name)) {
-          if (add2(key, "duplicate key: a key appears twice in the same mapping") === import_yaml4.visit.BREAK)
-            return import_yaml4.visit.BREAK;
+          if (add2(key, "duplicate key: a key appears twice in the same mapping") === import_yaml5.visit.BREAK)
+            return import_yaml5.visit.BREAK;
         }
         seen.add(name);
       }
@@ -83377,9 +83482,9 @@ function checkYamlNodes(doc, lines, source) {
     },
     Pair(_key, pair) {
       const key = pair.key;
-      if (key !== null && ((0, import_yaml4.isCollection)(key) || (0, import_yaml4.isAlias)(key))) {
+      if (key !== null && ((0, import_yaml5.isCollection)(key) || (0, import_yaml5.isAlias)(key))) {
         return add2(key, "a mapping key must be a plain string");
-      } else if ((0, import_yaml4.isScalar)(key) && FORBIDDEN_KEYS.has(String(key.value))) {
+      } else if ((0, import_yaml5.isScalar)(key) && FORBIDDEN_KEYS.has(String(key.value))) {
         return add2(
           key,
           `the key "${String(key.value)}" is not allowed (it could alter object prototypes)`
@@ -83493,10 +83598,10 @@ function lineAt(doc, lines, pointer) {
   const parentPath = segments.slice(0, -1);
   const last = segments[segments.length - 1];
   const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
-  if (last !== void 0 && parent && (0, import_yaml4.isCollection)(parent)) {
+  if (last !== void 0 && parent && (0, import_yaml5.isCollection)(parent)) {
     for (const item of parent.items) {
       const pair = item;
-      if (pair.key && (0, import_yaml4.isScalar)(pair.key) && String(pair.key.value) === last) {
+      if (pair.key && (0, import_yaml5.isScalar)(pair.key) && String(pair.key.value) === last) {
         return lineOf(lines, pair.key.range?.[0]);
       }
     }
@@ -83960,7 +84065,7 @@ function productionDeps(moduleUrl) {
 }
 
 // src/lifecycle/execute.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml6 = __toESM(require_dist(), 1);
 
 // src/policy/decision.ts
 var RISKS = ["low", "medium", "high", "critical"];
@@ -84348,6 +84453,7 @@ function planExecutableMasks(request2, findings, params, sql, proven = /* @__PUR
     }
   };
   for (const p of params) {
+    denials.push(...lookAlikeKeys(request2, p));
     const value = valueAt2(request2, p.path);
     if (value === void 0) continue;
     if (p.language === "shell-argv" && Array.isArray(value)) {
@@ -84449,6 +84555,26 @@ function nonOverlapping(list) {
     at = r.end;
   }
   return out;
+}
+function lookAlikeKeys(request2, p) {
+  const found = [];
+  let at = request2;
+  let path = "";
+  for (const raw of p.path.split("/").slice(1)) {
+    const seg = unescapeSegment(raw);
+    if (at === null || typeof at !== "object" || Array.isArray(at)) break;
+    const want = normalizeForMatching(seg);
+    for (const key of Object.keys(at)) {
+      if (key !== seg && normalizeForMatching(key) === want) {
+        found.push(
+          `${childPointer(path, key)} reads like the executable parameter ${p.path} but is another key: an executor could run it instead of what the reviewer reads; remove or rename it`
+        );
+      }
+    }
+    path = childPointer(path, seg);
+    at = Object.hasOwn(at, seg) ? at[seg] : void 0;
+  }
+  return found;
 }
 function valueAt2(doc, pointer) {
   let at = doc;
@@ -85238,6 +85364,7 @@ import { join as join4 } from "node:path";
 // node_modules/@open-policy-agent/opa-wasm/src/index.mjs
 var import_opa = __toESM(require_opa(), 1);
 var loadPolicy = import_opa.default.loadPolicy;
+var src_default = import_opa.default;
 
 // src/executable/catalogue.ts
 var EXECUTABLE_LANGUAGES = ["sql", "shell-argv", "url"];
@@ -85350,7 +85477,7 @@ async function policyEngineFromBundle(files) {
       );
     }
     executables = parsed.catalogue;
-    policy = await loadPolicy(wasm, void 0, HOST_BUILTINS);
+    policy = loadPolicySync(await compileWasm(wasm), void 0, HOST_BUILTINS);
     if (!(ENTRYPOINT in policy.entrypoints)) {
       throw new Error(`the Wasm has no ${ENTRYPOINT} entrypoint`);
     }
@@ -85364,6 +85491,13 @@ async function policyEngineFromBundle(files) {
   }
   const sql = await loadSqlParser().catch(() => null);
   return new WasmPolicyEngine(policy, revision, executables, sql);
+}
+function loadPolicySync(...args) {
+  return src_default.loadPolicySync(...args);
+}
+function compileWasm(bytes) {
+  const api = globalThis.WebAssembly;
+  return api.compile(bytes);
 }
 var WasmPolicyEngine = class {
   revision;
@@ -85406,7 +85540,7 @@ var WasmPolicyEngine = class {
       return failClosed(
         "validate",
         `the policy's answer is not a valid decision (${issues})`,
-        "Compare the decision rule's output with SPEC \xA72 (allow, deny, risk, classification, auto_approve, approvals, mask, ttl_seconds).",
+        "Compare the decision rule's output with the decision schema (allow, deny, risk, classification, auto_approve, approvals, mask, ttl_seconds).",
         this.revision
       );
     }
@@ -85465,6 +85599,7 @@ async function executeMerged(deps) {
   };
   run2.trust = await run2.source?.trust?.();
   try {
+    await journalWithdrawals(deps, run2);
     for (const m of await forge.mergedRequests()) {
       if (await forge.readDefault(resultPath(m.id)) !== void 0) continue;
       const report = await executeOne(m, deps, run2);
@@ -85474,6 +85609,27 @@ async function executeMerged(deps) {
     run2.source?.close();
   }
   return reports;
+}
+async function journalWithdrawals(deps, run2) {
+  const { forge, journal } = deps;
+  if (journal === void 0 || run2.source === void 0 || !forge.withdrawalCandidates) return;
+  const candidates = [...await forge.withdrawalCandidates()].filter(
+    (id2) => journal.state(id2)?.withdrawn === void 0
+  );
+  if (candidates.length === 0) return;
+  const tip = await run2.source.reader.commit(`refs/heads/${forge.defaultBranch}`);
+  if (tip === void 0 || run2.trust && run2.trust.brokenAt(tip.oid) !== void 0) return;
+  for (const id2 of candidates) {
+    const w = await withdrawalNow(run2.source.reader, id2, tip.oid, run2.cache);
+    if (w.withdrawal) {
+      journal.append({
+        at: deps.now().toISOString(),
+        id: id2,
+        event: "withdrawn",
+        commit: w.withdrawal.commit
+      });
+    }
+  }
 }
 async function executeOne(m, deps, run2) {
   const { forge, journal } = deps;
@@ -85489,6 +85645,11 @@ async function executeOne(m, deps, run2) {
   if (journalled?.result) {
     return refused(
       `this executor's journal records that it ran ${m.id} at ${journalled.result.at} (${journalled.result.outcome}), but its result is gone from ${forge.defaultBranch}: the result or the history was deleted. It is never run again; check the repository's integrity (interlock audit --verify).`
+    );
+  }
+  if (journalled?.withdrawn) {
+    return refused(
+      `this executor's journal records that its requester withdrew ${m.id} (commit ${journalled.withdrawn.commit.slice(0, 7)}, seen ${journalled.withdrawn.at}): a withdrawn request never runs, even if the withdrawal is gone from the repository now`
     );
   }
   if (run2.everRecorded.has(m.id)) {
@@ -85706,7 +85867,7 @@ function maskedOutcome(o, clean4) {
   };
 }
 async function record3(deps, m, result2, subject) {
-  const content = "# Interlock execution result (masked).\n" + (0, import_yaml5.stringify)(result2, { lineWidth: 0 });
+  const content = "# Interlock execution result (masked).\n" + (0, import_yaml6.stringify)(result2, { lineWidth: 0 });
   const message = `${commitText(subject).slice(0, 200)}
 
 Interlock-Result: ${m.id}
@@ -85849,7 +86010,7 @@ function monotonicFactory(prng) {
 }
 
 // src/proposal/card.ts
-var import_yaml6 = __toESM(require_dist(), 1);
+var import_yaml7 = __toESM(require_dist(), 1);
 var RISK_COLOR = {
   low: "\x1B[32m",
   medium: "\x1B[33m",
@@ -85900,7 +86061,7 @@ function renderCard(ev, opts2 = {}) {
     for (const w of d.why) lines.push(`  - ${t(w)}`);
   }
   lines.push("", bold("Parameters (masked)"));
-  const params = r.params === void 0 ? "(none)" : (0, import_yaml6.stringify)(r.params, { lineWidth: 0 }).trimEnd();
+  const params = r.params === void 0 ? "(none)" : (0, import_yaml7.stringify)(r.params, { lineWidth: 0 }).trimEnd();
   lines.push(...terminalBlock(params, "  "));
   if (ev.masks.length > 0) {
     lines.push("", bold("Masked before anything was written"));
@@ -85976,7 +86137,7 @@ function renderCardMarkdown(ev, opts2 = {}) {
     // Under a `params:` key, so that every line of request text is indented: the card is also
     // the proposal's commit message, where a line at the margin could read as a trailer.
     markdownCodeBlock(
-      r.params === void 0 ? "params: none" : (0, import_yaml6.stringify)({ params: r.params }, { lineWidth: 0 }),
+      r.params === void 0 ? "params: none" : (0, import_yaml7.stringify)({ params: r.params }, { lineWidth: 0 }),
       "yaml"
     ),
     ""
@@ -86040,13 +86201,13 @@ Interlock-Policy: ${ev.decision.revision}`,
 
 // src/lifecycle/gate-check.ts
 var noProposal = (id2) => new InterlockError("usage", `no open proposal for request ${id2}`, {
-  hint: `Check the id ('git branch --list "interlock/*"'); a merged or denied request has no proposal.`
+  hint: "It was merged, denied or never filed: 'interlock show <id>' tells which."
 });
-async function checkGate(forge, id2, now) {
-  if (forge.evidenceSource) {
-    const source = forge.evidenceSource();
+async function checkGate(forge, id2, now, shared) {
+  if (shared || forge.evidenceSource) {
+    const source = shared?.source ?? forge.evidenceSource();
     try {
-      const trust = await source.trust?.();
+      const trust = shared ? shared.trust : await source.trust?.();
       if (trust?.broken && trust.root === "") {
         throw new InterlockError("config.invalid", trust.broken.reason);
       }
@@ -86058,7 +86219,11 @@ async function checkGate(forge, id2, now) {
           hint: "Run the command again."
         });
       }
-      const ev = await evidenceAtMerge(source.reader, m, { now, ...trust ? { trust } : {} });
+      const ev = await evidenceAtMerge(source.reader, m, {
+        now,
+        ...trust ? { trust } : {},
+        ...shared?.cache ? { cache: shared.cache } : {}
+      });
       if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
       return {
         verdict: ev.verdict,
@@ -86066,7 +86231,7 @@ async function checkGate(forge, id2, now) {
         context: context2
       };
     } finally {
-      source.close();
+      if (!shared) source.close();
     }
   }
   const context = await forge.proposal(id2);

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   denialPath,
@@ -5,12 +7,15 @@ import {
   idOfProposalBranch,
   idOfRequestPath,
   idOfResultPath,
+  idOfWithdrawalPath,
   isRequestId,
   proposalBranch,
   requestPath,
   resultPath,
+  withdrawalPath,
 } from "../src/forge/refs.ts";
 import { newRequestId } from "../src/lifecycle/file-request.ts";
+import { ROOT } from "./e2e-helpers.ts";
 
 /** The repository layout (src/forge/refs.ts): one spelling of every path and of the id. */
 
@@ -23,6 +28,7 @@ describe("the repository layout", () => {
     expect(idOfRequestPath(requestPath("db.export", ID))).toBe(ID);
     expect(idOfDenialPath(denialPath(ID))).toBe(ID);
     expect(idOfResultPath(resultPath(ID))).toBe(ID);
+    expect(idOfWithdrawalPath(withdrawalPath(ID))).toBe(ID);
     expect(idOfProposalBranch(proposalBranch(ID))).toBe(ID);
   });
 
@@ -50,7 +56,40 @@ describe("the repository layout", () => {
     expect(idOfResultPath(`results/sub/${ID}.yaml`)).toBeUndefined();
     expect(idOfResultPath(denialPath(ID))).toBeUndefined();
     expect(idOfDenialPath(resultPath(ID))).toBeUndefined();
+    expect(idOfWithdrawalPath(`withdrawals/${ID.toLowerCase()}.yaml`)).toBeUndefined();
     expect(idOfProposalBranch(`interlock/governance/${ID}`)).toBeUndefined();
     expect(idOfProposalBranch(`xinterlock/${ID}`)).toBeUndefined();
+  });
+});
+
+/**
+ * Files that still spell the layout themselves. Each should import it from src/forge/refs.ts;
+ * the list only shrinks.
+ */
+const NOT_YET = ["src/audit/audit.ts", "src/forge/github/github-forge.ts"];
+
+describe("the layout is spelled once", () => {
+  it("no source outside src/forge/refs.ts writes the id pattern or builds a layout path", () => {
+    const spellings = [
+      /A-HJKMNP-TV-Z/,
+      /\[0-9A-Z\]\{26\}/,
+      /["`'](requests|results|denials|withdrawals)\/(\$\{|["`'])/,
+      /\^(requests|results|denials|withdrawals)\\\//,
+    ];
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) walk(full);
+        else if (e.name.endsWith(".ts")) {
+          const rel = relative(ROOT, full);
+          if (rel === "src/forge/refs.ts" || NOT_YET.includes(rel)) continue;
+          const text = readFileSync(full, "utf8");
+          for (const re of spellings) if (re.test(text)) offenders.push(`${rel}: ${re}`);
+        }
+      }
+    };
+    walk(join(ROOT, "src"));
+    expect(offenders).toEqual([]);
   });
 });

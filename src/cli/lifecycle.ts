@@ -27,8 +27,7 @@ import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { bindRequester } from "../identity/requester.ts";
 import { executorIdentities, openLocalRepo, signingKeyFile } from "./local.ts";
 import { booleanFlag, stringFlag, stringsFlag, type CommandInput } from "./command.ts";
-
-const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+import { isRequestId, resultPath } from "../forge/refs.ts";
 
 /** The one request id a command takes. */
 export function requireId(positionals: readonly string[]): string {
@@ -36,7 +35,7 @@ export function requireId(positionals: readonly string[]): string {
   if (id === undefined) throw new InterlockError("usage", "missing the request id");
   if (positionals.length > 1)
     throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
-  if (!ID.test(id)) {
+  if (!isRequestId(id)) {
     throw new InterlockError("usage", `'${id}' is not a request id`, {
       hint: "Request ids are 26-character ULIDs, as printed by 'interlock request'.",
     });
@@ -281,7 +280,7 @@ export async function executeCommand(input: CommandInput, io: CliIO): Promise<nu
           hint: `Only a merged request can be retried; see 'interlock list --all${repoHint(input)}'.`,
         });
       }
-      if (await local.forge.readDefault(`results/${id}.yaml`)) {
+      if (await local.forge.readDefault(resultPath(id))) {
         throw new InterlockError("usage", `--retry ${id}: it has a result already`, {
           hint: "A request with a recorded result never runs again; file a new request.",
         });

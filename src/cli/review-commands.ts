@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
-import { ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { ORIGINAL_REF_PREFIX, resultPath } from "../forge/refs.ts";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { requestSigners } from "../forge/local/signed-request.ts";
 import { withdrawalNow } from "../evidence/evidence.ts";
@@ -162,7 +162,7 @@ export async function withdrawCommand(input: CommandInput, io: CliIO): Promise<n
       { hint: "A reviewer who disagrees rejects it instead: interlock reject <id> --as <you>." },
     );
   }
-  if (await forge.readDefault(`results/${id}.yaml`)) {
+  if (await forge.readDefault(resultPath(id))) {
     throw new InterlockError("usage", `request ${id} was executed already; it cannot be withdrawn`);
   }
   const existing = before.withdrawal;

@@ -39,6 +39,8 @@ export const REQUESTS_DIR = "requests/";
 export const DENIALS_DIR = "denials/";
 /** Execution results on the default branch: results/<id>.yaml. */
 export const RESULTS_DIR = "results/";
+/** A requester's signed withdrawal of <id>: withdrawals/<id>.yaml on the default branch. */
+export const WITHDRAWALS_DIR = "withdrawals/";
 
 export function requestPath(action: string, id: string): string {
   return `${REQUESTS_DIR}${action}/${id}.yaml`;
@@ -52,10 +54,15 @@ export function resultPath(id: string): string {
   return `${RESULTS_DIR}${id}.yaml`;
 }
 
+export function withdrawalPath(id: string): string {
+  return `${WITHDRAWALS_DIR}${id}.yaml`;
+}
+
 const REQUEST_PATH = new RegExp(`^${REQUESTS_DIR}[^/]+/(${REQUEST_ID_SOURCE})\\.yaml$`);
 const FLAT_PATH = (dir: string) => new RegExp(`^${dir}(${REQUEST_ID_SOURCE})\\.yaml$`);
 const DENIAL_PATH = FLAT_PATH(DENIALS_DIR);
 const RESULT_PATH = FLAT_PATH(RESULTS_DIR);
+const WITHDRAWAL_PATH = FLAT_PATH(WITHDRAWALS_DIR);
 
 /** The id of requests/<action>/<id>.yaml; undefined for any other path. */
 export function idOfRequestPath(path: string): string | undefined {
@@ -70,6 +77,11 @@ export function idOfDenialPath(path: string): string | undefined {
 /** The id of results/<id>.yaml; undefined for any other path. */
 export function idOfResultPath(path: string): string | undefined {
   return RESULT_PATH.exec(path)?.[1];
+}
+
+/** The id of withdrawals/<id>.yaml; undefined for any other path. */
+export function idOfWithdrawalPath(path: string): string | undefined {
+  return WITHDRAWAL_PATH.exec(path)?.[1];
 }
 
 /** The proposal branch of request <id>: interlock/<id>. */
@@ -90,11 +102,4 @@ export function requesterIdentity(id: string): GitIdentity {
       .replace(/[^a-z0-9._-]+/g, "-")
       .replace(/^-+|-+$/g, "") || "requester";
   return { name: id, email: `${slug}@requesters.interlock.invalid` };
-}
-
-/** A requester's signed withdrawal of <id>: withdrawals/<id>.yaml on the default branch. */
-export const WITHDRAWALS_DIR = "withdrawals/";
-
-export function withdrawalPath(id: string): string {
-  return `${WITHDRAWALS_DIR}${id}.yaml`;
 }
