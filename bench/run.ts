@@ -715,8 +715,14 @@ async function main() {
         });
       }
     }
-    results.targets = targets;
+    // A partial run keeps the other sections' targets (a target of this run replaces its own).
+    const previousTargets = (previous.targets as typeof targets | undefined) ?? [];
+    results.targets = [
+      ...previousTargets.filter((p) => !targets.some((t) => t.target === p.target)),
+      ...targets,
+    ];
     if (targets.length > 0) {
+      // (This run's targets only.)
       out.push(
         "",
         "Targets",
