@@ -2,7 +2,7 @@
  * The layout of an approvals repository: the names every forge, the gate, the executor and the
  * audit use for Interlock's files, branches and refs, and the request id they all carry, so that
  * a request filed through one forge reads the same through another and through the audit. The
- * one place these are spelled (docs/ describes the same layout for people).
+ * one place these are spelled (docs/repository.md describes the same layout for people).
  */
 
 /** Who a commit or tag is by. */
