@@ -173,11 +173,14 @@ function loadPolicySync(
   return (opaWasm as unknown as { default: typeof opaWasm }).default.loadPolicySync(...args);
 }
 
-/** WebAssembly.compile (this project's TypeScript libraries declare its types, not the value). */
-function compileWasm(bytes: Uint8Array): Promise<WebAssembly.Module> {
+/** What loadPolicySync takes: the compiled WebAssembly module. */
+type CompiledWasm = Parameters<typeof opaWasm.loadPolicySync>[0];
+
+/** WebAssembly.compile (this project's TypeScript libraries declare neither it nor its types). */
+function compileWasm(bytes: Uint8Array): Promise<CompiledWasm> {
   const api = (
     globalThis as unknown as {
-      WebAssembly: { compile(b: Uint8Array): Promise<WebAssembly.Module> };
+      WebAssembly: { compile(b: Uint8Array): Promise<CompiledWasm> };
     }
   ).WebAssembly;
   return api.compile(bytes);
