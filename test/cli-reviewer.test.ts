@@ -3,6 +3,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { Readable } from "node:stream";
+import type { CliIO } from "../src/cli/io.ts";
+import { main } from "../src/cli/main.ts";
 import { run } from "./cli-io.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { LocalForge } from "../src/forge/local/local-forge.ts";
@@ -51,6 +54,9 @@ describe("withdraw", () => {
     expect(all.body.requests.find((r) => r.id === id)?.state).toBe("withdrawn");
     const open = await repo.json<Listed>(["list"]);
     expect(open.body.requests.map((r) => r.id)).not.toContain(id);
+    const shown = await repo.cli(["show", id]);
+    expect(shown.stdout).toContain("State: withdrawn");
+    expect(shown.stdout).toContain(`added withdrawals/${id}.yaml`);
   }, 60_000);
 
   it("as a reviewer or anyone else: withdrawing someone else's request is refused", async () => {
@@ -160,15 +166,17 @@ describe("list and show", () => {
   it("a reviewer sees what waits for them, and reads the masked card before signing", async () => {
     const repo = await Repo.init();
     const { id } = await repo.request(requests.export());
-    const mine = await repo.json<Listed>(["list", "--mine", "--as", "dana"]);
+    const mine = await repo.json<Listed>(["list", "--for", "dana"]);
     expect(mine.body.requests.map((r) => r.id)).toEqual([id]);
-    const notMine = await repo.json<Listed>(["list", "--mine", "--as", "alice"]);
+    const notMine = await repo.json<Listed>(["list", "--for", "alice"]);
     expect(notMine.body.requests).toEqual([]);
     const show = await repo.cli(["show", id]);
     expect(show.code).toBe(0);
     expect(show.stdout).toContain("db.export");
     expect(show.stdout).not.toContain("jane.doe@example.com");
     expect(show.stdout).toContain("State: pending");
+    // Its history: the proposal's commit that added the request file.
+    expect(show.stdout).toMatch(new RegExp(`added requests/db\\.export/${id}\\.yaml`));
   }, 60_000);
 
   it("expired and rejected requests are listed as such, not pending", async () => {
@@ -241,5 +249,71 @@ describe("papercuts", () => {
     });
     expect(r.stderr).not.toContain("EPIPE");
     expect(r.code).toBe(0);
+  }, 60_000);
+});
+
+describe("progress", () => {
+  /** Runs interlock in-process with stderr (and stdout) claiming to be a terminal, or not. */
+  async function onTerminal(repo: Repo, argv: string[], tty: boolean) {
+    let stdout = "";
+    let stderr = "";
+    const io: CliIO = {
+      stdout: { write: (s: string) => (stdout += s), isTTY: tty },
+      stderr: { write: (s: string) => (stderr += s), isTTY: tty },
+      stdin: Readable.from([""]),
+      env: homeEnv(repo.home),
+      cwd: repo.dir,
+      now: () => new Date(repo.clock.tick()),
+    };
+    const code = await main([...argv, "--repo", repo.dir], io);
+    return { code, stdout, stderr };
+  }
+
+  it("execute and audit count on a terminal's stderr, never in --json or into a pipe", async () => {
+    const repo = await Repo.init();
+    const a = await repo.request(requests.query(21));
+    const b = await repo.request(requests.query(22));
+    for (const id of [a.id, b.id]) expect((await repo.merge(id)).code).toBe(0);
+    const ex = await onTerminal(repo, ["execute"], true);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stderr).toContain("execute: 2/2");
+    const audit = await onTerminal(repo, ["audit"], true);
+    expect(audit.stderr).toContain("audit: 2/2");
+    expect(audit.stdout).not.toContain("audit: ");
+    for (const [argv, tty] of [
+      [["audit", "--json"], true],
+      [["audit"], false],
+      [["execute", "--json"], true],
+      [["execute"], false],
+    ] as const) {
+      const r = await onTerminal(repo, [...argv], tty);
+      expect(r.stderr, argv.join(" ")).toBe("");
+    }
+  }, 60_000);
+});
+
+describe("pipes", () => {
+  it("as the requester: 'request … | head -c1' files the request and exits 0", async () => {
+    const repo = await Repo.init();
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, "bin", "interlock.js"), "request", "-", "--as", "agent:catalogue-bot"],
+        { cwd: repo.dir, env: homeEnv(repo.home), stdio: ["pipe", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.stdout.once("data", () => child.stdout.destroy());
+      child.on("close", (code) => resolve({ code, stderr }));
+      child.stdin.end(stringify(requests.query(31)));
+    });
+    expect(r.stderr).not.toContain("EPIPE");
+    expect(r.code).toBe(0);
+    const branches = git(repo.dir, [
+      "for-each-ref",
+      "--format=%(refname)",
+      "refs/heads/interlock/",
+    ]);
+    expect(branches.split("\n").filter(Boolean)).toHaveLength(1);
   }, 60_000);
 });

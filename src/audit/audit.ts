@@ -63,6 +63,8 @@ export interface AuditOptions {
   readonly home?: string;
   /** A verified checkpoint: merges up to its tip are not re-verified; its tip must remain. */
   readonly checkpoint?: { readonly tip: string };
+  /** Called after each request record with how many are done of how many (for a progress count). */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
@@ -97,6 +99,7 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
   const changedLater = new Set<string>();
   let ctx: Ctx;
   const seen = new Set<string>();
+  let recordCount = 0;
   // Commits that added withdrawals/<id>.yaml, and the commit that added each result.
   const withdrawals = new Map<string, string[]>();
   const resultCommits = new Map<string, string>();
@@ -125,10 +128,12 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
           seen.add(req[1]!);
           const m: Merge = { id: req[1]!, path: f.path, blob: f.blob, commit: c };
           work.push(() => merged(m, ctx));
+          recordCount++;
         } else if (den && f.status === "A") {
           seen.add(den[1]!);
           const [id, blob] = [den[1]!, f.blob];
           work.push(() => denial(id, blob, batch));
+          recordCount++;
         } else if (res && f.status === "A") {
           results.set(res[1]!, f.blob);
           if (!resultCommits.has(res[1]!)) resultCommits.set(res[1]!, c.oid);
@@ -186,14 +191,21 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
       withdrawals,
       changedLater,
     };
+    const open = (await listOriginals(git)).filter((id) => !seen.has(id));
+    const total = recordCount + open.length;
+    let done = 0;
+    const counted = (item: AuditRecord | AuditFinding) => {
+      if (!("commit" in item)) opts.onProgress?.(++done, total);
+      return item;
+    };
     const queue: Promise<AuditRecord | AuditFinding>[] = [];
     for (const next of work) {
       queue.push(Promise.resolve(next()));
-      while (queue.length >= WINDOW) yield await queue.shift()!;
+      while (queue.length >= WINDOW) yield counted(await queue.shift()!);
     }
-    while (queue.length > 0) yield await queue.shift()!;
-    for (const id of await listOriginals(git)) {
-      if (seen.has(id)) continue;
+    while (queue.length > 0) yield counted(await queue.shift()!);
+    for (const id of open) {
+      opts.onProgress?.(++done, total);
       const rec = await pending(id, batch, ctx.now);
       yield withdrawals.has(id) && (await withdrawnNow(id, ctx))
         ? { ...rec, status: "withdrawn" }

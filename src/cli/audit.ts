@@ -1,7 +1,7 @@
 import { terminalText } from "../presentation/escape.ts";
 import { auditTrail, csvRow, CSV_COLUMNS, type AuditRecord } from "../audit/audit.ts";
 import { EXIT, InterlockError } from "../errors.ts";
-import type { CliIO } from "./io.ts";
+import { counter, type CliIO } from "./io.ts";
 import { openLocalRepo } from "./local.ts";
 import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
 import { interlockHome } from "../settings/home.ts";
@@ -47,7 +47,7 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
       else if (loaded) checkpoint = { tip: loaded.body.tip };
     }
   }
-  const tty = Boolean(io.stderr.isTTY) && !values.json && !values.csv;
+  const count = counter(io, values.json || values.csv, "audit");
   let records = 0;
   if (values.csv) io.stdout.write(CSV_COLUMNS.join(",") + "\n");
   for await (const item of auditTrail({
@@ -57,6 +57,7 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
     now: io.now(),
     home,
     ...(checkpoint ? { checkpoint } : {}),
+    onProgress: count.tick,
   })) {
     if ("commit" in item) {
       problems.push(`commit ${item.commit.slice(0, 7)}: ${item.problem}`);
@@ -64,13 +65,14 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
       continue;
     }
     records++;
+    // On one terminal, the count line is erased before a record is printed (drawn again after).
+    if (io.stdout.isTTY) count.done();
     for (const p of item.problems ?? []) problems.push(`${item.id} ${item.action}: ${p}`);
     if (values.json) io.stdout.write(JSON.stringify(item) + "\n");
     else if (values.csv) io.stdout.write(csvRow(item) + "\n");
     else io.stdout.write(line(item));
-    if (tty && records % 1000 === 0) io.stderr.write(`\r${records} requests read…`);
   }
-  if (tty && records >= 1000) io.stderr.write("\r\x1b[K");
+  count.done();
   if (!values.json && !values.csv) {
     if (records === 0) io.stdout.write("No requests yet.\n");
     if (values.verify) {

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { InterlockError } from "../errors.ts";
+import { isRequestId } from "../forge/refs.ts";
 import type { CliIO } from "./io.ts";
 
 /**
@@ -171,4 +172,29 @@ function distance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+/** The one request id a command takes. */
+export function requireId(positionals: readonly string[]): string {
+  const id = positionals[0];
+  if (id === undefined) throw new InterlockError("usage", "missing the request id");
+  if (positionals.length > 1)
+    throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
+  if (!isRequestId(id)) {
+    throw new InterlockError("usage", `'${id}' is not a request id`, {
+      hint: "Request ids are 26-character ULIDs, as printed by 'interlock request'.",
+    });
+  }
+  return id;
+}
+
+/** " --repo <dir>" when the command was given one, for "Next:" hints that work as printed. */
+export function repoHint(input: CommandInput): string {
+  const repo = stringFlag(input, "repo");
+  return repo === undefined ? "" : ` --repo ${shellWord(repo)}`;
+}
+
+/** A word as a POSIX shell reads it back (quoted when it must be). */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }

@@ -43,11 +43,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: "",
     summary: "open requests and what each one waits for (pending, rejected, approved)",
     description:
-      "One line per open request: id, action, risk, requester, age, expiry and what is missing.\n" +
-      "--mine --as <who>: only what waits for <who>'s review. --all: also closed requests.",
+      "One line per request: id, state, action, risk, requester, age, expiry and what is missing.\n" +
+      "Expired, withdrawn, merged, executed and denied requests are closed: --all or --state shows them.",
     flags: {
-      mine: { type: "boolean", help: "only requests that wait for the reviewer named by --as" },
-      as: AS,
+      for: {
+        type: "string",
+        value: "<who>",
+        help: "only requests that wait for <who>'s review (an approval of theirs would count)",
+      },
       all: {
         type: "boolean",
         help: "also closed requests: expired, withdrawn, merged, executed, denied",
@@ -55,7 +58,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       state: {
         type: "string",
         value: "<state>",
-        help: "only one state: pending, approved, rejected, expired, withdrawn, merged, executed, denied",
+        help: "only one state: pending, approved, rejected, expired, withdrawn, merged, executed, denied, invalid",
       },
     },
     load: async () => (await import("./review-commands.ts")).listCommand,

@@ -30,7 +30,38 @@ export function processIO(): CliIO {
 /** Progress on a terminal; silent when piped or in --json mode. */
 export function progress(io: CliIO, json: boolean): (msg: string) => void {
   return (msg) => {
-    if (!json && io.stderr.isTTY) io.stderr.write(`\x1b[2m${msg}\x1b[0m\n`);
+    // \r and erase-line first: a count line (see counter) may be on screen.
+    if (!json && io.stderr.isTTY) io.stderr.write(`\r\x1b[K\x1b[2m${msg}\x1b[0m\n`);
+  };
+}
+
+/**
+ * A count and a total on one terminal line on stderr ("audit: 1200/5000"), rewritten in place
+ * at most every 100 ms (and at the last item); `done()` erases it. Silent when stderr is not a
+ * terminal or in --json (or --csv) mode, so nothing reaches a pipe or a script.
+ */
+export function counter(
+  io: CliIO,
+  quiet: boolean,
+  label: string,
+  clock: () => number = Date.now,
+): { readonly tick: (done: number, total: number) => void; readonly done: () => void } {
+  if (quiet || !io.stderr.isTTY) return { tick: () => {}, done: () => {} };
+  // Erased before anything else is printed, so it never runs into another line.
+  let last = -Infinity;
+  let shown = false;
+  return {
+    tick: (done, total) => {
+      const t = clock();
+      if (done < total && t - last < 100) return;
+      last = t;
+      shown = true;
+      io.stderr.write(`\r\x1b[K${label}: ${done}/${total}`);
+    },
+    done: () => {
+      if (shown) io.stderr.write("\r\x1b[K");
+      shown = false;
+    },
   };
 }
 

@@ -21,37 +21,21 @@ import { initRepository } from "../lifecycle/init.ts";
 import { recordReview } from "../lifecycle/review.ts";
 import { renderCard } from "../proposal/card.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
-import { progress, readRequestInput, type CliIO } from "./io.ts";
+import { counter, progress, readRequestInput, type CliIO } from "./io.ts";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { bindRequester } from "../identity/requester.ts";
 import { executorIdentities, openLocalRepo, signingKeyFile } from "./local.ts";
-import { booleanFlag, stringFlag, stringsFlag, type CommandInput } from "./command.ts";
-import { isRequestId, resultPath } from "../forge/refs.ts";
-
-/** The one request id a command takes. */
-export function requireId(positionals: readonly string[]): string {
-  const id = positionals[0];
-  if (id === undefined) throw new InterlockError("usage", "missing the request id");
-  if (positionals.length > 1)
-    throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
-  if (!isRequestId(id)) {
-    throw new InterlockError("usage", `'${id}' is not a request id`, {
-      hint: "Request ids are 26-character ULIDs, as printed by 'interlock request'.",
-    });
-  }
-  return id;
-}
-
-/** " --repo <dir>" when the command was given one, for "Next:" hints that work as printed. */
-export function repoHint(input: CommandInput): string {
-  const repo = stringFlag(input, "repo");
-  return repo === undefined ? "" : ` --repo ${shellWord(repo)}`;
-}
-
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
-}
+import {
+  booleanFlag,
+  repoHint,
+  requireId,
+  shellWord,
+  stringFlag,
+  stringsFlag,
+  type CommandInput,
+} from "./command.ts";
+import { resultPath } from "../forge/refs.ts";
 
 export async function initCommand(input: CommandInput, io: CliIO): Promise<number> {
   const { positionals } = input;
@@ -287,23 +271,30 @@ export async function executeCommand(input: CommandInput, io: CliIO): Promise<nu
       }
     }
   }
-  const reports = await executeMerged({
-    journal: ExecutionJournal.open(pinned.dir),
-    forge: local.forge,
-    config: local.config,
-    repoDir: local.repo.repoDir,
-    identities: executorIdentities(local),
-    decide: {
-      engine: local.repo.engine,
-      repo: local.repo.repoName,
-      hmacKey: local.repo.hmacKey,
-      identities: directoryOf(local.config),
-    },
-    now: io.now,
-    env: io.env,
-    retry: values.retry,
-    onProgress: progress(io, values.json),
-  });
+  const count = counter(io, values.json, "execute");
+  let reports: ExecutionReport[];
+  try {
+    reports = await executeMerged({
+      journal: ExecutionJournal.open(pinned.dir),
+      forge: local.forge,
+      config: local.config,
+      repoDir: local.repo.repoDir,
+      identities: executorIdentities(local),
+      decide: {
+        engine: local.repo.engine,
+        repo: local.repo.repoName,
+        hmacKey: local.repo.hmacKey,
+        identities: directoryOf(local.config),
+      },
+      now: io.now,
+      env: io.env,
+      retry: values.retry,
+      onProgress: progress(io, values.json),
+      onCount: count.tick,
+    });
+  } finally {
+    count.done();
+  }
   if (values.json) io.stdout.write(JSON.stringify({ executed: reports }, null, 2) + "\n");
   else io.stdout.write(renderReports(reports));
   const bad = reports.some((r) => r.status === "refused" || r.status === "failed");

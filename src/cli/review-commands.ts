@@ -1,7 +1,15 @@
 import { readFileSync } from "node:fs";
 import type { Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
-import { ORIGINAL_REF_PREFIX, resultPath } from "../forge/refs.ts";
+import {
+  denialPath,
+  ORIGINAL_REF_PREFIX,
+  proposalBranch,
+  requestPath,
+  resultPath,
+  withdrawalPath,
+} from "../forge/refs.ts";
+import type { LocalForge } from "../forge/local/local-forge.ts";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { requestSigners } from "../forge/local/signed-request.ts";
 import { withdrawalNow } from "../evidence/evidence.ts";
@@ -19,9 +27,8 @@ import {
 import { maskText } from "../masking/mask.ts";
 import { renderCard } from "../proposal/card.ts";
 import { commitText, terminalText } from "../presentation/escape.ts";
-import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
+import { booleanFlag, repoHint, requireId, stringFlag, type CommandInput } from "./command.ts";
 import type { CliIO } from "./io.ts";
-import { repoHint, requireId } from "./lifecycle.ts";
 import { openLocalRepo, signingKeyFile } from "./local.ts";
 
 /** `interlock list`: requests and what each one waits for. */
@@ -29,10 +36,8 @@ export async function listCommand(input: CommandInput, io: CliIO): Promise<numbe
   if (input.positionals.length > 0)
     throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
   const json = booleanFlag(input, "json");
-  const mine = booleanFlag(input, "mine");
-  const as = stringFlag(input, "as");
+  const forWho = stringFlag(input, "for");
   const stateFlag = stringFlag(input, "state");
-  if (mine && as === undefined) throw new InterlockError("usage", "--mine needs --as <who>");
   if (stateFlag !== undefined && !REQUEST_STATES.includes(stateFlag as RequestState)) {
     throw new InterlockError("usage", `--state ${stateFlag}: not a state`, {
       hint: `States: ${REQUEST_STATES.join(", ")}.`,
@@ -41,7 +46,9 @@ export async function listCommand(input: CommandInput, io: CliIO): Promise<numbe
   const local = await openLocalRepo(stringFlag(input, "repo"), io.cwd, io.env);
   const now = io.now();
   const who =
-    as === undefined ? undefined : (resolvePrincipal(directoryOf(local.config), as)?.id ?? as);
+    forWho === undefined
+      ? undefined
+      : (resolvePrincipal(directoryOf(local.config), forWho)?.id ?? forWho);
   const states: readonly RequestState[] = stateFlag
     ? [stateFlag as RequestState]
     : booleanFlag(input, "all")
@@ -49,14 +56,14 @@ export async function listCommand(input: CommandInput, io: CliIO): Promise<numbe
       : OPEN_STATES;
   const all = await requestStatuses(local.forge, now);
   const shown = all.filter(
-    (r) => states.includes(r.state) && (!mine || (who !== undefined && r.reviewers.includes(who))),
+    (r) => states.includes(r.state) && (who === undefined || r.reviewers.includes(who)),
   );
   if (json) {
     io.stdout.write(JSON.stringify({ requests: shown.map((r) => toJson(r, now)) }, null, 2) + "\n");
     return EXIT.ok;
   }
   if (shown.length === 0) {
-    io.stdout.write(mine ? `Nothing waits for ${who}.\n` : "No requests.\n");
+    io.stdout.write(who !== undefined ? `Nothing waits for ${who}.\n` : "No requests.\n");
     return EXIT.ok;
   }
   const t = terminalText;
@@ -89,6 +96,7 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
       hint: `See the requests with 'interlock list --all${repoHint(input)}'.`,
     });
   }
+  const history = await requestHistory(local.forge, id, r.action);
   if (json) {
     io.stdout.write(
       JSON.stringify(
@@ -98,6 +106,7 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
           decision: r.record?.decision ?? null,
           masks: r.record?.masks ?? [],
           gate: r.verdict ?? null,
+          history,
         },
         null,
         2,
@@ -122,9 +131,70 @@ export async function showCommand(input: CommandInput, io: CliIO): Promise<numbe
     );
   }
   io.stdout.write(`\nState: ${r.state}: ${terminalText(r.missing)}\n`);
-  if (r.record) io.stdout.write(`Expires: ${terminalText(r.record.expires_at)}\n`);
+  if (r.expires_at) io.stdout.write(`Expires: ${terminalText(r.expires_at)}\n`);
   if (r.verdict) io.stdout.write(`\n${renderVerdict(r.verdict)}`);
+  if (history.length > 0) {
+    io.stdout.write("\nHistory (what each commit changed; commit messages are not shown):\n");
+    for (const h of history) {
+      io.stdout.write(`  ${h.at}  ${h.commit.slice(0, 7)}  ${h.change} ${terminalText(h.path)}\n`);
+    }
+  }
   return EXIT.ok;
+}
+
+/** One change to a request's files: when, in which commit, what happened to which path. */
+interface HistoryEntry {
+  readonly at: string;
+  readonly commit: string;
+  readonly change: "added" | "modified" | "deleted";
+  readonly path: string;
+}
+
+/**
+ * A request's history as facts of the repository: the proposal's commits (not on the default
+ * branch) and the default branch's first-parent commits that added, changed or removed its
+ * request, denial, result or withdrawal file, oldest first. Commit messages and trailers are
+ * claims anyone can write, so they are not shown; the gate verdict says which reviews count.
+ */
+async function requestHistory(
+  forge: LocalForge,
+  id: string,
+  action: string,
+): Promise<HistoryEntry[]> {
+  // Literal paths (Interlock's git takes every pathspec literally).
+  const paths = [requestPath(action, id), denialPath(id), resultPath(id), withdrawalPath(id)];
+  const main = `refs/heads/${forge.defaultBranch}`;
+  const branch = `refs/heads/${proposalBranch(id)}`;
+  const log = async (args: string[]) =>
+    parseLog(
+      (await forge.git.tryRaw([
+        "log",
+        "--reverse",
+        "--no-renames",
+        "--name-status",
+        "--format=%x00%H %cI",
+        ...args,
+        "--",
+        ...paths,
+      ])) ?? "",
+    );
+  const onBranch = (await forge.git.revParse(branch)) ? await log([branch, "--not", main]) : [];
+  return [...onBranch, ...(await log(["--first-parent", main]))];
+}
+
+function parseLog(out: string): HistoryEntry[] {
+  const entries: HistoryEntry[] = [];
+  for (const block of out.split("\0").filter((b) => b.trim())) {
+    const [head, ...rest] = block.split("\n");
+    const [commit, at] = (head ?? "").split(" ");
+    for (const line of rest) {
+      const [code, path] = line.split("\t");
+      if (!code || !path || !commit || !at) continue;
+      const change = code.startsWith("A") ? "added" : code.startsWith("D") ? "deleted" : "modified";
+      entries.push({ at, commit, change, path });
+    }
+  }
+  return entries;
 }
 
 /** `interlock withdraw <id> --as <requester>`: a signed withdrawal, recorded on the default branch. */

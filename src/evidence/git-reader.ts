@@ -1,7 +1,7 @@
 import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
 import { Git } from "../forge/local/git.ts";
 import { REVIEW_TAG_PREFIX } from "../forge/local/reviews.ts";
-import { withdrawalPath } from "../forge/refs.ts";
+import { WITHDRAWALS_DIR } from "../forge/refs.ts";
 import type { ChangeStatus } from "../gate/snapshot.ts";
 import type { EvidenceBlob, EvidenceChange, EvidenceCommit, EvidenceReader } from "./reader.ts";
 
@@ -31,6 +31,7 @@ export class GitEvidenceReader implements EvidenceReader {
   readonly #ownsBatch: boolean;
   #main: Promise<ReadonlySet<string>> | undefined;
   #tags: Promise<ReadonlyMap<string, readonly string[]>> | undefined;
+  #withdrawals: Promise<ReadonlyMap<string, readonly string[]>> | undefined;
 
   constructor(
     repoDir: string,
@@ -104,31 +105,41 @@ export class GitEvidenceReader implements EvidenceReader {
   }
 
   async withdrawalCommits(id: string): Promise<readonly EvidenceCommit[]> {
-    const oids =
-      this.#known.withdrawals?.get(id) ??
-      (
-        await this.#git.tryRaw([
-          "log",
-          "--first-parent",
-          "--diff-filter=A",
-          "--format=%H",
-          "--reverse",
-          `refs/heads/${this.#branch}`,
-          "--",
-          withdrawalPath(id),
-        ])
-      )
-        ?.split("\n")
-        .filter(Boolean) ??
-      [];
+    const known =
+      this.#known.withdrawals ?? (await (this.#withdrawals ??= this.#listWithdrawals()));
     const out: EvidenceCommit[] = [];
-    for (const oid of oids) {
+    for (const oid of known.get(id) ?? []) {
       const c = await this.commit(oid);
       if (c) out.push(c);
     }
     return out;
   }
+
+  /** request id → commits that added its withdrawal file, oldest first, from one git log. */
+  async #listWithdrawals(): Promise<ReadonlyMap<string, readonly string[]>> {
+    const out = await this.#git.tryRaw([
+      "log",
+      "--first-parent",
+      "--diff-filter=A",
+      "--reverse",
+      "--name-only",
+      "--format=commit %H",
+      `refs/heads/${this.#branch}`,
+      "--",
+      WITHDRAWALS_DIR,
+    ]);
+    const map = new Map<string, string[]>();
+    let commit = "";
+    for (const line of (out ?? "").split("\n")) {
+      if (line.startsWith("commit ")) commit = line.slice(7).trim();
+      const m = WITHDRAWAL_FILE.exec(line.trim());
+      if (m && commit) map.set(m[1]!, [...(map.get(m[1]!) ?? []), commit]);
+    }
+    return map;
+  }
 }
+
+const WITHDRAWAL_FILE = /^withdrawals\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 
 /** git's status letter as a change status. */
 export function changeStatus(code: string): ChangeStatus {

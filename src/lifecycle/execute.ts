@@ -66,6 +66,8 @@ export interface ExecuteDeps {
   /** Request ids a person asked to retry although they were claimed before. */
   readonly retry?: readonly string[];
   readonly onProgress?: (msg: string) => void;
+  /** How many of the merged requests were looked at, of how many (for a progress count). */
+  readonly onCount?: (done: number, total: number) => void;
 }
 
 /**
@@ -86,11 +88,14 @@ export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[
   run.trust = await run.source?.trust?.();
   try {
     await journalWithdrawals(deps, run);
-    for (const m of await forge.mergedRequests()) {
+    const merged = await forge.mergedRequests();
+    for (const [i, m] of merged.entries()) {
+      deps.onCount?.(i, merged.length);
       if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
       const report = await executeOne(m, deps, run);
       if (report) reports.push(report);
     }
+    if (merged.length > 0) deps.onCount?.(merged.length, merged.length);
   } finally {
     run.source?.close();
   }
