@@ -85600,11 +85600,14 @@ async function executeMerged(deps) {
   run2.trust = await run2.source?.trust?.();
   try {
     await journalWithdrawals(deps, run2);
-    for (const m of await forge.mergedRequests()) {
+    const merged = await forge.mergedRequests();
+    for (const [i, m] of merged.entries()) {
+      deps.onCount?.(i, merged.length);
       if (await forge.readDefault(resultPath(m.id)) !== void 0) continue;
       const report = await executeOne(m, deps, run2);
       if (report) reports.push(report);
     }
+    if (merged.length > 0) deps.onCount?.(merged.length, merged.length);
   } finally {
     run2.source?.close();
   }
