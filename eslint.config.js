@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".tools/", "dist/", "coverage/", "policies/dist/"] },
+  { ignores: ["node_modules/", ".tools/", "dist/", "lib/", "coverage/", "policies/dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,6 +10,8 @@ const home = process.env.INTERLOCK_TEST_HOME ?? mkdtempSync(join(tmpdir(), "inte
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Builds lib/ first: tests that start bin/interlock.js as a process run the compiled code.
+    globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: "forks",

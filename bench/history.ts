@@ -48,7 +48,7 @@ import { crc32, deflateSync } from "node:zlib";
 import { monotonicFactory } from "ulid";
 import { stringify } from "yaml";
 import { loadRepoContext } from "../src/cli/context.ts";
-import { repoHomeOf } from "../src/cli/local.ts";
+import { repoHomeOf } from "../src/cli/repository.ts";
 import { loadConfig, ownerMembers, type InterlockConfig } from "../src/config/config.ts";
 import { decideAndMask, type Evaluation } from "../src/decide.ts";
 import { executorFor } from "../src/execution/executors.ts";

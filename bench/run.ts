@@ -2,7 +2,7 @@
  * `npm run bench`: Interlock's benchmark suite. Prints a summary and writes bench/results.json.
  * Benchmarks only measure and report; nothing here fails because a number is slow.
  *
- *   npm run bench                       decide, opa, linear, detect, ab, lifecycle
+ *   npm run bench                       decide, opa, linear, detect, ab, lifecycle, startup
  *   npm run bench -- detect             one section (or several: -- detect linear)
  *   npm run bench -- audit              the long audit section (minutes; not in the default)
  *
@@ -18,6 +18,9 @@
  *   BENCH_KEEP=1        keep the generated repositories (their paths are printed)
  *   BENCH_RESULTS       where to write the JSON (default bench/results.json; a partial run
  *                       merges its sections into the file)
+ *   BENCH_STARTUP_NODES comma-separated Node binaries for the startup section (default: this
+ *                       Node and Node 24 from the registry, npx -y -p node@24 which node)
+ *   BENCH_STARTUP_ROUNDS interleaved rounds per Node (default 20)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -45,6 +48,7 @@ import { benchLinear } from "./linear.ts";
 import { benchHome, benchLifecycle, fileRequests, type LifecycleResult } from "./lifecycle.ts";
 import { benchOpaServer, type OpaServerResult } from "./opa-server.ts";
 import { ensurePeers } from "./peers.ts";
+import { benchStartup, node24, type StartupRun } from "./startup.ts";
 import { cpuSnapshot, fmtBytes, fmtUs, table, type LatencyStats } from "./stats.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -78,9 +82,12 @@ const TARGETS = {
   precision: 0.9,
   linearMs: 1000,
   auditRequestsPerSecond: 10_000,
+  /** Process start-up over `node -e 0`'s, on Node 24 (median of the rounds' ratios). */
+  helpOverNode: 2,
+  evaluateOverNode: 3,
 };
-const SECTIONS = ["decide", "opa", "linear", "detect", "ab", "lifecycle", "audit"];
-const DEFAULT_SECTIONS = "decide,opa,linear,detect,ab,lifecycle";
+const SECTIONS = ["decide", "opa", "linear", "detect", "ab", "lifecycle", "startup", "audit"];
+const DEFAULT_SECTIONS = "decide,opa,linear,detect,ab,lifecycle,startup";
 
 function machine() {
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
@@ -425,6 +432,46 @@ async function main() {
       );
     }
 
+    // ---------------------------------------------------------------- start-up
+    let startup: StartupRun[] | undefined;
+    if (only.has("startup")) {
+      const missing: Record<string, string> = {};
+      let nodes = (process.env.BENCH_STARTUP_NODES ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (nodes.length === 0) {
+        nodes = [process.execPath];
+        try {
+          nodes.push(node24());
+        } catch (err) {
+          missing["node@24"] = (err as Error).message.split("\n")[0] ?? "npx failed";
+          log(`startup: Node 24 not available: ${missing["node@24"]}`);
+        }
+      }
+      startup = benchStartup(scratch, nodes, Number(process.env.BENCH_STARTUP_ROUNDS ?? 20), log);
+      results.startup = { runs: startup, missing };
+      const ms = (us: number) => `${(us / 1000).toFixed(0)} ms`;
+      for (const run of startup) {
+        out.push(
+          "",
+          `Start-up, ${run.version}${run.compileCache ? " (compile cache on)" : ""}: ${run.rounds} interleaved rounds of fresh processes, wall time; evaluate of ${run.requestBytes} bytes`,
+          table(
+            ["", "p50", "p90", "min", "max", "× node -e 0 (p50 of the rounds' ratios)", "CPU"],
+            run.cases.map((c) => [
+              c.label,
+              ms(c.stats.p50),
+              ms(c.stats.p90),
+              ms(c.stats.min),
+              ms(c.stats.max),
+              `${c.ratioToNode.toFixed(2)}×`,
+              `${c.cpuMs.toFixed(0)} ms`,
+            ]),
+          ),
+        );
+      }
+    }
+
     // ---------------------------------------------------------------- audit
     const sizes: AuditSize[] = [];
     const skipped: {
@@ -652,8 +699,30 @@ async function main() {
         met: rssFit.exponent < 0.1,
       });
     }
-    results.targets = targets;
+    for (const run of startup ?? []) {
+      const major = Number(run.version.slice(1).split(".")[0]);
+      const of = (label: string) => run.cases.find((c) => c.label.startsWith(label));
+      for (const [label, limit] of [
+        ["interlock --help", TARGETS.helpOverNode],
+        ["interlock evaluate", TARGETS.evaluateOverNode],
+      ] as const) {
+        const c = of(label);
+        if (!c) continue;
+        targets.push({
+          target: `${label} ≤ ${limit}× node -e 0 (${run.version}${major >= 24 ? "" : ", reported beside Node 24's"})`,
+          reached: `${c.ratioToNode.toFixed(2)}× (${(c.stats.p50 / 1000).toFixed(0)} ms)`,
+          met: major >= 24 ? c.ratioToNode <= limit : null,
+        });
+      }
+    }
+    // A partial run keeps the other sections' targets (a target of this run replaces its own).
+    const previousTargets = (previous.targets as typeof targets | undefined) ?? [];
+    results.targets = [
+      ...previousTargets.filter((p) => !targets.some((t) => t.target === p.target)),
+      ...targets,
+    ];
     if (targets.length > 0) {
+      // (This run's targets only.)
       out.push(
         "",
         "Targets",

@@ -977,7 +977,7 @@ var require_util = __commonJS({
     var net = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify: stringify5 } = __require("node:querystring");
+    var { stringify: stringify6 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1037,7 +1037,7 @@ var require_util = __commonJS({
       if (url2.includes("?") || url2.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify5(queryParams);
+      const stringified = stringify6(queryParams);
       if (stringified) {
         url2 += "?" + stringified;
       }
@@ -16244,7 +16244,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify5(cookie) {
+    function stringify6(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16302,7 +16302,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify: stringify5
+      stringify: stringify6
     };
   }
 });
@@ -16448,7 +16448,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify: stringify5 } = require_util6();
+    var { stringify: stringify6 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers3 } = require_headers();
     function getCookies(headers) {
@@ -16491,7 +16491,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers3, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify5(cookie);
+      const str = stringify6(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -19395,9 +19395,9 @@ var require_directives = __commonJS({
         this.tags = Object.assign({}, _Directives.defaultTags, tags);
       }
       clone() {
-        const copy = new _Directives(this.yaml, this.tags);
-        copy.docStart = this.docStart;
-        return copy;
+        const copy2 = new _Directives(this.yaml, this.tags);
+        copy2.docStart = this.docStart;
+        return copy2;
       }
       /**
        * During parsing, get a Directives instance for the current document and
@@ -19706,10 +19706,10 @@ var require_Node = __commonJS({
       }
       /** Create a copy of this node.  */
       clone() {
-        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        const copy2 = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
         if (this.range)
-          copy.range = this.range.slice();
-        return copy;
+          copy2.range = this.range.slice();
+        return copy2;
       }
       /** A plain JavaScript representation of this node. */
       toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
@@ -20003,13 +20003,13 @@ var require_Collection = __commonJS({
        * @param schema - If defined, overwrites the original's schema
        */
       clone(schema) {
-        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        const copy2 = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
         if (schema)
-          copy.schema = schema;
-        copy.items = copy.items.map((it) => identity2.isNode(it) || identity2.isPair(it) ? it.clone(schema) : it);
+          copy2.schema = schema;
+        copy2.items = copy2.items.map((it) => identity2.isNode(it) || identity2.isPair(it) ? it.clone(schema) : it);
         if (this.range)
-          copy.range = this.range.slice();
-        return copy;
+          copy2.range = this.range.slice();
+        return copy2;
       }
       /**
        * Adds a value to the collection. For `!!map` and `!!omap` the value must
@@ -20627,7 +20627,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify5(item, ctx, onComment, onChompKeep) {
+    function stringify6(item, ctx, onComment, onChompKeep) {
       if (identity2.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity2.isAlias(item)) {
@@ -20656,7 +20656,7 @@ var require_stringify = __commonJS({
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify5;
+    exports.stringify = stringify6;
   }
 });
 
@@ -20666,7 +20666,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity2 = require_identity();
     var Scalar = require_Scalar();
-    var stringify5 = require_stringify();
+    var stringify6 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -20688,7 +20688,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify5.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify6.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -20740,7 +20740,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify5.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify6.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -20881,7 +20881,7 @@ var require_addPairToJSMap = __commonJS({
     "use strict";
     var log = require_log();
     var merge4 = require_merge();
-    var stringify5 = require_stringify();
+    var stringify6 = require_stringify();
     var identity2 = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map2, { key, value }) {
@@ -20917,7 +20917,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity2.isNode(key) && ctx?.doc) {
-        const strCtx = stringify5.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify6.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node2 of ctx.anchors.keys())
           strCtx.anchors.add(node2.anchor);
@@ -20984,12 +20984,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var stringify5 = require_stringify();
+    var stringify6 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify6 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify6(collection, ctx, options);
+      const stringify7 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify7(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -21014,7 +21014,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify5.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify6.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -21081,7 +21081,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify5.stringify(item, itemCtx, () => comment = null);
+        let str = stringify6.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -22428,9 +22428,9 @@ var require_Schema = __commonJS({
         this.sortMapEntries = typeof sortMapEntries === "function" ? sortMapEntries : sortMapEntries === true ? sortMapEntriesByKey : null;
       }
       clone() {
-        const copy = Object.create(_Schema.prototype, Object.getOwnPropertyDescriptors(this));
-        copy.tags = this.tags.slice();
-        return copy;
+        const copy2 = Object.create(_Schema.prototype, Object.getOwnPropertyDescriptors(this));
+        copy2.tags = this.tags.slice();
+        return copy2;
       }
     };
     exports.Schema = Schema;
@@ -22442,7 +22442,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var stringify5 = require_stringify();
+    var stringify6 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines = [];
@@ -22457,7 +22457,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines.push("---");
-      const ctx = stringify5.createStringifyContext(doc, options);
+      const ctx = stringify6.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines.length !== 1)
@@ -22479,7 +22479,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify5.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify6.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
@@ -22487,7 +22487,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines.push(body);
       } else {
-        lines.push(stringify5.stringify(doc.contents, ctx));
+        lines.push(stringify6.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -22573,21 +22573,21 @@ var require_Document = __commonJS({
        * Custom Node values that inherit from `Object` still refer to their original instances.
        */
       clone() {
-        const copy = Object.create(_Document.prototype, {
+        const copy2 = Object.create(_Document.prototype, {
           [identity2.NODE_TYPE]: { value: identity2.DOC }
         });
-        copy.commentBefore = this.commentBefore;
-        copy.comment = this.comment;
-        copy.errors = this.errors.slice();
-        copy.warnings = this.warnings.slice();
-        copy.options = Object.assign({}, this.options);
+        copy2.commentBefore = this.commentBefore;
+        copy2.comment = this.comment;
+        copy2.errors = this.errors.slice();
+        copy2.warnings = this.warnings.slice();
+        copy2.options = Object.assign({}, this.options);
         if (this.directives)
-          copy.directives = this.directives.clone();
-        copy.schema = this.schema.clone();
-        copy.contents = identity2.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
+          copy2.directives = this.directives.clone();
+        copy2.schema = this.schema.clone();
+        copy2.contents = identity2.isNode(this.contents) ? this.contents.clone(copy2.schema) : this.contents;
         if (this.range)
-          copy.range = this.range.slice();
-        return copy;
+          copy2.range = this.range.slice();
+        return copy2;
       }
       /** Adds a value to the document. */
       add(value) {
@@ -23567,13 +23567,13 @@ var require_resolve_block_scalar = __commonJS({
   "node_modules/yaml/dist/compose/resolve-block-scalar.js"(exports) {
     "use strict";
     var Scalar = require_Scalar();
-    function resolveBlockScalar(ctx, scalar, onError) {
-      const start = scalar.offset;
-      const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
+    function resolveBlockScalar(ctx, scalar2, onError) {
+      const start = scalar2.offset;
+      const header = parseBlockScalarHeader(scalar2, ctx.options.strict, onError);
       if (!header)
         return { value: "", type: null, comment: "", range: [start, start, start] };
       const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
-      const lines = scalar.source ? splitLines(scalar.source) : [];
+      const lines = scalar2.source ? splitLines(scalar2.source) : [];
       let chompStart = lines.length;
       for (let i = lines.length - 1; i >= 0; --i) {
         const content = lines[i][1];
@@ -23585,12 +23585,12 @@ var require_resolve_block_scalar = __commonJS({
       if (chompStart === 0) {
         const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
         let end2 = start + header.length;
-        if (scalar.source)
-          end2 += scalar.source.length;
+        if (scalar2.source)
+          end2 += scalar2.source.length;
         return { value: value2, type, comment: header.comment, range: [start, end2, end2] };
       }
-      let trimIndent = scalar.indent + header.indent;
-      let offset = scalar.offset + header.length;
+      let trimIndent = scalar2.indent + header.indent;
+      let offset = scalar2.offset + header.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
         const [indent, content] = lines[i];
@@ -23668,7 +23668,7 @@ var require_resolve_block_scalar = __commonJS({
         default:
           value += "\n";
       }
-      const end = start + header.length + scalar.source.length;
+      const end = start + header.length + scalar2.source.length;
       return { value, type, comment: header.comment, range: [start, end, end] };
     }
     function parseBlockScalarHeader({ offset, props }, strict, onError) {
@@ -23751,8 +23751,8 @@ var require_resolve_flow_scalar = __commonJS({
     "use strict";
     var Scalar = require_Scalar();
     var resolveEnd = require_resolve_end();
-    function resolveFlowScalar(scalar, strict, onError) {
-      const { offset, type, source, end } = scalar;
+    function resolveFlowScalar(scalar2, strict, onError) {
+      const { offset, type, source, end } = scalar2;
       let _type;
       let value;
       const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
@@ -23771,7 +23771,7 @@ var require_resolve_flow_scalar = __commonJS({
           break;
         /* istanbul ignore next should not happen */
         default:
-          onError(scalar, "UNEXPECTED_TOKEN", `Expected a flow scalar value, but found: ${type}`);
+          onError(scalar2, "UNEXPECTED_TOKEN", `Expected a flow scalar value, but found: ${type}`);
           return {
             value: "",
             type: null,
@@ -23986,26 +23986,26 @@ var require_compose_scalar = __commonJS({
         tag = findScalarTagByTest(ctx, value, token, onError);
       else
         tag = ctx.schema[identity2.SCALAR];
-      let scalar;
+      let scalar2;
       try {
         const res = tag.resolve(value, (msg) => onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
-        scalar = identity2.isScalar(res) ? res : new Scalar.Scalar(res);
+        scalar2 = identity2.isScalar(res) ? res : new Scalar.Scalar(res);
       } catch (error63) {
         const msg = error63 instanceof Error ? error63.message : String(error63);
         onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
-        scalar = new Scalar.Scalar(value);
+        scalar2 = new Scalar.Scalar(value);
       }
-      scalar.range = range;
-      scalar.source = value;
+      scalar2.range = range;
+      scalar2.source = value;
       if (type)
-        scalar.type = type;
+        scalar2.type = type;
       if (tagName)
-        scalar.tag = tagName;
+        scalar2.tag = tagName;
       if (tag.format)
-        scalar.format = tag.format;
+        scalar2.format = tag.format;
       if (comment)
-        scalar.comment = comment;
-      return scalar;
+        scalar2.comment = comment;
+      return scalar2;
     }
     function findScalarTagByName(schema, value, tagName, tagToken, onError) {
       if (tagName === "!")
@@ -24623,7 +24623,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify5 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify6 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -24676,7 +24676,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify5;
+    exports.stringify = stringify6;
   }
 });
 
@@ -25833,37 +25833,37 @@ var require_parser = __commonJS({
           };
         }
       }
-      *scalar(scalar) {
+      *scalar(scalar2) {
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
           let sep4;
-          if (scalar.end) {
-            sep4 = scalar.end;
+          if (scalar2.end) {
+            sep4 = scalar2.end;
             sep4.push(this.sourceToken);
-            delete scalar.end;
+            delete scalar2.end;
           } else
             sep4 = [this.sourceToken];
           const map2 = {
             type: "block-map",
-            offset: scalar.offset,
-            indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep4 }]
+            offset: scalar2.offset,
+            indent: scalar2.indent,
+            items: [{ start, key: scalar2, sep: sep4 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
         } else
-          yield* this.lineEnd(scalar);
+          yield* this.lineEnd(scalar2);
       }
-      *blockScalar(scalar) {
+      *blockScalar(scalar2) {
         switch (this.type) {
           case "space":
           case "comment":
           case "newline":
-            scalar.props.push(this.sourceToken);
+            scalar2.props.push(this.sourceToken);
             return;
           case "scalar":
-            scalar.source = this.source;
+            scalar2.source = this.source;
             this.atNewLine = true;
             this.indent = 0;
             if (this.onNewLine) {
@@ -26406,7 +26406,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify5(value, replacer, options) {
+    function stringify6(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -26431,7 +26431,7 @@ var require_public_api = __commonJS({
     exports.parse = parse7;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument4;
-    exports.stringify = stringify5;
+    exports.stringify = stringify6;
   }
 });
 
@@ -33299,7 +33299,7 @@ ${indent}${str}`;
         const {
           indent,
           indentStep,
-          stringify: stringify5
+          stringify: stringify6
         } = ctx;
         const inFlow = this.type === PlainValue.Type.FLOW_MAP || this.type === PlainValue.Type.FLOW_SEQ || ctx.inFlow;
         if (inFlow) itemIndent += indentStep;
@@ -33329,7 +33329,7 @@ ${indent}${str}`;
             if (inFlow && (!chompKeep && item.spaceBefore || item.commentBefore || item.comment || item.key && (item.key.commentBefore || item.key.comment) || item.value && (item.value.commentBefore || item.value.comment))) hasItemWithNewLine = true;
           }
           chompKeep = false;
-          let str2 = stringify5(item, ctx, () => comment = null, () => chompKeep = true);
+          let str2 = stringify6(item, ctx, () => comment = null, () => chompKeep = true);
           if (inFlow && !hasItemWithNewLine && str2.includes("\n")) hasItemWithNewLine = true;
           if (inFlow && i < this.items.length - 1) str2 += ",";
           str2 = addComment(str2, itemIndent, comment);
@@ -33506,14 +33506,14 @@ ${indent}${s}` : "\n";
           doc,
           indent,
           indentStep,
-          stringify: stringify5
+          stringify: stringify6
         } = ctx;
         ctx = Object.assign({}, ctx, {
           implicitKey: !explicitKey,
           indent: indent + indentStep
         });
         let chompKeep = false;
-        let str = stringify5(key, ctx, () => keyComment = null, () => chompKeep = true);
+        let str = stringify6(key, ctx, () => keyComment = null, () => chompKeep = true);
         str = addComment(str, ctx.indent, keyComment);
         if (!explicitKey && str.length > 1024) {
           if (simpleKeys) throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -33551,7 +33551,7 @@ ${cs}`;
         if (!indentSeq && indentSize >= 2 && !ctx.inFlow && !explicitKey && value instanceof YAMLSeq && value.type !== PlainValue.Type.FLOW_SEQ && !value.tag && !doc.anchors.getName(value)) {
           ctx.indent = ctx.indent.substr(2);
         }
-        const valueStr = stringify5(value, ctx, () => valueComment = null, () => chompKeep = true);
+        const valueStr = stringify6(value, ctx, () => valueComment = null, () => chompKeep = true);
         let ws = " ";
         if (vcb || this.comment) {
           ws = `${vcb}
@@ -35916,7 +35916,7 @@ var require_Document_a8d0fbf9 = __commonJS({
       }
       return props.join(" ");
     }
-    function stringify5(item, ctx, onComment, onChompKeep) {
+    function stringify6(item, ctx, onComment, onChompKeep) {
       const {
         anchors,
         schema
@@ -36314,7 +36314,7 @@ ${cbNode.commentBefore}` : cb;
           keep,
           mapAsMap: keep && !!mapAsMap,
           maxAliasCount,
-          stringify: stringify5
+          stringify: stringify6
           // Requiring directly in Pair would create circular dependencies
         };
         const anchorNames = Object.keys(this.anchors.map);
@@ -36369,7 +36369,7 @@ ${cbNode.commentBefore}` : cb;
           doc: this,
           indent: "",
           indentStep: " ".repeat(indentSize),
-          stringify: stringify5
+          stringify: stringify6
           // Requiring directly in nodes would create circular dependencies
         };
         let chompKeep = false;
@@ -36382,10 +36382,10 @@ ${cbNode.commentBefore}` : cb;
             contentComment = this.contents.comment;
           }
           const onChompKeep = contentComment ? null : () => chompKeep = true;
-          const body = stringify5(this.contents, ctx, () => contentComment = null, onChompKeep);
+          const body = stringify6(this.contents, ctx, () => contentComment = null, onChompKeep);
           lines.push(resolveSeq.addComment(body, "", contentComment));
         } else if (this.contents !== void 0) {
-          lines.push(stringify5(this.contents, ctx));
+          lines.push(stringify6(this.contents, ctx));
         }
         if (this.comment) {
           if ((!chompKeep || contentComment) && lines[lines.length - 1] !== "") lines.push("");
@@ -36451,7 +36451,7 @@ var require_dist2 = __commonJS({
       if (doc.errors.length > 0) throw doc.errors[0];
       return doc.toJSON();
     }
-    function stringify5(value, options) {
+    function stringify6(value, options) {
       const doc = new Document(options);
       doc.contents = value;
       return String(doc);
@@ -36465,7 +36465,7 @@ var require_dist2 = __commonJS({
       parseCST: parseCst.parse,
       parseDocument: parseDocument4,
       scalarOptions: Document$1.scalarOptions,
-      stringify: stringify5
+      stringify: stringify6
     };
     exports.YAML = YAML;
   }
@@ -57096,6 +57096,43 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// src/forge/refs.ts
+var INTERLOCK_IDENTITY = { name: "Interlock", email: "interlock@localhost" };
+var BRANCH_PREFIX = "interlock/";
+var ORIGINAL_REF_PREFIX = "refs/interlock/requests/";
+var CLAIM_REF_PREFIX = "refs/interlock/claims/";
+var REQUEST_ID_SOURCE = "[0-9A-HJKMNP-TV-Z]{26}";
+var REQUEST_ID = new RegExp(`^${REQUEST_ID_SOURCE}$`);
+function isRequestId(s) {
+  return REQUEST_ID.test(s);
+}
+var CONFIG_PATH = ".interlock/config.yaml";
+var REQUESTS_DIR = "requests/";
+var DENIALS_DIR = "denials/";
+var RESULTS_DIR = "results/";
+var WITHDRAWALS_DIR = "withdrawals/";
+function requestPath(action, id2) {
+  return `${REQUESTS_DIR}${action}/${id2}.yaml`;
+}
+function denialPath(id2) {
+  return `${DENIALS_DIR}${id2}.yaml`;
+}
+function resultPath(id2) {
+  return `${RESULTS_DIR}${id2}.yaml`;
+}
+function withdrawalPath(id2) {
+  return `${WITHDRAWALS_DIR}${id2}.yaml`;
+}
+var REQUEST_PATH = new RegExp(`^${REQUESTS_DIR}[^/]+/(${REQUEST_ID_SOURCE})\\.yaml$`);
+var FLAT_PATH = (dir) => new RegExp(`^${dir}(${REQUEST_ID_SOURCE})\\.yaml$`);
+var DENIAL_PATH = FLAT_PATH(DENIALS_DIR);
+var RESULT_PATH = FLAT_PATH(RESULTS_DIR);
+var WITHDRAWAL_PATH = FLAT_PATH(WITHDRAWALS_DIR);
+function requesterIdentity(id2) {
+  const slug = id2.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "requester";
+  return { name: id2, email: `${slug}@requesters.interlock.invalid` };
+}
+
 // src/request/canonical.ts
 import { createHash } from "node:crypto";
 function canonicalJson(value) {
@@ -57143,7 +57180,7 @@ function renderRequestFile(record4) {
 }
 var requestFileSchema = external_exports.looseObject({
   interlock: external_exports.literal(REQUEST_FILE_VERSION),
-  id: external_exports.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+  id: external_exports.string().regex(REQUEST_ID),
   requested_at: external_exports.iso.datetime(),
   expires_at: external_exports.iso.datetime(),
   request: external_exports.looseObject({
@@ -57194,16 +57231,6 @@ function parseRequestFile(text) {
   }
   const { digest: _digest, ...body } = value;
   return { record: parsed.data, actualDigest: digestOf(body) };
-}
-
-// src/forge/refs.ts
-var INTERLOCK_IDENTITY = { name: "Interlock", email: "interlock@localhost" };
-var BRANCH_PREFIX = "interlock/";
-var ORIGINAL_REF_PREFIX = "refs/interlock/requests/";
-var CLAIM_REF_PREFIX = "refs/interlock/claims/";
-function requesterIdentity(id2) {
-  const slug = id2.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "requester";
-  return { name: id2, email: `${slug}@requesters.interlock.invalid` };
 }
 
 // node_modules/@octokit/plugin-retry/dist-bundle/index.js
@@ -62390,6 +62417,7 @@ function normalizeForMatching(text) {
   return latin.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
 }
 function readAs(text) {
+  if (!NON_ASCII_RE.test(text)) return text.toLowerCase();
   const visible = normalizeText(text).replace(new RegExp("\\p{Cf}", "gu"), "");
   const folded = visible.toLowerCase().normalize("NFKC");
   const bare = NON_ASCII_RE.test(folded) ? folded.normalize("NFD").replace(new RegExp("\\p{M}", "gu"), "").normalize("NFKC") : folded;
@@ -65249,14 +65277,14 @@ var _Field = class {
     }
     if (bytes.length !== BYTES)
       throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes.length);
-    let scalar = isLE4 ? bytesToNumberLE(bytes) : bytesToNumberBE(bytes);
+    let scalar2 = isLE4 ? bytesToNumberLE(bytes) : bytesToNumberBE(bytes);
     if (modFromBytes)
-      scalar = mod(scalar, ORDER);
+      scalar2 = mod(scalar2, ORDER);
     if (!skipValidation) {
-      if (!this.isValid(scalar))
+      if (!this.isValid(scalar2))
         throw new Error("invalid field element: outside of range 0..ORDER");
     }
-    return scalar;
+    return scalar2;
   }
   // TODO: we don't need it here, move out to separate fn
   invertBatch(lst) {
@@ -65451,15 +65479,15 @@ var wNAF = class {
     }
     return comp;
   }
-  cached(point, scalar, transform2) {
+  cached(point, scalar2, transform2) {
     const W = getW(point);
-    return this.wNAF(W, this.getPrecomputes(W, point, transform2), scalar);
+    return this.wNAF(W, this.getPrecomputes(W, point, transform2), scalar2);
   }
-  unsafe(point, scalar, transform2, prev) {
+  unsafe(point, scalar2, transform2, prev) {
     const W = getW(point);
     if (W === 1)
-      return this._unsafeLadder(point, scalar, prev);
-    return this.wNAFUnsafe(W, this.getPrecomputes(W, point, transform2), scalar, prev);
+      return this._unsafeLadder(point, scalar2, prev);
+    return this.wNAFUnsafe(W, this.getPrecomputes(W, point, transform2), scalar2, prev);
   }
   // We calculate precomputes for elliptic curve point multiplication
   // using windowed method. This specifies window size and
@@ -65562,17 +65590,17 @@ function montgomery(curveDef) {
       _u[31] &= 127;
     return modP(bytesToNumberLE(_u));
   }
-  function decodeScalar(scalar) {
-    return bytesToNumberLE(adjustScalarBytes3(copyBytes2(abytes4(scalar, fieldLen, "scalar"))));
+  function decodeScalar(scalar2) {
+    return bytesToNumberLE(adjustScalarBytes3(copyBytes2(abytes4(scalar2, fieldLen, "scalar"))));
   }
-  function scalarMult2(scalar, u) {
-    const pu = montgomeryLadder(decodeU(u), decodeScalar(scalar));
+  function scalarMult2(scalar2, u) {
+    const pu = montgomeryLadder(decodeU(u), decodeScalar(scalar2));
     if (pu === _0n4)
       throw new Error("invalid private or public key received");
     return encodeU(pu);
   }
-  function scalarMultBase2(scalar) {
-    return scalarMult2(scalar, GuBytes);
+  function scalarMultBase2(scalar2) {
+    return scalarMult2(scalar2, GuBytes);
   }
   const getPublicKey = scalarMultBase2;
   const getSharedSecret = scalarMult2;
@@ -65582,10 +65610,10 @@ function montgomery(curveDef) {
     x_3 = modP(x_3 + dummy);
     return { x_2, x_3 };
   }
-  function montgomeryLadder(u, scalar) {
+  function montgomeryLadder(u, scalar2) {
     aInRange("u", u, _0n4, P);
-    aInRange("scalar", scalar, minScalar, maxScalar);
-    const k = scalar;
+    aInRange("scalar", scalar2, minScalar, maxScalar);
+    const k = scalar2;
     const x_1 = u;
     let x_2 = _1n4;
     let z_2 = _0n4;
@@ -66192,20 +66220,20 @@ function weierstrass(params, extraOpts = {}) {
      * @param scalar by which the point would be multiplied
      * @returns New point
      */
-    multiply(scalar) {
+    multiply(scalar2) {
       const { endo: endo2 } = extraOpts;
-      if (!Fn.isValidNot0(scalar))
+      if (!Fn.isValidNot0(scalar2))
         throw new Error("invalid scalar: out of range");
       let point, fake;
       const mul = (n) => wnaf.cached(this, n, (p) => normalizeZ(Point, p));
       if (endo2) {
-        const { k1neg, k1, k2neg, k2 } = splitEndoScalarN(scalar);
+        const { k1neg, k1, k2neg, k2 } = splitEndoScalarN(scalar2);
         const { p: k1p, f: k1f } = mul(k1);
         const { p: k2p, f: k2f } = mul(k2);
         fake = k1f.add(k2f);
         point = finishEndo(endo2.beta, k1p, k2p, k1neg, k2neg);
       } else {
-        const { p, f } = mul(scalar);
+        const { p, f } = mul(scalar2);
         point = p;
         fake = f;
       }
@@ -68768,14 +68796,14 @@ var _Field2 = class {
     }
     if (bytes.length !== BYTES)
       throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes.length);
-    let scalar = isLE4 ? bytesToNumberLE2(bytes) : bytesToNumberBE2(bytes);
+    let scalar2 = isLE4 ? bytesToNumberLE2(bytes) : bytesToNumberBE2(bytes);
     if (modFromBytes)
-      scalar = mod3(scalar, ORDER);
+      scalar2 = mod3(scalar2, ORDER);
     if (!skipValidation) {
-      if (!this.isValid(scalar))
+      if (!this.isValid(scalar2))
         throw new Error("invalid field element: outside of range 0..ORDER");
     }
-    return scalar;
+    return scalar2;
   }
   // TODO: we don't need it here, move out to separate fn
   invertBatch(lst) {
@@ -69043,9 +69071,9 @@ var ScalarMultiplier = class {
   // Shared prologue of the constant-time entry points. Rejects scalar 0: in key/signature-style
   // callers a zero scalar means broken upstream plumbing, and concrete Points already reject it.
   // Uses inRange instead of Fn.isValidNot0: validateField() only certifies the arithmetic subset.
-  validateMulInput(point, scalar) {
+  validateMulInput(point, scalar2) {
     this.assertPoint(point);
-    if (!inRange2(scalar, _1n10, this.Point.Fn.ORDER))
+    if (!inRange2(scalar2, _1n10, this.Point.Fn.ORDER))
       throw new Error("invalid scalar");
   }
   // Constant-time dispatch shared by mulCT / mulCTBlinded. Un-precomputed points (W===1, e.g.
@@ -69057,12 +69085,12 @@ var ScalarMultiplier = class {
       return this.fixedWindowCT(point, n, bits);
     return this.wnafCachedCT(this.getWnafPrecomputes(W, point, bits, transform2), n);
   }
-  mulCT(point, scalar, transform2) {
-    this.validateMulInput(point, scalar);
-    return this.runCT(point, scalar, this.bits, transform2);
+  mulCT(point, scalar2, transform2) {
+    this.validateMulInput(point, scalar2);
+    return this.runCT(point, scalar2, this.bits, transform2);
   }
-  mulCTBlinded(point, scalar, transform2) {
-    this.validateMulInput(point, scalar);
+  mulCTBlinded(point, scalar2, transform2) {
+    this.validateMulInput(point, scalar2);
     if (this.randomBytes === void 0)
       throw new Error("randomBytes is required for scalar blinding");
     const bits = this.Point.Fn.BITS + BLIND_BITS;
@@ -69070,7 +69098,7 @@ var ScalarMultiplier = class {
     if (!isBytes5(blind) || blind.length !== BLIND_BYTES)
       throw new Error("randomBytes returned invalid byte array");
     blind[0] = blind[0] & 63 | 128;
-    const n = scalar + bytesToNumberBE2(blind) * this.Point.Fn.ORDER;
+    const n = scalar2 + bytesToNumberBE2(blind) * this.Point.Fn.ORDER;
     return this.runCT(point, n, bits, transform2);
   }
   /**
@@ -69121,18 +69149,18 @@ var ScalarMultiplier = class {
       this.baseCanBeBlinded = this.mulUnsafe(this.BASE, this.Point.Fn.ORDER).is0();
     return this.baseCanBeBlinded;
   }
-  mulSecret(point, scalar, cofactor, transform2) {
-    return this.shouldBlind(point, cofactor) ? this.mulCTBlinded(point, scalar, transform2) : this.mulCT(point, scalar, transform2);
+  mulSecret(point, scalar2, cofactor, transform2) {
+    return this.shouldBlind(point, cofactor) ? this.mulCTBlinded(point, scalar2, transform2) : this.mulCT(point, scalar2, transform2);
   }
-  mulUnsafe(point, scalar, transform2) {
+  mulUnsafe(point, scalar2, transform2) {
     this.assertPoint(point);
-    if (!isPosBig2(scalar))
+    if (!isPosBig2(scalar2))
       throw new Error("invalid scalar");
     const W = getWindowSize(point);
-    if (W === 1 || scalar >= this.Point.Fn.ORDER)
-      return mulAddUnsafe(this.Point, [point], [scalar], true);
+    if (W === 1 || scalar2 >= this.Point.Fn.ORDER)
+      return mulAddUnsafe(this.Point, [point], [scalar2], true);
     const precomputes = this.getWnafPrecomputes(W, point, this.bits, transform2);
-    return this.wnafCachedCT(precomputes, scalar).p;
+    return this.wnafCachedCT(precomputes, scalar2).p;
   }
   // Remembers the window size used for precomputed wNAF multiplication of the given point
   // and drops any previously built tables. Usually only the base point is precomputed.
@@ -69702,10 +69730,10 @@ function weierstrass2(params, extraOpts = {}) {
      * @param scalar - by which the point would be multiplied
      * @returns New point
      */
-    multiply(scalar) {
-      if (!Fn.isValidNot0(scalar))
+    multiply(scalar2) {
+      if (!Fn.isValidNot0(scalar2))
         throw new RangeError("invalid scalar: out of range");
-      const { p, f } = wnaf.mulSecret(this, scalar, cofactor, normalize);
+      const { p, f } = wnaf.mulSecret(this, scalar2, cofactor, normalize);
       return normalize([p, f])[0];
     }
     /**
@@ -69714,9 +69742,9 @@ function weierstrass2(params, extraOpts = {}) {
      * It's faster, but should only be used when you don't care about
      * an exposed secret key e.g. sig verification, which works over *public* keys.
      */
-    multiplyUnsafe(scalar) {
+    multiplyUnsafe(scalar2) {
       const p = this;
-      const sc = scalar;
+      const sc = scalar2;
       if (!Fn.isValid(sc))
         throw new RangeError("invalid scalar: out of range");
       if (sc === _0n11 || p.is0())
@@ -70384,10 +70412,10 @@ function edwards(params, extraOpts = {}) {
       return this.add(other.negate());
     }
     // Constant-time multiplication.
-    multiply(scalar) {
-      if (!Fn.isValidNot0(scalar))
+    multiply(scalar2) {
+      if (!Fn.isValidNot0(scalar2))
         throw new RangeError("invalid scalar: expected 1 <= sc < curve.n");
-      const { p, f } = wnaf.mulSecret(this, scalar, cofactor, normalize);
+      const { p, f } = wnaf.mulSecret(this, scalar2, cofactor, normalize);
       return normalize([p, f])[0];
     }
     // Non-constant-time multiplication. Uses double-and-add algorithm.
@@ -70395,14 +70423,14 @@ function edwards(params, extraOpts = {}) {
     // an exposed private key e.g. sig verification.
     // Keeps the same subgroup-scalar contract: 0 is allowed for public-scalar callers, but
     // n and larger values are rejected instead of being reduced mod n to the identity point.
-    multiplyUnsafe(scalar) {
-      if (!Fn.isValid(scalar))
+    multiplyUnsafe(scalar2) {
+      if (!Fn.isValid(scalar2))
         throw new RangeError("invalid scalar: expected 0 <= sc < curve.n");
-      if (scalar === _0n12)
+      if (scalar2 === _0n12)
         return Point.ZERO;
-      if (this.is0() || scalar === _1n12)
+      if (this.is0() || scalar2 === _1n12)
         return this;
-      return wnaf.mulUnsafe(this, scalar, normalize);
+      return wnaf.mulUnsafe(this, scalar2, normalize);
     }
     // Checks if point is of small order.
     // If you add something to small order point, you will have "dirty"
@@ -70524,8 +70552,8 @@ function montgomery2(curveDef) {
       _u[31] &= 127;
     return modP(bytesToNumberLE2(_u));
   }
-  function decodeScalar(scalar) {
-    return bytesToNumberLE2(adjustScalarBytes3(copyBytes4(abytes5(scalar, fieldLen, "scalar"))));
+  function decodeScalar(scalar2) {
+    return bytesToNumberLE2(adjustScalarBytes3(copyBytes4(abytes5(scalar2, fieldLen, "scalar"))));
   }
   const lowOrderU = new Set(is25519 ? [
     _0n13,
@@ -70534,19 +70562,19 @@ function montgomery2(curveDef) {
     BigInt("325606250916557431795983626356110631294008115727848805560023387167927233504"),
     BigInt("39382357235489614581723060781553021112529911719440698176882885853963445705823")
   ] : [_0n13, _1n13, P - _1n13]);
-  function scalarMult2(scalar, u) {
+  function scalarMult2(scalar2, u) {
     const pointU = decodeU(u);
     if (lowOrderU.has(pointU))
       throw new Error("invalid private or public key received");
-    const pu = montgomeryLadder(pointU, decodeScalar(scalar));
+    const pu = montgomeryLadder(pointU, decodeScalar(scalar2));
     if (pu === _0n13)
       throw new Error("invalid private or public key received");
     return encodeU(pu);
   }
-  function scalarMultBase2(scalar) {
+  function scalarMultBase2(scalar2) {
     if (mulBaseHook === void 0)
-      return scalarMult2(scalar, GuBytes);
-    const k = decodeScalar(scalar);
+      return scalarMult2(scalar2, GuBytes);
+    const k = decodeScalar(scalar2);
     aInRange2("scalar", k, minScalar, maxScalar);
     const pu = modP(mulBaseHook(k));
     if (pu === _0n13)
@@ -70555,10 +70583,10 @@ function montgomery2(curveDef) {
   }
   const getPublicKey = scalarMultBase2;
   const getSharedSecret = scalarMult2;
-  function montgomeryLadder(u, scalar) {
+  function montgomeryLadder(u, scalar2) {
     aInRange2("u", u, _0n13, P);
-    aInRange2("scalar", scalar, minScalar, maxScalar);
-    const k = scalar;
+    aInRange2("scalar", scalar2, minScalar, maxScalar);
+    const k = scalar2;
     const x_1 = u;
     let x_2 = _1n13;
     let z_2 = _0n13;
@@ -70719,26 +70747,26 @@ async function webCryptoFallback(func, fallback) {
     }
   }
 }
-async function scalarMult(scalar, u) {
+async function scalarMult(scalar2, u) {
   return await webCryptoFallback(async () => {
-    const key = isCryptoKey(scalar) ? scalar : await importX25519Key(scalar);
+    const key = isCryptoKey(scalar2) ? scalar2 : await importX25519Key(scalar2);
     const peer = await crypto.subtle.importKey("raw", domBuffer(u), { name: "X25519" }, exportable, []);
     return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, key, 256));
   }, () => {
-    if (isCryptoKey(scalar)) {
+    if (isCryptoKey(scalar2)) {
       throw new Error("CryptoKey provided but X25519 WebCrypto is not supported");
     }
-    return x255192.scalarMult(scalar, u);
+    return x255192.scalarMult(scalar2, u);
   });
 }
-async function scalarMultBase(scalar) {
+async function scalarMultBase(scalar2) {
   return await webCryptoFallback(async () => {
-    return scalarMult(scalar, x255192.GuBytes);
+    return scalarMult(scalar2, x255192.GuBytes);
   }, () => {
-    if (isCryptoKey(scalar)) {
+    if (isCryptoKey(scalar2)) {
       throw new Error("CryptoKey provided but X25519 WebCrypto is not supported");
     }
-    return x255192.scalarMultBase(scalar);
+    return x255192.scalarMultBase(scalar2);
   });
 }
 var pkcs8Prefix = /* @__PURE__ */ new Uint8Array([
@@ -71698,8 +71726,76 @@ function equalDigest(a, b) {
   return x.length === y.length && timingSafeEqual2(x, y);
 }
 
+// src/notify/config.ts
+var EVENT_KINDS = [
+  "filed",
+  "denied",
+  "approved",
+  "rejected",
+  "merged",
+  "executed",
+  "expired",
+  "withdrawn"
+];
+var envName2 = external_exports.string().regex(
+  /^INTERLOCK_[A-Z0-9_]{1,100}$/,
+  "must name an environment variable starting with INTERLOCK_ (channel secrets never live in the config)"
+);
+var slackChannel = external_exports.strictObject({
+  type: external_exports.literal("slack"),
+  /** A Slack channel id (C…, G…) or name; the bot must be a member. */
+  channel: external_exports.string().regex(/^[#A-Za-z0-9._-]{1,80}$/, "must be a Slack channel id such as C0123ABCD"),
+  /** The environment variable holding the bot token (xoxb-…). */
+  token_env: envName2.default("INTERLOCK_SLACK_TOKEN")
+});
+var teamsChannel = external_exports.strictObject({
+  type: external_exports.literal("teams"),
+  /** The environment variable holding the incoming-webhook or Workflows URL (it is a secret). */
+  url_env: envName2.default("INTERLOCK_TEAMS_WEBHOOK_URL")
+});
+var webhookChannel = external_exports.strictObject({
+  type: external_exports.literal("webhook"),
+  /** The environment variable holding the receiver's URL. */
+  url_env: envName2.default("INTERLOCK_WEBHOOK_URL"),
+  /** The environment variable holding the HMAC-SHA256 key the body is signed with. */
+  secret_env: envName2.default("INTERLOCK_WEBHOOK_SECRET")
+});
+var channelConfigSchema = external_exports.discriminatedUnion("type", [
+  slackChannel,
+  teamsChannel,
+  webhookChannel
+]);
+var riskLevel = external_exports.enum(["low", "medium", "high", "critical"]);
+var routeSchema = external_exports.strictObject({
+  channels: external_exports.array(external_exports.string()).min(1),
+  /**
+   * Only requests whose decision asks one of these approval groups (by group name, such as
+   * data-stewards, or by an owner handle, such as @acme/security); absent: any request.
+   */
+  groups: external_exports.array(external_exports.string().min(1)).optional(),
+  /** Only requests of these risks; absent: any risk. */
+  risk: external_exports.array(riskLevel).optional(),
+  /** Only these events; absent: every event. */
+  events: external_exports.array(external_exports.enum(EVENT_KINDS)).optional()
+});
+var notificationsConfigSchema = external_exports.strictObject({
+  channels: external_exports.record(external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/), channelConfigSchema),
+  routes: external_exports.array(routeSchema).default([])
+}).superRefine((n, ctx) => {
+  n.routes.forEach((r, i) => {
+    for (const c of r.channels) {
+      if (!(c in n.channels)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["routes", i, "channels"],
+          message: `names channel ${c}, which is not under notifications.channels`
+        });
+      }
+    }
+  });
+});
+
 // src/config/config.ts
-var CONFIG_PATH = join(".interlock", "config.yaml");
 var personId = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "must be a lower-case login such as dana");
 var agentId = external_exports.string().regex(/^agent:[a-z0-9][a-z0-9_.-]{0,62}$/, "must be an agent id such as agent:etl-bot");
 var sshPublicKey = external_exports.string().regex(
@@ -71756,7 +71852,9 @@ var configSchema = external_exports.strictObject({
     identity_file: external_exports.string().optional(),
     /** Executor per action or action family ("db.export", "iam", "*"). */
     actions: external_exports.record(external_exports.string(), executorConfigSchema)
-  })
+  }),
+  /** Who is told about requests (Slack, Teams, webhooks); secrets come from the environment. */
+  notifications: notificationsConfigSchema.optional()
 });
 function loadConfig(repoDir) {
   const file2 = join(repoDir, CONFIG_PATH);
@@ -72390,7 +72488,10 @@ function parseReviewTag(raw) {
   const commit = field("commit");
   if (!tagger || !target || !request2 || !state || !commit) return void 0;
   if (state !== "approved" && state !== "changes_requested") return void 0;
+  const signature = body.indexOf("-----BEGIN SSH SIGNATURE-----");
+  const note = (signature < 0 ? body : body.slice(0, signature)).split("\n\n").slice(2).join("\n\n").trim();
   return {
+    ...note ? { note } : {},
     target,
     taggerName: tagger[1],
     taggerEmail: tagger[2],
@@ -72429,9 +72530,14 @@ function reviewFromTag(raw, requestId, config2, signers) {
     isBot: info2?.bot ?? false,
     verified,
     ...unverifiedReason ? { unverifiedReason } : {},
-    canApprove: info2 !== void 0 && !info2.bot
+    canApprove: info2 !== void 0 && !info2.bot,
+    ...tag.note ? { note: tag.note } : {}
   };
 }
+
+// src/trust/chain.ts
+var GOVERNANCE_TRAILER = "Interlock-Governance";
+var GOVERNANCE_ID = new RegExp(`^${GOVERNANCE_TRAILER}: (${REQUEST_ID_SOURCE})$`, "m");
 
 // src/trust/root.ts
 var import_yaml3 = __toESM(require_dist(), 1);
@@ -72527,8 +72633,14 @@ function splitSignedCommit(raw) {
     signature: Buffer.from(signature.join("\n") + "\n", "latin1").toString("utf8")
   };
 }
+var signersOf = /* @__PURE__ */ new WeakMap();
 function requestSigners(dir) {
-  return [...dir.principals.values()].filter((p) => p.signingKey !== void 0).map((p) => ({ principal: p.id, publicKey: p.signingKey, namespaces: ["git"] }));
+  let signers = signersOf.get(dir);
+  if (signers === void 0) {
+    signers = [...dir.principals.values()].filter((p) => p.signingKey !== void 0).map((p) => ({ principal: p.id, publicKey: p.signingKey, namespaces: ["git"] }));
+    signersOf.set(dir, signers);
+  }
+  return [...signers];
 }
 function verifyRequestCommit(raw, declared, dir) {
   const signed = splitSignedCommit(raw);
@@ -72558,10 +72670,62 @@ function verifyRequestCommit(raw, declared, dir) {
     reason: `the proposal's signature is by no configured person or agent (${why})`
   };
 }
+function commitSigner(raw, dir) {
+  const signed = splitSignedCommit(raw);
+  if (signed === void 0) return void 0;
+  const signers = requestSigners(dir);
+  for (const s of signers) {
+    if (verifySshSignature(signed.signature, signed.payload, "git", s.principal, signers).ok) {
+      return s.principal;
+    }
+  }
+  return void 0;
+}
 
 // src/forge/local/local-forge.ts
+var signersOf2 = /* @__PURE__ */ new WeakMap();
 function allowedSigners(config2) {
-  return Object.entries(config2.people).filter(([, p]) => p.signing_key !== void 0).map(([id2, p]) => ({ principal: id2, publicKey: p.signing_key, namespaces: ["git"] }));
+  let signers = signersOf2.get(config2);
+  if (signers === void 0) {
+    signers = Object.entries(config2.people).filter(([, p]) => p.signing_key !== void 0).map(([id2, p]) => ({ principal: id2, publicKey: p.signing_key, namespaces: ["git"] }));
+    signersOf2.set(config2, signers);
+  }
+  return [...signers];
+}
+
+// src/forge/local/withdrawal.ts
+var import_yaml4 = __toESM(require_dist(), 1);
+function verifyWithdrawalCommit(p) {
+  const at = p.commit.oid.slice(0, 7);
+  if (p.filer === void 0) {
+    return {
+      verified: false,
+      reason: `withdrawal ${at} ignored: the request's filing is not signed by a configured key, so no one can withdraw it`
+    };
+  }
+  const signer = commitSigner(p.commit.raw, p.directory);
+  if (signer !== p.filer) {
+    return {
+      verified: false,
+      reason: `withdrawal ${at} ignored: ${signer === void 0 ? "it is not signed by a configured key" : `it is signed by ${signer}`}, not by ${p.filer}, who filed the request`
+    };
+  }
+  let names2;
+  try {
+    names2 = (0, import_yaml4.parse)(p.content?.toString("utf8") ?? "")?.request;
+  } catch {
+    names2 = void 0;
+  }
+  if (names2 !== p.id) {
+    return {
+      verified: false,
+      reason: `withdrawal ${at} ignored: its file does not name request ${p.id}`
+    };
+  }
+  return {
+    verified: true,
+    withdrawal: { commit: p.commit.oid, by: signer, at: p.commit.committedAt }
+  };
 }
 
 // src/evidence/evidence.ts
@@ -72621,6 +72785,7 @@ var GATE_RULES = [
   "decision",
   "signed-request",
   "not-expired",
+  "not-withdrawn",
   "groups",
   "codeowners",
   "distinct-approvers",
@@ -72651,6 +72816,14 @@ function evaluateGate(s) {
     decision: checkDecision(s),
     "signed-request": checkAuthentication(s),
     "not-expired": checkExpiry(s.now, s.request.expiresAt),
+    "not-withdrawn": s.request.withdrawn ? {
+      ok: false,
+      detail: "the requester withdrew it; it can never be merged or run",
+      headline: "the requester withdrew it"
+    } : {
+      ok: true,
+      detail: s.request.ignoredWithdrawals && s.request.ignoredWithdrawals.length > 0 ? `not withdrawn (${s.request.ignoredWithdrawals.join("; ")})` : "not withdrawn"
+    },
     groups: withUnreadableTeams(
       groups2,
       s.request.decision.approvals.groups.flatMap((g) => g.owners),
@@ -73047,8 +73220,8 @@ function sensitiveKind(path) {
   if (path.startsWith(".github/workflows/") || path.startsWith(".github/actions/"))
     return "workflow";
   if (path.startsWith(".github/")) return "GitHub config";
-  if (path.startsWith("requests/")) return "another request";
-  if (path.startsWith("results/")) return "execution result";
+  if (path.startsWith(REQUESTS_DIR)) return "another request";
+  if (path.startsWith(RESULTS_DIR)) return "execution result";
   return null;
 }
 function checkSingleFile(s) {
@@ -73205,13 +73378,14 @@ import { join as join3, relative as relative2, sep as sep3 } from "node:path";
 import { existsSync as existsSync3, readFileSync as readFileSync2 } from "node:fs";
 import { dirname, join as join2 } from "node:path";
 import { fileURLToPath } from "node:url";
+var PACKAGE_NAME = "interlock-approvals";
 function packageRoot() {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (; ; ) {
     const pkg = join2(dir, "package.json");
     if (existsSync3(pkg)) {
       try {
-        if (JSON.parse(readFileSync2(pkg, "utf8")).name === "interlock")
+        if (JSON.parse(readFileSync2(pkg, "utf8")).name === PACKAGE_NAME)
           return dir;
       } catch {
       }
@@ -73316,7 +73490,19 @@ function requestPathPattern(id2) {
   return new RegExp(`^requests/[a-z0-9_.-]{1,100}/${id2}\\.yaml$`);
 }
 function newEvidenceCache() {
-  return { config: /* @__PURE__ */ new Map(), codeowners: /* @__PURE__ */ new Map(), policy: /* @__PURE__ */ new Map() };
+  return { config: /* @__PURE__ */ new Map(), codeowners: /* @__PURE__ */ new Map(), policy: /* @__PURE__ */ new Map(), requestFiles: /* @__PURE__ */ new Map() };
+}
+var REQUEST_FILE_CACHE_LIMIT = 4096;
+function requestFileOf(blob, cache) {
+  const memo2 = cache?.requestFiles;
+  const hit = memo2?.get(blob.oid);
+  if (hit) return hit;
+  const parsed = parseRequestFile(blob.content.toString("utf8"));
+  if (memo2) {
+    if (memo2.size >= REQUEST_FILE_CACHE_LIMIT) memo2.clear();
+    memo2.set(blob.oid, parsed);
+  }
+  return parsed;
 }
 async function evidenceAtMerge(reader, m, opts2) {
   const cache = opts2.cache ?? newEvidenceCache();
@@ -73343,8 +73529,8 @@ async function evidenceAtMerge(reader, m, opts2) {
   const baseline = await reader.commit(`${ORIGINAL_REF_PREFIX}${m.id}`);
   const originalBlob = baseline ? await reader.file(baseline.oid, path) : void 0;
   const landedBlob = await reader.file(m.landed, path);
-  const original = originalBlob && parseRequestFile(originalBlob.content.toString("utf8"));
-  const landed = landedBlob && parseRequestFile(landedBlob.content.toString("utf8"));
+  const original = originalBlob && requestFileOf(originalBlob, cache);
+  const landed = landedBlob && requestFileOf(landedBlob, cache);
   const trusted = original && "record" in original ? original : landed && "record" in landed ? landed : void 0;
   if (trusted === void 0) {
     const why = landed && "error" in landed ? landed.error : "the request file is missing";
@@ -73381,6 +73567,12 @@ async function evidenceAtMerge(reader, m, opts2) {
       }
     }
   }
+  const withdrawn = await withdrawalOf(reader, {
+    id: m.id,
+    filer: auth2.verified ? auth2.signer : void 0,
+    directory,
+    ...opts2.countsWithdrawal ? { counts: opts2.countsWithdrawal } : {}
+  });
   const time3 = filingTime(baseline, record4, opts2.now);
   const policy = await policyAt(reader, m.base, cache);
   const snapshot = {
@@ -73392,6 +73584,8 @@ async function evidenceAtMerge(reader, m, opts2) {
       authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
       decision: record4.decision,
       expiresAt: time3.expiresAt,
+      ...withdrawn.withdrawal ? { withdrawn: true } : {},
+      ...withdrawn.ignored.length > 0 ? { ignoredWithdrawals: withdrawn.ignored } : {},
       recordedDigest: original && "record" in original ? original.record.digest : "",
       // Byte-identical to what Interlock filed, or it is not the filed request.
       actualDigest: landedDigest(originalBlob, landedBlob, landed, record4.digest)
@@ -73434,8 +73628,37 @@ async function evidenceAtMerge(reader, m, opts2) {
     filedAt: time3.filedAt,
     expiresAt: time3.expiresAt,
     policy,
-    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who)
+    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
+    ...withdrawn.withdrawal ? { withdrawal: withdrawn.withdrawal } : {},
+    ignoredWithdrawals: withdrawn.ignored
   };
+}
+async function withdrawalNow(reader, id2, rev, cache = newEvidenceCache()) {
+  const config2 = await configAt(reader, rev, cache);
+  if (config2 instanceof Error)
+    return { ignored: [`the configuration cannot be read: ${config2.message}`] };
+  const directory = directoryOf(config2);
+  const baseline = await reader.commit(`${ORIGINAL_REF_PREFIX}${id2}`);
+  const filer = baseline ? commitSigner(baseline.raw, directory) : void 0;
+  const found = await withdrawalOf(reader, { id: id2, filer, directory });
+  return { ...found, ...filer ? { filer } : {} };
+}
+async function withdrawalOf(reader, p) {
+  const ignored = [];
+  for (const commit of await reader.withdrawalCommits(p.id)) {
+    if (p.counts && !p.counts(commit)) continue;
+    const content = (await reader.file(commit.oid, withdrawalPath(p.id)))?.content;
+    const v = verifyWithdrawalCommit({
+      id: p.id,
+      commit,
+      content,
+      filer: p.filer,
+      directory: p.directory
+    });
+    if (v.verified) return { withdrawal: v.withdrawal, ignored };
+    ignored.push(v.reason);
+  }
+  return { ignored };
 }
 function tagOid(content, algorithm) {
   return createHash4(algorithm).update(`tag ${content.length}\0`).update(content).digest("hex");
@@ -73611,6 +73834,7 @@ async function collectSnapshot(ctx, now, knownPath) {
       authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
       decision: record4.decision,
       expiresAt: new Date(record4.expires_at),
+      ...ctx.withdrawn && await ctx.withdrawn() ? { withdrawn: true } : {},
       // What Interlock wrote; "" when there is no baseline, which never matches (fail closed).
       recordedDigest: original && "record" in original ? original.record.digest : "",
       actualDigest: head && "record" in head ? head.actualDigest : "missing or unreadable at the head"
@@ -74353,6 +74577,13 @@ ${p.body}`,
         if (httpStatus(err) !== 404 && httpStatus(err) !== 422) throw err;
       }
     });
+  }
+  /**
+   * On GitHub a requester withdraws by closing the pull request, which can then never be
+   * merged; there is no signed withdrawal record of a merged request yet.
+   */
+  async isWithdrawn() {
+    return false;
   }
   readDefault(path) {
     return this.#op("readDefault", async () => {
@@ -78625,6 +78856,177 @@ function scanPercentEncoded(text, spans, depth, detect) {
   return out;
 }
 
+// src/masking/providers/extra-rules.ts
+var EXTRA_TYPES = ["google_oauth_token"];
+var NONE2 = [];
+var EXTRA_RULES = [
+  {
+    // Stripe webhook endpoint signing secrets, "whsec_…": docs.stripe.com/webhooks/signature
+    // (the endpoint secret); GitGuardian lists the format as prefixed. Svix-style secrets are
+    // base64 after the prefix.
+    id: "stripe-webhook-secret",
+    type: "stripe_key",
+    regex: /(?<![A-Za-z0-9_])whsec_[A-Za-z0-9+/=]{24,128}/,
+    keywords: ["whsec_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Google OAuth 2.0 access tokens, "ya29.…" (service-account tokens "ya29.c.…"): variable
+    // length up to Google's documented 2048-byte limit, padded with dots
+    // (googleapis/google-api-nodejs-client#2839, "use the documented token size limits").
+    id: "google-oauth-access-token",
+    type: "google_oauth_token",
+    regex: /(?<![\w.-])ya29\.[\w.-]{20,2048}/,
+    keywords: ["ya29."],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // New Relic user keys start with "NRAK-" (docs.newrelic.com/docs/apis/intro-apis/
+    // new-relic-api-keys; 27 upper-case letters and digits follow, as gitleaks' rule has it).
+    id: "new-relic-user-key",
+    type: "newrelic_token",
+    regex: /(?<![A-Za-z0-9])NRAK-[A-Z0-9]{27}(?![A-Za-z0-9])/,
+    keywords: ["nrak-"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Mailgun private API keys of the "key-" + 32 hex form (documentation.mailgun.com,
+    // api-reference/authentication; GitGuardian: "Mailgun Primary Key", prefixed).
+    id: "mailgun-key",
+    type: "mailgun_token",
+    regex: /(?<![\w-])key-[0-9a-f]{32}(?![0-9A-Za-z])/,
+    keywords: ["key-"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Mailchimp API keys: 32 hex, "-", the data centre ("-us6"), which also names the API host
+    // https://<dc>.api.mailchimp.com (mailchimp.com/developer, "API key … -us10").
+    id: "mailchimp-key",
+    type: "mailchimp_token",
+    regex: /(?<![0-9A-Za-z])[0-9a-f]{32}-us[0-9]{1,2}(?![0-9A-Za-z])/,
+    keywords: ["-us"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // OpenAI project, service-account and admin keys: "sk-proj-", "sk-svcacct-", "sk-admin-"
+    // (platform.openai.com API keys; project keys are the documented default). gitleaks
+    // requires the "T3BlbkFJ" marker inside and a fixed length; the prefixes alone are specific.
+    id: "openai-prefixed-key",
+    type: "openai_token",
+    regex: /(?<![\w-])sk-(?:proj|svcacct|admin)-[\w-]{20,512}/,
+    keywords: ["sk-proj-", "sk-svcacct-", "sk-admin-"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Doppler tokens: personal "dp.pt.", service "dp.st." (with the environment slug:
+    // dp.st.<env>.<key>), service account "dp.sa.", CLI "dp.ct.", SCIM "dp.scim.", audit
+    // "dp.audit." (docs.doppler.com/reference-link/api, token types).
+    id: "doppler-token",
+    type: "doppler_token",
+    regex: /(?<![\w.])dp\.(?:pt|st|sa|ct|scim|audit)\.(?:[A-Za-z0-9_-]{1,64}\.)?[A-Za-z0-9]{40,64}(?![A-Za-z0-9])/,
+    keywords: ["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Telegram bot tokens: "<bot id>:<35 characters>", e.g. "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    // (core.telegram.org/bots, BotFather); every issued secret part starts "AA".
+    id: "telegram-bot-token",
+    type: "telegram_token",
+    regex: /(?<![\w:])[0-9]{8,10}:AA[\w-]{33}(?![\w-])/,
+    keywords: [":aa"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Discord webhook URLs https://discord.com/api/webhooks/<id>/<token> (also discordapp.com,
+    // canary. and ptb., an API version): the token is the secret, the id is not.
+    id: "discord-webhook-token",
+    type: "discord_token",
+    regex: /discord(?:app)?\.com\/api(?:\/v[0-9]{1,2})?\/webhooks\/[0-9]{15,21}\/([\w-]{60,100})(?![\w-])/,
+    keywords: ["discord.com/api", "discordapp.com/api"],
+    entropy: 3,
+    group: 1,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Atlassian API tokens ("ATAT…", and "ATCT…" access tokens): Atlassian documents a varied
+    // length ("we use a varied API token length rather than fixed length",
+    // support.atlassian.com/atlassian-account/docs/manage-api-tokens-for-your-atlassian-account)
+    // and Bamboo identifies a token by its "ATAT" prefix (BitbucketCloudApiTokenUtils). gitleaks
+    // expects exactly 192 characters.
+    id: "atlassian-token",
+    type: "atlassian_token",
+    // The "=" only inside (before the trailing checksum), so a token right after "key=" matches.
+    regex: /(?<![\w-])AT(?:AT|CT)T3[\w-]{100,400}(?:=[\w-]{0,16})?/,
+    keywords: ["atatt3", "atctt3"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // HashiCorp Vault tokens: service "hvs.", batch "hvb.", recovery "hvr." prefixes (Vault 1.10+,
+    // developer.hashicorp.com/vault/docs/concepts/tokens, token prefixes). gitleaks expects
+    // 90–120 characters after "hvs."; the length follows the token's encoded contents.
+    id: "vault-prefixed-token",
+    type: "vault_token",
+    regex: /(?<![\w.-])hv[sbr]\.[\w-]{24,512}/,
+    keywords: ["hvs.", "hvb.", "hvr."],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Hugging Face user access tokens: "hf_" and 34 characters (huggingface.co/docs/hub/
+    // security-tokens). gitleaks accepts letters only; digits occur too.
+    id: "huggingface-token",
+    type: "huggingface_token",
+    regex: /(?<![\w-])hf_[A-Za-z0-9]{34}(?![A-Za-z0-9])/,
+    keywords: ["hf_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  }
+];
+
 // src/masking/providers/gitleaks-rules.generated.ts
 var PROVIDER_TYPES = [
   "adafruit_token",
@@ -81183,17 +81585,17 @@ function compile2(rules) {
     always,
     delta,
     outputs,
-    symbol: Uint8Array.from({ length: 128 }, (_, c) => symbolOf(c))
+    symbol: Uint8Array.from({ length: 128 }, (_, c) => symbolOf(c)),
+    seen: new Uint8Array(rules.length)
   };
 }
 function getMatcher() {
-  matcher ??= compile2(GENERATED_RULES);
+  matcher ??= compile2([...GENERATED_RULES, ...EXTRA_RULES]);
   return matcher;
 }
 function triggeredRules(m, text) {
   let hits;
-  let seen;
-  const { delta, outputs, symbol: symbol2 } = m;
+  const { delta, outputs, symbol: symbol2, seen } = m;
   let row = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -81202,7 +81604,6 @@ function triggeredRules(m, text) {
     if ((entry & 1) === 0) continue;
     const o = outputs[row / SYMBOLS];
     hits ??= [];
-    seen ??= new Uint8Array(m.rules.length);
     for (const r of o) {
       if (seen[r] === 0) {
         seen[r] = 1;
@@ -81210,6 +81611,7 @@ function triggeredRules(m, text) {
       }
     }
   }
+  if (hits !== void 0) for (const r of hits) seen[r] = 0;
   if (m.always.length === 0) return hits ?? [];
   return [...m.always, ...hits ?? []];
 }
@@ -81288,7 +81690,9 @@ var FINDING_TYPES = [
   // A base64/hex/URL-encoded payload beyond the decoding bounds that still decodes to text.
   "encoded",
   // Provider token families generated from gitleaks' rules ("<family>_token").
-  ...PROVIDER_TYPES
+  ...PROVIDER_TYPES,
+  // Provider token types of the hand-maintained rules (providers/extra-rules.ts).
+  ...EXTRA_TYPES
 ];
 var MASK_STRATEGIES = ["redact", "partial", "hash", "drop"];
 
@@ -81334,7 +81738,7 @@ function buildFeatureTable() {
   return table;
 }
 var ENCODED_FEATURES = FEATURE_DIGIT | FEATURE_UPPER | FEATURE_LOWER | FEATURE_PLUS | FEATURE_SLASH | FEATURE_UNDERSCORE | FEATURE_DASH;
-var FEATURE_SCAN_LIMIT = 512;
+var FEATURE_SCAN_LIMIT = 8192;
 var ALL_FEATURES = 65535;
 function textFeatures(text) {
   const length = text.length;
@@ -81986,64 +82390,77 @@ var KEY_QUALIFIERS = /* @__PURE__ */ new Set([
 var NOT_SECRET_LAST_WORDS = new Set(
   "id ids name names ref reference arn path file filename dir url uri link endpoint host hostname domain port type method kind mode format scheme algorithm alg provider issuer audience scope scopes count length len size limit min max ttl expires expiry expiration exp expire age lifetime timeout hint question policy rule rules version enabled disabled enable disable required optional rotation rotated created updated changed reset at date time timestamp user username userid email login prefix suffix param field label title description desc note notes comment reason message msg strength store vault manager source env location status state valid present set exists used usage sha hash digest checksum etag commit revision uuid guid fingerprint".split(" ")
 );
+var CREDENTIAL_ID_NAME = "privatekeyid";
 var PHONE_WORDS = new Set(
   "phone phonenumber mobile tel telephone fax cell cellphone msisdn whatsapp".split(" ")
 );
 var SSN_WORDS = /* @__PURE__ */ new Set(["ssn", "socialsecurity", "socialsecuritynumber"]);
 function keyWords(name) {
   const words = [];
-  let word = "";
-  const flush = () => {
-    let n = word.length;
-    while (n > 0 && isDigit(word.charCodeAt(n - 1))) n--;
-    const w = word.slice(0, n).toLowerCase();
-    if (w.length > 0) words.push(w);
-    word = "";
-  };
+  let start = 0;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (!isAlnum(c)) {
-      flush();
+      pushWord(words, name, start, i);
+      start = i + 1;
       continue;
     }
-    const prev = name.charCodeAt(i - 1);
-    const next = name.charCodeAt(i + 1);
-    if (isUpper(c) && word.length > 0 && (isLower(prev) || isDigit(prev) || isUpper(prev) && isLower(next))) {
-      flush();
+    if (isUpper(c) && i > start) {
+      const prev = name.charCodeAt(i - 1);
+      const next = name.charCodeAt(i + 1);
+      if (isLower(prev) || isDigit(prev) || isUpper(prev) && isLower(next)) {
+        pushWord(words, name, start, i);
+        start = i;
+      }
     }
-    word += name.charAt(i);
   }
-  flush();
+  pushWord(words, name, start, name.length);
   return words;
+}
+function pushWord(words, name, start, end) {
+  let n = end;
+  while (n > start && isDigit(name.charCodeAt(n - 1))) n--;
+  if (n > start) words.push(name.slice(start, n).toLowerCase());
 }
 function analyzeKey(name) {
   const words = name.length <= 256 ? keyWords(name) : [];
   const last = words[words.length - 1] ?? "";
   let secretLike = false;
   let passwordLike = false;
+  let phone = false;
+  let ssn = false;
   for (let i = 0; i < words.length; i++) {
-    const w = words[i] ?? "";
-    const next = words[i + 1];
-    if (SECRET_WORDS.has(w) || SECRET_SUFFIXES.some((s) => w.endsWith(s))) secretLike = true;
-    if (next === "key" && KEY_QUALIFIERS.has(w)) secretLike = true;
+    const w = words[i];
+    if (!secretLike) {
+      if (SECRET_WORDS.has(w) || endsWithAny(w, SECRET_SUFFIXES)) secretLike = true;
+      else if (words[i + 1] === "key" && KEY_QUALIFIERS.has(w)) secretLike = true;
+    }
     if (PASSWORD_WORDS.has(w) || w.endsWith("password") || w.endsWith("passwd"))
       passwordLike = true;
+    if (PHONE_WORDS.has(w)) phone = true;
+    if (SSN_WORDS.has(w)) ssn = true;
   }
-  if (NOT_SECRET_LAST_WORDS.has(last)) {
+  const joined = words.join("");
+  if (NOT_SECRET_LAST_WORDS.has(last) && !joined.endsWith(CREDENTIAL_ID_NAME)) {
     secretLike = false;
     passwordLike = false;
   }
-  const joined = words.join("");
-  const awsSecret = secretLike && (joined.includes("secretaccesskey") || words.includes("aws") && joined.includes("secret"));
-  return {
+  const key = {
     words,
     secretLike,
     passwordLike: secretLike && passwordLike,
-    awsSecret,
-    phone: words.some((w) => PHONE_WORDS.has(w)) || joined.endsWith("phonenumber"),
-    ssn: words.some((w) => SSN_WORDS.has(w)) || joined.includes("socialsecuritynumber"),
-    nationalId: nationalIdNamedBy(words)
+    awsSecret: secretLike && (joined.includes("secretaccesskey") || words.includes("aws") && joined.includes("secret")),
+    phone: phone || joined.endsWith("phonenumber"),
+    ssn: ssn || joined.includes("socialsecuritynumber"),
+    nationalId: nationalIdNamedBy(words),
+    keyClass: 0
   };
+  key.keyClass = keyClassOf(key);
+  return key;
+}
+function endsWithAny(word, suffixes) {
+  for (const s of suffixes) if (word.endsWith(s)) return true;
+  return false;
 }
 var KEY_CACHE = /* @__PURE__ */ new Map();
 var KEY_CACHE_LIMIT = 2048;
@@ -82124,6 +82541,20 @@ var TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)
 function isIdentifierValue(value) {
   return UUID_RE.test(value) || HASH_RE.test(value) || TIMESTAMP_RE.test(value);
 }
+var NOT_CREDENTIAL_QUALIFIERS = new Set(
+  "page next continuation pagination cursor idempotency sync resume".split(" ")
+);
+function identifierShapedSecret(value, key) {
+  if (!key.secretLike || !(UUID_RE.test(value) || LONG_HASH_RE.test(value))) return false;
+  return namesCredential(key) && !isPlaceholder(value) && shannonEntropy(value) >= 2.5;
+}
+function namesCredential(key) {
+  const w = key.words;
+  const last = w[w.length - 1] ?? "";
+  if (w.some((word) => NOT_CREDENTIAL_QUALIFIERS.has(word))) return false;
+  return SECRET_WORDS.has(last) || SECRET_SUFFIXES.some((s) => last.endsWith(s)) || last === "key" && KEY_QUALIFIERS.has(w[w.length - 2] ?? "") || w.join("").endsWith(CREDENTIAL_ID_NAME);
+}
+var LONG_HASH_RE = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/;
 function isWordsName(value) {
   return keyWords(value).every((w) => w.length >= 3);
 }
@@ -82168,6 +82599,7 @@ var SECRET_KEYWORD_RE = /pass|pwd|secret|token|key|cred|auth|bearer|cookie/gi;
 var KEY_VALUE_SEPARATOR_RE = /\\?["'`]?[ \t]{0,8}(?:=>|::=|:=|\?=|[:=])[ \t]{0,8}/y;
 var PROSE_SEPARATOR_RE = /(?:[ \t]{1,4}(?:for|of|on|to)[ \t]{1,4}[\w.-]{1,40}(?:[ \t]{1,4}[\w.-]{1,40}){0,2})?[ \t]{1,4}(?:is|was|are|=|:)[ \t:]{1,4}/iy;
 var SPACE_THEN_QUOTE_RE = /[ \t]{1,4}(?:by[ \t]{1,4})?(?=["'])/iy;
+var SPACE_THEN_WORD_RE = /[ \t]{1,4}(?=[^\s"'`-])/y;
 var ELEMENT_VALUE_RE = /[ \t]{0,8}>/y;
 var XML_VALUE_ATTR_RE = /["'][ \t]{1,8}value[ \t]{0,4}=[ \t]{0,4}/iy;
 var URL_USERINFO_RE = /:\/\/[^\s:/?#@"'<>\\]{0,256}:[^\s/?#@"'<>\\]{1,256}@/g;
@@ -82286,6 +82718,7 @@ function scanKeyValueSecrets(text, out) {
     if (!key.secretLike) return idEnd;
     let range = null;
     let prose = false;
+    let spaced;
     const before = text.charCodeAt(idStart - 1);
     if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
       let t = idEnd;
@@ -82309,13 +82742,18 @@ function scanKeyValueSecrets(text, out) {
     } else if (key.passwordLike && sticky(PROSE_SEPARATOR_RE, text, idEnd)) {
       range = valueRange(text, PROSE_SEPARATOR_RE.lastIndex);
       prose = true;
+    } else if (key.passwordLike && sticky(SPACE_THEN_WORD_RE, text, idEnd)) {
+      spaced = spacedPasswordForm(text, idStart, name, key);
+      if (spaced === void 0) return idEnd;
+      range = valueRange(text, SPACE_THEN_WORD_RE.lastIndex);
+      if (range !== null && spaced === "word") range = withoutTrailingPunctuation(text, range);
     } else {
       return idEnd;
     }
     if (range === null) return idEnd;
     const [vs, ve] = range;
     const value = text.slice(vs, ve);
-    if (prose ? looksLikeProsePassword(value) : looksSecret(value, key.passwordLike)) {
+    if (spaced === "flag" || spaced === "netrc" ? !isPlaceholder(value) : spaced === "word" ? looksLikeSpacedPassword(value) : prose ? looksLikeProsePassword(value) : looksSecret(value, key.passwordLike) || identifierShapedSecret(value, key)) {
       out.push(vs, ve);
     }
     return Math.max(ve, idEnd);
@@ -82378,8 +82816,164 @@ function scanSignedUrlSignatures(text, out) {
     return ve;
   });
 }
+function spacedPasswordForm(text, idStart, name, key) {
+  const last = key.words[key.words.length - 1] ?? "";
+  if (!SPACED_PASSWORD_WORDS.has(last)) return void 0;
+  if (text.charCodeAt(idStart) === DASH) return "flag";
+  if (!SPACED_PASSWORD_WORDS.has(name.toLowerCase())) return void 0;
+  const before = text.charCodeAt(idStart - 1);
+  if (idStart > 0 && before !== SPACE && before !== 9 && before !== 10 && before !== 40)
+    return void 0;
+  return isNetrcPassword(text, idStart) ? "netrc" : "word";
+}
+var SPACED_PASSWORD_WORDS = /* @__PURE__ */ new Set(["password", "passwd", "passphrase"]);
+function wordBefore(text, end) {
+  let i = end;
+  while (i > 0 && (text.charCodeAt(i - 1) === SPACE || text.charCodeAt(i - 1) === 9)) i--;
+  const we = i;
+  while (i > 0 && we - i < 256 && !isWhitespace(text.charCodeAt(i - 1))) i--;
+  return i < we ? [i, we] : null;
+}
+function wordIs(text, word, keyword) {
+  if (word === null || word[1] - word[0] < keyword.length) return false;
+  const start = word[1] - keyword.length;
+  return text.slice(start, word[1]).toLowerCase() === keyword && (start === word[0] || !isIdentChar(text.charCodeAt(start - 1)));
+}
+function isNetrcPassword(text, at) {
+  const user = wordBefore(text, at);
+  const login = user && wordBefore(text, user[0]);
+  if (!login || !wordIs(text, login, "login")) return false;
+  const third = wordBefore(text, login[0]);
+  if (third === null) return false;
+  return wordIs(text, third, "default") || wordIs(text, wordBefore(text, third[0]), "machine");
+}
+function withoutTrailingPunctuation(text, [vs, ve]) {
+  let end = ve;
+  while (end > vs && ".,;:!?)".includes(text.charAt(end - 1))) end--;
+  return [vs, end];
+}
+function looksLikeSpacedPassword(value) {
+  if (value.length < 6 || isPlaceholder(value)) return false;
+  if (value.startsWith("/") || value.startsWith("~") || value.includes(":")) return false;
+  let letter = false;
+  let digit = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isDigit(c)) digit = true;
+    else if (isLower(c) || isUpper(c)) letter = true;
+  }
+  return letter && digit || characterClassCount(value) >= 3;
+}
+var CLI_PASSWORD_COMMAND_RE = /(?<![\w.-])(?:mysql(?:dump|admin|import|check|sh|slap)?|mariadb(?:-dump|-admin|-import|-check)?|sshpass|curl)(?![\w.-])/g;
+function endsCommand(c) {
+  return c === 10 || c === 13 || c === 59 || c === 124 || c === 38;
+}
+function quoteAt(text, i) {
+  const c = text.charCodeAt(i);
+  if (c === 34 || c === 39) return 1;
+  const q = text.charCodeAt(i + 1);
+  return c === BACKSLASH && (q === 34 || q === 39) ? 2 : 0;
+}
+function wordAt(text, i, limit) {
+  const quote = quoteAt(text, i);
+  if (quote > 0) {
+    const q = text.charCodeAt(i + quote - 1);
+    let j2 = i + quote;
+    while (j2 < limit && text.charCodeAt(j2) !== 10) {
+      if (text.charCodeAt(j2 + quote - 1) === q && quoteAt(text, j2) === quote) break;
+      j2++;
+    }
+    return { start: i + quote, end: j2, next: j2 + quote };
+  }
+  let j = i;
+  while (j < limit && !isWhitespace(text.charCodeAt(j)) && !endsCommand(text.charCodeAt(j))) {
+    if (quoteAt(text, j) > 0) break;
+    j++;
+  }
+  return { start: i, end: j, next: j };
+}
+function nextArg(text, i, limit) {
+  while (i < limit && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === 9)) i++;
+  if (i >= limit || endsCommand(text.charCodeAt(i))) return null;
+  return wordAt(text, i, limit);
+}
+function pushPassword(text, start, end, out) {
+  if (end > start && !isPlaceholder(text.slice(start, end))) out.push(start, end);
+}
+function pushUserPassword(text, start, end, out) {
+  const colon = text.indexOf(":", start);
+  if (colon >= 0 && colon < end) pushPassword(text, colon + 1, end, out);
+}
+function scanCommandLinePasswords(text, out) {
+  forEachMatch(CLI_PASSWORD_COMMAND_RE, text, (m) => {
+    const command = m[0];
+    const limit = Math.min(text.length, m.index + MAX_VALUE);
+    let i = m.index + command.length;
+    for (let args = 0; args < 256; args++) {
+      const arg = nextArg(text, i, limit);
+      if (arg === null) return i;
+      i = arg.next;
+      const word = text.slice(arg.start, Math.min(arg.end, arg.start + 16));
+      if (command === "curl") {
+        if (word === "-u" || word === "--user" || word === "-U" || word === "--proxy-user") {
+          const value = nextArg(text, i, limit);
+          if (value === null) return i;
+          pushUserPassword(text, value.start, value.end, out);
+          i = value.next;
+        } else if (word.startsWith("--user=") || word.startsWith("--proxy-user=")) {
+          const v = wordAt(text, text.indexOf("=", arg.start) + 1, limit);
+          pushUserPassword(text, v.start, v.end, out);
+          i = v.next;
+        } else if (/^-[uU][^-]/.test(word)) {
+          const v = wordAt(text, arg.start + 2, limit);
+          pushUserPassword(text, v.start, v.end, out);
+          i = v.next;
+        }
+      } else if (command === "sshpass") {
+        if (word === "-p") {
+          const value = nextArg(text, i, limit);
+          if (value === null) return i;
+          pushPassword(text, value.start, value.end, out);
+          i = value.next;
+        } else if (word.startsWith("-p")) {
+          const v = wordAt(text, arg.start + 2, limit);
+          pushPassword(text, v.start, v.end, out);
+          i = v.next;
+        } else if (!word.startsWith("-")) {
+          return i;
+        }
+      } else if (word.startsWith("-p") && word.length > 2) {
+        const v = wordAt(text, arg.start + 2, limit);
+        pushPassword(text, v.start, v.end, out);
+        i = v.next;
+      }
+    }
+    return i;
+  });
+}
+var PGPASS_LINE_RE = /(?<![^\n"'])(?:\*|[A-Za-z0-9_.-]{3,253}):(?:[0-9]{1,5}|\*):[^\s:"']{1,63}:[^\s:"']{1,63}:/g;
+var PGPASS_HOST_RE = /[G-Zg-z._]/;
+function scanPgpassLines(text, out) {
+  forEachMatch(PGPASS_LINE_RE, text, (m) => {
+    const start = m.index + m[0].length;
+    let end = start;
+    while (end - start < MAX_VALUE && end < text.length) {
+      const c = text.charCodeAt(end);
+      if (isWhitespace(c) || c === 34 || c === 39) break;
+      end++;
+    }
+    const host = m[0].slice(0, m[0].indexOf(":"));
+    if (host !== "*" && !PGPASS_HOST_RE.test(host)) return start;
+    if (isIPv6(text.slice(m.index, end))) return end;
+    if (end > start && text.charCodeAt(end - 1) === BACKSLASH && end < text.length) end--;
+    pushPassword(text, start, end, out);
+    return end;
+  });
+}
 function scanGenericSecrets(text, out) {
   scanKeyValueSecrets(text, out);
+  if (text.includes(" -")) scanCommandLinePasswords(text, out);
+  if (text.includes(":")) scanPgpassLines(text, out);
   if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
   if (text.includes("?") && text.includes("=")) scanSignedUrlSignatures(text, out);
 }
@@ -82581,6 +83175,10 @@ var DETECTORS = [
       KEY_VALUE_SEPARATOR_RE,
       PROSE_SEPARATOR_RE,
       SPACE_THEN_QUOTE_RE,
+      SPACE_THEN_WORD_RE,
+      CLI_PASSWORD_COMMAND_RE,
+      PGPASS_LINE_RE,
+      PGPASS_HOST_RE,
       ELEMENT_VALUE_RE,
       XML_VALUE_ATTR_RE,
       URL_USERINFO_RE,
@@ -82593,6 +83191,7 @@ var DETECTORS = [
       BEARER_WORD_RE,
       UUID_RE,
       HASH_RE,
+      LONG_HASH_RE,
       TIMESTAMP_RE
     ],
     prefilter: needs({
@@ -82646,7 +83245,7 @@ function resolveOverlaps(candidates) {
 }
 function detectInString(text, keyName) {
   if (text.length > SHORT_TEXT) return detectAtDepth(text, keyName, 0);
-  const keyClass = keyName === void 0 ? 0 : keyClassOf(keyContext(keyText(keyName)));
+  const keyClass = keyName === void 0 ? 0 : keyContext(keyText(keyName)).keyClass;
   const clean4 = CLEAN_SHORT_TEXTS[keyClass] ??= /* @__PURE__ */ new Set();
   if (clean4.has(text)) return [];
   const spans = detectAtDepth(text, keyName, 0);
@@ -82660,6 +83259,23 @@ function detectInString(text, keyName) {
   }
   return spans;
 }
+function detectInNumber(value, keyName) {
+  const keyClass = keyName === void 0 ? 0 : keyContext(keyText(keyName)).keyClass;
+  const clean4 = CLEAN_NUMBERS[keyClass] ??= /* @__PURE__ */ new Set();
+  if (clean4.has(value)) return [];
+  const spans = detectAtDepth(String(value), keyName, 0);
+  if (spans.length === 0) {
+    if (cleanNumbers >= CLEAN_SHORT_LIMIT) {
+      CLEAN_NUMBERS.forEach((set2) => set2.clear());
+      cleanNumbers = 0;
+    }
+    clean4.add(value);
+    cleanNumbers++;
+  }
+  return spans;
+}
+var CLEAN_NUMBERS = [];
+var cleanNumbers = 0;
 var SHORT_TEXT = 32;
 var CLEAN_SHORT_LIMIT = 16384;
 var CLEAN_SHORT_TEXTS = [];
@@ -82667,6 +83283,7 @@ var cleanShortTexts = 0;
 function keyClassOf(key) {
   return 1 + (key.secretLike ? 1 : 0) + (key.passwordLike ? 2 : 0) + (key.awsSecret ? 4 : 0) + (key.phone ? 8 : 0) + (key.ssn ? 16 : 0) + 32 * NATIONAL_ID_CLASS.indexOf(key.nationalId) + (namesCode(key) ? 128 : 0);
 }
+var KEY_CLASS_PLAIN = 1;
 var NATIONAL_ID_CLASS = [
   "",
   "ca_sin",
@@ -82719,7 +83336,8 @@ function mergeSpans(a, b) {
 }
 function detectInView(text, features, keyName) {
   if (text.length < 2) return [];
-  const key = keyName === void 0 ? void 0 : keyContext(keyName);
+  const named2 = keyName === void 0 ? void 0 : keyContext(keyName);
+  const key = named2 === void 0 || named2.keyClass === KEY_CLASS_PLAIN ? void 0 : named2;
   let candidates;
   let ranges;
   for (let order = 0; order < DETECTORS.length; order++) {
@@ -82738,28 +83356,33 @@ function detectInView(text, features, keyName) {
     }
     ranges.length = 0;
   }
-  for (const hit of [...scanProviderTokens(text), ...splitGithubTokens(text)]) {
-    const type = hit.type;
-    (candidates ??= []).push({
-      type,
-      kind: "secret",
-      order: DETECTORS.length,
-      start: hit.start,
-      end: hit.end
-    });
+  const providers = scanProviderTokens(text);
+  const split2 = (features.flags & FEATURE_UNDERSCORE) === 0 ? [] : splitGithubTokens(text);
+  for (const hits of [providers, split2]) {
+    for (const hit of hits) {
+      (candidates ??= []).push({
+        type: hit.type,
+        kind: "secret",
+        order: DETECTORS.length,
+        start: hit.start,
+        end: hit.end
+      });
+    }
   }
   return candidates === void 0 ? [] : resolveOverlaps(candidates);
 }
 
 // src/masking/pointer.ts
 function escapeSegment(segment) {
+  if (!segment.includes("~") && !segment.includes("/")) return segment;
   return segment.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 function unescapeSegment(segment) {
+  if (!segment.includes("~")) return segment;
   return segment.replace(/~1/g, "/").replace(/~0/g, "~");
 }
 function childPointer(parent, segment) {
-  return `${parent}/${escapeSegment(String(segment))}`;
+  return typeof segment === "number" ? `${parent}/${segment}` : `${parent}/${escapeSegment(segment)}`;
 }
 function isWithin(pointer, prefix) {
   return prefix === "" || pointer === prefix || pointer.startsWith(`${prefix}/`);
@@ -82768,7 +83391,7 @@ function isWithin(pointer, prefix) {
 // src/masking/scan.ts
 function scan(value, base = "", cache) {
   const out = [];
-  walk(value, base, void 0, out, cache);
+  walk(value, { base, segments: [] }, void 0, out, cache);
   return out;
 }
 function safeKeys(obj, cache) {
@@ -82885,19 +83508,41 @@ function scalarText(value) {
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
   return void 0;
 }
-function walk(value, pointer, keyName, out, cache) {
+function pointerOf(where) {
+  let out = where.base;
+  for (const seg of where.segments) out = childPointer(out, seg);
+  return out;
+}
+function walk(value, where, keyName, out, cache) {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return;
+    const spans = detectInNumber(value, keyName);
+    if (spans.length > 0) {
+      const path = pointerOf(where);
+      for (const s of spans) out.push({ ...s, path, in: "value" });
+    }
+    return;
+  }
   const text = scalarText(value);
   if (text !== void 0) {
-    for (const s of detectInString(text, keyName)) out.push({ ...s, path: pointer, in: "value" });
+    const spans = detectInString(text, keyName);
+    if (spans.length > 0) {
+      const path = pointerOf(where);
+      for (const s of spans) out.push({ ...s, path, in: "value" });
+    }
     if (typeof value === "string" && value.includes("-----BEGIN ")) {
-      multiPart([value], pointer, [0], keyName, out);
+      multiPart([value], pointerOf(where), [0], keyName, out);
     }
     return;
   }
   if (value === null || typeof value !== "object") return;
+  const segments = where.segments;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++)
-      walk(value[i], childPointer(pointer, i), keyName, out, cache);
+    for (let i = 0; i < value.length; i++) {
+      segments.push(i);
+      walk(value[i], where, keyName, out, cache);
+      segments.pop();
+    }
     let start = 0;
     for (let i = 0; i <= value.length; i++) {
       if (i < value.length && typeof value[i] === "string") continue;
@@ -82905,7 +83550,7 @@ function walk(value, pointer, keyName, out, cache) {
         const run2 = value.slice(start, i);
         multiPart(
           run2,
-          pointer,
+          pointerOf(where),
           run2.map((_, j) => start + j),
           keyName,
           out
@@ -82916,9 +83561,13 @@ function walk(value, pointer, keyName, out, cache) {
     return;
   }
   for (const k of safeKeys(value, cache)) {
-    const child = childPointer(pointer, k.safe);
-    for (const s of k.spans) out.push({ ...s, path: child, in: "key" });
-    walk(value[k.key], child, k.key, out, cache);
+    segments.push(k.safe);
+    if (k.spans.length > 0) {
+      const child = pointerOf(where);
+      for (const s of k.spans) out.push({ ...s, path: child, in: "key" });
+    }
+    walk(value[k.key], where, k.key, out, cache);
+    segments.pop();
   }
 }
 var PRIVATE_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
@@ -83106,12 +83755,20 @@ function maskDocument(doc, findings, rules, opts2) {
     if (r.type !== void 0 || withFindings.has(r.path)) continue;
     whole.set(r.path, stronger(whole.get(r.path) ?? "partial", r.strategy));
   }
+  const touched = withFindings;
+  for (const p0 of whole.keys()) {
+    for (let p = p0; !touched.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) {
+      touched.add(p);
+      if (p === "") break;
+    }
+  }
   const applied = [];
   const out = build(doc, "", {
     byValue,
     byKey: byKey2,
     whole,
     applied,
+    touched,
     hmacKey: opts2.hmacKey,
     cache,
     onMasked: opts2.onMasked ?? (() => {
@@ -83123,6 +83780,7 @@ function covers(rule, f) {
   return isWithin(f.path, rule.path) && (rule.type === void 0 || rule.type === f.type);
 }
 function build(value, pointer, ctx) {
+  if (!ctx.touched.has(pointer)) return { keep: true, value: copy(value, ctx.cache) };
   const wholeStrategy = ctx.whole.get(pointer);
   if (wholeStrategy !== void 0) {
     ctx.applied.push({
@@ -83170,16 +83828,31 @@ function build(value, pointer, ctx) {
     }
     const r = build(value[k.key], child, ctx);
     if (!r.keep) continue;
-    if (k.safe !== "__proto__") obj[k.safe] = r.value;
-    else
-      Object.defineProperty(obj, k.safe, {
-        value: r.value,
-        enumerable: true,
-        writable: true,
-        configurable: true
-      });
+    setOwn(obj, k.safe, r.value);
   }
   return { keep: true, value: obj };
+}
+function setOwn(obj, name, value) {
+  if (name !== "__proto__") obj[name] = value;
+  else
+    Object.defineProperty(obj, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true
+    });
+}
+function copy(value, cache) {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    const arr = new Array(value.length);
+    for (let i = 0; i < value.length; i++) arr[i] = copy(value[i], cache);
+    return arr;
+  }
+  const obj = {};
+  for (const k of safeKeys(value, cache))
+    setOwn(obj, k.safe, copy(value[k.key], cache));
+  return obj;
 }
 function leaves(value, emit) {
   const text = scalarText(value);
@@ -83226,7 +83899,7 @@ function maskText(text) {
 }
 
 // src/request/parse.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml5 = __toESM(require_dist(), 1);
 
 // src/request/schema.ts
 var ACTION_PATTERN = /^[a-z0-9_.-]{1,100}$/;
@@ -83244,13 +83917,100 @@ var requestSchema = external_exports.strictObject({
   params: external_exports.json().optional(),
   reason: nonEmpty(4e3),
   requester: requesterSchema,
-  ttl: external_exports.string().regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d").optional()
+  ttl: external_exports.string().regex(TTL_PATTERN, "must be a duration such as 30m, 24h or 7d").refine((t) => !TTL_PATTERN.test(t) || ttlSeconds(t) > 0, "must be longer than 0s").optional()
 });
 function ttlSeconds(ttl) {
   const unit = { s: 1, m: 60, h: 3600, d: 86400 };
   let total = 0;
   for (const m of ttl.matchAll(/([0-9]+)([smhd])/g)) total += Number(m[1]) * (unit[m[2]] ?? 0);
   return total;
+}
+
+// src/request/block-yaml.ts
+var NOT_STRINGS = /* @__PURE__ */ new Set([
+  "null",
+  "Null",
+  "NULL",
+  "true",
+  "True",
+  "TRUE",
+  "false",
+  "False",
+  "FALSE"
+]);
+var MAX_BLOCK_DEPTH = 32;
+var KEY_RE = /^([A-Za-z_][A-Za-z0-9_-]*):(?: (.*))?$/;
+var INT_RE = /^(?:0|[1-9][0-9]{0,14})$/;
+var PLAIN_RE = /^[A-Za-z][A-Za-z0-9 _.,/@+=%():-]*$/;
+function readBlockYaml(text, forbiddenKeys) {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 32 && c !== 10 || c > 126) return void 0;
+  }
+  const root = {};
+  const stack = [{ indent: 0, value: root }];
+  let open3 = null;
+  let lines = 0;
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf("\n", at);
+    if (end === -1) end = text.length;
+    const line = text.slice(at, end);
+    at = end + 1;
+    if (line.length === 0) continue;
+    let indent = 0;
+    while (line.charCodeAt(indent) === 32) indent++;
+    const m = KEY_RE.exec(line.slice(indent));
+    if (m === null) return void 0;
+    const key = m[1];
+    const raw = m[2];
+    if (NOT_STRINGS.has(key) || forbiddenKeys.has(key)) return void 0;
+    if (open3 !== null && indent > open3.indent) {
+      if (stack.length >= MAX_BLOCK_DEPTH) return void 0;
+      const child = {};
+      open3.parent[open3.key] = child;
+      stack.push({ indent, value: child });
+    } else {
+      open3 = null;
+      while (stack.length > 1 && stack[stack.length - 1].indent > indent) stack.pop();
+      if (stack[stack.length - 1].indent !== indent) return void 0;
+    }
+    open3 = null;
+    const target = stack[stack.length - 1].value;
+    if (Object.prototype.hasOwnProperty.call(target, key)) return void 0;
+    lines++;
+    if (raw === void 0) {
+      target[key] = null;
+      open3 = { parent: target, key, indent };
+      continue;
+    }
+    const value = scalar(raw);
+    if (value === void 0) return void 0;
+    target[key] = value;
+  }
+  return lines === 0 ? void 0 : root;
+}
+function scalar(raw) {
+  const first = raw.charCodeAt(0);
+  if (first === 34) {
+    if (raw.length < 2 || raw.charCodeAt(raw.length - 1) !== 34) return void 0;
+    const inner = raw.slice(1, -1);
+    return inner.includes('"') || inner.includes("\\") ? void 0 : inner;
+  }
+  if (first === 39) {
+    if (raw.length < 2 || raw.charCodeAt(raw.length - 1) !== 39) return void 0;
+    const inner = raw.slice(1, -1);
+    return inner.includes("'") ? void 0 : inner;
+  }
+  if (INT_RE.test(raw)) return Number(raw);
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  if (raw === "null") return null;
+  if (NOT_STRINGS.has(raw)) return void 0;
+  if (!PLAIN_RE.test(raw)) return void 0;
+  const last = raw.charCodeAt(raw.length - 1);
+  if (last === 32 || last === 58 || raw.includes(": ")) return void 0;
+  return raw;
 }
 
 // src/request/strict-json.ts
@@ -83430,7 +84190,12 @@ function parseRequest(text, opts2 = {}) {
   if (bytes > maxBytes) throw tooLarge(source, `is ${bytes} bytes`, maxBytes);
   const json2 = looksLikeJson(text) ? parseJson(text, source) : void 0;
   if (json2 !== void 0) return validate2(json2.value, json2.locate, source);
-  const yaml = parseYaml(text, source);
+  const block = readBlockYaml(text, FORBIDDEN_KEYS);
+  if (block !== void 0) {
+    const request2 = validIfSo(block, source);
+    if (request2 !== void 0) return request2;
+  }
+  const yaml = parseYaml2(text, source);
   return validate2(yaml.js, (pointer) => lineAt(yaml.doc, yaml.lines, pointer), source);
 }
 function tooLarge(source, size, maxBytes) {
@@ -83448,6 +84213,14 @@ function formatLimit(bytes) {
 function validateRequestValue(value, source = "request") {
   checkPlainJson(value, source, "", 0);
   return validate2(value, () => void 0, source);
+}
+function validIfSo(value, source) {
+  try {
+    return validateRequestValue(value, source);
+  } catch (err) {
+    if (err instanceof InterlockError) return void 0;
+    throw err;
+  }
 }
 function looksLikeJson(text) {
   for (let i = 0; i < text.length; i++) {
@@ -83491,12 +84264,12 @@ function lineOfOffset(text, offset) {
   for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++;
   return line;
 }
-function parseYaml(text, source) {
-  const lines = new import_yaml4.LineCounter();
+function parseYaml2(text, source) {
+  const lines = new import_yaml5.LineCounter();
   const tokens = yamlSyntaxTree(text, lines, source);
   checkTokenDepth(tokens, lines, source);
   const docs = Array.from(
-    new import_yaml4.Composer({ uniqueKeys: false, prettyErrors: false }).compose(tokens, true, text.length)
+    new import_yaml5.Composer({ uniqueKeys: false, prettyErrors: false }).compose(tokens, true, text.length)
   );
   if (docs.length === 0) fail(source, [{ message: "the request is empty" }]);
   if (docs.length > 1) {
@@ -83524,7 +84297,7 @@ function parseYaml(text, source) {
   return { js, doc, lines };
 }
 function yamlSyntaxTree(text, lines, source) {
-  const parser = new import_yaml4.Parser(lines.addNewLine);
+  const parser = new import_yaml5.Parser(lines.addNewLine);
   const tokens = [];
   lines.addNewLine(0);
   const tooDeep = () => fail(source, [
@@ -83536,9 +84309,9 @@ function yamlSyntaxTree(text, lines, source) {
   let flow = 0;
   let onLine = 0;
   let atScalar = false;
-  for (const lexeme of new import_yaml4.Lexer().lex(text)) {
+  for (const lexeme of new import_yaml5.Lexer().lex(text)) {
     if (atScalar) atScalar = false;
-    else if (lexeme === import_yaml4.CST.SCALAR) atScalar = true;
+    else if (lexeme === import_yaml5.CST.SCALAR) atScalar = true;
     else if (lexeme === "[" || lexeme === "{") {
       if (++flow > MAX_DEPTH + 1) tooDeep();
     } else if (lexeme === "]" || lexeme === "}") flow = Math.max(0, flow - 1);
@@ -83579,23 +84352,23 @@ function checkYamlNodes(doc, lines, source) {
   const problems = [];
   const add2 = (node2, message) => {
     problems.push({ line: lineOf(lines, node2?.range?.[0]), message });
-    return problems.length >= MAX_PROBLEMS ? import_yaml4.visit.BREAK : void 0;
+    return problems.length >= MAX_PROBLEMS ? import_yaml5.visit.BREAK : void 0;
   };
-  (0, import_yaml4.visit)(doc, {
+  (0, import_yaml5.visit)(doc, {
     Alias(_key, node2) {
       add2(node2, "YAML aliases (*name) are not allowed in a request");
-      return import_yaml4.visit.BREAK;
+      return import_yaml5.visit.BREAK;
     },
     Map(_key, map2) {
       const seen = /* @__PURE__ */ new Set();
       for (const pair of map2.items) {
         const key = pair.key;
-        if (key !== null && !(0, import_yaml4.isScalar)(key)) continue;
+        if (key !== null && !(0, import_yaml5.isScalar)(key)) continue;
         const value = key === null ? null : key.value;
         const name = value === null || value === void 0 ? "" : String(value);
         if (seen.has(name)) {
-          if (add2(key, "duplicate key: a key appears twice in the same mapping") === import_yaml4.visit.BREAK)
-            return import_yaml4.visit.BREAK;
+          if (add2(key, "duplicate key: a key appears twice in the same mapping") === import_yaml5.visit.BREAK)
+            return import_yaml5.visit.BREAK;
         }
         seen.add(name);
       }
@@ -83608,9 +84381,9 @@ function checkYamlNodes(doc, lines, source) {
     },
     Pair(_key, pair) {
       const key = pair.key;
-      if (key !== null && ((0, import_yaml4.isCollection)(key) || (0, import_yaml4.isAlias)(key))) {
+      if (key !== null && ((0, import_yaml5.isCollection)(key) || (0, import_yaml5.isAlias)(key))) {
         return add2(key, "a mapping key must be a plain string");
-      } else if ((0, import_yaml4.isScalar)(key) && FORBIDDEN_KEYS.has(String(key.value))) {
+      } else if ((0, import_yaml5.isScalar)(key) && FORBIDDEN_KEYS.has(String(key.value))) {
         return add2(
           key,
           `the key "${String(key.value)}" is not allowed (it could alter object prototypes)`
@@ -83724,10 +84497,10 @@ function lineAt(doc, lines, pointer) {
   const parentPath = segments.slice(0, -1);
   const last = segments[segments.length - 1];
   const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
-  if (last !== void 0 && parent && (0, import_yaml4.isCollection)(parent)) {
+  if (last !== void 0 && parent && (0, import_yaml5.isCollection)(parent)) {
     for (const item of parent.items) {
       const pair = item;
-      if (pair.key && (0, import_yaml4.isScalar)(pair.key) && String(pair.key.value) === last) {
+      if (pair.key && (0, import_yaml5.isScalar)(pair.key) && String(pair.key.value) === last) {
         return lineOf(lines, pair.key.range?.[0]);
       }
     }
@@ -83778,7 +84551,7 @@ function deepFreeze(value) {
 
 // src/action/settings.ts
 var MODE_INPUT_VALUES = ["auto", "request", "gate", "execute"];
-var PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
+var PROPOSAL_BRANCH = new RegExp(`^${BRANCH_PREFIX}(${REQUEST_ID_SOURCE})$`);
 var REFUSED_EVENTS = Object.freeze({
   workflow_run: "Interlock refuses to run on workflow_run: it runs with a write token after a workflow that a pull request may have triggered, and whatever it reads from that run (artifacts, outputs, the head branch) is controlled by the pull request. Run the gate on 'pull_request_target' (with no checkout) and relayed reviews, and execution on 'push' to the default branch."
 });
@@ -83955,7 +84728,7 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
           throw wrongMode("gate", `repository_dispatch of type ${GATE_RELAY_TYPE}`);
         }
         const id2 = p.client_payload?.id;
-        if (typeof id2 !== "string" || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id2)) {
+        if (typeof id2 !== "string" || !isRequestId(id2)) {
           return { ...common, mode: "skip", reason: "the relayed event names no request id" };
         }
         return { ...common, mode: "gate", id: id2 };
@@ -84197,7 +84970,7 @@ function productionDeps(moduleUrl) {
 }
 
 // src/lifecycle/execute.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml6 = __toESM(require_dist(), 1);
 
 // src/policy/decision.ts
 var RISKS = ["low", "medium", "high", "critical"];
@@ -84585,6 +85358,7 @@ function planExecutableMasks(request2, findings, params, sql, proven = /* @__PUR
     }
   };
   for (const p of params) {
+    denials.push(...lookAlikeKeys(request2, p));
     const value = valueAt2(request2, p.path);
     if (value === void 0) continue;
     if (p.language === "shell-argv" && Array.isArray(value)) {
@@ -84686,6 +85460,26 @@ function nonOverlapping(list) {
     at = r.end;
   }
   return out;
+}
+function lookAlikeKeys(request2, p) {
+  const found = [];
+  let at = request2;
+  let path = "";
+  for (const raw of p.path.split("/").slice(1)) {
+    const seg = unescapeSegment(raw);
+    if (at === null || typeof at !== "object" || Array.isArray(at)) break;
+    const want = normalizeForMatching(seg);
+    for (const key of Object.keys(at)) {
+      if (key !== seg && normalizeForMatching(key) === want) {
+        found.push(
+          `${childPointer(path, key)} reads like the executable parameter ${p.path} but is another key: an executor could run it instead of what the reviewer reads; remove or rename it`
+        );
+      }
+    }
+    path = childPointer(path, seg);
+    at = Object.hasOwn(at, seg) ? at[seg] : void 0;
+  }
+  return found;
 }
 function valueAt2(doc, pointer) {
   let at = doc;
@@ -84805,11 +85599,14 @@ var Needles = class {
   #labels;
   #lengths = /* @__PURE__ */ new Map();
   // 4-character prefix → needle lengths, longest first
+  /** The first two characters of every needle (pairKey): most positions are skipped on these. */
+  #pairs = /* @__PURE__ */ new Set();
   #fold;
   constructor(labels, caseless) {
     this.#labels = labels;
     this.#fold = caseless;
     for (const n of labels.keys()) {
+      this.#pairs.add(pairKey(n, 0));
       const prefix = n.slice(0, PREFIX);
       const lengths = this.#lengths.get(prefix) ?? [];
       if (!lengths.includes(n.length)) lengths.push(n.length);
@@ -84827,6 +85624,7 @@ var Needles = class {
   cover(hay) {
     const runs = [];
     for (let i = 0; i + PREFIX <= hay.length; i++) {
+      if (!this.#pairs.has(pairKey(hay, i))) continue;
       const lengths = this.#lengths.get(hay.slice(i, i + PREFIX));
       if (lengths === void 0) continue;
       for (const length of lengths) {
@@ -84847,6 +85645,10 @@ var Needles = class {
     let at = 0;
     let i = 0;
     while (i + PREFIX <= hay.length) {
+      if (!this.#pairs.has(pairKey(hay, i))) {
+        i++;
+        continue;
+      }
       const lengths = this.#lengths.get(hay.slice(i, i + PREFIX));
       let matched = 0;
       if (lengths !== void 0) {
@@ -84867,6 +85669,9 @@ var Needles = class {
   }
 };
 var PREFIX = 4;
+function pairKey(text, i) {
+  return (text.charCodeAt(i) & 16383) << 16 | text.charCodeAt(i + 1);
+}
 function base64Cores(bytes) {
   const cores = [];
   for (let k = 0; k < 3; k++) {
@@ -85475,6 +86280,7 @@ import { join as join4 } from "node:path";
 // node_modules/@open-policy-agent/opa-wasm/src/index.mjs
 var import_opa = __toESM(require_opa(), 1);
 var loadPolicy = import_opa.default.loadPolicy;
+var src_default = import_opa.default;
 
 // src/executable/catalogue.ts
 var EXECUTABLE_LANGUAGES = ["sql", "shell-argv", "url"];
@@ -85587,7 +86393,7 @@ async function policyEngineFromBundle(files) {
       );
     }
     executables = parsed.catalogue;
-    policy = await loadPolicy(wasm, void 0, HOST_BUILTINS);
+    policy = loadPolicySync(await compileWasm(wasm), void 0, HOST_BUILTINS);
     if (!(ENTRYPOINT in policy.entrypoints)) {
       throw new Error(`the Wasm has no ${ENTRYPOINT} entrypoint`);
     }
@@ -85601,6 +86407,13 @@ async function policyEngineFromBundle(files) {
   }
   const sql = await loadSqlParser().catch(() => null);
   return new WasmPolicyEngine(policy, revision, executables, sql);
+}
+function loadPolicySync(...args) {
+  return src_default.loadPolicySync(...args);
+}
+function compileWasm(bytes) {
+  const api = globalThis.WebAssembly;
+  return api.compile(bytes);
 }
 var WasmPolicyEngine = class {
   revision;
@@ -85643,7 +86456,7 @@ var WasmPolicyEngine = class {
       return failClosed(
         "validate",
         `the policy's answer is not a valid decision (${issues})`,
-        "Compare the decision rule's output with SPEC \xA72 (allow, deny, risk, classification, auto_approve, approvals, mask, ttl_seconds).",
+        "Compare the decision rule's output with the decision schema (allow, deny, risk, classification, auto_approve, approvals, mask, ttl_seconds).",
         this.revision
       );
     }
@@ -85690,7 +86503,6 @@ function firstLine(err) {
 }
 
 // src/lifecycle/execute.ts
-var resultPath = (id2) => `results/${id2}.yaml`;
 async function executeMerged(deps) {
   const { forge } = deps;
   const reports = [];
@@ -85703,15 +86515,40 @@ async function executeMerged(deps) {
   };
   run2.trust = await run2.source?.trust?.();
   try {
-    for (const m of await forge.mergedRequests()) {
+    await journalWithdrawals(deps, run2);
+    const merged = await forge.mergedRequests();
+    for (const [i, m] of merged.entries()) {
+      deps.onCount?.(i, merged.length);
       if (await forge.readDefault(resultPath(m.id)) !== void 0) continue;
       const report = await executeOne(m, deps, run2);
       if (report) reports.push(report);
     }
+    if (merged.length > 0) deps.onCount?.(merged.length, merged.length);
   } finally {
     run2.source?.close();
   }
   return reports;
+}
+async function journalWithdrawals(deps, run2) {
+  const { forge, journal } = deps;
+  if (journal === void 0 || run2.source === void 0 || !forge.withdrawalCandidates) return;
+  const candidates = [...await forge.withdrawalCandidates()].filter(
+    (id2) => journal.state(id2)?.withdrawn === void 0
+  );
+  if (candidates.length === 0) return;
+  const tip = await run2.source.reader.commit(`refs/heads/${forge.defaultBranch}`);
+  if (tip === void 0 || run2.trust && run2.trust.brokenAt(tip.oid) !== void 0) return;
+  for (const id2 of candidates) {
+    const w = await withdrawalNow(run2.source.reader, id2, tip.oid, run2.cache);
+    if (w.withdrawal) {
+      journal.append({
+        at: deps.now().toISOString(),
+        id: id2,
+        event: "withdrawn",
+        commit: w.withdrawal.commit
+      });
+    }
+  }
 }
 async function executeOne(m, deps, run2) {
   const { forge, journal } = deps;
@@ -85728,6 +86565,11 @@ async function executeOne(m, deps, run2) {
   if (journalled?.result) {
     return refused(
       `this executor's journal records that it ran ${m.id} at ${journalled.result.at} (${journalled.result.outcome}), but its result is gone from ${forge.defaultBranch}: the result or the history was deleted. It is never run again; check the repository's integrity (interlock audit --verify).`
+    );
+  }
+  if (journalled?.withdrawn) {
+    return refused(
+      `this executor's journal records that its requester withdrew ${m.id} (commit ${journalled.withdrawn.commit.slice(0, 7)}, seen ${journalled.withdrawn.at}): a withdrawn request never runs, even if the withdrawal is gone from the repository now`
     );
   }
   if (run2.everRecorded.has(m.id)) {
@@ -85945,7 +86787,7 @@ function maskedOutcome(o, clean4) {
   };
 }
 async function record3(deps, m, result2, subject) {
-  const content = "# Interlock execution result (masked).\n" + (0, import_yaml5.stringify)(result2, { lineWidth: 0 });
+  const content = "# Interlock execution result (masked).\n" + (0, import_yaml6.stringify)(result2, { lineWidth: 0 });
   const message = `${commitText(subject).slice(0, 200)}
 
 Interlock-Result: ${m.id}
@@ -86088,7 +86930,7 @@ function monotonicFactory(prng) {
 }
 
 // src/proposal/card.ts
-var import_yaml6 = __toESM(require_dist(), 1);
+var import_yaml7 = __toESM(require_dist(), 1);
 var RISK_COLOR = {
   low: "\x1B[32m",
   medium: "\x1B[33m",
@@ -86139,7 +86981,7 @@ function renderCard(ev, opts2 = {}) {
     for (const w of d.why) lines.push(`  - ${t(w)}`);
   }
   lines.push("", bold("Parameters (masked)"));
-  const params = r.params === void 0 ? "(none)" : (0, import_yaml6.stringify)(r.params, { lineWidth: 0 }).trimEnd();
+  const params = r.params === void 0 ? "(none)" : (0, import_yaml7.stringify)(r.params, { lineWidth: 0 }).trimEnd();
   lines.push(...terminalBlock(params, "  "));
   if (ev.masks.length > 0) {
     lines.push("", bold("Masked before anything was written"));
@@ -86215,7 +87057,7 @@ function renderCardMarkdown(ev, opts2 = {}) {
     // Under a `params:` key, so that every line of request text is indented: the card is also
     // the proposal's commit message, where a line at the margin could read as a trailer.
     markdownCodeBlock(
-      r.params === void 0 ? "params: none" : (0, import_yaml6.stringify)({ params: r.params }, { lineWidth: 0 }),
+      r.params === void 0 ? "params: none" : (0, import_yaml7.stringify)({ params: r.params }, { lineWidth: 0 }),
       "yaml"
     ),
     ""
@@ -86238,7 +87080,7 @@ async function fileRequest(request2, deps) {
   const ev = decideAndMask(request2, deps.decide);
   const now = deps.decide.now;
   if (!ev.decision.allow) {
-    const path2 = `denials/${id2}.yaml`;
+    const path2 = denialPath(id2);
     const content = renderRequestFile(requestRecord(id2, now, ev, null));
     await deps.forge.recordDenial({
       id: id2,
@@ -86253,7 +87095,7 @@ Interlock-Policy: ${ev.decision.revision}`,
     return { id: id2, denied: true, path: path2, evaluation: ev };
   }
   const sealed = await seal(request2, deps.recipients);
-  const path = `requests/${request2.action}/${id2}.yaml`;
+  const path = requestPath(request2.action, id2);
   const record4 = requestRecord(id2, now, ev, sealed);
   const title = `${commitText(request2.action)} on ${commitText(String(ev.request.resource))} [${ev.decision.risk}]`;
   const opened = await deps.forge.openProposal({
@@ -86279,13 +87121,13 @@ Interlock-Policy: ${ev.decision.revision}`,
 
 // src/lifecycle/gate-check.ts
 var noProposal = (id2) => new InterlockError("usage", `no open proposal for request ${id2}`, {
-  hint: `Check the id ('git branch --list "interlock/*"'); a merged or denied request has no proposal.`
+  hint: "It was merged, denied or never filed: 'interlock show <id>' tells which."
 });
-async function checkGate(forge, id2, now) {
-  if (forge.evidenceSource) {
-    const source = forge.evidenceSource();
+async function checkGate(forge, id2, now, shared) {
+  if (shared || forge.evidenceSource) {
+    const source = shared?.source ?? forge.evidenceSource();
     try {
-      const trust = await source.trust?.();
+      const trust = shared ? shared.trust : await source.trust?.();
       if (trust?.broken && trust.root === "") {
         throw new InterlockError("config.invalid", trust.broken.reason);
       }
@@ -86297,7 +87139,11 @@ async function checkGate(forge, id2, now) {
           hint: "Run the command again."
         });
       }
-      const ev = await evidenceAtMerge(source.reader, m, { now, ...trust ? { trust } : {} });
+      const ev = await evidenceAtMerge(source.reader, m, {
+        now,
+        ...trust ? { trust } : {},
+        ...shared?.cache ? { cache: shared.cache } : {}
+      });
       if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
       return {
         verdict: ev.verdict,
@@ -86305,7 +87151,7 @@ async function checkGate(forge, id2, now) {
         context: context2
       };
     } finally {
-      source.close();
+      if (!shared) source.close();
     }
   }
   const context = await forge.proposal(id2);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
+import { BRANCH_PREFIX, isRequestId, REQUEST_ID_SOURCE } from "../forge/refs.ts";
 import { InterlockError } from "../errors.ts";
 import { maskText } from "../masking/mask.ts";
 import { parseRequest } from "../request/parse.ts";
@@ -21,7 +22,7 @@ export type ActionMode = "request" | "gate" | "execute";
 export const MODE_INPUT_VALUES = ["auto", "request", "gate", "execute"] as const;
 
 /** Head branches of Interlock proposals: interlock/<ULID>. */
-export const PROPOSAL_BRANCH = /^interlock\/([0-9A-HJKMNP-TV-Z]{26})$/;
+export const PROPOSAL_BRANCH = new RegExp(`^${BRANCH_PREFIX}(${REQUEST_ID_SOURCE})$`);
 
 /** Events the action refuses outright, with the reason it gives. */
 export const REFUSED_EVENTS: Readonly<Record<string, string>> = Object.freeze({
@@ -312,7 +313,7 @@ export function parseSettings(
           throw wrongMode("gate", `repository_dispatch of type ${GATE_RELAY_TYPE}`);
         }
         const id = p.client_payload?.id;
-        if (typeof id !== "string" || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) {
+        if (typeof id !== "string" || !isRequestId(id)) {
           return { ...common, mode: "skip", reason: "the relayed event names no request id" };
         }
         return { ...common, mode: "gate", id };

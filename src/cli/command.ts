@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { InterlockError } from "../errors.ts";
+import { isRequestId } from "../forge/refs.ts";
 import type { CliIO } from "./io.ts";
 
 /**
@@ -178,15 +179,13 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-
 /** The one request id a command takes. */
 export function requireId(positionals: readonly string[]): string {
   const id = positionals[0];
   if (id === undefined) throw new InterlockError("usage", "missing the request id");
   if (positionals.length > 1)
     throw new InterlockError("usage", `unexpected argument '${positionals[1]}'`);
-  if (!ID.test(id)) {
+  if (!isRequestId(id)) {
     throw new InterlockError("usage", `'${id}' is not a request id`, {
       hint: "Request ids are 26-character ULIDs, as printed by 'interlock request'.",
     });

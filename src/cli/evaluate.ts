@@ -6,12 +6,11 @@ import { decideAndMask, type Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import { renderCard } from "../proposal/card.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, parseRequest } from "../request/parse.ts";
-import { CONFIG_PATH, loadConfig } from "../config/config.ts";
-import { directoryOf } from "../identity/directory.ts";
+import { CONFIG_PATH } from "../forge/refs.ts";
 import { loadRepoContext } from "./context.ts";
-import { findRepoDir, repoHomeOf } from "./local.ts";
+import { findRepoDir, repoHomeOf } from "./repository.ts";
 import { readRequestInput, type CliIO } from "./io.ts";
-import { maskedErrorJson } from "./main.ts";
+import { maskedErrorJson } from "./report.ts";
 import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
 
 /** `interlock evaluate <request|->` and `interlock evaluate --batch <file.jsonl|->`. */
@@ -33,8 +32,9 @@ export async function evaluateCommand(input: CommandInput, io: CliIO): Promise<n
   const home = isRepo ? await repoHomeOf(repoDir, io.env) : undefined;
   const ctx = await loadRepoContext(repoDir, io.cwd, home);
   // In an approvals repository the policy sees every name of the requester and its sponsor.
+  // (Its configuration and the identity directory load only then.)
   const identities = existsSync(join(repoDir, CONFIG_PATH))
-    ? directoryOf(loadConfig(repoDir))
+    ? await identitiesOf(repoDir)
     : undefined;
   const decide = (text: string, source: string): Evaluation =>
     decideAndMask(parseRequest(text, { source }), {
@@ -94,4 +94,12 @@ async function batch(
     );
   }
   return counts.invalid > 0 ? EXIT.invalidInput : EXIT.ok;
+}
+
+async function identitiesOf(repoDir: string) {
+  const [{ loadConfig }, { directoryOf }] = await Promise.all([
+    import("../config/config.ts"),
+    import("../identity/directory.ts"),
+  ]);
+  return directoryOf(loadConfig(repoDir));
 }

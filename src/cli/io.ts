@@ -2,7 +2,6 @@ import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { InterlockError } from "../errors.ts";
-import { tooLarge } from "../request/parse.ts";
 
 /** Everything a command touches of the outside world, passed in so tests run commands in-process. */
 export interface CliIO {
@@ -18,7 +17,10 @@ export function processIO(): CliIO {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // Only a command that reads stdin opens it (--help never does).
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     cwd: process.cwd(),
     now: () => new Date(),
@@ -82,7 +84,7 @@ export async function readRequestInput(
       size += buf.length;
       if (maxBytes !== undefined && size > maxBytes) {
         io.stdin.destroy();
-        throw tooLarge(source, `is more than ${maxBytes} bytes`, maxBytes);
+        throw await tooLarge(source, `is more than ${maxBytes} bytes`, maxBytes);
       }
       chunks.push(buf);
     }
@@ -92,7 +94,7 @@ export async function readRequestInput(
   try {
     if (maxBytes !== undefined) {
       const size = statSync(path).size;
-      if (size > maxBytes) throw tooLarge(source, `is ${size} bytes`, maxBytes);
+      if (size > maxBytes) throw await tooLarge(source, `is ${size} bytes`, maxBytes);
     }
     return readFileSync(path, "utf8");
   } catch (err) {
@@ -103,4 +105,9 @@ export async function readRequestInput(
       { hint: "Give the path of a request file (YAML or JSON), or - to read it from stdin." },
     );
   }
+}
+
+/** parseRequest's error for a request over the limit (the parser loads only when needed). */
+async function tooLarge(source: string, size: string, maxBytes: number): Promise<InterlockError> {
+  return (await import("../request/parse.ts")).tooLarge(source, size, maxBytes);
 }

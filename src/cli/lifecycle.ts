@@ -32,6 +32,7 @@ import {
   stringsFlag,
   type CommandInput,
 } from "./command.ts";
+import { resultPath } from "../forge/refs.ts";
 
 export async function initCommand(input: CommandInput, io: CliIO): Promise<number> {
   const { positionals } = input;
@@ -243,7 +244,7 @@ export async function executeCommand(input: CommandInput, io: CliIO): Promise<nu
           hint: `Only a merged request can be retried; see 'interlock list --all${repoHint(input)}'.`,
         });
       }
-      if (await local.forge.readDefault(`results/${id}.yaml`)) {
+      if (await local.forge.readDefault(resultPath(id))) {
         throw new InterlockError("usage", `--retry ${id}: it has a result already`, {
           hint: "A request with a recorded result never runs again; file a new request.",
         });

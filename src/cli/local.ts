@@ -1,16 +1,16 @@
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { loadConfig, type InterlockConfig } from "../config/config.ts";
 import { InterlockError } from "../errors.ts";
-import { Git } from "../forge/local/git.ts";
 import { LocalForge } from "../forge/local/local-forge.ts";
-import { EXECUTOR_IDENTITY_FILE, interlockHome, KEYS_SUBDIR, repoHome } from "../settings/home.ts";
+import { EXECUTOR_IDENTITY_FILE, interlockHome, KEYS_SUBDIR } from "../settings/home.ts";
 import { parseSshPrivateKey } from "../forge/local/sshsig.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { bindRequester } from "../identity/requester.ts";
 import { fileRequest, type FiledRequest } from "../lifecycle/file-request.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, tooLarge, validateRequestValue } from "../request/parse.ts";
 import { loadRepoContext, type RepoContext } from "./context.ts";
+import { findRepoDir, repoHomeOf } from "./repository.ts";
 
 export interface LocalRepo {
   readonly repo: RepoContext;
@@ -47,42 +47,6 @@ export async function openLocalRepo(
     forge: new LocalForge(ctx.repoDir, config, { home: interlockHome(env) }),
     home,
   };
-}
-
-/**
- * The approvals repository a command works on: the top of the Git working tree around
- * `--repo` (or the current directory), so the CLI works from any subdirectory; the directory
- * itself when it is in no working tree. Asked through the hardened Git wrapper.
- */
-export async function findRepoDir(repo: string | undefined, cwd: string): Promise<string> {
-  const start = resolve(cwd, repo ?? ".");
-  if (!existsSync(start)) {
-    throw new InterlockError("usage", `${repo ?? start}: no such directory`, {
-      hint: "Point --repo at an approvals repository, or create one with 'interlock init'.",
-    });
-  }
-  if (existsSync(join(start, ".git"))) return start;
-  const top = (await new Git(start).tryRaw(["rev-parse", "--show-toplevel"]))?.trim();
-  if (!top || realpathSync(top) === realpathSync(start)) return start;
-  return top;
-}
-
-/**
- * The repository's directory in the Interlock home: named after the initial commit of the
- * default branch (HEAD when that is not there yet); undefined when there is no commit.
- */
-export async function repoHomeOf(
-  repoDir: string,
-  env: NodeJS.ProcessEnv,
-): Promise<string | undefined> {
-  const git = new Git(repoDir);
-  // Along first parents: a merged-in unrelated history cannot change which root names the home.
-  const roots = (await git.tryRaw(["rev-list", "--first-parent", "--max-parents=0", "HEAD"]))
-    ?.trim()
-    .split("\n");
-  const root = roots?.[roots.length - 1];
-  if (!root || !/^[0-9a-f]{40}$/.test(root)) return undefined;
-  return repoHome(interlockHome(env), root);
 }
 
 /** A principal's private signing key in the Interlock home (or the file given with --key). */

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { EXIT, InterlockError } from "../errors.ts";
-import { maskText } from "../masking/mask.ts";
 import { commandHelp, nearest, parseCommand, usageLine, wantsHelp } from "./command.ts";
 import { COMMANDS, findCommand } from "./commands.ts";
 import { processIO, type CliIO } from "./io.ts";
@@ -32,8 +32,9 @@ Exit codes: 0 ok, 2 invalid input or usage, 3 denied by policy, 4 gate not satis
 }
 
 /** The package's version, from its package.json. */
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+export async function version(): Promise<string> {
+  const { packageRoot } = await import("../policy/toolchain.ts");
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
     version: string;
   };
   return pkg.version;
@@ -55,7 +56,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       return EXIT.ok;
     }
     if (command === "--version" || command === "-V" || command === "version") {
-      io.stdout.write(`${version()}\n`);
+      io.stdout.write(`${await version()}\n`);
       return EXIT.ok;
     }
     if (spec === undefined) {
@@ -83,43 +84,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       if (spec.sweep) await (await import("./notify.ts")).sweepAfterCommand(input, io);
     }
   } catch (err) {
+    // The detectors load only now: a command that succeeds (and --help) never pays for them.
+    const { reportError } = await import("./report.ts");
     const code = reportError(err, io, json);
     if (spec && err instanceof InterlockError && err.code === "usage") {
       io.stderr.write(`usage: ${usageLine(spec)}\n`);
     }
     return code;
   }
-}
-
-/** Prints a failure: a masked, human message on stderr; with --json also a JSON object on stdout. */
-export function reportError(err: unknown, io: CliIO, json: boolean): number {
-  const e =
-    err instanceof InterlockError
-      ? err
-      : isParseArgsError(err)
-        ? new InterlockError("usage", (err as Error).message, { hint: "Run 'interlock --help'." })
-        : new InterlockError("internal", (err as Error)?.message ?? String(err));
-  const message = maskText(e.message);
-  io.stderr.write(`interlock: ${message}\n${e.hint ? `  next: ${e.hint}\n` : ""}`);
-  if (json) io.stdout.write(JSON.stringify({ error: maskedErrorJson(e) }) + "\n");
-  return e.exitCode;
-}
-
-/** An error as JSON, with every free-text part passed through the detectors. */
-export function maskedErrorJson(e: InterlockError): ReturnType<InterlockError["toJSON"]> {
-  const body = e.toJSON();
-  return {
-    ...body,
-    message: maskText(body.message),
-    problems: body.problems.map((p) => ({
-      ...p,
-      ...(p.field === undefined ? {} : { field: maskText(p.field) }),
-      message: maskText(p.message),
-    })),
-  };
-}
-
-function isParseArgsError(err: unknown): boolean {
-  const code = (err as { code?: string })?.code;
-  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
 }

@@ -34,7 +34,7 @@ export async function mcpCommand(input: CommandInput, io: CliIO): Promise<number
     env: io.env,
     cwd: io.cwd,
   });
-  const server = await createMcpServer({ backend, version: version(), requester: as });
+  const server = await createMcpServer({ backend, version: await version(), requester: as });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     server.server.onclose = () => resolve();

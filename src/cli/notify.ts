@@ -11,7 +11,7 @@ import type { DeliveryRecord } from "../notify/outbox.ts";
 import { terminalText } from "../presentation/escape.ts";
 import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
 import type { CliIO } from "./io.ts";
-import { findRepoDir, repoHomeOf } from "./local.ts";
+import { findRepoDir, repoHomeOf } from "./repository.ts";
 
 /**
  * What a sweep needs of a local repository, opened without the policy engine; undefined when

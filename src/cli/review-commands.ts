@@ -1,6 +1,12 @@
 import type { Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
-import { BRANCH_PREFIX } from "../forge/refs.ts";
+import {
+  denialPath,
+  proposalBranch,
+  requestPath,
+  resultPath,
+  withdrawalPath,
+} from "../forge/refs.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
 import { renderVerdict } from "../gate/gate.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
@@ -164,14 +170,9 @@ async function requestHistory(
   action: string,
 ): Promise<HistoryEntry[]> {
   // Literal paths (Interlock's git takes every pathspec literally).
-  const paths = [
-    `requests/${action}/${id}.yaml`,
-    `denials/${id}.yaml`,
-    `results/${id}.yaml`,
-    `withdrawals/${id}.yaml`,
-  ];
+  const paths = [requestPath(action, id), denialPath(id), resultPath(id), withdrawalPath(id)];
   const main = `refs/heads/${forge.defaultBranch}`;
-  const branch = `refs/heads/${BRANCH_PREFIX}${id}`;
+  const branch = `refs/heads/${proposalBranch(id)}`;
   const log = async (args: string[]) =>
     parseLog(
       (await forge.git.tryRaw([

@@ -3,13 +3,14 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { InterlockError } from "../errors.ts";
+import { CONFIG_PATH } from "../forge/refs.ts";
 import { executorConfigSchema } from "../execution/executors.ts";
 import { spellingClash } from "../identity/directory.ts";
 import { AGE_RECIPIENT_PATTERN } from "../masking/seal.ts";
 import { notificationsConfigSchema } from "../notify/config.ts";
 
 /** Where an approvals repository keeps its Interlock configuration. */
-export const CONFIG_PATH = join(".interlock", "config.yaml");
+export { CONFIG_PATH };
 
 const personId = z
   .string()

@@ -6,6 +6,7 @@ import {
   spellingKey,
   type IdentityDirectory,
 } from "../identity/directory.ts";
+import { REQUESTS_DIR, RESULTS_DIR } from "../forge/refs.ts";
 import { terminalText } from "../presentation/escape.ts";
 import { ownersFor, type Codeowners, type CodeownersRule } from "./codeowners.ts";
 import {
@@ -667,8 +668,8 @@ function sensitiveKind(path: string): string | null {
   if (path.startsWith(".github/workflows/") || path.startsWith(".github/actions/"))
     return "workflow";
   if (path.startsWith(".github/")) return "GitHub config";
-  if (path.startsWith("requests/")) return "another request";
-  if (path.startsWith("results/")) return "execution result";
+  if (path.startsWith(REQUESTS_DIR)) return "another request";
+  if (path.startsWith(RESULTS_DIR)) return "execution result";
   return null;
 }
 

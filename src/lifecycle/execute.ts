@@ -14,6 +14,7 @@ import type { ExecutionJournal } from "../execution/journal.ts";
 import type { TrustChain } from "../trust/chain.ts";
 import type { EvidenceSource } from "../evidence/reader.ts";
 import type { Forge, MergedRequest } from "../forge/forge.ts";
+import { resultPath } from "../forge/refs.ts";
 import { collectSnapshot } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
 import { maskText } from "../masking/mask.ts";
@@ -31,7 +32,6 @@ import type { ParsedRequestFile } from "../proposal/request-file.ts";
 import type { GateSnapshot } from "../gate/snapshot.ts";
 
 /** Where the result of request <id> is recorded on the default branch. */
-export const resultPath = (id: string) => `results/${id}.yaml`;
 
 export type ExecutionStatus =
   | "succeeded" // the executor ran and reported success

@@ -7,6 +7,7 @@ import { commitText } from "../presentation/escape.ts";
 import { renderCardMarkdown } from "../proposal/card.ts";
 import { renderRequestFile, requestRecord } from "../proposal/request-file.ts";
 import type { Request } from "../request/schema.ts";
+import { denialPath, requestPath } from "../forge/refs.ts";
 
 /** Request ids: ULIDs (sortable by time, 80 random bits: unguessable). */
 export const newRequestId: (seedTime?: number) => string = monotonicFactory();
@@ -42,7 +43,7 @@ export async function fileRequest(
   const ev = decideAndMask(request, deps.decide);
   const now = deps.decide.now;
   if (!ev.decision.allow) {
-    const path = `denials/${id}.yaml`;
+    const path = denialPath(id);
     const content = renderRequestFile(requestRecord(id, now, ev, null));
     await deps.forge.recordDenial({
       id,
@@ -56,7 +57,7 @@ export async function fileRequest(
   // The whole original request is sealed (params included), so that the executor can re-check
   // the decision and the masked file against what was really asked.
   const sealed = await seal(request, deps.recipients);
-  const path = `requests/${request.action}/${id}.yaml`;
+  const path = requestPath(request.action, id);
   const record = requestRecord(id, now, ev, sealed);
   // The title heads the proposal's commit message: one line, untrusted parts escaped.
   const title = `${commitText(request.action)} on ${commitText(String(ev.request.resource))} [${ev.decision.risk}]`;

@@ -2,7 +2,14 @@ import { ownerMembers } from "../config/config.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
 import { InterlockError } from "../errors.ts";
 import { newEvidenceCache, withdrawalNow } from "../evidence/evidence.ts";
-import { ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import {
+  denialPath,
+  DENIALS_DIR,
+  idOfDenialPath,
+  idOfResultPath,
+  ORIGINAL_REF_PREFIX,
+  RESULTS_DIR,
+} from "../forge/refs.ts";
 import { checkGate, type GateResult, type SharedEvidence } from "./gate-check.ts";
 import type { GateVerdict } from "../gate/snapshot.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
@@ -77,16 +84,16 @@ export async function requestStatuses(
     .filter(Boolean)
     .map((r) => r.slice(ORIGINAL_REF_PREFIX.length))
     .filter((id) => only === undefined || id === only);
-  const ids = (dir: string, re: RegExp) =>
+  const ids = (dir: string, idOf: (path: string) => string | undefined) =>
     git
       .listFiles(main, dir)
       .then((files) =>
         files
-          .map((f) => re.exec(f)?.[1])
+          .map(idOf)
           .filter((x): x is string => x !== undefined && (only === undefined || x === only)),
       );
-  const results = new Set(await ids("results/", /^results\/([0-9A-Z]{26})\.yaml$/));
-  const denials = await ids("denials/", /^denials\/([0-9A-Z]{26})\.yaml$/);
+  const results = new Set(await ids(RESULTS_DIR, idOfResultPath));
+  const denials = await ids(DENIALS_DIR, idOfDenialPath);
   const merged = new Map(
     (await forge.mergedRequests())
       .filter((m) => only === undefined || m.id === only)
@@ -94,7 +101,7 @@ export async function requestStatuses(
   );
   const out: RequestStatus[] = [];
   for (const id of denials) {
-    const record = read(await forge.readDefault(`denials/${id}.yaml`));
+    const record = read(await forge.readDefault(denialPath(id)));
     out.push(
       status(id, "denied", record, `denied by policy: ${record?.decision.deny.join("; ") ?? "?"}`),
     );

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { signingKeyFile, type LocalRepo } from "../cli/local.ts";
 import { InterlockError } from "../errors.ts";
 import { withdrawalNow } from "../evidence/evidence.ts";
-import { ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import { ORIGINAL_REF_PREFIX, resultPath } from "../forge/refs.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
 import { requestSigners } from "../forge/local/signed-request.ts";
 import { parseSshPrivateKey, verifySshSignature } from "../forge/local/sshsig.ts";
@@ -65,7 +65,7 @@ export async function withdrawRequest(
       { hint: "A reviewer who disagrees rejects it instead: interlock reject <id> --as <you>." },
     );
   }
-  if (await forge.readDefault(`results/${id}.yaml`)) {
+  if (await forge.readDefault(resultPath(id))) {
     throw new InterlockError("usage", `request ${id} was executed already; it cannot be withdrawn`);
   }
   const existing = before.withdrawal;

@@ -1,6 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { InterlockError } from "../errors.ts";
+import { REQUEST_ID } from "../forge/refs.ts";
 import { maskText } from "../masking/mask.ts";
 import {
   decisionOf,
@@ -29,10 +30,7 @@ export interface McpServerOptions {
   readonly clock?: SdkClock;
 }
 
-const ID = z
-  .string()
-  .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/)
-  .describe("the request id returned by request_approval");
+const ID = z.string().regex(REQUEST_ID).describe("the request id returned by request_approval");
 
 /** Builds the server (the MCP SDK is loaded here, when a server is wanted). */
 export async function createMcpServer(o: McpServerOptions): Promise<McpServer> {

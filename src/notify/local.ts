@@ -3,7 +3,7 @@ import type { LocalRepo } from "../cli/local.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
 import type { ForgeReview } from "../forge/forge.ts";
 import { currentWithdrawal } from "../lifecycle/withdraw.ts";
-import { resultPath } from "../lifecycle/execute.ts";
+import { resultPath } from "../forge/refs.ts";
 import { requestStatuses, type RequestStatus } from "../lifecycle/status.ts";
 import { collectSnapshot } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { loadPolicy } from "@open-policy-agent/opa-wasm";
+import * as opaWasm from "@open-policy-agent/opa-wasm";
 import {
   executableParamsFor,
   parseExecutableCatalogue,
@@ -75,7 +75,7 @@ export interface PolicyEngine {
   readonly sql: SqlParser | null;
 }
 
-type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
+type LoadedPolicy = ReturnType<typeof opaWasm.loadPolicySync>;
 
 /**
  * Loads a built policy bundle from `<policiesDir>/dist`. Never throws: a missing, corrupt,
@@ -142,7 +142,10 @@ export async function policyEngineFromBundle(files: BundleFiles): Promise<Policy
       );
     }
     executables = parsed.catalogue;
-    policy = await loadPolicy(wasm, undefined, HOST_BUILTINS);
+    // Compiled off the main thread, then instantiated. Not opa-wasm's loadPolicy: its check
+    // for a streamed Response loads Node's whole fetch implementation (undici), most of a
+    // short command's start-up (BENCHMARKS.md, startup).
+    policy = loadPolicySync(await compileWasm(wasm), undefined, HOST_BUILTINS);
     if (!(ENTRYPOINT in (policy.entrypoints as Record<string, number>))) {
       throw new Error(`the Wasm has no ${ENTRYPOINT} entrypoint`);
     }
@@ -158,6 +161,29 @@ export async function policyEngineFromBundle(files: BundleFiles): Promise<Policy
   // proven read-only and no mask in SQL can be checked, so those requests fail closed.
   const sql = await loadSqlParser().catch(() => null);
   return new WasmPolicyEngine(policy, revision, executables, sql);
+}
+
+/**
+ * opa-wasm's synchronous loader. Its ES module has it only on the default export (its types
+ * declare a named export that the module lacks).
+ */
+function loadPolicySync(
+  ...args: Parameters<typeof opaWasm.loadPolicySync>
+): ReturnType<typeof opaWasm.loadPolicySync> {
+  return (opaWasm as unknown as { default: typeof opaWasm }).default.loadPolicySync(...args);
+}
+
+/** What loadPolicySync takes: the compiled WebAssembly module. */
+type CompiledWasm = Parameters<typeof opaWasm.loadPolicySync>[0];
+
+/** WebAssembly.compile (this project's TypeScript libraries declare neither it nor its types). */
+function compileWasm(bytes: Uint8Array): Promise<CompiledWasm> {
+  const api = (
+    globalThis as unknown as {
+      WebAssembly: { compile(b: Uint8Array): Promise<CompiledWasm> };
+    }
+  ).WebAssembly;
+  return api.compile(bytes);
 }
 
 class WasmPolicyEngine implements PolicyEngine {

@@ -4,16 +4,23 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InterlockError } from "../errors.ts";
 
-/** The root of the Interlock package (where package.json, policies/ and .tools/ live). */
+/** Interlock's name on the npm registry (the command it installs is `interlock`). */
+export const PACKAGE_NAME = "interlock-approvals";
+
+/**
+ * The root of the Interlock package (where package.json, policies/ and .tools/ live): the
+ * checkout, or the installed package (node_modules/interlock-approvals), whose policies/ ship
+ * with it.
+ */
 export function packageRoot(): string {
-  // Walk up to Interlock's own package.json: from src/policy/ in a checkout, and from dist/
-  // when bundled (where this file no longer sits two levels down).
+  // Walk up to Interlock's own package.json: from src/policy/ in a checkout, from lib/ when
+  // built, and from dist/ when bundled for the Action.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, "package.json");
     if (existsSync(pkg)) {
       try {
-        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "interlock")
+        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === PACKAGE_NAME)
           return dir;
       } catch {
         // not ours; keep walking

@@ -1,5 +1,6 @@
 import { parseDocument, stringify } from "yaml";
 import { z } from "zod";
+import { REQUEST_ID } from "../forge/refs.ts";
 import type { Evaluation } from "../decide.ts";
 import type { SealedParams } from "../masking/seal.ts";
 import { digestOf } from "../request/canonical.ts";
@@ -56,7 +57,7 @@ export function renderRequestFile(record: RequestRecord): string {
 /** What the gate and the executor read back from a request file. Validated, not trusted. */
 export const requestFileSchema = z.looseObject({
   interlock: z.literal(REQUEST_FILE_VERSION),
-  id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+  id: z.string().regex(REQUEST_ID),
   requested_at: z.iso.datetime(),
   expires_at: z.iso.datetime(),
   request: z.looseObject({

@@ -1,4 +1,5 @@
 import { InterlockError } from "../errors.ts";
+import { isRequestId } from "../forge/refs.ts";
 
 /**
  * The agent's side of Interlock: ask, then learn the outcome. `requestApproval` files a request
@@ -176,7 +177,7 @@ export function handleFor(
   clock: SdkClock = realClock,
   denied = false,
 ): ApprovalHandle {
-  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) {
+  if (!isRequestId(id)) {
     throw new InterlockError("usage", `'${id.slice(0, 40)}' is not a request id`, {
       hint: "Request ids are 26-character ULIDs, as returned when the request was filed.",
     });

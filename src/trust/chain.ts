@@ -1,6 +1,7 @@
 import { configAt, newEvidenceCache, type EvidenceCache } from "../evidence/evidence.ts";
 import type { EvidenceReader } from "../evidence/reader.ts";
 import { allowedSigners } from "../forge/local/local-forge.ts";
+import { REQUEST_ID_SOURCE } from "../forge/refs.ts";
 import { reviewFromTag } from "../forge/local/reviews.ts";
 import { CODEOWNERS_LOCATIONS } from "../gate/codeowners.ts";
 
@@ -20,7 +21,7 @@ export function isGoverned(path: string): boolean {
 
 /** The trailer that names the governance change a merge lands. */
 export const GOVERNANCE_TRAILER = "Interlock-Governance";
-const GOVERNANCE_ID = /^Interlock-Governance: ([0-9A-HJKMNP-TV-Z]{26})$/m;
+const GOVERNANCE_ID = new RegExp(`^${GOVERNANCE_TRAILER}: (${REQUEST_ID_SOURCE})$`, "m");
 
 /** The quorum of admins a governance change needs: a majority of the previous revision's. */
 export function adminQuorum(admins: readonly string[]): number {

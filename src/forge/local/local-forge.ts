@@ -17,6 +17,11 @@ import {
   INTERLOCK_IDENTITY,
   ORIGINAL_REF_PREFIX,
   requesterIdentity,
+  idOfRequestPath,
+  idOfResultPath,
+  idOfWithdrawalPath,
+  REQUESTS_DIR,
+  RESULTS_DIR,
   withdrawalPath,
   WITHDRAWALS_DIR,
 } from "../refs.ts";
@@ -194,7 +199,7 @@ export class LocalForge implements Forge {
       "--format=%x01%H %ct",
       this.#main,
       "--",
-      "requests/",
+      REQUESTS_DIR,
     ]);
     if (!out) return [];
     const merged: MergedRequest[] = [];
@@ -208,10 +213,10 @@ export class LocalForge implements Forge {
         .map((s) => s.trim())
         .filter(Boolean);
       for (const path of paths) {
-        const m = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/.exec(path);
-        if (m && commit)
+        const id = idOfRequestPath(path);
+        if (id && commit)
           merged.push({
-            id: m[1]!,
+            id,
             path,
             mergeCommit: commit,
             mergedAt: new Date(Number(ct) * 1000),
@@ -248,12 +253,12 @@ export class LocalForge implements Forge {
       "--format=",
       this.#main,
       "--",
-      "results/",
+      RESULTS_DIR,
     ]);
     const ids = new Set<string>();
     for (const line of (out ?? "").split("\n")) {
-      const m = /^results\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/.exec(line.trim());
-      if (m) ids.add(m[1]!);
+      const id = idOfResultPath(line.trim());
+      if (id) ids.add(id);
     }
     return ids;
   }
@@ -271,8 +276,8 @@ export class LocalForge implements Forge {
     ]);
     const ids = new Set<string>();
     for (const line of (out ?? "").split("\n")) {
-      const m = /^withdrawals\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/.exec(line.trim());
-      if (m) ids.add(m[1]!);
+      const id = idOfWithdrawalPath(line.trim());
+      if (id) ids.add(id);
     }
     return ids;
   }
