@@ -317,3 +317,22 @@ describe("pipes", () => {
     expect(branches.split("\n").filter(Boolean)).toHaveLength(1);
   }, 60_000);
 });
+
+describe("list and show tell the truth about merges", () => {
+  it("as a repository writer: a request file committed straight to main is not shown merged", async () => {
+    const repo = await Repo.init();
+    const { id, path } = await repo.request(requests.export());
+    const text = git(repo.dir, ["show", `refs/heads/interlock/${id}:${path}`]);
+    mkdirSync(join(repo.dir, path, ".."), { recursive: true });
+    writeFileSync(join(repo.dir, path), text + "\n");
+    const date = repo.clock.tick();
+    git(repo.dir, ["add", path], { date });
+    git(repo.dir, ["commit", "-q", "-m", "Add a request"], { date });
+    const all = await repo.json<Listed>(["list", "--all"]);
+    const listed = all.body.requests.find((r) => r.id === id);
+    expect(listed?.state).not.toBe("merged");
+    expect(listed?.missing).toMatch(/the gate did not hold at the merge/);
+    const shown = await repo.cli(["show", id]);
+    expect(shown.stdout).not.toContain("State: merged");
+  }, 60_000);
+});

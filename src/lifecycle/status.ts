@@ -1,7 +1,12 @@
 import { ownerMembers } from "../config/config.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
 import { InterlockError } from "../errors.ts";
-import { newEvidenceCache, withdrawalNow } from "../evidence/evidence.ts";
+import {
+  evidenceAtMerge,
+  mergeFromCommit,
+  newEvidenceCache,
+  withdrawalNow,
+} from "../evidence/evidence.ts";
 import {
   denialPath,
   DENIALS_DIR,
@@ -118,7 +123,16 @@ export async function requestStatuses(
       if (results.has(id)) out.push(status(id, "executed", record, "executed; see its result"));
       else if ((await withdrawalNow(source.reader, id, main, shared.cache)).withdrawal)
         out.push(status(id, "withdrawn", record, "withdrawn by its requester after the merge"));
-      else out.push(status(id, "merged", record, "merged; waits for the executor"));
+      else {
+        // "Merged" is never trusted: a request file committed straight to the default branch,
+        // or merged without the gate, is not shown as waiting for the executor (which refuses it).
+        const refusal = await refusedAtMerge(shared, m, now);
+        out.push(
+          refusal === undefined
+            ? status(id, "merged", record, "merged; waits for the executor")
+            : status(id, "invalid", record, `merged, but ${refusal}; the executor refuses it`),
+        );
+      }
     }
     for (const id of filed) {
       if (merged.has(id)) continue;
@@ -128,6 +142,26 @@ export async function requestStatuses(
     source.close();
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Why a merged request would be refused, as the executor judges it with the one evidence check
+ * (the gate at the merge, from committed history); undefined when the gate held.
+ */
+async function refusedAtMerge(
+  shared: SharedEvidence,
+  m: { readonly id: string; readonly path: string; readonly mergeCommit: string },
+  now: Date,
+): Promise<string | undefined> {
+  const merge = await mergeFromCommit(shared.source.reader, m);
+  if ("refused" in merge) return merge.refused;
+  const ev = await evidenceAtMerge(shared.source.reader, merge, {
+    now,
+    ...(shared.cache ? { cache: shared.cache } : {}),
+    ...(shared.trust ? { trust: shared.trust } : {}),
+  });
+  if (!ev.ok) return ev.reason;
+  return ev.satisfied ? undefined : `the gate did not hold at the merge: ${ev.verdict.summary}`;
 }
 
 /** One open proposal, judged by the gate now (the one evidence check). */
