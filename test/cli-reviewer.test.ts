@@ -11,6 +11,9 @@ import { loadConfig } from "../src/config/config.ts";
 import { LocalForge } from "../src/forge/local/local-forge.ts";
 import { parseSshPrivateKey } from "../src/forge/local/sshsig.ts";
 import { withdrawalFile } from "../src/forge/local/withdrawal.ts";
+import { requestStatuses } from "../src/lifecycle/status.ts";
+import { eventsOf } from "../src/notify/event.ts";
+import { localFacts } from "../src/notify/local.ts";
 import { git, homeEnv, Repo, requests, ROOT, rule } from "./e2e-helpers.ts";
 
 /**
@@ -334,5 +337,13 @@ describe("list and show tell the truth about merges", () => {
     expect(listed?.missing).toMatch(/the gate did not hold at the merge/);
     const shown = await repo.cli(["show", id]);
     expect(shown.stdout).not.toContain("State: merged");
+    // Nor does a notification announce it "merged: approved and waiting for the executor".
+    const forge = new LocalForge(repo.dir, loadConfig(repo.dir), { home: repo.home });
+    const facts = await localFacts(
+      forge,
+      await requestStatuses(forge, new Date(repo.clock.tick())),
+    );
+    const events = eventsOf(facts.find((f) => f.card.id === id)!);
+    expect(events.map((e) => e.kind)).not.toContain("merged");
   }, 60_000);
 });

@@ -126,8 +126,10 @@ export async function localFacts(
               ? { counted: counted.includes(r.who) }
               : {}),
           }));
-    const m = merged.get(s.id);
     const result = s.state === "executed" ? await recordedResult(forge, s.id) : undefined;
+    // "merged" announces an approved merge: never for one the gate did not hold at (shown
+    // invalid) or that the executor refused.
+    const m = s.state === "invalid" || result?.outcome === "refused" ? undefined : merged.get(s.id);
     const withdrawal =
       s.state === "withdrawn" ? (await currentWithdrawal(forge, s.id)).withdrawal : undefined;
     out.push({
