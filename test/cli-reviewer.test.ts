@@ -133,6 +133,28 @@ describe("withdraw", () => {
     expect((await repo.merge(id)).code).toBe(4);
   }, 60_000);
 
+  it("as a repository writer: a merge that moves the withdrawal off main's first-parent line does not undo it", async () => {
+    const repo = await Repo.init();
+    const { id } = await repo.request(requests.query(14));
+    expect((await repo.cli(["withdraw", id, "--as", "agent:catalogue-bot"])).code).toBe(0);
+    // No rewrite: main moves forward to a merge whose first parent is the commit before the
+    // withdrawal and whose second parent is the withdrawal. Along the first parents the
+    // withdrawal file is added by the writer's unsigned merge; the same file is also added by
+    // an unsigned commit on the first-parent side, so the merge is TREESAME to both parents.
+    const withdrawal = git(repo.dir, ["rev-parse", "HEAD"]).trim();
+    git(repo.dir, ["reset", "-q", "--hard", "HEAD~1"]);
+    git(repo.dir, ["checkout", "-q", withdrawal, "--", `withdrawals/${id}.yaml`]);
+    git(repo.dir, ["commit", "-q", "-m", "copy"], { date: repo.clock.tick() });
+    git(repo.dir, ["merge", "-q", "--no-ff", "-m", "Merge", withdrawal], {
+      date: repo.clock.tick(),
+    });
+    expect(git(repo.dir, ["merge-base", "--is-ancestor", withdrawal, "HEAD"]).trim()).toBe("");
+    expect(rule((await repo.gate(id)).verdict, "not-withdrawn").ok).toBe(false);
+    expect((await repo.merge(id)).code).toBe(4);
+    const audit = await repo.audit(false);
+    expect(audit.records.find((r) => r.id === id)?.status).toBe("withdrawn");
+  }, 60_000);
+
   it("as a repository writer: erasing a withdrawal from history after the executor saw it never lets it run", async () => {
     const repo = await Repo.init();
     const { id } = await repo.request(requests.query(13));

@@ -76,7 +76,6 @@ export interface AuditOptions {
 const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 const DENIAL_PATH = /^denials\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 const RESULT_PATH = /^results\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
-const WITHDRAWAL_PATH = /^withdrawals\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 
 /** How many requests are verified at once (keeps the cat-file pipe busy). */
 const WINDOW = 64;
@@ -165,8 +164,7 @@ async function* pass(
   // Position of each walked default-branch commit (oldest first; after a checkpoint only what
   // follows it: a commit below it has no position and so lies before every walked one).
   const order = new Map<string, number>();
-  // Commits that added withdrawals/<id>.yaml, and the commit that added each result.
-  const withdrawals = new Map<string, string[]>();
+  // The commit that added each result.
   const resultCommits = new Map<string, string>();
   try {
     const range = checkpoint ? [tip, `^${checkpoint.tip}`] : [tip];
@@ -184,12 +182,6 @@ async function* pass(
         const req = REQUEST_PATH.exec(f.path);
         const den = DENIAL_PATH.exec(f.path);
         const res = RESULT_PATH.exec(f.path);
-        const wd = WITHDRAWAL_PATH.exec(f.path);
-        if (wd && f.status === "A") {
-          const list = withdrawals.get(wd[1]!) ?? [];
-          list.push(c.oid);
-          withdrawals.set(wd[1]!, list);
-        }
         if (req && f.status !== "D") files.set(`${c.tree} ${f.path}`, f.blob);
         if (req && f.status === "A") {
           seen.add(req[1]!);
@@ -240,9 +232,10 @@ async function* pass(
         reviewTags,
         changes,
         files,
-        // After a checkpoint the walk saw only the new commits, so the reader lists withdrawals
-        // itself (one path-limited git log): one recorded before the checkpoint still counts.
-        ...(below ? { below, reviewTagsPartial: true } : { withdrawals }),
+        // The reader lists withdrawals itself (one path-limited git log over every commit
+        // reachable from the branch, not only the first-parent line this walk follows): one
+        // recorded before a checkpoint, or brought in as a merge's second parent, still counts.
+        ...(below ? { below, reviewTagsPartial: true } : {}),
       },
     });
     const cache = newEvidenceCache();
@@ -279,7 +272,6 @@ async function* pass(
       results,
       resultCommits,
       order,
-      withdrawals,
       changedLater,
     };
     // With a checkpoint only what is new is listed: pending requests appear in a full audit.
@@ -299,9 +291,7 @@ async function* pass(
     for (const id of open) {
       opts.onProgress?.(++done, total);
       const rec = await pending(id, batch, ctx.now);
-      yield withdrawals.has(id) && (await withdrawnNow(id, ctx))
-        ? { ...rec, status: "withdrawn" }
-        : rec;
+      yield (await withdrawnNow(id, ctx)) ? { ...rec, status: "withdrawn" } : rec;
     }
   } finally {
     batch.close();
@@ -335,7 +325,6 @@ interface Ctx {
   /** Position of each walked default-branch commit, oldest first. */
   readonly order: ReadonlyMap<string, number>;
   /** request id → commits that added its withdrawal file (verified only when judged). */
-  readonly withdrawals: ReadonlyMap<string, readonly string[]>;
   /** Request files that a later commit on the default branch modified or deleted. */
   readonly changedLater: Set<string>;
 }
@@ -427,7 +416,7 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
         );
       }
     }
-  } else if (!executed && ctx.withdrawals.has(id) && (await withdrawnNow(id, ctx))) {
+  } else if (!executed && (await withdrawnNow(id, ctx))) {
     withdrawnBy = true;
   }
   return {
@@ -494,6 +483,8 @@ async function gateAtMerge(
  * one withdrawal rule (evidence/evidence.ts), with the keys configured on the default branch now.
  */
 async function withdrawnNow(id: string, ctx: Ctx): Promise<boolean> {
+  // Most requests have no withdrawal record at all: skip the rule's reads for them.
+  if ((await ctx.reader.withdrawalCommits(id)).length === 0) return false;
   const w = await withdrawalNow(ctx.reader, id, `refs/heads/${ctx.opts.branch}`, ctx.cache);
   return w.withdrawal !== undefined;
 }

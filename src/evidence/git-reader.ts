@@ -182,11 +182,16 @@ export class GitEvidenceReader implements EvidenceReader {
     return out;
   }
 
-  /** request id → commits that added its withdrawal file, oldest first, from one git log. */
+  /**
+   * request id → commits that added its withdrawal file, oldest first, from one git log. Every
+   * commit reachable from the default branch counts, not only its first-parent line: a writer's
+   * merge can move the signed withdrawal to a second parent (with no rewrite), and history
+   * simplification would follow whichever parent the merge matches, so it is turned off.
+   */
   async #listWithdrawals(): Promise<ReadonlyMap<string, readonly string[]>> {
     const out = await this.#git.tryRaw([
       "log",
-      "--first-parent",
+      "--full-history",
       "--diff-filter=A",
       "--reverse",
       "--name-only",

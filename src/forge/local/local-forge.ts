@@ -264,9 +264,10 @@ export class LocalForge implements Forge {
   }
 
   async withdrawalCandidates(): Promise<ReadonlySet<string>> {
+    // Every commit reachable from main, as the withdrawal rule reads them (git-reader.ts).
     const out = await this.git.tryRaw([
       "log",
-      "--first-parent",
+      "--full-history",
       "--diff-filter=A",
       "--name-only",
       "--format=",
