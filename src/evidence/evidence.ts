@@ -298,8 +298,8 @@ export async function withdrawalNow(
 /**
  * THE rule for withdrawals: request `id` is withdrawn when a commit reachable from the default
  * branch (any parent, so a writer's merge cannot move it aside) added withdrawals/<id>.yaml,
- * signed (SSH, as the filing) by `filer`,
- * the configured principal whose key signed the filed request. Nobody else can withdraw it
+ * signed (SSH, as the filing) by `filer`, the configured principal whose key signed the filed
+ * request. Nobody else can withdraw it
  * (not the sponsor, not a writer of the repository); a record that does not verify is
  * reported in `ignored` and changes nothing. A later commit deleting the file does not undo
  * a withdrawal: the commit that added it stays in history.

@@ -23,7 +23,7 @@ export interface EvidenceReader {
   /** The raw signed review records (local forge: annotated tag objects) for a request. */
   reviewRecords(id: string): Promise<readonly Buffer[]>;
   /**
-   * The commits of the default branch's first-parent history that added the withdrawal file of
+   * The commits reachable from the default branch (any parent) that added the withdrawal file of
    * a request (withdrawals/<id>.yaml), oldest first. Whether one counts is evidenceAtMerge's
    * decision (signed by whoever filed the request), never the reader's.
    */
