@@ -367,5 +367,11 @@ describe("list and show tell the truth about merges", () => {
     );
     const events = eventsOf(facts.find((f) => f.card.id === id)!);
     expect(events.map((e) => e.kind)).not.toContain("merged");
+    // Refused by the executor, it is not shown "executed" either.
+    expect((await repo.execute()).code).toBe(1);
+    const after = await repo.json<Listed>(["list", "--all"]);
+    const refused = after.body.requests.find((r) => r.id === id);
+    expect(refused?.state).not.toBe("executed");
+    expect(refused?.missing).toMatch(/refused by the executor, never run/);
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { parse as parseYaml } from "yaml";
 import { ownerMembers } from "../config/config.ts";
 import type { LocalForge } from "../forge/local/local-forge.ts";
 import { InterlockError } from "../errors.ts";
@@ -14,6 +15,7 @@ import {
   idOfResultPath,
   ORIGINAL_REF_PREFIX,
   RESULTS_DIR,
+  resultPath,
 } from "../forge/refs.ts";
 import { checkGate, type GateResult, type SharedEvidence } from "./gate-check.ts";
 import type { GateVerdict } from "../gate/snapshot.ts";
@@ -120,8 +122,14 @@ export async function requestStatuses(
     };
     for (const [id, m] of merged) {
       const record = read(await forge.readDefault(m.path));
-      if (results.has(id)) out.push(status(id, "executed", record, "executed; see its result"));
-      else if ((await withdrawalNow(source.reader, id, main, shared.cache)).withdrawal)
+      if (results.has(id)) {
+        const refusal = executorRefusal(await forge.readDefault(resultPath(id)));
+        out.push(
+          refusal === undefined
+            ? status(id, "executed", record, "executed; see its result")
+            : status(id, "invalid", record, `refused by the executor, never run: ${refusal}`),
+        );
+      } else if ((await withdrawalNow(source.reader, id, main, shared.cache)).withdrawal)
         out.push(status(id, "withdrawn", record, "withdrawn by its requester after the merge"));
       else {
         // "Merged" is never trusted: a request file committed straight to the default branch,
@@ -142,6 +150,19 @@ export async function requestStatuses(
     source.close();
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The executor's recorded refusal in a result file, when it refused (never ran) the request. */
+function executorRefusal(text: string | undefined): string | undefined {
+  let v: { outcome?: unknown; reason?: unknown; error?: unknown } | null;
+  try {
+    v = text === undefined ? null : (parseYaml(text, { maxAliasCount: 0 }) as typeof v);
+  } catch {
+    return "its result cannot be read";
+  }
+  if (v?.outcome !== "refused") return undefined;
+  const why = typeof v.reason === "string" ? v.reason : v.error;
+  return typeof why === "string" ? why : "no reason recorded";
 }
 
 /**

@@ -126,7 +126,10 @@ export async function localFacts(
               ? { counted: counted.includes(r.who) }
               : {}),
           }));
-    const result = s.state === "executed" ? await recordedResult(forge, s.id) : undefined;
+    const result =
+      s.state === "executed" || s.state === "invalid"
+        ? await recordedResult(forge, s.id)
+        : undefined;
     // "merged" announces an approved merge: never for one the gate did not hold at (shown
     // invalid) or that the executor refused.
     const m = s.state === "invalid" || result?.outcome === "refused" ? undefined : merged.get(s.id);

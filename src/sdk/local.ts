@@ -119,7 +119,8 @@ async function approvalStatus(local: LocalRepo, s: RequestStatus): Promise<Appro
       at: r.at.toISOString(),
     }));
   const approvers = await countedApprovers(forge, s);
-  const result = s.state === "executed" ? await recordedResult(forge, s.id) : undefined;
+  const result =
+    s.state === "executed" || s.state === "invalid" ? await recordedResult(forge, s.id) : undefined;
   const withdrawal =
     s.state === "withdrawn" ? (await currentWithdrawal(forge, s.id)).withdrawal : undefined;
   return {
