@@ -13,10 +13,9 @@ const args = process.argv.slice(2);
 // of ms of CPU that a short command never earns back (BENCHMARKS.md, startup). A larger budget
 // leaves that to long runs (evaluate --batch, execute over many requests). Set before any Wasm
 // is compiled; it changes nothing but when code is optimized. (Help and the version print text:
-// they skip loading node:v8.)
+// they skip loading node:v8; require, not import: an ES import of it loads Node's streams.)
 if (args.length > 0 && !args.some((a) => a === "-h" || a === "--help" || a === "--version")) {
-  const v8 = await import("node:v8");
-  v8.setFlagsFromString("--wasm-tiering-budget=100000000");
+  process.getBuiltinModule("node:v8").setFlagsFromString("--wasm-tiering-budget=100000000");
 }
 
 // A reader that stops early (`interlock audit | head -1`) is not a failure of the command: the

@@ -21,6 +21,27 @@ import { build } from "esbuild";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const LIB_DIR = join(root, "lib");
 
+/**
+ * The command's static imports of Node's built-ins (`import { readFileSync } from "node:fs"`)
+ * become CommonJS modules of process.getBuiltinModule. An ES import of a built-in makes Node
+ * evaluate every lazily loaded export of that module for its namespace: `node:fs` brings
+ * fs.promises (and with it readline), the stream classes; `node:util` and `node:crypto` their
+ * own; a short command pays for all of them (BENCHMARKS.md, startup). Through require, an
+ * export is read when the code uses it. Dynamic import() of a built-in is left as it is.
+ */
+const builtinsThroughRequire = {
+  name: "builtins-through-require",
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === "import-statement" ? { path: args.path, namespace: "node-builtin" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "node-builtin" }, (args) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
+
 /** Builds into a fresh directory beside lib/ and swaps it in, so lib/ is never half written. */
 export async function buildLib({ types = false, outDir = LIB_DIR } = {}) {
   const out = resolve(outDir);
@@ -54,6 +75,7 @@ export async function buildLib({ types = false, outDir = LIB_DIR } = {}) {
       entryPoints: { main: "src/cli/main.ts" },
       outdir: join(tmp, "cli"),
       external: ["libpg-query"],
+      plugins: [builtinsThroughRequire],
       // CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
       banner: {
         js:

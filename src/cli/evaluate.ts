@@ -1,7 +1,5 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { Readable } from "node:stream";
 import { decideAndMask, type Evaluation } from "../decide.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import { renderCard } from "../proposal/card.ts";
@@ -71,6 +69,11 @@ async function batch(
   io: CliIO,
   decide: (text: string, source: string) => Evaluation,
 ): Promise<number> {
+  // Only --batch reads lines: node:readline and node:stream load here, not with the command.
+  const [{ createInterface }, { Readable }] = await Promise.all([
+    import("node:readline"),
+    import("node:stream"),
+  ]);
   const input = target === "-" ? io.stdin : Readable.from([await readRequestInput(target, io)]);
   const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;

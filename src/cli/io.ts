@@ -16,7 +16,11 @@ export interface CliIO {
 export function processIO(): CliIO {
   return {
     stdout: process.stdout,
-    stderr: process.stderr,
+    // Opened at first use: a pipe or a terminal on stderr loads Node's sockets (node:net), and
+    // most runs never write to stderr.
+    get stderr() {
+      return process.stderr;
+    },
     // Only a command that reads stdin opens it (--help never does).
     get stdin() {
       return process.stdin;

@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { InterlockError } from "../errors.ts";
 import { Git } from "../forge/local/git.ts";
 import { interlockHome, repoHome } from "../settings/home.ts";
@@ -21,9 +21,20 @@ export async function findRepoDir(repo: string | undefined, cwd: string): Promis
     });
   }
   if (existsSync(join(start, ".git"))) return start;
+  // Git finds a working tree only through a `.git` in the directory or an ancestor (its
+  // environment here is built from nothing: no GIT_DIR), so without one there is nothing to ask
+  // and no process to start (most of a short command's time outside a repository).
+  if (!hasGitAncestor(start)) return start;
   const top = (await new Git(start).tryRaw(["rev-parse", "--show-toplevel"]))?.trim();
   if (!top || realpathSync(top) === realpathSync(start)) return start;
   return top;
+}
+
+function hasGitAncestor(dir: string): boolean {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, ".git"))) return true;
+    if (dirname(d) === d) return false;
+  }
 }
 
 /**

@@ -14,7 +14,6 @@
  *   digits); detectors that cannot match are skipped, so short strings cost almost nothing.
  */
 import { Buffer } from "node:buffer";
-import { isIPv6 } from "node:net";
 import { getCountrySpecifications, validateIBAN, ValidationErrorsIBAN } from "ibantools";
 import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import { normalizedView, normalizeText, type NormalizedView } from "../text/unicode.ts";
@@ -37,6 +36,14 @@ import {
 } from "./encoded.ts";
 import { providerRegexes, scanProviderTokens } from "./providers/match.ts";
 import { FINDING_TYPES, type FindingKind, type FindingType, type Span } from "./types.ts";
+
+/**
+ * Node's IPv6 parser. node:net loads its networking stack with it (streams, sockets: about
+ * 10 ms of a short command's start-up), so it is loaded at the first IPv6 candidate, not at import.
+ */
+function isIPv6(text: string): boolean {
+  return process.getBuiltinModule("node:net").isIPv6(text);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Public API

@@ -128,6 +128,10 @@ export async function policyEngineFromBundle(files: BundleFiles): Promise<Policy
       revision,
     );
   }
+  // The parser's Wasm loads here, once per engine, never at import time, and while the
+  // policy's Wasm compiles (both compile off the main thread). Without it no SQL is proven
+  // read-only and no mask in SQL can be checked, so those requests fail closed.
+  const sqlParser = loadSqlParser().catch(() => null);
   let policy: LoadedPolicy;
   let data: unknown;
   let executables: ExecutableCatalogue;
@@ -157,9 +161,7 @@ export async function policyEngineFromBundle(files: BundleFiles): Promise<Policy
       revision,
     );
   }
-  // The parser's Wasm loads here, once per engine, never at import time. Without it no SQL is
-  // proven read-only and no mask in SQL can be checked, so those requests fail closed.
-  const sql = await loadSqlParser().catch(() => null);
+  const sql = await sqlParser;
   return new WasmPolicyEngine(policy, revision, executables, sql);
 }
 

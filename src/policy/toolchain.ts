@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,7 +50,7 @@ export function findOpa(env: NodeJS.ProcessEnv = process.env): string {
     if (c === undefined || c === "") continue;
     if (c !== "opa" && !existsSync(c)) continue;
     try {
-      execFileSync(c, ["version"], { stdio: "ignore" });
+      execFileSync()(c, ["version"], { stdio: "ignore" });
       return c;
     } catch {
       continue;
@@ -65,6 +64,14 @@ export function findOpa(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function opaVersion(opa: string): string {
-  const out = execFileSync(opa, ["version"], { encoding: "utf8" });
+  const out = execFileSync()(opa, ["version"], { encoding: "utf8" });
   return `v${(/^Version:\s*v?(\S+)/m.exec(out)?.[1] ?? "unknown").replace(/^v/, "")}`;
+}
+
+/**
+ * node:child_process at first use: this module is imported by every command that loads the
+ * policy, most of which never start opa (child_process brings Node's sockets with it).
+ */
+function execFileSync() {
+  return process.getBuiltinModule("node:child_process").execFileSync;
 }

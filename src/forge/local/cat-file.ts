@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash } from "node:crypto";
 import { InterlockError } from "../../errors.ts";
 import { GIT_GLOBAL_ARGS, isolatedGitEnv } from "./git.ts";
@@ -35,10 +35,12 @@ export class CatFileBatch {
    * answer, so an idle batch kept for later reads never delays the exit of the program.
    */
   constructor(repoDir: string, opts: { unrefWhenIdle?: boolean } = {}) {
-    this.#proc = spawn("git", [...GIT_GLOBAL_ARGS, "cat-file", "--batch"], {
-      cwd: repoDir,
-      env: isolatedGitEnv(),
-    });
+    this.#proc = process
+      .getBuiltinModule("node:child_process")
+      .spawn("git", [...GIT_GLOBAL_ARGS, "cat-file", "--batch"], {
+        cwd: repoDir,
+        env: isolatedGitEnv(),
+      });
     this.#unrefWhenIdle = opts.unrefWhenIdle ?? false;
     if (this.#unrefWhenIdle) this.#hold(false);
     this.#proc.stdout.on("data", (chunk: Buffer) => {

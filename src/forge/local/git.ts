@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   existsSync,
@@ -11,7 +11,6 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { deflateSync } from "node:zlib";
 import { InterlockError } from "../../errors.ts";
 import type { GitIdentity } from "../refs.ts";
 import { CatFileBatch } from "./cat-file.ts";
@@ -133,6 +132,8 @@ export interface GitRunOptions {
  * child_process directly (no fixed waits, real exit codes), text through stdin, and plumbing
  * only (no filters, hooks, textconv or signing programs), plus helpers that update refs with
  * compare-and-swap so that concurrent Interlock processes never lose each other's work.
+ * node:child_process and node:zlib are taken at first use (process.getBuiltinModule), not at
+ * import: a command that starts no git, such as `evaluate` outside a repository, never loads them.
  */
 export class Git {
   readonly dir: string;
@@ -154,11 +155,13 @@ export class Git {
     opts: GitRunOptions,
   ): Promise<{ code: number; stdout: Buffer; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn("git", [...GIT_GLOBAL_ARGS, ...args], {
-        cwd: this.dir,
-        env: opts.env ? { ...this.#baseEnv, ...opts.env } : this.#baseEnv,
-        stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      });
+      const child = process
+        .getBuiltinModule("node:child_process")
+        .spawn("git", [...GIT_GLOBAL_ARGS, ...args], {
+          cwd: this.dir,
+          env: opts.env ? { ...this.#baseEnv, ...opts.env } : this.#baseEnv,
+          stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+        });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout!.on("data", (d: Buffer) => out.push(d));
@@ -504,7 +507,11 @@ function writeObject(store: ObjectStore, type: string, body: Buffer): string {
   if (existsSync(file)) return oid;
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `tmp_obj_interlock_${randomBytes(6).toString("hex")}`);
-  writeFileSync(tmp, deflateSync(Buffer.concat([header, body])), { mode: 0o444, flag: "wx" });
+  writeFileSync(
+    tmp,
+    process.getBuiltinModule("node:zlib").deflateSync(Buffer.concat([header, body])),
+    { mode: 0o444, flag: "wx" },
+  );
   renameSync(tmp, file);
   return oid;
 }
@@ -630,10 +637,12 @@ class RefTransactions {
     if (this.#proc && this.#proc.exitCode === null && this.#proc.signalCode === null) {
       return this.#proc;
     }
-    const proc = spawn("git", [...GIT_GLOBAL_ARGS, "update-ref", "--stdin"], {
-      cwd: this.dir,
-      env: this.env,
-    });
+    const proc = process
+      .getBuiltinModule("node:child_process")
+      .spawn("git", [...GIT_GLOBAL_ARGS, "update-ref", "--stdin"], {
+        cwd: this.dir,
+        env: this.env,
+      });
     proc.stdin.on("error", () => {}); // git exited: the close handler says so
     proc.on("error", () => {});
     proc.stderr.resume();

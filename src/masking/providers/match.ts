@@ -33,7 +33,8 @@ function symbolOf(c: number): number {
 /** The compiled rule set: built on first use, never at import time. */
 interface Matcher {
   readonly rules: readonly GeneratedRule[];
-  readonly regexes: readonly RegExp[];
+  /** Each rule's regex, compiled the first time its keyword occurs (most never run). */
+  readonly regexes: (RegExp | undefined)[];
   /** Rules without keywords: run on every string. */
   readonly always: readonly number[];
   /**
@@ -46,8 +47,8 @@ interface Matcher {
   readonly outputs: readonly (readonly number[])[];
   /** symbolOf for every UTF-16 unit below 128 (0 above). */
   readonly symbol: Uint8Array;
-  /** The rules' regexes for a sticky re-run with indices, once a match is found. */
-  readonly located: readonly RegExp[];
+  /** The rules' regexes for a sticky re-run with indices, once a match is found (lazily too). */
+  readonly located: (RegExp | undefined)[];
   /** Scratch for triggeredRules: 1 for a rule already listed (cleared before it returns). */
   readonly seen: Uint8Array;
 }
@@ -77,43 +78,39 @@ function compile(rules: readonly GeneratedRule[]): Matcher {
       out[s]?.add(r);
     }
   });
-  // Breadth-first: failure links folded into a full transition table.
+  // Breadth-first: failure links folded into a full transition table. A state's row starts as
+  // a copy of its failure state's row (complete already: that state is shallower) and then
+  // takes its own trie edges, so the work is one native copy per state plus one step per edge
+  // rather than one per (state, symbol): this runs on every command's first scan. Entries hold
+  // the next state's row plus its output bit (see Matcher.delta), final as they are written:
+  // a state's outputs are its own plus its failure state's, and that state is shallower too.
   const states = next.length;
   const delta = new Int32Array(states * SYMBOLS);
   const fail = new Int32Array(states);
-  const queue: number[] = [];
-  for (let sym = 0; sym < SYMBOLS; sym++) {
-    const t = next[0]?.get(sym);
-    if (t !== undefined) {
-      delta[sym] = t;
+  const hasOutput = new Uint8Array(states);
+  const queue: number[] = [0];
+  for (let q = 0; q < queue.length; q++) {
+    const s = queue[q] as number;
+    const row = s * SYMBOLS;
+    if (s !== 0) {
+      const f = (fail[s] as number) * SYMBOLS;
+      delta.copyWithin(row, f, f + SYMBOLS);
+      for (const r of out[fail[s] as number] ?? []) out[s]?.add(r);
+    }
+    for (const [sym, t] of next[s] ?? []) {
+      const f =
+        s === 0 ? 0 : ((delta[(fail[s] as number) * SYMBOLS + sym] as number) & -2) / SYMBOLS;
+      fail[t] = f;
+      hasOutput[t] = (out[t]?.size ?? 0) > 0 || hasOutput[f] === 1 ? 1 : 0;
+      delta[row + sym] = t * SYMBOLS + (hasOutput[t] as number);
       queue.push(t);
     }
   }
-  for (let q = 0; q < queue.length; q++) {
-    const s = queue[q] as number;
-    for (const r of out[fail[s] as number] ?? []) out[s]?.add(r);
-    for (let sym = 0; sym < SYMBOLS; sym++) {
-      const t = next[s]?.get(sym);
-      const viaFail = delta[(fail[s] as number) * SYMBOLS + sym] as number;
-      if (t === undefined) {
-        delta[s * SYMBOLS + sym] = viaFail;
-      } else {
-        delta[s * SYMBOLS + sym] = t;
-        fail[t] = viaFail;
-        queue.push(t);
-      }
-    }
-  }
   const outputs = out.map((set) => [...set]);
-  for (let i = 0; i < delta.length; i++) {
-    const t = delta[i] as number;
-    delta[i] = t * SYMBOLS + ((outputs[t] as number[]).length > 0 ? 1 : 0);
-  }
   return {
     rules,
-    // Scanning without indices is faster; a match is re-run sticky with "d" for group offsets.
-    regexes: rules.map((rule) => new RegExp(rule.regex.source, "g")),
-    located: rules.map((rule) => new RegExp(rule.regex.source, "dy")),
+    regexes: new Array<RegExp | undefined>(rules.length),
+    located: new Array<RegExp | undefined>(rules.length),
     always,
     delta,
     outputs,
@@ -182,8 +179,9 @@ export function scanProviderTokens(text: string): ProviderHit[] {
   const hits: ProviderHit[] = [];
   for (const r of triggeredRules(m, text)) {
     const rule = m.rules[r] as GeneratedRule;
-    const re = m.regexes[r] as RegExp;
-    const located = m.located[r] as RegExp;
+    // Scanning without indices is faster; a match is re-run sticky with "d" for group offsets.
+    const re = (m.regexes[r] ??= new RegExp(rule.regex.source, "g"));
+    const located = (m.located[r] ??= new RegExp(rule.regex.source, "dy"));
     re.lastIndex = 0;
     let candidate: RegExpExecArray | null;
     while ((candidate = re.exec(text)) !== null) {
