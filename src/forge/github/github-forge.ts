@@ -1,5 +1,4 @@
 import type { GateVerdict } from "../../gate/snapshot.ts";
-import { parseRequestFile } from "../../proposal/request-file.ts";
 import type {
   Forge,
   MergedRequest,
@@ -126,27 +125,39 @@ export class GitHubForge implements Forge {
   }
 
   /**
-   * Opens the proposal: one commit adding the request file on top of the default branch
-   * (tree and commit through the Git data API), the branch interlock/<id> created at it (the
-   * commit the gate later reads as "what Interlock filed", from GitHub's activity log: no
-   * baseline ref, which any writer could move), the pull request with the approval card as its
-   * body, and best-effort labels for risk and classification. 6 API calls, 5 writes.
+   * Opens the proposal in three writes: the branch interlock/<id> created at the default
+   * branch's tip, the request file committed onto it with the contents API (blob, tree, commit
+   * and ref move in one request:
+   * https://docs.github.com/rest/repos/contents#create-or-update-file-contents), and the pull
+   * request with the approval card as its body. The gate later reads "what Interlock filed"
+   * from GitHub's activity log (the App's creation of the branch, then the App's push of that
+   * commit right after it), never from a baseline ref, which any writer could move.
+   *
+   * No labels: the pulls API cannot set them (POST /pulls has no `labels`:
+   * https://docs.github.com/rest/pulls/pulls#create-a-pull-request), a fourth write would cost
+   * a sixth of the content-creation budget per filing, and the approval card already shows risk
+   * and classification. 4 API calls, 3 writes.
    */
   openProposal(p: NewProposal): Promise<OpenedProposal> {
     return this.#op("openProposal", async () => {
       const base = await this.#branchTip(this.defaultBranch);
-      const head = await this.#commit({
-        parent: base.commit,
-        baseTree: base.tree,
-        files: [{ path: p.path, content: p.content }],
-        message: `${p.title}\n\n${p.body}`,
-        author: requesterIdentity(p.requester.id),
-        date: p.date,
-      });
       const branch = `${BRANCH_PREFIX}${p.id}`;
-      if (!(await this.#createRef(`refs/heads/${branch}`, head))) {
+      if (!(await this.#createRef(`refs/heads/${branch}`, base.commit))) {
         throw new Error(`branch ${branch} exists already`);
       }
+      const date = p.date.toISOString();
+      const author = requesterIdentity(p.requester.id);
+      const { data: put } = await this.#octokit.rest.repos.createOrUpdateFileContents({
+        ...this.#r,
+        path: p.path,
+        branch,
+        message: `${p.title}\n\n${p.body}`,
+        content: Buffer.from(p.content, "utf8").toString("base64"),
+        author: { name: author.name, email: author.email, date },
+        committer: { name: this.#identity.name, email: this.#identity.email, date },
+      });
+      const head = put.commit.sha;
+      if (head === undefined) throw new Error(`GitHub did not say which commit filed ${p.path}`);
       let pr: { number: number; url: string };
       try {
         const { data } = await this.#octokit.rest.pulls.create({
@@ -168,19 +179,6 @@ export class GitHubForge implements Forge {
         pr = existing;
       }
       this.#numbers.set(p.id, pr.number);
-      // Labels help people sort proposals; the proposal is open whether or not they stick.
-      const labels = labelsFor(p.content);
-      if (labels.length > 0) {
-        try {
-          await this.#octokit.rest.issues.addLabels({
-            ...this.#r,
-            issue_number: pr.number,
-            labels,
-          });
-        } catch {
-          // best-effort (a token without issues: write cannot create a new label)
-        }
-      }
       return { id: p.id, branch, head, url: pr.url };
     });
   }
@@ -754,16 +752,6 @@ export class GitHubForge implements Forge {
 /** "refs/interlock/claims/x" → "interlock/claims/x", as the Git refs API names refs. */
 function gitRef(ref: string): string {
   return ref.replace(/^refs\//, "");
-}
-
-/** Labels for a request file: risk:<risk> and class:<classification> for each class. */
-export function labelsFor(requestFile: string): string[] {
-  const parsed = parseRequestFile(requestFile);
-  if (!("record" in parsed)) return [];
-  const d = parsed.record.decision;
-  return [`risk:${d.risk}`, ...d.classification.map((c) => `class:${c}`)].map((l) =>
-    l.slice(0, 50),
-  );
 }
 
 function truncate(text: string, max: number): string {
