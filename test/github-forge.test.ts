@@ -142,7 +142,7 @@ describe("github: the GitHub forge with the real lifecycle", () => {
 
     expect(gateCalls.length).toBeLessThanOrEqual(14);
     expect(writes(gateCalls)).toBe(0);
-    expect(writes(execCalls)).toBe(4); // claim ref, result tree, commit, ref update
+    expect(writes(execCalls)).toBe(2); // claim ref, the result (contents API)
     expect(idleCalls.length).toBe(1); // one tree listing: every request has its result
     expect(w.counter.byScope()["forge.openProposal"]).toBe(4);
   });

@@ -416,9 +416,13 @@ export class GitHubForge implements Forge {
   }
 
   /**
-   * One commit on the default branch: tree and commit through the Git data API, then a
-   * fast-forward-only ref update; when another writer got there first (422), it is rebuilt on
-   * the new tip. 4 API calls when nobody races.
+   * One commit on the default branch. A single new file (a result, a denial) goes through the
+   * contents API, where GitHub commits onto the current tip and moves the branch in one request
+   * (https://docs.github.com/rest/repos/contents#create-or-update-file-contents): 1 call, retried
+   * on 409 when another writer moved the branch meanwhile. Otherwise, or when the file exists
+   * already (422 without its sha): tree and commit through the Git data API, then a
+   * fast-forward-only ref update, rebuilt on the new tip when another writer got there first
+   * (422); 4 calls when nobody races.
    */
   commitToDefault(
     files: { path: string; content: string }[],
@@ -426,6 +430,11 @@ export class GitHubForge implements Forge {
     date: Date,
   ): Promise<string> {
     return this.#op("commitToDefault", async () => {
+      const [only] = files;
+      if (files.length === 1 && only !== undefined) {
+        const committed = await this.#putNewFile(only, message, date);
+        if (committed !== undefined) return committed;
+      }
       for (let attempt = 0; attempt < 10; attempt++) {
         const tip = await this.#branchTip(this.defaultBranch);
         const commit = await this.#commit({
@@ -735,6 +744,44 @@ export class GitHubForge implements Forge {
       committer: { name: this.#identity.name, email: this.#identity.email, date },
     });
     return commit.sha;
+  }
+
+  /**
+   * Commits a file that does not exist yet onto the default branch through the contents API.
+   * Undefined when it exists already (GitHub then wants its blob sha: 422).
+   */
+  async #putNewFile(
+    file: { path: string; content: string },
+    message: string,
+    date: Date,
+  ): Promise<string | undefined> {
+    const who = {
+      name: this.#identity.name,
+      email: this.#identity.email,
+      date: date.toISOString(),
+    };
+    for (let attempt = 0; attempt < 10; attempt++) {
+      try {
+        const { data } = await this.#octokit.rest.repos.createOrUpdateFileContents({
+          ...this.#r,
+          path: file.path,
+          branch: this.defaultBranch,
+          message,
+          content: Buffer.from(file.content, "utf8").toString("base64"),
+          author: who,
+          committer: who,
+        });
+        if (data.commit.sha === undefined) {
+          throw new Error(`GitHub did not say which commit wrote ${file.path}`);
+        }
+        return data.commit.sha;
+      } catch (err) {
+        const status = httpStatus(err);
+        if (status === 422 && /\bsha\b/i.test((err as Error).message)) return undefined;
+        if (status !== 409) throw err;
+      }
+    }
+    throw new Error(`could not update ${this.defaultBranch}: too many concurrent writers`);
   }
 
   /** Creates a ref; false if it exists already (GitHub: 422 "Reference already exists"). */
