@@ -147,6 +147,35 @@ describe("github: the GitHub forge with the real lifecycle", () => {
     expect(w.counter.byScope()["forge.openProposal"]).toBe(4);
   });
 
+  it("writes one new file on the default branch in one call, retrying a conflict; an existing file is replaced", async () => {
+    const w = (world = await World.create());
+    // Another writer moved main between GitHub reading its tip and moving it: 409, retried.
+    w.sim.failNext({ method: "PUT", path: /\/contents\//, status: 409, message: "conflict" });
+    let mark = w.counter.total;
+    const first = await w.forge.commitToDefault(
+      [{ path: "results/x.yaml", content: "one\n" }],
+      "One",
+      w.clock.tick(),
+    );
+    expect(w.counter.since(mark).map((c) => `${c.method} ${c.route}`)).toEqual([
+      "PUT /repos/{owner}/{repo}/contents/{path}",
+      "PUT /repos/{owner}/{repo}/contents/{path}",
+    ]);
+    expect(await w.sim.git.resolve("refs/heads/main")).toBe(first);
+    expect(await w.fileOnMain("results/x.yaml")).toBe("one\n");
+    const commit = (await w.sim.git.commit(first))!;
+    expect(commit.author.name).toBe("Interlock");
+    // The file exists: GitHub wants its sha (422), and the Git data path replaces it.
+    mark = w.counter.total;
+    await w.forge.commitToDefault(
+      [{ path: "results/x.yaml", content: "two\n" }],
+      "Two",
+      w.clock.tick(),
+    );
+    expect(w.counter.since(mark)).toHaveLength(5);
+    expect(await w.fileOnMain("results/x.yaml")).toBe("two\n");
+  });
+
   it("records a denial on the default branch, never as a pull request", async () => {
     const w = (world = await World.create());
     const denied = await w.file({
