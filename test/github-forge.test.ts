@@ -28,7 +28,7 @@ function describeCalls(calls: readonly ApiCall[]): string {
 }
 
 describe("github: the GitHub forge with the real lifecycle", () => {
-  it("request → PR with card and labels → two approvals → gate → merge → execute once", async () => {
+  it("request → PR with card → two approvals → gate → merge → execute once", async () => {
     const w = (world = await World.create());
 
     // 1. The agent's request becomes a pull request.
@@ -44,17 +44,18 @@ describe("github: the GitHub forge with the real lifecycle", () => {
     const body = w.sim.bodyOf(pr.number)!;
     expect(body).toContain("Interlock approval card: `db.export`");
     expect(body).not.toContain("jane.doe@example.com"); // masked before it reached GitHub
-    const labels = w.sim.labelsOf(pr.number);
-    expect(labels).toContain("risk:critical");
-    expect(labels.some((l) => l.startsWith("class:"))).toBe(true);
-    // The tamper baseline is a ref outside the branches, pointing at what Interlock wrote.
-    // No baseline ref: what the App filed is the commit it created the branch at.
+    // No labels (a fourth write); the card says risk and classification.
+    expect(w.sim.labelsOf(pr.number)).toEqual([]);
+    expect(body).toMatch(/critical/i);
+    // No baseline ref: what the App filed is the commit of its first push to the branch, one
+    // commit on top of the default branch's tip.
     expect(await w.sim.git.resolve(`refs/interlock/requests/${filed.id}`)).toBeUndefined();
     const fileOnBranch = await w.sim.git.file(filed.head!, filed.path);
     expect(fileOnBranch?.content.toString()).not.toContain("jane.doe@example.com");
     // The requester's commit is authored as the requester, not as a GitHub account.
     const commit = (await w.sim.git.commit(filed.head!))!;
     expect(commit.author.name).toBe("agent:etl-bot");
+    expect(commit.parents).toEqual([await w.sim.git.resolve("refs/heads/main")]);
 
     // 2. Nobody has approved: the gate says what is missing.
     mark = w.counter.total;
@@ -136,14 +137,43 @@ describe("github: the GitHub forge with the real lifecycle", () => {
         .map(([k, v]) => `  ${k}: ${v}`)
         .join("\n")}`,
     );
-    expect(fileCalls.length).toBe(6);
-    expect(writes(fileCalls)).toBe(5); // tree, commit, branch, pull request, labels
+    expect(fileCalls.length).toBe(4);
+    expect(writes(fileCalls)).toBe(3); // branch, file (contents API), pull request
 
     expect(gateCalls.length).toBeLessThanOrEqual(14);
     expect(writes(gateCalls)).toBe(0);
-    expect(writes(execCalls)).toBe(4); // claim ref, result tree, commit, ref update
+    expect(writes(execCalls)).toBe(2); // claim ref, the result (contents API)
     expect(idleCalls.length).toBe(1); // one tree listing: every request has its result
-    expect(w.counter.byScope()["forge.openProposal"]).toBe(6);
+    expect(w.counter.byScope()["forge.openProposal"]).toBe(4);
+  });
+
+  it("writes one new file on the default branch in one call, retrying a conflict; an existing file is replaced", async () => {
+    const w = (world = await World.create());
+    // Another writer moved main between GitHub reading its tip and moving it: 409, retried.
+    w.sim.failNext({ method: "PUT", path: /\/contents\//, status: 409, message: "conflict" });
+    let mark = w.counter.total;
+    const first = await w.forge.commitToDefault(
+      [{ path: "results/x.yaml", content: "one\n" }],
+      "One",
+      w.clock.tick(),
+    );
+    expect(w.counter.since(mark).map((c) => `${c.method} ${c.route}`)).toEqual([
+      "PUT /repos/{owner}/{repo}/contents/{path}",
+      "PUT /repos/{owner}/{repo}/contents/{path}",
+    ]);
+    expect(await w.sim.git.resolve("refs/heads/main")).toBe(first);
+    expect(await w.fileOnMain("results/x.yaml")).toBe("one\n");
+    const commit = (await w.sim.git.commit(first))!;
+    expect(commit.author.name).toBe("Interlock");
+    // The file exists: GitHub wants its sha (422), and the Git data path replaces it.
+    mark = w.counter.total;
+    await w.forge.commitToDefault(
+      [{ path: "results/x.yaml", content: "two\n" }],
+      "Two",
+      w.clock.tick(),
+    );
+    expect(w.counter.since(mark)).toHaveLength(5);
+    expect(await w.fileOnMain("results/x.yaml")).toBe("two\n");
   });
 
   it("records a denial on the default branch, never as a pull request", async () => {

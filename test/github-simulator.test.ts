@@ -159,6 +159,51 @@ describe("github: the simulator keeps its state in a real Git repository", () =>
     expect(await sim.git.resolve("refs/interlock/claims/X", "any")).toBeUndefined();
   });
 
+  it("the contents API commits one file onto a branch's tip, as the caller, with GitHub's errors", async () => {
+    const main = (await sim.git.resolve("refs/heads/main"))!;
+    await bot.rest.git.createRef({ ...R, ref: "refs/heads/interlock/x", sha: main });
+    const content = Buffer.from("id: x\n").toString("base64");
+    const created = await bot.rest.repos.createOrUpdateFileContents({
+      ...R,
+      path: "requests/a/x.yaml",
+      branch: "interlock/x",
+      message: "File x",
+      content,
+    });
+    expect(created.status).toBe(201);
+    const head = created.data.commit.sha!;
+    expect(created.data.commit.parents?.map((p) => p.sha)).toEqual([main]);
+    expect(created.data.commit.author?.name).toBe("interlock-app[bot]");
+    expect(await sim.git.resolve("refs/heads/interlock/x")).toBe(head);
+    expect((await sim.git.file(head, "requests/a/x.yaml"))?.content.toString()).toBe("id: x\n");
+    expect((await sim.git.file(head, "README.md"))?.content.toString()).toBe("# Approvals\n");
+    // The activity log: the bot created the branch, then pushed the file onto it.
+    const { data: activity } = await bot.rest.repos.listActivities({
+      ...R,
+      ref: "refs/heads/interlock/x",
+    });
+    expect(activity.map((a) => [a.activity_type, a.actor?.login, a.before, a.after])).toEqual([
+      ["push", "interlock-app[bot]", main, head],
+      ["branch_creation", "interlock-app[bot]", "0".repeat(40), main],
+    ]);
+
+    const put = (body: Record<string, unknown>, as = "interlock-app[bot]") =>
+      sim.as(as).request("PUT", "/contents/requests/a/x.yaml", {
+        message: "Again",
+        content,
+        branch: "interlock/x",
+        ...body,
+      });
+    // An existing file needs its blob sha; a wrong one is a conflict.
+    expect((await put({})).status).toBe(422);
+    expect((await put({ sha: "0".repeat(40) })).status).toBe(409);
+    const blob = created.data.content!.sha!;
+    expect((await put({ sha: blob })).status).toBe(200);
+    expect((await put({ branch: "nope" })).status).toBe(404);
+    expect((await put({ message: undefined })).status).toBe(422);
+    expect((await put({ sha: blob }, "reader")).status).toBe(403);
+  });
+
   it("tokens authenticate users; a private repository is invisible without a role", async () => {
     const anonymous = await fetch(`${sim.url}/repos/acme/approvals/pulls`);
     expect(anonymous.status).toBe(401);

@@ -169,6 +169,13 @@ function toJsonSchema(node: Json, propertyMap = false): Json {
         : toJsonSchema(v, k === "properties" || k === "patternProperties");
   }
   if (propertyMap) return out;
+  if (Array.isArray(out.oneOf) && out.oneOf.every(isErrorShape)) {
+    // basic-error and repository-rule-violation-error require nothing and allow anything, so
+    // every error body GitHub sends matches both and "exactly one" never holds (the 409 of
+    // PUT contents): either one is what the description means.
+    out.anyOf = out.oneOf;
+    delete out.oneOf;
+  }
   if (out.nullable === true) {
     delete out.nullable;
     if (typeof out.type === "string") {
@@ -180,6 +187,15 @@ function toJsonSchema(node: Json, propertyMap = false): Json {
   }
   if (out.nullable === false) delete out.nullable;
   return out;
+}
+
+/** A reference to one of GitHub's two error bodies. */
+function isErrorShape(node: Json): boolean {
+  const ref = (node as JsonObject | null)?.$ref;
+  return (
+    ref === "#/components/schemas/basic-error" ||
+    ref === "#/components/schemas/repository-rule-violation-error"
+  );
 }
 
 /** Points the local refs of an operation's schema at the description's components. */

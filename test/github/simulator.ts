@@ -328,6 +328,7 @@ export class GitHubSimulator {
   readonly #protection = new Map<string, Protection>();
   readonly #failures: InjectedFailure[] = [];
   #tamper: ((body: unknown) => unknown) | undefined;
+  #before: ((method: string, path: string) => Promise<void> | void) | undefined;
   #workflow = { default_workflow_permissions: "read", can_approve_pull_request_reviews: false };
   #shapes!: Shapes;
   #nextId = 1000;
@@ -504,6 +505,14 @@ export class GitHubSimulator {
     this.#tamper = edit;
   }
 
+  /**
+   * Runs `fn` before each request is handled (once it is known to be a modelled route): lets
+   * a test act in the window between two of a client's requests, as a racing writer would.
+   */
+  beforeRequest(fn: (method: string, path: string) => Promise<void> | void): void {
+    this.#before = fn;
+  }
+
   /** Makes the next matching request(s) fail, e.g. with a secondary rate limit. */
   failNext(f: InjectedFailure): void {
     this.#failures.push({ ...f, times: f.times ?? 1 });
@@ -658,6 +667,7 @@ export class GitHubSimulator {
             throw new HttpError(400, "Problems parsing JSON");
           }
         }
+        await this.#before?.(method, url.pathname);
         reply = await route.handler({
           method,
           template: route.template,
@@ -1332,6 +1342,77 @@ export class GitHubSimulator {
               ref,
             ),
           ),
+        };
+      },
+      ["path"],
+    );
+
+    // PUT contents: one file committed onto a branch's tip, the ref moved in the same request
+    // (https://docs.github.com/rest/repos/contents#create-or-update-file-contents). `message`
+    // and `content` (base64) are required; `sha` is required to replace an existing file (422
+    // without it, 409 when it is not the file's current blob); `branch` defaults to the default
+    // branch and must exist; author and committer default to the authenticated account. The
+    // branch's protection applies as to any push, and the activity log records a push by the
+    // caller. Status and message for a missing branch are not verified live.
+    this.#route(
+      "PUT",
+      `${R}/contents/{path}`,
+      async (ctx) => {
+        this.#need(ctx.actor, "write");
+        const path = ctx.params.path!.replace(/^\/+|\/+$/g, "");
+        const message = ctx.body.message;
+        const content = ctx.body.content;
+        if (typeof message !== "string" || message === "") {
+          throw new HttpError(422, `Invalid request.\n\n"message" wasn't supplied.`);
+        }
+        if (typeof content !== "string" || !/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(content)) {
+          throw new HttpError(422, `Invalid request.\n\n"content" wasn't supplied.`);
+        }
+        const branch = typeof ctx.body.branch === "string" ? ctx.body.branch : this.defaultBranch;
+        const ref = `refs/heads/${branch}`;
+        const tip = await this.git.resolve(ref);
+        if (tip === undefined) throw new HttpError(404, `Branch ${branch} not found`);
+        const existing = await this.git.file(tip, path);
+        const sha = ctx.body.sha as string | undefined;
+        if (existing !== undefined && sha === undefined) {
+          throw new HttpError(422, `Invalid request.\n\n"sha" wasn't supplied.`);
+        }
+        if (existing !== undefined && sha !== existing.sha) {
+          throw new HttpError(409, `${path} does not match ${String(sha)}`);
+        }
+        this.#checkPush(ctx.actor, branch);
+        const parent = (await this.git.commit(tip))!;
+        const tree = await this.git.buildTree(parent.tree, [
+          { path, mode: "100644", content: Buffer.from(content, "base64").toString("utf8") },
+        ]);
+        const person = (p: unknown, fallback: GitPerson): GitPerson => {
+          const o = p as { name?: string; email?: string; date?: string } | undefined;
+          if (!o?.name || !o.email) return fallback;
+          return { name: o.name, email: o.email, date: o.date ? new Date(o.date) : this.now() };
+        };
+        const committer = person(ctx.body.committer, this.#person(ctx.actor));
+        const author = person(ctx.body.author, committer);
+        const commit = await this.git.commitTree({
+          tree,
+          parents: [tip],
+          message,
+          author,
+          committer,
+        });
+        if (!(await this.#moveRef(ref, commit, tip, ctx.actor.login))) {
+          throw new HttpError(409, `${branch} moved while the file was committed`);
+        }
+        const file = (await this.git.file(commit, path))!;
+        const info = (await this.git.commit(commit))!;
+        const git = this.#shapes.gitCommit(info) as Record<string, unknown>;
+        const entry = this.#shapes.contentFile(path, file.sha, file.content, branch) as Record<
+          string,
+          unknown
+        >;
+        const { content: _c, encoding: _e, ...described } = entry;
+        return {
+          status: existing === undefined ? 201 : 200,
+          body: { content: described, commit: git },
         };
       },
       ["path"],

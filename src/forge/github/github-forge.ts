@@ -1,5 +1,4 @@
 import type { GateVerdict } from "../../gate/snapshot.ts";
-import { parseRequestFile } from "../../proposal/request-file.ts";
 import type {
   Forge,
   MergedRequest,
@@ -126,27 +125,39 @@ export class GitHubForge implements Forge {
   }
 
   /**
-   * Opens the proposal: one commit adding the request file on top of the default branch
-   * (tree and commit through the Git data API), the branch interlock/<id> created at it (the
-   * commit the gate later reads as "what Interlock filed", from GitHub's activity log: no
-   * baseline ref, which any writer could move), the pull request with the approval card as its
-   * body, and best-effort labels for risk and classification. 6 API calls, 5 writes.
+   * Opens the proposal in three writes: the branch interlock/<id> created at the default
+   * branch's tip, the request file committed onto it with the contents API (blob, tree, commit
+   * and ref move in one request:
+   * https://docs.github.com/rest/repos/contents#create-or-update-file-contents), and the pull
+   * request with the approval card as its body. The gate later reads "what Interlock filed"
+   * from GitHub's activity log (the App's creation of the branch, then the App's push of that
+   * commit right after it), never from a baseline ref, which any writer could move.
+   *
+   * No labels: the pulls API cannot set them (POST /pulls has no `labels`:
+   * https://docs.github.com/rest/pulls/pulls#create-a-pull-request), a fourth write would cost
+   * a sixth of the content-creation budget per filing, and the approval card already shows risk
+   * and classification. 4 API calls, 3 writes.
    */
   openProposal(p: NewProposal): Promise<OpenedProposal> {
     return this.#op("openProposal", async () => {
       const base = await this.#branchTip(this.defaultBranch);
-      const head = await this.#commit({
-        parent: base.commit,
-        baseTree: base.tree,
-        files: [{ path: p.path, content: p.content }],
-        message: `${p.title}\n\n${p.body}`,
-        author: requesterIdentity(p.requester.id),
-        date: p.date,
-      });
       const branch = `${BRANCH_PREFIX}${p.id}`;
-      if (!(await this.#createRef(`refs/heads/${branch}`, head))) {
+      if (!(await this.#createRef(`refs/heads/${branch}`, base.commit))) {
         throw new Error(`branch ${branch} exists already`);
       }
+      const date = p.date.toISOString();
+      const author = requesterIdentity(p.requester.id);
+      const { data: put } = await this.#octokit.rest.repos.createOrUpdateFileContents({
+        ...this.#r,
+        path: p.path,
+        branch,
+        message: `${p.title}\n\n${p.body}`,
+        content: Buffer.from(p.content, "utf8").toString("base64"),
+        author: { name: author.name, email: author.email, date },
+        committer: { name: this.#identity.name, email: this.#identity.email, date },
+      });
+      const head = put.commit.sha;
+      if (head === undefined) throw new Error(`GitHub did not say which commit filed ${p.path}`);
       let pr: { number: number; url: string };
       try {
         const { data } = await this.#octokit.rest.pulls.create({
@@ -168,19 +179,6 @@ export class GitHubForge implements Forge {
         pr = existing;
       }
       this.#numbers.set(p.id, pr.number);
-      // Labels help people sort proposals; the proposal is open whether or not they stick.
-      const labels = labelsFor(p.content);
-      if (labels.length > 0) {
-        try {
-          await this.#octokit.rest.issues.addLabels({
-            ...this.#r,
-            issue_number: pr.number,
-            labels,
-          });
-        } catch {
-          // best-effort (a token without issues: write cannot create a new label)
-        }
-      }
       return { id: p.id, branch, head, url: pr.url };
     });
   }
@@ -418,9 +416,13 @@ export class GitHubForge implements Forge {
   }
 
   /**
-   * One commit on the default branch: tree and commit through the Git data API, then a
-   * fast-forward-only ref update; when another writer got there first (422), it is rebuilt on
-   * the new tip. 4 API calls when nobody races.
+   * One commit on the default branch. A single new file (a result, a denial) goes through the
+   * contents API, where GitHub commits onto the current tip and moves the branch in one request
+   * (https://docs.github.com/rest/repos/contents#create-or-update-file-contents): 1 call, retried
+   * on 409 when another writer moved the branch meanwhile. Otherwise, or when the file exists
+   * already (422 without its sha): tree and commit through the Git data API, then a
+   * fast-forward-only ref update, rebuilt on the new tip when another writer got there first
+   * (422); 4 calls when nobody races.
    */
   commitToDefault(
     files: { path: string; content: string }[],
@@ -428,6 +430,11 @@ export class GitHubForge implements Forge {
     date: Date,
   ): Promise<string> {
     return this.#op("commitToDefault", async () => {
+      const [only] = files;
+      if (files.length === 1 && only !== undefined) {
+        const committed = await this.#putNewFile(only, message, date);
+        if (committed !== undefined) return committed;
+      }
       for (let attempt = 0; attempt < 10; attempt++) {
         const tip = await this.#branchTip(this.defaultBranch);
         const commit = await this.#commit({
@@ -739,6 +746,44 @@ export class GitHubForge implements Forge {
     return commit.sha;
   }
 
+  /**
+   * Commits a file that does not exist yet onto the default branch through the contents API.
+   * Undefined when it exists already (GitHub then wants its blob sha: 422).
+   */
+  async #putNewFile(
+    file: { path: string; content: string },
+    message: string,
+    date: Date,
+  ): Promise<string | undefined> {
+    const who = {
+      name: this.#identity.name,
+      email: this.#identity.email,
+      date: date.toISOString(),
+    };
+    for (let attempt = 0; attempt < 10; attempt++) {
+      try {
+        const { data } = await this.#octokit.rest.repos.createOrUpdateFileContents({
+          ...this.#r,
+          path: file.path,
+          branch: this.defaultBranch,
+          message,
+          content: Buffer.from(file.content, "utf8").toString("base64"),
+          author: who,
+          committer: who,
+        });
+        if (data.commit.sha === undefined) {
+          throw new Error(`GitHub did not say which commit wrote ${file.path}`);
+        }
+        return data.commit.sha;
+      } catch (err) {
+        const status = httpStatus(err);
+        if (status === 422 && /\bsha\b/i.test((err as Error).message)) return undefined;
+        if (status !== 409) throw err;
+      }
+    }
+    throw new Error(`could not update ${this.defaultBranch}: too many concurrent writers`);
+  }
+
   /** Creates a ref; false if it exists already (GitHub: 422 "Reference already exists"). */
   async #createRef(ref: string, sha: string): Promise<boolean> {
     try {
@@ -754,16 +799,6 @@ export class GitHubForge implements Forge {
 /** "refs/interlock/claims/x" → "interlock/claims/x", as the Git refs API names refs. */
 function gitRef(ref: string): string {
   return ref.replace(/^refs\//, "");
-}
-
-/** Labels for a request file: risk:<risk> and class:<classification> for each class. */
-export function labelsFor(requestFile: string): string[] {
-  const parsed = parseRequestFile(requestFile);
-  if (!("record" in parsed)) return [];
-  const d = parsed.record.decision;
-  return [`risk:${d.risk}`, ...d.classification.map((c) => `class:${c}`)].map((l) =>
-    l.slice(0, 50),
-  );
 }
 
 function truncate(text: string, max: number): string {

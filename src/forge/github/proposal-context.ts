@@ -69,6 +69,7 @@ const WEB_FLOW = "web-flow";
 
 interface ActivityEntry {
   readonly type: string;
+  readonly before: string;
   readonly after: string;
   readonly actor?: string;
 }
@@ -252,7 +253,7 @@ export class GitHubProposalContext implements ProposalContext {
   }
 
   /**
-   * The request file as Interlock's App filed it: at the commit the App created the branch at
+   * The request file as Interlock's App filed it: at the commit the App filed it with
    * (never the movable refs/interlock/requests/<id>, which any writer can point elsewhere).
    * Undefined when the App did not file it: the gate then fails closed.
    */
@@ -425,6 +426,7 @@ export class GitHubProposalContext implements ProposalContext {
         });
         return activity.map((a) => ({
           type: a.activity_type,
+          before: a.before,
           after: a.after,
           ...(a.actor ? { actor: a.actor.login } : {}),
         }));
@@ -442,43 +444,64 @@ export class GitHubProposalContext implements ProposalContext {
   }
 
   /**
-   * The commit Interlock's App created the proposal's branch at: the request as the App filed
-   * it, the baseline the head is compared with. A proposal counts only when the App created
-   * its branch (every creation of it, in GitHub's activity log) and opened its pull request;
-   * a look-alike made by anyone else, GITHUB_TOKEN included, never does.
+   * The commit with which Interlock's App filed the request: the baseline the head is compared
+   * with. The App creates the branch at the default branch's tip and then commits the request
+   * file onto it (the contents API), so in GitHub's activity log the branch's first creation is
+   * by the App and the very next entry is the App's push from that creation to the filed
+   * commit. A proposal counts only when the App created its branch (every creation of it),
+   * made that first push, and opened its pull request; a look-alike made by anyone else
+   * (GITHUB_TOKEN included), or a branch a writer pushed to before the App filed, never does.
    */
   #filed(): Promise<{ commit: string } | { reason: string }> {
     return this.#once("filed", async () => {
       const bot = this.#deps.botLogin;
+      const isBot = (login: string | undefined) => login?.toLowerCase() === bot.toLowerCase();
       const branch = this.#src.branchRef.replace(/^refs\/heads\//, "");
-      if (this.#src.author.toLowerCase() !== bot.toLowerCase()) {
+      if (!isBot(this.#src.author)) {
         return {
           reason: `its pull request #${this.#src.number} was opened by ${this.#src.author}, not by Interlock's App (${bot}): only proposals the App files count`,
         };
       }
       const activity = await this.#activity();
       if ("unreadable" in activity) return { reason: activity.unreadable };
-      const creations = activity.filter((a) => a.type === "branch_creation");
-      const other = creations.find((a) => a.actor?.toLowerCase() !== bot.toLowerCase());
+      const other = activity.find((a) => a.type === "branch_creation" && !isBot(a.actor));
       if (other !== undefined) {
         return {
           reason: `${branch} was created by ${other.actor ?? "an unknown account"}, not by Interlock's App (${bot}): only proposals the App files count`,
         };
       }
-      const first = creations.at(-1);
-      if (first === undefined) {
+      // Newest first: the first creation is the last one listed, the App's filing just before it.
+      const created = activity.findLastIndex((a) => a.type === "branch_creation");
+      if (created === -1) {
         return {
           reason: `GitHub's activity log has no creation of ${branch} by Interlock's App (${bot})`,
         };
       }
-      return { commit: first.after };
+      const creation = activity[created]!;
+      const filing = activity[created - 1];
+      if (
+        filing === undefined ||
+        filing.type !== "push" ||
+        !isBot(filing.actor) ||
+        filing.before !== creation.after
+      ) {
+        const what =
+          filing === undefined
+            ? "nothing was pushed to it"
+            : `the next change to it was a ${filing.type.replace("_", " ")} by ${filing.actor ?? "an unknown account"}`;
+        return {
+          reason: `Interlock's App created ${branch} but did not file the request on it (${what}): only proposals the App files count`,
+        };
+      }
+      return { commit: filing.after };
     });
   }
 
   /**
    * Who filed the request: Interlock's App, from a default-branch job, for the requester it
    * bound there (the dispatch sender or the intake issue's author, with the sponsor from the
-   * configuration). Verified when the App opened the pull request and created the branch.
+   * configuration). Verified when the App created the branch, filed the request on it and
+   * opened the pull request.
    */
   async authenticate(declared: RequesterFields): Promise<AuthenticatedRequester> {
     const filed = await this.#filed();
@@ -486,7 +509,7 @@ export class GitHubProposalContext implements ProposalContext {
     return {
       verified: true,
       signer: declared.id,
-      detail: `filed by Interlock's App (${this.#deps.botLogin}), which opened the pull request and created its branch at ${filed.commit.slice(0, 7)}`,
+      detail: `filed by Interlock's App (${this.#deps.botLogin}), which created its branch, filed the request on it in ${filed.commit.slice(0, 7)} and opened the pull request`,
       requester: declared,
     };
   }
