@@ -74955,7 +74955,6 @@ import { isAbsolute as isAbsolute2, relative as relative3, resolve as resolve3 }
 
 // src/masking/detectors.ts
 import { Buffer as Buffer3 } from "node:buffer";
-import { isIPv6 } from "node:net";
 
 // node_modules/ibantools/jsnext/ibantools.js
 var ValidationErrorsIBAN;
@@ -81595,39 +81594,29 @@ function compile2(rules) {
   const states = next.length;
   const delta = new Int32Array(states * SYMBOLS);
   const fail2 = new Int32Array(states);
-  const queue = [];
-  for (let sym = 0; sym < SYMBOLS; sym++) {
-    const t = next[0]?.get(sym);
-    if (t !== void 0) {
-      delta[sym] = t;
+  const hasOutput = new Uint8Array(states);
+  const queue = [0];
+  for (let q = 0; q < queue.length; q++) {
+    const s = queue[q];
+    const row = s * SYMBOLS;
+    if (s !== 0) {
+      const f = fail2[s] * SYMBOLS;
+      delta.copyWithin(row, f, f + SYMBOLS);
+      for (const r of out[fail2[s]] ?? []) out[s]?.add(r);
+    }
+    for (const [sym, t] of next[s] ?? []) {
+      const f = s === 0 ? 0 : (delta[fail2[s] * SYMBOLS + sym] & -2) / SYMBOLS;
+      fail2[t] = f;
+      hasOutput[t] = (out[t]?.size ?? 0) > 0 || hasOutput[f] === 1 ? 1 : 0;
+      delta[row + sym] = t * SYMBOLS + hasOutput[t];
       queue.push(t);
     }
   }
-  for (let q = 0; q < queue.length; q++) {
-    const s = queue[q];
-    for (const r of out[fail2[s]] ?? []) out[s]?.add(r);
-    for (let sym = 0; sym < SYMBOLS; sym++) {
-      const t = next[s]?.get(sym);
-      const viaFail = delta[fail2[s] * SYMBOLS + sym];
-      if (t === void 0) {
-        delta[s * SYMBOLS + sym] = viaFail;
-      } else {
-        delta[s * SYMBOLS + sym] = t;
-        fail2[t] = viaFail;
-        queue.push(t);
-      }
-    }
-  }
   const outputs = out.map((set2) => [...set2]);
-  for (let i = 0; i < delta.length; i++) {
-    const t = delta[i];
-    delta[i] = t * SYMBOLS + (outputs[t].length > 0 ? 1 : 0);
-  }
   return {
     rules,
-    // Scanning without indices is faster; a match is re-run sticky with "d" for group offsets.
-    regexes: rules.map((rule) => new RegExp(rule.regex.source, "g")),
-    located: rules.map((rule) => new RegExp(rule.regex.source, "dy")),
+    regexes: new Array(rules.length),
+    located: new Array(rules.length),
     always,
     delta,
     outputs,
@@ -81687,8 +81676,8 @@ function scanProviderTokens(text) {
   const hits = [];
   for (const r of triggeredRules(m, text)) {
     const rule = m.rules[r];
-    const re = m.regexes[r];
-    const located = m.located[r];
+    const re = m.regexes[r] ??= new RegExp(rule.regex.source, "g");
+    const located = m.located[r] ??= new RegExp(rule.regex.source, "dy");
     re.lastIndex = 0;
     let candidate;
     while ((candidate = re.exec(text)) !== null) {
@@ -81743,6 +81732,9 @@ var FINDING_TYPES = [
 var MASK_STRATEGIES = ["redact", "partial", "hash", "drop"];
 
 // src/masking/detectors.ts
+function isIPv6(text) {
+  return process.getBuiltinModule("node:net").isIPv6(text);
+}
 var DOT = 46;
 var DASH = 45;
 var COLON = 58;
@@ -86425,6 +86417,7 @@ async function policyEngineFromBundle(files) {
       revision
     );
   }
+  const sqlParser = loadSqlParser().catch(() => null);
   let policy;
   let data;
   let executables;
@@ -86451,7 +86444,7 @@ async function policyEngineFromBundle(files) {
       revision
     );
   }
-  const sql = await loadSqlParser().catch(() => null);
+  const sql = await sqlParser;
   return new WasmPolicyEngine(policy, revision, executables, sql);
 }
 function loadPolicySync(...args) {
