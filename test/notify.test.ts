@@ -526,6 +526,39 @@ describe("notification config", () => {
     }
   });
 
+  it("as a repository writer, a channel cannot borrow another role's INTERLOCK_ secret", () => {
+    // Cross-wired, the webhook's HMAC key or a GitHub token would go out as the Slack bearer
+    // token, or a Slack token as the Teams URL: each name only in its own role.
+    const crossed = [
+      { type: "slack", channel: "C1", token_env: "INTERLOCK_WEBHOOK_SECRET" },
+      { type: "slack", channel: "C1", token_env: "INTERLOCK_LIVE_GITHUB_TOKEN" },
+      { type: "teams", url_env: "INTERLOCK_SLACK_TOKEN" },
+      { type: "webhook", url_env: "INTERLOCK_GITHUB_TOKEN" },
+      { type: "webhook", secret_env: "INTERLOCK_SLACK_TOKEN" },
+    ];
+    for (const channel of crossed) {
+      expect(
+        () => parseConfig(base({ channels: { c: channel } })),
+        JSON.stringify(channel),
+      ).toThrow(/INTERLOCK_/);
+    }
+    expect(() =>
+      parseConfig(
+        base({
+          channels: {
+            s: { type: "slack", channel: "C1", token_env: "INTERLOCK_SLACK_TOKEN_OPS" },
+            t: { type: "teams", url_env: "INTERLOCK_TEAMS_WEBHOOK_URL_SEC" },
+            w: {
+              type: "webhook",
+              url_env: "INTERLOCK_WEBHOOK_URL_SIEM",
+              secret_env: "INTERLOCK_WEBHOOK_SECRET_SIEM",
+            },
+          },
+        }),
+      ),
+    ).not.toThrow();
+  });
+
   it("a route naming an unknown channel is refused", () => {
     expect(() => parseConfig(base({ channels: {}, routes: [{ channels: ["nope"] }] }))).toThrow(
       /nope/,

@@ -5,7 +5,7 @@ import { z } from "zod";
  * approvals repository's `.interlock/config.yaml` (a trust input, changed like the rest of the
  * config). Channel secrets — a Slack token, a Teams Workflows URL, a webhook's HMAC key — are
  * never in the config: it names the environment variables that hold them, and those names
- * must start with INTERLOCK_, so that a config cannot point a channel at an unrelated secret of
+ * must be INTERLOCK_ names of their own role (see envName), so that a config cannot point a channel at an unrelated secret of
  * the process (AWS_SECRET_ACCESS_KEY as a "Teams URL" would send it to whoever the URL names).
  */
 
@@ -22,12 +22,19 @@ export const EVENT_KINDS = [
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
-const envName = z
-  .string()
-  .regex(
-    /^INTERLOCK_[A-Z0-9_]{1,100}$/,
-    "must name an environment variable starting with INTERLOCK_ (channel secrets never live in the config)",
-  );
+/**
+ * The environment variable of one role: `INTERLOCK_<ROLE>` or `INTERLOCK_<ROLE>_<SUFFIX>` (for
+ * several channels of one kind). Each name only in its own role, so a config cannot cross-wire
+ * secrets: the webhook's HMAC key or a GitHub token sent as the Slack bearer token, a Slack
+ * token as the Teams URL.
+ */
+const envName = (role: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^INTERLOCK_${role}(?:_[A-Z0-9_]{1,80})?$`),
+      `must name an environment variable INTERLOCK_${role} or INTERLOCK_${role}_<SUFFIX> (channel secrets never live in the config, and each variable serves one role)`,
+    );
 
 const slackChannel = z.strictObject({
   type: z.literal("slack"),
@@ -36,21 +43,21 @@ const slackChannel = z.strictObject({
     .string()
     .regex(/^[#A-Za-z0-9._-]{1,80}$/, "must be a Slack channel id such as C0123ABCD"),
   /** The environment variable holding the bot token (xoxb-…). */
-  token_env: envName.default("INTERLOCK_SLACK_TOKEN"),
+  token_env: envName("SLACK_TOKEN").default("INTERLOCK_SLACK_TOKEN"),
 });
 
 const teamsChannel = z.strictObject({
   type: z.literal("teams"),
   /** The environment variable holding the incoming-webhook or Workflows URL (it is a secret). */
-  url_env: envName.default("INTERLOCK_TEAMS_WEBHOOK_URL"),
+  url_env: envName("TEAMS_WEBHOOK_URL").default("INTERLOCK_TEAMS_WEBHOOK_URL"),
 });
 
 const webhookChannel = z.strictObject({
   type: z.literal("webhook"),
   /** The environment variable holding the receiver's URL. */
-  url_env: envName.default("INTERLOCK_WEBHOOK_URL"),
+  url_env: envName("WEBHOOK_URL").default("INTERLOCK_WEBHOOK_URL"),
   /** The environment variable holding the HMAC-SHA256 key the body is signed with. */
-  secret_env: envName.default("INTERLOCK_WEBHOOK_SECRET"),
+  secret_env: envName("WEBHOOK_SECRET").default("INTERLOCK_WEBHOOK_SECRET"),
 });
 
 export const channelConfigSchema = z.discriminatedUnion("type", [
