@@ -71659,28 +71659,28 @@ var EVENT_KINDS = [
   "expired",
   "withdrawn"
 ];
-var envName2 = external_exports.string().regex(
-  /^INTERLOCK_[A-Z0-9_]{1,100}$/,
-  "must name an environment variable starting with INTERLOCK_ (channel secrets never live in the config)"
+var envName2 = (role) => external_exports.string().regex(
+  new RegExp(`^INTERLOCK_${role}(?:_[A-Z0-9_]{1,80})?$`),
+  `must name an environment variable INTERLOCK_${role} or INTERLOCK_${role}_<SUFFIX> (channel secrets never live in the config, and each variable serves one role)`
 );
 var slackChannel = external_exports.strictObject({
   type: external_exports.literal("slack"),
   /** A Slack channel id (C…, G…) or name; the bot must be a member. */
   channel: external_exports.string().regex(/^[#A-Za-z0-9._-]{1,80}$/, "must be a Slack channel id such as C0123ABCD"),
   /** The environment variable holding the bot token (xoxb-…). */
-  token_env: envName2.default("INTERLOCK_SLACK_TOKEN")
+  token_env: envName2("SLACK_TOKEN").default("INTERLOCK_SLACK_TOKEN")
 });
 var teamsChannel = external_exports.strictObject({
   type: external_exports.literal("teams"),
   /** The environment variable holding the incoming-webhook or Workflows URL (it is a secret). */
-  url_env: envName2.default("INTERLOCK_TEAMS_WEBHOOK_URL")
+  url_env: envName2("TEAMS_WEBHOOK_URL").default("INTERLOCK_TEAMS_WEBHOOK_URL")
 });
 var webhookChannel = external_exports.strictObject({
   type: external_exports.literal("webhook"),
   /** The environment variable holding the receiver's URL. */
-  url_env: envName2.default("INTERLOCK_WEBHOOK_URL"),
+  url_env: envName2("WEBHOOK_URL").default("INTERLOCK_WEBHOOK_URL"),
   /** The environment variable holding the HMAC-SHA256 key the body is signed with. */
-  secret_env: envName2.default("INTERLOCK_WEBHOOK_SECRET")
+  secret_env: envName2("WEBHOOK_SECRET").default("INTERLOCK_WEBHOOK_SECRET")
 });
 var channelConfigSchema = external_exports.discriminatedUnion("type", [
   slackChannel,
