@@ -23,18 +23,7 @@ import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
 
 /** Where a request stands. Closed states: expired, withdrawn, merged, executed, denied, invalid. */
-export type RequestState =
-  | "pending"
-  | "approved"
-  | "rejected"
-  | "expired"
-  | "withdrawn"
-  | "merged"
-  | "executed"
-  | "denied"
-  | "invalid";
-
-export const REQUEST_STATES: readonly RequestState[] = [
+export const REQUEST_STATES = [
   "pending",
   "approved",
   "rejected",
@@ -44,7 +33,9 @@ export const REQUEST_STATES: readonly RequestState[] = [
   "executed",
   "denied",
   "invalid",
-];
+] as const;
+
+export type RequestState = (typeof REQUEST_STATES)[number];
 
 /**
  * The states `interlock list` shows by default: what a person may still act on. Expired and

@@ -2,6 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { InterlockError } from "../errors.ts";
 import { REQUEST_ID } from "../forge/refs.ts";
+import { REQUEST_STATES } from "../lifecycle/status.ts";
 import { maskText } from "../masking/mask.ts";
 import {
   decisionOf,
@@ -142,19 +143,7 @@ export async function createMcpServer(o: McpServerOptions): Promise<McpServer> {
       title: "List my requests",
       description: "The requests this agent filed, oldest first, with their states.",
       inputSchema: {
-        state: z
-          .enum([
-            "pending",
-            "approved",
-            "rejected",
-            "expired",
-            "withdrawn",
-            "merged",
-            "executed",
-            "denied",
-            "invalid",
-          ])
-          .optional(),
+        state: z.enum(REQUEST_STATES).optional(),
       },
       annotations: { title: "List my requests", readOnlyHint: true, openWorldHint: false },
     },

@@ -1,5 +1,6 @@
 import { InterlockError } from "../errors.ts";
 import { isRequestId } from "../forge/refs.ts";
+import type { RequestState } from "../lifecycle/status.ts";
 
 /**
  * The agent's side of Interlock: ask, then learn the outcome. `requestApproval` files a request
@@ -15,17 +16,8 @@ import { isRequestId } from "../forge/refs.ts";
  * recorded it.
  */
 
-/** Where a request stands (the lifecycle's states). */
-export type ApprovalState =
-  | "pending"
-  | "approved"
-  | "rejected"
-  | "expired"
-  | "withdrawn"
-  | "merged"
-  | "executed"
-  | "denied"
-  | "invalid";
+/** Where a request stands: the lifecycle's states (src/lifecycle/status.ts). */
+export type ApprovalState = RequestState;
 
 /** The recorded (masked) result of running an approved request. */
 export interface ExecutionResult {
