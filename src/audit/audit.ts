@@ -10,7 +10,14 @@ import {
 import { changeStatus, GitEvidenceReader, listReviewTags } from "../evidence/git-reader.ts";
 import type { EvidenceChange } from "../evidence/reader.ts";
 import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
-import { CLAIM_REF_PREFIX, ORIGINAL_REF_PREFIX } from "../forge/refs.ts";
+import {
+  CLAIM_REF_PREFIX,
+  idOfDenialPath,
+  idOfRequestPath,
+  idOfResultPath,
+  ORIGINAL_REF_PREFIX,
+  requestPath,
+} from "../forge/refs.ts";
 import { type Withdrawal } from "../forge/local/withdrawal.ts";
 import type { GateRuleId } from "../gate/snapshot.ts";
 import { Git } from "../forge/local/git.ts";
@@ -72,10 +79,6 @@ export interface AuditOptions {
   /** Called after each request record with how many are done of how many (for a progress count). */
   readonly onProgress?: (done: number, total: number) => void;
 }
-
-const REQUEST_PATH = /^requests\/[^/]+\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
-const DENIAL_PATH = /^denials\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
-const RESULT_PATH = /^results\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 
 /** How many requests are verified at once (keeps the cat-file pipe busy). */
 const WINDOW = 64;
@@ -179,28 +182,28 @@ async function* pass(
         );
       }
       for (const f of c.files) {
-        const req = REQUEST_PATH.exec(f.path);
-        const den = DENIAL_PATH.exec(f.path);
-        const res = RESULT_PATH.exec(f.path);
+        const req = idOfRequestPath(f.path);
+        const den = idOfDenialPath(f.path);
+        const res = idOfResultPath(f.path);
         if (req && f.status !== "D") files.set(`${c.tree} ${f.path}`, f.blob);
         if (req && f.status === "A") {
-          seen.add(req[1]!);
-          mergedIds.push(req[1]!);
-          const m: Merge = { id: req[1]!, path: f.path, blob: f.blob, commit: c };
+          seen.add(req);
+          mergedIds.push(req);
+          const m: Merge = { id: req, path: f.path, blob: f.blob, commit: c };
           work.push(() => merged(m, ctx));
           recordCount++;
         } else if (den && f.status === "A") {
-          seen.add(den[1]!);
-          const [id, blob] = [den[1]!, f.blob];
+          seen.add(den);
+          const [id, blob] = [den, f.blob];
           work.push(() => denial(id, blob, batch));
           recordCount++;
         } else if (res && f.status === "A") {
-          results.set(res[1]!, f.blob);
-          if (!resultCommits.has(res[1]!)) resultCommits.set(res[1]!, c.oid);
+          results.set(res, f.blob);
+          if (!resultCommits.has(res)) resultCommits.set(res, c.oid);
         } else if (req || den || res) {
           if (req) changedLater.add(f.path);
-          if (res && f.status === "D") results.delete(res[1]!);
-          else if (res) results.set(res[1]!, f.blob);
+          if (res && f.status === "D") results.delete(res);
+          else if (res) results.set(res, f.blob);
           if (!opts.verify) continue;
           const problem = res
             ? `${f.path} (an execution result) was ${verb(f.status)}`
@@ -559,7 +562,7 @@ async function findAddedRequest(
     const nul = buf.indexOf(0, sp);
     const name = buf.subarray(sp + 1, nul).toString("utf8");
     i = nul + 21;
-    const text = await batch.readText(`${commit}:requests/${name}/${id}.yaml`);
+    const text = await batch.readText(`${commit}:${requestPath(name, id)}`);
     if (text !== undefined) return text;
   }
   return undefined;

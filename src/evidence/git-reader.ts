@@ -1,7 +1,7 @@
 import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
 import { Git } from "../forge/local/git.ts";
 import { REVIEW_TAG_PREFIX } from "../forge/local/reviews.ts";
-import { WITHDRAWALS_DIR } from "../forge/refs.ts";
+import { idOfWithdrawalPath, isRequestId, WITHDRAWALS_DIR } from "../forge/refs.ts";
 import type { ChangeStatus } from "../gate/snapshot.ts";
 import type { EvidenceBlob, EvidenceChange, EvidenceCommit, EvidenceReader } from "./reader.ts";
 
@@ -204,14 +204,12 @@ export class GitEvidenceReader implements EvidenceReader {
     let commit = "";
     for (const line of (out ?? "").split("\n")) {
       if (line.startsWith("commit ")) commit = line.slice(7).trim();
-      const m = WITHDRAWAL_FILE.exec(line.trim());
-      if (m && commit) map.set(m[1]!, [...(map.get(m[1]!) ?? []), commit]);
+      const id = idOfWithdrawalPath(line.trim());
+      if (id && commit) map.set(id, [...(map.get(id) ?? []), commit]);
     }
     return map;
   }
 }
-
-const WITHDRAWAL_FILE = /^withdrawals\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 
 /** git's status letter as a change status. */
 export function changeStatus(code: string): ChangeStatus {
@@ -231,9 +229,7 @@ export async function listReviewTags(
   const patterns =
     ids === undefined
       ? [`refs/tags/${REVIEW_TAG_PREFIX}`]
-      : ids
-          .filter((id) => /^[0-9A-Z]{26}$/.test(id))
-          .map((id) => `refs/tags/${REVIEW_TAG_PREFIX}${id}/`);
+      : ids.filter(isRequestId).map((id) => `refs/tags/${REVIEW_TAG_PREFIX}${id}/`);
   let out = "";
   for (let i = 0; i < patterns.length; i += 1000) {
     const chunk = patterns.slice(i, i + 1000);

@@ -245,39 +245,33 @@ export class LocalForge implements Forge {
   }
 
   async recordedResults(): Promise<ReadonlySet<string>> {
-    const out = await this.git.tryRaw([
-      "log",
-      "--first-parent",
-      "--diff-filter=A",
-      "--name-only",
-      "--format=",
-      this.#main,
-      "--",
-      RESULTS_DIR,
-    ]);
-    const ids = new Set<string>();
-    for (const line of (out ?? "").split("\n")) {
-      const id = idOfResultPath(line.trim());
-      if (id) ids.add(id);
-    }
-    return ids;
+    return this.#idsAdded(["--first-parent"], RESULTS_DIR, idOfResultPath);
   }
 
   async withdrawalCandidates(): Promise<ReadonlySet<string>> {
     // Every commit reachable from main, as the withdrawal rule reads them (git-reader.ts).
+    return this.#idsAdded(["--full-history"], WITHDRAWALS_DIR, idOfWithdrawalPath);
+  }
+
+  /** Ids of the files ever added under `dir` on main's history (walked as `walk` says). */
+  async #idsAdded(
+    walk: readonly string[],
+    dir: string,
+    idOf: (path: string) => string | undefined,
+  ): Promise<ReadonlySet<string>> {
     const out = await this.git.tryRaw([
       "log",
-      "--full-history",
+      ...walk,
       "--diff-filter=A",
       "--name-only",
       "--format=",
       this.#main,
       "--",
-      WITHDRAWALS_DIR,
+      dir,
     ]);
     const ids = new Set<string>();
     for (const line of (out ?? "").split("\n")) {
-      const id = idOfWithdrawalPath(line.trim());
+      const id = idOf(line.trim());
       if (id) ids.add(id);
     }
     return ids;
