@@ -10,6 +10,8 @@ import type {
   ProposalContext,
 } from "../src/forge/forge.ts";
 import type { GateVerdict } from "../src/gate/snapshot.ts";
+import type { InterlockConfig } from "../src/config/config.ts";
+import { parseRequestFile } from "../src/proposal/request-file.ts";
 import { tempDir } from "./helpers.ts";
 
 /**
@@ -25,6 +27,8 @@ interface MemoryProposal {
   content: string;
   head: string;
   readonly base: string;
+  /** When the double filed it (the proposal's own date, as the App writes it). */
+  readonly filedAt: Date;
   reviews: ForgeReview[];
   merged?: { commit: string; at: Date };
 }
@@ -45,6 +49,13 @@ export class MemoryForge implements ActionForge {
     "@acme/platform": ["pat"],
   };
   codeownersText = "/requests/ @acme/security\n/requests/db.export/ @acme/data-stewards\n";
+  /** The configuration committed at every base (set by the test: the one its checkout has). */
+  config: InterlockConfig | undefined;
+  /**
+   * The policy revision committed at every base; unset, the revision each filed decision names
+   * (this double is for which mode calls what; the evidence rules are tested on real forges).
+   */
+  policyRevision: string | undefined;
   #n = 0;
   #main = this.#sha();
 
@@ -62,6 +73,7 @@ export class MemoryForge implements ActionForge {
       content: p.content,
       head,
       base: this.#main,
+      filedAt: p.date,
       reviews: [],
     });
     return {
@@ -105,6 +117,19 @@ export class MemoryForge implements ActionForge {
       readOriginal: async (path) => (path === p.path ? p.original : undefined),
       codeowners: async () => this.codeownersText,
       teams: async () => this.teamMembers,
+      config: async () => this.config,
+      policy: async () => ({
+        revision: this.policyRevision ?? revisionIn(p.original),
+        files: undefined,
+        committed: true,
+      }),
+      filedAt: async () => ({ at: p.filedAt }),
+      authenticate: async (declared) => ({
+        verified: true,
+        signer: declared.id,
+        detail: "the in-memory forge files for whoever dispatched",
+        requester: declared,
+      }),
     };
   }
 
@@ -244,4 +269,10 @@ export function runnerEnv(
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   return env;
+}
+
+/** The policy revision a request file's decision names ("" when it cannot be read). */
+function revisionIn(text: string): string {
+  const parsed = parseRequestFile(text);
+  return "record" in parsed ? parsed.record.decision.revision : "";
 }

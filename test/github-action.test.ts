@@ -7,6 +7,7 @@ import { renderReportComment, renderVerdictMarkdown } from "../src/action/render
 import { run, executorEnvironment, type ForgeTarget } from "../src/action/run.ts";
 import { parseSettings, type ActionSettings } from "../src/action/settings.ts";
 import { initRepository } from "../src/lifecycle/init.ts";
+import { loadConfig } from "../src/config/config.ts";
 import { EXAMPLES } from "./e2e-helpers.ts";
 import { EXECUTION_CALLS, MemoryForge, RecordingCore, runnerEnv } from "./github-action-doubles.ts";
 import {
@@ -403,6 +404,7 @@ describe("settings: inputs and the event parsed once", () => {
 
 function harness() {
   const forge = new MemoryForge();
+  forge.config = loadConfig(repoDir);
   const core = new RecordingCore();
   const targets: ForgeTarget[] = [];
   const deps = (

@@ -27,22 +27,26 @@ export function actionsCoreOutput(): ActionCore {
 
 /** Builds the GitHub forge for a target (pacing and waits as GitHub asks, unless overridden). */
 export function githubForgeFactory(
-  opts: Pick<CreateOctokitOptions, "pacing" | "msPerSecond" | "counter" | "log"> = {},
+  opts: Pick<CreateOctokitOptions, "pacing" | "msPerSecond" | "counter" | "log"> & {
+    readonly defaultPoliciesDir?: string;
+  } = {},
 ): (t: ForgeTarget) => ActionForge {
+  const { defaultPoliciesDir, ...client } = opts;
   return (t) =>
     new GitHubForge({
       octokit: createOctokit({
         token: t.token,
         baseUrl: t.apiUrl,
         userAgent: "interlock-action",
-        ...opts,
+        ...client,
       }),
       owner: t.owner,
       repo: t.repo,
       defaultBranch: t.defaultBranch,
       org: t.owner,
       botLogin: t.botLogin,
-      ...(opts.counter ? { counter: opts.counter } : {}),
+      ...(client.counter ? { counter: client.counter } : {}),
+      ...(defaultPoliciesDir ? { defaultPoliciesDir } : {}),
     });
 }
 
@@ -57,7 +61,10 @@ export function productionDeps(moduleUrl: string): RunDeps {
   const policies = bundledPoliciesDir(moduleUrl);
   return {
     settings: () => parseSettings(process.env),
-    forgeFactory: githubForgeFactory({ log: { warn: (m) => actionsCore.warning(m) } }),
+    forgeFactory: githubForgeFactory({
+      log: { warn: (m) => actionsCore.warning(m) },
+      ...(policies === undefined ? {} : { defaultPoliciesDir: policies }),
+    }),
     core: actionsCoreOutput(),
     env: process.env,
     now: () => new Date(),

@@ -530,11 +530,8 @@ async function pending(id: string, batch: CatFileBatch, now: Date): Promise<Audi
   const expired =
     commit !== undefined &&
     r !== undefined &&
-    filingTime(
-      { ...parseCommit(commit.content), oid: commit.oid, raw: commit.content },
-      r,
-      now,
-    ).expiresAt.getTime() <= now.getTime();
+    filingTime(parseCommit(commit.content).committedAt, r, now).expiresAt.getTime() <=
+      now.getTime();
   return {
     id,
     ...fromFile(r),

@@ -7,14 +7,13 @@ import { createHash } from "node:crypto";
 import { parseReviewTag, reviewFromTag } from "../forge/local/reviews.ts";
 import { INTERLOCK_IDENTITY, ORIGINAL_REF_PREFIX, withdrawalPath } from "../forge/refs.ts";
 import { CODEOWNERS_LOCATIONS, parseCodeowners, type Codeowners } from "../gate/codeowners.ts";
-import { evaluateGate } from "../gate/gate.ts";
-import type { GateReview, GateRuleId, GateSnapshot, GateVerdict } from "../gate/snapshot.ts";
+import type { GateReview } from "../gate/snapshot.ts";
 import { readBundle, revisionOf, defaultPoliciesDir, type BundleFiles } from "../policy/bundle.ts";
-import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
-import { sha256 } from "../request/canonical.ts";
+import { parseRequestFile } from "../proposal/request-file.ts";
 import type { TrustChain } from "../trust/chain.ts";
 import type { EvidenceBlob, EvidenceCommit, EvidenceReader, MergeUnderTest } from "./reader.ts";
-import { filingTime, FILING_SKEW_MS } from "./time.ts";
+import { FILING_SKEW_MS } from "./time.ts";
+import { judgeEvidence, type EvidenceVerdict } from "./judge.ts";
 
 /** Where a repository's built policy bundle is committed. */
 export const POLICY_DIST = {
@@ -76,31 +75,7 @@ export interface PolicyAtBase {
   readonly committed: boolean;
 }
 
-/** What the evidence shows about one merge: a verdict that explains itself, or a refusal. */
-export type EvidenceVerdict =
-  | {
-      readonly ok: true;
-      /** The gate held and every evidence check passed. */
-      readonly satisfied: boolean;
-      /** The gate verdict, with the evidence checks folded into its rules. */
-      readonly verdict: GateVerdict;
-      readonly snapshot: GateSnapshot;
-      /** The request file as Interlock filed it (the baseline), else as it landed. */
-      readonly record: ParsedRequestFile;
-      readonly path: string;
-      readonly config: InterlockConfig;
-      /** The filing time (the baseline commit's time as recorded by Interlock). */
-      readonly filedAt: Date;
-      /** filedAt + the decision's TTL: the only expiry Interlock trusts. */
-      readonly expiresAt: Date;
-      readonly policy: PolicyAtBase;
-      readonly approvers: string[];
-      /** The requester's verified withdrawal, when one counts: the request never passes. */
-      readonly withdrawal?: Withdrawal;
-      /** Withdrawal records that did not verify: reported, never counted. */
-      readonly ignoredWithdrawals: readonly string[];
-    }
-  | { readonly ok: false; readonly reason: string };
+export type { EvidenceVerdict };
 
 export interface EvidenceOptions {
   /** The verifier's own clock (filing times later than it plus the skew are refused). */
@@ -206,71 +181,33 @@ export async function evidenceAtMerge(
     directory,
     ...(opts.countsWithdrawal ? { counts: opts.countsWithdrawal } : {}),
   });
-  const time = filingTime(baseline, record, opts.now);
-  const policy = await policyAt(reader, m.base, cache);
-  const snapshot: GateSnapshot = {
-    now: m.at,
-    request: {
+  return judgeEvidence(
+    {
       id: m.id,
       path,
-      requester: auth.verified && auth.requester ? auth.requester : declared,
-      authentication: auth.verified
-        ? { verified: true, signer: auth.signer, detail: auth.detail }
-        : { verified: false, reason: auth.reason },
-      decision: record.decision,
-      expiresAt: time.expiresAt,
-      ...(withdrawn.withdrawal ? { withdrawn: true } : {}),
-      ...(withdrawn.ignored.length > 0 ? { ignoredWithdrawals: withdrawn.ignored } : {}),
-      recordedDigest: original && "record" in original ? original.record.digest : "",
-      // Byte-identical to what Interlock filed, or it is not the filed request.
-      actualDigest: landedDigest(originalBlob, landedBlob, landed, record.digest),
+      base: m.base,
+      at: m.at,
+      config,
+      codeowners: await codeownersAt(reader, m.base, cache),
+      policy: await policyAt(reader, m.base, cache),
+      ...(originalBlob && original ? { original: { blob: originalBlob, parse: original } } : {}),
+      ...(landedBlob && landed ? { landed: { blob: landedBlob, parse: landed } } : {}),
+      filed: { at: baseline.committedAt },
+      authentication: auth,
+      proposal: {
+        author: people.author,
+        headCommit: m.head,
+        changedFiles: m.changed,
+        committers: people.committers,
+      },
+      reviews,
+      teams: ownerMembers(config),
+      ...(withdrawn.withdrawal ? { withdrawal: withdrawn.withdrawal } : {}),
+      ignoredWithdrawals: withdrawn.ignored,
+      deletedReviews: removed,
     },
-    proposal: {
-      author: people.author,
-      headCommit: m.head,
-      changedFiles: m.changed,
-      committers: people.committers,
-    },
-    reviews,
-    teams: ownerMembers(config),
-    codeowners: await codeownersAt(reader, m.base, cache),
-    identities: directory,
-  };
-  let verdict = evaluateGate(snapshot);
-  if (record.decision.revision !== policy.revision) {
-    verdict = refuse(
-      verdict,
-      "decision",
-      `the decision was made by policy ${short(record.decision.revision)}, but the policy ` +
-        `committed at ${base7} is ${short(policy.revision)}: the request was decided by a policy ` +
-        "that is not the repository's (re-file it under the committed policy)",
-    );
-  }
-  for (const problem of time.problems) verdict = refuse(verdict, "not-expired", problem);
-  if (removed.length > 0) {
-    verdict = refuse(
-      verdict,
-      "no-rejection",
-      `a review of ${m.id} was deleted (${[...new Set(removed)].join(", ")}, which is no longer ` +
-        "in the repository): what it said cannot be known, so the request cannot pass; restore " +
-        "the review tag or file the request again",
-    );
-  }
-  return {
-    ok: true,
-    satisfied: verdict.satisfied,
-    verdict,
-    snapshot,
-    record,
-    path,
-    config,
-    filedAt: time.filedAt,
-    expiresAt: time.expiresAt,
-    policy,
-    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
-    ...(withdrawn.withdrawal ? { withdrawal: withdrawn.withdrawal } : {}),
-    ignoredWithdrawals: withdrawn.ignored,
-  };
+    opts.now,
+  );
 }
 
 /**
@@ -361,37 +298,6 @@ export async function mergeFromCommit(
     landed: commit.oid,
     changed: await reader.changes(first, commit.oid),
     at: commit.committedAt,
-  };
-}
-
-/**
- * The digest of what landed, as the gate compares it with the recorded one: the recorded digest
- * only when the landed bytes are exactly the bytes Interlock filed; otherwise the digest over
- * the landed content (or over its bytes, when only formatting or comments changed).
- */
-function landedDigest(
-  original: EvidenceBlob | undefined,
-  landed: EvidenceBlob | undefined,
-  parsed: ReturnType<typeof parseRequestFile> | undefined,
-  recorded: string,
-): string {
-  if (landed === undefined) return "missing where it landed";
-  if (original !== undefined && landed.oid === original.oid) return recorded;
-  if (parsed && "record" in parsed && parsed.actualDigest !== recorded) return parsed.actualDigest;
-  return sha256(landed.content);
-}
-
-/** Folds an evidence problem into the gate verdict's rule `rule`. */
-function refuse(v: GateVerdict, rule: GateRuleId, detail: string): GateVerdict {
-  const rules = v.rules.map((r) =>
-    r.rule === rule ? { rule, ok: false, detail: r.ok ? detail : `${r.detail}; ${detail}` } : r,
-  );
-  return {
-    ...v,
-    satisfied: false,
-    autoApproved: false,
-    rules,
-    summary: v.satisfied ? `Not satisfied: ${detail}` : v.summary,
   };
 }
 

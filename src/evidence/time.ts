@@ -1,5 +1,4 @@
 import type { ParsedRequestFile } from "../proposal/request-file.ts";
-import type { EvidenceCommit } from "./reader.ts";
 
 /**
  * How far a filing time may lie ahead of the verifier's own clock (clocks of different machines
@@ -20,16 +19,12 @@ export interface FilingTime {
 }
 
 /**
- * Expiry is the filing time plus the decision's TTL. The filing time is the time of the
- * baseline commit refs/interlock/requests/<id> (the proposal commit as Interlock recorded it);
- * the request file's own requested_at and expires_at are only cross-checks that must agree.
+ * Expiry is the filing time plus the decision's TTL. The filing time is the time of the commit
+ * the request was filed with, as the forge vouches for it (local: the signed baseline commit
+ * refs/interlock/requests/<id>; GitHub: the commit Interlock's App filed it with); the request
+ * file's own requested_at and expires_at are only cross-checks that must agree.
  */
-export function filingTime(
-  baseline: EvidenceCommit,
-  record: ParsedRequestFile,
-  now: Date,
-): FilingTime {
-  const filedAt = baseline.committedAt;
+export function filingTime(filedAt: Date, record: ParsedRequestFile, now: Date): FilingTime {
   const ttl = Number.isFinite(record.decision.ttl_seconds)
     ? Math.max(0, record.decision.ttl_seconds)
     : 0;

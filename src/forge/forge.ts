@@ -8,6 +8,8 @@ import type {
 } from "../gate/snapshot.ts";
 import type { SshSigningKey } from "./local/sshsig.ts";
 import type { EvidenceSource } from "../evidence/reader.ts";
+import type { PolicyAtBase } from "../evidence/evidence.ts";
+import type { InterlockConfig } from "../config/config.ts";
 
 /**
  * The forge: where proposals live and reviews are given (the embedded local Git forge, or
@@ -56,10 +58,14 @@ export interface ProposalContext {
    */
   authenticate?(declared: RequesterFields): Promise<AuthenticatedRequester>;
   /**
-   * Whether the requester withdrew the request, for forges without an evidence source (the
-   * local forge judges withdrawals in evidenceAtMerge).
+   * The trust inputs and the filing time, for forges judged through their proposal context
+   * (GitHub) rather than an evidence source: the configuration and the policy as committed at
+   * the base, and when Interlock filed the request as the forge vouches for it. A context
+   * without them is never judged satisfied (the evidence check refuses, saying which is missing).
    */
-  withdrawn?(): Promise<boolean>;
+  config?(): Promise<InterlockConfig | undefined>;
+  policy?(): Promise<PolicyAtBase>;
+  filedAt?(): Promise<{ readonly at: Date } | { readonly unknown: string }>;
 }
 
 /** A forge's answer to "who filed it": the verified requester fields when verified. */

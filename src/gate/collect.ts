@@ -1,32 +1,26 @@
 import { requestPathPattern } from "../evidence/evidence.ts";
+import { judgeEvidence, type EvidenceVerdict } from "../evidence/judge.ts";
 import type { ProposalContext } from "../forge/forge.ts";
-import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+import { parseRequestFile } from "../proposal/request-file.ts";
 import { parseCodeowners } from "./codeowners.ts";
-import type { GateSnapshot } from "./snapshot.ts";
 
 export { requestPathPattern };
 
-export type Collected =
-  | {
-      readonly ok: true;
-      readonly snapshot: GateSnapshot;
-      readonly record: ParsedRequestFile;
-      readonly path: string;
-    }
-  | { readonly ok: false; readonly reason: string };
-
 /**
- * Gathers the gate's snapshot from a forge's proposal context: the path for forges that do not
- * yet provide an evidence source (GitHub). The local forge is judged by evidenceAtMerge. The requester and the decision
- * come from the file Interlock originally wrote (the baseline), never from the head, so an
- * edit on the branch cannot change who is excluded or what is required; the head's content
- * is only compared with it.
+ * The evidence of a proposal read through a forge's proposal context (GitHub), judged by the
+ * one rule every forge shares (judgeEvidence; the local forge gathers the same facts from
+ * committed Git objects in evidenceAtMerge). The requester and the decision come from the file
+ * Interlock originally wrote (the baseline), never from the head, so an edit on the branch
+ * cannot change who is excluded or what is required; the head's content is only compared with
+ * it. `at` is the moment judged (now for an open proposal, the merge for a merged one); `now`
+ * is the verifier's own clock.
  */
-export async function collectSnapshot(
+export async function contextEvidence(
   ctx: ProposalContext,
+  at: Date,
   now: Date,
   knownPath?: string,
-): Promise<Collected> {
+): Promise<EvidenceVerdict> {
   const changed = await ctx.changedFiles();
   const pattern = requestPathPattern(ctx.id);
   const path = knownPath ?? changed.find((c) => pattern.test(c.path))?.path;
@@ -36,62 +30,68 @@ export async function collectSnapshot(
       reason: `the proposal for ${ctx.id} has no request file requests/<action>/${ctx.id}.yaml`,
     };
   }
+  if (!ctx.config || !ctx.policy || !ctx.filedAt) {
+    return {
+      ok: false,
+      reason: `this forge does not say what the configuration, the policy and the filing time of ${ctx.id} were, so its evidence cannot be judged`,
+    };
+  }
+  const config = await ctx.config();
+  if (config === undefined) {
+    return {
+      ok: false,
+      reason: `there is no .interlock/config.yaml at ${ctx.baseCommit.slice(0, 7)}, the base of ${ctx.id}'s proposal`,
+    };
+  }
   const originalText = await ctx.readOriginal(path);
   const headText = await ctx.readHead(path);
-  const original = originalText === undefined ? undefined : parseRequestFile(originalText);
-  const head = headText === undefined ? undefined : parseRequestFile(headText);
-  const trusted =
-    original && "record" in original ? original : head && "record" in head ? head : undefined;
-  if (trusted === undefined || !("record" in trusted)) {
-    const why = head && "error" in head ? head.error : "the request file is missing";
-    return { ok: false, reason: `cannot read the request file ${path}: ${why}` };
-  }
-  const record = trusted.record;
-  const declared = record.request.requester;
+  const fact = (text: string | undefined) =>
+    text === undefined
+      ? undefined
+      : { blob: { content: Buffer.from(text, "utf8") }, parse: parseRequestFile(text) };
+  const original = fact(originalText);
+  const landed = fact(headText);
+  const trusted = [original, landed].find((f) => f !== undefined && "record" in f.parse);
+  const declared =
+    trusted && "record" in trusted.parse ? trusted.parse.record.request.requester : undefined;
   // The requester the gate excludes is the one the forge verified, never the declared fields.
-  const auth = ctx.authenticate
-    ? await ctx.authenticate(declared)
-    : {
-        verified: true as const,
-        signer: declared.id,
-        detail: "the forge authenticates who opens a proposal",
-      };
-  const requester = auth.verified && auth.requester ? auth.requester : declared;
+  const authentication =
+    declared === undefined
+      ? { verified: false as const, reason: "the request file cannot be read" }
+      : ctx.authenticate
+        ? await ctx.authenticate(declared)
+        : {
+            verified: false as const,
+            reason: "this forge does not say who filed the request",
+          };
   const codeownersText = await ctx.codeowners();
-  const identities = ctx.identities ? await ctx.identities() : undefined;
-  const committers = await ctx.committers();
-  const teams = await ctx.teams();
   const unreadable = ctx.unreadable ? await ctx.unreadable() : undefined;
-  const snapshot: GateSnapshot = {
-    now,
-    request: {
+  return judgeEvidence(
+    {
       id: ctx.id,
       path,
-      requester,
-      authentication: auth.verified
-        ? { verified: true, signer: auth.signer, detail: auth.detail }
-        : { verified: false, reason: auth.reason },
-      decision: record.decision,
-      expiresAt: new Date(record.expires_at),
-      ...(ctx.withdrawn && (await ctx.withdrawn()) ? { withdrawn: true } : {}),
-      // What Interlock wrote; "" when there is no baseline, which never matches (fail closed).
-      recordedDigest: original && "record" in original ? original.record.digest : "",
-      actualDigest:
-        head && "record" in head ? head.actualDigest : "missing or unreadable at the head",
+      base: ctx.baseCommit,
+      at,
+      config,
+      codeowners: codeownersText === undefined ? null : parseCodeowners(codeownersText),
+      policy: await ctx.policy(),
+      ...(original ? { original } : {}),
+      ...(landed ? { landed } : {}),
+      filed: await ctx.filedAt(),
+      authentication,
+      proposal: {
+        author: await ctx.author(),
+        headCommit: ctx.headCommit,
+        changedFiles: changed,
+        committers: await ctx.committers(),
+      },
+      reviews: await ctx.reviews(),
+      teams: await ctx.teams(),
+      // On GitHub a requester withdraws by closing the pull request, which can then never merge.
+      ignoredWithdrawals: [],
+      deletedReviews: [],
+      ...(unreadable ? { unreadable } : {}),
     },
-    proposal: {
-      author: await ctx.author(),
-      headCommit: ctx.headCommit,
-      changedFiles: changed,
-      committers,
-    },
-    reviews: await ctx.reviews(),
-    teams,
-    codeowners: codeownersText === undefined ? null : parseCodeowners(codeownersText),
-    ...(identities ? { identities } : {}),
-    ...(unreadable && (unreadable.pushers !== undefined || unreadable.teams !== undefined)
-      ? { unreadable }
-      : {}),
-  };
-  return { ok: true, snapshot, record, path };
+    now,
+  );
 }

@@ -15,7 +15,7 @@ import type { TrustChain } from "../trust/chain.ts";
 import type { EvidenceSource } from "../evidence/reader.ts";
 import type { Forge, MergedRequest } from "../forge/forge.ts";
 import { resultPath } from "../forge/refs.ts";
-import { collectSnapshot } from "../gate/collect.ts";
+import { contextEvidence } from "../gate/collect.ts";
 import { evaluateGate } from "../gate/gate.ts";
 import { maskText } from "../masking/mask.ts";
 import { commitText } from "../presentation/escape.ts";
@@ -310,21 +310,43 @@ type Evidence =
 async function checkEvidence(m: MergedRequest, deps: ExecuteDeps): Promise<Evidence> {
   const evidence = await deps.forge.evidence(m);
   if ("refused" in evidence) return { refusal: evidence.refused };
-  const collected = await collectSnapshot(evidence, m.mergedAt, m.path);
-  if (!collected.ok) return { refusal: collected.reason };
-  const verdict = evaluateGate(collected.snapshot);
-  if (!verdict.satisfied)
-    return { refusal: `the gate did not hold at the merge: ${verdict.summary}` };
-  const { record: file } = collected;
-  if (deps.now().getTime() >= new Date(file.expires_at).getTime()) {
-    return { refusal: `the request expired at ${file.expires_at}, before it was executed` };
+  const ev = await contextEvidence(evidence, m.mergedAt, deps.now(), m.path);
+  if (!ev.ok) return { refusal: ev.reason };
+  if (!ev.satisfied)
+    return { refusal: `the gate did not hold at the merge: ${ev.verdict.summary}` };
+  if (deps.now().getTime() >= ev.expiresAt.getTime()) {
+    return { refusal: expiredBeforeRun(ev) };
   }
-  const checked = await reDecideSealed(file, collected.snapshot, deps, {
+  // The policy this executor decides with must be the one committed at the merge's base (the
+  // revision the decision was checked against), or deciding again proves nothing.
+  const engine = deps.decide.engine.revision;
+  if (engine !== ev.policy.revision) {
+    return {
+      refusal:
+        `this executor's policy is ${shortRevision(engine)}, but the policy committed at the base ` +
+        `of the merge is ${shortRevision(ev.policy.revision)}: run the executor on the merge it ` +
+        "executes, with the policy built from the committed sources",
+    };
+  }
+  const checked = await reDecideSealed(ev.record, ev.snapshot, deps, {
     ...deps.decide,
-    now: new Date(file.requested_at),
+    now: ev.filedAt,
+    identities: directoryOf(ev.config),
   });
   if ("refusal" in checked) return checked;
-  return { ...checked, approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who) };
+  return { ...checked, approvers: ev.approvers };
+}
+
+function expiredBeforeRun(ev: {
+  expiresAt: Date;
+  filedAt: Date;
+  record: { decision: { ttl_seconds: number } };
+}): string {
+  return `the request expired at ${ev.expiresAt.toISOString()} (filed at ${ev.filedAt.toISOString()}, TTL ${ev.record.decision.ttl_seconds} s), before it was executed`;
+}
+
+function shortRevision(s: string): string {
+  return s.replace(/^sha256:/, "").slice(0, 12);
 }
 
 /**
@@ -352,9 +374,7 @@ async function checkCommittedEvidence(
   if (!ev.satisfied)
     return { refusal: `the gate did not hold at the merge: ${ev.verdict.summary}` };
   if (deps.now().getTime() >= ev.expiresAt.getTime()) {
-    return {
-      refusal: `the request expired at ${ev.expiresAt.toISOString()} (filed at ${ev.filedAt.toISOString()}, TTL ${ev.record.decision.ttl_seconds} s), before it was executed`,
-    };
+    return { refusal: expiredBeforeRun(ev) };
   }
   // Decided again as at filing, by the policy and with the identities committed at the base.
   const checked = await reDecideSealed(ev.record, ev.snapshot, deps, {

@@ -3,14 +3,18 @@ import { evidenceAtMerge, type EvidenceCache } from "../evidence/evidence.ts";
 import type { EvidenceSource } from "../evidence/reader.ts";
 import type { TrustChain } from "../trust/chain.ts";
 import type { Forge, ProposalContext } from "../forge/forge.ts";
-import { collectSnapshot, type Collected } from "../gate/collect.ts";
-import { evaluateGate } from "../gate/gate.ts";
-import type { GateVerdict } from "../gate/snapshot.ts";
+import { contextEvidence } from "../gate/collect.ts";
+import type { GateSnapshot, GateVerdict } from "../gate/snapshot.ts";
+import type { ParsedRequestFile } from "../proposal/request-file.ts";
 import { InterlockError } from "../errors.ts";
 
 export interface GateResult {
   readonly verdict: GateVerdict;
-  readonly collected: Extract<Collected, { ok: true }>;
+  readonly collected: {
+    readonly snapshot: GateSnapshot;
+    readonly record: ParsedRequestFile;
+    readonly path: string;
+  };
   readonly context: ProposalContext;
 }
 
@@ -61,7 +65,7 @@ export async function checkGate(
       if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
       return {
         verdict: ev.verdict,
-        collected: { ok: true, snapshot: ev.snapshot, record: ev.record, path: ev.path },
+        collected: { snapshot: ev.snapshot, record: ev.record, path: ev.path },
         context,
       };
     } finally {
@@ -70,9 +74,13 @@ export async function checkGate(
   }
   const context = await forge.proposal(id);
   if (context === undefined) throw noProposal(id);
-  const collected = await collectSnapshot(context, now);
-  if (!collected.ok) throw new InterlockError("request.invalid", collected.reason);
-  return { verdict: evaluateGate(collected.snapshot), collected, context };
+  const ev = await contextEvidence(context, now, now);
+  if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
+  return {
+    verdict: ev.verdict,
+    collected: { snapshot: ev.snapshot, record: ev.record, path: ev.path },
+    context,
+  };
 }
 
 /** The merge commit message: what was approved, by whom, on which head, under which policy. */

@@ -9,7 +9,7 @@ import {
   type LocalReviewState,
 } from "../forge/local/reviews.ts";
 import { listReviewTags } from "../evidence/git-reader.ts";
-import { collectSnapshot } from "../gate/collect.ts";
+import { evidenceAtMerge } from "../evidence/evidence.ts";
 
 const reviewId = monotonicFactory();
 
@@ -42,12 +42,26 @@ export async function recordReview(
       hint: "A merged or denied request cannot be reviewed.",
     });
   }
-  const collected = await collectSnapshot(context, opts.now);
-  if (!collected.ok) throw new InterlockError("request.invalid", collected.reason);
-  if (opts.now.getTime() >= collected.snapshot.request.expiresAt.getTime()) {
+  // Expiry by the one rule (filing time + TTL), as the gate will judge it.
+  const source = forge.evidenceSource();
+  let expiresAt: Date;
+  try {
+    const m = await source.prospective(opts.id, opts.now);
+    if (m === undefined) {
+      throw new InterlockError("usage", `no open proposal for request ${opts.id}`, {
+        hint: "A merged or denied request cannot be reviewed.",
+      });
+    }
+    const ev = await evidenceAtMerge(source.reader, m, { now: opts.now });
+    if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
+    expiresAt = ev.expiresAt;
+  } finally {
+    source.close();
+  }
+  if (opts.now.getTime() >= expiresAt.getTime()) {
     throw new InterlockError(
       "usage",
-      `request ${opts.id} expired at ${collected.record.expires_at}; it can no longer be approved`,
+      `request ${opts.id} expired at ${expiresAt.toISOString()}; it can no longer be approved`,
       {
         hint: "The requester can file it again if it is still needed.",
       },

@@ -5,8 +5,7 @@ import type { ForgeReview } from "../forge/forge.ts";
 import { currentWithdrawal } from "../lifecycle/withdraw.ts";
 import { resultPath } from "../forge/refs.ts";
 import { requestStatuses, type RequestStatus } from "../lifecycle/status.ts";
-import { collectSnapshot } from "../gate/collect.ts";
-import { evaluateGate } from "../gate/gate.ts";
+import { evidenceAtMerge, mergeFromCommit } from "../evidence/evidence.ts";
 import { maskText } from "../masking/mask.ts";
 import { sweepNotifications, type SweepReport, type Transports } from "./deliver.ts";
 import { committedNotifications } from "./committed.ts";
@@ -89,13 +88,15 @@ export async function countedApprovers(forge: LocalForge, s: RequestStatus): Pro
   if (s.verdict) return s.verdict.approvals.filter((a) => a.counted).map((a) => a.who);
   const m = (await forge.mergedRequests()).find((x) => x.id === s.id);
   if (m === undefined) return [];
-  const ctx = await forge.evidence(m);
-  if ("refused" in ctx) return [];
-  const collected = await collectSnapshot(ctx, m.mergedAt);
-  if (!collected.ok) return [];
-  return evaluateGate(collected.snapshot)
-    .approvals.filter((a) => a.counted)
-    .map((a) => a.who);
+  const source = forge.evidenceSource();
+  try {
+    const merge = await mergeFromCommit(source.reader, m);
+    if ("refused" in merge) return [];
+    const ev = await evidenceAtMerge(source.reader, merge, { now: m.mergedAt });
+    return ev.ok ? ev.approvers : [];
+  } finally {
+    source.close();
+  }
 }
 
 /** What notifications know of each request with a readable record. */

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { stringify } from "yaml";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,6 +101,53 @@ export function defaultEngine(): Promise<PolicyEngine> {
   return enginePromise;
 }
 
+/**
+ * The approvals repository's configuration (committed on main by create(), where the gate and
+ * the executor read it): the people of `interlock init`, the ETL agent bound to its sponsor
+ * alice, and executors that log each run to `runLog`.
+ */
+function worldConfig(recipient: string, runLog: string): InterlockConfig {
+  return {
+    version: 1,
+    org: ORG,
+    default_branch: "main",
+    admins: [],
+    // Who files on GitHub: the account that dispatches (bound in the request workflow).
+    people: Object.fromEntries(
+      ["alice", "dana", "sam", "pat"].map((id) => [
+        id,
+        { name: `${id} Example`, email: `${id}@acme.example`, aliases: [], bot: false },
+      ]),
+    ),
+    agents: {
+      "agent:etl-bot": {
+        name: "ETL bot",
+        signing_key: fakeSshKey(),
+        sponsor: "alice",
+        aliases: ["etl-bot[bot]"],
+      },
+    },
+    teams: {},
+    executors: {
+      recipients: [recipient],
+      identity_file: ".interlock/executor.key",
+      actions: {
+        "db.export": {
+          type: "shell",
+          command: [
+            "sh",
+            "-c",
+            'cat > /dev/null; printf "%s\\n" "$INTERLOCK_REQUEST_ID" >> "$RUN_LOG"',
+          ],
+          params_via: "stdin",
+          env: { RUN_LOG: runLog },
+        },
+        "*": { type: "noop" },
+      },
+    },
+  };
+}
+
 export class World {
   readonly sim: GitHubSimulator;
   readonly forge: GitHubForge;
@@ -121,6 +169,7 @@ export class World {
     engine: PolicyEngine;
     age: { identity: string; recipient: string };
     repoDir: string;
+    config: InterlockConfig;
   }) {
     this.sim = w.sim;
     this.forge = w.forge;
@@ -130,45 +179,7 @@ export class World {
     this.age = w.age;
     this.repoDir = w.repoDir;
     this.runLog = join(w.repoDir, "runs.log");
-    this.config = {
-      version: 1,
-      org: ORG,
-      default_branch: "main",
-      admins: [],
-      // Who files on GitHub: the account that dispatches (bound in the request workflow).
-      people: Object.fromEntries(
-        ["alice", "dana", "sam", "pat"].map((id) => [
-          id,
-          { name: `${id} Example`, email: `${id}@acme.example`, aliases: [], bot: false },
-        ]),
-      ),
-      agents: {
-        "agent:etl-bot": {
-          name: "ETL bot",
-          signing_key: fakeSshKey(),
-          sponsor: "alice",
-          aliases: ["etl-bot[bot]"],
-        },
-      },
-      teams: {},
-      executors: {
-        recipients: [w.age.recipient],
-        identity_file: ".interlock/executor.key",
-        actions: {
-          "db.export": {
-            type: "shell",
-            command: [
-              "sh",
-              "-c",
-              'cat > /dev/null; printf "%s\\n" "$INTERLOCK_REQUEST_ID" >> "$RUN_LOG"',
-            ],
-            params_via: "stdin",
-            env: { RUN_LOG: this.runLog },
-          },
-          "*": { type: "noop" },
-        },
-      },
-    };
+    this.config = w.config;
   }
 
   static async create(opts: { protectMain?: boolean } = {}): Promise<World> {
@@ -198,7 +209,14 @@ export class World {
     sim.addTeam("data-stewards", ["dana", "alice", "reader"]);
     sim.addTeam("security", ["sam"]);
     sim.addTeam("platform", ["pat"]);
-    await sim.seed({ CODEOWNERS, "README.md": "# Approvals\n" });
+    const age = await newAgeIdentity();
+    const repoDir = mkdtempSync(join(tmpdir(), "interlock-gh-exec-"));
+    const config = worldConfig(age.recipient, join(repoDir, "runs.log"));
+    await sim.seed({
+      CODEOWNERS,
+      "README.md": "# Approvals\n",
+      ".interlock/config.yaml": stringify(config),
+    });
     if (opts.protectMain) {
       sim.protect("main", { requiredApprovals: 2, enforceAdmins: false, bypass: [BOT] });
     }
@@ -225,8 +243,9 @@ export class World {
       counter,
       clock,
       engine: await defaultEngine(),
-      age: await newAgeIdentity(),
-      repoDir: mkdtempSync(join(tmpdir(), "interlock-gh-exec-")),
+      age,
+      repoDir,
+      config,
     });
   }
 

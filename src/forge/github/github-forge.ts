@@ -16,6 +16,11 @@ import {
 import type { ApiCallCounter } from "./api-call-counter.ts";
 import { httpStatus, type GitHubClient } from "./octokit.ts";
 import { GitHubProposalContext, type ContextDeps } from "./proposal-context.ts";
+import type { PolicyAtBase } from "../../evidence/evidence.ts";
+import { defaultPoliciesDir, readBundle, revisionOf } from "../../policy/bundle.ts";
+
+/** The shipped default policy by directory, read once per process. */
+const DEFAULT_POLICY = new Map<string, PolicyAtBase>();
 
 export interface GitHubForgeOptions {
   readonly octokit: GitHubClient;
@@ -31,6 +36,11 @@ export interface GitHubForgeOptions {
   readonly counter?: ApiCallCounter;
   /** Who Interlock's own commits are by (default: Interlock <interlock@localhost>). */
   readonly identity?: GitIdentity;
+  /**
+   * Interlock's shipped default policies (default: the package's policies/; the Action ships
+   * them next to its bundle): what a repository that commits no built policy is decided by.
+   */
+  readonly defaultPoliciesDir?: string;
 }
 
 /** The check run the gate is published as (make it a required check on the default branch). */
@@ -102,6 +112,7 @@ export class GitHubForge implements Forge {
   readonly #botLogin: string;
   readonly #counter: ApiCallCounter | undefined;
   readonly #identity: GitIdentity;
+  readonly #defaultPoliciesDir: string;
   /** Pull request numbers by request id (a PR's number never changes). */
   readonly #numbers = new Map<string, number>();
   /** Merged pull requests by merge commit (a merged PR's head and merge are final). */
@@ -118,6 +129,7 @@ export class GitHubForge implements Forge {
     this.#botLogin = options.botLogin;
     this.#counter = options.counter;
     this.#identity = options.identity ?? INTERLOCK_IDENTITY;
+    this.#defaultPoliciesDir = options.defaultPoliciesDir ?? defaultPoliciesDir();
   }
 
   get #r(): { owner: string; repo: string } {
@@ -567,6 +579,16 @@ export class GitHubForge implements Forge {
 
   #contextDeps(): ContextDeps {
     return {
+      defaultPolicy: () => {
+        const dir = this.#defaultPoliciesDir;
+        let p = DEFAULT_POLICY.get(dir);
+        if (p === undefined) {
+          const files = readBundle(dir);
+          p = { revision: revisionOf(files.wasm, files.dataJson), files, committed: false };
+          DEFAULT_POLICY.set(dir, p);
+        }
+        return p;
+      },
       octokit: this.#octokit,
       owner: this.owner,
       repo: this.repo,

@@ -1,4 +1,5 @@
-import { CONFIG_PATH, parseConfig } from "../../config/config.ts";
+import { CONFIG_PATH, parseConfig, type InterlockConfig } from "../../config/config.ts";
+import { POLICY_DIST, type PolicyAtBase } from "../../evidence/evidence.ts";
 import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners } from "../../gate/codeowners.ts";
 import { directoryOf, EMPTY_DIRECTORY, type IdentityDirectory } from "../../identity/directory.ts";
 import { requestPathPattern } from "../../gate/collect.ts";
@@ -59,6 +60,11 @@ export interface ContextDeps {
   /** The e-mail address Interlock's commits are made with (not a person either). */
   readonly identityEmail: string;
   readonly counter?: ApiCallCounter;
+  /**
+   * The policy a repository that commits no built bundle (policies/dist) is decided by:
+   * Interlock's shipped defaults, as the request job loads them.
+   */
+  readonly defaultPolicy: () => PolicyAtBase;
 }
 
 /** Repository roles that may approve (GitHub's "write access"). */
@@ -80,6 +86,8 @@ interface CompareData {
     sha: string;
     author: { login?: string; name?: string; email?: string };
     committer: { login?: string; name?: string; email?: string };
+    /** The committer date the commit records. */
+    committedAt: string | undefined;
   }[];
 }
 
@@ -280,9 +288,66 @@ export class GitHubProposalContext implements ProposalContext {
    */
   identities(): Promise<IdentityDirectory> {
     return this.#once("identities", async () => {
-      const text = await this.#read(CONFIG_PATH.split("\\").join("/"), this.#src.codeownersRef);
-      return text === undefined ? EMPTY_DIRECTORY : directoryOf(parseConfig(text));
+      const config = await this.config();
+      return config === undefined ? EMPTY_DIRECTORY : directoryOf(config);
     });
+  }
+
+  /**
+   * The configuration (people, agents and their sponsors, keys, executors) as committed at the
+   * base, the ref CODEOWNERS is read at; undefined when there is none. One that does not parse
+   * throws (the gate fails closed with the reason).
+   */
+  config(): Promise<InterlockConfig | undefined> {
+    return this.#once("config", async () => {
+      const text = await this.#read(CONFIG_PATH.split("\\").join("/"), this.#src.codeownersRef);
+      return text === undefined ? undefined : parseConfig(text);
+    });
+  }
+
+  /**
+   * The policy committed at the base: the revision its built bundle's manifest
+   * (policies/dist/manifest.json) records, which the executor checks against the Wasm it loads
+   * when it decides the sealed original again; Interlock's shipped defaults where the
+   * repository commits no bundle. A manifest that does not say which revision it is counts as
+   * an incomplete bundle, which no decision matches.
+   */
+  policy(): Promise<PolicyAtBase> {
+    return this.#once("policy", async () => {
+      const text = await this.#read(POLICY_DIST.manifest, this.#src.codeownersRef);
+      if (text === undefined) return this.#deps.defaultPolicy();
+      let revision: unknown;
+      try {
+        revision = (JSON.parse(text) as { revision?: unknown }).revision;
+      } catch {
+        revision = undefined;
+      }
+      return {
+        revision:
+          typeof revision === "string" && /^sha256:[0-9a-f]{64}$/.test(revision)
+            ? revision
+            : "incomplete",
+        files: undefined,
+        committed: true,
+      };
+    });
+  }
+
+  /**
+   * When the request was filed: the committer date of the commit Interlock's App filed it with
+   * (the App writes the request's own time there), or why that is not known.
+   */
+  async filedAt(): Promise<{ at: Date } | { unknown: string }> {
+    const filed = await this.#filed();
+    if ("reason" in filed) return { unknown: filed.reason };
+    const commit = (await this.#compare()).commits.find((c) => c.sha === filed.commit);
+    const at = commit?.committedAt === undefined ? NaN : Date.parse(commit.committedAt);
+    if (!Number.isFinite(at)) {
+      return {
+        unknown: `the commit ${filed.commit.slice(0, 7)} the App filed it with is not among the pull request's commits`,
+      };
+    }
+    return { at: new Date(at) };
   }
 
   /**
@@ -391,6 +456,7 @@ export class GitHubProposalContext implements ProposalContext {
         sha: c.sha,
         author: person(c.author, c.commit.author),
         committer: person(c.committer, c.commit.committer),
+        committedAt: c.commit.committer?.date,
       }));
       return { files, commits };
     });
