@@ -72653,6 +72653,191 @@ function verifyWithdrawalCommit(p) {
 // src/evidence/evidence.ts
 import { createHash as createHash4 } from "node:crypto";
 
+// src/policy/bundle.ts
+import { createHash as createHash3 } from "node:crypto";
+import { existsSync as existsSync4, readdirSync, readFileSync as readFileSync3 } from "node:fs";
+import { join as join3, relative as relative2, sep as sep3 } from "node:path";
+
+// src/policy/toolchain.ts
+import { existsSync as existsSync3, readFileSync as readFileSync2 } from "node:fs";
+import { dirname, join as join2 } from "node:path";
+import { fileURLToPath } from "node:url";
+var PACKAGE_NAME = "interlock-approvals";
+function packageRoot() {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (; ; ) {
+    const pkg = join2(dir, "package.json");
+    if (existsSync3(pkg)) {
+      try {
+        if (JSON.parse(readFileSync2(pkg, "utf8")).name === PACKAGE_NAME)
+          return dir;
+      } catch {
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return join2(dirname(fileURLToPath(import.meta.url)), "..", "..");
+    dir = up;
+  }
+}
+
+// src/policy/bundle.ts
+var ENTRYPOINT = "interlock/decision";
+var DIST_DIR = "dist";
+function defaultPoliciesDir() {
+  return join3(packageRoot(), "policies");
+}
+function policiesDirFor(repoDir) {
+  if (repoDir !== void 0) {
+    const own2 = join3(repoDir, "policies");
+    if (existsSync4(own2)) return { dir: own2, isDefault: false };
+  }
+  return { dir: defaultPoliciesDir(), isDefault: true };
+}
+function revisionOf(wasm, dataJson) {
+  return sha2563(`${sha2563(wasm)}
+${sha2563(dataJson)}
+`);
+}
+function isPolicySource(relPath) {
+  const parts = relPath.split("/");
+  if (parts[0] === DIST_DIR) return false;
+  const name = parts[parts.length - 1] ?? "";
+  if (name.endsWith("_test.rego")) return false;
+  return name.endsWith(".rego") || ["data.json", "data.yaml", "data.yml"].includes(name);
+}
+function sourceDigest(dir) {
+  const files = [];
+  const walk2 = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join3(d, entry.name);
+      const rel = relative2(dir, full).split(sep3).join("/");
+      if (entry.isDirectory()) {
+        if (rel !== DIST_DIR && !entry.name.startsWith(".")) walk2(full);
+      } else if (entry.isFile() && isPolicySource(rel)) {
+        files.push(rel);
+      }
+    }
+  };
+  walk2(dir);
+  files.sort();
+  const h = createHash3("sha256");
+  for (const f of files) h.update(`${f}\0${sha2563(readFileSync3(join3(dir, f)))}
+`);
+  return `sha256:${h.digest("hex")}`;
+}
+function readBundle(policiesDir) {
+  const dist = join3(policiesDir, DIST_DIR);
+  const wasm = readFileSync3(join3(dist, "policy.wasm"));
+  const dataJson = readFileSync3(join3(dist, "data.json"), "utf8");
+  const manifest = JSON.parse(readFileSync3(join3(dist, "manifest.json"), "utf8"));
+  return { wasm: new Uint8Array(wasm), dataJson, manifest };
+}
+
+// src/proposal/request-file.ts
+var import_yaml4 = __toESM(require_dist(), 1);
+var REQUEST_FILE_VERSION = 1;
+function requestRecord(id2, requestedAt, ev, sealed) {
+  const body = {
+    interlock: REQUEST_FILE_VERSION,
+    id: id2,
+    requested_at: requestedAt.toISOString(),
+    expires_at: new Date(requestedAt.getTime() + ev.decision.ttl_seconds * 1e3).toISOString(),
+    request: ev.request,
+    findings: ev.findings,
+    masks: ev.masks,
+    decision: ev.decision,
+    sealed
+  };
+  return { ...body, digest: digestOf(body) };
+}
+function renderRequestFile(record4) {
+  const header = "# Interlock request. Values found sensitive are masked; the original params are sealed\n# to the executors below. Approve this by reviewing the pull request, not by editing it.\n";
+  return header + (0, import_yaml4.stringify)(record4, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+var requestFileSchema = external_exports.looseObject({
+  interlock: external_exports.literal(REQUEST_FILE_VERSION),
+  id: external_exports.string().regex(REQUEST_ID),
+  requested_at: external_exports.iso.datetime(),
+  expires_at: external_exports.iso.datetime(),
+  request: external_exports.looseObject({
+    action: external_exports.string(),
+    resource: external_exports.string().optional(),
+    requester: external_exports.looseObject({
+      id: external_exports.string(),
+      kind: external_exports.enum(["agent", "human", "pipeline"]),
+      on_behalf_of: external_exports.string().optional()
+    })
+  }),
+  decision: external_exports.looseObject({
+    allow: external_exports.boolean(),
+    deny: external_exports.array(external_exports.string()),
+    risk: external_exports.string(),
+    classification: external_exports.array(external_exports.string()),
+    auto_approve: external_exports.boolean(),
+    approvals: external_exports.object({
+      groups: external_exports.array(external_exports.object({ name: external_exports.string(), owners: external_exports.array(external_exports.string()), min: external_exports.number() }))
+    }),
+    ttl_seconds: external_exports.number(),
+    revision: external_exports.string()
+  }),
+  sealed: external_exports.object({
+    format: external_exports.literal("age"),
+    recipients: external_exports.array(external_exports.string()),
+    ciphertext: external_exports.string(),
+    digest: external_exports.string()
+  }).nullable(),
+  digest: external_exports.string()
+});
+function parseRequestFile(text) {
+  let value;
+  try {
+    const doc = (0, import_yaml4.parseDocument)(text, { uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length > 0)
+      return { error: `malformed YAML (${doc.errors[0].code.toLowerCase()})` };
+    value = doc.toJS({ maxAliasCount: 0 });
+  } catch (err) {
+    return { error: err.message.split("\n")[0] };
+  }
+  const parsed = requestFileSchema.safeParse(value);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    return {
+      error: `not an Interlock request file (${i.path.join(".") || "top level"}: ${i.message})`
+    };
+  }
+  const { digest: _digest, ...body } = value;
+  return { record: parsed.data, actualDigest: digestOf(body) };
+}
+
+// src/evidence/time.ts
+var FILING_SKEW_MS = 5 * 6e4;
+var GIT_TIME_GRANULARITY_MS = 1e3;
+function filingTime(filedAt, record4, now) {
+  const ttl = Number.isFinite(record4.decision.ttl_seconds) ? Math.max(0, record4.decision.ttl_seconds) : 0;
+  const expiresAt = new Date(filedAt.getTime() + ttl * 1e3);
+  const problems = [];
+  if (filedAt.getTime() > now.getTime() + FILING_SKEW_MS) {
+    problems.push(
+      `the request claims to be filed at ${filedAt.toISOString()}, later than this verifier's clock (${now.toISOString()}) plus ${FILING_SKEW_MS / 6e4} minutes: a filing time in the future is not trusted`
+    );
+  }
+  const agrees = (stored, expected) => {
+    const d = Date.parse(stored) - expected.getTime();
+    return Number.isFinite(d) && d >= 0 && d < GIT_TIME_GRANULARITY_MS;
+  };
+  if (!agrees(record4.requested_at, filedAt)) {
+    problems.push(
+      `the request file says requested_at ${record4.requested_at}, but it was filed at ${filedAt.toISOString()}`
+    );
+  }
+  if (!agrees(record4.expires_at, expiresAt)) {
+    problems.push(
+      `the request file says expires_at ${record4.expires_at}, but filed at ${filedAt.toISOString()} with a TTL of ${ttl} s it expires at ${expiresAt.toISOString()}`
+    );
+  }
+  return { filedAt, expiresAt, problems };
+}
+
 // src/presentation/escape.ts
 var INVISIBLE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}\p{Default_Ignorable_Code_Point}]/gu;
 var NAMED = {
@@ -73291,190 +73476,104 @@ function summarise(satisfied, autoApproved, outcomes, groups2, reviews, approval
   return `Not satisfied: ${[...missing, ...ignored].join("; ")}.`;
 }
 
-// src/policy/bundle.ts
-import { createHash as createHash3 } from "node:crypto";
-import { existsSync as existsSync4, readdirSync, readFileSync as readFileSync3 } from "node:fs";
-import { join as join3, relative as relative2, sep as sep3 } from "node:path";
-
-// src/policy/toolchain.ts
-import { existsSync as existsSync3, readFileSync as readFileSync2 } from "node:fs";
-import { dirname, join as join2 } from "node:path";
-import { fileURLToPath } from "node:url";
-var PACKAGE_NAME = "interlock-approvals";
-function packageRoot() {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (; ; ) {
-    const pkg = join2(dir, "package.json");
-    if (existsSync3(pkg)) {
-      try {
-        if (JSON.parse(readFileSync2(pkg, "utf8")).name === PACKAGE_NAME)
-          return dir;
-      } catch {
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) return join2(dirname(fileURLToPath(import.meta.url)), "..", "..");
-    dir = up;
+// src/evidence/judge.ts
+function judgeEvidence(f, now) {
+  const original = f.original && "record" in f.original.parse ? f.original.parse : void 0;
+  const landed = f.landed && "record" in f.landed.parse ? f.landed.parse : void 0;
+  const trusted = original ?? landed;
+  if (trusted === void 0) {
+    const why = f.landed && "error" in f.landed.parse ? f.landed.parse.error : "the request file is missing";
+    return { ok: false, reason: `cannot read the request file ${f.path}: ${why}` };
   }
-}
-
-// src/policy/bundle.ts
-var ENTRYPOINT = "interlock/decision";
-var DIST_DIR = "dist";
-function defaultPoliciesDir() {
-  return join3(packageRoot(), "policies");
-}
-function policiesDirFor(repoDir) {
-  if (repoDir !== void 0) {
-    const own2 = join3(repoDir, "policies");
-    if (existsSync4(own2)) return { dir: own2, isDefault: false };
-  }
-  return { dir: defaultPoliciesDir(), isDefault: true };
-}
-function revisionOf(wasm, dataJson) {
-  return sha2563(`${sha2563(wasm)}
-${sha2563(dataJson)}
-`);
-}
-function isPolicySource(relPath) {
-  const parts = relPath.split("/");
-  if (parts[0] === DIST_DIR) return false;
-  const name = parts[parts.length - 1] ?? "";
-  if (name.endsWith("_test.rego")) return false;
-  return name.endsWith(".rego") || ["data.json", "data.yaml", "data.yml"].includes(name);
-}
-function sourceDigest(dir) {
-  const files = [];
-  const walk2 = (d) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const full = join3(d, entry.name);
-      const rel = relative2(dir, full).split(sep3).join("/");
-      if (entry.isDirectory()) {
-        if (rel !== DIST_DIR && !entry.name.startsWith(".")) walk2(full);
-      } else if (entry.isFile() && isPolicySource(rel)) {
-        files.push(rel);
-      }
-    }
+  const record4 = trusted.record;
+  const declared = record4.request.requester;
+  const auth2 = f.authentication;
+  const time3 = "at" in f.filed ? filingTime(f.filed.at, record4, now) : {
+    filedAt: /* @__PURE__ */ new Date(0),
+    expiresAt: /* @__PURE__ */ new Date(0),
+    problems: [`when ${f.id} was filed is not known (${f.filed.unknown})`]
   };
-  walk2(dir);
-  files.sort();
-  const h = createHash3("sha256");
-  for (const f of files) h.update(`${f}\0${sha2563(readFileSync3(join3(dir, f)))}
-`);
-  return `sha256:${h.digest("hex")}`;
-}
-function readBundle(policiesDir) {
-  const dist = join3(policiesDir, DIST_DIR);
-  const wasm = readFileSync3(join3(dist, "policy.wasm"));
-  const dataJson = readFileSync3(join3(dist, "data.json"), "utf8");
-  const manifest = JSON.parse(readFileSync3(join3(dist, "manifest.json"), "utf8"));
-  return { wasm: new Uint8Array(wasm), dataJson, manifest };
-}
-
-// src/proposal/request-file.ts
-var import_yaml4 = __toESM(require_dist(), 1);
-var REQUEST_FILE_VERSION = 1;
-function requestRecord(id2, requestedAt, ev, sealed) {
-  const body = {
-    interlock: REQUEST_FILE_VERSION,
-    id: id2,
-    requested_at: requestedAt.toISOString(),
-    expires_at: new Date(requestedAt.getTime() + ev.decision.ttl_seconds * 1e3).toISOString(),
-    request: ev.request,
-    findings: ev.findings,
-    masks: ev.masks,
-    decision: ev.decision,
-    sealed
+  const snapshot = {
+    now: f.at,
+    request: {
+      id: f.id,
+      path: f.path,
+      requester: auth2.verified && auth2.requester ? auth2.requester : declared,
+      authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
+      decision: record4.decision,
+      expiresAt: time3.expiresAt,
+      ...f.withdrawal ? { withdrawn: true } : {},
+      ...f.ignoredWithdrawals.length > 0 ? { ignoredWithdrawals: f.ignoredWithdrawals } : {},
+      // What Interlock filed; "" when nothing vouches for a filing, which never matches.
+      recordedDigest: original ? original.record.digest : "",
+      // Byte-identical to what Interlock filed, or it is not the filed request.
+      actualDigest: landedDigest(f, record4.digest)
+    },
+    proposal: f.proposal,
+    reviews: f.reviews,
+    teams: f.teams,
+    codeowners: f.codeowners,
+    identities: directoryOf(f.config),
+    ...f.unreadable && (f.unreadable.pushers !== void 0 || f.unreadable.teams !== void 0) ? { unreadable: f.unreadable } : {}
   };
-  return { ...body, digest: digestOf(body) };
-}
-function renderRequestFile(record4) {
-  const header = "# Interlock request. Values found sensitive are masked; the original params are sealed\n# to the executors below. Approve this by reviewing the pull request, not by editing it.\n";
-  return header + (0, import_yaml4.stringify)(record4, { lineWidth: 0, aliasDuplicateObjects: false });
-}
-var requestFileSchema = external_exports.looseObject({
-  interlock: external_exports.literal(REQUEST_FILE_VERSION),
-  id: external_exports.string().regex(REQUEST_ID),
-  requested_at: external_exports.iso.datetime(),
-  expires_at: external_exports.iso.datetime(),
-  request: external_exports.looseObject({
-    action: external_exports.string(),
-    resource: external_exports.string().optional(),
-    requester: external_exports.looseObject({
-      id: external_exports.string(),
-      kind: external_exports.enum(["agent", "human", "pipeline"]),
-      on_behalf_of: external_exports.string().optional()
-    })
-  }),
-  decision: external_exports.looseObject({
-    allow: external_exports.boolean(),
-    deny: external_exports.array(external_exports.string()),
-    risk: external_exports.string(),
-    classification: external_exports.array(external_exports.string()),
-    auto_approve: external_exports.boolean(),
-    approvals: external_exports.object({
-      groups: external_exports.array(external_exports.object({ name: external_exports.string(), owners: external_exports.array(external_exports.string()), min: external_exports.number() }))
-    }),
-    ttl_seconds: external_exports.number(),
-    revision: external_exports.string()
-  }),
-  sealed: external_exports.object({
-    format: external_exports.literal("age"),
-    recipients: external_exports.array(external_exports.string()),
-    ciphertext: external_exports.string(),
-    digest: external_exports.string()
-  }).nullable(),
-  digest: external_exports.string()
-});
-function parseRequestFile(text) {
-  let value;
-  try {
-    const doc = (0, import_yaml4.parseDocument)(text, { uniqueKeys: true, prettyErrors: false });
-    if (doc.errors.length > 0)
-      return { error: `malformed YAML (${doc.errors[0].code.toLowerCase()})` };
-    value = doc.toJS({ maxAliasCount: 0 });
-  } catch (err) {
-    return { error: err.message.split("\n")[0] };
-  }
-  const parsed = requestFileSchema.safeParse(value);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    return {
-      error: `not an Interlock request file (${i.path.join(".") || "top level"}: ${i.message})`
-    };
-  }
-  const { digest: _digest, ...body } = value;
-  return { record: parsed.data, actualDigest: digestOf(body) };
-}
-
-// src/evidence/time.ts
-var FILING_SKEW_MS = 5 * 6e4;
-var GIT_TIME_GRANULARITY_MS = 1e3;
-function filingTime(baseline, record4, now) {
-  const filedAt = baseline.committedAt;
-  const ttl = Number.isFinite(record4.decision.ttl_seconds) ? Math.max(0, record4.decision.ttl_seconds) : 0;
-  const expiresAt = new Date(filedAt.getTime() + ttl * 1e3);
-  const problems = [];
-  if (filedAt.getTime() > now.getTime() + FILING_SKEW_MS) {
-    problems.push(
-      `the request claims to be filed at ${filedAt.toISOString()}, later than this verifier's clock (${now.toISOString()}) plus ${FILING_SKEW_MS / 6e4} minutes: a filing time in the future is not trusted`
+  let verdict = evaluateGate(snapshot);
+  const base7 = f.base.slice(0, 7);
+  if (record4.decision.revision !== f.policy.revision) {
+    verdict = refuse(
+      verdict,
+      "decision",
+      `the decision was made by policy ${short(record4.decision.revision)}, but the policy committed at ${base7} is ${short(f.policy.revision)}: the request was decided by a policy that is not the repository's (re-file it under the committed policy)`
     );
   }
-  const agrees = (stored, expected) => {
-    const d = Date.parse(stored) - expected.getTime();
-    return Number.isFinite(d) && d >= 0 && d < GIT_TIME_GRANULARITY_MS;
+  for (const problem of time3.problems) verdict = refuse(verdict, "not-expired", problem);
+  if (f.deletedReviews.length > 0) {
+    verdict = refuse(
+      verdict,
+      "no-rejection",
+      `a review of ${f.id} was deleted (${[...new Set(f.deletedReviews)].join(", ")}, which is no longer in the repository): what it said cannot be known, so the request cannot pass; restore the review tag or file the request again`
+    );
+  }
+  return {
+    ok: true,
+    satisfied: verdict.satisfied,
+    verdict,
+    snapshot,
+    record: record4,
+    path: f.path,
+    config: f.config,
+    filedAt: time3.filedAt,
+    expiresAt: time3.expiresAt,
+    policy: f.policy,
+    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
+    ...f.withdrawal ? { withdrawal: f.withdrawal } : {},
+    ignoredWithdrawals: f.ignoredWithdrawals
   };
-  if (!agrees(record4.requested_at, filedAt)) {
-    problems.push(
-      `the request file says requested_at ${record4.requested_at}, but it was filed at ${filedAt.toISOString()}`
-    );
+}
+function landedDigest(f, recorded) {
+  const landed = f.landed?.blob;
+  if (landed === void 0) return "missing where it landed";
+  const original = f.original?.blob;
+  if (original !== void 0 && (original.oid !== void 0 && landed.oid === original.oid || original.content.equals(landed.content))) {
+    return recorded;
   }
-  if (!agrees(record4.expires_at, expiresAt)) {
-    problems.push(
-      `the request file says expires_at ${record4.expires_at}, but filed at ${filedAt.toISOString()} with a TTL of ${ttl} s it expires at ${expiresAt.toISOString()}`
-    );
-  }
-  return { filedAt, expiresAt, problems };
+  const parsed = f.landed.parse;
+  if ("record" in parsed && parsed.actualDigest !== recorded) return parsed.actualDigest;
+  return sha2563(landed.content);
+}
+function refuse(v, rule, detail) {
+  const rules = v.rules.map(
+    (r) => r.rule === rule ? { rule, ok: false, detail: r.ok ? detail : `${r.detail}; ${detail}` } : r
+  );
+  return {
+    ...v,
+    satisfied: false,
+    autoApproved: false,
+    rules,
+    summary: v.satisfied ? `Not satisfied: ${detail}` : v.summary
+  };
+}
+function short(s) {
+  return s.replace(/^sha256:/, "").slice(0, 12);
 }
 
 // src/evidence/evidence.ts
@@ -73571,65 +73670,33 @@ async function evidenceAtMerge(reader, m, opts2) {
     directory,
     ...opts2.countsWithdrawal ? { counts: opts2.countsWithdrawal } : {}
   });
-  const time3 = filingTime(baseline, record4, opts2.now);
-  const policy = await policyAt(reader, m.base, cache);
-  const snapshot = {
-    now: m.at,
-    request: {
+  return judgeEvidence(
+    {
       id: m.id,
       path,
-      requester: auth2.verified && auth2.requester ? auth2.requester : declared,
-      authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
-      decision: record4.decision,
-      expiresAt: time3.expiresAt,
-      ...withdrawn.withdrawal ? { withdrawn: true } : {},
-      ...withdrawn.ignored.length > 0 ? { ignoredWithdrawals: withdrawn.ignored } : {},
-      recordedDigest: original && "record" in original ? original.record.digest : "",
-      // Byte-identical to what Interlock filed, or it is not the filed request.
-      actualDigest: landedDigest(originalBlob, landedBlob, landed, record4.digest)
+      base: m.base,
+      at: m.at,
+      config: config2,
+      codeowners: await codeownersAt(reader, m.base, cache),
+      policy: await policyAt(reader, m.base, cache),
+      ...originalBlob && original ? { original: { blob: originalBlob, parse: original } } : {},
+      ...landedBlob && landed ? { landed: { blob: landedBlob, parse: landed } } : {},
+      filed: { at: baseline.committedAt },
+      authentication: auth2,
+      proposal: {
+        author: people.author,
+        headCommit: m.head,
+        changedFiles: m.changed,
+        committers: people.committers
+      },
+      reviews,
+      teams: ownerMembers(config2),
+      ...withdrawn.withdrawal ? { withdrawal: withdrawn.withdrawal } : {},
+      ignoredWithdrawals: withdrawn.ignored,
+      deletedReviews: removed
     },
-    proposal: {
-      author: people.author,
-      headCommit: m.head,
-      changedFiles: m.changed,
-      committers: people.committers
-    },
-    reviews,
-    teams: ownerMembers(config2),
-    codeowners: await codeownersAt(reader, m.base, cache),
-    identities: directory
-  };
-  let verdict = evaluateGate(snapshot);
-  if (record4.decision.revision !== policy.revision) {
-    verdict = refuse(
-      verdict,
-      "decision",
-      `the decision was made by policy ${short(record4.decision.revision)}, but the policy committed at ${base7} is ${short(policy.revision)}: the request was decided by a policy that is not the repository's (re-file it under the committed policy)`
-    );
-  }
-  for (const problem of time3.problems) verdict = refuse(verdict, "not-expired", problem);
-  if (removed.length > 0) {
-    verdict = refuse(
-      verdict,
-      "no-rejection",
-      `a review of ${m.id} was deleted (${[...new Set(removed)].join(", ")}, which is no longer in the repository): what it said cannot be known, so the request cannot pass; restore the review tag or file the request again`
-    );
-  }
-  return {
-    ok: true,
-    satisfied: verdict.satisfied,
-    verdict,
-    snapshot,
-    record: record4,
-    path,
-    config: config2,
-    filedAt: time3.filedAt,
-    expiresAt: time3.expiresAt,
-    policy,
-    approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who),
-    ...withdrawn.withdrawal ? { withdrawal: withdrawn.withdrawal } : {},
-    ignoredWithdrawals: withdrawn.ignored
-  };
+    opts2.now
+  );
 }
 async function withdrawalNow(reader, id2, rev, cache = newEvidenceCache()) {
   const config2 = await configAt(reader, rev, cache);
@@ -73664,13 +73731,13 @@ function tagOid(content, algorithm) {
 async function mergeFromCommit(reader, m) {
   const commit = await reader.commit(m.mergeCommit);
   if (commit === void 0)
-    return { refused: `the merge commit ${short(m.mergeCommit)} is missing` };
+    return { refused: `the merge commit ${short2(m.mergeCommit)} is missing` };
   const first = commit.parents[0];
   if (first === void 0)
     return { refused: `${m.path} was in the very first commit: it never was a proposal` };
   if (commit.parents.length > 2)
     return {
-      refused: `${short(m.mergeCommit)} is an octopus merge; Interlock merges one proposal at a time`
+      refused: `${short2(m.mergeCommit)} is an octopus merge; Interlock merges one proposal at a time`
     };
   return {
     id: m.id,
@@ -73680,24 +73747,6 @@ async function mergeFromCommit(reader, m) {
     landed: commit.oid,
     changed: await reader.changes(first, commit.oid),
     at: commit.committedAt
-  };
-}
-function landedDigest(original, landed, parsed, recorded) {
-  if (landed === void 0) return "missing where it landed";
-  if (original !== void 0 && landed.oid === original.oid) return recorded;
-  if (parsed && "record" in parsed && parsed.actualDigest !== recorded) return parsed.actualDigest;
-  return sha2563(landed.content);
-}
-function refuse(v, rule, detail) {
-  const rules = v.rules.map(
-    (r) => r.rule === rule ? { rule, ok: false, detail: r.ok ? detail : `${r.detail}; ${detail}` } : r
-  );
-  return {
-    ...v,
-    satisfied: false,
-    autoApproved: false,
-    rules,
-    summary: v.satisfied ? `Not satisfied: ${detail}` : v.summary
   };
 }
 async function proposalPeople(reader, head, who) {
@@ -73786,12 +73835,12 @@ async function policyAt(reader, commit, cache) {
   cache.policy.set(key, policy);
   return policy;
 }
-function short(s) {
+function short2(s) {
   return s.replace(/^sha256:/, "").slice(0, 12);
 }
 
 // src/gate/collect.ts
-async function collectSnapshot(ctx, now, knownPath) {
+async function contextEvidence(ctx, at, now, knownPath) {
   const changed = await ctx.changedFiles();
   const pattern = requestPathPattern(ctx.id);
   const path = knownPath ?? changed.find((c) => pattern.test(c.path))?.path;
@@ -73801,55 +73850,60 @@ async function collectSnapshot(ctx, now, knownPath) {
       reason: `the proposal for ${ctx.id} has no request file requests/<action>/${ctx.id}.yaml`
     };
   }
+  if (!ctx.config || !ctx.policy || !ctx.filedAt) {
+    return {
+      ok: false,
+      reason: `this forge does not say what the configuration, the policy and the filing time of ${ctx.id} were, so its evidence cannot be judged`
+    };
+  }
+  const config2 = await ctx.config();
+  if (config2 === void 0) {
+    return {
+      ok: false,
+      reason: `there is no .interlock/config.yaml at ${ctx.baseCommit.slice(0, 7)}, the base of ${ctx.id}'s proposal`
+    };
+  }
   const originalText = await ctx.readOriginal(path);
   const headText = await ctx.readHead(path);
-  const original = originalText === void 0 ? void 0 : parseRequestFile(originalText);
-  const head = headText === void 0 ? void 0 : parseRequestFile(headText);
-  const trusted = original && "record" in original ? original : head && "record" in head ? head : void 0;
-  if (trusted === void 0 || !("record" in trusted)) {
-    const why = head && "error" in head ? head.error : "the request file is missing";
-    return { ok: false, reason: `cannot read the request file ${path}: ${why}` };
-  }
-  const record4 = trusted.record;
-  const declared = record4.request.requester;
-  const auth2 = ctx.authenticate ? await ctx.authenticate(declared) : {
-    verified: true,
-    signer: declared.id,
-    detail: "the forge authenticates who opens a proposal"
+  const fact = (text) => text === void 0 ? void 0 : { blob: { content: Buffer.from(text, "utf8") }, parse: parseRequestFile(text) };
+  const original = fact(originalText);
+  const landed = fact(headText);
+  const trusted = [original, landed].find((f) => f !== void 0 && "record" in f.parse);
+  const declared = trusted && "record" in trusted.parse ? trusted.parse.record.request.requester : void 0;
+  const authentication = declared === void 0 ? { verified: false, reason: "the request file cannot be read" } : ctx.authenticate ? await ctx.authenticate(declared) : {
+    verified: false,
+    reason: "this forge does not say who filed the request"
   };
-  const requester = auth2.verified && auth2.requester ? auth2.requester : declared;
   const codeownersText = await ctx.codeowners();
-  const identities = ctx.identities ? await ctx.identities() : void 0;
-  const committers = await ctx.committers();
-  const teams = await ctx.teams();
   const unreadable2 = ctx.unreadable ? await ctx.unreadable() : void 0;
-  const snapshot = {
-    now,
-    request: {
+  return judgeEvidence(
+    {
       id: ctx.id,
       path,
-      requester,
-      authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
-      decision: record4.decision,
-      expiresAt: new Date(record4.expires_at),
-      ...ctx.withdrawn && await ctx.withdrawn() ? { withdrawn: true } : {},
-      // What Interlock wrote; "" when there is no baseline, which never matches (fail closed).
-      recordedDigest: original && "record" in original ? original.record.digest : "",
-      actualDigest: head && "record" in head ? head.actualDigest : "missing or unreadable at the head"
+      base: ctx.baseCommit,
+      at,
+      config: config2,
+      codeowners: codeownersText === void 0 ? null : parseCodeowners(codeownersText),
+      policy: await ctx.policy(),
+      ...original ? { original } : {},
+      ...landed ? { landed } : {},
+      filed: await ctx.filedAt(),
+      authentication,
+      proposal: {
+        author: await ctx.author(),
+        headCommit: ctx.headCommit,
+        changedFiles: changed,
+        committers: await ctx.committers()
+      },
+      reviews: await ctx.reviews(),
+      teams: await ctx.teams(),
+      // On GitHub a requester withdraws by closing the pull request, which can then never merge.
+      ignoredWithdrawals: [],
+      deletedReviews: [],
+      ...unreadable2 ? { unreadable: unreadable2 } : {}
     },
-    proposal: {
-      author: await ctx.author(),
-      headCommit: ctx.headCommit,
-      changedFiles: changed,
-      committers
-    },
-    reviews: await ctx.reviews(),
-    teams,
-    codeowners: codeownersText === void 0 ? null : parseCodeowners(codeownersText),
-    ...identities ? { identities } : {},
-    ...unreadable2 && (unreadable2.pushers !== void 0 || unreadable2.teams !== void 0) ? { unreadable: unreadable2 } : {}
-  };
-  return { ok: true, snapshot, record: record4, path };
+    now
+  );
 }
 
 // src/forge/github/proposal-context.ts
@@ -74029,9 +74083,60 @@ var GitHubProposalContext = class {
    */
   identities() {
     return this.#once("identities", async () => {
-      const text = await this.#read(CONFIG_PATH.split("\\").join("/"), this.#src.codeownersRef);
-      return text === void 0 ? EMPTY_DIRECTORY : directoryOf(parseConfig(text));
+      const config2 = await this.config();
+      return config2 === void 0 ? EMPTY_DIRECTORY : directoryOf(config2);
     });
+  }
+  /**
+   * The configuration (people, agents and their sponsors, keys, executors) as committed at the
+   * base, the ref CODEOWNERS is read at; undefined when there is none. One that does not parse
+   * throws (the gate fails closed with the reason).
+   */
+  config() {
+    return this.#once("config", async () => {
+      const text = await this.#read(CONFIG_PATH.split("\\").join("/"), this.#src.codeownersRef);
+      return text === void 0 ? void 0 : parseConfig(text);
+    });
+  }
+  /**
+   * The policy committed at the base: the revision its built bundle's manifest
+   * (policies/dist/manifest.json) records, which the executor checks against the Wasm it loads
+   * when it decides the sealed original again; Interlock's shipped defaults where the
+   * repository commits no bundle. A manifest that does not say which revision it is counts as
+   * an incomplete bundle, which no decision matches.
+   */
+  policy() {
+    return this.#once("policy", async () => {
+      const text = await this.#read(POLICY_DIST.manifest, this.#src.codeownersRef);
+      if (text === void 0) return this.#deps.defaultPolicy();
+      let revision;
+      try {
+        revision = JSON.parse(text).revision;
+      } catch {
+        revision = void 0;
+      }
+      return {
+        revision: typeof revision === "string" && /^sha256:[0-9a-f]{64}$/.test(revision) ? revision : "incomplete",
+        files: void 0,
+        committed: true
+      };
+    });
+  }
+  /**
+   * When the request was filed: the committer date of the commit Interlock's App filed it with
+   * (the App writes the request's own time there), or why that is not known.
+   */
+  async filedAt() {
+    const filed = await this.#filed();
+    if ("reason" in filed) return { unknown: filed.reason };
+    const commit = (await this.#compare()).commits.find((c) => c.sha === filed.commit);
+    const at = commit?.committedAt === void 0 ? NaN : Date.parse(commit.committedAt);
+    if (!Number.isFinite(at)) {
+      return {
+        unknown: `the commit ${filed.commit.slice(0, 7)} the App filed it with is not among the pull request's commits`
+      };
+    }
+    return { at: new Date(at) };
   }
   /**
    * Members of the organisation's teams that this request names: its approval groups' owners
@@ -74129,7 +74234,8 @@ var GitHubProposalContext = class {
       const commits = data.commits.map((c) => ({
         sha: c.sha,
         author: person(c.author, c.commit.author),
-        committer: person(c.committer, c.commit.committer)
+        committer: person(c.committer, c.commit.committer),
+        committedAt: c.commit.committer?.date
       }));
       return { files, commits };
     });
@@ -74296,6 +74402,7 @@ function changeStatus(status) {
 }
 
 // src/forge/github/github-forge.ts
+var DEFAULT_POLICY = /* @__PURE__ */ new Map();
 var GATE_CHECK_NAME = "interlock/gate";
 var REQUEST_FILE = /^requests\/[a-z0-9_.-]{1,100}\/([0-9A-HJKMNP-TV-Z]{26})\.yaml$/;
 var CHECK_TITLE_MAX = 255;
@@ -74325,6 +74432,7 @@ var GitHubForge = class {
   #botLogin;
   #counter;
   #identity;
+  #defaultPoliciesDir;
   /** Pull request numbers by request id (a PR's number never changes). */
   #numbers = /* @__PURE__ */ new Map();
   /** Merged pull requests by merge commit (a merged PR's head and merge are final). */
@@ -74340,6 +74448,7 @@ var GitHubForge = class {
     this.#botLogin = options.botLogin;
     this.#counter = options.counter;
     this.#identity = options.identity ?? INTERLOCK_IDENTITY;
+    this.#defaultPoliciesDir = options.defaultPoliciesDir ?? defaultPoliciesDir();
   }
   get #r() {
     return { owner: this.owner, repo: this.repo };
@@ -74504,11 +74613,11 @@ ${p.body}`,
    */
   evidence(m) {
     return this.#op("evidence", async () => {
-      const short2 = m.mergeCommit.slice(0, 7);
+      const short3 = m.mergeCommit.slice(0, 7);
       const pr = this.#merged.get(m.mergeCommit) ?? await this.#mergedPull(m.mergeCommit, m.id);
       if (pr === void 0 || pr.mergedAt === void 0) {
         return {
-          refused: `${m.path} reached ${this.defaultBranch} in ${short2}, which was not merged through a pull request (a direct push or a bypass of the proposal)`
+          refused: `${m.path} reached ${this.defaultBranch} in ${short3}, which was not merged through a pull request (a direct push or a bypass of the proposal)`
         };
       }
       const branch = `${BRANCH_PREFIX}${m.id}`;
@@ -74528,14 +74637,14 @@ ${p.body}`,
       const parents = commit.parents.map((p) => p.sha);
       const first = parents[0];
       if (first === void 0) {
-        return { refused: `${short2} has no parent: it never was a proposal` };
+        return { refused: `${short3} has no parent: it never was a proposal` };
       }
       if (parents.length > 2) {
-        return { refused: `${short2} is an octopus merge; Interlock merges one proposal at a time` };
+        return { refused: `${short3} is an octopus merge; Interlock merges one proposal at a time` };
       }
       if (parents.length === 2 && parents[1] !== pr.headSha) {
         return {
-          refused: `${short2} merges ${parents[1].slice(0, 7)}, not the head ${pr.headSha.slice(0, 7)} of pull request #${pr.number}`
+          refused: `${short3} merges ${parents[1].slice(0, 7)}, not the head ${pr.headSha.slice(0, 7)} of pull request #${pr.number}`
         };
       }
       return new GitHubProposalContext(
@@ -74750,6 +74859,16 @@ ${p.body}`,
   }
   #contextDeps() {
     return {
+      defaultPolicy: () => {
+        const dir = this.#defaultPoliciesDir;
+        let p = DEFAULT_POLICY.get(dir);
+        if (p === void 0) {
+          const files = readBundle(dir);
+          p = { revision: revisionOf(files.wasm, files.dataJson), files, committed: false };
+          DEFAULT_POLICY.set(dir, p);
+        }
+        return p;
+      },
       octokit: this.#octokit,
       owner: this.owner,
       repo: this.repo,
@@ -84976,19 +85095,21 @@ function actionsCoreOutput() {
   };
 }
 function githubForgeFactory(opts2 = {}) {
+  const { defaultPoliciesDir: defaultPoliciesDir2, ...client } = opts2;
   return (t) => new GitHubForge({
     octokit: createOctokit({
       token: t.token,
       baseUrl: t.apiUrl,
       userAgent: "interlock-action",
-      ...opts2
+      ...client
     }),
     owner: t.owner,
     repo: t.repo,
     defaultBranch: t.defaultBranch,
     org: t.owner,
     botLogin: t.botLogin,
-    ...opts2.counter ? { counter: opts2.counter } : {}
+    ...client.counter ? { counter: client.counter } : {},
+    ...defaultPoliciesDir2 ? { defaultPoliciesDir: defaultPoliciesDir2 } : {}
   });
 }
 function bundledPoliciesDir(moduleUrl) {
@@ -84999,7 +85120,10 @@ function productionDeps(moduleUrl) {
   const policies = bundledPoliciesDir(moduleUrl);
   return {
     settings: () => parseSettings(process.env),
-    forgeFactory: githubForgeFactory({ log: { warn: (m) => warning(m) } }),
+    forgeFactory: githubForgeFactory({
+      log: { warn: (m) => warning(m) },
+      ...policies === void 0 ? {} : { defaultPoliciesDir: policies }
+    }),
     core: actionsCoreOutput(),
     env: process.env,
     now: () => /* @__PURE__ */ new Date(),
@@ -86716,21 +86840,32 @@ async function executeOne(m, deps, run2) {
 async function checkEvidence(m, deps) {
   const evidence = await deps.forge.evidence(m);
   if ("refused" in evidence) return { refusal: evidence.refused };
-  const collected = await collectSnapshot(evidence, m.mergedAt, m.path);
-  if (!collected.ok) return { refusal: collected.reason };
-  const verdict = evaluateGate(collected.snapshot);
-  if (!verdict.satisfied)
-    return { refusal: `the gate did not hold at the merge: ${verdict.summary}` };
-  const { record: file2 } = collected;
-  if (deps.now().getTime() >= new Date(file2.expires_at).getTime()) {
-    return { refusal: `the request expired at ${file2.expires_at}, before it was executed` };
+  const ev = await contextEvidence(evidence, m.mergedAt, deps.now(), m.path);
+  if (!ev.ok) return { refusal: ev.reason };
+  if (!ev.satisfied)
+    return { refusal: `the gate did not hold at the merge: ${ev.verdict.summary}` };
+  if (deps.now().getTime() >= ev.expiresAt.getTime()) {
+    return { refusal: expiredBeforeRun(ev) };
   }
-  const checked = await reDecideSealed(file2, collected.snapshot, deps, {
+  const engine = deps.decide.engine.revision;
+  if (engine !== ev.policy.revision) {
+    return {
+      refusal: `this executor's policy is ${shortRevision(engine)}, but the policy committed at the base of the merge is ${shortRevision(ev.policy.revision)}: run the executor on the merge it executes, with the policy built from the committed sources`
+    };
+  }
+  const checked = await reDecideSealed(ev.record, ev.snapshot, deps, {
     ...deps.decide,
-    now: new Date(file2.requested_at)
+    now: ev.filedAt,
+    identities: directoryOf(ev.config)
   });
   if ("refusal" in checked) return checked;
-  return { ...checked, approvers: verdict.approvals.filter((a) => a.counted).map((a) => a.who) };
+  return { ...checked, approvers: ev.approvers };
+}
+function expiredBeforeRun(ev) {
+  return `the request expired at ${ev.expiresAt.toISOString()} (filed at ${ev.filedAt.toISOString()}, TTL ${ev.record.decision.ttl_seconds} s), before it was executed`;
+}
+function shortRevision(s) {
+  return s.replace(/^sha256:/, "").slice(0, 12);
 }
 async function checkCommittedEvidence(m, deps, run2) {
   const { source, engines } = run2;
@@ -86746,9 +86881,7 @@ async function checkCommittedEvidence(m, deps, run2) {
   if (!ev.satisfied)
     return { refusal: `the gate did not hold at the merge: ${ev.verdict.summary}` };
   if (deps.now().getTime() >= ev.expiresAt.getTime()) {
-    return {
-      refusal: `the request expired at ${ev.expiresAt.toISOString()} (filed at ${ev.filedAt.toISOString()}, TTL ${ev.record.decision.ttl_seconds} s), before it was executed`
-    };
+    return { refusal: expiredBeforeRun(ev) };
   }
   const checked = await reDecideSealed(ev.record, ev.snapshot, deps, {
     ...deps.decide,
@@ -87178,15 +87311,15 @@ async function checkGate(forge, id2, now, shared) {
           hint: "Run the command again."
         });
       }
-      const ev = await evidenceAtMerge(source.reader, m, {
+      const ev2 = await evidenceAtMerge(source.reader, m, {
         now,
         ...trust ? { trust } : {},
         ...shared?.cache ? { cache: shared.cache } : {}
       });
-      if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
+      if (!ev2.ok) throw new InterlockError("request.invalid", ev2.reason);
       return {
-        verdict: ev.verdict,
-        collected: { ok: true, snapshot: ev.snapshot, record: ev.record, path: ev.path },
+        verdict: ev2.verdict,
+        collected: { snapshot: ev2.snapshot, record: ev2.record, path: ev2.path },
         context: context2
       };
     } finally {
@@ -87195,9 +87328,13 @@ async function checkGate(forge, id2, now, shared) {
   }
   const context = await forge.proposal(id2);
   if (context === void 0) throw noProposal(id2);
-  const collected = await collectSnapshot(context, now);
-  if (!collected.ok) throw new InterlockError("request.invalid", collected.reason);
-  return { verdict: evaluateGate(collected.snapshot), collected, context };
+  const ev = await contextEvidence(context, now, now);
+  if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
+  return {
+    verdict: ev.verdict,
+    collected: { snapshot: ev.snapshot, record: ev.record, path: ev.path },
+    context
+  };
 }
 
 // src/action/render.ts
