@@ -115,6 +115,21 @@ describe("interlock mcp over stdio, with the MCP SDK's client", () => {
     })) as ToolResult;
     expect(bad.isError).toBe(true);
   }, 60_000);
+
+  it("as the requester, reading another agent's request is refused: status, waits and lists show only its own", async () => {
+    const other = await repo.request(requests.query(7)); // filed by agent:catalogue-bot
+    for (const [tool, args] of [
+      ["check_status", { id: other.id }],
+      ["wait_for_decision", { id: other.id, timeout_seconds: 0 }],
+    ] as const) {
+      const r = (await client.callTool({ name: tool, arguments: args })) as ToolResult;
+      expect(r.isError, tool).toBe(true);
+      expect(JSON.stringify(r.content)).toMatch(/was not filed by agent:etl-bot/);
+      expect(JSON.stringify(r.content)).not.toMatch(/shelf/);
+    }
+    const mine = (await call("list_my_requests", {})).requests as { id: string }[];
+    expect(mine.map((m) => m.id)).not.toContain(other.id);
+  }, 60_000);
 });
 
 describe("the MCP Inspector's CLI mode", () => {

@@ -82,6 +82,13 @@ export async function localBackend(options: ApprovalOptions): Promise<ApprovalBa
           hint: "Use the id returned when the request was filed.",
         });
       }
+      // A requester follows its own requests only: another's reviews, reasons and results are
+      // not theirs to read (reviewers use 'interlock show').
+      if (s.requester !== as) {
+        throw new InterlockError("usage", `request ${id} was not filed by ${as}`, {
+          hint: `Follow the requests ${as} filed (list_my_requests); a reviewer reads any request with 'interlock show ${id}'.`,
+        });
+      }
       return approvalStatus(local, s);
     },
     async withdraw(id, reason) {
