@@ -153,6 +153,40 @@ describe("notifications through the CLI", () => {
   });
 });
 
+describe("notifications follow only the trusted config", () => {
+  it("as a repository writer, a plain commit that redirects a channel sends nothing anywhere, and says why", async () => {
+    const clock = new Clock(new Date().toISOString());
+    consumerClock = () => clock.now;
+    const repo = await notifyingRepo(clock);
+    const filed = await repo.request(requests.export());
+    expect(slackMessageOf(filed.id)).toBeDefined();
+    const before = hook.events.length;
+    // The writer points the stewards' Slack channel at their own, with a plain commit.
+    const path = join(repo.dir, ".interlock", "config.yaml");
+    const config = parseYaml(readFileSync(path, "utf8")) as {
+      notifications: { channels: Record<string, Record<string, unknown>> };
+    };
+    config.notifications.channels.stewards!.channel = "C0MALLORY";
+    writeFileSync(path, stringify(config, { lineWidth: 0 }));
+    git(repo.dir, ["commit", "-q", "-am", "Tidy the notifications"], {
+      who: { name: "Mallory Example", email: "mallory@acme.example" },
+    });
+    // approve refuses a repository whose trust chain is broken; nothing is announced either,
+    // to the writer's channel or anywhere else.
+    const approved = await repo.cli(["approve", filed.id, "--as", "dana"]);
+    expect(approved.code).toBe(2);
+    expect(approved.stderr).toMatch(/the trust inputs at [0-9a-f]{7} are not trusted/);
+    clock.tick(60);
+    const notify = await repo.json<{ undelivered: { error?: string }[] }>(["notify"]);
+    expect(JSON.stringify(notify.body) + notify.stderr).toMatch(/not trusted/);
+    expect(
+      [...slack.messages.values()].filter((m) => JSON.stringify(m).includes("C0MALLORY")),
+    ).toEqual([]);
+    expect(JSON.stringify(slackMessageOf(filed.id)!.blocks)).not.toContain("approved by dana");
+    expect(hook.events.length).toBe(before);
+  });
+});
+
 describe("the SDK on the local forge", () => {
   function clockOf(repo: Repo): SdkClock {
     return { now: () => repo.clock.now, sleep: async (ms) => void repo.clock.tick(ms / 1000) };

@@ -5,12 +5,17 @@ import type { ForgeReview } from "../forge/forge.ts";
 import { currentWithdrawal } from "../lifecycle/withdraw.ts";
 import { resultPath } from "../forge/refs.ts";
 import { requestStatuses, type RequestStatus } from "../lifecycle/status.ts";
-import { evidenceAtMerge, mergeFromCommit } from "../evidence/evidence.ts";
+import {
+  configAt,
+  evidenceAtMerge,
+  mergeFromCommit,
+  newEvidenceCache,
+} from "../evidence/evidence.ts";
 import { maskText } from "../masking/mask.ts";
 import { sweepNotifications, type SweepReport, type Transports } from "./deliver.ts";
-import { committedNotifications } from "./committed.ts";
 import { cardOf, localReviewCommands, type AnnouncedReview, type RequestFacts } from "./event.ts";
 import { outboxDir, type DeliveryRecord } from "./outbox.ts";
+import type { NotificationsConfig } from "./config.ts";
 
 /**
  * Notifications on the local forge: the facts of every request, read from the repository
@@ -159,6 +164,33 @@ export async function localFacts(
 }
 
 /**
+ * The notifications the default branch configures, read only where the trust chain holds: the
+ * config is a trust input like any other, so a writer's plain commit to it neither silences
+ * nor redirects anything (it breaks the chain, and nothing is sent until the chain holds).
+ * Undefined when it configures none.
+ */
+async function trustedNotifications(forge: LocalForge): Promise<NotificationsConfig | undefined> {
+  const source = forge.evidenceSource();
+  try {
+    const tip = await source.reader.commit(`refs/heads/${forge.defaultBranch}`);
+    if (tip === undefined) return undefined;
+    const trust = await source.trust?.();
+    const untrusted = trust === undefined ? undefined : trust.brokenAt(tip.oid);
+    if (untrusted !== undefined) {
+      throw new Error(
+        `the configuration on ${forge.defaultBranch} is not trusted (${untrusted}): nothing is sent until the trust chain holds`,
+      );
+    }
+    const config = await configAt(source.reader, tip.oid, newEvidenceCache());
+    if (config instanceof Error) throw config;
+    const n = config.notifications;
+    return n === undefined || n.routes.length === 0 ? undefined : n;
+  } finally {
+    source.close();
+  }
+}
+
+/**
  * The sweep of a local approvals repository; undefined when it configures no notifications.
  * Never throws: a failure is returned as an undelivered record with its reason.
  */
@@ -173,7 +205,7 @@ export async function sweepLocal(
   },
 ): Promise<SweepReport | undefined> {
   try {
-    const config = await committedNotifications(local.forge);
+    const config = await trustedNotifications(local.forge);
     if (config === undefined) return undefined;
     const statuses = await requestStatuses(local.forge, o.now());
     const facts = await localFacts(local.forge, statuses, o.repoArg);
