@@ -12,6 +12,7 @@ import { check, type Diagnostics } from "recheck";
 import { describe, expect, it } from "vitest";
 import { detectionRegexes } from "../src/masking/detectors.ts";
 import { BLOCK_YAML_PATTERNS } from "../src/request/block-yaml.ts";
+import { YAML_SUBSET_PATTERNS } from "../src/proposal/yaml-subset.ts";
 
 /** recheck's verdict on one regex: "safe", "vulnerable" or "unknown" (with the reason). */
 async function redosStatus(re: RegExp): Promise<{ status: Diagnostics["status"]; detail: string }> {
@@ -31,6 +32,7 @@ async function redosStatus(re: RegExp): Promise<{ status: Diagnostics["status"];
 const patterns = [
   ...detectionRegexes(),
   ...BLOCK_YAML_PATTERNS.map((re) => ({ name: `block-yaml /${re.source}/`, re })),
+  ...YAML_SUBSET_PATTERNS.map((re) => ({ name: `yaml-subset /${re.source}/`, re })),
 ];
 
 describe("the ReDoS check itself", () => {

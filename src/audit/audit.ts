@@ -22,6 +22,7 @@ import { type Withdrawal } from "../forge/local/withdrawal.ts";
 import type { GateRuleId } from "../gate/snapshot.ts";
 import { Git } from "../forge/local/git.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+import { readYamlSubset } from "../proposal/yaml-subset.ts";
 import { filingTime } from "../evidence/time.ts";
 import { interlockHome } from "../settings/home.ts";
 import { TrustChainBuilder, untrustedChain, type TrustChain } from "../trust/chain.ts";
@@ -350,7 +351,9 @@ async function merged(m: Merge, ctx: Ctx): Promise<AuditRecord> {
   const resultBlob = ctx.results.get(id);
   const resultText = resultBlob === undefined ? undefined : await batch.readText(resultBlob);
   const result =
-    resultText === undefined ? undefined : (parseYaml(resultText) as Record<string, unknown>);
+    resultText === undefined
+      ? undefined
+      : (readYamlSubset(resultText) ?? (parseYaml(resultText) as Record<string, unknown>));
   const claimed = trailers(merge.message, "Interlock-Approved-By");
   const verifyThis = ctx.opts.verify;
   const base = {

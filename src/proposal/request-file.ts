@@ -4,6 +4,7 @@ import { REQUEST_ID } from "../forge/refs.ts";
 import type { Evaluation } from "../decide.ts";
 import type { SealedParams } from "../masking/seal.ts";
 import { digestOf } from "../request/canonical.ts";
+import { readYamlSubset } from "./yaml-subset.ts";
 
 /** Format version of requests/<action>/<id>.yaml. */
 export const REQUEST_FILE_VERSION = 1;
@@ -100,15 +101,17 @@ export type ParsedRequestFile = z.infer<typeof requestFileSchema>;
 export function parseRequestFile(
   text: string,
 ): { record: ParsedRequestFile; actualDigest: string } | { error: string } {
-  let value: unknown;
-  try {
-    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-    if (doc.errors.length > 0)
-      return { error: `malformed YAML (${doc.errors[0]!.code.toLowerCase()})` };
-    value = doc.toJS({ maxAliasCount: 0 });
-  } catch (err) {
-    return { error: (err as Error).message.split("\n")[0]! };
-  }
+  // What Interlock renders is read in one pass (yaml-subset.ts); anything else by the library.
+  let value: unknown = readYamlSubset(text);
+  if (value === undefined)
+    try {
+      const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+      if (doc.errors.length > 0)
+        return { error: `malformed YAML (${doc.errors[0]!.code.toLowerCase()})` };
+      value = doc.toJS({ maxAliasCount: 0 });
+    } catch (err) {
+      return { error: (err as Error).message.split("\n")[0]! };
+    }
   const parsed = requestFileSchema.safeParse(value);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
