@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { auditTrail } from "../src/audit/audit.ts";
+import { auditTrail, withdrawalsAt } from "../src/audit/audit.ts";
 import { recordCheckpoint } from "../src/audit/checkpoint.ts";
 import { packageRoot } from "../src/policy/toolchain.ts";
 import { repoHome } from "../src/settings/home.ts";
@@ -182,6 +182,8 @@ export async function auditIncremental(
   const back = newRequests + newRequests / RESULT_BATCH;
   const tip = git(["rev-parse", `main~${back}`]);
   const root = git(["rev-list", "--max-parents=0", "main"]);
+  // As `audit --verify --checkpoint` records it (with the withdrawals reachable from its tip).
+  const withdrawals = await withdrawalsAt(repo, tip);
   recordCheckpoint(repoHome(home, root), {
     version: 1,
     root,
@@ -189,6 +191,7 @@ export async function auditIncremental(
     tip,
     records: requests - newRequests,
     at: new Date().toISOString(),
+    withdrawals,
   });
   let records = 0;
   let problems = 0;
@@ -199,7 +202,7 @@ export async function auditIncremental(
     branch: "main",
     verify: true,
     home,
-    checkpoint: { tip, root },
+    checkpoint: { tip, root, withdrawals },
   })) {
     if ("commit" in item) problems++;
     else {

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -150,6 +150,36 @@ describe("audit", () => {
         /trust chain is broken: it changes \.interlock\/config\.yaml outside a governance change/,
       ),
     });
+  });
+
+  // A checkpoint records the withdrawals reachable from its tip, so that the next audit lists
+  // only those added since (not a walk of the whole history). One recorded below it must still
+  // count for a request merged after it.
+  it("as a repository writer, a request its requester withdrew before the checkpoint and I merged after it is caught by the incremental audit", async () => {
+    const repo = await Repo.init();
+    const withdrawn = await repo.request(requests.export());
+    const w = await repo.cli(["withdraw", withdrawn.id, "--as", "agent:etl-bot"]);
+    expect(w.code, w.stderr).toBe(0);
+    await repo.approve(withdrawn.id, "dana");
+    const query = await repo.request(requests.query());
+    expect((await repo.merge(query.id)).code).toBe(0);
+    expect((await repo.cli(["audit", "--verify", "--checkpoint"])).code).toBe(0);
+    const root = git(repo.dir, ["rev-list", "--max-parents=0", "main"]);
+    const recorded = JSON.parse(
+      readFileSync(join(repo.home, "repos", root, "checkpoints", "main.json"), "utf8"),
+    ) as { body: { withdrawals?: Record<string, string[]> } };
+    expect(recorded.body.withdrawals?.[withdrawn.id]).toHaveLength(1);
+
+    git(repo.dir, ["merge", "--no-ff", "-q", "-m", "Merge", `interlock/${withdrawn.id}`], {
+      who: MALLORY,
+      date: repo.clock.tick(),
+    });
+    const audit = await repo.audit(true);
+    expect(audit.code).toBe(1);
+    expect(audit.records.map((r) => r.id)).toEqual([withdrawn.id]);
+    expect(audit.problems).toEqual([
+      expect.stringMatching(new RegExp(`^${withdrawn.id}: merged after its requester withdrew it`)),
+    ]);
   });
 
   // The audit now reads a request file by the blob id git reported for the merge's tree (and

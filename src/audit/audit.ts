@@ -7,7 +7,12 @@ import {
   requestFileOf,
   type EvidenceCache,
 } from "../evidence/evidence.ts";
-import { changeStatus, GitEvidenceReader, listReviewTags } from "../evidence/git-reader.ts";
+import {
+  changeStatus,
+  GitEvidenceReader,
+  listReviewTags,
+  listWithdrawalCommits,
+} from "../evidence/git-reader.ts";
 import type { EvidenceChange } from "../evidence/reader.ts";
 import { CatFileBatch, parseCommit } from "../forge/local/cat-file.ts";
 import {
@@ -76,9 +81,40 @@ export interface AuditOptions {
    * first-parent history. `root`, when given, is the trust root the checkpoint was made under
    * (it spares a walk of the whole history to find the root).
    */
-  readonly checkpoint?: { readonly tip: string; readonly root?: string };
+  readonly checkpoint?: Checkpointed;
   /** Called after each request record with how many are done of how many (for a progress count). */
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** What a verified checkpoint vouches for (checkpoint.ts): its tip, root and withdrawals. */
+export interface Checkpointed {
+  readonly tip: string;
+  readonly root?: string;
+  /** The withdrawal commits reachable from the tip (spares a walk of the whole history). */
+  readonly withdrawals?: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * request id → the commits reachable from `tip` that added its withdrawal file, oldest first:
+ * what a checkpoint at `tip` records. `since`, a checkpoint whose tip is on `tip`'s history
+ * (the caller has checked it) and that records its withdrawals, spares the walk of the whole
+ * history: only what is new since it is listed, after its list (no commit reachable from the
+ * checkpointed tip descends from a new one).
+ */
+export async function withdrawalsAt(
+  repoDir: string,
+  tip: string,
+  since?: Checkpointed,
+): Promise<Record<string, string[]>> {
+  const git = new Git(repoDir);
+  if (since?.withdrawals === undefined)
+    return Object.fromEntries(await listWithdrawalCommits(git, [tip]));
+  const all: Record<string, string[]> = {};
+  for (const [id, commits] of Object.entries(since.withdrawals)) all[id] = [...commits];
+  if (since.tip === tip) return all;
+  for (const [id, commits] of await listWithdrawalCommits(git, [tip, `^${since.tip}`]))
+    all[id] = [...(all[id] ?? []), ...commits];
+  return all;
 }
 
 /** How many requests are verified at once (keeps the cat-file pipe busy). */
@@ -143,7 +179,7 @@ async function* pass(
   opts: AuditOptions,
   git: Git,
   tip: string,
-  checkpoint: { readonly tip: string; readonly root?: string } | undefined,
+  checkpoint: Checkpointed | undefined,
 ): AsyncGenerator<AuditRecord | AuditFinding> {
   const batch = new CatFileBatch(opts.repoDir);
   const mainCommits = new Set<string>();
@@ -229,6 +265,12 @@ async function* pass(
           ),
         }
       : undefined;
+    // The withdrawals below a checkpoint that records them, and those added since: no walk of
+    // the whole history (the reader's own listing).
+    const withdrawals =
+      checkpoint?.withdrawals !== undefined
+        ? new Map(Object.entries(await withdrawalsAt(opts.repoDir, tip, checkpoint)))
+        : undefined;
     const reader = new GitEvidenceReader(opts.repoDir, opts.branch, {
       batch,
       known: {
@@ -240,6 +282,7 @@ async function* pass(
         // reachable from the branch, not only the first-parent line this walk follows): one
         // recorded before a checkpoint, or brought in as a merge's second parent, still counts.
         ...(below ? { below, reviewTagsPartial: true } : {}),
+        ...(withdrawals ? { withdrawals } : {}),
       },
     });
     const cache = newEvidenceCache();

@@ -8,6 +8,7 @@ import {
 } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { REQUEST_ID } from "../forge/refs.ts";
 import { canonicalJson } from "../request/canonical.ts";
 import { CHECKPOINT_SUBDIR } from "../settings/home.ts";
 
@@ -22,6 +23,26 @@ export interface CheckpointBody {
   readonly tip: string;
   readonly records: number;
   readonly at: string;
+  /**
+   * request id → the commits reachable from `tip` that added its withdrawal file, oldest first
+   * (a commit id names all the history below it, so this list never changes for `tip`). The
+   * next audit lists only the withdrawals added since, instead of walking the whole history.
+   * Absent from checkpoints recorded before it existed: that audit walks the history for them.
+   */
+  readonly withdrawals?: Readonly<Record<string, readonly string[]>>;
+}
+
+const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+function withdrawalsWellFormed(w: unknown): boolean {
+  if (w === undefined) return true;
+  if (typeof w !== "object" || w === null || Array.isArray(w)) return false;
+  return Object.entries(w).every(
+    ([id, commits]) =>
+      REQUEST_ID.test(id) &&
+      Array.isArray(commits) &&
+      commits.every((c) => typeof c === "string" && OID.test(c)),
+  );
 }
 
 export type LoadedCheckpoint =
@@ -67,7 +88,13 @@ export function loadCheckpoint(repoHomeDir: string, branch: string): LoadedCheck
       createPublicKey(key),
       Buffer.from(signature, "base64"),
     );
-    if (!ok || body.version !== 1 || body.branch !== branch || !/^[0-9a-f]{40}/.test(body.tip)) {
+    if (
+      !ok ||
+      body.version !== 1 ||
+      body.branch !== branch ||
+      !OID.test(body.tip) ||
+      !withdrawalsWellFormed(body.withdrawals)
+    ) {
       return {
         ok: false,
         problem: "the checkpoint's signature does not verify with the auditor's key",

@@ -1,5 +1,12 @@
 import { terminalText } from "../presentation/escape.ts";
-import { auditTrail, csvRow, CSV_COLUMNS, type AuditRecord } from "../audit/audit.ts";
+import {
+  auditTrail,
+  csvRow,
+  CSV_COLUMNS,
+  withdrawalsAt,
+  type AuditRecord,
+  type Checkpointed,
+} from "../audit/audit.ts";
 import { EXIT, InterlockError } from "../errors.ts";
 import { counter, type CliIO } from "./io.ts";
 import { openLocalRepo } from "./local.ts";
@@ -32,7 +39,7 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
   const branch = local.forge.defaultBranch;
   const problems: string[] = [];
   // The auditor's own record of what it verified before (outside the repository).
-  let checkpoint: { tip: string } | undefined;
+  let checkpoint: Checkpointed | undefined;
   let repoHomeDir: string | undefined;
   let tip: string | undefined;
   let root = "";
@@ -44,7 +51,12 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
       tip = await local.forge.git.revParse(`refs/heads/${branch}`);
       const loaded = values.full ? undefined : loadCheckpoint(pinned.dir, branch);
       if (loaded && !loaded.ok) problems.push(`checkpoint: ${loaded.problem}`);
-      else if (loaded) checkpoint = { tip: loaded.body.tip };
+      else if (loaded && loaded.body.root !== root)
+        problems.push(`checkpoint: it was recorded for another trust root`);
+      else if (loaded) {
+        const { tip: at, withdrawals } = loaded.body;
+        checkpoint = { tip: at, root, ...(withdrawals ? { withdrawals } : {}) };
+      }
     }
   }
   const count = counter(io, values.json || values.csv, "audit");
@@ -99,6 +111,8 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
         tip,
         records,
         at: io.now().toISOString(),
+        // The checkpoint held (no problem was found), so its tip is on this history.
+        withdrawals: await withdrawalsAt(local.repo.repoDir, tip, checkpoint),
       });
       const msg = `Checkpoint recorded at ${tip.slice(0, 7)}, signed with the auditor's key (${file})\n`;
       if (values.json || values.csv) io.stderr.write(msg);

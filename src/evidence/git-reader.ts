@@ -182,33 +182,41 @@ export class GitEvidenceReader implements EvidenceReader {
     return out;
   }
 
-  /**
-   * request id → commits that added its withdrawal file, oldest first, from one git log. Every
-   * commit reachable from the default branch counts, not only its first-parent line: a writer's
-   * merge can move the signed withdrawal to a second parent (with no rewrite), and history
-   * simplification would follow whichever parent the merge matches, so it is turned off.
-   */
   async #listWithdrawals(): Promise<ReadonlyMap<string, readonly string[]>> {
-    const out = await this.#git.tryRaw([
-      "log",
-      "--full-history",
-      "--diff-filter=A",
-      "--reverse",
-      "--name-only",
-      "--format=commit %H",
-      `refs/heads/${this.#branch}`,
-      "--",
-      WITHDRAWALS_DIR,
-    ]);
-    const map = new Map<string, string[]>();
-    let commit = "";
-    for (const line of (out ?? "").split("\n")) {
-      if (line.startsWith("commit ")) commit = line.slice(7).trim();
-      const id = idOfWithdrawalPath(line.trim());
-      if (id && commit) map.set(id, [...(map.get(id) ?? []), commit]);
-    }
-    return map;
+    return listWithdrawalCommits(this.#git, [`refs/heads/${this.#branch}`]);
   }
+}
+
+/**
+ * request id → commits that added its withdrawal file, oldest first, from one git log over
+ * `revs` (the default branch; or what is new since a checkpoint: `tip ^checkpoint`). Every
+ * commit reachable counts, not only the first-parent line: a writer's merge can move the signed
+ * withdrawal to a second parent (with no rewrite), and history simplification would follow
+ * whichever parent the merge matches, so it is turned off.
+ */
+export async function listWithdrawalCommits(
+  git: Git,
+  revs: readonly string[],
+): Promise<Map<string, string[]>> {
+  const out = await git.tryRaw([
+    "log",
+    "--full-history",
+    "--diff-filter=A",
+    "--reverse",
+    "--name-only",
+    "--format=commit %H",
+    ...revs,
+    "--",
+    WITHDRAWALS_DIR,
+  ]);
+  const map = new Map<string, string[]>();
+  let commit = "";
+  for (const line of (out ?? "").split("\n")) {
+    if (line.startsWith("commit ")) commit = line.slice(7).trim();
+    const id = idOfWithdrawalPath(line.trim());
+    if (id && commit) map.set(id, [...(map.get(id) ?? []), commit]);
+  }
+  return map;
 }
 
 /** git's status letter as a change status. */
