@@ -32,7 +32,7 @@ import { filingTime } from "../evidence/time.ts";
 import { interlockHome } from "../settings/home.ts";
 import { TrustChainBuilder, untrustedChain, type TrustChain } from "../trust/chain.ts";
 import { pinnedRoot, readPin } from "../trust/root.ts";
-import { firstParentHistory, type HistoryCommit } from "./history.ts";
+import { firstParentHistory } from "./history.ts";
 
 /** One line of the audit trail (`audit --json`, docs/cli.md). */
 export interface AuditRecord {
@@ -212,7 +212,12 @@ async function* pass(
       order.set(c.oid, order.size);
       mainCommits.add(c.oid);
       chain.observe(c);
-      if (c.parents[0] !== undefined && c.parents.length <= 2) {
+      // Kept only for the merges the audit judges (any other pair is diffed by git if asked).
+      if (
+        c.parents[0] !== undefined &&
+        c.parents.length <= 2 &&
+        c.files.some((f) => f.status === "A" && idOfRequestPath(f.path))
+      ) {
         changes.set(
           `${c.parents[0]} ${c.oid}`,
           c.files.map((f) => ({ path: f.path, status: changeStatus(f.status) })),
@@ -226,8 +231,21 @@ async function* pass(
         if (req && f.status === "A") {
           seen.add(req);
           mergedIds.push(req);
-          const m: Merge = { id: req, path: f.path, blob: f.blob, commit: c };
-          work.push(() => merged(m, ctx));
+          const m: Merge = {
+            id: req,
+            path: f.path,
+            blob: f.blob,
+            commit: { oid: c.oid, tree: c.tree, parent: c.parents[0], committedAt: c.committedAt },
+          };
+          work.push(async () => {
+            try {
+              return await merged(m, ctx);
+            } finally {
+              // Facts about this merge alone: nothing else reads them once it is judged.
+              files.delete(`${m.commit.tree} ${m.path}`);
+              changes.delete(`${m.commit.parent} ${m.commit.oid}`);
+            }
+          });
           recordCount++;
         } else if (den && f.status === "A") {
           seen.add(den);
@@ -330,7 +348,10 @@ async function* pass(
       return item;
     };
     const queue: Promise<AuditRecord | AuditFinding>[] = [];
-    for (const next of work) {
+    for (let i = 0; i < work.length; i++) {
+      const next = work[i]!;
+      // What a judged request held is released as the audit goes (memory stays flat).
+      work[i] = released;
       queue.push(Promise.resolve(next()));
       while (queue.length >= WINDOW) yield counted(await queue.shift()!);
     }
@@ -350,8 +371,17 @@ interface Merge {
   readonly id: string;
   readonly path: string;
   readonly blob: string;
-  readonly commit: HistoryCommit;
+  readonly commit: {
+    readonly oid: string;
+    readonly tree: string;
+    readonly parent: string | undefined;
+    readonly committedAt: Date;
+  };
 }
+
+const released = (): AuditFinding => {
+  throw new Error("audit work item run twice");
+};
 
 function verb(status: string): string {
   return status === "D" ? "deleted" : status === "M" ? "modified" : `changed (${status})`;
