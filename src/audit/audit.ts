@@ -158,7 +158,11 @@ export async function* auditTrail(opts: AuditOptions): AsyncGenerator<AuditRecor
  * Whether `commit` is on `tip`'s first-parent history; git lists only the commits between
  * them (the oldest listed has `commit` as its first parent exactly when it is).
  */
-async function onFirstParentHistory(git: Git, tip: string, commit: string): Promise<boolean> {
+export async function onFirstParentHistory(
+  git: Git,
+  tip: string,
+  commit: string,
+): Promise<boolean> {
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return false;
   if (tip === commit) return true;
   const out = await git.tryRaw([

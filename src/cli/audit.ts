@@ -3,6 +3,7 @@ import {
   auditTrail,
   csvRow,
   CSV_COLUMNS,
+  onFirstParentHistory,
   withdrawalsAt,
   type AuditRecord,
   type Checkpointed,
@@ -10,10 +11,15 @@ import {
 import { EXIT, InterlockError } from "../errors.ts";
 import { counter, type CliIO } from "./io.ts";
 import { openLocalRepo } from "./local.ts";
+import { findRepoDir } from "./repository.ts";
+import { existsSync, readdirSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { loadConfig } from "../config/config.ts";
+import { Git } from "../forge/local/git.ts";
 import { booleanFlag, stringFlag, type CommandInput } from "./command.ts";
-import { interlockHome } from "../settings/home.ts";
-import { pinnedRoot } from "../trust/root.ts";
-import { loadCheckpoint, recordCheckpoint } from "../audit/checkpoint.ts";
+import { interlockHome, repoHome } from "../settings/home.ts";
+import { pinnedRoot, readPin } from "../trust/root.ts";
+import { loadCheckpoint, recordCheckpoint, type CheckpointBody } from "../audit/checkpoint.ts";
 
 /**
  * `interlock audit [--verify] [--csv] [--json]`: the trail from Git history. --json prints one
@@ -34,21 +40,30 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
     throw new InterlockError("usage", `unexpected argument '${input.positionals[0]}'`);
   if (values.csv && values.json)
     throw new InterlockError("usage", "choose one of --csv and --json");
-  const local = await openLocalRepo(values.repo, io.cwd, io.env);
   const home = interlockHome(io.env);
-  const branch = local.forge.defaultBranch;
+  // A checkpoint that still holds names the trust root: no walk of the whole history to find it.
+  const held =
+    values.verify && !values.full ? await heldCheckpoint(values.repo, io, home) : undefined;
+  const local = held ? undefined : await openLocalRepo(values.repo, io.cwd, io.env);
+  const repoDir = held ? held.repoDir : local!.repo.repoDir;
+  const branch = held ? held.branch : local!.forge.defaultBranch;
   const problems: string[] = [];
   // The auditor's own record of what it verified before (outside the repository).
   let checkpoint: Checkpointed | undefined;
   let repoHomeDir: string | undefined;
   let tip: string | undefined;
   let root = "";
-  if (values.verify) {
-    const pinned = await pinnedRoot(local.forge.git, branch, home);
+  if (held) {
+    ({ root, tip } = held);
+    repoHomeDir = held.dir;
+    const { tip: at, withdrawals } = held.body;
+    checkpoint = { tip: at, root, ...(withdrawals ? { withdrawals } : {}) };
+  } else if (values.verify) {
+    const pinned = await pinnedRoot(local!.forge.git, branch, home);
     if (pinned.ok) {
       repoHomeDir = pinned.dir;
       root = pinned.root;
-      tip = await local.forge.git.revParse(`refs/heads/${branch}`);
+      tip = await local!.forge.git.revParse(`refs/heads/${branch}`);
       const loaded = values.full ? undefined : loadCheckpoint(pinned.dir, branch);
       if (loaded && !loaded.ok) problems.push(`checkpoint: ${loaded.problem}`);
       else if (loaded && loaded.body.root !== root)
@@ -63,8 +78,8 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
   let records = 0;
   if (values.csv) io.stdout.write(CSV_COLUMNS.join(",") + "\n");
   for await (const item of auditTrail({
-    repoDir: local.repo.repoDir,
-    branch: local.forge.defaultBranch,
+    repoDir,
+    branch,
     verify: values.verify,
     now: io.now(),
     home,
@@ -112,7 +127,7 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
         records,
         at: io.now().toISOString(),
         // The checkpoint held (no problem was found), so its tip is on this history.
-        withdrawals: await withdrawalsAt(local.repo.repoDir, tip, checkpoint),
+        withdrawals: await withdrawalsAt(repoDir, tip, checkpoint),
       });
       const msg = `Checkpoint recorded at ${tip.slice(0, 7)}, signed with the auditor's key (${file})\n`;
       if (values.json || values.csv) io.stderr.write(msg);
@@ -120,6 +135,58 @@ export async function auditCommand(input: CommandInput, io: CliIO): Promise<numb
     }
   }
   return values.verify && problems.length > 0 ? EXIT.failure : EXIT.ok;
+}
+
+/**
+ * The auditor's checkpoint for this repository's default branch, when one still holds: signed
+ * with the auditor's key, recorded for a root this home pins, and its tip still on the branch's
+ * first-parent history (so the history's root is the checkpoint's). Anything else (no
+ * checkpoint, a rewrite, a bad signature) takes the full path, which walks the history to its
+ * root and reports what is wrong.
+ */
+async function heldCheckpoint(
+  repo: string | undefined,
+  io: CliIO,
+  home: string,
+): Promise<
+  | {
+      repoDir: string;
+      branch: string;
+      root: string;
+      tip: string;
+      dir: string;
+      body: CheckpointBody;
+    }
+  | undefined
+> {
+  const repoDir = await findRepoDir(repo, io.cwd);
+  if (!existsSync(join(repoDir, ".git"))) return undefined;
+  const rel = relative(resolve(repoDir), resolve(home));
+  if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) return undefined;
+  let branch: string;
+  try {
+    branch = loadConfig(repoDir).default_branch;
+  } catch {
+    return undefined;
+  }
+  let roots: string[];
+  try {
+    roots = readdirSync(join(home, "repos")).filter((r) => /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(r));
+  } catch {
+    return undefined;
+  }
+  const git = new Git(repoDir);
+  const tip = await git.revParse(`refs/heads/${branch}`);
+  if (tip === undefined) return undefined;
+  for (const root of roots) {
+    const dir = repoHome(home, root);
+    const loaded = loadCheckpoint(dir, branch);
+    if (!loaded?.ok || loaded.body.root !== root || readPin(home, root) !== root) continue;
+    if (await onFirstParentHistory(git, tip, loaded.body.tip)) {
+      return { repoDir, branch, root, tip, dir, body: loaded.body };
+    }
+  }
+  return undefined;
 }
 
 function line(r: AuditRecord): string {
