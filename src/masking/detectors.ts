@@ -77,8 +77,6 @@ function isIPv6(text: string): boolean {
 /** Cheap facts about a string, computed in one pass, that let detectors skip work early. */
 export interface TextFeatures {
   readonly length: number;
-  /** Number of ASCII digits. */
-  readonly digits: number;
   /** Number of ASCII letters. */
   readonly letters: number;
   /**
@@ -216,45 +214,6 @@ function buildFeatureTable(): Uint16Array {
   return table;
 }
 
-/**
- * Classes of the letters-then-digits automaton (TextFeatures' FEATURE_LETTERS_THEN_DIGITS):
- * 0 any other character, 1 an ASCII letter, 2 a digit, 3 a space.
- */
-const LD_LETTER = 1;
-const LD_DIGIT = 2;
-const LD_SPACE = 3;
-/**
- * Its transitions, LD_NEXT[state * 4 + class]. States: 0 start, 1 one letter, 2 two or more
- * letters, 3 letters and a space, 4 letters (and a space) and a digit, 5 found (final).
- */
-const LD_FOUND = 5;
-// prettier-ignore
-const LD_NEXT = Uint8Array.from([
-  /* 0 */ 0, 1, 0, 0,
-  /* 1 */ 0, 2, 0, 0,
-  /* 2 */ 0, 2, 4, 3,
-  /* 3 */ 0, 1, 4, 0,
-  /* 4 */ 0, 1, 5, 0,
-  /* 5 */ 5, 5, 5, 5,
-]);
-
-/**
- * Everything the character pass needs about an ASCII code, in one load: FEATURE_* bits (bits
- * 0–12), the letters-then-digits class (bits 13–14) and the keyword automaton's symbol (16–22).
- */
-const CHAR_INFO: Int32Array = Int32Array.from({ length: 128 }, (_, c) => {
-  const f = FEATURE_OF[c] as number;
-  const ld =
-    f === FEATURE_UPPER || f === FEATURE_LOWER
-      ? LD_LETTER
-      : f === FEATURE_DIGIT
-        ? LD_DIGIT
-        : c === SPACE
-          ? LD_SPACE
-          : 0;
-  return f | (ld << 13) | (symbolOf(c) << 16);
-});
-
 /** The characters of either base64 alphabet (hex included): what an encoded run is made of. */
 const ENCODED_FEATURES =
   FEATURE_DIGIT |
@@ -264,6 +223,65 @@ const ENCODED_FEATURES =
   FEATURE_SLASH |
   FEATURE_UNDERSCORE |
   FEATURE_DASH;
+
+/**
+ * Classes of the letters-then-digits automaton (TextFeatures' FEATURE_LETTERS_THEN_DIGITS):
+ * 0 any other character, 1 an ASCII letter, 2 a digit, 3 a space.
+ */
+const LD_LETTER = 1;
+const LD_DIGIT = 2;
+const LD_SPACE = 3;
+/**
+ * Its transitions, LD_NEXT[state * 4 + class]: two letters that start a word (after a character
+ * that is not an ASCII letter or digit, as the IBAN and NINO regexes' lookbehind requires),
+ * at most one space, two digits. States: 0 at a word start, 1 one letter, 2 two letters, 3 two
+ * letters and a space, 4 and a digit, 5 found (final), 6 inside a word that cannot start one.
+ */
+const LD_FOUND = 5;
+// prettier-ignore
+const LD_NEXT = Uint8Array.from([
+  /* 0 */ 0, 1, 6, 0,
+  /* 1 */ 0, 2, 6, 0,
+  /* 2 */ 0, 6, 4, 3,
+  /* 3 */ 0, 1, 4, 0,
+  /* 4 */ 0, 6, 5, 0,
+  /* 5 */ 5, 5, 5, 5,
+  /* 6 */ 0, 6, 6, 0,
+]);
+
+/** FEATURE_* bits of the characters (bits 0–12 of CHAR_INFO). */
+const CHAR_FEATURES = 0x1fff;
+// Bits of CHAR_INFO above the features: counted or tested by the pass without branching on f.
+const CHAR_LETTER_SHIFT = 13;
+const CHAR_DIGIT = 1 << 14;
+const CHAR_DOT_SHIFT = 15;
+const CHAR_COLON_SHIFT = 16;
+const CHAR_ENCODED = 1 << 17;
+const CHAR_GROUP_SEPARATOR = 1 << 18;
+const CHAR_LD_SHIFT = 19;
+const CHAR_SYMBOL_SHIFT = 21;
+
+/**
+ * Everything the character pass needs about an ASCII code, in one load: its FEATURE_* bits,
+ * whether it is a letter, digit, dot or colon (counted), of a base64/hex alphabet, a digit
+ * group separator, its letters-then-digits class, and the keyword automaton's symbol.
+ */
+const CHAR_INFO: Int32Array = Int32Array.from({ length: 128 }, (_, c) => {
+  const f = FEATURE_OF[c] as number;
+  const letter = f === FEATURE_UPPER || f === FEATURE_LOWER;
+  const ld = letter ? LD_LETTER : f === FEATURE_DIGIT ? LD_DIGIT : c === SPACE ? LD_SPACE : 0;
+  return (
+    f |
+    ((letter ? 1 : 0) << CHAR_LETTER_SHIFT) |
+    (f === FEATURE_DIGIT ? CHAR_DIGIT : 0) |
+    ((f === FEATURE_DOT ? 1 : 0) << CHAR_DOT_SHIFT) |
+    ((f === FEATURE_COLON ? 1 : 0) << CHAR_COLON_SHIFT) |
+    ((f & ENCODED_FEATURES) !== 0 ? CHAR_ENCODED : 0) |
+    (isGroupSeparator(c) ? CHAR_GROUP_SEPARATOR : 0) |
+    (ld << CHAR_LD_SHIFT) |
+    (symbolOf(c) << CHAR_SYMBOL_SHIFT)
+  );
+});
 
 /** Above this length, features are not worth computing: assume everything may occur. */
 const FEATURE_SCAN_LIMIT = 8192;
@@ -280,7 +298,6 @@ export function textFeatures(text: string): TextFeatures {
     const found = keywordsIn(text);
     return {
       length,
-      digits: length,
       letters: length,
       digitRun: length,
       dots: length,
@@ -301,7 +318,6 @@ export function textFeatures(text: string): TextFeatures {
   let rules: number[] | undefined;
   let ld = 0; // the letters-then-digits automaton's state
   let flags = 0;
-  let digits = 0;
   let letters = 0;
   let run = 0; // digits in the current run
   let seps = 0; // separators in a row since the last digit
@@ -311,50 +327,41 @@ export function textFeatures(text: string): TextFeatures {
   let nonAscii = 0;
   let encoded = 0; // base64/hex characters in the current run
   let encodedRun = 0;
+  // Counts are added from the table's bits rather than branched on (prose mispredicts those).
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
     let info = 0;
     if (c < 128) info = CHAR_INFO[c] as number;
     else nonAscii = 1;
-    const entry = delta[row + (info >>> 16)] as number;
+    const entry = delta[row + (info >>> CHAR_SYMBOL_SHIFT)] as number;
     row = entry & -2;
     if ((entry & 1) !== 0) {
       groups |= groupBits[row / SYMBOLS] as number;
       rules = addOutputs(m, row, rules);
     }
-    ld = LD_NEXT[ld * 4 + ((info >>> 13) & 3)] as number;
-    const f = info & 0x1fff;
-    flags |= f;
-    if ((f & ENCODED_FEATURES) !== 0) {
-      encoded++;
-    } else {
-      if (encoded > encodedRun) encodedRun = encoded;
-      encoded = 0;
-    }
-    if (f === FEATURE_DIGIT) {
-      digits++;
+    ld = LD_NEXT[ld * 4 + ((info >>> CHAR_LD_SHIFT) & 3)] as number;
+    flags |= info;
+    letters += (info >>> CHAR_LETTER_SHIFT) & 1;
+    dots += (info >>> CHAR_DOT_SHIFT) & 1;
+    colons += (info >>> CHAR_COLON_SHIFT) & 1;
+    encoded = (info & CHAR_ENCODED) !== 0 ? encoded + 1 : 0;
+    if (encoded > encodedRun) encodedRun = encoded;
+    if ((info & CHAR_DIGIT) !== 0) {
       run++;
       seps = 0;
-      continue;
-    }
-    if (f === FEATURE_UPPER || f === FEATURE_LOWER) letters++;
-    else if (f === FEATURE_DOT) dots++;
-    else if (f === FEATURE_COLON) colons++;
-    if (run > 0 && seps < 2 && isGroupSeparator(c)) {
+      if (run > digitRun) digitRun = run;
+    } else if ((info & CHAR_GROUP_SEPARATOR) !== 0 && run > 0 && seps < 2) {
       seps++;
-      continue;
+    } else {
+      run = 0;
+      seps = 0;
     }
-    if (run > digitRun) digitRun = run;
-    run = 0;
-    seps = 0;
   }
   clearSeen(m, rules);
-  if (run > digitRun) digitRun = run;
-  if (encoded > encodedRun) encodedRun = encoded;
+  flags &= CHAR_FEATURES;
   if (ld === LD_FOUND) flags |= FEATURE_LETTERS_THEN_DIGITS;
   return {
     length,
-    digits,
     letters,
     digitRun,
     dots,
@@ -1286,7 +1293,7 @@ function pushWord(words: string[], name: string, start: number, end: number): vo
 }
 
 /** A key's context and its class (keyClassOf), computed once per key name. */
-interface AnalyzedKey extends KeyContext {
+export interface AnalyzedKey extends KeyContext {
   readonly keyClass: number;
 }
 
@@ -2502,15 +2509,29 @@ function resolveOverlaps(candidates: Candidate[]): Span[] {
  * encoding; see encoded.ts); every span is reported in UTF-16 units of the ORIGINAL string.
  */
 export function detectInString(text: string, keyName?: string): Span[] {
-  if (text.length > SHORT_TEXT) return detectAtDepth(text, keyName, 0);
+  return detectUnderKey(text, keyName === undefined ? undefined : analyzeKeyName(keyName));
+}
+
+/**
+ * What the detectors read from the name of the key a value sits under (its words, the
+ * whole-value rules it triggers), computed once per name: callers that scan many values under
+ * one key (scan.ts) pass it to detectUnderKey and detectNumberUnderKey.
+ */
+export function analyzeKeyName(keyName: string): AnalyzedKey {
+  return keyContext(keyText(keyName));
+}
+
+/** detectInString with the key name already analysed (analyzeKeyName; undefined: no key). */
+export function detectUnderKey(text: string, key: AnalyzedKey | undefined): Span[] {
+  if (text.length > SHORT_TEXT) return detectAtDepth(text, key, 0);
   // Short strings repeat across the records of a request (keys, levels, methods, states):
   // detection is a pure function of the text and of what the key name says, so remember the
   // short texts in which it found nothing. Only those: a text with a finding (a short
   // password, a phone number) is never kept in memory beyond the call.
-  const keyClass = keyName === undefined ? 0 : keyContext(keyText(keyName)).keyClass;
+  const keyClass = key === undefined ? 0 : key.keyClass;
   const clean = (CLEAN_SHORT_TEXTS[keyClass] ??= new Set<string>());
   if (clean.has(text)) return [];
-  const spans = detectAtDepth(text, keyName, 0);
+  const spans = detectAtDepth(text, key, 0);
   if (spans.length === 0) {
     if (cleanShortTexts >= CLEAN_SHORT_LIMIT) {
       CLEAN_SHORT_TEXTS.forEach((set) => set.clear());
@@ -2527,10 +2548,15 @@ export function detectInString(text: string, keyName?: string): Span[] {
  * remembered by value per key class, like short strings (no string is made to look them up).
  */
 export function detectInNumber(value: number, keyName?: string): Span[] {
-  const keyClass = keyName === undefined ? 0 : keyContext(keyText(keyName)).keyClass;
+  return detectNumberUnderKey(value, keyName === undefined ? undefined : analyzeKeyName(keyName));
+}
+
+/** detectInNumber with the key name already analysed (analyzeKeyName; undefined: no key). */
+export function detectNumberUnderKey(value: number, key: AnalyzedKey | undefined): Span[] {
+  const keyClass = key === undefined ? 0 : key.keyClass;
   const clean = (CLEAN_NUMBERS[keyClass] ??= new Set<number>());
   if (clean.has(value)) return [];
-  const spans = detectAtDepth(String(value), keyName, 0);
+  const spans = detectAtDepth(String(value), key, 0);
   if (spans.length === 0) {
     if (cleanNumbers >= CLEAN_SHORT_LIMIT) {
       CLEAN_NUMBERS.forEach((set) => set.clear());
@@ -2581,7 +2607,7 @@ function decode(decoded: string, depth: number): Span[] {
   return detectAtDepth(decoded, undefined, depth);
 }
 
-function detectAtDepth(text: string, keyName: string | undefined, depth: number): Span[] {
+function detectAtDepth(text: string, key: AnalyzedKey | undefined, depth: number): Span[] {
   if (text.length < 2) return [];
   // One pass of character facts decides which of the passes below can find anything: ASCII
   // text needs no normalisation, no long base64/hex run means no encoded payload, no "%" means
@@ -2593,7 +2619,6 @@ function detectAtDepth(text: string, keyName: string | undefined, depth: number)
     if (view.changed) features = textFeatures(view.text);
   }
   const viewText = view === undefined ? text : view.text;
-  const key = keyName === undefined ? undefined : keyText(keyName);
   let spans = detectInView(viewText, features, key);
   const runs =
     features.encodedRun >= MIN_ENCODED_RUN
@@ -2637,9 +2662,12 @@ function mergeSpans(a: readonly Span[], b: readonly Span[]): Span[] {
 }
 
 /** detectInString on one (already normalised) text, without decoding payloads. */
-function detectInView(text: string, features: TextFeatures, keyName?: string): Span[] {
+function detectInView(
+  text: string,
+  features: TextFeatures,
+  named: AnalyzedKey | undefined,
+): Span[] {
   if (text.length < 2) return [];
-  const named = keyName === undefined ? undefined : keyContext(keyName);
   // A key name that no whole-value rule reads (most of them) needs no rule asked.
   const key = named === undefined || named.keyClass === KEY_CLASS_PLAIN ? undefined : named;
   // Allocated on first use: most strings pass no detector's prefilter and find nothing.
