@@ -54,7 +54,10 @@ export function benchAB(scratch: string, log: (m: string) => void, rounds = 4): 
         docs: c.docs.map((d) => d.value),
         docBytes: c.bytes,
         decideIterations: 3000,
-        passes: 3,
+        // V8 is still optimising the detectors during the second and third pass over the
+        // megabyte (measured pass by pass: they ran at half the speed of later passes).
+        warmupPasses: 3,
+        passes: 5,
       }),
     );
     const sides: Record<"head" | "base", Side> = {

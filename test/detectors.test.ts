@@ -1179,6 +1179,25 @@ describe("encoded payloads", () => {
     }
   });
 
+  it("decodes hex whose text has tabs and line breaks (in upper and lower case), not hex of control bytes", () => {
+    // Hex digits are read pair by pair before decoding: 09, 0a and 0d are text, other bytes
+    // below 0x20 are not.
+    for (const text of [`\t${pw}\r\n`, `a\tb\n${pw}`]) {
+      for (const enc of [
+        Buffer.from(text).toString("hex"),
+        Buffer.from(text).toString("hex").toUpperCase(),
+      ]) {
+        const spans = detectInString(`x ${enc} y`);
+        expect(
+          spans.map((s) => s.kind),
+          enc,
+        ).toEqual(["secret"]);
+      }
+    }
+    const control = Buffer.from(`\u0001${pw}`).toString("hex");
+    expect(detectInString(`x ${control} y`), control).toEqual([]);
+  });
+
   it("finds a secret in URL-encoded text, on the original range", () => {
     const text = "q=" + encodeURIComponent(`login?user=bob&password=Fake0Pass9x&x=1`);
     const spans = detectInString(text);

@@ -34,7 +34,32 @@ import {
   scanEncodedRuns,
   scanPercentEncoded,
 } from "./encoded.ts";
-import { providerRegexes, scanProviderTokens } from "./providers/match.ts";
+import {
+  addOutputs,
+  clearSeen,
+  keywordMatcher,
+  keywordsIn,
+  providerRegexes,
+  scanProviderTokens,
+  symbolOf,
+  SYMBOLS,
+} from "./providers/match.ts";
+import {
+  KW_AWS_ACCESS_KEY,
+  KW_AWS_SECRET,
+  KW_BSN,
+  KW_CLI,
+  KW_CREDENTIAL,
+  KW_GITHUB,
+  KW_GITHUB_SPLIT,
+  KW_GOOGLE,
+  KW_JWT,
+  KW_PRIVATE_KEY,
+  KW_SIGNED_URL,
+  KW_SIN,
+  KW_SLACK,
+  KW_STRIPE,
+} from "./keywords.ts";
 import { FINDING_TYPES, type FindingKind, type FindingType, type Span } from "./types.ts";
 
 /**
@@ -52,8 +77,6 @@ function isIPv6(text: string): boolean {
 /** Cheap facts about a string, computed in one pass, that let detectors skip work early. */
 export interface TextFeatures {
   readonly length: number;
-  /** Number of ASCII digits. */
-  readonly digits: number;
   /** Number of ASCII letters. */
   readonly letters: number;
   /**
@@ -75,6 +98,10 @@ export interface TextFeatures {
   readonly encodedRun: number;
   /** Whether a "%" occurs (URL encoding). */
   readonly percent: boolean;
+  /** The provider rules whose keywords occur (providers/match.ts); undefined: none. */
+  readonly rules: readonly number[] | undefined;
+  /** KEYWORD_GROUPS bits (keywords.ts) of the built-in keywords that occur. */
+  readonly keywords: number;
 }
 
 /**
@@ -91,6 +118,8 @@ export interface Prefilter {
   readonly all: number;
   /** At least one of these bits must be present (0: no condition). */
   readonly any: number;
+  /** At least one of these KEYWORD_GROUPS bits must be present (0: no condition). */
+  readonly keywords: number;
   /** A last, more specific check (usually a substring test) once the numbers pass. */
   readonly test?: (text: string, features: TextFeatures) => boolean;
 }
@@ -122,8 +151,8 @@ export interface Detector {
   readonly patterns: readonly RegExp[];
   /** Skip the detector when the string cannot contain a match (see mayMatch). */
   readonly prefilter: Prefilter;
-  /** Appends confirmed ranges as flat pairs: out.push(start, end). */
-  scan(text: string, out: number[]): void;
+  /** Appends confirmed ranges as flat pairs: out.push(start, end). `features`: of `text`. */
+  scan(text: string, out: number[], features: TextFeatures): void;
   /** True when, given the key it sits under, the whole string is this kind of data. */
   matchesWhole?(text: string, key: KeyContext): boolean;
 }
@@ -151,6 +180,12 @@ export const FEATURE_EQUALS = 256;
 export const FEATURE_SLASH = 512;
 export const FEATURE_PLUS = 1024;
 export const FEATURE_SPACE = 2048;
+export const FEATURE_PERCENT = 4096;
+/**
+ * Not a character: two ASCII letters followed by two digits, with at most one space between
+ * them ("DE89", "QQ 12"), which is how an IBAN and a UK NINO start.
+ */
+export const FEATURE_LETTERS_THEN_DIGITS = 8192;
 
 /** FEATURE_* bits for each ASCII code. */
 const FEATURE_OF: Uint16Array = buildFeatureTable();
@@ -173,6 +208,7 @@ function buildFeatureTable(): Uint16Array {
     ["\t", FEATURE_SPACE],
     ["\n", FEATURE_SPACE],
     ["\r", FEATURE_SPACE],
+    ["%", FEATURE_PERCENT],
   ];
   for (const [ch, flag] of single) table[ch.charCodeAt(0)] = flag;
   return table;
@@ -188,17 +224,80 @@ const ENCODED_FEATURES =
   FEATURE_UNDERSCORE |
   FEATURE_DASH;
 
+/**
+ * Classes of the letters-then-digits automaton (TextFeatures' FEATURE_LETTERS_THEN_DIGITS):
+ * 0 any other character, 1 an ASCII letter, 2 a digit, 3 a space.
+ */
+const LD_LETTER = 1;
+const LD_DIGIT = 2;
+const LD_SPACE = 3;
+/**
+ * Its transitions, LD_NEXT[state * 4 + class]: two letters that start a word (after a character
+ * that is not an ASCII letter or digit, as the IBAN and NINO regexes' lookbehind requires),
+ * at most one space, two digits. States: 0 at a word start, 1 one letter, 2 two letters, 3 two
+ * letters and a space, 4 and a digit, 5 found (final), 6 inside a word that cannot start one.
+ */
+const LD_FOUND = 5;
+// prettier-ignore
+const LD_NEXT = Uint8Array.from([
+  /* 0 */ 0, 1, 6, 0,
+  /* 1 */ 0, 2, 6, 0,
+  /* 2 */ 0, 6, 4, 3,
+  /* 3 */ 0, 1, 4, 0,
+  /* 4 */ 0, 6, 5, 0,
+  /* 5 */ 5, 5, 5, 5,
+  /* 6 */ 0, 6, 6, 0,
+]);
+
+/** FEATURE_* bits of the characters (bits 0–12 of CHAR_INFO). */
+const CHAR_FEATURES = 0x1fff;
+// Bits of CHAR_INFO above the features: counted or tested by the pass without branching on f.
+const CHAR_LETTER_SHIFT = 13;
+const CHAR_DIGIT = 1 << 14;
+const CHAR_DOT_SHIFT = 15;
+const CHAR_COLON_SHIFT = 16;
+const CHAR_ENCODED = 1 << 17;
+const CHAR_GROUP_SEPARATOR = 1 << 18;
+const CHAR_LD_SHIFT = 19;
+const CHAR_SYMBOL_SHIFT = 21;
+
+/**
+ * Everything the character pass needs about an ASCII code, in one load: its FEATURE_* bits,
+ * whether it is a letter, digit, dot or colon (counted), of a base64/hex alphabet, a digit
+ * group separator, its letters-then-digits class, and the keyword automaton's symbol.
+ */
+const CHAR_INFO: Int32Array = Int32Array.from({ length: 128 }, (_, c) => {
+  const f = FEATURE_OF[c] as number;
+  const letter = f === FEATURE_UPPER || f === FEATURE_LOWER;
+  const ld = letter ? LD_LETTER : f === FEATURE_DIGIT ? LD_DIGIT : c === SPACE ? LD_SPACE : 0;
+  return (
+    f |
+    ((letter ? 1 : 0) << CHAR_LETTER_SHIFT) |
+    (f === FEATURE_DIGIT ? CHAR_DIGIT : 0) |
+    ((f === FEATURE_DOT ? 1 : 0) << CHAR_DOT_SHIFT) |
+    ((f === FEATURE_COLON ? 1 : 0) << CHAR_COLON_SHIFT) |
+    ((f & ENCODED_FEATURES) !== 0 ? CHAR_ENCODED : 0) |
+    (isGroupSeparator(c) ? CHAR_GROUP_SEPARATOR : 0) |
+    (ld << CHAR_LD_SHIFT) |
+    (symbolOf(c) << CHAR_SYMBOL_SHIFT)
+  );
+});
+
 /** Above this length, features are not worth computing: assume everything may occur. */
 const FEATURE_SCAN_LIMIT = 8192;
 const ALL_FEATURES = 0xffff;
 
-/** One pass over the string; the only per-character work done for strings that match nothing. */
+/**
+ * One pass over the string; the only per-character work done for strings that match nothing.
+ * It also runs the keyword automaton of the provider rules and of the built-in detectors
+ * (providers/match.ts, keywords.ts), so a string is read once for both.
+ */
 export function textFeatures(text: string): TextFeatures {
   const length = text.length;
   if (length > FEATURE_SCAN_LIMIT) {
+    const found = keywordsIn(text);
     return {
       length,
-      digits: length,
       letters: length,
       digitRun: length,
       dots: length,
@@ -207,10 +306,18 @@ export function textFeatures(text: string): TextFeatures {
       ascii: false,
       encodedRun: length,
       percent: true,
+      rules: found.rules,
+      keywords: found.groups,
     };
   }
+  const m = keywordMatcher();
+  const delta = m.delta;
+  const groupBits = m.groupBits;
+  let row = 0; // the keyword automaton's state (its row in delta)
+  let groups = 0;
+  let rules: number[] | undefined;
+  let ld = 0; // the letters-then-digits automaton's state
   let flags = 0;
-  let digits = 0;
   let letters = 0;
   let run = 0; // digits in the current run
   let seps = 0; // separators in a row since the last digit
@@ -220,41 +327,41 @@ export function textFeatures(text: string): TextFeatures {
   let nonAscii = 0;
   let encoded = 0; // base64/hex characters in the current run
   let encodedRun = 0;
-  let percent = false;
+  // Counts are added from the table's bits rather than branched on (prose mispredicts those).
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
-    const f = c < 128 ? (FEATURE_OF[c] as number) : 0;
-    flags |= f;
-    if ((f & ENCODED_FEATURES) !== 0) {
-      encoded++;
-    } else {
-      if (encoded > encodedRun) encodedRun = encoded;
-      encoded = 0;
-      nonAscii |= c & 0xff80;
-      if (c === 37) percent = true;
+    let info = 0;
+    if (c < 128) info = CHAR_INFO[c] as number;
+    else nonAscii = 1;
+    const entry = delta[row + (info >>> CHAR_SYMBOL_SHIFT)] as number;
+    row = entry & -2;
+    if ((entry & 1) !== 0) {
+      groups |= groupBits[row / SYMBOLS] as number;
+      rules = addOutputs(m, row, rules);
     }
-    if (f === FEATURE_DIGIT) {
-      digits++;
+    ld = LD_NEXT[ld * 4 + ((info >>> CHAR_LD_SHIFT) & 3)] as number;
+    flags |= info;
+    letters += (info >>> CHAR_LETTER_SHIFT) & 1;
+    dots += (info >>> CHAR_DOT_SHIFT) & 1;
+    colons += (info >>> CHAR_COLON_SHIFT) & 1;
+    encoded = (info & CHAR_ENCODED) !== 0 ? encoded + 1 : 0;
+    if (encoded > encodedRun) encodedRun = encoded;
+    if ((info & CHAR_DIGIT) !== 0) {
       run++;
       seps = 0;
-      continue;
-    }
-    if (f === FEATURE_UPPER || f === FEATURE_LOWER) letters++;
-    else if (f === FEATURE_DOT) dots++;
-    else if (f === FEATURE_COLON) colons++;
-    if (run > 0 && seps < 2 && isGroupSeparator(c)) {
+      if (run > digitRun) digitRun = run;
+    } else if ((info & CHAR_GROUP_SEPARATOR) !== 0 && run > 0 && seps < 2) {
       seps++;
-      continue;
+    } else {
+      run = 0;
+      seps = 0;
     }
-    if (run > digitRun) digitRun = run;
-    run = 0;
-    seps = 0;
   }
-  if (run > digitRun) digitRun = run;
-  if (encoded > encodedRun) encodedRun = encoded;
+  clearSeen(m, rules);
+  flags &= CHAR_FEATURES;
+  if (ld === LD_FOUND) flags |= FEATURE_LETTERS_THEN_DIGITS;
   return {
     length,
-    digits,
     letters,
     digitRun,
     dots,
@@ -262,7 +369,9 @@ export function textFeatures(text: string): TextFeatures {
     flags,
     ascii: nonAscii === 0,
     encodedRun,
-    percent,
+    percent: (flags & FEATURE_PERCENT) !== 0,
+    rules,
+    keywords: groups,
   };
 }
 
@@ -280,13 +389,14 @@ export function mayMatch(detector: Detector, features: TextFeatures, text: strin
     features.letters >= p.minLetters &&
     (features.flags & p.all) === p.all &&
     (p.any === 0 || (features.flags & p.any) !== 0) &&
+    (p.keywords === 0 || (features.keywords & p.keywords) !== 0) &&
     (p.test === undefined || p.test(text, features))
   );
 }
 
 /** Prefilter with defaults for the conditions not given. */
 function needs(p: Partial<Prefilter>): Prefilter {
-  return { minLength: 0, minDigitRun: 0, minLetters: 0, all: 0, any: 0, ...p };
+  return { minLength: 0, minDigitRun: 0, minLetters: 0, all: 0, any: 0, keywords: 0, ...p };
 }
 
 function isDigit(c: number): boolean {
@@ -1183,7 +1293,7 @@ function pushWord(words: string[], name: string, start: number, end: number): vo
 }
 
 /** A key's context and its class (keyClassOf), computed once per key name. */
-interface AnalyzedKey extends KeyContext {
+export interface AnalyzedKey extends KeyContext {
   readonly keyClass: number;
 }
 
@@ -2003,12 +2113,17 @@ function scanPgpassLines(text: string, out: number[]): void {
   });
 }
 
-function scanGenericSecrets(text: string, out: number[]): void {
-  scanKeyValueSecrets(text, out);
-  if (text.includes(" -")) scanCommandLinePasswords(text, out);
-  if (text.includes(":")) scanPgpassLines(text, out);
-  if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
-  if (text.includes("?") && text.includes("=")) scanSignedUrlSignatures(text, out);
+/**
+ * Each pass runs only when its regex can match: a credential word, a client command, the four
+ * colons of a pgpass line, a URL's "://" and "@", a signature parameter (keywords.ts).
+ */
+function scanGenericSecrets(text: string, out: number[], f: TextFeatures): void {
+  if ((f.keywords & KW_CREDENTIAL) !== 0) scanKeyValueSecrets(text, out);
+  if ((f.keywords & KW_CLI) !== 0 && text.includes(" -")) scanCommandLinePasswords(text, out);
+  if (f.colons >= 4) scanPgpassLines(text, out);
+  if ((f.flags & FEATURE_AT) !== 0 && text.includes("://")) scanUrlPasswords(text, out);
+  if ((f.keywords & KW_SIGNED_URL) !== 0 && text.includes("?") && text.includes("="))
+    scanSignedUrlSignatures(text, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2059,7 +2174,12 @@ export const DETECTORS: readonly Detector[] = [
     kind: "pii",
     pattern: IBAN_RE,
     patterns: [IBAN_RE],
-    prefilter: needs({ minLength: 15, minDigitRun: 2, minLetters: 2 }),
+    prefilter: needs({
+      minLength: 15,
+      minDigitRun: 2,
+      minLetters: 2,
+      all: FEATURE_LETTERS_THEN_DIGITS,
+    }),
     scan: scanIban,
   },
   {
@@ -2076,7 +2196,12 @@ export const DETECTORS: readonly Detector[] = [
     kind: "pii",
     pattern: NATIONAL_ID_PATTERNS[0] as RegExp,
     patterns: NATIONAL_ID_PATTERNS,
-    prefilter: needs({ minLength: 9, minDigitRun: 6, minLetters: 3 }),
+    prefilter: needs({
+      minLength: 9,
+      minDigitRun: 6,
+      minLetters: 3,
+      all: FEATURE_LETTERS_THEN_DIGITS,
+    }),
     scan: scanNino,
   },
   {
@@ -2084,7 +2209,7 @@ export const DETECTORS: readonly Detector[] = [
     kind: "pii",
     pattern: NATIONAL_ID_PATTERNS[1] as RegExp,
     patterns: [NATIONAL_ID_PATTERNS[1] as RegExp],
-    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    prefilter: needs({ minLength: 9, minDigitRun: 9, keywords: KW_SIN }),
     scan: scanSin,
     matchesWhole: (text, key) => key.nationalId === "ca_sin" && wholeNationalId("ca_sin", text),
   },
@@ -2093,7 +2218,7 @@ export const DETECTORS: readonly Detector[] = [
     kind: "pii",
     pattern: NATIONAL_ID_PATTERNS[1] as RegExp,
     patterns: [NATIONAL_ID_PATTERNS[1] as RegExp],
-    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    prefilter: needs({ minLength: 9, minDigitRun: 9, keywords: KW_BSN }),
     scan: scanBsn,
     matchesWhole: (text, key) => key.nationalId === "nl_bsn" && wholeNationalId("nl_bsn", text),
   },
@@ -2128,7 +2253,12 @@ export const DETECTORS: readonly Detector[] = [
     kind: "secret",
     pattern: JWT_RE,
     patterns: [JWT_RE, JWE_TAIL_RE],
-    prefilter: needs({ minLength: 16, all: FEATURE_DOT, test: (text) => text.includes("eyJ") }),
+    prefilter: needs({
+      minLength: 16,
+      all: FEATURE_DOT,
+      keywords: KW_JWT,
+      test: (text) => text.includes("eyJ"),
+    }),
     scan: scanJwt,
   },
   {
@@ -2139,6 +2269,7 @@ export const DETECTORS: readonly Detector[] = [
     prefilter: needs({
       minLength: 27,
       all: FEATURE_DASH | FEATURE_UPPER,
+      keywords: KW_PRIVATE_KEY,
       test: (text) => text.includes("PRIVATE KEY"),
     }),
     scan: scanPrivateKey,
@@ -2151,6 +2282,7 @@ export const DETECTORS: readonly Detector[] = [
     prefilter: needs({
       minLength: 20,
       all: FEATURE_UPPER,
+      keywords: KW_AWS_ACCESS_KEY,
       test: (text) => text.includes("AKIA") || text.includes("ASIA"),
     }),
     scan: scanWhole(AWS_ACCESS_KEY_RE),
@@ -2160,7 +2292,12 @@ export const DETECTORS: readonly Detector[] = [
     kind: "secret",
     pattern: AWS_SECRET_RE,
     patterns: [AWS_SECRET_RE, AWS_SECRET_VALUE_RE],
-    prefilter: needs({ minLength: 50, minLetters: 12, any: FEATURE_COLON | FEATURE_EQUALS }),
+    prefilter: needs({
+      minLength: 50,
+      minLetters: 12,
+      any: FEATURE_COLON | FEATURE_EQUALS,
+      keywords: KW_AWS_SECRET,
+    }),
     scan: scanAwsSecret,
     matchesWhole: wholeAwsSecret,
   },
@@ -2172,6 +2309,7 @@ export const DETECTORS: readonly Detector[] = [
     prefilter: needs({
       minLength: 33,
       all: FEATURE_UNDERSCORE,
+      keywords: KW_GITHUB,
       test: (text) => text.includes("gh") || text.includes("github_pat_"),
     }),
     scan: scanWhole(GITHUB_TOKEN_RE),
@@ -2183,6 +2321,7 @@ export const DETECTORS: readonly Detector[] = [
     patterns: [SLACK_TOKEN_RE],
     prefilter: needs({
       minLength: 15,
+      keywords: KW_SLACK,
       test: (text) => text.includes("xox") || text.includes("hooks.slack.com"),
     }),
     scan: scanWhole(SLACK_TOKEN_RE),
@@ -2195,6 +2334,7 @@ export const DETECTORS: readonly Detector[] = [
     prefilter: needs({
       minLength: 24,
       all: FEATURE_UNDERSCORE,
+      keywords: KW_STRIPE,
       test: (text) => text.includes("k_live_") || text.includes("k_test_"),
     }),
     scan: scanWhole(STRIPE_KEY_RE),
@@ -2204,7 +2344,7 @@ export const DETECTORS: readonly Detector[] = [
     kind: "secret",
     pattern: GOOGLE_API_KEY_RE,
     patterns: [GOOGLE_API_KEY_RE],
-    prefilter: needs({ minLength: 39, test: (text) => text.includes("AIza") }),
+    prefilter: needs({ minLength: 39, keywords: KW_GOOGLE, test: (text) => text.includes("AIza") }),
     scan: scanWhole(GOOGLE_API_KEY_RE),
   },
   {
@@ -2246,6 +2386,43 @@ export const DETECTORS: readonly Detector[] = [
     matchesWhole: wholeGenericSecret,
   },
 ];
+
+/**
+ * What each gate of the character pass stands for: a regex, and the condition on a text's
+ * features without which it skips that regex. Each condition must hold for every text the
+ * regex matches (test/keyword-gates.test.ts); then skipping changes no result.
+ */
+export function featureGates(): {
+  name: string;
+  re: RegExp;
+  passes: (f: TextFeatures) => boolean;
+}[] {
+  const keyword = (bit: number) => (f: TextFeatures) => (f.keywords & bit) !== 0;
+  const flag = (bit: number) => (f: TextFeatures) => (f.flags & bit) !== 0;
+  return [
+    { name: "credential names", re: SECRET_KEYWORD_RE, passes: keyword(KW_CREDENTIAL) },
+    { name: "AWS secret key", re: AWS_SECRET_RE, passes: keyword(KW_AWS_SECRET) },
+    { name: "JWT", re: JWT_RE, passes: keyword(KW_JWT) },
+    { name: "private key", re: PEM_BEGIN_RE, passes: keyword(KW_PRIVATE_KEY) },
+    { name: "AWS access key", re: AWS_ACCESS_KEY_RE, passes: keyword(KW_AWS_ACCESS_KEY) },
+    { name: "GitHub token", re: GITHUB_TOKEN_RE, passes: keyword(KW_GITHUB) },
+    { name: "split GitHub token", re: SPLIT_GITHUB_PREFIX_RE, passes: keyword(KW_GITHUB_SPLIT) },
+    { name: "Slack token", re: SLACK_TOKEN_RE, passes: keyword(KW_SLACK) },
+    { name: "Stripe key", re: STRIPE_KEY_RE, passes: keyword(KW_STRIPE) },
+    { name: "Google API key", re: GOOGLE_API_KEY_RE, passes: keyword(KW_GOOGLE) },
+    { name: "client commands", re: CLI_PASSWORD_COMMAND_RE, passes: keyword(KW_CLI) },
+    { name: "signed URL", re: SIGNED_URL_PARAM_RE, passes: keyword(KW_SIGNED_URL) },
+    { name: "SIN context", re: NATIONAL_ID_PATTERNS[5] as RegExp, passes: keyword(KW_SIN) },
+    { name: "BSN context", re: NATIONAL_ID_PATTERNS[6] as RegExp, passes: keyword(KW_BSN) },
+    { name: "IBAN", re: IBAN_RE, passes: flag(FEATURE_LETTERS_THEN_DIGITS) },
+    {
+      name: "UK NINO",
+      re: NATIONAL_ID_PATTERNS[0] as RegExp,
+      passes: flag(FEATURE_LETTERS_THEN_DIGITS),
+    },
+    { name: "pgpass line", re: PGPASS_LINE_RE, passes: (f) => f.colons >= 4 },
+  ];
+}
 
 /**
  * Every regex detection runs, named, for the linear-time check: the built-in detectors', the
@@ -2332,15 +2509,29 @@ function resolveOverlaps(candidates: Candidate[]): Span[] {
  * encoding; see encoded.ts); every span is reported in UTF-16 units of the ORIGINAL string.
  */
 export function detectInString(text: string, keyName?: string): Span[] {
-  if (text.length > SHORT_TEXT) return detectAtDepth(text, keyName, 0);
+  return detectUnderKey(text, keyName === undefined ? undefined : analyzeKeyName(keyName));
+}
+
+/**
+ * What the detectors read from the name of the key a value sits under (its words, the
+ * whole-value rules it triggers), computed once per name: callers that scan many values under
+ * one key (scan.ts) pass it to detectUnderKey and detectNumberUnderKey.
+ */
+export function analyzeKeyName(keyName: string): AnalyzedKey {
+  return keyContext(keyText(keyName));
+}
+
+/** detectInString with the key name already analysed (analyzeKeyName; undefined: no key). */
+export function detectUnderKey(text: string, key: AnalyzedKey | undefined): Span[] {
+  if (text.length > SHORT_TEXT) return detectAtDepth(text, key, 0);
   // Short strings repeat across the records of a request (keys, levels, methods, states):
   // detection is a pure function of the text and of what the key name says, so remember the
   // short texts in which it found nothing. Only those: a text with a finding (a short
   // password, a phone number) is never kept in memory beyond the call.
-  const keyClass = keyName === undefined ? 0 : keyContext(keyText(keyName)).keyClass;
+  const keyClass = key === undefined ? 0 : key.keyClass;
   const clean = (CLEAN_SHORT_TEXTS[keyClass] ??= new Set<string>());
   if (clean.has(text)) return [];
-  const spans = detectAtDepth(text, keyName, 0);
+  const spans = detectAtDepth(text, key, 0);
   if (spans.length === 0) {
     if (cleanShortTexts >= CLEAN_SHORT_LIMIT) {
       CLEAN_SHORT_TEXTS.forEach((set) => set.clear());
@@ -2357,10 +2548,15 @@ export function detectInString(text: string, keyName?: string): Span[] {
  * remembered by value per key class, like short strings (no string is made to look them up).
  */
 export function detectInNumber(value: number, keyName?: string): Span[] {
-  const keyClass = keyName === undefined ? 0 : keyContext(keyText(keyName)).keyClass;
+  return detectNumberUnderKey(value, keyName === undefined ? undefined : analyzeKeyName(keyName));
+}
+
+/** detectInNumber with the key name already analysed (analyzeKeyName; undefined: no key). */
+export function detectNumberUnderKey(value: number, key: AnalyzedKey | undefined): Span[] {
+  const keyClass = key === undefined ? 0 : key.keyClass;
   const clean = (CLEAN_NUMBERS[keyClass] ??= new Set<number>());
   if (clean.has(value)) return [];
-  const spans = detectAtDepth(String(value), keyName, 0);
+  const spans = detectAtDepth(String(value), key, 0);
   if (spans.length === 0) {
     if (cleanNumbers >= CLEAN_SHORT_LIMIT) {
       CLEAN_NUMBERS.forEach((set) => set.clear());
@@ -2411,7 +2607,7 @@ function decode(decoded: string, depth: number): Span[] {
   return detectAtDepth(decoded, undefined, depth);
 }
 
-function detectAtDepth(text: string, keyName: string | undefined, depth: number): Span[] {
+function detectAtDepth(text: string, key: AnalyzedKey | undefined, depth: number): Span[] {
   if (text.length < 2) return [];
   // One pass of character facts decides which of the passes below can find anything: ASCII
   // text needs no normalisation, no long base64/hex run means no encoded payload, no "%" means
@@ -2423,7 +2619,6 @@ function detectAtDepth(text: string, keyName: string | undefined, depth: number)
     if (view.changed) features = textFeatures(view.text);
   }
   const viewText = view === undefined ? text : view.text;
-  const key = keyName === undefined ? undefined : keyText(keyName);
   let spans = detectInView(viewText, features, key);
   const runs =
     features.encodedRun >= MIN_ENCODED_RUN
@@ -2467,9 +2662,12 @@ function mergeSpans(a: readonly Span[], b: readonly Span[]): Span[] {
 }
 
 /** detectInString on one (already normalised) text, without decoding payloads. */
-function detectInView(text: string, features: TextFeatures, keyName?: string): Span[] {
+function detectInView(
+  text: string,
+  features: TextFeatures,
+  named: AnalyzedKey | undefined,
+): Span[] {
   if (text.length < 2) return [];
-  const named = keyName === undefined ? undefined : keyContext(keyName);
   // A key name that no whole-value rule reads (most of them) needs no rule asked.
   const key = named === undefined || named.keyClass === KEY_CLASS_PLAIN ? undefined : named;
   // Allocated on first use: most strings pass no detector's prefilter and find nothing.
@@ -2483,7 +2681,7 @@ function detectInView(text: string, features: TextFeatures, keyName?: string): S
     }
     if (!mayMatch(detector, features, text)) continue;
     ranges ??= [];
-    detector.scan(text, ranges);
+    detector.scan(text, ranges, features);
     for (let r = 0; r + 1 < ranges.length; r += 2) {
       const start = ranges[r] as number;
       const end = ranges[r + 1] as number;
@@ -2491,9 +2689,9 @@ function detectInView(text: string, features: TextFeatures, keyName?: string): S
     }
     ranges.length = 0;
   }
-  const providers = scanProviderTokens(text);
-  // A split GitHub token starts with "gh?_": no underscore, no token.
-  const split = (features.flags & FEATURE_UNDERSCORE) === 0 ? [] : splitGithubTokens(text);
+  const providers = scanProviderTokens(text, features.rules);
+  // A split GitHub token starts with "gh?_".
+  const split = (features.keywords & KW_GITHUB_SPLIT) === 0 ? [] : splitGithubTokens(text);
   for (const hits of [providers, split]) {
     for (const hit of hits) {
       (candidates ??= []).push({

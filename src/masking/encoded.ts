@@ -87,13 +87,34 @@ function isUuid(run: string): boolean {
   return true;
 }
 
+/**
+ * Whether hex digits encode a control byte that asText rejects (below 0x20, not a tab or a line
+ * break), checked without decoding: a random hex identifier (a trace id, a digest) almost
+ * always has one, and is then not decoded as hex at all.
+ */
+function hexControlByte(hex: string): boolean {
+  for (let i = 0; i + 1 < hex.length; i += 2) {
+    const hi = hex.charCodeAt(i);
+    if (hi !== 48 && hi !== 49) continue; // "0" or "1": a byte below 0x20
+    const lo = hex.charCodeAt(i + 1);
+    if (hi === 48 && (lo === 57 || lo === 65 || lo === 97 || lo === 68 || lo === 100)) continue;
+    return true;
+  }
+  return false;
+}
+
 /** The run decoded as hex or base64 text, or null when it is not an encoding of text. */
 function decodeRun(run: string): string | null {
   if (isUuid(run)) return null;
   let bodyEnd = run.length;
   while (bodyEnd > 0 && run.charCodeAt(bodyEnd - 1) === 61) bodyEnd--;
   const body = bodyEnd === run.length ? run : run.slice(0, bodyEnd);
-  if (body.length >= MIN_HEX_RUN && body.length % 2 === 0 && HEX_ONLY_RE.test(body)) {
+  if (
+    body.length >= MIN_HEX_RUN &&
+    body.length % 2 === 0 &&
+    HEX_ONLY_RE.test(body) &&
+    !hexControlByte(body)
+  ) {
     const text = asText(Buffer.from(body, "hex"));
     if (text !== null) return text;
   }

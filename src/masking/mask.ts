@@ -3,11 +3,13 @@ import { detectInString } from "./detectors.ts";
 import { childPointer, isWithin } from "./pointer.ts";
 import {
   atSafePointer,
+  keyIndex,
   redactSpans,
   safeKeys,
   safePointer,
   scalarText,
   type KeyCache,
+  type SafeKey,
 } from "./scan.ts";
 import { placeholder, stronger } from "./strategies.ts";
 import type { Finding, FindingKind, MaskStrategy } from "./types.ts";
@@ -290,7 +292,13 @@ function copy(value: unknown, cache: KeyCache): unknown {
     return arr;
   }
   const obj: Record<string, unknown> = {};
-  for (const k of safeKeys(value, cache))
+  const index = keyIndex(value, cache);
+  if (index.clean) {
+    for (const name of index.keys)
+      setOwn(obj, name, copy((value as Record<string, unknown>)[name], cache));
+    return obj;
+  }
+  for (const k of index.list as SafeKey[])
     setOwn(obj, k.safe, copy((value as Record<string, unknown>)[k.key], cache));
   return obj;
 }

@@ -1,4 +1,10 @@
-import { detectInNumber, detectInString } from "./detectors.ts";
+import {
+  analyzeKeyName,
+  detectInString,
+  detectNumberUnderKey,
+  detectUnderKey,
+  type AnalyzedKey,
+} from "./detectors.ts";
 import { childPointer, escapeSegment, unescapeSegment } from "./pointer.ts";
 import type { Finding, Span } from "./types.ts";
 
@@ -33,12 +39,23 @@ export interface SafeKey {
  * the keys that were not masked). Deterministic: scanning and masking agree on every path.
  */
 export function safeKeys(obj: object, cache?: KeyCache): SafeKey[] {
-  return keyIndex(obj, cache).list;
+  const index = keyIndex(obj, cache);
+  index.list ??= index.keys.map((key) => ({ key, safe: key, spans: NO_SPANS }));
+  return index.list;
 }
 
-/** An object's safe key names, and lookups by safe name and by raw key (built when first used). */
+/**
+ * An object's keys and safe key names, and lookups by safe name and by raw key (built when
+ * first used). Most objects have no key with a finding (`clean`): their keys are their safe
+ * names, and walking them needs no list of SafeKey records.
+ */
 export interface KeyIndex {
-  readonly list: SafeKey[];
+  /** The object's own enumerable keys, in order. */
+  readonly keys: readonly string[];
+  /** No key has a finding: every key is its own safe name. */
+  readonly clean: boolean;
+  /** The safe keys (for a clean object, built when first asked for). */
+  list?: SafeKey[];
   bySafe?: Map<string, SafeKey>;
   byKey?: Map<string, SafeKey>;
 }
@@ -46,31 +63,42 @@ export interface KeyIndex {
 /** Key indexes already computed for objects of one document (callers that resolve many paths). */
 export type KeyCache = WeakMap<object, KeyIndex>;
 
-function keyIndex(obj: object, cache?: KeyCache): KeyIndex {
+const NO_SPANS: readonly Span[] = Object.freeze([]);
+
+/** The object's KeyIndex, from the cache when there is one. */
+export function keyIndex(obj: object, cache?: KeyCache): KeyIndex {
   const cached = cache?.get(obj);
   if (cached !== undefined) return cached;
-  const index: KeyIndex = { list: computeSafeKeys(obj) };
+  const keys = Object.keys(obj);
+  let spans: (readonly Span[])[] | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const found = detectInString(keys[i] as string);
+    if (found.length === 0) continue;
+    spans ??= new Array<readonly Span[]>(keys.length).fill(NO_SPANS);
+    spans[i] = found;
+  }
+  const index: KeyIndex =
+    spans === undefined
+      ? { keys, clean: true }
+      : { keys, clean: false, list: computeSafeKeys(keys, spans) };
   cache?.set(obj, index);
   return index;
 }
 
 function bySafe(obj: object, cache?: KeyCache): Map<string, SafeKey> {
   const index = keyIndex(obj, cache);
-  index.bySafe ??= new Map(index.list.map((k) => [k.safe, k]));
+  index.bySafe ??= new Map(safeKeys(obj, cache).map((k) => [k.safe, k]));
   return index.bySafe;
 }
 
 function byKey(obj: object, cache?: KeyCache): Map<string, SafeKey> {
   const index = keyIndex(obj, cache);
-  index.byKey ??= new Map(index.list.map((k) => [k.key, k]));
+  index.byKey ??= new Map(safeKeys(obj, cache).map((k) => [k.key, k]));
   return index.byKey;
 }
 
-function computeSafeKeys(obj: object): SafeKey[] {
-  const keys = Object.keys(obj);
-  const spans = keys.map((k) => detectInString(k));
-  if (spans.every((x) => x.length === 0))
-    return keys.map((key, i) => ({ key, safe: key, spans: spans[i]! }));
+/** Safe names for keys some of which have findings (`spans`, one list per key). */
+function computeSafeKeys(keys: readonly string[], spans: readonly (readonly Span[])[]): SafeKey[] {
   const used = new Set<string>();
   keys.forEach((k, i) => {
     if (spans[i]!.length === 0) used.add(k);
@@ -207,13 +235,13 @@ function pointerOf(where: Where): string {
 function walk(
   value: unknown,
   where: Where,
-  keyName: string | undefined,
+  key: AnalyzedKey | undefined,
   out: Finding[],
   cache: KeyCache | undefined,
 ): void {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) return;
-    const spans = detectInNumber(value, keyName);
+    const spans = detectNumberUnderKey(value, key);
     if (spans.length > 0) {
       const path = pointerOf(where);
       for (const s of spans) out.push({ ...s, path, in: "value" });
@@ -222,13 +250,13 @@ function walk(
   }
   const text = scalarText(value);
   if (text !== undefined) {
-    const spans = detectInString(text, keyName);
+    const spans = detectUnderKey(text, key);
     if (spans.length > 0) {
       const path = pointerOf(where);
       for (const s of spans) out.push({ ...s, path, in: "value" });
     }
     if (typeof value === "string" && value.includes("-----BEGIN ")) {
-      multiPart([value], pointerOf(where), [0], keyName, out);
+      multiPart([value], pointerOf(where), [0], key, out);
     }
     return;
   }
@@ -237,7 +265,7 @@ function walk(
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       segments.push(i);
-      walk(value[i], where, keyName, out, cache);
+      walk(value[i], where, key, out, cache);
       segments.pop();
     }
     // Runs of consecutive strings: a secret may be split across them.
@@ -250,7 +278,7 @@ function walk(
           run,
           pointerOf(where),
           run.map((_, j) => start + j),
-          keyName,
+          key,
           out,
         );
       }
@@ -258,13 +286,22 @@ function walk(
     }
     return;
   }
-  for (const k of safeKeys(value, cache)) {
+  const index = keyIndex(value, cache);
+  if (index.clean) {
+    for (const name of index.keys) {
+      segments.push(name);
+      walk((value as Record<string, unknown>)[name], where, analyzeKeyName(name), out, cache);
+      segments.pop();
+    }
+    return;
+  }
+  for (const k of index.list as SafeKey[]) {
     segments.push(k.safe);
     if (k.spans.length > 0) {
       const child = pointerOf(where);
       for (const s of k.spans) out.push({ ...s, path: child, in: "key" });
     }
-    walk((value as Record<string, unknown>)[k.key], where, k.key, out, cache);
+    walk((value as Record<string, unknown>)[k.key], where, analyzeKeyName(k.key), out, cache);
     segments.pop();
   }
 }
@@ -294,7 +331,7 @@ function multiPart(
   parts: readonly string[],
   pointer: string,
   indices: readonly number[],
-  keyName: string | undefined,
+  key: AnalyzedKey | undefined,
   out: Finding[],
 ): void {
   // A lone string is its own path; elements of an array are its children.
@@ -333,7 +370,7 @@ function multiPart(
 
   if (parts.some((p) => p.includes("-----BEGIN "))) {
     const lines = parts.join("\n");
-    const spans: Span[] = parts.length >= 2 ? [...detectInString(lines, keyName)] : [];
+    const spans: Span[] = parts.length >= 2 ? [...detectUnderKey(lines, key)] : [];
     const unterminated = unterminatedPrivateKey(lines);
     if (unterminated !== undefined) spans.push(unterminated);
     report(
@@ -362,7 +399,7 @@ function multiPart(
     }
     if (pieces.length < 2 || length < CUT_MIN) continue;
     const text = pieces.map(([k, a, b]) => parts[k]!.slice(a, b)).join("");
-    report(pieces, 0, detectInString(text, keyName));
+    report(pieces, 0, detectUnderKey(text, key));
   }
 }
 

@@ -5,12 +5,16 @@
  * Hundreds of rules cannot each scan every string, so gitleaks' keyword prefilter decides which
  * run: one pass of an Aho–Corasick automaton over the text (ASCII letters folded to lower case
  * on the fly, no lower-cased copy) marks the rules whose keywords occur, and only those rules'
- * regexes run. A string with no keyword costs one table lookup per character.
+ * regexes run. A string with no keyword costs one table lookup per character. The same
+ * automaton finds the built-in detectors' keywords (keywords.ts), as one bit per group, and the
+ * detectors run it in the pass that computes their text features (detectors.ts), so a string
+ * is read once for both.
  *
  * A match is then confirmed as gitleaks does: the secret (the rule's capture group) must reach
  * the rule's entropy threshold and must not be on the global or the rule's allowlist.
  */
 import { EXTRA_RULES } from "./extra-rules.ts";
+import { KEYWORD_GROUPS } from "../keywords.ts";
 import { GENERATED_RULES, GLOBAL_ALLOW, GLOBAL_STOPWORDS } from "./gitleaks-rules.generated.ts";
 import type { GeneratedRule } from "./rule.ts";
 import { shannonEntropy } from "../entropy.ts";
@@ -23,15 +27,15 @@ export interface ProviderHit {
 }
 
 /** Symbols of the automaton: 0 for any character outside printable ASCII, 1..95 for ' '..'~'. */
-const SYMBOLS = 96;
+export const SYMBOLS = 96;
 
-function symbolOf(c: number): number {
+export function symbolOf(c: number): number {
   if (c >= 65 && c <= 90) return c + 32 - 31; // A-Z folded to a-z
   return c >= 32 && c < 127 ? c - 31 : 0;
 }
 
 /** The compiled rule set: built on first use, never at import time. */
-interface Matcher {
+export interface Matcher {
   readonly rules: readonly GeneratedRule[];
   /** Each rule's regex, compiled the first time its keyword occurs (most never run). */
   readonly regexes: (RegExp | undefined)[];
@@ -45,6 +49,8 @@ interface Matcher {
   readonly delta: Int32Array;
   /** Rule indexes whose keyword ends in each state (via failure links included); empty: none. */
   readonly outputs: readonly (readonly number[])[];
+  /** KEYWORD_GROUPS bits whose word ends in each state (via failure links included). */
+  readonly groupBits: Int32Array;
   /** symbolOf for every UTF-16 unit below 128 (0 above). */
   readonly symbol: Uint8Array;
   /** The rules' regexes for a sticky re-run with indices, once a match is found (lazily too). */
@@ -55,14 +61,15 @@ interface Matcher {
 
 let matcher: Matcher | undefined;
 
-function compile(rules: readonly GeneratedRule[]): Matcher {
-  // Trie of keywords.
+function compile(rules: readonly GeneratedRule[], groups: readonly (readonly string[])[]): Matcher {
+  // Trie of keywords: the rules' (indexes 0…), then the built-in groups' (rules.length + g).
   const next: Map<number, number>[] = [new Map()];
   const out: Set<number>[] = [new Set()];
   const always: number[] = [];
-  rules.forEach((rule, r) => {
-    if (rule.keywords.length === 0) always.push(r);
-    for (const keyword of rule.keywords) {
+  const keywordLists = [...rules.map((rule) => rule.keywords), ...groups];
+  keywordLists.forEach((keywords, r) => {
+    if (r < rules.length && keywords.length === 0) always.push(r);
+    for (const keyword of keywords) {
       let s = 0;
       for (let i = 0; i < keyword.length; i++) {
         const sym = symbolOf(keyword.charCodeAt(i));
@@ -106,7 +113,12 @@ function compile(rules: readonly GeneratedRule[]): Matcher {
       queue.push(t);
     }
   }
-  const outputs = out.map((set) => [...set]);
+  const outputs = out.map((set) => [...set].filter((r) => r < rules.length));
+  const groupBits = Int32Array.from(out, (set) => {
+    let bits = 0;
+    for (const r of set) if (r >= rules.length) bits |= 1 << (r - rules.length);
+    return bits;
+  });
   return {
     rules,
     regexes: new Array<RegExp | undefined>(rules.length),
@@ -114,38 +126,72 @@ function compile(rules: readonly GeneratedRule[]): Matcher {
     always,
     delta,
     outputs,
+    groupBits,
     symbol: Uint8Array.from({ length: 128 }, (_, c) => symbolOf(c)),
     seen: new Uint8Array(rules.length),
   };
 }
 
-function getMatcher(): Matcher {
-  matcher ??= compile([...GENERATED_RULES, ...EXTRA_RULES]);
+/** The automaton of the provider rules' and the built-in groups' keywords (built on first use). */
+export function keywordMatcher(): Matcher {
+  matcher ??= compile([...GENERATED_RULES, ...EXTRA_RULES], KEYWORD_GROUPS);
   return matcher;
 }
 
-/** Indexes of the rules whose keywords occur in `text` (case-insensitively), plus keyword-less ones. */
-function triggeredRules(m: Matcher, text: string): number[] {
+/** What the keyword pass found: the rules whose keywords occur, in order of first occurrence. */
+export interface KeywordHits {
+  /** Rule indexes (keyword-less rules not included); undefined: none. */
+  readonly rules: readonly number[] | undefined;
+  /** KEYWORD_GROUPS bits of the groups whose words occur. */
+  readonly groups: number;
+}
+
+/**
+ * Adds the rules and groups that end in state row `row` (an entry with its output bit set) to
+ * `hits`, each rule once (m.seen marks those listed; the caller clears it with clearSeen).
+ */
+export function addOutputs(
+  m: Matcher,
+  row: number,
+  hits: number[] | undefined,
+): number[] | undefined {
+  const o = m.outputs[row / SYMBOLS] as readonly number[];
+  const seen = m.seen;
+  for (let k = 0; k < o.length; k++) {
+    const r = o[k] as number;
+    if (seen[r] === 0) {
+      seen[r] = 1;
+      (hits ??= []).push(r);
+    }
+  }
+  return hits;
+}
+
+/** Clears the scratch marks addOutputs set for `hits`. */
+export function clearSeen(m: Matcher, hits: readonly number[] | undefined): void {
+  if (hits !== undefined) for (const r of hits) m.seen[r] = 0;
+}
+
+/**
+ * The keyword pass on its own (the detectors fuse it with their character pass; this is for
+ * texts too long for that pass).
+ */
+export function keywordsIn(text: string): KeywordHits {
+  const m = keywordMatcher();
   let hits: number[] | undefined;
-  const { delta, outputs, symbol, seen } = m;
+  let groups = 0;
+  const { delta, symbol, groupBits } = m;
   let row = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     const entry = delta[row + (c < 128 ? (symbol[c] as number) : 0)] as number;
     row = entry & -2;
     if ((entry & 1) === 0) continue;
-    const o = outputs[row / SYMBOLS] as readonly number[];
-    hits ??= [];
-    for (const r of o) {
-      if (seen[r] === 0) {
-        seen[r] = 1;
-        hits.push(r);
-      }
-    }
+    groups |= groupBits[row / SYMBOLS] as number;
+    hits = addOutputs(m, row, hits);
   }
-  if (hits !== undefined) for (const r of hits) seen[r] = 0;
-  if (m.always.length === 0) return hits ?? [];
-  return [...m.always, ...(hits ?? [])];
+  clearSeen(m, hits);
+  return { rules: hits, groups };
 }
 
 function allowed(rule: GeneratedRule, secret: string, match: string): boolean {
@@ -173,11 +219,22 @@ function isQuote(c: number): boolean {
   return c === 34 || c === 39 || c === 96;
 }
 
-/** Every provider token in `text`, in rule order (callers sort and resolve overlaps). */
-export function scanProviderTokens(text: string): ProviderHit[] {
-  const m = getMatcher();
+const NO_HITS: readonly ProviderHit[] = [];
+
+/**
+ * Every provider token in `text`, in rule order (callers sort and resolve overlaps). `triggered`:
+ * the rules whose keywords occur in `text` (KeywordHits.rules of this very text); the rules
+ * without keywords run on every text.
+ */
+export function scanProviderTokens(
+  text: string,
+  triggered: readonly number[] | undefined,
+): readonly ProviderHit[] {
+  const m = keywordMatcher();
+  if (triggered === undefined && m.always.length === 0) return NO_HITS;
+  const rules = m.always.length === 0 ? (triggered ?? []) : [...m.always, ...(triggered ?? [])];
   const hits: ProviderHit[] = [];
-  for (const r of triggeredRules(m, text)) {
+  for (const r of rules) {
     const rule = m.rules[r] as GeneratedRule;
     // Scanning without indices is faster; a match is re-run sticky with "d" for group offsets.
     const re = (m.regexes[r] ??= new RegExp(rule.regex.source, "g"));
