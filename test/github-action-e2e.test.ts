@@ -154,6 +154,12 @@ describe("github: the documented workflows, driven by events, against the simula
     expect(gates().at(-1)!.outcomes).toEqual([{ mode: "gate", id, satisfied: true }]);
     expect(w.sim.checkRuns().at(-1)).toMatchObject({ conclusion: "success", headSha: pr.headSha });
     expect(w.runs()).toEqual([]); // nothing ran on any pull request event
+    // One concurrency group per proposal, whichever event started the gate: a newer evaluation
+    // cancels an older one, so a stale verdict cannot land after a newer one.
+    expect(gates()).toHaveLength(3);
+    expect(new Set(gates().map((j) => j.concurrency))).toEqual(
+      new Set([`interlock-gate-interlock/${id}`]),
+    );
 
     // 4. A person merges; the push to main starts execution, which runs the request once.
     const merged = await w.sim.as("sam").merge(pr.number, { sha: pr.headSha });

@@ -80,6 +80,8 @@ export interface JobRun {
   /** not-started: the trigger rules start no run; awaiting-approval: it waits for a person. */
   readonly conclusion: "success" | "failure" | "skipped" | "not-started" | "awaiting-approval";
   readonly reason?: string;
+  /** The workflow's concurrency group, evaluated for this run (runs here are sequential). */
+  readonly concurrency?: string;
   /** The Interlock step's outcomes and what it reported. */
   readonly outcomes: RunOutcome[];
   readonly cores: RecordingCore[];
@@ -355,6 +357,11 @@ export class WorkflowRunner {
       d,
       token: this.#githubToken,
     };
+    const concurrency = workflow.concurrency as Json | string | undefined;
+    if (concurrency !== undefined) {
+      const group = typeof concurrency === "string" ? concurrency : concurrency.group;
+      base = { ...base, concurrency: substitute(String(group), ctx) };
+    }
     if (job.if !== undefined && !evalCondition(String(job.if), ctx)) {
       return { ...base, conclusion: "skipped", reason: `if: ${String(job.if)}` };
     }
@@ -625,9 +632,36 @@ function lookup(path: string, ctx: ExprContext): string {
   throw new Unsupported(`the expression ${path}`);
 }
 
-/** `${{ path }}` substitutions in a value. */
+/**
+ * An expression: operands joined by `||` (the first non-empty one), each a context path, a
+ * 'string', or format('…{0}…', operands).
+ */
+function evaluate(expr: string, ctx: ExprContext): string {
+  for (const operand of expr.split("||").map((o) => o.trim())) {
+    const value = operandValue(operand, ctx);
+    if (value !== "") return value;
+  }
+  return "";
+}
+
+function operandValue(operand: string, ctx: ExprContext): string {
+  const literal = /^'([^']*)'$/.exec(operand);
+  if (literal) return literal[1]!;
+  const format = /^format\(\s*'([^']*)'\s*((?:,\s*[\w.-]+\s*)*)\)$/.exec(operand);
+  if (format) {
+    const args = format[2]!
+      .split(",")
+      .map((a) => a.trim())
+      .filter(Boolean)
+      .map((a) => lookup(a, ctx));
+    return format[1]!.replace(/\{(\d+)\}/g, (_, i: string) => args[Number(i)] ?? "");
+  }
+  return lookup(operand, ctx);
+}
+
+/** `${{ expression }}` substitutions in a value. */
 function substitute(value: string, ctx: ExprContext): string {
-  return value.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_, expr: string) => lookup(expr, ctx));
+  return value.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_, expr: string) => evaluate(expr, ctx));
 }
 
 /** A job's `if:`: `startsWith(<path>, '<text>')` only. */
