@@ -149,6 +149,28 @@ describe("github: the documented workflows, driven by events, against the simula
     expect((await w.sim.as("sam").merge(pr.number, { sha: pr.headSha })).status).toBe(405);
 
     // 3. dana (data-stewards) approves: relayed, the gate holds and the check passes.
+    const approval = await w.sim.as("dana").review(pr.number, "APPROVE");
+    await runner.settle();
+    expect(gates().at(-1)!.outcomes).toEqual([{ mode: "gate", id, satisfied: true }]);
+    expect(w.sim.checkRuns().at(-1)).toMatchObject({ conclusion: "success", headSha: pr.headSha });
+
+    // 4. A writer dismisses dana's approval: relayed, the check fails again; dana approves again.
+    const dismissal = await w.sim
+      .as("mallory")
+      .request("PUT", `/pulls/${pr.number}/reviews/${String(approval.id)}/dismissals`, {
+        message: "not convinced",
+        event: "DISMISS",
+      });
+    expect(dismissal.status).toBe(200);
+    await runner.settle();
+    expect(runner.runsOf("interlock-review-relay").at(-1)).toMatchObject({
+      action: "dismissed",
+      actor: "mallory",
+      conclusion: "success",
+    });
+    expect(gates().at(-1)!.outcomes).toEqual([{ mode: "gate", id, satisfied: false }]);
+    expect(w.sim.checkRuns().at(-1)!.conclusion).toBe("failure");
+    expect((await w.sim.as("sam").merge(pr.number, { sha: pr.headSha })).status).toBe(405);
     await w.sim.as("dana").review(pr.number, "APPROVE");
     await runner.settle();
     expect(gates().at(-1)!.outcomes).toEqual([{ mode: "gate", id, satisfied: true }]);
@@ -156,12 +178,12 @@ describe("github: the documented workflows, driven by events, against the simula
     expect(w.runs()).toEqual([]); // nothing ran on any pull request event
     // One concurrency group per proposal, whichever event started the gate: a newer evaluation
     // cancels an older one, so a stale verdict cannot land after a newer one.
-    expect(gates()).toHaveLength(3);
+    expect(gates()).toHaveLength(5);
     expect(new Set(gates().map((j) => j.concurrency))).toEqual(
       new Set([`interlock-gate-interlock/${id}`]),
     );
 
-    // 4. A person merges; the push to main starts execution, which runs the request once.
+    // 5. A person merges; the push to main starts execution, which runs the request once.
     const merged = await w.sim.as("sam").merge(pr.number, { sha: pr.headSha });
     expect(merged.status).toBe(200);
     await runner.settle();
@@ -186,7 +208,12 @@ describe("github: the documented workflows, driven by events, against the simula
 
   it("a writer's forged relay only makes the gate evaluate again, correctly", async () => {
     const { w, runner } = await setup();
-    const id = await file(w, runner);
+    // This time the agent files with its own account, through repository_dispatch.
+    w.sim.addUser("etl-bot[bot]", { type: "Bot", role: "write" });
+    await runner.repositoryDispatch("etl-bot[bot]", "interlock-request", { request: EXPORT });
+    const [request] = runner.runsOf("interlock-request");
+    expect(request).toMatchObject({ event: "repository_dispatch", conclusion: "success" });
+    const id = request!.cores[0]!.outputs.id!;
     const pr = w.pr(id);
     const before = runner.runsOf("interlock-gate").length;
 
