@@ -31,8 +31,11 @@ const EXPORT = stringify({
 });
 
 let world: World | undefined;
+let runner: WorkflowRunner | undefined;
 
 afterEach(async () => {
+  runner?.close();
+  runner = undefined;
   await world?.close(); // throws if the simulator answered anything GitHub would not
   world = undefined;
 });
@@ -65,7 +68,7 @@ async function setup(): Promise<{ w: World; runner: WorkflowRunner }> {
     "\n-----END RSA PRIVATE",
     " KEY-----\n",
   ].join("");
-  const runner = new WorkflowRunner(w, {
+  runner = new WorkflowRunner(w, {
     appKey,
     environments: {
       interlock: {
@@ -84,7 +87,7 @@ async function setup(): Promise<{ w: World; runner: WorkflowRunner }> {
 
 /** alice files the agent's request through the request workflow; returns its id. */
 async function file(w: World, runner: WorkflowRunner): Promise<string> {
-  await runner.workflowDispatch("alice", { request: EXPORT });
+  await runner.workflowDispatch("alice", "interlock-request.yml", { request: EXPORT });
   const [request] = runner.runsOf("interlock-request");
   expect(request).toMatchObject({ event: "workflow_dispatch", conclusion: "success" });
   expect(request!.outcomes).toEqual([expect.objectContaining({ mode: "request", denied: false })]);

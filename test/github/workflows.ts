@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
@@ -89,6 +89,8 @@ export interface JobRun {
 
 interface Delivery {
   readonly name: string;
+  /** A workflow_dispatch starts one workflow file, not every listening one. */
+  readonly only?: string;
   readonly payload: Record<string, unknown>;
   readonly actor: string;
   /** GITHUB_REF and GITHUB_SHA of the run. */
@@ -115,6 +117,8 @@ export class WorkflowRunner {
   #cursor: number;
   #queue: Delivery[] = [];
   #runId = 1000;
+  /** Workspaces, event files and tool directories of the runs, removed by close(). */
+  readonly #dirs: string[] = [];
 
   /**
    * `environments`: the repository's environments by name; `appKey`: the App's private key
@@ -128,15 +132,30 @@ export class WorkflowRunner {
     this.#cursor = w.sim.eventCursor();
   }
 
-  /** `gh workflow run <file> --ref <ref> -f k=v` by `actor` (write access needed). */
+  /**
+   * `gh workflow run <file> --ref <ref> -f k=v` by `actor` (write access needed): runs that one
+   * workflow, as committed on `ref`, if it has a workflow_dispatch trigger (else GitHub refuses).
+   */
   async workflowDispatch(
     actor: string,
+    file: string,
     inputs: Record<string, string>,
     ref = REF_MAIN,
   ): Promise<void> {
     this.#needWrite(actor, "workflow_dispatch");
     const sha = await this.#tip(ref);
+    const path = `.github/workflows/${file}`;
+    const target = (await this.#workflowsAt(sha)).find((x) => x.path === path);
+    const on = target?.doc.on;
+    const dispatchable =
+      on === "workflow_dispatch" ||
+      (Array.isArray(on) && on.includes("workflow_dispatch")) ||
+      (typeof on === "object" && on !== null && "workflow_dispatch" in on);
+    if (!dispatchable) {
+      throw new Error(`${path} on ${ref} has no workflow_dispatch trigger (GitHub answers 422)`);
+    }
     this.#queue.push({
+      only: path,
       name: "workflow_dispatch",
       payload: {
         ...workflowDispatchEvent({ ref, inputs, sender: actor }),
@@ -169,6 +188,17 @@ export class WorkflowRunner {
       if (next === undefined) return;
       await this.#deliver(next);
     }
+  }
+
+  /** Removes the runs' temporary directories. */
+  close(): void {
+    for (const d of this.#dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  }
+
+  #tempDir(prefix: string): string {
+    const d = tempDir(prefix);
+    this.#dirs.push(d);
+    return d;
   }
 
   /** Jobs of a workflow (by its `name:`), in the order they ran. */
@@ -314,7 +344,7 @@ export class WorkflowRunner {
 
   async #deliver(d: Delivery): Promise<void> {
     for (const { path, doc } of await this.#workflowsAt(d.workflowSha)) {
-      if (!listensTo(doc, d)) continue;
+      if ((d.only !== undefined && path !== d.only) || !listensTo(doc, d)) continue;
       const name = typeof doc.name === "string" ? doc.name : path;
       checkKeys(doc, ["name", "on", "permissions", "concurrency", "jobs"], `workflow ${name}`);
       const start = this.#w.sim.workflowStart(d.name, d.actor);
@@ -380,8 +410,8 @@ export class WorkflowRunner {
       ctx.vars = { ...env.vars };
     }
     const permissions = (job.permissions ?? workflow.permissions ?? {}) as unknown;
-    const workspace = tempDir("interlock-runner-ws-");
-    const eventPath = join(tempDir("interlock-runner-event-"), "event.json");
+    const workspace = this.#tempDir("interlock-runner-ws-");
+    const eventPath = join(this.#tempDir("interlock-runner-event-"), "event.json");
     writeFileSync(eventPath, JSON.stringify(d.payload));
     const runnerEnv: Record<string, string> = {
       CI: "true",
@@ -488,7 +518,7 @@ export class WorkflowRunner {
     env: Record<string, string>,
     permissions: unknown,
   ): Promise<{ ok: boolean; reason?: string }> {
-    const bin = tempDir("interlock-runner-bin-");
+    const bin = this.#tempDir("interlock-runner-bin-");
     const log = join(bin, "gh.log");
     writeFileSync(log, "");
     writeFileSync(
