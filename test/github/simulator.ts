@@ -2229,6 +2229,7 @@ export class GitHubSimulator {
     const out: SimEvent[] = [];
     const pull = (p: Pull): SimPull => ({
       number: p.number,
+      title: p.title,
       head: p.head,
       base: p.base,
       headSha: p.headSha,
@@ -2311,6 +2312,7 @@ export class GitHubSimulator {
 /** A pull request as a webhook event carries it (the parts the workflow runner uses). */
 export interface SimPull {
   readonly number: number;
+  readonly title: string;
   readonly head: string;
   readonly base: string;
   readonly headSha: string;

@@ -276,7 +276,7 @@ export class WorkflowRunner {
           }),
           sender: senderOf(e.actor),
         };
-        (payload.pull_request as Json).user = senderOf(p.author);
+        Object.assign(payload.pull_request, { user: senderOf(p.author), title: p.title });
         const base = await this.#tip(`refs/heads/${p.base}`);
         return [
           {
@@ -316,7 +316,7 @@ export class WorkflowRunner {
           user: senderOf(e.review.user),
         };
         payload.sender = senderOf(e.actor);
-        (payload.pull_request as Json).user = senderOf(p.author);
+        Object.assign(payload.pull_request as Json, { user: senderOf(p.author), title: p.title });
         return [
           {
             name: "pull_request_review",
