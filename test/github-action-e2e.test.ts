@@ -204,6 +204,11 @@ describe("github: the documented workflows, driven by events, against the simula
       later.map(() => [BOT, "success"]),
     );
     for (const c of later) expect(JSON.parse(c.outputs.executed!)).toEqual([]);
+    // Re-running the merge's execute run (same push, same commit) executes nothing again.
+    await runner.rerun(executions[0]!);
+    const rerun = runner.runsOf("interlock-execute").at(-1)!;
+    expect(rerun).toMatchObject({ actor: "sam", conclusion: "success" });
+    expect(JSON.parse(rerun.cores[0]!.outputs.executed!)).toEqual([]);
     expect(w.runs()).toEqual([id]);
     expect(await w.fileOnMain(`results/${id}.yaml`)).toMatch(/outcome: succeeded/);
     expect(w.sim.comments(pr.number).join("\n")).toMatch(/executed successfully/);

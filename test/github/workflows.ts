@@ -80,6 +80,9 @@ export interface JobRun {
   /** not-started: the trigger rules start no run; awaiting-approval: it waits for a person. */
   readonly conclusion: "success" | "failure" | "skipped" | "not-started" | "awaiting-approval";
   readonly reason?: string;
+  /** The workflow file, and the event delivery that started the run (for re-runs). */
+  readonly path: string;
+  readonly delivery: Delivery;
   /** The workflow's concurrency group, evaluated for this run (runs here are sequential). */
   readonly concurrency?: string;
   /** The Interlock step's outcomes and what it reported. */
@@ -87,7 +90,7 @@ export interface JobRun {
   readonly cores: RecordingCore[];
 }
 
-interface Delivery {
+export interface Delivery {
   readonly name: string;
   /** A workflow_dispatch starts one workflow file, not every listening one. */
   readonly only?: string;
@@ -176,6 +179,12 @@ export class WorkflowRunner {
     clientPayload: Record<string, unknown>,
   ): Promise<void> {
     this.#enqueueDispatch(actor, eventType, clientPayload);
+    await this.settle();
+  }
+
+  /** "Re-run all jobs" of a run: its workflow again, on the same event, ref and commit. */
+  async rerun(job: JobRun): Promise<void> {
+    this.#queue.push({ ...job.delivery, only: job.path });
     await this.settle();
   }
 
@@ -351,6 +360,8 @@ export class WorkflowRunner {
       for (const [jobId, job] of Object.entries(doc.jobs as Record<string, Json>)) {
         const base = {
           workflow: name,
+          path,
+          delivery: d,
           job: jobId,
           event: d.name,
           ...(typeof d.payload.action === "string" ? { action: d.payload.action } : {}),
