@@ -2215,7 +2215,136 @@ export class GitHubSimulator {
       truncated: false,
     };
   }
+
+  // -------------------------------------------------------------------------------------------
+  // Webhook events, for the workflow runner (test/github/workflows.ts)
+
+  /**
+   * What happened after `since` (a `seq` this returned before; 0: everything), in order, as
+   * the webhook events GitHub would deliver: branch pushes (creations, deletions and merges
+   * included; refs outside branches fire none), pull requests opened or synchronized by a push
+   * to their head branch, reviews submitted and dismissed. Each carries who caused it.
+   */
+  eventsSince(since: number): SimEvent[] {
+    const out: SimEvent[] = [];
+    const pull = (p: Pull): SimPull => ({
+      number: p.number,
+      title: p.title,
+      head: p.head,
+      base: p.base,
+      headSha: p.headSha,
+      state: p.state,
+      author: p.author,
+    });
+    for (const a of this.#activity) {
+      if (a.id <= since) continue;
+      out.push({
+        seq: a.id,
+        kind: "push",
+        ref: a.ref,
+        before: a.before,
+        after: a.after,
+        actor: a.actor,
+      });
+      if (a.type !== "push" && a.type !== "force_push") continue;
+      for (const p of this.#pulls) {
+        if (p.id < a.id && p.state === "open" && `refs/heads/${p.head}` === a.ref) {
+          out.push({
+            seq: a.id,
+            kind: "pull_request",
+            action: "synchronize",
+            pull: { ...pull(p), headSha: a.after },
+            actor: a.actor,
+          });
+        }
+      }
+    }
+    for (const p of this.#pulls) {
+      if (p.id > since)
+        out.push({
+          seq: p.id,
+          kind: "pull_request",
+          action: "opened",
+          pull: pull(p),
+          actor: p.author,
+        });
+    }
+    for (const r of this.#reviews) {
+      if (r.id <= since || r.submittedAt === null) continue;
+      const dismissed = this.#dismissals.find((d) => d.reviewId === r.id);
+      const state =
+        r.state === "DISMISSED" ? (dismissed?.state ?? "dismissed") : r.state.toLowerCase();
+      out.push({
+        seq: r.id,
+        kind: "pull_request_review",
+        action: "submitted",
+        pull: pull(this.#pull(r.pull)),
+        review: { id: r.id, state, commitId: r.commitId, user: r.user },
+        actor: r.user,
+      });
+    }
+    for (const d of this.#dismissals) {
+      if (d.id <= since) continue;
+      const r = this.#reviews.find((x) => x.id === d.reviewId)!;
+      out.push({
+        seq: d.id,
+        kind: "pull_request_review",
+        action: "dismissed",
+        pull: pull(this.#pull(d.pull)),
+        review: { id: r.id, state: "dismissed", commitId: r.commitId, user: r.user },
+        actor: d.actor,
+      });
+    }
+    return out.sort((x, y) => x.seq - y.seq);
+  }
+
+  /** The latest event sequence number so far (what eventsSince(…) counts from). */
+  eventCursor(): number {
+    return this.#nextId - 1;
+  }
+
+  /** The repository role of an account (undefined: none). */
+  roleOf(login: string): Role | undefined {
+    return this.#role(login);
+  }
 }
+
+/** A pull request as a webhook event carries it (the parts the workflow runner uses). */
+export interface SimPull {
+  readonly number: number;
+  readonly title: string;
+  readonly head: string;
+  readonly base: string;
+  readonly headSha: string;
+  readonly state: "open" | "closed";
+  readonly author: string;
+}
+
+/** A webhook event the simulator delivers (GitHubSimulator.eventsSince). */
+export type SimEvent =
+  | {
+      readonly seq: number;
+      readonly kind: "push";
+      readonly ref: string;
+      readonly before: string;
+      readonly after: string;
+      readonly actor: string;
+    }
+  | {
+      readonly seq: number;
+      readonly kind: "pull_request";
+      readonly action: "opened" | "synchronize";
+      readonly pull: SimPull;
+      readonly actor: string;
+    }
+  | {
+      readonly seq: number;
+      readonly kind: "pull_request_review";
+      readonly action: "submitted" | "dismissed";
+      readonly pull: SimPull;
+      readonly review: { id: number; state: string; commitId: string; user: string };
+      readonly actor: string;
+    };
 
 /** A minimal client acting as one user, for test steps GitHub's UI would do (review, merge). */
 export class SimClient {
