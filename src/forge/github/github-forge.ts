@@ -16,6 +16,7 @@ import {
 import type { ApiCallCounter } from "./api-call-counter.ts";
 import { httpStatus, type GitHubClient } from "./octokit.ts";
 import { GitHubProposalContext, type ContextDeps } from "./proposal-context.ts";
+import { queryMerged, queryOpenPull, type OrgTeams, type PullData } from "./pull-query.ts";
 
 export interface GitHubForgeOptions {
   readonly octokit: GitHubClient;
@@ -108,6 +109,10 @@ export class GitHubForge implements Forge {
   readonly #merged = new Map<string, PullInfo>();
   /** Merge commits by request id, from mergedRequests (a commit for the claim ref). */
   readonly #mergeCommits = new Map<string, string>();
+  /** Merged proposals as the GraphQL query read them, by merge commit, with the org's teams. */
+  readonly #mergedPulls = new Map<string, { pull: PullData; teams: OrgTeams }>();
+  /** Interlock's own gate check runs by head commit, as the last proposal() read them. */
+  readonly #gateRuns = new Map<string, readonly number[]>();
 
   constructor(options: GitHubForgeOptions) {
     this.#octokit = options.octokit;
@@ -195,11 +200,26 @@ export class GitHubForge implements Forge {
     );
   }
 
-  /** The open pull request from interlock/<id> into the default branch, at its current head. */
+  /**
+   * The open pull request from interlock/<id> into the default branch, at its current head,
+   * with everything the gate reads about it but the activity log and the request file: 1
+   * GraphQL query (pull-query.ts).
+   */
   proposal(id: string): Promise<ProposalContext | undefined> {
     return this.#op("proposal", async () => {
-      const pr = await this.#openPull(id);
+      const branch = `${BRANCH_PREFIX}${id}`;
+      const answer = await queryOpenPull(this.#octokit, {
+        ...this.#r,
+        org: this.#org,
+        branch,
+        baseRef: this.defaultBranch,
+        checkName: GATE_CHECK_NAME,
+        appSlug: this.#botLogin.replace(/\[bot\]$/, ""),
+      });
+      if (answer.gateRuns) this.#gateRuns.set(answer.gateRuns.head, answer.gateRuns.ids);
+      const pr = answer.pull;
       if (pr === undefined) return undefined;
+      this.#numbers.set(id, pr.number);
       return new GitHubProposalContext(
         {
           id,
@@ -207,10 +227,14 @@ export class GitHubForge implements Forge {
           headCommit: pr.headSha,
           baseCommit: pr.baseSha,
           author: pr.author,
-          branchRef: `refs/heads/${BRANCH_PREFIX}${id}`,
+          branchRef: `refs/heads/${branch}`,
           compare: { base: pr.baseRef, head: pr.headSha },
           contentRef: pr.headSha,
           codeownersRef: pr.baseRef,
+          pull: pr,
+          base: answer.base,
+          teams: answer.teams,
+          changesFrom: "pull",
         },
         this.#contextDeps(),
       );
@@ -253,11 +277,11 @@ export class GitHubForge implements Forge {
   /**
    * Request files on the default branch that have no result yet, oldest first.
    *
-   * One call lists the default branch's tree; for each pending request file, one call finds the
-   * commit that brought it (history of the file) and one the pull request that commit was merged
-   * through, whose merge commit and merge time are what the executor re-checks. A file that
-   * reached the branch without a merged pull request is returned with the commit that added it;
-   * `evidence` then refuses it.
+   * One REST call lists the default branch's tree; one GraphQL query (per 20 pending requests)
+   * reads, for each, the merged pull request from its proposal branch with everything
+   * `evidence` needs, and whether its claim exists, both returned as `listed`. A file that
+   * reached the branch without a merged pull request from its branch is looked up through the
+   * commit that added it (2 REST calls); `evidence` then refuses it, or it stays pending.
    *
    * Unlike the local forge, files that already have a result are left out unless
    * `includeExecuted` is set: listing them costs two calls each, on every run, forever, and
@@ -276,12 +300,23 @@ export class GitHubForge implements Forge {
         );
       }
       const paths = new Set(tree.tree.filter((e) => e.type === "blob").map((e) => e.path!));
-      const merged: MergedRequest[] = [];
+      const wanted: { id: string; path: string; hasResult: boolean }[] = [];
       for (const path of paths) {
         const id = REQUEST_FILE.exec(path)?.[1];
         if (id === undefined) continue;
-        if (!opts.includeExecuted && paths.has(`results/${id}.yaml`)) continue;
-        merged.push(await this.#mergedRequest(id, path));
+        const hasResult = paths.has(`results/${id}.yaml`);
+        if (!opts.includeExecuted && hasResult) continue;
+        wanted.push({ id, path, hasResult });
+      }
+      const answer = await this.#queryMerged(wanted);
+      const merged: MergedRequest[] = [];
+      for (const w of wanted) {
+        const m = await this.#mergedRequest(w.id, w.path, answer.pulls.get(w.id)?.[0]);
+        merged.push(
+          w.hasResult
+            ? m
+            : { ...m, listed: { hasResult: false, claimed: answer.claimed.has(w.id) } },
+        );
       }
       return merged.sort(
         (a, b) => a.mergedAt.getTime() - b.mergedAt.getTime() || a.id.localeCompare(b.id),
@@ -297,7 +332,13 @@ export class GitHubForge implements Forge {
   evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }> {
     return this.#op("evidence", async () => {
       const short = m.mergeCommit.slice(0, 7);
-      const pr = this.#merged.get(m.mergeCommit) ?? (await this.#mergedPull(m.mergeCommit, m.id));
+      let read = this.#mergedPulls.get(m.mergeCommit);
+      if (read === undefined) {
+        await this.#queryMerged([{ id: m.id, path: m.path }]);
+        read = this.#mergedPulls.get(m.mergeCommit);
+      }
+      const pr =
+        read?.pull ?? this.#merged.get(m.mergeCommit) ?? (await this.#mergedPull(m.mergeCommit));
       if (pr === undefined || pr.mergedAt === undefined) {
         return {
           refused: `${m.path} reached ${this.defaultBranch} in ${short}, which was not merged through a pull request (a direct push or a bypass of the proposal)`,
@@ -312,12 +353,13 @@ export class GitHubForge implements Forge {
       if (pr.baseRef !== this.defaultBranch) {
         return { refused: `pull request #${pr.number} was merged into ${pr.baseRef}` };
       }
-      const { data: commit } = await this.#octokit.rest.repos.getCommit({
-        ...this.#r,
-        ref: m.mergeCommit,
-        per_page: 1,
-      });
-      const parents = commit.parents.map((p) => p.sha);
+      if (read === undefined) {
+        // Found only through the commit→PR index: not this proposal's pull request after all.
+        return {
+          refused: `${m.path} reached ${this.defaultBranch} in ${short} through pull request #${pr.number}, which GitHub does not list as merged from ${branch}`,
+        };
+      }
+      const parents = read.pull.merge!.parents;
       const first = parents[0];
       if (first === undefined) {
         return { refused: `${short} has no parent: it never was a proposal` };
@@ -344,6 +386,10 @@ export class GitHubForge implements Forge {
           codeownersRef: first,
           knownPath: m.path,
           reviewsUntil: pr.mergedAt,
+          pull: read.pull,
+          base: read.pull.firstParentFiles ?? { codeowners: undefined, config: undefined },
+          teams: read.teams,
+          changesFrom: "compare",
         },
         this.#contextDeps(),
       );
@@ -470,7 +516,7 @@ export class GitHubForge implements Forge {
    * can update it, so a required check pinned to the App cannot be published by anyone else,
    * while "anyone with write permissions to a repository can set the state for any status
    * check" (https://docs.github.com/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/about-status-checks).
-   * 2 calls: the lookup and the write.
+   * 1 call, the write, after proposal() read the App's runs on this head; else 2.
    */
   publishGate(
     id: string,
@@ -488,20 +534,24 @@ export class GitHubForge implements Forge {
           summary: truncate(markdown, CHECK_SUMMARY_MAX),
         },
       };
-      const { data: listed } = await this.#octokit.rest.checks.listForRef({
-        ...this.#r,
-        ref: sha,
-        check_name: GATE_CHECK_NAME,
-        filter: "all",
-        per_page: 100,
-      });
-      // An App's bot account is "<app slug>[bot]": our own run is the one of that App.
-      const slug = this.#botLogin.replace(/\[bot\]$/, "");
-      const own = listed.check_runs.find((r) => r.app?.slug === slug);
+      // Our own runs on the head: read with the proposal (GraphQL) when it was evaluated here,
+      // otherwise looked up (an App's bot account is "<app slug>[bot]").
+      let own = this.#gateRuns.get(sha)?.[0];
+      if (!this.#gateRuns.has(sha)) {
+        const { data: listed } = await this.#octokit.rest.checks.listForRef({
+          ...this.#r,
+          ref: sha,
+          check_name: GATE_CHECK_NAME,
+          filter: "all",
+          per_page: 100,
+        });
+        const slug = this.#botLogin.replace(/\[bot\]$/, "");
+        own = listed.check_runs.find((r) => r.app?.slug === slug)?.id;
+      }
       if (own !== undefined) {
         const { data } = await this.#octokit.rest.checks.update({
           ...this.#r,
-          check_run_id: own.id,
+          check_run_id: own,
           status: "completed",
           ...result,
         });
@@ -515,6 +565,7 @@ export class GitHubForge implements Forge {
         external_id: id,
         ...result,
       });
+      this.#gateRuns.set(sha, [data.id]);
       return { id: data.id, url: data.html_url ?? data.url };
     });
   }
@@ -608,17 +659,11 @@ export class GitHubForge implements Forge {
   }
 
   /**
-   * The merged PR whose merge commit is `sha`: first among the pull requests from the
-   * proposal's branch (GitHub's pull requests list reads the pull requests themselves and is
-   * current right after a merge), then among those GitHub associates with the commit (an index
-   * that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604). 1–2 calls.
+   * A merged PR whose merge commit is `sha` among those GitHub associates with the commit (an
+   * index that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604),
+   * for a merge the proposal's own pull requests do not explain. 1 call.
    */
-  async #mergedPull(sha: string, id: string): Promise<PullInfo | undefined> {
-    const own = (await this.#mergedProposals(id)).find((p) => p.mergeCommit === sha);
-    if (own !== undefined) {
-      this.#merged.set(sha, own);
-      return own;
-    }
+  async #mergedPull(sha: string): Promise<PullInfo | undefined> {
     const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
       ...this.#r,
       commit_sha: sha,
@@ -629,26 +674,24 @@ export class GitHubForge implements Forge {
     return pr;
   }
 
-  /** Merged pull requests from interlock/<id> into the default branch, first merged first. 1 call. */
-  async #mergedProposals(id: string): Promise<PullInfo[]> {
-    const branch = `${BRANCH_PREFIX}${id}`;
-    const { data } = await this.#octokit.rest.pulls.list({
-      ...this.#r,
-      head: `${this.owner}:${branch}`,
-      base: this.defaultBranch,
-      state: "closed",
-      per_page: 100,
-    });
-    return data
-      .map(pullInfo)
-      .filter(
-        (p) =>
-          p.headRef === branch &&
-          p.baseRef === this.defaultBranch &&
-          p.mergedAt !== undefined &&
-          p.mergeCommit !== undefined,
-      )
-      .sort((a, b) => a.mergedAt!.getTime() - b.mergedAt!.getTime());
+  /** The merged proposals of `requests` and their claims (pull-query.ts), remembered. */
+  async #queryMerged(requests: readonly { id: string; path: string }[]) {
+    const answer = await queryMerged(
+      this.#octokit,
+      {
+        ...this.#r,
+        org: this.#org,
+        baseRef: this.defaultBranch,
+        branchPrefix: BRANCH_PREFIX,
+        claimPrefix: CLAIM_REF_PREFIX,
+      },
+      requests,
+    );
+    for (const list of answer.pulls.values()) {
+      for (const pull of list)
+        this.#mergedPulls.set(pull.merge!.sha, { pull, teams: answer.teams });
+    }
+    return answer;
   }
 
   /**
@@ -659,9 +702,25 @@ export class GitHubForge implements Forge {
    * indexed a merge that just happened: the request is returned as pending, never as a
    * refusal, and looked at again on the next run (it is never run without its pull request).
    */
-  async #mergedRequest(id: string, path: string): Promise<MergedRequest> {
-    const own = (await this.#mergedProposals(id))[0];
-    if (own !== undefined) return this.#remember(id, path, own);
+  async #mergedRequest(
+    id: string,
+    path: string,
+    own: PullData | undefined,
+  ): Promise<MergedRequest> {
+    if (own !== undefined) {
+      return this.#remember(id, path, {
+        number: own.number,
+        url: own.url,
+        headSha: own.headSha,
+        headRef: own.headRef,
+        headRepo: own.headRepo,
+        baseSha: own.baseSha,
+        baseRef: own.baseRef,
+        author: own.author,
+        mergedAt: own.mergedAt,
+        mergeCommit: own.merge!.sha,
+      });
+    }
     const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
       ...this.#r,
       sha: this.defaultBranch,
