@@ -104,7 +104,9 @@ describe("github: the GitHub forge with the real lifecycle", () => {
       expect.objectContaining({ id: filed.id, action: "db.export", status: "succeeded" }),
     ]);
     expect(w.runs()).toEqual([filed.id]);
-    expect(await w.sim.git.resolve(`refs/interlock/claims/${filed.id}`)).toBeDefined();
+    // The claim is a file on the protected default branch (no writer can remove it), not a ref.
+    expect(await w.fileOnMain(`claims/${filed.id}.yaml`)).toContain(`id: ${filed.id}`);
+    expect(await w.sim.git.resolve(`refs/interlock/claims/${filed.id}`)).toBeUndefined();
     const result = parseYaml((await w.fileOnMain(`results/${filed.id}.yaml`))!) as Record<
       string,
       unknown
@@ -154,7 +156,7 @@ describe("github: the GitHub forge with the real lifecycle", () => {
     // Action's comment makes 7).
     expect(execCalls.length).toBe(6);
     expect(graphql(execCalls)).toBe(1);
-    expect(writes(execCalls)).toBe(2); // claim ref, the result (contents API)
+    expect(writes(execCalls)).toBe(2); // the claim and the result (contents API)
     expect(idleCalls.length).toBe(1); // one tree listing: every request has its result
     expect(w.counter.byScope()["forge.openProposal"]).toBe(4);
   });

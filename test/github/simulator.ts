@@ -1430,6 +1430,56 @@ export class GitHubSimulator {
       ["path"],
     );
 
+    // DELETE contents: one file removed in a commit onto the branch's tip
+    // (https://docs.github.com/rest/repos/contents#delete-a-file): `message` and `sha` (the
+    // file's blob) required; 404 when there is no such file, 409 when `sha` is not its blob.
+    // The branch's protection applies as to any push.
+    this.#route(
+      "DELETE",
+      `${R}/contents/{path}`,
+      async (ctx) => {
+        this.#need(ctx.actor, "write");
+        const path = ctx.params.path!.replace(/^\/+|\/+$/g, "");
+        if (typeof ctx.body.message !== "string" || ctx.body.message === "") {
+          throw new HttpError(422, `Invalid request.\n\n"message" wasn't supplied.`);
+        }
+        if (typeof ctx.body.sha !== "string") {
+          throw new HttpError(422, `Invalid request.\n\n"sha" wasn't supplied.`);
+        }
+        const branch = typeof ctx.body.branch === "string" ? ctx.body.branch : this.defaultBranch;
+        const ref = `refs/heads/${branch}`;
+        const tip = await this.git.resolve(ref);
+        if (tip === undefined) throw new HttpError(404, `Branch ${branch} not found`);
+        const existing = await this.git.file(tip, path);
+        if (existing === undefined) throw notFound();
+        if (existing.sha !== ctx.body.sha) {
+          throw new HttpError(409, `${path} does not match ${String(ctx.body.sha)}`);
+        }
+        this.#checkPush(ctx.actor, branch);
+        const parent = (await this.git.commit(tip))!;
+        const tree = await this.git.buildTree(parent.tree, [{ path, sha: null }]);
+        const who = this.#person(ctx.actor);
+        const commit = await this.git.commitTree({
+          tree,
+          parents: [tip],
+          message: ctx.body.message,
+          author: who,
+          committer: who,
+        });
+        if (!(await this.#moveRef(ref, commit, tip, ctx.actor.login))) {
+          throw new HttpError(409, `${branch} moved while the file was deleted`);
+        }
+        return {
+          status: 200,
+          body: {
+            content: null,
+            commit: this.#shapes.gitCommit((await this.git.commit(commit))!),
+          },
+        };
+      },
+      ["path"],
+    );
+
     this.#route("GET", `${R}/commits`, async (ctx) => {
       this.#need(ctx.actor, "read");
       const rev = ctx.query.get("sha") ?? this.defaultBranch;

@@ -9,6 +9,7 @@ import type {
 import {
   BRANCH_PREFIX,
   CLAIM_REF_PREFIX,
+  claimPath,
   INTERLOCK_IDENTITY,
   requesterIdentity,
   type GitIdentity,
@@ -312,11 +313,8 @@ export class GitHubForge implements Forge {
       const merged: MergedRequest[] = [];
       for (const w of wanted) {
         const m = await this.#mergedRequest(w.id, w.path, answer.pulls.get(w.id)?.[0]);
-        merged.push(
-          w.hasResult
-            ? m
-            : { ...m, listed: { hasResult: false, claimed: answer.claimed.has(w.id) } },
-        );
+        const claimed = paths.has(claimPath(w.id)) || answer.claimed.has(w.id);
+        merged.push(w.hasResult ? m : { ...m, listed: { hasResult: false, claimed } });
       }
       return merged.sort(
         (a, b) => a.mergedAt.getTime() - b.mergedAt.getTime() || a.id.localeCompare(b.id),
@@ -396,16 +394,39 @@ export class GitHubForge implements Forge {
     });
   }
 
-  /** Creates refs/interlock/claims/<id>; GitHub refuses (422) when it exists. 1–2 calls. */
-  claim(id: string, _date: Date): Promise<boolean> {
+  /**
+   * Claims a request by creating claims/<id>.yaml on the protected default branch with the
+   * contents API, which refuses (422) to create a file that exists, and commits onto the tip in
+   * the same request (a 409 when another writer moved it is retried): of two executors, one
+   * gets the file. A writer cannot undo the claim: only Interlock's App may push to the default
+   * branch (the ruleset `doctor` checks), and deleting the file takes a commit there that stays
+   * in its history. (A refs/interlock/claims/<id> ref, which earlier versions made, would not
+   * do: rulesets cover only branches and tags, so any writer could delete it and re-arm a
+   * request that crashed after its action ran.) 1 call.
+   */
+  claim(id: string, date: Date): Promise<boolean> {
     return this.#op("claim", async () => {
-      const sha = this.#mergeCommits.get(id) ?? (await this.#branchTip(this.defaultBranch)).commit;
-      return this.#createRef(`${CLAIM_REF_PREFIX}${id}`, sha);
+      const merge = this.#mergeCommits.get(id);
+      const content =
+        `interlock: 1\nid: ${id}\n` +
+        (merge ? `merge_commit: ${merge}\n` : "") +
+        `claimed_at: ${date.toISOString()}\n`;
+      const committed = await this.#putNewFile(
+        { path: claimPath(id), content },
+        `Claim ${id}`,
+        date,
+      );
+      return committed !== undefined;
     });
   }
 
+  /**
+   * Whether claims/<id>.yaml is on the default branch, or the claim ref of earlier versions
+   * exists. 1–3 calls (the executor learns both with its listing instead).
+   */
   isClaimed(id: string): Promise<boolean> {
     return this.#op("isClaimed", async () => {
+      if ((await this.#readDefaultFile(claimPath(id))) !== undefined) return true;
       try {
         await this.#octokit.rest.git.getRef({
           ...this.#r,
@@ -419,8 +440,22 @@ export class GitHubForge implements Forge {
     });
   }
 
+  /** Removes a claim for a person's explicit retry: the claim file, and any old claim ref. */
   releaseClaim(id: string): Promise<void> {
     return this.#op("releaseClaim", async () => {
+      const file = await this.#readDefaultFile(claimPath(id));
+      if (file !== undefined) {
+        const who = { name: this.#identity.name, email: this.#identity.email };
+        await this.#octokit.rest.repos.deleteFile({
+          ...this.#r,
+          path: claimPath(id),
+          branch: this.defaultBranch,
+          sha: file.sha,
+          message: `Release the claim on ${id} for a retry`,
+          committer: who,
+          author: who,
+        });
+      }
       try {
         await this.#octokit.rest.git.deleteRef({
           ...this.#r,
@@ -441,24 +476,27 @@ export class GitHubForge implements Forge {
   }
 
   readDefault(path: string): Promise<string | undefined> {
-    return this.#op("readDefault", async () => {
-      try {
-        const { data } = await this.#octokit.rest.repos.getContent({
-          ...this.#r,
-          path,
-          ref: this.defaultBranch,
-        });
-        if (Array.isArray(data) || data.type !== "file") return undefined;
-        if (data.encoding === "base64" && data.content !== undefined) {
-          return Buffer.from(data.content, "base64").toString("utf8");
-        }
-        const blob = await this.#octokit.rest.git.getBlob({ ...this.#r, file_sha: data.sha });
-        return Buffer.from(blob.data.content, "base64").toString("utf8");
-      } catch (err) {
-        if (httpStatus(err) === 404) return undefined;
-        throw err;
+    return this.#op("readDefault", async () => (await this.#readDefaultFile(path))?.text);
+  }
+
+  /** A file on the default branch with its blob sha; undefined if there is none. 1–2 calls. */
+  async #readDefaultFile(path: string): Promise<{ text: string; sha: string } | undefined> {
+    try {
+      const { data } = await this.#octokit.rest.repos.getContent({
+        ...this.#r,
+        path,
+        ref: this.defaultBranch,
+      });
+      if (Array.isArray(data) || data.type !== "file") return undefined;
+      if (data.encoding === "base64" && data.content !== undefined) {
+        return { text: Buffer.from(data.content, "base64").toString("utf8"), sha: data.sha };
       }
-    });
+      const blob = await this.#octokit.rest.git.getBlob({ ...this.#r, file_sha: data.sha });
+      return { text: Buffer.from(blob.data.content, "base64").toString("utf8"), sha: data.sha };
+    } catch (err) {
+      if (httpStatus(err) === 404) return undefined;
+      throw err;
+    }
   }
 
   /**
