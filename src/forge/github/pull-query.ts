@@ -16,7 +16,11 @@ import type { GitHubClient } from "./octokit.ts";
  * published schema, so a field GitHub does not have fails there too.
  */
 
-/** GitHub's file statuses, mapped so that anything but a plain addition is visible. */
+/**
+ * GitHub's file statuses, mapped so that anything but a plain addition is visible. GraphQL names
+ * a renamed file by its new path only (PullRequestChangedFile has no previous path); a rename is
+ * never a plain addition, so the single-file rule refuses such a proposal all the same.
+ */
 const CHANGE: Record<string, ChangeStatus> = {
   ADDED: "added",
   COPIED: "added",
@@ -277,7 +281,10 @@ async function pullData(
   const first = p.mergeCommit?.parents.nodes[0];
   const firstParentFiles =
     first === undefined ? undefined : baseFiles(first, `the merge's first parent`);
-  if (p.commits.totalCount > p.commits.nodes.length) {
+  // An open proposal's commits name its committers, so all must be read (fail closed); a merged
+  // one's commits only carry the filed version of the file, read by itself when it is not
+  // among them.
+  if (p.files && p.commits.totalCount > p.commits.nodes.length) {
     throw new Error(
       `pull request #${p.number} has ${p.commits.totalCount} commits; Interlock reads at most ${p.commits.nodes.length}`,
     );
@@ -431,7 +438,7 @@ export async function queryOpenPull(
     repository(owner: $owner, name: $repo) {
       pullRequests(headRefName: $branch, baseRefName: $base, states: [OPEN], first: 5) { nodes { ${pullFields(undefined, false)} } }
       base: object(expression: $baseFiles) { ... on Commit { ${BASE_FILES} } }
-      tip: object(expression: $branch) { ... on Commit { oid checkSuites(first: 20, filterBy: { checkName: $check }) {
+      tip: object(expression: $branch) { ... on Commit { oid checkSuites(first: 50) { pageInfo { hasNextPage }
         nodes { app { slug } checkRuns(first: 20, filterBy: { checkName: $check }) { nodes { databaseId } } } } } }
     }
     ${TEAMS}
@@ -452,6 +459,7 @@ export async function queryOpenPull(
     tip: {
       oid: string;
       checkSuites: {
+        pageInfo: { hasNextPage: boolean };
         nodes: { app: { slug: string } | null; checkRuns: { nodes: { databaseId: number }[] } }[];
       };
     } | null;
@@ -463,14 +471,18 @@ export async function queryOpenPull(
       (n.headRepository as { nameWithOwner: string } | null)?.nameWithOwner.toLowerCase() === same,
   );
   const pull = node === undefined ? undefined : await pullData(octokit, q, node, undefined);
-  const gateRuns = repo.tip
-    ? {
-        head: repo.tip.oid,
-        ids: repo.tip.checkSuites.nodes
-          .filter((s) => s.app?.slug === q.appSlug)
-          .flatMap((s) => s.checkRuns.nodes.map((r) => r.databaseId)),
-      }
-    : undefined;
+  // Suites are not filtered by name (CheckSuiteFilter.checkName is "Filters the check suites by
+  // this name", not the runs'); when there are more than one page of them, publishGate looks
+  // the runs up itself.
+  const gateRuns =
+    repo.tip && !repo.tip.checkSuites.pageInfo.hasNextPage
+      ? {
+          head: repo.tip.oid,
+          ids: repo.tip.checkSuites.nodes
+            .filter((s) => s.app?.slug === q.appSlug)
+            .flatMap((s) => s.checkRuns.nodes.map((r) => r.databaseId)),
+        }
+      : undefined;
   return {
     pull,
     base: repo.base
