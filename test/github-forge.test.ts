@@ -83,6 +83,21 @@ describe("github: the GitHub forge with the real lifecycle", () => {
     ]);
     expect(ruleOf(gate, "codeowners").detail).toMatch(/dana/);
 
+    // The gate workflow passes the request's path from the event's pull request title as a
+    // hint: the first query then reads the file too, and the gate is 1 query + the activity.
+    w.forge.expectRequestPath(filed.id, filed.path);
+    mark = w.counter.total;
+    const hinted = await w.gate(filed.id);
+    const hintedCalls = w.counter.since(mark);
+    expect(hinted.verdict).toEqual(gate.verdict);
+    expect(w.counter.kinds(hintedCalls)).toEqual({ rest: 1, graphql: 1, writes: 0 });
+    // A writer can edit the title: a wrong hint is never read as the request file, it only
+    // costs the second query.
+    w.forge.expectRequestPath(filed.id, `requests/iam.grant/${filed.id}.yaml`);
+    mark = w.counter.total;
+    expect((await w.gate(filed.id)).verdict).toEqual(gate.verdict);
+    expect(w.counter.kinds(w.counter.since(mark))).toEqual({ rest: 1, graphql: 2, writes: 0 });
+
     // 4. Merge, pinned to the head the gate saw.
     mark = w.counter.total;
     const merged = await w.counter.measure("merge", () =>
@@ -132,6 +147,7 @@ describe("github: the GitHub forge with the real lifecycle", () => {
       fileRequest: describeCalls(fileCalls),
       "gate (no reviews)": describeCalls(gateCallsBefore),
       "gate (two approvals)": describeCalls(gateCalls),
+      "gate (two approvals, path hint)": describeCalls(hintedCalls),
       merge: describeCalls(mergeCalls),
       execute: describeCalls(execCalls),
       "execute again (nothing to do)": describeCalls(idleCalls),

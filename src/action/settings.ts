@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
-import { BRANCH_PREFIX, isRequestId, REQUEST_ID_SOURCE } from "../forge/refs.ts";
+import { BRANCH_PREFIX, isRequestId, REQUEST_ID_SOURCE, requestPath } from "../forge/refs.ts";
 import { InterlockError } from "../errors.ts";
 import { maskText } from "../masking/mask.ts";
 import { parseRequest } from "../request/parse.ts";
@@ -82,6 +82,12 @@ export interface GateSettings extends CommonSettings {
   readonly pullNumber?: number;
   /** The head the event was about (the gate itself reads the current head from the forge). */
   readonly headSha?: string;
+  /**
+   * Where the request file probably is, from the pull request's title ("<action> on …", as
+   * Interlock files it): only a hint for reading it with the gate's first query. The gate
+   * still takes the path from the pull request's changes; a wrong hint costs one more query.
+   */
+  readonly requestPathHint?: string;
 }
 
 /** The default branch moved: execute merged requests exactly once. Never built from a PR event. */
@@ -151,6 +157,7 @@ const repositoryDispatchSchema = z.looseObject({
 const pullRequestPart = z.looseObject({
   number: z.number().int().positive(),
   state: z.string(),
+  title: z.string().optional(),
   head: z.looseObject({
     ref: z.string(),
     sha: z.string(),
@@ -569,11 +576,13 @@ function gateSettings(
       `pull request #${pr.number} targets ${pr.base.ref}, not the default branch ${common.defaultBranch}`,
     );
   }
+  const action = /^([a-z0-9_.-]{1,100}) on /.exec(pr.title ?? "")?.[1];
   return {
     ...common,
     mode: "gate",
     id: branch[1]!,
     pullNumber: pr.number,
     headSha: pr.head.sha,
+    ...(action ? { requestPathHint: requestPath(action, branch[1]!) } : {}),
   };
 }

@@ -114,6 +114,8 @@ export class GitHubForge implements Forge {
   readonly #mergedPulls = new Map<string, { pull: PullData; teams: OrgTeams }>();
   /** Interlock's own gate check runs by head commit, as the last proposal() read them. */
   readonly #gateRuns = new Map<string, readonly number[]>();
+  /** Where request files probably are, by request id (hints: expectRequestPath). */
+  readonly #pathHints = new Map<string, string>();
 
   constructor(options: GitHubForgeOptions) {
     this.#octokit = options.octokit;
@@ -202,9 +204,21 @@ export class GitHubForge implements Forge {
   }
 
   /**
+   * Where request `id`'s file probably is (the gate workflow reads it from the event's pull
+   * request title): proposal() then reads it at every commit of the pull request in its one
+   * query. Only a hint: the gate takes the path from the pull request's changes, and a file
+   * read under another path is never used for it (a wrong hint costs one more query).
+   */
+  expectRequestPath(id: string, path: string): void {
+    if (REQUEST_FILE.exec(path)?.[1] === id) this.#pathHints.set(id, path);
+  }
+
+  /**
    * The open pull request from interlock/<id> into the default branch, at its current head,
-   * with everything the gate reads about it but the activity log and the request file: 1
-   * GraphQL query (pull-query.ts).
+   * with everything the gate reads about it but the activity log: 1 GraphQL query
+   * (pull-query.ts). With a path hint (expectRequestPath) the query also reads the request file
+   * at each of the pull request's commits (the head, and the one the App filed); otherwise the
+   * context reads it with a second query once the changes name it.
    */
   proposal(id: string): Promise<ProposalContext | undefined> {
     return this.#op("proposal", async () => {
@@ -216,6 +230,7 @@ export class GitHubForge implements Forge {
         baseRef: this.defaultBranch,
         checkName: GATE_CHECK_NAME,
         appSlug: this.#botLogin.replace(/\[bot\]$/, ""),
+        path: this.#pathHints.get(id),
       });
       if (answer.gateRuns) this.#gateRuns.set(answer.gateRuns.head, answer.gateRuns.ids);
       const pr = answer.pull;

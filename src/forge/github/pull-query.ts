@@ -432,11 +432,14 @@ export async function queryOpenPull(
     baseRef: string;
     checkName: string;
     appSlug: string;
+    /** The request file's probable path: read at every commit with the same query. */
+    path?: string | undefined;
   },
 ): Promise<OpenPullAnswer> {
-  const query = `query($owner: String!, $repo: String!, $org: String!, $branch: String!, $base: String!, $baseFiles: String!, $check: String!) {
+  const hinted = q.path !== undefined;
+  const query = `query($owner: String!, $repo: String!, $org: String!, $branch: String!, $base: String!, $baseFiles: String!, $check: String!${hinted ? ", $path: String!" : ""}) {
     repository(owner: $owner, name: $repo) {
-      pullRequests(headRefName: $branch, baseRefName: $base, states: [OPEN], first: 5) { nodes { ${pullFields(undefined, false)} } }
+      pullRequests(headRefName: $branch, baseRefName: $base, states: [OPEN], first: 5) { nodes { ${pullFields(hinted ? "$path" : undefined, false)} } }
       base: object(expression: $baseFiles) { ... on Commit { ${BASE_FILES} } }
       tip: object(expression: $branch) { ... on Commit { oid checkSuites(first: 50) { pageInfo { hasNextPage }
         nodes { app { slug } checkRuns(first: 20, filterBy: { checkName: $check }) { nodes { databaseId } } } } } }
@@ -451,6 +454,7 @@ export async function queryOpenPull(
     base: q.baseRef,
     baseFiles: q.baseRef,
     check: q.checkName,
+    ...(hinted ? { path: q.path } : {}),
   });
   const unreadableTeams = teamsOrThrow(errors);
   const repo = data.repository as {
@@ -470,7 +474,7 @@ export async function queryOpenPull(
       n.headRefName === q.branch &&
       (n.headRepository as { nameWithOwner: string } | null)?.nameWithOwner.toLowerCase() === same,
   );
-  const pull = node === undefined ? undefined : await pullData(octokit, q, node, undefined);
+  const pull = node === undefined ? undefined : await pullData(octokit, q, node, q.path);
   // Suites are not filtered by name (CheckSuiteFilter.checkName is "Filters the check suites by
   // this name", not the runs'); when there are more than one page of them, publishGate looks
   // the runs up itself.
