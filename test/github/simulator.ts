@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { ownersFor, parseCodeowners } from "../../src/gate/codeowners.ts";
 import { BareRepo, ZERO_SHA, type CommitInfo, type GitPerson } from "./bare-repo.ts";
-import { answerGraphql, connection, fieldError } from "./graphql.ts";
+import { answerGraphql, connection, fieldError, NotModelled } from "./graphql.ts";
 import { OpenApiValidator } from "./openapi.ts";
 import { iso, nodeId, Shapes, type Json, type SimUser, type UserType } from "./shapes.ts";
 
@@ -2425,7 +2425,7 @@ export class GitHubSimulator {
         after?: string | null;
       }) => {
         if (!a.itemTypes || a.itemTypes.some((t) => t !== "REVIEW_DISMISSED_EVENT")) {
-          throw new Error("the simulator models only REVIEW_DISMISSED_EVENT timeline items");
+          throw new NotModelled("the simulator models only REVIEW_DISMISSED_EVENT timeline items");
         }
         return connection(
           this.#dismissals
