@@ -271,6 +271,13 @@ describe("settings: inputs and the event parsed once", () => {
       id: "01KAW5W2Z6QMY1HG7V8X9Y0ABC",
     });
     expect(relay({ id: "../../etc" }).mode).toBe("skip");
+    // The title is only a hint where the request file is (a wrong one costs the gate a query).
+    expect(
+      relay({ id: "01KAW5W2Z6QMY1HG7V8X9Y0ABC", title: "db.export on postgres://x [high]" }),
+    ).toMatchObject({ requestPathHint: "requests/db.export/01KAW5W2Z6QMY1HG7V8X9Y0ABC.yaml" });
+    expect(relay({ id: "01KAW5W2Z6QMY1HG7V8X9Y0ABC", title: "../x on y" })).not.toHaveProperty(
+      "requestPathHint",
+    );
   });
 
   it("errors name the input or event and say what to fix", () => {

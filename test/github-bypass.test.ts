@@ -160,6 +160,30 @@ describe("github: merges and executions that must not run the action", () => {
     expect(await w.execute()).toEqual([]); // refused once, recorded, never retried silently
   });
 
+  it("as a repository writer, removing a crashed executor's claim does not re-arm the request", async () => {
+    const w = (world = await World.create({ protectMain: true }));
+    const { id, number } = await fileExport(w);
+    await w.sim.as("dana").review(number, "APPROVE");
+    await w.sim.as("sam").review(number, "APPROVE");
+    expect((await mergeRequest(w.forge, id, w.clock.tick())).merged).toBe(true);
+    // An executor claims it and dies before recording a result (perhaps after the action ran).
+    expect(await w.forge.claim(id, w.clock.tick())).toBe(true);
+    const claim = (await w.sim.git.file("refs/heads/main", `claims/${id}.yaml`))!;
+    expect(claim.content.toString()).toContain(`id: ${id}`);
+    // Mallory tries to remove the claim: it is a file on the protected default branch.
+    const removed = await w.sim.as("mallory").request("DELETE", `/contents/claims/${id}.yaml`, {
+      message: "retry",
+      sha: claim.sha,
+    });
+    expect(removed.status).toBe(422);
+    expect(String(removed.data.message)).toMatch(/Protected branch update failed/);
+    expect(await w.fileOnMain(`claims/${id}.yaml`)).toBeDefined();
+    // The next run says it was claimed without a result, and does not run it again.
+    expect(await w.execute()).toEqual([expect.objectContaining({ id, status: "claimed" })]);
+    expect(w.runs()).toEqual([]);
+    expect(await w.forge.claim(id, w.clock.tick())).toBe(false); // the contents API's 422
+  });
+
   it("a request file pushed straight to the default branch never runs, and is not refused for good", async () => {
     const w = (world = await World.create());
     const { id, path } = await fileExport(w);

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { mergeRequest } from "../src/lifecycle/gate-check.ts";
+import { GitHubForge } from "../src/forge/github/github-forge.ts";
+import { createOctokit } from "../src/forge/github/octokit.ts";
+import { checkGate, mergeRequest } from "../src/lifecycle/gate-check.ts";
 import { INTERLOCK_IDENTITY } from "../src/forge/refs.ts";
-import { requests, ruleOf, World } from "./github/world.ts";
+import { BOT, requests, ruleOf, World } from "./github/world.ts";
 
 /**
  * GitHub answers that must never open the gate: a 403 or 404 where the pushers should be, a
@@ -82,33 +84,43 @@ describe("github: answers that are not 'nobody'", () => {
     expect(approval(gate, "dana")).toMatchObject({ counted: false });
   });
 
-  it("a team the token may not read (403) is an unmet gate that says what to grant, not an abort", async () => {
-    const w = (world = await World.create());
-    const { id, number } = await fileExport(w);
-    await w.sim.as("dana").review(number, "APPROVE");
-    w.sim.failNext({
-      method: "GET",
-      path: /\/teams\/data-stewards\/members$/,
-      status: 403,
-      message: "Resource not accessible by integration",
-    });
-    const gate = await w.gate(id);
-    expect(gate.verdict.satisfied).toBe(false);
-    expect(ruleOf(gate, "groups").ok).toBe(false);
-    expect(ruleOf(gate, "groups").detail).toMatch(
-      /@acme\/data-stewards could not be read: GitHub answered 403.*Members: read/,
-    );
-  });
-
-  it("a token that cannot see teams at all (GITHUB_TOKEN: 404) is an unmet gate that says so", async () => {
+  // Teams are read in the gate's GraphQL query; a token that may not read them gets the field
+  // null and an error of type FORBIDDEN (REST answered 403 or 404 per team before). Either way
+  // the team counts nobody and the gate says what to grant, instead of aborting.
+  it("a team the token may not read (FORBIDDEN) is an unmet gate that says what to grant, not an abort", async () => {
     const w = (world = await World.create());
     const { id, number } = await fileExport(w);
     await w.sim.as("dana").review(number, "APPROVE");
     w.sim.addApp("interlock-app[bot]", { id: 424242, slug: "interlock-app", membersRead: false });
     const gate = await w.gate(id);
     expect(gate.verdict.satisfied).toBe(false);
+    expect(ruleOf(gate, "groups").ok).toBe(false);
     expect(ruleOf(gate, "groups").detail).toMatch(
-      /@acme\/data-stewards could not be read: GitHub answered 404/,
+      /@acme\/data-stewards could not be read: GitHub answered FORBIDDEN.*Members: read/,
+    );
+  });
+
+  it("a token that cannot see teams at all (GITHUB_TOKEN) is an unmet gate that says so", async () => {
+    const w = (world = await World.create());
+    const { id, number } = await fileExport(w);
+    await w.sim.as("dana").review(number, "APPROVE");
+    const forge = new GitHubForge({
+      octokit: createOctokit({
+        token: w.sim.token("github-actions[bot]"),
+        baseUrl: w.sim.url,
+        pacing: "none",
+        msPerSecond: 1,
+      }),
+      owner: "acme",
+      repo: "approvals",
+      defaultBranch: "main",
+      org: "acme",
+      botLogin: BOT,
+    });
+    const gate = await checkGate(forge, id, w.clock.tick());
+    expect(gate.verdict.satisfied).toBe(false);
+    expect(ruleOf(gate, "groups").detail).toMatch(
+      /@acme\/data-stewards could not be read: GitHub answered FORBIDDEN.*GITHUB_TOKEN can never read teams/,
     );
   });
 });

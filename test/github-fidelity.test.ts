@@ -118,7 +118,12 @@ describe("github: the required check and code-owner review at merge", () => {
     await w.sim.as("dana").review(number, "APPROVE"); // dana: data steward and code owner
     const second = await w.gate(filed.id);
     expect(second.verdict.satisfied).toBe(true);
+    const mark = w.counter.total;
     await w.forge.publishGate(filed.id, second.verdict, "ok", second.context.headCommit);
+    // The gate run's one write: the App's run on this head was read with the proposal (GraphQL).
+    expect(w.counter.since(mark).map((c) => `${c.method} ${c.route}`)).toEqual([
+      "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+    ]);
     const runs = w.sim.checkRuns().filter((r) => r.headSha === second.context.headCommit);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ conclusion: "success", app: { id: INTERLOCK_APP_ID } });

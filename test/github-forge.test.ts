@@ -83,6 +83,21 @@ describe("github: the GitHub forge with the real lifecycle", () => {
     ]);
     expect(ruleOf(gate, "codeowners").detail).toMatch(/dana/);
 
+    // The gate workflow passes the request's path from the event's pull request title as a
+    // hint: the first query then reads the file too, and the gate is 1 query + the activity.
+    w.forge.expectRequestPath(filed.id, filed.path);
+    mark = w.counter.total;
+    const hinted = await w.gate(filed.id);
+    const hintedCalls = w.counter.since(mark);
+    expect(hinted.verdict).toEqual(gate.verdict);
+    expect(w.counter.kinds(hintedCalls)).toEqual({ rest: 1, graphql: 1, writes: 0 });
+    // A writer can edit the title: a wrong hint is never read as the request file, it only
+    // costs the second query.
+    w.forge.expectRequestPath(filed.id, `requests/iam.grant/${filed.id}.yaml`);
+    mark = w.counter.total;
+    expect((await w.gate(filed.id)).verdict).toEqual(gate.verdict);
+    expect(w.counter.kinds(w.counter.since(mark))).toEqual({ rest: 1, graphql: 2, writes: 0 });
+
     // 4. Merge, pinned to the head the gate saw.
     mark = w.counter.total;
     const merged = await w.counter.measure("merge", () =>
@@ -104,7 +119,9 @@ describe("github: the GitHub forge with the real lifecycle", () => {
       expect.objectContaining({ id: filed.id, action: "db.export", status: "succeeded" }),
     ]);
     expect(w.runs()).toEqual([filed.id]);
-    expect(await w.sim.git.resolve(`refs/interlock/claims/${filed.id}`)).toBeDefined();
+    // The claim is a file on the protected default branch (no writer can remove it), not a ref.
+    expect(await w.fileOnMain(`claims/${filed.id}.yaml`)).toContain(`id: ${filed.id}`);
+    expect(await w.sim.git.resolve(`refs/interlock/claims/${filed.id}`)).toBeUndefined();
     const result = parseYaml((await w.fileOnMain(`results/${filed.id}.yaml`))!) as Record<
       string,
       unknown
@@ -123,11 +140,14 @@ describe("github: the GitHub forge with the real lifecycle", () => {
     expect(w.runs()).toEqual([filed.id]);
 
     // Every call is counted; the figures go into the report (GitHub: ~80 writes/min/identity).
-    const writes = (calls: readonly ApiCall[]) => calls.filter((c) => c.method !== "GET").length;
+    // A GraphQL query is a POST but no write (GitHub counts it in points, apart from REST).
+    const writes = (calls: readonly ApiCall[]) => w.counter.kinds(calls).writes;
+    const graphql = (calls: readonly ApiCall[]) => w.counter.kinds(calls).graphql;
     const figures = {
       fileRequest: describeCalls(fileCalls),
       "gate (no reviews)": describeCalls(gateCallsBefore),
       "gate (two approvals)": describeCalls(gateCalls),
+      "gate (two approvals, path hint)": describeCalls(hintedCalls),
       merge: describeCalls(mergeCalls),
       execute: describeCalls(execCalls),
       "execute again (nothing to do)": describeCalls(idleCalls),
@@ -140,9 +160,19 @@ describe("github: the GitHub forge with the real lifecycle", () => {
     expect(fileCalls.length).toBe(4);
     expect(writes(fileCalls)).toBe(3); // branch, file (contents API), pull request
 
-    expect(gateCalls.length).toBeLessThanOrEqual(14);
-    expect(writes(gateCalls)).toBe(0);
-    expect(writes(execCalls)).toBe(2); // claim ref, the result (contents API)
+    // The gate's reads: one GraphQL query for the pull request, its reviews, dismissals, files,
+    // commits, trust inputs and teams; the activity log (REST); one GraphQL query for the request
+    // file at the head and as filed. Publishing the verdict adds the one write.
+    for (const calls of [gateCallsBefore, gateCalls]) {
+      expect(graphql(calls)).toBe(2);
+      expect(calls.length - graphql(calls)).toBe(1); // GET activity
+      expect(writes(calls)).toBe(0);
+    }
+    // Execution: tree, one GraphQL query, compare of the merge, activity, claim, result (the
+    // Action's comment makes 7).
+    expect(execCalls.length).toBe(6);
+    expect(graphql(execCalls)).toBe(1);
+    expect(writes(execCalls)).toBe(2); // the claim and the result (contents API)
     expect(idleCalls.length).toBe(1); // one tree listing: every request has its result
     expect(w.counter.byScope()["forge.openProposal"]).toBe(4);
   });

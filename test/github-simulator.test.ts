@@ -384,3 +384,71 @@ describe("github: the settings a doctor reads", () => {
     expect((await admin.rest.repos.codeownersErrors(R)).data.errors).toEqual([]);
   });
 });
+
+describe("github: the simulator's GraphQL endpoint answers by GitHub's published schema", () => {
+  it("refuses a field GitHub does not have, as GitHub's validation does", async () => {
+    await expect(
+      bot.graphql(`query { repository(owner: "acme", name: "approvals") { noSuchField } }`),
+    ).rejects.toThrow(/Cannot query field "noSuchField" on type "Repository"/);
+    expect(sim.graphqlCalls).toBe(1);
+  });
+
+  it("reviews carry the commit (null once it is gone), the author's type and push access", async () => {
+    const { number, head } = await openPull();
+    await sim.as("dana").review(number, "REQUEST_CHANGES");
+    await sim.as("reader").review(number, "COMMENT");
+    sim.collectGarbage(head);
+    const data = await bot.graphql<{
+      repository: { pullRequest: { reviews: { nodes: unknown[] } } };
+    }>(
+      `query($n: Int!) { repository(owner: "acme", name: "approvals") { pullRequest(number: $n) {
+        reviews(first: 10) { nodes { state commit { oid } authorCanPushToRepository author { __typename login } } } } } }`,
+      { n: number },
+    );
+    expect(data.repository.pullRequest.reviews.nodes).toEqual([
+      {
+        state: "CHANGES_REQUESTED",
+        commit: null,
+        authorCanPushToRepository: true,
+        author: { __typename: "User", login: "dana" },
+      },
+      {
+        state: "COMMENTED",
+        commit: null,
+        authorCanPushToRepository: false,
+        author: { __typename: "User", login: "reader" },
+      },
+    ]);
+  });
+
+  it("an App without Members: read gets the teams field null with a FORBIDDEN error", async () => {
+    sim.addApp("interlock-app[bot]", { id: 424242, slug: "interlock-app", membersRead: false });
+    sim.addTeam("data-stewards", ["dana"]);
+    const err = (await bot
+      .graphql(`query { organization(login: "acme") { team(slug: "data-stewards") { slug } } }`)
+      .catch((e: unknown) => e)) as { errors?: { type: string; path: string[] }[]; data?: unknown };
+    expect(err.errors).toEqual([
+      expect.objectContaining({ type: "FORBIDDEN", path: ["organization", "team"] }),
+    ]);
+    expect(err.data).toEqual({ organization: { team: null } });
+    sim.addApp("interlock-app[bot]", { id: 424242, slug: "interlock-app", membersRead: true });
+    const ok = await bot.graphql<{ organization: { team: { members: { nodes: unknown[] } } } }>(
+      `query { organization(login: "acme") { team(slug: "data-stewards") { members(first: 10) { nodes { login } } } } }`,
+    );
+    expect(ok.organization.team.members.nodes).toEqual([{ login: "dana" }]);
+  });
+
+  it("reads a file at a commit through Repository.object", async () => {
+    const { head } = await openPull("feature", { "a.txt": "hello\n" });
+    const data = await bot.graphql<{ repository: { f: unknown; none: unknown } }>(
+      `query($e: String!, $n: String!) { repository(owner: "acme", name: "approvals") {
+        f: object(expression: $e) { ... on Blob { text byteSize isTruncated } }
+        none: object(expression: $n) { ... on Blob { text } } } }`,
+      { e: `${head}:a.txt`, n: `${head}:missing.txt` },
+    );
+    expect(data.repository).toEqual({
+      f: { text: "hello\n", byteSize: 6, isTruncated: false },
+      none: null,
+    });
+  });
+});

@@ -44,6 +44,8 @@ export interface ActionForge extends Forge {
   publishGate(id: string, verdict: GateVerdict, markdown: string, head: string): Promise<unknown>;
   /** Comments on the request's pull request. */
   comment(id: string, markdown: string): Promise<unknown>;
+  /** A hint where request `id`'s file is, so the forge can read it with its first query. */
+  expectRequestPath?(id: string, path: string): void;
 }
 
 /** The repository and credentials a forge is built for. */
@@ -194,6 +196,7 @@ async function requestMode(s: RequestSettings, deps: RunDeps): Promise<RunOutcom
 async function gateMode(s: GateSettings, deps: RunDeps): Promise<RunOutcome> {
   const { core } = deps;
   const forge = deps.forgeFactory(targetOf(s));
+  if (s.requestPathHint !== undefined) forge.expectRequestPath?.(s.id, s.requestPathHint);
   const gate = await checkGate(forge, s.id, deps.now());
   const markdown = renderVerdictMarkdown(gate.verdict, {
     id: s.id,

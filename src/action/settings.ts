@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
-import { BRANCH_PREFIX, isRequestId, REQUEST_ID_SOURCE } from "../forge/refs.ts";
+import { BRANCH_PREFIX, isRequestId, REQUEST_ID_SOURCE, requestPath } from "../forge/refs.ts";
 import { InterlockError } from "../errors.ts";
 import { maskText } from "../masking/mask.ts";
 import { parseRequest } from "../request/parse.ts";
@@ -33,7 +33,7 @@ export const REFUSED_EVENTS: Readonly<Record<string, string>> = Object.freeze({
     "(with no checkout) and relayed reviews, and execution on 'push' to the default branch.",
 });
 
-/** The repository_dispatch type that relays a review to the gate: client_payload {id}. */
+/** The repository_dispatch type that relays a review to the gate: client_payload {id, title?}. */
 export const GATE_RELAY_TYPE = "interlock-gate";
 /** Pull request activity types that change what the gate sees. */
 const GATED_PR_ACTIONS: ReadonlySet<string> = new Set([
@@ -82,6 +82,12 @@ export interface GateSettings extends CommonSettings {
   readonly pullNumber?: number;
   /** The head the event was about (the gate itself reads the current head from the forge). */
   readonly headSha?: string;
+  /**
+   * Where the request file probably is, from the pull request's title ("<action> on …", as
+   * Interlock files it): only a hint for reading it with the gate's first query. The gate
+   * still takes the path from the pull request's changes; a wrong hint costs one more query.
+   */
+  readonly requestPathHint?: string;
 }
 
 /** The default branch moved: execute merged requests exactly once. Never built from a PR event. */
@@ -151,6 +157,7 @@ const repositoryDispatchSchema = z.looseObject({
 const pullRequestPart = z.looseObject({
   number: z.number().int().positive(),
   state: z.string(),
+  title: z.string().optional(),
   head: z.looseObject({
     ref: z.string(),
     sha: z.string(),
@@ -316,7 +323,9 @@ export function parseSettings(
         if (typeof id !== "string" || !isRequestId(id)) {
           return { ...common, mode: "skip", reason: "the relayed event names no request id" };
         }
-        return { ...common, mode: "gate", id };
+        // The relay may pass the pull request's title too: a hint where the file is.
+        const hint = requestPathHint(p.client_payload?.title, id);
+        return { ...common, mode: "gate", id, ...(hint ? { requestPathHint: hint } : {}) };
       }
       if (mode === "gate" || mode === "execute") {
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
@@ -569,11 +578,23 @@ function gateSettings(
       `pull request #${pr.number} targets ${pr.base.ref}, not the default branch ${common.defaultBranch}`,
     );
   }
+  const hint = requestPathHint(pr.title, branch[1]!);
   return {
     ...common,
     mode: "gate",
     id: branch[1]!,
     pullNumber: pr.number,
     headSha: pr.head.sha,
+    ...(hint ? { requestPathHint: hint } : {}),
   };
+}
+
+/**
+ * The request file's probable path from a pull request title as Interlock files it
+ * ("<action> on <resource> [risk]"); undefined for any other title. Only ever a hint.
+ */
+function requestPathHint(title: unknown, id: string): string | undefined {
+  if (typeof title !== "string") return undefined;
+  const action = /^([a-z0-9_.-]{1,100}) on /.exec(title)?.[1];
+  return action === undefined ? undefined : requestPath(action, id);
 }

@@ -107,6 +107,12 @@ export interface MergedRequest {
    * refuses it, and reports it as pending with this sentence.
    */
   readonly pending?: string;
+  /**
+   * What the forge saw in the same calls that listed the request (GitHub): no result on the
+   * default branch yet, and whether a claim existed. The executor does not ask again; the claim
+   * itself, which fails when a claim exists, still decides who runs it.
+   */
+  readonly listed?: { readonly hasResult: false; readonly claimed: boolean };
 }
 
 export interface Forge {

@@ -41,6 +41,15 @@ export const DENIALS_DIR = "denials/";
 export const RESULTS_DIR = "results/";
 /** A requester's signed withdrawal of <id>: withdrawals/<id>.yaml on the default branch. */
 export const WITHDRAWALS_DIR = "withdrawals/";
+/**
+ * A GitHub executor's claim on <id>: claims/<id>.yaml on the protected default branch, created
+ * only where none exists (the local forge claims with CLAIM_REF_PREFIX).
+ */
+export const CLAIMS_DIR = "claims/";
+
+export function claimPath(id: string): string {
+  return `${CLAIMS_DIR}${id}.yaml`;
+}
 
 export function requestPath(action: string, id: string): string {
   return `${REQUESTS_DIR}${action}/${id}.yaml`;

@@ -92,7 +92,7 @@ export async function executeMerged(deps: ExecuteDeps): Promise<ExecutionReport[
     const merged = await forge.mergedRequests();
     for (const [i, m] of merged.entries()) {
       deps.onCount?.(i, merged.length);
-      if ((await forge.readDefault(resultPath(m.id))) !== undefined) continue;
+      if (!m.listed && (await forge.readDefault(resultPath(m.id))) !== undefined) continue;
       const report = await executeOne(m, deps, run);
       if (report) reports.push(report);
     }
@@ -178,7 +178,7 @@ async function executeOne(
       `a result for ${m.id} was recorded on ${forge.defaultBranch} and deleted later: it is never run again`,
     );
   }
-  const claimedInRepo = await forge.isClaimed(m.id);
+  const claimedInRepo = m.listed?.claimed ?? (await forge.isClaimed(m.id));
   if ((claimedInRepo || journalled?.claimedAt) && !retry) {
     const where = journalled?.claimedAt
       ? `this executor's journal records a claim at ${journalled.claimedAt} without a result`

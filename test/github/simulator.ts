@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { ownersFor, parseCodeowners } from "../../src/gate/codeowners.ts";
 import { BareRepo, ZERO_SHA, type CommitInfo, type GitPerson } from "./bare-repo.ts";
+import { answerGraphql, connection, fieldError, NotModelled } from "./graphql.ts";
 import { OpenApiValidator } from "./openapi.ts";
 import { iso, nodeId, Shapes, type Json, type SimUser, type UserType } from "./shapes.ts";
 
@@ -288,6 +289,8 @@ export class GitHubSimulator {
   readonly violations: string[] = [];
   /** Every request answered: "METHOD /path → status". */
   readonly log: string[] = [];
+  /** GraphQL requests answered (POST /graphql), counted apart from REST calls. */
+  graphqlCalls = 0;
   readonly now: () => Date;
   /** The github.com behaviours in force (see GitHubBehaviour). */
   behaviour: GitHubBehaviour;
@@ -700,7 +703,7 @@ export class GitHubSimulator {
       reply = { ...reply, body: this.#tamper(reply.body) };
       this.#tamper = undefined;
     }
-    if (route !== undefined) {
+    if (route !== undefined && route.template !== "/graphql") {
       try {
         const errors = this.#validator.check(method, route.template, reply.status, reply.body);
         if (errors.length > 0) {
@@ -728,7 +731,7 @@ export class GitHubSimulator {
       "x-ratelimit-remaining": "4999",
       "x-ratelimit-reset": String(reset),
       "x-ratelimit-used": "1",
-      "x-ratelimit-resource": "core",
+      "x-ratelimit-resource": route?.template === "/graphql" ? "graphql" : "core",
       ...reply.headers,
     };
     if (reply.body === undefined) {
@@ -1138,6 +1141,15 @@ export class GitHubSimulator {
   #registerRoutes(): void {
     const R = "/repos/{owner}/{repo}";
 
+    // --- GraphQL (https://docs.github.com/graphql) ----------------------------------------------
+    // Executed against GitHub's published schema (./graphql.ts); values come from #graphqlRoot.
+    this.#route("POST", "/graphql", async (ctx) => {
+      this.graphqlCalls++;
+      const { body, violations } = await answerGraphql(ctx.body, this.#graphqlRoot(ctx.actor));
+      this.violations.push(...violations);
+      return { status: 200, body };
+    });
+
     // --- Git data ---------------------------------------------------------------------------
     this.#route(
       "GET",
@@ -1413,6 +1425,56 @@ export class GitHubSimulator {
         return {
           status: existing === undefined ? 201 : 200,
           body: { content: described, commit: git },
+        };
+      },
+      ["path"],
+    );
+
+    // DELETE contents: one file removed in a commit onto the branch's tip
+    // (https://docs.github.com/rest/repos/contents#delete-a-file): `message` and `sha` (the
+    // file's blob) required; 404 when there is no such file, 409 when `sha` is not its blob.
+    // The branch's protection applies as to any push.
+    this.#route(
+      "DELETE",
+      `${R}/contents/{path}`,
+      async (ctx) => {
+        this.#need(ctx.actor, "write");
+        const path = ctx.params.path!.replace(/^\/+|\/+$/g, "");
+        if (typeof ctx.body.message !== "string" || ctx.body.message === "") {
+          throw new HttpError(422, `Invalid request.\n\n"message" wasn't supplied.`);
+        }
+        if (typeof ctx.body.sha !== "string") {
+          throw new HttpError(422, `Invalid request.\n\n"sha" wasn't supplied.`);
+        }
+        const branch = typeof ctx.body.branch === "string" ? ctx.body.branch : this.defaultBranch;
+        const ref = `refs/heads/${branch}`;
+        const tip = await this.git.resolve(ref);
+        if (tip === undefined) throw new HttpError(404, `Branch ${branch} not found`);
+        const existing = await this.git.file(tip, path);
+        if (existing === undefined) throw notFound();
+        if (existing.sha !== ctx.body.sha) {
+          throw new HttpError(409, `${path} does not match ${String(ctx.body.sha)}`);
+        }
+        this.#checkPush(ctx.actor, branch);
+        const parent = (await this.git.commit(tip))!;
+        const tree = await this.git.buildTree(parent.tree, [{ path, sha: null }]);
+        const who = this.#person(ctx.actor);
+        const commit = await this.git.commitTree({
+          tree,
+          parents: [tip],
+          message: ctx.body.message,
+          author: who,
+          committer: who,
+        });
+        if (!(await this.#moveRef(ref, commit, tip, ctx.actor.login))) {
+          throw new HttpError(409, `${branch} moved while the file was deleted`);
+        }
+        return {
+          status: 200,
+          body: {
+            content: null,
+            commit: this.#shapes.gitCommit((await this.git.commit(commit))!),
+          },
         };
       },
       ["path"],
@@ -2090,6 +2152,373 @@ export class GitHubSimulator {
       if (team === undefined) throw notFound();
       return this.#page(ctx, [...team.members], (m) => this.#shapes.user(this.user(m)));
     });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // GraphQL values. Each object has the fields the simulator models, named and typed as in
+  // GitHub's schema (the reference page is cited on each); graphql-js checks the query and the
+  // answer against that schema. Fields a query asks for that are not here fail the test.
+
+  #graphqlRoot(actor: SimUser): Record<string, unknown> {
+    return {
+      // https://docs.github.com/graphql/reference/queries#repository
+      repository: (args: { owner: string; name: string }) => {
+        const ours =
+          args.owner.toLowerCase() === this.owner.toLowerCase() &&
+          args.name.toLowerCase() === this.repo.toLowerCase();
+        if (!ours || this.#role(actor.login) === undefined) {
+          throw fieldError(
+            "NOT_FOUND",
+            `Could not resolve to a Repository with the name '${args.owner}/${args.name}'.`,
+          );
+        }
+        return this.#gqlRepository(actor);
+      },
+      // https://docs.github.com/graphql/reference/queries#organization
+      organization: (args: { login: string }) => {
+        if (args.login.toLowerCase() !== this.owner.toLowerCase()) {
+          throw fieldError(
+            "NOT_FOUND",
+            `Could not resolve to an Organization with the login of '${args.login}'.`,
+          );
+        }
+        return this.#gqlOrganization(actor);
+      },
+    };
+  }
+
+  /** https://docs.github.com/graphql/reference/objects#repository */
+  #gqlRepository(actor: SimUser): Record<string, unknown> {
+    return {
+      nameWithOwner: `${this.owner}/${this.repo}`,
+      // https://docs.github.com/graphql/reference/objects#repository (pullRequest(number))
+      pullRequest: (a: { number: number }) => {
+        const pr = this.#pulls.find((p) => p.number === a.number);
+        if (pr === undefined) {
+          throw fieldError(
+            "NOT_FOUND",
+            `Could not resolve to a PullRequest with the number of ${a.number}.`,
+          );
+        }
+        return this.#gqlPull(pr, actor);
+      },
+      // https://docs.github.com/graphql/reference/objects#repository (pullRequests: states,
+      // headRefName, baseRefName; oldest first unless orderBy says otherwise). Reads the pull
+      // requests themselves, like REST's GET /pulls: no index lag is modelled (not verified live).
+      pullRequests: async (a: {
+        states?: string[] | null;
+        headRefName?: string | null;
+        baseRefName?: string | null;
+        orderBy?: { field: string; direction: string } | null;
+        first?: number | null;
+        after?: string | null;
+        last?: number | null;
+      }) => {
+        let prs = this.#pulls.filter(
+          (p) =>
+            (!a.states || a.states.includes(p.merged ? "MERGED" : p.state.toUpperCase())) &&
+            (a.headRefName == null || p.head === a.headRefName) &&
+            (a.baseRefName == null || p.base === a.baseRefName),
+        );
+        if (a.orderBy?.direction === "DESC") prs = [...prs].reverse();
+        return connection(
+          prs.map((p) => this.#gqlPull(p, actor)),
+          a,
+        );
+      },
+      // https://docs.github.com/graphql/reference/objects#repository (object: "A Git object in
+      // the repository", by oid or by a revision expression such as "<sha>:<path>").
+      object: async (a: { oid?: string | null; expression?: string | null }) => {
+        const rev = a.oid ?? a.expression ?? "";
+        const colon = rev.indexOf(":");
+        if (colon === -1) {
+          const sha = await this.git.resolve(rev, "any");
+          if (sha === undefined) return null;
+          const type = await this.git.objectType(sha);
+          if (type === "commit") return this.#gqlCommit(sha);
+          if (type === "blob") return this.#gqlBlob(sha);
+          return { __typename: type === "tree" ? "Tree" : "Tag", oid: sha };
+        }
+        // Like REST contents, reads by sha are not affected by collectGarbage (which models a
+        // review's commit going missing only).
+        const commit = await this.git.resolve(rev.slice(0, colon));
+        if (commit === undefined) return null;
+        return this.#gqlPath(commit, rev.slice(colon + 1));
+      },
+      // https://docs.github.com/graphql/reference/objects#repository (ref: "Fetch a given ref
+      // from the repository", by its fully qualified name; null when there is none).
+      ref: async (a: { qualifiedName: string }) => {
+        const name = a.qualifiedName.startsWith("refs/")
+          ? a.qualifiedName
+          : `refs/heads/${a.qualifiedName}`;
+        const sha = await this.git.resolve(name, "any");
+        if (sha === undefined) return null;
+        const parts = name.split("/");
+        return {
+          name: parts.slice(2).join("/"),
+          prefix: `${parts.slice(0, 2).join("/")}/`,
+          target: async () =>
+            (await this.git.objectType(sha)) === "commit"
+              ? this.#gqlCommit(sha)
+              : { __typename: "Tag", oid: sha },
+        };
+      },
+    };
+  }
+
+  /** A tree entry at `path` of a commit: a Blob, a Tree, or null when there is none. */
+  async #gqlPath(commit: string, path: string): Promise<Record<string, unknown> | null> {
+    const file = await this.git.file(commit, path);
+    if (file !== undefined) return this.#gqlBlob(file.sha, file.content);
+    const tree = await this.git.resolve(`${commit}:${path}`, "tree");
+    return tree === undefined ? null : { __typename: "Tree", oid: tree };
+  }
+
+  /**
+   * https://docs.github.com/graphql/reference/objects#blob: `text` ("UTF8 text data or null if
+   * the Blob is binary"), `isTruncated`, `byteSize`, `oid`. Truncation of large blobs is not
+   * modelled (the simulator's files are small); the client fails closed on isTruncated.
+   */
+  async #gqlBlob(sha: string, content?: Buffer): Promise<Record<string, unknown>> {
+    const bytes = content ?? (await this.git.readBlob(sha));
+    const binary = bytes.includes(0);
+    return {
+      __typename: "Blob",
+      oid: sha,
+      byteSize: bytes.length,
+      isBinary: binary,
+      isTruncated: false,
+      text: binary ? null : bytes.toString("utf8"),
+    };
+  }
+
+  /**
+   * https://docs.github.com/graphql/reference/objects#commit: oid, parents, committedDate,
+   * file(path) (a TreeEntry), author and committer (GitActor, with the GitHub user their e-mail belongs to),
+   * and the check suites on it with their runs (by app and check name).
+   */
+  #gqlCommit(sha: string): Record<string, unknown> {
+    const info = async () => {
+      const c = await this.git.commit(sha);
+      if (c === undefined) throw new Error(`no commit ${sha}`);
+      return c;
+    };
+    // https://docs.github.com/graphql/reference/objects#gitactor
+    const actor = (p: GitPerson) => {
+      const u = this.#userByEmail(p.email);
+      return {
+        name: p.name,
+        email: p.email,
+        date: iso(p.date),
+        user: u && u.type === "User" ? { login: u.login, __typename: "User" } : null,
+      };
+    };
+    return {
+      __typename: "Commit",
+      oid: sha,
+      parents: async (a: { first?: number | null; after?: string | null }) =>
+        connection(
+          (await info()).parents.map((p) => this.#gqlCommit(p)),
+          a,
+        ),
+      author: async () => actor((await info()).author),
+      committer: async () => actor((await info()).committer),
+      // Commit.committedDate: "The datetime when this commit was committed" (a GitTimestamp,
+      // ISO-8601), the committer date the commit object records.
+      committedDate: async () => iso((await info()).committer.date),
+      // https://docs.github.com/graphql/reference/objects#treeentry
+      file: async (a: { path: string }) => {
+        const path = a.path.replace(/^\/+|\/+$/g, "");
+        const object = await this.#gqlPath(sha, path);
+        if (object === null) return null;
+        return { path, name: path.split("/").pop(), oid: object.oid, object };
+      },
+      // https://docs.github.com/graphql/reference/objects#checksuite (filterBy: appId,
+      // checkName) and https://docs.github.com/graphql/reference/objects#checkrun
+      checkSuites: (a: {
+        first?: number | null;
+        after?: string | null;
+        filterBy?: { appId?: number | null; checkName?: string | null } | null;
+      }) => {
+        const runs = this.#checkRuns.filter((r) => r.headSha === sha);
+        const apps = new Map<number, CheckRun["app"]>();
+        for (const r of runs) apps.set(r.app.id, r.app);
+        const suites = [...apps.values()]
+          .filter((app) => a.filterBy?.appId == null || app.id === a.filterBy.appId)
+          .filter(
+            (app) =>
+              a.filterBy?.checkName == null ||
+              runs.some((r) => r.app.id === app.id && r.name === a.filterBy!.checkName),
+          )
+          .map((app) => ({
+            app: { slug: app.slug, name: app.name, databaseId: app.id },
+            checkRuns: (b: {
+              first?: number | null;
+              after?: string | null;
+              filterBy?: { checkName?: string | null } | null;
+            }) =>
+              connection(
+                runs
+                  .filter(
+                    (r) =>
+                      r.app.id === app.id &&
+                      (b.filterBy?.checkName == null || r.name === b.filterBy.checkName),
+                  )
+                  .map((r) => ({
+                    databaseId: r.id,
+                    name: r.name,
+                    status: r.status.toUpperCase(),
+                    conclusion: r.conclusion?.toUpperCase() ?? null,
+                  })),
+                b,
+              ),
+          }));
+        return connection(suites, a);
+      },
+    };
+  }
+
+  /** https://docs.github.com/graphql/reference/interfaces#actor (User, Bot, Organization). */
+  #gqlActor(login: string): Record<string, unknown> {
+    const u = this.user(login);
+    return { __typename: u.type, login: u.login };
+  }
+
+  /** https://docs.github.com/graphql/reference/objects#pullrequest */
+  #gqlPull(pr: Pull, actor: SimUser): Record<string, unknown> {
+    const s = this.#shapes;
+    const base = () => this.#pullBase(pr);
+    return {
+      number: pr.number,
+      url: `${s.repoHtml}/pull/${pr.number}`,
+      state: pr.merged ? "MERGED" : pr.state.toUpperCase(),
+      headRefName: pr.head,
+      headRefOid: pr.headSha,
+      baseRefName: pr.base,
+      baseRefOid: pr.baseSha,
+      headRepository: { nameWithOwner: `${this.owner}/${this.repo}` },
+      author: this.#gqlActor(pr.author),
+      createdAt: iso(pr.createdAt),
+      mergedAt: pr.mergedAt ? iso(pr.mergedAt) : null,
+      mergeCommit: pr.mergeCommit ? this.#gqlCommit(pr.mergeCommit) : null,
+      headRef: async () => {
+        if (pr.state !== "open") return null;
+        return { name: pr.head, prefix: "refs/heads/", target: this.#gqlCommit(pr.headSha) };
+      },
+      // https://docs.github.com/graphql/reference/objects#pullrequestreview: `commit` is null
+      // when the commit is gone (REST's commit_id null); `authorCanPushToRepository` ("Indicates
+      // whether the author of this review has push access to the repository"); pending reviews
+      // are visible to their author only.
+      reviews: (a: { first?: number | null; after?: string | null; last?: number | null }) =>
+        connection(
+          this.#reviews
+            .filter(
+              (r) =>
+                r.pull === pr.number &&
+                (r.state !== "PENDING" || r.user.toLowerCase() === actor.login.toLowerCase()),
+            )
+            .map((r) => this.#gqlReview(r)),
+          a,
+        ),
+      // https://docs.github.com/graphql/reference/objects#reviewdismissedevent (actor,
+      // previousReviewState, review). Only this item type is modelled.
+      timelineItems: (a: {
+        itemTypes?: string[] | null;
+        first?: number | null;
+        after?: string | null;
+      }) => {
+        if (!a.itemTypes || a.itemTypes.some((t) => t !== "REVIEW_DISMISSED_EVENT")) {
+          throw new NotModelled("the simulator models only REVIEW_DISMISSED_EVENT timeline items");
+        }
+        return connection(
+          this.#dismissals
+            .filter((d) => d.pull === pr.number)
+            .map((d) => ({
+              __typename: "ReviewDismissedEvent",
+              actor: this.#gqlActor(d.actor),
+              createdAt: iso(d.at),
+              previousReviewState: d.state.toUpperCase(),
+              review: this.#gqlReview(this.#reviews.find((r) => r.id === d.reviewId)!),
+            })),
+          a,
+        );
+      },
+      // https://docs.github.com/graphql/reference/objects#pullrequestchangedfile: path and
+      // changeType only (no previous path of a rename, no blob).
+      files: async (a: { first?: number | null; after?: string | null }) => {
+        const diff = await this.git.diff(await base(), pr.headSha);
+        return connection(
+          diff.map((f) => ({
+            path: f.path,
+            changeType: f.status === "removed" ? "DELETED" : f.status.toUpperCase(),
+            additions: f.additions,
+            deletions: f.deletions,
+          })),
+          a,
+        );
+      },
+      // https://docs.github.com/graphql/reference/objects#pullrequestcommit
+      commits: async (a: {
+        first?: number | null;
+        after?: string | null;
+        last?: number | null;
+      }) => {
+        const commits = await this.git.log(["--reverse", `${await base()}..${pr.headSha}`]);
+        return connection(
+          commits.map((c) => ({ commit: this.#gqlCommit(c.sha) })),
+          a,
+        );
+      },
+    };
+  }
+
+  #gqlReview(r: Review): Record<string, unknown> {
+    const role = this.#role(r.user);
+    return {
+      id: nodeId("PullRequestReview", r.id),
+      fullDatabaseId: String(r.id),
+      state: r.state,
+      submittedAt: r.submittedAt ? iso(r.submittedAt) : null,
+      commit: this.#gone.has(r.commitId) ? null : this.#gqlCommit(r.commitId),
+      author: this.#gqlActor(r.user),
+      authorCanPushToRepository: role !== undefined && ROLE_RANK[role] >= ROLE_RANK.write,
+    };
+  }
+
+  /**
+   * https://docs.github.com/graphql/reference/objects#organization (team(slug), teams) and
+   * https://docs.github.com/graphql/reference/objects#team (members). A token that may not
+   * read the organisation's teams (GitHubBehaviour.teamsByTokenType) gets the field null and
+   * an error of type FORBIDDEN, "Resource not accessible by integration"
+   * (https://github.com/react/create-react-app/issues/12722 shows it for the teams list).
+   */
+  #gqlOrganization(actor: SimUser): Record<string, unknown> {
+    const readable = () => {
+      if (!this.#canReadTeams(actor)) {
+        throw fieldError("FORBIDDEN", "Resource not accessible by integration");
+      }
+    };
+    const teamNode = (t: Team) => ({
+      slug: t.slug,
+      name: t.name,
+      members: (a: { first?: number | null; after?: string | null }) =>
+        connection(
+          [...t.members].map((m) => this.#gqlActor(m)),
+          a,
+        ),
+    });
+    return {
+      login: this.owner,
+      team: (a: { slug: string }) => {
+        readable();
+        const t = this.#teams.get(a.slug.toLowerCase());
+        return t === undefined ? null : teamNode(t);
+      },
+      teams: (a: { first?: number | null; after?: string | null }) => {
+        readable();
+        return connection([...this.#teams.values()].map(teamNode), a);
+      },
+    };
   }
 
   /** Who may list teams and their members (see GitHubBehaviour.teamsByTokenType). */

@@ -62,6 +62,20 @@ export class ApiCallCounter {
     return this.#calls.filter((c) => c.scopes.includes(label)).length;
   }
 
+  /**
+   * REST calls, GraphQL queries (POST /graphql, a separate rate limit counted in points) and
+   * writes (REST calls other than GET) among the calls given (default: all).
+   */
+  kinds(calls: readonly ApiCall[] = this.#calls): {
+    rest: number;
+    graphql: number;
+    writes: number;
+  } {
+    const graphql = calls.filter((c) => c.route === "/graphql").length;
+    const writes = calls.filter((c) => c.method !== "GET" && c.route !== "/graphql").length;
+    return { rest: calls.length - graphql, graphql, writes };
+  }
+
   /** "METHOD route" → number of calls, for the calls given (default: all). */
   byRoute(calls: readonly ApiCall[] = this.#calls): Record<string, number> {
     const out: Record<string, number> = {};

@@ -9,6 +9,7 @@ import type {
 import {
   BRANCH_PREFIX,
   CLAIM_REF_PREFIX,
+  claimPath,
   INTERLOCK_IDENTITY,
   requesterIdentity,
   type GitIdentity,
@@ -21,6 +22,13 @@ import { defaultPoliciesDir, readBundle, revisionOf } from "../../policy/bundle.
 
 /** The shipped default policy by directory, read once per process. */
 const DEFAULT_POLICY = new Map<string, PolicyAtBase>();
+import {
+  NO_BASE_FILES,
+  queryMerged,
+  queryOpenPull,
+  type OrgTeams,
+  type PullData,
+} from "./pull-query.ts";
 
 export interface GitHubForgeOptions {
   readonly octokit: GitHubClient;
@@ -119,6 +127,12 @@ export class GitHubForge implements Forge {
   readonly #merged = new Map<string, PullInfo>();
   /** Merge commits by request id, from mergedRequests (a commit for the claim ref). */
   readonly #mergeCommits = new Map<string, string>();
+  /** Merged proposals as the GraphQL query read them, by merge commit, with the org's teams. */
+  readonly #mergedPulls = new Map<string, { pull: PullData; teams: OrgTeams }>();
+  /** Interlock's own gate check runs by head commit, as the last proposal() read them. */
+  readonly #gateRuns = new Map<string, readonly number[]>();
+  /** Where request files probably are, by request id (hints: expectRequestPath). */
+  readonly #pathHints = new Map<string, string>();
 
   constructor(options: GitHubForgeOptions) {
     this.#octokit = options.octokit;
@@ -207,11 +221,39 @@ export class GitHubForge implements Forge {
     );
   }
 
-  /** The open pull request from interlock/<id> into the default branch, at its current head. */
+  /**
+   * Where request `id`'s file probably is (the gate workflow reads it from the event's pull
+   * request title): proposal() then reads it at every commit of the pull request in its one
+   * query. Only a hint: the gate takes the path from the pull request's changes, and a file
+   * read under another path is never used for it (a wrong hint costs one more query).
+   */
+  expectRequestPath(id: string, path: string): void {
+    if (REQUEST_FILE.exec(path)?.[1] === id) this.#pathHints.set(id, path);
+  }
+
+  /**
+   * The open pull request from interlock/<id> into the default branch, at its current head,
+   * with everything the gate reads about it but the activity log: 1 GraphQL query
+   * (pull-query.ts). With a path hint (expectRequestPath) the query also reads the request file
+   * at each of the pull request's commits (the head, and the one the App filed); otherwise the
+   * context reads it with a second query once the changes name it.
+   */
   proposal(id: string): Promise<ProposalContext | undefined> {
     return this.#op("proposal", async () => {
-      const pr = await this.#openPull(id);
+      const branch = `${BRANCH_PREFIX}${id}`;
+      const answer = await queryOpenPull(this.#octokit, {
+        ...this.#r,
+        org: this.#org,
+        branch,
+        baseRef: this.defaultBranch,
+        checkName: GATE_CHECK_NAME,
+        appSlug: this.#botLogin.replace(/\[bot\]$/, ""),
+        path: this.#pathHints.get(id),
+      });
+      if (answer.gateRuns) this.#gateRuns.set(answer.gateRuns.head, answer.gateRuns.ids);
+      const pr = answer.pull;
       if (pr === undefined) return undefined;
+      this.#numbers.set(id, pr.number);
       return new GitHubProposalContext(
         {
           id,
@@ -219,10 +261,14 @@ export class GitHubForge implements Forge {
           headCommit: pr.headSha,
           baseCommit: pr.baseSha,
           author: pr.author,
-          branchRef: `refs/heads/${BRANCH_PREFIX}${id}`,
+          branchRef: `refs/heads/${branch}`,
           compare: { base: pr.baseRef, head: pr.headSha },
           contentRef: pr.headSha,
           codeownersRef: pr.baseRef,
+          pull: pr,
+          base: answer.base,
+          teams: answer.teams,
+          changesFrom: "pull",
         },
         this.#contextDeps(),
       );
@@ -265,11 +311,11 @@ export class GitHubForge implements Forge {
   /**
    * Request files on the default branch that have no result yet, oldest first.
    *
-   * One call lists the default branch's tree; for each pending request file, one call finds the
-   * commit that brought it (history of the file) and one the pull request that commit was merged
-   * through, whose merge commit and merge time are what the executor re-checks. A file that
-   * reached the branch without a merged pull request is returned with the commit that added it;
-   * `evidence` then refuses it.
+   * One REST call lists the default branch's tree; one GraphQL query (per 20 pending requests)
+   * reads, for each, the merged pull request from its proposal branch with everything
+   * `evidence` needs, and whether its claim exists, both returned as `listed`. A file that
+   * reached the branch without a merged pull request from its branch is looked up through the
+   * commit that added it (2 REST calls); `evidence` then refuses it, or it stays pending.
    *
    * Unlike the local forge, files that already have a result are left out unless
    * `includeExecuted` is set: listing them costs two calls each, on every run, forever, and
@@ -288,12 +334,20 @@ export class GitHubForge implements Forge {
         );
       }
       const paths = new Set(tree.tree.filter((e) => e.type === "blob").map((e) => e.path!));
-      const merged: MergedRequest[] = [];
+      const wanted: { id: string; path: string; hasResult: boolean }[] = [];
       for (const path of paths) {
         const id = REQUEST_FILE.exec(path)?.[1];
         if (id === undefined) continue;
-        if (!opts.includeExecuted && paths.has(`results/${id}.yaml`)) continue;
-        merged.push(await this.#mergedRequest(id, path));
+        const hasResult = paths.has(`results/${id}.yaml`);
+        if (!opts.includeExecuted && hasResult) continue;
+        wanted.push({ id, path, hasResult });
+      }
+      const answer = await this.#queryMerged(wanted);
+      const merged: MergedRequest[] = [];
+      for (const w of wanted) {
+        const m = await this.#mergedRequest(w.id, w.path, answer.pulls.get(w.id)?.[0]);
+        const claimed = paths.has(claimPath(w.id)) || answer.claimed.has(w.id);
+        merged.push(w.hasResult ? m : { ...m, listed: { hasResult: false, claimed } });
       }
       return merged.sort(
         (a, b) => a.mergedAt.getTime() - b.mergedAt.getTime() || a.id.localeCompare(b.id),
@@ -309,7 +363,13 @@ export class GitHubForge implements Forge {
   evidence(m: MergedRequest): Promise<ProposalContext | { refused: string }> {
     return this.#op("evidence", async () => {
       const short = m.mergeCommit.slice(0, 7);
-      const pr = this.#merged.get(m.mergeCommit) ?? (await this.#mergedPull(m.mergeCommit, m.id));
+      let read = this.#mergedPulls.get(m.mergeCommit);
+      if (read === undefined) {
+        await this.#queryMerged([{ id: m.id, path: m.path }]);
+        read = this.#mergedPulls.get(m.mergeCommit);
+      }
+      const pr =
+        read?.pull ?? this.#merged.get(m.mergeCommit) ?? (await this.#mergedPull(m.mergeCommit));
       if (pr === undefined || pr.mergedAt === undefined) {
         return {
           refused: `${m.path} reached ${this.defaultBranch} in ${short}, which was not merged through a pull request (a direct push or a bypass of the proposal)`,
@@ -324,12 +384,13 @@ export class GitHubForge implements Forge {
       if (pr.baseRef !== this.defaultBranch) {
         return { refused: `pull request #${pr.number} was merged into ${pr.baseRef}` };
       }
-      const { data: commit } = await this.#octokit.rest.repos.getCommit({
-        ...this.#r,
-        ref: m.mergeCommit,
-        per_page: 1,
-      });
-      const parents = commit.parents.map((p) => p.sha);
+      if (read === undefined) {
+        // Found only through the commit→PR index: not this proposal's pull request after all.
+        return {
+          refused: `${m.path} reached ${this.defaultBranch} in ${short} through pull request #${pr.number}, which GitHub does not list as merged from ${branch}`,
+        };
+      }
+      const parents = read.pull.merge!.parents;
       const first = parents[0];
       if (first === undefined) {
         return { refused: `${short} has no parent: it never was a proposal` };
@@ -356,22 +417,49 @@ export class GitHubForge implements Forge {
           codeownersRef: first,
           knownPath: m.path,
           reviewsUntil: pr.mergedAt,
+          pull: read.pull,
+          base: read.pull.firstParentFiles ?? NO_BASE_FILES,
+          teams: read.teams,
+          changesFrom: "compare",
         },
         this.#contextDeps(),
       );
     });
   }
 
-  /** Creates refs/interlock/claims/<id>; GitHub refuses (422) when it exists. 1–2 calls. */
-  claim(id: string, _date: Date): Promise<boolean> {
+  /**
+   * Claims a request by creating claims/<id>.yaml on the protected default branch with the
+   * contents API, which refuses (422) to create a file that exists, and commits onto the tip in
+   * the same request (a 409 when another writer moved it is retried): of two executors, one
+   * gets the file. A writer cannot undo the claim: only Interlock's App may push to the default
+   * branch (the ruleset `doctor` checks), and deleting the file takes a commit there that stays
+   * in its history. (A refs/interlock/claims/<id> ref, which earlier versions made, would not
+   * do: rulesets cover only branches and tags, so any writer could delete it and re-arm a
+   * request that crashed after its action ran.) 1 call.
+   */
+  claim(id: string, date: Date): Promise<boolean> {
     return this.#op("claim", async () => {
-      const sha = this.#mergeCommits.get(id) ?? (await this.#branchTip(this.defaultBranch)).commit;
-      return this.#createRef(`${CLAIM_REF_PREFIX}${id}`, sha);
+      const merge = this.#mergeCommits.get(id);
+      const content =
+        `interlock: 1\nid: ${id}\n` +
+        (merge ? `merge_commit: ${merge}\n` : "") +
+        `claimed_at: ${date.toISOString()}\n`;
+      const committed = await this.#putNewFile(
+        { path: claimPath(id), content },
+        `Claim ${id}`,
+        date,
+      );
+      return committed !== undefined;
     });
   }
 
+  /**
+   * Whether claims/<id>.yaml is on the default branch, or the claim ref of earlier versions
+   * exists. 1–3 calls (the executor learns both with its listing instead).
+   */
   isClaimed(id: string): Promise<boolean> {
     return this.#op("isClaimed", async () => {
+      if ((await this.#readDefaultFile(claimPath(id))) !== undefined) return true;
       try {
         await this.#octokit.rest.git.getRef({
           ...this.#r,
@@ -385,8 +473,22 @@ export class GitHubForge implements Forge {
     });
   }
 
+  /** Removes a claim for a person's explicit retry: the claim file, and any old claim ref. */
   releaseClaim(id: string): Promise<void> {
     return this.#op("releaseClaim", async () => {
+      const file = await this.#readDefaultFile(claimPath(id));
+      if (file !== undefined) {
+        const who = { name: this.#identity.name, email: this.#identity.email };
+        await this.#octokit.rest.repos.deleteFile({
+          ...this.#r,
+          path: claimPath(id),
+          branch: this.defaultBranch,
+          sha: file.sha,
+          message: `Release the claim on ${id} for a retry`,
+          committer: who,
+          author: who,
+        });
+      }
       try {
         await this.#octokit.rest.git.deleteRef({
           ...this.#r,
@@ -407,24 +509,27 @@ export class GitHubForge implements Forge {
   }
 
   readDefault(path: string): Promise<string | undefined> {
-    return this.#op("readDefault", async () => {
-      try {
-        const { data } = await this.#octokit.rest.repos.getContent({
-          ...this.#r,
-          path,
-          ref: this.defaultBranch,
-        });
-        if (Array.isArray(data) || data.type !== "file") return undefined;
-        if (data.encoding === "base64" && data.content !== undefined) {
-          return Buffer.from(data.content, "base64").toString("utf8");
-        }
-        const blob = await this.#octokit.rest.git.getBlob({ ...this.#r, file_sha: data.sha });
-        return Buffer.from(blob.data.content, "base64").toString("utf8");
-      } catch (err) {
-        if (httpStatus(err) === 404) return undefined;
-        throw err;
+    return this.#op("readDefault", async () => (await this.#readDefaultFile(path))?.text);
+  }
+
+  /** A file on the default branch with its blob sha; undefined if there is none. 1–2 calls. */
+  async #readDefaultFile(path: string): Promise<{ text: string; sha: string } | undefined> {
+    try {
+      const { data } = await this.#octokit.rest.repos.getContent({
+        ...this.#r,
+        path,
+        ref: this.defaultBranch,
+      });
+      if (Array.isArray(data) || data.type !== "file") return undefined;
+      if (data.encoding === "base64" && data.content !== undefined) {
+        return { text: Buffer.from(data.content, "base64").toString("utf8"), sha: data.sha };
       }
-    });
+      const blob = await this.#octokit.rest.git.getBlob({ ...this.#r, file_sha: data.sha });
+      return { text: Buffer.from(blob.data.content, "base64").toString("utf8"), sha: data.sha };
+    } catch (err) {
+      if (httpStatus(err) === 404) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -482,7 +587,7 @@ export class GitHubForge implements Forge {
    * can update it, so a required check pinned to the App cannot be published by anyone else,
    * while "anyone with write permissions to a repository can set the state for any status
    * check" (https://docs.github.com/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/about-status-checks).
-   * 2 calls: the lookup and the write.
+   * 1 call, the write, after proposal() read the App's runs on this head; else 2.
    */
   publishGate(
     id: string,
@@ -500,20 +605,24 @@ export class GitHubForge implements Forge {
           summary: truncate(markdown, CHECK_SUMMARY_MAX),
         },
       };
-      const { data: listed } = await this.#octokit.rest.checks.listForRef({
-        ...this.#r,
-        ref: sha,
-        check_name: GATE_CHECK_NAME,
-        filter: "all",
-        per_page: 100,
-      });
-      // An App's bot account is "<app slug>[bot]": our own run is the one of that App.
-      const slug = this.#botLogin.replace(/\[bot\]$/, "");
-      const own = listed.check_runs.find((r) => r.app?.slug === slug);
+      // Our own runs on the head: read with the proposal (GraphQL) when it was evaluated here,
+      // otherwise looked up (an App's bot account is "<app slug>[bot]").
+      let own = this.#gateRuns.get(sha)?.[0];
+      if (!this.#gateRuns.has(sha)) {
+        const { data: listed } = await this.#octokit.rest.checks.listForRef({
+          ...this.#r,
+          ref: sha,
+          check_name: GATE_CHECK_NAME,
+          filter: "all",
+          per_page: 100,
+        });
+        const slug = this.#botLogin.replace(/\[bot\]$/, "");
+        own = listed.check_runs.find((r) => r.app?.slug === slug)?.id;
+      }
       if (own !== undefined) {
         const { data } = await this.#octokit.rest.checks.update({
           ...this.#r,
-          check_run_id: own.id,
+          check_run_id: own,
           status: "completed",
           ...result,
         });
@@ -527,6 +636,7 @@ export class GitHubForge implements Forge {
         external_id: id,
         ...result,
       });
+      this.#gateRuns.set(sha, [data.id]);
       return { id: data.id, url: data.html_url ?? data.url };
     });
   }
@@ -630,17 +740,11 @@ export class GitHubForge implements Forge {
   }
 
   /**
-   * The merged PR whose merge commit is `sha`: first among the pull requests from the
-   * proposal's branch (GitHub's pull requests list reads the pull requests themselves and is
-   * current right after a merge), then among those GitHub associates with the commit (an index
-   * that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604). 1–2 calls.
+   * A merged PR whose merge commit is `sha` among those GitHub associates with the commit (an
+   * index that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604),
+   * for a merge the proposal's own pull requests do not explain. 1 call.
    */
-  async #mergedPull(sha: string, id: string): Promise<PullInfo | undefined> {
-    const own = (await this.#mergedProposals(id)).find((p) => p.mergeCommit === sha);
-    if (own !== undefined) {
-      this.#merged.set(sha, own);
-      return own;
-    }
+  async #mergedPull(sha: string): Promise<PullInfo | undefined> {
     const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
       ...this.#r,
       commit_sha: sha,
@@ -651,26 +755,24 @@ export class GitHubForge implements Forge {
     return pr;
   }
 
-  /** Merged pull requests from interlock/<id> into the default branch, first merged first. 1 call. */
-  async #mergedProposals(id: string): Promise<PullInfo[]> {
-    const branch = `${BRANCH_PREFIX}${id}`;
-    const { data } = await this.#octokit.rest.pulls.list({
-      ...this.#r,
-      head: `${this.owner}:${branch}`,
-      base: this.defaultBranch,
-      state: "closed",
-      per_page: 100,
-    });
-    return data
-      .map(pullInfo)
-      .filter(
-        (p) =>
-          p.headRef === branch &&
-          p.baseRef === this.defaultBranch &&
-          p.mergedAt !== undefined &&
-          p.mergeCommit !== undefined,
-      )
-      .sort((a, b) => a.mergedAt!.getTime() - b.mergedAt!.getTime());
+  /** The merged proposals of `requests` and their claims (pull-query.ts), remembered. */
+  async #queryMerged(requests: readonly { id: string; path: string }[]) {
+    const answer = await queryMerged(
+      this.#octokit,
+      {
+        ...this.#r,
+        org: this.#org,
+        baseRef: this.defaultBranch,
+        branchPrefix: BRANCH_PREFIX,
+        claimPrefix: CLAIM_REF_PREFIX,
+      },
+      requests,
+    );
+    for (const list of answer.pulls.values()) {
+      for (const pull of list)
+        this.#mergedPulls.set(pull.merge!.sha, { pull, teams: answer.teams });
+    }
+    return answer;
   }
 
   /**
@@ -681,9 +783,25 @@ export class GitHubForge implements Forge {
    * indexed a merge that just happened: the request is returned as pending, never as a
    * refusal, and looked at again on the next run (it is never run without its pull request).
    */
-  async #mergedRequest(id: string, path: string): Promise<MergedRequest> {
-    const own = (await this.#mergedProposals(id))[0];
-    if (own !== undefined) return this.#remember(id, path, own);
+  async #mergedRequest(
+    id: string,
+    path: string,
+    own: PullData | undefined,
+  ): Promise<MergedRequest> {
+    if (own !== undefined) {
+      return this.#remember(id, path, {
+        number: own.number,
+        url: own.url,
+        headSha: own.headSha,
+        headRef: own.headRef,
+        headRepo: own.headRepo,
+        baseSha: own.baseSha,
+        baseRef: own.baseRef,
+        author: own.author,
+        mergedAt: own.mergedAt,
+        mergeCommit: own.merge!.sha,
+      });
+    }
     const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
       ...this.#r,
       sha: this.defaultBranch,

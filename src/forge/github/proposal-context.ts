@@ -1,25 +1,31 @@
-import { CONFIG_PATH, parseConfig, type InterlockConfig } from "../../config/config.ts";
-import { POLICY_DIST, type PolicyAtBase } from "../../evidence/evidence.ts";
-import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners } from "../../gate/codeowners.ts";
+import { parseConfig, type InterlockConfig } from "../../config/config.ts";
+import type { PolicyAtBase } from "../../evidence/evidence.ts";
+import { ownersFor, parseCodeowners } from "../../gate/codeowners.ts";
 import { directoryOf, EMPTY_DIRECTORY, type IdentityDirectory } from "../../identity/directory.ts";
 import { requestPathPattern } from "../../gate/collect.ts";
-import {
-  GONE_COMMIT,
-  type ChangeStatus,
-  type ReviewState,
-  type Unreadable,
-} from "../../gate/snapshot.ts";
+import { GONE_COMMIT, type ChangeStatus, type Unreadable } from "../../gate/snapshot.ts";
 import { parseRequestFile } from "../../proposal/request-file.ts";
 import type { RequesterFields } from "../../identity/requester.ts";
 import type { AuthenticatedRequester, ForgeReview, ProposalContext } from "../forge.ts";
 import type { ApiCallCounter } from "./api-call-counter.ts";
 import { httpStatus, type GitHubClient } from "./octokit.ts";
+import {
+  queryTeamMembers,
+  queryTexts,
+  reviewState,
+  type BaseFiles,
+  type OrgTeams,
+  type PullData,
+} from "./pull-query.ts";
 
 /**
- * One proposal (a pull request) read through the GitHub REST API, at one head commit — the
- * GitHub side of policy-bot's pull.Context. Every method is fetched at most once per context
- * (one gate evaluation) and the results are cached, so the gate's many questions cost a handful
- * of API calls.
+ * One proposal (a pull request) at one head commit — the GitHub side of policy-bot's
+ * pull.Context. The forge reads the pull request, its reviews, dismissals, files, commits, the
+ * trust inputs and the organisation's teams in one GraphQL query (pull-query.ts) and hands them
+ * over; the context adds the repository activity log (REST: who pushed, and what the App filed)
+ * and one GraphQL query for the request file at the head and as filed. A merged proposal's
+ * changes are what its merge brought into the default branch (one REST compare). Every method
+ * is answered at most once per context (one gate evaluation).
  */
 
 /** Where a context reads from. Open proposals and merged ones differ only in these refs. */
@@ -48,6 +54,14 @@ export interface ContextSource {
   readonly knownPath?: string;
   /** Reviews submitted after this moment are ignored (the merge). */
   readonly reviewsUntil?: Date;
+  /** The pull request as the forge's GraphQL query read it. */
+  readonly pull: PullData;
+  /** CODEOWNERS and the configuration at `codeownersRef`, read with it. */
+  readonly base: BaseFiles;
+  /** The organisation's teams, read with it. */
+  readonly teams: OrgTeams;
+  /** Whether the changes and commits come from the REST compare (a merge) or the pull request. */
+  readonly changesFrom: "pull" | "compare";
 }
 
 export interface ContextDeps {
@@ -67,9 +81,6 @@ export interface ContextDeps {
   readonly defaultPolicy: () => PolicyAtBase;
 }
 
-/** Repository roles that may approve (GitHub's "write access"). */
-const APPROVING_ROLES: ReadonlySet<string> = new Set(["admin", "maintain", "write"]);
-
 /** GitHub's committer of web and API merges: a machine, not a person who pushed. */
 const WEB_FLOW = "web-flow";
 
@@ -81,13 +92,13 @@ interface ActivityEntry {
 }
 
 interface CompareData {
-  readonly files: { path: string; status: ChangeStatus; blob: string | undefined }[];
+  readonly files: { path: string; status: ChangeStatus }[];
   readonly commits: {
     sha: string;
     author: { login?: string; name?: string; email?: string };
     committer: { login?: string; name?: string; email?: string };
-    /** The committer date the commit records. */
-    committedAt: string | undefined;
+    /** The committer date the commit records (REST compare only). */
+    committedAt?: string | undefined;
   }[];
 }
 
@@ -98,8 +109,6 @@ export class GitHubProposalContext implements ProposalContext {
   readonly #src: ContextSource;
   readonly #deps: ContextDeps;
   readonly #memo = new Map<string, Promise<unknown>>();
-  /** File contents by blob sha: a file whose blob is already known is not fetched again. */
-  readonly #blobs = new Map<string, string>();
   /** Why the pushers could not be read, once they were asked for and could not be. */
   #unreadablePushers: string | undefined;
   /** Teams whose members could not be read, with why. */
@@ -127,7 +136,7 @@ export class GitHubProposalContext implements ProposalContext {
   committers(): Promise<string[]> {
     return this.#once("committers", async () => {
       const people = new Set<string>();
-      const { commits } = await this.#compare();
+      const { commits } = await this.#changes();
       const add = (p: { login?: string; name?: string; email?: string }) => {
         if (p.login !== undefined) {
           if (p.login !== WEB_FLOW) people.add(p.login);
@@ -161,47 +170,57 @@ export class GitHubProposalContext implements ProposalContext {
   }
 
   async changedFiles(): Promise<{ path: string; status: ChangeStatus }[]> {
-    const { files } = await this.#compare();
+    const { files } = await this.#changes();
     return files.map(({ path, status }) => ({ path, status }));
+  }
+
+  /** The proposal's changes and commits: the pull request's, or (merged) the merge's. */
+  async #changes(): Promise<CompareData> {
+    const { pull, changesFrom } = this.#src;
+    if (changesFrom === "compare" || pull.files === undefined || pull.commits === undefined) {
+      return this.#compare();
+    }
+    return { files: [...pull.files], commits: [...pull.commits] };
   }
 
   /**
    * The pull request's reviews (pending ones are private to their author and left out). An
-   * approval or rejection carries whether its author has write access (one permission lookup
-   * per person); bots are recognised by their account type.
+   * approval or rejection carries whether its author has write access (GitHub's
+   * authorCanPushToRepository); bots are recognised by their account type; a dismissed review
+   * carries who dismissed it and what it was (the timeline's ReviewDismissedEvent; none known
+   * keeps a rejection standing).
    */
   reviews(): Promise<ForgeReview[]> {
     return this.#once("reviews", async () => {
-      const { octokit, owner, repo } = this.#deps;
-      const raw = await octokit.paginate(octokit.rest.pulls.listReviews, {
-        owner,
-        repo,
-        pull_number: this.#src.number,
-        per_page: 100,
-      });
       const until = this.#src.reviewsUntil?.getTime();
       const reviews: ForgeReview[] = [];
-      for (const r of raw) {
+      for (const r of this.#src.pull.reviews) {
         const state = reviewState(r.state);
-        if (state === undefined || !r.submitted_at) continue;
-        const at = new Date(r.submitted_at);
+        if (state === undefined || !r.submittedAt) continue;
+        const at = new Date(r.submittedAt);
         if (until !== undefined && at.getTime() > until) continue;
-        const who = r.user?.login ?? "ghost";
-        const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
+        const who = r.login ?? "ghost";
         const matters = state !== "commented"; // a dismissed rejection may still stand
-        const canApprove = !isBot && r.user != null && matters && (await this.#canApprove(who));
-        // GitHub answers commit_id null when the commit was garbage-collected or forcibly
-        // deleted (the pull-request-review schema: https://docs.github.com/rest/pulls/reviews).
-        // Such a review is kept: never on the head, so an approval is stale, but a rejection
-        // still stands.
-        const commit = r.commit_id ?? GONE_COMMIT;
-        const dismissal = state === "dismissed" ? await this.#dismissalOf(r.id) : undefined;
+        const canApprove = !r.isBot && r.login !== undefined && matters && r.canPush;
+        // GitHub answers commit null when the commit was garbage-collected or forcibly deleted
+        // (https://docs.github.com/graphql/reference/objects#pullrequestreview; REST's
+        // commit_id null). Such a review is kept: never on the head, so an approval is stale,
+        // but a rejection still stands.
+        const commit = r.commit ?? GONE_COMMIT;
+        const dismissal =
+          state === "dismissed"
+            ? (this.#src.pull.dismissals.get(r.id) ?? {
+                by: undefined,
+                byBot: false,
+                was: undefined,
+              })
+            : undefined;
         reviews.push({
           who,
           state,
           commit,
           at,
-          isBot,
+          isBot: r.isBot,
           verified: true,
           canApprove,
           ...(dismissal ? { dismissal } : {}),
@@ -211,53 +230,8 @@ export class GitHubProposalContext implements ProposalContext {
     });
   }
 
-  /**
-   * Who dismissed a review and what it was, from the pull request's timeline (a review only
-   * says DISMISSED). Unreadable (403/404): nobody known, which keeps a rejection standing.
-   * 1 call, made only when a review was dismissed.
-   */
-  async #dismissalOf(
-    reviewId: number,
-  ): Promise<{ by: string | undefined; byBot: boolean; was: ReviewState | undefined }> {
-    const events = await this.#once("dismissals", async () => {
-      const { octokit, owner, repo } = this.#deps;
-      try {
-        const all = await octokit.paginate(octokit.rest.issues.listEvents, {
-          owner,
-          repo,
-          issue_number: this.#src.number,
-          per_page: 100,
-        });
-        const out = new Map<number, { by: string; byBot: boolean; was: string }>();
-        for (const e of all as unknown as {
-          event?: string;
-          actor?: { login: string; type?: string } | null;
-          dismissed_review?: { review_id: number; state: string };
-        }[]) {
-          if (e.event !== "review_dismissed" || !e.dismissed_review || !e.actor) continue;
-          out.set(e.dismissed_review.review_id, {
-            by: e.actor.login,
-            byBot: e.actor.type === "Bot" || e.actor.login.toLowerCase().endsWith("[bot]"),
-            was: e.dismissed_review.state,
-          });
-        }
-        return out;
-      } catch (err) {
-        const status = httpStatus(err);
-        if (status !== 403 && status !== 404) throw err;
-        return new Map<number, { by: string; byBot: boolean; was: string }>();
-      }
-    });
-    const e = events.get(reviewId);
-    if (e === undefined) return { by: undefined, byBot: false, was: undefined };
-    return { by: e.by, byBot: e.byBot, was: reviewState(e.was.toUpperCase()) };
-  }
-
   async readHead(path: string): Promise<string | undefined> {
-    const blob = (await this.#compare()).files.find((f) => f.path === path)?.blob;
-    const known = blob === undefined ? undefined : this.#blobs.get(blob);
-    if (known !== undefined) return known;
-    return this.#read(path, this.#src.contentRef);
+    return (await this.#requestTexts(path)).head;
   }
 
   /**
@@ -266,18 +240,36 @@ export class GitHubProposalContext implements ProposalContext {
    * Undefined when the App did not file it: the gate then fails closed.
    */
   async readOriginal(path: string): Promise<string | undefined> {
-    const filed = await this.#filed();
-    return "reason" in filed ? undefined : this.#read(path, filed.commit);
+    return (await this.#requestTexts(path)).original;
   }
 
-  codeowners(): Promise<string | undefined> {
-    return this.#once("codeowners", async () => {
-      for (const loc of CODEOWNERS_LOCATIONS) {
-        const text = await this.#read(loc, this.#src.codeownersRef);
-        if (text !== undefined) return text;
-      }
-      return undefined;
+  /**
+   * The request file at the head (the merge, once merged) and as filed. Texts the forge's query
+   * already read are not read again; the others in one GraphQL query.
+   */
+  #requestTexts(path: string): Promise<{ head?: string; original?: string }> {
+    return this.#once(`texts:${path}`, async () => {
+      const filed = await this.#filed();
+      const head = `${this.#src.contentRef}:${path}`;
+      const original = "reason" in filed ? undefined : `${filed.commit}:${path}`;
+      const known = this.#src.pull.texts;
+      const missing = [head, ...(original ? [original] : [])].filter((r) => !known.has(r));
+      const read =
+        missing.length === 0
+          ? new Map<string, string | undefined>()
+          : await queryTexts(this.#deps.octokit, this.#deps, missing);
+      const text = (rev: string) => (known.has(rev) ? known.get(rev) : read.get(rev));
+      const out: { head?: string; original?: string } = {};
+      const h = text(head);
+      if (h !== undefined) out.head = h;
+      const o = original === undefined ? undefined : text(original);
+      if (o !== undefined) out.original = o;
+      return out;
     });
+  }
+
+  async codeowners(): Promise<string | undefined> {
+    return this.#src.base.codeowners;
   }
 
   /**
@@ -295,42 +287,40 @@ export class GitHubProposalContext implements ProposalContext {
 
   /**
    * The configuration (people, agents and their sponsors, keys, executors) as committed at the
-   * base, the ref CODEOWNERS is read at; undefined when there is none. One that does not parse
-   * throws (the gate fails closed with the reason).
+   * base, read with CODEOWNERS; undefined when there is none. One that does not parse throws
+   * (the gate fails closed with the reason).
    */
   config(): Promise<InterlockConfig | undefined> {
     return this.#once("config", async () => {
-      const text = await this.#read(CONFIG_PATH.split("\\").join("/"), this.#src.codeownersRef);
+      const text = this.#src.base.config;
       return text === undefined ? undefined : parseConfig(text);
     });
   }
 
   /**
    * The policy committed at the base: the revision its built bundle's manifest
-   * (policies/dist/manifest.json) records, which the executor checks against the Wasm it loads
-   * when it decides the sealed original again; Interlock's shipped defaults where the
-   * repository commits no bundle. A manifest that does not say which revision it is counts as
-   * an incomplete bundle, which no decision matches.
+   * (policies/dist/manifest.json, read with CODEOWNERS) records, which the executor checks
+   * against the Wasm it loads before it decides the sealed original again; Interlock's shipped
+   * defaults where the repository commits no bundle. A manifest that does not say which
+   * revision it is counts as an incomplete bundle, which no decision matches.
    */
-  policy(): Promise<PolicyAtBase> {
-    return this.#once("policy", async () => {
-      const text = await this.#read(POLICY_DIST.manifest, this.#src.codeownersRef);
-      if (text === undefined) return this.#deps.defaultPolicy();
-      let revision: unknown;
-      try {
-        revision = (JSON.parse(text) as { revision?: unknown }).revision;
-      } catch {
-        revision = undefined;
-      }
-      return {
-        revision:
-          typeof revision === "string" && /^sha256:[0-9a-f]{64}$/.test(revision)
-            ? revision
-            : "incomplete",
-        files: undefined,
-        committed: true,
-      };
-    });
+  async policy(): Promise<PolicyAtBase> {
+    const text = this.#src.base.manifest;
+    if (text === undefined) return this.#deps.defaultPolicy();
+    let revision: unknown;
+    try {
+      revision = (JSON.parse(text) as { revision?: unknown }).revision;
+    } catch {
+      revision = undefined;
+    }
+    return {
+      revision:
+        typeof revision === "string" && /^sha256:[0-9a-f]{64}$/.test(revision)
+          ? revision
+          : "incomplete",
+      files: undefined,
+      committed: true,
+    };
   }
 
   /**
@@ -340,8 +330,10 @@ export class GitHubProposalContext implements ProposalContext {
   async filedAt(): Promise<{ at: Date } | { unknown: string }> {
     const filed = await this.#filed();
     if ("reason" in filed) return { unknown: filed.reason };
-    const commit = (await this.#compare()).commits.find((c) => c.sha === filed.commit);
-    const at = commit?.committedAt === undefined ? NaN : Date.parse(commit.committedAt);
+    const date =
+      this.#src.pull.commitDates.get(filed.commit) ??
+      (await this.#changes()).commits.find((c) => c.sha === filed.commit)?.committedAt;
+    const at = date === undefined ? NaN : Date.parse(date);
     if (!Number.isFinite(at)) {
       return {
         unknown: `the commit ${filed.commit.slice(0, 7)} the App filed it with is not among the pull request's commits`,
@@ -372,28 +364,41 @@ export class GitHubProposalContext implements ProposalContext {
         const rule = co === undefined ? undefined : ownersFor(parseCodeowners(co), path);
         for (const o of rule?.owners ?? []) handles.add(o);
       }
-      const out: Record<string, string[]> = {};
       const { octokit, org } = this.#deps;
+      const wanted = new Map<string, string>(); // key → slug
       for (const handle of handles) {
         const m = /^@([^/\s]+)\/([^/\s]+)$/.exec(handle.trim());
         if (!m || m[1]!.toLowerCase() !== org.toLowerCase()) continue;
-        const key = `@${org.toLowerCase()}/${m[2]!.toLowerCase()}`;
-        if (key in out) continue;
-        try {
-          const members = await octokit.paginate(octokit.rest.teams.listMembersInOrg, {
-            org,
-            team_slug: m[2]!,
-            per_page: 100,
-          });
-          out[key] = members.map((u) => u.login);
-        } catch (err) {
-          const status = httpStatus(err);
-          if (status !== 403 && status !== 404) throw err;
+        wanted.set(`@${org.toLowerCase()}/${m[2]!.toLowerCase()}`, m[2]!.toLowerCase());
+      }
+      let known = this.#src.teams;
+      const first = known;
+      const absent =
+        "unreadable" in first
+          ? []
+          : [...wanted.values()].filter((slug) => !first.members.has(slug));
+      if (!("unreadable" in known) && known.incomplete && absent.length > 0) {
+        // Teams beyond the first answer's page (or larger than it): read those in full.
+        const more = await queryTeamMembers(octokit, org, absent);
+        known =
+          "unreadable" in more
+            ? more
+            : { members: new Map([...known.members, ...more.members]), incomplete: false };
+      }
+      const out: Record<string, string[]> = {};
+      for (const [key, slug] of wanted) {
+        if ("unreadable" in known) {
           // Unknown: it counts nobody (fail closed), and the gate says what to fix.
-          this.#unreadableTeams[key] =
-            `GitHub answered ${status} (${status === 404 ? "no such team, or " : ""}the token may not read the organisation's teams): ` +
-            "Interlock's GitHub App needs the organisation permission Members: read, and GITHUB_TOKEN can never read teams";
+          this.#unreadableTeams[key] = known.unreadable;
+          continue;
         }
+        const members = known.members.get(slug);
+        if (members === undefined) {
+          this.#unreadableTeams[key] =
+            `GitHub lists no team ${slug} in ${org}: no such team, or Interlock's GitHub App may not see it (it needs the organisation permission Members: read)`;
+          continue;
+        }
+        out[key] = [...members];
       }
       return out;
     });
@@ -403,23 +408,6 @@ export class GitHubProposalContext implements ProposalContext {
     if (this.#src.knownPath !== undefined) return this.#src.knownPath;
     const pattern = requestPathPattern(this.id);
     return (await this.changedFiles()).find((f) => pattern.test(f.path))?.path;
-  }
-
-  #canApprove(login: string): Promise<boolean> {
-    return this.#once(`permission:${login.toLowerCase()}`, async () => {
-      const { octokit, owner, repo } = this.#deps;
-      try {
-        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
-          owner,
-          repo,
-          username: login,
-        });
-        return APPROVING_ROLES.has(data.role_name) || APPROVING_ROLES.has(data.permission);
-      } catch (err) {
-        if (httpStatus(err) === 404) return false; // not a collaborator (or an app)
-        throw err;
-      }
-    });
   }
 
   #compare(): Promise<CompareData> {
@@ -439,9 +427,9 @@ export class GitHubProposalContext implements ProposalContext {
       }
       const files: CompareData["files"] = [];
       for (const f of data.files ?? []) {
-        files.push({ path: f.filename, status: changeStatus(f.status), blob: f.sha ?? undefined });
+        files.push({ path: f.filename, status: changeStatus(f.status) });
         if (f.status === "renamed" && f.previous_filename) {
-          files.push({ path: f.previous_filename, status: "removed", blob: undefined });
+          files.push({ path: f.previous_filename, status: "removed" });
         }
       }
       const person = (
@@ -580,30 +568,6 @@ export class GitHubProposalContext implements ProposalContext {
     };
   }
 
-  /** A file at a ref through the contents API; undefined if it does not exist there. */
-  #read(path: string, ref: string): Promise<string | undefined> {
-    return this.#once(`read:${ref}:${path}`, async () => {
-      const { octokit, owner, repo } = this.#deps;
-      try {
-        const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
-        if (Array.isArray(data) || data.type !== "file") return undefined;
-        let text: string;
-        if (data.encoding === "base64" && data.content !== undefined) {
-          text = Buffer.from(data.content, "base64").toString("utf8");
-        } else {
-          // Over 1 MB the contents API leaves the content out; the blob API has it.
-          const blob = await octokit.rest.git.getBlob({ owner, repo, file_sha: data.sha });
-          text = Buffer.from(blob.data.content, "base64").toString("utf8");
-        }
-        this.#blobs.set(data.sha, text);
-        return text;
-      } catch (err) {
-        if (httpStatus(err) === 404) return undefined;
-        throw err;
-      }
-    });
-  }
-
   /** Runs `fn` once per context and key; later calls share its promise. */
   #once<T>(key: string, fn: () => Promise<T>): Promise<T> {
     let p = this.#memo.get(key) as Promise<T> | undefined;
@@ -613,21 +577,6 @@ export class GitHubProposalContext implements ProposalContext {
       this.#memo.set(key, p);
     }
     return p;
-  }
-}
-
-function reviewState(state: string): ReviewState | undefined {
-  switch (state) {
-    case "APPROVED":
-      return "approved";
-    case "CHANGES_REQUESTED":
-      return "changes_requested";
-    case "COMMENTED":
-      return "commented";
-    case "DISMISSED":
-      return "dismissed";
-    default:
-      return undefined; // PENDING: not submitted
   }
 }
 
