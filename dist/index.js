@@ -16250,7 +16250,7 @@ var require_util6 = __commonJS({
       }
       validateCookieName(cookie.name);
       validateCookieValue(cookie.value);
-      const out = [`${cookie.name}=${cookie.value}`];
+      const out2 = [`${cookie.name}=${cookie.value}`];
       if (cookie.name.startsWith("__Secure-")) {
         cookie.secure = true;
       }
@@ -16260,28 +16260,28 @@ var require_util6 = __commonJS({
         cookie.path = "/";
       }
       if (cookie.secure) {
-        out.push("Secure");
+        out2.push("Secure");
       }
       if (cookie.httpOnly) {
-        out.push("HttpOnly");
+        out2.push("HttpOnly");
       }
       if (typeof cookie.maxAge === "number") {
         validateCookieMaxAge(cookie.maxAge);
-        out.push(`Max-Age=${cookie.maxAge}`);
+        out2.push(`Max-Age=${cookie.maxAge}`);
       }
       if (cookie.domain) {
         validateCookieDomain(cookie.domain);
-        out.push(`Domain=${cookie.domain}`);
+        out2.push(`Domain=${cookie.domain}`);
       }
       if (cookie.path) {
         validateCookiePath(cookie.path);
-        out.push(`Path=${cookie.path}`);
+        out2.push(`Path=${cookie.path}`);
       }
       if (cookie.expires && cookie.expires.toString() !== "Invalid Date") {
-        out.push(`Expires=${toIMFDate(cookie.expires)}`);
+        out2.push(`Expires=${toIMFDate(cookie.expires)}`);
       }
       if (cookie.sameSite) {
-        out.push(`SameSite=${cookie.sameSite}`);
+        out2.push(`SameSite=${cookie.sameSite}`);
       }
       for (const part of cookie.unparsed) {
         if (!part.includes("=")) {
@@ -16292,9 +16292,9 @@ var require_util6 = __commonJS({
         const joinedValue = value.join("=");
         validateCookieName(trimmedKey);
         validateCookieValue(joinedValue);
-        out.push(`${trimmedKey}=${joinedValue}`);
+        out2.push(`${trimmedKey}=${joinedValue}`);
       }
-      return out.join("; ");
+      return out2.join("; ");
     }
     module.exports = {
       isCTLExcludingHtab,
@@ -16455,15 +16455,15 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 1, "getCookies");
       webidl.brandCheck(headers, Headers3, { strict: false });
       const cookie = headers.get("cookie");
-      const out = {};
+      const out2 = {};
       if (!cookie) {
-        return out;
+        return out2;
       }
       for (const piece of cookie.split(";")) {
         const [name, ...value] = piece.split("=");
-        out[name.trim()] = value.join("=");
+        out2[name.trim()] = value.join("=");
       }
-      return out;
+      return out2;
     }
     function deleteCookie(headers, name, attributes) {
       webidl.brandCheck(headers, Headers3, { strict: false });
@@ -19497,7 +19497,7 @@ var require_light = __commonJS({
           }
           return this.Events.trigger("scheduled", { args: this.args, options: this.options });
         }
-        async doExecute(chained, clearGlobalState, run2, free) {
+        async doExecute(chained, clearGlobalState, run3, free) {
           var error63, eventInfo, passed;
           if (this.retryCount === 0) {
             this._assertStatus("RUNNING");
@@ -19517,10 +19517,10 @@ var require_light = __commonJS({
             }
           } catch (error1) {
             error63 = error1;
-            return this._onFailure(error63, eventInfo, clearGlobalState, run2, free);
+            return this._onFailure(error63, eventInfo, clearGlobalState, run3, free);
           }
         }
-        doExpire(clearGlobalState, run2, free) {
+        doExpire(clearGlobalState, run3, free) {
           var error63, eventInfo;
           if (this._states.jobStatus(this.options.id === "RUNNING")) {
             this._states.next(this.options.id);
@@ -19528,9 +19528,9 @@ var require_light = __commonJS({
           this._assertStatus("EXECUTING");
           eventInfo = { args: this.args, options: this.options, retryCount: this.retryCount };
           error63 = new BottleneckError$1(`This job timed out after ${this.options.expiration} ms.`);
-          return this._onFailure(error63, eventInfo, clearGlobalState, run2, free);
+          return this._onFailure(error63, eventInfo, clearGlobalState, run3, free);
         }
-        async _onFailure(error63, eventInfo, clearGlobalState, run2, free) {
+        async _onFailure(error63, eventInfo, clearGlobalState, run3, free) {
           var retry2, retryAfter;
           if (clearGlobalState()) {
             retry2 = await this.Events.trigger("failed", error63, eventInfo);
@@ -19538,7 +19538,7 @@ var require_light = __commonJS({
               retryAfter = ~~retry2;
               this.Events.trigger("retry", `Retrying ${this.options.id} after ${retryAfter} ms`, eventInfo);
               this.retryCount++;
-              return run2(retryAfter);
+              return run3(retryAfter);
             } else {
               this.doDone(eventInfo);
               await free(this.options, eventInfo);
@@ -20176,17 +20176,17 @@ var require_light = __commonJS({
             }
           }
           _run(index, job, wait) {
-            var clearGlobalState, free, run2;
+            var clearGlobalState, free, run3;
             job.doRun();
             clearGlobalState = this._clearGlobalState.bind(this, index);
-            run2 = this._run.bind(this, index, job);
+            run3 = this._run.bind(this, index, job);
             free = this._free.bind(this, index, job);
             return this._scheduled[index] = {
               timeout: setTimeout(() => {
-                return job.doExecute(this._limiter, clearGlobalState, run2, free);
+                return job.doExecute(this._limiter, clearGlobalState, run3, free);
               }, wait),
               expiration: job.options.expiration != null ? setTimeout(function() {
-                return job.doExpire(clearGlobalState, run2, free);
+                return job.doExpire(clearGlobalState, run3, free);
               }, wait + job.options.expiration) : void 0,
               job
             };
@@ -21443,14 +21443,14 @@ var require_foldFlowLines = __commonJS({
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
     var FOLD_QUOTED = "quoted";
-    function foldFlowLines(text, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    function foldFlowLines(text2, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
       if (!lineWidth || lineWidth < 0)
-        return text;
+        return text2;
       if (lineWidth < minContentWidth)
         minContentWidth = 0;
       const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
-      if (text.length <= endStep)
-        return text;
+      if (text2.length <= endStep)
+        return text2;
       const folds = [];
       const escapedFolds = {};
       let end = lineWidth - indent.length;
@@ -21467,14 +21467,14 @@ var require_foldFlowLines = __commonJS({
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i, indent.length);
+        i = consumeMoreIndentedLines(text2, i, indent.length);
         if (i !== -1)
           end = i + endStep;
       }
-      for (let ch; ch = text[i += 1]; ) {
+      for (let ch; ch = text2[i += 1]; ) {
         if (mode === FOLD_QUOTED && ch === "\\") {
           escStart = i;
-          switch (text[i + 1]) {
+          switch (text2[i + 1]) {
             case "x":
               i += 3;
               break;
@@ -21491,12 +21491,12 @@ var require_foldFlowLines = __commonJS({
         }
         if (ch === "\n") {
           if (mode === FOLD_BLOCK)
-            i = consumeMoreIndentedLines(text, i, indent.length);
+            i = consumeMoreIndentedLines(text2, i, indent.length);
           end = i + indent.length + endStep;
           split2 = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
-            const next = text[i + 1];
+            const next = text2[i + 1];
             if (next && next !== " " && next !== "\n" && next !== "	")
               split2 = i;
           }
@@ -21508,12 +21508,12 @@ var require_foldFlowLines = __commonJS({
             } else if (mode === FOLD_QUOTED) {
               while (prev === " " || prev === "	") {
                 prev = ch;
-                ch = text[i += 1];
+                ch = text2[i += 1];
                 overflow = true;
               }
               const j = i > escEnd + 1 ? i - 2 : escStart - 1;
               if (escapedFolds[j])
-                return text;
+                return text2;
               folds.push(j);
               escapedFolds[j] = true;
               end = j + endStep;
@@ -21528,39 +21528,39 @@ var require_foldFlowLines = __commonJS({
       if (overflow && onOverflow)
         onOverflow();
       if (folds.length === 0)
-        return text;
+        return text2;
       if (onFold)
         onFold();
-      let res = text.slice(0, folds[0]);
+      let res = text2.slice(0, folds[0]);
       for (let i2 = 0; i2 < folds.length; ++i2) {
         const fold2 = folds[i2];
-        const end2 = folds[i2 + 1] || text.length;
+        const end2 = folds[i2 + 1] || text2.length;
         if (fold2 === 0)
           res = `
-${indent}${text.slice(0, end2)}`;
+${indent}${text2.slice(0, end2)}`;
         else {
           if (mode === FOLD_QUOTED && escapedFolds[fold2])
-            res += `${text[fold2]}\\`;
+            res += `${text2[fold2]}\\`;
           res += `
-${indent}${text.slice(fold2 + 1, end2)}`;
+${indent}${text2.slice(fold2 + 1, end2)}`;
         }
       }
       return res;
     }
-    function consumeMoreIndentedLines(text, i, indent) {
+    function consumeMoreIndentedLines(text2, i, indent) {
       let end = i;
       let start = i + 1;
-      let ch = text[start];
+      let ch = text2[start];
       while (ch === " " || ch === "	") {
         if (i < start + indent) {
-          ch = text[++i];
+          ch = text2[++i];
         } else {
           do {
-            ch = text[++i];
+            ch = text2[++i];
           } while (ch && ch !== "\n");
           end = i;
           start = i + 1;
-          ch = text[start];
+          ch = text2[start];
         }
       }
       return end;
@@ -24886,13 +24886,13 @@ var require_resolve_block_scalar = __commonJS({
   "node_modules/yaml/dist/compose/resolve-block-scalar.js"(exports) {
     "use strict";
     var Scalar = require_Scalar();
-    function resolveBlockScalar(ctx, scalar2, onError) {
-      const start = scalar2.offset;
-      const header = parseBlockScalarHeader(scalar2, ctx.options.strict, onError);
+    function resolveBlockScalar(ctx, scalar3, onError) {
+      const start = scalar3.offset;
+      const header = parseBlockScalarHeader(scalar3, ctx.options.strict, onError);
       if (!header)
         return { value: "", type: null, comment: "", range: [start, start, start] };
       const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
-      const lines = scalar2.source ? splitLines(scalar2.source) : [];
+      const lines = scalar3.source ? splitLines(scalar3.source) : [];
       let chompStart = lines.length;
       for (let i = lines.length - 1; i >= 0; --i) {
         const content = lines[i][1];
@@ -24904,12 +24904,12 @@ var require_resolve_block_scalar = __commonJS({
       if (chompStart === 0) {
         const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
         let end2 = start + header.length;
-        if (scalar2.source)
-          end2 += scalar2.source.length;
+        if (scalar3.source)
+          end2 += scalar3.source.length;
         return { value: value2, type, comment: header.comment, range: [start, end2, end2] };
       }
-      let trimIndent = scalar2.indent + header.indent;
-      let offset = scalar2.offset + header.length;
+      let trimIndent = scalar3.indent + header.indent;
+      let offset = scalar3.offset + header.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
         const [indent, content] = lines[i];
@@ -24987,7 +24987,7 @@ var require_resolve_block_scalar = __commonJS({
         default:
           value += "\n";
       }
-      const end = start + header.length + scalar2.source.length;
+      const end = start + header.length + scalar3.source.length;
       return { value, type, comment: header.comment, range: [start, end, end] };
     }
     function parseBlockScalarHeader({ offset, props }, strict, onError) {
@@ -25070,8 +25070,8 @@ var require_resolve_flow_scalar = __commonJS({
     "use strict";
     var Scalar = require_Scalar();
     var resolveEnd = require_resolve_end();
-    function resolveFlowScalar(scalar2, strict, onError) {
-      const { offset, type, source, end } = scalar2;
+    function resolveFlowScalar(scalar3, strict, onError) {
+      const { offset, type, source, end } = scalar3;
       let _type;
       let value;
       const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
@@ -25090,7 +25090,7 @@ var require_resolve_flow_scalar = __commonJS({
           break;
         /* istanbul ignore next should not happen */
         default:
-          onError(scalar2, "UNEXPECTED_TOKEN", `Expected a flow scalar value, but found: ${type}`);
+          onError(scalar3, "UNEXPECTED_TOKEN", `Expected a flow scalar value, but found: ${type}`);
           return {
             value: "",
             type: null,
@@ -25305,26 +25305,26 @@ var require_compose_scalar = __commonJS({
         tag = findScalarTagByTest(ctx, value, token, onError);
       else
         tag = ctx.schema[identity2.SCALAR];
-      let scalar2;
+      let scalar3;
       try {
         const res = tag.resolve(value, (msg) => onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
-        scalar2 = identity2.isScalar(res) ? res : new Scalar.Scalar(res);
+        scalar3 = identity2.isScalar(res) ? res : new Scalar.Scalar(res);
       } catch (error63) {
         const msg = error63 instanceof Error ? error63.message : String(error63);
         onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
-        scalar2 = new Scalar.Scalar(value);
+        scalar3 = new Scalar.Scalar(value);
       }
-      scalar2.range = range;
-      scalar2.source = value;
+      scalar3.range = range;
+      scalar3.source = value;
       if (type)
-        scalar2.type = type;
+        scalar3.type = type;
       if (tagName)
-        scalar2.tag = tagName;
+        scalar3.tag = tagName;
       if (tag.format)
-        scalar2.format = tag.format;
+        scalar3.format = tag.format;
       if (comment)
-        scalar2.comment = comment;
-      return scalar2;
+        scalar3.comment = comment;
+      return scalar3;
     }
     function findScalarTagByName(schema, value, tagName, tagToken, onError) {
       if (tagName === "!")
@@ -27152,37 +27152,37 @@ var require_parser = __commonJS({
           };
         }
       }
-      *scalar(scalar2) {
+      *scalar(scalar3) {
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
           let sep4;
-          if (scalar2.end) {
-            sep4 = scalar2.end;
+          if (scalar3.end) {
+            sep4 = scalar3.end;
             sep4.push(this.sourceToken);
-            delete scalar2.end;
+            delete scalar3.end;
           } else
             sep4 = [this.sourceToken];
           const map2 = {
             type: "block-map",
-            offset: scalar2.offset,
-            indent: scalar2.indent,
-            items: [{ start, key: scalar2, sep: sep4 }]
+            offset: scalar3.offset,
+            indent: scalar3.indent,
+            items: [{ start, key: scalar3, sep: sep4 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
         } else
-          yield* this.lineEnd(scalar2);
+          yield* this.lineEnd(scalar3);
       }
-      *blockScalar(scalar2) {
+      *blockScalar(scalar3) {
         switch (this.type) {
           case "space":
           case "comment":
           case "newline":
-            scalar2.props.push(this.sourceToken);
+            scalar3.props.push(this.sourceToken);
             return;
           case "scalar":
-            scalar2.source = this.source;
+            scalar3.source = this.source;
             this.atNewLine = true;
             this.indent = 0;
             if (this.onNewLine) {
@@ -27922,7 +27922,7 @@ var require_libpg_query = __commonJS({
           }
         } else {
         }
-        var out = console.log.bind(console);
+        var out2 = console.log.bind(console);
         var err = console.error.bind(console);
         var wasmBinary;
         var ABORT = false;
@@ -28478,14 +28478,14 @@ var require_libpg_query = __commonJS({
           return FS_stdin_getChar();
         }, put_char(tty, val) {
           if (val === null || val === 10) {
-            out(UTF8ArrayToString(tty.output));
+            out2(UTF8ArrayToString(tty.output));
             tty.output = [];
           } else {
             if (val != 0) tty.output.push(val);
           }
         }, fsync(tty) {
           if (tty.output?.length > 0) {
-            out(UTF8ArrayToString(tty.output));
+            out2(UTF8ArrayToString(tty.output));
             tty.output = [];
           }
         }, ioctl_tcgets(tty) {
@@ -29969,7 +29969,7 @@ var require_libpg_query = __commonJS({
                 chunkSize2 = datalength = 1;
                 datalength = this.getter(0).length;
                 chunkSize2 = datalength;
-                out("LazyFiles on gzip forces download of the whole file when length is accessed");
+                out2("LazyFiles on gzip forces download of the whole file when length is accessed");
               }
               this._length = datalength;
               this._chunkSize = chunkSize2;
@@ -30213,7 +30213,7 @@ var require_libpg_query = __commonJS({
         FS.staticInit();
         {
           if (Module["noExitRuntime"]) noExitRuntime = Module["noExitRuntime"];
-          if (Module["print"]) out = Module["print"];
+          if (Module["print"]) out2 = Module["print"];
           if (Module["printErr"]) err = Module["printErr"];
           if (Module["arguments"]) programArgs = Module["arguments"];
           if (Module["thisProgram"]) thisProgram = Module["thisProgram"];
@@ -30382,7 +30382,7 @@ var require_libpg_query = __commonJS({
             return 0n;
           }
         }
-        async function run2() {
+        async function run3() {
           preRun();
           if (runDependencies) {
             await resolveRunDependencies();
@@ -30400,7 +30400,7 @@ var require_libpg_query = __commonJS({
         }
         var wasmExports;
         wasmExports = await createWasm();
-        await run2();
+        await run3();
         ;
         return Module;
       };
@@ -33816,26 +33816,26 @@ ${ctx.indent}`;
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
     var FOLD_QUOTED = "quoted";
-    var consumeMoreIndentedLines = (text, i) => {
-      let ch = text[i + 1];
+    var consumeMoreIndentedLines = (text2, i) => {
+      let ch = text2[i + 1];
       while (ch === " " || ch === "	") {
         do {
-          ch = text[i += 1];
+          ch = text2[i += 1];
         } while (ch && ch !== "\n");
-        ch = text[i + 1];
+        ch = text2[i + 1];
       }
       return i;
     };
-    function foldFlowLines(text, indent, mode, {
+    function foldFlowLines(text2, indent, mode, {
       indentAtStart,
       lineWidth = 80,
       minContentWidth = 20,
       onFold,
       onOverflow
     }) {
-      if (!lineWidth || lineWidth < 0) return text;
+      if (!lineWidth || lineWidth < 0) return text2;
       const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
-      if (text.length <= endStep) return text;
+      if (text2.length <= endStep) return text2;
       const folds = [];
       const escapedFolds = {};
       let end = lineWidth - indent.length;
@@ -33850,13 +33850,13 @@ ${ctx.indent}`;
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i);
+        i = consumeMoreIndentedLines(text2, i);
         if (i !== -1) end = i + endStep;
       }
-      for (let ch; ch = text[i += 1]; ) {
+      for (let ch; ch = text2[i += 1]; ) {
         if (mode === FOLD_QUOTED && ch === "\\") {
           escStart = i;
-          switch (text[i + 1]) {
+          switch (text2[i + 1]) {
             case "x":
               i += 3;
               break;
@@ -33872,12 +33872,12 @@ ${ctx.indent}`;
           escEnd = i;
         }
         if (ch === "\n") {
-          if (mode === FOLD_BLOCK) i = consumeMoreIndentedLines(text, i);
+          if (mode === FOLD_BLOCK) i = consumeMoreIndentedLines(text2, i);
           end = i + endStep;
           split2 = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
-            const next = text[i + 1];
+            const next = text2[i + 1];
             if (next && next !== " " && next !== "\n" && next !== "	") split2 = i;
           }
           if (i >= end) {
@@ -33888,11 +33888,11 @@ ${ctx.indent}`;
             } else if (mode === FOLD_QUOTED) {
               while (prev === " " || prev === "	") {
                 prev = ch;
-                ch = text[i += 1];
+                ch = text2[i += 1];
                 overflow = true;
               }
               const j = i > escEnd + 1 ? i - 2 : escStart - 1;
-              if (escapedFolds[j]) return text;
+              if (escapedFolds[j]) return text2;
               folds.push(j);
               escapedFolds[j] = true;
               end = j + endStep;
@@ -33905,18 +33905,18 @@ ${ctx.indent}`;
         prev = ch;
       }
       if (overflow && onOverflow) onOverflow();
-      if (folds.length === 0) return text;
+      if (folds.length === 0) return text2;
       if (onFold) onFold();
-      let res = text.slice(0, folds[0]);
+      let res = text2.slice(0, folds[0]);
       for (let i2 = 0; i2 < folds.length; ++i2) {
         const fold2 = folds[i2];
-        const end2 = folds[i2 + 1] || text.length;
+        const end2 = folds[i2 + 1] || text2.length;
         if (fold2 === 0) res = `
-${indent}${text.slice(0, end2)}`;
+${indent}${text2.slice(0, end2)}`;
         else {
-          if (mode === FOLD_QUOTED && escapedFolds[fold2]) res += `${text[fold2]}\\`;
+          if (mode === FOLD_QUOTED && escapedFolds[fold2]) res += `${text2[fold2]}\\`;
           res += `
-${indent}${text.slice(fold2 + 1, end2)}`;
+${indent}${text2.slice(fold2 + 1, end2)}`;
         }
       }
       return res;
@@ -37182,8 +37182,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addRaw(text, addEOL = false) {
-    this._buffer += text;
+  addRaw(text2, addEOL = false) {
+    this._buffer += text2;
     return addEOL ? this.addEOL() : this;
   }
   /**
@@ -37279,10 +37279,10 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addHeading(text, level) {
+  addHeading(text2, level) {
     const tag = `h${level}`;
     const allowedTag = ["h1", "h2", "h3", "h4", "h5", "h6"].includes(tag) ? tag : "h1";
-    const element = this.wrap(allowedTag, text);
+    const element = this.wrap(allowedTag, text2);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -37311,9 +37311,9 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addQuote(text, cite) {
+  addQuote(text2, cite) {
     const attrs = Object.assign({}, cite && { cite });
-    const element = this.wrap("blockquote", text, attrs);
+    const element = this.wrap("blockquote", text2, attrs);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -37324,8 +37324,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addLink(text, href) {
-    const element = this.wrap("a", text, { href });
+  addLink(text2, href) {
+    const element = this.wrap("a", text2, { href });
     return this.addRaw(element).addEOL();
   }
 };
@@ -37391,6 +37391,10 @@ var REQUESTS_DIR = "requests/";
 var DENIALS_DIR = "denials/";
 var RESULTS_DIR = "results/";
 var WITHDRAWALS_DIR = "withdrawals/";
+var CLAIMS_DIR = "claims/";
+function claimPath(id2) {
+  return `${CLAIMS_DIR}${id2}.yaml`;
+}
 function requestPath(action, id2) {
   return `${REQUESTS_DIR}${action}/${id2}.yaml`;
 }
@@ -38614,8 +38618,8 @@ var convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
   if (!hasUserReviver) return value;
   return userReviver(key, value, context);
 };
-var JSONParseV2 = (text, reviver) => {
-  return JSON.parse(text, (key, value, context) => {
+var JSONParseV2 = (text2, reviver) => {
+  return JSON.parse(text2, (key, value, context) => {
     const isNumber = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber && isOutOfBounds;
@@ -38673,8 +38677,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
   }
   return rootHolder[""];
 };
-var serializeBigInts = (text) => {
-  return text.replace(
+var serializeBigInts = (text2) => {
+  return text2.replace(
     stringsOrLargeNumbers,
     (match, digits, fractional, exponential) => {
       const isString = match[0] === '"';
@@ -38688,18 +38692,18 @@ var serializeBigInts = (text) => {
     }
   );
 };
-var JSONParse = (text, reviver) => {
-  if (!text) return originalParse(text, reviver);
+var JSONParse = (text2, reviver) => {
+  if (!text2) return originalParse(text2, reviver);
   try {
-    if (isContextSourceSupported()) return JSONParseV2(text, reviver);
-    const serializedData = serializeBigInts(text);
+    if (isContextSourceSupported()) return JSONParseV2(text2, reviver);
+    const serializedData = serializeBigInts(text2);
     return originalParse(
       serializedData,
       (key, value, context) => convertMarkedBigIntsReviver(key, value, context, reviver)
     );
   } catch (error63) {
     if (error63 instanceof RangeError) {
-      const serializedData = serializeBigInts(text);
+      const serializedData = serializeBigInts(text2);
       const parsed = originalParse(serializedData);
       return applyReviverIteratively(parsed, reviver);
     }
@@ -38828,12 +38832,12 @@ async function getResponseData(response) {
   }
   const mimetype = parse2(contentType);
   if (isJSONResponse(mimetype)) {
-    let text = "";
+    let text2 = "";
     try {
-      text = await response.text();
-      return JSONParse(text);
+      text2 = await response.text();
+      return JSONParse(text2);
     } catch (err) {
-      return text;
+      return text2;
     }
   } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
   // (RFC 2046) and must never be decoded as text, even when the response
@@ -51185,8 +51189,8 @@ function ko_default() {
 }
 
 // node_modules/zod/v4/locales/lt.js
-var capitalizeFirstCharacter = (text) => {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+var capitalizeFirstCharacter = (text2) => {
+  return text2.charAt(0).toUpperCase() + text2.slice(1);
 };
 function getUnitTypeFromNumber(number4) {
   const abs = Math.abs(number4);
@@ -54826,9 +54830,9 @@ function withParser(schema, parser) {
     if (ctx && isBackEdge(ctx, payload.value)) {
       return originalRun(payload, ctx);
     }
-    const out = parser(payload.value);
-    if (out !== INVALID) {
-      payload.value = out;
+    const out2 = parser(payload.value);
+    if (out2 !== INVALID) {
+      payload.value = out2;
       return payload;
     }
     if (ctx)
@@ -54849,9 +54853,9 @@ function installCompiledUserMethods(target, source, parser) {
   if (typeof sourceAny.safeParse === "function") {
     const originalSafeParse = sourceAny.safeParse;
     targetAny.safeParse = (data, params) => {
-      const out = parser(data);
-      if (out !== INVALID) {
-        return { success: true, data: out };
+      const out2 = parser(data);
+      if (out2 !== INVALID) {
+        return { success: true, data: out2 };
       }
       return originalSafeParse(data, params);
     };
@@ -54859,9 +54863,9 @@ function installCompiledUserMethods(target, source, parser) {
   if (typeof sourceAny.parse === "function") {
     const originalParse2 = sourceAny.parse;
     targetAny.parse = (data, params) => {
-      const out = parser(data);
-      if (out !== INVALID) {
-        return out;
+      const out2 = parser(data);
+      if (out2 !== INVALID) {
+        return out2;
       }
       return originalParse2(data, params);
     };
@@ -55622,13 +55626,13 @@ function generateObjectCheck(doc, ctx, schema, accessor, buildsValue = true) {
     doc.write(`const ${outputVar} = {};`);
     for (const k of allKeys) {
       const kx = keyExpr(k);
-      const out = propOutputs.get(k);
+      const out2 = propOutputs.get(k);
       if (dropsWhenAbsent(propShape[k])) {
-        doc.write(`if (${kx} in ${accessor}) ${outputVar}[${kx}] = ${out};`);
+        doc.write(`if (${kx} in ${accessor}) ${outputVar}[${kx}] = ${out2};`);
       } else if (mayOmitUndefined(propShape[k])) {
-        doc.write(`if (${out} !== undefined || ${kx} in ${accessor}) ${outputVar}[${kx}] = ${out};`);
+        doc.write(`if (${out2} !== undefined || ${kx} in ${accessor}) ${outputVar}[${kx}] = ${out2};`);
       } else {
-        doc.write(`${outputVar}[${kx}] = ${out};`);
+        doc.write(`${outputVar}[${kx}] = ${out2};`);
       }
     }
   }
@@ -57260,11 +57264,11 @@ function _catch(Class2, innerType, catchValue) {
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _pipe(Class2, in_, out) {
+function _pipe(Class2, in_, out2) {
   return new Class2({
     type: "pipe",
     in: in_,
-    out
+    out: out2
   });
 }
 // @__NO_SIDE_EFFECTS__
@@ -60379,11 +60383,11 @@ var ZodPipe = /* @__PURE__ */ $constructor("ZodPipe", (inst, def) => {
   inst.in = def.in;
   inst.out = def.out;
 });
-function pipe(in_, out) {
+function pipe(in_, out2) {
   return new ZodPipe({
     type: "pipe",
     in: in_,
-    out
+    out: out2
     // ...util.normalizeParams(params),
   });
 }
@@ -60391,11 +60395,11 @@ var ZodCodec = /* @__PURE__ */ $constructor("ZodCodec", (inst, def) => {
   ZodPipe.init(inst, def);
   $ZodCodec.init(inst, def);
 });
-function codec(in_, out, params) {
+function codec(in_, out2, params) {
   return new ZodCodec({
     type: "pipe",
     in: in_,
-    out,
+    out: out2,
     transform: params.decode,
     reverseTransform: params.encode
   });
@@ -61338,7 +61342,7 @@ function visit(schema, fnOrHandlers) {
     return h ? h(node2, rewritten) : node2;
   };
   const cache = /* @__PURE__ */ new Map();
-  function run2(s) {
+  function run3(s) {
     const cached2 = cache.get(s);
     if (cached2 === RESOLVING) {
       return new $ZodLazy({
@@ -61364,21 +61368,21 @@ function visit(schema, fnOrHandlers) {
         let changed = false;
         const newShape = {};
         for (const k of keys) {
-          const mapped = run2(oldShape[k]);
+          const mapped = run3(oldShape[k]);
           if (mapped !== oldShape[k])
             changed = true;
           newShape[k] = mapped;
         }
         let newCatchall = def.catchall;
         if (def.catchall) {
-          newCatchall = run2(def.catchall);
+          newCatchall = run3(def.catchall);
           if (newCatchall !== def.catchall)
             changed = true;
         }
         return changed ? clone(s, { ...def, shape: newShape, catchall: newCatchall }) : s;
       }
       case "array": {
-        const mapped = run2(def.element);
+        const mapped = run3(def.element);
         return mapped === def.element ? s : clone(s, { ...def, element: mapped });
       }
       case "tuple": {
@@ -61386,14 +61390,14 @@ function visit(schema, fnOrHandlers) {
         let changed = false;
         const newItems = [];
         for (const item of oldItems) {
-          const mapped = run2(item);
+          const mapped = run3(item);
           if (mapped !== item)
             changed = true;
           newItems.push(mapped);
         }
         let newRest = def.rest;
         if (def.rest) {
-          newRest = run2(def.rest);
+          newRest = run3(def.rest);
           if (newRest !== def.rest)
             changed = true;
         }
@@ -61401,12 +61405,12 @@ function visit(schema, fnOrHandlers) {
       }
       case "record":
       case "map": {
-        const newKey = run2(def.keyType);
-        const newVal = run2(def.valueType);
+        const newKey = run3(def.keyType);
+        const newVal = run3(def.valueType);
         return newKey === def.keyType && newVal === def.valueType ? s : clone(s, { ...def, keyType: newKey, valueType: newVal });
       }
       case "set": {
-        const newVal = run2(def.valueType);
+        const newVal = run3(def.valueType);
         return newVal === def.valueType ? s : clone(s, { ...def, valueType: newVal });
       }
       case "union": {
@@ -61414,7 +61418,7 @@ function visit(schema, fnOrHandlers) {
         let changed = false;
         const newOptions = [];
         for (const opt of oldOptions) {
-          const mapped = run2(opt);
+          const mapped = run3(opt);
           if (mapped !== opt)
             changed = true;
           newOptions.push(mapped);
@@ -61422,8 +61426,8 @@ function visit(schema, fnOrHandlers) {
         return changed ? clone(s, { ...def, options: newOptions }) : s;
       }
       case "intersection": {
-        const newLeft = run2(def.left);
-        const newRight = run2(def.right);
+        const newLeft = run3(def.left);
+        const newRight = run3(def.right);
         return newLeft === def.left && newRight === def.right ? s : clone(s, { ...def, left: newLeft, right: newRight });
       }
       case "optional":
@@ -61435,23 +61439,23 @@ function visit(schema, fnOrHandlers) {
       case "nonoptional":
       case "promise":
       case "success": {
-        const newInner = run2(def.innerType);
+        const newInner = run3(def.innerType);
         return newInner === def.innerType ? s : clone(s, { ...def, innerType: newInner });
       }
       case "pipe": {
-        const newIn = run2(def.in);
-        const newOut = run2(def.out);
+        const newIn = run3(def.in);
+        const newOut = run3(def.out);
         return newIn === def.in && newOut === def.out ? s : clone(s, { ...def, in: newIn, out: newOut });
       }
       case "function": {
-        const newInput = run2(def.input);
-        const newOutput = run2(def.output);
+        const newInput = run3(def.input);
+        const newOutput = run3(def.output);
         return newInput === def.input && newOutput === def.output ? s : clone(s, { ...def, input: newInput, output: newOutput });
       }
       case "lazy": {
         const original = def.getter;
         const { _cachedInner, ...rest } = def;
-        return clone(s, { ...rest, getter: () => run2(original()) });
+        return clone(s, { ...rest, getter: () => run3(original()) });
       }
       // A leaf by choice: `parts` are regex fragments, not data positions.
       case "template_literal":
@@ -61482,7 +61486,7 @@ function visit(schema, fnOrHandlers) {
       }
     }
   }
-  return run2(schema);
+  return run3(schema);
 }
 
 // node_modules/zod/v4/classic/deep-partial.js
@@ -61664,8 +61668,8 @@ async function runHttp(config2, job, env) {
       redirect: "manual",
       signal
     });
-    const text = await readCapped(response);
-    return responseResult(response, text, target);
+    const text2 = await readCapped(response);
+    return responseResult(response, text2, target);
   } catch (err) {
     if (signal.aborted) {
       return failed("timed_out", `no complete answer from ${target} within ${timeoutSeconds} s`);
@@ -61682,12 +61686,12 @@ function requestHeaders(config2, job, timestamp, signature) {
   headers.set("X-Interlock-Signature", signature);
   return headers;
 }
-function responseResult(response, text, target) {
+function responseResult(response, text2, target) {
   const http_status = response.status;
   if (http_status >= 200 && http_status < 300)
-    return { status: "succeeded", http_status, output: text };
+    return { status: "succeeded", http_status, output: text2 };
   const error63 = http_status >= 300 && http_status < 400 ? `${target} answered HTTP ${http_status} (redirect to ${response.headers.get("location") ?? "?"}): redirects are not followed; configure the final URL` : `${target} answered HTTP ${http_status}${response.statusText ? ` ${response.statusText}` : ""}`;
-  return { status: "failed", http_status, output: text, error: error63 };
+  return { status: "failed", http_status, output: text2, error: error63 };
 }
 async function readCapped(response) {
   if (response.body === null) return "";
@@ -62102,7 +62106,7 @@ async function runExecutor(config2, job, env) {
   const started = env.now();
   const result2 = await runChecked(config2, job, env);
   const finished = env.now();
-  const clean4 = env.clean ?? ((text) => text);
+  const clean4 = env.clean ?? ((text2) => text2);
   return {
     ok: result2.status === "succeeded",
     status: result2.status,
@@ -62154,9 +62158,9 @@ function executorFor(executors, action) {
   if (Object.hasOwn(executors, "*")) return { key: "*", config: executors["*"] };
   return void 0;
 }
-function truncateUtf8(text, limit) {
-  const bytes = Buffer.from(text, "utf8");
-  if (bytes.length <= limit) return text;
+function truncateUtf8(text2, limit) {
+  const bytes = Buffer.from(text2, "utf8");
+  if (bytes.length <= limit) return text2;
   const marker = `
 \u2026[truncated at ${limit} bytes]`;
   let end = Math.max(0, limit - Buffer.byteLength(marker));
@@ -62219,12 +62223,12 @@ var NON_ASCII_RE = /[\u0080-\uffff]/;
 function sameRange(start, end) {
   return [start, end];
 }
-function identity(text) {
-  return { text, original: text, changed: false, toOriginal: sameRange };
+function identity(text2) {
+  return { text: text2, original: text2, changed: false, toOriginal: sameRange };
 }
-function cpLength(text, i) {
-  const c = text.charCodeAt(i);
-  return c >= 55296 && c <= 56319 && i + 1 < text.length ? 2 : 1;
+function cpLength(text2, i) {
+  const c = text2.charCodeAt(i);
+  return c >= 55296 && c <= 56319 && i + 1 < text2.length ? 2 : 1;
 }
 function specialCharacterRegex() {
   const hex3 = (cp) => "\\u" + cp.toString(16).padStart(4, "0");
@@ -62240,7 +62244,7 @@ function normalizedView(original) {
   if (!specialRe.test(original) && original.normalize("NFKC") === original) {
     return identity(original);
   }
-  let text = "";
+  let text2 = "";
   const from = [];
   const to = [];
   let i = 0;
@@ -62255,7 +62259,7 @@ function normalizedView(original) {
         from.push(k);
         to.push(k + 1);
       }
-      text += original.slice(i, j);
+      text2 += original.slice(i, j);
       if (j > i) {
         i = j;
         continue;
@@ -62275,14 +62279,14 @@ function normalizedView(original) {
       from.push(i);
       to.push(end);
     }
-    text += replacement;
+    text2 += replacement;
     i = end;
   }
-  if (text === original) return identity(original);
+  if (text2 === original) return identity(original);
   const fromArr = Int32Array.from(from);
   const toArr = Int32Array.from(to);
   return {
-    text,
+    text: text2,
     original,
     changed: true,
     toOriginal(start, stop) {
@@ -62294,28 +62298,28 @@ function normalizedView(original) {
     }
   };
 }
-function withoutInvisible(text) {
-  let out = "";
-  for (const ch of text) if (!isInvisible(ch.codePointAt(0))) out += ch;
-  return out;
+function withoutInvisible(text2) {
+  let out2 = "";
+  for (const ch of text2) if (!isInvisible(ch.codePointAt(0))) out2 += ch;
+  return out2;
 }
-function normalizeText(text) {
-  return normalizedView(text).text;
+function normalizeText(text2) {
+  return normalizedView(text2).text;
 }
-function normalizeForMatching(text) {
-  const decoded = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run2) => {
+function normalizeForMatching(text2) {
+  const decoded = text2.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run3) => {
     try {
-      return decodeURIComponent(run2);
+      return decodeURIComponent(run3);
     } catch {
-      return run2;
+      return run3;
     }
   });
   const latin = readAs(decoded);
   return latin.replace(/[^\p{L}\p{N}]+/gu, "/").replace(/^\/|\/$/g, "");
 }
-function readAs(text) {
-  if (!NON_ASCII_RE.test(text)) return text.toLowerCase();
-  const visible = normalizeText(text).replace(new RegExp("\\p{Cf}", "gu"), "");
+function readAs(text2) {
+  if (!NON_ASCII_RE.test(text2)) return text2.toLowerCase();
+  const visible = normalizeText(text2).replace(new RegExp("\\p{Cf}", "gu"), "");
   const folded = visible.toLowerCase().normalize("NFKC");
   const bare = NON_ASCII_RE.test(folded) ? folded.normalize("NFD").replace(new RegExp("\\p{M}", "gu"), "").normalize("NFKC") : folded;
   return bare.replace(CONFUSABLE, (c) => LOOKALIKES[c] ?? c);
@@ -62512,16 +62516,16 @@ function samePrincipal(dir, a, b) {
 function allSpellings(dir, spelling) {
   const p = resolvePrincipal(dir, spelling);
   const raw = p ? [p.id, ...p.spellings] : [spelling];
-  const out = /* @__PURE__ */ new Set();
-  for (const s of raw) for (const k of keysOf(s)) out.add(k);
-  return [...out].sort();
+  const out2 = /* @__PURE__ */ new Set();
+  for (const s of raw) for (const k of keysOf(s)) out2.add(k);
+  return [...out2].sort();
 }
 function excludedFromApproving(dir, requester) {
-  const out = [];
+  const out2 = [];
   const add2 = (spelling, role, source) => {
     const key = principalKey(dir, spelling);
-    if (key !== "" && !out.some((e) => e.key === key && e.role === role)) {
-      out.push({ key, role, source });
+    if (key !== "" && !out2.some((e) => e.key === key && e.role === role)) {
+      out2.push({ key, role, source });
     }
   };
   const who = resolvePrincipal(dir, requester.id);
@@ -62530,7 +62534,7 @@ function excludedFromApproving(dir, requester) {
   if (who?.sponsor !== void 0) {
     add2(who.sponsor, "sponsor", `bound to ${who.id} in the configuration`);
   }
-  return out;
+  return out2;
 }
 function isBotPrincipal(dir, spelling) {
   const p = resolvePrincipal(dir, spelling);
@@ -62563,13 +62567,13 @@ function policyIdentity(dir, requester) {
   };
 }
 function withSkeletons(names2) {
-  const out = /* @__PURE__ */ new Set();
+  const out2 = /* @__PURE__ */ new Set();
   for (const n of names2) {
-    out.add(n);
+    out2.add(n);
     const s = principalSkeleton(n);
-    if (s !== "") out.add(s);
+    if (s !== "") out2.add(s);
   }
-  return [...out].sort();
+  return [...out2].sort();
 }
 
 // src/masking/seal.ts
@@ -62626,10 +62630,10 @@ function aexists(instance, checkFinished = true) {
   if (checkFinished && instance.finished)
     throw new Error("digest() was already called");
 }
-function aoutput(out, instance) {
-  abytes(out, void 0, "output");
+function aoutput(out2, instance) {
+  abytes(out2, void 0, "output");
   const min = instance.outputLen;
-  if (!(out.length >= min)) {
+  if (!(out2.length >= min)) {
     throw new RangeError('"output" expected length >= ' + min);
   }
 }
@@ -62806,20 +62810,20 @@ var _HMAC = class {
     this.iHash.update(buf);
     return this;
   }
-  digestInto(out) {
+  digestInto(out2) {
     aexists(this);
-    aoutput(out, this);
+    aoutput(out2, this);
     this.finished = true;
-    const buf = out.subarray(0, this.outputLen);
+    const buf = out2.subarray(0, this.outputLen);
     this.iHash.digestInto(buf);
     this.oHash.update(buf);
     this.oHash.digestInto(buf);
     this.destroy();
   }
   digest() {
-    const out = new Uint8Array(this.oHash.outputLen);
-    this.digestInto(out);
-    return out;
+    const out2 = new Uint8Array(this.oHash.outputLen);
+    this.digestInto(out2);
+    return out2;
   }
   _cloneInto(to) {
     to ||= Object.create(Object.getPrototypeOf(this), {});
@@ -62983,9 +62987,9 @@ var HashMD = class {
       this.roundClean();
     return this;
   }
-  digestInto(out) {
+  digestInto(out2) {
     aexists(this);
-    aoutput(out, this);
+    aoutput(out2, this);
     this.finished = true;
     const { buffer, view, blockLen, isLE: isLE4 } = this;
     let { pos } = this;
@@ -62998,7 +63002,7 @@ var HashMD = class {
     setU64FromNum(view, blockLen - 8, this.length * 8, isLE4);
     this.process(view, 0);
     this.roundClean();
-    const oview = out === buffer ? view : createView(out);
+    const oview = out2 === buffer ? view : createView(out2);
     const len = this.outputLen;
     const outLen = len / 4;
     const state = this.get();
@@ -63671,7 +63675,7 @@ function pbkdf2(hash2, password, salt, opts2) {
 }
 
 // node_modules/@noble/hashes/scrypt.js
-function XorAndSalsa(prev, pi, input2, ii, out, oi) {
+function XorAndSalsa(prev, pi, input2, ii, out2, oi) {
   let y00 = prev[pi++] ^ input2[ii++], y01 = prev[pi++] ^ input2[ii++];
   let y02 = prev[pi++] ^ input2[ii++], y03 = prev[pi++] ^ input2[ii++];
   let y04 = prev[pi++] ^ input2[ii++], y05 = prev[pi++] ^ input2[ii++];
@@ -63715,33 +63719,33 @@ function XorAndSalsa(prev, pi, input2, ii, out, oi) {
     x14 ^= rotl(x13 + x12 | 0, 13);
     x15 ^= rotl(x14 + x13 | 0, 18);
   }
-  out[oi++] = y00 + x00 | 0;
-  out[oi++] = y01 + x01 | 0;
-  out[oi++] = y02 + x02 | 0;
-  out[oi++] = y03 + x03 | 0;
-  out[oi++] = y04 + x04 | 0;
-  out[oi++] = y05 + x05 | 0;
-  out[oi++] = y06 + x06 | 0;
-  out[oi++] = y07 + x07 | 0;
-  out[oi++] = y08 + x08 | 0;
-  out[oi++] = y09 + x09 | 0;
-  out[oi++] = y10 + x10 | 0;
-  out[oi++] = y11 + x11 | 0;
-  out[oi++] = y12 + x12 | 0;
-  out[oi++] = y13 + x13 | 0;
-  out[oi++] = y14 + x14 | 0;
-  out[oi++] = y15 + x15 | 0;
+  out2[oi++] = y00 + x00 | 0;
+  out2[oi++] = y01 + x01 | 0;
+  out2[oi++] = y02 + x02 | 0;
+  out2[oi++] = y03 + x03 | 0;
+  out2[oi++] = y04 + x04 | 0;
+  out2[oi++] = y05 + x05 | 0;
+  out2[oi++] = y06 + x06 | 0;
+  out2[oi++] = y07 + x07 | 0;
+  out2[oi++] = y08 + x08 | 0;
+  out2[oi++] = y09 + x09 | 0;
+  out2[oi++] = y10 + x10 | 0;
+  out2[oi++] = y11 + x11 | 0;
+  out2[oi++] = y12 + x12 | 0;
+  out2[oi++] = y13 + x13 | 0;
+  out2[oi++] = y14 + x14 | 0;
+  out2[oi++] = y15 + x15 | 0;
 }
-function BlockMix(input2, ii, out, oi, r) {
+function BlockMix(input2, ii, out2, oi, r) {
   let head = oi + 0;
   let tail = oi + 16 * r;
   for (let i = 0; i < 16; i++)
-    out[tail + i] = input2[ii + (2 * r - 1) * 16 + i];
+    out2[tail + i] = input2[ii + (2 * r - 1) * 16 + i];
   for (let i = 0; i < r; i++, head += 16, ii += 16) {
-    XorAndSalsa(out, tail, input2, ii, out, head);
+    XorAndSalsa(out2, tail, input2, ii, out2, head);
     if (i > 0)
       tail += 16;
-    XorAndSalsa(out, head, input2, ii += 16, out, tail);
+    XorAndSalsa(out2, head, input2, ii += 16, out2, tail);
   }
 }
 var SCRYPT_DEFAULT_MAXMEM = 128 * 8 * (2 ** 20 + 1 + 1);
@@ -63868,10 +63872,10 @@ function aexists2(instance, checkFinished = true) {
   if (checkFinished && instance.finished)
     throw new Error("digest() was already called");
 }
-function aoutput2(out, instance) {
-  abytes3(out, void 0, "output");
+function aoutput2(out2, instance) {
+  abytes3(out2, void 0, "output");
   const min = instance.outputLen;
-  if (!(out.length >= min)) {
+  if (!(out2.length >= min)) {
     throw new RangeError('"output" expected length >= ' + min);
   }
 }
@@ -63981,13 +63985,13 @@ var wrapCipher = /* @__NO_SIDE_EFFECTS__ */ (params, constructor) => {
   Object.assign(wrappedCipher, params);
   return wrappedCipher;
 };
-function getOutput(expectedLength, out, onlyAligned = true) {
-  if (out === void 0)
+function getOutput(expectedLength, out2, onlyAligned = true) {
+  if (out2 === void 0)
     return new Uint8Array(expectedLength);
-  abytes3(out, expectedLength, "output");
-  if (onlyAligned && !isAligned32(out))
+  abytes3(out2, expectedLength, "output");
+  if (onlyAligned && !isAligned32(out2))
     throw new Error("invalid output, must be aligned");
-  return out;
+  return out2;
 }
 function u64Lengths(dataLength, aadLength, isLE4) {
   anumber3(dataLength);
@@ -64358,9 +64362,9 @@ var Poly1305 = class {
     this.destroyed = true;
     clean2(this.h, this.r, this.buffer, this.pad);
   }
-  digestInto(out) {
+  digestInto(out2) {
     aexists2(this);
-    aoutput2(out, this);
+    aoutput2(out2, this);
     this.finished = true;
     const { buffer, h } = this;
     let { pos } = this;
@@ -64373,8 +64377,8 @@ var Poly1305 = class {
     this.finalize();
     let opos = 0;
     for (let i = 0; i < 8; i++) {
-      out[opos++] = h[i] >>> 0;
-      out[opos++] = h[i] >>> 8;
+      out2[opos++] = h[i] >>> 0;
+      out2[opos++] = h[i] >>> 8;
     }
   }
   digest() {
@@ -64388,7 +64392,7 @@ var Poly1305 = class {
 var poly1305 = /* @__PURE__ */ wrapMacConstructor(32, (key) => new Poly1305(key));
 
 // node_modules/@noble/ciphers/chacha.js
-function chachaCore(s, k, n, out, cnt, rounds = 20) {
+function chachaCore(s, k, n, out2, cnt, rounds = 20) {
   let y00 = s[0], y01 = s[1], y02 = s[2], y03 = s[3], y04 = k[0], y05 = k[1], y06 = k[2], y07 = k[3], y08 = k[4], y09 = k[5], y10 = k[6], y11 = k[7], y12 = cnt, y13 = n[0], y14 = n[1], y15 = n[2];
   let x00 = y00, x01 = y01, x02 = y02, x03 = y03, x04 = y04, x05 = y05, x06 = y06, x07 = y07, x08 = y08, x09 = y09, x10 = y10, x11 = y11, x12 = y12, x13 = y13, x14 = y14, x15 = y15;
   for (let r = 0; r < rounds; r += 2) {
@@ -64458,22 +64462,22 @@ function chachaCore(s, k, n, out, cnt, rounds = 20) {
     x04 = rotl2(x04 ^ x09, 7);
   }
   let oi = 0;
-  out[oi++] = y00 + x00 | 0;
-  out[oi++] = y01 + x01 | 0;
-  out[oi++] = y02 + x02 | 0;
-  out[oi++] = y03 + x03 | 0;
-  out[oi++] = y04 + x04 | 0;
-  out[oi++] = y05 + x05 | 0;
-  out[oi++] = y06 + x06 | 0;
-  out[oi++] = y07 + x07 | 0;
-  out[oi++] = y08 + x08 | 0;
-  out[oi++] = y09 + x09 | 0;
-  out[oi++] = y10 + x10 | 0;
-  out[oi++] = y11 + x11 | 0;
-  out[oi++] = y12 + x12 | 0;
-  out[oi++] = y13 + x13 | 0;
-  out[oi++] = y14 + x14 | 0;
-  out[oi++] = y15 + x15 | 0;
+  out2[oi++] = y00 + x00 | 0;
+  out2[oi++] = y01 + x01 | 0;
+  out2[oi++] = y02 + x02 | 0;
+  out2[oi++] = y03 + x03 | 0;
+  out2[oi++] = y04 + x04 | 0;
+  out2[oi++] = y05 + x05 | 0;
+  out2[oi++] = y06 + x06 | 0;
+  out2[oi++] = y07 + x07 | 0;
+  out2[oi++] = y08 + x08 | 0;
+  out2[oi++] = y09 + x09 | 0;
+  out2[oi++] = y10 + x10 | 0;
+  out2[oi++] = y11 + x11 | 0;
+  out2[oi++] = y12 + x12 | 0;
+  out2[oi++] = y13 + x13 | 0;
+  out2[oi++] = y14 + x14 | 0;
+  out2[oi++] = y15 + x15 | 0;
 }
 var chacha20 = /* @__PURE__ */ createCipher(chachaCore, {
   counterRight: false,
@@ -64571,10 +64575,10 @@ function aexists3(instance, checkFinished = true) {
   if (checkFinished && instance.finished)
     throw new Error("Hash#digest() has already been called");
 }
-function aoutput3(out, instance) {
-  abytes4(out, void 0, "digestInto() output");
+function aoutput3(out2, instance) {
+  abytes4(out2, void 0, "digestInto() output");
   const min = instance.outputLen;
-  if (out.length < min) {
+  if (out2.length < min) {
     throw new Error('"digestInto() output" expected to be of length >=' + min);
   }
 }
@@ -64785,14 +64789,14 @@ function createHmacDrbg(hashLen, qByteLen, hmacFn) {
     if (i++ >= _maxDrbgIters)
       throw new Error("drbg: tried max amount of iterations");
     let len = 0;
-    const out = [];
+    const out2 = [];
     while (len < qByteLen) {
       v = h();
       const sl = v.slice();
-      out.push(sl);
+      out2.push(sl);
       len += v.length;
     }
-    return concatBytes2(...out);
+    return concatBytes2(...out2);
   };
   const genUntil = (seed, pred) => {
     reset();
@@ -65174,14 +65178,14 @@ var _Field = class {
     }
     if (bytes.length !== BYTES)
       throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes.length);
-    let scalar2 = isLE4 ? bytesToNumberLE(bytes) : bytesToNumberBE(bytes);
+    let scalar3 = isLE4 ? bytesToNumberLE(bytes) : bytesToNumberBE(bytes);
     if (modFromBytes)
-      scalar2 = mod(scalar2, ORDER);
+      scalar3 = mod(scalar3, ORDER);
     if (!skipValidation) {
-      if (!this.isValid(scalar2))
+      if (!this.isValid(scalar3))
         throw new Error("invalid field element: outside of range 0..ORDER");
     }
-    return scalar2;
+    return scalar3;
   }
   // TODO: we don't need it here, move out to separate fn
   invertBatch(lst) {
@@ -65376,15 +65380,15 @@ var wNAF = class {
     }
     return comp;
   }
-  cached(point, scalar2, transform2) {
+  cached(point, scalar3, transform2) {
     const W = getW(point);
-    return this.wNAF(W, this.getPrecomputes(W, point, transform2), scalar2);
+    return this.wNAF(W, this.getPrecomputes(W, point, transform2), scalar3);
   }
-  unsafe(point, scalar2, transform2, prev) {
+  unsafe(point, scalar3, transform2, prev) {
     const W = getW(point);
     if (W === 1)
-      return this._unsafeLadder(point, scalar2, prev);
-    return this.wNAFUnsafe(W, this.getPrecomputes(W, point, transform2), scalar2, prev);
+      return this._unsafeLadder(point, scalar3, prev);
+    return this.wNAFUnsafe(W, this.getPrecomputes(W, point, transform2), scalar3, prev);
   }
   // We calculate precomputes for elliptic curve point multiplication
   // using windowed method. This specifies window size and
@@ -65487,17 +65491,17 @@ function montgomery(curveDef) {
       _u[31] &= 127;
     return modP(bytesToNumberLE(_u));
   }
-  function decodeScalar(scalar2) {
-    return bytesToNumberLE(adjustScalarBytes3(copyBytes2(abytes4(scalar2, fieldLen, "scalar"))));
+  function decodeScalar(scalar3) {
+    return bytesToNumberLE(adjustScalarBytes3(copyBytes2(abytes4(scalar3, fieldLen, "scalar"))));
   }
-  function scalarMult2(scalar2, u) {
-    const pu = montgomeryLadder(decodeU(u), decodeScalar(scalar2));
+  function scalarMult2(scalar3, u) {
+    const pu = montgomeryLadder(decodeU(u), decodeScalar(scalar3));
     if (pu === _0n4)
       throw new Error("invalid private or public key received");
     return encodeU(pu);
   }
-  function scalarMultBase2(scalar2) {
-    return scalarMult2(scalar2, GuBytes);
+  function scalarMultBase2(scalar3) {
+    return scalarMult2(scalar3, GuBytes);
   }
   const getPublicKey = scalarMultBase2;
   const getSharedSecret = scalarMult2;
@@ -65507,10 +65511,10 @@ function montgomery(curveDef) {
     x_3 = modP(x_3 + dummy);
     return { x_2, x_3 };
   }
-  function montgomeryLadder(u, scalar2) {
+  function montgomeryLadder(u, scalar3) {
     aInRange("u", u, _0n4, P);
-    aInRange("scalar", scalar2, minScalar, maxScalar);
-    const k = scalar2;
+    aInRange("scalar", scalar3, minScalar, maxScalar);
+    const k = scalar3;
     const x_1 = u;
     let x_2 = _1n4;
     let z_2 = _0n4;
@@ -65599,19 +65603,19 @@ var _HMAC2 = class {
     this.iHash.update(buf);
     return this;
   }
-  digestInto(out) {
+  digestInto(out2) {
     aexists3(this);
-    abytes4(out, this.outputLen, "output");
+    abytes4(out2, this.outputLen, "output");
     this.finished = true;
-    this.iHash.digestInto(out);
-    this.oHash.update(out);
-    this.oHash.digestInto(out);
+    this.iHash.digestInto(out2);
+    this.oHash.update(out2);
+    this.oHash.digestInto(out2);
     this.destroy();
   }
   digest() {
-    const out = new Uint8Array(this.oHash.outputLen);
-    this.digestInto(out);
-    return out;
+    const out2 = new Uint8Array(this.oHash.outputLen);
+    this.digestInto(out2);
+    return out2;
   }
   _cloneInto(to) {
     to ||= Object.create(Object.getPrototypeOf(this), {});
@@ -66117,20 +66121,20 @@ function weierstrass(params, extraOpts = {}) {
      * @param scalar by which the point would be multiplied
      * @returns New point
      */
-    multiply(scalar2) {
+    multiply(scalar3) {
       const { endo: endo2 } = extraOpts;
-      if (!Fn.isValidNot0(scalar2))
+      if (!Fn.isValidNot0(scalar3))
         throw new Error("invalid scalar: out of range");
       let point, fake;
       const mul = (n) => wnaf.cached(this, n, (p) => normalizeZ(Point, p));
       if (endo2) {
-        const { k1neg, k1, k2neg, k2 } = splitEndoScalarN(scalar2);
+        const { k1neg, k1, k2neg, k2 } = splitEndoScalarN(scalar3);
         const { p: k1p, f: k1f } = mul(k1);
         const { p: k2p, f: k2f } = mul(k2);
         fake = k1f.add(k2f);
         point = finishEndo(endo2.beta, k1p, k2p, k1neg, k2neg);
       } else {
-        const { p, f } = mul(scalar2);
+        const { p, f } = mul(scalar3);
         point = p;
         fake = f;
       }
@@ -66561,9 +66565,9 @@ var HashMD2 = class {
     this.roundClean();
     return this;
   }
-  digestInto(out) {
+  digestInto(out2) {
     aexists3(this);
-    aoutput3(out, this);
+    aoutput3(out2, this);
     this.finished = true;
     const { buffer, view, blockLen, isLE: isLE4 } = this;
     let { pos } = this;
@@ -66577,7 +66581,7 @@ var HashMD2 = class {
       buffer[i] = 0;
     view.setBigUint64(blockLen - 8, BigInt(this.length * 8), isLE4);
     this.process(view, 0);
-    const oview = createView3(out);
+    const oview = createView3(out2);
     const len = this.outputLen;
     if (len % 4)
       throw new Error("_sha2: outputLen must be aligned to 32bit");
@@ -67265,38 +67269,38 @@ var Keccak = class _Keccak {
     state[blockLen - 1] ^= 128;
     this.keccak();
   }
-  writeInto(out) {
+  writeInto(out2) {
     aexists3(this, false);
-    abytes4(out);
+    abytes4(out2);
     this.finish();
     const bufferOut = this.state;
     const { blockLen } = this;
-    for (let pos = 0, len = out.length; pos < len; ) {
+    for (let pos = 0, len = out2.length; pos < len; ) {
       if (this.posOut >= blockLen)
         this.keccak();
       const take = Math.min(blockLen - this.posOut, len - pos);
-      out.set(bufferOut.subarray(this.posOut, this.posOut + take), pos);
+      out2.set(bufferOut.subarray(this.posOut, this.posOut + take), pos);
       this.posOut += take;
       pos += take;
     }
-    return out;
+    return out2;
   }
-  xofInto(out) {
+  xofInto(out2) {
     if (!this.enableXOF)
       throw new Error("XOF is not possible for this instance");
-    return this.writeInto(out);
+    return this.writeInto(out2);
   }
   xof(bytes) {
     anumber4(bytes);
     return this.xofInto(new Uint8Array(bytes));
   }
-  digestInto(out) {
-    aoutput3(out, this);
+  digestInto(out2) {
+    aoutput3(out2, this);
     if (this.finished)
       throw new Error("digest() was already called");
-    this.writeInto(out);
+    this.writeInto(out2);
     this.destroy();
-    return out;
+    return out2;
   }
   digest() {
     return this.digestInto(new Uint8Array(this.outputLen));
@@ -67514,13 +67518,13 @@ var genCrystals = (opts2) => {
     return (r > modulo >> 1 ? r - modulo | 0 : r) | 0;
   };
   function getZettas() {
-    const out = newPoly(N2);
+    const out2 = newPoly(N2);
     for (let i = 0; i < N2; i++) {
       const b = reverseBits(i, brvBits);
       const p = BigInt(ROOT_OF_UNITY2) ** BigInt(b) % BigInt(Q2);
-      out[i] = Number(p) | 0;
+      out2[i] = Number(p) | 0;
     }
-    return out;
+    return out2;
   }
   const nttZetas2 = getZettas();
   const field = {
@@ -68237,14 +68241,14 @@ function createHmacDrbg2(hashLen, qByteLen, hmacFn) {
     if (i++ >= _maxDrbgIters)
       throw new Error("drbg: tried max amount of iterations");
     let len = 0;
-    const out = [];
+    const out2 = [];
     while (len < qByteLen) {
       v = h();
       const sl = v.slice();
-      out.push(sl);
+      out2.push(sl);
       len += v.length;
     }
-    return concatBytes3(...out);
+    return concatBytes3(...out2);
   };
   const genUntil = (seed, pred) => {
     reset();
@@ -68693,14 +68697,14 @@ var _Field2 = class {
     }
     if (bytes.length !== BYTES)
       throw new Error("Field.fromBytes: expected " + BYTES + " bytes, got " + bytes.length);
-    let scalar2 = isLE4 ? bytesToNumberLE2(bytes) : bytesToNumberBE2(bytes);
+    let scalar3 = isLE4 ? bytesToNumberLE2(bytes) : bytesToNumberBE2(bytes);
     if (modFromBytes)
-      scalar2 = mod3(scalar2, ORDER);
+      scalar3 = mod3(scalar3, ORDER);
     if (!skipValidation) {
-      if (!this.isValid(scalar2))
+      if (!this.isValid(scalar3))
         throw new Error("invalid field element: outside of range 0..ORDER");
     }
-    return scalar2;
+    return scalar3;
   }
   // TODO: we don't need it here, move out to separate fn
   invertBatch(lst) {
@@ -68968,9 +68972,9 @@ var ScalarMultiplier = class {
   // Shared prologue of the constant-time entry points. Rejects scalar 0: in key/signature-style
   // callers a zero scalar means broken upstream plumbing, and concrete Points already reject it.
   // Uses inRange instead of Fn.isValidNot0: validateField() only certifies the arithmetic subset.
-  validateMulInput(point, scalar2) {
+  validateMulInput(point, scalar3) {
     this.assertPoint(point);
-    if (!inRange2(scalar2, _1n10, this.Point.Fn.ORDER))
+    if (!inRange2(scalar3, _1n10, this.Point.Fn.ORDER))
       throw new Error("invalid scalar");
   }
   // Constant-time dispatch shared by mulCT / mulCTBlinded. Un-precomputed points (W===1, e.g.
@@ -68982,12 +68986,12 @@ var ScalarMultiplier = class {
       return this.fixedWindowCT(point, n, bits);
     return this.wnafCachedCT(this.getWnafPrecomputes(W, point, bits, transform2), n);
   }
-  mulCT(point, scalar2, transform2) {
-    this.validateMulInput(point, scalar2);
-    return this.runCT(point, scalar2, this.bits, transform2);
+  mulCT(point, scalar3, transform2) {
+    this.validateMulInput(point, scalar3);
+    return this.runCT(point, scalar3, this.bits, transform2);
   }
-  mulCTBlinded(point, scalar2, transform2) {
-    this.validateMulInput(point, scalar2);
+  mulCTBlinded(point, scalar3, transform2) {
+    this.validateMulInput(point, scalar3);
     if (this.randomBytes === void 0)
       throw new Error("randomBytes is required for scalar blinding");
     const bits = this.Point.Fn.BITS + BLIND_BITS;
@@ -68995,7 +68999,7 @@ var ScalarMultiplier = class {
     if (!isBytes5(blind) || blind.length !== BLIND_BYTES)
       throw new Error("randomBytes returned invalid byte array");
     blind[0] = blind[0] & 63 | 128;
-    const n = scalar2 + bytesToNumberBE2(blind) * this.Point.Fn.ORDER;
+    const n = scalar3 + bytesToNumberBE2(blind) * this.Point.Fn.ORDER;
     return this.runCT(point, n, bits, transform2);
   }
   /**
@@ -69046,18 +69050,18 @@ var ScalarMultiplier = class {
       this.baseCanBeBlinded = this.mulUnsafe(this.BASE, this.Point.Fn.ORDER).is0();
     return this.baseCanBeBlinded;
   }
-  mulSecret(point, scalar2, cofactor, transform2) {
-    return this.shouldBlind(point, cofactor) ? this.mulCTBlinded(point, scalar2, transform2) : this.mulCT(point, scalar2, transform2);
+  mulSecret(point, scalar3, cofactor, transform2) {
+    return this.shouldBlind(point, cofactor) ? this.mulCTBlinded(point, scalar3, transform2) : this.mulCT(point, scalar3, transform2);
   }
-  mulUnsafe(point, scalar2, transform2) {
+  mulUnsafe(point, scalar3, transform2) {
     this.assertPoint(point);
-    if (!isPosBig2(scalar2))
+    if (!isPosBig2(scalar3))
       throw new Error("invalid scalar");
     const W = getWindowSize(point);
-    if (W === 1 || scalar2 >= this.Point.Fn.ORDER)
-      return mulAddUnsafe(this.Point, [point], [scalar2], true);
+    if (W === 1 || scalar3 >= this.Point.Fn.ORDER)
+      return mulAddUnsafe(this.Point, [point], [scalar3], true);
     const precomputes = this.getWnafPrecomputes(W, point, this.bits, transform2);
-    return this.wnafCachedCT(precomputes, scalar2).p;
+    return this.wnafCachedCT(precomputes, scalar3).p;
   }
   // Remembers the window size used for precomputed wNAF multiplication of the given point
   // and drops any previously built tables. Usually only the base point is precomputed.
@@ -69627,10 +69631,10 @@ function weierstrass2(params, extraOpts = {}) {
      * @param scalar - by which the point would be multiplied
      * @returns New point
      */
-    multiply(scalar2) {
-      if (!Fn.isValidNot0(scalar2))
+    multiply(scalar3) {
+      if (!Fn.isValidNot0(scalar3))
         throw new RangeError("invalid scalar: out of range");
-      const { p, f } = wnaf.mulSecret(this, scalar2, cofactor, normalize);
+      const { p, f } = wnaf.mulSecret(this, scalar3, cofactor, normalize);
       return normalize([p, f])[0];
     }
     /**
@@ -69639,9 +69643,9 @@ function weierstrass2(params, extraOpts = {}) {
      * It's faster, but should only be used when you don't care about
      * an exposed secret key e.g. sig verification, which works over *public* keys.
      */
-    multiplyUnsafe(scalar2) {
+    multiplyUnsafe(scalar3) {
       const p = this;
-      const sc = scalar2;
+      const sc = scalar3;
       if (!Fn.isValid(sc))
         throw new RangeError("invalid scalar: out of range");
       if (sc === _0n11 || p.is0())
@@ -70309,10 +70313,10 @@ function edwards(params, extraOpts = {}) {
       return this.add(other.negate());
     }
     // Constant-time multiplication.
-    multiply(scalar2) {
-      if (!Fn.isValidNot0(scalar2))
+    multiply(scalar3) {
+      if (!Fn.isValidNot0(scalar3))
         throw new RangeError("invalid scalar: expected 1 <= sc < curve.n");
-      const { p, f } = wnaf.mulSecret(this, scalar2, cofactor, normalize);
+      const { p, f } = wnaf.mulSecret(this, scalar3, cofactor, normalize);
       return normalize([p, f])[0];
     }
     // Non-constant-time multiplication. Uses double-and-add algorithm.
@@ -70320,14 +70324,14 @@ function edwards(params, extraOpts = {}) {
     // an exposed private key e.g. sig verification.
     // Keeps the same subgroup-scalar contract: 0 is allowed for public-scalar callers, but
     // n and larger values are rejected instead of being reduced mod n to the identity point.
-    multiplyUnsafe(scalar2) {
-      if (!Fn.isValid(scalar2))
+    multiplyUnsafe(scalar3) {
+      if (!Fn.isValid(scalar3))
         throw new RangeError("invalid scalar: expected 0 <= sc < curve.n");
-      if (scalar2 === _0n12)
+      if (scalar3 === _0n12)
         return Point.ZERO;
-      if (this.is0() || scalar2 === _1n12)
+      if (this.is0() || scalar3 === _1n12)
         return this;
-      return wnaf.mulUnsafe(this, scalar2, normalize);
+      return wnaf.mulUnsafe(this, scalar3, normalize);
     }
     // Checks if point is of small order.
     // If you add something to small order point, you will have "dirty"
@@ -70449,8 +70453,8 @@ function montgomery2(curveDef) {
       _u[31] &= 127;
     return modP(bytesToNumberLE2(_u));
   }
-  function decodeScalar(scalar2) {
-    return bytesToNumberLE2(adjustScalarBytes3(copyBytes4(abytes5(scalar2, fieldLen, "scalar"))));
+  function decodeScalar(scalar3) {
+    return bytesToNumberLE2(adjustScalarBytes3(copyBytes4(abytes5(scalar3, fieldLen, "scalar"))));
   }
   const lowOrderU = new Set(is25519 ? [
     _0n13,
@@ -70459,19 +70463,19 @@ function montgomery2(curveDef) {
     BigInt("325606250916557431795983626356110631294008115727848805560023387167927233504"),
     BigInt("39382357235489614581723060781553021112529911719440698176882885853963445705823")
   ] : [_0n13, _1n13, P - _1n13]);
-  function scalarMult2(scalar2, u) {
+  function scalarMult2(scalar3, u) {
     const pointU = decodeU(u);
     if (lowOrderU.has(pointU))
       throw new Error("invalid private or public key received");
-    const pu = montgomeryLadder(pointU, decodeScalar(scalar2));
+    const pu = montgomeryLadder(pointU, decodeScalar(scalar3));
     if (pu === _0n13)
       throw new Error("invalid private or public key received");
     return encodeU(pu);
   }
-  function scalarMultBase2(scalar2) {
+  function scalarMultBase2(scalar3) {
     if (mulBaseHook === void 0)
-      return scalarMult2(scalar2, GuBytes);
-    const k = decodeScalar(scalar2);
+      return scalarMult2(scalar3, GuBytes);
+    const k = decodeScalar(scalar3);
     aInRange2("scalar", k, minScalar, maxScalar);
     const pu = modP(mulBaseHook(k));
     if (pu === _0n13)
@@ -70480,10 +70484,10 @@ function montgomery2(curveDef) {
   }
   const getPublicKey = scalarMultBase2;
   const getSharedSecret = scalarMult2;
-  function montgomeryLadder(u, scalar2) {
+  function montgomeryLadder(u, scalar3) {
     aInRange2("u", u, _0n13, P);
-    aInRange2("scalar", scalar2, minScalar, maxScalar);
-    const k = scalar2;
+    aInRange2("scalar", scalar3, minScalar, maxScalar);
+    const k = scalar3;
     const x_1 = u;
     let x_2 = _1n13;
     let z_2 = _0n13;
@@ -70644,26 +70648,26 @@ async function webCryptoFallback(func, fallback) {
     }
   }
 }
-async function scalarMult(scalar2, u) {
+async function scalarMult(scalar3, u) {
   return await webCryptoFallback(async () => {
-    const key = isCryptoKey(scalar2) ? scalar2 : await importX25519Key(scalar2);
+    const key = isCryptoKey(scalar3) ? scalar3 : await importX25519Key(scalar3);
     const peer = await crypto.subtle.importKey("raw", domBuffer(u), { name: "X25519" }, exportable, []);
     return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, key, 256));
   }, () => {
-    if (isCryptoKey(scalar2)) {
+    if (isCryptoKey(scalar3)) {
       throw new Error("CryptoKey provided but X25519 WebCrypto is not supported");
     }
-    return x255192.scalarMult(scalar2, u);
+    return x255192.scalarMult(scalar3, u);
   });
 }
-async function scalarMultBase(scalar2) {
+async function scalarMultBase(scalar3) {
   return await webCryptoFallback(async () => {
-    return scalarMult(scalar2, x255192.GuBytes);
+    return scalarMult(scalar3, x255192.GuBytes);
   }, () => {
-    if (isCryptoKey(scalar2)) {
+    if (isCryptoKey(scalar3)) {
       throw new Error("CryptoKey provided but X25519 WebCrypto is not supported");
     }
-    return x255192.scalarMultBase(scalar2);
+    return x255192.scalarMultBase(scalar3);
   });
 }
 var pkcs8Prefix = /* @__PURE__ */ new Uint8Array([
@@ -70743,13 +70747,13 @@ function asciiString(bytes) {
 }
 function flatten(arr) {
   const len = arr.reduce(((sum, line) => sum + line.length), 0);
-  const out = new Uint8Array(len);
+  const out2 = new Uint8Array(len);
   let n = 0;
   for (const a of arr) {
-    out.set(a, n);
+    out2.set(a, n);
     n += a.length;
   }
-  return out;
+  return out2;
 }
 function prepend(s, ...prefixes) {
   return s.pipeThrough(new TransformStream({
@@ -71499,15 +71503,15 @@ var Decrypter = class {
     const label = new TextEncoder().encode("payload");
     const streamKey = hkdf(sha256, fileKey, nonce, label, 32);
     const decrypter = decryptSTREAM(streamKey);
-    const out = payload.pipeThrough(decrypter);
-    const outWithSize = Object.assign(out, {
+    const out2 = payload.pipeThrough(decrypter);
+    const outWithSize = Object.assign(out2, {
       size: (size) => plaintextSize(size - headerSize - nonce.length)
     });
     if (file2 instanceof ReadableStream)
       return outWithSize;
     if (outputFormat === "text")
-      return await readAllString(out);
-    return await readAll(out);
+      return await readAllString(out2);
+    return await readAll(out2);
   }
   /**
    * Decrypt the file key from a detached header. This is a low-level
@@ -71620,8 +71624,8 @@ async function unseal(sealed, identities) {
   for (const id2 of identities) d.addIdentity(id2);
   let payload;
   try {
-    const text = await d.decrypt(armor_exports.decode(sealed.ciphertext), "text");
-    payload = JSON.parse(text);
+    const text2 = await d.decrypt(armor_exports.decode(sealed.ciphertext), "text");
+    payload = JSON.parse(text2);
   } catch (err) {
     throw new InterlockError("seal.failed", `cannot unseal the params: ${err.message}`, {
       hint: "Use an identity whose recipient is listed in the request file's sealed.recipients."
@@ -71787,8 +71791,8 @@ function loadConfig(repoDir) {
   }
   return parseConfig(readFileSync(file2, "utf8"));
 }
-function parseConfig(text) {
-  const doc = (0, import_yaml.parseDocument)(text, { uniqueKeys: true, prettyErrors: false });
+function parseConfig(text2) {
+  const doc = (0, import_yaml.parseDocument)(text2, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     throw new InterlockError(
       "config.invalid",
@@ -71829,12 +71833,12 @@ function parseConfig(text) {
   return config2;
 }
 function ownerMembers(config2) {
-  const out = {};
+  const out2 = {};
   for (const [team, members2] of Object.entries(config2.teams)) {
-    out[`@${config2.org.toLowerCase()}/${team}`] = [...members2];
+    out2[`@${config2.org.toLowerCase()}/${team}`] = [...members2];
   }
-  for (const id2 of Object.keys(config2.people)) out[`@${id2}`] = [id2];
-  return out;
+  for (const id2 of Object.keys(config2.people)) out2[`@${id2}`] = [id2];
+  return out2;
 }
 
 // src/gate/codeowners.ts
@@ -71844,15 +71848,15 @@ var CODEOWNERS_LOCATIONS = Object.freeze([
   "docs/CODEOWNERS"
 ]);
 var MAX_BYTES = 3e6;
-function parseCodeowners(text) {
-  const bytes = Buffer.byteLength(text, "utf8");
+function parseCodeowners(text2) {
+  const bytes = Buffer.byteLength(text2, "utf8");
   if (bytes >= MAX_BYTES) {
     const message = `CODEOWNERS file is ${bytes} bytes; GitHub ignores files of 3 MB or more`;
     return frozen([], [{ line: 0, message }]);
   }
   const rules = [];
   const errors = [];
-  let body = text;
+  let body = text2;
   if (body.startsWith("\uFEFF")) {
     errors.push({ line: 1, message: "file starts with a byte-order mark (U+FEFF); remove it" });
     body = body.slice(1);
@@ -72012,8 +72016,8 @@ function segmentSource(segment, atomic) {
   const middle = rest.map((piece) => atomic(`[^/]*?${piece}`)).join("");
   return `${first}${middle}[^/]*${last}`;
 }
-function literalSource(text) {
-  return text.replace(/[\^$.+?(){}|/]/g, (c) => c === "?" ? "[^/]" : `\\${c}`);
+function literalSource(text2) {
+  return text2.replace(/[\^$.+?(){}|/]/g, (c) => c === "?" ? "[^/]" : `\\${c}`);
 }
 function atomicGroups() {
   let count2 = 0;
@@ -72090,8 +72094,8 @@ ${END}`, BEGIN.length);
   }
   return strictBase64(armored.slice(BEGIN.length + 1, end), "armored SSH signature");
 }
-function strictBase64(text, what) {
-  const compact2 = text.replace(/[ \t\r\n]/g, "");
+function strictBase64(text2, what) {
+  const compact2 = text2.replace(/[ \t\r\n]/g, "");
   if (compact2.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact2)) {
     throw new Rejection(`${what} is not valid base64`);
   }
@@ -72381,12 +72385,12 @@ var GIT_SIGNATURE_STARTS = [
 ];
 function splitSignedTag(raw) {
   const bytes = typeof raw === "string" ? Buffer.from(raw, "utf8") : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  const text = bytes.toString("latin1");
+  const text2 = bytes.toString("latin1");
   let start = -1;
-  for (let line = 0; line < text.length; ) {
-    if (GIT_SIGNATURE_STARTS.some((marker) => text.startsWith(marker, line))) start = line;
-    const eol = text.indexOf("\n", line);
-    line = eol < 0 ? text.length : eol + 1;
+  for (let line = 0; line < text2.length; ) {
+    if (GIT_SIGNATURE_STARTS.some((marker) => text2.startsWith(marker, line))) start = line;
+    const eol = text2.indexOf("\n", line);
+    line = eol < 0 ? text2.length : eol + 1;
   }
   if (start < 0) return void 0;
   return { payload: bytes.subarray(0, start), signature: bytes.subarray(start).toString("utf8") };
@@ -72425,8 +72429,8 @@ function parseReviewTag(raw) {
   };
 }
 function reviewFromTag(raw, requestId, config2, signers) {
-  const text = typeof raw === "string" ? raw : raw.toString("utf8");
-  const tag = parseReviewTag(text);
+  const text2 = typeof raw === "string" ? raw : raw.toString("utf8");
+  const tag = parseReviewTag(text2);
   if (tag === void 0 || tag.request !== requestId) return void 0;
   const principal = resolvePrincipal(directoryOf(config2), tag.taggerEmail);
   const person = principal?.kind === "person" ? principal.id : void 0;
@@ -72526,12 +72530,12 @@ function bindDispatcher(dir, sender, declared) {
 
 // src/forge/local/signed-request.ts
 function splitSignedCommit(raw) {
-  const text = (typeof raw === "string" ? Buffer.from(raw, "utf8") : Buffer.from(raw)).toString(
+  const text2 = (typeof raw === "string" ? Buffer.from(raw, "utf8") : Buffer.from(raw)).toString(
     "latin1"
   );
-  const end = text.indexOf("\n\n");
-  const headerText = end < 0 ? text : text.slice(0, end);
-  const body = end < 0 ? "" : text.slice(end);
+  const end = text2.indexOf("\n\n");
+  const headerText = end < 0 ? text2 : text2.slice(0, end);
+  const body = end < 0 ? "" : text2.slice(end);
   const kept = [];
   let signature;
   let inSig = false;
@@ -72735,6 +72739,250 @@ function readBundle(policiesDir) {
 
 // src/proposal/request-file.ts
 var import_yaml4 = __toESM(require_dist(), 1);
+
+// src/proposal/yaml-subset.ts
+var CORE_NOT_STRING = [
+  /^(?:~|[Nn]ull|NULL)?$/,
+  /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+  /^0o[0-7]+$/,
+  /^[-+]?[0-9]+$/,
+  /^0x[0-9a-fA-F]+$/,
+  /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/
+];
+var KEY_LINE = /^([A-Za-z_][A-Za-z0-9_.-]{0,127}):(?: (.*))?$/;
+var INT = /^(?:0|-?[1-9][0-9]{0,14})$/;
+var REFUSED = (
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\ufffe\uffff]/
+);
+var INDICATOR_START = /^[-?:,[\]{}#&*!|>'"%@` ]/;
+var NOT_A_KEY = /* @__PURE__ */ new Set([
+  "null",
+  "Null",
+  "NULL",
+  "true",
+  "True",
+  "TRUE",
+  "false",
+  "False",
+  "FALSE",
+  "__proto__"
+]);
+var MAX_DEPTH = 64;
+var HEX = /^[0-9a-fA-F]+$/;
+var YAML_SUBSET_PATTERNS = [
+  ...CORE_NOT_STRING,
+  KEY_LINE,
+  INT,
+  REFUSED,
+  INDICATOR_START,
+  HEX
+];
+var OutsideSubset = class extends Error {
+};
+var out = () => {
+  throw new OutsideSubset();
+};
+function readYamlSubset(text2) {
+  if (!text2.endsWith("\n") || REFUSED.test(text2) || hasLoneSurrogate(text2)) return void 0;
+  try {
+    return new Reader2(text2).document();
+  } catch (err) {
+    if (err instanceof OutsideSubset) return void 0;
+    throw err;
+  }
+}
+function hasLoneSurrogate(text2) {
+  for (let i = 0; i < text2.length; i++) {
+    const c = text2.charCodeAt(i);
+    if (c < 55296 || c > 57343) continue;
+    const next = text2.charCodeAt(i + 1);
+    if (c > 56319 || !(next >= 56320 && next <= 57343)) return true;
+    i++;
+  }
+  return false;
+}
+var Reader2 = class {
+  #raw;
+  /** Lines parsed lazily: indentation and text (a sequence item's entry is rewritten in place). */
+  #lines;
+  #at = 0;
+  constructor(text2) {
+    this.#raw = text2.split("\n");
+    this.#raw.pop();
+    this.#lines = new Array(this.#raw.length);
+  }
+  document() {
+    while (this.#at < this.#raw.length) {
+      const raw = this.#raw[this.#at];
+      if (raw === "" || raw.startsWith("#")) this.#at++;
+      else break;
+    }
+    const first = this.#peek();
+    if (first === void 0 || first.indent !== 0) out();
+    const value = this.#mapping(0, 0);
+    if (this.#peek() !== void 0) out();
+    return value;
+  }
+  /** The next non-empty line (empty lines are skipped), or undefined at the end. */
+  #peek() {
+    for (; ; ) {
+      if (this.#at >= this.#raw.length) return void 0;
+      let line = this.#lines[this.#at];
+      if (line === void 0) {
+        const raw = this.#raw[this.#at];
+        if (raw === "") {
+          this.#at++;
+          continue;
+        }
+        let indent = 0;
+        while (raw.charCodeAt(indent) === 32) indent++;
+        if (indent === raw.length || raw.charCodeAt(raw.length - 1) === 32) out();
+        line = { indent, text: raw.slice(indent) };
+        this.#lines[this.#at] = line;
+      }
+      return line;
+    }
+  }
+  #mapping(indent, depth) {
+    if (depth >= MAX_DEPTH) out();
+    const map2 = {};
+    for (; ; ) {
+      const line = this.#peek();
+      if (line === void 0 || line.indent < indent) return map2;
+      if (line.indent > indent) out();
+      const m = KEY_LINE.exec(line.text);
+      if (m === null) out();
+      const key = m[1];
+      if (NOT_A_KEY.has(key) || Object.prototype.hasOwnProperty.call(map2, key)) out();
+      const rest = m[2];
+      this.#at++;
+      if (rest === void 0) {
+        const next = this.#peek();
+        if (next === void 0 || next.indent < indent) map2[key] = null;
+        else if (next.indent === indent) {
+          if (next.text.startsWith("-")) out();
+          map2[key] = null;
+        } else if (next.text === "-" || next.text.startsWith("- ")) {
+          map2[key] = this.#sequence(next.indent, depth + 1);
+        } else map2[key] = this.#mapping(next.indent, depth + 1);
+      } else if (rest === "|" || rest === "|-") {
+        map2[key] = this.#literal(indent, rest === "|");
+      } else map2[key] = scalar(rest);
+    }
+  }
+  #sequence(indent, depth) {
+    if (depth >= MAX_DEPTH) out();
+    const list = [];
+    for (; ; ) {
+      const line = this.#peek();
+      if (line === void 0 || line.indent < indent) return list;
+      if (line.indent > indent || !line.text.startsWith("- ")) out();
+      const rest = line.text.slice(2);
+      if (KEY_LINE.test(rest)) {
+        this.#lines[this.#at] = { indent: indent + 2, text: rest };
+        list.push(this.#mapping(indent + 2, depth + 1));
+      } else if (rest.startsWith("- ")) {
+        this.#lines[this.#at] = { indent: indent + 2, text: rest };
+        list.push(this.#sequence(indent + 2, depth + 1));
+      } else {
+        if (rest === "|" || rest === "|-") out();
+        this.#at++;
+        list.push(scalar(rest));
+      }
+    }
+  }
+  /** A literal block scalar after `key: |` (clip) or `key: |-` (strip). */
+  #literal(keyIndent, clip) {
+    const lines = [];
+    let base = -1;
+    while (this.#at < this.#raw.length) {
+      const raw = this.#raw[this.#at];
+      let indent = 0;
+      while (raw.charCodeAt(indent) === 32) indent++;
+      if (base < 0) {
+        if (indent <= keyIndent || indent === raw.length) out();
+        base = indent;
+      } else if (indent === raw.length) {
+        out();
+      } else if (indent < base) break;
+      lines.push(raw.slice(base));
+      this.#at++;
+    }
+    if (lines.length === 0) out();
+    return lines.join("\n") + (clip ? "\n" : "");
+  }
+};
+function scalar(raw) {
+  if (raw === "[]") return [];
+  if (raw === "{}") return {};
+  const first = raw.charCodeAt(0);
+  if (first === 34) return doubleQuoted(raw);
+  if (first === 39) {
+    if (raw.length < 2 || raw.charCodeAt(raw.length - 1) !== 39) out();
+    const inner = raw.slice(1, -1);
+    if (inner.replaceAll("''", "").includes("'")) out();
+    return inner.replaceAll("''", "'");
+  }
+  if (raw === "null") return null;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  if (INT.test(raw)) return Number(raw);
+  if (raw.length === 0 || INDICATOR_START.test(raw)) out();
+  if (raw.includes(": ") || raw.includes(" #") || raw.endsWith(":")) out();
+  for (const re of CORE_NOT_STRING) if (re.test(raw)) out();
+  return raw;
+}
+var ESCAPES = {
+  "\\": "\\",
+  '"': '"',
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "	",
+  "0": "\0",
+  a: "\x07",
+  e: "\x1B",
+  v: "\v"
+};
+function doubleQuoted(raw) {
+  if (raw.length < 2 || raw.charCodeAt(raw.length - 1) !== 34) out();
+  const inner = raw.slice(1, -1);
+  if (!inner.includes("\\")) {
+    if (inner.includes('"')) out();
+    return inner;
+  }
+  let value = "";
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (c === '"') out();
+    if (c !== "\\") {
+      value += c;
+      continue;
+    }
+    const e = inner[++i];
+    if (e === void 0) out();
+    const simple = ESCAPES[e];
+    if (simple !== void 0) {
+      value += simple;
+      continue;
+    }
+    const width = e === "x" ? 2 : e === "u" ? 4 : 0;
+    const hex3 = inner.slice(i + 1, i + 1 + width);
+    if (width === 0 || !HEX.test(hex3) || hex3.length !== width) out();
+    const code = parseInt(hex3, 16);
+    if (code >= 55296 && code <= 57343) out();
+    value += String.fromCharCode(code);
+    i += width;
+  }
+  return value;
+}
+
+// src/proposal/request-file.ts
 var REQUEST_FILE_VERSION = 1;
 function requestRecord(id2, requestedAt, ev, sealed) {
   const body = {
@@ -72788,16 +73036,17 @@ var requestFileSchema = external_exports.looseObject({
   }).nullable(),
   digest: external_exports.string()
 });
-function parseRequestFile(text) {
-  let value;
-  try {
-    const doc = (0, import_yaml4.parseDocument)(text, { uniqueKeys: true, prettyErrors: false });
-    if (doc.errors.length > 0)
-      return { error: `malformed YAML (${doc.errors[0].code.toLowerCase()})` };
-    value = doc.toJS({ maxAliasCount: 0 });
-  } catch (err) {
-    return { error: err.message.split("\n")[0] };
-  }
+function parseRequestFile(text2) {
+  let value = readYamlSubset(text2);
+  if (value === void 0)
+    try {
+      const doc = (0, import_yaml4.parseDocument)(text2, { uniqueKeys: true, prettyErrors: false });
+      if (doc.errors.length > 0)
+        return { error: `malformed YAML (${doc.errors[0].code.toLowerCase()})` };
+      value = doc.toJS({ maxAliasCount: 0 });
+    } catch (err) {
+      return { error: err.message.split("\n")[0] };
+    }
   const parsed = requestFileSchema.safeParse(value);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
@@ -72854,35 +73103,35 @@ function escapeChar(ch) {
   if (cp < 65536) return `\\u${cp.toString(16).toUpperCase().padStart(4, "0")}`;
   return `\\u{${cp.toString(16).toUpperCase()}}`;
 }
-function visibleText(text) {
-  return text.replace(INVISIBLE, escapeChar);
+function visibleText(text2) {
+  return text2.replace(INVISIBLE, escapeChar);
 }
-function visibleBlock(text) {
-  return text.replace(INVISIBLE, (ch) => ch === "\n" || ch === "\\" ? ch : escapeChar(ch));
+function visibleBlock(text2) {
+  return text2.replace(INVISIBLE, (ch) => ch === "\n" || ch === "\\" ? ch : escapeChar(ch));
 }
 var terminalText = visibleText;
-function terminalBlock(text, indent = "") {
-  return visibleBlock(text).split("\n").map((l) => indent + l);
+function terminalBlock(text2, indent = "") {
+  return visibleBlock(text2).split("\n").map((l) => indent + l);
 }
 var MD_PUNCTUATION = /[!-%'-/:;=?[-`{-~]/g;
 var MD_ENTITY = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
-function markdownText(text) {
-  const escaped = visibleText(text).replace(MD_PUNCTUATION, (c) => `\\${c}`).replace(/[&<>]/g, (c) => MD_ENTITY[c]).replace(/@/g, "`@`");
+function markdownText(text2) {
+  const escaped = visibleText(text2).replace(MD_PUNCTUATION, (c) => `\\${c}`).replace(/[&<>]/g, (c) => MD_ENTITY[c]).replace(/@/g, "`@`");
   return escaped.replace(/^ +| +$/g, (spaces) => "&#32;".repeat(spaces.length));
 }
-function markdownIdentifier(text) {
-  return /^[A-Za-z0-9_./-]+$/.test(text) ? `\`${text}\`` : markdownText(text);
+function markdownIdentifier(text2) {
+  return /^[A-Za-z0-9_./-]+$/.test(text2) ? `\`${text2}\`` : markdownText(text2);
 }
-function markdownCodeBlock(text, lang = "") {
-  const body = visibleBlock(text).replace(/\n$/, "");
+function markdownCodeBlock(text2, lang = "") {
+  const body = visibleBlock(text2).replace(/\n$/, "");
   const longest = Math.max(2, ...[...body.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = "`".repeat(longest + 1);
   return `${fence}${lang}
 ${body}
 ${fence}`;
 }
-function commitText(text) {
-  const line = visibleText(text);
+function commitText(text2) {
+  const line = visibleText(text2);
   return /^[\w-]+[ \t]*:(?!\/\/)/.test(line) ? `\u201C${line}\u201D` : line;
 }
 
@@ -73865,7 +74114,7 @@ async function contextEvidence(ctx, at, now, knownPath) {
   }
   const originalText = await ctx.readOriginal(path);
   const headText = await ctx.readHead(path);
-  const fact = (text) => text === void 0 ? void 0 : { blob: { content: Buffer.from(text, "utf8") }, parse: parseRequestFile(text) };
+  const fact = (text2) => text2 === void 0 ? void 0 : { blob: { content: Buffer.from(text2, "utf8") }, parse: parseRequestFile(text2) };
   const original = fact(originalText);
   const landed = fact(headText);
   const trusted = [original, landed].find((f) => f !== void 0 && "record" in f.parse);
@@ -73906,8 +74155,383 @@ async function contextEvidence(ctx, at, now, knownPath) {
   );
 }
 
+// src/forge/github/pull-query.ts
+var CHANGE = {
+  ADDED: "added",
+  COPIED: "added",
+  DELETED: "removed",
+  RENAMED: "renamed",
+  MODIFIED: "modified",
+  CHANGED: "modified"
+};
+var NO_BASE_FILES = {
+  codeowners: void 0,
+  config: void 0,
+  manifest: void 0
+};
+var TEXT = "object { ... on Blob { text isTruncated } }";
+var BLOB = "... on Blob { text isTruncated }";
+var BASE_FILES = [
+  ...CODEOWNERS_LOCATIONS,
+  CONFIG_PATH.split("\\").join("/"),
+  POLICY_DIST.manifest
+].map((p, i) => `f${i}: file(path: ${JSON.stringify(p)}) { ${TEXT} }`).join(" ");
+var ACTOR = "author { __typename login }";
+function pullFields(path, merged) {
+  const fileAt = path ? `file: file(path: ${path}) { ${TEXT} }` : "";
+  return `
+    number url headRefName headRefOid baseRefName baseRefOid mergedAt
+    headRepository { nameWithOwner }
+    ${ACTOR}
+    ${merged ? `mergeCommit { oid ${fileAt} parents(first: 3) { totalCount nodes { oid ${BASE_FILES} } } }` : ""}
+    reviews(first: 100) { pageInfo { hasNextPage endCursor } nodes { ${REVIEW} } }
+    timelineItems(itemTypes: [REVIEW_DISMISSED_EVENT], first: 100) {
+      pageInfo { hasNextPage endCursor } nodes { ${DISMISSAL} }
+    }
+    ${merged ? "" : "files(first: 100) { totalCount nodes { path changeType } }"}
+    commits(first: 100) { totalCount nodes { commit { oid committedDate ${fileAt} ${merged ? "" : PEOPLE} } } }`;
+}
+var REVIEW = `id state submittedAt commit { oid } authorCanPushToRepository ${ACTOR}`;
+var DISMISSAL = "... on ReviewDismissedEvent { actor { __typename login } previousReviewState review { id } }";
+var PEOPLE = "author { name email user { login } } committer { name email user { login } }";
+var TEAMS = `organization(login: $org) {
+    teams(first: 100) { pageInfo { hasNextPage } nodes { slug members(first: 100) { pageInfo { hasNextPage } nodes { login } } } }
+  }`;
+async function run(octokit, query, variables) {
+  try {
+    const data = await octokit.graphql(query, variables);
+    return { data, errors: [] };
+  } catch (err) {
+    const e = err;
+    if (e.name === "GraphqlResponseError" && e.data && Array.isArray(e.errors)) {
+      return { data: e.data, errors: e.errors };
+    }
+    throw err;
+  }
+}
+function teamsOrThrow(errors) {
+  let teams;
+  for (const e of errors) {
+    if (e.path?.[0] === "organization" && (e.type === "FORBIDDEN" || e.type === "NOT_FOUND")) {
+      teams = `GitHub answered ${e.type} (${e.message}) to reading the organisation's teams: Interlock's GitHub App needs the organisation permission Members: read, and GITHUB_TOKEN can never read teams`;
+      continue;
+    }
+    throw new Error(`GitHub's GraphQL API answered: ${e.type ?? "error"}: ${e.message}`);
+  }
+  return teams;
+}
+function orgTeams(raw, unreadable2) {
+  if (unreadable2 !== void 0) return { unreadable: unreadable2 };
+  const org = raw;
+  if (org == null) return { unreadable: "GitHub did not answer the organisation's teams" };
+  const members2 = /* @__PURE__ */ new Map();
+  let incomplete = org.teams.pageInfo.hasNextPage;
+  for (const t of org.teams.nodes) {
+    if (t.members.pageInfo.hasNextPage) {
+      incomplete = true;
+      continue;
+    }
+    members2.set(
+      t.slug.toLowerCase(),
+      t.members.nodes.map((m) => m.login)
+    );
+  }
+  return { members: members2, incomplete };
+}
+function text(entry, what) {
+  const blob = entry?.object;
+  return blobText(blob, what);
+}
+function blobText(blob, what) {
+  if (blob == null || blob.text === void 0) return void 0;
+  if (blob.isTruncated || blob.text === null) {
+    throw new Error(
+      `GitHub gave ${what} truncated or as binary: Interlock does not judge part of a file`
+    );
+  }
+  return blob.text;
+}
+function baseFiles(commit, where) {
+  let codeowners;
+  for (let i = 0; i < CODEOWNERS_LOCATIONS.length && codeowners === void 0; i++) {
+    codeowners = text(commit[`f${i}`], `${CODEOWNERS_LOCATIONS[i]} at ${where}`);
+  }
+  const config2 = text(commit[`f${CODEOWNERS_LOCATIONS.length}`], `${CONFIG_PATH} at ${where}`);
+  const manifest = text(
+    commit[`f${CODEOWNERS_LOCATIONS.length + 1}`],
+    `${POLICY_DIST.manifest} at ${where}`
+  );
+  return { codeowners, config: config2, manifest };
+}
+function isBotActor(a) {
+  return a?.__typename === "Bot" || (a?.login ?? "").toLowerCase().endsWith("[bot]");
+}
+function reviewState(state) {
+  switch (state) {
+    case "APPROVED":
+      return "approved";
+    case "CHANGES_REQUESTED":
+      return "changes_requested";
+    case "COMMENTED":
+      return "commented";
+    case "DISMISSED":
+      return "dismissed";
+    default:
+      return void 0;
+  }
+}
+async function pullData(octokit, repo, raw, path) {
+  const p = raw;
+  const texts = /* @__PURE__ */ new Map();
+  let merge4;
+  if (p.mergeCommit) {
+    merge4 = {
+      sha: p.mergeCommit.oid,
+      parents: p.mergeCommit.parents.nodes.map((n) => n.oid)
+    };
+    if (path !== void 0) {
+      texts.set(`${p.mergeCommit.oid}:${path}`, text(p.mergeCommit.file, `${path} at the merge`));
+    }
+  }
+  const first = p.mergeCommit?.parents.nodes[0];
+  const firstParentFiles = first === void 0 ? void 0 : baseFiles(first, `the merge's first parent`);
+  if (p.files && p.commits.totalCount > p.commits.nodes.length) {
+    throw new Error(
+      `pull request #${p.number} has ${p.commits.totalCount} commits; Interlock reads at most ${p.commits.nodes.length}`
+    );
+  }
+  if (p.files && p.files.totalCount > p.files.nodes.length) {
+    throw new Error(
+      `pull request #${p.number} changes ${p.files.totalCount} files; Interlock reads at most ${p.files.nodes.length}`
+    );
+  }
+  const person = (g) => ({
+    ...g?.user?.login ? { login: g.user.login } : {},
+    ...g?.name ? { name: g.name } : {},
+    ...g?.email ? { email: g.email } : {}
+  });
+  for (const n of p.commits.nodes) {
+    if (path !== void 0 && "file" in n.commit) {
+      texts.set(`${n.commit.oid}:${path}`, text(n.commit.file, `${path} at ${n.commit.oid}`));
+    }
+  }
+  const number4 = p.number;
+  const more = async (page, field, sel) => {
+    const nodes = [...page.nodes];
+    let info2 = page.pageInfo;
+    while (info2.hasNextPage) {
+      const args = field === "timelineItems" ? "itemTypes: [REVIEW_DISMISSED_EVENT], first: 100, after: $after" : "first: 100, after: $after";
+      const { data, errors } = await run(
+        octokit,
+        `query($owner: String!, $repo: String!, $number: Int!, $after: String!) {
+          repository(owner: $owner, name: $repo) { pullRequest(number: $number) {
+            ${field}(${args}) { pageInfo { hasNextPage endCursor } nodes { ${sel} } } } } }`,
+        { ...repo, number: number4, after: info2.endCursor }
+      );
+      teamsOrThrow(errors);
+      const next = data.repository.pullRequest[field];
+      nodes.push(...next.nodes);
+      info2 = next.pageInfo;
+    }
+    return nodes;
+  };
+  const reviews = (await more(p.reviews, "reviews", REVIEW)).map((r) => ({
+    id: r.id,
+    state: r.state,
+    submittedAt: r.submittedAt,
+    commit: r.commit?.oid ?? null,
+    login: r.author?.login,
+    isBot: isBotActor(r.author),
+    canPush: r.authorCanPushToRepository
+  }));
+  const dismissals = /* @__PURE__ */ new Map();
+  for (const d of await more(p.timelineItems, "timelineItems", DISMISSAL)) {
+    if (!d.review || !d.actor) continue;
+    dismissals.set(d.review.id, {
+      by: d.actor.login,
+      byBot: isBotActor(d.actor),
+      was: reviewState(d.previousReviewState)
+    });
+  }
+  return {
+    number: number4,
+    url: p.url,
+    headRef: p.headRefName,
+    headRepo: p.headRepository?.nameWithOwner,
+    headSha: p.headRefOid,
+    baseRef: p.baseRefName,
+    baseSha: p.baseRefOid,
+    author: p.author?.login ?? "ghost",
+    mergedAt: p.mergedAt ? new Date(p.mergedAt) : void 0,
+    merge: merge4,
+    ...firstParentFiles ? { firstParentFiles } : {},
+    reviews,
+    dismissals,
+    ...p.files ? {
+      files: p.files.nodes.map((f) => ({
+        path: f.path,
+        status: CHANGE[f.changeType] ?? "modified"
+      }))
+    } : {},
+    ...p.files ? {
+      commits: p.commits.nodes.map(({ commit: c }) => ({
+        sha: c.oid,
+        author: person(c.author),
+        committer: person(c.committer)
+      }))
+    } : {},
+    texts,
+    commitDates: new Map(
+      p.commits.nodes.flatMap(
+        ({ commit: c }) => c.committedDate ? [[c.oid, c.committedDate]] : []
+      )
+    )
+  };
+}
+async function queryOpenPull(octokit, q) {
+  const hinted = q.path !== void 0;
+  const query = `query($owner: String!, $repo: String!, $org: String!, $branch: String!, $base: String!, $baseFiles: String!, $check: String!${hinted ? ", $path: String!" : ""}) {
+    repository(owner: $owner, name: $repo) {
+      pullRequests(headRefName: $branch, baseRefName: $base, states: [OPEN], first: 5) { nodes { ${pullFields(hinted ? "$path" : void 0, false)} } }
+      base: object(expression: $baseFiles) { ... on Commit { ${BASE_FILES} } }
+      tip: object(expression: $branch) { ... on Commit { oid checkSuites(first: 50) { pageInfo { hasNextPage }
+        nodes { app { slug } checkRuns(first: 20, filterBy: { checkName: $check }) { nodes { databaseId } } } } } }
+    }
+    ${TEAMS}
+  }`;
+  const { data, errors } = await run(octokit, query, {
+    owner: q.owner,
+    repo: q.repo,
+    org: q.org,
+    branch: q.branch,
+    base: q.baseRef,
+    baseFiles: q.baseRef,
+    check: q.checkName,
+    ...hinted ? { path: q.path } : {}
+  });
+  const unreadableTeams = teamsOrThrow(errors);
+  const repo = data.repository;
+  const same = `${q.owner}/${q.repo}`.toLowerCase();
+  const node2 = repo.pullRequests.nodes.find(
+    (n) => n.headRefName === q.branch && n.headRepository?.nameWithOwner.toLowerCase() === same
+  );
+  const pull = node2 === void 0 ? void 0 : await pullData(octokit, q, node2, q.path);
+  const gateRuns = repo.tip && !repo.tip.checkSuites.pageInfo.hasNextPage ? {
+    head: repo.tip.oid,
+    ids: repo.tip.checkSuites.nodes.filter((s) => s.app?.slug === q.appSlug).flatMap((s) => s.checkRuns.nodes.map((r) => r.databaseId))
+  } : void 0;
+  return {
+    pull,
+    base: repo.base ? baseFiles(repo.base, q.baseRef) : NO_BASE_FILES,
+    teams: orgTeams(data.organization, unreadableTeams),
+    gateRuns
+  };
+}
+async function queryMerged(octokit, q, requests) {
+  const pulls = /* @__PURE__ */ new Map();
+  const claimed = /* @__PURE__ */ new Set();
+  let teams = { members: /* @__PURE__ */ new Map(), incomplete: false };
+  for (let at = 0; at < requests.length; at += 20) {
+    const batch = requests.slice(at, at + 20);
+    const vars = {
+      owner: q.owner,
+      repo: q.repo,
+      org: q.org,
+      base: q.baseRef
+    };
+    const decl = ["$owner: String!", "$repo: String!", "$org: String!", "$base: String!"];
+    const fields = batch.map((r, i) => {
+      vars[`b${i}`] = `${q.branchPrefix}${r.id}`;
+      vars[`p${i}`] = r.path;
+      vars[`c${i}`] = `${q.claimPrefix}${r.id}`;
+      decl.push(`$b${i}: String!`, `$p${i}: String!`, `$c${i}: String!`);
+      return `r${i}: pullRequests(headRefName: $b${i}, baseRefName: $base, states: [MERGED], first: 10) { nodes { ${pullFields(`$p${i}`, true)} } }
+        c${i}: ref(qualifiedName: $c${i}) { name }`;
+    });
+    const query = `query(${decl.join(", ")}) {
+      repository(owner: $owner, name: $repo) { ${fields.join("\n")} }
+      ${TEAMS}
+    }`;
+    const { data, errors } = await run(octokit, query, vars);
+    const unreadable2 = teamsOrThrow(errors);
+    if (at === 0) teams = orgTeams(data.organization, unreadable2);
+    const repo = data.repository;
+    const same = `${q.owner}/${q.repo}`.toLowerCase();
+    for (const [i, r] of batch.entries()) {
+      const nodes = repo[`r${i}`].nodes;
+      const list = [];
+      for (const n of nodes) {
+        const pr = await pullData(octokit, q, n, r.path);
+        if (pr.headRef === `${q.branchPrefix}${r.id}` && pr.headRepo?.toLowerCase() === same && pr.mergedAt !== void 0 && pr.merge !== void 0) {
+          list.push(pr);
+        }
+      }
+      pulls.set(
+        r.id,
+        list.sort((a, b) => a.mergedAt.getTime() - b.mergedAt.getTime())
+      );
+      if (repo[`c${i}`] != null) claimed.add(r.id);
+    }
+  }
+  return { pulls, claimed, teams };
+}
+async function queryTexts(octokit, q, revisions) {
+  const vars = { owner: q.owner, repo: q.repo };
+  const decl = ["$owner: String!", "$repo: String!"];
+  const fields = revisions.map((rev, i) => {
+    vars[`e${i}`] = rev;
+    decl.push(`$e${i}: String!`);
+    return `t${i}: object(expression: $e${i}) { ${BLOB} }`;
+  });
+  const { data, errors } = await run(
+    octokit,
+    `query(${decl.join(", ")}) { repository(owner: $owner, name: $repo) { ${fields.join(" ")} } }`,
+    vars
+  );
+  teamsOrThrow(errors);
+  const repo = data.repository;
+  const out2 = /* @__PURE__ */ new Map();
+  revisions.forEach((rev, i) => {
+    out2.set(rev, blobText(repo[`t${i}`], rev));
+  });
+  return out2;
+}
+async function queryTeamMembers(octokit, org, slugs) {
+  const members2 = /* @__PURE__ */ new Map();
+  let pending = slugs.map((s) => ({ slug: s, after: null }));
+  while (pending.length > 0) {
+    const vars = { org };
+    const decl = ["$org: String!"];
+    const fields = pending.map((t, i) => {
+      vars[`s${i}`] = t.slug;
+      vars[`a${i}`] = t.after;
+      decl.push(`$s${i}: String!`, `$a${i}: String`);
+      return `t${i}: team(slug: $s${i}) { members(first: 100, after: $a${i}) { pageInfo { hasNextPage endCursor } nodes { login } } }`;
+    });
+    const { data, errors } = await run(
+      octokit,
+      `query(${decl.join(", ")}) { organization(login: $org) { ${fields.join(" ")} } }`,
+      vars
+    );
+    const unreadable2 = teamsOrThrow(errors);
+    if (unreadable2 !== void 0) return { unreadable: unreadable2 };
+    const orgData = data.organization;
+    const next = [];
+    pending.forEach((t, i) => {
+      const team = orgData[`t${i}`];
+      if (team == null) return;
+      const key = t.slug.toLowerCase();
+      members2.set(key, [...members2.get(key) ?? [], ...team.members.nodes.map((m) => m.login)]);
+      if (team.members.pageInfo.hasNextPage) {
+        next.push({ slug: t.slug, after: team.members.pageInfo.endCursor });
+      }
+    });
+    pending = next;
+  }
+  return { members: members2, incomplete: false };
+}
+
 // src/forge/github/proposal-context.ts
-var APPROVING_ROLES = /* @__PURE__ */ new Set(["admin", "maintain", "write"]);
 var WEB_FLOW = "web-flow";
 var GitHubProposalContext = class {
   id;
@@ -73916,8 +74540,6 @@ var GitHubProposalContext = class {
   #src;
   #deps;
   #memo = /* @__PURE__ */ new Map();
-  /** File contents by blob sha: a file whose blob is already known is not fetched again. */
-  #blobs = /* @__PURE__ */ new Map();
   /** Why the pushers could not be read, once they were asked for and could not be. */
   #unreadablePushers;
   /** Teams whose members could not be read, with why. */
@@ -73942,7 +74564,7 @@ var GitHubProposalContext = class {
   committers() {
     return this.#once("committers", async () => {
       const people = /* @__PURE__ */ new Set();
-      const { commits } = await this.#compare();
+      const { commits } = await this.#changes();
       const add2 = (p) => {
         if (p.login !== void 0) {
           if (p.login !== WEB_FLOW) people.add(p.login);
@@ -73972,42 +74594,48 @@ var GitHubProposalContext = class {
     };
   }
   async changedFiles() {
-    const { files } = await this.#compare();
+    const { files } = await this.#changes();
     return files.map(({ path, status }) => ({ path, status }));
+  }
+  /** The proposal's changes and commits: the pull request's, or (merged) the merge's. */
+  async #changes() {
+    const { pull, changesFrom } = this.#src;
+    if (changesFrom === "compare" || pull.files === void 0 || pull.commits === void 0) {
+      return this.#compare();
+    }
+    return { files: [...pull.files], commits: [...pull.commits] };
   }
   /**
    * The pull request's reviews (pending ones are private to their author and left out). An
-   * approval or rejection carries whether its author has write access (one permission lookup
-   * per person); bots are recognised by their account type.
+   * approval or rejection carries whether its author has write access (GitHub's
+   * authorCanPushToRepository); bots are recognised by their account type; a dismissed review
+   * carries who dismissed it and what it was (the timeline's ReviewDismissedEvent; none known
+   * keeps a rejection standing).
    */
   reviews() {
     return this.#once("reviews", async () => {
-      const { octokit, owner, repo } = this.#deps;
-      const raw = await octokit.paginate(octokit.rest.pulls.listReviews, {
-        owner,
-        repo,
-        pull_number: this.#src.number,
-        per_page: 100
-      });
       const until = this.#src.reviewsUntil?.getTime();
       const reviews = [];
-      for (const r of raw) {
+      for (const r of this.#src.pull.reviews) {
         const state = reviewState(r.state);
-        if (state === void 0 || !r.submitted_at) continue;
-        const at = new Date(r.submitted_at);
+        if (state === void 0 || !r.submittedAt) continue;
+        const at = new Date(r.submittedAt);
         if (until !== void 0 && at.getTime() > until) continue;
-        const who = r.user?.login ?? "ghost";
-        const isBot = r.user?.type === "Bot" || who.toLowerCase().endsWith("[bot]");
+        const who = r.login ?? "ghost";
         const matters = state !== "commented";
-        const canApprove = !isBot && r.user != null && matters && await this.#canApprove(who);
-        const commit = r.commit_id ?? GONE_COMMIT;
-        const dismissal = state === "dismissed" ? await this.#dismissalOf(r.id) : void 0;
+        const canApprove = !r.isBot && r.login !== void 0 && matters && r.canPush;
+        const commit = r.commit ?? GONE_COMMIT;
+        const dismissal = state === "dismissed" ? this.#src.pull.dismissals.get(r.id) ?? {
+          by: void 0,
+          byBot: false,
+          was: void 0
+        } : void 0;
         reviews.push({
           who,
           state,
           commit,
           at,
-          isBot,
+          isBot: r.isBot,
           verified: true,
           canApprove,
           ...dismissal ? { dismissal } : {}
@@ -74016,46 +74644,8 @@ var GitHubProposalContext = class {
       return reviews;
     });
   }
-  /**
-   * Who dismissed a review and what it was, from the pull request's timeline (a review only
-   * says DISMISSED). Unreadable (403/404): nobody known, which keeps a rejection standing.
-   * 1 call, made only when a review was dismissed.
-   */
-  async #dismissalOf(reviewId) {
-    const events = await this.#once("dismissals", async () => {
-      const { octokit, owner, repo } = this.#deps;
-      try {
-        const all = await octokit.paginate(octokit.rest.issues.listEvents, {
-          owner,
-          repo,
-          issue_number: this.#src.number,
-          per_page: 100
-        });
-        const out = /* @__PURE__ */ new Map();
-        for (const e2 of all) {
-          if (e2.event !== "review_dismissed" || !e2.dismissed_review || !e2.actor) continue;
-          out.set(e2.dismissed_review.review_id, {
-            by: e2.actor.login,
-            byBot: e2.actor.type === "Bot" || e2.actor.login.toLowerCase().endsWith("[bot]"),
-            was: e2.dismissed_review.state
-          });
-        }
-        return out;
-      } catch (err) {
-        const status = httpStatus(err);
-        if (status !== 403 && status !== 404) throw err;
-        return /* @__PURE__ */ new Map();
-      }
-    });
-    const e = events.get(reviewId);
-    if (e === void 0) return { by: void 0, byBot: false, was: void 0 };
-    return { by: e.by, byBot: e.byBot, was: reviewState(e.was.toUpperCase()) };
-  }
   async readHead(path) {
-    const blob = (await this.#compare()).files.find((f) => f.path === path)?.blob;
-    const known = blob === void 0 ? void 0 : this.#blobs.get(blob);
-    if (known !== void 0) return known;
-    return this.#read(path, this.#src.contentRef);
+    return (await this.#requestTexts(path)).head;
   }
   /**
    * The request file as Interlock's App filed it: at the commit the App filed it with
@@ -74063,17 +74653,31 @@ var GitHubProposalContext = class {
    * Undefined when the App did not file it: the gate then fails closed.
    */
   async readOriginal(path) {
-    const filed = await this.#filed();
-    return "reason" in filed ? void 0 : this.#read(path, filed.commit);
+    return (await this.#requestTexts(path)).original;
   }
-  codeowners() {
-    return this.#once("codeowners", async () => {
-      for (const loc of CODEOWNERS_LOCATIONS) {
-        const text = await this.#read(loc, this.#src.codeownersRef);
-        if (text !== void 0) return text;
-      }
-      return void 0;
+  /**
+   * The request file at the head (the merge, once merged) and as filed. Texts the forge's query
+   * already read are not read again; the others in one GraphQL query.
+   */
+  #requestTexts(path) {
+    return this.#once(`texts:${path}`, async () => {
+      const filed = await this.#filed();
+      const head = `${this.#src.contentRef}:${path}`;
+      const original = "reason" in filed ? void 0 : `${filed.commit}:${path}`;
+      const known = this.#src.pull.texts;
+      const missing = [head, ...original ? [original] : []].filter((r) => !known.has(r));
+      const read2 = missing.length === 0 ? /* @__PURE__ */ new Map() : await queryTexts(this.#deps.octokit, this.#deps, missing);
+      const text2 = (rev) => known.has(rev) ? known.get(rev) : read2.get(rev);
+      const out2 = {};
+      const h = text2(head);
+      if (h !== void 0) out2.head = h;
+      const o = original === void 0 ? void 0 : text2(original);
+      if (o !== void 0) out2.original = o;
+      return out2;
     });
+  }
+  async codeowners() {
+    return this.#src.base.codeowners;
   }
   /**
    * Who is who (people with their aliases such as GitHub logins, agents and their sponsors),
@@ -74089,38 +74693,36 @@ var GitHubProposalContext = class {
   }
   /**
    * The configuration (people, agents and their sponsors, keys, executors) as committed at the
-   * base, the ref CODEOWNERS is read at; undefined when there is none. One that does not parse
-   * throws (the gate fails closed with the reason).
+   * base, read with CODEOWNERS; undefined when there is none. One that does not parse throws
+   * (the gate fails closed with the reason).
    */
   config() {
     return this.#once("config", async () => {
-      const text = await this.#read(CONFIG_PATH.split("\\").join("/"), this.#src.codeownersRef);
-      return text === void 0 ? void 0 : parseConfig(text);
+      const text2 = this.#src.base.config;
+      return text2 === void 0 ? void 0 : parseConfig(text2);
     });
   }
   /**
    * The policy committed at the base: the revision its built bundle's manifest
-   * (policies/dist/manifest.json) records, which the executor checks against the Wasm it loads
-   * when it decides the sealed original again; Interlock's shipped defaults where the
-   * repository commits no bundle. A manifest that does not say which revision it is counts as
-   * an incomplete bundle, which no decision matches.
+   * (policies/dist/manifest.json, read with CODEOWNERS) records, which the executor checks
+   * against the Wasm it loads before it decides the sealed original again; Interlock's shipped
+   * defaults where the repository commits no bundle. A manifest that does not say which
+   * revision it is counts as an incomplete bundle, which no decision matches.
    */
-  policy() {
-    return this.#once("policy", async () => {
-      const text = await this.#read(POLICY_DIST.manifest, this.#src.codeownersRef);
-      if (text === void 0) return this.#deps.defaultPolicy();
-      let revision;
-      try {
-        revision = JSON.parse(text).revision;
-      } catch {
-        revision = void 0;
-      }
-      return {
-        revision: typeof revision === "string" && /^sha256:[0-9a-f]{64}$/.test(revision) ? revision : "incomplete",
-        files: void 0,
-        committed: true
-      };
-    });
+  async policy() {
+    const text2 = this.#src.base.manifest;
+    if (text2 === void 0) return this.#deps.defaultPolicy();
+    let revision;
+    try {
+      revision = JSON.parse(text2).revision;
+    } catch {
+      revision = void 0;
+    }
+    return {
+      revision: typeof revision === "string" && /^sha256:[0-9a-f]{64}$/.test(revision) ? revision : "incomplete",
+      files: void 0,
+      committed: true
+    };
   }
   /**
    * When the request was filed: the committer date of the commit Interlock's App filed it with
@@ -74129,8 +74731,8 @@ var GitHubProposalContext = class {
   async filedAt() {
     const filed = await this.#filed();
     if ("reason" in filed) return { unknown: filed.reason };
-    const commit = (await this.#compare()).commits.find((c) => c.sha === filed.commit);
-    const at = commit?.committedAt === void 0 ? NaN : Date.parse(commit.committedAt);
+    const date5 = this.#src.pull.commitDates.get(filed.commit) ?? (await this.#changes()).commits.find((c) => c.sha === filed.commit)?.committedAt;
+    const at = date5 === void 0 ? NaN : Date.parse(date5);
     if (!Number.isFinite(at)) {
       return {
         unknown: `the commit ${filed.commit.slice(0, 7)} the App filed it with is not among the pull request's commits`
@@ -74149,8 +74751,8 @@ var GitHubProposalContext = class {
       const handles = /* @__PURE__ */ new Set();
       const path = await this.#requestPath();
       if (path !== void 0) {
-        const text = await this.readOriginal(path) ?? await this.readHead(path);
-        const parsed = text === void 0 ? void 0 : parseRequestFile(text);
+        const text2 = await this.readOriginal(path) ?? await this.readHead(path);
+        const parsed = text2 === void 0 ? void 0 : parseRequestFile(text2);
         if (parsed && "record" in parsed) {
           for (const g of parsed.record.decision.approvals.groups) {
             for (const o of g.owners) handles.add(o);
@@ -74160,49 +74762,40 @@ var GitHubProposalContext = class {
         const rule = co === void 0 ? void 0 : ownersFor(parseCodeowners(co), path);
         for (const o of rule?.owners ?? []) handles.add(o);
       }
-      const out = {};
       const { octokit, org } = this.#deps;
+      const wanted = /* @__PURE__ */ new Map();
       for (const handle of handles) {
         const m = /^@([^/\s]+)\/([^/\s]+)$/.exec(handle.trim());
         if (!m || m[1].toLowerCase() !== org.toLowerCase()) continue;
-        const key = `@${org.toLowerCase()}/${m[2].toLowerCase()}`;
-        if (key in out) continue;
-        try {
-          const members2 = await octokit.paginate(octokit.rest.teams.listMembersInOrg, {
-            org,
-            team_slug: m[2],
-            per_page: 100
-          });
-          out[key] = members2.map((u) => u.login);
-        } catch (err) {
-          const status = httpStatus(err);
-          if (status !== 403 && status !== 404) throw err;
-          this.#unreadableTeams[key] = `GitHub answered ${status} (${status === 404 ? "no such team, or " : ""}the token may not read the organisation's teams): Interlock's GitHub App needs the organisation permission Members: read, and GITHUB_TOKEN can never read teams`;
-        }
+        wanted.set(`@${org.toLowerCase()}/${m[2].toLowerCase()}`, m[2].toLowerCase());
       }
-      return out;
+      let known = this.#src.teams;
+      const first = known;
+      const absent = "unreadable" in first ? [] : [...wanted.values()].filter((slug) => !first.members.has(slug));
+      if (!("unreadable" in known) && known.incomplete && absent.length > 0) {
+        const more = await queryTeamMembers(octokit, org, absent);
+        known = "unreadable" in more ? more : { members: new Map([...known.members, ...more.members]), incomplete: false };
+      }
+      const out2 = {};
+      for (const [key, slug] of wanted) {
+        if ("unreadable" in known) {
+          this.#unreadableTeams[key] = known.unreadable;
+          continue;
+        }
+        const members2 = known.members.get(slug);
+        if (members2 === void 0) {
+          this.#unreadableTeams[key] = `GitHub lists no team ${slug} in ${org}: no such team, or Interlock's GitHub App may not see it (it needs the organisation permission Members: read)`;
+          continue;
+        }
+        out2[key] = [...members2];
+      }
+      return out2;
     });
   }
   async #requestPath() {
     if (this.#src.knownPath !== void 0) return this.#src.knownPath;
     const pattern = requestPathPattern(this.id);
     return (await this.changedFiles()).find((f) => pattern.test(f.path))?.path;
-  }
-  #canApprove(login) {
-    return this.#once(`permission:${login.toLowerCase()}`, async () => {
-      const { octokit, owner, repo } = this.#deps;
-      try {
-        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
-          owner,
-          repo,
-          username: login
-        });
-        return APPROVING_ROLES.has(data.role_name) || APPROVING_ROLES.has(data.permission);
-      } catch (err) {
-        if (httpStatus(err) === 404) return false;
-        throw err;
-      }
-    });
   }
   #compare() {
     return this.#once("compare", async () => {
@@ -74221,9 +74814,9 @@ var GitHubProposalContext = class {
       }
       const files = [];
       for (const f of data.files ?? []) {
-        files.push({ path: f.filename, status: changeStatus(f.status), blob: f.sha ?? void 0 });
+        files.push({ path: f.filename, status: changeStatus(f.status) });
         if (f.status === "renamed" && f.previous_filename) {
-          files.push({ path: f.previous_filename, status: "removed", blob: void 0 });
+          files.push({ path: f.previous_filename, status: "removed" });
         }
       }
       const person = (user, git) => ({
@@ -74340,28 +74933,6 @@ var GitHubProposalContext = class {
       requester: declared
     };
   }
-  /** A file at a ref through the contents API; undefined if it does not exist there. */
-  #read(path, ref) {
-    return this.#once(`read:${ref}:${path}`, async () => {
-      const { octokit, owner, repo } = this.#deps;
-      try {
-        const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
-        if (Array.isArray(data) || data.type !== "file") return void 0;
-        let text;
-        if (data.encoding === "base64" && data.content !== void 0) {
-          text = Buffer.from(data.content, "base64").toString("utf8");
-        } else {
-          const blob = await octokit.rest.git.getBlob({ owner, repo, file_sha: data.sha });
-          text = Buffer.from(blob.data.content, "base64").toString("utf8");
-        }
-        this.#blobs.set(data.sha, text);
-        return text;
-      } catch (err) {
-        if (httpStatus(err) === 404) return void 0;
-        throw err;
-      }
-    });
-  }
   /** Runs `fn` once per context and key; later calls share its promise. */
   #once(key, fn) {
     let p = this.#memo.get(key);
@@ -74373,20 +74944,6 @@ var GitHubProposalContext = class {
     return p;
   }
 };
-function reviewState(state) {
-  switch (state) {
-    case "APPROVED":
-      return "approved";
-    case "CHANGES_REQUESTED":
-      return "changes_requested";
-    case "COMMENTED":
-      return "commented";
-    case "DISMISSED":
-      return "dismissed";
-    default:
-      return void 0;
-  }
-}
 function changeStatus(status) {
   switch (status) {
     case "added":
@@ -74439,6 +74996,12 @@ var GitHubForge = class {
   #merged = /* @__PURE__ */ new Map();
   /** Merge commits by request id, from mergedRequests (a commit for the claim ref). */
   #mergeCommits = /* @__PURE__ */ new Map();
+  /** Merged proposals as the GraphQL query read them, by merge commit, with the org's teams. */
+  #mergedPulls = /* @__PURE__ */ new Map();
+  /** Interlock's own gate check runs by head commit, as the last proposal() read them. */
+  #gateRuns = /* @__PURE__ */ new Map();
+  /** Where request files probably are, by request id (hints: expectRequestPath). */
+  #pathHints = /* @__PURE__ */ new Map();
   constructor(options) {
     this.#octokit = options.octokit;
     this.owner = options.owner;
@@ -74515,11 +75078,38 @@ ${p.body}`,
       () => this.commitToDefault([{ path: p.path, content: p.content }], p.message, p.date)
     );
   }
-  /** The open pull request from interlock/<id> into the default branch, at its current head. */
+  /**
+   * Where request `id`'s file probably is (the gate workflow reads it from the event's pull
+   * request title): proposal() then reads it at every commit of the pull request in its one
+   * query. Only a hint: the gate takes the path from the pull request's changes, and a file
+   * read under another path is never used for it (a wrong hint costs one more query).
+   */
+  expectRequestPath(id2, path) {
+    if (REQUEST_FILE.exec(path)?.[1] === id2) this.#pathHints.set(id2, path);
+  }
+  /**
+   * The open pull request from interlock/<id> into the default branch, at its current head,
+   * with everything the gate reads about it but the activity log: 1 GraphQL query
+   * (pull-query.ts). With a path hint (expectRequestPath) the query also reads the request file
+   * at each of the pull request's commits (the head, and the one the App filed); otherwise the
+   * context reads it with a second query once the changes name it.
+   */
   proposal(id2) {
     return this.#op("proposal", async () => {
-      const pr = await this.#openPull(id2);
+      const branch = `${BRANCH_PREFIX}${id2}`;
+      const answer = await queryOpenPull(this.#octokit, {
+        ...this.#r,
+        org: this.#org,
+        branch,
+        baseRef: this.defaultBranch,
+        checkName: GATE_CHECK_NAME,
+        appSlug: this.#botLogin.replace(/\[bot\]$/, ""),
+        path: this.#pathHints.get(id2)
+      });
+      if (answer.gateRuns) this.#gateRuns.set(answer.gateRuns.head, answer.gateRuns.ids);
+      const pr = answer.pull;
       if (pr === void 0) return void 0;
+      this.#numbers.set(id2, pr.number);
       return new GitHubProposalContext(
         {
           id: id2,
@@ -74527,10 +75117,14 @@ ${p.body}`,
           headCommit: pr.headSha,
           baseCommit: pr.baseSha,
           author: pr.author,
-          branchRef: `refs/heads/${BRANCH_PREFIX}${id2}`,
+          branchRef: `refs/heads/${branch}`,
           compare: { base: pr.baseRef, head: pr.headSha },
           contentRef: pr.headSha,
-          codeownersRef: pr.baseRef
+          codeownersRef: pr.baseRef,
+          pull: pr,
+          base: answer.base,
+          teams: answer.teams,
+          changesFrom: "pull"
         },
         this.#contextDeps()
       );
@@ -74571,11 +75165,11 @@ ${p.body}`,
   /**
    * Request files on the default branch that have no result yet, oldest first.
    *
-   * One call lists the default branch's tree; for each pending request file, one call finds the
-   * commit that brought it (history of the file) and one the pull request that commit was merged
-   * through, whose merge commit and merge time are what the executor re-checks. A file that
-   * reached the branch without a merged pull request is returned with the commit that added it;
-   * `evidence` then refuses it.
+   * One REST call lists the default branch's tree; one GraphQL query (per 20 pending requests)
+   * reads, for each, the merged pull request from its proposal branch with everything
+   * `evidence` needs, and whether its claim exists, both returned as `listed`. A file that
+   * reached the branch without a merged pull request from its branch is looked up through the
+   * commit that added it (2 REST calls); `evidence` then refuses it, or it stays pending.
    *
    * Unlike the local forge, files that already have a result are left out unless
    * `includeExecuted` is set: listing them costs two calls each, on every run, forever, and
@@ -74594,12 +75188,20 @@ ${p.body}`,
         );
       }
       const paths = new Set(tree.tree.filter((e) => e.type === "blob").map((e) => e.path));
-      const merged = [];
+      const wanted = [];
       for (const path of paths) {
         const id2 = REQUEST_FILE.exec(path)?.[1];
         if (id2 === void 0) continue;
-        if (!opts2.includeExecuted && paths.has(`results/${id2}.yaml`)) continue;
-        merged.push(await this.#mergedRequest(id2, path));
+        const hasResult = paths.has(`results/${id2}.yaml`);
+        if (!opts2.includeExecuted && hasResult) continue;
+        wanted.push({ id: id2, path, hasResult });
+      }
+      const answer = await this.#queryMerged(wanted);
+      const merged = [];
+      for (const w of wanted) {
+        const m = await this.#mergedRequest(w.id, w.path, answer.pulls.get(w.id)?.[0]);
+        const claimed = paths.has(claimPath(w.id)) || answer.claimed.has(w.id);
+        merged.push(w.hasResult ? m : { ...m, listed: { hasResult: false, claimed } });
       }
       return merged.sort(
         (a, b) => a.mergedAt.getTime() - b.mergedAt.getTime() || a.id.localeCompare(b.id)
@@ -74614,7 +75216,12 @@ ${p.body}`,
   evidence(m) {
     return this.#op("evidence", async () => {
       const short3 = m.mergeCommit.slice(0, 7);
-      const pr = this.#merged.get(m.mergeCommit) ?? await this.#mergedPull(m.mergeCommit, m.id);
+      let read2 = this.#mergedPulls.get(m.mergeCommit);
+      if (read2 === void 0) {
+        await this.#queryMerged([{ id: m.id, path: m.path }]);
+        read2 = this.#mergedPulls.get(m.mergeCommit);
+      }
+      const pr = read2?.pull ?? this.#merged.get(m.mergeCommit) ?? await this.#mergedPull(m.mergeCommit);
       if (pr === void 0 || pr.mergedAt === void 0) {
         return {
           refused: `${m.path} reached ${this.defaultBranch} in ${short3}, which was not merged through a pull request (a direct push or a bypass of the proposal)`
@@ -74629,12 +75236,12 @@ ${p.body}`,
       if (pr.baseRef !== this.defaultBranch) {
         return { refused: `pull request #${pr.number} was merged into ${pr.baseRef}` };
       }
-      const { data: commit } = await this.#octokit.rest.repos.getCommit({
-        ...this.#r,
-        ref: m.mergeCommit,
-        per_page: 1
-      });
-      const parents = commit.parents.map((p) => p.sha);
+      if (read2 === void 0) {
+        return {
+          refused: `${m.path} reached ${this.defaultBranch} in ${short3} through pull request #${pr.number}, which GitHub does not list as merged from ${branch}`
+        };
+      }
+      const parents = read2.pull.merge.parents;
       const first = parents[0];
       if (first === void 0) {
         return { refused: `${short3} has no parent: it never was a proposal` };
@@ -74660,21 +75267,49 @@ ${p.body}`,
           contentRef: m.mergeCommit,
           codeownersRef: first,
           knownPath: m.path,
-          reviewsUntil: pr.mergedAt
+          reviewsUntil: pr.mergedAt,
+          pull: read2.pull,
+          base: read2.pull.firstParentFiles ?? NO_BASE_FILES,
+          teams: read2.teams,
+          changesFrom: "compare"
         },
         this.#contextDeps()
       );
     });
   }
-  /** Creates refs/interlock/claims/<id>; GitHub refuses (422) when it exists. 1–2 calls. */
-  claim(id2, _date2) {
+  /**
+   * Claims a request by creating claims/<id>.yaml on the protected default branch with the
+   * contents API, which refuses (422) to create a file that exists, and commits onto the tip in
+   * the same request (a 409 when another writer moved it is retried): of two executors, one
+   * gets the file. A writer cannot undo the claim: only Interlock's App may push to the default
+   * branch (the ruleset `doctor` checks), and deleting the file takes a commit there that stays
+   * in its history. (A refs/interlock/claims/<id> ref, which earlier versions made, would not
+   * do: rulesets cover only branches and tags, so any writer could delete it and re-arm a
+   * request that crashed after its action ran.) 1 call.
+   */
+  claim(id2, date5) {
     return this.#op("claim", async () => {
-      const sha = this.#mergeCommits.get(id2) ?? (await this.#branchTip(this.defaultBranch)).commit;
-      return this.#createRef(`${CLAIM_REF_PREFIX}${id2}`, sha);
+      const merge4 = this.#mergeCommits.get(id2);
+      const content = `interlock: 1
+id: ${id2}
+` + (merge4 ? `merge_commit: ${merge4}
+` : "") + `claimed_at: ${date5.toISOString()}
+`;
+      const committed = await this.#putNewFile(
+        { path: claimPath(id2), content },
+        `Claim ${id2}`,
+        date5
+      );
+      return committed !== void 0;
     });
   }
+  /**
+   * Whether claims/<id>.yaml is on the default branch, or the claim ref of earlier versions
+   * exists. 1–3 calls (the executor learns both with its listing instead).
+   */
   isClaimed(id2) {
     return this.#op("isClaimed", async () => {
+      if (await this.#readDefaultFile(claimPath(id2)) !== void 0) return true;
       try {
         await this.#octokit.rest.git.getRef({
           ...this.#r,
@@ -74687,8 +75322,22 @@ ${p.body}`,
       }
     });
   }
+  /** Removes a claim for a person's explicit retry: the claim file, and any old claim ref. */
   releaseClaim(id2) {
     return this.#op("releaseClaim", async () => {
+      const file2 = await this.#readDefaultFile(claimPath(id2));
+      if (file2 !== void 0) {
+        const who = { name: this.#identity.name, email: this.#identity.email };
+        await this.#octokit.rest.repos.deleteFile({
+          ...this.#r,
+          path: claimPath(id2),
+          branch: this.defaultBranch,
+          sha: file2.sha,
+          message: `Release the claim on ${id2} for a retry`,
+          committer: who,
+          author: who
+        });
+      }
       try {
         await this.#octokit.rest.git.deleteRef({
           ...this.#r,
@@ -74707,24 +75356,26 @@ ${p.body}`,
     return false;
   }
   readDefault(path) {
-    return this.#op("readDefault", async () => {
-      try {
-        const { data } = await this.#octokit.rest.repos.getContent({
-          ...this.#r,
-          path,
-          ref: this.defaultBranch
-        });
-        if (Array.isArray(data) || data.type !== "file") return void 0;
-        if (data.encoding === "base64" && data.content !== void 0) {
-          return Buffer.from(data.content, "base64").toString("utf8");
-        }
-        const blob = await this.#octokit.rest.git.getBlob({ ...this.#r, file_sha: data.sha });
-        return Buffer.from(blob.data.content, "base64").toString("utf8");
-      } catch (err) {
-        if (httpStatus(err) === 404) return void 0;
-        throw err;
+    return this.#op("readDefault", async () => (await this.#readDefaultFile(path))?.text);
+  }
+  /** A file on the default branch with its blob sha; undefined if there is none. 1–2 calls. */
+  async #readDefaultFile(path) {
+    try {
+      const { data } = await this.#octokit.rest.repos.getContent({
+        ...this.#r,
+        path,
+        ref: this.defaultBranch
+      });
+      if (Array.isArray(data) || data.type !== "file") return void 0;
+      if (data.encoding === "base64" && data.content !== void 0) {
+        return { text: Buffer.from(data.content, "base64").toString("utf8"), sha: data.sha };
       }
-    });
+      const blob = await this.#octokit.rest.git.getBlob({ ...this.#r, file_sha: data.sha });
+      return { text: Buffer.from(blob.data.content, "base64").toString("utf8"), sha: data.sha };
+    } catch (err) {
+      if (httpStatus(err) === 404) return void 0;
+      throw err;
+    }
   }
   /**
    * One commit on the default branch. A single new file (a result, a denial) goes through the
@@ -74776,7 +75427,7 @@ ${p.body}`,
    * can update it, so a required check pinned to the App cannot be published by anyone else,
    * while "anyone with write permissions to a repository can set the state for any status
    * check" (https://docs.github.com/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/about-status-checks).
-   * 2 calls: the lookup and the write.
+   * 1 call, the write, after proposal() read the App's runs on this head; else 2.
    */
   publishGate(id2, verdict, markdown, head) {
     return this.#op("publishGate", async () => {
@@ -74789,19 +75440,22 @@ ${p.body}`,
           summary: truncate(markdown, CHECK_SUMMARY_MAX)
         }
       };
-      const { data: listed } = await this.#octokit.rest.checks.listForRef({
-        ...this.#r,
-        ref: sha,
-        check_name: GATE_CHECK_NAME,
-        filter: "all",
-        per_page: 100
-      });
-      const slug = this.#botLogin.replace(/\[bot\]$/, "");
-      const own2 = listed.check_runs.find((r) => r.app?.slug === slug);
+      let own2 = this.#gateRuns.get(sha)?.[0];
+      if (!this.#gateRuns.has(sha)) {
+        const { data: listed } = await this.#octokit.rest.checks.listForRef({
+          ...this.#r,
+          ref: sha,
+          check_name: GATE_CHECK_NAME,
+          filter: "all",
+          per_page: 100
+        });
+        const slug = this.#botLogin.replace(/\[bot\]$/, "");
+        own2 = listed.check_runs.find((r) => r.app?.slug === slug)?.id;
+      }
       if (own2 !== void 0) {
         const { data: data2 } = await this.#octokit.rest.checks.update({
           ...this.#r,
-          check_run_id: own2.id,
+          check_run_id: own2,
           status: "completed",
           ...result2
         });
@@ -74815,6 +75469,7 @@ ${p.body}`,
         external_id: id2,
         ...result2
       });
+      this.#gateRuns.set(sha, [data.id]);
       return { id: data.id, url: data.html_url ?? data.url };
     });
   }
@@ -74907,17 +75562,11 @@ ${p.body}`,
     return pr === void 0 ? void 0 : pullInfo(pr);
   }
   /**
-   * The merged PR whose merge commit is `sha`: first among the pull requests from the
-   * proposal's branch (GitHub's pull requests list reads the pull requests themselves and is
-   * current right after a merge), then among those GitHub associates with the commit (an index
-   * that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604). 1–2 calls.
+   * A merged PR whose merge commit is `sha` among those GitHub associates with the commit (an
+   * index that lags a merge: https://github.com/release-drafter/release-drafter/pull/1604),
+   * for a merge the proposal's own pull requests do not explain. 1 call.
    */
-  async #mergedPull(sha, id2) {
-    const own2 = (await this.#mergedProposals(id2)).find((p) => p.mergeCommit === sha);
-    if (own2 !== void 0) {
-      this.#merged.set(sha, own2);
-      return own2;
-    }
+  async #mergedPull(sha) {
     const { data } = await this.#octokit.rest.repos.listPullRequestsAssociatedWithCommit({
       ...this.#r,
       commit_sha: sha,
@@ -74927,19 +75576,24 @@ ${p.body}`,
     if (pr !== void 0) this.#merged.set(sha, pr);
     return pr;
   }
-  /** Merged pull requests from interlock/<id> into the default branch, first merged first. 1 call. */
-  async #mergedProposals(id2) {
-    const branch = `${BRANCH_PREFIX}${id2}`;
-    const { data } = await this.#octokit.rest.pulls.list({
-      ...this.#r,
-      head: `${this.owner}:${branch}`,
-      base: this.defaultBranch,
-      state: "closed",
-      per_page: 100
-    });
-    return data.map(pullInfo).filter(
-      (p) => p.headRef === branch && p.baseRef === this.defaultBranch && p.mergedAt !== void 0 && p.mergeCommit !== void 0
-    ).sort((a, b) => a.mergedAt.getTime() - b.mergedAt.getTime());
+  /** The merged proposals of `requests` and their claims (pull-query.ts), remembered. */
+  async #queryMerged(requests) {
+    const answer = await queryMerged(
+      this.#octokit,
+      {
+        ...this.#r,
+        org: this.#org,
+        baseRef: this.defaultBranch,
+        branchPrefix: BRANCH_PREFIX,
+        claimPrefix: CLAIM_REF_PREFIX
+      },
+      requests
+    );
+    for (const list of answer.pulls.values()) {
+      for (const pull of list)
+        this.#mergedPulls.set(pull.merge.sha, { pull, teams: answer.teams });
+    }
+    return answer;
   }
   /**
    * How a request file reached the default branch. Its proposal's merged pull request, looked
@@ -74949,9 +75603,21 @@ ${p.body}`,
    * indexed a merge that just happened: the request is returned as pending, never as a
    * refusal, and looked at again on the next run (it is never run without its pull request).
    */
-  async #mergedRequest(id2, path) {
-    const own2 = (await this.#mergedProposals(id2))[0];
-    if (own2 !== void 0) return this.#remember(id2, path, own2);
+  async #mergedRequest(id2, path, own2) {
+    if (own2 !== void 0) {
+      return this.#remember(id2, path, {
+        number: own2.number,
+        url: own2.url,
+        headSha: own2.headSha,
+        headRef: own2.headRef,
+        headRepo: own2.headRepo,
+        baseSha: own2.baseSha,
+        baseRef: own2.baseRef,
+        author: own2.author,
+        mergedAt: own2.mergedAt,
+        mergeCommit: own2.merge.sha
+      });
+    }
     const commits = await this.#octokit.paginate(this.#octokit.rest.repos.listCommits, {
       ...this.#r,
       sha: this.defaultBranch,
@@ -75064,8 +75730,8 @@ ${p.body}`,
 function gitRef(ref) {
   return ref.replace(/^refs\//, "");
 }
-function truncate(text, max) {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}\u2026`;
+function truncate(text2, max) {
+  return text2.length <= max ? text2 : `${text2.slice(0, max - 1)}\u2026`;
 }
 
 // src/action/settings.ts
@@ -77037,9 +77703,9 @@ function isPossibleNumber(nationalNumber, metadata) {
 }
 
 // node_modules/libphonenumber-js/es6/helpers/matchesEntirely.js
-function matchesEntirely(text, regularExpressionText) {
-  text = text || "";
-  return new RegExp("^(?:" + regularExpressionText + ")$").test(text);
+function matchesEntirely(text2, regularExpressionText) {
+  text2 = text2 || "";
+  return new RegExp("^(?:" + regularExpressionText + ")$").test(text2);
 }
 
 // node_modules/libphonenumber-js/es6/helpers/getNumberType.js
@@ -78194,7 +78860,7 @@ var MAX_INPUT_STRING_LENGTH = 250;
 var PHONE_NUMBER_START_PATTERN = new RegExp("[" + PLUS_CHARS + VALID_DIGITS + "]");
 var AFTER_PHONE_NUMBER_END_PATTERN = new RegExp("[^" + VALID_DIGITS + "#]+$");
 var USE_NON_GEOGRAPHIC_COUNTRY_CODE3 = false;
-function parse5(text, options, metadataJson) {
+function parse5(text2, options, metadataJson) {
   options = options || {};
   var metadata = new Metadata(metadataJson);
   if (options.defaultCountry && !metadata.hasCountry(options.defaultCountry)) {
@@ -78203,7 +78869,7 @@ function parse5(text, options, metadataJson) {
     }
     throw new Error("Unknown country: ".concat(options.defaultCountry));
   }
-  var _parseInput = parseInput(text, options.v2, options.extract), formattedPhoneNumber = _parseInput.number, ext = _parseInput.ext, error63 = _parseInput.error;
+  var _parseInput = parseInput(text2, options.v2, options.extract), formattedPhoneNumber = _parseInput.number, ext = _parseInput.ext, error63 = _parseInput.error;
   if (!formattedPhoneNumber) {
     if (options.v2) {
       if (error63 === "TOO_SHORT") {
@@ -78268,29 +78934,29 @@ function parse5(text, options, metadataJson) {
     ext
   };
 }
-function _extractFormattedPhoneNumber(text, extract3, throwOnError) {
-  if (!text) {
+function _extractFormattedPhoneNumber(text2, extract3, throwOnError) {
+  if (!text2) {
     return;
   }
-  if (text.length > MAX_INPUT_STRING_LENGTH) {
+  if (text2.length > MAX_INPUT_STRING_LENGTH) {
     if (throwOnError) {
       throw new ParseError("TOO_LONG");
     }
     return;
   }
   if (extract3 === false) {
-    return text;
+    return text2;
   }
-  var startsAt = text.search(PHONE_NUMBER_START_PATTERN);
+  var startsAt = text2.search(PHONE_NUMBER_START_PATTERN);
   if (startsAt < 0) {
     return;
   }
-  return text.slice(startsAt).replace(AFTER_PHONE_NUMBER_END_PATTERN, "");
+  return text2.slice(startsAt).replace(AFTER_PHONE_NUMBER_END_PATTERN, "");
 }
-function parseInput(text, v2, extract3) {
-  var number4 = extractFormattedPhoneNumberFromPossibleRfc3966NumberUri(text, {
-    extractFormattedPhoneNumber: function extractFormattedPhoneNumber(text2) {
-      return _extractFormattedPhoneNumber(text2, extract3, v2);
+function parseInput(text2, v2, extract3) {
+  var number4 = extractFormattedPhoneNumberFromPossibleRfc3966NumberUri(text2, {
+    extractFormattedPhoneNumber: function extractFormattedPhoneNumber(text3) {
+      return _extractFormattedPhoneNumber(text3, extract3, v2);
     }
   });
   if (!number4) {
@@ -78425,8 +79091,8 @@ function _toPrimitive4(t, r) {
   }
   return ("string" === r ? String : Number)(t);
 }
-function parsePhoneNumberWithError(text, options, metadata) {
-  return parse5(text, _objectSpread2(_objectSpread2({}, options), {}, {
+function parsePhoneNumberWithError(text2, options, metadata) {
+  return parse5(text2, _objectSpread2(_objectSpread2({}, options), {}, {
     v2: true
   }), metadata);
 }
@@ -78522,11 +79188,11 @@ function _arrayWithHoles(r) {
 }
 function normalizeArguments(args) {
   var _Array$prototype$slic = Array.prototype.slice.call(args), _Array$prototype$slic2 = _slicedToArray(_Array$prototype$slic, 4), arg_1 = _Array$prototype$slic2[0], arg_2 = _Array$prototype$slic2[1], arg_3 = _Array$prototype$slic2[2], arg_4 = _Array$prototype$slic2[3];
-  var text;
+  var text2;
   var options;
   var metadata;
   if (typeof arg_1 === "string") {
-    text = arg_1;
+    text2 = arg_1;
   } else throw new TypeError("A text for parsing must be a string.");
   if (!arg_2 || typeof arg_2 === "string") {
     if (arg_4) {
@@ -78550,7 +79216,7 @@ function normalizeArguments(args) {
     }
   } else throw new Error("Invalid second argument: ".concat(arg_2));
   return {
-    text,
+    text: text2,
     options,
     metadata
   };
@@ -78603,14 +79269,14 @@ function _toPrimitive6(t, r) {
   }
   return ("string" === r ? String : Number)(t);
 }
-function parsePhoneNumber2(text, options, metadata) {
+function parsePhoneNumber2(text2, options, metadata) {
   if (options && options.defaultCountry && !isSupportedCountry(options.defaultCountry, metadata)) {
     options = _objectSpread4(_objectSpread4({}, options), {}, {
       defaultCountry: void 0
     });
   }
   try {
-    return parsePhoneNumberWithError(text, options, metadata);
+    return parsePhoneNumberWithError(text2, options, metadata);
   } catch (error63) {
     if (error63 instanceof ParseError) {
     } else {
@@ -78621,8 +79287,8 @@ function parsePhoneNumber2(text, options, metadata) {
 
 // node_modules/libphonenumber-js/es6/parsePhoneNumber.js
 function parsePhoneNumber3() {
-  var _normalizeArguments = normalizeArguments(arguments), text = _normalizeArguments.text, options = _normalizeArguments.options, metadata = _normalizeArguments.metadata;
-  return parsePhoneNumber2(text, options, metadata);
+  var _normalizeArguments = normalizeArguments(arguments), text2 = _normalizeArguments.text, options = _normalizeArguments.options, metadata = _normalizeArguments.metadata;
+  return parsePhoneNumber2(text2, options, metadata);
 }
 
 // node_modules/libphonenumber-js/max/exports/parsePhoneNumber.js
@@ -78803,44 +79469,44 @@ function verhoeffValid(digits) {
 function validAadhaar(digits) {
   return digits.length === 12 && digits[0] !== "0" && digits[0] !== "1" && verhoeffValid(digits);
 }
-function forEach(re, text, f) {
+function forEach(re, text2, f) {
   re.lastIndex = 0;
   let m;
-  while ((m = re.exec(text)) !== null) f(m);
+  while ((m = re.exec(text2)) !== null) f(m);
 }
-function scanNino(text, out) {
-  forEach(NINO_RE, text, (m) => {
+function scanNino(text2, out2) {
+  forEach(NINO_RE, text2, (m) => {
     const compact2 = m[0].replace(SPACES_RE, "").toUpperCase();
     const spaces = m[0].length - compact2.length;
     if (spaces !== 0 && spaces !== 4) return;
     if (NINO_BAD_PREFIXES.has(compact2.slice(0, 2))) return;
     if (m[0] === m[0].toLowerCase() && spaces === 0) return;
-    out.push(m.index, m.index + m[0].length);
+    out2.push(m.index, m.index + m[0].length);
   });
 }
-function named(re, text, keyWords2) {
-  return re.test(text) || keyWords2 !== void 0 && keyWords2.some((w) => re.test(w));
+function named(re, text2, keyWords2) {
+  return re.test(text2) || keyWords2 !== void 0 && keyWords2.some((w) => re.test(w));
 }
-function scanSin(text, out) {
-  if (!SIN_CONTEXT_RE.test(text)) return;
-  forEach(NINE_DIGITS_RE, text, (m) => {
+function scanSin(text2, out2) {
+  if (!SIN_CONTEXT_RE.test(text2)) return;
+  forEach(NINE_DIGITS_RE, text2, (m) => {
     if (oneSeparatorKind(m[0]) && validSin(digitsOf(m[0])))
-      out.push(m.index, m.index + m[0].length);
+      out2.push(m.index, m.index + m[0].length);
   });
 }
-function scanBsn(text, out) {
-  if (!BSN_CONTEXT_RE.test(text)) return;
-  forEach(NINE_DIGITS_RE, text, (m) => {
+function scanBsn(text2, out2) {
+  if (!BSN_CONTEXT_RE.test(text2)) return;
+  forEach(NINE_DIGITS_RE, text2, (m) => {
     if (oneSeparatorKind(m[0]) && validBsn(digitsOf(m[0])))
-      out.push(m.index, m.index + m[0].length);
+      out2.push(m.index, m.index + m[0].length);
   });
 }
-function scanAadhaar(text, out) {
-  const context = AADHAAR_CONTEXT_RE.test(text);
-  forEach(TWELVE_DIGITS_RE, text, (m) => {
+function scanAadhaar(text2, out2) {
+  const context = AADHAAR_CONTEXT_RE.test(text2);
+  forEach(TWELVE_DIGITS_RE, text2, (m) => {
     const grouped = m[0].length === 14 && oneSeparatorKind(m[0]);
     if ((grouped || context) && validAadhaar(digitsOf(m[0]))) {
-      out.push(m.index, m.index + m[0].length);
+      out2.push(m.index, m.index + m[0].length);
     }
   });
 }
@@ -78850,8 +79516,8 @@ function nationalIdNamedBy(keyWords2) {
   if (named(AADHAAR_CONTEXT_RE, "", keyWords2)) return "in_aadhaar";
   return "";
 }
-function wholeNationalId(kind, text) {
-  const value = text.trim();
+function wholeNationalId(kind, text2) {
+  const value = text2.trim();
   if (!WHOLE_ID_RE.test(value) || !oneSeparatorKind(value)) return false;
   const digits = digitsOf(value);
   if (kind === "ca_sin") return validSin(digits);
@@ -78876,14 +79542,14 @@ function asText(bytes) {
     if (b >= 128) ascii = false;
     else if (b < 32 && b !== 9 && b !== 10 && b !== 13) return null;
   }
-  const text = ascii ? Buffer2.from(bytes).toString("latin1") : UTF8.decode(bytes);
-  if (!ascii && text.includes("\uFFFD")) return null;
+  const text2 = ascii ? Buffer2.from(bytes).toString("latin1") : UTF8.decode(bytes);
+  if (!ascii && text2.includes("\uFFFD")) return null;
   let printable = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = 0; i < text2.length; i++) {
+    const c = text2.charCodeAt(i);
     if (c >= 32 && c !== 127 || c === 9 || c === 10 || c === 13) printable++;
   }
-  return printable >= text.length * 0.95 ? text : null;
+  return printable >= text2.length * 0.95 ? text2 : null;
 }
 function asciiGroups(body) {
   let misses = 0;
@@ -78893,10 +79559,10 @@ function asciiGroups(body) {
   }
   return misses * 4 <= body.length / 4;
 }
-function isUuid(run2) {
-  if (run2.length !== 36) return false;
+function isUuid(run3) {
+  if (run3.length !== 36) return false;
   for (let i = 0; i < 36; i++) {
-    const c = run2.charCodeAt(i);
+    const c = run3.charCodeAt(i);
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (c !== 45) return false;
     } else if (!(c >= 48 && c <= 57 || c >= 97 && c <= 102 || c >= 65 && c <= 70)) {
@@ -78905,14 +79571,24 @@ function isUuid(run2) {
   }
   return true;
 }
-function decodeRun(run2) {
-  if (isUuid(run2)) return null;
-  let bodyEnd = run2.length;
-  while (bodyEnd > 0 && run2.charCodeAt(bodyEnd - 1) === 61) bodyEnd--;
-  const body = bodyEnd === run2.length ? run2 : run2.slice(0, bodyEnd);
-  if (body.length >= MIN_HEX_RUN && body.length % 2 === 0 && HEX_ONLY_RE.test(body)) {
-    const text = asText(Buffer2.from(body, "hex"));
-    if (text !== null) return text;
+function hexControlByte(hex3) {
+  for (let i = 0; i + 1 < hex3.length; i += 2) {
+    const hi = hex3.charCodeAt(i);
+    if (hi !== 48 && hi !== 49) continue;
+    const lo = hex3.charCodeAt(i + 1);
+    if (hi === 48 && (lo === 57 || lo === 65 || lo === 97 || lo === 68 || lo === 100)) continue;
+    return true;
+  }
+  return false;
+}
+function decodeRun(run3) {
+  if (isUuid(run3)) return null;
+  let bodyEnd = run3.length;
+  while (bodyEnd > 0 && run3.charCodeAt(bodyEnd - 1) === 61) bodyEnd--;
+  const body = bodyEnd === run3.length ? run3 : run3.slice(0, bodyEnd);
+  if (body.length >= MIN_HEX_RUN && body.length % 2 === 0 && HEX_ONLY_RE.test(body) && !hexControlByte(body)) {
+    const text2 = asText(Buffer2.from(body, "hex"));
+    if (text2 !== null) return text2;
   }
   if (body.length < MIN_BASE64_RUN || body.length % 4 === 1) return null;
   if (!asciiGroups(body)) return null;
@@ -78926,26 +79602,26 @@ var BASE64_CHAR = (() => {
   for (let i = 0; i < alphabet2.length; i++) table[alphabet2.charCodeAt(i)] = 1;
   return table;
 })();
-function encodedRuns(text) {
+function encodedRuns(text2) {
   const runs = [];
-  const n = text.length;
+  const n = text2.length;
   let i = 0;
   while (i < n) {
-    const c = text.charCodeAt(i);
+    const c = text2.charCodeAt(i);
     if (c >= 128 || BASE64_CHAR[c] === 0) {
       i++;
       continue;
     }
     const start = i;
     while (i < n) {
-      const d = text.charCodeAt(i);
+      const d = text2.charCodeAt(i);
       if (d >= 128 || BASE64_CHAR[d] === 0) break;
       i++;
     }
     if (i - start < MIN_BASE64_RUN) continue;
     let end = i;
-    while (end < n && end - i < 2 && text.charCodeAt(end) === 61) end++;
-    runs.push([start, text.slice(start, end)]);
+    while (end < n && end - i < 2 && text2.charCodeAt(end) === 61) end++;
+    runs.push([start, text2.slice(start, end)]);
     i = end;
   }
   return runs;
@@ -78962,62 +79638,62 @@ function payloadFinding(inner) {
   const first = secret ?? inner[0];
   return { type: first.type, kind: first.kind };
 }
-function scanEncodedRuns(text, spans, depth, detect) {
-  if (text.length < MIN_HEX_RUN) return [];
-  const runs = encodedRuns(text);
-  const out = [];
-  for (const [start, run2] of runs) {
-    const end = start + run2.length;
+function scanEncodedRuns(text2, spans, depth, detect) {
+  if (text2.length < MIN_HEX_RUN) return [];
+  const runs = encodedRuns(text2);
+  const out2 = [];
+  for (const [start, run3] of runs) {
+    const end = start + run3.length;
     if (covered(spans, start, end)) continue;
-    if (run2.length > MAX_ENCODED_RUN || depth >= MAX_DECODE_DEPTH) {
-      const probe = run2.slice(0, 1024);
+    if (run3.length > MAX_ENCODED_RUN || depth >= MAX_DECODE_DEPTH) {
+      const probe = run3.slice(0, 1024);
       if (decodeRun(probe.slice(0, probe.length - probe.length % 4)) !== null) {
-        out.push({ type: "encoded", kind: "secret", start, end });
+        out2.push({ type: "encoded", kind: "secret", start, end });
       }
       continue;
     }
-    const decoded = decodeRun(run2);
+    const decoded = decodeRun(run3);
     if (decoded === null) continue;
     const inner = detect(decoded, depth + 1);
-    if (inner.length > 0) out.push({ ...payloadFinding(inner), start, end });
+    if (inner.length > 0) out2.push({ ...payloadFinding(inner), start, end });
   }
-  return out;
+  return out2;
 }
-function percentDecoded(text) {
-  if (!text.includes("%") || !PERCENT_RE.test(text)) return null;
-  let out = "";
+function percentDecoded(text2) {
+  if (!text2.includes("%") || !PERCENT_RE.test(text2)) return null;
+  let out2 = "";
   const from = [];
   const to = [];
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) === 37 && i + 2 < text.length) {
-      const code = parseInt(text.slice(i + 1, i + 3), 16);
-      if (!Number.isNaN(code) && code < 128 && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
-        out += String.fromCharCode(code);
+  for (let i = 0; i < text2.length; i++) {
+    if (text2.charCodeAt(i) === 37 && i + 2 < text2.length) {
+      const code = parseInt(text2.slice(i + 1, i + 3), 16);
+      if (!Number.isNaN(code) && code < 128 && /^[0-9A-Fa-f]{2}$/.test(text2.slice(i + 1, i + 3))) {
+        out2 += String.fromCharCode(code);
         from.push(i);
         to.push(i + 3);
         i += 2;
         continue;
       }
     }
-    out += text.charAt(i);
+    out2 += text2.charAt(i);
     from.push(i);
     to.push(i + 1);
   }
-  return { text: out, from: Int32Array.from(from), to: Int32Array.from(to) };
+  return { text: out2, from: Int32Array.from(from), to: Int32Array.from(to) };
 }
-function scanPercentEncoded(text, spans, depth, detect) {
-  if (text.length > MAX_ENCODED_RUN) return [];
-  const view = percentDecoded(text);
+function scanPercentEncoded(text2, spans, depth, detect) {
+  if (text2.length > MAX_ENCODED_RUN) return [];
+  const view = percentDecoded(text2);
   if (view === null) return [];
   if (depth >= MAX_DECODE_DEPTH)
-    return [{ type: "encoded", kind: "secret", start: 0, end: text.length }];
-  const out = [];
+    return [{ type: "encoded", kind: "secret", start: 0, end: text2.length }];
+  const out2 = [];
   for (const s of detect(view.text, depth + 1)) {
     const start = view.from[s.start];
     const end = view.to[s.end - 1];
-    if (!covered(spans, start, end)) out.push({ ...s, start, end });
+    if (!covered(spans, start, end)) out2.push({ ...s, start, end });
   }
-  return out;
+  return out2;
 }
 
 // src/masking/providers/extra-rules.ts
@@ -79190,6 +79866,53 @@ var EXTRA_RULES = [
     stopwords: NONE2
   }
 ];
+
+// src/masking/keywords.ts
+var KEYWORD_GROUPS = [
+  // SECRET_KEYWORD_RE: the names key = value secrets are found by.
+  ["pass", "pwd", "secret", "token", "key", "cred", "auth", "bearer", "cookie"],
+  // AWS_SECRET_RE starts with "secret".
+  ["secret"],
+  // JWT_RE: "eyJ".
+  ["eyj"],
+  // PEM_BEGIN_RE: "… PRIVATE KEY".
+  ["private key"],
+  // AWS_ACCESS_KEY_RE: "AKIA" or "ASIA".
+  ["akia", "asia"],
+  // GITHUB_TOKEN_RE: "gh?_" or "github_pat_".
+  ["gh", "github_pat_"],
+  // SPLIT_GITHUB_PREFIX_RE: "gh[pousr]_".
+  ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+  // SLACK_TOKEN_RE: "xox" or the webhook host.
+  ["xox", "hooks.slack.com"],
+  // STRIPE_KEY_RE: "[rs]k_live_" or "[rs]k_test_".
+  ["k_live_", "k_test_"],
+  // GOOGLE_API_KEY_RE: "AIza".
+  ["aiza"],
+  // CLI_PASSWORD_COMMAND_RE: the commands.
+  ["mysql", "mariadb", "sshpass", "curl"],
+  // SIGNED_URL_PARAM_RE: sig, signature, x-amz-signature, x-goog-signature.
+  ["sig"],
+  // SIN_CONTEXT_RE.
+  ["sin", "social insurance"],
+  // BSN_CONTEXT_RE.
+  ["bsn", "burgerservicenummer", "sofinummer"]
+];
+var KW_CREDENTIAL = 1 << 0;
+var KW_AWS_SECRET = 1 << 1;
+var KW_JWT = 1 << 2;
+var KW_PRIVATE_KEY = 1 << 3;
+var KW_AWS_ACCESS_KEY = 1 << 4;
+var KW_GITHUB = 1 << 5;
+var KW_GITHUB_SPLIT = 1 << 6;
+var KW_SLACK = 1 << 7;
+var KW_STRIPE = 1 << 8;
+var KW_GOOGLE = 1 << 9;
+var KW_CLI = 1 << 10;
+var KW_SIGNED_URL = 1 << 11;
+var KW_SIN = 1 << 12;
+var KW_BSN = 1 << 13;
+var KW_ALL = (1 << KEYWORD_GROUPS.length) - 1;
 
 // src/masking/providers/gitleaks-rules.generated.ts
 var PROVIDER_TYPES = [
@@ -81688,13 +82411,14 @@ function symbolOf(c) {
   return c >= 32 && c < 127 ? c - 31 : 0;
 }
 var matcher;
-function compile2(rules) {
+function compile2(rules, groups2) {
   const next = [/* @__PURE__ */ new Map()];
-  const out = [/* @__PURE__ */ new Set()];
+  const out2 = [/* @__PURE__ */ new Set()];
   const always = [];
-  rules.forEach((rule, r) => {
-    if (rule.keywords.length === 0) always.push(r);
-    for (const keyword of rule.keywords) {
+  const keywordLists = [...rules.map((rule) => rule.keywords), ...groups2];
+  keywordLists.forEach((keywords, r) => {
+    if (r < rules.length && keywords.length === 0) always.push(r);
+    for (const keyword of keywords) {
       let s = 0;
       for (let i = 0; i < keyword.length; i++) {
         const sym = symbolOf(keyword.charCodeAt(i));
@@ -81702,12 +82426,12 @@ function compile2(rules) {
         if (t === void 0) {
           t = next.length;
           next.push(/* @__PURE__ */ new Map());
-          out.push(/* @__PURE__ */ new Set());
+          out2.push(/* @__PURE__ */ new Set());
           next[s]?.set(sym, t);
         }
         s = t;
       }
-      out[s]?.add(r);
+      out2[s]?.add(r);
     }
   });
   const states = next.length;
@@ -81721,17 +82445,22 @@ function compile2(rules) {
     if (s !== 0) {
       const f = fail2[s] * SYMBOLS;
       delta.copyWithin(row, f, f + SYMBOLS);
-      for (const r of out[fail2[s]] ?? []) out[s]?.add(r);
+      for (const r of out2[fail2[s]] ?? []) out2[s]?.add(r);
     }
     for (const [sym, t] of next[s] ?? []) {
       const f = s === 0 ? 0 : (delta[fail2[s] * SYMBOLS + sym] & -2) / SYMBOLS;
       fail2[t] = f;
-      hasOutput[t] = (out[t]?.size ?? 0) > 0 || hasOutput[f] === 1 ? 1 : 0;
+      hasOutput[t] = (out2[t]?.size ?? 0) > 0 || hasOutput[f] === 1 ? 1 : 0;
       delta[row + sym] = t * SYMBOLS + hasOutput[t];
       queue.push(t);
     }
   }
-  const outputs = out.map((set2) => [...set2]);
+  const outputs = out2.map((set2) => [...set2].filter((r) => r < rules.length));
+  const groupBits = Int32Array.from(out2, (set2) => {
+    let bits = 0;
+    for (const r of set2) if (r >= rules.length) bits |= 1 << r - rules.length;
+    return bits;
+  });
   return {
     rules,
     regexes: new Array(rules.length),
@@ -81739,35 +82468,46 @@ function compile2(rules) {
     always,
     delta,
     outputs,
+    groupBits,
     symbol: Uint8Array.from({ length: 128 }, (_, c) => symbolOf(c)),
     seen: new Uint8Array(rules.length)
   };
 }
-function getMatcher() {
-  matcher ??= compile2([...GENERATED_RULES, ...EXTRA_RULES]);
+function keywordMatcher() {
+  matcher ??= compile2([...GENERATED_RULES, ...EXTRA_RULES], KEYWORD_GROUPS);
   return matcher;
 }
-function triggeredRules(m, text) {
+function addOutputs(m, row, hits) {
+  const o = m.outputs[row / SYMBOLS];
+  const seen = m.seen;
+  for (let k = 0; k < o.length; k++) {
+    const r = o[k];
+    if (seen[r] === 0) {
+      seen[r] = 1;
+      (hits ??= []).push(r);
+    }
+  }
+  return hits;
+}
+function clearSeen(m, hits) {
+  if (hits !== void 0) for (const r of hits) m.seen[r] = 0;
+}
+function keywordsIn(text2) {
+  const m = keywordMatcher();
   let hits;
-  const { delta, outputs, symbol: symbol2, seen } = m;
+  let groups2 = 0;
+  const { delta, symbol: symbol2, groupBits } = m;
   let row = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = 0; i < text2.length; i++) {
+    const c = text2.charCodeAt(i);
     const entry = delta[row + (c < 128 ? symbol2[c] : 0)];
     row = entry & -2;
     if ((entry & 1) === 0) continue;
-    const o = outputs[row / SYMBOLS];
-    hits ??= [];
-    for (const r of o) {
-      if (seen[r] === 0) {
-        seen[r] = 1;
-        hits.push(r);
-      }
-    }
+    groups2 |= groupBits[row / SYMBOLS];
+    hits = addOutputs(m, row, hits);
   }
-  if (hits !== void 0) for (const r of hits) seen[r] = 0;
-  if (m.always.length === 0) return hits ?? [];
-  return [...m.always, ...hits ?? []];
+  clearSeen(m, hits);
+  return { rules: hits, groups: groups2 };
 }
 function allowed(rule, secret, match) {
   if (rule.entropy > 0 && shannonEntropy(secret) < rule.entropy) return true;
@@ -81790,26 +82530,29 @@ function secretRange(rule, m) {
 function isQuote(c) {
   return c === 34 || c === 39 || c === 96;
 }
-function scanProviderTokens(text) {
-  const m = getMatcher();
+var NO_HITS = [];
+function scanProviderTokens(text2, triggered) {
+  const m = keywordMatcher();
+  if (triggered === void 0 && m.always.length === 0) return NO_HITS;
+  const rules = m.always.length === 0 ? triggered ?? [] : [...m.always, ...triggered ?? []];
   const hits = [];
-  for (const r of triggeredRules(m, text)) {
+  for (const r of rules) {
     const rule = m.rules[r];
     const re = m.regexes[r] ??= new RegExp(rule.regex.source, "g");
     const located = m.located[r] ??= new RegExp(rule.regex.source, "dy");
     re.lastIndex = 0;
     let candidate;
-    while ((candidate = re.exec(text)) !== null) {
+    while ((candidate = re.exec(text2)) !== null) {
       located.lastIndex = candidate.index;
-      const found = located.exec(text) ?? candidate;
+      const found = located.exec(text2) ?? candidate;
       let range = secretRange(rule, found);
-      if (range !== void 0 && isQuote(text.charCodeAt(range[0])) && range[1] - range[0] > 2) {
-        if (text.charCodeAt(range[1] - 1) === text.charCodeAt(range[0])) {
+      if (range !== void 0 && isQuote(text2.charCodeAt(range[0])) && range[1] - range[0] > 2) {
+        if (text2.charCodeAt(range[1] - 1) === text2.charCodeAt(range[0])) {
           range = [range[0] + 1, range[1] - 1];
         }
       }
       if (range !== void 0 && range[1] > range[0]) {
-        const secret = text.slice(range[0], range[1]);
+        const secret = text2.slice(range[0], range[1]);
         if (!allowed(rule, secret, found[0])) {
           hits.push({ type: rule.type, start: range[0], end: range[1] });
         }
@@ -81851,8 +82594,8 @@ var FINDING_TYPES = [
 var MASK_STRATEGIES = ["redact", "partial", "hash", "drop"];
 
 // src/masking/detectors.ts
-function isIPv6(text) {
-  return process.getBuiltinModule("node:net").isIPv6(text);
+function isIPv6(text2) {
+  return process.getBuiltinModule("node:net").isIPv6(text2);
 }
 var DOT = 46;
 var DASH = 45;
@@ -81871,6 +82614,8 @@ var FEATURE_EQUALS = 256;
 var FEATURE_SLASH = 512;
 var FEATURE_PLUS = 1024;
 var FEATURE_SPACE = 2048;
+var FEATURE_PERCENT = 4096;
+var FEATURE_LETTERS_THEN_DIGITS = 8192;
 var FEATURE_OF = buildFeatureTable();
 function buildFeatureTable() {
   const table = new Uint16Array(128);
@@ -81889,20 +82634,77 @@ function buildFeatureTable() {
     [" ", FEATURE_SPACE],
     ["	", FEATURE_SPACE],
     ["\n", FEATURE_SPACE],
-    ["\r", FEATURE_SPACE]
+    ["\r", FEATURE_SPACE],
+    ["%", FEATURE_PERCENT]
   ];
   for (const [ch, flag] of single) table[ch.charCodeAt(0)] = flag;
   return table;
 }
 var ENCODED_FEATURES = FEATURE_DIGIT | FEATURE_UPPER | FEATURE_LOWER | FEATURE_PLUS | FEATURE_SLASH | FEATURE_UNDERSCORE | FEATURE_DASH;
+var LD_LETTER = 1;
+var LD_DIGIT = 2;
+var LD_SPACE = 3;
+var LD_FOUND = 5;
+var LD_NEXT = Uint8Array.from([
+  /* 0 */
+  0,
+  1,
+  6,
+  0,
+  /* 1 */
+  0,
+  2,
+  6,
+  0,
+  /* 2 */
+  0,
+  6,
+  4,
+  3,
+  /* 3 */
+  0,
+  1,
+  4,
+  0,
+  /* 4 */
+  0,
+  6,
+  5,
+  0,
+  /* 5 */
+  5,
+  5,
+  5,
+  5,
+  /* 6 */
+  0,
+  6,
+  6,
+  0
+]);
+var CHAR_FEATURES = 8191;
+var CHAR_LETTER_SHIFT = 13;
+var CHAR_DIGIT = 1 << 14;
+var CHAR_DOT_SHIFT = 15;
+var CHAR_COLON_SHIFT = 16;
+var CHAR_ENCODED = 1 << 17;
+var CHAR_GROUP_SEPARATOR = 1 << 18;
+var CHAR_LD_SHIFT = 19;
+var CHAR_SYMBOL_SHIFT = 21;
+var CHAR_INFO = Int32Array.from({ length: 128 }, (_, c) => {
+  const f = FEATURE_OF[c];
+  const letter = f === FEATURE_UPPER || f === FEATURE_LOWER;
+  const ld = letter ? LD_LETTER : f === FEATURE_DIGIT ? LD_DIGIT : c === SPACE ? LD_SPACE : 0;
+  return f | (letter ? 1 : 0) << CHAR_LETTER_SHIFT | (f === FEATURE_DIGIT ? CHAR_DIGIT : 0) | (f === FEATURE_DOT ? 1 : 0) << CHAR_DOT_SHIFT | (f === FEATURE_COLON ? 1 : 0) << CHAR_COLON_SHIFT | ((f & ENCODED_FEATURES) !== 0 ? CHAR_ENCODED : 0) | (isGroupSeparator(c) ? CHAR_GROUP_SEPARATOR : 0) | ld << CHAR_LD_SHIFT | symbolOf(c) << CHAR_SYMBOL_SHIFT;
+});
 var FEATURE_SCAN_LIMIT = 8192;
 var ALL_FEATURES = 65535;
-function textFeatures(text) {
-  const length = text.length;
+function textFeatures(text2) {
+  const length = text2.length;
   if (length > FEATURE_SCAN_LIMIT) {
+    const found = keywordsIn(text2);
     return {
       length,
-      digits: length,
       letters: length,
       digitRun: length,
       dots: length,
@@ -81910,13 +82712,21 @@ function textFeatures(text) {
       flags: ALL_FEATURES,
       ascii: false,
       encodedRun: length,
-      percent: true
+      percent: true,
+      rules: found.rules,
+      keywords: found.groups
     };
   }
+  const m = keywordMatcher();
+  const delta = m.delta;
+  const groupBits = m.groupBits;
+  let row = 0;
+  let groups2 = 0;
+  let rules;
+  let ld = 0;
   let flags = 0;
-  let digits = 0;
   let letters = 0;
-  let run2 = 0;
+  let run3 = 0;
   let seps = 0;
   let digitRun = 0;
   let dots = 0;
@@ -81924,41 +82734,40 @@ function textFeatures(text) {
   let nonAscii = 0;
   let encoded = 0;
   let encodedRun = 0;
-  let percent = false;
   for (let i = 0; i < length; i++) {
-    const c = text.charCodeAt(i);
-    const f = c < 128 ? FEATURE_OF[c] : 0;
-    flags |= f;
-    if ((f & ENCODED_FEATURES) !== 0) {
-      encoded++;
-    } else {
-      if (encoded > encodedRun) encodedRun = encoded;
-      encoded = 0;
-      nonAscii |= c & 65408;
-      if (c === 37) percent = true;
+    const c = text2.charCodeAt(i);
+    let info2 = 0;
+    if (c < 128) info2 = CHAR_INFO[c];
+    else nonAscii = 1;
+    const entry = delta[row + (info2 >>> CHAR_SYMBOL_SHIFT)];
+    row = entry & -2;
+    if ((entry & 1) !== 0) {
+      groups2 |= groupBits[row / SYMBOLS];
+      rules = addOutputs(m, row, rules);
     }
-    if (f === FEATURE_DIGIT) {
-      digits++;
-      run2++;
+    ld = LD_NEXT[ld * 4 + (info2 >>> CHAR_LD_SHIFT & 3)];
+    flags |= info2;
+    letters += info2 >>> CHAR_LETTER_SHIFT & 1;
+    dots += info2 >>> CHAR_DOT_SHIFT & 1;
+    colons += info2 >>> CHAR_COLON_SHIFT & 1;
+    encoded = (info2 & CHAR_ENCODED) !== 0 ? encoded + 1 : 0;
+    if (encoded > encodedRun) encodedRun = encoded;
+    if ((info2 & CHAR_DIGIT) !== 0) {
+      run3++;
       seps = 0;
-      continue;
-    }
-    if (f === FEATURE_UPPER || f === FEATURE_LOWER) letters++;
-    else if (f === FEATURE_DOT) dots++;
-    else if (f === FEATURE_COLON) colons++;
-    if (run2 > 0 && seps < 2 && isGroupSeparator(c)) {
+      if (run3 > digitRun) digitRun = run3;
+    } else if ((info2 & CHAR_GROUP_SEPARATOR) !== 0 && run3 > 0 && seps < 2) {
       seps++;
-      continue;
+    } else {
+      run3 = 0;
+      seps = 0;
     }
-    if (run2 > digitRun) digitRun = run2;
-    run2 = 0;
-    seps = 0;
   }
-  if (run2 > digitRun) digitRun = run2;
-  if (encoded > encodedRun) encodedRun = encoded;
+  clearSeen(m, rules);
+  flags &= CHAR_FEATURES;
+  if (ld === LD_FOUND) flags |= FEATURE_LETTERS_THEN_DIGITS;
   return {
     length,
-    digits,
     letters,
     digitRun,
     dots,
@@ -81966,18 +82775,20 @@ function textFeatures(text) {
     flags,
     ascii: nonAscii === 0,
     encodedRun,
-    percent
+    percent: (flags & FEATURE_PERCENT) !== 0,
+    rules,
+    keywords: groups2
   };
 }
 function isGroupSeparator(c) {
   return c === SPACE || c === DASH || c === DOT || c === 40 || c === 41 || c === 47;
 }
-function mayMatch(detector, features, text) {
+function mayMatch(detector, features, text2) {
   const p = detector.prefilter;
-  return features.length >= p.minLength && features.digitRun >= p.minDigitRun && features.letters >= p.minLetters && (features.flags & p.all) === p.all && (p.any === 0 || (features.flags & p.any) !== 0) && (p.test === void 0 || p.test(text, features));
+  return features.length >= p.minLength && features.digitRun >= p.minDigitRun && features.letters >= p.minLetters && (features.flags & p.all) === p.all && (p.any === 0 || (features.flags & p.any) !== 0) && (p.keywords === 0 || (features.keywords & p.keywords) !== 0) && (p.test === void 0 || p.test(text2, features));
 }
 function needs(p) {
-  return { minLength: 0, minDigitRun: 0, minLetters: 0, all: 0, any: 0, ...p };
+  return { minLength: 0, minDigitRun: 0, minLetters: 0, all: 0, any: 0, keywords: 0, ...p };
 }
 function isDigit(c) {
   return c >= 48 && c <= 57;
@@ -81997,19 +82808,19 @@ function isIdentChar(c) {
 function isWhitespace(c) {
   return c === SPACE || c === 9 || c === 10 || c === 13;
 }
-function forEachMatch(re, text, onMatch) {
+function forEachMatch(re, text2, onMatch) {
   re.lastIndex = 0;
   let m;
-  while ((m = re.exec(text)) !== null) {
+  while ((m = re.exec(text2)) !== null) {
     const resume = onMatch(m);
     re.lastIndex = resume > m.index ? resume : m.index + 1;
   }
 }
-function luhnValid(text, start, end) {
+function luhnValid(text2, start, end) {
   let sum = 0;
   let double = false;
   for (let i = end - 1; i >= start; i--) {
-    const c = text.charCodeAt(i);
+    const c = text2.charCodeAt(i);
     if (!isDigit(c)) continue;
     let d = c - 48;
     if (double) {
@@ -82027,25 +82838,25 @@ function allSameChar(value) {
   }
   return true;
 }
-function digitsOf2(text, start = 0, end = text.length) {
+function digitsOf2(text2, start = 0, end = text2.length) {
   let digits = "";
-  for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) digits += text.charAt(i);
+  for (let i = start; i < end; i++) if (isDigit(text2.charCodeAt(i))) digits += text2.charAt(i);
   return digits;
 }
-function countDigits(text, start, end) {
+function countDigits(text2, start, end) {
   let n = 0;
-  for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) n++;
+  for (let i = start; i < end; i++) if (isDigit(text2.charCodeAt(i))) n++;
   return n;
 }
 var EMAIL_RE = /@[A-Za-z0-9.-]{1,253}/g;
 var TLD_RE = /^[A-Za-z]{2,63}$/;
 var ASSET_SCALE_RE = /^\d{1,2}x$/i;
-function domainEnd(text, from, to) {
+function domainEnd(text2, from, to) {
   let end = to;
-  while (end > from && (text.charCodeAt(end - 1) === DOT || text.charCodeAt(end - 1) === DASH)) {
+  while (end > from && (text2.charCodeAt(end - 1) === DOT || text2.charCodeAt(end - 1) === DASH)) {
     end--;
   }
-  const labels = text.slice(from, end).split(".");
+  const labels = text2.slice(from, end).split(".");
   if (labels.length < 2) return -1;
   for (const label of labels) {
     if (label.length === 0 || label.length > 63) return -1;
@@ -82059,20 +82870,20 @@ function domainEnd(text, from, to) {
 function isLocalPartChar(c) {
   return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
 }
-function localPartStart(text, at) {
+function localPartStart(text2, at) {
   let start = at;
-  while (start > 0 && at - start <= 64 && isLocalPartChar(text.charCodeAt(start - 1))) start--;
+  while (start > 0 && at - start <= 64 && isLocalPartChar(text2.charCodeAt(start - 1))) start--;
   if (at - start > 64) return -1;
-  while (start < at && text.charCodeAt(start) === DOT) start++;
+  while (start < at && text2.charCodeAt(start) === DOT) start++;
   return start < at ? start : -1;
 }
-function scanEmail(text, out) {
-  forEachMatch(EMAIL_RE, text, (m) => {
+function scanEmail(text2, out2) {
+  forEachMatch(EMAIL_RE, text2, (m) => {
     const at = m.index;
     const matchEnd = at + m[0].length;
-    const start = localPartStart(text, at);
-    const end = start < 0 ? -1 : domainEnd(text, at + 1, matchEnd);
-    if (end > 0 && text.slice(start, at) !== "git") out.push(start, end);
+    const start = localPartStart(text2, at);
+    const end = start < 0 ? -1 : domainEnd(text2, at + 1, matchEnd);
+    if (end > 0 && text2.slice(start, at) !== "git") out2.push(start, end);
     return matchEnd;
   });
 }
@@ -82133,33 +82944,33 @@ function validNationalPhone(candidate) {
 }
 var NATIONAL_PHONE_CACHE = /* @__PURE__ */ new Map();
 var SSN_SHAPE_RE = /^\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}$/;
-function scanPhone(text, out) {
-  forEachMatch(PHONE_INTL_RE, text, (m) => {
+function scanPhone(text2, out2) {
+  forEachMatch(PHONE_INTL_RE, text2, (m) => {
     const end = m.index + m[0].length;
-    if (validIntlPhone(m[0], text.charCodeAt(end))) out.push(m.index, end);
+    if (validIntlPhone(m[0], text2.charCodeAt(end))) out2.push(m.index, end);
     return end;
   });
-  forEachMatch(PHONE_NANP_RE, text, (m) => {
+  forEachMatch(PHONE_NANP_RE, text2, (m) => {
     const end = m.index + m[0].length;
-    if (validNanpPhone(m[0])) out.push(m.index, end);
+    if (validNanpPhone(m[0])) out2.push(m.index, end);
     return end;
   });
-  forEachMatch(PHONE_BR_RE, text, (m) => {
+  forEachMatch(PHONE_BR_RE, text2, (m) => {
     const end = m.index + m[0].length;
-    if (parsePhoneNumber4(m[0], "BR")?.isValid() === true) out.push(m.index, end);
+    if (parsePhoneNumber4(m[0], "BR")?.isValid() === true) out2.push(m.index, end);
     return end;
   });
-  if (text.includes("0")) {
-    forEachMatch(PHONE_NATIONAL_RE, text, (m) => {
+  if (text2.includes("0")) {
+    forEachMatch(PHONE_NATIONAL_RE, text2, (m) => {
       const end = m.index + m[0].length;
-      if (validNationalPhone(m[0])) out.push(m.index, end);
+      if (validNationalPhone(m[0])) out2.push(m.index, end);
       return end;
     });
   }
 }
-function wholePhone(text, key) {
+function wholePhone(text2, key) {
   if (!key.phone) return false;
-  const value = text.trim();
+  const value = text2.trim();
   if (!PHONE_VALUE_RE.test(value)) return false;
   const ext = PHONE_EXTENSION_RE.exec(value);
   const digits = countDigits(value, 0, ext === null ? value.length : ext.index);
@@ -82178,23 +82989,23 @@ function cardShapeOk(lengths, from, to) {
   }
   return national || fours;
 }
-function cardDigitsOk(text, start, end) {
-  const digits = digitsOf2(text, start, end);
-  return isIssuedCardNumber(digits) && !allSameChar(digits) && luhnValid(text, start, end);
+function cardDigitsOk(text2, start, end) {
+  const digits = digitsOf2(text2, start, end);
+  return isIssuedCardNumber(digits) && !allSameChar(digits) && luhnValid(text2, start, end);
 }
-function scanCards(text, out) {
-  forEachMatch(CARD_RUN_RE, text, (m) => {
+function scanCards(text2, out2) {
+  forEachMatch(CARD_RUN_RE, text2, (m) => {
     const runEnd = m.index + m[0].length;
-    const after = text.charCodeAt(runEnd);
-    const tailOk = !isAlnum(after) && after !== 95 && !(after === DOT && isDigit(text.charCodeAt(runEnd + 1)));
+    const after = text2.charCodeAt(runEnd);
+    const tailOk = !isAlnum(after) && after !== 95 && !(after === DOT && isDigit(text2.charCodeAt(runEnd + 1)));
     const starts = [];
     const ends = [];
     const seps = [];
     let i = m.index;
     while (i < runEnd) {
-      const sep4 = isDigit(text.charCodeAt(i)) ? 0 : text.charCodeAt(i++);
+      const sep4 = isDigit(text2.charCodeAt(i)) ? 0 : text2.charCodeAt(i++);
       const s = i;
-      while (i < runEnd && isDigit(text.charCodeAt(i))) i++;
+      while (i < runEnd && isDigit(text2.charCodeAt(i))) i++;
       starts.push(s);
       ends.push(i);
       seps.push(sep4);
@@ -82210,12 +83021,12 @@ function scanCards(text, out) {
         const isTail = h === starts.length - 1;
         const s = starts[g] ?? 0;
         const e = ends[h] ?? 0;
-        if (digits >= 13 && (!isTail || tailOk) && cardShapeOk(lengths, g, h) && cardDigitsOk(text, s, e)) {
+        if (digits >= 13 && (!isTail || tailOk) && cardShapeOk(lengths, g, h) && cardDigitsOk(text2, s, e)) {
           best = h;
         }
       }
       if (best >= 0) {
-        out.push(starts[g] ?? 0, ends[best] ?? 0);
+        out2.push(starts[g] ?? 0, ends[best] ?? 0);
         g = best + 1;
       } else {
         g++;
@@ -82230,24 +83041,24 @@ var IBAN_LENGTHS = new Map(
     ([country, spec]) => spec.chars ? [[country, spec.chars]] : []
   )
 );
-function ibanEnd(text, start, limit) {
-  const length = IBAN_LENGTHS.get(text.slice(start, start + 2).toUpperCase());
+function ibanEnd(text2, start, limit) {
+  const length = IBAN_LENGTHS.get(text2.slice(start, start + 2).toUpperCase());
   if (length === void 0) return -1;
   let compact2 = "";
   let i = start;
   let separator = 0;
   while (i < limit && compact2.length < length) {
-    const c = text.charCodeAt(i);
+    const c = text2.charCodeAt(i);
     if (c === SPACE || c === DASH) {
       if (separator !== 0 && c !== separator) return -1;
       separator = c;
       i++;
       continue;
     }
-    compact2 += text.charAt(i);
+    compact2 += text2.charAt(i);
     i++;
   }
-  if (compact2.length !== length || isAlnum(text.charCodeAt(i))) return -1;
+  if (compact2.length !== length || isAlnum(text2.charCodeAt(i))) return -1;
   if (compact2 !== compact2.toUpperCase() && compact2 !== compact2.toLowerCase()) return -1;
   if (!mod97Ok(compact2)) return -1;
   return ibanChecksOk(compact2.toUpperCase()) ? i : -1;
@@ -82269,11 +83080,11 @@ function ibanChecksOk(iban3) {
   const { valid, errorCodes } = validateIBAN(iban3);
   return valid || errorCodes.length > 0 && errorCodes.every((e) => e === ValidationErrorsIBAN.WrongAccountBankBranchChecksum);
 }
-function scanIban(text, out) {
-  forEachMatch(IBAN_RE, text, (m) => {
-    const end = ibanEnd(text, m.index, m.index + m[0].length);
+function scanIban(text2, out2) {
+  forEachMatch(IBAN_RE, text2, (m) => {
+    const end = ibanEnd(text2, m.index, m.index + m[0].length);
     if (end < 0) return -1;
-    out.push(m.index, end);
+    out2.push(m.index, end);
     return end;
   });
 }
@@ -82284,16 +83095,16 @@ function ssnRangesOk(digits) {
   if (area === "000" || area === "666" || area.startsWith("9")) return false;
   return digits.slice(3, 5) !== "00" && digits.slice(5, 9) !== "0000";
 }
-function scanSsn(text, out) {
-  forEachMatch(SSN_RE, text, (m) => {
+function scanSsn(text2, out2) {
+  forEachMatch(SSN_RE, text2, (m) => {
     const end = m.index + m[0].length;
-    if (ssnRangesOk(digitsOf2(m[0]))) out.push(m.index, end);
+    if (ssnRangesOk(digitsOf2(m[0]))) out2.push(m.index, end);
     return end;
   });
 }
-function wholeSsn(text, key) {
+function wholeSsn(text2, key) {
   if (!key.ssn) return false;
-  const value = text.trim();
+  const value = text2.trim();
   return SSN_VALUE_RE.test(value) && ssnRangesOk(digitsOf2(value));
 }
 var IPV4_RE = /(?<![\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)/g;
@@ -82311,19 +83122,19 @@ function isHex(c) {
 function isIpv6Char(c) {
   return isHex(c) || c === COLON || c === DOT;
 }
-function ipv6Range(text, start, end) {
+function ipv6Range(text2, start, end) {
   if (end - start > 45) return null;
-  const before = text.charCodeAt(start - 1);
-  const after = text.charCodeAt(end);
+  const before = text2.charCodeAt(start - 1);
+  const after = text2.charCodeAt(end);
   if (isAlnum(before) || before === 95 || isAlnum(after) || after === 95) return null;
-  const e = ipv6End(text, start, end);
+  const e = ipv6End(text2, start, end);
   return e > 0 ? [start, e] : null;
 }
-function ipv6End(text, start, end) {
+function ipv6End(text2, start, end) {
   let e = end;
-  while (e > start && text.charCodeAt(e - 1) === DOT) e--;
-  if (text.charCodeAt(e - 1) === COLON && text.charCodeAt(e - 2) !== COLON) e--;
-  const candidate = text.slice(start, e);
+  while (e > start && text2.charCodeAt(e - 1) === DOT) e--;
+  if (text2.charCodeAt(e - 1) === COLON && text2.charCodeAt(e - 2) !== COLON) e--;
+  const candidate = text2.slice(start, e);
   if (!isIPv6(candidate) || countDigits(candidate, 0, candidate.length) === 0) return -1;
   let groups2 = 0;
   for (const g of candidate.split(":")) if (g.length > 0) groups2++;
@@ -82332,49 +83143,49 @@ function ipv6End(text, start, end) {
 var VERSION_WORDS = new Set(
   "version versions ver v build release rel firmware fw os ios android macos windows nt rv kernel patch rev revision chrome chromium safari firefox edge edg opera msie trident webkit applewebkit gecko mobile oid oids sdk api app client agent driver engine".split(" ")
 );
-function versionContext(text, start) {
+function versionContext(text2, start) {
   let i = start - 1;
-  if (text.charCodeAt(i) === 47) {
+  if (text2.charCodeAt(i) === 47) {
     let w = i;
-    while (w > 0 && i - w < 24 && (isAlnum(text.charCodeAt(w - 1)) || text.charCodeAt(w - 1) === 95))
+    while (w > 0 && i - w < 24 && (isAlnum(text2.charCodeAt(w - 1)) || text2.charCodeAt(w - 1) === 95))
       w--;
     if (w === i) return false;
-    const before = text.charCodeAt(w - 1);
+    const before = text2.charCodeAt(w - 1);
     if (!(Number.isNaN(before) || isWhitespace(before) || before === 40 || before === 59))
       return false;
-    return isUpper(text.charCodeAt(w)) || VERSION_WORDS.has(text.slice(w, i).toLowerCase());
+    return isUpper(text2.charCodeAt(w)) || VERSION_WORDS.has(text2.slice(w, i).toLowerCase());
   }
-  while (i >= 0 && i >= start - 3 && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === COLON)) {
+  while (i >= 0 && i >= start - 3 && (text2.charCodeAt(i) === SPACE || text2.charCodeAt(i) === COLON)) {
     i--;
   }
   const wordEnd = i + 1;
-  while (i >= 0 && wordEnd - i <= 12 && (isLower(text.charCodeAt(i)) || isUpper(text.charCodeAt(i))))
+  while (i >= 0 && wordEnd - i <= 12 && (isLower(text2.charCodeAt(i)) || isUpper(text2.charCodeAt(i))))
     i--;
   if (wordEnd - i > 12 || wordEnd === i + 1) return false;
-  return VERSION_WORDS.has(text.slice(i + 1, wordEnd).toLowerCase());
+  return VERSION_WORDS.has(text2.slice(i + 1, wordEnd).toLowerCase());
 }
-function zoneEnd(text, end) {
-  if (text.charCodeAt(end) !== 37) return end;
+function zoneEnd(text2, end) {
+  if (text2.charCodeAt(end) !== 37) return end;
   let i = end + 1;
-  while (i - end <= 16 && (isIdentChar(text.charCodeAt(i)) || text.charCodeAt(i) === 37)) i++;
+  while (i - end <= 16 && (isIdentChar(text2.charCodeAt(i)) || text2.charCodeAt(i) === 37)) i++;
   return i > end + 1 ? i : end;
 }
-function scanIp(text, out) {
-  if (text.includes(".")) {
-    forEachMatch(IPV4_RE, text, (m) => {
+function scanIp(text2, out2) {
+  if (text2.includes(".")) {
+    forEachMatch(IPV4_RE, text2, (m) => {
       const end = m.index + m[0].length;
-      if (validIpv4(m[0]) && !versionContext(text, m.index)) out.push(m.index, end);
+      if (validIpv4(m[0]) && !versionContext(text2, m.index)) out2.push(m.index, end);
       return end;
     });
   }
-  if (text.includes(":")) {
-    forEachMatch(IPV6_RE, text, (m) => {
+  if (text2.includes(":")) {
+    forEachMatch(IPV6_RE, text2, (m) => {
       let start = m.index;
-      while (start > 0 && m.index - start <= 45 && isIpv6Char(text.charCodeAt(start - 1))) start--;
+      while (start > 0 && m.index - start <= 45 && isIpv6Char(text2.charCodeAt(start - 1))) start--;
       let end = m.index + 1;
-      while (isIpv6Char(text.charCodeAt(end))) end++;
-      const range = ipv6Range(text, start, end);
-      if (range !== null) out.push(range[0], zoneEnd(text, range[1]));
+      while (isIpv6Char(text2.charCodeAt(end))) end++;
+      const range = ipv6Range(text2, start, end);
+      if (range !== null) out2.push(range[0], zoneEnd(text2, range[1]));
       return end;
     });
   }
@@ -82392,44 +83203,44 @@ function joseHeader(part) {
     return null;
   }
 }
-function scanJwt(text, out) {
-  forEachMatch(JWT_RE, text, (m) => {
+function scanJwt(text2, out2) {
+  forEachMatch(JWT_RE, text2, (m) => {
     let end = m.index + m[0].length;
     const header = joseHeader(m[0].slice(0, m[0].indexOf(".")));
     if (header === null) return end;
     if (typeof header.enc === "string") {
       JWE_TAIL_RE.lastIndex = end;
-      if (JWE_TAIL_RE.test(text)) end = JWE_TAIL_RE.lastIndex;
+      if (JWE_TAIL_RE.test(text2)) end = JWE_TAIL_RE.lastIndex;
     }
-    out.push(m.index, end);
+    out2.push(m.index, end);
     return end;
   });
 }
 var PEM_BEGIN_RE = /-----BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----/g;
 var PEM_END_RE = /-----END (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----/y;
 var PEM_BODY_RE = /[A-Za-z0-9+/=\s\\:,-]*/y;
-function scanPrivateKey(text, out) {
-  let noEndFrom = text.length + 1;
-  forEachMatch(PEM_BEGIN_RE, text, (m) => {
+function scanPrivateKey(text2, out2) {
+  let noEndFrom = text2.length + 1;
+  forEachMatch(PEM_BEGIN_RE, text2, (m) => {
     const headerEnd = m.index + m[0].length;
     let end = -1;
-    let idx = headerEnd < noEndFrom ? text.indexOf("-----END ", headerEnd) : -1;
+    let idx = headerEnd < noEndFrom ? text2.indexOf("-----END ", headerEnd) : -1;
     while (idx >= 0) {
       PEM_END_RE.lastIndex = idx;
-      if (PEM_END_RE.test(text)) {
+      if (PEM_END_RE.test(text2)) {
         end = PEM_END_RE.lastIndex;
         break;
       }
-      idx = text.indexOf("-----END ", idx + 1);
+      idx = text2.indexOf("-----END ", idx + 1);
     }
     if (end < 0) {
       noEndFrom = Math.min(noEndFrom, headerEnd);
       PEM_BODY_RE.lastIndex = headerEnd;
-      PEM_BODY_RE.test(text);
+      PEM_BODY_RE.test(text2);
       end = PEM_BODY_RE.lastIndex;
-      while (end > headerEnd && isWhitespace(text.charCodeAt(end - 1))) end--;
+      while (end > headerEnd && isWhitespace(text2.charCodeAt(end - 1))) end--;
     }
-    out.push(m.index, end);
+    out2.push(m.index, end);
     return end;
   });
 }
@@ -82439,19 +83250,19 @@ var SLACK_TOKEN_RE = /(?<![\w-])xox[abeoprs]-[A-Za-z0-9-]{10,250}|https:\/\/hook
 var STRIPE_KEY_RE = /(?<!\w)[rs]k_(?:live|test)_[A-Za-z0-9]{16,247}(?![A-Za-z0-9])/g;
 var GOOGLE_API_KEY_RE = /(?<![\w-])AIza[\w-]{35}(?![\w-])/g;
 function scanWhole(re) {
-  return (text, out) => {
-    forEachMatch(re, text, (m) => {
+  return (text2, out2) => {
+    forEachMatch(re, text2, (m) => {
       const end = m.index + m[0].length;
-      out.push(m.index, end);
+      out2.push(m.index, end);
       return end;
     });
   };
 }
 var SPLIT_GITHUB_TOKEN_RE = /(?:^|[^A-Za-z0-9])gh[pousr]_[^A-Za-z0-9\n](?:[^\n]{0,10}[^A-Za-z0-9\n])?([A-Za-z0-9]{36})(?:[^A-Za-z0-9]|$)/g;
-function splitGithubTokens(text) {
+function splitGithubTokens(text2) {
   const hits = [];
-  if (text.length < 42 || !SPLIT_GITHUB_PREFIX_RE.test(text)) return hits;
-  forEachMatch(SPLIT_GITHUB_TOKEN_RE, text, (m) => {
+  if (text2.length < 42 || !SPLIT_GITHUB_PREFIX_RE.test(text2)) return hits;
+  forEachMatch(SPLIT_GITHUB_TOKEN_RE, text2, (m) => {
     const body = m[1] ?? "";
     const start = m.index + m[0].lastIndexOf(body);
     const end = start + body.length;
@@ -82465,20 +83276,20 @@ function splitGithubTokens(text) {
 var SPLIT_GITHUB_PREFIX_RE = /gh[pousr]_/;
 var AWS_SECRET_RE = /secret[_.-]?(?:access[_.-]?)?key["']?[ \t]{0,8}(?:=>|:=|[:=])[ \t]{0,8}["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi;
 var AWS_SECRET_VALUE_RE = /^[A-Za-z0-9/+]{40}$/;
-function scanAwsSecret(text, out) {
-  forEachMatch(AWS_SECRET_RE, text, (m) => {
+function scanAwsSecret(text2, out2) {
+  forEachMatch(AWS_SECRET_RE, text2, (m) => {
     const end = m.index + m[0].length;
     let idStart = m.index;
-    while (idStart > 0 && m.index - idStart < 64 && isIdentChar(text.charCodeAt(idStart - 1))) {
+    while (idStart > 0 && m.index - idStart < 64 && isIdentChar(text2.charCodeAt(idStart - 1))) {
       idStart--;
     }
-    const name = text.slice(idStart, end - 40).toLowerCase();
-    if (name.includes("aws") || name.includes("access")) out.push(end - 40, end);
+    const name = text2.slice(idStart, end - 40).toLowerCase();
+    if (name.includes("aws") || name.includes("access")) out2.push(end - 40, end);
     return end;
   });
 }
-function wholeAwsSecret(text, key) {
-  return key.awsSecret && text.length >= 40 && AWS_SECRET_VALUE_RE.test(text.trim());
+function wholeAwsSecret(text2, key) {
+  return key.awsSecret && text2.length >= 40 && AWS_SECRET_VALUE_RE.test(text2.trim());
 }
 var SECRET_WORDS = /* @__PURE__ */ new Set([
   "password",
@@ -82733,8 +83544,8 @@ function namesCode(key) {
   const last = w[w.length - 1] ?? "";
   return CODE_WORDS.has(last) || last === "code" && CODE_WORDS.has(w[w.length - 2] ?? "");
 }
-function wholeGenericSecret(text, key) {
-  const value = text.trim();
+function wholeGenericSecret(text2, key) {
+  const value = text2.trim();
   if (namesCode(key) && CODE_RE.test(value)) return true;
   if (!key.secretLike) return false;
   if (value.length < (key.passwordLike ? 6 : 8) || isPlaceholder(value)) return false;
@@ -82790,38 +83601,38 @@ function endsUnquoted(c) {
 function isListSeparator(c) {
   return c === 38 || c === 59 || c === 44;
 }
-function endsBareValue(text, i) {
-  const c = text.charCodeAt(i);
+function endsBareValue(text2, i) {
+  const c = text2.charCodeAt(i);
   if (endsUnquoted(c) || c === 59) return true;
   if (c !== 44 && c !== 38) return false;
   let j = i + 1;
-  while (j - i < 4 && text.charCodeAt(j) === c) j++;
-  const next = text.charCodeAt(j);
-  return Number.isNaN(next) || isWhitespace(next) || next === 59 || startsParameter(text, j);
+  while (j - i < 4 && text2.charCodeAt(j) === c) j++;
+  const next = text2.charCodeAt(j);
+  return Number.isNaN(next) || isWhitespace(next) || next === 59 || startsParameter(text2, j);
 }
-function startsParameter(text, i) {
-  let j = text.charCodeAt(i) === SPACE ? i + 1 : i;
-  const first = text.charCodeAt(j);
+function startsParameter(text2, i) {
+  let j = text2.charCodeAt(i) === SPACE ? i + 1 : i;
+  const first = text2.charCodeAt(j);
   if (!isAlnum(first) && first !== 95) return false;
   const limit = j + 64;
-  while (j < limit && isIdentChar(text.charCodeAt(j))) j++;
-  return text.charCodeAt(j) === 61;
+  while (j < limit && isIdentChar(text2.charCodeAt(j))) j++;
+  return text2.charCodeAt(j) === 61;
 }
-function unquotedEnd(text, start) {
+function unquotedEnd(text2, start) {
   let i = start;
   for (; i - start < MAX_VALUE; i++) {
-    if (endsBareValue(text, i)) break;
+    if (endsBareValue(text2, i)) break;
   }
-  while (i > start && (isListSeparator(text.charCodeAt(i - 1)) || text.charCodeAt(i - 1) === DOT)) {
+  while (i > start && (isListSeparator(text2.charCodeAt(i - 1)) || text2.charCodeAt(i - 1) === DOT)) {
     i--;
   }
   return i;
 }
-function valueRange(text, start) {
+function valueRange(text2, start) {
   let i = start;
-  const escaped = text.charCodeAt(i) === BACKSLASH;
+  const escaped = text2.charCodeAt(i) === BACKSLASH;
   if (escaped) i++;
-  const quote = text.charCodeAt(i);
+  const quote = text2.charCodeAt(i);
   let vs;
   let ve;
   if (quote === 34 || quote === 39 || quote === 96 || quote === 123 && !escaped) {
@@ -82829,120 +83640,120 @@ function valueRange(text, start) {
     vs = i + 1;
     ve = vs;
     let closed = false;
-    for (; ve - vs < MAX_VALUE && ve < text.length; ve++) {
-      const c = text.charCodeAt(ve);
+    for (; ve - vs < MAX_VALUE && ve < text2.length; ve++) {
+      const c = text2.charCodeAt(ve);
       if (c === 10 || c === 13) break;
-      if (escaped ? c === BACKSLASH && text.charCodeAt(ve + 1) === close : c === close) {
+      if (escaped ? c === BACKSLASH && text2.charCodeAt(ve + 1) === close : c === close) {
         closed = true;
         break;
       }
-      if (!escaped && c === BACKSLASH && ve + 1 < text.length) ve++;
+      if (!escaped && c === BACKSLASH && ve + 1 < text2.length) ve++;
     }
-    if (!closed) ve = unquotedEnd(text, vs);
-    if (quote === 123 && (!closed || text.charCodeAt(vs) === 123)) return null;
+    if (!closed) ve = unquotedEnd(text2, vs);
+    if (quote === 123 && (!closed || text2.charCodeAt(vs) === 123)) return null;
   } else if (escaped) {
     return null;
   } else {
     vs = i;
-    ve = unquotedEnd(text, vs);
+    ve = unquotedEnd(text2, vs);
   }
   let sp = vs;
-  while (sp - vs < 8 && (isLower(text.charCodeAt(sp)) || isUpper(text.charCodeAt(sp)))) sp++;
-  if (sp > vs && text.charCodeAt(sp) === SPACE && AUTH_SCHEMES.has(text.slice(vs, sp).toLowerCase())) {
+  while (sp - vs < 8 && (isLower(text2.charCodeAt(sp)) || isUpper(text2.charCodeAt(sp)))) sp++;
+  if (sp > vs && text2.charCodeAt(sp) === SPACE && AUTH_SCHEMES.has(text2.slice(vs, sp).toLowerCase())) {
     let t = sp;
-    while (text.charCodeAt(t) === SPACE) t++;
-    const te = unquotedEnd(text, t);
+    while (text2.charCodeAt(t) === SPACE) t++;
+    const te = unquotedEnd(text2, t);
     return te > t ? [t, quote === 34 || quote === 39 || quote === 96 ? Math.min(te, ve) : te] : null;
   }
   return ve > vs ? [vs, ve] : null;
 }
-function scanKeyValueSecrets(text, out) {
-  forEachMatch(SECRET_KEYWORD_RE, text, (m) => {
+function scanKeyValueSecrets(text2, out2) {
+  forEachMatch(SECRET_KEYWORD_RE, text2, (m) => {
     let idStart = m.index;
-    while (idStart > 0 && m.index - idStart < MAX_IDENT && isIdentChar(text.charCodeAt(idStart - 1)))
+    while (idStart > 0 && m.index - idStart < MAX_IDENT && isIdentChar(text2.charCodeAt(idStart - 1)))
       idStart--;
     let idEnd = m.index + m[0].length;
-    while (idEnd - idStart < MAX_IDENT && isIdentChar(text.charCodeAt(idEnd))) idEnd++;
-    if (isIdentChar(text.charCodeAt(idEnd)) || isIdentChar(text.charCodeAt(idStart - 1))) {
-      while (isIdentChar(text.charCodeAt(idEnd))) idEnd++;
+    while (idEnd - idStart < MAX_IDENT && isIdentChar(text2.charCodeAt(idEnd))) idEnd++;
+    if (isIdentChar(text2.charCodeAt(idEnd)) || isIdentChar(text2.charCodeAt(idStart - 1))) {
+      while (isIdentChar(text2.charCodeAt(idEnd))) idEnd++;
       return idEnd;
     }
-    while (idEnd > idStart && (text.charCodeAt(idEnd - 1) === DOT || text.charCodeAt(idEnd - 1) === DASH))
+    while (idEnd > idStart && (text2.charCodeAt(idEnd - 1) === DOT || text2.charCodeAt(idEnd - 1) === DASH))
       idEnd--;
-    const name = text.slice(idStart, idEnd);
-    if (text.charCodeAt(idStart - 1) === 91 && PLACEHOLDER_LABELS.has(name)) return idEnd;
+    const name = text2.slice(idStart, idEnd);
+    if (text2.charCodeAt(idStart - 1) === 91 && PLACEHOLDER_LABELS.has(name)) return idEnd;
     const key = keyContext(name);
     if (!key.secretLike) return idEnd;
     let range = null;
     let prose = false;
     let spaced;
-    const before = text.charCodeAt(idStart - 1);
-    if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
+    const before = text2.charCodeAt(idStart - 1);
+    if (key.words.length === 1 && key.words[0] === "bearer" && text2.charCodeAt(idEnd) === SPACE) {
       let t = idEnd;
-      while (text.charCodeAt(t) === SPACE) t++;
-      const te = unquotedEnd(text, t);
+      while (text2.charCodeAt(t) === SPACE) t++;
+      const te = unquotedEnd(text2, t);
       range = te > t ? [t, te] : null;
-    } else if (before === 60 && sticky(ELEMENT_VALUE_RE, text, idEnd)) {
+    } else if (before === 60 && sticky(ELEMENT_VALUE_RE, text2, idEnd)) {
       const vs2 = ELEMENT_VALUE_RE.lastIndex;
-      const ve2 = unquotedEnd(text, vs2);
+      const ve2 = unquotedEnd(text2, vs2);
       range = ve2 > vs2 ? [vs2, ve2] : null;
-    } else if ((before === 34 || before === 39) && sticky(XML_VALUE_ATTR_RE, text, idEnd)) {
-      range = valueRange(text, XML_VALUE_ATTR_RE.lastIndex);
-    } else if (sticky(KEY_VALUE_SEPARATOR_RE, text, idEnd)) {
+    } else if ((before === 34 || before === 39) && sticky(XML_VALUE_ATTR_RE, text2, idEnd)) {
+      range = valueRange(text2, XML_VALUE_ATTR_RE.lastIndex);
+    } else if (sticky(KEY_VALUE_SEPARATOR_RE, text2, idEnd)) {
       if (key.words.includes("cookie")) {
-        const end = scanCookieValues(text, KEY_VALUE_SEPARATOR_RE.lastIndex, out);
+        const end = scanCookieValues(text2, KEY_VALUE_SEPARATOR_RE.lastIndex, out2);
         return Math.max(end, idEnd);
       }
-      range = valueRange(text, KEY_VALUE_SEPARATOR_RE.lastIndex);
-    } else if (key.passwordLike && sticky(SPACE_THEN_QUOTE_RE, text, idEnd)) {
-      range = valueRange(text, SPACE_THEN_QUOTE_RE.lastIndex);
-    } else if (key.passwordLike && sticky(PROSE_SEPARATOR_RE, text, idEnd)) {
-      range = valueRange(text, PROSE_SEPARATOR_RE.lastIndex);
+      range = valueRange(text2, KEY_VALUE_SEPARATOR_RE.lastIndex);
+    } else if (key.passwordLike && sticky(SPACE_THEN_QUOTE_RE, text2, idEnd)) {
+      range = valueRange(text2, SPACE_THEN_QUOTE_RE.lastIndex);
+    } else if (key.passwordLike && sticky(PROSE_SEPARATOR_RE, text2, idEnd)) {
+      range = valueRange(text2, PROSE_SEPARATOR_RE.lastIndex);
       prose = true;
-    } else if (key.passwordLike && sticky(SPACE_THEN_WORD_RE, text, idEnd)) {
-      spaced = spacedPasswordForm(text, idStart, name, key);
+    } else if (key.passwordLike && sticky(SPACE_THEN_WORD_RE, text2, idEnd)) {
+      spaced = spacedPasswordForm(text2, idStart, name, key);
       if (spaced === void 0) return idEnd;
-      range = valueRange(text, SPACE_THEN_WORD_RE.lastIndex);
-      if (range !== null && spaced === "word") range = withoutTrailingPunctuation(text, range);
+      range = valueRange(text2, SPACE_THEN_WORD_RE.lastIndex);
+      if (range !== null && spaced === "word") range = withoutTrailingPunctuation(text2, range);
     } else {
       return idEnd;
     }
     if (range === null) return idEnd;
     const [vs, ve] = range;
-    const value = text.slice(vs, ve);
+    const value = text2.slice(vs, ve);
     if (spaced === "flag" || spaced === "netrc" ? !isPlaceholder(value) : spaced === "word" ? looksLikeSpacedPassword(value) : prose ? looksLikeProsePassword(value) : looksSecret(value, key.passwordLike) || identifierShapedSecret(value, key)) {
-      out.push(vs, ve);
+      out2.push(vs, ve);
     }
     return Math.max(ve, idEnd);
   });
 }
-function sticky(re, text, at) {
+function sticky(re, text2, at) {
   re.lastIndex = at;
-  return re.test(text);
+  return re.test(text2);
 }
 var COOKIE_ATTRIBUTES = new Set(
   "path domain expires max-age samesite secure httponly version comment priority partitioned".split(
     " "
   )
 );
-function scanCookieValues(text, start, out) {
+function scanCookieValues(text2, start, out2) {
   let i = start;
-  const quoted = text.charCodeAt(i) === 34 || text.charCodeAt(i) === 39;
+  const quoted = text2.charCodeAt(i) === 34 || text2.charCodeAt(i) === 39;
   if (quoted) i++;
   for (let pairs = 0; pairs < 64; pairs++) {
-    while (text.charCodeAt(i) === SPACE) i++;
+    while (text2.charCodeAt(i) === SPACE) i++;
     const ns = i;
-    while (i - ns < 64 && isIdentChar(text.charCodeAt(i))) i++;
-    if (i === ns || text.charCodeAt(i) !== 61) return i;
-    const name = text.slice(ns, i).toLowerCase();
+    while (i - ns < 64 && isIdentChar(text2.charCodeAt(i))) i++;
+    if (i === ns || text2.charCodeAt(i) !== 61) return i;
+    const name = text2.slice(ns, i).toLowerCase();
     const vs = ++i;
-    const ve = unquotedEnd(text, vs);
-    const value = text.slice(vs, ve);
+    const ve = unquotedEnd(text2, vs);
+    const value = text2.slice(vs, ve);
     if (!COOKIE_ATTRIBUTES.has(name) && value.length >= 6 && !isPlaceholder(value)) {
-      out.push(vs, ve);
+      out2.push(vs, ve);
     }
     i = ve;
-    if (text.charCodeAt(i) !== 59) return i;
+    if (text2.charCodeAt(i) !== 59) return i;
     i++;
   }
   return i;
@@ -82951,62 +83762,62 @@ function looksLikeProsePassword(value) {
   if (value.length < 6 || isPlaceholder(value)) return false;
   return hasDigitOrSymbol(value) || characterClassCount(value) >= 2;
 }
-function scanUrlPasswords(text, out) {
-  forEachMatch(URL_USERINFO_RE, text, (m) => {
+function scanUrlPasswords(text2, out2) {
+  forEachMatch(URL_USERINFO_RE, text2, (m) => {
     const end = m.index + m[0].length;
     const ps = m.index + m[0].indexOf(":", 3) + 1;
     const pe = end - 1;
-    if (isAlnum(text.charCodeAt(end)) || text.charCodeAt(end) === 91) {
-      if (!isPlaceholder(text.slice(ps, pe))) out.push(ps, pe);
+    if (isAlnum(text2.charCodeAt(end)) || text2.charCodeAt(end) === 91) {
+      if (!isPlaceholder(text2.slice(ps, pe))) out2.push(ps, pe);
     }
     return end;
   });
 }
 var SIGNED_URL_PARAM_RE = /[?&](?:sig|signature|x-amz-signature|x-goog-signature)=/gi;
 var URL_PARAM_VALUE_RE = /[^&\s#"'<>]{16,1024}/y;
-function scanSignedUrlSignatures(text, out) {
-  forEachMatch(SIGNED_URL_PARAM_RE, text, (m) => {
+function scanSignedUrlSignatures(text2, out2) {
+  forEachMatch(SIGNED_URL_PARAM_RE, text2, (m) => {
     const vs = m.index + m[0].length;
-    if (!sticky(URL_PARAM_VALUE_RE, text, vs)) return vs;
+    if (!sticky(URL_PARAM_VALUE_RE, text2, vs)) return vs;
     const ve = URL_PARAM_VALUE_RE.lastIndex;
-    if (!isPlaceholder(text.slice(vs, ve))) out.push(vs, ve);
+    if (!isPlaceholder(text2.slice(vs, ve))) out2.push(vs, ve);
     return ve;
   });
 }
-function spacedPasswordForm(text, idStart, name, key) {
+function spacedPasswordForm(text2, idStart, name, key) {
   const last = key.words[key.words.length - 1] ?? "";
   if (!SPACED_PASSWORD_WORDS.has(last)) return void 0;
-  if (text.charCodeAt(idStart) === DASH) return "flag";
+  if (text2.charCodeAt(idStart) === DASH) return "flag";
   if (!SPACED_PASSWORD_WORDS.has(name.toLowerCase())) return void 0;
-  const before = text.charCodeAt(idStart - 1);
+  const before = text2.charCodeAt(idStart - 1);
   if (idStart > 0 && before !== SPACE && before !== 9 && before !== 10 && before !== 40)
     return void 0;
-  return isNetrcPassword(text, idStart) ? "netrc" : "word";
+  return isNetrcPassword(text2, idStart) ? "netrc" : "word";
 }
 var SPACED_PASSWORD_WORDS = /* @__PURE__ */ new Set(["password", "passwd", "passphrase"]);
-function wordBefore(text, end) {
+function wordBefore(text2, end) {
   let i = end;
-  while (i > 0 && (text.charCodeAt(i - 1) === SPACE || text.charCodeAt(i - 1) === 9)) i--;
+  while (i > 0 && (text2.charCodeAt(i - 1) === SPACE || text2.charCodeAt(i - 1) === 9)) i--;
   const we = i;
-  while (i > 0 && we - i < 256 && !isWhitespace(text.charCodeAt(i - 1))) i--;
+  while (i > 0 && we - i < 256 && !isWhitespace(text2.charCodeAt(i - 1))) i--;
   return i < we ? [i, we] : null;
 }
-function wordIs(text, word, keyword) {
+function wordIs(text2, word, keyword) {
   if (word === null || word[1] - word[0] < keyword.length) return false;
   const start = word[1] - keyword.length;
-  return text.slice(start, word[1]).toLowerCase() === keyword && (start === word[0] || !isIdentChar(text.charCodeAt(start - 1)));
+  return text2.slice(start, word[1]).toLowerCase() === keyword && (start === word[0] || !isIdentChar(text2.charCodeAt(start - 1)));
 }
-function isNetrcPassword(text, at) {
-  const user = wordBefore(text, at);
-  const login = user && wordBefore(text, user[0]);
-  if (!login || !wordIs(text, login, "login")) return false;
-  const third = wordBefore(text, login[0]);
+function isNetrcPassword(text2, at) {
+  const user = wordBefore(text2, at);
+  const login = user && wordBefore(text2, user[0]);
+  if (!login || !wordIs(text2, login, "login")) return false;
+  const third = wordBefore(text2, login[0]);
   if (third === null) return false;
-  return wordIs(text, third, "default") || wordIs(text, wordBefore(text, third[0]), "machine");
+  return wordIs(text2, third, "default") || wordIs(text2, wordBefore(text2, third[0]), "machine");
 }
-function withoutTrailingPunctuation(text, [vs, ve]) {
+function withoutTrailingPunctuation(text2, [vs, ve]) {
   let end = ve;
-  while (end > vs && ".,;:!?)".includes(text.charAt(end - 1))) end--;
+  while (end > vs && ".,;:!?)".includes(text2.charAt(end - 1))) end--;
   return [vs, end];
 }
 function looksLikeSpacedPassword(value) {
@@ -83025,83 +83836,83 @@ var CLI_PASSWORD_COMMAND_RE = /(?<![\w.-])(?:mysql(?:dump|admin|import|check|sh|
 function endsCommand(c) {
   return c === 10 || c === 13 || c === 59 || c === 124 || c === 38;
 }
-function quoteAt(text, i) {
-  const c = text.charCodeAt(i);
+function quoteAt(text2, i) {
+  const c = text2.charCodeAt(i);
   if (c === 34 || c === 39) return 1;
-  const q = text.charCodeAt(i + 1);
+  const q = text2.charCodeAt(i + 1);
   return c === BACKSLASH && (q === 34 || q === 39) ? 2 : 0;
 }
-function wordAt(text, i, limit) {
-  const quote = quoteAt(text, i);
+function wordAt(text2, i, limit) {
+  const quote = quoteAt(text2, i);
   if (quote > 0) {
-    const q = text.charCodeAt(i + quote - 1);
+    const q = text2.charCodeAt(i + quote - 1);
     let j2 = i + quote;
-    while (j2 < limit && text.charCodeAt(j2) !== 10) {
-      if (text.charCodeAt(j2 + quote - 1) === q && quoteAt(text, j2) === quote) break;
+    while (j2 < limit && text2.charCodeAt(j2) !== 10) {
+      if (text2.charCodeAt(j2 + quote - 1) === q && quoteAt(text2, j2) === quote) break;
       j2++;
     }
     return { start: i + quote, end: j2, next: j2 + quote };
   }
   let j = i;
-  while (j < limit && !isWhitespace(text.charCodeAt(j)) && !endsCommand(text.charCodeAt(j))) {
-    if (quoteAt(text, j) > 0) break;
+  while (j < limit && !isWhitespace(text2.charCodeAt(j)) && !endsCommand(text2.charCodeAt(j))) {
+    if (quoteAt(text2, j) > 0) break;
     j++;
   }
   return { start: i, end: j, next: j };
 }
-function nextArg(text, i, limit) {
-  while (i < limit && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === 9)) i++;
-  if (i >= limit || endsCommand(text.charCodeAt(i))) return null;
-  return wordAt(text, i, limit);
+function nextArg(text2, i, limit) {
+  while (i < limit && (text2.charCodeAt(i) === SPACE || text2.charCodeAt(i) === 9)) i++;
+  if (i >= limit || endsCommand(text2.charCodeAt(i))) return null;
+  return wordAt(text2, i, limit);
 }
-function pushPassword(text, start, end, out) {
-  if (end > start && !isPlaceholder(text.slice(start, end))) out.push(start, end);
+function pushPassword(text2, start, end, out2) {
+  if (end > start && !isPlaceholder(text2.slice(start, end))) out2.push(start, end);
 }
-function pushUserPassword(text, start, end, out) {
-  const colon = text.indexOf(":", start);
-  if (colon >= 0 && colon < end) pushPassword(text, colon + 1, end, out);
+function pushUserPassword(text2, start, end, out2) {
+  const colon = text2.indexOf(":", start);
+  if (colon >= 0 && colon < end) pushPassword(text2, colon + 1, end, out2);
 }
-function scanCommandLinePasswords(text, out) {
-  forEachMatch(CLI_PASSWORD_COMMAND_RE, text, (m) => {
+function scanCommandLinePasswords(text2, out2) {
+  forEachMatch(CLI_PASSWORD_COMMAND_RE, text2, (m) => {
     const command = m[0];
-    const limit = Math.min(text.length, m.index + MAX_VALUE);
+    const limit = Math.min(text2.length, m.index + MAX_VALUE);
     let i = m.index + command.length;
     for (let args = 0; args < 256; args++) {
-      const arg = nextArg(text, i, limit);
+      const arg = nextArg(text2, i, limit);
       if (arg === null) return i;
       i = arg.next;
-      const word = text.slice(arg.start, Math.min(arg.end, arg.start + 16));
+      const word = text2.slice(arg.start, Math.min(arg.end, arg.start + 16));
       if (command === "curl") {
         if (word === "-u" || word === "--user" || word === "-U" || word === "--proxy-user") {
-          const value = nextArg(text, i, limit);
+          const value = nextArg(text2, i, limit);
           if (value === null) return i;
-          pushUserPassword(text, value.start, value.end, out);
+          pushUserPassword(text2, value.start, value.end, out2);
           i = value.next;
         } else if (word.startsWith("--user=") || word.startsWith("--proxy-user=")) {
-          const v = wordAt(text, text.indexOf("=", arg.start) + 1, limit);
-          pushUserPassword(text, v.start, v.end, out);
+          const v = wordAt(text2, text2.indexOf("=", arg.start) + 1, limit);
+          pushUserPassword(text2, v.start, v.end, out2);
           i = v.next;
         } else if (/^-[uU][^-]/.test(word)) {
-          const v = wordAt(text, arg.start + 2, limit);
-          pushUserPassword(text, v.start, v.end, out);
+          const v = wordAt(text2, arg.start + 2, limit);
+          pushUserPassword(text2, v.start, v.end, out2);
           i = v.next;
         }
       } else if (command === "sshpass") {
         if (word === "-p") {
-          const value = nextArg(text, i, limit);
+          const value = nextArg(text2, i, limit);
           if (value === null) return i;
-          pushPassword(text, value.start, value.end, out);
+          pushPassword(text2, value.start, value.end, out2);
           i = value.next;
         } else if (word.startsWith("-p")) {
-          const v = wordAt(text, arg.start + 2, limit);
-          pushPassword(text, v.start, v.end, out);
+          const v = wordAt(text2, arg.start + 2, limit);
+          pushPassword(text2, v.start, v.end, out2);
           i = v.next;
         } else if (!word.startsWith("-")) {
           return i;
         }
       } else if (word.startsWith("-p") && word.length > 2) {
-        const v = wordAt(text, arg.start + 2, limit);
-        pushPassword(text, v.start, v.end, out);
+        const v = wordAt(text2, arg.start + 2, limit);
+        pushPassword(text2, v.start, v.end, out2);
         i = v.next;
       }
     }
@@ -83110,29 +83921,30 @@ function scanCommandLinePasswords(text, out) {
 }
 var PGPASS_LINE_RE = /(?<![^\n"'])(?:\*|[A-Za-z0-9_.-]{3,253}):(?:[0-9]{1,5}|\*):[^\s:"']{1,63}:[^\s:"']{1,63}:/g;
 var PGPASS_HOST_RE = /[G-Zg-z._]/;
-function scanPgpassLines(text, out) {
-  forEachMatch(PGPASS_LINE_RE, text, (m) => {
+function scanPgpassLines(text2, out2) {
+  forEachMatch(PGPASS_LINE_RE, text2, (m) => {
     const start = m.index + m[0].length;
     let end = start;
-    while (end - start < MAX_VALUE && end < text.length) {
-      const c = text.charCodeAt(end);
+    while (end - start < MAX_VALUE && end < text2.length) {
+      const c = text2.charCodeAt(end);
       if (isWhitespace(c) || c === 34 || c === 39) break;
       end++;
     }
     const host = m[0].slice(0, m[0].indexOf(":"));
     if (host !== "*" && !PGPASS_HOST_RE.test(host)) return start;
-    if (isIPv6(text.slice(m.index, end))) return end;
-    if (end > start && text.charCodeAt(end - 1) === BACKSLASH && end < text.length) end--;
-    pushPassword(text, start, end, out);
+    if (isIPv6(text2.slice(m.index, end))) return end;
+    if (end > start && text2.charCodeAt(end - 1) === BACKSLASH && end < text2.length) end--;
+    pushPassword(text2, start, end, out2);
     return end;
   });
 }
-function scanGenericSecrets(text, out) {
-  scanKeyValueSecrets(text, out);
-  if (text.includes(" -")) scanCommandLinePasswords(text, out);
-  if (text.includes(":")) scanPgpassLines(text, out);
-  if (text.includes("://") && text.includes("@")) scanUrlPasswords(text, out);
-  if (text.includes("?") && text.includes("=")) scanSignedUrlSignatures(text, out);
+function scanGenericSecrets(text2, out2, f) {
+  if ((f.keywords & KW_CREDENTIAL) !== 0) scanKeyValueSecrets(text2, out2);
+  if ((f.keywords & KW_CLI) !== 0 && text2.includes(" -")) scanCommandLinePasswords(text2, out2);
+  if (f.colons >= 4) scanPgpassLines(text2, out2);
+  if ((f.flags & FEATURE_AT) !== 0 && text2.includes("://")) scanUrlPasswords(text2, out2);
+  if ((f.keywords & KW_SIGNED_URL) !== 0 && text2.includes("?") && text2.includes("="))
+    scanSignedUrlSignatures(text2, out2);
 }
 var DETECTORS = [
   {
@@ -83178,7 +83990,12 @@ var DETECTORS = [
     kind: "pii",
     pattern: IBAN_RE,
     patterns: [IBAN_RE],
-    prefilter: needs({ minLength: 15, minDigitRun: 2, minLetters: 2 }),
+    prefilter: needs({
+      minLength: 15,
+      minDigitRun: 2,
+      minLetters: 2,
+      all: FEATURE_LETTERS_THEN_DIGITS
+    }),
     scan: scanIban
   },
   {
@@ -83195,7 +84012,12 @@ var DETECTORS = [
     kind: "pii",
     pattern: NATIONAL_ID_PATTERNS[0],
     patterns: NATIONAL_ID_PATTERNS,
-    prefilter: needs({ minLength: 9, minDigitRun: 6, minLetters: 3 }),
+    prefilter: needs({
+      minLength: 9,
+      minDigitRun: 6,
+      minLetters: 3,
+      all: FEATURE_LETTERS_THEN_DIGITS
+    }),
     scan: scanNino
   },
   {
@@ -83203,18 +84025,18 @@ var DETECTORS = [
     kind: "pii",
     pattern: NATIONAL_ID_PATTERNS[1],
     patterns: [NATIONAL_ID_PATTERNS[1]],
-    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    prefilter: needs({ minLength: 9, minDigitRun: 9, keywords: KW_SIN }),
     scan: scanSin,
-    matchesWhole: (text, key) => key.nationalId === "ca_sin" && wholeNationalId("ca_sin", text)
+    matchesWhole: (text2, key) => key.nationalId === "ca_sin" && wholeNationalId("ca_sin", text2)
   },
   {
     type: "nl_bsn",
     kind: "pii",
     pattern: NATIONAL_ID_PATTERNS[1],
     patterns: [NATIONAL_ID_PATTERNS[1]],
-    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    prefilter: needs({ minLength: 9, minDigitRun: 9, keywords: KW_BSN }),
     scan: scanBsn,
-    matchesWhole: (text, key) => key.nationalId === "nl_bsn" && wholeNationalId("nl_bsn", text)
+    matchesWhole: (text2, key) => key.nationalId === "nl_bsn" && wholeNationalId("nl_bsn", text2)
   },
   {
     type: "in_aadhaar",
@@ -83223,7 +84045,7 @@ var DETECTORS = [
     patterns: [NATIONAL_ID_PATTERNS[2]],
     prefilter: needs({ minLength: 12, minDigitRun: 12 }),
     scan: scanAadhaar,
-    matchesWhole: (text, key) => key.nationalId === "in_aadhaar" && wholeNationalId("in_aadhaar", text)
+    matchesWhole: (text2, key) => key.nationalId === "in_aadhaar" && wholeNationalId("in_aadhaar", text2)
   },
   {
     type: "ip_address",
@@ -83235,7 +84057,7 @@ var DETECTORS = [
       minDigitRun: 1,
       any: FEATURE_DOT | FEATURE_COLON,
       // IPv4: three dots and a 4-digit dotted run; IPv6: "::" or all eight groups.
-      test: (text, f) => f.dots >= 3 && f.digitRun >= 4 || f.colons >= 2 && (f.colons >= 7 || text.includes("::"))
+      test: (text2, f) => f.dots >= 3 && f.digitRun >= 4 || f.colons >= 2 && (f.colons >= 7 || text2.includes("::"))
     }),
     scan: scanIp
   },
@@ -83244,7 +84066,12 @@ var DETECTORS = [
     kind: "secret",
     pattern: JWT_RE,
     patterns: [JWT_RE, JWE_TAIL_RE],
-    prefilter: needs({ minLength: 16, all: FEATURE_DOT, test: (text) => text.includes("eyJ") }),
+    prefilter: needs({
+      minLength: 16,
+      all: FEATURE_DOT,
+      keywords: KW_JWT,
+      test: (text2) => text2.includes("eyJ")
+    }),
     scan: scanJwt
   },
   {
@@ -83255,7 +84082,8 @@ var DETECTORS = [
     prefilter: needs({
       minLength: 27,
       all: FEATURE_DASH | FEATURE_UPPER,
-      test: (text) => text.includes("PRIVATE KEY")
+      keywords: KW_PRIVATE_KEY,
+      test: (text2) => text2.includes("PRIVATE KEY")
     }),
     scan: scanPrivateKey
   },
@@ -83267,7 +84095,8 @@ var DETECTORS = [
     prefilter: needs({
       minLength: 20,
       all: FEATURE_UPPER,
-      test: (text) => text.includes("AKIA") || text.includes("ASIA")
+      keywords: KW_AWS_ACCESS_KEY,
+      test: (text2) => text2.includes("AKIA") || text2.includes("ASIA")
     }),
     scan: scanWhole(AWS_ACCESS_KEY_RE)
   },
@@ -83276,7 +84105,12 @@ var DETECTORS = [
     kind: "secret",
     pattern: AWS_SECRET_RE,
     patterns: [AWS_SECRET_RE, AWS_SECRET_VALUE_RE],
-    prefilter: needs({ minLength: 50, minLetters: 12, any: FEATURE_COLON | FEATURE_EQUALS }),
+    prefilter: needs({
+      minLength: 50,
+      minLetters: 12,
+      any: FEATURE_COLON | FEATURE_EQUALS,
+      keywords: KW_AWS_SECRET
+    }),
     scan: scanAwsSecret,
     matchesWhole: wholeAwsSecret
   },
@@ -83288,7 +84122,8 @@ var DETECTORS = [
     prefilter: needs({
       minLength: 33,
       all: FEATURE_UNDERSCORE,
-      test: (text) => text.includes("gh") || text.includes("github_pat_")
+      keywords: KW_GITHUB,
+      test: (text2) => text2.includes("gh") || text2.includes("github_pat_")
     }),
     scan: scanWhole(GITHUB_TOKEN_RE)
   },
@@ -83299,7 +84134,8 @@ var DETECTORS = [
     patterns: [SLACK_TOKEN_RE],
     prefilter: needs({
       minLength: 15,
-      test: (text) => text.includes("xox") || text.includes("hooks.slack.com")
+      keywords: KW_SLACK,
+      test: (text2) => text2.includes("xox") || text2.includes("hooks.slack.com")
     }),
     scan: scanWhole(SLACK_TOKEN_RE)
   },
@@ -83311,7 +84147,8 @@ var DETECTORS = [
     prefilter: needs({
       minLength: 24,
       all: FEATURE_UNDERSCORE,
-      test: (text) => text.includes("k_live_") || text.includes("k_test_")
+      keywords: KW_STRIPE,
+      test: (text2) => text2.includes("k_live_") || text2.includes("k_test_")
     }),
     scan: scanWhole(STRIPE_KEY_RE)
   },
@@ -83320,7 +84157,7 @@ var DETECTORS = [
     kind: "secret",
     pattern: GOOGLE_API_KEY_RE,
     patterns: [GOOGLE_API_KEY_RE],
-    prefilter: needs({ minLength: 39, test: (text) => text.includes("AIza") }),
+    prefilter: needs({ minLength: 39, keywords: KW_GOOGLE, test: (text2) => text2.includes("AIza") }),
     scan: scanWhole(GOOGLE_API_KEY_RE)
   },
   {
@@ -83355,7 +84192,7 @@ var DETECTORS = [
       minLength: 6,
       minLetters: 3,
       // key=value and key: value need a separator; "password is …" a space, <password> a ">".
-      test: (text, f) => (f.flags & (FEATURE_COLON | FEATURE_EQUALS | FEATURE_SPACE)) !== 0 || text.includes(">")
+      test: (text2, f) => (f.flags & (FEATURE_COLON | FEATURE_EQUALS | FEATURE_SPACE)) !== 0 || text2.includes(">")
     }),
     scan: scanGenericSecrets,
     matchesWhole: wholeGenericSecret
@@ -83400,27 +84237,33 @@ function resolveOverlaps(candidates) {
   }
   return spans;
 }
-function detectInString(text, keyName) {
-  if (text.length > SHORT_TEXT) return detectAtDepth(text, keyName, 0);
-  const keyClass = keyName === void 0 ? 0 : keyContext(keyText(keyName)).keyClass;
+function detectInString(text2, keyName) {
+  return detectUnderKey(text2, keyName === void 0 ? void 0 : analyzeKeyName(keyName));
+}
+function analyzeKeyName(keyName) {
+  return keyContext(keyText(keyName));
+}
+function detectUnderKey(text2, key) {
+  if (text2.length > SHORT_TEXT) return detectAtDepth(text2, key, 0);
+  const keyClass = key === void 0 ? 0 : key.keyClass;
   const clean4 = CLEAN_SHORT_TEXTS[keyClass] ??= /* @__PURE__ */ new Set();
-  if (clean4.has(text)) return [];
-  const spans = detectAtDepth(text, keyName, 0);
+  if (clean4.has(text2)) return [];
+  const spans = detectAtDepth(text2, key, 0);
   if (spans.length === 0) {
     if (cleanShortTexts >= CLEAN_SHORT_LIMIT) {
       CLEAN_SHORT_TEXTS.forEach((set2) => set2.clear());
       cleanShortTexts = 0;
     }
-    clean4.add(text);
+    clean4.add(text2);
     cleanShortTexts++;
   }
   return spans;
 }
-function detectInNumber(value, keyName) {
-  const keyClass = keyName === void 0 ? 0 : keyContext(keyText(keyName)).keyClass;
+function detectNumberUnderKey(value, key) {
+  const keyClass = key === void 0 ? 0 : key.keyClass;
   const clean4 = CLEAN_NUMBERS[keyClass] ??= /* @__PURE__ */ new Set();
   if (clean4.has(value)) return [];
-  const spans = detectAtDepth(String(value), keyName, 0);
+  const spans = detectAtDepth(String(value), key, 0);
   if (spans.length === 0) {
     if (cleanNumbers >= CLEAN_SHORT_LIMIT) {
       CLEAN_NUMBERS.forEach((set2) => set2.clear());
@@ -83450,16 +84293,15 @@ var NATIONAL_ID_CLASS = [
 function decode4(decoded, depth) {
   return detectAtDepth(decoded, void 0, depth);
 }
-function detectAtDepth(text, keyName, depth) {
-  if (text.length < 2) return [];
-  let features = textFeatures(text);
+function detectAtDepth(text2, key, depth) {
+  if (text2.length < 2) return [];
+  let features = textFeatures(text2);
   let view;
   if (!features.ascii) {
-    view = normalizedView(text);
+    view = normalizedView(text2);
     if (view.changed) features = textFeatures(view.text);
   }
-  const viewText = view === void 0 ? text : view.text;
-  const key = keyName === void 0 ? void 0 : keyText(keyName);
+  const viewText = view === void 0 ? text2 : view.text;
   let spans = detectInView(viewText, features, key);
   const runs = features.encodedRun >= MIN_ENCODED_RUN ? scanEncodedRuns(viewText, spans, depth, decode4) : NO_SPANS;
   const percent = features.percent ? scanPercentEncoded(viewText, spans, depth, decode4) : NO_SPANS;
@@ -83475,37 +84317,36 @@ function keyText(keyName) {
   return keyName;
 }
 function mapToOriginal(spans, view) {
-  const out = [];
+  const out2 = [];
   for (const s of spans) {
     const [start, end] = view.toOriginal(s.start, s.end);
-    const prev = out[out.length - 1];
+    const prev = out2[out2.length - 1];
     if (prev !== void 0 && start < prev.end) {
-      out[out.length - 1] = { ...prev, end: Math.max(prev.end, end) };
+      out2[out2.length - 1] = { ...prev, end: Math.max(prev.end, end) };
     } else {
-      out.push({ ...s, start, end });
+      out2.push({ ...s, start, end });
     }
   }
-  return out;
+  return out2;
 }
 function mergeSpans(a, b) {
   const candidates = [...a, ...b].map((s, order) => ({ ...s, order }));
   return resolveOverlaps(candidates);
 }
-function detectInView(text, features, keyName) {
-  if (text.length < 2) return [];
-  const named2 = keyName === void 0 ? void 0 : keyContext(keyName);
+function detectInView(text2, features, named2) {
+  if (text2.length < 2) return [];
   const key = named2 === void 0 || named2.keyClass === KEY_CLASS_PLAIN ? void 0 : named2;
   let candidates;
   let ranges;
   for (let order = 0; order < DETECTORS.length; order++) {
     const detector = DETECTORS[order];
     const { type, kind } = detector;
-    if (key !== void 0 && detector.matchesWhole?.(text, key) === true) {
-      (candidates ??= []).push({ type, kind, order, start: 0, end: text.length });
+    if (key !== void 0 && detector.matchesWhole?.(text2, key) === true) {
+      (candidates ??= []).push({ type, kind, order, start: 0, end: text2.length });
     }
-    if (!mayMatch(detector, features, text)) continue;
+    if (!mayMatch(detector, features, text2)) continue;
     ranges ??= [];
-    detector.scan(text, ranges);
+    detector.scan(text2, ranges, features);
     for (let r = 0; r + 1 < ranges.length; r += 2) {
       const start = ranges[r];
       const end = ranges[r + 1];
@@ -83513,8 +84354,8 @@ function detectInView(text, features, keyName) {
     }
     ranges.length = 0;
   }
-  const providers = scanProviderTokens(text);
-  const split2 = (features.flags & FEATURE_UNDERSCORE) === 0 ? [] : splitGithubTokens(text);
+  const providers = scanProviderTokens(text2, features.rules);
+  const split2 = (features.keywords & KW_GITHUB_SPLIT) === 0 ? [] : splitGithubTokens(text2);
   for (const hits of [providers, split2]) {
     for (const hit of hits) {
       (candidates ??= []).push({
@@ -83547,35 +84388,42 @@ function isWithin(pointer, prefix) {
 
 // src/masking/scan.ts
 function scan(value, base = "", cache) {
-  const out = [];
-  walk(value, { base, segments: [] }, void 0, out, cache);
-  return out;
+  const out2 = [];
+  walk(value, { base, segments: [] }, void 0, out2, cache);
+  return out2;
 }
 function safeKeys(obj, cache) {
-  return keyIndex(obj, cache).list;
+  const index = keyIndex(obj, cache);
+  index.list ??= index.keys.map((key) => ({ key, safe: key, spans: NO_SPANS2 }));
+  return index.list;
 }
+var NO_SPANS2 = Object.freeze([]);
 function keyIndex(obj, cache) {
   const cached2 = cache?.get(obj);
   if (cached2 !== void 0) return cached2;
-  const index = { list: computeSafeKeys(obj) };
+  const keys = Object.keys(obj);
+  let spans;
+  for (let i = 0; i < keys.length; i++) {
+    const found = detectInString(keys[i]);
+    if (found.length === 0) continue;
+    spans ??= new Array(keys.length).fill(NO_SPANS2);
+    spans[i] = found;
+  }
+  const index = spans === void 0 ? { keys, clean: true } : { keys, clean: false, list: computeSafeKeys(keys, spans) };
   cache?.set(obj, index);
   return index;
 }
 function bySafe(obj, cache) {
   const index = keyIndex(obj, cache);
-  index.bySafe ??= new Map(index.list.map((k) => [k.safe, k]));
+  index.bySafe ??= new Map(safeKeys(obj, cache).map((k) => [k.safe, k]));
   return index.bySafe;
 }
 function byKey(obj, cache) {
   const index = keyIndex(obj, cache);
-  index.byKey ??= new Map(index.list.map((k) => [k.key, k]));
+  index.byKey ??= new Map(safeKeys(obj, cache).map((k) => [k.key, k]));
   return index.byKey;
 }
-function computeSafeKeys(obj) {
-  const keys = Object.keys(obj);
-  const spans = keys.map((k) => detectInString(k));
-  if (spans.every((x) => x.length === 0))
-    return keys.map((key, i) => ({ key, safe: key, spans: spans[i] }));
+function computeSafeKeys(keys, spans) {
   const used = /* @__PURE__ */ new Set();
   keys.forEach((k, i) => {
     if (spans[i].length === 0) used.add(k);
@@ -83597,42 +84445,42 @@ function computeSafeKeys(obj) {
     return { key, safe, spans: s };
   });
 }
-function redactSpans(text, spans) {
-  let out = "";
+function redactSpans(text2, spans) {
+  let out2 = "";
   let at = 0;
   for (const s of [...spans].sort((a, b) => a.start - b.start)) {
     if (s.end <= at) continue;
-    out += text.slice(at, Math.max(at, s.start)) + `[${s.type}]`;
+    out2 += text2.slice(at, Math.max(at, s.start)) + `[${s.type}]`;
     at = s.end;
   }
-  return out + text.slice(at);
+  return out2 + text2.slice(at);
 }
 function safePointer(doc, pointer, cache) {
   if (pointer === "") return "";
   let at = doc;
-  let out = "";
+  let out2 = "";
   for (const raw of pointer.split("/").slice(1)) {
     const seg = unescapeSegment(raw);
     if (at === null || typeof at !== "object") {
-      out += `/${raw}`;
+      out2 += `/${raw}`;
       at = void 0;
       continue;
     }
     if (Array.isArray(at)) {
-      out += `/${raw}`;
+      out2 += `/${raw}`;
       at = /^(?:0|[1-9][0-9]*)$/.test(seg) ? at[Number(seg)] : void 0;
       continue;
     }
     const hit = byKey(at, cache).get(seg) ?? bySafe(at, cache).get(seg);
     if (hit === void 0) {
-      out += `/${raw}`;
+      out2 += `/${raw}`;
       at = void 0;
     } else {
-      out = childPointer(out, hit.safe);
+      out2 = childPointer(out2, hit.safe);
       at = at[hit.key];
     }
   }
-  return out;
+  return out2;
 }
 function maskPointer(pointer) {
   if (pointer === "" || pointer === "/") return pointer;
@@ -83666,29 +84514,29 @@ function scalarText(value) {
   return void 0;
 }
 function pointerOf(where) {
-  let out = where.base;
-  for (const seg of where.segments) out = childPointer(out, seg);
-  return out;
+  let out2 = where.base;
+  for (const seg of where.segments) out2 = childPointer(out2, seg);
+  return out2;
 }
-function walk(value, where, keyName, out, cache) {
+function walk(value, where, key, out2, cache) {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) return;
-    const spans = detectInNumber(value, keyName);
+    const spans = detectNumberUnderKey(value, key);
     if (spans.length > 0) {
       const path = pointerOf(where);
-      for (const s of spans) out.push({ ...s, path, in: "value" });
+      for (const s of spans) out2.push({ ...s, path, in: "value" });
     }
     return;
   }
-  const text = scalarText(value);
-  if (text !== void 0) {
-    const spans = detectInString(text, keyName);
+  const text2 = scalarText(value);
+  if (text2 !== void 0) {
+    const spans = detectUnderKey(text2, key);
     if (spans.length > 0) {
       const path = pointerOf(where);
-      for (const s of spans) out.push({ ...s, path, in: "value" });
+      for (const s of spans) out2.push({ ...s, path, in: "value" });
     }
     if (typeof value === "string" && value.includes("-----BEGIN ")) {
-      multiPart([value], pointerOf(where), [0], keyName, out);
+      multiPart([value], pointerOf(where), [0], key, out2);
     }
     return;
   }
@@ -83697,33 +84545,42 @@ function walk(value, where, keyName, out, cache) {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       segments.push(i);
-      walk(value[i], where, keyName, out, cache);
+      walk(value[i], where, key, out2, cache);
       segments.pop();
     }
     let start = 0;
     for (let i = 0; i <= value.length; i++) {
       if (i < value.length && typeof value[i] === "string") continue;
       if (i - start >= 2) {
-        const run2 = value.slice(start, i);
+        const run3 = value.slice(start, i);
         multiPart(
-          run2,
+          run3,
           pointerOf(where),
-          run2.map((_, j) => start + j),
-          keyName,
-          out
+          run3.map((_, j) => start + j),
+          key,
+          out2
         );
       }
       start = i + 1;
     }
     return;
   }
-  for (const k of safeKeys(value, cache)) {
+  const index = keyIndex(value, cache);
+  if (index.clean) {
+    for (const name of index.keys) {
+      segments.push(name);
+      walk(value[name], where, analyzeKeyName(name), out2, cache);
+      segments.pop();
+    }
+    return;
+  }
+  for (const k of index.list) {
     segments.push(k.safe);
     if (k.spans.length > 0) {
       const child = pointerOf(where);
-      for (const s of k.spans) out.push({ ...s, path: child, in: "key" });
+      for (const s of k.spans) out2.push({ ...s, path: child, in: "key" });
     }
-    walk(value[k.key], where, k.key, out, cache);
+    walk(value[k.key], where, analyzeKeyName(k.key), out2, cache);
     segments.pop();
   }
 }
@@ -83732,7 +84589,7 @@ var PRIVATE_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
 var CUT_REACH = 256;
 var CUT_MIN = 16;
 var TOKEN_CHAR = /[A-Za-z0-9_\-+/=.~:]/;
-function multiPart(parts, pointer, indices, keyName, out) {
+function multiPart(parts, pointer, indices, key, out2) {
   const pathOf = (i) => indices.length === 1 && parts.length === 1 ? pointer : childPointer(pointer, indices[i]);
   const seen = /* @__PURE__ */ new Set();
   const report = (pieces, sepLength, spans, whole) => {
@@ -83754,13 +84611,13 @@ function multiPart(parts, pointer, indices, keyName, out) {
         const id2 = `${i}\0${start}\0${end}\0${s.type}`;
         if (end <= start || seen.has(id2)) continue;
         seen.add(id2);
-        out.push({ type: s.type, kind: s.kind, start, end, path: pathOf(i), in: "value" });
+        out2.push({ type: s.type, kind: s.kind, start, end, path: pathOf(i), in: "value" });
       }
     }
   };
   if (parts.some((p) => p.includes("-----BEGIN "))) {
     const lines = parts.join("\n");
-    const spans = parts.length >= 2 ? [...detectInString(lines, keyName)] : [];
+    const spans = parts.length >= 2 ? [...detectUnderKey(lines, key)] : [];
     const unterminated = unterminatedPrivateKey(lines);
     if (unterminated !== void 0) spans.push(unterminated);
     report(
@@ -83787,8 +84644,8 @@ function multiPart(parts, pointer, indices, keyName, out) {
       if (to < p.length || to === 0) break;
     }
     if (pieces.length < 2 || length < CUT_MIN) continue;
-    const text = pieces.map(([k, a, b]) => parts[k].slice(a, b)).join("");
-    report(pieces, 0, detectInString(text, keyName));
+    const text2 = pieces.map(([k, a, b]) => parts[k].slice(a, b)).join("");
+    report(pieces, 0, detectUnderKey(text2, key));
   }
 }
 function partAt(starts, offset) {
@@ -83801,15 +84658,15 @@ function partAt(starts, offset) {
   }
   return lo;
 }
-function unterminatedPrivateKey(text) {
-  if (!text.includes("PRIVATE KEY")) return void 0;
+function unterminatedPrivateKey(text2) {
+  if (!text2.includes("PRIVATE KEY")) return void 0;
   let lastBegin = -1;
-  for (const m of text.matchAll(PRIVATE_BEGIN)) lastBegin = m.index;
+  for (const m of text2.matchAll(PRIVATE_BEGIN)) lastBegin = m.index;
   if (lastBegin < 0) return void 0;
   let lastEnd = -1;
-  for (const m of text.matchAll(PRIVATE_END)) lastEnd = m.index;
+  for (const m of text2.matchAll(PRIVATE_END)) lastEnd = m.index;
   if (lastEnd > lastBegin) return void 0;
-  return { type: "private_key", kind: "secret", start: lastBegin, end: text.length };
+  return { type: "private_key", kind: "secret", start: lastBegin, end: text2.length };
 }
 
 // src/masking/strategies.ts
@@ -83920,7 +84777,7 @@ function maskDocument(doc, findings, rules, opts2) {
     }
   }
   const applied = [];
-  const out = build(doc, "", {
+  const out2 = build(doc, "", {
     byValue,
     byKey: byKey2,
     whole,
@@ -83931,7 +84788,7 @@ function maskDocument(doc, findings, rules, opts2) {
     onMasked: opts2.onMasked ?? (() => {
     })
   });
-  return { value: out.keep ? out.value : null, applied, ignoredRules };
+  return { value: out2.keep ? out2.value : null, applied, ignoredRules };
 }
 function covers(rule, f) {
   return isWithin(f.path, rule.path) && (rule.type === void 0 || rule.type === f.type);
@@ -83948,21 +84805,21 @@ function build(value, pointer, ctx) {
       strategy: wholeStrategy,
       reason: "policy"
     });
-    leaves(value, (text3) => ctx.onMasked(text3, "redacted"));
+    leaves(value, (text4) => ctx.onMasked(text4, "redacted"));
     if (wholeStrategy === "drop") return { keep: false, value: void 0 };
-    const text2 = typeof value === "string" ? value : canonicalJson(value);
+    const text3 = typeof value === "string" ? value : canonicalJson(value);
     const strategy = typeof value === "string" ? wholeStrategy : wholeStrategy === "partial" ? "redact" : wholeStrategy;
-    return { keep: true, value: placeholder(strategy, "redacted", text2, ctx.hmacKey) };
+    return { keep: true, value: placeholder(strategy, "redacted", text3, ctx.hmacKey) };
   }
-  const text = scalarText(value);
-  if (text !== void 0) {
+  const text2 = scalarText(value);
+  if (text2 !== void 0) {
     const planned = ctx.byValue.get(pointer);
     if (planned === void 0) return { keep: true, value };
     record2(ctx, planned);
     for (const p of planned)
-      ctx.onMasked(text.slice(p.finding.start, p.finding.end), p.finding.type);
+      ctx.onMasked(text2.slice(p.finding.start, p.finding.end), p.finding.type);
     if (planned.some((p) => p.strategy === "drop")) return { keep: false, value: void 0 };
-    return { keep: true, value: replaceSpans(text, planned, ctx.hmacKey) };
+    return { keep: true, value: replaceSpans(text2, planned, ctx.hmacKey) };
   }
   if (value === null || typeof value !== "object") return { keep: true, value };
   if (Array.isArray(value)) {
@@ -84007,13 +84864,19 @@ function copy(value, cache) {
     return arr;
   }
   const obj = {};
-  for (const k of safeKeys(value, cache))
+  const index = keyIndex(value, cache);
+  if (index.clean) {
+    for (const name of index.keys)
+      setOwn(obj, name, copy(value[name], cache));
+    return obj;
+  }
+  for (const k of index.list)
     setOwn(obj, k.safe, copy(value[k.key], cache));
   return obj;
 }
 function leaves(value, emit) {
-  const text = scalarText(value);
-  if (text !== void 0) emit(text);
+  const text2 = scalarText(value);
+  if (text2 !== void 0) emit(text2);
   else if (Array.isArray(value)) for (const v of value) leaves(v, emit);
   else if (value !== null && typeof value === "object")
     for (const v of Object.values(value)) leaves(v, emit);
@@ -84030,29 +84893,29 @@ function record2(ctx, planned, keyStrategy) {
     });
   }
 }
-function replaceSpans(text, planned, hmacKey) {
+function replaceSpans(text2, planned, hmacKey) {
   const sorted = [...planned].sort((a, b) => a.finding.start - b.finding.start);
-  let out = "";
+  let out2 = "";
   let at = 0;
   for (const p of sorted) {
     const { end, type } = p.finding;
     if (end <= at) continue;
     const start = Math.max(at, p.finding.start);
-    out += text.slice(at, start);
-    out += placeholder(
+    out2 += text2.slice(at, start);
+    out2 += placeholder(
       p.strategy === "drop" ? "redact" : p.strategy,
       type,
-      text.slice(start, end),
+      text2.slice(start, end),
       hmacKey
     );
     at = end;
   }
-  return out + text.slice(at);
+  return out2 + text2.slice(at);
 }
-function maskText(text) {
-  const spans = detectInString(text);
-  if (spans.length === 0) return text;
-  return redactSpans(text, spans);
+function maskText(text2) {
+  const spans = detectInString(text2);
+  if (spans.length === 0) return text2;
+  return redactSpans(text2, spans);
 }
 
 // src/request/parse.ts
@@ -84099,9 +84962,9 @@ var MAX_BLOCK_DEPTH = 32;
 var KEY_RE = /^([A-Za-z_][A-Za-z0-9_-]*):(?: (.*))?$/;
 var INT_RE = /^(?:0|[1-9][0-9]{0,14})$/;
 var PLAIN_RE = /^[A-Za-z][A-Za-z0-9 _.,/@+=%():-]*$/;
-function readBlockYaml(text, forbiddenKeys) {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+function readBlockYaml(text2, forbiddenKeys) {
+  for (let i = 0; i < text2.length; i++) {
+    const c = text2.charCodeAt(i);
     if (c < 32 && c !== 10 || c > 126) return void 0;
   }
   const root = {};
@@ -84109,10 +84972,10 @@ function readBlockYaml(text, forbiddenKeys) {
   let open3 = null;
   let lines = 0;
   let at = 0;
-  while (at < text.length) {
-    let end = text.indexOf("\n", at);
-    if (end === -1) end = text.length;
-    const line = text.slice(at, end);
+  while (at < text2.length) {
+    let end = text2.indexOf("\n", at);
+    if (end === -1) end = text2.length;
+    const line = text2.slice(at, end);
     at = end + 1;
     if (line.length === 0) continue;
     let indent = 0;
@@ -84141,13 +85004,13 @@ function readBlockYaml(text, forbiddenKeys) {
       open3 = { parent: target, key, indent };
       continue;
     }
-    const value = scalar(raw);
+    const value = scalar2(raw);
     if (value === void 0) return void 0;
     target[key] = value;
   }
   return lines === 0 ? void 0 : root;
 }
-function scalar(raw) {
+function scalar2(raw) {
   const first = raw.charCodeAt(0);
   if (first === 34) {
     if (raw.length < 2 || raw.charCodeAt(raw.length - 1) !== 34) return void 0;
@@ -84186,11 +85049,11 @@ var StrictJsonError = class extends Error {
 var STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 var NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 var WHITESPACE2 = /[ \t\n\r]*/y;
-function parseStrictJson(text, limits) {
+function parseStrictJson(text2, limits) {
   let at = 0;
   const skip = () => {
     WHITESPACE2.lastIndex = at;
-    WHITESPACE2.test(text);
+    WHITESPACE2.test(text2);
     at = WHITESPACE2.lastIndex;
   };
   const syntax = (what) => {
@@ -84198,8 +85061,8 @@ function parseStrictJson(text, limits) {
   };
   const readString = () => {
     STRING.lastIndex = at;
-    if (!STRING.test(text)) syntax("a string is not closed or has an invalid escape");
-    const literal2 = text.slice(at, STRING.lastIndex);
+    if (!STRING.test(text2)) syntax("a string is not closed or has an invalid escape");
+    const literal2 = text2.slice(at, STRING.lastIndex);
     at = STRING.lastIndex;
     return literal2.includes("\\") ? JSON.parse(literal2) : literal2.slice(1, -1);
   };
@@ -84216,7 +85079,7 @@ function parseStrictJson(text, limits) {
   };
   const value = () => {
     skip();
-    const c = text.charCodeAt(at);
+    const c = text2.charCodeAt(at);
     if (c === 123 || c === 91) {
       if (stack.length > limits.maxDepth) {
         throw new StrictJsonError("depth", at, `nested deeper than ${limits.maxDepth} levels`);
@@ -84240,12 +85103,12 @@ function parseStrictJson(text, limits) {
       throw new StrictJsonError("depth", at, `nested deeper than ${limits.maxDepth} levels`);
     }
     if (c === 34) return store(readString());
-    if (text.startsWith("true", at)) return at += 4, store(true);
-    if (text.startsWith("false", at)) return at += 5, store(false);
-    if (text.startsWith("null", at)) return at += 4, store(null);
+    if (text2.startsWith("true", at)) return at += 4, store(true);
+    if (text2.startsWith("false", at)) return at += 5, store(false);
+    if (text2.startsWith("null", at)) return at += 4, store(null);
     NUMBER.lastIndex = at;
-    if (!NUMBER.test(text)) syntax("expected a value");
-    const n = Number(text.slice(at, NUMBER.lastIndex));
+    if (!NUMBER.test(text2)) syntax("expected a value");
+    const n = Number(text2.slice(at, NUMBER.lastIndex));
     if (!Number.isFinite(n)) {
       throw new StrictJsonError("non-finite", at, "numbers must be finite");
     }
@@ -84254,7 +85117,7 @@ function parseStrictJson(text, limits) {
   };
   const key = (frame) => {
     skip();
-    if (text.charCodeAt(at) !== 34) syntax("expected a key in double quotes");
+    if (text2.charCodeAt(at) !== 34) syntax("expected a key in double quotes");
     const start = at;
     const k = readString();
     if (limits.forbiddenKeys.has(k)) {
@@ -84284,7 +85147,7 @@ function parseStrictJson(text, limits) {
     frame.key = k;
     if (frame.path !== void 0) limits.onTopKey?.([...frame.path, k], start);
     skip();
-    if (text.charCodeAt(at) !== 58) syntax("expected ':' after a key");
+    if (text2.charCodeAt(at) !== 58) syntax("expected ':' after a key");
     at++;
   };
   value();
@@ -84293,7 +85156,7 @@ function parseStrictJson(text, limits) {
     const isArray = frame.isArray;
     const close = isArray ? 93 : 125;
     skip();
-    const c = text.charCodeAt(at);
+    const c = text2.charCodeAt(at);
     const empty = frame.count === 0;
     if (c === close) {
       at++;
@@ -84317,7 +85180,7 @@ function parseStrictJson(text, limits) {
     value();
   }
   skip();
-  if (at !== text.length) syntax("text after the value");
+  if (at !== text2.length) syntax("text after the value");
   return root;
 }
 function escapedLength(key) {
@@ -84333,26 +85196,26 @@ function childPathLength(parent) {
 // src/request/parse.ts
 var DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
 var MAX_PROBLEMS = 20;
-var MAX_DEPTH = 64;
+var MAX_DEPTH2 = 64;
 var MAX_PATH_LENGTH = 1024;
 var FORBIDDEN_KEYS = /* @__PURE__ */ new Set([
   "__proto__",
   "constructor",
   "prototype"
 ]);
-function parseRequest(text, opts2 = {}) {
+function parseRequest(text2, opts2 = {}) {
   const source = opts2.source ?? "request";
   const maxBytes = opts2.maxBytes ?? DEFAULT_MAX_REQUEST_BYTES;
-  const bytes = Buffer.byteLength(text, "utf8");
+  const bytes = Buffer.byteLength(text2, "utf8");
   if (bytes > maxBytes) throw tooLarge(source, `is ${bytes} bytes`, maxBytes);
-  const json2 = looksLikeJson(text) ? parseJson(text, source) : void 0;
+  const json2 = looksLikeJson(text2) ? parseJson(text2, source) : void 0;
   if (json2 !== void 0) return validate2(json2.value, json2.locate, source);
-  const block = readBlockYaml(text, FORBIDDEN_KEYS);
+  const block = readBlockYaml(text2, FORBIDDEN_KEYS);
   if (block !== void 0) {
     const request2 = validIfSo(block, source);
     if (request2 !== void 0) return request2;
   }
-  const yaml = parseYaml2(text, source);
+  const yaml = parseYaml2(text2, source);
   return validate2(yaml.js, (pointer) => lineAt(yaml.doc, yaml.lines, pointer), source);
 }
 function tooLarge(source, size, maxBytes) {
@@ -84379,54 +85242,54 @@ function validIfSo(value, source) {
     throw err;
   }
 }
-function looksLikeJson(text) {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+function looksLikeJson(text2) {
+  for (let i = 0; i < text2.length; i++) {
+    const c = text2.charCodeAt(i);
     if (c === 32 || c === 9 || c === 10 || c === 13) continue;
     return c === 123 || c === 91;
   }
   return false;
 }
-function parseJson(text, source) {
+function parseJson(text2, source) {
   const limits = {
-    maxDepth: MAX_DEPTH,
+    maxDepth: MAX_DEPTH2,
     forbiddenKeys: FORBIDDEN_KEYS,
     maxPathLength: MAX_PATH_LENGTH
   };
   let value;
   try {
-    value = parseStrictJson(text, limits);
+    value = parseStrictJson(text2, limits);
   } catch (err) {
     if (!(err instanceof StrictJsonError)) throw err;
     if (err.problem === "syntax") return void 0;
-    fail(source, [{ line: lineOfOffset(text, err.offset), message: err.message }]);
+    fail(source, [{ line: lineOfOffset(text2, err.offset), message: err.message }]);
   }
   let keyOffsets;
   const locate = (pointer) => {
     if (keyOffsets === void 0) {
       const found = /* @__PURE__ */ new Map();
-      parseStrictJson(text, {
+      parseStrictJson(text2, {
         ...limits,
         onTopKey: (path, offset2) => found.set("/" + path.map(escapePointer).join("/"), offset2)
       });
       keyOffsets = found;
     }
     const offset = keyOffsets.get(pointer);
-    return offset === void 0 ? void 0 : lineOfOffset(text, offset);
+    return offset === void 0 ? void 0 : lineOfOffset(text2, offset);
   };
   return { value, locate };
 }
-function lineOfOffset(text, offset) {
+function lineOfOffset(text2, offset) {
   let line = 1;
-  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++;
+  for (let i = text2.indexOf("\n"); i !== -1 && i < offset; i = text2.indexOf("\n", i + 1)) line++;
   return line;
 }
-function parseYaml2(text, source) {
+function parseYaml2(text2, source) {
   const lines = new import_yaml5.LineCounter();
-  const tokens = yamlSyntaxTree(text, lines, source);
+  const tokens = yamlSyntaxTree(text2, lines, source);
   checkTokenDepth(tokens, lines, source);
   const docs = Array.from(
-    new import_yaml5.Composer({ uniqueKeys: false, prettyErrors: false }).compose(tokens, true, text.length)
+    new import_yaml5.Composer({ uniqueKeys: false, prettyErrors: false }).compose(tokens, true, text2.length)
   );
   if (docs.length === 0) fail(source, [{ message: "the request is empty" }]);
   if (docs.length > 1) {
@@ -84453,27 +85316,27 @@ function parseYaml2(text, source) {
   checkPlainJson(js, source, "", 0, (pointer) => lineAt(doc, lines, pointer));
   return { js, doc, lines };
 }
-function yamlSyntaxTree(text, lines, source) {
+function yamlSyntaxTree(text2, lines, source) {
   const parser = new import_yaml5.Parser(lines.addNewLine);
   const tokens = [];
   lines.addNewLine(0);
   const tooDeep = () => fail(source, [
     {
       line: lines.linePos(parser.offset).line,
-      message: `nested deeper than ${MAX_DEPTH} levels`
+      message: `nested deeper than ${MAX_DEPTH2} levels`
     }
   ]);
   let flow = 0;
   let onLine = 0;
   let atScalar = false;
-  for (const lexeme of new import_yaml5.Lexer().lex(text)) {
+  for (const lexeme of new import_yaml5.Lexer().lex(text2)) {
     if (atScalar) atScalar = false;
     else if (lexeme === import_yaml5.CST.SCALAR) atScalar = true;
     else if (lexeme === "[" || lexeme === "{") {
-      if (++flow > MAX_DEPTH + 1) tooDeep();
+      if (++flow > MAX_DEPTH2 + 1) tooDeep();
     } else if (lexeme === "]" || lexeme === "}") flow = Math.max(0, flow - 1);
     else if (lexeme === "-" || lexeme === "?") {
-      if (flow === 0 && ++onLine > MAX_DEPTH + 1) tooDeep();
+      if (flow === 0 && ++onLine > MAX_DEPTH2 + 1) tooDeep();
     } else if (lexeme === "\n" || lexeme === "\r\n" || lexeme === "") onLine = 0;
     for (const token of parser.next(lexeme)) tokens.push(token);
   }
@@ -84486,11 +85349,11 @@ function checkTokenDepth(tokens, lines, source) {
     if (t.type === "document" && t.value) stack.push({ token: t.value, depth: 0 });
   for (let top = stack.pop(); top !== void 0; top = stack.pop()) {
     const { token, depth } = top;
-    if (depth > MAX_DEPTH) {
+    if (depth > MAX_DEPTH2) {
       fail(source, [
         {
           line: lineOf(lines, tokenOffset(token)),
-          message: `nested deeper than ${MAX_DEPTH} levels`
+          message: `nested deeper than ${MAX_DEPTH2} levels`
         }
       ]);
     }
@@ -84554,7 +85417,7 @@ function checkYamlNodes(doc, lines, source) {
 var longPath = `a field's path (JSON Pointer) is longer than ${MAX_PATH_LENGTH} characters`;
 function checkPlainJson(value, source, pointer, depth, locate = () => void 0) {
   const at = (message) => fail(source, [{ field: pointer || "/", line: locate(pointer), message }]);
-  if (depth > MAX_DEPTH) at(`nested deeper than ${MAX_DEPTH} levels`);
+  if (depth > MAX_DEPTH2) at(`nested deeper than ${MAX_DEPTH2} levels`);
   if (value === null || typeof value === "string" || typeof value === "boolean") return;
   if (typeof value === "number") {
     if (!Number.isFinite(value)) at("numbers must be finite (no .inf or .nan)");
@@ -84751,6 +85614,7 @@ var repositoryDispatchSchema = external_exports.looseObject({
 var pullRequestPart = external_exports.looseObject({
   number: external_exports.number().int().positive(),
   state: external_exports.string(),
+  title: external_exports.string().optional(),
   head: external_exports.looseObject({
     ref: external_exports.string(),
     sha: external_exports.string(),
@@ -84888,7 +85752,8 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
         if (typeof id2 !== "string" || !isRequestId(id2)) {
           return { ...common, mode: "skip", reason: "the relayed event names no request id" };
         }
-        return { ...common, mode: "gate", id: id2 };
+        const hint = requestPathHint(p.client_payload?.title, id2);
+        return { ...common, mode: "gate", id: id2, ...hint ? { requestPathHint: hint } : {} };
       }
       if (mode === "gate" || mode === "execute") {
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
@@ -84961,12 +85826,12 @@ function repoDirOf(common, env, fs3) {
 }
 function requestSettings(common, env, fs3, sender, from) {
   const repoDir = repoDirOf(common, env, fs3);
-  let text;
+  let text2;
   let source;
   if (from.input !== "") {
-    ({ text, source } = requestFromInput(from.input, common.workspace, fs3));
+    ({ text: text2, source } = requestFromInput(from.input, common.workspace, fs3));
   } else if (from.payload !== void 0 && from.payload.trim() !== "") {
-    text = from.payload;
+    text2 = from.payload;
     source = from.payloadSource;
   } else {
     throw settingsError(
@@ -84974,7 +85839,7 @@ function requestSettings(common, env, fs3, sender, from) {
       common.eventName === "repository_dispatch" ? "Send the request as client_payload.request: gh api repos/OWNER/REPO/dispatches -f event_type=interlock-request -F 'client_payload[request]=@request.json'." : `Give the request file's path or its YAML/JSON in the workflow_dispatch input 'request' (gh workflow run interlock-request.yml -f request="$(cat request.yaml)").`
     );
   }
-  const request2 = parseRequest(text, { source });
+  const request2 = parseRequest(text2, { source });
   return {
     ...common,
     mode: "request",
@@ -85072,13 +85937,20 @@ function gateSettings(common, eventName, p) {
       `pull request #${pr.number} targets ${pr.base.ref}, not the default branch ${common.defaultBranch}`
     );
   }
+  const hint = requestPathHint(pr.title, branch[1]);
   return {
     ...common,
     mode: "gate",
     id: branch[1],
     pullNumber: pr.number,
-    headSha: pr.head.sha
+    headSha: pr.head.sha,
+    ...hint ? { requestPathHint: hint } : {}
   };
+}
+function requestPathHint(title, id2) {
+  if (typeof title !== "string") return void 0;
+  const action = /^([a-z0-9_.-]{1,100}) on /.exec(title)?.[1];
+  return action === void 0 ? void 0 : requestPath(action, id2);
 }
 
 // src/action/production.ts
@@ -85294,20 +86166,20 @@ function tokenKind(t, kinds) {
 function literalContent(kind, sql, start, end) {
   if (kind === "integer" || kind === "float") return { start, end };
   if (!LITERAL_KINDS.has(kind)) return void 0;
-  const text = sql.slice(start, end);
-  if (text.startsWith("$")) {
-    const tag = text.slice(0, text.indexOf("$", 1) + 1);
-    if (tag.length < 2 || !text.endsWith(tag) || text.length < 2 * tag.length) return void 0;
+  const text2 = sql.slice(start, end);
+  if (text2.startsWith("$")) {
+    const tag = text2.slice(0, text2.indexOf("$", 1) + 1);
+    if (tag.length < 2 || !text2.endsWith(tag) || text2.length < 2 * tag.length) return void 0;
     return { start: start + tag.length, end: end - tag.length };
   }
-  const open3 = text.indexOf("'");
-  if (open3 < 0 || !text.endsWith("'") || text.length < open3 + 2) return void 0;
+  const open3 = text2.indexOf("'");
+  if (open3 < 0 || !text2.endsWith("'") || text2.length < open3 + 2) return void 0;
   return { start: start + open3 + 1, end: end - 1 };
 }
 var CONTINUES = /[ \t\n\r\f\v]*(?:--[^\n\r]*[\n\r][ \t\n\r\f\v]*)*'/y;
 function plainStringContents(sql, constants4) {
   const toUtf16 = utf8ToUtf16(sql);
-  const out = [];
+  const out2 = [];
   for (const c of [...constants4].sort((a, b) => a.location - b.location)) {
     if (c.location < 0 || c.sval.includes("'")) continue;
     const at = toUtf16(c.location);
@@ -85315,9 +86187,9 @@ function plainStringContents(sql, constants4) {
     if (sql[at] !== "'" || sql[end] !== "'" || !sql.startsWith(c.sval, at + 1)) continue;
     CONTINUES.lastIndex = end + 1;
     if (CONTINUES.test(sql)) continue;
-    out.push({ start: at + 1, end });
+    out2.push({ start: at + 1, end });
   }
-  return out;
+  return out2;
 }
 function utf8ToUtf16(s) {
   let byte = 0;
@@ -85352,25 +86224,25 @@ function scannerError(err) {
 }
 
 // src/executable/literals.ts
-function literalRanges(text, language, sql) {
+function literalRanges(text2, language, sql) {
   switch (language) {
     case "sql":
-      return sqlLiterals(text, sql);
+      return sqlLiterals(text2, sql);
     case "shell-argv":
-      return shellLiterals(text);
+      return shellLiterals(text2);
     case "url":
-      return urlLiterals(text);
+      return urlLiterals(text2);
   }
 }
 function argvElementLiterals(element) {
-  const out = [{ start: 0, end: element.length }];
+  const out2 = [{ start: 0, end: element.length }];
   const eq = element.indexOf("=");
-  if (eq > 0 && eq < element.length - 1) out.push({ start: eq + 1, end: element.length });
-  return out;
+  if (eq > 0 && eq < element.length - 1) out2.push({ start: eq + 1, end: element.length });
+  return out2;
 }
-function sqlLiterals(text, sql) {
+function sqlLiterals(text2, sql) {
   if (sql === null) return { ok: false, error: "the SQL parser could not be loaded" };
-  const lexed = sql.lex(text);
+  const lexed = sql.lex(text2);
   if (!lexed.ok) return lexed;
   const literals = [];
   for (const t of lexed.tokens) {
@@ -85380,20 +86252,20 @@ function sqlLiterals(text, sql) {
 }
 var BARE = /[A-Za-z0-9_@%+=:,./-]/;
 var DOUBLE_QUOTE_SPECIAL = /[$`\\!]/;
-function shellLiterals(text) {
+function shellLiterals(text2) {
   const literals = [];
   let i = 0;
-  while (i < text.length) {
-    const c = text[i];
+  while (i < text2.length) {
+    const c = text2[i];
     if (c === " " || c === "	" || c === "\n") {
       i++;
       continue;
     }
     if (c === "'" || c === '"') {
-      const close = text.indexOf(c, i + 1);
+      const close = text2.indexOf(c, i + 1);
       if (close < 0)
         return { ok: false, error: `an unclosed ${c === "'" ? "single" : "double"} quote` };
-      const content = text.slice(i + 1, close);
+      const content = text2.slice(i + 1, close);
       if (c === "'" || !DOUBLE_QUOTE_SPECIAL.test(content))
         literals.push({ start: i + 1, end: close });
       i = close + 1;
@@ -85401,12 +86273,12 @@ function shellLiterals(text) {
     }
     if (BARE.test(c)) {
       let j = i;
-      while (j < text.length && BARE.test(text[j])) j++;
-      const next = text[j];
-      const prev = text[i - 1];
+      while (j < text2.length && BARE.test(text2[j])) j++;
+      const next = text2[j];
+      const prev = text2[i - 1];
       const standalone = (next === void 0 || /\s/.test(next)) && (prev === void 0 || /\s/.test(prev));
       if (standalone) {
-        for (const r of argvElementLiterals(text.slice(i, j))) {
+        for (const r of argvElementLiterals(text2.slice(i, j))) {
           literals.push({ start: i + r.start, end: i + r.end });
         }
       }
@@ -85417,24 +86289,24 @@ function shellLiterals(text) {
   }
   return { ok: true, literals };
 }
-function urlLiterals(text) {
-  if (/[\s\x00-\x1f\x7f]/.test(text))
+function urlLiterals(text2) {
+  if (/[\s\x00-\x1f\x7f]/.test(text2))
     return { ok: false, error: "the URL contains blanks or control characters" };
-  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(text);
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(text2);
   if (scheme === null) return { ok: false, error: "the text is not an absolute URL" };
   const literals = [];
   let i = scheme[0].length;
   const endOf = (from, stops) => {
     let j = from;
-    while (j < text.length && !stops.includes(text[j])) j++;
+    while (j < text2.length && !stops.includes(text2[j])) j++;
     return j;
   };
-  if (text.startsWith("//", i)) {
+  if (text2.startsWith("//", i)) {
     const authStart = i + 2;
     const authEnd = endOf(authStart, "/?#");
-    const at = text.lastIndexOf("@", authEnd - 1);
+    const at = text2.lastIndexOf("@", authEnd - 1);
     if (at >= authStart) {
-      const colon = text.indexOf(":", authStart);
+      const colon = text2.indexOf(":", authStart);
       const userEnd = colon >= 0 && colon < at ? colon : at;
       if (userEnd > authStart) literals.push({ start: authStart, end: userEnd });
       if (userEnd < at && at > userEnd + 1) literals.push({ start: userEnd + 1, end: at });
@@ -85448,12 +86320,12 @@ function urlLiterals(text) {
     s = e + 1;
   }
   i = pathEnd;
-  if (text[i] === "?") {
+  if (text2[i] === "?") {
     const queryEnd = endOf(i + 1, "#");
     for (let s = i + 1; s < queryEnd; ) {
       let e = s;
-      while (e < queryEnd && text[e] !== "&") e++;
-      const eq = text.indexOf("=", s);
+      while (e < queryEnd && text2[e] !== "&") e++;
+      const eq = text2.indexOf("=", s);
       if (eq >= 0 && eq < e) {
         if (e > eq + 1) literals.push({ start: eq + 1, end: e });
       } else if (e > s) {
@@ -85463,7 +86335,7 @@ function urlLiterals(text) {
     }
     i = queryEnd;
   }
-  if (text[i] === "#" && i + 1 < text.length) literals.push({ start: i + 1, end: text.length });
+  if (text2[i] === "#" && i + 1 < text2.length) literals.push({ start: i + 1, end: text2.length });
   return { ok: true, literals };
 }
 
@@ -85484,7 +86356,7 @@ function planExecutableMasks(request2, findings, params, sql, proven = /* @__PUR
     list.push(f);
     byPath.set(f.path, list);
   }
-  const plan = (path, ranges, p, text = "") => {
+  const plan = (path, ranges, p, text2 = "") => {
     const here = byPath.get(path);
     if (here === void 0) return;
     const lexed = ranges();
@@ -85503,8 +86375,8 @@ function planExecutableMasks(request2, findings, params, sql, proven = /* @__PUR
         continue;
       }
       let span = literal2;
-      if (p.language === "sql" && readsAsCode(text.slice(literal2.start, literal2.end))) {
-        if (!safeInsideLiteral(text, f)) {
+      if (p.language === "sql" && readsAsCode(text2.slice(literal2.start, literal2.end))) {
+        if (!safeInsideLiteral(text2, f)) {
           denials.push(
             `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}\u2013${f.end} is inside a literal that reads as SQL (code that may run), and masking it whole would hide that code from the reviewer; leave the value out of the embedded statement`
           );
@@ -85599,10 +86471,10 @@ var CODE_WORDS2 = /\b(?:select|insert|update|delete|merge|truncate|create|alter|
 function readsAsCode(literal2) {
   return CODE_WORDS2.test(literal2);
 }
-function safeInsideLiteral(text, f) {
+function safeInsideLiteral(text2, f) {
   if (f.end <= f.start) return false;
-  if (/['"\\$]/.test(text.slice(f.start, f.end))) return false;
-  return f.start === 0 || text.charAt(f.start - 1) !== "\\";
+  if (/['"\\$]/.test(text2.slice(f.start, f.end))) return false;
+  return f.start === 0 || text2.charAt(f.start - 1) !== "\\";
 }
 function smallestContaining(ranges, f) {
   let best;
@@ -85614,14 +86486,14 @@ function smallestContaining(ranges, f) {
   return best;
 }
 function nonOverlapping(list) {
-  const out = [];
+  const out2 = [];
   let at = 0;
   for (const r of [...list].sort((a, b) => a.start - b.start || b.end - a.end)) {
     if (r.start < at) continue;
-    out.push(r);
+    out2.push(r);
     at = r.end;
   }
-  return out;
+  return out2;
 }
 function lookAlikeKeys(request2, p) {
   const found = [];
@@ -85657,14 +86529,14 @@ function valueAt2(doc, pointer) {
 import { Buffer as Buffer4 } from "node:buffer";
 var SCRUB_MIN_LENGTH = 4;
 var BASE64_MIN_CORE = 8;
-var NO_SCRUBBER = { scrub: (text) => text, size: 0 };
+var NO_SCRUBBER = { scrub: (text2) => text2, size: 0 };
 var COMPACT_MIN_LENGTH = 8;
 var FRAGMENT_MIN_VALUE = 16;
 var FRAGMENT = 12;
 function createScrubber(values, opts2 = {}) {
   const distinct = /* @__PURE__ */ new Map();
-  for (const { text, label } of values) {
-    if (text.length >= SCRUB_MIN_LENGTH && !distinct.has(text)) distinct.set(text, label);
+  for (const { text: text2, label } of values) {
+    if (text2.length >= SCRUB_MIN_LENGTH && !distinct.has(text2)) distinct.set(text2, label);
   }
   if (distinct.size === 0) return NO_SCRUBBER;
   const encodings = opts2.encodings ?? true;
@@ -85672,12 +86544,12 @@ function createScrubber(values, opts2 = {}) {
   const build2 = () => {
     const folded = /* @__PURE__ */ new Map();
     const exact = /* @__PURE__ */ new Map();
-    for (const [text, label] of distinct) {
-      const forms = [text];
+    for (const [text2, label] of distinct) {
+      const forms = [text2];
       if (encodings) {
-        const url2 = encodeURIComponent(text);
-        forms.push(JSON.stringify(text).slice(1, -1), url2, url2.replace(/%20/g, "+"));
-        const bytes = Buffer4.from(text, "utf8");
+        const url2 = encodeURIComponent(text2);
+        forms.push(JSON.stringify(text2).slice(1, -1), url2, url2.replace(/%20/g, "+"));
+        const bytes = Buffer4.from(text2, "utf8");
         forms.push(bytes.toString("hex"));
         const whole = bytes.toString("base64");
         const b64 = [whole, whole.replace(/=+$/, ""), bytes.toString("base64url")];
@@ -85690,8 +86562,8 @@ function createScrubber(values, opts2 = {}) {
     }
     const pieces = /* @__PURE__ */ new Map();
     if (encodings) {
-      for (const [text, label] of distinct) {
-        const c = compact(text).view;
+      for (const [text2, label] of distinct) {
+        const c = compact(text2).view;
         if (c.length < COMPACT_MIN_LENGTH) continue;
         for (const v of [c, [...c].reverse().join("")]) {
           if (!pieces.has(v)) pieces.set(v, label);
@@ -85711,19 +86583,19 @@ function createScrubber(values, opts2 = {}) {
   };
   return {
     size: distinct.size,
-    scrub(text) {
-      if (text.length < SCRUB_MIN_LENGTH) return text;
+    scrub(text2) {
+      if (text2.length < SCRUB_MIN_LENGTH) return text2;
       built ??= build2();
-      return scrubCompact(built.cased.replace(built.caseless.replace(text)), built.pieces);
+      return scrubCompact(built.cased.replace(built.caseless.replace(text2)), built.pieces);
     }
   };
 }
-function compact(text) {
+function compact(text2) {
   let view = "";
   const at = [];
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    const unit = text[i];
+  for (let i = 0; i < text2.length; i++) {
+    const code = text2.charCodeAt(i);
+    const unit = text2[i];
     const keep = code < 128 ? code >= 48 && code <= 57 || code >= 65 && code <= 90 || code >= 97 && code <= 122 : /[\p{L}\p{N}]/u.test(unit);
     if (!keep) continue;
     const lower = unit.toLowerCase();
@@ -85732,30 +86604,30 @@ function compact(text) {
   }
   return { view, at };
 }
-function scrubCompact(text, pieces) {
-  if (pieces.size === 0) return text;
-  const { view, at } = compact(text);
+function scrubCompact(text2, pieces) {
+  if (pieces.size === 0) return text2;
+  const { view, at } = compact(text2);
   const spans = pieces.cover(view);
-  if (spans.length === 0) return text;
-  let out = "";
+  if (spans.length === 0) return text2;
+  let out2 = "";
   let from = 0;
   for (const { start, end, label } of spans) {
     const a = at[start];
     const b = at[end - 1] + 1;
-    out += `${text.slice(from, a)}[${label}]`;
+    out2 += `${text2.slice(from, a)}[${label}]`;
     from = b;
   }
-  return out + text.slice(from);
+  return out2 + text2.slice(from);
 }
-function fold(text) {
-  if (!/[^\x00-\x7f]/.test(text)) return text.toLowerCase();
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const unit = text[i];
+function fold(text2) {
+  if (!/[^\x00-\x7f]/.test(text2)) return text2.toLowerCase();
+  let out2 = "";
+  for (let i = 0; i < text2.length; i++) {
+    const unit = text2[i];
     const lower = unit.toLowerCase();
-    out += lower.length === 1 ? lower : unit;
+    out2 += lower.length === 1 ? lower : unit;
   }
-  return out;
+  return out2;
 }
 var Needles = class {
   #labels;
@@ -85800,10 +86672,10 @@ var Needles = class {
     }
     return runs;
   }
-  replace(text) {
-    if (this.#labels.size === 0 || text.length < PREFIX) return text;
-    const hay = this.#fold ? fold(text) : text;
-    let out = "";
+  replace(text2) {
+    if (this.#labels.size === 0 || text2.length < PREFIX) return text2;
+    const hay = this.#fold ? fold(text2) : text2;
+    let out2 = "";
     let at = 0;
     let i = 0;
     while (i + PREFIX <= hay.length) {
@@ -85817,7 +86689,7 @@ var Needles = class {
         for (const length of lengths) {
           const label = i + length <= hay.length ? this.#labels.get(hay.slice(i, i + length)) : void 0;
           if (label === void 0) continue;
-          out += `${text.slice(at, i)}[${label}]`;
+          out2 += `${text2.slice(at, i)}[${label}]`;
           matched = length;
           break;
         }
@@ -85827,12 +86699,12 @@ var Needles = class {
         at = i;
       } else i++;
     }
-    return out + text.slice(at);
+    return out2 + text2.slice(at);
   }
 };
 var PREFIX = 4;
-function pairKey(text, i) {
-  return (text.charCodeAt(i) & 16383) << 16 | text.charCodeAt(i + 1);
+function pairKey(text2, i) {
+  return (text2.charCodeAt(i) & 16383) << 16 | text2.charCodeAt(i + 1);
 }
 function base64Cores(bytes) {
   const cores = [];
@@ -86180,14 +87052,14 @@ function analyseSql(parser, sql) {
     strings: plainStringContents(sql, found.strings)
   };
 }
-var MAX_DEPTH2 = 500;
+var MAX_DEPTH3 = 500;
 var MAX_REASONS = 3;
 function summarise2(reasons) {
   if (reasons.length <= MAX_REASONS) return [...reasons];
   return [...reasons.slice(0, MAX_REASONS), `and ${reasons.length - MAX_REASONS} more`];
 }
 function visit3(value, found, depth) {
-  if (depth > MAX_DEPTH2) {
+  if (depth > MAX_DEPTH3) {
     found.reasons.add("the SQL is nested too deeply to check");
     return;
   }
@@ -86300,7 +87172,7 @@ function decideMaskAndScrub(request2, ctx) {
     identityPaths: [...DEFAULT_IDENTITY_PATHS, ...raw.readable ?? []],
     hmacKey: ctx.hmacKey,
     keyCache,
-    onMasked: (text, label) => values.push({ text, label })
+    onMasked: (text2, label) => values.push({ text: text2, label })
   });
   const hostDenials = [
     ...plan.denials,
@@ -86310,15 +87182,15 @@ function decideMaskAndScrub(request2, ctx) {
   const scrubber = createScrubber(values);
   const plainScrubber = createScrubber(values, { encodings: false });
   const masks = /* @__PURE__ */ new Map();
-  const mask = (text) => {
-    let out = masks.get(text);
-    if (out === void 0) {
-      out = maskText(text);
-      masks.set(text, out);
+  const mask = (text2) => {
+    let out2 = masks.get(text2);
+    if (out2 === void 0) {
+      out2 = maskText(text2);
+      masks.set(text2, out2);
     }
-    return out;
+    return out2;
   };
-  const clean4 = (text) => mask(plainScrubber.scrub(text));
+  const clean4 = (text2) => mask(plainScrubber.scrub(text2));
   const cleanPath = (path) => clean4(safePointer(request2, path, keyCache));
   return {
     scrubber,
@@ -86381,8 +87253,8 @@ function analyse(request2, executable, engine) {
   for (const p of executable) {
     languages[p.path] = p.language;
     if (p.language !== "sql") continue;
-    const text = valueAt2(request2, p.path);
-    if (typeof text !== "string") continue;
+    const text2 = valueAt2(request2, p.path);
+    if (typeof text2 !== "string") continue;
     if (engine.sql === null) {
       sql[p.path] = {
         read_only: false,
@@ -86392,7 +87264,7 @@ function analyse(request2, executable, engine) {
       };
       continue;
     }
-    const parsed = analyseSql(engine.sql, text);
+    const parsed = analyseSql(engine.sql, text2);
     sql[p.path] = parsed.classification;
     proven.set(p.path, parsed.strings);
   }
@@ -86408,11 +87280,11 @@ function analyse(request2, executable, engine) {
 }
 var MAX_PRINCIPAL_LENGTH = 320;
 function principalsIn(value) {
-  const out = /* @__PURE__ */ new Set();
+  const out2 = /* @__PURE__ */ new Set();
   const walk2 = (v) => {
     if (typeof v === "string") {
       const s = principalSkeleton(v);
-      if (s !== "" && s.length <= MAX_PRINCIPAL_LENGTH) out.add(s);
+      if (s !== "" && s.length <= MAX_PRINCIPAL_LENGTH) out2.add(s);
     } else if (Array.isArray(v)) {
       for (const item of v) walk2(item);
     } else if (v !== null && typeof v === "object") {
@@ -86420,7 +87292,7 @@ function principalsIn(value) {
     }
   };
   walk2(value);
-  return [...out].sort();
+  return [...out2].sort();
 }
 function denyAlso(raw, denials) {
   return {
@@ -86669,40 +87541,40 @@ function firstLine(err) {
 async function executeMerged(deps) {
   const { forge } = deps;
   const reports = [];
-  const run2 = {
+  const run3 = {
     source: forge.evidenceSource?.(),
     engines: /* @__PURE__ */ new Map(),
     cache: newEvidenceCache(),
     everRecorded: await forge.recordedResults?.() ?? /* @__PURE__ */ new Set(),
     trust: void 0
   };
-  run2.trust = await run2.source?.trust?.();
+  run3.trust = await run3.source?.trust?.();
   try {
-    await journalWithdrawals(deps, run2);
+    await journalWithdrawals(deps, run3);
     const merged = await forge.mergedRequests();
     for (const [i, m] of merged.entries()) {
       deps.onCount?.(i, merged.length);
-      if (await forge.readDefault(resultPath(m.id)) !== void 0) continue;
-      const report = await executeOne(m, deps, run2);
+      if (!m.listed && await forge.readDefault(resultPath(m.id)) !== void 0) continue;
+      const report = await executeOne(m, deps, run3);
       if (report) reports.push(report);
     }
     if (merged.length > 0) deps.onCount?.(merged.length, merged.length);
   } finally {
-    run2.source?.close();
+    run3.source?.close();
   }
   return reports;
 }
-async function journalWithdrawals(deps, run2) {
+async function journalWithdrawals(deps, run3) {
   const { forge, journal } = deps;
-  if (journal === void 0 || run2.source === void 0 || !forge.withdrawalCandidates) return;
+  if (journal === void 0 || run3.source === void 0 || !forge.withdrawalCandidates) return;
   const candidates = [...await forge.withdrawalCandidates()].filter(
     (id2) => journal.state(id2)?.withdrawn === void 0
   );
   if (candidates.length === 0) return;
-  const tip = await run2.source.reader.commit(`refs/heads/${forge.defaultBranch}`);
-  if (tip === void 0 || run2.trust && run2.trust.brokenAt(tip.oid) !== void 0) return;
+  const tip = await run3.source.reader.commit(`refs/heads/${forge.defaultBranch}`);
+  if (tip === void 0 || run3.trust && run3.trust.brokenAt(tip.oid) !== void 0) return;
   for (const id2 of candidates) {
-    const w = await withdrawalNow(run2.source.reader, id2, tip.oid, run2.cache);
+    const w = await withdrawalNow(run3.source.reader, id2, tip.oid, run3.cache);
     if (w.withdrawal) {
       journal.append({
         at: deps.now().toISOString(),
@@ -86713,7 +87585,7 @@ async function journalWithdrawals(deps, run2) {
     }
   }
 }
-async function executeOne(m, deps, run2) {
+async function executeOne(m, deps, run3) {
   const { forge, journal } = deps;
   const action = m.path.split("/")[1] ?? "?";
   const retry2 = deps.retry?.includes(m.id) ?? false;
@@ -86735,12 +87607,12 @@ async function executeOne(m, deps, run2) {
       `this executor's journal records that its requester withdrew ${m.id} (commit ${journalled.withdrawn.commit.slice(0, 7)}, seen ${journalled.withdrawn.at}): a withdrawn request never runs, even if the withdrawal is gone from the repository now`
     );
   }
-  if (run2.everRecorded.has(m.id)) {
+  if (run3.everRecorded.has(m.id)) {
     return refused(
       `a result for ${m.id} was recorded on ${forge.defaultBranch} and deleted later: it is never run again`
     );
   }
-  const claimedInRepo = await forge.isClaimed(m.id);
+  const claimedInRepo = m.listed?.claimed ?? await forge.isClaimed(m.id);
   if ((claimedInRepo || journalled?.claimedAt) && !retry2) {
     const where = journalled?.claimedAt ? `this executor's journal records a claim at ${journalled.claimedAt} without a result` : "claimed by an executor that has not recorded a result";
     return {
@@ -86756,9 +87628,9 @@ async function executeOne(m, deps, run2) {
     if (claimedInRepo) await forge.releaseClaim(m.id);
   }
   let actions = deps.config.executors.actions;
-  if (run2.source) {
-    const merge4 = await mergeFromCommit(run2.source.reader, m);
-    const committed = "refused" in merge4 ? void 0 : await configAt(run2.source.reader, merge4.base, run2.cache);
+  if (run3.source) {
+    const merge4 = await mergeFromCommit(run3.source.reader, m);
+    const committed = "refused" in merge4 ? void 0 : await configAt(run3.source.reader, merge4.base, run3.cache);
     actions = committed && !(committed instanceof Error) ? committed.executors.actions : {};
   }
   const executor = executorFor(actions, action);
@@ -86779,7 +87651,7 @@ async function executeOne(m, deps, run2) {
     event: "claim",
     merge_commit: m.mergeCommit
   });
-  const checked = run2.source ? await checkCommittedEvidence(m, deps, run2) : await checkEvidence(m, deps);
+  const checked = run3.source ? await checkCommittedEvidence(m, deps, run3) : await checkEvidence(m, deps);
   const base = {
     interlock: 1,
     id: m.id,
@@ -86867,15 +87739,15 @@ function expiredBeforeRun(ev) {
 function shortRevision(s) {
   return s.replace(/^sha256:/, "").slice(0, 12);
 }
-async function checkCommittedEvidence(m, deps, run2) {
-  const { source, engines } = run2;
+async function checkCommittedEvidence(m, deps, run3) {
+  const { source, engines } = run3;
   if (source === void 0) return { refusal: "no evidence source" };
   const merge4 = await mergeFromCommit(source.reader, m);
   if ("refused" in merge4) return { refusal: merge4.refused };
   const ev = await evidenceAtMerge(source.reader, merge4, {
     now: deps.now(),
-    cache: run2.cache,
-    ...run2.trust ? { trust: run2.trust } : {}
+    cache: run3.cache,
+    ...run3.trust ? { trust: run3.trust } : {}
   });
   if (!ev.ok) return { refusal: ev.reason };
   if (!ev.satisfied)
@@ -86945,7 +87817,7 @@ function failedPolicy(revision) {
   };
 }
 function cleaner(scrubber) {
-  return (text) => maskText(scrubber.scrub(text));
+  return (text2) => maskText(scrubber.scrub(text2));
 }
 function maskedOutcome(o, clean4) {
   return {
@@ -87426,7 +88298,7 @@ function renderReportComment(r, runUrl) {
 }
 
 // src/action/run.ts
-async function run(deps) {
+async function run2(deps) {
   const { core } = deps;
   try {
     const s = typeof deps.settings === "function" ? deps.settings() : deps.settings;
@@ -87521,6 +88393,7 @@ async function requestMode(s, deps) {
 async function gateMode(s, deps) {
   const { core } = deps;
   const forge = deps.forgeFactory(targetOf(s));
+  if (s.requestPathHint !== void 0) forge.expectRequestPath?.(s.id, s.requestPathHint);
   const gate = await checkGate(forge, s.id, deps.now());
   const markdown = renderVerdictMarkdown(gate.verdict, {
     id: s.id,
@@ -87585,7 +88458,7 @@ function runUrlOf(env) {
 }
 
 // src/action/main.ts
-await run(productionDeps(import.meta.url));
+await run2(productionDeps(import.meta.url));
 /*! Bundled license information:
 
 undici/lib/web/fetch/body.js:
