@@ -517,9 +517,7 @@ export async function queryOpenPull(
       : undefined;
   return {
     pull,
-    base: repo.base
-      ? baseFiles(repo.base, q.baseRef)
-      : NO_BASE_FILES,
+    base: repo.base ? baseFiles(repo.base, q.baseRef) : NO_BASE_FILES,
     teams: orgTeams(data.organization, unreadableTeams),
     gateRuns,
   };
