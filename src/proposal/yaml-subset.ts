@@ -34,6 +34,8 @@
  * - nesting stays below 64 levels.
  */
 
+import { NOT_STRINGS } from "../request/block-yaml.ts";
+
 /** Words and numbers the core schema reads as something other than a string. */
 const CORE_NOT_STRING: readonly RegExp[] = [
   /^(?:~|[Nn]ull|NULL)?$/,
@@ -57,18 +59,8 @@ const REFUSED =
   /[\u0000-\u0009\u000b-\u001f\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\ufffe\uffff]/;
 /** Characters that cannot start a plain scalar (YAML's indicators, and space). */
 const INDICATOR_START = /^[-?:,[\]{}#&*!|>'"%@` ]/;
-const NOT_A_KEY: ReadonlySet<string> = new Set([
-  "null",
-  "Null",
-  "NULL",
-  "true",
-  "True",
-  "TRUE",
-  "false",
-  "False",
-  "FALSE",
-  "__proto__",
-]);
+/** Not a string key: the core schema's null and booleans (block-yaml's list), and __proto__. */
+const NOT_A_KEY: ReadonlySet<string> = new Set([...NOT_STRINGS, "__proto__"]);
 const MAX_DEPTH = 64;
 const HEX = /^[0-9a-fA-F]+$/;
 

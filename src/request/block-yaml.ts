@@ -26,7 +26,7 @@
  */
 
 /** Words of the core schema that are not strings: null and booleans, in every spelling. */
-const NOT_STRINGS: ReadonlySet<string> = new Set([
+export const NOT_STRINGS: ReadonlySet<string> = new Set([
   "null",
   "Null",
   "NULL",
