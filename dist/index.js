@@ -72740,6 +72740,93 @@ function readBundle(policiesDir) {
 // src/proposal/request-file.ts
 var import_yaml4 = __toESM(require_dist(), 1);
 
+// src/request/block-yaml.ts
+var NOT_STRINGS = /* @__PURE__ */ new Set([
+  "null",
+  "Null",
+  "NULL",
+  "true",
+  "True",
+  "TRUE",
+  "false",
+  "False",
+  "FALSE"
+]);
+var MAX_BLOCK_DEPTH = 32;
+var KEY_RE = /^([A-Za-z_][A-Za-z0-9_-]*):(?: (.*))?$/;
+var INT_RE = /^(?:0|[1-9][0-9]{0,14})$/;
+var PLAIN_RE = /^[A-Za-z][A-Za-z0-9 _.,/@+=%():-]*$/;
+function readBlockYaml(text2, forbiddenKeys) {
+  for (let i = 0; i < text2.length; i++) {
+    const c = text2.charCodeAt(i);
+    if (c < 32 && c !== 10 || c > 126) return void 0;
+  }
+  const root = {};
+  const stack = [{ indent: 0, value: root }];
+  let open3 = null;
+  let lines = 0;
+  let at = 0;
+  while (at < text2.length) {
+    let end = text2.indexOf("\n", at);
+    if (end === -1) end = text2.length;
+    const line = text2.slice(at, end);
+    at = end + 1;
+    if (line.length === 0) continue;
+    let indent = 0;
+    while (line.charCodeAt(indent) === 32) indent++;
+    const m = KEY_RE.exec(line.slice(indent));
+    if (m === null) return void 0;
+    const key = m[1];
+    const raw = m[2];
+    if (NOT_STRINGS.has(key) || forbiddenKeys.has(key)) return void 0;
+    if (open3 !== null && indent > open3.indent) {
+      if (stack.length >= MAX_BLOCK_DEPTH) return void 0;
+      const child = {};
+      open3.parent[open3.key] = child;
+      stack.push({ indent, value: child });
+    } else {
+      open3 = null;
+      while (stack.length > 1 && stack[stack.length - 1].indent > indent) stack.pop();
+      if (stack[stack.length - 1].indent !== indent) return void 0;
+    }
+    open3 = null;
+    const target = stack[stack.length - 1].value;
+    if (Object.prototype.hasOwnProperty.call(target, key)) return void 0;
+    lines++;
+    if (raw === void 0) {
+      target[key] = null;
+      open3 = { parent: target, key, indent };
+      continue;
+    }
+    const value = scalar(raw);
+    if (value === void 0) return void 0;
+    target[key] = value;
+  }
+  return lines === 0 ? void 0 : root;
+}
+function scalar(raw) {
+  const first = raw.charCodeAt(0);
+  if (first === 34) {
+    if (raw.length < 2 || raw.charCodeAt(raw.length - 1) !== 34) return void 0;
+    const inner = raw.slice(1, -1);
+    return inner.includes('"') || inner.includes("\\") ? void 0 : inner;
+  }
+  if (first === 39) {
+    if (raw.length < 2 || raw.charCodeAt(raw.length - 1) !== 39) return void 0;
+    const inner = raw.slice(1, -1);
+    return inner.includes("'") ? void 0 : inner;
+  }
+  if (INT_RE.test(raw)) return Number(raw);
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  if (raw === "null") return null;
+  if (NOT_STRINGS.has(raw)) return void 0;
+  if (!PLAIN_RE.test(raw)) return void 0;
+  const last = raw.charCodeAt(raw.length - 1);
+  if (last === 32 || last === 58 || raw.includes(": ")) return void 0;
+  return raw;
+}
+
 // src/proposal/yaml-subset.ts
 var CORE_NOT_STRING = [
   /^(?:~|[Nn]ull|NULL)?$/,
@@ -72758,18 +72845,7 @@ var REFUSED = (
   /[\u0000-\u0009\u000b-\u001f\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\ufffe\uffff]/
 );
 var INDICATOR_START = /^[-?:,[\]{}#&*!|>'"%@` ]/;
-var NOT_A_KEY = /* @__PURE__ */ new Set([
-  "null",
-  "Null",
-  "NULL",
-  "true",
-  "True",
-  "TRUE",
-  "false",
-  "False",
-  "FALSE",
-  "__proto__"
-]);
+var NOT_A_KEY = /* @__PURE__ */ new Set([...NOT_STRINGS, "__proto__"]);
 var MAX_DEPTH = 64;
 var HEX = /^[0-9a-fA-F]+$/;
 var YAML_SUBSET_PATTERNS = [
@@ -72870,7 +72946,7 @@ var Reader2 = class {
         } else map2[key] = this.#mapping(next.indent, depth + 1);
       } else if (rest === "|" || rest === "|-") {
         map2[key] = this.#literal(indent, rest === "|");
-      } else map2[key] = scalar(rest);
+      } else map2[key] = scalar2(rest);
     }
   }
   #sequence(indent, depth) {
@@ -72890,7 +72966,7 @@ var Reader2 = class {
       } else {
         if (rest === "|" || rest === "|-") out();
         this.#at++;
-        list.push(scalar(rest));
+        list.push(scalar2(rest));
       }
     }
   }
@@ -72915,7 +72991,7 @@ var Reader2 = class {
     return lines.join("\n") + (clip ? "\n" : "");
   }
 };
-function scalar(raw) {
+function scalar2(raw) {
   if (raw === "[]") return [];
   if (raw === "{}") return {};
   const first = raw.charCodeAt(0);
@@ -84944,93 +85020,6 @@ function ttlSeconds(ttl) {
   let total = 0;
   for (const m of ttl.matchAll(/([0-9]+)([smhd])/g)) total += Number(m[1]) * (unit[m[2]] ?? 0);
   return total;
-}
-
-// src/request/block-yaml.ts
-var NOT_STRINGS = /* @__PURE__ */ new Set([
-  "null",
-  "Null",
-  "NULL",
-  "true",
-  "True",
-  "TRUE",
-  "false",
-  "False",
-  "FALSE"
-]);
-var MAX_BLOCK_DEPTH = 32;
-var KEY_RE = /^([A-Za-z_][A-Za-z0-9_-]*):(?: (.*))?$/;
-var INT_RE = /^(?:0|[1-9][0-9]{0,14})$/;
-var PLAIN_RE = /^[A-Za-z][A-Za-z0-9 _.,/@+=%():-]*$/;
-function readBlockYaml(text2, forbiddenKeys) {
-  for (let i = 0; i < text2.length; i++) {
-    const c = text2.charCodeAt(i);
-    if (c < 32 && c !== 10 || c > 126) return void 0;
-  }
-  const root = {};
-  const stack = [{ indent: 0, value: root }];
-  let open3 = null;
-  let lines = 0;
-  let at = 0;
-  while (at < text2.length) {
-    let end = text2.indexOf("\n", at);
-    if (end === -1) end = text2.length;
-    const line = text2.slice(at, end);
-    at = end + 1;
-    if (line.length === 0) continue;
-    let indent = 0;
-    while (line.charCodeAt(indent) === 32) indent++;
-    const m = KEY_RE.exec(line.slice(indent));
-    if (m === null) return void 0;
-    const key = m[1];
-    const raw = m[2];
-    if (NOT_STRINGS.has(key) || forbiddenKeys.has(key)) return void 0;
-    if (open3 !== null && indent > open3.indent) {
-      if (stack.length >= MAX_BLOCK_DEPTH) return void 0;
-      const child = {};
-      open3.parent[open3.key] = child;
-      stack.push({ indent, value: child });
-    } else {
-      open3 = null;
-      while (stack.length > 1 && stack[stack.length - 1].indent > indent) stack.pop();
-      if (stack[stack.length - 1].indent !== indent) return void 0;
-    }
-    open3 = null;
-    const target = stack[stack.length - 1].value;
-    if (Object.prototype.hasOwnProperty.call(target, key)) return void 0;
-    lines++;
-    if (raw === void 0) {
-      target[key] = null;
-      open3 = { parent: target, key, indent };
-      continue;
-    }
-    const value = scalar2(raw);
-    if (value === void 0) return void 0;
-    target[key] = value;
-  }
-  return lines === 0 ? void 0 : root;
-}
-function scalar2(raw) {
-  const first = raw.charCodeAt(0);
-  if (first === 34) {
-    if (raw.length < 2 || raw.charCodeAt(raw.length - 1) !== 34) return void 0;
-    const inner = raw.slice(1, -1);
-    return inner.includes('"') || inner.includes("\\") ? void 0 : inner;
-  }
-  if (first === 39) {
-    if (raw.length < 2 || raw.charCodeAt(raw.length - 1) !== 39) return void 0;
-    const inner = raw.slice(1, -1);
-    return inner.includes("'") ? void 0 : inner;
-  }
-  if (INT_RE.test(raw)) return Number(raw);
-  if (raw === "true") return true;
-  if (raw === "false") return false;
-  if (raw === "null") return null;
-  if (NOT_STRINGS.has(raw)) return void 0;
-  if (!PLAIN_RE.test(raw)) return void 0;
-  const last = raw.charCodeAt(raw.length - 1);
-  if (last === 32 || last === 58 || raw.includes(": ")) return void 0;
-  return raw;
 }
 
 // src/request/strict-json.ts
