@@ -5,7 +5,6 @@ import { EXIT } from "../errors.ts";
 import { Git } from "../forge/local/git.ts";
 import { LocalForge } from "../forge/local/local-forge.ts";
 import { interlockHome } from "../settings/home.ts";
-import { committedNotifications } from "../notify/committed.ts";
 import type { SweepReport } from "../notify/deliver.ts";
 import type { DeliveryRecord } from "../notify/outbox.ts";
 import { terminalText } from "../presentation/escape.ts";
@@ -15,7 +14,7 @@ import { findRepoDir, repoHomeOf } from "./repository.ts";
 
 /**
  * What a sweep needs of a local repository, opened without the policy engine; undefined when
- * it is no approvals repository or its committed config tells nobody.
+ * it is no approvals repository or its committed config has no notifications section.
  */
 async function openForNotifications(repo: string | undefined, io: CliIO) {
   const repoDir = await findRepoDir(repo, io.cwd);
@@ -30,8 +29,9 @@ async function openForNotifications(repo: string | undefined, io: CliIO) {
     CONFIG_PATH.split("\\").join("/"),
   );
   if (committed === undefined || !/^notifications:/m.test(committed)) return undefined;
+  // Whether the config names any route, and whether it is trusted, sweepLocal decides (it reads
+  // the config through the trust chain).
   const forge = new LocalForge(repoDir, loadConfig(repoDir), { home: interlockHome(io.env) });
-  if ((await committedNotifications(forge)) === undefined) return undefined;
   const home = await repoHomeOf(repoDir, io.env);
   if (home === undefined) return undefined;
   return { forge, home };
@@ -69,19 +69,23 @@ export async function notifyCommand(input: CommandInput, io: CliIO): Promise<num
   const repo = stringFlag(input, "repo");
   const json = booleanFlag(input, "json");
   const local = await openForNotifications(repo, io);
-  if (local === undefined) {
+  // Undefined also when the committed config names no route (sweepLocal reads it trusted).
+  let report: SweepReport | undefined;
+  if (local !== undefined) {
+    const { sweepLocal } = await import("../notify/local.ts");
+    report = await sweepLocal(local, {
+      now: io.now,
+      env: io.env,
+      budgetMs: 60_000,
+      ...(repo ? { repoArg: repo } : {}),
+    });
+  }
+  if (report === undefined) {
     if (json)
       io.stdout.write(JSON.stringify({ configured: false, delivered: [], undelivered: [] }) + "\n");
     else io.stdout.write(`No notifications configured (notifications: in ${CONFIG_PATH}).\n`);
     return EXIT.ok;
   }
-  const { sweepLocal } = await import("../notify/local.ts");
-  const report: SweepReport = (await sweepLocal(local, {
-    now: io.now,
-    env: io.env,
-    budgetMs: 60_000,
-    ...(repo ? { repoArg: repo } : {}),
-  }))!;
   if (json) {
     io.stdout.write(JSON.stringify({ configured: true, ...report }, null, 2) + "\n");
   } else if (report.locked) {
