@@ -324,3 +324,59 @@ describe("ordinary text next to the same names is no secret", () => {
     expect(detectInString(text).filter((s) => s.kind === "secret")).toEqual([]);
   });
 });
+
+describe("as the requester: a value nested under a secret's name is the secret", () => {
+  const holders = (secret: string) => [
+    { password: { value: secret } },
+    { db: { password: { plain_text: secret } } },
+    { api_key: [{ value: secret }] },
+    { password: { old: secret, new: pw() } },
+    { client_secret: { data: { value: secret } } },
+    { ssn: { value: ["219", "09", "9999"].join("") } },
+  ];
+  it.each(holders("x").map((_, i) => i))("form %i", (i) => {
+    const secret = pw();
+    const doc = holders(secret)[i]!;
+    const found = scan(doc);
+    const masked = JSON.stringify(maskDocument(doc, found, [], { hmacKey }).value);
+    expect(masked).not.toContain(secret);
+    expect(masked).not.toContain(["219", "09", "9999"].join(""));
+  });
+
+  it("an object under a secret's name keeps its other fields readable", () => {
+    const doc = { token: { type: "bearer", expires_in: 3600, value: pw() } };
+    const masked = maskDocument(doc, scan(doc), [], { hmacKey }).value as typeof doc;
+    expect(masked.token.type).toBe("bearer");
+    expect(masked.token.expires_in).toBe(3600);
+    expect(masked.token.value).not.toBe(doc.token.value);
+  });
+});
+
+describe("as the requester: digits of another script read as digits", () => {
+  /** The same number in another script's decimal digits (Unicode Nd: zero at `zero`). */
+  const inScript = (ascii: string, zero: number): string =>
+    [...ascii].map((c) => (c >= "0" && c <= "9" ? String.fromCodePoint(zero + +c) : c)).join("");
+  const card = ["4111", "1111", "1111", "1111"].join("");
+  const phone = ["+1", "202", "555", "0143"].join(" ");
+  const ssn = ["219", "09", "9999"].join("-");
+  it.each([
+    ["Arabic-Indic", 0x0660],
+    ["Extended Arabic-Indic", 0x06f0],
+    ["Devanagari", 0x0966],
+    ["Bengali", 0x09e6],
+    ["Thai", 0x0e50],
+  ])("%s", (_, zero) => {
+    for (const [plain, type] of [
+      [card, "payment_card"],
+      [phone, "phone"],
+      [ssn, "us_ssn"],
+    ] as const) {
+      const text = `on file: ${inScript(plain, zero)}.`;
+      const spans = detectInString(text);
+      expect(
+        spans.map((s) => [s.type, text.slice(s.start, s.end)]),
+        text,
+      ).toEqual([[type, inScript(plain, zero)]]);
+    }
+  });
+});

@@ -412,6 +412,32 @@ describe("us ssn", () => {
     expect(found("123456789", "socialSecurityNumber")).toEqual([["us_ssn", "123456789"]]);
   });
 
+  it("as the requester: finds an SSN without separators that prose names as one", () => {
+    const ssn = ["219", "09", "9999"].join("");
+    for (const text of [
+      `SSN ${ssn}`,
+      `my ssn is ${ssn}.`,
+      `SSN: ${ssn}`,
+      `Social Security number ${ssn}`,
+      `social-security #${ssn}`,
+    ]) {
+      expect(found(text), text).toEqual([["us_ssn", ssn]]);
+    }
+  });
+
+  it("leaves nine digits alone when no SSN is named, or when they are not a whole number", () => {
+    const ssn = ["219", "09", "9999"].join("");
+    for (const text of [
+      `order ${ssn}`,
+      `ssn ${ssn}0`,
+      `ssn x${ssn}`,
+      `ssn ${["000", "09", "9999"].join("")}`,
+      `ssnumber ${ssn}`,
+    ]) {
+      expect(typesIn(text), text).not.toContain("us_ssn");
+    }
+  });
+
   it("rejects numbers never issued and other dash-separated numbers", () => {
     for (const text of [
       "000-12-3456",

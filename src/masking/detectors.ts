@@ -840,6 +840,10 @@ function scanIban(text: string, out: number[]): void {
 // 123-45-6789, 123 45 6789, 123.45.6789 (one separator kind).
 const SSN_RE = /(?<![\w.-])\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}(?![\w-]|\.\d)/g;
 const SSN_VALUE_RE = /^\d{3}[- ]?\d{2}[- ]?\d{4}$/;
+// Nine digits without separators are an SSN only where the text names one just before them
+// ("SSN 123456789", "my ssn is …", "Social Security number: …"): bounded, so linear.
+const SSN_NAMED_RE =
+  /(?<![a-z])(?:ssn|social[ _-]?security)(?![a-z])[^\d\r\n]{0,24}(?<![\w])\d{9}(?![\w])/gi;
 
 /** Rejects numbers never issued: area 000, 666 or 9xx, group 00, serial 0000. */
 function ssnRangesOk(digits: string): boolean {
@@ -852,6 +856,11 @@ function scanSsn(text: string, out: number[]): void {
   forEachMatch(SSN_RE, text, (m) => {
     const end = m.index + m[0].length;
     if (ssnRangesOk(digitsOf(m[0]))) out.push(m.index, end);
+    return end;
+  });
+  forEachMatch(SSN_NAMED_RE, text, (m) => {
+    const end = m.index + m[0].length;
+    if (ssnRangesOk(text.slice(end - 9, end))) out.push(end - 9, end);
     return end;
   });
 }
@@ -1344,6 +1353,29 @@ function endsWithAny(word: string, suffixes: readonly string[]): boolean {
 // Key names repeat across the records of a request; remember the analysis of recent ones.
 const KEY_CACHE = new Map<string, AnalyzedKey>();
 const KEY_CACHE_LIMIT = 2048;
+
+/**
+ * Names of fields that only hold their parent's value: `{"password": {"value": …}}`,
+ * `{"api_key": [{"data": …}]}`, `{"password": {"old": …, "new": …}}`. Words joined, lower case.
+ */
+const VALUE_HOLDER_NAMES: ReadonlySet<string> = new Set(
+  (
+    "value val values plain plaintext text data raw content contents string stringvalue " +
+    "current new old previous confirm confirmation encoded literal"
+  ).split(" "),
+);
+
+/**
+ * The context a child field is scanned with: its own, unless it has none and its name only
+ * holds a value (VALUE_HOLDER_NAMES), in which case it is what its parent's name says — a
+ * password's `value` is the password. Other fields of the object (`type`, `expires_in`) keep
+ * their own context.
+ */
+export function childKeyContext(parent: AnalyzedKey | undefined, child: AnalyzedKey): AnalyzedKey {
+  if (parent === undefined || parent.keyClass === KEY_CLASS_PLAIN) return child;
+  if (child.keyClass !== KEY_CLASS_PLAIN) return child;
+  return VALUE_HOLDER_NAMES.has(child.words.join("")) ? parent : child;
+}
 
 /** Key-name context for `name`, cached. */
 export function keyContext(name: string): AnalyzedKey {
@@ -2186,7 +2218,7 @@ export const DETECTORS: readonly Detector[] = [
     type: "us_ssn",
     kind: "pii",
     pattern: SSN_RE,
-    patterns: [SSN_RE, SSN_VALUE_RE],
+    patterns: [SSN_RE, SSN_VALUE_RE, SSN_NAMED_RE],
     prefilter: needs({ minLength: 11, minDigitRun: 9 }),
     scan: scanSsn,
     matchesWhole: wholeSsn,

@@ -1,5 +1,6 @@
 import {
   analyzeKeyName,
+  childKeyContext,
   detectInString,
   detectNumberUnderKey,
   detectUnderKey,
@@ -290,7 +291,8 @@ function walk(
   if (index.clean) {
     for (const name of index.keys) {
       segments.push(name);
-      walk((value as Record<string, unknown>)[name], where, analyzeKeyName(name), out, cache);
+      const child = childKeyContext(key, analyzeKeyName(name));
+      walk((value as Record<string, unknown>)[name], where, child, out, cache);
       segments.pop();
     }
     return;
@@ -301,7 +303,8 @@ function walk(
       const child = pointerOf(where);
       for (const s of k.spans) out.push({ ...s, path: child, in: "key" });
     }
-    walk((value as Record<string, unknown>)[k.key], where, analyzeKeyName(k.key), out, cache);
+    const child = childKeyContext(key, analyzeKeyName(k.key));
+    walk((value as Record<string, unknown>)[k.key], where, child, out, cache);
     segments.pop();
   }
 }

@@ -5,7 +5,8 @@
  *   equivalents ("ｐｒｏｄ" → "prod", "ﬁ" → "fi");
  * - invisible characters are removed: zero-width space/joiners, word joiner, byte-order mark,
  *   soft hyphen, Mongolian vowel separator, bidi marks and controls;
- * - every other space (no-break, thin, ideographic, …) becomes " ".
+ * - every other space (no-break, thin, ideographic, …) becomes " ";
+ * - decimal digits of every script (Arabic-Indic, Devanagari, Thai, …) become ASCII digits.
  *
  * normalizeText gives the normalised string (for comparing names); normalizedView also keeps,
  * for each UTF-16 unit of the normalised text, the range of the original it came from, so that
@@ -90,12 +91,33 @@ function specialCharacterRegex(): RegExp {
 
 let specialRe: RegExp | undefined;
 
+/** A decimal digit of a script other than ASCII. */
+const OTHER_DIGIT_RE = /(?![0-9])\p{Nd}/u;
+/** A decimal digit (Unicode Nd) of any script. */
+const DECIMAL_RE = /\p{Nd}/u;
+
+/**
+ * The ASCII digit of a decimal digit of another script, or undefined. Unicode assigns decimal
+ * digits only in contiguous runs of ten, from zero to nine, so a digit's value is its distance
+ * from the start of its run, modulo ten (adjacent runs are whole runs of ten).
+ */
+function asciiDigit(cp: number): string | undefined {
+  if (cp < 0x80 || !DECIMAL_RE.test(String.fromCodePoint(cp))) return undefined;
+  let start = cp;
+  while (start - cp < 100 && DECIMAL_RE.test(String.fromCodePoint(start - 1))) start--;
+  return String((cp - start) % 10);
+}
+
 /** The normalised text with a map back to the original (see the module comment). */
 export function normalizedView(original: string): NormalizedView {
   if (!NON_ASCII_RE.test(original)) return identity(original);
   // Most non-ASCII text (accented letters, CJK) is already in normal form: one native check.
   specialRe ??= specialCharacterRegex();
-  if (!specialRe.test(original) && original.normalize("NFKC") === original) {
+  if (
+    !specialRe.test(original) &&
+    !OTHER_DIGIT_RE.test(original) &&
+    original.normalize("NFKC") === original
+  ) {
     return identity(original);
   }
   let text = "";
@@ -132,7 +154,12 @@ export function normalizedView(original: string): NormalizedView {
     const cp = segment.codePointAt(0) as number;
     if (isInvisible(cp)) replacement = segment.slice(cp > 0xffff ? 2 : 1);
     else if (inRanges(cp, SPACE_RANGES)) replacement = " " + segment.slice(1);
-    else replacement = withoutInvisible(segment.normalize("NFKC"));
+    else {
+      replacement = withoutInvisible(segment.normalize("NFKC"));
+      const first = replacement.codePointAt(0);
+      const digit = first === undefined ? undefined : asciiDigit(first);
+      if (digit !== undefined) replacement = digit + replacement.slice(first! > 0xffff ? 2 : 1);
+    }
     for (let k = 0; k < replacement.length; k++) {
       from.push(i);
       to.push(end);
