@@ -4,6 +4,7 @@
  * ranges); provider tokens are assembled at runtime so that no secret scanner flags this file.
  */
 import { Buffer } from "node:buffer";
+import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -78,7 +79,7 @@ describe("detector table", () => {
     for (const t of builtIn) expect(FINDING_TYPES).toContain(t);
     const pii = [
       ...["email", "phone", "payment_card", "iban", "us_ssn", "ip_address"],
-      ...["uk_nino", "ca_sin", "nl_bsn", "in_aadhaar"],
+      ...["uk_nino", "ca_sin", "nl_bsn", "in_aadhaar", "us_itin", "uk_nhs", "crypto_wallet"],
     ];
     for (const d of DETECTORS) expect(d.kind).toBe(pii.includes(d.type) ? "pii" : "secret");
   });
@@ -402,6 +403,43 @@ describe("national ids", () => {
     expect(found(`aadhaar ${aadhaar}`)).toEqual([["in_aadhaar", aadhaar]]);
     const wrong = aadhaar.slice(0, 11) + ((Number(aadhaar[11]) + 1) % 10);
     expect(typesIn(`aadhaar ${wrong}`)).not.toContain("in_aadhaar");
+  });
+
+  it("as the requester: finds a US ITIN (9xx, group 50–65, 70–88, 90–92, 94–99), grouped or named", () => {
+    for (const group of ["50", "65", "70", "88", "90", "94", "99"]) {
+      const itin = ["912", group, "3456"].join("-");
+      expect(found(`taxpayer ${itin} on file`), itin).toEqual([["us_itin", itin]]);
+    }
+    const spaced = ["912", "78", "3456"].join(" ");
+    expect(found(`id ${spaced}`)).toEqual([["us_itin", spaced]]);
+    const bare = ["912", "78", "3456"].join("");
+    expect(found(`ITIN ${bare}`)).toEqual([["us_itin", bare]]);
+    expect(found(bare, "itin")).toEqual([["us_itin", bare]]);
+    expect(found(bare, "note")).toEqual([]);
+    for (const group of ["49", "66", "89", "93"]) {
+      const text = `taxpayer ${["912", group, "3456"].join("-")}`;
+      expect(typesIn(text), text).not.toContain("us_itin");
+    }
+  });
+
+  it("as the requester: finds a UK NHS number (modulus 11), grouped 3-3-4 or named", () => {
+    const nhsValid = (d: string): boolean => {
+      if (d.length !== 10) return false;
+      let sum = 0;
+      for (let i = 0; i < 9; i++) sum += (10 - i) * Number(d[i]);
+      const check = 11 - (sum % 11);
+      return check !== 10 && (check === 11 ? 0 : check) === Number(d[9]);
+    };
+    const nhs = complete("943476591", nhsValid);
+    const grouped = `${nhs.slice(0, 3)} ${nhs.slice(3, 6)} ${nhs.slice(6)}`;
+    expect(found(`patient ${grouped} seen`)).toEqual([["uk_nhs", grouped]]);
+    const dashed = grouped.replaceAll(" ", "-");
+    expect(found(`patient ${dashed}`)).toEqual([["uk_nhs", dashed]]);
+    expect(found(`NHS number: ${nhs}`)).toEqual([["uk_nhs", nhs]]);
+    expect(found(nhs, "nhs_number")).toEqual([["uk_nhs", nhs]]);
+    expect(found(nhs, "note")).toEqual([]);
+    const wrong = nhs.slice(0, 9) + ((Number(nhs[9]) + 1) % 10);
+    expect(typesIn(`NHS number: ${wrong}`)).not.toContain("uk_nhs");
   });
 });
 
@@ -1324,5 +1362,81 @@ describe("the cheap common path", () => {
     expect(found("q=login%3Fuser%3Dbob")).toEqual([]);
     const text = "q=login%3Fpassword%3DFake0Pass9x";
     expect(found(text).map(([t]) => t)).toEqual(["generic_secret"]);
+  });
+});
+
+describe("crypto wallet addresses", () => {
+  const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  const base58check = (version: number, body: Buffer): string => {
+    const payload = Buffer.concat([Buffer.from([version]), body]);
+    const check = createHash("sha256")
+      .update(createHash("sha256").update(payload).digest())
+      .digest()
+      .subarray(0, 4);
+    const bytes = Buffer.concat([payload, check]);
+    let n = BigInt("0x" + bytes.toString("hex"));
+    let out = "";
+    while (n > 0n) {
+      out = B58[Number(n % 58n)] + out;
+      n /= 58n;
+    }
+    for (const b of bytes) {
+      if (b !== 0) break;
+      out = "1" + out;
+    }
+    return out;
+  };
+  const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+  const polymod = (values: number[]): number => {
+    const GEN = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+    let chk = 1;
+    for (const v of values) {
+      const top = chk >>> 25;
+      chk = ((chk & 0x1ffffff) << 5) ^ v;
+      for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= GEN[i]!;
+    }
+    return chk >>> 0;
+  };
+  const bech32 = (hrp: string, data: number[], constant: number): string => {
+    const expand = [...hrp].map((c) => c.charCodeAt(0) >> 5);
+    const values = [...expand, 0, ...[...hrp].map((c) => c.charCodeAt(0) & 31), ...data];
+    const mod = polymod([...values, 0, 0, 0, 0, 0, 0]) ^ constant;
+    const check = [0, 1, 2, 3, 4, 5].map((i) => (mod >>> (5 * (5 - i))) & 31);
+    return hrp + "1" + [...data, ...check].map((d) => CHARSET[d]).join("");
+  };
+  const fiveBit = (bytes: Buffer): number[] => {
+    const out: number[] = [];
+    let acc = 0;
+    let bits = 0;
+    for (const b of bytes) {
+      acc = (acc << 8) | b;
+      bits += 8;
+      while (bits >= 5) {
+        bits -= 5;
+        out.push((acc >>> bits) & 31);
+      }
+    }
+    if (bits > 0) out.push((acc << (5 - bits)) & 31);
+    return out;
+  };
+
+  it("as the requester: finds Bitcoin addresses (base58check and bech32/bech32m) by their checksum", () => {
+    const p2pkh = base58check(0x00, randomBytes(20));
+    const p2sh = base58check(0x05, randomBytes(20));
+    const segwit = bech32("bc", [0, ...fiveBit(randomBytes(20))], 1);
+    const taproot = bech32("bc", [1, ...fiveBit(randomBytes(32))], 0x2bc830a3);
+    for (const address of [p2pkh, p2sh, segwit, taproot]) {
+      expect(found(`send to ${address} today`), address).toEqual([["crypto_wallet", address]]);
+    }
+  });
+
+  it("leaves look-alikes with a wrong checksum alone", () => {
+    const p2pkh = base58check(0x00, randomBytes(20));
+    const last = p2pkh.at(-1) === "z" ? "y" : "z";
+    const broken = p2pkh.slice(0, -1) + last;
+    expect(typesIn(`send to ${broken}`)).not.toContain("crypto_wallet");
+    const segwit = bech32("bc", [0, ...fiveBit(randomBytes(20))], 1);
+    const brokenSegwit = segwit.slice(0, -1) + (segwit.at(-1) === "q" ? "p" : "q");
+    expect(typesIn(`send to ${brokenSegwit}`)).not.toContain("crypto_wallet");
   });
 });

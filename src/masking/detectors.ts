@@ -18,11 +18,17 @@ import { getCountrySpecifications, validateIBAN, ValidationErrorsIBAN } from "ib
 import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import { normalizedView, normalizeText, type NormalizedView } from "../text/unicode.ts";
 import { isIssuedCardNumber } from "./card-issuers.ts";
+import { CRYPTO_WALLET_PATTERNS, scanCryptoWallets } from "./crypto-wallets.ts";
 import { shannonEntropy } from "./entropy.ts";
 import {
   NATIONAL_ID_PATTERNS,
+  ITIN_PATTERNS,
+  NHS_PATTERNS,
   nationalIdNamedBy,
   scanAadhaar,
+  scanItin,
+  scanNhs,
+  type NamedNationalId,
   scanBsn,
   scanNino,
   scanSin,
@@ -139,7 +145,7 @@ export interface KeyContext {
   /** Names a US social security number. */
   readonly ssn: boolean;
   /** Names a national ID with a checksum: "sin", "bsn", "aadhaar" (none: empty). */
-  readonly nationalId: "ca_sin" | "nl_bsn" | "in_aadhaar" | "";
+  readonly nationalId: NamedNationalId;
 }
 
 export interface Detector {
@@ -2265,6 +2271,32 @@ export const DETECTORS: readonly Detector[] = [
       key.nationalId === "in_aadhaar" && wholeNationalId("in_aadhaar", text),
   },
   {
+    type: "us_itin",
+    kind: "pii",
+    pattern: ITIN_PATTERNS[0],
+    patterns: ITIN_PATTERNS,
+    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    scan: scanItin,
+    matchesWhole: (text, key) => key.nationalId === "us_itin" && wholeNationalId("us_itin", text),
+  },
+  {
+    type: "uk_nhs",
+    kind: "pii",
+    pattern: NHS_PATTERNS[0],
+    patterns: NHS_PATTERNS,
+    prefilter: needs({ minLength: 10, minDigitRun: 10 }),
+    scan: scanNhs,
+    matchesWhole: (text, key) => key.nationalId === "uk_nhs" && wholeNationalId("uk_nhs", text),
+  },
+  {
+    type: "crypto_wallet",
+    kind: "pii",
+    pattern: CRYPTO_WALLET_PATTERNS[0],
+    patterns: CRYPTO_WALLET_PATTERNS,
+    prefilter: needs({ minLength: 14, minDigitRun: 1 }),
+    scan: scanCryptoWallets,
+  },
+  {
     type: "ip_address",
     kind: "pii",
     pattern: IPV4_RE,
@@ -2495,6 +2527,10 @@ function higherPriority(a: Candidate, b: Candidate): number {
   if (length !== 0) return length;
   const generic = (a.type === "generic_secret" ? 1 : 0) - (b.type === "generic_secret" ? 1 : 0);
   if (generic !== 0) return generic;
+  // A phone number is only a shape; a number of the same length that passed a checksum or an
+  // issuing rule (an NHS number in 3-3-4, say) is named for what it is.
+  const phone = (a.type === "phone" ? 1 : 0) - (b.type === "phone" ? 1 : 0);
+  if (phone !== 0) return phone;
   return a.start - b.start || a.order - b.order;
 }
 
@@ -2623,7 +2659,7 @@ function keyClassOf(key: KeyContext): number {
     (key.phone ? 8 : 0) +
     (key.ssn ? 16 : 0) +
     32 * NATIONAL_ID_CLASS.indexOf(key.nationalId) +
-    (namesCode(key) ? 128 : 0)
+    (namesCode(key) ? 1024 : 0)
   );
 }
 const KEY_CLASS_PLAIN = 1;
@@ -2632,6 +2668,8 @@ const NATIONAL_ID_CLASS: readonly KeyContext["nationalId"][] = [
   "ca_sin",
   "nl_bsn",
   "in_aadhaar",
+  "us_itin",
+  "uk_nhs",
 ];
 
 /** Detection in a decoded payload (no key name: the key named the encoded value). */

@@ -3,7 +3,9 @@
  * and prefix rules), and numbers with a checksum: Canadian SIN (Luhn), Dutch BSN (the
  * "elfproef"), Indian Aadhaar (Verhoeff). A nine- or twelve-digit number passes a checksum one
  * time in ten or so, so SIN, BSN and bare Aadhaar need their name in the text or the key;
- * grouped Aadhaar (4-4-4) is distinctive enough on its own.
+ * grouped Aadhaar (4-4-4) is distinctive enough on its own. The US ITIN (a 9xx area and a
+ * group from the IRS's ranges) and the UK NHS number (modulus 11) are found grouped as they
+ * are written (3-2-4, 3-3-4), and bare only next to their name.
  */
 
 // UK NINO: two prefix letters (not D F I Q U V; second not O), six digits, suffix A–D,
@@ -19,12 +21,25 @@ const NINE_DIGITS_RE =
 // Twelve digits, bare or 4-4-4 (Aadhaar; never starts with 0 or 1).
 const TWELVE_DIGITS_RE = /(?<![\w.-])[2-9]\d{3}[ -]?\d{4}[ -]?\d{4}(?![\w-]|\.\d)/g;
 
+// US ITIN: 9xx, group 50–65, 70–88, 90–92 or 94–99, then four digits; 3-2-4 with "-" or " ",
+// or bare.
+const ITIN_RE =
+  /(?<![\w.-])9\d{2}(?:-(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])-| (?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9]) |(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9]))\d{4}(?![\w-]|\.\d)/g;
+// UK NHS number: ten digits, 3-3-4 with "-" or " ", or bare.
+const NHS_RE = /(?<![\w.-])\d{3}(?: \d{3} |-\d{3}-|\d{3})\d{4}(?![\w-]|\.\d)/g;
+
 const WHOLE_ID_RE = /^[\d .-]{9,14}$/;
 const SPACES_RE = / /g;
 
 const SIN_CONTEXT_RE = /\bsin\b|social insurance/i;
 const BSN_CONTEXT_RE = /\bbsn\b|burgerservicenummer|sofinummer/i;
 const AADHAAR_CONTEXT_RE = /aadhaa?r|\buidai\b|\buid\b/i;
+const ITIN_CONTEXT_RE = /\bitin\b|individual taxpayer/i;
+const NHS_CONTEXT_RE = /\bnhs\b/i;
+
+/** The ITIN detector's regexes (the candidate first) and the NHS detector's. */
+export const ITIN_PATTERNS: readonly [RegExp, RegExp] = [ITIN_RE, ITIN_CONTEXT_RE];
+export const NHS_PATTERNS: readonly [RegExp, RegExp] = [NHS_RE, NHS_CONTEXT_RE];
 
 /** Every regex of this module, for the linear-time check. */
 export const NATIONAL_ID_PATTERNS: readonly RegExp[] = [
@@ -36,6 +51,10 @@ export const NATIONAL_ID_PATTERNS: readonly RegExp[] = [
   SIN_CONTEXT_RE,
   BSN_CONTEXT_RE,
   AADHAAR_CONTEXT_RE,
+  ITIN_RE,
+  NHS_RE,
+  ITIN_CONTEXT_RE,
+  NHS_CONTEXT_RE,
 ];
 
 function digitsOf(s: string): string {
@@ -124,6 +143,23 @@ export function validAadhaar(digits: string): boolean {
   return digits.length === 12 && digits[0] !== "0" && digits[0] !== "1" && verhoeffValid(digits);
 }
 
+/** UK NHS number: 10 digits, weights 10…2 over the first nine, check 11 − sum mod 11 (11 → 0; 10 never issued). */
+export function validNhs(digits: string): boolean {
+  if (digits.length !== 10) return false;
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += (10 - i) * (digits.charCodeAt(i) - 48);
+  const check = 11 - (sum % 11);
+  if (check === 10) return false;
+  return (check === 11 ? 0 : check) === digits.charCodeAt(9) - 48;
+}
+
+/** US ITIN: nine digits, 9xx, a group from the IRS's ranges. */
+export function validItin(digits: string): boolean {
+  if (digits.length !== 9 || digits[0] !== "9") return false;
+  const g = Number(digits.slice(3, 5));
+  return (g >= 50 && g <= 65) || (g >= 70 && g <= 88) || (g >= 90 && g <= 92) || g >= 94;
+}
+
 function forEach(re: RegExp, text: string, f: (m: RegExpExecArray) => void): void {
   re.lastIndex = 0;
   let m: RegExpExecArray | null;
@@ -174,10 +210,30 @@ export function scanAadhaar(text: string, out: number[]): void {
   });
 }
 
+export function scanItin(text: string, out: number[]): void {
+  let context: boolean | undefined;
+  forEach(ITIN_RE, text, (m) => {
+    // Grouped (11 characters) stands alone; bare needs "ITIN" in the text.
+    if (m[0].length === 9 && !(context ??= ITIN_CONTEXT_RE.test(text))) return;
+    out.push(m.index, m.index + m[0].length);
+  });
+}
+
+export function scanNhs(text: string, out: number[]): void {
+  let context: boolean | undefined;
+  forEach(NHS_RE, text, (m) => {
+    if (m[0].length === 10 && !(context ??= NHS_CONTEXT_RE.test(text))) return;
+    if (validNhs(digitsOf(m[0]))) out.push(m.index, m.index + m[0].length);
+  });
+}
+
+/** A national ID a key's words can name (empty: none). */
+export type NamedNationalId = "ca_sin" | "nl_bsn" | "in_aadhaar" | "us_itin" | "uk_nhs" | "";
+
 /** Which checksummed national ID a key's words name, if any. */
-export function nationalIdNamedBy(
-  keyWords: readonly string[],
-): "ca_sin" | "nl_bsn" | "in_aadhaar" | "" {
+export function nationalIdNamedBy(keyWords: readonly string[]): NamedNationalId {
+  if (keyWords.includes("itin")) return "us_itin";
+  if (keyWords.includes("nhs")) return "uk_nhs";
   if (keyWords.includes("sin")) return "ca_sin";
   if (named(BSN_CONTEXT_RE, "", keyWords)) return "nl_bsn";
   if (named(AADHAAR_CONTEXT_RE, "", keyWords)) return "in_aadhaar";
@@ -185,10 +241,20 @@ export function nationalIdNamedBy(
 }
 
 /** Whether the whole value (under a key that names `kind`) is a valid number of that kind. */
-export function wholeNationalId(kind: "ca_sin" | "nl_bsn" | "in_aadhaar", text: string): boolean {
+export function wholeNationalId(kind: Exclude<NamedNationalId, "">, text: string): boolean {
   const value = text.trim();
   if (!WHOLE_ID_RE.test(value) || !oneSeparatorKind(value)) return false;
   const digits = digitsOf(value);
-  if (kind === "ca_sin") return validSin(digits);
-  return kind === "nl_bsn" ? validBsn(digits) : validAadhaar(digits);
+  switch (kind) {
+    case "ca_sin":
+      return validSin(digits);
+    case "nl_bsn":
+      return validBsn(digits);
+    case "in_aadhaar":
+      return validAadhaar(digits);
+    case "us_itin":
+      return validItin(digits);
+    case "uk_nhs":
+      return validNhs(digits);
+  }
 }
