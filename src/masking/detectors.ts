@@ -2293,7 +2293,8 @@ export const DETECTORS: readonly Detector[] = [
     kind: "pii",
     pattern: CRYPTO_WALLET_PATTERNS[0],
     patterns: CRYPTO_WALLET_PATTERNS,
-    prefilter: needs({ minLength: 14, minDigitRun: 1 }),
+    // Every address is one run of 25 or more base58 or bech32 characters.
+    prefilter: needs({ minLength: 25, minDigitRun: 1, test: (_, f) => f.encodedRun >= 25 }),
     scan: scanCryptoWallets,
   },
   {
