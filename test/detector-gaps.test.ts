@@ -194,6 +194,63 @@ function providerForms(): Plant[] {
   return out;
 }
 
+/**
+ * Prefixed tokens of current providers (AI APIs, CI, hosting, databases, design and developer
+ * tools), in the shapes their documentation gives; bodies random.
+ */
+function prefixedTokenForms(): Plant[] {
+  const URLSAFE = ALNUM + "-_";
+  const uuid = () => randomUUID();
+  const forms: [string, () => string][] = [
+    ["Groq gsk_", () => "gsk_" + gen(ALNUM, 52)],
+    ["xAI xai-", () => "xai-" + gen(ALNUM, 80)],
+    ["OpenRouter sk-or-v1-", () => "sk-or-v1-" + hex(64)],
+    [
+      "LangSmith lsv2_pt_",
+      () => `lsv2_${["pt", "sk"][randomBytes(1)[0]! % 2]}_${hex(32)}_${hex(10)}`,
+    ],
+    ["Pinecone pcsk_", () => "pcsk_" + gen(ALNUM, 6) + "_" + gen(ALNUM, 60)],
+    ["Anthropic admin sk-ant-admin01-", () => "sk-ant-admin01-" + gen(URLSAFE, 93) + "AA"],
+    ["Google OAuth client secret GOCSPX-", () => "GOCSPX-" + gen(URLSAFE, 28)],
+    ["Docker Hub dckr_pat_", () => "dckr_pat_" + gen(URLSAFE, 27)],
+    ["CircleCI CCIPAT_", () => "CCIPAT_" + gen(ALNUM, 22) + "_" + hex(40)],
+    ["Buildkite bkua_", () => "bkua_" + hex(40)],
+    ["Netlify nfp_", () => "nfp_" + gen(ALNUM, 36)],
+    ["Render rnd_", () => "rnd_" + gen(ALNUM, 32)],
+    ["Neon napi_", () => "napi_" + gen(LOWER + DIGITS, 64)],
+    ["Resend re_", () => "re_" + gen(ALNUM, 8) + "_" + gen(ALNUM, 24)],
+    ["PostHog phx_", () => "phx_" + gen(ALNUM, 47)],
+    ["Replicate r8_", () => "r8_" + gen(ALNUM, 37)],
+    ["Supabase sbp_", () => "sbp_" + hex(40)],
+    ["Supabase sb_secret_", () => "sb_secret_" + gen(URLSAFE, 31)],
+    ["Bitbucket ATBB", () => "ATBB" + gen(ALNUM, 32) + hex(8).toUpperCase()],
+    ["Figma figd_", () => "figd_" + gen(URLSAFE, 40)],
+    ["Sentry sntrys_", () => "sntrys_" + gen(ALNUM, 120) + "_" + gen(ALNUM, 43)],
+    ["Sentry sntryu_", () => "sntryu_" + hex(64)],
+    ["Heroku HRKU-", () => "HRKU-" + gen(URLSAFE, 60)],
+    ["1Password ops_eyJ", () => "ops_eyJ" + gen(URLSAFE, 300)],
+    ["Dropbox sl.", () => "sl." + gen(URLSAFE, 140)],
+    ["Infisical st.", () => `st.${hex(24)}.${hex(32)}.${hex(32)}`],
+    ["Mapbox sk.eyJ", () => "sk.eyJ1Ijoi" + gen(ALNUM, 40) + "." + gen(URLSAFE, 22)],
+    ["Firebase AAAA…:APA91b", () => "AAAA" + gen(URLSAFE, 7) + ":APA91b" + gen(URLSAFE, 134)],
+    ["LaunchDarkly api-<uuid>", () => "api-" + uuid()],
+    ["Twitch oauth:", () => "oauth:" + gen(LOWER + DIGITS, 30)],
+    [
+      "Vercel blob vercel_blob_rw_",
+      () => "vercel_blob_rw_" + gen(ALNUM, 16) + "_" + gen(ALNUM, 30),
+    ],
+  ];
+  const out: Plant[] = [];
+  for (let i = 0; i < 2; i++) {
+    for (const [form, make] of forms) {
+      const token = make();
+      out.push({ form, text: token, secret: token });
+      out.push({ form, text: `deploy with ${token} today`, secret: token });
+    }
+  }
+  return out;
+}
+
 /** The places a value can sit in a request. */
 function placements(p: Plant): { where: string; doc: Record<string, unknown> }[] {
   const request = (params: Record<string, unknown>) => ({
@@ -228,6 +285,7 @@ const CLASSES: [string, () => Plant[]][] = [
   ["as the requester, a value under a key-like name with an identifier's shape", keyLikeNames],
   ["as the requester, a password in prose or on a command line", passwordForms],
   ["as the requester, a provider token without a context keyword", providerForms],
+  ["as the requester, a current provider's prefixed token", prefixedTokenForms],
 ];
 
 for (const [title, plants] of CLASSES) {
@@ -249,7 +307,12 @@ for (const [title, plants] of CLASSES) {
 
 describe("as the requester, through `interlock evaluate --json`", () => {
   it("no planted value of any class reaches the output", async () => {
-    const all = [...keyLikeNames(), ...passwordForms(), ...providerForms()];
+    const all = [
+      ...keyLikeNames(),
+      ...passwordForms(),
+      ...providerForms(),
+      ...prefixedTokenForms(),
+    ];
     const params = Object.fromEntries(all.map((p, i) => [`v${i}`, p.text]));
     const file = join(tempDir(), "req.json");
     writeFileSync(
