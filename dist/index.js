@@ -62238,10 +62238,18 @@ function specialCharacterRegex() {
   return new RegExp(`[${ranges.join("")}]`);
 }
 var specialRe;
+var OTHER_DIGIT_RE = new RegExp("(?![0-9])\\p{Nd}", "u");
+var DECIMAL_RE = new RegExp("\\p{Nd}", "u");
+function asciiDigit(cp) {
+  if (cp < 128 || !DECIMAL_RE.test(String.fromCodePoint(cp))) return void 0;
+  let start = cp;
+  while (start - cp < 100 && DECIMAL_RE.test(String.fromCodePoint(start - 1))) start--;
+  return String((cp - start) % 10);
+}
 function normalizedView(original) {
   if (!NON_ASCII_RE.test(original)) return identity(original);
   specialRe ??= specialCharacterRegex();
-  if (!specialRe.test(original) && original.normalize("NFKC") === original) {
+  if (!specialRe.test(original) && !OTHER_DIGIT_RE.test(original) && original.normalize("NFKC") === original) {
     return identity(original);
   }
   let text2 = "";
@@ -62274,7 +62282,12 @@ function normalizedView(original) {
     const cp = segment.codePointAt(0);
     if (isInvisible(cp)) replacement = segment.slice(cp > 65535 ? 2 : 1);
     else if (inRanges(cp, SPACE_RANGES)) replacement = " " + segment.slice(1);
-    else replacement = withoutInvisible(segment.normalize("NFKC"));
+    else {
+      replacement = withoutInvisible(segment.normalize("NFKC"));
+      const first = replacement.codePointAt(0);
+      const digit = first === void 0 ? void 0 : asciiDigit(first);
+      if (digit !== void 0) replacement = digit + replacement.slice(first > 65535 ? 2 : 1);
+    }
     for (let k = 0; k < replacement.length; k++) {
       from.push(i);
       to.push(end);
@@ -79436,6 +79449,90 @@ function isIssuedCardNumber(digits) {
   return false;
 }
 
+// src/masking/crypto-wallets.ts
+import { createHash as createHash5 } from "node:crypto";
+var BASE58_RE = /(?<![A-Za-z0-9])[13][1-9A-HJ-NP-Za-km-z]{24,33}(?![A-Za-z0-9])/g;
+var BECH32_RE = /(?<![A-Za-z0-9])(?:bc1[02-9ac-hj-np-z]{11,71}|BC1[02-9AC-HJ-NP-Z]{11,71})(?![A-Za-z0-9])/g;
+var CRYPTO_WALLET_PATTERNS = [BASE58_RE, BECH32_RE];
+var BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+var BASE58_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE58.length; i++) BASE58_VALUE[BASE58.charCodeAt(i)] = i;
+function base58Decode(s) {
+  const bytes = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let carry = c < 128 ? BASE58_VALUE[c] : -1;
+    if (carry < 0) return void 0;
+    for (let j = 0; j < bytes.length; j++) {
+      carry += bytes[j] * 58;
+      bytes[j] = carry & 255;
+      carry >>= 8;
+    }
+    while (carry > 0) {
+      bytes.push(carry & 255);
+      carry >>= 8;
+    }
+  }
+  for (let i = 0; i < s.length && s[i] === "1"; i++) bytes.push(0);
+  return Uint8Array.from(bytes.reverse());
+}
+function sha2564(data) {
+  return createHash5("sha256").update(data).digest();
+}
+function validBase58Address(s) {
+  const bytes = base58Decode(s);
+  if (bytes === void 0 || bytes.length !== 25 || bytes[0] !== 0 && bytes[0] !== 5) {
+    return false;
+  }
+  const check2 = sha2564(sha2564(bytes.subarray(0, 21)));
+  for (let i = 0; i < 4; i++) if (check2[i] !== bytes[21 + i]) return false;
+  return true;
+}
+var BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+var BECH32_GEN = [996825010, 642813549, 513874426, 1027748829, 705979059];
+var BECH32_CONST = 1;
+var BECH32M_CONST = 734539939;
+function validBech32Address(address) {
+  const s = address.toLowerCase();
+  if (!s.startsWith("bc1")) return false;
+  const hrp = "bc";
+  let chk = 1;
+  const step = (v) => {
+    const top = chk >>> 25;
+    chk = (chk & 33554431) << 5 ^ v;
+    for (let i = 0; i < 5; i++) if (top >>> i & 1) chk ^= BECH32_GEN[i];
+  };
+  for (let i = 0; i < hrp.length; i++) step(hrp.charCodeAt(i) >> 5);
+  step(0);
+  for (let i = 0; i < hrp.length; i++) step(hrp.charCodeAt(i) & 31);
+  const data = [];
+  for (let i = 3; i < s.length; i++) {
+    const v = BECH32_CHARSET.indexOf(s.charAt(i));
+    if (v < 0) return false;
+    data.push(v);
+    step(v);
+  }
+  const version2 = data[0];
+  if (version2 > 16) return false;
+  const programBits = (data.length - 7) * 5;
+  const programBytes = Math.floor(programBits / 8);
+  if (programBytes < 2 || programBytes > 40) return false;
+  if (version2 === 0 && programBytes !== 20 && programBytes !== 32) return false;
+  return chk >>> 0 === (version2 === 0 ? BECH32_CONST : BECH32M_CONST);
+}
+function scanCryptoWallets(text2, out2) {
+  for (const [re, valid] of [
+    [BASE58_RE, validBase58Address],
+    [BECH32_RE, validBech32Address]
+  ]) {
+    re.lastIndex = 0;
+    let m;
+    while ((m = re.exec(text2)) !== null) {
+      if (valid(m[0])) out2.push(m.index, m.index + m[0].length);
+    }
+  }
+}
+
 // src/masking/entropy.ts
 function shannonEntropy(value) {
   if (value.length === 0) return 0;
@@ -79457,11 +79554,17 @@ var NINO_RE = /(?<![A-Za-z0-9])[A-CEGHJ-PR-TW-Za-ceghj-pr-tw-z][A-CEGHJ-NPR-TW-Z
 var NINO_BAD_PREFIXES = /* @__PURE__ */ new Set(["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"]);
 var NINE_DIGITS_RE = /(?<![\w.-])\d{3}(?:[ -]?\d{3}[ -]?\d{3}|\d[ .-]?\d{2}[ .-]?\d{3})(?![\w-]|\.\d)/g;
 var TWELVE_DIGITS_RE = /(?<![\w.-])[2-9]\d{3}[ -]?\d{4}[ -]?\d{4}(?![\w-]|\.\d)/g;
+var ITIN_RE = /(?<![\w.-])9\d{2}(?:-(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])-| (?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9]) |(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9]))\d{4}(?![\w-]|\.\d)/g;
+var NHS_RE = /(?<![\w.-])\d{3}(?: \d{3} |-\d{3}-|\d{3})\d{4}(?![\w-]|\.\d)/g;
 var WHOLE_ID_RE = /^[\d .-]{9,14}$/;
 var SPACES_RE = / /g;
 var SIN_CONTEXT_RE = /\bsin\b|social insurance/i;
 var BSN_CONTEXT_RE = /\bbsn\b|burgerservicenummer|sofinummer/i;
 var AADHAAR_CONTEXT_RE = /aadhaa?r|\buidai\b|\buid\b/i;
+var ITIN_CONTEXT_RE = /\bitin\b|individual taxpayer/i;
+var NHS_CONTEXT_RE = /\bnhs\b/i;
+var ITIN_PATTERNS = [ITIN_RE, ITIN_CONTEXT_RE];
+var NHS_PATTERNS = [NHS_RE, NHS_CONTEXT_RE];
 var NATIONAL_ID_PATTERNS = [
   NINO_RE,
   NINE_DIGITS_RE,
@@ -79470,7 +79573,11 @@ var NATIONAL_ID_PATTERNS = [
   SPACES_RE,
   SIN_CONTEXT_RE,
   BSN_CONTEXT_RE,
-  AADHAAR_CONTEXT_RE
+  AADHAAR_CONTEXT_RE,
+  ITIN_RE,
+  NHS_RE,
+  ITIN_CONTEXT_RE,
+  NHS_CONTEXT_RE
 ];
 function digitsOf(s) {
   let d = "";
@@ -79545,6 +79652,19 @@ function verhoeffValid(digits) {
 function validAadhaar(digits) {
   return digits.length === 12 && digits[0] !== "0" && digits[0] !== "1" && verhoeffValid(digits);
 }
+function validNhs(digits) {
+  if (digits.length !== 10) return false;
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += (10 - i) * (digits.charCodeAt(i) - 48);
+  const check2 = 11 - sum % 11;
+  if (check2 === 10) return false;
+  return (check2 === 11 ? 0 : check2) === digits.charCodeAt(9) - 48;
+}
+function validItin(digits) {
+  if (digits.length !== 9 || digits[0] !== "9") return false;
+  const g = Number(digits.slice(3, 5));
+  return g >= 50 && g <= 65 || g >= 70 && g <= 88 || g >= 90 && g <= 92 || g >= 94;
+}
 function forEach(re, text2, f) {
   re.lastIndex = 0;
   let m;
@@ -79586,7 +79706,23 @@ function scanAadhaar(text2, out2) {
     }
   });
 }
+function scanItin(text2, out2) {
+  let context;
+  forEach(ITIN_RE, text2, (m) => {
+    if (m[0].length === 9 && !(context ??= ITIN_CONTEXT_RE.test(text2))) return;
+    out2.push(m.index, m.index + m[0].length);
+  });
+}
+function scanNhs(text2, out2) {
+  let context;
+  forEach(NHS_RE, text2, (m) => {
+    if (m[0].length === 10 && !(context ??= NHS_CONTEXT_RE.test(text2))) return;
+    if (validNhs(digitsOf(m[0]))) out2.push(m.index, m.index + m[0].length);
+  });
+}
 function nationalIdNamedBy(keyWords2) {
+  if (keyWords2.includes("itin")) return "us_itin";
+  if (keyWords2.includes("nhs")) return "uk_nhs";
   if (keyWords2.includes("sin")) return "ca_sin";
   if (named(BSN_CONTEXT_RE, "", keyWords2)) return "nl_bsn";
   if (named(AADHAAR_CONTEXT_RE, "", keyWords2)) return "in_aadhaar";
@@ -79596,8 +79732,18 @@ function wholeNationalId(kind, text2) {
   const value = text2.trim();
   if (!WHOLE_ID_RE.test(value) || !oneSeparatorKind(value)) return false;
   const digits = digitsOf(value);
-  if (kind === "ca_sin") return validSin(digits);
-  return kind === "nl_bsn" ? validBsn(digits) : validAadhaar(digits);
+  switch (kind) {
+    case "ca_sin":
+      return validSin(digits);
+    case "nl_bsn":
+      return validBsn(digits);
+    case "in_aadhaar":
+      return validAadhaar(digits);
+    case "us_itin":
+      return validItin(digits);
+    case "uk_nhs":
+      return validNhs(digits);
+  }
 }
 
 // src/masking/encoded.ts
@@ -79773,7 +79919,27 @@ function scanPercentEncoded(text2, spans, depth, detect) {
 }
 
 // src/masking/providers/extra-rules.ts
-var EXTRA_TYPES = ["google_oauth_token"];
+var EXTRA_TYPES = [
+  "google_oauth_token",
+  "groq_token",
+  "xai_token",
+  "openrouter_token",
+  "langsmith_token",
+  "pinecone_token",
+  "docker_token",
+  "circleci_token",
+  "buildkite_token",
+  "render_token",
+  "neon_token",
+  "resend_token",
+  "posthog_token",
+  "replicate_token",
+  "supabase_token",
+  "figma_token",
+  "infisical_token",
+  "firebase_token",
+  "vercel_token"
+];
 var NONE2 = [];
 var EXTRA_RULES = [
   {
@@ -79935,6 +80101,378 @@ var EXTRA_RULES = [
     type: "huggingface_token",
     regex: /(?<![\w-])hf_[A-Za-z0-9]{34}(?![A-Za-z0-9])/,
     keywords: ["hf_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Groq API keys, "gsk_" + 52 letters and digits (console.groq.com/keys).
+    id: "groq-api-key",
+    type: "groq_token",
+    regex: /(?<![A-Za-z0-9_])gsk_[A-Za-z0-9]{48,56}(?![A-Za-z0-9])/,
+    keywords: ["gsk_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // xAI API keys, "xai-" + 80 letters and digits (docs.x.ai, API keys).
+    id: "xai-api-key",
+    type: "xai_token",
+    regex: /(?<![A-Za-z0-9_-])xai-[A-Za-z0-9]{70,90}(?![A-Za-z0-9])/,
+    keywords: ["xai-"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // OpenRouter API keys, "sk-or-v1-" + 64 hex (openrouter.ai/docs, authentication).
+    id: "openrouter-api-key",
+    type: "openrouter_token",
+    regex: /(?<![A-Za-z0-9_-])sk-or-v1-[0-9a-f]{64}(?![A-Za-z0-9])/,
+    keywords: ["sk-or-v1-"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // LangSmith personal and service keys, "lsv2_pt_" / "lsv2_sk_" + 32 hex + "_" + 10 hex (docs.smith.langchain.com, API keys).
+    id: "langsmith-api-key",
+    type: "langsmith_token",
+    regex: /(?<![A-Za-z0-9_])lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}(?![A-Za-z0-9])/,
+    keywords: ["lsv2_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Pinecone API keys, "pcsk_" + a short id, "_" and the secret (docs.pinecone.io, API keys).
+    id: "pinecone-api-key",
+    type: "pinecone_token",
+    regex: /(?<![A-Za-z0-9_])pcsk_[A-Za-z0-9]{4,10}_[A-Za-z0-9]{40,80}(?![A-Za-z0-9])/,
+    keywords: ["pcsk_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Anthropic Admin API keys, "sk-ant-admin01-" (docs.anthropic.com, Admin API).
+    id: "anthropic-admin-key",
+    type: "anthropic_token",
+    regex: /(?<![A-Za-z0-9_-])sk-ant-admin01-[\w-]{80,110}/,
+    keywords: ["sk-ant-admin01-"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Google OAuth client secrets, "GOCSPX-" + 28 characters (Google Cloud console, OAuth clients).
+    id: "google-oauth-client-secret",
+    type: "google_oauth_token",
+    regex: /(?<![A-Za-z0-9_-])GOCSPX-[\w-]{24,32}(?![\w-])/,
+    keywords: ["gocspx-"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Docker Hub personal access tokens, "dckr_pat_" (docs.docker.com, access tokens).
+    id: "docker-hub-pat",
+    type: "docker_token",
+    regex: /(?<![A-Za-z0-9_])dckr_(?:pat|oat)_[\w-]{24,40}(?![\w-])/,
+    keywords: ["dckr_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // CircleCI personal API tokens, "CCIPAT_" + 22 characters + "_" + 40 hex (circleci.com/docs, managing API tokens).
+    id: "circleci-pat",
+    type: "circleci_token",
+    regex: /(?<![A-Za-z0-9_])CCIPAT_[A-Za-z0-9]{20,24}_[0-9a-f]{40}(?![A-Za-z0-9])/,
+    keywords: ["ccipat_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Buildkite user API access tokens, "bkua_" + 40 hex (buildkite.com/docs/apis, managing API access tokens).
+    id: "buildkite-token",
+    type: "buildkite_token",
+    regex: /(?<![A-Za-z0-9_])bkua_[0-9a-f]{40}(?![A-Za-z0-9])/,
+    keywords: ["bkua_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Netlify personal access tokens, "nfp_" + 36 characters (docs.netlify.com, API access).
+    id: "netlify-pat",
+    type: "netlify_token",
+    regex: /(?<![A-Za-z0-9_])nfp_[A-Za-z0-9]{32,40}(?![A-Za-z0-9])/,
+    keywords: ["nfp_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Render API keys, "rnd_" + 32 characters (render.com/docs/api, API keys).
+    id: "render-api-key",
+    type: "render_token",
+    regex: /(?<![A-Za-z0-9_])rnd_[A-Za-z0-9]{28,40}(?![A-Za-z0-9])/,
+    keywords: ["rnd_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Neon API keys, "napi_" + 64 lower-case letters and digits (neon.com/docs, API keys).
+    id: "neon-api-key",
+    type: "neon_token",
+    regex: /(?<![A-Za-z0-9_])napi_[a-z0-9]{60,70}(?![A-Za-z0-9])/,
+    keywords: ["napi_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Resend API keys, "re_" + an 8-character id + "_" + the secret (resend.com/docs, API keys).
+    id: "resend-api-key",
+    type: "resend_token",
+    regex: /(?<![A-Za-z0-9_])re_[A-Za-z0-9]{8}_[A-Za-z0-9]{20,32}(?![A-Za-z0-9])/,
+    keywords: ["re_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // PostHog personal API keys, "phx_" (posthog.com/docs/api, personal API keys).
+    id: "posthog-personal-key",
+    type: "posthog_token",
+    regex: /(?<![A-Za-z0-9_])phx_[A-Za-z0-9]{40,50}(?![A-Za-z0-9])/,
+    keywords: ["phx_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Replicate API tokens, "r8_" + 37 letters and digits (replicate.com/docs, authentication).
+    id: "replicate-api-token",
+    type: "replicate_token",
+    regex: /(?<![A-Za-z0-9_])r8_[A-Za-z0-9]{35,40}(?![A-Za-z0-9])/,
+    keywords: ["r8_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Supabase personal access tokens, "sbp_" + 40 hex (supabase.com/docs, management API).
+    id: "supabase-pat",
+    type: "supabase_token",
+    regex: /(?<![A-Za-z0-9_])sbp_[0-9a-f]{40}(?![A-Za-z0-9])/,
+    keywords: ["sbp_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Supabase secret API keys, "sb_secret_" (supabase.com/docs, API keys).
+    id: "supabase-secret-key",
+    type: "supabase_token",
+    regex: /(?<![A-Za-z0-9_])sb_secret_[\w-]{24,64}(?![\w-])/,
+    keywords: ["sb_secret_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Bitbucket app passwords, "ATBB" + 32 characters + 8 hex (support.atlassian.com, app passwords).
+    id: "bitbucket-app-password",
+    type: "bitbucket_token",
+    regex: /(?<![A-Za-z0-9_])ATBB[A-Za-z0-9]{32}[0-9A-Fa-f]{8}(?![A-Za-z0-9])/,
+    keywords: ["atbb"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Figma personal access tokens, "figd_" (figma.com/developers/api, access tokens).
+    id: "figma-pat",
+    type: "figma_token",
+    regex: /(?<![A-Za-z0-9_])figd_[\w-]{36,50}(?![\w-])/,
+    keywords: ["figd_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Sentry organization auth tokens, "sntrys_" + base64 claims and a secret (docs.sentry.io, auth tokens).
+    id: "sentry-org-token",
+    type: "sentry_token",
+    regex: /(?<![A-Za-z0-9_])sntrys_[A-Za-z0-9+/=_]{60,400}/,
+    keywords: ["sntrys_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Sentry user auth tokens, "sntryu_" + 64 hex (docs.sentry.io, auth tokens).
+    id: "sentry-user-token",
+    type: "sentry_token",
+    regex: /(?<![A-Za-z0-9_])sntryu_[0-9a-f]{64}(?![A-Za-z0-9])/,
+    keywords: ["sntryu_"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Heroku API keys, "HRKU-" (devcenter.heroku.com, authentication).
+    id: "heroku-api-key-v2",
+    type: "heroku_token",
+    regex: /(?<![A-Za-z0-9_-])HRKU-[\w-]{40,70}(?![\w-])/,
+    keywords: ["hrku-"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // 1Password service account tokens, "ops_eyJ" + base64url JSON (developer.1password.com, service accounts).
+    id: "onepassword-service-account",
+    type: "onepassword_token",
+    regex: /(?<![A-Za-z0-9_])ops_eyJ[\w-]{100,1200}/,
+    keywords: ["ops_eyj"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Dropbox short-lived access tokens, "sl." + 130 or more characters (dropbox.com/developers, OAuth guide).
+    id: "dropbox-short-lived",
+    type: "dropbox_token",
+    regex: /(?<![A-Za-z0-9_.-])sl\.(?:u\.)?[\w-]{130,1400}/,
+    keywords: ["sl."],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Infisical service tokens, "st." + three dot-separated hex parts (infisical.com/docs, service tokens).
+    id: "infisical-service-token",
+    type: "infisical_token",
+    regex: /(?<![A-Za-z0-9_.])st\.[0-9a-f]{24}\.[0-9a-f]{32}\.[0-9a-f]{32}(?![A-Za-z0-9])/,
+    keywords: ["st."],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Mapbox secret access tokens, "sk.eyJ" + base64url JSON + "." + a signature (docs.mapbox.com, access tokens).
+    id: "mapbox-secret-token",
+    type: "mapbox_token",
+    regex: /(?<![A-Za-z0-9_.-])sk\.eyJ[\w-]{20,200}\.[\w-]{20,40}/,
+    keywords: ["sk.eyj"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Firebase Cloud Messaging legacy server keys, "AAAA" + 7 characters + ":APA91b" (firebase.google.com/docs/cloud-messaging).
+    id: "firebase-fcm-server-key",
+    type: "firebase_token",
+    regex: /(?<![\w-])AAAA[\w-]{7}:APA91b[\w-]{120,160}/,
+    keywords: [":apa91b"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // LaunchDarkly API access tokens and SDK keys, "api-" / "sdk-" / "mob-" + a UUID (docs.launchdarkly.com, API access tokens).
+    id: "launchdarkly-key",
+    type: "launchdarkly_token",
+    regex: /(?<![A-Za-z0-9_-])(?:api|sdk|mob)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![A-Za-z0-9])/,
+    keywords: ["api-", "sdk-", "mob-"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Twitch chat OAuth tokens, "oauth:" + 30 lower-case letters and digits (dev.twitch.tv/docs/irc, authenticating).
+    id: "twitch-chat-oauth",
+    type: "twitch_token",
+    regex: /(?<![A-Za-z0-9_])oauth:[a-z0-9]{30}(?![A-Za-z0-9])/,
+    keywords: ["oauth:"],
+    entropy: 3,
+    group: 0,
+    allow: NONE2,
+    allowMatch: NONE2,
+    stopwords: NONE2
+  },
+  {
+    // Vercel Blob read-write tokens, "vercel_blob_rw_" (vercel.com/docs/storage/vercel-blob).
+    id: "vercel-blob-token",
+    type: "vercel_token",
+    regex: /(?<![A-Za-z0-9_])vercel_blob_rw_[A-Za-z0-9]{12,20}_[A-Za-z0-9]{24,40}(?![A-Za-z0-9])/,
+    keywords: ["vercel_blob_rw_"],
     entropy: 3,
     group: 0,
     allow: NONE2,
@@ -82650,6 +83188,9 @@ var FINDING_TYPES = [
   "ca_sin",
   "nl_bsn",
   "in_aadhaar",
+  "us_itin",
+  "uk_nhs",
+  "crypto_wallet",
   "ip_address",
   "jwt",
   "private_key",
@@ -83166,6 +83707,7 @@ function scanIban(text2, out2) {
 }
 var SSN_RE = /(?<![\w.-])\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}(?![\w-]|\.\d)/g;
 var SSN_VALUE_RE = /^\d{3}[- ]?\d{2}[- ]?\d{4}$/;
+var SSN_NAMED_RE = /(?<![a-z])(?:ssn|social[ _-]?security)(?![a-z])[^\d\r\n]{0,24}(?<![\w])\d{9}(?![\w])/gi;
 function ssnRangesOk(digits) {
   const area = digits.slice(0, 3);
   if (area === "000" || area === "666" || area.startsWith("9")) return false;
@@ -83175,6 +83717,11 @@ function scanSsn(text2, out2) {
   forEachMatch(SSN_RE, text2, (m) => {
     const end = m.index + m[0].length;
     if (ssnRangesOk(digitsOf2(m[0]))) out2.push(m.index, end);
+    return end;
+  });
+  forEachMatch(SSN_NAMED_RE, text2, (m) => {
+    const end = m.index + m[0].length;
+    if (ssnRangesOk(text2.slice(end - 9, end))) out2.push(end - 9, end);
     return end;
   });
 }
@@ -83508,6 +84055,14 @@ function endsWithAny(word, suffixes) {
 }
 var KEY_CACHE = /* @__PURE__ */ new Map();
 var KEY_CACHE_LIMIT = 2048;
+var VALUE_HOLDER_NAMES = new Set(
+  "value val values plain plaintext text data raw content contents string stringvalue current new old previous confirm confirmation encoded literal".split(" ")
+);
+function childKeyContext(parent, child) {
+  if (parent === void 0 || parent.keyClass === KEY_CLASS_PLAIN) return child;
+  if (child.keyClass !== KEY_CLASS_PLAIN) return child;
+  return VALUE_HOLDER_NAMES.has(child.words.join("")) ? parent : child;
+}
 function keyContext(name) {
   let ctx = KEY_CACHE.get(name);
   if (ctx === void 0) {
@@ -84078,7 +84633,7 @@ var DETECTORS = [
     type: "us_ssn",
     kind: "pii",
     pattern: SSN_RE,
-    patterns: [SSN_RE, SSN_VALUE_RE],
+    patterns: [SSN_RE, SSN_VALUE_RE, SSN_NAMED_RE],
     prefilter: needs({ minLength: 11, minDigitRun: 9 }),
     scan: scanSsn,
     matchesWhole: wholeSsn
@@ -84122,6 +84677,33 @@ var DETECTORS = [
     prefilter: needs({ minLength: 12, minDigitRun: 12 }),
     scan: scanAadhaar,
     matchesWhole: (text2, key) => key.nationalId === "in_aadhaar" && wholeNationalId("in_aadhaar", text2)
+  },
+  {
+    type: "us_itin",
+    kind: "pii",
+    pattern: ITIN_PATTERNS[0],
+    patterns: ITIN_PATTERNS,
+    prefilter: needs({ minLength: 9, minDigitRun: 9 }),
+    scan: scanItin,
+    matchesWhole: (text2, key) => key.nationalId === "us_itin" && wholeNationalId("us_itin", text2)
+  },
+  {
+    type: "uk_nhs",
+    kind: "pii",
+    pattern: NHS_PATTERNS[0],
+    patterns: NHS_PATTERNS,
+    prefilter: needs({ minLength: 10, minDigitRun: 10 }),
+    scan: scanNhs,
+    matchesWhole: (text2, key) => key.nationalId === "uk_nhs" && wholeNationalId("uk_nhs", text2)
+  },
+  {
+    type: "crypto_wallet",
+    kind: "pii",
+    pattern: CRYPTO_WALLET_PATTERNS[0],
+    patterns: CRYPTO_WALLET_PATTERNS,
+    // Every address is one run of 25 or more base58 or bech32 characters.
+    prefilter: needs({ minLength: 25, minDigitRun: 1, test: (_, f) => f.encodedRun >= 25 }),
+    scan: scanCryptoWallets
   },
   {
     type: "ip_address",
@@ -84281,6 +84863,8 @@ function higherPriority(a, b) {
   if (length !== 0) return length;
   const generic = (a.type === "generic_secret" ? 1 : 0) - (b.type === "generic_secret" ? 1 : 0);
   if (generic !== 0) return generic;
+  const phone = (a.type === "phone" ? 1 : 0) - (b.type === "phone" ? 1 : 0);
+  if (phone !== 0) return phone;
   return a.start - b.start || a.order - b.order;
 }
 function toSpan(c) {
@@ -84357,14 +84941,16 @@ var CLEAN_SHORT_LIMIT = 16384;
 var CLEAN_SHORT_TEXTS = [];
 var cleanShortTexts = 0;
 function keyClassOf(key) {
-  return 1 + (key.secretLike ? 1 : 0) + (key.passwordLike ? 2 : 0) + (key.awsSecret ? 4 : 0) + (key.phone ? 8 : 0) + (key.ssn ? 16 : 0) + 32 * NATIONAL_ID_CLASS.indexOf(key.nationalId) + (namesCode(key) ? 128 : 0);
+  return 1 + (key.secretLike ? 1 : 0) + (key.passwordLike ? 2 : 0) + (key.awsSecret ? 4 : 0) + (key.phone ? 8 : 0) + (key.ssn ? 16 : 0) + 32 * NATIONAL_ID_CLASS.indexOf(key.nationalId) + (namesCode(key) ? 1024 : 0);
 }
 var KEY_CLASS_PLAIN = 1;
 var NATIONAL_ID_CLASS = [
   "",
   "ca_sin",
   "nl_bsn",
-  "in_aadhaar"
+  "in_aadhaar",
+  "us_itin",
+  "uk_nhs"
 ];
 function decode4(decoded, depth) {
   return detectAtDepth(decoded, void 0, depth);
@@ -84645,7 +85231,8 @@ function walk(value, where, key, out2, cache) {
   if (index.clean) {
     for (const name of index.keys) {
       segments.push(name);
-      walk(value[name], where, analyzeKeyName(name), out2, cache);
+      const child = childKeyContext(key, analyzeKeyName(name));
+      walk(value[name], where, child, out2, cache);
       segments.pop();
     }
     return;
@@ -84653,10 +85240,11 @@ function walk(value, where, key, out2, cache) {
   for (const k of index.list) {
     segments.push(k.safe);
     if (k.spans.length > 0) {
-      const child = pointerOf(where);
-      for (const s of k.spans) out2.push({ ...s, path: child, in: "key" });
+      const child2 = pointerOf(where);
+      for (const s of k.spans) out2.push({ ...s, path: child2, in: "key" });
     }
-    walk(value[k.key], where, analyzeKeyName(k.key), out2, cache);
+    const child = childKeyContext(key, analyzeKeyName(k.key));
+    walk(value[k.key], where, child, out2, cache);
     segments.pop();
   }
 }
@@ -86364,10 +86952,11 @@ function planExecutableMasks(request2, findings, params, sql, proven = /* @__PUR
         continue;
       }
       let span = literal2;
-      if (p.language === "sql" && readsAsCode(text2.slice(literal2.start, literal2.end))) {
+      const embedded = p.language === "sql" ? embeddedLanguage(text2, literal2) : void 0;
+      if (embedded !== void 0) {
         if (!safeInsideLiteral(text2, f)) {
           denials.push(
-            `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}\u2013${f.end} is inside a literal that reads as SQL (code that may run), and masking it whole would hide that code from the reviewer; leave the value out of the embedded statement`
+            `${path} is executable (${p.language}): a ${f.type} found at characters ${f.start}\u2013${f.end} is inside a literal that reads as ${embedded} (code that may run), and masking it whole would hide that code from the reviewer; leave the value out of the embedded ${embedded === "SQL" ? "statement" : "text"}`
           );
           continue;
         }
@@ -86457,8 +87046,16 @@ function sameOutsideLiterals(o, m, spans) {
   return m.slice(at) === o.slice(pos);
 }
 var CODE_WORDS2 = /\b(?:select|insert|update|delete|merge|truncate|create|alter|drop|grant|revoke|copy|call|execute|perform|do|begin|declare|with|lock|set|reset|refresh|vacuum|analy[sz]e|notify|listen|prepare|comment|security|reassign|import|cluster|reindex|discard|load|raise|return|into|from|values)\b/i;
-function readsAsCode(literal2) {
-  return CODE_WORDS2.test(literal2);
+var PROGRAM_BEFORE = /\bprogram(?:\s|\/\*(?:[^*]|\*(?!\/)){0,200}\*\/|--[^\n]{0,200}\n){0,20}(?:[eE]|[uU]&)?(?:'|\$[A-Za-z_0-9]{0,64}\$)$/i;
+var CONNINFO_WORDS = /(?:^|\s)(?:host|hostaddr|port|dbname|user|password|passfile|sslmode|service|options)\s*=/i;
+function embeddedLanguage(text2, literal2) {
+  const body = text2.slice(literal2.start, literal2.end);
+  if (CODE_WORDS2.test(body)) return "SQL";
+  if (PROGRAM_BEFORE.test(text2.slice(Math.max(0, literal2.start - 700), literal2.start))) {
+    return "a shell command";
+  }
+  if (CONNINFO_WORDS.test(body)) return "a connection string";
+  return void 0;
 }
 function safeInsideLiteral(text2, f) {
   if (f.end <= f.start) return false;
