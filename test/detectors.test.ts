@@ -132,7 +132,32 @@ describe("email", () => {
   });
 });
 
+describe("internationalised e-mail", () => {
+  it("as the requester: finds addresses with Unicode in the domain or the local part", () => {
+    for (const address of [
+      ["jane.doe", "exämple.de"].join("@"),
+      ["jöns", "example.com"].join("@"),
+      ["用户", "例子.广告"].join("@"),
+      ["иван", "пример.рф"].join("@"),
+    ]) {
+      expect(found(`write to ${address} now`), address).toEqual([["email", address]]);
+    }
+  });
+});
+
 describe("phone", () => {
+  it("as the requester: finds numbers dialled with the international prefix 00 instead of +", () => {
+    for (const text of [
+      ["0033", "612345678"].join(""),
+      ["0033", "6", "12", "34", "56", "78"].join(" "),
+      ["0049", "30", "1234567"].join(" "),
+      ["0044", "20", "7946", "0958"].join(" "),
+    ]) {
+      expect(found(`call ${text} today`), text).toEqual([["phone", text]]);
+    }
+    expect(typesIn(`ref ${["0000", "1234", "5678"].join("")}`)).not.toContain("phone");
+  });
+
   it("finds North American and international numbers", () => {
     expect(found("call (202) 555-0147 or 202.555.0123 or 1-202-555-0199")).toEqual([
       ["phone", "(202) 555-0147"],

@@ -486,8 +486,10 @@ function countDigits(text: string, start: number, end: number): number {
 // ---------------------------------------------------------------------------------------------
 
 // Anchored on "@" (a fast literal scan); the local part before it is read back in code.
-const EMAIL_RE = /@[A-Za-z0-9.-]{1,253}/g;
-const TLD_RE = /^[A-Za-z]{2,63}$/;
+// Internationalised addresses (RFC 6531/6532) have letters of any script in both parts.
+const EMAIL_RE = /@[\p{L}\p{N}\p{M}.-]{1,253}/gu;
+const TLD_RE = /^(?:[A-Za-z]{2,63}|\p{L}[\p{L}\p{M}]{1,62})$/u;
+const NON_ASCII_LETTER_RE = /[\p{L}\p{N}\p{M}]/u;
 // "icon@2x.png" is an asset name, not an address.
 const ASSET_SCALE_RE = /^\d{1,2}x$/i;
 
@@ -513,8 +515,9 @@ function domainEnd(text: string, from: number, to: number): number {
   return end;
 }
 
-/** Characters of an unquoted local part: letters, digits and . _ % + - */
+/** Characters of an unquoted local part: letters and digits of any script, and . _ % + - */
 function isLocalPartChar(c: number): boolean {
+  if (c >= 0x80) return NON_ASCII_LETTER_RE.test(String.fromCharCode(c));
   return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
 }
 
@@ -606,6 +609,8 @@ const NATIONAL_PHONE_COUNTRIES: readonly CountryCode[] =
   ) as CountryCode[];
 
 function validNationalPhone(candidate: string): boolean {
+  // "00" is the international prefix in most of the world: 0033 6 12 34 56 78 is +33 6 12 34 56 78.
+  if (candidate.startsWith("00")) return validIddPhone(candidate);
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 9 || digits > 12) return false;
   // A bare run of digits is an id or an amount more often than a phone number, unless it
@@ -630,6 +635,14 @@ function validNationalPhone(candidate: string): boolean {
 }
 
 const NATIONAL_PHONE_CACHE = new Map<string, boolean>();
+
+/** A number dialled as 00 + country code: valid when libphonenumber accepts it with "+". */
+function validIddPhone(candidate: string): boolean {
+  const digits = countDigits(candidate, 0, candidate.length);
+  if (digits < 10 || digits > 17 || candidate.charCodeAt(2) === 48) return false;
+  if (PHONE_BAD_SEPARATORS_RE.test(candidate) || candidate.includes("(")) return false;
+  return parsePhoneNumberFromString("+" + candidate.slice(2))?.isValid() === true;
+}
 const SSN_SHAPE_RE = /^\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}$/;
 
 function scanPhone(text: string, out: number[]): void {
