@@ -83465,8 +83465,9 @@ function countDigits(text2, start, end) {
   for (let i = start; i < end; i++) if (isDigit(text2.charCodeAt(i))) n++;
   return n;
 }
-var EMAIL_RE = /@[A-Za-z0-9.-]{1,253}/g;
-var TLD_RE = /^[A-Za-z]{2,63}$/;
+var EMAIL_RE = /@[\p{L}\p{N}\p{M}.-]{1,253}/gu;
+var TLD_RE = new RegExp("^(?:[A-Za-z]{2,63}|\\p{L}[\\p{L}\\p{M}]{1,62})$", "u");
+var NON_ASCII_LETTER_RE = /[\p{L}\p{N}\p{M}]/u;
 var ASSET_SCALE_RE = /^\d{1,2}x$/i;
 function domainEnd(text2, from, to) {
   let end = to;
@@ -83485,6 +83486,7 @@ function domainEnd(text2, from, to) {
   return end;
 }
 function isLocalPartChar(c) {
+  if (c >= 128) return NON_ASCII_LETTER_RE.test(String.fromCharCode(c));
   return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
 }
 function localPartStart(text2, at) {
@@ -83541,6 +83543,7 @@ var NATIONAL_PHONE_COUNTRIES = "GB DE FR IT ES NL BE AT CH SE NO DK FI IE PT PL 
   " "
 );
 function validNationalPhone(candidate) {
+  if (candidate.startsWith("00")) return validIddPhone(candidate);
   const digits = countDigits(candidate, 0, candidate.length);
   if (digits < 9 || digits > 12) return false;
   if (digits === candidate.length && (digits < 10 || digits > 11)) return false;
@@ -83560,6 +83563,12 @@ function validNationalPhone(candidate) {
   return valid;
 }
 var NATIONAL_PHONE_CACHE = /* @__PURE__ */ new Map();
+function validIddPhone(candidate) {
+  const digits = countDigits(candidate, 0, candidate.length);
+  if (digits < 10 || digits > 17 || candidate.charCodeAt(2) === 48) return false;
+  if (PHONE_BAD_SEPARATORS_RE.test(candidate) || candidate.includes("(")) return false;
+  return parsePhoneNumber4("+" + candidate.slice(2))?.isValid() === true;
+}
 var SSN_SHAPE_RE = /^\d{3}(?:-\d{2}-|\.\d{2}\.| \d{2} )\d{4}$/;
 function scanPhone(text2, out2) {
   forEachMatch(PHONE_INTL_RE, text2, (m) => {
