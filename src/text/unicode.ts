@@ -104,7 +104,7 @@ const DECIMAL_RE = /\p{Nd}/u;
 function asciiDigit(cp: number): string | undefined {
   if (cp < 0x80 || !DECIMAL_RE.test(String.fromCodePoint(cp))) return undefined;
   let start = cp;
-  while (start - cp < 100 && DECIMAL_RE.test(String.fromCodePoint(start - 1))) start--;
+  while (cp - start < 100 && DECIMAL_RE.test(String.fromCodePoint(start - 1))) start--;
   return String((cp - start) % 10);
 }
 
