@@ -62243,7 +62243,7 @@ var DECIMAL_RE = new RegExp("\\p{Nd}", "u");
 function asciiDigit(cp) {
   if (cp < 128 || !DECIMAL_RE.test(String.fromCodePoint(cp))) return void 0;
   let start = cp;
-  while (start - cp < 100 && DECIMAL_RE.test(String.fromCodePoint(start - 1))) start--;
+  while (cp - start < 100 && DECIMAL_RE.test(String.fromCodePoint(start - 1))) start--;
   return String((cp - start) % 10);
 }
 function normalizedView(original) {
