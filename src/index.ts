@@ -67,6 +67,13 @@ export {
   resumeApproval,
   type ApprovalOptions,
 } from "./sdk/local.ts";
+export {
+  githubBackend,
+  requestApprovalOnGitHub,
+  resumeApprovalOnGitHub,
+  type GitHubApprovalOptions,
+  type GitHubTarget,
+} from "./sdk/github.ts";
 export { createMcpServer, type McpServerOptions } from "./mcp/server.ts";
 export {
   channelsFor,

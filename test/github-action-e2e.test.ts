@@ -1,10 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
-import { GITHUB_COM } from "./github/simulator.ts";
-import { BOT, INTERLOCK_APP_ID, World } from "./github/world.ts";
-import { installDocumentedWorkflows, WorkflowRunner } from "./github/workflows.ts";
+import { documentedSetup } from "./github/documented.ts";
+import { BOT, INTERLOCK_APP_ID, type World } from "./github/world.ts";
+import type { WorkflowRunner } from "./github/workflows.ts";
 
 /**
  * The action end to end, driven only by events: the workflows docs/github.md documents are
@@ -16,7 +14,6 @@ import { installDocumentedWorkflows, WorkflowRunner } from "./github/workflows.t
  * exactly once. Nothing here calls a step by hand.
  */
 
-const DOCS = fileURLToPath(new URL("../docs/github.md", import.meta.url));
 const KEY = "5a".repeat(32);
 const EXPORT = stringify({
   action: "db.export",
@@ -40,49 +37,11 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** The documented setup: the workflows on main, the ruleset, the `interlock` environment. */
 async function setup(): Promise<{ w: World; runner: WorkflowRunner }> {
-  const w = (world = await World.create());
-  expect(w.sim.behaviour).toEqual(GITHUB_COM);
-  expect(await installDocumentedWorkflows(w, DOCS)).toEqual([
-    ".github/workflows/interlock-request.yml",
-    ".github/workflows/interlock-gate.yml",
-    ".github/workflows/interlock-review-relay.yml",
-    ".github/workflows/interlock-execute.yml",
-  ]);
-  // The ruleset of docs/github.md: the App's check required, reviews, only the App bypasses.
-  w.sim.protect("main", {
-    requiredApprovals: 1,
-    enforceAdmins: true,
-    requiredChecks: [{ context: "interlock/gate", appId: INTERLOCK_APP_ID }],
-    dismissStaleReviews: true,
-    requireCodeOwnerReviews: true,
-    requireLastPushApproval: true,
-    bypass: [BOT],
-  });
-  // The App's private key: random bytes in PEM armour, made at run time.
-  const appKey = [
-    "-----BEGIN RSA PRIVATE",
-    " KEY-----\n",
-    randomBytes(48).toString("base64"),
-    "\n-----END RSA PRIVATE",
-    " KEY-----\n",
-  ].join("");
-  runner = new WorkflowRunner(w, {
-    appKey,
-    environments: {
-      interlock: {
-        refs: ["refs/heads/main"],
-        secrets: {
-          INTERLOCK_APP_KEY: appKey,
-          INTERLOCK_EXECUTOR_IDENTITY: w.age.identity,
-          INTERLOCK_MASKING_KEY: KEY,
-        },
-        vars: { INTERLOCK_APP_ID: String(INTERLOCK_APP_ID) },
-      },
-    },
-  });
-  return { w, runner };
+  const s = await documentedSetup(KEY);
+  world = s.w;
+  runner = s.runner;
+  return s;
 }
 
 /** alice files the agent's request through the request workflow; returns its id. */

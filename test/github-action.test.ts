@@ -161,6 +161,31 @@ describe("settings: inputs and the event parsed once", () => {
     expect(asText.mode === "request" && asText.request.action).toBe("db.export");
   });
 
+  it("client_payload.correlation is echoed only when it is a plain token: markup is refused", () => {
+    const request = parseYaml(EXPORT_YAML) as unknown;
+    const ok = settingsFor(
+      "repository_dispatch",
+      repositoryDispatchEvent({ clientPayload: { request, correlation: "a1".repeat(16) } }),
+    );
+    expect(ok.mode === "request" && ok.correlation).toBe("a1".repeat(16));
+    for (const bad of [
+      "short",
+      "<!-- x -->0123456789abcdef",
+      "a".repeat(65),
+      42,
+      "ab\ncd".repeat(8),
+    ]) {
+      expectUsage(
+        () =>
+          settingsFor(
+            "repository_dispatch",
+            repositoryDispatchEvent({ clientPayload: { request, correlation: bad } }),
+          ),
+        /client_payload\.correlation must be 16 to 64/,
+      );
+    }
+  });
+
   it("a request in client_payload is parsed strictly, never trusted as an object", () => {
     const evil = JSON.parse(
       JSON.stringify({ ...parseYaml(EXPORT_YAML), extra: 1 }).replace(

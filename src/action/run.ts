@@ -172,6 +172,7 @@ async function requestMode(s: RequestSettings, deps: RunDeps): Promise<RunOutcom
     forge: deps.forgeFactory(targetOf(s)),
     decide: { ...decide, now, identities },
     recipients: config.executors.recipients,
+    ...(s.correlation ? { correlation: s.correlation } : {}),
   });
   const decision = filed.evaluation.decision;
   core.setOutput("id", filed.id);

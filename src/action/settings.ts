@@ -1,7 +1,13 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
-import { BRANCH_PREFIX, isRequestId, REQUEST_ID_SOURCE, requestPath } from "../forge/refs.ts";
+import {
+  BRANCH_PREFIX,
+  CORRELATION_RE,
+  isRequestId,
+  REQUEST_ID_SOURCE,
+  requestPath,
+} from "../forge/refs.ts";
 import { InterlockError } from "../errors.ts";
 import { maskText } from "../masking/mask.ts";
 import { parseRequest } from "../request/parse.ts";
@@ -71,6 +77,11 @@ export interface RequestSettings extends CommonSettings {
   readonly sender: { readonly login: string; readonly type: string };
   /** The repository's masking key (stable hash tokens; execution re-derives the masking). */
   readonly maskingKey: Uint8Array;
+  /**
+   * The caller's correlation token (client_payload.correlation), echoed in the pull request
+   * and in a denial's commit, so an SDK that dispatched the request can find what it became.
+   */
+  readonly correlation?: string;
 }
 
 /** A pull request changed or was reviewed: evaluate the gate and publish `interlock/gate`. */
@@ -331,7 +342,18 @@ export function parseSettings(
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
       }
       const fromPayload = p.client_payload?.request;
+      const correlation = p.client_payload?.correlation;
+      if (
+        correlation !== undefined &&
+        (typeof correlation !== "string" || !CORRELATION_RE.test(correlation))
+      ) {
+        throw settingsError(
+          "client_payload.correlation must be 16 to 64 letters, digits, '_' or '-'",
+          "Send a random token (the SDK sends 32 hex digits), or leave correlation out.",
+        );
+      }
       return requestSettings(common, env, fs, p.sender, {
+        ...(correlation ? { correlation } : {}),
         input: readInput(env, "request"),
         payload:
           fromPayload === undefined || fromPayload === null
@@ -416,7 +438,12 @@ function requestSettings(
   env: NodeJS.ProcessEnv,
   fs: SettingsFs,
   sender: { login: string; type: string },
-  from: { input: string; payload: string | undefined; payloadSource: string },
+  from: {
+    input: string;
+    payload: string | undefined;
+    payloadSource: string;
+    correlation?: string;
+  },
 ): RequestSettings {
   const repoDir = repoDirOf(common, env, fs);
   let text: string;
@@ -447,6 +474,7 @@ function requestSettings(
     requestSource: source,
     sender: { login: sender.login, type: sender.type },
     maskingKey: maskingKeyOf(env),
+    ...(from.correlation ? { correlation: from.correlation } : {}),
   };
 }
 

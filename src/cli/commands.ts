@@ -168,10 +168,25 @@ export const COMMANDS: readonly CommandSpec[] = [
       "An MCP server on stdin/stdout for an agent's client. Tools: request_approval,\n" +
       "check_status, wait_for_decision (bounded; call again to keep waiting), list_my_requests,\n" +
       "withdraw_request. Requests are filed and withdrawn as --as, signed with its key from the\n" +
-      "Interlock home (or --key). Every output is masked.",
+      "Interlock home (or --key). Every output is masked.\n\n" +
+      "With --github owner/repo: requests go to that approvals repository's request workflow\n" +
+      "(repository_dispatch), as the account of INTERLOCK_GITHUB_TOKEN (else GITHUB_TOKEN), which\n" +
+      "needs Contents: write; --bot names the Interlock App's bot account (<app-slug>[bot]), whose\n" +
+      "pull requests alone count. API: GITHUB_API_URL (default https://api.github.com).",
+    forms: ["mcp --as <who> --github <owner/repo> --bot <login>"],
     flags: {
       as: { ...AS, help: "the agent (or person) the requests are filed as, who signs them" },
       key: KEY,
+      github: {
+        type: "string",
+        value: "<owner/repo>",
+        help: "an approvals repository on GitHub instead of a local one",
+      },
+      bot: {
+        type: "string",
+        value: "<login>",
+        help: "with --github: the Interlock App's bot account",
+      },
     },
     load: async () => (await import("./mcp.ts")).mcpCommand,
   },

@@ -112,3 +112,13 @@ export function requesterIdentity(id: string): GitIdentity {
       .replace(/^-+|-+$/g, "") || "requester";
   return { name: id, email: `${slug}@requesters.interlock.invalid` };
 }
+
+/**
+ * A correlation token: what the SDK sends with a dispatch to recognise its request afterwards.
+ * Random, not secret; restricted to letters, digits, `_` and `-` so that echoing it can carry
+ * no markup.
+ */
+export const CORRELATION_RE = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** The line that echoes a caller's correlation token (fileRequest's `correlation`). */
+export const CORRELATION_TRAILER = "Interlock-Correlation";

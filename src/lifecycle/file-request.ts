@@ -7,7 +7,7 @@ import { commitText } from "../presentation/escape.ts";
 import { renderCardMarkdown } from "../proposal/card.ts";
 import { renderRequestFile, requestRecord } from "../proposal/request-file.ts";
 import type { Request } from "../request/schema.ts";
-import { denialPath, requestPath } from "../forge/refs.ts";
+import { CORRELATION_RE, CORRELATION_TRAILER, denialPath, requestPath } from "../forge/refs.ts";
 
 /** Request ids: ULIDs (sortable by time, 80 random bits: unguessable). */
 export const newRequestId: (seedTime?: number) => string = monotonicFactory();
@@ -37,11 +37,20 @@ export async function fileRequest(
     id?: string;
     /** The requester's key; the local forge signs the proposal with it. */
     signingKey?: SshSigningKey;
+    /**
+     * The caller's correlation token (letters, digits, `_`, `-`), echoed as an
+     * `Interlock-Correlation:` line in the proposal's body and in a denial's commit message.
+     */
+    correlation?: string;
   },
 ): Promise<FiledRequest> {
   const id = deps.id ?? newRequestId(deps.decide.now.getTime());
   const ev = decideAndMask(request, deps.decide);
   const now = deps.decide.now;
+  if (deps.correlation !== undefined && !CORRELATION_RE.test(deps.correlation)) {
+    throw new Error("a correlation token is 16 to 64 letters, digits, '_' or '-'");
+  }
+  const correlated = deps.correlation ? `\n${CORRELATION_TRAILER}: ${deps.correlation}` : "";
   if (!ev.decision.allow) {
     const path = denialPath(id);
     const content = renderRequestFile(requestRecord(id, now, ev, null));
@@ -49,7 +58,7 @@ export async function fileRequest(
       id,
       path,
       content,
-      message: `Denied ${commitText(request.action)}: ${commitText(ev.decision.deny[0] ?? "denied by policy")}\n\nInterlock-Denied: ${id}\nInterlock-Policy: ${ev.decision.revision}`,
+      message: `Denied ${commitText(request.action)}: ${commitText(ev.decision.deny[0] ?? "denied by policy")}\n\nInterlock-Denied: ${id}\nInterlock-Policy: ${ev.decision.revision}${correlated}`,
       date: now,
     });
     return { id, denied: true, path, evaluation: ev };
@@ -66,7 +75,7 @@ export async function fileRequest(
     path,
     content: renderRequestFile(record),
     title,
-    body: renderCardMarkdown(ev, { requestedAt: now }),
+    body: renderCardMarkdown(ev, { requestedAt: now }) + (correlated ? `\n${correlated}\n` : ""),
     requester: request.requester,
     ...(deps.signingKey ? { signingKey: deps.signingKey } : {}),
     date: now,

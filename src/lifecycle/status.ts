@@ -176,6 +176,23 @@ async function refusedAtMerge(
   return ev.satisfied ? undefined : `the gate did not hold at the merge: ${ev.verdict.summary}`;
 }
 
+/**
+ * Where an open proposal stands, from the gate's verdict on it now: one rule for every forge
+ * (the local lifecycle, and the SDK over GitHub).
+ */
+export function openStateOf(verdict: GateVerdict): RequestState {
+  const failed = new Set(verdict.rules.filter((r) => !r.ok).map((r) => r.rule));
+  return failed.has("not-withdrawn")
+    ? "withdrawn"
+    : failed.has("not-expired")
+      ? "expired"
+      : failed.has("no-rejection")
+        ? "rejected"
+        : verdict.satisfied
+          ? "approved"
+          : "pending";
+}
+
 /** One open proposal, judged by the gate now (the one evidence check). */
 async function openStatus(
   forge: LocalForge,
@@ -194,16 +211,7 @@ async function openStatus(
   }
   const { verdict } = gate;
   const { record, snapshot } = gate.collected;
-  const failed = new Set(verdict.rules.filter((r) => !r.ok).map((r) => r.rule));
-  const state: RequestState = failed.has("not-withdrawn")
-    ? "withdrawn"
-    : failed.has("not-expired")
-      ? "expired"
-      : failed.has("no-rejection")
-        ? "rejected"
-        : verdict.satisfied
-          ? "approved"
-          : "pending";
+  const state = openStateOf(verdict);
   // The only expiry Interlock trusts: the filing time plus the decision's TTL.
   const expiresAt = snapshot.request.expiresAt.toISOString();
   const missing =

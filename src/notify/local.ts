@@ -31,11 +31,13 @@ export interface RecordedResult {
   readonly error: string | null;
   readonly exit_code: number | null;
   readonly http_status: number | null;
+  /** Who the executor judged had approved it (the approvals that counted at the merge). */
+  readonly approvers: readonly string[];
 }
 
 /** Reads results/<id>.yaml (masked when it was written; masked again here). */
 export async function recordedResult(
-  forge: LocalForge,
+  forge: Pick<LocalForge, "readDefault">,
   id: string,
 ): Promise<RecordedResult | undefined> {
   const text = await forge.readDefault(resultPath(id));
@@ -51,6 +53,7 @@ export async function recordedResult(
       error: null,
       exit_code: null,
       http_status: null,
+      approvers: [],
     };
   }
   const str = (x: unknown) => (typeof x === "string" ? maskText(x) : null);
@@ -62,6 +65,9 @@ export async function recordedResult(
     error: str(v.error) ?? str(v.reason),
     exit_code: num(v.exit_code),
     http_status: num(v.http_status),
+    approvers: Array.isArray(v.approvers)
+      ? v.approvers.filter((a): a is string => typeof a === "string").map(maskText)
+      : [],
   };
 }
 

@@ -311,6 +311,10 @@ export class GitHubSimulator {
   readonly #teams = new Map<string, Team>();
   readonly #pulls: Pull[] = [];
   readonly #reviews: Review[] = [];
+  /** Pull requests closed or reopened through the API, as issue events. */
+  readonly #closures: { id: number; pull: number; actor: string; at: Date; event: string }[] = [];
+  /** Repository dispatch events, delivered to the workflow runner (eventsSince). */
+  readonly #dispatches: Extract<SimEvent, { kind: "repository_dispatch" }>[] = [];
   readonly #comments: Comment[] = [];
   readonly #labels = new Map<
     string,
@@ -1728,6 +1732,45 @@ export class GitHubSimulator {
     });
 
     // --- Pull requests ------------------------------------------------------------------------
+    // "Get a repository" (full-repository): what the SDK asks for the default branch.
+    this.#route("GET", R, async (ctx) => {
+      this.#need(ctx.actor, "read");
+      const repo = this.#shapes.repository(this.defaultBranch, this.#created, this.now()) as Record<
+        string,
+        unknown
+      >;
+      return {
+        status: 200,
+        body: { ...repo, subscribers_count: 0, network_count: 0 } as Json,
+      };
+    });
+
+    // "Create a repository dispatch event": a token with Contents write (a user with write
+    // access); 204 and no body; event_type ≤ 100 characters; client_payload at most 10
+    // top-level properties. https://docs.github.com/rest/repos/repos#create-a-repository-dispatch-event
+    this.#route("POST", `${R}/dispatches`, async (ctx) => {
+      this.#need(ctx.actor, "write");
+      const eventType = ctx.body.event_type;
+      if (typeof eventType !== "string" || eventType === "" || eventType.length > 100) {
+        throw new HttpError(422, "Invalid request.\n\nevent_type is missing or too long.");
+      }
+      const payload = ctx.body.client_payload ?? {};
+      if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+        throw new HttpError(422, "Invalid request.\n\nclient_payload is not an object.");
+      }
+      if (Object.keys(payload).length > 10) {
+        throw new HttpError(422, "Invalid request.\n\nNo more than 10 properties are allowed.");
+      }
+      this.#dispatches.push({
+        seq: this.#id(),
+        kind: "repository_dispatch",
+        eventType,
+        clientPayload: payload as Record<string, unknown>,
+        actor: ctx.actor.login,
+      });
+      return { status: 204 };
+    });
+
     this.#route("POST", `${R}/pulls`, async (ctx) => {
       this.#need(ctx.actor, "write");
       if (
@@ -1833,6 +1876,25 @@ export class GitHubSimulator {
       if (ctx.body.state === "closed" && pr.state === "open") {
         pr.state = "closed";
         pr.closedAt = this.now();
+        const at = pr.closedAt;
+        this.#closures.push({
+          id: this.#id(),
+          pull: pr.number,
+          actor: ctx.actor.login,
+          at,
+          event: "closed",
+        });
+      } else if (ctx.body.state === "open" && pr.state === "closed" && !pr.merged) {
+        pr.state = "open";
+        pr.closedAt = null;
+        const at = this.now();
+        this.#closures.push({
+          id: this.#id(),
+          pull: pr.number,
+          actor: ctx.actor.login,
+          at,
+          event: "reopened",
+        });
       }
       pr.updatedAt = this.now();
       return { status: 200, body: await this.#pullJson(pr, true) };
@@ -2039,10 +2101,34 @@ export class GitHubSimulator {
       this.#need(ctx.actor, "read");
       const pr = this.#pull(ctx.params.issue_number!);
       const s = this.#shapes;
-      return this.#page(
-        ctx,
-        this.#dismissals.filter((d) => d.pull === pr.number),
-        (d) => ({
+      // Closing and reopening: GitHub's plain issue events ("closed", "reopened"), with who.
+      const closures = this.#closures
+        .filter((c) => c.pull === pr.number)
+        .map((c) => ({ kind: "closure" as const, c }));
+      const dismissals = this.#dismissals
+        .filter((d) => d.pull === pr.number)
+        .map((d) => ({ kind: "dismissal" as const, d }));
+      const items = [...closures, ...dismissals].sort(
+        (x, y) =>
+          (x.kind === "closure" ? x.c.id : x.d.id) - (y.kind === "closure" ? y.c.id : y.d.id),
+      );
+      return this.#page(ctx, items, (item) => {
+        if (item.kind === "closure") {
+          const c = item.c;
+          return {
+            id: c.id,
+            node_id: nodeId(c.event === "closed" ? "ClosedEvent" : "ReopenedEvent", c.id),
+            url: `${s.repoApi}/issues/events/${c.id}`,
+            actor: s.user(this.user(c.actor)),
+            event: c.event,
+            commit_id: null,
+            commit_url: null,
+            created_at: iso(c.at),
+            performed_via_github_app: null,
+          };
+        }
+        const d = item.d;
+        return {
           id: d.id,
           node_id: nodeId("ReviewDismissedEvent", d.id),
           url: `${s.repoApi}/issues/events/${d.id}`,
@@ -2057,8 +2143,8 @@ export class GitHubSimulator {
             review_id: d.reviewId,
             dismissal_message: d.message,
           },
-        }),
-      );
+        };
+      });
     });
 
     this.#route("GET", `${R}/issues/{issue_number}/comments`, async (ctx) => {
@@ -2478,6 +2564,7 @@ export class GitHubSimulator {
       id: nodeId("PullRequestReview", r.id),
       fullDatabaseId: String(r.id),
       state: r.state,
+      body: r.body,
       submittedAt: r.submittedAt ? iso(r.submittedAt) : null,
       commit: this.#gone.has(r.commitId) ? null : this.#gqlCommit(r.commitId),
       author: this.#gqlActor(r.user),
@@ -2724,6 +2811,9 @@ export class GitHubSimulator {
         actor: d.actor,
       });
     }
+    for (const d of this.#dispatches) {
+      if (d.seq > since) out.push(d);
+    }
     return out.sort((x, y) => x.seq - y.seq);
   }
 
@@ -2772,6 +2862,13 @@ export type SimEvent =
       readonly action: "submitted" | "dismissed";
       readonly pull: SimPull;
       readonly review: { id: number; state: string; commitId: string; user: string };
+      readonly actor: string;
+    }
+  | {
+      readonly seq: number;
+      readonly kind: "repository_dispatch";
+      readonly eventType: string;
+      readonly clientPayload: Record<string, unknown>;
       readonly actor: string;
     };
 

@@ -258,6 +258,27 @@ export class WorkflowRunner {
   /** The webhook deliveries of a simulator event (a pull request event is two: _target too). */
   async #deliveries(e: SimEvent): Promise<Delivery[]> {
     switch (e.kind) {
+      case "repository_dispatch": {
+        // Sent through the API (POST /dispatches); the simulator checked the sender's access.
+        // Runs on the default branch's tip when delivered (#collect fills in the commit).
+        return [
+          {
+            name: "repository_dispatch",
+            payload: {
+              ...repositoryDispatchEvent({
+                eventType: e.eventType,
+                clientPayload: e.clientPayload,
+                sender: e.actor,
+              }),
+              sender: senderOf(e.actor),
+            },
+            actor: e.actor,
+            ref: REF_MAIN,
+            sha: "",
+            workflowSha: "",
+          },
+        ];
+      }
       case "push": {
         // A deleted branch has no commit to read workflows from; nothing here listens for it.
         if (e.after === ZERO_SHA) return [];

@@ -182,8 +182,8 @@ export class World {
     this.config = w.config;
   }
 
-  static async create(opts: { protectMain?: boolean } = {}): Promise<World> {
-    const clock = new TestClock();
+  static async create(opts: { protectMain?: boolean; start?: string } = {}): Promise<World> {
+    const clock = new TestClock(opts.start);
     const sim = await GitHubSimulator.start({
       owner: ORG,
       repo: "approvals",

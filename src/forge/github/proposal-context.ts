@@ -223,6 +223,7 @@ export class GitHubProposalContext implements ProposalContext {
           isBot: r.isBot,
           verified: true,
           canApprove,
+          ...(r.body ? { note: r.body } : {}),
           ...(dismissal ? { dismissal } : {}),
         });
       }

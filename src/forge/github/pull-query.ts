@@ -47,6 +47,8 @@ export interface PullReview {
   readonly login: string | undefined;
   readonly isBot: boolean;
   readonly canPush: boolean;
+  /** What the reviewer wrote with the review (shown, masked, to the requester as a reason). */
+  readonly body: string;
 }
 
 export interface PullDismissal {
@@ -133,7 +135,7 @@ function pullFields(path: string | undefined, merged: boolean): string {
     commits(first: 100) { totalCount nodes { commit { oid committedDate ${fileAt} ${merged ? "" : PEOPLE} } } }`;
 }
 
-const REVIEW = `id state submittedAt commit { oid } authorCanPushToRepository ${ACTOR}`;
+const REVIEW = `id state body submittedAt commit { oid } authorCanPushToRepository ${ACTOR}`;
 const DISMISSAL =
   "... on ReviewDismissedEvent { actor { __typename login } previousReviewState review { id } }";
 const PEOPLE = "author { name email user { login } } committer { name email user { login } }";
@@ -359,6 +361,7 @@ async function pullData(
     login: r.author?.login,
     isBot: isBotActor(r.author),
     canPush: r.authorCanPushToRepository,
+    body: r.body ?? "",
   }));
   const dismissals = new Map<string, PullDismissal>();
   for (const d of await more(p.timelineItems, "timelineItems", DISMISSAL)) {
@@ -417,6 +420,7 @@ interface RawReview {
   id: string;
   state: string;
   submittedAt: string | null;
+  body?: string | null;
   commit: { oid: string } | null;
   authorCanPushToRepository: boolean;
   author: { __typename: string; login: string } | null;
