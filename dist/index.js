@@ -37416,6 +37416,8 @@ function requesterIdentity(id2) {
   const slug = id2.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "requester";
   return { name: id2, email: `${slug}@requesters.interlock.invalid` };
 }
+var CORRELATION_RE = /^[A-Za-z0-9_-]{16,64}$/;
+var CORRELATION_TRAILER = "Interlock-Correlation";
 
 // node_modules/@octokit/plugin-retry/dist-bundle/index.js
 var import_light = __toESM(require_light(), 1);
@@ -74280,7 +74282,7 @@ function pullFields(path, merged) {
     ${merged ? "" : "files(first: 100) { totalCount nodes { path changeType } }"}
     commits(first: 100) { totalCount nodes { commit { oid committedDate ${fileAt} ${merged ? "" : PEOPLE} } } }`;
 }
-var REVIEW = `id state submittedAt commit { oid } authorCanPushToRepository ${ACTOR}`;
+var REVIEW = `id state body submittedAt commit { oid } authorCanPushToRepository ${ACTOR}`;
 var DISMISSAL = "... on ReviewDismissedEvent { actor { __typename login } previousReviewState review { id } }";
 var PEOPLE = "author { name email user { login } } committer { name email user { login } }";
 var TEAMS = `organization(login: $org) {
@@ -74431,7 +74433,8 @@ async function pullData(octokit, repo, raw, path) {
     commit: r.commit?.oid ?? null,
     login: r.author?.login,
     isBot: isBotActor(r.author),
-    canPush: r.authorCanPushToRepository
+    canPush: r.authorCanPushToRepository,
+    body: r.body ?? ""
   }));
   const dismissals = /* @__PURE__ */ new Map();
   for (const d of await more(p.timelineItems, "timelineItems", DISMISSAL)) {
@@ -74727,6 +74730,7 @@ var GitHubProposalContext = class {
           isBot: r.isBot,
           verified: true,
           canApprove,
+          ...r.body ? { note: r.body } : {},
           ...dismissal ? { dismissal } : {}
         });
       }
@@ -86345,7 +86349,15 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
       }
       const fromPayload = p.client_payload?.request;
+      const correlation = p.client_payload?.correlation;
+      if (correlation !== void 0 && (typeof correlation !== "string" || !CORRELATION_RE.test(correlation))) {
+        throw settingsError(
+          "client_payload.correlation must be 16 to 64 letters, digits, '_' or '-'",
+          "Send a random token (the SDK sends 32 hex digits), or leave correlation out."
+        );
+      }
       return requestSettings(common, env, fs3, p.sender, {
+        ...correlation ? { correlation } : {},
         input: readInput(env, "request"),
         payload: fromPayload === void 0 || fromPayload === null ? void 0 : typeof fromPayload === "string" ? fromPayload : JSON.stringify(fromPayload),
         payloadSource: "client_payload.request"
@@ -86433,7 +86445,8 @@ function requestSettings(common, env, fs3, sender, from) {
     request: request2,
     requestSource: source,
     sender: { login: sender.login, type: sender.type },
-    maskingKey: maskingKeyOf(env)
+    maskingKey: maskingKeyOf(env),
+    ...from.correlation ? { correlation: from.correlation } : {}
   };
 }
 function requestFromInput(value, workspace, fs3) {
@@ -88718,6 +88731,11 @@ async function fileRequest(request2, deps) {
   const id2 = deps.id ?? newRequestId(deps.decide.now.getTime());
   const ev = decideAndMask(request2, deps.decide);
   const now = deps.decide.now;
+  if (deps.correlation !== void 0 && !CORRELATION_RE.test(deps.correlation)) {
+    throw new Error("a correlation token is 16 to 64 letters, digits, '_' or '-'");
+  }
+  const correlated = deps.correlation ? `
+${CORRELATION_TRAILER}: ${deps.correlation}` : "";
   if (!ev.decision.allow) {
     const path2 = denialPath(id2);
     const content = renderRequestFile(requestRecord(id2, now, ev, null));
@@ -88728,7 +88746,7 @@ async function fileRequest(request2, deps) {
       message: `Denied ${commitText(request2.action)}: ${commitText(ev.decision.deny[0] ?? "denied by policy")}
 
 Interlock-Denied: ${id2}
-Interlock-Policy: ${ev.decision.revision}`,
+Interlock-Policy: ${ev.decision.revision}${correlated}`,
       date: now
     });
     return { id: id2, denied: true, path: path2, evaluation: ev };
@@ -88742,7 +88760,9 @@ Interlock-Policy: ${ev.decision.revision}`,
     path,
     content: renderRequestFile(record4),
     title,
-    body: renderCardMarkdown(ev, { requestedAt: now }),
+    body: renderCardMarkdown(ev, { requestedAt: now }) + (correlated ? `
+${correlated}
+` : ""),
     requester: request2.requester,
     ...deps.signingKey ? { signingKey: deps.signingKey } : {},
     date: now
@@ -88966,7 +88986,8 @@ async function requestMode(s, deps) {
   const filed = await fileRequest(request2, {
     forge: deps.forgeFactory(targetOf(s)),
     decide: { ...decide, now, identities },
-    recipients: config2.executors.recipients
+    recipients: config2.executors.recipients,
+    ...s.correlation ? { correlation: s.correlation } : {}
   });
   const decision = filed.evaluation.decision;
   core.setOutput("id", filed.id);
