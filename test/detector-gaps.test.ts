@@ -443,3 +443,76 @@ describe("as the requester: digits of another script read as digits", () => {
     }
   });
 });
+
+describe("as the requester: an address written to escape a scraper is still an address", () => {
+  const user = () => gen(LOWER, 5) + "." + gen(LOWER, 6);
+  const forms: [string, (u: string) => { text: string; address: string }][] = [
+    [
+      "(at) (dot)",
+      (u) => ({
+        text: `mail ${u} (at) example (dot) com today`,
+        address: `${u} (at) example (dot) com`,
+      }),
+    ],
+    [
+      "[at][dot]",
+      (u) => ({ text: `mail ${u}[at]example[dot]com.`, address: `${u}[at]example[dot]com` }),
+    ],
+    [
+      "{at} upper case",
+      (u) => ({
+        text: `${u.toUpperCase()}{AT}EXAMPLE{DOT}CO{DOT}UK`,
+        address: `${u.toUpperCase()}{AT}EXAMPLE{DOT}CO{DOT}UK`,
+      }),
+    ],
+    [
+      "spelled out",
+      (u) => {
+        const [a, b] = u.split(".");
+        return {
+          text: `reach me at ${a} dot ${b} at example dot org`,
+          address: `${a} dot ${b} at example dot org`,
+        };
+      },
+    ],
+    ["spaced @", (u) => ({ text: `cc ${u} @ example.com please`, address: `${u} @ example.com` })],
+    [
+      "quoted local part",
+      (u) => ({
+        text: `to "${u.replace(".", " ")}"@example.com now`,
+        address: `"${u.replace(".", " ")}"@example.com`,
+      }),
+    ],
+  ];
+  it.each(forms)("%s", (_, make) => {
+    const u = user();
+    const { text, address } = make(u);
+    const spans = detectInString(text).filter((s) => s.type === "email");
+    expect(spans.map((s) => text.slice(s.start, s.end))).toEqual([address]);
+  });
+
+  it.each([
+    "the file config.yaml at github.com/acme/x",
+    "look at example.com for the docs",
+    "meet at noon, then at 3pm",
+    "costs 5 @ 10 each",
+    "deployed at prod.example.com yesterday",
+  ])("prose with ' at ' stays readable: %s", (text) => {
+    expect(detectInString(text).filter((s) => s.type === "email")).toEqual([]);
+  });
+});
+
+describe("as the requester: an IPv4 address zero-padded to three digits is an address", () => {
+  it("is masked whole; mixed leading zeros (versions, dates) are not addresses", () => {
+    const padded = ["010", "001", "002", "003"].join(".");
+    const text = `host ${padded} is down`;
+    expect(
+      detectInString(text)
+        .filter((s) => s.type === "ip_address")
+        .map((s) => text.slice(s.start, s.end)),
+    ).toEqual([padded]);
+    expect(
+      detectInString("release 10.01.2.3 notes").filter((s) => s.type === "ip_address"),
+    ).toEqual([]);
+  });
+});

@@ -57,6 +57,13 @@ const WORDS = [
   "QQ 12",
   "localhost",
   "*",
+  // OBFUSCATED_AT_RE: an address's "@" written out.
+  "(at)",
+  "[at]",
+  "{at}",
+  "<at>",
+  "at",
+  "@",
 ];
 const SEPARATORS = [" ", "=", ":", "?", "&", "-", "_", ".", "/", "\n", "'", '"', " = ", ": "];
 

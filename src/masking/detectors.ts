@@ -60,6 +60,7 @@ import {
   KW_GITHUB_SPLIT,
   KW_GOOGLE,
   KW_JWT,
+  KW_OBFUSCATED_AT,
   KW_PRIVATE_KEY,
   KW_SIGNED_URL,
   KW_SIN,
@@ -173,6 +174,7 @@ const DASH = 45;
 const COLON = 58;
 const SPACE = 32;
 const BACKSLASH = 92;
+const QUOTE = 34;
 
 export const FEATURE_DIGIT = 1;
 export const FEATURE_UPPER = 2;
@@ -530,15 +532,112 @@ function localPartStart(text: string, at: number): number {
   return start < at ? start : -1;
 }
 
-function scanEmail(text: string, out: number[]): void {
+/**
+ * Start of a quoted local part ("jane doe"@example.com, RFC 5321) that ends at `at`, or -1:
+ * at most 64 characters between the quotes, on one line, no unescaped quote inside.
+ */
+function quotedLocalStart(text: string, at: number): number {
+  if (at < 2 || text.charCodeAt(at - 1) !== QUOTE) return -1;
+  for (let i = at - 2; i >= 0 && at - 1 - i <= 65; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) return -1;
+    if (c === QUOTE && text.charCodeAt(i - 1) !== BACKSLASH) return i < at - 2 ? i : -1;
+  }
+  return -1;
+}
+
+function scanEmail(text: string, out: number[], f: TextFeatures): void {
+  if ((f.keywords & KW_OBFUSCATED_AT) !== 0) scanObfuscatedEmail(text, out);
+  if ((f.flags & (FEATURE_AT | FEATURE_DOT)) !== (FEATURE_AT | FEATURE_DOT)) return;
   forEachMatch(EMAIL_RE, text, (m) => {
     const at = m.index;
     const matchEnd = at + m[0].length;
-    const start = localPartStart(text, at);
+    const quoted = quotedLocalStart(text, at);
+    const start = quoted >= 0 ? quoted : localPartStart(text, at);
     const end = start < 0 ? -1 : domainEnd(text, at + 1, matchEnd);
     // "git@github.com:org/repo" is an SSH remote, not a person's address.
     if (end > 0 && text.slice(start, at) !== "git") out.push(start, end);
     return matchEnd;
+  });
+}
+
+// Addresses written to escape a scraper: "jane.doe (at) example (dot) com", "jane[at]example[dot]com",
+// "jane dot doe at example dot com", "jane.doe @ example.com". The anchor is the written-out
+// "@"; the local part is read back and the domain forward, in code.
+const OBFUSCATED_AT_RE = /\s?(?:\(at\)|\[at\]|\{at\}|<at>)\s?| at | @ /gi;
+// A written-out dot between labels, or a plain one (sticky: tried at one position).
+const OBFUSCATED_DOT_RE = /\s?(?:\(dot\)|\[dot\]|\{dot\}|<dot>)\s?| dot |\./iy;
+// One label of an obfuscated address's domain (sticky).
+const OBFUSCATED_LABEL_RE = /[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?/y;
+// A written-out dot that ends the text before a local-part label (anchored at the end of a
+// short slice).
+const OBFUSCATED_DOT_BEFORE_RE = /(?:\s?(?:\(dot\)|\[dot\]|\{dot\}|<dot>)\s?| dot )$/i;
+
+function isPlainLocalChar(c: number): boolean {
+  return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
+}
+
+/**
+ * The domain written after an obfuscated "@" at `from`: its end, and whether a dot was written
+ * out; null unless it has two labels or more and an alphabetic top-level label.
+ */
+function obfuscatedDomain(text: string, from: number): { end: number; spelled: boolean } | null {
+  let pos = from;
+  let labels = 0;
+  let spelled = false;
+  let last = "";
+  for (;;) {
+    OBFUSCATED_LABEL_RE.lastIndex = pos;
+    const label = OBFUSCATED_LABEL_RE.exec(text);
+    if (label === null) break;
+    labels++;
+    last = label[0];
+    pos = OBFUSCATED_LABEL_RE.lastIndex;
+    if (labels >= 127) break;
+    OBFUSCATED_DOT_RE.lastIndex = pos;
+    const dot = OBFUSCATED_DOT_RE.exec(text);
+    if (dot === null) break;
+    OBFUSCATED_LABEL_RE.lastIndex = OBFUSCATED_DOT_RE.lastIndex;
+    if (!OBFUSCATED_LABEL_RE.test(text)) break; // a dot that ends the sentence
+    if (dot[0] !== ".") spelled = true;
+    pos = OBFUSCATED_DOT_RE.lastIndex;
+  }
+  if (labels < 2 || !/^[A-Za-z]{2,63}$/.test(last)) return null;
+  return { end: pos, spelled };
+}
+
+/** The local part written before an obfuscated "@" ending at `end`: its start, and whether a dot was written out. */
+function obfuscatedLocal(text: string, end: number): { start: number; spelled: boolean } | null {
+  let start = end;
+  let spelled = false;
+  for (let labels = 0; labels < 16; labels++) {
+    const labelEnd = start;
+    while (start > 0 && labelEnd - start < 64 && isPlainLocalChar(text.charCodeAt(start - 1))) {
+      start--;
+    }
+    if (start === labelEnd) return null;
+    const before = OBFUSCATED_DOT_BEFORE_RE.exec(text.slice(Math.max(0, start - 8), start));
+    if (before === null) break;
+    spelled = true;
+    start -= before[0].length;
+  }
+  while (start < end && text.charCodeAt(start) === DOT) start++;
+  return start < end ? { start, spelled } : null;
+}
+
+function scanObfuscatedEmail(text: string, out: number[]): void {
+  forEachMatch(OBFUSCATED_AT_RE, text, (m) => {
+    const anchorEnd = m.index + m[0].length;
+    const bracketed = m[0].trim() !== "at" && m[0].trim() !== "@";
+    const local = obfuscatedLocal(text, m.index);
+    const domain = local === null ? null : obfuscatedDomain(text, anchorEnd);
+    if (local === null || domain === null) return anchorEnd;
+    // " at " in prose ("the file foo.txt at example.com") is an address only when a dot is
+    // written out too; a bracketed "(at)" or a spaced " @ " is one by itself.
+    const plainAt = m[0].trim().toLowerCase() === "at";
+    if (!bracketed && plainAt && !local.spelled && !domain.spelled) return anchorEnd;
+    out.push(local.start, domain.end);
+    return domain.end;
   });
 }
 
@@ -901,8 +1000,12 @@ const IPV4_RE = /(?<![\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)/g;
 const IPV6_RE = /:[0-9A-Fa-f]{0,4}:/g;
 
 function validIpv4(candidate: string): boolean {
-  for (const octet of candidate.split(".")) {
-    if (octet.length > 1 && octet.startsWith("0")) return false; // "01" is not an address
+  const octets = candidate.split(".");
+  // Zero-padded to three digits throughout ("010.001.002.003"): an address written in fixed
+  // width. A mix ("10.01.2.3") is a version or a date more often than an address.
+  const padded = octets.every((o) => o.length === 3);
+  for (const octet of octets) {
+    if (!padded && octet.length > 1 && octet.startsWith("0")) return false; // "01": not an address
     if (Number(octet) > 255) return false;
   }
   return true;
@@ -2186,8 +2289,21 @@ export const DETECTORS: readonly Detector[] = [
     type: "email",
     kind: "pii",
     pattern: EMAIL_RE,
-    patterns: [EMAIL_RE, TLD_RE, ASSET_SCALE_RE],
-    prefilter: needs({ minLength: 6, all: FEATURE_AT | FEATURE_DOT }),
+    patterns: [
+      EMAIL_RE,
+      TLD_RE,
+      ASSET_SCALE_RE,
+      OBFUSCATED_AT_RE,
+      OBFUSCATED_DOT_RE,
+      OBFUSCATED_LABEL_RE,
+      OBFUSCATED_DOT_BEFORE_RE,
+    ],
+    prefilter: needs({
+      minLength: 6,
+      test: (_, f) =>
+        (f.flags & (FEATURE_AT | FEATURE_DOT)) === (FEATURE_AT | FEATURE_DOT) ||
+        (f.keywords & KW_OBFUSCATED_AT) !== 0,
+    }),
     scan: scanEmail,
   },
   {
@@ -2492,6 +2608,7 @@ export function featureGates(): {
     { name: "signed URL", re: SIGNED_URL_PARAM_RE, passes: keyword(KW_SIGNED_URL) },
     { name: "SIN context", re: NATIONAL_ID_PATTERNS[5] as RegExp, passes: keyword(KW_SIN) },
     { name: "BSN context", re: NATIONAL_ID_PATTERNS[6] as RegExp, passes: keyword(KW_BSN) },
+    { name: "obfuscated e-mail", re: OBFUSCATED_AT_RE, passes: keyword(KW_OBFUSCATED_AT) },
     { name: "IBAN", re: IBAN_RE, passes: flag(FEATURE_LETTERS_THEN_DIGITS) },
     {
       name: "UK NINO",

@@ -37,6 +37,8 @@ export const KEYWORD_GROUPS = [
   ["sin", "social insurance"],
   // BSN_CONTEXT_RE.
   ["bsn", "burgerservicenummer", "sofinummer"],
+  // OBFUSCATED_AT_RE: an address's "@" written out.
+  ["(at)", "[at]", "{at}", "<at>", " at ", " @ "],
 ] as const satisfies readonly (readonly string[])[];
 
 /** Bit of each group in TextFeatures.keywords (1 << index in KEYWORD_GROUPS). */
@@ -54,5 +56,6 @@ export const KW_CLI = 1 << 10;
 export const KW_SIGNED_URL = 1 << 11;
 export const KW_SIN = 1 << 12;
 export const KW_BSN = 1 << 13;
+export const KW_OBFUSCATED_AT = 1 << 14;
 /** Every group (texts too long for the pass: everything may occur). */
 export const KW_ALL = (1 << KEYWORD_GROUPS.length) - 1;
