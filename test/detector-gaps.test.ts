@@ -516,3 +516,32 @@ describe("as the requester: an IPv4 address zero-padded to three digits is an ad
     ).toEqual([]);
   });
 });
+
+describe("as the requester: a secret other than a password, given in prose", () => {
+  it.each([
+    (v: string) => `the secret is ${v}`,
+    (v: string) => `the token is ${v} until Friday`,
+    (v: string) => `my api key is ${v}`,
+    (v: string) => `the API key for staging is ${v}.`,
+    (v: string) => `the credential for prod was: ${v}`,
+  ])("form %#", (make) => {
+    const v = gen(LOWER, 4) + gen(DIGITS, 3) + gen(UPPER, 3);
+    const text = make(v);
+    expect(
+      detectInString(text)
+        .filter((s) => s.kind === "secret")
+        .map((s) => text.slice(s.start, s.end)),
+    ).toEqual([v]);
+  });
+
+  it.each([
+    "the secret is out",
+    "the token is expired",
+    "the token is abcdefgh",
+    "the primary key is customer_id2",
+    "token count is 4096",
+    "the api key is rotated monthly",
+  ])("prose without a secret stays readable: %s", (text) => {
+    expect(detectInString(text).filter((s) => s.kind === "secret")).toEqual([]);
+  });
+});

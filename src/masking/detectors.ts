@@ -1904,11 +1904,19 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
     const name = text.slice(idStart, idEnd);
     // "[generic_secret:5d41402abc4b]" is Interlock's own placeholder, not a key and value.
     if (text.charCodeAt(idStart - 1) === 91 && PLACEHOLDER_LABELS.has(name)) return idEnd;
-    const key = keyContext(name);
+    let key = keyContext(name);
+    if (!key.secretLike && name.toLowerCase() === "key" && text.charCodeAt(idStart - 1) === SPACE) {
+      // "my API key is …": the qualifier is the word before, written apart.
+      let ws = idStart - 1;
+      while (ws > 0 && idStart - 1 - ws < 12 && isAlnum(text.charCodeAt(ws - 1))) ws--;
+      const qualifier = text.slice(ws, idStart - 1).toLowerCase();
+      if (KEY_QUALIFIERS.has(qualifier)) key = keyContext(`${qualifier}_key`);
+    }
     if (!key.secretLike) return idEnd;
 
     let range: [number, number] | null = null;
     let prose = false;
+    let proseStrict = false;
     let spaced: SpacedPasswordForm | undefined;
     const before = text.charCodeAt(idStart - 1);
     if (key.words.length === 1 && key.words[0] === "bearer" && text.charCodeAt(idEnd) === SPACE) {
@@ -1933,10 +1941,13 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
       range = valueRange(text, KEY_VALUE_SEPARATOR_RE.lastIndex);
     } else if (key.passwordLike && sticky(SPACE_THEN_QUOTE_RE, text, idEnd)) {
       range = valueRange(text, SPACE_THEN_QUOTE_RE.lastIndex);
-    } else if (key.passwordLike && sticky(PROSE_SEPARATOR_RE, text, idEnd)) {
-      // "the password is …": prose, so the value must look like a password, not a word.
+    } else if (key.secretLike && sticky(PROSE_SEPARATOR_RE, text, idEnd)) {
+      // "the password is …", "the secret is …": prose, so the value must look like a password,
+      // not a word; after a name other than a password's ("the token is expired"), like a
+      // generated one too (letters and digits).
       range = valueRange(text, PROSE_SEPARATOR_RE.lastIndex);
       prose = true;
+      proseStrict = !key.passwordLike;
     } else if (key.passwordLike && sticky(SPACE_THEN_WORD_RE, text, idEnd)) {
       // "password <value>": a flag ("--password X"), netrc ("login u password X") or a word.
       spaced = spacedPasswordForm(text, idStart, name, key);
@@ -1955,7 +1966,7 @@ function scanKeyValueSecrets(text: string, out: number[]): void {
         : spaced === "word"
           ? looksLikeSpacedPassword(value)
           : prose
-            ? looksLikeProsePassword(value)
+            ? looksLikeProsePassword(value) && (!proseStrict || looksGenerated(value))
             : looksSecret(value, key.passwordLike) || identifierShapedSecret(value, key)
     ) {
       out.push(vs, ve);
@@ -2005,6 +2016,11 @@ function scanCookieValues(text: string, start: number, out: number[]): number {
 }
 
 /** A value after "password is": six or more characters that are not just a lower-case word. */
+/** Eight characters or more with both letters and digits: generated, not a word of prose. */
+function looksGenerated(value: string): boolean {
+  return value.length >= 8 && /\d/.test(value) && /[A-Za-z]/.test(value);
+}
+
 function looksLikeProsePassword(value: string): boolean {
   if (value.length < 6 || isPlaceholder(value)) return false;
   return hasDigitOrSymbol(value) || characterClassCount(value) >= 2;
