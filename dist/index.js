@@ -977,7 +977,7 @@ var require_util = __commonJS({
     var net = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify: stringify6 } = __require("node:querystring");
+    var { stringify: stringify7 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1037,7 +1037,7 @@ var require_util = __commonJS({
       if (url2.includes("?") || url2.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify6(queryParams);
+      const stringified = stringify7(queryParams);
       if (stringified) {
         url2 += "?" + stringified;
       }
@@ -3675,18 +3675,18 @@ var require_webidl = __commonJS({
     webidl.errors.exception = function(message) {
       return new TypeError(`${message.header}: ${message.message}`);
     };
-    webidl.errors.conversionFailed = function(context) {
-      const plural2 = context.types.length === 1 ? "" : " one of";
-      const message = `${context.argument} could not be converted to${plural2}: ${context.types.join(", ")}.`;
+    webidl.errors.conversionFailed = function(context2) {
+      const plural2 = context2.types.length === 1 ? "" : " one of";
+      const message = `${context2.argument} could not be converted to${plural2}: ${context2.types.join(", ")}.`;
       return webidl.errors.exception({
-        header: context.prefix,
+        header: context2.prefix,
         message
       });
     };
-    webidl.errors.invalidArgument = function(context) {
+    webidl.errors.invalidArgument = function(context2) {
       return webidl.errors.exception({
-        header: context.prefix,
-        message: `"${context.value}" is an invalid ${context.type}.`
+        header: context2.prefix,
+        message: `"${context2.value}" is an invalid ${context2.type}.`
       });
     };
     webidl.brandCheck = function(V, I, opts2) {
@@ -5039,7 +5039,7 @@ var require_formdata = __commonJS({
     var { File: NativeFile } = __require("node:buffer");
     var nodeUtil = __require("node:util");
     var File2 = globalThis.File ?? NativeFile;
-    var FormData = class _FormData {
+    var FormData2 = class _FormData {
       constructor(form) {
         webidl.util.markAsUncloneable(this);
         if (form !== void 0) {
@@ -5141,8 +5141,8 @@ var require_formdata = __commonJS({
         return `FormData ${output2.slice(output2.indexOf("]") + 2)}`;
       }
     };
-    iteratorMixin("FormData", FormData, kState, "name", "value");
-    Object.defineProperties(FormData.prototype, {
+    iteratorMixin("FormData", FormData2, kState, "name", "value");
+    Object.defineProperties(FormData2.prototype, {
       append: kEnumerableProperty,
       delete: kEnumerableProperty,
       get: kEnumerableProperty,
@@ -5170,7 +5170,7 @@ var require_formdata = __commonJS({
       }
       return { name, value };
     }
-    module.exports = { FormData, makeEntry };
+    module.exports = { FormData: FormData2, makeEntry };
   }
 });
 
@@ -5440,7 +5440,7 @@ var require_body = __commonJS({
       extractMimeType,
       utf8DecodeBytes
     } = require_util2();
-    var { FormData } = require_formdata();
+    var { FormData: FormData2 } = require_formdata();
     var { kState } = require_symbols2();
     var { webidl } = require_webidl();
     var { Blob: Blob2 } = __require("node:buffer");
@@ -5660,13 +5660,13 @@ Content-Type: ${value.type || "application/octet-stream"}\r
                   if (parsed === "failure") {
                     throw new TypeError("Failed to parse body as FormData.");
                   }
-                  const fd = new FormData();
+                  const fd = new FormData2();
                   fd[kState] = parsed;
                   return fd;
                 }
                 case "application/x-www-form-urlencoded": {
                   const entries = new URLSearchParams(value.toString());
-                  const fd = new FormData();
+                  const fd = new FormData2();
                   for (const [name, value2] of entries) {
                     fd.append(name, value2);
                   }
@@ -9881,17 +9881,17 @@ var require_api_request = __commonJS({
           }
         }
       }
-      onConnect(abort, context) {
+      onConnect(abort, context2) {
         if (this.reason) {
           abort(this.reason);
           return;
         }
         assert2(this.callback);
         this.abort = abort;
-        this.context = context;
+        this.context = context2;
       }
       onHeaders(statusCode, rawHeaders, resume, statusMessage) {
-        const { callback, opaque, abort, context, responseHeaders, highWaterMark } = this;
+        const { callback, opaque, abort, context: context2, responseHeaders, highWaterMark } = this;
         const headers = responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
         if (statusCode < 200) {
           if (this.onInfo) {
@@ -9928,7 +9928,7 @@ var require_api_request = __commonJS({
               trailers: this.trailers,
               opaque,
               body: res,
-              context
+              context: context2
             });
           }
         }
@@ -10097,17 +10097,17 @@ var require_api_stream = __commonJS({
         }
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context2) {
         if (this.reason) {
           abort(this.reason);
           return;
         }
         assert2(this.callback);
         this.abort = abort;
-        this.context = context;
+        this.context = context2;
       }
       onHeaders(statusCode, rawHeaders, resume, statusMessage) {
-        const { factory, opaque, context, callback, responseHeaders } = this;
+        const { factory, opaque, context: context2, callback, responseHeaders } = this;
         const headers = responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
         if (statusCode < 200) {
           if (this.onInfo) {
@@ -10135,7 +10135,7 @@ var require_api_stream = __commonJS({
             statusCode,
             headers,
             opaque,
-            context
+            context: context2
           });
           if (!res || typeof res.write !== "function" || typeof res.end !== "function" || typeof res.on !== "function") {
             throw new InvalidReturnValueError("expected Writable");
@@ -10327,7 +10327,7 @@ var require_api_pipeline = __commonJS({
         this.res = null;
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context2) {
         const { ret, res } = this;
         if (this.reason) {
           abort(this.reason);
@@ -10336,10 +10336,10 @@ var require_api_pipeline = __commonJS({
         assert2(!res, "pipeline cannot be retried");
         assert2(!ret.destroyed);
         this.abort = abort;
-        this.context = context;
+        this.context = context2;
       }
       onHeaders(statusCode, rawHeaders, resume) {
-        const { opaque, handler: handler2, context } = this;
+        const { opaque, handler: handler2, context: context2 } = this;
         if (statusCode < 200) {
           if (this.onInfo) {
             const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
@@ -10357,7 +10357,7 @@ var require_api_pipeline = __commonJS({
             headers,
             opaque,
             body: this.res,
-            context
+            context: context2
           });
         } catch (err) {
           this.res.on("error", util.nop);
@@ -10441,7 +10441,7 @@ var require_api_upgrade = __commonJS({
         this.context = null;
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context2) {
         if (this.reason) {
           abort(this.reason);
           return;
@@ -10455,7 +10455,7 @@ var require_api_upgrade = __commonJS({
       }
       onUpgrade(statusCode, rawHeaders, socket) {
         assert2(statusCode === 101);
-        const { callback, opaque, context } = this;
+        const { callback, opaque, context: context2 } = this;
         removeSignal(this);
         this.callback = null;
         const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
@@ -10463,7 +10463,7 @@ var require_api_upgrade = __commonJS({
           headers,
           socket,
           opaque,
-          context
+          context: context2
         });
       }
       onError(err) {
@@ -10532,20 +10532,20 @@ var require_api_connect = __commonJS({
         this.abort = null;
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context2) {
         if (this.reason) {
           abort(this.reason);
           return;
         }
         assert2(this.callback);
         this.abort = abort;
-        this.context = context;
+        this.context = context2;
       }
       onHeaders() {
         throw new SocketError("bad connect", null);
       }
       onUpgrade(statusCode, rawHeaders, socket) {
-        const { callback, opaque, context } = this;
+        const { callback, opaque, context: context2 } = this;
         removeSignal(this);
         this.callback = null;
         let headers = rawHeaders;
@@ -10557,7 +10557,7 @@ var require_api_connect = __commonJS({
           headers,
           socket,
           opaque,
-          context
+          context: context2
         });
       }
       onError(err) {
@@ -11802,16 +11802,16 @@ var require_dns = __commonJS({
       setRecords(origin, addresses) {
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
-        for (const record4 of addresses) {
-          record4.timestamp = timestamp;
-          if (typeof record4.ttl === "number") {
-            record4.ttl = Math.min(record4.ttl, this.#maxTTL);
+        for (const record5 of addresses) {
+          record5.timestamp = timestamp;
+          if (typeof record5.ttl === "number") {
+            record5.ttl = Math.min(record5.ttl, this.#maxTTL);
           } else {
-            record4.ttl = this.#maxTTL;
+            record5.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record4.family] ?? { ips: [] };
-          familyRecords.ips.push(record4);
-          records.records[record4.family] = familyRecords;
+          const familyRecords = records.records[record5.family] ?? { ips: [] };
+          familyRecords.ips.push(record5);
+          records.records[record5.family] = familyRecords;
         }
         this.#records.set(origin.hostname, records);
       }
@@ -12402,7 +12402,7 @@ var require_response = __commonJS({
     } = require_constants3();
     var { kState, kHeaders } = require_symbols2();
     var { webidl } = require_webidl();
-    var { FormData } = require_formdata();
+    var { FormData: FormData2 } = require_formdata();
     var { URLSerializer } = require_data_url();
     var { kConstruct } = require_symbols();
     var assert2 = __require("node:assert");
@@ -12715,7 +12715,7 @@ var require_response = __commonJS({
       ReadableStream
     );
     webidl.converters.FormData = webidl.interfaceConverter(
-      FormData
+      FormData2
     );
     webidl.converters.URLSearchParams = webidl.interfaceConverter(
       URLSearchParams
@@ -16244,7 +16244,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify6(cookie) {
+    function stringify7(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16302,7 +16302,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify: stringify6
+      stringify: stringify7
     };
   }
 });
@@ -16448,7 +16448,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify: stringify6 } = require_util6();
+    var { stringify: stringify7 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers3 } = require_headers();
     function getCookies(headers) {
@@ -16491,7 +16491,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers3, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify6(cookie);
+      const str = stringify7(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -19296,9 +19296,9 @@ var require_light = __commonJS({
           };
         }
         _addListener(name, status, cb) {
-          var base;
-          if ((base = this._events)[name] == null) {
-            base[name] = [];
+          var base2;
+          if ((base2 = this._events)[name] == null) {
+            base2[name] = [];
           }
           this._events[name].push({ cb, status });
           return this.instance;
@@ -19572,9 +19572,9 @@ var require_light = __commonJS({
           this._startHeartbeat();
         }
         _startHeartbeat() {
-          var base;
+          var base2;
           if (this.heartbeat == null && (this.storeOptions.reservoirRefreshInterval != null && this.storeOptions.reservoirRefreshAmount != null || this.storeOptions.reservoirIncreaseInterval != null && this.storeOptions.reservoirIncreaseAmount != null)) {
-            return typeof (base = this.heartbeat = setInterval(() => {
+            return typeof (base2 = this.heartbeat = setInterval(() => {
               var amount, incr, maximum, now, reservoir;
               now = Date.now();
               if (this.storeOptions.reservoirRefreshInterval != null && now >= this._lastReservoirRefresh + this.storeOptions.reservoirRefreshInterval) {
@@ -19595,7 +19595,7 @@ var require_light = __commonJS({
                   return this.instance._drainAll(this.computeCapacity());
                 }
               }
-            }, this.heartbeatInterval)).unref === "function" ? base.unref() : void 0;
+            }, this.heartbeatInterval)).unref === "function" ? base2.unref() : void 0;
           } else {
             return clearInterval(this.heartbeat);
           }
@@ -19954,9 +19954,9 @@ var require_light = __commonJS({
             return keys;
           }
           _startAutoCleanup() {
-            var base;
+            var base2;
             clearInterval(this.interval);
-            return typeof (base = this.interval = setInterval(async () => {
+            return typeof (base2 = this.interval = setInterval(async () => {
               var e, k, ref, results, time3, v;
               time3 = Date.now();
               ref = this.instances;
@@ -19975,7 +19975,7 @@ var require_light = __commonJS({
                 }
               }
               return results;
-            }, this.timeout / 2)).unref === "function" ? base.unref() : void 0;
+            }, this.timeout / 2)).unref === "function" ? base2.unref() : void 0;
           }
           updateSettings(options = {}) {
             parser$3.overwrite(options, this.defaults, this);
@@ -21946,7 +21946,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify6(item, ctx, onComment, onChompKeep) {
+    function stringify7(item, ctx, onComment, onChompKeep) {
       if (identity2.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity2.isAlias(item)) {
@@ -21975,7 +21975,7 @@ var require_stringify = __commonJS({
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify6;
+    exports.stringify = stringify7;
   }
 });
 
@@ -21985,7 +21985,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity2 = require_identity();
     var Scalar = require_Scalar();
-    var stringify6 = require_stringify();
+    var stringify7 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -22007,7 +22007,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify6.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify7.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -22059,7 +22059,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify6.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify7.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -22200,7 +22200,7 @@ var require_addPairToJSMap = __commonJS({
     "use strict";
     var log = require_log();
     var merge4 = require_merge();
-    var stringify6 = require_stringify();
+    var stringify7 = require_stringify();
     var identity2 = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map2, { key, value }) {
@@ -22236,7 +22236,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity2.isNode(key) && ctx?.doc) {
-        const strCtx = stringify6.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify7.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node2 of ctx.anchors.keys())
           strCtx.anchors.add(node2.anchor);
@@ -22303,12 +22303,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var stringify6 = require_stringify();
+    var stringify7 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify7 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify7(collection, ctx, options);
+      const stringify8 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify8(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -22333,7 +22333,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify6.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify7.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -22400,7 +22400,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify6.stringify(item, itemCtx, () => comment = null);
+        let str = stringify7.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -23761,7 +23761,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity2 = require_identity();
-    var stringify6 = require_stringify();
+    var stringify7 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines = [];
@@ -23776,7 +23776,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines.push("---");
-      const ctx = stringify6.createStringifyContext(doc, options);
+      const ctx = stringify7.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines.length !== 1)
@@ -23798,7 +23798,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify6.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify7.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
@@ -23806,7 +23806,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines.push(body);
       } else {
-        lines.push(stringify6.stringify(doc.contents, ctx));
+        lines.push(stringify7.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -25781,15 +25781,15 @@ var require_cst_scalar = __commonJS({
       }
       return null;
     }
-    function createScalarToken(value, context) {
-      const { implicitKey = false, indent, inFlow = false, offset = -1, type = "PLAIN" } = context;
+    function createScalarToken(value, context2) {
+      const { implicitKey = false, indent, inFlow = false, offset = -1, type = "PLAIN" } = context2;
       const source = stringifyString.stringifyString({ type, value }, {
         implicitKey,
         indent: indent > 0 ? " ".repeat(indent) : "",
         inFlow,
         options: { blockQuote: true, lineWidth: -1 }
       });
-      const end = context.end ?? [
+      const end = context2.end ?? [
         { type: "newline", offset: -1, indent, source: "\n" }
       ];
       switch (source[0]) {
@@ -25813,8 +25813,8 @@ var require_cst_scalar = __commonJS({
           return { type: "scalar", offset, indent, source, end };
       }
     }
-    function setScalarValue(token, value, context = {}) {
-      let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
+    function setScalarValue(token, value, context2 = {}) {
+      let { afterKey = false, implicitKey = false, inFlow = false, type } = context2;
       let indent = "indent" in token ? token.indent : null;
       if (afterKey && typeof indent === "number")
         indent += 2;
@@ -25942,7 +25942,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify6 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify7 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -25995,7 +25995,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify6;
+    exports.stringify = stringify7;
   }
 });
 
@@ -27725,7 +27725,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify6(value, replacer, options) {
+    function stringify7(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -27750,7 +27750,7 @@ var require_public_api = __commonJS({
     exports.parse = parse7;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument4;
-    exports.stringify = stringify6;
+    exports.stringify = stringify7;
   }
 });
 
@@ -31332,9 +31332,9 @@ ${offset}${err}${errEnd}`;
           error: error63
         };
       }
-      constructor(type, props, context) {
+      constructor(type, props, context2) {
         Object.defineProperty(this, "context", {
-          value: context || null,
+          value: context2 || null,
           writable: true
         });
         this.error = null;
@@ -31702,12 +31702,12 @@ ${ctx}
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this scalar, may be `\n`
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         const {
           inFlow,
           src
-        } = context;
+        } = context2;
         let offset = start;
         const ch = src[offset];
         if (ch && ch !== "#" && ch !== "\n") {
@@ -31758,8 +31758,8 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first \n character
        * @returns {number} - Index of the character after this
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         this.range = new PlainValue.Range(start, start + 1);
         return start + 1;
       }
@@ -31777,18 +31777,18 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         const {
           parseNode,
           src
-        } = context;
+        } = context2;
         let {
           atLineStart,
           lineStart
-        } = context;
+        } = context2;
         if (!atLineStart && this.type === PlainValue.Type.SEQ_ITEM) this.error = new PlainValue.YAMLSemanticError(this, "Sequence items must not have preceding content on the same line");
-        const indent = atLineStart ? start - lineStart : context.indent;
+        const indent = atLineStart ? start - lineStart : context2.indent;
         let offset = PlainValue.Node.endOfWhiteSpace(src, start + 1);
         let ch = src[offset];
         const inlineComment = ch === "#";
@@ -31826,7 +31826,7 @@ var require_parse_cst = __commonJS({
         }
         if (this.node) {
           if (blankLine) {
-            const items = context.parent.items || context.parent.contents;
+            const items = context2.parent.items || context2.parent.contents;
             if (items) items.push(blankLine);
           }
           if (comments.length) Array.prototype.push.apply(this.props, comments);
@@ -31873,8 +31873,8 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this scalar
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         const offset = this.parseComment(start);
         this.range = new PlainValue.Range(start, offset);
         return offset;
@@ -31942,12 +31942,12 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         const {
           parseNode,
           src
-        } = context;
+        } = context2;
         let lineStart = PlainValue.Node.startOfLine(src, start);
         const firstItem = this.items[0];
         firstItem.context.parent = this;
@@ -32112,8 +32112,8 @@ var require_parse_cst = __commonJS({
         this.valueRange = new PlainValue.Range(start, offset);
         return offset;
       }
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         let offset = this.parseName(start + 1);
         offset = this.parseParameters(offset);
         offset = this.parseComment(offset);
@@ -32243,7 +32243,7 @@ var require_parse_cst = __commonJS({
               break;
             default: {
               const iEnd = PlainValue.Node.endOfIndent(src, offset);
-              const context = {
+              const context2 = {
                 atLineStart,
                 indent: -1,
                 inFlow: false,
@@ -32251,7 +32251,7 @@ var require_parse_cst = __commonJS({
                 lineStart,
                 parent: this
               };
-              const node2 = parseNode(context, iEnd);
+              const node2 = parseNode(context2, iEnd);
               if (!node2) return this.valueRange.end = iEnd;
               this.contents.push(node2);
               offset = node2.range.end;
@@ -32293,12 +32293,12 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this
        */
-      parse(context, start) {
-        context.root = this;
-        this.context = context;
+      parse(context2, start) {
+        context2.root = this;
+        this.context = context2;
         const {
           src
-        } = context;
+        } = context2;
         let offset = src.charCodeAt(start) === 65279 ? start + 1 : start;
         offset = this.parseDirectives(offset);
         offset = this.parseContents(offset);
@@ -32340,11 +32340,11 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this scalar
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         const {
           src
-        } = context;
+        } = context2;
         let offset = PlainValue.Node.endOfIdentifier(src, start + 1);
         this.valueRange = new PlainValue.Range(start + 1, offset);
         offset = PlainValue.Node.endOfWhiteSpace(src, offset);
@@ -32534,11 +32534,11 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this block
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         const {
           src
-        } = context;
+        } = context2;
         let offset = this.parseBlockHeader(start);
         offset = PlainValue.Node.endOfWhiteSpace(src, offset);
         offset = this.parseComment(offset);
@@ -32564,16 +32564,16 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         const {
           parseNode,
           src
-        } = context;
+        } = context2;
         let {
           indent,
           lineStart
-        } = context;
+        } = context2;
         let char = src[start];
         this.items = [{
           char,
@@ -32874,11 +32874,11 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this scalar
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         const {
           src
-        } = context;
+        } = context2;
         let offset = _QuoteDouble.endOfQuote(src, start + 1);
         this.valueRange = new PlainValue.Range(start, offset);
         offset = PlainValue.Node.endOfWhiteSpace(src, offset);
@@ -32955,11 +32955,11 @@ var require_parse_cst = __commonJS({
        * @param {number} start - Index of first character
        * @returns {number} - Index of the character after this scalar
        */
-      parse(context, start) {
-        this.context = context;
+      parse(context2, start) {
+        this.context = context2;
         const {
           src
-        } = context;
+        } = context2;
         let offset = _QuoteSingle.endOfQuote(src, start + 1);
         this.valueRange = new PlainValue.Range(start, offset);
         offset = PlainValue.Node.endOfWhiteSpace(src, offset);
@@ -33030,16 +33030,16 @@ var require_parse_cst = __commonJS({
       } = {}) {
         PlainValue._defineProperty(this, "parseNode", (overlay, start) => {
           if (PlainValue.Node.atDocumentBoundary(this.src, start)) return null;
-          const context = new _ParseContext(this, overlay);
+          const context2 = new _ParseContext(this, overlay);
           const {
             props,
             type,
             valueStart
-          } = context.parseProps(start);
+          } = context2.parseProps(start);
           const node2 = createNewNode(type, props);
           let offset = start;
           try {
-            offset = node2.parse(context, valueStart);
+            offset = node2.parse(context2, valueStart);
           } catch (error63) {
             const msg = error63 instanceof Error ? error63.message : String(error63);
             if (!node2.error) node2.error = new PlainValue.YAMLSyntaxError(node2, msg);
@@ -33051,12 +33051,12 @@ var require_parse_cst = __commonJS({
             node2.error.source = node2;
             node2.range.end = start + 1;
           }
-          if (context.nodeStartsCollection(node2)) {
-            if (!node2.error && !context.atLineStart && context.parent.type === PlainValue.Type.DOCUMENT) {
+          if (context2.nodeStartsCollection(node2)) {
+            if (!node2.error && !context2.atLineStart && context2.parent.type === PlainValue.Type.DOCUMENT) {
               node2.error = new PlainValue.YAMLSyntaxError(node2, "Block collection must not have preceding content here (e.g. directives-end indicator)");
             }
             const collection = new Collection2(node2);
-            offset = collection.parse(new _ParseContext(context), offset);
+            offset = collection.parse(new _ParseContext(context2), offset);
             collection.range = new PlainValue.Range(start, offset);
             return collection;
           }
@@ -33147,10 +33147,10 @@ var require_parse_cst = __commonJS({
       let offset = 0;
       do {
         const doc = new Document();
-        const context = new ParseContext({
+        const context2 = new ParseContext({
           src
         });
-        offset = doc.parse(context, offset);
+        offset = doc.parse(context2, offset);
         documents.push(doc);
       } while (offset < src.length);
       documents.setOrigRanges = () => {
@@ -33299,7 +33299,7 @@ ${indent}${str}`;
         const {
           indent,
           indentStep,
-          stringify: stringify6
+          stringify: stringify7
         } = ctx;
         const inFlow = this.type === PlainValue.Type.FLOW_MAP || this.type === PlainValue.Type.FLOW_SEQ || ctx.inFlow;
         if (inFlow) itemIndent += indentStep;
@@ -33329,7 +33329,7 @@ ${indent}${str}`;
             if (inFlow && (!chompKeep && item.spaceBefore || item.commentBefore || item.comment || item.key && (item.key.commentBefore || item.key.comment) || item.value && (item.value.commentBefore || item.value.comment))) hasItemWithNewLine = true;
           }
           chompKeep = false;
-          let str2 = stringify6(item, ctx, () => comment = null, () => chompKeep = true);
+          let str2 = stringify7(item, ctx, () => comment = null, () => chompKeep = true);
           if (inFlow && !hasItemWithNewLine && str2.includes("\n")) hasItemWithNewLine = true;
           if (inFlow && i < this.items.length - 1) str2 += ",";
           str2 = addComment(str2, itemIndent, comment);
@@ -33506,14 +33506,14 @@ ${indent}${s}` : "\n";
           doc,
           indent,
           indentStep,
-          stringify: stringify6
+          stringify: stringify7
         } = ctx;
         ctx = Object.assign({}, ctx, {
           implicitKey: !explicitKey,
           indent: indent + indentStep
         });
         let chompKeep = false;
-        let str = stringify6(key, ctx, () => keyComment = null, () => chompKeep = true);
+        let str = stringify7(key, ctx, () => keyComment = null, () => chompKeep = true);
         str = addComment(str, ctx.indent, keyComment);
         if (!explicitKey && str.length > 1024) {
           if (simpleKeys) throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -33551,7 +33551,7 @@ ${cs}`;
         if (!indentSeq && indentSize >= 2 && !ctx.inFlow && !explicitKey && value instanceof YAMLSeq && value.type !== PlainValue.Type.FLOW_SEQ && !value.tag && !doc.anchors.getName(value)) {
           ctx.indent = ctx.indent.substr(2);
         }
-        const valueStr = stringify6(value, ctx, () => valueComment = null, () => chompKeep = true);
+        const valueStr = stringify7(value, ctx, () => valueComment = null, () => chompKeep = true);
         let ws = " ";
         if (vcb || this.comment) {
           ws = `${vcb}
@@ -35916,7 +35916,7 @@ var require_Document_a8d0fbf9 = __commonJS({
       }
       return props.join(" ");
     }
-    function stringify6(item, ctx, onComment, onChompKeep) {
+    function stringify7(item, ctx, onComment, onChompKeep) {
       const {
         anchors,
         schema
@@ -36314,7 +36314,7 @@ ${cbNode.commentBefore}` : cb;
           keep,
           mapAsMap: keep && !!mapAsMap,
           maxAliasCount,
-          stringify: stringify6
+          stringify: stringify7
           // Requiring directly in Pair would create circular dependencies
         };
         const anchorNames = Object.keys(this.anchors.map);
@@ -36369,7 +36369,7 @@ ${cbNode.commentBefore}` : cb;
           doc: this,
           indent: "",
           indentStep: " ".repeat(indentSize),
-          stringify: stringify6
+          stringify: stringify7
           // Requiring directly in nodes would create circular dependencies
         };
         let chompKeep = false;
@@ -36382,10 +36382,10 @@ ${cbNode.commentBefore}` : cb;
             contentComment = this.contents.comment;
           }
           const onChompKeep = contentComment ? null : () => chompKeep = true;
-          const body = stringify6(this.contents, ctx, () => contentComment = null, onChompKeep);
+          const body = stringify7(this.contents, ctx, () => contentComment = null, onChompKeep);
           lines.push(resolveSeq.addComment(body, "", contentComment));
         } else if (this.contents !== void 0) {
-          lines.push(stringify6(this.contents, ctx));
+          lines.push(stringify7(this.contents, ctx));
         }
         if (this.comment) {
           if ((!chompKeep || contentComment) && lines[lines.length - 1] !== "") lines.push("");
@@ -36451,7 +36451,7 @@ var require_dist2 = __commonJS({
       if (doc.errors.length > 0) throw doc.errors[0];
       return doc.toJSON();
     }
-    function stringify6(value, options) {
+    function stringify7(value, options) {
       const doc = new Document(options);
       doc.contents = value;
       return String(doc);
@@ -36465,7 +36465,7 @@ var require_dist2 = __commonJS({
       parseCST: parseCst.parse,
       parseDocument: parseDocument4,
       scalarOptions: Document$1.scalarOptions,
-      stringify: stringify6
+      stringify: stringify7
     };
     exports.YAML = YAML;
   }
@@ -36883,6 +36883,4731 @@ var require_opa = __commonJS({
       },
       LoadedPolicy
     };
+  }
+});
+
+// node_modules/@slack/web-api/dist/errors.js
+var require_errors3 = __commonJS({
+  "node_modules/@slack/web-api/dist/errors.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.WebAPIFileUploadReadFileDataError = exports.WebAPIFileUploadInvalidArgumentsError = exports.WebAPIRateLimitedError = exports.WebAPIHTTPError = exports.WebAPIRequestError = exports.WebAPIPlatformError = exports.SlackError = exports.ErrorCode = void 0;
+    var ErrorCode;
+    (function(ErrorCode2) {
+      ErrorCode2["RequestError"] = "slack_webapi_request_error";
+      ErrorCode2["HTTPError"] = "slack_webapi_http_error";
+      ErrorCode2["PlatformError"] = "slack_webapi_platform_error";
+      ErrorCode2["RateLimitedError"] = "slack_webapi_rate_limited_error";
+      ErrorCode2["FileUploadInvalidArgumentsError"] = "slack_webapi_file_upload_invalid_args_error";
+      ErrorCode2["FileUploadReadFileDataError"] = "slack_webapi_file_upload_read_file_data_error";
+    })(ErrorCode || (exports.ErrorCode = ErrorCode = {}));
+    var SlackError = class extends Error {
+      constructor(message, options) {
+        super(message, options);
+        this.name = this.constructor.name;
+        Object.setPrototypeOf(this, new.target.prototype);
+      }
+    };
+    exports.SlackError = SlackError;
+    var WebAPIPlatformError = class extends SlackError {
+      code = ErrorCode.PlatformError;
+      data;
+      constructor(result2) {
+        super(`An API error occurred: ${result2.error}`);
+        this.data = result2;
+      }
+    };
+    exports.WebAPIPlatformError = WebAPIPlatformError;
+    var WebAPIRequestError = class extends SlackError {
+      code = ErrorCode.RequestError;
+      original;
+      constructor(original) {
+        super(`A request error occurred: ${original.message}`, { cause: original });
+        this.original = original;
+      }
+    };
+    exports.WebAPIRequestError = WebAPIRequestError;
+    var WebAPIHTTPError = class extends SlackError {
+      code = ErrorCode.HTTPError;
+      statusCode;
+      statusMessage;
+      headers;
+      // biome-ignore lint/suspicious/noExplicitAny: HTTP response bodies might be anything
+      body;
+      constructor(statusCode, statusMessage, headers, body) {
+        super(`An HTTP protocol error occurred: statusCode = ${statusCode}`);
+        this.statusCode = statusCode;
+        this.statusMessage = statusMessage;
+        this.headers = headers;
+        if (typeof body === "string") {
+          try {
+            this.body = JSON.parse(body);
+          } catch {
+            this.body = body;
+          }
+        } else {
+          this.body = body;
+        }
+      }
+    };
+    exports.WebAPIHTTPError = WebAPIHTTPError;
+    var WebAPIRateLimitedError = class extends SlackError {
+      code = ErrorCode.RateLimitedError;
+      retryAfter;
+      constructor(retryAfter) {
+        super(`A rate-limit has been reached, you may retry this request in ${retryAfter} seconds`);
+        this.retryAfter = retryAfter;
+      }
+    };
+    exports.WebAPIRateLimitedError = WebAPIRateLimitedError;
+    var WebAPIFileUploadInvalidArgumentsError = class extends SlackError {
+      code = ErrorCode.FileUploadInvalidArgumentsError;
+    };
+    exports.WebAPIFileUploadInvalidArgumentsError = WebAPIFileUploadInvalidArgumentsError;
+    var WebAPIFileUploadReadFileDataError = class extends SlackError {
+      code = ErrorCode.FileUploadReadFileDataError;
+    };
+    exports.WebAPIFileUploadReadFileDataError = WebAPIFileUploadReadFileDataError;
+  }
+});
+
+// node_modules/@slack/web-api/package.json
+var require_package = __commonJS({
+  "node_modules/@slack/web-api/package.json"(exports, module) {
+    module.exports = {
+      name: "@slack/web-api",
+      version: "8.2.0",
+      description: "Official library for using the Slack Platform's Web API",
+      author: "Slack Technologies, LLC",
+      license: "MIT",
+      keywords: [
+        "slack",
+        "web-api",
+        "bot",
+        "client",
+        "http",
+        "api",
+        "proxy",
+        "rate-limiting",
+        "pagination"
+      ],
+      main: "dist/index.js",
+      types: "./dist/index.d.ts",
+      files: [
+        "dist/**/*"
+      ],
+      engines: {
+        node: ">= 20",
+        npm: ">=9.6.4"
+      },
+      repository: {
+        type: "git",
+        url: "git+https://github.com/slackapi/node-slack-sdk.git"
+      },
+      homepage: "https://docs.slack.dev/tools/node-slack-sdk/web-api/",
+      publishConfig: {
+        access: "public"
+      },
+      bugs: {
+        url: "https://github.com/slackapi/node-slack-sdk/issues"
+      },
+      scripts: {
+        build: "npm run build:clean && tsc",
+        "build:clean": "shx rm -rf ./dist",
+        docs: "npx typedoc --plugin typedoc-plugin-markdown",
+        prepack: "npm run build",
+        test: "npm run build && bash -c 'node --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination=test-results.xml --import tsx --test src/*.test.ts'",
+        "test:coverage": "npm run build && node --experimental-test-coverage --test-reporter=spec --test-reporter-destination=stdout --test-reporter=lcov --test-reporter-destination=lcov.info --test-reporter=junit --test-reporter-destination=test-results.xml --import tsx --test src/*.test.ts",
+        "test:integration": "npm run build && node test/integration/commonjs-project/index.js && node test/integration/esm-project/index.mjs && npm run test:integration:ts",
+        "test:integration:ts": "cd test/integration/ts-4.7-project && npm i && npm run build",
+        "test:types": "tsd",
+        watch: "npx nodemon --watch 'src' --ext 'ts' --exec npm run build"
+      },
+      dependencies: {
+        "@slack/logger": "^5.0.0",
+        "@slack/types": "^3.2.0",
+        "@types/node": ">=20",
+        "@types/retry": "0.12.5",
+        eventemitter3: "^5.0.1",
+        "p-queue": "^6.6.2",
+        "p-retry": "^4.6.2",
+        retry: "^0.13.1"
+      },
+      devDependencies: {
+        "@types/busboy": "^1.5.4",
+        "@types/sinon": "^22.0.0",
+        busboy: "^1",
+        nock: "^14.0.17",
+        sinon: "^22.1.0",
+        tsd: "^0.33.0"
+      },
+      tsd: {
+        directory: "test/types"
+      }
+    };
+  }
+});
+
+// node_modules/@slack/web-api/dist/instrument.js
+var require_instrument = __commonJS({
+  "node_modules/@slack/web-api/dist/instrument.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o, v) {
+      Object.defineProperty(o, "default", { enumerable: true, value: v });
+    }) : function(o, v) {
+      o["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || /* @__PURE__ */ (function() {
+      var ownKeys5 = function(o) {
+        ownKeys5 = Object.getOwnPropertyNames || function(o2) {
+          var ar = [];
+          for (var k in o2) if (Object.prototype.hasOwnProperty.call(o2, k)) ar[ar.length] = k;
+          return ar;
+        };
+        return ownKeys5(o);
+      };
+      return function(mod4) {
+        if (mod4 && mod4.__esModule) return mod4;
+        var result2 = {};
+        if (mod4 != null) {
+          for (var k = ownKeys5(mod4), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result2, mod4, k[i]);
+        }
+        __setModuleDefault(result2, mod4);
+        return result2;
+      };
+    })();
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.addAppMetadata = addAppMetadata;
+    exports.getUserAgent = getUserAgent2;
+    var os5 = __importStar(__require("node:os"));
+    var node_path_1 = __require("node:path");
+    var packageJson = require_package();
+    function replaceSlashes(s) {
+      return s.replace("/", ":");
+    }
+    var MAX_LATIN1_CODE = 255;
+    function toLatin1Safe(s) {
+      let result2 = "";
+      for (const char of s) {
+        result2 += char.charCodeAt(0) <= MAX_LATIN1_CODE ? char : encodeURIComponent(char);
+      }
+      return result2;
+    }
+    var baseUserAgent = `${replaceSlashes(packageJson.name)}/${packageJson.version} ${toLatin1Safe((0, node_path_1.basename)(process.title))}/${process.version.replace("v", "")} ${os5.platform()}/${os5.release()}`;
+    var appMetadata = {};
+    function addAppMetadata({ name, version: version2 }) {
+      appMetadata[replaceSlashes(name)] = version2;
+    }
+    function getUserAgent2() {
+      const appIdentifier = Object.entries(appMetadata).map(([name, version2]) => `${name}/${version2}`).join(" ");
+      return (appIdentifier.length > 0 ? `${appIdentifier} ` : "") + baseUserAgent;
+    }
+  }
+});
+
+// node_modules/@slack/logger/dist/index.js
+var require_dist3 = __commonJS({
+  "node_modules/@slack/logger/dist/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ConsoleLogger = exports.LogLevel = void 0;
+    var LogLevel;
+    (function(LogLevel2) {
+      LogLevel2["ERROR"] = "error";
+      LogLevel2["WARN"] = "warn";
+      LogLevel2["INFO"] = "info";
+      LogLevel2["DEBUG"] = "debug";
+    })(LogLevel || (exports.LogLevel = LogLevel = {}));
+    var ConsoleLogger = class _ConsoleLogger {
+      /** Setting for level */
+      level;
+      /** Name */
+      name;
+      /** Map of labels for each log level */
+      static labels = (() => {
+        const entries = Object.entries(LogLevel);
+        const map2 = entries.map(([key, value]) => [value, `[${key}] `]);
+        return new Map(map2);
+      })();
+      /** Map of severity as comparable numbers for each log level */
+      static severity = {
+        [LogLevel.ERROR]: 400,
+        [LogLevel.WARN]: 300,
+        [LogLevel.INFO]: 200,
+        [LogLevel.DEBUG]: 100
+      };
+      constructor() {
+        this.level = LogLevel.INFO;
+        this.name = "";
+      }
+      getLevel() {
+        return this.level;
+      }
+      /**
+       * Sets the instance's log level so that only messages which are equal or more severe are output to the console.
+       */
+      setLevel(level) {
+        this.level = level;
+      }
+      /**
+       * Set the instance's name, which will appear on each log line before the message.
+       */
+      setName(name) {
+        this.name = name;
+      }
+      /**
+       * Log a debug message
+       */
+      // biome-ignore lint/suspicious/noExplicitAny: can log anything
+      debug(...msg) {
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.DEBUG, this.level)) {
+          console.debug(_ConsoleLogger.labels.get(LogLevel.DEBUG), this.name, ...msg);
+        }
+      }
+      /**
+       * Log an info message
+       */
+      // biome-ignore lint/suspicious/noExplicitAny: can log anything
+      info(...msg) {
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.INFO, this.level)) {
+          console.info(_ConsoleLogger.labels.get(LogLevel.INFO), this.name, ...msg);
+        }
+      }
+      /**
+       * Log a warning message
+       */
+      // biome-ignore lint/suspicious/noExplicitAny: can log anything
+      warn(...msg) {
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.WARN, this.level)) {
+          console.warn(_ConsoleLogger.labels.get(LogLevel.WARN), this.name, ...msg);
+        }
+      }
+      /**
+       * Log an error message
+       */
+      // biome-ignore lint/suspicious/noExplicitAny: can log anything
+      error(...msg) {
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.ERROR, this.level)) {
+          console.error(_ConsoleLogger.labels.get(LogLevel.ERROR), this.name, ...msg);
+        }
+      }
+      /**
+       * Helper to compare two log levels and determine if a is equal or more severe than b
+       */
+      static isMoreOrEqualSevere(a, b) {
+        return _ConsoleLogger.severity[a] >= _ConsoleLogger.severity[b];
+      }
+    };
+    exports.ConsoleLogger = ConsoleLogger;
+  }
+});
+
+// node_modules/@slack/web-api/dist/logger.js
+var require_logger = __commonJS({
+  "node_modules/@slack/web-api/dist/logger.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.LogLevel = void 0;
+    exports.getLogger = getLogger;
+    var logger_1 = require_dist3();
+    var logger_2 = require_dist3();
+    Object.defineProperty(exports, "LogLevel", { enumerable: true, get: function() {
+      return logger_2.LogLevel;
+    } });
+    var instanceCount = 0;
+    function getLogger(name, level, existingLogger) {
+      const instanceId = instanceCount;
+      instanceCount += 1;
+      const logger = (() => {
+        if (existingLogger !== void 0) {
+          return existingLogger;
+        }
+        return new logger_1.ConsoleLogger();
+      })();
+      logger.setName(`web-api:${name}:${instanceId}`);
+      if (level !== void 0) {
+        logger.setLevel(level);
+      }
+      return logger;
+    }
+  }
+});
+
+// node_modules/@slack/web-api/dist/retry-policies.js
+var require_retry_policies = __commonJS({
+  "node_modules/@slack/web-api/dist/retry-policies.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.rapidRetryPolicy = exports.fiveRetriesInFiveMinutes = exports.tenRetriesInAboutThirtyMinutes = void 0;
+    exports.tenRetriesInAboutThirtyMinutes = {
+      retries: 10,
+      factor: 1.96821,
+      randomize: true
+    };
+    exports.fiveRetriesInFiveMinutes = {
+      retries: 5,
+      factor: 3.86
+    };
+    exports.rapidRetryPolicy = {
+      minTimeout: 0,
+      maxTimeout: 1
+    };
+    var policies = {
+      tenRetriesInAboutThirtyMinutes: exports.tenRetriesInAboutThirtyMinutes,
+      fiveRetriesInFiveMinutes: exports.fiveRetriesInFiveMinutes,
+      rapidRetryPolicy: exports.rapidRetryPolicy
+    };
+    exports.default = policies;
+  }
+});
+
+// node_modules/@slack/web-api/dist/types/request/index.js
+var require_request3 = __commonJS({
+  "node_modules/@slack/web-api/dist/types/request/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/web-api/dist/types/response/index.js
+var require_response2 = __commonJS({
+  "node_modules/@slack/web-api/dist/types/response/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/web-api/dist/chat-stream.js
+var require_chat_stream = __commonJS({
+  "node_modules/@slack/web-api/dist/chat-stream.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ChatStreamer = void 0;
+    var ChatStreamer = class {
+      buffer = "";
+      client;
+      logger;
+      options;
+      state;
+      streamArgs;
+      streamTs;
+      token;
+      /**
+       * Instantiate a new chat streamer.
+       *
+       * @description The "constructor" method creates a unique {@link ChatStreamer} instance that keeps track of one chat stream.
+       * @example
+       * const client = new WebClient(process.env.SLACK_BOT_TOKEN);
+       * const logger = new ConsoleLogger();
+       * const args = {
+       *   channel: "C0123456789",
+       *   thread_ts: "1700000001.123456",
+       *   recipient_team_id: "T0123456789",
+       *   recipient_user_id: "U0123456789",
+       * };
+       * const streamer = new ChatStreamer(client, logger, args, { buffer_size: 512 });
+       * await streamer.append({
+       *   markdown_text: "**hello world!**",
+       * });
+       * await streamer.stop();
+       * @see {@link https://docs.slack.dev/reference/methods/chat.startStream}
+       * @see {@link https://docs.slack.dev/reference/methods/chat.appendStream}
+       * @see {@link https://docs.slack.dev/reference/methods/chat.stopStream}
+       */
+      constructor(client, logger, args, options) {
+        this.client = client;
+        this.logger = logger;
+        this.options = {
+          buffer_size: options.buffer_size ?? 256
+        };
+        this.state = "starting";
+        this.streamArgs = args;
+      }
+      /**
+       * @description The message timestamp of the stream. Returns `undefined` until the first flush
+       * (when `chat.startStream` is called).
+       * @see {@link https://docs.slack.dev/reference/methods/chat.update}
+       */
+      get ts() {
+        return this.streamTs;
+      }
+      /**
+       * Append to the stream.
+       *
+       * @description The "append" method appends to the chat stream being used. This method can be called multiple times. After the stream is stopped this method cannot be called.
+       * @example
+       * const streamer = client.chatStream({
+       *   channel: "C0123456789",
+       *   thread_ts: "1700000001.123456",
+       *   recipient_team_id: "T0123456789",
+       *   recipient_user_id: "U0123456789",
+       * });
+       * await streamer.append({
+       *   markdown_text: "**hello wo",
+       * });
+       * await streamer.append({
+       *   markdown_text: "rld!**",
+       * });
+       * await streamer.stop();
+       * @see {@link https://docs.slack.dev/reference/methods/chat.appendStream}
+       */
+      async append(args) {
+        if (this.state === "completed") {
+          throw new Error(`failed to append stream: stream state is ${this.state}`);
+        }
+        const { markdown_text, chunks, ...opts2 } = args;
+        if (opts2.token) {
+          this.token = opts2.token;
+        }
+        if (markdown_text) {
+          this.buffer += markdown_text;
+        }
+        if (this.buffer.length >= this.options.buffer_size || chunks) {
+          return await this.flushBuffer({ chunks, ...opts2 });
+        }
+        const details = {
+          bufferLength: this.buffer.length,
+          bufferSize: this.options.buffer_size,
+          channel: this.streamArgs.channel,
+          recipientTeamId: this.streamArgs.recipient_team_id,
+          recipientUserId: this.streamArgs.recipient_user_id,
+          threadTs: this.streamArgs.thread_ts
+        };
+        this.logger.debug(`ChatStreamer appended to buffer: ${JSON.stringify(details)}`);
+        return null;
+      }
+      /**
+       * Stop the stream and finalize the message.
+       *
+       * @description The "stop" method stops the chat stream being used. This method can be called once to end the stream. Additional "blocks" and "metadata" can be provided.
+       *
+       * @example
+       * const streamer = client.chatStream({
+       *   channel: "C0123456789",
+       *   thread_ts: "1700000001.123456",
+       *   recipient_team_id: "T0123456789",
+       *   recipient_user_id: "U0123456789",
+       * });
+       * await streamer.append({
+       *   markdown_text: "**hello world!**",
+       * });
+       * await streamer.stop();
+       * @see {@link https://docs.slack.dev/reference/methods/chat.stopStream}
+       */
+      async stop(args) {
+        if (this.state === "completed") {
+          throw new Error(`failed to stop stream: stream state is ${this.state}`);
+        }
+        const { markdown_text, chunks, ...opts2 } = args ?? {};
+        if (opts2.token) {
+          this.token = opts2.token;
+        }
+        if (markdown_text) {
+          this.buffer += markdown_text;
+        }
+        if (!this.streamTs) {
+          const response2 = await this.client.chat.startStream({
+            ...this.streamArgs,
+            token: this.token
+          });
+          if (!response2.ts) {
+            throw new Error("failed to stop stream: stream not started");
+          }
+          this.streamTs = response2.ts;
+          this.state = "in_progress";
+        }
+        const chunksToFlush = [];
+        if (this.buffer.length > 0) {
+          chunksToFlush.push({
+            type: "markdown_text",
+            text: this.buffer
+          });
+        }
+        if (chunks) {
+          chunksToFlush.push(...chunks);
+        }
+        const response = await this.client.chat.stopStream({
+          token: this.token,
+          channel: this.streamArgs.channel,
+          ts: this.streamTs,
+          chunks: chunksToFlush,
+          ...opts2
+        });
+        this.state = "completed";
+        return response;
+      }
+      async flushBuffer(args) {
+        const { chunks, ...opts2 } = args ?? {};
+        const chunksToFlush = [];
+        if (this.buffer.length > 0) {
+          chunksToFlush.push({
+            type: "markdown_text",
+            text: this.buffer
+          });
+        }
+        if (chunks) {
+          chunksToFlush.push(...chunks);
+        }
+        if (!this.streamTs) {
+          const response2 = await this.client.chat.startStream({
+            ...this.streamArgs,
+            token: this.token,
+            chunks: chunksToFlush,
+            ...opts2
+          });
+          this.buffer = "";
+          this.streamTs = response2.ts;
+          this.state = "in_progress";
+          return response2;
+        }
+        const response = await this.client.chat.appendStream({
+          token: this.token,
+          channel: this.streamArgs.channel,
+          ts: this.streamTs,
+          chunks: chunksToFlush,
+          ...opts2
+        });
+        this.buffer = "";
+        return response;
+      }
+    };
+    exports.ChatStreamer = ChatStreamer;
+  }
+});
+
+// node_modules/p-queue/node_modules/eventemitter3/index.js
+var require_eventemitter3 = __commonJS({
+  "node_modules/p-queue/node_modules/eventemitter3/index.js"(exports, module) {
+    "use strict";
+    var has = Object.prototype.hasOwnProperty;
+    var prefix = "~";
+    function Events() {
+    }
+    if (Object.create) {
+      Events.prototype = /* @__PURE__ */ Object.create(null);
+      if (!new Events().__proto__) prefix = false;
+    }
+    function EE(fn, context2, once) {
+      this.fn = fn;
+      this.context = context2;
+      this.once = once || false;
+    }
+    function addListener(emitter, event, fn, context2, once) {
+      if (typeof fn !== "function") {
+        throw new TypeError("The listener must be a function");
+      }
+      var listener = new EE(fn, context2 || emitter, once), evt = prefix ? prefix + event : event;
+      if (!emitter._events[evt]) emitter._events[evt] = listener, emitter._eventsCount++;
+      else if (!emitter._events[evt].fn) emitter._events[evt].push(listener);
+      else emitter._events[evt] = [emitter._events[evt], listener];
+      return emitter;
+    }
+    function clearEvent(emitter, evt) {
+      if (--emitter._eventsCount === 0) emitter._events = new Events();
+      else delete emitter._events[evt];
+    }
+    function EventEmitter() {
+      this._events = new Events();
+      this._eventsCount = 0;
+    }
+    EventEmitter.prototype.eventNames = function eventNames() {
+      var names2 = [], events, name;
+      if (this._eventsCount === 0) return names2;
+      for (name in events = this._events) {
+        if (has.call(events, name)) names2.push(prefix ? name.slice(1) : name);
+      }
+      if (Object.getOwnPropertySymbols) {
+        return names2.concat(Object.getOwnPropertySymbols(events));
+      }
+      return names2;
+    };
+    EventEmitter.prototype.listeners = function listeners(event) {
+      var evt = prefix ? prefix + event : event, handlers = this._events[evt];
+      if (!handlers) return [];
+      if (handlers.fn) return [handlers.fn];
+      for (var i = 0, l = handlers.length, ee = new Array(l); i < l; i++) {
+        ee[i] = handlers[i].fn;
+      }
+      return ee;
+    };
+    EventEmitter.prototype.listenerCount = function listenerCount(event) {
+      var evt = prefix ? prefix + event : event, listeners = this._events[evt];
+      if (!listeners) return 0;
+      if (listeners.fn) return 1;
+      return listeners.length;
+    };
+    EventEmitter.prototype.emit = function emit(event, a1, a2, a3, a4, a5) {
+      var evt = prefix ? prefix + event : event;
+      if (!this._events[evt]) return false;
+      var listeners = this._events[evt], len = arguments.length, args, i;
+      if (listeners.fn) {
+        if (listeners.once) this.removeListener(event, listeners.fn, void 0, true);
+        switch (len) {
+          case 1:
+            return listeners.fn.call(listeners.context), true;
+          case 2:
+            return listeners.fn.call(listeners.context, a1), true;
+          case 3:
+            return listeners.fn.call(listeners.context, a1, a2), true;
+          case 4:
+            return listeners.fn.call(listeners.context, a1, a2, a3), true;
+          case 5:
+            return listeners.fn.call(listeners.context, a1, a2, a3, a4), true;
+          case 6:
+            return listeners.fn.call(listeners.context, a1, a2, a3, a4, a5), true;
+        }
+        for (i = 1, args = new Array(len - 1); i < len; i++) {
+          args[i - 1] = arguments[i];
+        }
+        listeners.fn.apply(listeners.context, args);
+      } else {
+        var length = listeners.length, j;
+        for (i = 0; i < length; i++) {
+          if (listeners[i].once) this.removeListener(event, listeners[i].fn, void 0, true);
+          switch (len) {
+            case 1:
+              listeners[i].fn.call(listeners[i].context);
+              break;
+            case 2:
+              listeners[i].fn.call(listeners[i].context, a1);
+              break;
+            case 3:
+              listeners[i].fn.call(listeners[i].context, a1, a2);
+              break;
+            case 4:
+              listeners[i].fn.call(listeners[i].context, a1, a2, a3);
+              break;
+            default:
+              if (!args) for (j = 1, args = new Array(len - 1); j < len; j++) {
+                args[j - 1] = arguments[j];
+              }
+              listeners[i].fn.apply(listeners[i].context, args);
+          }
+        }
+      }
+      return true;
+    };
+    EventEmitter.prototype.on = function on(event, fn, context2) {
+      return addListener(this, event, fn, context2, false);
+    };
+    EventEmitter.prototype.once = function once(event, fn, context2) {
+      return addListener(this, event, fn, context2, true);
+    };
+    EventEmitter.prototype.removeListener = function removeListener(event, fn, context2, once) {
+      var evt = prefix ? prefix + event : event;
+      if (!this._events[evt]) return this;
+      if (!fn) {
+        clearEvent(this, evt);
+        return this;
+      }
+      var listeners = this._events[evt];
+      if (listeners.fn) {
+        if (listeners.fn === fn && (!once || listeners.once) && (!context2 || listeners.context === context2)) {
+          clearEvent(this, evt);
+        }
+      } else {
+        for (var i = 0, events = [], length = listeners.length; i < length; i++) {
+          if (listeners[i].fn !== fn || once && !listeners[i].once || context2 && listeners[i].context !== context2) {
+            events.push(listeners[i]);
+          }
+        }
+        if (events.length) this._events[evt] = events.length === 1 ? events[0] : events;
+        else clearEvent(this, evt);
+      }
+      return this;
+    };
+    EventEmitter.prototype.removeAllListeners = function removeAllListeners(event) {
+      var evt;
+      if (event) {
+        evt = prefix ? prefix + event : event;
+        if (this._events[evt]) clearEvent(this, evt);
+      } else {
+        this._events = new Events();
+        this._eventsCount = 0;
+      }
+      return this;
+    };
+    EventEmitter.prototype.off = EventEmitter.prototype.removeListener;
+    EventEmitter.prototype.addListener = EventEmitter.prototype.on;
+    EventEmitter.prefixed = prefix;
+    EventEmitter.EventEmitter = EventEmitter;
+    if ("undefined" !== typeof module) {
+      module.exports = EventEmitter;
+    }
+  }
+});
+
+// node_modules/p-finally/index.js
+var require_p_finally = __commonJS({
+  "node_modules/p-finally/index.js"(exports, module) {
+    "use strict";
+    module.exports = (promise2, onFinally) => {
+      onFinally = onFinally || (() => {
+      });
+      return promise2.then(
+        (val) => new Promise((resolve4) => {
+          resolve4(onFinally());
+        }).then(() => val),
+        (err) => new Promise((resolve4) => {
+          resolve4(onFinally());
+        }).then(() => {
+          throw err;
+        })
+      );
+    };
+  }
+});
+
+// node_modules/p-timeout/index.js
+var require_p_timeout = __commonJS({
+  "node_modules/p-timeout/index.js"(exports, module) {
+    "use strict";
+    var pFinally = require_p_finally();
+    var TimeoutError = class extends Error {
+      constructor(message) {
+        super(message);
+        this.name = "TimeoutError";
+      }
+    };
+    var pTimeout = (promise2, milliseconds, fallback) => new Promise((resolve4, reject) => {
+      if (typeof milliseconds !== "number" || milliseconds < 0) {
+        throw new TypeError("Expected `milliseconds` to be a positive number");
+      }
+      if (milliseconds === Infinity) {
+        resolve4(promise2);
+        return;
+      }
+      const timer = setTimeout(() => {
+        if (typeof fallback === "function") {
+          try {
+            resolve4(fallback());
+          } catch (error63) {
+            reject(error63);
+          }
+          return;
+        }
+        const message = typeof fallback === "string" ? fallback : `Promise timed out after ${milliseconds} milliseconds`;
+        const timeoutError = fallback instanceof Error ? fallback : new TimeoutError(message);
+        if (typeof promise2.cancel === "function") {
+          promise2.cancel();
+        }
+        reject(timeoutError);
+      }, milliseconds);
+      pFinally(
+        // eslint-disable-next-line promise/prefer-await-to-then
+        promise2.then(resolve4, reject),
+        () => {
+          clearTimeout(timer);
+        }
+      );
+    });
+    module.exports = pTimeout;
+    module.exports.default = pTimeout;
+    module.exports.TimeoutError = TimeoutError;
+  }
+});
+
+// node_modules/p-queue/dist/lower-bound.js
+var require_lower_bound = __commonJS({
+  "node_modules/p-queue/dist/lower-bound.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    function lowerBound(array2, value, comparator) {
+      let first = 0;
+      let count2 = array2.length;
+      while (count2 > 0) {
+        const step = count2 / 2 | 0;
+        let it = first + step;
+        if (comparator(array2[it], value) <= 0) {
+          first = ++it;
+          count2 -= step + 1;
+        } else {
+          count2 = step;
+        }
+      }
+      return first;
+    }
+    exports.default = lowerBound;
+  }
+});
+
+// node_modules/p-queue/dist/priority-queue.js
+var require_priority_queue = __commonJS({
+  "node_modules/p-queue/dist/priority-queue.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var lower_bound_1 = require_lower_bound();
+    var PriorityQueue = class {
+      constructor() {
+        this._queue = [];
+      }
+      enqueue(run3, options) {
+        options = Object.assign({ priority: 0 }, options);
+        const element = {
+          priority: options.priority,
+          run: run3
+        };
+        if (this.size && this._queue[this.size - 1].priority >= options.priority) {
+          this._queue.push(element);
+          return;
+        }
+        const index = lower_bound_1.default(this._queue, element, (a, b) => b.priority - a.priority);
+        this._queue.splice(index, 0, element);
+      }
+      dequeue() {
+        const item = this._queue.shift();
+        return item === null || item === void 0 ? void 0 : item.run;
+      }
+      filter(options) {
+        return this._queue.filter((element) => element.priority === options.priority).map((element) => element.run);
+      }
+      get size() {
+        return this._queue.length;
+      }
+    };
+    exports.default = PriorityQueue;
+  }
+});
+
+// node_modules/p-queue/dist/index.js
+var require_dist4 = __commonJS({
+  "node_modules/p-queue/dist/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var EventEmitter = require_eventemitter3();
+    var p_timeout_1 = require_p_timeout();
+    var priority_queue_1 = require_priority_queue();
+    var empty = () => {
+    };
+    var timeoutError = new p_timeout_1.TimeoutError();
+    var PQueue = class extends EventEmitter {
+      constructor(options) {
+        var _a3, _b, _c, _d;
+        super();
+        this._intervalCount = 0;
+        this._intervalEnd = 0;
+        this._pendingCount = 0;
+        this._resolveEmpty = empty;
+        this._resolveIdle = empty;
+        options = Object.assign({ carryoverConcurrencyCount: false, intervalCap: Infinity, interval: 0, concurrency: Infinity, autoStart: true, queueClass: priority_queue_1.default }, options);
+        if (!(typeof options.intervalCap === "number" && options.intervalCap >= 1)) {
+          throw new TypeError(`Expected \`intervalCap\` to be a number from 1 and up, got \`${(_b = (_a3 = options.intervalCap) === null || _a3 === void 0 ? void 0 : _a3.toString()) !== null && _b !== void 0 ? _b : ""}\` (${typeof options.intervalCap})`);
+        }
+        if (options.interval === void 0 || !(Number.isFinite(options.interval) && options.interval >= 0)) {
+          throw new TypeError(`Expected \`interval\` to be a finite number >= 0, got \`${(_d = (_c = options.interval) === null || _c === void 0 ? void 0 : _c.toString()) !== null && _d !== void 0 ? _d : ""}\` (${typeof options.interval})`);
+        }
+        this._carryoverConcurrencyCount = options.carryoverConcurrencyCount;
+        this._isIntervalIgnored = options.intervalCap === Infinity || options.interval === 0;
+        this._intervalCap = options.intervalCap;
+        this._interval = options.interval;
+        this._queue = new options.queueClass();
+        this._queueClass = options.queueClass;
+        this.concurrency = options.concurrency;
+        this._timeout = options.timeout;
+        this._throwOnTimeout = options.throwOnTimeout === true;
+        this._isPaused = options.autoStart === false;
+      }
+      get _doesIntervalAllowAnother() {
+        return this._isIntervalIgnored || this._intervalCount < this._intervalCap;
+      }
+      get _doesConcurrentAllowAnother() {
+        return this._pendingCount < this._concurrency;
+      }
+      _next() {
+        this._pendingCount--;
+        this._tryToStartAnother();
+        this.emit("next");
+      }
+      _resolvePromises() {
+        this._resolveEmpty();
+        this._resolveEmpty = empty;
+        if (this._pendingCount === 0) {
+          this._resolveIdle();
+          this._resolveIdle = empty;
+          this.emit("idle");
+        }
+      }
+      _onResumeInterval() {
+        this._onInterval();
+        this._initializeIntervalIfNeeded();
+        this._timeoutId = void 0;
+      }
+      _isIntervalPaused() {
+        const now = Date.now();
+        if (this._intervalId === void 0) {
+          const delay2 = this._intervalEnd - now;
+          if (delay2 < 0) {
+            this._intervalCount = this._carryoverConcurrencyCount ? this._pendingCount : 0;
+          } else {
+            if (this._timeoutId === void 0) {
+              this._timeoutId = setTimeout(() => {
+                this._onResumeInterval();
+              }, delay2);
+            }
+            return true;
+          }
+        }
+        return false;
+      }
+      _tryToStartAnother() {
+        if (this._queue.size === 0) {
+          if (this._intervalId) {
+            clearInterval(this._intervalId);
+          }
+          this._intervalId = void 0;
+          this._resolvePromises();
+          return false;
+        }
+        if (!this._isPaused) {
+          const canInitializeInterval = !this._isIntervalPaused();
+          if (this._doesIntervalAllowAnother && this._doesConcurrentAllowAnother) {
+            const job = this._queue.dequeue();
+            if (!job) {
+              return false;
+            }
+            this.emit("active");
+            job();
+            if (canInitializeInterval) {
+              this._initializeIntervalIfNeeded();
+            }
+            return true;
+          }
+        }
+        return false;
+      }
+      _initializeIntervalIfNeeded() {
+        if (this._isIntervalIgnored || this._intervalId !== void 0) {
+          return;
+        }
+        this._intervalId = setInterval(() => {
+          this._onInterval();
+        }, this._interval);
+        this._intervalEnd = Date.now() + this._interval;
+      }
+      _onInterval() {
+        if (this._intervalCount === 0 && this._pendingCount === 0 && this._intervalId) {
+          clearInterval(this._intervalId);
+          this._intervalId = void 0;
+        }
+        this._intervalCount = this._carryoverConcurrencyCount ? this._pendingCount : 0;
+        this._processQueue();
+      }
+      /**
+      Executes all queued functions until it reaches the limit.
+      */
+      _processQueue() {
+        while (this._tryToStartAnother()) {
+        }
+      }
+      get concurrency() {
+        return this._concurrency;
+      }
+      set concurrency(newConcurrency) {
+        if (!(typeof newConcurrency === "number" && newConcurrency >= 1)) {
+          throw new TypeError(`Expected \`concurrency\` to be a number from 1 and up, got \`${newConcurrency}\` (${typeof newConcurrency})`);
+        }
+        this._concurrency = newConcurrency;
+        this._processQueue();
+      }
+      /**
+      Adds a sync or async task to the queue. Always returns a promise.
+      */
+      async add(fn, options = {}) {
+        return new Promise((resolve4, reject) => {
+          const run3 = async () => {
+            this._pendingCount++;
+            this._intervalCount++;
+            try {
+              const operation = this._timeout === void 0 && options.timeout === void 0 ? fn() : p_timeout_1.default(Promise.resolve(fn()), options.timeout === void 0 ? this._timeout : options.timeout, () => {
+                if (options.throwOnTimeout === void 0 ? this._throwOnTimeout : options.throwOnTimeout) {
+                  reject(timeoutError);
+                }
+                return void 0;
+              });
+              resolve4(await operation);
+            } catch (error63) {
+              reject(error63);
+            }
+            this._next();
+          };
+          this._queue.enqueue(run3, options);
+          this._tryToStartAnother();
+          this.emit("add");
+        });
+      }
+      /**
+          Same as `.add()`, but accepts an array of sync or async functions.
+      
+          @returns A promise that resolves when all functions are resolved.
+          */
+      async addAll(functions, options) {
+        return Promise.all(functions.map(async (function_) => this.add(function_, options)));
+      }
+      /**
+      Start (or resume) executing enqueued tasks within concurrency limit. No need to call this if queue is not paused (via `options.autoStart = false` or by `.pause()` method.)
+      */
+      start() {
+        if (!this._isPaused) {
+          return this;
+        }
+        this._isPaused = false;
+        this._processQueue();
+        return this;
+      }
+      /**
+      Put queue execution on hold.
+      */
+      pause() {
+        this._isPaused = true;
+      }
+      /**
+      Clear the queue.
+      */
+      clear() {
+        this._queue = new this._queueClass();
+      }
+      /**
+          Can be called multiple times. Useful if you for example add additional items at a later time.
+      
+          @returns A promise that settles when the queue becomes empty.
+          */
+      async onEmpty() {
+        if (this._queue.size === 0) {
+          return;
+        }
+        return new Promise((resolve4) => {
+          const existingResolve = this._resolveEmpty;
+          this._resolveEmpty = () => {
+            existingResolve();
+            resolve4();
+          };
+        });
+      }
+      /**
+          The difference with `.onEmpty` is that `.onIdle` guarantees that all work from the queue has finished. `.onEmpty` merely signals that the queue is empty, but it could mean that some promises haven't completed yet.
+      
+          @returns A promise that settles when the queue becomes empty, and all promises have completed; `queue.size === 0 && queue.pending === 0`.
+          */
+      async onIdle() {
+        if (this._pendingCount === 0 && this._queue.size === 0) {
+          return;
+        }
+        return new Promise((resolve4) => {
+          const existingResolve = this._resolveIdle;
+          this._resolveIdle = () => {
+            existingResolve();
+            resolve4();
+          };
+        });
+      }
+      /**
+      Size of the queue.
+      */
+      get size() {
+        return this._queue.size;
+      }
+      /**
+          Size of the queue, filtered by the given options.
+      
+          For example, this can be used to find the number of items remaining in the queue with a specific priority level.
+          */
+      sizeBy(options) {
+        return this._queue.filter(options).length;
+      }
+      /**
+      Number of pending promises.
+      */
+      get pending() {
+        return this._pendingCount;
+      }
+      /**
+      Whether the queue is currently paused.
+      */
+      get isPaused() {
+        return this._isPaused;
+      }
+      get timeout() {
+        return this._timeout;
+      }
+      /**
+      Set the timeout for future operations.
+      */
+      set timeout(milliseconds) {
+        this._timeout = milliseconds;
+      }
+    };
+    exports.default = PQueue;
+  }
+});
+
+// node_modules/retry/lib/retry_operation.js
+var require_retry_operation = __commonJS({
+  "node_modules/retry/lib/retry_operation.js"(exports, module) {
+    function RetryOperation(timeouts, options) {
+      if (typeof options === "boolean") {
+        options = { forever: options };
+      }
+      this._originalTimeouts = JSON.parse(JSON.stringify(timeouts));
+      this._timeouts = timeouts;
+      this._options = options || {};
+      this._maxRetryTime = options && options.maxRetryTime || Infinity;
+      this._fn = null;
+      this._errors = [];
+      this._attempts = 1;
+      this._operationTimeout = null;
+      this._operationTimeoutCb = null;
+      this._timeout = null;
+      this._operationStart = null;
+      this._timer = null;
+      if (this._options.forever) {
+        this._cachedTimeouts = this._timeouts.slice(0);
+      }
+    }
+    module.exports = RetryOperation;
+    RetryOperation.prototype.reset = function() {
+      this._attempts = 1;
+      this._timeouts = this._originalTimeouts.slice(0);
+    };
+    RetryOperation.prototype.stop = function() {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      if (this._timer) {
+        clearTimeout(this._timer);
+      }
+      this._timeouts = [];
+      this._cachedTimeouts = null;
+    };
+    RetryOperation.prototype.retry = function(err) {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      if (!err) {
+        return false;
+      }
+      var currentTime = (/* @__PURE__ */ new Date()).getTime();
+      if (err && currentTime - this._operationStart >= this._maxRetryTime) {
+        this._errors.push(err);
+        this._errors.unshift(new Error("RetryOperation timeout occurred"));
+        return false;
+      }
+      this._errors.push(err);
+      var timeout = this._timeouts.shift();
+      if (timeout === void 0) {
+        if (this._cachedTimeouts) {
+          this._errors.splice(0, this._errors.length - 1);
+          timeout = this._cachedTimeouts.slice(-1);
+        } else {
+          return false;
+        }
+      }
+      var self2 = this;
+      this._timer = setTimeout(function() {
+        self2._attempts++;
+        if (self2._operationTimeoutCb) {
+          self2._timeout = setTimeout(function() {
+            self2._operationTimeoutCb(self2._attempts);
+          }, self2._operationTimeout);
+          if (self2._options.unref) {
+            self2._timeout.unref();
+          }
+        }
+        self2._fn(self2._attempts);
+      }, timeout);
+      if (this._options.unref) {
+        this._timer.unref();
+      }
+      return true;
+    };
+    RetryOperation.prototype.attempt = function(fn, timeoutOps) {
+      this._fn = fn;
+      if (timeoutOps) {
+        if (timeoutOps.timeout) {
+          this._operationTimeout = timeoutOps.timeout;
+        }
+        if (timeoutOps.cb) {
+          this._operationTimeoutCb = timeoutOps.cb;
+        }
+      }
+      var self2 = this;
+      if (this._operationTimeoutCb) {
+        this._timeout = setTimeout(function() {
+          self2._operationTimeoutCb();
+        }, self2._operationTimeout);
+      }
+      this._operationStart = (/* @__PURE__ */ new Date()).getTime();
+      this._fn(this._attempts);
+    };
+    RetryOperation.prototype.try = function(fn) {
+      console.log("Using RetryOperation.try() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = function(fn) {
+      console.log("Using RetryOperation.start() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = RetryOperation.prototype.try;
+    RetryOperation.prototype.errors = function() {
+      return this._errors;
+    };
+    RetryOperation.prototype.attempts = function() {
+      return this._attempts;
+    };
+    RetryOperation.prototype.mainError = function() {
+      if (this._errors.length === 0) {
+        return null;
+      }
+      var counts = {};
+      var mainError = null;
+      var mainErrorCount = 0;
+      for (var i = 0; i < this._errors.length; i++) {
+        var error63 = this._errors[i];
+        var message = error63.message;
+        var count2 = (counts[message] || 0) + 1;
+        counts[message] = count2;
+        if (count2 >= mainErrorCount) {
+          mainError = error63;
+          mainErrorCount = count2;
+        }
+      }
+      return mainError;
+    };
+  }
+});
+
+// node_modules/retry/lib/retry.js
+var require_retry2 = __commonJS({
+  "node_modules/retry/lib/retry.js"(exports) {
+    var RetryOperation = require_retry_operation();
+    exports.operation = function(options) {
+      var timeouts = exports.timeouts(options);
+      return new RetryOperation(timeouts, {
+        forever: options && (options.forever || options.retries === Infinity),
+        unref: options && options.unref,
+        maxRetryTime: options && options.maxRetryTime
+      });
+    };
+    exports.timeouts = function(options) {
+      if (options instanceof Array) {
+        return [].concat(options);
+      }
+      var opts2 = {
+        retries: 10,
+        factor: 2,
+        minTimeout: 1 * 1e3,
+        maxTimeout: Infinity,
+        randomize: false
+      };
+      for (var key in options) {
+        opts2[key] = options[key];
+      }
+      if (opts2.minTimeout > opts2.maxTimeout) {
+        throw new Error("minTimeout is greater than maxTimeout");
+      }
+      var timeouts = [];
+      for (var i = 0; i < opts2.retries; i++) {
+        timeouts.push(this.createTimeout(i, opts2));
+      }
+      if (options && options.forever && !timeouts.length) {
+        timeouts.push(this.createTimeout(i, opts2));
+      }
+      timeouts.sort(function(a, b) {
+        return a - b;
+      });
+      return timeouts;
+    };
+    exports.createTimeout = function(attempt2, opts2) {
+      var random = opts2.randomize ? Math.random() + 1 : 1;
+      var timeout = Math.round(random * Math.max(opts2.minTimeout, 1) * Math.pow(opts2.factor, attempt2));
+      timeout = Math.min(timeout, opts2.maxTimeout);
+      return timeout;
+    };
+    exports.wrap = function(obj, options, methods) {
+      if (options instanceof Array) {
+        methods = options;
+        options = null;
+      }
+      if (!methods) {
+        methods = [];
+        for (var key in obj) {
+          if (typeof obj[key] === "function") {
+            methods.push(key);
+          }
+        }
+      }
+      for (var i = 0; i < methods.length; i++) {
+        var method = methods[i];
+        var original = obj[method];
+        obj[method] = function retryWrapper(original2) {
+          var op = exports.operation(options);
+          var args = Array.prototype.slice.call(arguments, 1);
+          var callback = args.pop();
+          args.push(function(err) {
+            if (op.retry(err)) {
+              return;
+            }
+            if (err) {
+              arguments[0] = op.mainError();
+            }
+            callback.apply(this, arguments);
+          });
+          op.attempt(function() {
+            original2.apply(obj, args);
+          });
+        }.bind(obj, original);
+        obj[method].options = options;
+      }
+    };
+  }
+});
+
+// node_modules/retry/index.js
+var require_retry3 = __commonJS({
+  "node_modules/retry/index.js"(exports, module) {
+    module.exports = require_retry2();
+  }
+});
+
+// node_modules/p-retry/index.js
+var require_p_retry = __commonJS({
+  "node_modules/p-retry/index.js"(exports, module) {
+    "use strict";
+    var retry2 = require_retry3();
+    var networkErrorMsgs = [
+      "Failed to fetch",
+      // Chrome
+      "NetworkError when attempting to fetch resource.",
+      // Firefox
+      "The Internet connection appears to be offline.",
+      // Safari
+      "Network request failed"
+      // `cross-fetch`
+    ];
+    var AbortError = class extends Error {
+      constructor(message) {
+        super();
+        if (message instanceof Error) {
+          this.originalError = message;
+          ({ message } = message);
+        } else {
+          this.originalError = new Error(message);
+          this.originalError.stack = this.stack;
+        }
+        this.name = "AbortError";
+        this.message = message;
+      }
+    };
+    var decorateErrorWithCounts = (error63, attemptNumber, options) => {
+      const retriesLeft = options.retries - (attemptNumber - 1);
+      error63.attemptNumber = attemptNumber;
+      error63.retriesLeft = retriesLeft;
+      return error63;
+    };
+    var isNetworkError = (errorMessage) => networkErrorMsgs.includes(errorMessage);
+    var pRetry = (input2, options) => new Promise((resolve4, reject) => {
+      options = {
+        onFailedAttempt: () => {
+        },
+        retries: 10,
+        ...options
+      };
+      const operation = retry2.operation(options);
+      operation.attempt(async (attemptNumber) => {
+        try {
+          resolve4(await input2(attemptNumber));
+        } catch (error63) {
+          if (!(error63 instanceof Error)) {
+            reject(new TypeError(`Non-error was thrown: "${error63}". You should only throw errors.`));
+            return;
+          }
+          if (error63 instanceof AbortError) {
+            operation.stop();
+            reject(error63.originalError);
+          } else if (error63 instanceof TypeError && !isNetworkError(error63.message)) {
+            operation.stop();
+            reject(error63);
+          } else {
+            decorateErrorWithCounts(error63, attemptNumber, options);
+            try {
+              await options.onFailedAttempt(error63);
+            } catch (error64) {
+              reject(error64);
+              return;
+            }
+            if (!operation.retry(error63)) {
+              reject(operation.mainError());
+            }
+          }
+        }
+      });
+    });
+    module.exports = pRetry;
+    module.exports.default = pRetry;
+    module.exports.AbortError = AbortError;
+  }
+});
+
+// node_modules/@slack/web-api/dist/file-upload.js
+var require_file_upload = __commonJS({
+  "node_modules/@slack/web-api/dist/file-upload.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.getFileUploadJob = getFileUploadJob;
+    exports.getMultipleFileUploadJobs = getMultipleFileUploadJobs;
+    exports.getFileData = getFileData;
+    exports.getFileDataLength = getFileDataLength;
+    exports.getFileDataAsStream = getFileDataAsStream;
+    exports.getAllFileUploadsToComplete = getAllFileUploadsToComplete;
+    exports.warnIfChannels = warnIfChannels;
+    exports.errorIfChannelsCsv = errorIfChannelsCsv;
+    exports.errorIfInvalidOrMissingFileData = errorIfInvalidOrMissingFileData;
+    exports.warnIfMissingOrInvalidFileNameAndDefault = warnIfMissingOrInvalidFileNameAndDefault;
+    exports.warnIfLegacyFileType = warnIfLegacyFileType;
+    exports.buildMissingFileIdError = buildMissingFileIdError;
+    exports.buildFileSizeErrorMsg = buildFileSizeErrorMsg;
+    exports.buildLegacyFileTypeWarning = buildLegacyFileTypeWarning;
+    exports.buildMissingFileNameWarning = buildMissingFileNameWarning;
+    exports.buildMissingExtensionWarning = buildMissingExtensionWarning;
+    exports.buildFilesUploadMissingMessage = buildFilesUploadMissingMessage;
+    exports.buildChannelsWarning = buildChannelsWarning;
+    exports.buildMultipleChannelsErrorMsg = buildMultipleChannelsErrorMsg;
+    exports.buildInvalidFilesUploadParamError = buildInvalidFilesUploadParamError;
+    var node_fs_1 = __require("node:fs");
+    var node_stream_1 = __require("node:stream");
+    var errors_1 = require_errors3();
+    async function getFileUploadJob(options, logger) {
+      warnIfLegacyFileType(options, logger);
+      warnIfChannels(options, logger);
+      errorIfChannelsCsv(options);
+      const fileName = warnIfMissingOrInvalidFileNameAndDefault(options, logger);
+      const fileData = await getFileData(options);
+      const fileDataBytesLength = getFileDataLength(fileData);
+      const fileUploadJob = {
+        // supplied by user
+        alt_text: options.alt_text,
+        blocks: options.blocks,
+        channel_id: options.channels ?? options.channel_id,
+        filename: options.filename ?? fileName,
+        highlight_type: options.highlight_type,
+        initial_comment: options.initial_comment,
+        snippet_type: options.snippet_type,
+        title: options.title ?? options.filename ?? fileName,
+        // default title to filename unless otherwise specified
+        // calculated
+        data: fileData,
+        length: fileDataBytesLength
+      };
+      if ("thread_ts" in options) {
+        fileUploadJob.thread_ts = options.thread_ts;
+      }
+      if ("token" in options) {
+        fileUploadJob.token = options.token;
+      }
+      if ("content" in options) {
+        return {
+          content: options.content,
+          ...fileUploadJob
+        };
+      }
+      if ("file" in options) {
+        return {
+          file: options.file,
+          ...fileUploadJob
+        };
+      }
+      throw new errors_1.WebAPIFileUploadInvalidArgumentsError("Either a file or content field is required for valid file upload. You must supply one");
+    }
+    async function getMultipleFileUploadJobs(options, logger) {
+      if ("file_uploads" in options) {
+        return Promise.all(options.file_uploads.map((upload) => {
+          const { blocks, channel_id, channels, initial_comment, thread_ts } = upload;
+          if (blocks || channel_id || channels || initial_comment || thread_ts) {
+            throw new errors_1.WebAPIFileUploadInvalidArgumentsError(buildInvalidFilesUploadParamError());
+          }
+          const uploadJobArgs = {
+            ...upload,
+            blocks: options.blocks,
+            channels: options.channels,
+            channel_id: options.channel_id,
+            initial_comment: options.initial_comment
+          };
+          if ("thread_ts" in options) {
+            uploadJobArgs.thread_ts = options.thread_ts;
+          }
+          if ("token" in options) {
+            uploadJobArgs.token = options.token;
+          }
+          if ("content" in upload) {
+            return getFileUploadJob({
+              content: upload.content,
+              ...uploadJobArgs
+            }, logger);
+          }
+          if ("file" in upload) {
+            return getFileUploadJob({
+              file: upload.file,
+              ...uploadJobArgs
+            }, logger);
+          }
+          throw new errors_1.WebAPIFileUploadInvalidArgumentsError("Either a file or content field is required for valid file upload. You must supply one");
+        }));
+      }
+      throw new Error(buildFilesUploadMissingMessage());
+    }
+    async function getFileData(options) {
+      errorIfInvalidOrMissingFileData(options);
+      if ("file" in options) {
+        const { file: file2 } = options;
+        if (Buffer.isBuffer(file2))
+          return file2;
+        if (typeof file2 === "string") {
+          try {
+            const dataBuffer = (0, node_fs_1.readFileSync)(file2);
+            return dataBuffer;
+          } catch (_err) {
+            throw new errors_1.WebAPIFileUploadInvalidArgumentsError(`Unable to resolve file data for ${file2}. Please supply a filepath string, or binary data Buffer or String directly.`);
+          }
+        }
+        const data = await getFileDataAsStream(file2);
+        if (data)
+          return data;
+      }
+      if ("content" in options)
+        return Buffer.from(options.content);
+      throw new errors_1.WebAPIFileUploadReadFileDataError("There was an issue getting the file data for the file or content supplied");
+    }
+    function getFileDataLength(data) {
+      if (data) {
+        return Buffer.byteLength(data, "utf8");
+      }
+      throw new errors_1.WebAPIFileUploadReadFileDataError(buildFileSizeErrorMsg());
+    }
+    async function getFileDataAsStream(readable) {
+      const chunks = [];
+      return new Promise((resolve4, reject) => {
+        readable.on("readable", () => {
+          let chunk = readable.read();
+          while (chunk !== null) {
+            chunks.push(chunk);
+            chunk = readable.read();
+          }
+        });
+        readable.on("end", () => {
+          if (chunks.length > 0) {
+            const content = Buffer.concat(chunks);
+            resolve4(content);
+          } else {
+            reject(Error("No data in supplied file"));
+          }
+        });
+      });
+    }
+    function getAllFileUploadsToComplete(fileUploads) {
+      const toComplete = {};
+      for (const upload of fileUploads) {
+        const { blocks, channel_id, thread_ts, highlight_type, initial_comment, file_id, title } = upload;
+        if (file_id) {
+          const compareString = `:::${channel_id}:::${thread_ts}:::${initial_comment}:::${JSON.stringify(blocks)}`;
+          if (!Object.prototype.hasOwnProperty.call(toComplete, compareString)) {
+            toComplete[compareString] = {
+              files: [{ id: file_id, title, highlight_type }],
+              channel_id,
+              blocks,
+              initial_comment
+            };
+            if (thread_ts && channel_id) {
+              const fileThreadDestinationArgument = {
+                channel_id,
+                thread_ts
+              };
+              toComplete[compareString] = {
+                ...toComplete[compareString],
+                ...fileThreadDestinationArgument
+              };
+            }
+            if ("token" in upload) {
+              toComplete[compareString].token = upload.token;
+            }
+          } else {
+            toComplete[compareString].files.push({
+              id: file_id,
+              title,
+              highlight_type
+            });
+          }
+        } else {
+          throw new Error(buildMissingFileIdError());
+        }
+      }
+      return toComplete;
+    }
+    function warnIfChannels(options, logger) {
+      if (options.channels)
+        logger.warn(buildChannelsWarning());
+    }
+    function errorIfChannelsCsv(options) {
+      const channels = options.channels ? options.channels.split(",") : [];
+      if (channels.length > 1) {
+        throw new errors_1.WebAPIFileUploadInvalidArgumentsError(buildMultipleChannelsErrorMsg());
+      }
+    }
+    function errorIfInvalidOrMissingFileData(options) {
+      const hasFile = "file" in options;
+      const hasContent = "content" in options;
+      if (!(hasFile || hasContent) || hasFile && hasContent) {
+        throw new errors_1.WebAPIFileUploadInvalidArgumentsError("Either a file or content field is required for valid file upload. You cannot supply both");
+      }
+      if ("file" in options) {
+        const { file: file2 } = options;
+        if (file2 && !(typeof file2 === "string" || Buffer.isBuffer(file2) || file2 instanceof node_stream_1.Readable)) {
+          throw new errors_1.WebAPIFileUploadInvalidArgumentsError("file must be a valid string path, buffer or Readable");
+        }
+      }
+      if ("content" in options && options.content && typeof options.content !== "string") {
+        throw new errors_1.WebAPIFileUploadInvalidArgumentsError("content must be a string");
+      }
+    }
+    function warnIfMissingOrInvalidFileNameAndDefault(options, logger) {
+      const DEFAULT_FILETYPE = "txt";
+      const DEFAULT_FILENAME = `file.${options.filetype ?? DEFAULT_FILETYPE}`;
+      const { filename } = options;
+      if (!filename) {
+        logger.warn(buildMissingFileNameWarning());
+        return DEFAULT_FILENAME;
+      }
+      if (filename.split(".").length < 2) {
+        logger.warn(buildMissingExtensionWarning(filename));
+      }
+      return filename;
+    }
+    function warnIfLegacyFileType(options, logger) {
+      if (options.filetype) {
+        logger.warn(buildLegacyFileTypeWarning());
+      }
+    }
+    function buildMissingFileIdError() {
+      return "Missing required file id for file upload completion";
+    }
+    function buildFileSizeErrorMsg() {
+      return "There was an issue calculating the size of your file";
+    }
+    function buildLegacyFileTypeWarning() {
+      return "filetype is no longer a supported field in files.uploadV2. \nPlease remove this field. To indicate file type, please do so via the required filename property using the appropriate file extension, e.g. image.png, text.txt";
+    }
+    function buildMissingFileNameWarning() {
+      return "filename is a required field for files.uploadV2. \n For backwards compatibility and ease of migration, defaulting the filename. For best experience and consistent unfurl behavior, you should set the filename property with correct file extension, e.g. image.png, text.txt";
+    }
+    function buildMissingExtensionWarning(filename) {
+      return `filename supplied '${filename}' may be missing a proper extension. Missing extenions may result in unexpected unfurl behavior when shared`;
+    }
+    function buildFilesUploadMissingMessage() {
+      return "Something went wrong with processing file_uploads";
+    }
+    function buildChannelsWarning() {
+      return "Although the 'channels' parameter is still supported for smoother migration from legacy files.upload, we recommend using the new channel_id parameter with a single str value instead (e.g. 'C12345').";
+    }
+    function buildMultipleChannelsErrorMsg() {
+      return "Sharing files with multiple channels is no longer supported in v2. Share files in each channel separately instead.";
+    }
+    function buildInvalidFilesUploadParamError() {
+      return "You may supply file_uploads only for a single channel, message, or thread respectively. Therefore, please supply any channel_id, initial_comment or blocks, or thread_ts in the top-layer.";
+    }
+  }
+});
+
+// node_modules/@slack/web-api/dist/helpers.js
+var require_helpers = __commonJS({
+  "node_modules/@slack/web-api/dist/helpers.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.default = delay2;
+    function delay2(ms) {
+      return new Promise((resolve4) => {
+        setTimeout(resolve4, ms);
+      });
+    }
+  }
+});
+
+// node_modules/eventemitter3/index.js
+var require_eventemitter32 = __commonJS({
+  "node_modules/eventemitter3/index.js"(exports, module) {
+    "use strict";
+    var has = Object.prototype.hasOwnProperty;
+    var prefix = "~";
+    function Events() {
+    }
+    if (Object.create) {
+      Events.prototype = /* @__PURE__ */ Object.create(null);
+      if (!new Events().__proto__) prefix = false;
+    }
+    function EE(fn, context2, once) {
+      this.fn = fn;
+      this.context = context2;
+      this.once = once || false;
+    }
+    function addListener(emitter, event, fn, context2, once) {
+      if (typeof fn !== "function") {
+        throw new TypeError("The listener must be a function");
+      }
+      var listener = new EE(fn, context2 || emitter, once), evt = prefix ? prefix + event : event;
+      if (!emitter._events[evt]) emitter._events[evt] = listener, emitter._eventsCount++;
+      else if (!emitter._events[evt].fn) emitter._events[evt].push(listener);
+      else emitter._events[evt] = [emitter._events[evt], listener];
+      return emitter;
+    }
+    function clearEvent(emitter, evt) {
+      if (--emitter._eventsCount === 0) emitter._events = new Events();
+      else delete emitter._events[evt];
+    }
+    function EventEmitter() {
+      this._events = new Events();
+      this._eventsCount = 0;
+    }
+    EventEmitter.prototype.eventNames = function eventNames() {
+      var names2 = [], events, name;
+      if (this._eventsCount === 0) return names2;
+      for (name in events = this._events) {
+        if (has.call(events, name)) names2.push(prefix ? name.slice(1) : name);
+      }
+      if (Object.getOwnPropertySymbols) {
+        return names2.concat(Object.getOwnPropertySymbols(events));
+      }
+      return names2;
+    };
+    EventEmitter.prototype.listeners = function listeners(event) {
+      var evt = prefix ? prefix + event : event, handlers = this._events[evt];
+      if (!handlers) return [];
+      if (handlers.fn) return [handlers.fn];
+      for (var i = 0, l = handlers.length, ee = new Array(l); i < l; i++) {
+        ee[i] = handlers[i].fn;
+      }
+      return ee;
+    };
+    EventEmitter.prototype.listenerCount = function listenerCount(event) {
+      var evt = prefix ? prefix + event : event, listeners = this._events[evt];
+      if (!listeners) return 0;
+      if (listeners.fn) return 1;
+      return listeners.length;
+    };
+    EventEmitter.prototype.emit = function emit(event, a1, a2, a3, a4, a5) {
+      var evt = prefix ? prefix + event : event;
+      if (!this._events[evt]) return false;
+      var listeners = this._events[evt], len = arguments.length, args, i;
+      if (listeners.fn) {
+        if (listeners.once) this.removeListener(event, listeners.fn, void 0, true);
+        switch (len) {
+          case 1:
+            return listeners.fn.call(listeners.context), true;
+          case 2:
+            return listeners.fn.call(listeners.context, a1), true;
+          case 3:
+            return listeners.fn.call(listeners.context, a1, a2), true;
+          case 4:
+            return listeners.fn.call(listeners.context, a1, a2, a3), true;
+          case 5:
+            return listeners.fn.call(listeners.context, a1, a2, a3, a4), true;
+          case 6:
+            return listeners.fn.call(listeners.context, a1, a2, a3, a4, a5), true;
+        }
+        for (i = 1, args = new Array(len - 1); i < len; i++) {
+          args[i - 1] = arguments[i];
+        }
+        listeners.fn.apply(listeners.context, args);
+      } else {
+        var length = listeners.length, j;
+        for (i = 0; i < length; i++) {
+          if (listeners[i].once) this.removeListener(event, listeners[i].fn, void 0, true);
+          switch (len) {
+            case 1:
+              listeners[i].fn.call(listeners[i].context);
+              break;
+            case 2:
+              listeners[i].fn.call(listeners[i].context, a1);
+              break;
+            case 3:
+              listeners[i].fn.call(listeners[i].context, a1, a2);
+              break;
+            case 4:
+              listeners[i].fn.call(listeners[i].context, a1, a2, a3);
+              break;
+            default:
+              if (!args) for (j = 1, args = new Array(len - 1); j < len; j++) {
+                args[j - 1] = arguments[j];
+              }
+              listeners[i].fn.apply(listeners[i].context, args);
+          }
+        }
+      }
+      return true;
+    };
+    EventEmitter.prototype.on = function on(event, fn, context2) {
+      return addListener(this, event, fn, context2, false);
+    };
+    EventEmitter.prototype.once = function once(event, fn, context2) {
+      return addListener(this, event, fn, context2, true);
+    };
+    EventEmitter.prototype.removeListener = function removeListener(event, fn, context2, once) {
+      var evt = prefix ? prefix + event : event;
+      if (!this._events[evt]) return this;
+      if (!fn) {
+        clearEvent(this, evt);
+        return this;
+      }
+      var listeners = this._events[evt];
+      if (listeners.fn) {
+        if (listeners.fn === fn && (!once || listeners.once) && (!context2 || listeners.context === context2)) {
+          clearEvent(this, evt);
+        }
+      } else {
+        for (var i = 0, events = [], length = listeners.length; i < length; i++) {
+          if (listeners[i].fn !== fn || once && !listeners[i].once || context2 && listeners[i].context !== context2) {
+            events.push(listeners[i]);
+          }
+        }
+        if (events.length) this._events[evt] = events.length === 1 ? events[0] : events;
+        else clearEvent(this, evt);
+      }
+      return this;
+    };
+    EventEmitter.prototype.removeAllListeners = function removeAllListeners(event) {
+      var evt;
+      if (event) {
+        evt = prefix ? prefix + event : event;
+        if (this._events[evt]) clearEvent(this, evt);
+      } else {
+        this._events = new Events();
+        this._eventsCount = 0;
+      }
+      return this;
+    };
+    EventEmitter.prototype.off = EventEmitter.prototype.removeListener;
+    EventEmitter.prototype.addListener = EventEmitter.prototype.on;
+    EventEmitter.prefixed = prefix;
+    EventEmitter.EventEmitter = EventEmitter;
+    if ("undefined" !== typeof module) {
+      module.exports = EventEmitter;
+    }
+  }
+});
+
+// node_modules/@slack/types/dist/block-kit/block-elements.js
+var require_block_elements = __commonJS({
+  "node_modules/@slack/types/dist/block-kit/block-elements.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/block-kit/blocks.js
+var require_blocks = __commonJS({
+  "node_modules/@slack/types/dist/block-kit/blocks.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/block-kit/composition-objects.js
+var require_composition_objects = __commonJS({
+  "node_modules/@slack/types/dist/block-kit/composition-objects.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/block-kit/extensions.js
+var require_extensions = __commonJS({
+  "node_modules/@slack/types/dist/block-kit/extensions.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/calls.js
+var require_calls = __commonJS({
+  "node_modules/@slack/types/dist/calls.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/chunk.js
+var require_chunk = __commonJS({
+  "node_modules/@slack/types/dist/chunk.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/dialog.js
+var require_dialog = __commonJS({
+  "node_modules/@slack/types/dist/dialog.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/agent.js
+var require_agent2 = __commonJS({
+  "node_modules/@slack/types/dist/events/agent.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/app.js
+var require_app = __commonJS({
+  "node_modules/@slack/types/dist/events/app.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/assistant.js
+var require_assistant = __commonJS({
+  "node_modules/@slack/types/dist/events/assistant.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/call.js
+var require_call = __commonJS({
+  "node_modules/@slack/types/dist/events/call.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/channel.js
+var require_channel = __commonJS({
+  "node_modules/@slack/types/dist/events/channel.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/dnd.js
+var require_dnd = __commonJS({
+  "node_modules/@slack/types/dist/events/dnd.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/email.js
+var require_email = __commonJS({
+  "node_modules/@slack/types/dist/events/email.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/emoji.js
+var require_emoji = __commonJS({
+  "node_modules/@slack/types/dist/events/emoji.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/file.js
+var require_file2 = __commonJS({
+  "node_modules/@slack/types/dist/events/file.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/function.js
+var require_function = __commonJS({
+  "node_modules/@slack/types/dist/events/function.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/grid-migration.js
+var require_grid_migration = __commonJS({
+  "node_modules/@slack/types/dist/events/grid-migration.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/group.js
+var require_group = __commonJS({
+  "node_modules/@slack/types/dist/events/group.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/im.js
+var require_im = __commonJS({
+  "node_modules/@slack/types/dist/events/im.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/invite.js
+var require_invite = __commonJS({
+  "node_modules/@slack/types/dist/events/invite.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/link-shared.js
+var require_link_shared = __commonJS({
+  "node_modules/@slack/types/dist/events/link-shared.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/member.js
+var require_member = __commonJS({
+  "node_modules/@slack/types/dist/events/member.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/message.js
+var require_message = __commonJS({
+  "node_modules/@slack/types/dist/events/message.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/message-metadata.js
+var require_message_metadata = __commonJS({
+  "node_modules/@slack/types/dist/events/message-metadata.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/pin.js
+var require_pin = __commonJS({
+  "node_modules/@slack/types/dist/events/pin.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/reaction.js
+var require_reaction = __commonJS({
+  "node_modules/@slack/types/dist/events/reaction.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/shared-channel.js
+var require_shared_channel = __commonJS({
+  "node_modules/@slack/types/dist/events/shared-channel.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/star.js
+var require_star = __commonJS({
+  "node_modules/@slack/types/dist/events/star.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/steps-from-apps.js
+var require_steps_from_apps = __commonJS({
+  "node_modules/@slack/types/dist/events/steps-from-apps.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/subteam.js
+var require_subteam = __commonJS({
+  "node_modules/@slack/types/dist/events/subteam.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/team.js
+var require_team = __commonJS({
+  "node_modules/@slack/types/dist/events/team.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/token.js
+var require_token = __commonJS({
+  "node_modules/@slack/types/dist/events/token.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/user.js
+var require_user = __commonJS({
+  "node_modules/@slack/types/dist/events/user.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/events/index.js
+var require_events2 = __commonJS({
+  "node_modules/@slack/types/dist/events/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
+      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    __exportStar(require_agent2(), exports);
+    __exportStar(require_app(), exports);
+    __exportStar(require_assistant(), exports);
+    __exportStar(require_call(), exports);
+    __exportStar(require_channel(), exports);
+    __exportStar(require_dnd(), exports);
+    __exportStar(require_email(), exports);
+    __exportStar(require_emoji(), exports);
+    __exportStar(require_file2(), exports);
+    __exportStar(require_function(), exports);
+    __exportStar(require_grid_migration(), exports);
+    __exportStar(require_group(), exports);
+    __exportStar(require_im(), exports);
+    __exportStar(require_invite(), exports);
+    __exportStar(require_link_shared(), exports);
+    __exportStar(require_member(), exports);
+    __exportStar(require_message(), exports);
+    __exportStar(require_message_metadata(), exports);
+    __exportStar(require_pin(), exports);
+    __exportStar(require_reaction(), exports);
+    __exportStar(require_shared_channel(), exports);
+    __exportStar(require_star(), exports);
+    __exportStar(require_steps_from_apps(), exports);
+    __exportStar(require_subteam(), exports);
+    __exportStar(require_team(), exports);
+    __exportStar(require_token(), exports);
+    __exportStar(require_user(), exports);
+  }
+});
+
+// node_modules/@slack/types/dist/message-attachments.js
+var require_message_attachments = __commonJS({
+  "node_modules/@slack/types/dist/message-attachments.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/message-metadata.js
+var require_message_metadata2 = __commonJS({
+  "node_modules/@slack/types/dist/message-metadata.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.CustomFieldType = exports.EntityType = void 0;
+    var EntityType;
+    (function(EntityType2) {
+      EntityType2["Task"] = "slack#/entities/task";
+      EntityType2["File"] = "slack#/entities/file";
+      EntityType2["Item"] = "slack#/entities/item";
+      EntityType2["Incident"] = "slack#/entities/incident";
+      EntityType2["ContentItem"] = "slack#/entities/content_item";
+    })(EntityType || (exports.EntityType = EntityType = {}));
+    var CustomFieldType;
+    (function(CustomFieldType2) {
+      CustomFieldType2["Integer"] = "integer";
+      CustomFieldType2["String"] = "string";
+      CustomFieldType2["Array"] = "array";
+      CustomFieldType2["Date"] = "slack#/types/date";
+      CustomFieldType2["Timestamp"] = "slack#/types/timestamp";
+      CustomFieldType2["Image"] = "slack#/types/image";
+      CustomFieldType2["ChannelId"] = "slack#/types/channel_id";
+      CustomFieldType2["User"] = "slack#/types/user";
+      CustomFieldType2["EntityRef"] = "slack#/types/entity_ref";
+      CustomFieldType2["Boolean"] = "boolean";
+      CustomFieldType2["Link"] = "slack#/types/link";
+      CustomFieldType2["Email"] = "slack#/types/email";
+    })(CustomFieldType || (exports.CustomFieldType = CustomFieldType = {}));
+  }
+});
+
+// node_modules/@slack/types/dist/views.js
+var require_views = __commonJS({
+  "node_modules/@slack/types/dist/views.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+  }
+});
+
+// node_modules/@slack/types/dist/index.js
+var require_dist5 = __commonJS({
+  "node_modules/@slack/types/dist/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
+      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    __exportStar(require_block_elements(), exports);
+    __exportStar(require_blocks(), exports);
+    __exportStar(require_composition_objects(), exports);
+    __exportStar(require_extensions(), exports);
+    __exportStar(require_calls(), exports);
+    __exportStar(require_chunk(), exports);
+    __exportStar(require_dialog(), exports);
+    __exportStar(require_events2(), exports);
+    __exportStar(require_message_attachments(), exports);
+    __exportStar(require_message_metadata2(), exports);
+    __exportStar(require_views(), exports);
+  }
+});
+
+// node_modules/@slack/web-api/dist/methods.js
+var require_methods = __commonJS({
+  "node_modules/@slack/web-api/dist/methods.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
+      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Methods = void 0;
+    var eventemitter3_1 = require_eventemitter32();
+    var WebClient_1 = require_WebClient();
+    function bindApiCall(self2, method) {
+      const apiMethod = self2.apiCall.bind(self2, method);
+      return apiMethod;
+    }
+    function bindApiCallWithOptionalArgument(self2, method) {
+      const apiMethod = self2.apiCall.bind(self2, method);
+      return apiMethod;
+    }
+    function bindFilesUploadV2(self2) {
+      return self2.filesUploadV2.bind(self2);
+    }
+    var Methods = class extends eventemitter3_1.EventEmitter {
+      constructor() {
+        super();
+        if (new.target !== WebClient_1.WebClient && !(new.target.prototype instanceof WebClient_1.WebClient)) {
+          throw new Error("Attempt to inherit from WebClient methods without inheriting from WebClient");
+        }
+      }
+      admin = {
+        analytics: {
+          /**
+           * @description Retrieve analytics data for a given date, presented as a compressed JSON file.
+           * @see {@link https://docs.slack.dev/reference/methods/api.test `api.test` API reference}.
+           */
+          getFile: bindApiCall(this, "admin.analytics.getFile")
+        },
+        apps: {
+          activities: {
+            /**
+             * @description Get logs for a specified team/org.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.apps.activities.list `admin.apps.activities.list` API reference}.
+             */
+            list: bindApiCallWithOptionalArgument(this, "admin.apps.activities.list")
+          },
+          /**
+           * @description Approve an app for installation on a workspace.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.apps.approve `admin.apps.approve` API reference}.
+           */
+          approve: bindApiCall(this, "admin.apps.approve"),
+          approved: {
+            /**
+             * @description List approved apps for an org or workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.apps.approved.list `admin.apps.approved.list` API reference}.
+             */
+            list: bindApiCall(this, "admin.apps.approved.list")
+          },
+          /**
+           * @description Clear an app resolution.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.apps.clearResolution `admin.apps.clearResolution` API reference}.
+           */
+          clearResolution: bindApiCall(this, "admin.apps.clearResolution"),
+          config: {
+            /**
+             * @description Look up the app config for connectors by their IDs.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.apps.config.lookup `admin.apps.config.lookup` API reference}.
+             */
+            lookup: bindApiCall(this, "admin.apps.config.lookup"),
+            /**
+             * @description Set the app config for a connector.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.apps.config.set `admin.apps.config.set` API reference}.
+             */
+            set: bindApiCall(this, "admin.apps.config.set")
+          },
+          requests: {
+            /**
+             * @description Cancel app request for team.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.apps.requests.cancel `admin.apps.requests.cancel` API reference}.
+             */
+            cancel: bindApiCall(this, "admin.apps.requests.cancel"),
+            /**
+             * @description List app requests for a team/workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.apps.requests.list `admin.apps.requests.list` API reference}.
+             */
+            list: bindApiCall(this, "admin.apps.requests.list")
+          },
+          /**
+           * @description Restrict an app for installation on a workspace.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.apps.restrict `admin.apps.restrict` API reference}.
+           */
+          restrict: bindApiCall(this, "admin.apps.restrict"),
+          restricted: {
+            /**
+             * @description List restricted apps for an org or workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.apps.restricted.list `admin.apps.restricted.list` API reference}.
+             */
+            list: bindApiCall(this, "admin.apps.restricted.list")
+          },
+          /**
+           * @description Uninstall an app from one or many workspaces, or an entire enterprise organization.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.apps.uninstall `admin.apps.uninstall` API reference}.
+           */
+          uninstall: bindApiCall(this, "admin.apps.uninstall")
+        },
+        auth: {
+          policy: {
+            /**
+             * @description Assign entities to a particular authentication policy.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.auth.policy.assignEntities `admin.auth.policy.assignEntities` API reference}.
+             */
+            assignEntities: bindApiCall(this, "admin.auth.policy.assignEntities"),
+            /**
+             * @description Fetch all the entities assigned to a particular authentication policy by name.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.auth.policy.getEntities `admin.auth.policy.getEntities` API reference}.
+             */
+            getEntities: bindApiCall(this, "admin.auth.policy.getEntities"),
+            /**
+             * @description Remove specified entities from a specified authentication policy.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.auth.policy.removeEntities `admin.auth.policy.removeEntities` API reference}.
+             */
+            removeEntities: bindApiCall(this, "admin.auth.policy.removeEntities")
+          }
+        },
+        barriers: {
+          /**
+           * @description Create an Information Barrier.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.barriers.create `admin.barriers.create` API reference}.
+           */
+          create: bindApiCall(this, "admin.barriers.create"),
+          /**
+           * @description Delete an existing Information Barrier.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.barriers.delete `admin.barriers.delete` API reference}.
+           */
+          delete: bindApiCall(this, "admin.barriers.delete"),
+          /**
+           * @description Get all Information Barriers for your organization.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.barriers.list `admin.barriers.list` API reference}.
+           */
+          list: bindApiCallWithOptionalArgument(this, "admin.barriers.list"),
+          /**
+           * @description Update an existing Information Barrier.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.barriers.update `admin.barriers.update` API reference}.
+           */
+          update: bindApiCall(this, "admin.barriers.update")
+        },
+        conversations: {
+          /**
+           * @description Archive a public or private channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.archive `admin.conversations.archive` API reference}.
+           */
+          archive: bindApiCall(this, "admin.conversations.archive"),
+          /**
+           * @description Archive public or private channels in bulk.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.bulkArchive `admin.conversations.bulkArchive` API reference}.
+           */
+          bulkArchive: bindApiCall(this, "admin.conversations.bulkArchive"),
+          /**
+           * @description Delete public or private channels in bulk.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.bulkDelete `admin.conversations.bulkDelete` API reference}.
+           */
+          bulkDelete: bindApiCall(this, "admin.conversations.bulkDelete"),
+          /**
+           * @description Move public or private channels in bulk.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.bulkMove `admin.conversations.bulkMove` API reference}.
+           */
+          bulkMove: bindApiCall(this, "admin.conversations.bulkMove"),
+          /**
+           * @description Convert a public channel to a private channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.convertToPrivate `admin.conversations.convertToPrivate` API reference}.
+           */
+          convertToPrivate: bindApiCall(this, "admin.conversations.convertToPrivate"),
+          /**
+           * @description Convert a private channel to a public channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.convertToPublic `admin.conversations.convertToPublic` API reference}.
+           */
+          convertToPublic: bindApiCall(this, "admin.conversations.convertToPublic"),
+          /**
+           * @description Create a public or private channel-based conversation.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.create `admin.conversations.create` API reference}.
+           */
+          create: bindApiCall(this, "admin.conversations.create"),
+          /**
+           * @description Delete a public or private channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.delete `admin.conversations.delete` API reference}.
+           */
+          delete: bindApiCall(this, "admin.conversations.delete"),
+          /**
+           * @description Disconnect a connected channel from one or more workspaces.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.disconnectShared `admin.conversations.disconnectShared` API reference}.
+           */
+          disconnectShared: bindApiCall(this, "admin.conversations.disconnectShared"),
+          ekm: {
+            /**
+             * @description List all disconnected channels — i.e., channels that were once connected to other workspaces
+             * and then disconnected — and the corresponding original channel IDs for key revocation with EKM.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.ekm.listOriginalConnectedChannelInfo `admin.conversations.ekm.listOriginalConnectedChannelInfo` API reference}.
+             */
+            listOriginalConnectedChannelInfo: bindApiCallWithOptionalArgument(this, "admin.conversations.ekm.listOriginalConnectedChannelInfo")
+          },
+          /**
+           * @description Get conversation preferences for a public or private channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.getConversationPrefs `admin.conversations.getConversationPrefs` API reference}.
+           */
+          getConversationPrefs: bindApiCall(this, "admin.conversations.getConversationPrefs"),
+          /**
+           * @description Get a conversation's retention policy.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.getCustomRetention `admin.conversations.getCustomRetention` API reference}.
+           */
+          getCustomRetention: bindApiCall(this, "admin.conversations.getCustomRetention"),
+          /**
+           * @description Get all the workspaces a given public or private channel is connected to within
+           * this Enterprise org.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.getTeams `admin.conversations.getTeams` API reference}.
+           */
+          getTeams: bindApiCall(this, "admin.conversations.getTeams"),
+          /**
+           * @description Invite a user to a public or private channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.invite `admin.conversations.invite` API reference}.
+           */
+          invite: bindApiCall(this, "admin.conversations.invite"),
+          /**
+           * @description Returns channels on the given team using the filters.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.lookup `admin.conversations.lookup` API reference}.
+           */
+          lookup: bindApiCall(this, "admin.conversations.lookup"),
+          /**
+           * @description Remove a conversation's retention policy.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.removeCustomRetention `admin.conversations.removeCustomRetention` API reference}.
+           */
+          removeCustomRetention: bindApiCall(this, "admin.conversations.removeCustomRetention"),
+          /**
+           * @description Rename a public or private channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.rename `admin.conversations.rename` API reference}.
+           */
+          rename: bindApiCall(this, "admin.conversations.rename"),
+          restrictAccess: {
+            /**
+             * @description Add an allowlist of IDP groups for accessing a channel.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.restrictAccess.addGroup `admin.conversations.restrictAccess.addGroup` API reference}.
+             */
+            addGroup: bindApiCall(this, "admin.conversations.restrictAccess.addGroup"),
+            /**
+             * @description List all IDP Groups linked to a channel.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.restrictAccess.listGroups `admin.conversations.restrictAccess.listGroups` API reference}.
+             */
+            listGroups: bindApiCall(this, "admin.conversations.restrictAccess.listGroups"),
+            /**
+             * @description Remove a linked IDP group linked from a private channel.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.restrictAccess.removeGroup `admin.conversations.restrictAccess.removeGroup` API reference}.
+             */
+            removeGroup: bindApiCall(this, "admin.conversations.restrictAccess.removeGroup")
+          },
+          /**
+           * @description Search for public or private channels in an Enterprise organization.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.search `admin.conversations.search` API reference}.
+           */
+          search: bindApiCallWithOptionalArgument(this, "admin.conversations.search"),
+          /**
+           * @description Set the posting permissions for a public or private channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.setConversationPrefs `admin.conversations.setConversationPrefs` API reference}.
+           */
+          setConversationPrefs: bindApiCall(this, "admin.conversations.setConversationPrefs"),
+          /**
+           * @description Set a conversation's retention policy.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.setCustomRetention `admin.conversations.setCustomRetention` API reference}.
+           */
+          setCustomRetention: bindApiCall(this, "admin.conversations.setCustomRetention"),
+          /**
+           * @description Set the workspaces in an Enterprise grid org that connect to a public or private channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.setTeams `admin.conversations.setTeams` API reference}.
+           */
+          setTeams: bindApiCall(this, "admin.conversations.setTeams"),
+          /**
+           * @description Unarchive a public or private channel.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.conversations.unarchive `admin.conversations.unarchive` API reference}.
+           */
+          unarchive: bindApiCall(this, "admin.conversations.unarchive")
+        },
+        emoji: {
+          /**
+           * @description Add an emoji.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.emoji.add `admin.emoji.add` API reference}.
+           */
+          add: bindApiCall(this, "admin.emoji.add"),
+          /**
+           * @description Add an emoji alias.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.emoji.addAlias `admin.emoji.addAlias` API reference}.
+           */
+          addAlias: bindApiCall(this, "admin.emoji.addAlias"),
+          /**
+           * @description List emoji for an Enterprise Grid organization.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.emoji.list `admin.emoji.list` API reference}.
+           */
+          list: bindApiCallWithOptionalArgument(this, "admin.emoji.list"),
+          /**
+           * @description Remove an emoji across an Enterprise Grid organization.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.emoji.remove `admin.emoji.remove` API reference}.
+           */
+          remove: bindApiCall(this, "admin.emoji.remove"),
+          /**
+           * @description Rename an emoji.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.emoji.rename `admin.emoji.rename` API reference}.
+           */
+          rename: bindApiCall(this, "admin.emoji.rename")
+        },
+        functions: {
+          /**
+           * @description Look up functions by a set of apps.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.functions.list `admin.functions.list` API reference}.
+           */
+          list: bindApiCall(this, "admin.functions.list"),
+          permissions: {
+            /**
+             * @description Lookup the visibility of multiple Slack functions and include the users if
+             * it is limited to particular named entities.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.functions.permissions.lookup `admin.functions.permissions.lookup` API reference}.
+             */
+            lookup: bindApiCall(this, "admin.functions.permissions.lookup"),
+            /**
+             * @description Set the visibility of a Slack function and define the users or workspaces if
+             * it is set to named_entities.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.functions.permissions.set `admin.functions.permissions.set` API reference}.
+             */
+            set: bindApiCall(this, "admin.functions.permissions.set")
+          }
+        },
+        inviteRequests: {
+          /**
+           * @description Approve a workspace invite request.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.inviteRequests.approve `admin.inviteRequests.approve` API reference}.
+           */
+          approve: bindApiCall(this, "admin.inviteRequests.approve"),
+          approved: {
+            /**
+             * @description List all approved workspace invite requests.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.inviteRequests.approved.list `admin.inviteRequests.approved.list` API reference}.
+             */
+            list: bindApiCall(this, "admin.inviteRequests.approved.list")
+          },
+          denied: {
+            /**
+             * @description List all denied workspace invite requests.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.inviteRequests.denied.list `admin.inviteRequests.denied.list` API reference}.
+             */
+            list: bindApiCall(this, "admin.inviteRequests.denied.list")
+          },
+          /**
+           * @description Deny a workspace invite request.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.inviteRequests.deny `admin.inviteRequests.deny` API reference}.
+           */
+          deny: bindApiCall(this, "admin.inviteRequests.deny"),
+          /**
+           * @description List all pending workspace invite requests.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.inviteRequests.list `admin.inviteRequests.list` API reference}.
+           */
+          list: bindApiCall(this, "admin.inviteRequests.list")
+        },
+        roles: {
+          /**
+           * @description Adds members to the specified role with the specified scopes.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.roles.addAssignments `admin.roles.addAssignments` API reference}.
+           */
+          addAssignments: bindApiCall(this, "admin.roles.addAssignments"),
+          /**
+           * @description Lists assignments for all roles across entities.
+           * Options to scope results by any combination of roles or entities.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.roles.listAssignments `admin.roles.listAssignments` API reference}.
+           */
+          listAssignments: bindApiCallWithOptionalArgument(this, "admin.roles.listAssignments"),
+          /**
+           * @description Removes a set of users from a role for the given scopes and entities.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.roles.removeAssignments `admin.roles.removeAssignments` API reference}.
+           */
+          removeAssignments: bindApiCall(this, "admin.roles.removeAssignments")
+        },
+        teams: {
+          admins: {
+            /**
+             * @description List all of the admins on a given workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.teams.admins.list `admin.teams.admins.list` API reference}.
+             */
+            list: bindApiCall(this, "admin.teams.admins.list")
+          },
+          /**
+           * @description Create an Enterprise team.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.teams.create `admin.teams.create` API reference}.
+           */
+          create: bindApiCall(this, "admin.teams.create"),
+          /**
+           * @description List all teams on an Enterprise organization.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.teams.list `admin.teams.list` API reference}.
+           */
+          list: bindApiCallWithOptionalArgument(this, "admin.teams.list"),
+          owners: {
+            /**
+             * @description List all of the owners on a given workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.teams.owners.list `admin.teams.owners.list` API reference}.
+             */
+            list: bindApiCall(this, "admin.teams.owners.list")
+          },
+          settings: {
+            /**
+             * @description Fetch information about settings in a workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.teams.settings.info `admin.teams.settings.info` API reference}.
+             */
+            info: bindApiCall(this, "admin.teams.settings.info"),
+            /**
+             * @description Set the default channels of a workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.teams.settings.setDefaultChannels `admin.teams.settings.setDefaultChannels` API reference}.
+             */
+            setDefaultChannels: bindApiCall(this, "admin.teams.settings.setDefaultChannels"),
+            /**
+             * @description Set the description of a given workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.teams.settings.setDescription `admin.teams.settings.setDescription` API reference}.
+             */
+            setDescription: bindApiCall(this, "admin.teams.settings.setDescription"),
+            /**
+             * @description Set the discoverability of a given workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.teams.settings.setDiscoverability `admin.teams.settings.setDiscoverability` API reference}.
+             */
+            setDiscoverability: bindApiCall(this, "admin.teams.settings.setDiscoverability"),
+            /**
+             * @description Sets the icon of a workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.teams.settings.setIcon `admin.teams.settings.setIcon` API reference}.
+             */
+            setIcon: bindApiCall(this, "admin.teams.settings.setIcon"),
+            /**
+             * @description Set the name of a given workspace.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.teams.settings.setName `admin.teams.settings.setName` API reference}.
+             */
+            setName: bindApiCall(this, "admin.teams.settings.setName")
+          }
+        },
+        usergroups: {
+          /**
+           * @description Add up to one hundred default channels to an IDP group.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.usergroups.addChannels `admin.teams.usergroups.addChannels` API reference}.
+           */
+          addChannels: bindApiCall(this, "admin.usergroups.addChannels"),
+          /**
+           * @description Associate one or more default workspaces with an organization-wide IDP group.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.usergroups.addTeams `admin.teams.usergroups.addTeams` API reference}.
+           */
+          addTeams: bindApiCall(this, "admin.usergroups.addTeams"),
+          /**
+           * @description List the channels linked to an org-level IDP group (user group).
+           * @see {@link https://docs.slack.dev/reference/methods/admin.usergroups.listChannels `admin.teams.usergroups.listChannels` API reference}.
+           */
+          listChannels: bindApiCall(this, "admin.usergroups.listChannels"),
+          /**
+           * @description Remove one or more default channels from an org-level IDP group (user group).
+           * @see {@link https://docs.slack.dev/reference/methods/admin.usergroups.removeChannels `admin.teams.usergroups.removeChannels` API reference}.
+           */
+          removeChannels: bindApiCall(this, "admin.usergroups.removeChannels")
+        },
+        users: {
+          /**
+           * @description Add an Enterprise user to a workspace.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.users.assign `admin.users.assign` API reference}.
+           */
+          assign: bindApiCall(this, "admin.users.assign"),
+          /**
+           * @description Fetches the expiration timestamp for a guest.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.users.getExpiration `admin.users.getExpiration` API reference}.
+           */
+          getExpiration: bindApiCall(this, "admin.users.getExpiration"),
+          /**
+           * @description Invite a user to a workspace.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.users.invite `admin.users.invite` API reference}.
+           */
+          invite: bindApiCall(this, "admin.users.invite"),
+          /**
+           * @description List users on a workspace.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.users.list `admin.users.list` API reference}.
+           */
+          list: bindApiCallWithOptionalArgument(this, "admin.users.list"),
+          /**
+           * @description Remove a user from a workspace.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.users.remove `admin.users.remove` API reference}.
+           */
+          remove: bindApiCall(this, "admin.users.remove"),
+          session: {
+            /**
+             * @description Clear user-specific session settings—the session duration and what happens when the client
+             * closes—for a list of users.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.users.session.clearSettings `admin.users.session.clearSettings` API reference}.
+             */
+            clearSettings: bindApiCall(this, "admin.users.session.clearSettings"),
+            /**
+             * @description Get user-specific session settings—the session duration and what happens when the client
+             * closes—given a list of users.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.users.session.getSettings `admin.users.session.getSettings` API reference}.
+             */
+            getSettings: bindApiCall(this, "admin.users.session.getSettings"),
+            /**
+             * @description Revoke a single session for a user. The user will be forced to login to Slack.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.users.session.invalidate `admin.users.session.invalidate` API reference}.
+             */
+            invalidate: bindApiCall(this, "admin.users.session.invalidate"),
+            /**
+             * @description List active user sessions for an organization.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.users.session.list `admin.users.session.list` API reference}.
+             */
+            list: bindApiCallWithOptionalArgument(this, "admin.users.session.list"),
+            /**
+             * @description Wipes all valid sessions on all devices for a given user.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.users.session.reset `admin.users.session.reset` API reference}.
+             */
+            reset: bindApiCall(this, "admin.users.session.reset"),
+            /**
+             * @description Enqueues an asynchronous job to wipe all valid sessions on all devices for a given user list.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.users.session.resetBulk `admin.users.session.resetBulk` API reference}.
+             */
+            resetBulk: bindApiCall(this, "admin.users.session.resetBulk"),
+            /**
+             * @description Configure the user-level session settings—the session duration and what happens when the client
+             * closes—for one or more users.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.users.session.setSettings `admin.users.session.setSettings` API reference}.
+             */
+            setSettings: bindApiCall(this, "admin.users.session.setSettings")
+          },
+          /**
+           * @description Set an existing guest, regular user, or owner to be an admin user.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.users.setAdmin `admin.users.setAdmin` API reference}.
+           */
+          setAdmin: bindApiCall(this, "admin.users.setAdmin"),
+          /**
+           * @description Set an expiration for a guest user.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.users.setExpiration `admin.users.setExpiration` API reference}.
+           */
+          setExpiration: bindApiCall(this, "admin.users.setExpiration"),
+          /**
+           * @description Set an existing guest, regular user, or admin user to be a workspace owner.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.users.setOwner `admin.users.setOwner` API reference}.
+           */
+          setOwner: bindApiCall(this, "admin.users.setOwner"),
+          /**
+           * @description Set an existing guest user, admin user, or owner to be a regular user.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.users.setRegular `admin.users.setRegular` API reference}.
+           */
+          setRegular: bindApiCall(this, "admin.users.setRegular"),
+          unsupportedVersions: {
+            /**
+             * @description Ask Slackbot to send you an export listing all workspace members using unsupported software,
+             * presented as a zipped CSV file.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.users.unsupportedVersions.export `admin.users.unsupportedVersions.export` API reference}.
+             */
+            export: bindApiCall(this, "admin.users.unsupportedVersions.export")
+          }
+        },
+        workflows: {
+          collaborators: {
+            /**
+             * @description Add collaborators to workflows within the team or enterprise.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.workflows.collaborators.add `admin.workflows.collaborators.add` API reference}.
+             */
+            add: bindApiCall(this, "admin.workflows.collaborators.add"),
+            /**
+             * @description Remove collaborators from workflows within the team or enterprise.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.workflows.collaborators.remove `admin.workflows.collaborators.remove` API reference}.
+             */
+            remove: bindApiCall(this, "admin.workflows.collaborators.remove")
+          },
+          permissions: {
+            /**
+             * @description Look up the permissions for a set of workflows.
+             * @see {@link https://docs.slack.dev/reference/methods/admin.workflows.permissions.lookup `admin.workflows.permissions.lookup` API reference}.
+             */
+            lookup: bindApiCall(this, "admin.workflows.permissions.lookup")
+          },
+          /**
+           * @description Search workflows within the team or enterprise.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.workflows.search `admin.workflows.search` API reference}.
+           */
+          search: bindApiCallWithOptionalArgument(this, "admin.workflows.search"),
+          /**
+           * @description Unpublish workflows within the team or enterprise.
+           * @see {@link https://docs.slack.dev/reference/methods/admin.workflows.unpublish `admin.workflows.unpublish` API reference}.
+           */
+          unpublish: bindApiCall(this, "admin.workflows.unpublish")
+        }
+      };
+      agents = {
+        conversations: {
+          /**
+           * @description Archive a code channel.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.conversations.archive `agents.conversations.archive` API reference}.
+           */
+          archive: bindApiCall(this, "agents.conversations.archive"),
+          /**
+           * @description Create a dedicated code channel for an agent session.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.conversations.create `agents.conversations.create` API reference}.
+           */
+          create: bindApiCall(this, "agents.conversations.create"),
+          /**
+           * @description Fetch a canvas attached to a code channel.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.conversations.getCanvas `agents.conversations.getCanvas` API reference}.
+           */
+          getCanvas: bindApiCall(this, "agents.conversations.getCanvas"),
+          /**
+           * @description List the views currently attached to a code channel.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.conversations.listViews `agents.conversations.listViews` API reference}.
+           */
+          listViews: bindApiCall(this, "agents.conversations.listViews"),
+          /**
+           * @description Remove a view from a code channel.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.conversations.removeView `agents.conversations.removeView` API reference}.
+           */
+          removeView: bindApiCall(this, "agents.conversations.removeView"),
+          /**
+           * @description Replace the full markdown content of a plan canvas attached to a code channel.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.conversations.setCanvasContent `agents.conversations.setCanvasContent` API reference}.
+           */
+          setCanvasContent: bindApiCall(this, "agents.conversations.setCanvasContent"),
+          /**
+           * @description Register the set of agent-defined slash commands for the calling agent in a code channel.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.conversations.setCommands `agents.conversations.setCommands` API reference}.
+           */
+          setCommands: bindApiCall(this, "agents.conversations.setCommands"),
+          /**
+           * @description Set properties on a code channel.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.conversations.setProperties `agents.conversations.setProperties` API reference}.
+           */
+          setProperties: bindApiCall(this, "agents.conversations.setProperties"),
+          /**
+           * @description Create or update a view in a code channel.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.conversations.setView `agents.conversations.setView` API reference}.
+           */
+          setView: bindApiCall(this, "agents.conversations.setView")
+        },
+        sessions: {
+          /**
+           * @description Rename an agent session.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.sessions.rename `agents.sessions.rename` API reference}.
+           */
+          rename: bindApiCall(this, "agents.sessions.rename"),
+          /**
+           * @description Set an agent session's lifecycle status, creating the session if needed.
+           * @see {@link https://docs.slack.dev/reference/methods/agents.sessions.setStatus `agents.sessions.setStatus` API reference}.
+           */
+          setStatus: bindApiCall(this, "agents.sessions.setStatus")
+        }
+      };
+      api = {
+        /**
+         * @description Checks API calling code.
+         * @see {@link https://docs.slack.dev/reference/methods/api.test `api.test` API reference}.
+         */
+        test: bindApiCallWithOptionalArgument(this, "api.test")
+      };
+      assistant = {
+        threads: {
+          /**
+           * @description Set loading status to indicate that the app is building a response.
+           * @see {@link https://docs.slack.dev/reference/methods/assistant.threads.setStatus `assistant.threads.setStatus` API reference}.
+           */
+          setStatus: bindApiCall(this, "assistant.threads.setStatus"),
+          /**
+           * @description Set suggested prompts for the user. Can suggest up to four prompts.
+           * @see {@link https://docs.slack.dev/reference/methods/assistant.threads.setSuggestedPrompts `assistant.threads.setSuggestedPrompts` API reference}.
+           */
+          setSuggestedPrompts: bindApiCall(this, "assistant.threads.setSuggestedPrompts"),
+          /**
+           * @description Set the title of the thread. This is shown when a user views the app's chat history.
+           * @see {@link https://docs.slack.dev/reference/methods/assistant.threads.setTitle `assistant.threads.setTitle` API reference}.
+           */
+          setTitle: bindApiCall(this, "assistant.threads.setTitle")
+        }
+      };
+      apps = {
+        connections: {
+          /**
+           * @description Generate a temporary Socket Mode WebSocket URL that your app can connect to in order to receive
+           * events and interactive payloads over.
+           * @see {@link https://docs.slack.dev/reference/methods/apps.connections.open `apps.connections.open` API reference}.
+           */
+          open: bindApiCallWithOptionalArgument(this, "apps.connections.open")
+        },
+        event: {
+          authorizations: {
+            /**
+             * @description Get a list of authorizations for the given event context.
+             * Each authorization represents an app installation that the event is visible to.
+             * @see {@link https://docs.slack.dev/reference/methods/apps.event.authorizations.list `apps.event.authorizations.list` API reference}.
+             */
+            list: bindApiCall(this, "apps.event.authorizations.list")
+          }
+        },
+        manifest: {
+          /**
+           * @description Create an app from an app manifest.
+           * @see {@link https://docs.slack.dev/reference/methods/apps.manifest.create `apps.manifest.create` API reference}.
+           */
+          create: bindApiCall(this, "apps.manifest.create"),
+          /**
+           * @description Permanently deletes an app created through app manifests.
+           * @see {@link https://docs.slack.dev/reference/methods/apps.manifest.delete `apps.manifest.delete` API reference}.
+           */
+          delete: bindApiCall(this, "apps.manifest.delete"),
+          /**
+           * @description Export an app manifest from an existing app.
+           * @see {@link https://docs.slack.dev/reference/methods/apps.manifest.export `apps.manifest.export` API reference}.
+           */
+          export: bindApiCall(this, "apps.manifest.export"),
+          /**
+           * @description Update an app from an app manifest.
+           * @see {@link https://docs.slack.dev/reference/methods/apps.manifest.update `apps.manifest.update` API reference}.
+           */
+          update: bindApiCall(this, "apps.manifest.update"),
+          /**
+           * @description Validate an app manifest.
+           * @see {@link https://docs.slack.dev/reference/methods/apps.manifest.validate `apps.manifest.validate` API reference}.
+           */
+          validate: bindApiCall(this, "apps.manifest.validate")
+        },
+        /**
+         * @description Uninstalls your app from a workspace.
+         * @see {@link https://docs.slack.dev/reference/methods/apps.uninstall `apps.uninstall` API reference}.
+         */
+        uninstall: bindApiCall(this, "apps.uninstall"),
+        user: {
+          connection: {
+            /**
+             * @description Updates the connection status between a user and an app.
+             * @see {@link https://docs.slack.dev/reference/methods/apps.user.connection.update `apps.user.connection.update` API reference}.
+             */
+            update: bindApiCall(this, "apps.user.connection.update")
+          }
+        }
+      };
+      auth = {
+        /**
+         * @description Revokes a token.
+         * @see {@link https://docs.slack.dev/reference/methods/auth.revoke `auth.revoke` API reference}.
+         */
+        revoke: bindApiCallWithOptionalArgument(this, "auth.revoke"),
+        teams: {
+          /**
+           * @description Obtain a full list of workspaces your org-wide app has been approved for.
+           * @see {@link https://docs.slack.dev/reference/methods/auth.teams.list `auth.teams.list` API reference}.
+           */
+          list: bindApiCallWithOptionalArgument(this, "auth.teams.list")
+        },
+        test: bindApiCallWithOptionalArgument(this, "auth.test")
+      };
+      bookmarks = {
+        /**
+         * @description Add bookmark to a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/bookmarks.add `bookmarks.add` API reference}.
+         */
+        add: bindApiCall(this, "bookmarks.add"),
+        /**
+         * @description Edit bookmark.
+         * @see {@link https://docs.slack.dev/reference/methods/bookmarks.edit `bookmarks.edit` API reference}.
+         */
+        edit: bindApiCall(this, "bookmarks.edit"),
+        /**
+         * @description List bookmarks for a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/bookmarks.list `bookmarks.list` API reference}.
+         */
+        list: bindApiCall(this, "bookmarks.list"),
+        /**
+         * @description Remove bookmark from a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/bookmarks.remove `bookmarks.remove` API reference}.
+         */
+        remove: bindApiCall(this, "bookmarks.remove")
+      };
+      blocks = {
+        /**
+         * @description Validates blocks, messages, and views Block Kit JSON payloads.
+         * @see {@link https://docs.slack.dev/reference/methods/blocks.validate `blocks.validate` API reference}.
+         */
+        validate: bindApiCallWithOptionalArgument(this, "blocks.validate")
+      };
+      bots = {
+        /**
+         * @description Gets information about a bot user.
+         * @see {@link https://docs.slack.dev/reference/methods/bots.info `bots.info` API reference}.
+         */
+        info: bindApiCallWithOptionalArgument(this, "bots.info")
+      };
+      calls = {
+        /**
+         * @description Registers a new Call.
+         * @see {@link https://docs.slack.dev/reference/methods/calls.add `calls.add` API reference}.
+         */
+        add: bindApiCall(this, "calls.add"),
+        /**
+         * @description Ends a Call.
+         * @see {@link https://docs.slack.dev/reference/methods/calls.end `calls.end` API reference}.
+         */
+        end: bindApiCall(this, "calls.end"),
+        /**
+         * @description Returns information about a Call.
+         * @see {@link https://docs.slack.dev/reference/methods/calls.info `calls.info` API reference}.
+         */
+        info: bindApiCall(this, "calls.info"),
+        /**
+         * @description Updates information about a Call.
+         * @see {@link https://docs.slack.dev/reference/methods/calls.update `calls.update` API reference}.
+         */
+        update: bindApiCall(this, "calls.update"),
+        participants: {
+          /**
+           * @description Registers new participants added to a Call.
+           * @see {@link https://docs.slack.dev/reference/methods/calls.participants.add `calls.participants.add` API reference}.
+           */
+          add: bindApiCall(this, "calls.participants.add"),
+          remove: bindApiCall(this, "calls.participants.remove")
+        }
+      };
+      canvases = {
+        access: {
+          /**
+           * @description Remove access to a canvas for specified entities.
+           * @see {@link https://docs.slack.dev/reference/methods/canvases.access.delete `canvases.access.delete` API reference}.
+           */
+          delete: bindApiCall(this, "canvases.access.delete"),
+          /**
+           * @description Sets the access level to a canvas for specified entities.
+           * @see {@link https://docs.slack.dev/reference/methods/canvases.access.set `canvases.access.set` API reference}.
+           */
+          set: bindApiCall(this, "canvases.access.set")
+        },
+        /**
+         * @description Create Canvas for a user.
+         * @see {@link https://docs.slack.dev/reference/methods/canvases.create `canvases.create` API reference}.
+         */
+        create: bindApiCallWithOptionalArgument(this, "canvases.create"),
+        /**
+         * @description Deletes a canvas.
+         * @see {@link https://docs.slack.dev/reference/methods/canvases.delete `canvases.delete` API reference}.
+         */
+        delete: bindApiCall(this, "canvases.delete"),
+        /**
+         * @description Update an existing canvas.
+         * @see {@link https://docs.slack.dev/reference/methods/canvases.edit `canvases.edit` API reference}.
+         */
+        edit: bindApiCall(this, "canvases.edit"),
+        sections: {
+          /**
+           * @description Find sections matching the provided criteria.
+           * @see {@link https://docs.slack.dev/reference/methods/canvases.sections.lookup `canvases.sections.lookup` API reference}.
+           */
+          lookup: bindApiCall(this, "canvases.sections.lookup")
+        }
+      };
+      chat = {
+        /**
+         * @description Appends text to an existing streaming conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.appendStream `chat.appendStream` API reference}.
+         */
+        appendStream: bindApiCall(this, "chat.appendStream"),
+        /**
+         * @description Deletes a message.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.delete `chat.delete` API reference}.
+         */
+        delete: bindApiCall(this, "chat.delete"),
+        /**
+         * @description Deletes a pending scheduled message from the queue.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.deleteScheduledMessage `chat.deleteScheduledMessage` API reference}.
+         */
+        deleteScheduledMessage: bindApiCall(this, "chat.deleteScheduledMessage"),
+        /**
+         * @description Retrieve a permalink URL for a specific extant message.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.getPermalink `chat.getPermalink` API reference}.
+         */
+        getPermalink: bindApiCall(this, "chat.getPermalink"),
+        /**
+         * @description Share a me message into a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.meMessage `chat.meMessage` API reference}.
+         */
+        meMessage: bindApiCall(this, "chat.meMessage"),
+        /**
+         * @description Sends an ephemeral message to a user in a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.postEphemeral `chat.postEphemeral` API reference}.
+         */
+        postEphemeral: bindApiCall(this, "chat.postEphemeral"),
+        /**
+         * @description Sends a message to a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.postMessage `chat.postMessage` API reference}.
+         */
+        postMessage: bindApiCall(this, "chat.postMessage"),
+        /**
+         * @description Schedules a message to be sent to a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.scheduleMessage `chat.scheduleMessage` API reference}.
+         */
+        scheduleMessage: bindApiCall(this, "chat.scheduleMessage"),
+        scheduledMessages: {
+          /**
+           * @description Returns a list of scheduled messages.
+           * @see {@link https://docs.slack.dev/reference/methods/chat.scheduledMessages.list `chat.scheduledMessages.list` API reference}.
+           */
+          list: bindApiCallWithOptionalArgument(this, "chat.scheduledMessages.list")
+        },
+        /**
+         * @description Starts a new streaming conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.startStream `chat.startStream` API reference}.
+         */
+        startStream: bindApiCall(this, "chat.startStream"),
+        /**
+         * @description Stops a streaming conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.stopStream `chat.stopStream` API reference}.
+         */
+        stopStream: bindApiCall(this, "chat.stopStream"),
+        /**
+         * @description Provide custom unfurl behavior for user-posted URLs.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.unfurl `chat.unfurl` API reference}.
+         */
+        unfurl: bindApiCall(this, "chat.unfurl"),
+        /**
+         * @description Updates a message.
+         * @see {@link https://docs.slack.dev/reference/methods/chat.update `chat.update` API reference}.
+         */
+        update: bindApiCall(this, "chat.update")
+      };
+      conversations = {
+        /**
+         * @description Accepts an invitation to a Slack Connect channel.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.acceptSharedInvite `conversations.acceptSharedInvite` API reference}.
+         */
+        acceptSharedInvite: bindApiCall(this, "conversations.acceptSharedInvite"),
+        /**
+         * @description Approves an invitation to a Slack Connect channel.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.approveSharedInvite `conversations.approveSharedInvite` API reference}.
+         */
+        approveSharedInvite: bindApiCall(this, "conversations.approveSharedInvite"),
+        /**
+         * @description Archives a conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.archive `conversations.archive` API reference}.
+         */
+        archive: bindApiCall(this, "conversations.archive"),
+        canvases: {
+          /**
+           * @description Create a Channel Canvas for a channel.
+           * @see {@link https://docs.slack.dev/reference/methods/conversations.canvases.create `conversations.canvases.create` API reference}.
+           */
+          create: bindApiCall(this, "conversations.canvases.create")
+        },
+        /**
+         * @description Closes a direct message or multi-person direct message.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.close `conversations.close` API reference}.
+         */
+        close: bindApiCall(this, "conversations.close"),
+        /**
+         * @description Initiates a public or private channel-based conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.create `conversations.create` API reference}.
+         */
+        create: bindApiCall(this, "conversations.create"),
+        /**
+         * @description Declines an invitation to a Slack Connect channel.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.declineSharedInvite `conversations.declineSharedInvite` API reference}.
+         */
+        declineSharedInvite: bindApiCall(this, "conversations.declineSharedInvite"),
+        externalInvitePermissions: {
+          /**
+           * @description Convert a team in a shared channel from an External Limited channel to a fully shared Slack
+           * Connect channel or vice versa.
+           * @see {@link https://docs.slack.dev/reference/methods/conversations.externalInvitePermissions.set `conversations.externalInvitePermissions.set` API reference}.
+           */
+          set: bindApiCall(this, "conversations.externalInvitePermissions.set")
+        },
+        /**
+         * @description Fetches a conversation's history of messages and events.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.history `conversations.history` API reference}.
+         */
+        history: bindApiCall(this, "conversations.history"),
+        /**
+         * @description Retrieve information about a conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.info `conversations.info` API reference}.
+         */
+        info: bindApiCall(this, "conversations.info"),
+        /**
+         * @description Invites users to a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.invite `conversations.invite` API reference}.
+         */
+        invite: bindApiCall(this, "conversations.invite"),
+        /**
+         * @description Sends an invitation to a Slack Connect channel.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.inviteShared `conversations.inviteShared` API reference}.
+         */
+        inviteShared: bindApiCall(this, "conversations.inviteShared"),
+        /**
+         * @description Joins an existing conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.join `conversations.join` API reference}.
+         */
+        join: bindApiCall(this, "conversations.join"),
+        /**
+         * @description Removes a user from a conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.kick `conversations.kick` API reference}.
+         */
+        kick: bindApiCall(this, "conversations.kick"),
+        /**
+         * @description Leaves a conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.leave `conversations.leave` API reference}.
+         */
+        leave: bindApiCall(this, "conversations.leave"),
+        /**
+         * @description List all channels in a Slack team.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.list `conversations.list` API reference}.
+         */
+        list: bindApiCallWithOptionalArgument(this, "conversations.list"),
+        /**
+         * @description Lists shared channel invites that have been generated or received but have not been approved by
+         * all parties.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.listConnectInvites `conversations.listConnectInvites` API reference}.
+         */
+        listConnectInvites: bindApiCallWithOptionalArgument(this, "conversations.listConnectInvites"),
+        /**
+         * @description Sets the read cursor in a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.mark `conversations.mark` API reference}.
+         */
+        mark: bindApiCall(this, "conversations.mark"),
+        /**
+         * @description Retrieve members of a conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.members `conversations.members` API reference}.
+         */
+        members: bindApiCall(this, "conversations.members"),
+        /**
+         * @description Opens or resumes a direct message or multi-person direct message.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.open `conversations.open` API reference}.
+         */
+        open: bindApiCall(this, "conversations.open"),
+        /**
+         * @description Renames a conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.rename `conversations.rename` API reference}.
+         */
+        rename: bindApiCall(this, "conversations.rename"),
+        /**
+         * @description Retrieve a thread of messages posted to a conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.replies `conversations.replies` API reference}.
+         */
+        replies: bindApiCall(this, "conversations.replies"),
+        requestSharedInvite: {
+          /**
+           * @description Approves a request to add an external user to a channel and sends them a Slack Connect invite.
+           * @see {@link https://docs.slack.dev/reference/methods/conversations.requestSharedInvite.approve `conversations.requestSharedInvite.approve` API reference}.
+           */
+          approve: bindApiCall(this, "conversations.requestSharedInvite.approve"),
+          /**
+           * @description Denies a request to invite an external user to a channel.
+           * @see {@link https://docs.slack.dev/reference/methods/conversations.requestSharedInvite.deny `conversations.requestSharedInvite.deny` API reference}.
+           */
+          deny: bindApiCall(this, "conversations.requestSharedInvite.deny"),
+          /**
+           * @description Lists requests to add external users to channels with ability to filter.
+           * @see {@link https://docs.slack.dev/reference/methods/conversations.requestSharedInvite.list `conversations.requestSharedInvite.list` API reference}.
+           */
+          list: bindApiCallWithOptionalArgument(this, "conversations.requestSharedInvite.list")
+        },
+        /**
+         * @description Sets the purpose for a conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.setPurpose `conversations.setPurpose` API reference}.
+         */
+        setPurpose: bindApiCall(this, "conversations.setPurpose"),
+        /**
+         * @description Sets the topic for a conversation.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.setTopic `conversations.setTopic` API reference}.
+         */
+        setTopic: bindApiCall(this, "conversations.setTopic"),
+        /**
+         * @description Reverses conversation archival.
+         * @see {@link https://docs.slack.dev/reference/methods/conversations.unarchive `conversations.unarchive` API reference}.
+         */
+        unarchive: bindApiCall(this, "conversations.unarchive")
+      };
+      dialog = {
+        /**
+         * @description Open a dialog with a user.
+         * @see {@link https://docs.slack.dev/reference/methods/dialog.open `dialog.open` API reference}.
+         */
+        open: bindApiCall(this, "dialog.open")
+      };
+      dnd = {
+        /**
+         * @description Ends the current user's Do Not Disturb session immediately.
+         * @see {@link https://docs.slack.dev/reference/methods/dnd.endDnd `dnd.endDnd` API reference}.
+         */
+        endDnd: bindApiCallWithOptionalArgument(this, "dnd.endDnd"),
+        /**
+         * @description Ends the current user's snooze mode immediately.
+         * @see {@link https://docs.slack.dev/reference/methods/dnd.endSnooze `dnd.endSnooze` API reference}.
+         */
+        endSnooze: bindApiCallWithOptionalArgument(this, "dnd.endSnooze"),
+        /**
+         * @description Retrieves a user's current Do Not Disturb status.
+         * @see {@link https://docs.slack.dev/reference/methods/dnd.info `dnd.info` API reference}.
+         */
+        info: bindApiCallWithOptionalArgument(this, "dnd.info"),
+        /**
+         * @description Turns on Do Not Disturb mode for the current user, or changes its duration.
+         * @see {@link https://docs.slack.dev/reference/methods/dnd.setSnooze `dnd.setSnooze` API reference}.
+         */
+        setSnooze: bindApiCall(this, "dnd.setSnooze"),
+        /**
+         * @description Retrieves the Do Not Disturb status for up to 50 users on a team.
+         * @see {@link https://docs.slack.dev/reference/methods/dnd.teamInfo `dnd.teamInfo` API reference}.
+         */
+        teamInfo: bindApiCall(this, "dnd.teamInfo")
+      };
+      emoji = {
+        /**
+         * @description Lists custom emoji for a team.
+         * @see {@link https://docs.slack.dev/reference/methods/emoji.list `emoji.list` API reference}.
+         */
+        list: bindApiCallWithOptionalArgument(this, "emoji.list")
+      };
+      entity = {
+        /**
+         * @description Provide information about the entity to be displayed in the flexpane.
+         * @see {@link https://docs.slack.dev/reference/methods/entity.presentDetails}
+         */
+        presentDetails: bindApiCall(this, "entity.presentDetails")
+      };
+      files = {
+        /**
+         * @description Finishes an upload started with {@link https://docs.slack.dev/reference/methods/files.getUploadURLExternal `files.getUploadURLExternal`}.
+         * @see {@link https://docs.slack.dev/reference/methods/files.completeUploadExternal `files.completeUploadExternal` API reference}.
+         */
+        completeUploadExternal: bindApiCall(this, "files.completeUploadExternal"),
+        /**
+         * @description Deletes a file.
+         * @see {@link https://docs.slack.dev/reference/methods/files.delete `files.delete` API reference}.
+         */
+        delete: bindApiCall(this, "files.delete"),
+        /**
+         * @description Gets a URL for an edge external file upload.
+         * @see {@link https://docs.slack.dev/reference/methods/files.getUploadURLExternal `files.getUploadURLExternal` API reference}.
+         */
+        getUploadURLExternal: bindApiCall(this, "files.getUploadURLExternal"),
+        /**
+         * @description Gets information about a file.
+         * @see {@link https://docs.slack.dev/reference/methods/files.info `files.info` API reference}.
+         */
+        info: bindApiCall(this, "files.info"),
+        /**
+         * @description List files for a team, in a channel, or from a user with applied filters.
+         * @see {@link https://docs.slack.dev/reference/methods/files.list `files.list` API reference}.
+         */
+        list: bindApiCall(this, "files.list"),
+        /**
+         * @description Revokes public/external sharing access for a file.
+         * @see {@link https://docs.slack.dev/reference/methods/files.revokePublicURL `files.revokePublicURL` API reference}.
+         */
+        revokePublicURL: bindApiCall(this, "files.revokePublicURL"),
+        /**
+         * @description Enables a file for public/external sharing.
+         * @see {@link https://docs.slack.dev/reference/methods/files.sharedPublicURL `files.sharedPublicURL` API reference}.
+         */
+        sharedPublicURL: bindApiCall(this, "files.sharedPublicURL"),
+        /**
+         * @description Custom method to support a new way of uploading files to Slack.
+         * Supports a single file upload
+         * Supply:
+         * - (required) single file or content
+         * - (optional) channel, alt_text, snippet_type,
+         * Supports multiple file uploads
+         * Supply:
+         * - multiple upload_files
+         * Will try to honor both single file or content data supplied as well
+         * as multiple file uploads property.
+         * @see {@link https://docs.slack.dev/tools/node-slack-sdk/web-api/#upload-a-file `@slack/web-api` Upload a file documentation}.
+         */
+        uploadV2: bindFilesUploadV2(this),
+        comments: {
+          /**
+           * @description Deletes an existing comment on a file.
+           * @see {@link https://docs.slack.dev/reference/methods/files.comments.delete `files.comments.delete` API reference}.
+           */
+          delete: bindApiCall(this, "files.comments.delete")
+        },
+        remote: {
+          /**
+           * @description Adds a file from a remote service.
+           * @see {@link https://docs.slack.dev/reference/methods/files.remote.add `files.remote.add` API reference}.
+           */
+          add: bindApiCall(this, "files.remote.add"),
+          /**
+           * @description Retrieve information about a remote file added to Slack.
+           * @see {@link https://docs.slack.dev/reference/methods/files.remote.info `files.remote.info` API reference}.
+           */
+          info: bindApiCall(this, "files.remote.info"),
+          /**
+           * @description List remote files added to Slack.
+           * @see {@link https://docs.slack.dev/reference/methods/files.remote.list `files.remote.list` API reference}.
+           */
+          list: bindApiCall(this, "files.remote.list"),
+          /**
+           * @description Remove a remote file.
+           * @see {@link https://docs.slack.dev/reference/methods/files.remote.remove `files.remote.remove` API reference}.
+           */
+          remove: bindApiCall(this, "files.remote.remove"),
+          /**
+           * @description Share a remote file into a channel.
+           * @see {@link https://docs.slack.dev/reference/methods/files.remote.share `files.remote.share` API reference}.
+           */
+          share: bindApiCall(this, "files.remote.share"),
+          /**
+           * @description Updates an existing remote file.
+           * @see {@link https://docs.slack.dev/reference/methods/files.remote.update `files.remote.update` API reference}.
+           */
+          update: bindApiCall(this, "files.remote.update")
+        }
+      };
+      functions = {
+        /**
+         * @description Signal the failure to execute a Custom Function.
+         * @see {@link https://docs.slack.dev/reference/methods/functions.completeError `functions.completeError` API reference}.
+         */
+        completeError: bindApiCall(this, "functions.completeError"),
+        /**
+         * @description Signal the successful completion of a Custom Function.
+         * @see {@link https://docs.slack.dev/reference/methods/functions.completeSuccess `functions.completeSuccess` API reference}.
+         */
+        completeSuccess: bindApiCall(this, "functions.completeSuccess")
+      };
+      migration = {
+        /**
+         * @description For Enterprise Grid workspaces, map local user IDs to global user IDs.
+         * @see {@link https://docs.slack.dev/reference/methods/migration.exchange `migration.exchange` API reference}.
+         */
+        exchange: bindApiCall(this, "migration.exchange")
+      };
+      oauth = {
+        /**
+         * @description Exchanges a temporary OAuth verifier code for an access token.
+         * @deprecated This is a legacy method only used by classic Slack apps. Use `oauth.v2.access` for new Slack apps.
+         * @see {@link https://docs.slack.dev/reference/methods/oauth.access `oauth.access` API reference}.
+         */
+        access: bindApiCall(this, "oauth.access"),
+        v2: {
+          /**
+           * @description Exchanges a temporary OAuth verifier code for an access token.
+           * @see {@link https://docs.slack.dev/reference/methods/oauth.v2.access `oauth.v2.access` API reference}.
+           */
+          access: bindApiCall(this, "oauth.v2.access"),
+          /**
+           * @description Exchanges a legacy access token for a new expiring access token and refresh token.
+           * @see {@link https://docs.slack.dev/reference/methods/oauth.v2.exchange `oauth.v2.exchange` API reference}.
+           */
+          exchange: bindApiCall(this, "oauth.v2.exchange")
+        }
+      };
+      openid = {
+        connect: {
+          /**
+           * @description Exchanges a temporary OAuth verifier code for an access token for {@link https://docs.slack.dev/authentication/sign-in-with-slack Sign in with Slack}.
+           * @see {@link https://docs.slack.dev/reference/methods/openid.connect.token `openid.connect.token` API reference}.
+           */
+          token: bindApiCall(this, "openid.connect.token"),
+          /**
+           * @description Get the identity of a user who has authorized {@link https://docs.slack.dev/authentication/sign-in-with-slack Sign in with Slack}.
+           * @see {@link https://docs.slack.dev/reference/methods/openid.connect.userInfo `openid.connect.userInfo` API reference}.
+           */
+          userInfo: bindApiCallWithOptionalArgument(this, "openid.connect.userInfo")
+        }
+      };
+      pins = {
+        /**
+         * @description Pins an item to a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/pins.add `pins.add` API reference}.
+         */
+        add: bindApiCall(this, "pins.add"),
+        /**
+         * @description Lists items pinned to a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/pins.list `pins.list` API reference}.
+         */
+        list: bindApiCall(this, "pins.list"),
+        /**
+         * @description Un-pins an item from a channel.
+         * @see {@link https://docs.slack.dev/reference/methods/pins.remove `pins.remove` API reference}.
+         */
+        remove: bindApiCall(this, "pins.remove")
+      };
+      reactions = {
+        /**
+         * @description Adds a reaction to an item.
+         * @see {@link https://docs.slack.dev/reference/methods/reactions.add `reactions.add` API reference}.
+         */
+        add: bindApiCall(this, "reactions.add"),
+        /**
+         * @description Gets reactions for an item.
+         * @see {@link https://docs.slack.dev/reference/methods/reactions.get `reactions.get` API reference}.
+         */
+        get: bindApiCall(this, "reactions.get"),
+        /**
+         * @description List reactions made by a user.
+         * @see {@link https://docs.slack.dev/reference/methods/reactions.list `reactions.list` API reference}.
+         */
+        list: bindApiCallWithOptionalArgument(this, "reactions.list"),
+        /**
+         * @description Removes a reaction from an item.
+         * @see {@link https://docs.slack.dev/reference/methods/reactions.remove `reactions.remove` API reference}.
+         */
+        remove: bindApiCall(this, "reactions.remove")
+      };
+      // TODO: keep tabs on reminders APIs, may be deprecated once Later list APIs land
+      // See: https://docs.slack.dev/changelog/2023-07-its-later-already-for-stars-and-reminders
+      reminders = {
+        /**
+         * @description Creates a reminder.
+         * @see {@link https://docs.slack.dev/reference/methods/reminders.add `reminders.add` API reference}.
+         */
+        add: bindApiCall(this, "reminders.add"),
+        /**
+         * @description Marks a reminder as complete.
+         * @see {@link https://docs.slack.dev/reference/methods/reminders.complete `reminders.complete` API reference}.
+         */
+        complete: bindApiCall(this, "reminders.complete"),
+        /**
+         * @description Deletes a reminder.
+         * @see {@link https://docs.slack.dev/reference/methods/reminders.delete `reminders.delete` API reference}.
+         */
+        delete: bindApiCall(this, "reminders.delete"),
+        /**
+         * @description Gets information about a reminder.
+         * @see {@link https://docs.slack.dev/reference/methods/reminders.info `reminders.info` API reference}.
+         */
+        info: bindApiCall(this, "reminders.info"),
+        /**
+         * @description Lists all reminders created by or for a given user.
+         * @see {@link https://docs.slack.dev/reference/methods/reminders.list `reminders.list` API reference}.
+         */
+        list: bindApiCallWithOptionalArgument(this, "reminders.list")
+      };
+      rtm = {
+        /**
+         * @description Starts a Real Time Messaging session.
+         * @see {@link https://docs.slack.dev/reference/methods/rtm.connect `rtm.connect` API reference}.
+         */
+        connect: bindApiCallWithOptionalArgument(this, "rtm.connect")
+      };
+      search = {
+        /**
+         * @description Searches for messages and files matching a query.
+         * @see {@link https://docs.slack.dev/reference/methods/search.all search.all` API reference}.
+         */
+        all: bindApiCall(this, "search.all"),
+        /**
+         * @description Searches for files matching a query.
+         * @see {@link https://docs.slack.dev/reference/methods/search.files search.files` API reference}.
+         */
+        files: bindApiCall(this, "search.files"),
+        /**
+         * @description Searches for messages matching a query.
+         * @see {@link https://docs.slack.dev/reference/methods/search.messages search.messages` API reference}.
+         */
+        messages: bindApiCall(this, "search.messages")
+      };
+      slackLists = {
+        access: {
+          /**
+           * @description Delete access for specified entities.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.access.delete `slackLists.access.delete` API reference}.
+           */
+          delete: bindApiCall(this, "slackLists.access.delete"),
+          /**
+           * @description Set access level for specified entities.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.access.set `slackLists.access.set` API reference}.
+           */
+          set: bindApiCall(this, "slackLists.access.set")
+        },
+        /**
+         * @description Create a List.
+         * @see {@link https://docs.slack.dev/reference/methods/slackLists.create `slackLists.create` API reference}.
+         */
+        create: bindApiCall(this, "slackLists.create"),
+        download: {
+          /**
+           * @description Get download job status.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.download.get `slackLists.download.get` API reference}.
+           */
+          get: bindApiCall(this, "slackLists.download.get"),
+          /**
+           * @description Start a download job for a list.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.download.start `slackLists.download.start` API reference}.
+           */
+          start: bindApiCall(this, "slackLists.download.start")
+        },
+        items: {
+          /**
+           * @description Create a list item.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.items.create `slackLists.items.create` API reference}.
+           */
+          create: bindApiCall(this, "slackLists.items.create"),
+          /**
+           * @description Delete a list item.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.items.delete `slackLists.items.delete` API reference}.
+           */
+          delete: bindApiCall(this, "slackLists.items.delete"),
+          /**
+           * @description Delete multiple list items.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.items.deleteMultiple `slackLists.items.deleteMultiple` API reference}.
+           */
+          deleteMultiple: bindApiCall(this, "slackLists.items.deleteMultiple"),
+          /**
+           * @description Get info about a list item.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.items.info `slackLists.items.info` API reference}.
+           */
+          info: bindApiCall(this, "slackLists.items.info"),
+          /**
+           * @description Get records from a List.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.items.list `slackLists.items.list` API reference}.
+           */
+          list: bindApiCall(this, "slackLists.items.list"),
+          /**
+           * @description Update a list item.
+           * @see {@link https://docs.slack.dev/reference/methods/slackLists.items.update `slackLists.items.update` API reference}.
+           */
+          update: bindApiCall(this, "slackLists.items.update")
+        },
+        /**
+         * @description Update a list.
+         * @see {@link https://docs.slack.dev/reference/methods/slackLists.update `slackLists.update` API reference}.
+         */
+        update: bindApiCall(this, "slackLists.update")
+      };
+      team = {
+        /**
+         * @description Gets the access logs for the current team.
+         * @see {@link https://docs.slack.dev/reference/methods/team.accessLogs `team.accessLogs` API reference}.
+         */
+        accessLogs: bindApiCallWithOptionalArgument(this, "team.accessLogs"),
+        /**
+         * @description Gets billable users information for the current team.
+         * @see {@link https://docs.slack.dev/reference/methods/team.billableInfo `team.billableInfo` API reference}.
+         */
+        billableInfo: bindApiCallWithOptionalArgument(this, "team.billableInfo"),
+        billing: {
+          /**
+           * @description Reads a workspace's billing plan information.
+           * @see {@link https://docs.slack.dev/reference/methods/team.billing.info `team.billing.info` API reference}.
+           */
+          info: bindApiCall(this, "team.billing.info")
+        },
+        externalTeams: {
+          /**
+           * @description Disconnect an external organization.
+           * @see {@link https://docs.slack.dev/reference/methods/team.externalTeams.disconnect `team.externalTeams.disconnect` API reference}.
+           */
+          disconnect: bindApiCall(this, "team.externalTeams.disconnect"),
+          /**
+           * @description Returns a list of all the external teams connected and details about the connection.
+           * @see {@link https://docs.slack.dev/reference/methods/team.externalTeams.list `team.externalTeams.list` API reference}.
+           */
+          list: bindApiCall(this, "team.externalTeams.list")
+        },
+        /**
+         * @description Gets information about the current team.
+         * @see {@link https://docs.slack.dev/reference/methods/team.info `team.info` API reference}.
+         */
+        info: bindApiCallWithOptionalArgument(this, "team.info"),
+        /**
+         * @description Gets the integration logs for the current team.
+         * @see {@link https://docs.slack.dev/reference/methods/team.integrationLogs `team.integrationLogs` API reference}.
+         */
+        integrationLogs: bindApiCallWithOptionalArgument(this, "team.integrationLogs"),
+        preferences: {
+          /**
+           * @description Retrieve a list of a workspace's team preferences.
+           * @see {@link https://docs.slack.dev/reference/methods/team.preferences.list `team.preferences.list` API reference}.
+           */
+          list: bindApiCallWithOptionalArgument(this, "team.preferences.list")
+        },
+        profile: {
+          /**
+           * @description Retrieve a team's profile.
+           * @see {@link https://docs.slack.dev/reference/methods/team.profile.get `team.profile.get` API reference}.
+           */
+          get: bindApiCallWithOptionalArgument(this, "team.profile.get")
+        }
+      };
+      tooling = {
+        tokens: {
+          /**
+           * @description Exchanges a refresh token for a new app configuration token.
+           * @see {@link https://docs.slack.dev/reference/methods/tooling.tokens.rotate `tooling.tokens.rotate` API reference}.
+           */
+          rotate: bindApiCall(this, "tooling.tokens.rotate")
+        }
+      };
+      usergroups = {
+        /**
+         * @description Create a User Group.
+         * @see {@link https://docs.slack.dev/reference/methods/usergroups.create `usergroups.create` API reference}.
+         */
+        create: bindApiCall(this, "usergroups.create"),
+        /**
+         * @description Disable an existing User Group.
+         * @see {@link https://docs.slack.dev/reference/methods/usergroups.disable `usergroups.disable` API reference}.
+         */
+        disable: bindApiCall(this, "usergroups.disable"),
+        /**
+         * @description Enable an existing User Group.
+         * @see {@link https://docs.slack.dev/reference/methods/usergroups.enable `usergroups.enable` API reference}.
+         */
+        enable: bindApiCall(this, "usergroups.enable"),
+        /**
+         * @description List all User Groups for a team.
+         * @see {@link https://docs.slack.dev/reference/methods/usergroups.list `usergroups.list` API reference}.
+         */
+        list: bindApiCallWithOptionalArgument(this, "usergroups.list"),
+        /**
+         * @description Update an existing User Group.
+         * @see {@link https://docs.slack.dev/reference/methods/usergroups.update `usergroups.update` API reference}.
+         */
+        update: bindApiCall(this, "usergroups.update"),
+        users: {
+          /**
+           * @description List all users in a User Group.
+           * @see {@link https://docs.slack.dev/reference/methods/usergroups.users.list `usergroups.users.list` API reference}.
+           */
+          list: bindApiCall(this, "usergroups.users.list"),
+          /**
+           * @description Update the list of users in a User Group.
+           * @see {@link https://docs.slack.dev/reference/methods/usergroups.users.update `usergroups.users.update` API reference}.
+           */
+          update: bindApiCall(this, "usergroups.users.update")
+        }
+      };
+      users = {
+        /**
+         * @description List conversations the calling user may access.
+         * @see {@link https://docs.slack.dev/reference/methods/users.conversations `users.conversations` API reference}.
+         */
+        conversations: bindApiCall(this, "users.conversations"),
+        /**
+         * @description Delete the user profile photo.
+         * @see {@link https://docs.slack.dev/reference/methods/users.deletePhoto `users.deletePhoto` API reference}.
+         */
+        deletePhoto: bindApiCall(this, "users.deletePhoto"),
+        discoverableContacts: {
+          /**
+           * @description Lookup an email address to see if someone is on Slack.
+           * @see {@link https://docs.slack.dev/reference/methods/users.discoverableContacts.lookup `users.discoverableContacts.lookup` API reference}.
+           */
+          lookup: bindApiCall(this, "users.discoverableContacts.lookup")
+        },
+        /**
+         * @description Gets user presence information.
+         * @see {@link https://docs.slack.dev/reference/methods/users.getPresence `users.getPresence` API reference}.
+         */
+        getPresence: bindApiCall(this, "users.getPresence"),
+        /**
+         * @description Get a user's identity.
+         * @see {@link https://docs.slack.dev/reference/methods/users.identity `users.identity` API reference}.
+         */
+        identity: bindApiCall(this, "users.identity"),
+        /**
+         * @description Gets information about a user.
+         * @see {@link https://docs.slack.dev/reference/methods/users.info `users.info` API reference}.
+         */
+        info: bindApiCall(this, "users.info"),
+        /**
+         * @description Lists all users in a Slack team.
+         * @see {@link https://docs.slack.dev/reference/methods/users.list `users.list` API reference}.
+         */
+        list: bindApiCall(this, "users.list"),
+        /**
+         * @description Find a user with an email address.
+         * @see {@link https://docs.slack.dev/reference/methods/users.lookupByEmail `users.lookupByEmail` API reference}.
+         */
+        lookupByEmail: bindApiCall(this, "users.lookupByEmail"),
+        /**
+         * @description Set the user profile photo.
+         * @see {@link https://docs.slack.dev/reference/methods/users.setPhoto `users.setPhoto` API reference}.
+         */
+        setPhoto: bindApiCall(this, "users.setPhoto"),
+        /**
+         * @description Manually sets user presence.
+         * @see {@link https://docs.slack.dev/reference/methods/users.setPresence `users.setPresence` API reference}.
+         */
+        setPresence: bindApiCall(this, "users.setPresence"),
+        profile: {
+          /**
+           * @description Retrieve a user's profile information, including their custom status.
+           * @see {@link https://docs.slack.dev/reference/methods/users.profile.get `users.profile.get` API reference}.
+           */
+          get: bindApiCall(this, "users.profile.get"),
+          /**
+           * @description Set a user's profile information, including custom status.
+           * @see {@link https://docs.slack.dev/reference/methods/users.profile.set `users.profile.set` API reference}.
+           */
+          set: bindApiCall(this, "users.profile.set")
+        }
+      };
+      views = {
+        /**
+         * @description Open a view for a user.
+         * @see {@link https://docs.slack.dev/reference/methods/views.open `views.open` API reference}.
+         */
+        open: bindApiCall(this, "views.open"),
+        /**
+         * @description Publish a static view for a user.
+         * @see {@link https://docs.slack.dev/reference/methods/views.publish `views.publish` API reference}.
+         */
+        publish: bindApiCall(this, "views.publish"),
+        /**
+         * @description Push a view onto the stack of a root view.
+         * @see {@link https://docs.slack.dev/reference/methods/views.push `views.push` API reference}.
+         */
+        push: bindApiCall(this, "views.push"),
+        /**
+         * @description Update an existing view.
+         * @see {@link https://docs.slack.dev/reference/methods/views.update `views.update` API reference}.
+         */
+        update: bindApiCall(this, "views.update")
+      };
+      // ------------------
+      // Deprecated methods
+      // ------------------
+      // TODO: breaking changes for future majors:
+      // - stars.* methods are marked as deprecated; once Later has APIs, these will see an official sunsetting timeline
+      stars = {
+        /**
+         * @description Save an item for later. Formerly known as adding a star.
+         * @deprecated Stars can still be added but they can no longer be viewed or interacted with by end-users.
+         * See {@link https://docs.slack.dev/changelog/2023-07-its-later-already-for-stars-and-reminders our post on stars and the Later list}.
+         * @see {@link https://docs.slack.dev/reference/methods/stars.add `stars.add` API reference}.
+         */
+        add: bindApiCall(this, "stars.add"),
+        /**
+         * @description List a user's saved items, formerly known as stars.
+         * @deprecated Stars can still be listed but they can no longer be viewed or interacted with by end-users.
+         * See {@link https://docs.slack.dev/changelog/2023-07-its-later-already-for-stars-and-reminders our post on stars and the Later list}.
+         * @see {@link https://docs.slack.dev/reference/methods/stars.list `stars.list` API reference}.
+         */
+        list: bindApiCall(this, "stars.list"),
+        /**
+         * @description Remove a saved item from a user's saved items, formerly known as stars.
+         * @deprecated Stars can still be removed but they can no longer be viewed or interacted with by end-users.
+         * See {@link https://docs.slack.dev/changelog/2023-07-its-later-already-for-stars-and-reminders our post on stars and the Later list}.
+         * @see {@link https://docs.slack.dev/reference/methods/stars.remove `stars.remove` API reference}.
+         */
+        remove: bindApiCall(this, "stars.remove")
+      };
+      workflows = {
+        featured: {
+          /**
+           * @description Add featured workflows to a channel.
+           * @see {@link https://docs.slack.dev/reference/methods/workflows.featured.add `workflows.featured.add` API reference}.
+           */
+          add: bindApiCall(this, "workflows.featured.add"),
+          /**
+           * @description List the featured workflows for specified channels.
+           * @see {@link https://docs.slack.dev/reference/methods/workflows.featured.list `workflows.featured.list` API reference}.
+           */
+          list: bindApiCall(this, "workflows.featured.list"),
+          /**
+           * @description Remove featured workflows from a channel.
+           * @see {@link https://docs.slack.dev/reference/methods/workflows.featured.remove `workflows.featured.remove` API reference}.
+           */
+          remove: bindApiCall(this, "workflows.featured.remove"),
+          /**
+           * @description Set featured workflows for a channel.
+           * @see {@link https://docs.slack.dev/reference/methods/workflows.featured.set `workflows.featured.set` API reference}.
+           */
+          set: bindApiCall(this, "workflows.featured.set")
+        }
+      };
+    };
+    exports.Methods = Methods;
+    __exportStar(require_dist5(), exports);
+  }
+});
+
+// node_modules/@slack/web-api/dist/WebClient.js
+var require_WebClient = __commonJS({
+  "node_modules/@slack/web-api/dist/WebClient.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o, v) {
+      Object.defineProperty(o, "default", { enumerable: true, value: v });
+    }) : function(o, v) {
+      o["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || /* @__PURE__ */ (function() {
+      var ownKeys5 = function(o) {
+        ownKeys5 = Object.getOwnPropertyNames || function(o2) {
+          var ar = [];
+          for (var k in o2) if (Object.prototype.hasOwnProperty.call(o2, k)) ar[ar.length] = k;
+          return ar;
+        };
+        return ownKeys5(o);
+      };
+      return function(mod4) {
+        if (mod4 && mod4.__esModule) return mod4;
+        var result2 = {};
+        if (mod4 != null) {
+          for (var k = ownKeys5(mod4), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result2, mod4, k[i]);
+        }
+        __setModuleDefault(result2, mod4);
+        return result2;
+      };
+    })();
+    var __importDefault = exports && exports.__importDefault || function(mod4) {
+      return mod4 && mod4.__esModule ? mod4 : { "default": mod4 };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.WebClient = exports.WebClientEvent = void 0;
+    exports.buildThreadTsWarningMessage = buildThreadTsWarningMessage;
+    var node_path_1 = __require("node:path");
+    var node_querystring_1 = __require("node:querystring");
+    var node_util_1 = __require("node:util");
+    var node_zlib_1 = __importDefault(__require("node:zlib"));
+    var p_queue_1 = __importDefault(require_dist4());
+    var p_retry_1 = __importStar(require_p_retry());
+    var chat_stream_1 = require_chat_stream();
+    var errors_1 = require_errors3();
+    var file_upload_1 = require_file_upload();
+    var helpers_1 = __importDefault(require_helpers());
+    var instrument_1 = require_instrument();
+    var logger_1 = require_logger();
+    var methods_1 = require_methods();
+    var retry_policies_1 = require_retry_policies();
+    var defaultFilename = "Untitled";
+    var defaultPageSize = 200;
+    var noopPageReducer = () => void 0;
+    var WebClientEvent;
+    (function(WebClientEvent2) {
+      WebClientEvent2["RATE_LIMITED"] = "rate_limited";
+    })(WebClientEvent || (exports.WebClientEvent = WebClientEvent = {}));
+    var WebClient = class _WebClient extends methods_1.Methods {
+      /**
+       * The base URL for reaching Slack's Web API. Consider changing this value for testing purposes.
+       */
+      slackApiUrl;
+      /**
+       * Authentication and authorization token for accessing Slack Web API (usually begins with `xoxp` or `xoxb`)
+       */
+      token;
+      /**
+       * Configuration for retry operations. See {@link https://github.com/tim-kos/node-retry|node-retry} for more details.
+       */
+      retryConfig;
+      /**
+       * Queue of requests in which a maximum of {@link WebClientOptions.maxRequestConcurrency} can concurrently be
+       * in-flight.
+       */
+      requestQueue;
+      /**
+       * The fetch function used for HTTP requests
+       */
+      fetchFn;
+      /**
+       * Request timeout in milliseconds
+       */
+      timeout;
+      /**
+       * Default headers sent with every request
+       */
+      defaultHeaders;
+      /**
+       * Preference for immediately rejecting API calls which result in a rate-limited response
+       */
+      rejectRateLimitedCalls;
+      /**
+       * The name used to prefix all logging generated from this object
+       */
+      static loggerName = "WebClient";
+      /**
+       * This object's logger instance
+       */
+      logger;
+      /**
+       * This object's teamId value
+       */
+      teamId;
+      allowAbsoluteUrls;
+      /**
+       * @param token - An API token to authenticate/authorize with Slack (usually start with `xoxp`, `xoxb`)
+       * @param {Object} [webClientOptions] - Configuration options.
+       */
+      constructor(token, { slackApiUrl = "https://slack.com/api/", logger = void 0, logLevel = void 0, maxRequestConcurrency = 100, retryConfig = retry_policies_1.tenRetriesInAboutThirtyMinutes, fetch: fetch2 = void 0, timeout = 0, rejectRateLimitedCalls = false, headers = {}, teamId = void 0, allowAbsoluteUrls = true } = {}) {
+        super();
+        this.token = token;
+        this.slackApiUrl = slackApiUrl;
+        if (!this.slackApiUrl.endsWith("/")) {
+          this.slackApiUrl += "/";
+        }
+        this.retryConfig = retryConfig;
+        this.requestQueue = new p_queue_1.default({ concurrency: maxRequestConcurrency });
+        this.rejectRateLimitedCalls = rejectRateLimitedCalls;
+        this.teamId = teamId;
+        this.allowAbsoluteUrls = allowAbsoluteUrls;
+        if (typeof logger !== "undefined") {
+          this.logger = logger;
+          if (typeof logLevel !== "undefined") {
+            this.logger.debug("The logLevel given to WebClient was ignored as you also gave logger");
+          }
+        } else {
+          this.logger = (0, logger_1.getLogger)(_WebClient.loggerName, logLevel ?? logger_1.LogLevel.INFO, logger);
+        }
+        if (this.token && !headers.Authorization)
+          headers.Authorization = `Bearer ${this.token}`;
+        this.fetchFn = fetch2 ?? globalThis.fetch;
+        this.timeout = timeout;
+        this.defaultHeaders = { "User-Agent": (0, instrument_1.getUserAgent)(), Accept: "application/json", ...headers };
+        this.logger.debug("initialized");
+      }
+      /**
+       * Generic method for calling a Web API method
+       * @param method - the Web API method to call {@link https://docs.slack.dev/reference/methods}
+       * @param options - arguments for the Web API method
+       */
+      async apiCall(method, options = {}) {
+        this.logger.debug(`apiCall('${method}') start`);
+        warnDeprecations(method, this.logger);
+        warnIfFallbackIsMissing(method, this.logger, options);
+        warnIfThreadTsIsNotString(method, this.logger, options);
+        if (typeof options === "string" || typeof options === "number" || typeof options === "boolean") {
+          throw new TypeError(`Expected an options argument but instead received a ${typeof options}`);
+        }
+        if (method === "files.uploadV2")
+          return this.filesUploadV2(options);
+        const headers = {};
+        if (options.token)
+          headers.Authorization = `Bearer ${options.token}`;
+        const url2 = this.deriveRequestUrl(method);
+        const response = await this.makeRequest(url2, {
+          team_id: this.teamId,
+          ...options
+        }, headers);
+        const result2 = await this.buildResult(response);
+        this.logger.debug(`http request result: ${JSON.stringify(redact(result2))}`);
+        if (result2.response_metadata !== void 0 && result2.response_metadata.warnings !== void 0) {
+          result2.response_metadata.warnings.forEach(this.logger.warn.bind(this.logger));
+        }
+        if (result2.response_metadata !== void 0 && result2.response_metadata.messages !== void 0) {
+          for (const msg of result2.response_metadata.messages) {
+            const errReg = /\[ERROR\](.*)/;
+            const warnReg = /\[WARN\](.*)/;
+            if (errReg.test(msg)) {
+              const errMatch = msg.match(errReg);
+              if (errMatch != null) {
+                this.logger.error(errMatch[1].trim());
+              }
+            } else if (warnReg.test(msg)) {
+              const warnMatch = msg.match(warnReg);
+              if (warnMatch != null) {
+                this.logger.warn(warnMatch[1].trim());
+              }
+            }
+          }
+        }
+        if (!result2.ok && response.headers.get("content-type") !== "application/gzip") {
+          throw new errors_1.WebAPIPlatformError(result2);
+        }
+        if ("ok" in result2 && result2.ok === false) {
+          throw new errors_1.WebAPIPlatformError(result2);
+        }
+        this.logger.debug(`apiCall('${method}') end`);
+        return result2;
+      }
+      paginate(method, options, shouldStop, reduce) {
+        const pageSize = (() => {
+          if (options !== void 0 && typeof options.limit === "number") {
+            const { limit } = options;
+            options.limit = void 0;
+            return limit;
+          }
+          return defaultPageSize;
+        })();
+        async function* generatePages() {
+          let result2;
+          let paginationOptions = {
+            limit: pageSize
+          };
+          if (options !== void 0 && options.cursor !== void 0) {
+            paginationOptions.cursor = options.cursor;
+          }
+          while (result2 === void 0 || paginationOptions !== void 0) {
+            result2 = await this.apiCall(method, Object.assign(options !== void 0 ? options : {}, paginationOptions));
+            yield result2;
+            paginationOptions = paginationOptionsForNextPage(result2, pageSize);
+          }
+        }
+        if (shouldStop === void 0) {
+          return generatePages.call(this);
+        }
+        const pageReducer = reduce !== void 0 ? reduce : noopPageReducer;
+        let index = 0;
+        return (async () => {
+          const pageIterator = generatePages.call(this);
+          const firstIteratorResult = await pageIterator.next(void 0);
+          const firstPage = firstIteratorResult.value;
+          let accumulator = pageReducer(void 0, firstPage, index);
+          index += 1;
+          if (shouldStop(firstPage)) {
+            return accumulator;
+          }
+          for await (const page of pageIterator) {
+            accumulator = pageReducer(accumulator, page, index);
+            if (shouldStop(page)) {
+              return accumulator;
+            }
+            index += 1;
+          }
+          return accumulator;
+        })();
+      }
+      /**
+       * Stream markdown text into a conversation.
+       *
+       * @description The "chatStream" method starts a new chat stream in a conversation that can be appended to. After appending an entire message, the stream can be stopped with concluding arguments such as "blocks" for gathering feedback.
+       *
+       * The "markdown_text" content is appended to a buffer before being sent to the recipient, with a default buffer size of "256" characters. Setting the "buffer_size" value to a smaller number sends more frequent updates for the same amount of characters, but might reach rate limits more often.
+       *
+       * @example
+       * const streamer = client.chatStream({
+       *   channel: "C0123456789",
+       *   thread_ts: "1700000001.123456",
+       *   recipient_team_id: "T0123456789",
+       *   recipient_user_id: "U0123456789",
+       * });
+       * await streamer.append({
+       *   markdown_text: "**hello wo",
+       * });
+       * await streamer.append({
+       *   markdown_text: "rld!**",
+       * });
+       * await streamer.stop();
+       *
+       * @see {@link https://docs.slack.dev/reference/methods/chat.startStream}
+       * @see {@link https://docs.slack.dev/reference/methods/chat.appendStream}
+       * @see {@link https://docs.slack.dev/reference/methods/chat.stopStream}
+       */
+      chatStream(params) {
+        const { buffer_size, ...args } = params;
+        const options = {
+          buffer_size
+        };
+        return new chat_stream_1.ChatStreamer(this, this.logger, args, options);
+      }
+      /**
+       * This wrapper method provides an easy way to upload files using the following endpoints:
+       *
+       * **#1**: For each file submitted with this method, submit filenames
+       * and file metadata to {@link https://docs.slack.dev/reference/methods/files.getuploadurlexternal files.getUploadURLExternal} to request a URL to
+       * which to send the file data to and an id for the file
+       *
+       * **#2**: for each returned file `upload_url`, upload corresponding file to
+       * URLs returned from step 1 (e.g. https://files.slack.com/upload/v1/...\")
+       *
+       * **#3**: Complete uploads {@link https://docs.slack.dev/reference/methods/files.completeuploadexternal files.completeUploadExternal}
+       * @param options
+       */
+      async filesUploadV2(options) {
+        this.logger.debug("files.uploadV2() start");
+        const fileUploads = await this.getAllFileUploads(options);
+        const fileUploadsURLRes = await this.fetchAllUploadURLExternal(fileUploads);
+        fileUploadsURLRes.forEach((res, idx) => {
+          fileUploads[idx].upload_url = res.upload_url;
+          fileUploads[idx].file_id = res.file_id;
+        });
+        await this.postFileUploadsToExternalURL(fileUploads, options);
+        const completion = await this.completeFileUploads(fileUploads);
+        return { ok: true, files: completion };
+      }
+      /**
+       * For each file submitted with this method, submits filenames
+       * and file metadata to files.getUploadURLExternal to request a URL to
+       * which to send the file data to and an id for the file
+       * @param fileUploads
+       */
+      async fetchAllUploadURLExternal(fileUploads) {
+        return Promise.all(fileUploads.map((upload) => {
+          const options = {
+            filename: upload.filename,
+            length: upload.length,
+            alt_text: upload.alt_text,
+            snippet_type: upload.snippet_type
+          };
+          if ("token" in upload) {
+            options.token = upload.token;
+          }
+          return this.files.getUploadURLExternal(options);
+        }));
+      }
+      /**
+       * Complete uploads.
+       * @param fileUploads
+       * @returns
+       */
+      async completeFileUploads(fileUploads) {
+        const toComplete = Object.values((0, file_upload_1.getAllFileUploadsToComplete)(fileUploads));
+        return Promise.all(toComplete.map((job) => this.files.completeUploadExternal(job)));
+      }
+      /**
+       * for each returned file upload URL, upload corresponding file
+       * @param fileUploads
+       * @returns
+       */
+      async postFileUploadsToExternalURL(fileUploads, options) {
+        return Promise.all(fileUploads.map(async (upload) => {
+          const { upload_url, file_id, filename, data } = upload;
+          const body = data;
+          if (upload_url) {
+            const headers = {};
+            if (options.token)
+              headers.Authorization = `Bearer ${options.token}`;
+            const uploadRes = await this.makeRequest(upload_url, {
+              body
+            }, headers);
+            if (uploadRes.status !== 200) {
+              return Promise.reject(Error(`Failed to upload file (id:${file_id}, filename: ${filename})`));
+            }
+            const responseBody = await uploadRes.text();
+            const returnData = { ok: true, body: responseBody };
+            return Promise.resolve(returnData);
+          }
+          return Promise.reject(Error(`No upload url found for file (id: ${file_id}, filename: ${filename}`));
+        }));
+      }
+      /**
+       * @param options All file uploads arguments
+       * @returns An array of file upload entries
+       */
+      async getAllFileUploads(options) {
+        let fileUploads = [];
+        if ("file" in options || "content" in options) {
+          fileUploads.push(await (0, file_upload_1.getFileUploadJob)(options, this.logger));
+        }
+        if ("file_uploads" in options) {
+          fileUploads = fileUploads.concat(await (0, file_upload_1.getMultipleFileUploadJobs)(options, this.logger));
+        }
+        return fileUploads;
+      }
+      /**
+       * Low-level function to make a single API request. handles queuing, retries, and http-level errors
+       */
+      async makeRequest(url2, body, headers = {}) {
+        const task = () => this.requestQueue.add(async () => {
+          if (url2.endsWith("/apps.event.authorizations.list")) {
+            body.token = void 0;
+          }
+          this.logger.debug(`http request url: ${url2}`);
+          this.logger.debug(`http request body: ${JSON.stringify(redact(body))}`);
+          const { serializedBody, contentHeaders } = this.serializeBody(body);
+          const allHeaders = { ...this.defaultHeaders, ...contentHeaders, ...headers };
+          this.logger.debug(`http request headers: ${JSON.stringify(redact(allHeaders))}`);
+          const signal = this.timeout > 0 ? AbortSignal.timeout(this.timeout) : void 0;
+          try {
+            const response = await this.fetchFn(url2, {
+              method: "POST",
+              headers: allHeaders,
+              body: serializedBody,
+              redirect: "error",
+              signal
+            });
+            this.logger.debug("http response received");
+            if (response.status === 429) {
+              const retrySec = parseRetryHeaders(response);
+              if (retrySec !== void 0) {
+                this.emit(WebClientEvent.RATE_LIMITED, retrySec, { url: url2, body });
+                if (this.rejectRateLimitedCalls) {
+                  throw new p_retry_1.AbortError(new errors_1.WebAPIRateLimitedError(retrySec));
+                }
+                this.logger.info(`API Call failed due to rate limiting. Will retry in ${retrySec} seconds.`);
+                this.requestQueue.pause();
+                await (0, helpers_1.default)(retrySec * 1e3);
+                this.requestQueue.start();
+                throw new Error(`A rate limit was exceeded (url: ${url2}, retry-after: ${retrySec})`);
+              }
+              throw new p_retry_1.AbortError(new Error(`Retry header did not contain a valid timeout (url: ${url2}, retry-after header: ${response.headers.get("retry-after")})`));
+            }
+            if (response.status !== 200) {
+              const responseBody = await response.text();
+              throw new errors_1.WebAPIHTTPError(response.status, response.statusText, Object.fromEntries(response.headers.entries()), responseBody);
+            }
+            return response;
+          } catch (error63) {
+            if (error63 instanceof p_retry_1.AbortError) {
+              throw error63;
+            }
+            if (error63 instanceof errors_1.SlackError) {
+              throw error63;
+            }
+            const message = error63 instanceof Error ? error63.message : String(error63);
+            this.logger.warn("http request failed", message);
+            throw new errors_1.WebAPIRequestError(error63 instanceof Error ? error63 : new Error(String(error63)));
+          }
+        });
+        return (0, p_retry_1.default)(task, this.retryConfig);
+      }
+      /**
+       * Get the complete request URL for the provided URL.
+       * @param url - The resource to POST to. Either a Slack API method or absolute URL.
+       */
+      deriveRequestUrl(url2) {
+        const isAbsoluteURL = url2.startsWith("https://") || url2.startsWith("http://");
+        if (isAbsoluteURL && this.allowAbsoluteUrls) {
+          return url2;
+        }
+        return `${this.slackApiUrl}${url2}`;
+      }
+      /**
+       * Transforms a key-value object into a serialized body suitable for fetch.
+       * Flattens complex objects into JSON-encoded strings, detects binary content,
+       * and returns either a FormData (for binary uploads) or a URL-encoded string,
+       * along with any content-type headers that should be set.
+       */
+      serializeBody(data) {
+        let containsBinaryData = false;
+        const flattened = Object.entries(data).map(([key, value]) => {
+          if (value === void 0 || value === null) {
+            return [];
+          }
+          let serializedValue = value;
+          if (Buffer.isBuffer(value)) {
+            containsBinaryData = true;
+          } else if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+            serializedValue = JSON.stringify(value);
+          }
+          return [key, serializedValue];
+        });
+        if (containsBinaryData) {
+          this.logger.debug("Request arguments contain binary data");
+          const form = new FormData();
+          for (const [key, value] of flattened) {
+            if (key === void 0 || value === void 0)
+              continue;
+            if (Buffer.isBuffer(value)) {
+              const streamOrBuffer = value;
+              let filename = defaultFilename;
+              if (typeof streamOrBuffer.name === "string") {
+                filename = (0, node_path_1.basename)(streamOrBuffer.name);
+              } else if (typeof streamOrBuffer.path === "string") {
+                filename = (0, node_path_1.basename)(streamOrBuffer.path);
+              }
+              form.append(key, new Blob([new Uint8Array(value)]), filename);
+            } else {
+              form.append(key, String(value));
+            }
+          }
+          return { serializedBody: form, contentHeaders: {} };
+        }
+        const initialValue = {};
+        const encoded = (0, node_querystring_1.stringify)(flattened.reduce((accumulator, [key, value]) => {
+          if (key !== void 0 && value !== void 0) {
+            accumulator[key] = value;
+          }
+          return accumulator;
+        }, initialValue));
+        return {
+          serializedBody: encoded,
+          contentHeaders: { "Content-Type": "application/x-www-form-urlencoded" }
+        };
+      }
+      /**
+       * Processes an HTTP response into a WebAPICallResult by performing JSON parsing on the body and merging relevant
+       * HTTP headers into the object.
+       * @param response - an http response
+       */
+      async buildResult(response) {
+        const contentType = response.headers.get("content-type");
+        const isGzipResponse = contentType === "application/gzip";
+        let data;
+        if (isGzipResponse) {
+          try {
+            const buffer = Buffer.from(await response.arrayBuffer());
+            const unzippedData = await new Promise((resolve4, reject) => {
+              node_zlib_1.default.unzip(buffer, (err, buf) => {
+                if (err) {
+                  return reject(err);
+                }
+                return resolve4(buf.toString().split("\n"));
+              });
+            });
+            const fileData = [];
+            if (Array.isArray(unzippedData)) {
+              for (const dataset of unzippedData) {
+                if (dataset && dataset.length > 0) {
+                  fileData.push(JSON.parse(dataset));
+                }
+              }
+            }
+            data = { file_data: fileData };
+          } catch (err) {
+            data = { ok: false, error: err };
+          }
+        } else if (!isGzipResponse && response.url.endsWith("/admin.analytics.getFile")) {
+          const buffer = await response.arrayBuffer();
+          data = JSON.parse(new node_util_1.TextDecoder().decode(buffer));
+        } else {
+          const text2 = await response.text();
+          try {
+            data = JSON.parse(text2);
+          } catch (_) {
+            data = { ok: false, error: text2 };
+          }
+        }
+        if (data.response_metadata === void 0) {
+          data.response_metadata = {};
+        }
+        const oauthScopes = response.headers.get("x-oauth-scopes");
+        if (oauthScopes !== null) {
+          data.response_metadata.scopes = oauthScopes.trim().split(/\s*,\s*/);
+        }
+        const acceptedOauthScopes = response.headers.get("x-accepted-oauth-scopes");
+        if (acceptedOauthScopes !== null) {
+          data.response_metadata.acceptedScopes = acceptedOauthScopes.trim().split(/\s*,\s*/);
+        }
+        const retrySec = parseRetryHeaders(response);
+        if (retrySec !== void 0) {
+          data.response_metadata.retryAfter = retrySec;
+        }
+        return data;
+      }
+    };
+    exports.WebClient = WebClient;
+    exports.default = WebClient;
+    function paginationOptionsForNextPage(previousResult, pageSize) {
+      if (previousResult !== void 0 && previousResult.response_metadata !== void 0 && previousResult.response_metadata.next_cursor !== void 0 && previousResult.response_metadata.next_cursor !== "") {
+        return {
+          limit: pageSize,
+          cursor: previousResult.response_metadata.next_cursor
+        };
+      }
+      return void 0;
+    }
+    function parseRetryHeaders(response) {
+      const retryAfterHeader = response.headers.get("retry-after");
+      if (retryAfterHeader !== null) {
+        const retryAfter = Number.parseInt(retryAfterHeader, 10);
+        if (!Number.isNaN(retryAfter)) {
+          return retryAfter;
+        }
+      }
+      return void 0;
+    }
+    function warnDeprecations(method, logger) {
+      const deprecatedMethods = ["oauth.access"];
+      const isDeprecated = deprecatedMethods.some((depMethod) => {
+        const re = new RegExp(`^${depMethod}`);
+        return re.test(method);
+      });
+      if (isDeprecated) {
+        logger.warn(`${method} is deprecated. Please check on https://docs.slack.dev/reference/methods for an alternative.`);
+      }
+    }
+    function warnIfFallbackIsMissing(method, logger, options) {
+      const targetMethods = ["chat.postEphemeral", "chat.postMessage", "chat.scheduleMessage"];
+      const isTargetMethod = targetMethods.includes(method);
+      const hasAttachments = (args) => Array.isArray(args.attachments) && args.attachments.length;
+      const missingAttachmentFallbackDetected = (args) => Array.isArray(args.attachments) && args.attachments.some((attachment) => !attachment.fallback || attachment.fallback.trim() === "");
+      const isEmptyText = (args) => (args.text === void 0 || args.text === null || args.text === "") && (args.markdown_text === void 0 || args.markdown === null || args.markdown_text === "");
+      const buildMissingTextWarning = () => `The top-level \`text\` argument is missing in the request payload for a ${method} call - It's a best practice to always provide a \`text\` argument when posting a message. The \`text\` is used in places where the content cannot be rendered such as: system push notifications, assistive technology such as screen readers, etc.`;
+      const buildMissingFallbackWarning = () => `Additionally, the attachment-level \`fallback\` argument is missing in the request payload for a ${method} call - To avoid this warning, it is recommended to always provide a top-level \`text\` argument when posting a message. Alternatively, you can provide an attachment-level \`fallback\` argument, though this is now considered a legacy field (see https://docs.slack.dev/legacy/legacy-messaging/legacy-secondary-message-attachments for more details).`;
+      if (isTargetMethod && typeof options === "object") {
+        if (hasAttachments(options)) {
+          if (missingAttachmentFallbackDetected(options) && isEmptyText(options)) {
+            logger.warn(buildMissingTextWarning());
+            logger.warn(buildMissingFallbackWarning());
+          }
+        } else if (isEmptyText(options)) {
+          logger.warn(buildMissingTextWarning());
+        }
+      }
+    }
+    function warnIfThreadTsIsNotString(method, logger, options) {
+      const targetMethods = ["chat.postEphemeral", "chat.postMessage", "chat.scheduleMessage"];
+      const isTargetMethod = targetMethods.includes(method);
+      if (isTargetMethod && options?.thread_ts !== void 0 && typeof options?.thread_ts !== "string") {
+        logger.warn(buildThreadTsWarningMessage(method));
+      }
+    }
+    function buildThreadTsWarningMessage(method) {
+      return `The given thread_ts value in the request payload for a ${method} call is a float value. We highly recommend using a string value instead.`;
+    }
+    function redact(body) {
+      const flattened = Object.entries(body).map(([key, value]) => {
+        if (value === void 0 || value === null) {
+          return [];
+        }
+        let serializedValue = value;
+        if (key.match(/.*token.*/) !== null || key.match(/[Aa]uthorization/)) {
+          serializedValue = "[[REDACTED]]";
+        }
+        if (Buffer.isBuffer(value)) {
+          serializedValue = "[[BINARY VALUE OMITTED]]";
+        } else if (typeof value === "object") {
+          serializedValue = redact(value);
+        }
+        return [key, serializedValue];
+      });
+      const initialValue = {};
+      return flattened.reduce((accumulator, [key, value]) => {
+        if (key !== void 0 && value !== void 0) {
+          accumulator[key] = value;
+        }
+        return accumulator;
+      }, initialValue);
+    }
+  }
+});
+
+// node_modules/@slack/web-api/dist/index.js
+var require_dist6 = __commonJS({
+  "node_modules/@slack/web-api/dist/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __exportStar = exports && exports.__exportStar || function(m, exports2) {
+      for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports2, p)) __createBinding(exports2, m, p);
+    };
+    var __importDefault = exports && exports.__importDefault || function(mod4) {
+      return mod4 && mod4.__esModule ? mod4 : { "default": mod4 };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.WebClientEvent = exports.WebClient = exports.ChatStreamer = exports.retryPolicies = exports.LogLevel = exports.addAppMetadata = exports.WebAPIRequestError = exports.WebAPIRateLimitedError = exports.WebAPIPlatformError = exports.WebAPIHTTPError = exports.WebAPIFileUploadReadFileDataError = exports.WebAPIFileUploadInvalidArgumentsError = exports.SlackError = exports.ErrorCode = void 0;
+    var errors_1 = require_errors3();
+    Object.defineProperty(exports, "ErrorCode", { enumerable: true, get: function() {
+      return errors_1.ErrorCode;
+    } });
+    Object.defineProperty(exports, "SlackError", { enumerable: true, get: function() {
+      return errors_1.SlackError;
+    } });
+    Object.defineProperty(exports, "WebAPIFileUploadInvalidArgumentsError", { enumerable: true, get: function() {
+      return errors_1.WebAPIFileUploadInvalidArgumentsError;
+    } });
+    Object.defineProperty(exports, "WebAPIFileUploadReadFileDataError", { enumerable: true, get: function() {
+      return errors_1.WebAPIFileUploadReadFileDataError;
+    } });
+    Object.defineProperty(exports, "WebAPIHTTPError", { enumerable: true, get: function() {
+      return errors_1.WebAPIHTTPError;
+    } });
+    Object.defineProperty(exports, "WebAPIPlatformError", { enumerable: true, get: function() {
+      return errors_1.WebAPIPlatformError;
+    } });
+    Object.defineProperty(exports, "WebAPIRateLimitedError", { enumerable: true, get: function() {
+      return errors_1.WebAPIRateLimitedError;
+    } });
+    Object.defineProperty(exports, "WebAPIRequestError", { enumerable: true, get: function() {
+      return errors_1.WebAPIRequestError;
+    } });
+    var instrument_1 = require_instrument();
+    Object.defineProperty(exports, "addAppMetadata", { enumerable: true, get: function() {
+      return instrument_1.addAppMetadata;
+    } });
+    var logger_1 = require_logger();
+    Object.defineProperty(exports, "LogLevel", { enumerable: true, get: function() {
+      return logger_1.LogLevel;
+    } });
+    var retry_policies_1 = require_retry_policies();
+    Object.defineProperty(exports, "retryPolicies", { enumerable: true, get: function() {
+      return __importDefault(retry_policies_1).default;
+    } });
+    __exportStar(require_request3(), exports);
+    __exportStar(require_response2(), exports);
+    var chat_stream_1 = require_chat_stream();
+    Object.defineProperty(exports, "ChatStreamer", { enumerable: true, get: function() {
+      return chat_stream_1.ChatStreamer;
+    } });
+    var WebClient_1 = require_WebClient();
+    Object.defineProperty(exports, "WebClient", { enumerable: true, get: function() {
+      return WebClient_1.WebClient;
+    } });
+    Object.defineProperty(exports, "WebClientEvent", { enumerable: true, get: function() {
+      return WebClient_1.WebClientEvent;
+    } });
+    __exportStar(require_methods(), exports);
   }
 });
 
@@ -38013,8 +42738,8 @@ function isDefined(value) {
 function isKeyOperator(operator) {
   return operator === ";" || operator === "&" || operator === "?";
 }
-function getValues(context, operator, key, modifier) {
-  var value = context[key], result2 = [];
+function getValues(context2, operator, key, modifier) {
+  var value = context2[key], result2 = [];
   if (isDefined(value) && value !== "") {
     if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
       value = value.toString();
@@ -38078,7 +42803,7 @@ function parseUrl(template) {
     expand: expand.bind(null, template)
   };
 }
-function expand(template, context) {
+function expand(template, context2) {
   var operators = ["+", "#", ".", "/", ";", "?", "&"];
   template = template.replace(
     /\{([^\{\}]+)\}|([^\{\}]+)/g,
@@ -38092,7 +42817,7 @@ function expand(template, context) {
         }
         expression.split(/,/g).forEach(function(variable) {
           var tmp = /([^:\*]*)(?::(\d+)|(\*))?/.exec(variable);
-          values.push(getValues(context, operator, tmp[1], tmp[2] || tmp[3]));
+          values.push(getValues(context2, operator, tmp[1], tmp[2] || tmp[3]));
         });
         if (operator && operator !== "+") {
           var separator = ",";
@@ -38602,7 +43327,7 @@ var isContextSourceSupported = () => {
   try {
     const result2 = JSON.parse(
       "1",
-      (_, __, context) => !!context?.source && context.source === "1"
+      (_, __, context2) => !!context2?.source && context2.source === "1"
     );
     featureCache.set(parseFingerprint, result2);
     return result2;
@@ -38611,26 +43336,26 @@ var isContextSourceSupported = () => {
     return false;
   }
 };
-var convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
+var convertMarkedBigIntsReviver = (key, value, context2, userReviver) => {
   const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
   if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
   const isNoiseValue = typeof value === "string" && noiseValue.test(value);
   if (isNoiseValue) return value.slice(0, -1);
   const hasUserReviver = typeof userReviver === "function";
   if (!hasUserReviver) return value;
-  return userReviver(key, value, context);
+  return userReviver(key, value, context2);
 };
 var JSONParseV2 = (text2, reviver) => {
-  return JSON.parse(text2, (key, value, context) => {
+  return JSON.parse(text2, (key, value, context2) => {
     const isNumber = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber && isOutOfBounds;
-    const isInt = context && intRegex.test(context.source);
+    const isInt = context2 && intRegex.test(context2.source);
     const isBigInt = isBigNumber && isInt;
-    if (isBigInt) return BigInt(context.source);
+    if (isBigInt) return BigInt(context2.source);
     const hasCustomReviver = typeof reviver === "function";
     if (!hasCustomReviver) return value;
-    return reviver(key, value, context);
+    return reviver(key, value, context2);
   });
 };
 var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
@@ -38701,7 +43426,7 @@ var JSONParse = (text2, reviver) => {
     const serializedData = serializeBigInts(text2);
     return originalParse(
       serializedData,
-      (key, value, context) => convertMarkedBigIntsReviver(key, value, context, reviver)
+      (key, value, context2) => convertMarkedBigIntsReviver(key, value, context2, reviver)
     );
   } catch (error63) {
     if (error63 instanceof RangeError) {
@@ -47073,14 +51798,14 @@ var memo = {
     var _a3;
     (_a3 = inst._zod).deferred ?? (_a3.deferred = []);
     inst._zod.deferred.push(() => {
-      const base = inst._zod.parse;
+      const base2 = inst._zod.parse;
       const wrapped = (payload, ctx) => {
         if (ctx.direction !== "backward" && isBackEdge(ctx, payload.value))
           throw new $ZodCyclicError();
-        return base(payload, ctx);
+        return base2(payload, ctx);
       };
       inst._zod.parse = wrapped;
-      if (inst._zod.run === base)
+      if (inst._zod.run === base2)
         inst._zod.run = wrapped;
     });
   },
@@ -47092,15 +51817,15 @@ var memo = {
     let lastBucket;
     (_a3 = inst._zod).deferred ?? (_a3.deferred = []);
     inst._zod.deferred.push(() => {
-      const base = inst._zod.parse;
+      const base2 = inst._zod.parse;
       const wrapped = (payload, ctx) => {
         if (isRecursiveInst === void 0) {
           const walked = isRecursive(inst, /* @__PURE__ */ new Set(), false);
           if (walked === NONE) {
-            inst._zod.parse = base;
+            inst._zod.parse = base2;
             if (inst._zod.run === wrapped)
-              inst._zod.run = base;
-            return base(payload, ctx);
+              inst._zod.run = base2;
+            return base2(payload, ctx);
           }
           if (walked === PROVEN || rechecked)
             isRecursiveInst = true;
@@ -47109,7 +51834,7 @@ var memo = {
         }
         const input2 = payload.value;
         if (!isRef(input2))
-          return base(payload, ctx);
+          return base2(payload, ctx);
         let state = ctx[STATE];
         if (!state) {
           state = { buckets: /* @__PURE__ */ new WeakMap(), backEdges: void 0 };
@@ -47138,7 +51863,7 @@ var memo = {
         }
         handoff = bucket;
         const depth = open2.length;
-        const result2 = base(payload, ctx);
+        const result2 = base2(payload, ctx);
         handoff = void 0;
         const entry = open2.length > depth ? open2.pop() : void 0;
         if (result2 instanceof Promise) {
@@ -47153,7 +51878,7 @@ var memo = {
         return result2;
       };
       inst._zod.parse = wrapped;
-      if (inst._zod.run === base)
+      if (inst._zod.run === base2)
         inst._zod.run = wrapped;
     });
   }
@@ -58494,8 +63219,8 @@ function rewriteKeyNames(ctx) {
       bySchema.set(entry.schema, entry);
   }
   const rewrites = /* @__PURE__ */ new Map();
-  for (const record4 of pendingRecords.get(ctx) ?? []) {
-    const seen = ctx.seen.get(record4);
+  for (const record5 of pendingRecords.get(ctx) ?? []) {
+    const seen = ctx.seen.get(record5);
     const names2 = (seen?.def ?? seen?.schema)?.propertyNames;
     if (!names2 || names2 === true || rewrites.has(names2))
       continue;
@@ -61640,8 +66365,8 @@ var httpExecutorSchema = external_exports.strictObject({
 });
 async function runHttp(config2, job, env) {
   const target = describeUrl(config2.url);
-  const secret = env.env[config2.secret_env];
-  if (secret === void 0 || secret === "") {
+  const secret2 = env.env[config2.secret_env];
+  if (secret2 === void 0 || secret2 === "") {
     return failed(
       "error",
       `environment variable ${config2.secret_env} is not set: it must hold the HMAC secret shared with ${target}. Interlock never sends an unsigned request; set ${config2.secret_env} for the executor (e.g. as a CI secret), or change secret_env in the executor config.`
@@ -61665,7 +66390,7 @@ async function runHttp(config2, job, env) {
   try {
     const response = await fetch(config2.url, {
       method: "POST",
-      headers: requestHeaders(config2, job, timestamp, signWebhook(secret, timestamp, body)),
+      headers: requestHeaders(config2, job, timestamp, signWebhook(secret2, timestamp, body)),
       body,
       redirect: "manual",
       signal
@@ -61712,8 +66437,8 @@ async function readCapped(response) {
   }
   return Buffer.concat(chunks).toString("utf8");
 }
-function signWebhook(secret, timestamp, body) {
-  return "sha256=" + createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex");
+function signWebhook(secret2, timestamp, body) {
+  return "sha256=" + createHmac("sha256", secret2).update(`${timestamp}.`).update(body).digest("hex");
 }
 function describeUrl(url2) {
   try {
@@ -61771,7 +66496,7 @@ async function runModule(config2, job, env) {
 }
 async function callWithTimeout(fn, job, timeoutSeconds) {
   const controller = new AbortController();
-  const context = {
+  const context2 = {
     requestId: job.requestId,
     action: job.action,
     resource: job.resource,
@@ -61784,7 +66509,7 @@ async function callWithTimeout(fn, job, timeoutSeconds) {
   });
   try {
     const value = await Promise.race([
-      Promise.resolve().then(() => fn(job.params, context)),
+      Promise.resolve().then(() => fn(job.params, context2)),
       deadline
     ]);
     if (value === TIMED_OUT) {
@@ -65325,15 +70050,15 @@ var wNAF = class {
     const { windows, windowSize } = calcWOpts(W, this.bits);
     const points = [];
     let p = point;
-    let base = p;
+    let base2 = p;
     for (let window2 = 0; window2 < windows; window2++) {
-      base = p;
-      points.push(base);
+      base2 = p;
+      points.push(base2);
       for (let i = 1; i < windowSize; i++) {
-        base = base.add(p);
-        points.push(base);
+        base2 = base2.add(p);
+        points.push(base2);
       }
-      p = base.double();
+      p = base2.double();
     }
     return points;
   }
@@ -68921,14 +73646,14 @@ var ScalarMultiplier = class {
     const windows = Math.ceil(bits / W) + 1;
     const half = 2 ** (W - 1);
     const comp = [];
-    let base = point;
+    let base2 = point;
     for (let w = 0; w < windows; w++) {
-      let acc = base;
+      let acc = base2;
       for (let i = 0; i < half; i++) {
         comp.push(acc);
-        acc = acc.add(base);
+        acc = acc.add(base2);
       }
-      base = comp[comp.length - 1].double();
+      base2 = comp[comp.length - 1].double();
     }
     return { W, bits, windows, comp };
   }
@@ -70981,9 +75706,9 @@ function hpkeContext(kemID, sharedSecret, info2) {
   ksContext[0] = 0;
   ksContext.set(pskIDHash, 1);
   ksContext.set(infoHash, 1 + pskIDHash.length);
-  const secret = hpkeLabeledExtract(suiteID, sharedSecret, "secret", new Uint8Array(0));
-  const key = hpkeLabeledExpand(suiteID, secret, "key", ksContext, 32);
-  const nonce = hpkeLabeledExpand(suiteID, secret, "base_nonce", ksContext, 12);
+  const secret2 = hpkeLabeledExtract(suiteID, sharedSecret, "secret", new Uint8Array(0));
+  const key = hpkeLabeledExpand(suiteID, secret2, "key", ksContext, 32);
+  const nonce = hpkeLabeledExpand(suiteID, secret2, "base_nonce", ksContext, 12);
   return { key, nonce };
 }
 function hpkeSuiteID(kemID) {
@@ -71103,12 +75828,12 @@ var X25519Recipient = class {
   async wrapFileKey(fileKey) {
     const ephemeral = randomBytes(32);
     const share = await scalarMultBase(ephemeral);
-    const secret = await scalarMult(ephemeral, this.recipient);
+    const secret2 = await scalarMult(ephemeral, this.recipient);
     const salt = new Uint8Array(share.length + this.recipient.length);
     salt.set(share);
     salt.set(this.recipient, share.length);
     const label = new TextEncoder().encode("age-encryption.org/v1/X25519");
-    const key = hkdf(sha256, secret, salt, label, 32);
+    const key = hkdf(sha256, secret2, salt, label, 32);
     return [new Stanza(["X25519", base64nopad.encode(share)], encryptFileKey(fileKey, key))];
   }
 };
@@ -71140,13 +75865,13 @@ var X25519Identity = class {
       if (share.length !== 32) {
         throw Error("invalid X25519 stanza");
       }
-      const secret = await scalarMult(this.identity, share);
+      const secret2 = await scalarMult(this.identity, share);
       const recipient = await this.recipient;
       const salt = new Uint8Array(share.length + recipient.length);
       salt.set(share);
       salt.set(recipient, share.length);
       const label = new TextEncoder().encode("age-encryption.org/v1/X25519");
-      const key = hkdf(sha256, secret, salt, label, 32);
+      const key = hkdf(sha256, secret2, salt, label, 32);
       const fileKey = decryptFileKey(s.body, key);
       if (fileKey !== null)
         return fileKey;
@@ -71678,6 +76403,17 @@ var EVENT_KINDS = [
   "expired",
   "withdrawn"
 ];
+var CHANNEL_SECRET_ROLES = [
+  "SLACK_TOKEN",
+  "TEAMS_WEBHOOK_URL",
+  "WEBHOOK_URL",
+  "WEBHOOK_SECRET"
+];
+function isChannelSecretName(name) {
+  return CHANNEL_SECRET_ROLES.some(
+    (role) => name === `INTERLOCK_${role}` || name.startsWith(`INTERLOCK_${role}_`)
+  );
+}
 var envName2 = (role) => external_exports.string().regex(
   new RegExp(`^INTERLOCK_${role}(?:_[A-Z0-9_]{1,80})?$`),
   `must name an environment variable INTERLOCK_${role} or INTERLOCK_${role}_<SUFFIX> (channel secrets never live in the config, and each variable serves one role)`
@@ -71735,6 +76471,19 @@ var notificationsConfigSchema = external_exports.strictObject({
     }
   });
 });
+function channelsFor(config2, subject, kind) {
+  const out2 = [];
+  const asked = new Set(
+    subject.groups.flatMap((g) => [g.name, ...g.owners]).map((s) => s.toLowerCase())
+  );
+  for (const route of config2.routes) {
+    if (route.events && !route.events.includes(kind)) continue;
+    if (route.risk && !route.risk.includes(subject.risk)) continue;
+    if (route.groups && !route.groups.some((g) => asked.has(g.toLowerCase()))) continue;
+    for (const c of route.channels) if (!out2.includes(c)) out2.push(c);
+  }
+  return out2;
+}
 
 // src/config/config.ts
 var personId = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "must be a lower-case login such as dana");
@@ -72988,18 +77737,18 @@ var Reader2 = class {
   /** A literal block scalar after `key: |` (clip) or `key: |-` (strip). */
   #literal(keyIndent, clip) {
     const lines = [];
-    let base = -1;
+    let base2 = -1;
     while (this.#at < this.#raw.length) {
       const raw = this.#raw[this.#at];
       let indent = 0;
       while (raw.charCodeAt(indent) === 32) indent++;
-      if (base < 0) {
+      if (base2 < 0) {
         if (indent <= keyIndent || indent === raw.length) out();
-        base = indent;
+        base2 = indent;
       } else if (indent === raw.length) {
         out();
-      } else if (indent < base) break;
-      lines.push(raw.slice(base));
+      } else if (indent < base2) break;
+      lines.push(raw.slice(base2));
       this.#at++;
     }
     if (lines.length === 0) out();
@@ -73089,9 +77838,9 @@ function requestRecord(id2, requestedAt, ev, sealed) {
   };
   return { ...body, digest: digestOf(body) };
 }
-function renderRequestFile(record4) {
+function renderRequestFile(record5) {
   const header = "# Interlock request. Values found sensitive are masked; the original params are sealed\n# to the executors below. Approve this by reviewing the pull request, not by editing it.\n";
-  return header + (0, import_yaml4.stringify)(record4, { lineWidth: 0, aliasDuplicateObjects: false });
+  return header + (0, import_yaml4.stringify)(record5, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 var requestFileSchema = external_exports.looseObject({
   interlock: external_exports.literal(REQUEST_FILE_VERSION),
@@ -73152,8 +77901,8 @@ function parseRequestFile(text2) {
 // src/evidence/time.ts
 var FILING_SKEW_MS = 5 * 6e4;
 var GIT_TIME_GRANULARITY_MS = 1e3;
-function filingTime(filedAt, record4, now) {
-  const ttl = Number.isFinite(record4.decision.ttl_seconds) ? Math.max(0, record4.decision.ttl_seconds) : 0;
+function filingTime(filedAt, record5, now) {
+  const ttl = Number.isFinite(record5.decision.ttl_seconds) ? Math.max(0, record5.decision.ttl_seconds) : 0;
   const expiresAt = new Date(filedAt.getTime() + ttl * 1e3);
   const problems = [];
   if (filedAt.getTime() > now.getTime() + FILING_SKEW_MS) {
@@ -73165,14 +77914,14 @@ function filingTime(filedAt, record4, now) {
     const d = Date.parse(stored) - expected.getTime();
     return Number.isFinite(d) && d >= 0 && d < GIT_TIME_GRANULARITY_MS;
   };
-  if (!agrees(record4.requested_at, filedAt)) {
+  if (!agrees(record5.requested_at, filedAt)) {
     problems.push(
-      `the request file says requested_at ${record4.requested_at}, but it was filed at ${filedAt.toISOString()}`
+      `the request file says requested_at ${record5.requested_at}, but it was filed at ${filedAt.toISOString()}`
     );
   }
-  if (!agrees(record4.expires_at, expiresAt)) {
+  if (!agrees(record5.expires_at, expiresAt)) {
     problems.push(
-      `the request file says expires_at ${record4.expires_at}, but filed at ${filedAt.toISOString()} with a TTL of ${ttl} s it expires at ${expiresAt.toISOString()}`
+      `the request file says expires_at ${record5.expires_at}, but filed at ${filedAt.toISOString()} with a TTL of ${ttl} s it expires at ${expiresAt.toISOString()}`
     );
   }
   return { filedAt, expiresAt, problems };
@@ -73224,6 +77973,21 @@ ${fence}`;
 function commitText(text2) {
   const line = visibleText(text2);
   return /^[\w-]+[ \t]*:(?!\/\/)/.test(line) ? `\u201C${line}\u201D` : line;
+}
+function slackText(text2) {
+  return visibleText(text2).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function slackBlock(text2) {
+  return visibleBlock(text2).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+var SLACK_BACKTICK = "\u02CB";
+function slackMrkdwnText(text2) {
+  const body = slackText(text2).replace(/`/g, SLACK_BACKTICK);
+  return `\`${body === "" ? " " : body}\``;
+}
+var AC_PUNCTUATION = /[!-/:-@[-`{-~]/g;
+function adaptiveCardText(text2) {
+  return visibleText(text2).replace(AC_PUNCTUATION, (c) => `\\${c}`);
 }
 
 // src/gate/snapshot.ts
@@ -73825,10 +78589,10 @@ function judgeEvidence(f, now) {
     const why = f.landed && "error" in f.landed.parse ? f.landed.parse.error : "the request file is missing";
     return { ok: false, reason: `cannot read the request file ${f.path}: ${why}` };
   }
-  const record4 = trusted.record;
-  const declared = record4.request.requester;
+  const record5 = trusted.record;
+  const declared = record5.request.requester;
   const auth2 = f.authentication;
-  const time3 = "at" in f.filed ? filingTime(f.filed.at, record4, now) : {
+  const time3 = "at" in f.filed ? filingTime(f.filed.at, record5, now) : {
     filedAt: /* @__PURE__ */ new Date(0),
     expiresAt: /* @__PURE__ */ new Date(0),
     problems: [`when ${f.id} was filed is not known (${f.filed.unknown})`]
@@ -73840,14 +78604,14 @@ function judgeEvidence(f, now) {
       path: f.path,
       requester: auth2.verified && auth2.requester ? auth2.requester : declared,
       authentication: auth2.verified ? { verified: true, signer: auth2.signer, detail: auth2.detail } : { verified: false, reason: auth2.reason },
-      decision: record4.decision,
+      decision: record5.decision,
       expiresAt: time3.expiresAt,
       ...f.withdrawal ? { withdrawn: true } : {},
       ...f.ignoredWithdrawals.length > 0 ? { ignoredWithdrawals: f.ignoredWithdrawals } : {},
       // What Interlock filed; "" when nothing vouches for a filing, which never matches.
       recordedDigest: original ? original.record.digest : "",
       // Byte-identical to what Interlock filed, or it is not the filed request.
-      actualDigest: landedDigest(f, record4.digest)
+      actualDigest: landedDigest(f, record5.digest)
     },
     proposal: f.proposal,
     reviews: f.reviews,
@@ -73858,11 +78622,11 @@ function judgeEvidence(f, now) {
   };
   let verdict = evaluateGate(snapshot);
   const base7 = f.base.slice(0, 7);
-  if (record4.decision.revision !== f.policy.revision) {
+  if (record5.decision.revision !== f.policy.revision) {
     verdict = refuse(
       verdict,
       "decision",
-      `the decision was made by policy ${short(record4.decision.revision)}, but the policy committed at ${base7} is ${short(f.policy.revision)}: the request was decided by a policy that is not the repository's (re-file it under the committed policy)`
+      `the decision was made by policy ${short(record5.decision.revision)}, but the policy committed at ${base7} is ${short(f.policy.revision)}: the request was decided by a policy that is not the repository's (re-file it under the committed policy)`
     );
   }
   for (const problem of time3.problems) verdict = refuse(verdict, "not-expired", problem);
@@ -73878,7 +78642,7 @@ function judgeEvidence(f, now) {
     satisfied: verdict.satisfied,
     verdict,
     snapshot,
-    record: record4,
+    record: record5,
     path: f.path,
     config: f.config,
     filedAt: time3.filedAt,
@@ -73973,7 +78737,7 @@ async function evidenceAtMerge(reader, m, opts2) {
     const why = landed && "error" in landed ? landed.error : "the request file is missing";
     return { ok: false, reason: `cannot read the request file ${path}: ${why}` };
   }
-  const record4 = trusted.record;
+  const record5 = trusted.record;
   if (baseline === void 0) {
     return {
       ok: false,
@@ -73983,7 +78747,7 @@ async function evidenceAtMerge(reader, m, opts2) {
   const directory = directoryOf(config2);
   const who = (name, email3) => resolvePrincipal(directory, email3)?.id ?? name;
   const people = await proposalPeople(reader, m.head, who);
-  const declared = record4.request.requester;
+  const declared = record5.request.requester;
   const auth2 = people.commits.has(baseline.oid) ? verifyRequestCommit(baseline.raw, declared, directory) : {
     verified: false,
     reason: `the filed commit ${baseline.oid.slice(0, 7)} is not part of the proposal`
@@ -74893,11 +79657,11 @@ var GitHubProposalContext = class {
   #compare() {
     return this.#once("compare", async () => {
       const { octokit, owner, repo } = this.#deps;
-      const { base, head } = this.#src.compare;
+      const { base: base2, head } = this.#src.compare;
       const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
         owner,
         repo,
-        basehead: `${base}...${head}`,
+        basehead: `${base2}...${head}`,
         per_page: 100
       });
       if (data.total_commits > data.commits.length) {
@@ -75125,9 +79889,9 @@ var GitHubForge = class {
    */
   openProposal(p) {
     return this.#op("openProposal", async () => {
-      const base = await this.#branchTip(this.defaultBranch);
+      const base2 = await this.#branchTip(this.defaultBranch);
       const branch = `${BRANCH_PREFIX}${p.id}`;
-      if (!await this.#createRef(`refs/heads/${branch}`, base.commit)) {
+      if (!await this.#createRef(`refs/heads/${branch}`, base2.commit)) {
         throw new Error(`branch ${branch} exists already`);
       }
       const date5 = p.date.toISOString();
@@ -75486,7 +80250,7 @@ id: ${id2}
         const committed = await this.#putNewFile(only, message, date5);
         if (committed !== void 0) return committed;
       }
-      for (let attempt = 0; attempt < 10; attempt++) {
+      for (let attempt2 = 0; attempt2 < 10; attempt2++) {
         const tip = await this.#branchTip(this.defaultBranch);
         const commit = await this.#commit({
           parent: tip.commit,
@@ -75786,7 +80550,7 @@ id: ${id2}
       email: this.#identity.email,
       date: date5.toISOString()
     };
-    for (let attempt = 0; attempt < 10; attempt++) {
+    for (let attempt2 = 0; attempt2 < 10; attempt2++) {
       try {
         const { data } = await this.#octokit.rest.repos.createOrUpdateFileContents({
           ...this.#r,
@@ -79702,25 +84466,25 @@ function scanBsn(text2, out2) {
   });
 }
 function scanAadhaar(text2, out2) {
-  const context = AADHAAR_CONTEXT_RE.test(text2);
+  const context2 = AADHAAR_CONTEXT_RE.test(text2);
   forEach(TWELVE_DIGITS_RE, text2, (m) => {
     const grouped = m[0].length === 14 && oneSeparatorKind(m[0]);
-    if ((grouped || context) && validAadhaar(digitsOf(m[0]))) {
+    if ((grouped || context2) && validAadhaar(digitsOf(m[0]))) {
       out2.push(m.index, m.index + m[0].length);
     }
   });
 }
 function scanItin(text2, out2) {
-  let context;
+  let context2;
   forEach(ITIN_RE, text2, (m) => {
-    if (m[0].length === 9 && !(context ??= ITIN_CONTEXT_RE.test(text2))) return;
+    if (m[0].length === 9 && !(context2 ??= ITIN_CONTEXT_RE.test(text2))) return;
     out2.push(m.index, m.index + m[0].length);
   });
 }
 function scanNhs(text2, out2) {
-  let context;
+  let context2;
   forEach(NHS_RE, text2, (m) => {
-    if (m[0].length === 10 && !(context ??= NHS_CONTEXT_RE.test(text2))) return;
+    if (m[0].length === 10 && !(context2 ??= NHS_CONTEXT_RE.test(text2))) return;
     if (validNhs(digitsOf(m[0]))) out2.push(m.index, m.index + m[0].length);
   });
 }
@@ -79860,8 +84624,8 @@ function covered(spans, start, end) {
   return false;
 }
 function payloadFinding(inner) {
-  const secret = inner.find((s) => s.kind === "secret");
-  const first = secret ?? inner[0];
+  const secret2 = inner.find((s) => s.kind === "secret");
+  const first = secret2 ?? inner[0];
   return { type: first.type, kind: first.kind };
 }
 function scanEncodedRuns(text2, spans, depth, detect) {
@@ -80514,7 +85278,9 @@ var KEYWORD_GROUPS = [
   // SIN_CONTEXT_RE.
   ["sin", "social insurance"],
   // BSN_CONTEXT_RE.
-  ["bsn", "burgerservicenummer", "sofinummer"]
+  ["bsn", "burgerservicenummer", "sofinummer"],
+  // OBFUSCATED_AT_RE: an address's "@" written out.
+  ["(at)", "[at]", "{at}", "<at>", " at ", " @ "]
 ];
 var KW_CREDENTIAL = 1 << 0;
 var KW_AWS_SECRET = 1 << 1;
@@ -80530,6 +85296,7 @@ var KW_CLI = 1 << 10;
 var KW_SIGNED_URL = 1 << 11;
 var KW_SIN = 1 << 12;
 var KW_BSN = 1 << 13;
+var KW_OBFUSCATED_AT = 1 << 14;
 var KW_ALL = (1 << KEYWORD_GROUPS.length) - 1;
 
 // src/masking/providers/gitleaks-rules.generated.ts
@@ -83127,13 +87894,13 @@ function keywordsIn(text2) {
   clearSeen(m, hits);
   return { rules: hits, groups: groups2 };
 }
-function allowed(rule, secret, match) {
-  if (rule.entropy > 0 && shannonEntropy(secret) < rule.entropy) return true;
-  const lower = secret.toLowerCase();
+function allowed(rule, secret2, match) {
+  if (rule.entropy > 0 && shannonEntropy(secret2) < rule.entropy) return true;
+  const lower = secret2.toLowerCase();
   if (GLOBAL_STOPWORDS.some((w) => lower.includes(w))) return true;
   if (rule.stopwords.some((w) => lower.includes(w))) return true;
-  if (GLOBAL_ALLOW.some((re) => re.test(secret))) return true;
-  if (rule.allow.some((re) => re.test(secret))) return true;
+  if (GLOBAL_ALLOW.some((re) => re.test(secret2))) return true;
+  if (rule.allow.some((re) => re.test(secret2))) return true;
   return rule.allowMatch.some((re) => re.test(match));
 }
 function secretRange(rule, m) {
@@ -83170,8 +87937,8 @@ function scanProviderTokens(text2, triggered) {
         }
       }
       if (range !== void 0 && range[1] > range[0]) {
-        const secret = text2.slice(range[0], range[1]);
-        if (!allowed(rule, secret, found[0])) {
+        const secret2 = text2.slice(range[0], range[1]);
+        if (!allowed(rule, secret2, found[0])) {
           hits.push({ type: rule.type, start: range[0], end: range[1] });
         }
       }
@@ -83223,6 +87990,7 @@ var DASH = 45;
 var COLON = 58;
 var SPACE = 32;
 var BACKSLASH = 92;
+var QUOTE = 34;
 var FEATURE_DIGIT = 1;
 var FEATURE_UPPER = 2;
 var FEATURE_LOWER = 4;
@@ -83500,14 +88268,87 @@ function localPartStart(text2, at) {
   while (start < at && text2.charCodeAt(start) === DOT) start++;
   return start < at ? start : -1;
 }
-function scanEmail(text2, out2) {
+function quotedLocalStart(text2, at) {
+  if (at < 2 || text2.charCodeAt(at - 1) !== QUOTE) return -1;
+  for (let i = at - 2; i >= 0 && at - 1 - i <= 65; i--) {
+    const c = text2.charCodeAt(i);
+    if (c === 10 || c === 13) return -1;
+    if (c === QUOTE && text2.charCodeAt(i - 1) !== BACKSLASH) return i < at - 2 ? i : -1;
+  }
+  return -1;
+}
+function scanEmail(text2, out2, f) {
+  if ((f.keywords & KW_OBFUSCATED_AT) !== 0) scanObfuscatedEmail(text2, out2);
+  if ((f.flags & (FEATURE_AT | FEATURE_DOT)) !== (FEATURE_AT | FEATURE_DOT)) return;
   forEachMatch(EMAIL_RE, text2, (m) => {
     const at = m.index;
     const matchEnd = at + m[0].length;
-    const start = localPartStart(text2, at);
+    const quoted = quotedLocalStart(text2, at);
+    const start = quoted >= 0 ? quoted : localPartStart(text2, at);
     const end = start < 0 ? -1 : domainEnd(text2, at + 1, matchEnd);
     if (end > 0 && text2.slice(start, at) !== "git") out2.push(start, end);
     return matchEnd;
+  });
+}
+var OBFUSCATED_AT_RE = /\s?(?:\(at\)|\[at\]|\{at\}|<at>)\s?| at | @ /gi;
+var OBFUSCATED_DOT_RE = /\s?(?:\(dot\)|\[dot\]|\{dot\}|<dot>)\s?| dot |\./iy;
+var OBFUSCATED_LABEL_RE = /[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?/y;
+var OBFUSCATED_DOT_BEFORE_RE = /(?:\s?(?:\(dot\)|\[dot\]|\{dot\}|<dot>)\s?| dot )$/i;
+function isPlainLocalChar(c) {
+  return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
+}
+function obfuscatedDomain(text2, from) {
+  let pos = from;
+  let labels = 0;
+  let spelled = false;
+  let last = "";
+  for (; ; ) {
+    OBFUSCATED_LABEL_RE.lastIndex = pos;
+    const label = OBFUSCATED_LABEL_RE.exec(text2);
+    if (label === null) break;
+    labels++;
+    last = label[0];
+    pos = OBFUSCATED_LABEL_RE.lastIndex;
+    if (labels >= 127) break;
+    OBFUSCATED_DOT_RE.lastIndex = pos;
+    const dot = OBFUSCATED_DOT_RE.exec(text2);
+    if (dot === null) break;
+    OBFUSCATED_LABEL_RE.lastIndex = OBFUSCATED_DOT_RE.lastIndex;
+    if (!OBFUSCATED_LABEL_RE.test(text2)) break;
+    if (dot[0] !== ".") spelled = true;
+    pos = OBFUSCATED_DOT_RE.lastIndex;
+  }
+  if (labels < 2 || !/^[A-Za-z]{2,63}$/.test(last)) return null;
+  return { end: pos, spelled };
+}
+function obfuscatedLocal(text2, end) {
+  let start = end;
+  let spelled = false;
+  for (let labels = 0; labels < 16; labels++) {
+    const labelEnd = start;
+    while (start > 0 && labelEnd - start < 64 && isPlainLocalChar(text2.charCodeAt(start - 1))) {
+      start--;
+    }
+    if (start === labelEnd) return null;
+    const before = OBFUSCATED_DOT_BEFORE_RE.exec(text2.slice(Math.max(0, start - 8), start));
+    if (before === null) break;
+    spelled = true;
+    start -= before[0].length;
+  }
+  while (start < end && text2.charCodeAt(start) === DOT) start++;
+  return start < end ? { start, spelled } : null;
+}
+function scanObfuscatedEmail(text2, out2) {
+  forEachMatch(OBFUSCATED_AT_RE, text2, (m) => {
+    const anchorEnd = m.index + m[0].length;
+    const bracketed = m[0].trim() !== "at" && m[0].trim() !== "@";
+    const local = obfuscatedLocal(text2, m.index);
+    const domain2 = local === null ? null : obfuscatedDomain(text2, anchorEnd);
+    if (local === null || domain2 === null) return anchorEnd;
+    const plainAt = m[0].trim().toLowerCase() === "at";
+    if (!bracketed && plainAt && !local.spelled && !domain2.spelled) return anchorEnd;
+    out2.push(local.start, domain2.end);
+    return domain2.end;
   });
 }
 var PHONE_INTL_RE = /(?<![\w+])\+[1-9][\d .()-]{6,22}\d(?: ?(?:x|ext\.?) ?\d{1,6}(?!\w))?/g;
@@ -83746,8 +88587,10 @@ function wholeSsn(text2, key) {
 var IPV4_RE = /(?<![\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)/g;
 var IPV6_RE = /:[0-9A-Fa-f]{0,4}:/g;
 function validIpv4(candidate) {
-  for (const octet of candidate.split(".")) {
-    if (octet.length > 1 && octet.startsWith("0")) return false;
+  const octets = candidate.split(".");
+  const padded = octets.every((o) => o.length === 3);
+  for (const octet of octets) {
+    if (!padded && octet.length > 1 && octet.startsWith("0")) return false;
     if (Number(octet) > 255) return false;
   }
   return true;
@@ -84326,10 +89169,17 @@ function scanKeyValueSecrets(text2, out2) {
       idEnd--;
     const name = text2.slice(idStart, idEnd);
     if (text2.charCodeAt(idStart - 1) === 91 && PLACEHOLDER_LABELS.has(name)) return idEnd;
-    const key = keyContext(name);
+    let key = keyContext(name);
+    if (!key.secretLike && name.toLowerCase() === "key" && text2.charCodeAt(idStart - 1) === SPACE) {
+      let ws = idStart - 1;
+      while (ws > 0 && idStart - 1 - ws < 12 && isAlnum(text2.charCodeAt(ws - 1))) ws--;
+      const qualifier = text2.slice(ws, idStart - 1).toLowerCase();
+      if (KEY_QUALIFIERS.has(qualifier)) key = keyContext(`${qualifier}_key`);
+    }
     if (!key.secretLike) return idEnd;
     let range = null;
     let prose = false;
+    let proseStrict = false;
     let spaced;
     const before = text2.charCodeAt(idStart - 1);
     if (key.words.length === 1 && key.words[0] === "bearer" && text2.charCodeAt(idEnd) === SPACE) {
@@ -84351,9 +89201,10 @@ function scanKeyValueSecrets(text2, out2) {
       range = valueRange(text2, KEY_VALUE_SEPARATOR_RE.lastIndex);
     } else if (key.passwordLike && sticky(SPACE_THEN_QUOTE_RE, text2, idEnd)) {
       range = valueRange(text2, SPACE_THEN_QUOTE_RE.lastIndex);
-    } else if (key.passwordLike && sticky(PROSE_SEPARATOR_RE, text2, idEnd)) {
+    } else if (key.secretLike && sticky(PROSE_SEPARATOR_RE, text2, idEnd)) {
       range = valueRange(text2, PROSE_SEPARATOR_RE.lastIndex);
       prose = true;
+      proseStrict = !key.passwordLike;
     } else if (key.passwordLike && sticky(SPACE_THEN_WORD_RE, text2, idEnd)) {
       spaced = spacedPasswordForm(text2, idStart, name, key);
       if (spaced === void 0) return idEnd;
@@ -84365,7 +89216,7 @@ function scanKeyValueSecrets(text2, out2) {
     if (range === null) return idEnd;
     const [vs, ve] = range;
     const value = text2.slice(vs, ve);
-    if (spaced === "flag" || spaced === "netrc" ? !isPlaceholder(value) : spaced === "word" ? looksLikeSpacedPassword(value) : prose ? looksLikeProsePassword(value) : looksSecret(value, key.passwordLike) || identifierShapedSecret(value, key)) {
+    if (spaced === "flag" || spaced === "netrc" ? !isPlaceholder(value) : spaced === "word" ? looksLikeSpacedPassword(value) : prose ? looksLikeProsePassword(value) && (!proseStrict || looksGenerated(value)) : looksSecret(value, key.passwordLike) || identifierShapedSecret(value, key)) {
       out2.push(vs, ve);
     }
     return Math.max(ve, idEnd);
@@ -84401,6 +89252,9 @@ function scanCookieValues(text2, start, out2) {
     i++;
   }
   return i;
+}
+function looksGenerated(value) {
+  return value.length >= 8 && /\d/.test(value) && /[A-Za-z]/.test(value);
 }
 function looksLikeProsePassword(value) {
   if (value.length < 6 || isPlaceholder(value)) return false;
@@ -84595,8 +89449,19 @@ var DETECTORS = [
     type: "email",
     kind: "pii",
     pattern: EMAIL_RE,
-    patterns: [EMAIL_RE, TLD_RE, ASSET_SCALE_RE],
-    prefilter: needs({ minLength: 6, all: FEATURE_AT | FEATURE_DOT }),
+    patterns: [
+      EMAIL_RE,
+      TLD_RE,
+      ASSET_SCALE_RE,
+      OBFUSCATED_AT_RE,
+      OBFUSCATED_DOT_RE,
+      OBFUSCATED_LABEL_RE,
+      OBFUSCATED_DOT_BEFORE_RE
+    ],
+    prefilter: needs({
+      minLength: 6,
+      test: (_, f) => (f.flags & (FEATURE_AT | FEATURE_DOT)) === (FEATURE_AT | FEATURE_DOT) || (f.keywords & KW_OBFUSCATED_AT) !== 0
+    }),
     scan: scanEmail
   },
   {
@@ -85062,9 +89927,9 @@ function isWithin(pointer, prefix) {
 }
 
 // src/masking/scan.ts
-function scan(value, base = "", cache) {
+function scan(value, base2 = "", cache) {
   const out2 = [];
-  walk(value, { base, segments: [] }, void 0, out2, cache);
+  walk(value, { base: base2, segments: [] }, void 0, out2, cache);
   return out2;
 }
 function safeKeys(obj, cache) {
@@ -86068,18 +90933,18 @@ function validate2(value, locate, source) {
   return deepFreeze(ordered);
 }
 function toProblems(issue3, root, locate, wanted) {
-  const base = issue3.path.map((p) => escapePointer(String(p)));
+  const base2 = issue3.path.map((p) => escapePointer(String(p)));
   if (issue3.code === "unrecognized_keys") {
     return issue3.keys.map((k, i) => {
-      const field2 = "/" + [...base, escapePointer(k)].join("/");
+      const field2 = "/" + [...base2, escapePointer(k)].join("/");
       return {
         field: field2,
         line: wanted && i < MAX_PROBLEMS ? locate(field2) : void 0,
-        message: `unknown key; allowed keys here are ${allowedKeys2(base)}`
+        message: `unknown key; allowed keys here are ${allowedKeys2(base2)}`
       };
     });
   }
-  const field = "/" + base.join("/");
+  const field = "/" + base2.join("/");
   const missing = issue3.code === "invalid_type" && valueAt(root, issue3.path) === void 0;
   return [
     {
@@ -86303,7 +91168,7 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
       "The runner writes it; run the action inside a GitHub Actions workflow."
     );
   }
-  const base = (defaultBranch) => ({
+  const base2 = (defaultBranch) => ({
     eventName,
     token,
     botLogin: `${appSlug}[bot]`,
@@ -86320,7 +91185,7 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
   switch (eventName) {
     case "workflow_dispatch": {
       const p = parsePayload(workflowDispatchSchema, payload, eventName);
-      const common = base(p.repository.default_branch);
+      const common = base2(p.repository.default_branch);
       requireDefaultRef(p.ref, common.defaultBranch, eventName);
       if (mode === "gate") throw wrongMode("request", "pull_request and pull_request_review");
       if (mode === "execute") return executeSettings(common, env, fs3, env.GITHUB_SHA ?? "");
@@ -86333,7 +91198,7 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
     }
     case "repository_dispatch": {
       const p = parsePayload(repositoryDispatchSchema, payload, eventName);
-      const common = base(p.repository.default_branch);
+      const common = base2(p.repository.default_branch);
       if (p.action === GATE_RELAY_TYPE) {
         if (mode === "request" || mode === "execute") {
           throw wrongMode("gate", `repository_dispatch of type ${GATE_RELAY_TYPE}`);
@@ -86370,7 +91235,7 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
     case "pull_request":
     case "pull_request_review": {
       const p = parsePayload(pullRequestSchema, payload, eventName);
-      const common = base(p.repository.default_branch);
+      const common = base2(p.repository.default_branch);
       if (mode === "execute") {
         throw settingsError(
           `input 'mode' is 'execute', but this step runs on '${eventName}': execution never runs on pull request events (the pull request's content is not yet approved, and its author controls it)`,
@@ -86382,7 +91247,7 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
     }
     case "push": {
       const p = parsePayload(pushSchema, payload, eventName);
-      const common = base(p.repository.default_branch);
+      const common = base2(p.repository.default_branch);
       if (mode === "request" || mode === "gate") {
         throw wrongMode("execute", "push (to the default branch) and workflow_dispatch");
       }
@@ -88260,7 +93125,7 @@ async function executeOne(m, deps, run3) {
     merge_commit: m.mergeCommit
   });
   const checked = run3.source ? await checkCommittedEvidence(m, deps, run3) : await checkEvidence(m, deps);
-  const base = {
+  const base2 = {
     interlock: 1,
     id: m.id,
     request: m.path,
@@ -88279,7 +93144,7 @@ async function executeOne(m, deps, run3) {
     await record3(
       deps,
       m,
-      { ...base, outcome: "refused", reason: maskText(reason) },
+      { ...base2, outcome: "refused", reason: maskText(reason) },
       `Refuse ${m.id}: ${commitText(reason)}`
     );
     return { id: m.id, action, status: "refused", detail: reason };
@@ -88304,7 +93169,7 @@ async function executeOne(m, deps, run3) {
     outcome: outcome.status
   });
   const result2 = {
-    ...base,
+    ...base2,
     executor: { key: executor.key, type: executor.config.type },
     outcome: outcome.status,
     ...maskedOutcome(outcome, clean4)
@@ -88738,27 +93603,28 @@ async function fileRequest(request2, deps) {
 ${CORRELATION_TRAILER}: ${deps.correlation}` : "";
   if (!ev.decision.allow) {
     const path2 = denialPath(id2);
-    const content = renderRequestFile(requestRecord(id2, now, ev, null));
+    const content2 = renderRequestFile(requestRecord(id2, now, ev, null));
     await deps.forge.recordDenial({
       id: id2,
       path: path2,
-      content,
+      content: content2,
       message: `Denied ${commitText(request2.action)}: ${commitText(ev.decision.deny[0] ?? "denied by policy")}
 
 Interlock-Denied: ${id2}
 Interlock-Policy: ${ev.decision.revision}${correlated}`,
       date: now
     });
-    return { id: id2, denied: true, path: path2, evaluation: ev };
+    return { id: id2, denied: true, path: path2, evaluation: ev, content: content2 };
   }
   const sealed = await seal(request2, deps.recipients);
   const path = requestPath(request2.action, id2);
-  const record4 = requestRecord(id2, now, ev, sealed);
+  const record5 = requestRecord(id2, now, ev, sealed);
+  const content = renderRequestFile(record5);
   const title = `${commitText(request2.action)} on ${commitText(String(ev.request.resource))} [${ev.decision.risk}]`;
   const opened = await deps.forge.openProposal({
     id: id2,
     path,
-    content: renderRequestFile(record4),
+    content,
     title,
     body: renderCardMarkdown(ev, { requestedAt: now }) + (correlated ? `
 ${correlated}
@@ -88774,7 +93640,8 @@ ${correlated}
     branch: opened.branch,
     head: opened.head,
     ...opened.url ? { url: opened.url } : {},
-    evaluation: ev
+    evaluation: ev,
+    content
   };
 }
 
@@ -88790,10 +93657,10 @@ async function checkGate(forge, id2, now, shared) {
       if (trust?.broken && trust.root === "") {
         throw new InterlockError("config.invalid", trust.broken.reason);
       }
-      const context2 = await forge.proposal(id2);
+      const context3 = await forge.proposal(id2);
       const m = await source.prospective(id2, now);
-      if (m === void 0 || context2 === void 0) throw noProposal(id2);
-      if (m.head !== context2.headCommit) {
+      if (m === void 0 || context3 === void 0) throw noProposal(id2);
+      if (m.head !== context3.headCommit) {
         throw new InterlockError("usage", `the proposal for ${id2} moved while it was checked`, {
           hint: "Run the command again."
         });
@@ -88807,21 +93674,950 @@ async function checkGate(forge, id2, now, shared) {
       return {
         verdict: ev2.verdict,
         collected: { snapshot: ev2.snapshot, record: ev2.record, path: ev2.path },
-        context: context2
+        context: context3
       };
     } finally {
       if (!shared) source.close();
     }
   }
-  const context = await forge.proposal(id2);
-  if (context === void 0) throw noProposal(id2);
-  const ev = await contextEvidence(context, now, now);
+  const context2 = await forge.proposal(id2);
+  if (context2 === void 0) throw noProposal(id2);
+  const ev = await contextEvidence(context2, now, now);
   if (!ev.ok) throw new InterlockError("request.invalid", ev.reason);
   return {
     verdict: ev.verdict,
     collected: { snapshot: ev.snapshot, record: ev.record, path: ev.path },
-    context
+    context: context2
   };
+}
+
+// src/action/notify.ts
+import { mkdtempSync, rmSync as rmSync2 } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as join6 } from "node:path";
+
+// src/notify/event.ts
+var import_yaml8 = __toESM(require_dist(), 1);
+import { createHash as createHash6 } from "node:crypto";
+function eventId(request2, kind, discriminator = "") {
+  return createHash6("sha256").update(`interlock-notification\0${request2}\0${kind}\0${discriminator}`).digest("hex").slice(0, 32);
+}
+function eventsOf(f) {
+  const id2 = f.card.id;
+  const out2 = [];
+  const requester = f.card.requester;
+  if (f.denied) {
+    out2.push({
+      id: eventId(id2, "denied"),
+      kind: "denied",
+      request: id2,
+      at: f.card.requestedAt,
+      actor: requester
+    });
+    return out2;
+  }
+  out2.push({
+    id: eventId(id2, "filed"),
+    kind: "filed",
+    request: id2,
+    at: f.card.requestedAt,
+    actor: requester
+  });
+  for (const r of f.reviews) {
+    const kind = r.state === "approved" ? "approved" : "rejected";
+    out2.push({
+      id: eventId(id2, kind, `${r.who}\0${r.commit}`),
+      kind,
+      request: id2,
+      at: r.at,
+      actor: r.who,
+      ...r.counted === void 0 ? {} : { counted: r.counted }
+    });
+  }
+  if (f.merged)
+    out2.push({ id: eventId(id2, "merged"), kind: "merged", request: id2, at: f.merged.at });
+  if (f.executed) {
+    out2.push({
+      id: eventId(id2, "executed"),
+      kind: "executed",
+      request: id2,
+      at: f.executed.at,
+      outcome: f.executed.outcome
+    });
+  }
+  if (f.expired)
+    out2.push({ id: eventId(id2, "expired"), kind: "expired", request: id2, at: f.expired.at });
+  if (f.withdrawn) {
+    out2.push({
+      id: eventId(id2, "withdrawn"),
+      kind: "withdrawn",
+      request: id2,
+      at: f.withdrawn.at,
+      ...f.withdrawn.by ? { actor: f.withdrawn.by } : {}
+    });
+  }
+  return out2.sort((a, b) => a.at < b.at ? -1 : a.at > b.at ? 1 : 0);
+}
+function cardOf(record5, review) {
+  const r = record5.request;
+  const d = record5.decision;
+  const text2 = (v) => maskText(typeof v === "string" ? v : v === void 0 ? "" : String(v));
+  const masks = summarizeMasks({
+    masks: record5.masks ?? []
+  });
+  return {
+    id: record5.id,
+    action: text2(r.action ?? "?"),
+    resource: text2(r.resource),
+    reason: text2(r.reason),
+    requester: text2(r.requester?.id ?? "?"),
+    requesterKind: text2(r.requester?.kind ?? "?"),
+    onBehalfOf: r.requester?.on_behalf_of === void 0 ? null : text2(r.requester.on_behalf_of),
+    risk: text2(d.risk),
+    classification: d.classification.map(text2),
+    verdict: !d.allow ? "denied" : d.auto_approve ? "auto-approved" : "needs approval",
+    deny: d.deny.map(text2),
+    groups: d.approvals.groups.map((g) => ({
+      name: text2(g.name),
+      owners: g.owners.map(text2),
+      min: g.min
+    })),
+    requestedAt: record5.requested_at,
+    expiresAt: record5.expires_at,
+    params: r.params === void 0 ? null : maskText((0, import_yaml8.stringify)(r.params, { lineWidth: 0 }).trimEnd()),
+    masks: masks.map(text2),
+    policy: text2(d.revision),
+    review
+  };
+}
+function eventSentence(e) {
+  switch (e.kind) {
+    case "filed":
+      return `filed by ${e.actor ?? "?"}`;
+    case "denied":
+      return "denied by policy";
+    case "approved":
+      return `approved by ${e.actor ?? "?"}${e.counted === false ? " (does not count)" : ""}`;
+    case "rejected":
+      return `changes requested by ${e.actor ?? "?"}`;
+    case "merged":
+      return "merged: approved and waiting for the executor";
+    case "executed":
+      return `executed: ${e.outcome ?? "?"}`;
+    case "expired":
+      return "expired before it was approved";
+    case "withdrawn":
+      return `withdrawn${e.actor ? ` by ${e.actor}` : ""}`;
+  }
+}
+
+// src/notify/outbox.ts
+import {
+  closeSync,
+  existsSync as existsSync8,
+  mkdirSync,
+  openSync,
+  readFileSync as readFileSync5,
+  renameSync,
+  rmSync,
+  statSync as statSync3,
+  writeFileSync
+} from "node:fs";
+import { join as join5 } from "node:path";
+var OUTBOX_FILE = "deliveries.json";
+var LOCK_FILE = "sweep.lock";
+var STALE_LOCK_MS = 12e4;
+var deliverySchema = external_exports.strictObject({
+  event: external_exports.string(),
+  kind: external_exports.enum(EVENT_KINDS),
+  request: external_exports.string(),
+  channel: external_exports.string(),
+  channel_type: external_exports.enum(["slack", "teams", "webhook"]),
+  /** Where it went, without secrets: a Slack channel id, a URL's host. */
+  recipient: external_exports.string(),
+  status: external_exports.enum(["delivered", "retrying", "failed", "skipped"]),
+  attempts: external_exports.number().int().min(0),
+  occurred_at: external_exports.string(),
+  first_attempt_at: external_exports.string().optional(),
+  last_attempt_at: external_exports.string().optional(),
+  next_attempt_at: external_exports.string().optional(),
+  delivered_at: external_exports.string().optional(),
+  error: external_exports.string().optional()
+});
+var outboxSchema = external_exports.strictObject({
+  version: external_exports.literal(1),
+  created_at: external_exports.string(),
+  /** By `<event id>/<channel name>`. */
+  deliveries: external_exports.record(external_exports.string(), deliverySchema),
+  /** Each request's Slack message, by `<channel name>/<request id>`. */
+  slack: external_exports.record(external_exports.string(), external_exports.strictObject({ channel: external_exports.string(), ts: external_exports.string() }))
+});
+var deliveryKey = (event, channel) => `${event}/${channel}`;
+var slackKey = (channel, request2) => `${channel}/${request2}`;
+function readOutbox(dir, now) {
+  const file2 = join5(dir, OUTBOX_FILE);
+  const fresh = {
+    version: 1,
+    created_at: now.toISOString(),
+    deliveries: {},
+    slack: {}
+  };
+  if (!existsSync8(file2)) return fresh;
+  try {
+    return outboxSchema.parse(JSON.parse(readFileSync5(file2, "utf8")));
+  } catch {
+    renameSync(file2, `${file2}.damaged-${now.getTime()}`);
+    return fresh;
+  }
+}
+function writeOutbox(dir, state) {
+  mkdirSync(dir, { recursive: true, mode: 448 });
+  const file2 = join5(dir, OUTBOX_FILE);
+  const tmp = `${file2}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n", { mode: 384 });
+  renameSync(tmp, file2);
+}
+function tryLock(dir, now) {
+  mkdirSync(dir, { recursive: true, mode: 448 });
+  const file2 = join5(dir, LOCK_FILE);
+  for (let attempt2 = 0; attempt2 < 2; attempt2++) {
+    try {
+      const fd = openSync(file2, "wx", 384);
+      writeFileSync(fd, `${process.pid} ${now.toISOString()}
+`);
+      closeSync(fd);
+      return () => rmSync(file2, { force: true });
+    } catch (err) {
+      if (err.code !== "EEXIST") throw err;
+      let age = 0;
+      try {
+        age = Date.now() - statSync3(file2).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (age < STALE_LOCK_MS) return void 0;
+      rmSync(file2, { force: true });
+    }
+  }
+  return void 0;
+}
+
+// src/notify/fit.ts
+function fitEscaped(text2, escape, max) {
+  const whole = escape(text2);
+  if (whole.length <= max) return whole;
+  const points = [...text2];
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (escape(points.slice(0, mid).join("") + "\u2026").length <= max) lo = mid;
+    else hi = mid - 1;
+  }
+  const cut = escape(points.slice(0, lo).join("") + "\u2026");
+  return cut.length <= max ? cut : "";
+}
+
+// src/notify/slack.ts
+var SLACK_LIMITS = {
+  blocks: 50,
+  headerText: 150,
+  sectionText: 3e3,
+  sectionFields: 10,
+  fieldText: 2e3,
+  contextElements: 10,
+  contextText: 2e3,
+  /** The message's fallback text: Slack truncates past 40,000; we stay well under. */
+  fallbackText: 3e3,
+  /** A rich text block's content: kept under a section's limit. */
+  preformatted: 3e3
+};
+var ICON = {
+  filed: ":large_yellow_circle:",
+  denied: ":no_entry:",
+  approved: ":white_check_mark:",
+  rejected: ":x:",
+  merged: ":twisted_rightwards_arrows:",
+  executed: ":gear:",
+  expired: ":hourglass:",
+  withdrawn: ":leftwards_arrow_with_hook:"
+};
+function slackMessage(card, events, state) {
+  const latest = events[events.length - 1];
+  const code = (s, max) => fitEscaped(s, slackMrkdwnText, max);
+  const plain = (s, max) => fitEscaped(s, slackText, max);
+  const blocks = [];
+  blocks.push({
+    type: "header",
+    text: {
+      type: "plain_text",
+      text: plain(`Interlock: ${card.action}`, SLACK_LIMITS.headerText),
+      emoji: false
+    }
+  });
+  const stateLine = `${latest ? (ICON[latest.kind] ?? "") + " " : ""}*${slackText(state.state)}*` + (latest ? ` (${code(eventSentence(latest), 300)})` : "") + `
+${code(state.summary, 1200)}`;
+  blocks.push(section(stateLine));
+  const who = card.onBehalfOf === null ? `${card.requester} (${card.requesterKind})` : `${card.requester} (${card.requesterKind}) on behalf of ${card.onBehalfOf}`;
+  const fields = [
+    ["Request", card.id],
+    ["Risk", card.risk],
+    ["Resource", card.resource],
+    ["Requester", who],
+    ["Decision", card.verdict],
+    ["Expires", card.expiresAt]
+  ];
+  if (card.classification.length > 0) fields.push(["Classes", card.classification.join(", ")]);
+  blocks.push({
+    type: "section",
+    fields: fields.slice(0, SLACK_LIMITS.sectionFields).map(([label, value]) => ({
+      type: "mrkdwn",
+      text: `*${label}*
+${code(value, 600)}`,
+      verbatim: true
+    }))
+  });
+  blocks.push(section(`*Reason*
+${code(card.reason, SLACK_LIMITS.sectionText - 20)}`));
+  if (card.verdict === "denied" && card.deny.length > 0) {
+    blocks.push(
+      section(
+        `*Denied because*
+${card.deny.slice(0, 10).map((d) => `\u2022 ${code(d, 250)}`).join("\n")}`
+      )
+    );
+  } else if (card.groups.length > 0) {
+    const lines = card.groups.slice(0, 10).map((g) => `\u2022 ${code(g.name, 100)}: ${g.min} of ${code(g.owners.join(", "), 150)}`);
+    blocks.push(
+      section(`*Approvals needed* (not the requester or its sponsor)
+${lines.join("\n")}`)
+    );
+  }
+  blocks.push(preformatted(card.params === null ? "(no params)" : `params:
+${card.params}`));
+  if (card.masks.length > 0) {
+    blocks.push(
+      context([`Masked before anything was written: ${card.masks.slice(0, 8).join("; ")}`])
+    );
+  }
+  const review = card.review.url ? [`Review: ${card.review.url}`] : card.review.commands.map((c) => `Review: ${c}`);
+  blocks.push(context(review.slice(0, 3)));
+  const history = events.slice(-SLACK_LIMITS.contextElements).map((e) => `${e.at} ${eventSentence(e)}`);
+  if (history.length > 0) blocks.push(context(history));
+  return {
+    // The notification's text: no free text of the request (the resource, the reason), only
+    // what has a fixed shape (the id, the action, the risk, configured names).
+    text: plain(
+      `Interlock ${card.id}: ${card.action} (${card.risk}): ${latest ? eventSentence(latest) : state.state}`,
+      SLACK_LIMITS.fallbackText
+    ),
+    blocks: blocks.slice(0, SLACK_LIMITS.blocks)
+  };
+}
+function section(text2) {
+  return {
+    type: "section",
+    text: { type: "mrkdwn", text: text2.slice(0, SLACK_LIMITS.sectionText), verbatim: true }
+  };
+}
+function context(lines) {
+  return {
+    type: "context",
+    elements: lines.slice(0, SLACK_LIMITS.contextElements).map((l) => ({
+      type: "plain_text",
+      text: fitEscaped(l, slackText, SLACK_LIMITS.contextText),
+      emoji: false
+    }))
+  };
+}
+function preformatted(text2) {
+  return {
+    type: "rich_text",
+    elements: [
+      {
+        type: "rich_text_preformatted",
+        elements: [{ type: "text", text: fitEscaped(text2, slackBlock, SLACK_LIMITS.preformatted) }]
+      }
+    ]
+  };
+}
+
+// src/notify/teams.ts
+var ADAPTIVE_CARD_VERSION = "1.4";
+var MAX_FACT = 600;
+function teamsMessage(card, event, state) {
+  const md2 = (s, max = MAX_FACT) => fitEscaped(s, adaptiveCardText, max);
+  const who = card.onBehalfOf === null ? `${card.requester} (${card.requesterKind})` : `${card.requester} (${card.requesterKind}) on behalf of ${card.onBehalfOf}`;
+  const facts = [
+    ["Request", card.id],
+    ["State", `${state.state}: ${state.summary}`],
+    ["Risk", card.risk],
+    ["Resource", card.resource],
+    ["Requester", who],
+    ["Decision", card.verdict],
+    ["Expires", card.expiresAt],
+    ["Reason", card.reason]
+  ];
+  if (card.classification.length > 0) facts.push(["Classes", card.classification.join(", ")]);
+  if (card.verdict === "denied") {
+    for (const d of card.deny.slice(0, 10)) facts.push(["Denied because", d]);
+  } else {
+    for (const g of card.groups.slice(0, 10))
+      facts.push([`Approvals: ${g.name}`, `${g.min} of ${g.owners.join(", ")}`]);
+  }
+  const body = [
+    {
+      type: "TextBlock",
+      text: md2(`Interlock: ${card.action}`, 200),
+      size: "Large",
+      weight: "Bolder",
+      wrap: true
+    },
+    { type: "TextBlock", text: md2(`${event.at} ${eventSentence(event)}`, 400), wrap: true },
+    {
+      type: "FactSet",
+      facts: facts.map(([title, value]) => ({ title: md2(title, 120), value: md2(value) }))
+    },
+    { type: "TextBlock", text: "Parameters (masked)", weight: "Bolder", wrap: true },
+    {
+      type: "RichTextBlock",
+      inlines: [
+        {
+          type: "TextRun",
+          text: fitEscaped(card.params ?? "(no params)", visibleBlock, 3e3),
+          fontType: "Monospace"
+        }
+      ]
+    }
+  ];
+  if (card.masks.length > 0) {
+    body.push({
+      type: "TextBlock",
+      text: md2(`Masked before anything was written: ${card.masks.slice(0, 8).join("; ")}`, 1e3),
+      isSubtle: true,
+      wrap: true
+    });
+  }
+  const actions = [];
+  if (card.review.url && /^https:\/\//.test(card.review.url)) {
+    actions.push({ type: "Action.OpenUrl", title: "Review", url: visibleText(card.review.url) });
+  } else {
+    for (const c of card.review.commands.slice(0, 3)) {
+      body.push({
+        type: "TextBlock",
+        text: md2(`Review: ${c}`, 300),
+        fontType: "Monospace",
+        wrap: true
+      });
+    }
+  }
+  return {
+    type: "message",
+    attachments: [
+      {
+        contentType: "application/vnd.microsoft.card.adaptive",
+        contentUrl: null,
+        content: {
+          type: "AdaptiveCard",
+          $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+          version: ADAPTIVE_CARD_VERSION,
+          body,
+          ...actions.length > 0 ? { actions } : {}
+        }
+      }
+    ]
+  };
+}
+
+// src/notify/webhook.ts
+var WEBHOOK_FORMAT_VERSION = 1;
+function webhookEvent(card, event, state) {
+  const t = visibleText;
+  return {
+    interlock: WEBHOOK_FORMAT_VERSION,
+    id: event.id,
+    type: `request.${event.kind}`,
+    occurred_at: event.at,
+    actor: event.actor === void 0 ? null : t(event.actor),
+    outcome: event.outcome === void 0 ? null : t(event.outcome),
+    counted: event.counted ?? null,
+    request: {
+      id: card.id,
+      state: t(state.state),
+      summary: t(state.summary),
+      action: t(card.action),
+      resource: t(card.resource),
+      reason: t(card.reason),
+      requester: {
+        id: t(card.requester),
+        kind: t(card.requesterKind),
+        on_behalf_of: card.onBehalfOf === null ? null : t(card.onBehalfOf)
+      },
+      risk: t(card.risk),
+      classification: card.classification.map(t),
+      decision: card.verdict,
+      deny: card.deny.map(t),
+      approvals: card.groups.map((g) => ({ name: t(g.name), owners: g.owners.map(t), min: g.min })),
+      requested_at: card.requestedAt,
+      expires_at: card.expiresAt,
+      params_yaml: card.params === null ? null : visibleBlock(card.params),
+      masks: card.masks.map(t),
+      policy: t(card.policy),
+      review: { url: card.review.url ?? null, commands: card.review.commands.map(t) }
+    }
+  };
+}
+
+// src/notify/deliver.ts
+var MAX_ATTEMPTS = 8;
+var IN_SWEEP_WAITS_MS = [250, 1e3];
+var BACKLOG_MS = 24 * 3600 * 1e3;
+var HTTP_TIMEOUT_MS = 5e3;
+var DeliveryError = class extends Error {
+  constructor(message, retryable, retryAfterMs) {
+    super(message);
+    this.retryable = retryable;
+    this.retryAfterMs = retryAfterMs;
+  }
+  retryable;
+  retryAfterMs;
+};
+var SLACK_METADATA_TYPE = "interlock_request";
+async function sweepNotifications(o) {
+  const start = Date.now();
+  const budget = o.budgetMs ?? 8e3;
+  const release = tryLock(o.dir, o.now());
+  if (release === void 0) {
+    return { locked: true, delivered: [], undelivered: [], deferred: 0, unconfigured: [] };
+  }
+  const transports = o.transports ?? defaultTransports();
+  const sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  const delivered = [];
+  const undelivered = [];
+  let deferred = 0;
+  let unconfigured = [];
+  try {
+    const outbox = readOutbox(o.dir, o.now());
+    unconfigured = Object.entries(o.config.channels).filter(([, c]) => secretNames(c).some((n) => !o.env[n]?.trim())).map(([name]) => name);
+    const work = dueWork(o.config, o.facts, outbox, o.now(), new Set(unconfigured), o.only);
+    writeOutbox(o.dir, outbox);
+    for (const item of work) {
+      if (Date.now() - start > budget) {
+        deferred += 1;
+        continue;
+      }
+      const result2 = await attempt(item, o, transports, outbox, sleep, Date.now() - start);
+      for (const key of item.keys) {
+        const rec = record4(outbox, key, item, result2, o.now());
+        (rec.status === "delivered" ? delivered : undelivered).push(rec);
+      }
+      writeOutbox(o.dir, outbox);
+    }
+  } finally {
+    release();
+  }
+  return { locked: false, delivered, undelivered, deferred, unconfigured };
+}
+function secretNames(c) {
+  return c.type === "slack" ? [c.token_env] : c.type === "teams" ? [c.url_env] : [c.url_env, c.secret_env];
+}
+function dueWork(config2, facts, outbox, now, skip, only) {
+  const items = [];
+  const slack = /* @__PURE__ */ new Map();
+  const since = new Date(outbox.created_at).getTime() - BACKLOG_MS;
+  for (const f of facts) {
+    const history = eventsOf(f);
+    for (const e of history) {
+      if (only && !only(e)) continue;
+      for (const name of channelsFor(
+        config2,
+        { risk: f.card.risk, groups: f.card.groups },
+        e.kind
+      )) {
+        if (skip.has(name)) continue;
+        const channel = config2.channels[name];
+        const key = deliveryKey(e.id, name);
+        const prior = outbox.deliveries[key];
+        if (prior && prior.status !== "retrying") continue;
+        if (prior?.next_attempt_at && new Date(prior.next_attempt_at) > now) continue;
+        if (!prior && new Date(e.at).getTime() < since) {
+          outbox.deliveries[key] = {
+            ...base(e, name, channel),
+            status: "skipped",
+            attempts: 0,
+            error: "happened before notifications were turned on"
+          };
+          continue;
+        }
+        if (channel.type === "slack") {
+          const group = `${name}/${f.card.id}`;
+          let g = slack.get(group);
+          if (!g) {
+            g = {
+              item: { channelName: name, channel, facts: f, history, events: [], keys: [] },
+              events: [],
+              keys: []
+            };
+            slack.set(group, g);
+          }
+          g.events.push(e);
+          g.keys.push(key);
+        } else {
+          items.push({ channelName: name, channel, facts: f, history, events: [e], keys: [key] });
+        }
+      }
+    }
+  }
+  for (const g of slack.values()) items.push({ ...g.item, events: g.events, keys: g.keys });
+  return items;
+}
+async function attempt(item, o, transports, outbox, sleep, spent) {
+  const state = { state: item.facts.state, summary: item.facts.summary };
+  const c = item.channel;
+  let recipient = c.type === "slack" ? c.channel : "(not configured)";
+  for (let i = 0; ; i++) {
+    try {
+      if (c.type === "slack") {
+        const token = secret(o.env, c.token_env);
+        const key2 = slackKey(item.channelName, item.facts.card.id);
+        const apiUrlFind = o.env.INTERLOCK_SLACK_API_URL?.trim() || void 0;
+        const existing = outbox.slack[key2] ?? (o.only && transports.slackFind ? await transports.slackFind({
+          token,
+          ...apiUrlFind ? { apiUrl: apiUrlFind } : {},
+          channel: c.channel,
+          request: item.facts.card.id
+        }) : void 0);
+        const message = slackMessage(item.facts.card, item.history, state);
+        const apiUrl = o.env.INTERLOCK_SLACK_API_URL?.trim() || void 0;
+        let where;
+        try {
+          where = await transports.slack({
+            token,
+            ...apiUrl ? { apiUrl } : {},
+            channel: existing?.channel ?? c.channel,
+            ...existing ? { ts: existing.ts } : {},
+            message,
+            request: item.facts.card.id
+          });
+        } catch (err) {
+          if (!(existing && err instanceof DeliveryError && /message_not_found|cant_update_message/.test(err.message)))
+            throw err;
+          where = await transports.slack({
+            token,
+            ...apiUrl ? { apiUrl } : {},
+            channel: c.channel,
+            message,
+            request: item.facts.card.id
+          });
+        }
+        outbox.slack[key2] = where;
+        return { ok: true, recipient: `slack ${where.channel}` };
+      }
+      const url2 = secret(o.env, c.url_env);
+      recipient = describeUrl2(url2);
+      const event = item.events[0];
+      if (c.type === "teams") {
+        const body2 = JSON.stringify(teamsMessage(item.facts.card, event, state));
+        await transports.post(url2, body2, { "Content-Type": "application/json" });
+        return { ok: true, recipient: `teams ${recipient}` };
+      }
+      const body = JSON.stringify(webhookEvent(item.facts.card, event, state));
+      const key = secret(o.env, c.secret_env);
+      const timestamp = Math.floor(o.now().getTime() / 1e3);
+      await transports.post(url2, body, {
+        "Content-Type": "application/json",
+        "X-Interlock-Event": event.kind,
+        "X-Interlock-Event-Id": event.id,
+        "X-Interlock-Timestamp": String(timestamp),
+        "X-Interlock-Signature": signWebhook(key, timestamp, body)
+      });
+      return { ok: true, recipient: `webhook ${recipient}` };
+    } catch (err) {
+      const e = err instanceof DeliveryError ? err : new DeliveryError(String(err?.message ?? err), true);
+      const wait = e.retryAfterMs ?? IN_SWEEP_WAITS_MS[i];
+      const budgetLeft = (o.budgetMs ?? 8e3) - spent;
+      if (!e.retryable || wait === void 0 || wait > 2e3 || wait > budgetLeft) {
+        return {
+          ok: false,
+          recipient: `${c.type} ${recipient}`,
+          error: maskText(e.message),
+          retryable: e.retryable
+        };
+      }
+      await sleep(wait);
+    }
+  }
+}
+function secret(env, name) {
+  const v = env[name]?.trim();
+  if (!v) throw new DeliveryError(`${name} is not set in the environment`, true);
+  return v;
+}
+function base(e, channelName, c) {
+  return {
+    event: e.id,
+    kind: e.kind,
+    request: e.request,
+    channel: channelName,
+    channel_type: c.type,
+    recipient: c.type === "slack" ? `slack ${c.channel}` : c.type,
+    occurred_at: e.at
+  };
+}
+function record4(outbox, key, item, r, now) {
+  const e = item.events.find((x) => deliveryKey(x.id, item.channelName) === key);
+  const prior = outbox.deliveries[key];
+  const attempts = (prior?.attempts ?? 0) + 1;
+  const at = now.toISOString();
+  const rec = r.ok ? {
+    ...base(e, item.channelName, item.channel),
+    recipient: r.recipient,
+    status: "delivered",
+    attempts,
+    first_attempt_at: prior?.first_attempt_at ?? at,
+    last_attempt_at: at,
+    delivered_at: at
+  } : {
+    ...base(e, item.channelName, item.channel),
+    recipient: r.recipient,
+    status: r.retryable && attempts < MAX_ATTEMPTS ? "retrying" : "failed",
+    attempts,
+    first_attempt_at: prior?.first_attempt_at ?? at,
+    last_attempt_at: at,
+    ...r.retryable && attempts < MAX_ATTEMPTS ? { next_attempt_at: new Date(now.getTime() + backoffMs(attempts)).toISOString() } : {},
+    error: r.error
+  };
+  outbox.deliveries[key] = rec;
+  return rec;
+}
+function backoffMs(attempts) {
+  return Math.min(3e4 * 2 ** (attempts - 1), 36e5);
+}
+function describeUrl2(url2) {
+  try {
+    const u = new URL(url2);
+    return `${u.host}`;
+  } catch {
+    return "an invalid URL";
+  }
+}
+function defaultTransports() {
+  const slackClient = async (token, apiUrl) => {
+    const { WebClient } = await Promise.resolve().then(() => __toESM(require_dist6(), 1));
+    return new WebClient(token, {
+      ...apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {},
+      retryConfig: { retries: 0 },
+      timeout: HTTP_TIMEOUT_MS,
+      rejectRateLimitedCalls: true,
+      logger: silentLogger()
+    });
+  };
+  return {
+    async slackFind({ token, apiUrl, channel, request: request2 }) {
+      try {
+        const client = await slackClient(token, apiUrl);
+        const r = await client.conversations.history({
+          channel,
+          limit: 200,
+          include_all_metadata: true
+        });
+        const m = (r.messages ?? []).find(
+          (x) => x.metadata?.event_type === SLACK_METADATA_TYPE && x.metadata.event_payload?.request === request2
+        );
+        return m?.ts ? { channel, ts: m.ts } : void 0;
+      } catch {
+        return void 0;
+      }
+    },
+    async slack({ token, apiUrl, channel, ts, message, request: request2 }) {
+      const { ErrorCode } = await Promise.resolve().then(() => __toESM(require_dist6(), 1));
+      const client = await slackClient(token, apiUrl);
+      try {
+        const common = { channel, text: message.text, blocks: message.blocks };
+        const r = ts ? await client.chat.update({ ...common, ts }) : await client.chat.postMessage({
+          ...common,
+          mrkdwn: false,
+          unfurl_links: false,
+          unfurl_media: false,
+          ...request2 ? { metadata: { event_type: SLACK_METADATA_TYPE, event_payload: { request: request2 } } } : {}
+        });
+        if (!r.ok || typeof r.ts !== "string")
+          throw new DeliveryError(`Slack answered ${r.error ?? "without a ts"}`, true);
+        return { channel: typeof r.channel === "string" ? r.channel : channel, ts: r.ts };
+      } catch (err) {
+        if (err instanceof DeliveryError) throw err;
+        const e = err;
+        if (e.code === ErrorCode.PlatformError) {
+          const code = e.data?.error ?? "error";
+          throw new DeliveryError(
+            `Slack answered ${code}`,
+            /ratelimited|internal_error|fatal_error|service_unavailable|request_timeout/.test(code)
+          );
+        }
+        if (e.code === ErrorCode.RateLimitedError) {
+          throw new DeliveryError("Slack rate-limited the call", true, (e.retryAfter ?? 1) * 1e3);
+        }
+        if (e.code === ErrorCode.HTTPError) {
+          throw new DeliveryError(
+            `Slack answered HTTP ${e.statusCode}`,
+            (e.statusCode ?? 500) >= 500
+          );
+        }
+        throw new DeliveryError(`could not reach Slack: ${err.message}`, true);
+      }
+    },
+    async post(url2, body, headers) {
+      let response;
+      try {
+        response = await fetch(url2, {
+          method: "POST",
+          body,
+          headers,
+          redirect: "manual",
+          signal: AbortSignal.timeout(HTTP_TIMEOUT_MS)
+        });
+      } catch (err) {
+        const cause = err.cause?.code;
+        throw new DeliveryError(
+          `could not reach ${describeUrl2(url2)}: ${cause ?? err.name}`,
+          true
+        );
+      }
+      await response.body?.cancel();
+      if (response.status >= 200 && response.status < 300) return;
+      const retryAfter = Number(response.headers.get("retry-after"));
+      throw new DeliveryError(
+        `${describeUrl2(url2)} answered HTTP ${response.status}`,
+        response.status === 429 || response.status >= 500,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1e3 : void 0
+      );
+    }
+  };
+}
+function silentLogger() {
+  const noop4 = () => {
+  };
+  return {
+    debug: noop4,
+    info: noop4,
+    warn: noop4,
+    error: noop4,
+    setLevel: noop4,
+    getLevel: () => "error",
+    setName: noop4
+  };
+}
+
+// src/action/notify.ts
+async function announce(o) {
+  const n = o.config.notifications;
+  if (n === void 0 || n.routes.length === 0) return;
+  const dir = mkdtempSync(join6(tmpdir(), "interlock-outbox-"));
+  try {
+    const facts = await o.facts();
+    if (facts.length === 0) return;
+    const report = await sweepNotifications({
+      config: n,
+      facts,
+      dir,
+      env: o.env,
+      now: o.now,
+      only: (e) => o.kinds.has(e.kind),
+      ...o.transports ? { transports: o.transports } : {}
+    });
+    const lines = [];
+    for (const d of report.delivered) {
+      lines.push(`Told ${d.channel} (${d.recipient}): ${d.kind} of ${d.request}.`);
+      o.core.info(lines.at(-1));
+    }
+    for (const d of report.undelivered) {
+      o.core.warning(
+        `Could not tell ${d.channel} (${d.recipient}) that ${d.request} was ${d.kind}: ${d.error ?? "?"}`
+      );
+    }
+    if (report.unconfigured.length > 0) {
+      o.core.warning(
+        `Not told (their secrets are not in this job's environment): ${report.unconfigured.join(", ")}. Pass them to the Interlock step as env (docs/notifications.md).`
+      );
+    }
+    o.core.setOutput(
+      "notified",
+      JSON.stringify([...report.delivered, ...report.undelivered].map(publicRecord))
+    );
+    if (lines.length > 0)
+      await o.core.summary(`
+**Notified**
+
+${lines.map((l) => `- ${l}`).join("\n")}
+`);
+  } catch (err) {
+    o.core.warning(maskText(`Notifications failed: ${err?.message ?? String(err)}`));
+  } finally {
+    rmSync2(dir, { recursive: true, force: true });
+  }
+}
+function publicRecord(d) {
+  return {
+    event: d.event,
+    kind: d.kind,
+    request: d.request,
+    channel: d.channel,
+    recipient: d.recipient,
+    status: d.status,
+    attempts: d.attempts,
+    ...d.error ? { error: d.error } : {}
+  };
+}
+function reviewUrl(env, id2, url2) {
+  if (url2) return url2;
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo } = env;
+  if (!server || !repo) return void 0;
+  return `${server}/${repo}/pulls?q=${encodeURIComponent(`is:pr head:interlock/${id2}`)}`;
+}
+function filedFacts(filed, env) {
+  const parsed = parseRequestFile(filed.content);
+  if (!("record" in parsed)) return [];
+  const url2 = reviewUrl(env, filed.id, filed.url);
+  const deny = filed.evaluation.decision.deny;
+  return [
+    {
+      card: cardOf(parsed.record, { ...url2 ? { url: url2 } : {}, commands: [] }),
+      state: filed.denied ? "denied" : "pending",
+      summary: maskText(
+        filed.denied ? `denied by policy: ${deny.join("; ")}` : "waits for its reviewers"
+      ),
+      denied: filed.denied,
+      reviews: []
+    }
+  ];
+}
+async function executedFacts(reports, forge, env, now) {
+  const out2 = [];
+  for (const r of reports) {
+    if (r.status !== "succeeded" && r.status !== "failed" && r.status !== "refused") continue;
+    let record5;
+    try {
+      const text2 = await forge.readDefault(requestPath(r.action, r.id));
+      const parsed = text2 === void 0 ? void 0 : parseRequestFile(text2);
+      record5 = parsed && "record" in parsed ? parsed.record : void 0;
+    } catch {
+      record5 = void 0;
+    }
+    if (record5 === void 0) continue;
+    const url2 = reviewUrl(env, r.id);
+    const at = now.toISOString();
+    out2.push({
+      card: cardOf(record5, { ...url2 ? { url: url2 } : {}, commands: [] }),
+      state: r.status === "refused" ? "invalid" : "executed",
+      summary: maskText(r.detail),
+      denied: false,
+      reviews: [],
+      // "merged" announces an approved merge: never one the executor refused.
+      ...r.status === "refused" ? {} : { merged: { at } },
+      executed: { at, outcome: r.status }
+    });
+  }
+  return out2;
 }
 
 // src/action/render.ts
@@ -88993,6 +94789,15 @@ async function requestMode(s, deps) {
   core.setOutput("id", filed.id);
   core.setOutput("decision", JSON.stringify(decision));
   await core.summary(renderFiledMarkdown(filed, now));
+  await announce({
+    config: config2,
+    facts: () => filedFacts(filed, deps.env),
+    kinds: /* @__PURE__ */ new Set(["filed", "denied"]),
+    env: deps.env,
+    now: deps.now,
+    core,
+    ...deps.transports ? { transports: deps.transports } : {}
+  });
   if (filed.denied) {
     core.setFailed(
       maskText(
@@ -89054,6 +94859,15 @@ async function executeMode(s, deps) {
   }
   core.setOutput("executed", JSON.stringify(reports));
   await core.summary(renderReportsMarkdown(reports));
+  await announce({
+    config: config2,
+    facts: () => executedFacts(reports, forge, deps.env, deps.now()),
+    kinds: /* @__PURE__ */ new Set(["merged", "executed"]),
+    env: deps.env,
+    now: deps.now,
+    core,
+    ...deps.transports ? { transports: deps.transports } : {}
+  });
   const bad = reports.filter((r) => r.status === "refused" || r.status === "failed");
   if (bad.length > 0) {
     core.setFailed(
@@ -89065,7 +94879,9 @@ async function executeMode(s, deps) {
   return { mode: "execute", reports };
 }
 function executorEnvironment(env) {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("INPUT_")));
+  return Object.fromEntries(
+    Object.entries(env).filter(([k]) => !k.startsWith("INPUT_") && !isChannelSecretName(k))
+  );
 }
 function runUrlOf(env) {
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;

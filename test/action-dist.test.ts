@@ -61,8 +61,10 @@ describe("the action bundle (dist/)", () => {
       if (name === "token" || name === "app-slug") expect(input.default, name).toBeUndefined();
       else expect(input.default, `${name} has a default`).toBeDefined();
     }
-    const run = readFileSync(join(ROOT, "src", "action", "run.ts"), "utf8");
-    const set = [...run.matchAll(/setOutput\("([a-z-]+)"/g)].map((m) => m[1]);
+    const run = ["run.ts", "notify.ts"]
+      .map((f) => readFileSync(join(ROOT, "src", "action", f), "utf8"))
+      .join("\n");
+    const set = [...run.matchAll(/setOutput\(\s*"([a-z-]+)"/g)].map((m) => m[1]);
     expect(Object.keys(action.outputs).sort()).toEqual([...new Set(set)].sort());
   });
 

@@ -63,6 +63,8 @@ export interface SlackPosted {
   text: string;
   blocks: unknown[];
   updates: number;
+  /** Slack message metadata ({event_type, event_payload}), as posted. */
+  metadata?: unknown;
 }
 
 /** Slack's Web API: checks the token and the arguments, keeps each message by ts. */
@@ -80,13 +82,38 @@ export async function fakeSlack(
     const args: Record<string, string> = type.startsWith("application/json")
       ? JSON.parse(raw)
       : Object.fromEntries(new URLSearchParams(raw));
+    if (req.url === "/api/conversations.history") {
+      // Newest first; message metadata only with include_all_metadata
+      // (https://docs.slack.dev/reference/methods/conversations.history).
+      const all = String(args.include_all_metadata) === "true";
+      const inChannel = [...messages.values()].filter((m) => m.channel === args.channel).reverse();
+      return reply({
+        ok: true,
+        messages: inChannel.map((m) => ({
+          type: "message",
+          ts: m.ts,
+          text: m.text,
+          ...(all && m.metadata ? { metadata: m.metadata } : {}),
+        })),
+        has_more: false,
+      });
+    }
     const blocks = typeof args.blocks === "string" ? JSON.parse(args.blocks) : args.blocks;
     if (!args.channel || typeof args.text !== "string" || !Array.isArray(blocks)) {
       return reply({ ok: false, error: "invalid_arguments" });
     }
     if (req.url === "/api/chat.postMessage") {
       const ts = `1700000000.${String(++n).padStart(6, "0")}`;
-      messages.set(ts, { channel: args.channel, ts, text: args.text, blocks, updates: 0 });
+      const metadata =
+        typeof args.metadata === "string" ? (JSON.parse(args.metadata) as unknown) : args.metadata;
+      messages.set(ts, {
+        channel: args.channel,
+        ts,
+        text: args.text,
+        blocks,
+        updates: 0,
+        ...(metadata ? { metadata } : {}),
+      });
       return reply({ ok: true, channel: args.channel, ts });
     }
     if (req.url === "/api/chat.update") {

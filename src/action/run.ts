@@ -9,6 +9,9 @@ import { executeMerged, type ExecutionReport } from "../lifecycle/execute.ts";
 import { fileRequest } from "../lifecycle/file-request.ts";
 import { checkGate } from "../lifecycle/gate-check.ts";
 import { maskText } from "../masking/mask.ts";
+import { isChannelSecretName } from "../notify/config.ts";
+import type { Transports } from "../notify/deliver.ts";
+import { announce, executedFacts, filedFacts } from "./notify.ts";
 import { policiesDirFor } from "../policy/bundle.ts";
 import { loadPolicyEngine } from "../policy/engine.ts";
 import {
@@ -72,6 +75,8 @@ export interface RunDeps {
    * repository has no policies/ of its own. The bundled action ships them in dist/policies.
    */
   readonly defaultPoliciesDir?: string;
+  /** How notifications are delivered (tests); default Slack's Web API client and fetch. */
+  readonly transports?: Transports;
 }
 
 /** What a run did, for tests and logs (the step's outputs say the same). */
@@ -178,6 +183,15 @@ async function requestMode(s: RequestSettings, deps: RunDeps): Promise<RunOutcom
   core.setOutput("id", filed.id);
   core.setOutput("decision", JSON.stringify(decision));
   await core.summary(renderFiledMarkdown(filed, now));
+  await announce({
+    config,
+    facts: () => filedFacts(filed, deps.env),
+    kinds: new Set(["filed", "denied"]),
+    env: deps.env,
+    now: deps.now,
+    core,
+    ...(deps.transports ? { transports: deps.transports } : {}),
+  });
   if (filed.denied) {
     core.setFailed(
       maskText(
@@ -246,6 +260,15 @@ async function executeMode(s: ExecuteSettings, deps: RunDeps): Promise<RunOutcom
   }
   core.setOutput("executed", JSON.stringify(reports));
   await core.summary(renderReportsMarkdown(reports));
+  await announce({
+    config,
+    facts: () => executedFacts(reports, forge, deps.env, deps.now()),
+    kinds: new Set(["merged", "executed"]),
+    env: deps.env,
+    now: deps.now,
+    core,
+    ...(deps.transports ? { transports: deps.transports } : {}),
+  });
   const bad = reports.filter((r) => r.status === "refused" || r.status === "failed");
   if (bad.length > 0) {
     core.setFailed(
@@ -260,10 +283,14 @@ async function executeMode(s: ExecuteSettings, deps: RunDeps): Promise<RunOutcom
 
 /**
  * The environment executors get: the process's, minus the action's inputs (INPUT_*), which
- * hold the token, the executor identity and the masking key. Shell executors narrow it further.
+ * hold the token, the executor identity and the masking key, and minus the notification
+ * channels' secrets (Slack token, Teams URL, webhook URL and key). Shell executors narrow it
+ * further.
  */
 export function executorEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("INPUT_")));
+  return Object.fromEntries(
+    Object.entries(env).filter(([k]) => !k.startsWith("INPUT_") && !isChannelSecretName(k)),
+  );
 }
 
 function runUrlOf(env: NodeJS.ProcessEnv): string | undefined {

@@ -21,6 +21,8 @@ export interface FiledRequest {
   readonly head?: string;
   readonly url?: string;
   readonly evaluation: Evaluation;
+  /** The request file as written (masked): the record a notification is built from. */
+  readonly content: string;
 }
 
 /**
@@ -61,19 +63,20 @@ export async function fileRequest(
       message: `Denied ${commitText(request.action)}: ${commitText(ev.decision.deny[0] ?? "denied by policy")}\n\nInterlock-Denied: ${id}\nInterlock-Policy: ${ev.decision.revision}${correlated}`,
       date: now,
     });
-    return { id, denied: true, path, evaluation: ev };
+    return { id, denied: true, path, evaluation: ev, content };
   }
   // The whole original request is sealed (params included), so that the executor can re-check
   // the decision and the masked file against what was really asked.
   const sealed = await seal(request, deps.recipients);
   const path = requestPath(request.action, id);
   const record = requestRecord(id, now, ev, sealed);
+  const content = renderRequestFile(record);
   // The title heads the proposal's commit message: one line, untrusted parts escaped.
   const title = `${commitText(request.action)} on ${commitText(String(ev.request.resource))} [${ev.decision.risk}]`;
   const opened = await deps.forge.openProposal({
     id,
     path,
-    content: renderRequestFile(record),
+    content,
     title,
     body: renderCardMarkdown(ev, { requestedAt: now }) + (correlated ? `\n${correlated}\n` : ""),
     requester: request.requester,
@@ -88,5 +91,6 @@ export async function fileRequest(
     head: opened.head,
     ...(opened.url ? { url: opened.url } : {}),
     evaluation: ev,
+    content,
   };
 }

@@ -28,6 +28,21 @@ export type EventKind = (typeof EVENT_KINDS)[number];
  * secrets: the webhook's HMAC key or a GitHub token sent as the Slack bearer token, a Slack
  * token as the Teams URL.
  */
+/** The roles of channel secrets (each an INTERLOCK_<ROLE>[_<SUFFIX>] variable). */
+export const CHANNEL_SECRET_ROLES = [
+  "SLACK_TOKEN",
+  "TEAMS_WEBHOOK_URL",
+  "WEBHOOK_URL",
+  "WEBHOOK_SECRET",
+] as const;
+
+/** Whether an environment variable may hold a channel secret (executors never see those). */
+export function isChannelSecretName(name: string): boolean {
+  return CHANNEL_SECRET_ROLES.some(
+    (role) => name === `INTERLOCK_${role}` || name.startsWith(`INTERLOCK_${role}_`),
+  );
+}
+
 const envName = (role: string) =>
   z
     .string()

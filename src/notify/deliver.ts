@@ -52,10 +52,25 @@ export interface Transports {
     channel: string;
     ts?: string;
     message: SlackMessage;
+    /** The request the message is about: posted as its metadata, so it can be found again. */
+    request?: string;
   }): Promise<{ channel: string; ts: string }>;
   /** POSTs a JSON body; resolves on 2xx. */
   post(url: string, body: string, headers: Record<string, string>): Promise<void>;
+  /**
+   * The Slack message a request already has in `channel` (posted with its metadata by an
+   * earlier run), or undefined: how a stateless deliverer (the GitHub Action) updates it in place.
+   */
+  slackFind?(p: {
+    token: string;
+    apiUrl?: string;
+    channel: string;
+    request: string;
+  }): Promise<{ channel: string; ts: string } | undefined>;
 }
+
+/** The Slack message metadata type that names a request's message (Slack's message metadata). */
+export const SLACK_METADATA_TYPE = "interlock_request";
 
 export interface SweepOptions {
   readonly config: NotificationsConfig;
@@ -68,6 +83,12 @@ export interface SweepOptions {
   readonly budgetMs?: number;
   readonly transports?: Transports;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Only these events are due (default: every event the outbox has not delivered). A
+   * deliverer with no outbox of its own (the GitHub Action: a fresh one each run) announces
+   * what its run caused, and finds a request's Slack message in Slack (Transports.slackFind).
+   */
+  readonly only?: (e: NotificationEvent) => boolean;
 }
 
 export interface SweepReport {
@@ -103,7 +124,7 @@ export async function sweepNotifications(o: SweepOptions): Promise<SweepReport> 
     unconfigured = Object.entries(o.config.channels)
       .filter(([, c]) => secretNames(c).some((n) => !o.env[n]?.trim()))
       .map(([name]) => name);
-    const work = dueWork(o.config, o.facts, outbox, o.now(), new Set(unconfigured));
+    const work = dueWork(o.config, o.facts, outbox, o.now(), new Set(unconfigured), o.only);
     writeOutbox(o.dir, outbox); // skipped backlog recorded
     for (const item of work) {
       if (Date.now() - start > budget) {
@@ -150,6 +171,7 @@ function dueWork(
   outbox: OutboxState,
   now: Date,
   skip: ReadonlySet<string>,
+  only?: (e: NotificationEvent) => boolean,
 ): WorkItem[] {
   const items: WorkItem[] = [];
   const slack = new Map<string, { item: WorkItem; events: NotificationEvent[]; keys: string[] }>();
@@ -157,6 +179,7 @@ function dueWork(
   for (const f of facts) {
     const history = eventsOf(f);
     for (const e of history) {
+      if (only && !only(e)) continue;
       for (const name of channelsFor(
         config,
         { risk: f.card.risk, groups: f.card.groups },
@@ -220,7 +243,17 @@ async function attempt(
       if (c.type === "slack") {
         const token = secret(o.env, c.token_env);
         const key = slackKey(item.channelName, item.facts.card.id);
-        const existing = outbox.slack[key];
+        const apiUrlFind = o.env.INTERLOCK_SLACK_API_URL?.trim() || undefined;
+        const existing =
+          outbox.slack[key] ??
+          (o.only && transports.slackFind
+            ? await transports.slackFind({
+                token,
+                ...(apiUrlFind ? { apiUrl: apiUrlFind } : {}),
+                channel: c.channel,
+                request: item.facts.card.id,
+              })
+            : undefined);
         const message = slackMessage(item.facts.card, item.history, state);
         const apiUrl = o.env.INTERLOCK_SLACK_API_URL?.trim() || undefined;
         let where: { channel: string; ts: string };
@@ -231,6 +264,7 @@ async function attempt(
             channel: existing?.channel ?? c.channel,
             ...(existing ? { ts: existing.ts } : {}),
             message,
+            request: item.facts.card.id,
           });
         } catch (err) {
           // The message was deleted in Slack: post a new one rather than never telling again.
@@ -245,6 +279,7 @@ async function attempt(
             ...(apiUrl ? { apiUrl } : {}),
             channel: c.channel,
             message,
+            request: item.facts.card.id,
           });
         }
         outbox.slack[key] = where;
@@ -361,16 +396,41 @@ export function describeUrl(url: string): string {
 
 /** The real transports: Slack's official Web API client (loaded only when used) and fetch. */
 export function defaultTransports(): Transports {
+  const slackClient = async (token: string, apiUrl: string | undefined) => {
+    const { WebClient } = await import("@slack/web-api");
+    return new WebClient(token, {
+      ...(apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {}),
+      retryConfig: { retries: 0 },
+      timeout: HTTP_TIMEOUT_MS,
+      rejectRateLimitedCalls: true,
+      logger: silentLogger(),
+    });
+  };
   return {
-    async slack({ token, apiUrl, channel, ts, message }) {
-      const { WebClient, ErrorCode } = await import("@slack/web-api");
-      const client = new WebClient(token, {
-        ...(apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {}),
-        retryConfig: { retries: 0 },
-        timeout: HTTP_TIMEOUT_MS,
-        rejectRateLimitedCalls: true,
-        logger: silentLogger(),
-      });
+    async slackFind({ token, apiUrl, channel, request }) {
+      // The channel's recent history, with message metadata (Slack's conversations.history,
+      // include_all_metadata; the bot needs channels:history). Not found, or not allowed to
+      // read: undefined, and a new message is posted.
+      try {
+        const client = await slackClient(token, apiUrl);
+        const r = await client.conversations.history({
+          channel,
+          limit: 200,
+          include_all_metadata: true,
+        });
+        const m = (r.messages ?? []).find(
+          (x) =>
+            x.metadata?.event_type === SLACK_METADATA_TYPE &&
+            (x.metadata.event_payload as { request?: unknown } | undefined)?.request === request,
+        );
+        return m?.ts ? { channel, ts: m.ts } : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async slack({ token, apiUrl, channel, ts, message, request }) {
+      const { ErrorCode } = await import("@slack/web-api");
+      const client = await slackClient(token, apiUrl);
       try {
         const common = { channel, text: message.text, blocks: message.blocks };
         const r = ts
@@ -380,6 +440,9 @@ export function defaultTransports(): Transports {
               mrkdwn: false,
               unfurl_links: false,
               unfurl_media: false,
+              ...(request
+                ? { metadata: { event_type: SLACK_METADATA_TYPE, event_payload: { request } } }
+                : {}),
             });
         if (!r.ok || typeof r.ts !== "string")
           throw new DeliveryError(`Slack answered ${r.error ?? "without a ts"}`, true);
