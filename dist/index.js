@@ -91038,6 +91038,7 @@ var GATED_PR_ACTIONS = /* @__PURE__ */ new Set([
   "ready_for_review",
   "edited"
 ]);
+var GITHUB_LOGIN_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;
 var nodeSettingsFs = {
   readFile: (p) => readFileSync4(p, "utf8"),
   isFile: (p) => existsSync5(p) && statSync2(p).isFile(),
@@ -91208,7 +91209,14 @@ function parseSettings(env, fs3 = nodeSettingsFs) {
           return { ...common, mode: "skip", reason: "the relayed event names no request id" };
         }
         const hint = requestPathHint(p.client_payload?.title, id2);
-        return { ...common, mode: "gate", id: id2, ...hint ? { requestPathHint: hint } : {} };
+        const reviewer = p.client_payload?.reviewer;
+        return {
+          ...common,
+          mode: "gate",
+          id: id2,
+          ...hint ? { requestPathHint: hint } : {},
+          ...typeof reviewer === "string" && GITHUB_LOGIN_RE.test(reviewer) ? { reviewer } : {}
+        };
       }
       if (mode === "gate" || mode === "execute") {
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
@@ -94508,6 +94516,45 @@ function silentLogger() {
   };
 }
 
+// src/lifecycle/status.ts
+var import_yaml9 = __toESM(require_dist(), 1);
+function openStateOf(verdict) {
+  const failed4 = new Set(verdict.rules.filter((r) => !r.ok).map((r) => r.rule));
+  return failed4.has("not-withdrawn") ? "withdrawn" : failed4.has("not-expired") ? "expired" : failed4.has("no-rejection") ? "rejected" : verdict.satisfied ? "approved" : "pending";
+}
+
+// src/notify/local.ts
+var import_yaml10 = __toESM(require_dist(), 1);
+async function recordedResult(forge, id2) {
+  const text2 = await forge.readDefault(resultPath(id2));
+  if (text2 === void 0) return void 0;
+  let v;
+  try {
+    v = (0, import_yaml10.parse)(text2, { maxAliasCount: 0 }) ?? {};
+  } catch {
+    return {
+      outcome: "unreadable",
+      finished_at: null,
+      output: null,
+      error: null,
+      exit_code: null,
+      http_status: null,
+      approvers: []
+    };
+  }
+  const str = (x) => typeof x === "string" ? maskText(x) : null;
+  const num = (x) => typeof x === "number" ? x : null;
+  return {
+    outcome: str(v.outcome) ?? "unknown",
+    finished_at: str(v.finished_at) ?? str(v.executed_at) ?? null,
+    output: str(v.output),
+    error: str(v.error) ?? str(v.reason),
+    exit_code: num(v.exit_code),
+    http_status: num(v.http_status),
+    approvers: Array.isArray(v.approvers) ? v.approvers.filter((a) => typeof a === "string").map(maskText) : []
+  };
+}
+
 // src/action/notify.ts
 async function announce(o) {
   const n = o.config.notifications;
@@ -94522,7 +94569,7 @@ async function announce(o) {
       dir,
       env: o.env,
       now: o.now,
-      only: (e) => o.kinds.has(e.kind),
+      only: o.only,
       ...o.transports ? { transports: o.transports } : {}
     });
     const lines = [];
@@ -94606,18 +94653,53 @@ async function executedFacts(reports, forge, env, now) {
     if (record5 === void 0) continue;
     const url2 = reviewUrl(env, r.id);
     const at = now.toISOString();
+    const result2 = await recordedResult(forge, r.id).catch(() => void 0);
+    const reviews = (result2?.approvers ?? []).map((who) => ({
+      who,
+      state: "approved",
+      at: record5.requested_at,
+      commit: "",
+      counted: true
+    }));
     out2.push({
       card: cardOf(record5, { ...url2 ? { url: url2 } : {}, commands: [] }),
       state: r.status === "refused" ? "invalid" : "executed",
       summary: maskText(r.detail),
       denied: false,
-      reviews: [],
+      reviews,
       // "merged" announces an approved merge: never one the executor refused.
       ...r.status === "refused" ? {} : { merged: { at } },
       executed: { at, outcome: r.status }
     });
   }
   return out2;
+}
+function reviewedFacts(gate, env, url2) {
+  const { verdict } = gate;
+  const counted = new Set(
+    verdict.approvals.filter((a) => a.counted).map((a) => a.who.toLowerCase())
+  );
+  const reviews = gate.collected.snapshot.reviews.filter(
+    (r) => r.verified && !r.isBot && (r.state === "approved" || r.state === "changes_requested")
+  ).map((r) => ({
+    who: r.who,
+    state: r.state,
+    at: r.at.toISOString(),
+    commit: r.commit,
+    ...r.state === "approved" ? { counted: counted.has(r.who.toLowerCase()) } : {}
+  }));
+  const review = reviewUrl(env, gate.collected.record.id, url2);
+  return {
+    card: cardOf(gate.collected.record, { ...review ? { url: review } : {}, commands: [] }),
+    state: openStateOf(verdict),
+    summary: maskText(verdict.summary),
+    denied: false,
+    reviews
+  };
+}
+function latestReviewEvent(f, reviewer) {
+  const mine = f.reviews.filter((r) => r.who.toLowerCase() === reviewer.toLowerCase()).sort((a, b) => a.at < b.at ? -1 : a.at > b.at ? 1 : 0).at(-1);
+  return (e) => mine !== void 0 && (e.kind === "approved" || e.kind === "rejected") && e.actor === mine.who && e.at === mine.at;
 }
 
 // src/action/render.ts
@@ -94792,7 +94874,7 @@ async function requestMode(s, deps) {
   await announce({
     config: config2,
     facts: () => filedFacts(filed, deps.env),
-    kinds: /* @__PURE__ */ new Set(["filed", "denied"]),
+    only: (e) => e.kind === "filed" || e.kind === "denied",
     env: deps.env,
     now: deps.now,
     core,
@@ -94828,6 +94910,30 @@ async function gateMode(s, deps) {
   core.info(
     `interlock/gate on ${gate.context.headCommit.slice(0, 7)}: ${maskText(gate.verdict.summary)}`
   );
+  if (s.reviewer !== void 0) {
+    const reviewer = s.reviewer;
+    let config2;
+    try {
+      const text2 = await forge.readDefault(CONFIG_PATH);
+      config2 = text2 === void 0 ? void 0 : parseConfig(text2);
+    } catch (err) {
+      core.warning(
+        maskText(`Notifications: the configuration cannot be read: ${err.message}`)
+      );
+    }
+    if (config2 !== void 0) {
+      const facts = reviewedFacts(gate, deps.env);
+      await announce({
+        config: config2,
+        facts: () => [facts],
+        only: latestReviewEvent(facts, reviewer),
+        env: deps.env,
+        now: deps.now,
+        core,
+        ...deps.transports ? { transports: deps.transports } : {}
+      });
+    }
+  }
   return { mode: "gate", id: s.id, satisfied: gate.verdict.satisfied };
 }
 var COMMENTED = /* @__PURE__ */ new Set(["succeeded", "failed", "refused"]);
@@ -94862,7 +94968,7 @@ async function executeMode(s, deps) {
   await announce({
     config: config2,
     facts: () => executedFacts(reports, forge, deps.env, deps.now()),
-    kinds: /* @__PURE__ */ new Set(["merged", "executed"]),
+    only: (e) => e.kind === "merged" || e.kind === "executed",
     env: deps.env,
     now: deps.now,
     core,

@@ -13,7 +13,7 @@ import { executorEnvironment, run } from "../src/action/run.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { initRepository } from "../src/lifecycle/init.ts";
 import { MemoryForge, RecordingCore, runnerEnv } from "./github-action-doubles.ts";
-import { pushEvent, workflowDispatchEvent } from "./github-events.ts";
+import { pushEvent, repositoryDispatchEvent, workflowDispatchEvent } from "./github-events.ts";
 import { tempDir } from "./helpers.ts";
 import { fakeConsumer, fakeSlack, fakeTeams } from "./notify-servers.ts";
 
@@ -133,8 +133,47 @@ describe("the action tells reviewers: filed on request, merged and executed on e
     expect(slackText).not.toContain("<https://evil.example|click>");
     expect(JSON.stringify(message!.blocks)).toContain(id);
 
-    // 2. Reviews and the merge happen on GitHub; the push starts the execute run.
-    forge.review(id, "dana");
+    // 2. Reviews on GitHub; the relay names the reviewer, the gate run announces that
+    // person's latest review as the forge records it. The config comes from the default
+    // branch through the forge (the gate reads nothing from the workspace).
+    forge.files.set(
+      ".interlock/config.yaml",
+      readFileSync(join(repoDir, ".interlock", "config.yaml"), "utf8"),
+    );
+    const relayed = (reviewer: string) => {
+      const env = {
+        ...runnerEnv(
+          "repository_dispatch",
+          repositoryDispatchEvent({
+            eventType: "interlock-gate",
+            clientPayload: { id, reviewer },
+            sender: "github-actions[bot]",
+            senderType: "Bot",
+          }),
+          {},
+          repoDir,
+        ),
+        ...secrets(),
+      };
+      return run(deps(parseSettings(env), env));
+    };
+    forge.review(id, "dana", "changes_requested", new Date(NOW.getTime() + 1000));
+    expect(await relayed("dana")).toMatchObject({ mode: "gate", satisfied: false });
+    forge.review(id, "dana", "approved", new Date(NOW.getTime() + 2000));
+    expect(await relayed("dana")).toMatchObject({ mode: "gate" });
+    // A forged relay naming someone who never reviewed announces nothing.
+    await relayed("mallory");
+    expect(core.failures).toEqual([]);
+    expect(hook.events.map((e) => (e as { type: string }).type)).toEqual([
+      "request.filed",
+      "request.rejected",
+      "request.approved",
+    ]);
+    expect((hook.events[2] as { actor: string; counted: boolean }).actor).toBe("dana");
+    expect(JSON.stringify(message!.blocks)).toContain("dana");
+    expect(slack.messages.size).toBe(1);
+
+    // 3. The merge; the push starts the execute run.
     forge.review(id, "sam");
     await forge.merge(id, forge.proposals.get(id)!.head, "merge", NOW);
     const executeEnv = {
@@ -153,21 +192,26 @@ describe("the action tells reviewers: filed on request, merged and executed on e
     ]);
     // The same Slack message, found by its metadata, updated in place with the outcome.
     expect(slack.messages.size).toBe(1);
-    expect(message!.updates).toBe(1);
+    expect(message!.updates).toBe(3);
     expect(JSON.stringify(message!.blocks)).toMatch(/succeeded/);
+    // Still saying who approved (from the approvals the executor counted).
+    expect(JSON.stringify(message!.blocks)).toMatch(/approved by dana/);
     expect(hook.events.map((e) => (e as { type: string }).type)).toEqual([
       "request.filed",
+      "request.rejected",
+      "request.approved",
       "request.merged",
       "request.executed",
     ]);
-    expect(teams.cards).toHaveLength(3);
+    expect(teams.cards).toHaveLength(5);
 
-    // 3. A re-run of the push executes nothing, so it announces nothing.
+    // 4. A re-run of the push executes nothing, so it announces nothing.
+    const updates = message!.updates;
     await run(deps(parseSettings(executeEnv), executeEnv));
     expect(JSON.parse(core.outputs.executed!)).toEqual([]);
-    expect(hook.events).toHaveLength(3);
-    expect(teams.cards).toHaveLength(3);
-    expect(message!.updates).toBe(1);
+    expect(hook.events).toHaveLength(5);
+    expect(teams.cards).toHaveLength(5);
+    expect(message!.updates).toBe(updates);
   });
 
   it("executors never see the channels' secrets", () => {

@@ -8,9 +8,16 @@ import type { FiledRequest } from "../lifecycle/file-request.ts";
 import type { ExecutionReport } from "../lifecycle/execute.ts";
 import { maskText } from "../masking/mask.ts";
 import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
-import type { EventKind } from "../notify/config.ts";
 import { sweepNotifications, type Transports } from "../notify/deliver.ts";
-import { cardOf, type RequestFacts } from "../notify/event.ts";
+import {
+  cardOf,
+  type AnnouncedReview,
+  type NotificationEvent,
+  type RequestFacts,
+} from "../notify/event.ts";
+import type { GateResult } from "../lifecycle/gate-check.ts";
+import { openStateOf } from "../lifecycle/status.ts";
+import { recordedResult } from "../notify/local.ts";
 import type { ActionCore } from "./run.ts";
 
 /**
@@ -28,7 +35,8 @@ export async function announce(o: {
   readonly config: InterlockConfig;
   /** Gathered only when notifications are configured (it may read the forge). */
   readonly facts: () => RequestFacts[] | Promise<RequestFacts[]>;
-  readonly kinds: ReadonlySet<EventKind>;
+  /** The events this run caused: only those are announced. */
+  readonly only: (e: NotificationEvent) => boolean;
   readonly env: NodeJS.ProcessEnv;
   readonly now: () => Date;
   readonly core: ActionCore;
@@ -46,7 +54,7 @@ export async function announce(o: {
       dir,
       env: o.env,
       now: o.now,
-      only: (e) => o.kinds.has(e.kind),
+      only: o.only,
       ...(o.transports ? { transports: o.transports } : {}),
     });
     const lines: string[] = [];
@@ -148,16 +156,76 @@ export async function executedFacts(
     if (record === undefined) continue;
     const url = reviewUrl(env, r.id);
     const at = now.toISOString();
+    // The approvals the executor counted (its result records them): the Slack message, rebuilt
+    // from these facts, keeps saying who approved.
+    const result = await recordedResult(forge, r.id).catch(() => undefined);
+    const reviews: AnnouncedReview[] = (result?.approvers ?? []).map((who) => ({
+      who,
+      state: "approved",
+      at: record.requested_at,
+      commit: "",
+      counted: true,
+    }));
     out.push({
       card: cardOf(record, { ...(url ? { url } : {}), commands: [] }),
       state: r.status === "refused" ? "invalid" : "executed",
       summary: maskText(r.detail),
       denied: false,
-      reviews: [],
+      reviews,
       // "merged" announces an approved merge: never one the executor refused.
       ...(r.status === "refused" ? {} : { merged: { at } }),
       executed: { at, outcome: r.status },
     });
   }
   return out;
+}
+
+/**
+ * What a gate run announces after a relayed review: the request's verified reviews (the
+ * Slack message shows them all), of which only the named reviewer's latest is due.
+ */
+export function reviewedFacts(
+  gate: GateResult,
+  env: NodeJS.ProcessEnv,
+  url?: string,
+): RequestFacts {
+  const { verdict } = gate;
+  const counted = new Set(
+    verdict.approvals.filter((a) => a.counted).map((a) => a.who.toLowerCase()),
+  );
+  const reviews: AnnouncedReview[] = gate.collected.snapshot.reviews
+    .filter(
+      (r) => r.verified && !r.isBot && (r.state === "approved" || r.state === "changes_requested"),
+    )
+    .map((r) => ({
+      who: r.who,
+      state: r.state as AnnouncedReview["state"],
+      at: r.at.toISOString(),
+      commit: r.commit,
+      ...(r.state === "approved" ? { counted: counted.has(r.who.toLowerCase()) } : {}),
+    }));
+  const review = reviewUrl(env, gate.collected.record.id, url);
+  return {
+    card: cardOf(gate.collected.record, { ...(review ? { url: review } : {}), commands: [] }),
+    state: openStateOf(verdict),
+    summary: maskText(verdict.summary),
+    denied: false,
+    reviews,
+  };
+}
+
+/** The event of `reviewer`'s latest verified review among a request's facts, if it is one to announce. */
+export function latestReviewEvent(
+  f: RequestFacts,
+  reviewer: string,
+): (e: NotificationEvent) => boolean {
+  const mine = f.reviews
+    .filter((r) => r.who.toLowerCase() === reviewer.toLowerCase())
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
+    .at(-1);
+  return (e) =>
+    mine !== undefined &&
+    (e.kind === "approved" || e.kind === "rejected") &&
+    e.actor === mine.who &&
+    e.at === mine.at;
 }

@@ -1,4 +1,3 @@
-import { loadConfig } from "../config/config.ts";
 import { directoryOf } from "../identity/directory.ts";
 import { bindDispatcher } from "../identity/requester.ts";
 import type { DecideContext } from "../decide.ts";
@@ -11,7 +10,8 @@ import { checkGate } from "../lifecycle/gate-check.ts";
 import { maskText } from "../masking/mask.ts";
 import { isChannelSecretName } from "../notify/config.ts";
 import type { Transports } from "../notify/deliver.ts";
-import { announce, executedFacts, filedFacts } from "./notify.ts";
+import { announce, executedFacts, filedFacts, latestReviewEvent, reviewedFacts } from "./notify.ts";
+import { CONFIG_PATH, loadConfig, parseConfig, type InterlockConfig } from "../config/config.ts";
 import { policiesDirFor } from "../policy/bundle.ts";
 import { loadPolicyEngine } from "../policy/engine.ts";
 import {
@@ -186,7 +186,7 @@ async function requestMode(s: RequestSettings, deps: RunDeps): Promise<RunOutcom
   await announce({
     config,
     facts: () => filedFacts(filed, deps.env),
-    kinds: new Set(["filed", "denied"]),
+    only: (e) => e.kind === "filed" || e.kind === "denied",
     env: deps.env,
     now: deps.now,
     core,
@@ -225,6 +225,33 @@ async function gateMode(s: GateSettings, deps: RunDeps): Promise<RunOutcome> {
   core.info(
     `interlock/gate on ${gate.context.headCommit.slice(0, 7)}: ${maskText(gate.verdict.summary)}`,
   );
+  if (s.reviewer !== undefined) {
+    // A relayed review: announce it, as GitHub records it (a forged name finds none). The
+    // configuration comes from the default branch through the API: the gate reads nothing
+    // from the workspace.
+    const reviewer = s.reviewer;
+    let config: InterlockConfig | undefined;
+    try {
+      const text = await forge.readDefault(CONFIG_PATH);
+      config = text === undefined ? undefined : parseConfig(text);
+    } catch (err) {
+      core.warning(
+        maskText(`Notifications: the configuration cannot be read: ${(err as Error).message}`),
+      );
+    }
+    if (config !== undefined) {
+      const facts = reviewedFacts(gate, deps.env);
+      await announce({
+        config,
+        facts: () => [facts],
+        only: latestReviewEvent(facts, reviewer),
+        env: deps.env,
+        now: deps.now,
+        core,
+        ...(deps.transports ? { transports: deps.transports } : {}),
+      });
+    }
+  }
   return { mode: "gate", id: s.id, satisfied: gate.verdict.satisfied };
 }
 
@@ -263,7 +290,7 @@ async function executeMode(s: ExecuteSettings, deps: RunDeps): Promise<RunOutcom
   await announce({
     config,
     facts: () => executedFacts(reports, forge, deps.env, deps.now()),
-    kinds: new Set(["merged", "executed"]),
+    only: (e) => e.kind === "merged" || e.kind === "executed",
     env: deps.env,
     now: deps.now,
     core,

@@ -84,6 +84,9 @@ export interface RequestSettings extends CommonSettings {
   readonly correlation?: string;
 }
 
+/** A GitHub login (users: letters, digits, inner hyphens; apps: "<slug>[bot]"). */
+const GITHUB_LOGIN_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;
+
 /** A pull request changed or was reviewed: evaluate the gate and publish `interlock/gate`. */
 export interface GateSettings extends CommonSettings {
   readonly mode: "gate";
@@ -99,6 +102,12 @@ export interface GateSettings extends CommonSettings {
    * still takes the path from the pull request's changes; a wrong hint costs one more query.
    */
   readonly requestPathHint?: string;
+  /**
+   * The reviewer whose review the relay reports (client_payload.reviewer): only which review to
+   * announce. The review itself is read from GitHub; a forged name announces nothing that did
+   * not happen.
+   */
+  readonly reviewer?: string;
 }
 
 /** The default branch moved: execute merged requests exactly once. Never built from a PR event. */
@@ -336,7 +345,14 @@ export function parseSettings(
         }
         // The relay may pass the pull request's title too: a hint where the file is.
         const hint = requestPathHint(p.client_payload?.title, id);
-        return { ...common, mode: "gate", id, ...(hint ? { requestPathHint: hint } : {}) };
+        const reviewer = p.client_payload?.reviewer;
+        return {
+          ...common,
+          mode: "gate",
+          id,
+          ...(hint ? { requestPathHint: hint } : {}),
+          ...(typeof reviewer === "string" && GITHUB_LOGIN_RE.test(reviewer) ? { reviewer } : {}),
+        };
       }
       if (mode === "gate" || mode === "execute") {
         throw wrongMode("request", "workflow_dispatch and repository_dispatch");
