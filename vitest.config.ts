@@ -18,7 +18,7 @@ const SLOW_FIRST = [
   "exactly-once.test.ts",
   "pack.test.ts",
   "bypass.test.ts",
-  "redos.test.ts",
+  "sdk-github.test.ts",
   "github-bypass.test.ts",
   "identity.test.ts",
   "cli-reviewer.test.ts",
