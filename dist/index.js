@@ -77897,6 +77897,11 @@ function parseRequestFile(text2) {
   const { digest: _digest, ...body } = value;
   return { record: parsed.data, actualDigest: digestOf(body) };
 }
+function recordOf(text2) {
+  if (text2 === void 0) return void 0;
+  const parsed = parseRequestFile(text2);
+  return "record" in parsed ? parsed.record : void 0;
+}
 
 // src/evidence/time.ts
 var FILING_SKEW_MS = 5 * 6e4;
@@ -88294,9 +88299,6 @@ var OBFUSCATED_AT_RE = /\s?(?:\(at\)|\[at\]|\{at\}|<at>)\s?| at | @ /gi;
 var OBFUSCATED_DOT_RE = /\s?(?:\(dot\)|\[dot\]|\{dot\}|<dot>)\s?| dot |\./iy;
 var OBFUSCATED_LABEL_RE = /[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?/y;
 var OBFUSCATED_DOT_BEFORE_RE = /(?:\s?(?:\(dot\)|\[dot\]|\{dot\}|<dot>)\s?| dot )$/i;
-function isPlainLocalChar(c) {
-  return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
-}
 function obfuscatedDomain(text2, from) {
   let pos = from;
   let labels = 0;
@@ -88318,7 +88320,7 @@ function obfuscatedDomain(text2, from) {
     if (dot[0] !== ".") spelled = true;
     pos = OBFUSCATED_DOT_RE.lastIndex;
   }
-  if (labels < 2 || !/^[A-Za-z]{2,63}$/.test(last)) return null;
+  if (labels < 2 || !TLD_RE.test(last)) return null;
   return { end: pos, spelled };
 }
 function obfuscatedLocal(text2, end) {
@@ -88326,7 +88328,7 @@ function obfuscatedLocal(text2, end) {
   let spelled = false;
   for (let labels = 0; labels < 16; labels++) {
     const labelEnd = start;
-    while (start > 0 && labelEnd - start < 64 && isPlainLocalChar(text2.charCodeAt(start - 1))) {
+    while (start > 0 && labelEnd - start < 64 && isLocalPartChar(text2.charCodeAt(start - 1))) {
       start--;
     }
     if (start === labelEnd) return null;
@@ -94622,13 +94624,13 @@ function reviewUrl(env, id2, url2) {
   return `${server}/${repo}/pulls?q=${encodeURIComponent(`is:pr head:interlock/${id2}`)}`;
 }
 function filedFacts(filed, env) {
-  const parsed = parseRequestFile(filed.content);
-  if (!("record" in parsed)) return [];
+  const record5 = recordOf(filed.content);
+  if (record5 === void 0) return [];
   const url2 = reviewUrl(env, filed.id, filed.url);
   const deny = filed.evaluation.decision.deny;
   return [
     {
-      card: cardOf(parsed.record, { ...url2 ? { url: url2 } : {}, commands: [] }),
+      card: cardOf(record5, { ...url2 ? { url: url2 } : {}, commands: [] }),
       state: filed.denied ? "denied" : "pending",
       summary: maskText(
         filed.denied ? `denied by policy: ${deny.join("; ")}` : "waits for its reviewers"
@@ -94642,14 +94644,7 @@ async function executedFacts(reports, forge, env, now) {
   const out2 = [];
   for (const r of reports) {
     if (r.status !== "succeeded" && r.status !== "failed" && r.status !== "refused") continue;
-    let record5;
-    try {
-      const text2 = await forge.readDefault(requestPath(r.action, r.id));
-      const parsed = text2 === void 0 ? void 0 : parseRequestFile(text2);
-      record5 = parsed && "record" in parsed ? parsed.record : void 0;
-    } catch {
-      record5 = void 0;
-    }
+    const record5 = await forge.readDefault(requestPath(r.action, r.id)).then(recordOf, () => void 0);
     if (record5 === void 0) continue;
     const url2 = reviewUrl(env, r.id);
     const at = now.toISOString();

@@ -37,11 +37,8 @@ const budgetAt = args.indexOf("--budget");
 const budgetMs = budgetAt >= 0 ? Number(args[budgetAt + 1]) * 1000 : null;
 if (budgetMs !== null && !(budgetMs > 0)) throw new Error("--budget takes a number of seconds");
 const names = args.filter((_, i) => budgetAt < 0 || (i !== budgetAt && i !== budgetAt + 1));
-const recorded: RecordedVerdict[] = existsSync(OUT)
-  ? (JSON.parse(readFileSync(OUT, "utf8")) as RecordedVerdict[])
-  : [];
-const byName = new Map(recorded.map((r) => [r.name, r]));
-const fresh = new Set<string>();
+/** This run's verdicts, by pattern name. */
+const fresh = new Map<string, RecordedVerdict>();
 
 for (const { name, re } of redosPatterns()) {
   if (names.length > 0 && !names.includes(name)) continue;
@@ -55,39 +52,32 @@ for (const { name, re } of redosPatterns()) {
   );
   const d = await check(re.source, re.flags, { timeout: budgetMs, checker: "automaton" });
   const seconds = Math.round((Date.now() - started) / 1000);
-  if (d.status === "unknown") {
+  if (d.status === "unknown" && d.error.kind !== "timeout") {
     process.stderr.write(`${name}: recheck could not decide (${d.error.kind})\n`);
-    if (d.error.kind !== "timeout") continue;
-    fresh.add(name);
-    byName.set(name, {
-      name,
-      source: re.source,
-      flags: re.flags,
-      recheck: RECHECK,
-      status: "undecided",
-      complexity: `the exact checker did not finish in ${seconds} s`,
-      seconds,
-    });
     continue;
   }
-  fresh.add(name);
-  byName.set(name, {
+  const verdict =
+    d.status === "unknown"
+      ? {
+          status: "undecided" as const,
+          complexity: `the exact checker did not finish in ${seconds} s`,
+        }
+      : { status: d.status, complexity: d.complexity.summary };
+  fresh.set(name, {
     name,
     source: re.source,
     flags: re.flags,
     recheck: RECHECK,
-    status: d.status,
-    complexity: d.complexity.summary,
+    ...verdict,
     seconds,
   });
-  process.stderr.write(`${name}: ${d.status} (${d.complexity.summary}) in ${seconds} s\n`);
+  process.stderr.write(`${name}: ${verdict.status} (${verdict.complexity}) in ${seconds} s\n`);
 }
 
-// Read again: several recordings of single rules may run side by side.
-const current: RecordedVerdict[] = existsSync(OUT)
-  ? (JSON.parse(readFileSync(OUT, "utf8")) as RecordedVerdict[])
+// The file is read only now: several recordings of single rules may run side by side.
+const kept: RecordedVerdict[] = existsSync(OUT)
+  ? (JSON.parse(readFileSync(OUT, "utf8")) as RecordedVerdict[]).filter((r) => !fresh.has(r.name))
   : [];
-for (const r of current) if (!fresh.has(r.name)) byName.set(r.name, r);
-const out = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+const out = [...kept, ...fresh.values()].sort((a, b) => a.name.localeCompare(b.name));
 writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
 process.stderr.write(`${out.length} recorded verdicts in ${OUT}\n`);

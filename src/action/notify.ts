@@ -7,7 +7,7 @@ import { requestPath } from "../forge/refs.ts";
 import type { FiledRequest } from "../lifecycle/file-request.ts";
 import type { ExecutionReport } from "../lifecycle/execute.ts";
 import { maskText } from "../masking/mask.ts";
-import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+import { recordOf } from "../proposal/request-file.ts";
 import { sweepNotifications, type Transports } from "../notify/deliver.ts";
 import {
   cardOf,
@@ -118,13 +118,13 @@ function reviewUrl(env: NodeJS.ProcessEnv, id: string, url?: string): string | u
 
 /** What a request run announces: the request as filed (masked), denied or waiting for reviews. */
 export function filedFacts(filed: FiledRequest, env: NodeJS.ProcessEnv): RequestFacts[] {
-  const parsed = parseRequestFile(filed.content);
-  if (!("record" in parsed)) return [];
+  const record = recordOf(filed.content);
+  if (record === undefined) return [];
   const url = reviewUrl(env, filed.id, filed.url);
   const deny = filed.evaluation.decision.deny;
   return [
     {
-      card: cardOf(parsed.record, { ...(url ? { url } : {}), commands: [] }),
+      card: cardOf(record, { ...(url ? { url } : {}), commands: [] }),
       state: filed.denied ? "denied" : "pending",
       summary: maskText(
         filed.denied ? `denied by policy: ${deny.join("; ")}` : "waits for its reviewers",
@@ -145,14 +145,9 @@ export async function executedFacts(
   const out: RequestFacts[] = [];
   for (const r of reports) {
     if (r.status !== "succeeded" && r.status !== "failed" && r.status !== "refused") continue;
-    let record: ParsedRequestFile | undefined;
-    try {
-      const text = await forge.readDefault(requestPath(r.action, r.id));
-      const parsed = text === undefined ? undefined : parseRequestFile(text);
-      record = parsed && "record" in parsed ? parsed.record : undefined;
-    } catch {
-      record = undefined;
-    }
+    const record = await forge
+      .readDefault(requestPath(r.action, r.id))
+      .then(recordOf, () => undefined);
     if (record === undefined) continue;
     const url = reviewUrl(env, r.id);
     const at = now.toISOString();

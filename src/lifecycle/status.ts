@@ -20,7 +20,7 @@ import {
 import { checkGate, type GateResult, type SharedEvidence } from "./gate-check.ts";
 import type { GateVerdict } from "../gate/snapshot.ts";
 import { directoryOf, resolvePrincipal } from "../identity/directory.ts";
-import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+import { recordOf, type ParsedRequestFile } from "../proposal/request-file.ts";
 
 /** Where a request stands. Closed states: expired, withdrawn, merged, executed, denied, invalid. */
 export const REQUEST_STATES = [
@@ -99,7 +99,7 @@ export async function requestStatuses(
   );
   const out: RequestStatus[] = [];
   for (const id of denials) {
-    const record = read(await forge.readDefault(denialPath(id)));
+    const record = recordOf(await forge.readDefault(denialPath(id)));
     out.push(
       status(id, "denied", record, `denied by policy: ${record?.decision.deny.join("; ") ?? "?"}`),
     );
@@ -112,7 +112,7 @@ export async function requestStatuses(
       cache: newEvidenceCache(),
     };
     for (const [id, m] of merged) {
-      const record = read(await forge.readDefault(m.path));
+      const record = recordOf(await forge.readDefault(m.path));
       if (results.has(id)) {
         const refusal = executorRefusal(await forge.readDefault(resultPath(id)));
         out.push(
@@ -262,12 +262,6 @@ function eligibleReviewers(
     .filter((p) => forge.config.people[p] !== undefined && !forge.config.people[p]!.bot)
     .filter((p) => !excluded.has(p) && !counted.has(p))
     .sort();
-}
-
-function read(text: string | undefined): ParsedRequestFile | undefined {
-  if (text === undefined) return undefined;
-  const parsed = parseRequestFile(text);
-  return "record" in parsed ? parsed.record : undefined;
 }
 
 function status(

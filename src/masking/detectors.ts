@@ -573,10 +573,6 @@ const OBFUSCATED_LABEL_RE = /[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?/y;
 // short slice).
 const OBFUSCATED_DOT_BEFORE_RE = /(?:\s?(?:\(dot\)|\[dot\]|\{dot\}|<dot>)\s?| dot )$/i;
 
-function isPlainLocalChar(c: number): boolean {
-  return isAlnum(c) || c === DOT || c === 95 || c === 37 || c === 43 || c === DASH;
-}
-
 /**
  * The domain written after an obfuscated "@" at `from`: its end, and whether a dot was written
  * out; null unless it has two labels or more and an alphabetic top-level label.
@@ -602,7 +598,7 @@ function obfuscatedDomain(text: string, from: number): { end: number; spelled: b
     if (dot[0] !== ".") spelled = true;
     pos = OBFUSCATED_DOT_RE.lastIndex;
   }
-  if (labels < 2 || !/^[A-Za-z]{2,63}$/.test(last)) return null;
+  if (labels < 2 || !TLD_RE.test(last)) return null;
   return { end: pos, spelled };
 }
 
@@ -612,7 +608,7 @@ function obfuscatedLocal(text: string, end: number): { start: number; spelled: b
   let spelled = false;
   for (let labels = 0; labels < 16; labels++) {
     const labelEnd = start;
-    while (start > 0 && labelEnd - start < 64 && isPlainLocalChar(text.charCodeAt(start - 1))) {
+    while (start > 0 && labelEnd - start < 64 && isLocalPartChar(text.charCodeAt(start - 1))) {
       start--;
     }
     if (start === labelEnd) return null;

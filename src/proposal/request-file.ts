@@ -122,3 +122,10 @@ export function parseRequestFile(
   const { digest: _digest, ...body } = value as Record<string, unknown>;
   return { record: parsed.data, actualDigest: digestOf(body) };
 }
+
+/** The record of a request file's text, or undefined when there is none or it cannot be read. */
+export function recordOf(text: string | undefined): ParsedRequestFile | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseRequestFile(text);
+  return "record" in parsed ? parsed.record : undefined;
+}

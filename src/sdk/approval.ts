@@ -1,6 +1,8 @@
 import { InterlockError } from "../errors.ts";
 import { isRequestId } from "../forge/refs.ts";
 import type { RequestState } from "../lifecycle/status.ts";
+import { maskText } from "../masking/mask.ts";
+import type { RecordedResult } from "../notify/local.ts";
 
 /**
  * The agent's side of Interlock: ask, then learn the outcome. `requestApproval` files a request
@@ -240,4 +242,41 @@ export function decisionOf(
     default:
       return undefined;
   }
+}
+
+/** The executor's recorded result as the SDK reports it. */
+export function executionOf(result: RecordedResult): ExecutionResult {
+  return {
+    outcome: result.outcome,
+    finishedAt: result.finished_at,
+    output: result.output,
+    error: result.error,
+    exitCode: result.exit_code,
+    httpStatus: result.http_status,
+  };
+}
+
+/**
+ * The rejections that stand: each reviewer's latest verified review, when it asks for changes
+ * (a later approval by the same person withdraws it). Notes masked. One rule for every forge.
+ */
+export function standingRejections(
+  reviews: readonly {
+    readonly who: string;
+    readonly state: string;
+    readonly at: Date;
+    readonly note?: string | undefined;
+  }[],
+): Rejection[] {
+  const latest = new Map<string, (typeof reviews)[number]>();
+  for (const r of [...reviews].sort((a, b) => a.at.getTime() - b.at.getTime())) {
+    latest.set(r.who.toLowerCase(), r);
+  }
+  return [...latest.values()]
+    .filter((r) => r.state === "changes_requested")
+    .map((r) => ({
+      reviewer: r.who,
+      note: r.note ? maskText(r.note) : null,
+      at: r.at.toISOString(),
+    }));
 }

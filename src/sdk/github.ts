@@ -7,7 +7,7 @@ import { checkGate } from "../lifecycle/gate-check.ts";
 import { openStateOf, type RequestState } from "../lifecycle/status.ts";
 import { maskText } from "../masking/mask.ts";
 import { recordedResult } from "../notify/local.ts";
-import { parseRequestFile, type ParsedRequestFile } from "../proposal/request-file.ts";
+import { recordOf, type ParsedRequestFile } from "../proposal/request-file.ts";
 import { validateRequestValue } from "../request/parse.ts";
 import {
   fileAndHandle,
@@ -19,10 +19,12 @@ import {
   type Filed,
   type Rejection,
   type SdkClock,
+  executionOf,
+  standingRejections,
 } from "./approval.ts";
 
 /**
- * The SDK over GitHub (docs/sdk.md). The agent never writes to the approvals repository: it
+ * The SDK over GitHub (docs/github.md, "Agents: the SDK and MCP over GitHub"). The agent never writes to the approvals repository: it
  * dispatches the request to the repository's request workflow (`repository_dispatch` of type
  * `interlock-request`, as docs/github.md sets up), where the Interlock Action decides, masks
  * and files it under the App's identity, binding the requester to the account that dispatched
@@ -135,17 +137,22 @@ export function githubBackend(options: GitHubApprovalOptions): ApprovalBackend {
     );
   }
 
-  /** What a correlation token became: a pull request of the App's, or a recorded denial. */
-  async function findFiled(correlation: string): Promise<Filed | undefined> {
-    const line = `${CORRELATION_TRAILER}: ${correlation}`;
-    const { data: pulls } = await octokit.rest.pulls.list({
+  /** The newest pull requests of the repository, any state (the filing looks among them). */
+  async function recentPulls() {
+    const { data } = await octokit.rest.pulls.list({
       ...r,
       state: "all",
       sort: "created",
       direction: "desc",
       per_page: LOOK_BACK,
     });
-    for (const p of pulls) {
+    return data;
+  }
+
+  /** What a correlation token became: a pull request of the App's, or a recorded denial. */
+  async function findFiled(correlation: string): Promise<Filed | undefined> {
+    const line = `${CORRELATION_TRAILER}: ${correlation}`;
+    for (const p of await recentPulls()) {
       const id = p.head.ref.startsWith(BRANCH_PREFIX) ? p.head.ref.slice(BRANCH_PREFIX.length) : "";
       if (p.user?.login.toLowerCase() !== bot || !isRequestId(id)) continue;
       if (!(p.body ?? "").split("\n").some((l) => l.trim() === line)) continue;
@@ -163,7 +170,7 @@ export function githubBackend(options: GitHubApprovalOptions): ApprovalBackend {
       const id = lines.find((l) => l.startsWith("Interlock-Denied: "))?.slice(18) ?? "";
       if (!isRequestId(id)) continue;
       // The denial file itself is the record: what the policy said, masked.
-      const record = read(await (await forge()).readDefault(denialPath(id)));
+      const record = recordOf(await (await forge()).readDefault(denialPath(id)));
       if (record === undefined) continue;
       return { id, denied: true, denyReasons: record.decision.deny, url: null };
     }
@@ -257,14 +264,7 @@ export function githubBackend(options: GitHubApprovalOptions): ApprovalBackend {
     },
 
     async list() {
-      const { data: pulls } = await octokit.rest.pulls.list({
-        ...r,
-        state: "all",
-        sort: "created",
-        direction: "desc",
-        per_page: LOOK_BACK,
-      });
-      const ids = pulls
+      const ids = (await recentPulls())
         .filter((p) => p.user?.login.toLowerCase() === bot)
         .map((p) => p.head.ref.slice(BRANCH_PREFIX.length))
         .filter(isRequestId);
@@ -282,7 +282,7 @@ export function githubBackend(options: GitHubApprovalOptions): ApprovalBackend {
     const f = await forge();
     const p = await pullOf(id);
     if (p === undefined) {
-      const record = read(await f.readDefault(denialPath(id)));
+      const record = recordOf(await f.readDefault(denialPath(id)));
       if (record === undefined) {
         throw new InterlockError("usage", `no request ${id} in ${t.owner}/${t.repo}`, {
           hint: "Use the id returned when the request was filed.",
@@ -301,14 +301,7 @@ export function githubBackend(options: GitHubApprovalOptions): ApprovalBackend {
         return status(id, "merged", record, { summary: "merged; waits for the executor", url });
       }
       const refused = result.outcome === "refused";
-      const execution: ExecutionResult = {
-        outcome: result.outcome,
-        finishedAt: result.finished_at,
-        output: result.output,
-        error: result.error,
-        exitCode: result.exit_code,
-        httpStatus: result.http_status,
-      };
+      const execution = executionOf(result);
       return status(id, refused ? "invalid" : "executed", record, {
         summary: refused
           ? `refused by the executor, never run: ${result.error ?? "no reason recorded"}`
@@ -336,19 +329,9 @@ export function githubBackend(options: GitHubApprovalOptions): ApprovalBackend {
     const gate = await checkGate(f, id, now());
     const { verdict } = gate;
     const state = openStateOf(verdict);
-    const latest = new Map<string, (typeof gate.collected.snapshot.reviews)[number]>();
-    for (const rv of [...gate.collected.snapshot.reviews].sort(
-      (a, b) => a.at.getTime() - b.at.getTime(),
-    )) {
-      if (rv.verified && !rv.isBot) latest.set(rv.who.toLowerCase(), rv);
-    }
-    const rejections: Rejection[] = [...latest.values()]
-      .filter((rv) => rv.state === "changes_requested")
-      .map((rv) => ({
-        reviewer: rv.who,
-        note: rv.note ? maskText(rv.note) : null,
-        at: rv.at.toISOString(),
-      }));
+    const rejections = standingRejections(
+      gate.collected.snapshot.reviews.filter((rv) => rv.verified && !rv.isBot),
+    );
     const expiresAt = gate.collected.snapshot.request.expiresAt.toISOString();
     return {
       ...status(id, state, gate.collected.record, {
@@ -376,23 +359,17 @@ export function githubBackend(options: GitHubApprovalOptions): ApprovalBackend {
     const { data: files } = await octokit.rest.pulls.listFiles({ ...r, pull_number: number });
     const path = files.map((x) => x.filename).find((x) => x.endsWith(`/${id}.yaml`));
     if (path === undefined) return undefined;
-    const onDefault = read(await f.readDefault(path));
+    const onDefault = recordOf(await f.readDefault(path));
     if (onDefault) return onDefault;
     try {
       const { data } = await octokit.rest.repos.getContent({ ...r, path, ref: head });
       return "content" in data && typeof data.content === "string"
-        ? read(Buffer.from(data.content, "base64").toString("utf8"))
+        ? recordOf(Buffer.from(data.content, "base64").toString("utf8"))
         : undefined;
     } catch {
       return undefined;
     }
   }
-}
-
-function read(text: string | undefined): ParsedRequestFile | undefined {
-  if (text === undefined) return undefined;
-  const parsed = parseRequestFile(text);
-  return "record" in parsed ? parsed.record : undefined;
 }
 
 function status(

@@ -5,12 +5,13 @@ import { requestStatuses, type RequestStatus } from "../lifecycle/status.ts";
 import { maskText } from "../masking/mask.ts";
 import { countedApprovers, recordedResult, sweepLocal, verifiedReviews } from "../notify/local.ts";
 import {
+  executionOf,
   fileAndHandle,
   handleFor,
+  standingRejections,
   type ApprovalBackend,
   type ApprovalHandle,
   type ApprovalStatus,
-  type Rejection,
   type SdkClock,
 } from "./approval.ts";
 
@@ -115,16 +116,7 @@ export async function localBackend(options: ApprovalOptions): Promise<ApprovalBa
 async function approvalStatus(local: LocalRepo, s: RequestStatus): Promise<ApprovalStatus> {
   const forge = local.forge;
   const reviews = s.state === "denied" ? [] : await verifiedReviews(forge, s.id);
-  const latest = new Map<string, (typeof reviews)[number]>();
-  for (const r of [...reviews].sort((a, b) => a.at.getTime() - b.at.getTime()))
-    latest.set(r.who, r);
-  const rejections: Rejection[] = [...latest.values()]
-    .filter((r) => r.state === "changes_requested")
-    .map((r) => ({
-      reviewer: r.who,
-      note: r.note ? maskText(r.note) : null,
-      at: r.at.toISOString(),
-    }));
+  const rejections = standingRejections(reviews);
   const approvers = await countedApprovers(forge, s);
   const result =
     s.state === "executed" || s.state === "invalid" ? await recordedResult(forge, s.id) : undefined;
@@ -143,16 +135,7 @@ async function approvalStatus(local: LocalRepo, s: RequestStatus): Promise<Appro
     rejections,
     approvers,
     reviewers: s.reviewers,
-    execution: result
-      ? {
-          outcome: result.outcome,
-          finishedAt: result.finished_at,
-          output: result.output,
-          error: result.error,
-          exitCode: result.exit_code,
-          httpStatus: result.http_status,
-        }
-      : null,
+    execution: result ? executionOf(result) : null,
     withdrawnBy: withdrawal?.by ?? null,
     url: null,
   };
