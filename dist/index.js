@@ -94411,9 +94411,17 @@ function describeUrl2(url2) {
     return "an invalid URL";
   }
 }
+async function loadSlackWebApi() {
+  const ns = await Promise.resolve().then(() => __toESM(require_dist6(), 1));
+  const api = typeof ns.WebClient === "function" ? ns : ns.default;
+  if (typeof api?.WebClient !== "function") {
+    throw new DeliveryError("cannot load Slack's Web API client (@slack/web-api)", false);
+  }
+  return api;
+}
 function defaultTransports() {
   const slackClient = async (token, apiUrl) => {
-    const { WebClient } = await Promise.resolve().then(() => __toESM(require_dist6(), 1));
+    const { WebClient } = await loadSlackWebApi();
     return new WebClient(token, {
       ...apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {},
       retryConfig: { retries: 0 },
@@ -94440,7 +94448,7 @@ function defaultTransports() {
       }
     },
     async slack({ token, apiUrl, channel, ts, message, request: request2 }) {
-      const { ErrorCode } = await Promise.resolve().then(() => __toESM(require_dist6(), 1));
+      const { ErrorCode } = await loadSlackWebApi();
       const client = await slackClient(token, apiUrl);
       try {
         const common = { channel, text: message.text, blocks: message.blocks };

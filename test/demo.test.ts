@@ -11,11 +11,16 @@ describe("interlock demo", () => {
     expect(asked).toBeDefined();
     expect(asked).not.toContain("jane.doe@example.com");
     // The reviewers' Slack channel received the masked card, and saw it move, in place.
-    expect(asked).toMatch(/#data-stewards \(Slack\) received/);
-    expect(asked).toContain("[email:");
+    const slack = asked!.split("(Slack) received, built from the masked card:")[1];
+    expect(slack, "the Slack stand-in received the card").toBeDefined();
+    expect(slack).toMatch(/^ {4}│ Interlock: db\.export$/m);
+    expect(slack!.split("\n3. ")[0]).toContain("[email:");
     // The agent learns the outcome through the SDK; the sponsor's approval is not counted.
     expect(r.stdout).toContain("approved by dana, sam; executed: succeeded");
-    expect(r.stdout).toMatch(/updated in place \d+ times/);
+    // Approvals by alice, dana and sam, the merge and the result: five updates of one message.
+    expect(r.stdout).toMatch(
+      /updated in place 5 times:\n {4}│ Interlock: db\.export\n {4}│ :gear: \*executed\*/,
+    );
     // The sponsor's approval is recorded and explained, and does not count.
     expect(r.stdout).toMatch(/does not count: alice is the agent's sponsor/);
     expect(r.stdout).toContain("Gate: SATISFIED");

@@ -154,6 +154,8 @@ process.stdout.write(JSON.stringify({ policies: defaultPoliciesDir(), allow: ev.
     expect(help.stdout).toContain("Usage: interlock <command>");
     const demo = await exec(node, [bin, "demo"], { cwd: project, maxBuffer: 16 * 1024 * 1024 });
     expect(demo.stdout).toContain("Gate: SATISFIED");
+    // Slack's client, loaded lazily from the command's bundle, delivered (the demo fails if not).
+    expect(demo.stdout).toMatch(/updated in place 5 times/);
     expect(demo.stdout).toMatch(/Verified: 2 requests/);
   }, 240_000);
 });

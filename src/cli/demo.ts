@@ -157,8 +157,16 @@ export async function demoCommand(input: CommandInput, io: CliIO): Promise<numbe
       `    request ${id}: ${first.status}${first.status === "waiting" ? ` (${first.summary})` : ""}`,
     );
     await sh(["show", id, "--repo", "approvals"]);
+    const posted = channel();
+    if (posted === undefined) {
+      // The story says the reviewers were told: when they were not, the demo says so and fails.
+      say(
+        `\n  ${b("#data-stewards")} (Slack) received nothing: the delivery failed (its error is listed by show, above).`,
+      );
+      return EXIT.failure;
+    }
     say(`\n  ${b("#data-stewards")} ${d("(Slack) received, built from the masked card:")}`);
-    for (const line of slackAsText(channel()?.blocks ?? [])) say(`    │ ${line}`);
+    for (const line of slackAsText(posted.blocks)) say(`    │ ${line}`);
 
     step(
       3,

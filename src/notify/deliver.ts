@@ -394,10 +394,26 @@ export function describeUrl(url: string): string {
   }
 }
 
+type SlackWebApi = typeof import("@slack/web-api");
+
+/**
+ * Slack's Web API package, loaded when first used. It is CommonJS: Node's own import gives its
+ * exports by name and as `default`; the command's bundle (code splitting) gives only `default`.
+ * Both are accepted, and anything else is an error that says so (never a silent retry).
+ */
+export async function loadSlackWebApi(): Promise<SlackWebApi> {
+  const ns = (await import("@slack/web-api")) as SlackWebApi & { default?: SlackWebApi };
+  const api = typeof ns.WebClient === "function" ? ns : ns.default;
+  if (typeof api?.WebClient !== "function") {
+    throw new DeliveryError("cannot load Slack's Web API client (@slack/web-api)", false);
+  }
+  return api;
+}
+
 /** The real transports: Slack's official Web API client (loaded only when used) and fetch. */
 export function defaultTransports(): Transports {
   const slackClient = async (token: string, apiUrl: string | undefined) => {
-    const { WebClient } = await import("@slack/web-api");
+    const { WebClient } = await loadSlackWebApi();
     return new WebClient(token, {
       ...(apiUrl ? { slackApiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/` } : {}),
       retryConfig: { retries: 0 },
@@ -429,7 +445,7 @@ export function defaultTransports(): Transports {
       }
     },
     async slack({ token, apiUrl, channel, ts, message, request }) {
-      const { ErrorCode } = await import("@slack/web-api");
+      const { ErrorCode } = await loadSlackWebApi();
       const client = await slackClient(token, apiUrl);
       try {
         const common = { channel, text: message.text, blocks: message.blocks };
